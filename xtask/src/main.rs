@@ -1,0 +1,66 @@
+//! Maintainer tasks for falcon-users: `cargo xtask generate [--check]` and `cargo xtask spec-diff`.
+
+mod generate;
+mod normalize;
+mod spec_diff;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "falcon-users maintainer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate the low-level client and the typed httpmock helpers from the spec.
+    Generate {
+        /// Do not write anything; fail if the checked-in generated code is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Compare our spec with an upstream Swagger 2.0 document and report drift.
+    SpecDiff {
+        /// The upstream Swagger 2.0 JSON file.
+        upstream: PathBuf,
+        /// Our OpenAPI 3.0 spec.
+        #[arg(long, default_value = "spec/user-management.json")]
+        spec: PathBuf,
+        /// The curation notes whose "Explained drift" list excuses known differences.
+        #[arg(long, default_value = "spec/CURATION.md")]
+        curation: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Generate { check } => generate::run(&workspace_root(), check),
+        Command::SpecDiff {
+            upstream,
+            spec,
+            curation,
+        } => spec_diff::run(&upstream, &spec, &curation),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The workspace root, so `cargo xtask` works from any directory inside it.
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
