@@ -27,7 +27,9 @@ pub fn run(root: &Path, check: bool) -> Result<bool> {
             continue;
         }
         if check {
-            eprintln!("stale: {rel} does not match the spec; run `cargo xtask generate` and commit the result");
+            eprintln!(
+                "stale: {rel} does not match the spec; run `cargo xtask generate` and commit the result"
+            );
             fresh = false;
         } else {
             fs::create_dir_all(path.parent().context("output path has a parent")?)?;

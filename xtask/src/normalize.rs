@@ -127,7 +127,9 @@ fn check_single_error_schema(responses: &serde_json::Map<String, Value>) -> Resu
         match seen {
             None => seen = Some((status, schema)),
             Some((first, s)) if s != schema => {
-                bail!("error responses {first} and {status} use different schemas; use one error envelope")
+                bail!(
+                    "error responses {first} and {status} use different schemas; use one error envelope"
+                )
             }
             Some(_) => {}
         }

@@ -603,7 +603,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainPermissionDetails {
         pub depends_on: ::std::vec::Vec<::std::string::String>,
-        pub description: ::serde_json::Value,
+        pub description: ::std::string::String,
         pub display_name: ::std::string::String,
         pub id: ::std::string::String,
         pub is_required_for: ::std::vec::Vec<::std::string::String>,
@@ -619,7 +619,7 @@ pub mod types {
     ///`DomainPermissionGroup`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainPermissionGroup {
-        pub description: ::serde_json::Value,
+        pub description: ::std::string::String,
         pub display_name: ::std::string::String,
         pub id: ::std::string::String,
         #[serde(rename = "type")]
@@ -635,7 +635,7 @@ pub mod types {
     pub struct DomainRole {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
-        pub description: ::serde_json::Value,
+        pub description: ::std::string::String,
         pub display_name: ::std::string::String,
         pub id: ::std::string::String,
         pub is_global: bool,
@@ -854,7 +854,7 @@ pub mod types {
     pub struct DomainUserRole {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
-        pub description: ::serde_json::Value,
+        pub description: ::std::string::String,
         pub display_name: ::std::string::String,
         pub id: ::std::string::String,
     }
@@ -3262,7 +3262,7 @@ pub mod types {
                 ::std::string::String,
             >,
             description: ::std::result::Result<
-                ::serde_json::Value,
+                ::std::string::String,
                 ::std::string::String,
             >,
             display_name: ::std::result::Result<
@@ -3312,7 +3312,7 @@ pub mod types {
             }
             pub fn description<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::serde_json::Value>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.description = value
@@ -3419,7 +3419,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DomainPermissionGroup {
             description: ::std::result::Result<
-                ::serde_json::Value,
+                ::std::string::String,
                 ::std::string::String,
             >,
             display_name: ::std::result::Result<
@@ -3442,7 +3442,7 @@ pub mod types {
         impl DomainPermissionGroup {
             pub fn description<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::serde_json::Value>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.description = value
@@ -3519,7 +3519,7 @@ pub mod types {
                 ::std::string::String,
             >,
             description: ::std::result::Result<
-                ::serde_json::Value,
+                ::std::string::String,
                 ::std::string::String,
             >,
             display_name: ::std::result::Result<
@@ -3555,7 +3555,7 @@ pub mod types {
             }
             pub fn description<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::serde_json::Value>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.description = value
@@ -4436,7 +4436,7 @@ pub mod types {
                 ::std::string::String,
             >,
             description: ::std::result::Result<
-                ::serde_json::Value,
+                ::std::string::String,
                 ::std::string::String,
             >,
             display_name: ::std::result::Result<
@@ -4470,7 +4470,7 @@ pub mod types {
             }
             pub fn description<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::serde_json::Value>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.description = value

@@ -1,0 +1,191 @@
+//! Grants: a user's roles in a CID (direct and Flight Control), granting and revoking.
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use falcon_users_api::types::{
+    CombinedUserRolesV2Sort, FlightcontrolapiCombinedUserRolesResourceV2,
+    FlightcontrolapiGrantInput,
+};
+use futures::stream::BoxStream;
+
+use crate::cid::Cid;
+use crate::client::Falcon;
+use crate::error::{Error, Result, call};
+use crate::ids::IdList;
+use crate::paginate::{Page, paged};
+use crate::users::checked_id;
+
+/// Which grants of a user to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GrantQuery {
+    filter: Option<String>,
+    sort: Option<CombinedUserRolesV2Sort>,
+    direct_only: bool,
+    page_size: Option<u64>,
+}
+
+impl GrantQuery {
+    /// All grants, default order.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// FQL on `expires_at`, `role_id`, `role_name`.
+    pub fn filter(mut self, fql: impl Into<String>) -> Self {
+        self.filter = Some(fql.into());
+        self
+    }
+
+    /// The order.
+    pub fn sort(mut self, sort: CombinedUserRolesV2Sort) -> Self {
+        self.sort = Some(sort);
+        self
+    }
+
+    /// Only grants made directly in the CID, not inherited through Flight Control.
+    pub fn direct_only(mut self, direct: bool) -> Self {
+        self.direct_only = direct;
+        self
+    }
+
+    /// Grants per page request, 1–500 (default 500).
+    pub fn page_size(mut self, size: u64) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+}
+
+impl Falcon {
+    /// Every grant of a user in this handle's CID (`CombinedUserRolesV2`, paged).
+    pub fn grants(
+        &self,
+        user_uuid: &str,
+        query: GrantQuery,
+    ) -> BoxStream<'static, Result<FlightcontrolapiCombinedUserRolesResourceV2>> {
+        let checked = checked_id("user_uuid", user_uuid)
+            .map(str::to_owned)
+            .and_then(|uuid| match query.page_size.unwrap_or(500) {
+                n @ 1..=500 => Ok((uuid, n)),
+                n => Err(Error::invalid(
+                    "page_size",
+                    format!("{n} is outside 1..=500"),
+                )),
+            });
+        let (uuid, page_size) = match checked {
+            Ok(v) => v,
+            Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
+        };
+        let falcon = self.clone();
+        paged("CombinedUserRolesV2", page_size, move |offset| {
+            let (falcon, query, uuid) = (falcon.clone(), query.clone(), uuid.clone());
+            async move {
+                let api = falcon.ready().await?;
+                let mut req = api
+                    .combined_user_roles_v2()
+                    .user_uuid(uuid)
+                    .offset(offset)
+                    .limit(page_size)
+                    .direct_only(query.direct_only);
+                if let Some(cid) = falcon.cid_param() {
+                    req = req.cid(cid);
+                }
+                if let Some(filter) = &query.filter {
+                    req = req.filter(filter.as_str());
+                }
+                if let Some(sort) = query.sort {
+                    req = req.sort(sort);
+                }
+                let page = call("CombinedUserRolesV2", req.send()).await?;
+                Ok(Page {
+                    total: page.meta.pagination.map(|p| p.total.max(0) as u64),
+                    items: page.resources.unwrap_or_default(),
+                })
+            }
+        })
+    }
+
+    /// Grants roles to a user (`userRolesActionV1`, action `grant`). `cid` defaults to the
+    /// member CID of this handle, else the user's home CID (looked up). `expires_at`, when
+    /// given, must be between 1 hour and 7 days ahead.
+    pub async fn grant_roles(
+        &self,
+        user_uuid: &str,
+        role_ids: impl Into<IdList>,
+        cid: Option<&Cid>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        if let Some(at) = expires_at {
+            let ahead = at - Utc::now();
+            if ahead < ChronoDuration::hours(1) || ahead > ChronoDuration::days(7) {
+                return Err(Error::invalid(
+                    "expires_at",
+                    format!("{at} must be between 1 hour and 7 days from now"),
+                ));
+            }
+        }
+        self.role_action(
+            "grant",
+            user_uuid,
+            role_ids.into(),
+            cid,
+            expires_at.map(|t| t.to_rfc3339()),
+        )
+        .await
+    }
+
+    /// Revokes roles from a user (`userRolesActionV1`, action `revoke`); `cid` as in
+    /// [`Falcon::grant_roles`].
+    pub async fn revoke_roles(
+        &self,
+        user_uuid: &str,
+        role_ids: impl Into<IdList>,
+        cid: Option<&Cid>,
+    ) -> Result<()> {
+        self.role_action("revoke", user_uuid, role_ids.into(), cid, None)
+            .await
+    }
+
+    async fn role_action(
+        &self,
+        action: &str,
+        user_uuid: &str,
+        role_ids: IdList,
+        cid: Option<&Cid>,
+        expires_at: Option<String>,
+    ) -> Result<()> {
+        let uuid = checked_id("user_uuid", user_uuid)?.to_owned();
+        role_ids.require_non_empty("role_ids")?;
+        let cid = match (cid, self.cid_param()) {
+            (Some(cid), _) => cid.to_string(),
+            (None, Some(member)) => member,
+            (None, None) => self.home_cid(&uuid).await?,
+        };
+        let api = self.ready().await?;
+        for chunk in role_ids.chunks(self.batch().query_ids) {
+            let body = FlightcontrolapiGrantInput {
+                action: Some(action.to_owned()),
+                cid: Some(cid.clone()),
+                expires_at: expires_at.clone(),
+                role_ids: chunk,
+                uuid: Some(uuid.clone()),
+            };
+            call(
+                "userRolesActionV1",
+                api.user_roles_action_v1().body(body).send(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The CID a user belongs to, read from the user entity.
+    async fn home_cid(&self, user_uuid: &str) -> Result<String> {
+        let found = self.get_users(user_uuid).await?;
+        found
+            .resources
+            .into_iter()
+            .next()
+            .and_then(|u| u.cid)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| Error::invalid("user_uuid", format!("no user {user_uuid} in this CID")))
+    }
+}

@@ -1,0 +1,182 @@
+//! Id lists as users have them (comma strings, slices, vectors, iterators), cleaned and chunked.
+
+use crate::error::Error;
+
+/// An ordered list of distinct, non-empty, trimmed ids.
+///
+/// Every entity method takes `impl Into<IdList>`:
+///
+/// ```
+/// use falcon_users::IdList;
+/// let ids = IdList::from("a, b,,c, a");
+/// assert_eq!(ids.as_slice(), ["a", "b", "c"]);
+/// let ids: IdList = vec!["x".to_string(), " y ".to_string()].into();
+/// assert_eq!(ids.len(), 2);
+/// let ids: IdList = (1..=3).map(|n| format!("u{n}")).collect();
+/// assert_eq!(ids.as_slice(), ["u1", "u2", "u3"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdList(Vec<String>);
+
+impl IdList {
+    /// The ids, in first-seen order.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    /// How many distinct ids.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The ids as an owned vector.
+    pub fn into_vec(self) -> Vec<String> {
+        self.0
+    }
+
+    /// Errors with [`Error::InvalidInput`] naming `field` when the list is empty.
+    pub fn require_non_empty(&self, field: &'static str) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Err(Error::invalid(
+                field,
+                "no ids given (after trimming blanks and duplicates)",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Splits into batches of at most `max` ids (for ids sent in a JSON body).
+    pub fn chunks(&self, max: usize) -> Vec<Vec<String>> {
+        self.0.chunks(max.max(1)).map(<[String]>::to_vec).collect()
+    }
+
+    /// Splits into batches of at most `max` ids whose repeated `key=` query pairs stay under
+    /// `max_query_len` bytes once percent-encoded (for ids sent in the query string).
+    pub fn query_chunks(&self, key: &str, max: usize, max_query_len: usize) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        let mut current: Vec<String> = Vec::new();
+        let mut len = 0;
+        for id in &self.0 {
+            let pair = key.len() + 2 + encoded_len(id);
+            if !current.is_empty() && (current.len() >= max.max(1) || len + pair > max_query_len) {
+                out.push(std::mem::take(&mut current));
+                len = 0;
+            }
+            len += pair;
+            current.push(id.clone());
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+        out
+    }
+}
+
+fn encoded_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                1
+            } else {
+                3
+            }
+        })
+        .sum()
+}
+
+impl<S: AsRef<str>> FromIterator<S> for IdList {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for raw in iter {
+            let id = raw.as_ref().trim();
+            if !id.is_empty() && seen.insert(id.to_owned()) {
+                out.push(id.to_owned());
+            }
+        }
+        IdList(out)
+    }
+}
+
+impl From<&str> for IdList {
+    /// Splits on commas.
+    fn from(s: &str) -> Self {
+        s.split(',').collect()
+    }
+}
+
+impl From<String> for IdList {
+    /// Splits on commas.
+    fn from(s: String) -> Self {
+        IdList::from(s.as_str())
+    }
+}
+
+impl From<&String> for IdList {
+    /// Splits on commas.
+    fn from(s: &String) -> Self {
+        IdList::from(s.as_str())
+    }
+}
+
+impl From<Vec<String>> for IdList {
+    fn from(v: Vec<String>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl From<Vec<&str>> for IdList {
+    fn from(v: Vec<&str>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl From<&[&str]> for IdList {
+    fn from(v: &[&str]) -> Self {
+        v.iter().collect()
+    }
+}
+
+impl From<&[String]> for IdList {
+    fn from(v: &[String]) -> Self {
+        v.iter().collect()
+    }
+}
+
+impl From<&Vec<String>> for IdList {
+    fn from(v: &Vec<String>) -> Self {
+        v.iter().collect()
+    }
+}
+
+impl<const N: usize> From<[&str; N]> for IdList {
+    fn from(v: [&str; N]) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl<const N: usize> From<[String; N]> for IdList {
+    fn from(v: [String; N]) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl From<&IdList> for IdList {
+    fn from(v: &IdList) -> Self {
+        v.clone()
+    }
+}
+
+impl IntoIterator for IdList {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}

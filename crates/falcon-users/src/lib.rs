@@ -1,0 +1,59 @@
+//! # falcon-users
+//!
+//! The Rust SDK for the CrowdStrike Falcon **User Management** API: users, roles, grants and
+//! Flight Control, with the plumbing done for you.
+//!
+//! - [`Falcon`]: one handle (cheap to clone) with OAuth2 client credentials, token caching and
+//!   refresh, cloud autodiscovery, retries, rate-limit pacing and a concurrency limit.
+//! - Typed convenience methods for everyday work ([`Falcon::users`], [`Falcon::get_users`],
+//!   [`Falcon::create_user`], [`Falcon::grant_roles`], ...) that take [`IdList`]s, page and batch
+//!   for you, and return the spec's own types.
+//! - [`Falcon::api`]: the generated client for every other operation, through the same pipeline.
+//!
+//! ```no_run
+//! # async fn demo() -> falcon_users::Result<()> {
+//! use falcon_users::{Falcon, UserQuery};
+//! use futures::TryStreamExt;
+//!
+//! let falcon = Falcon::from_env()?;
+//! let mut users = falcon.users(UserQuery::new().filter("status:'active'"));
+//! while let Some(user) = users.try_next().await? {
+//!     println!("{} {}", user.uuid.unwrap_or_default(), user.uid.unwrap_or_default());
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod cid;
+mod client;
+pub mod clock;
+pub mod cloud;
+pub mod error;
+pub mod fql;
+mod grants;
+pub mod ids;
+pub mod paginate;
+pub mod retry;
+mod roles;
+mod session;
+mod stats;
+mod transport;
+mod users;
+
+pub use auth::Credentials;
+pub use cid::Cid;
+pub use client::{Falcon, FalconBuilder};
+pub use cloud::Cloud;
+pub use error::{AuthProblem, Error, Result};
+pub use grants::GrantQuery;
+pub use ids::IdList;
+pub use paginate::Entities;
+pub use retry::RetryPolicy;
+pub use session::BatchLimits;
+pub use stats::StatsSnapshot;
+pub use users::UserQuery;
+
+/// The generated low-level crate, re-exported: its `types` are the types this crate returns.
+pub use falcon_users_api as api;
+/// The spec's request and response types.
+pub use falcon_users_api::types;

@@ -1,0 +1,59 @@
+//! Roles: the ids available in a CID and their details.
+
+use falcon_users_api::types::{DomainRole, MsaspecIdsRequest};
+
+use crate::client::Falcon;
+use crate::error::{Result, call};
+use crate::ids::IdList;
+use crate::paginate::{Entities, batched};
+
+impl Falcon {
+    /// Role ids available in this handle's CID (`queriesRolesV1`, not paginated); with a user,
+    /// the ids relevant to that user.
+    pub async fn role_ids(&self, user_uuid: Option<&str>) -> Result<Vec<String>> {
+        let api = self.ready().await?;
+        let mut req = api.queries_roles_v1();
+        if let Some(cid) = self.cid_param() {
+            req = req.cid(cid);
+        }
+        if let Some(uuid) = user_uuid {
+            req = req.user_uuid(crate::users::checked_id("user_uuid", uuid)?);
+        }
+        Ok(call("queriesRolesV1", req.send())
+            .await?
+            .resources
+            .unwrap_or_default())
+    }
+
+    /// Role details by id (`entitiesRolesGETV2`), any number of ids, batched and merged.
+    pub async fn get_roles(&self, ids: impl Into<IdList>) -> Result<Entities<DomainRole>> {
+        let ids = ids.into();
+        ids.require_non_empty("ids")?;
+        let batch = self.batch();
+        let api = self.ready().await?;
+        let cid = self.cid_param();
+        batched(ids.chunks(batch.body_ids), batch.concurrency, |ids| {
+            let mut req = api.entities_roles_getv2().body(MsaspecIdsRequest { ids });
+            if let Some(cid) = &cid {
+                req = req.cid(cid.clone());
+            }
+            async move {
+                let response = call("entitiesRolesGETV2", req.send()).await?;
+                Ok(Entities {
+                    resources: response.resources.unwrap_or_default(),
+                    errors: response.errors.unwrap_or_default(),
+                })
+            }
+        })
+        .await
+    }
+
+    /// Every role available in this handle's CID, with details.
+    pub async fn roles(&self) -> Result<Vec<DomainRole>> {
+        let ids = self.role_ids(None).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.get_roles(ids).await?.resources)
+    }
+}

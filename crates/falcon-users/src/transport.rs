@@ -1,0 +1,231 @@
+//! The one path every request takes: current API host, bearer token, concurrency limit, rate-limit
+//! pacing, retries and refresh-on-401, all inside the call's deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use falcon_users_api::RequestHook;
+use futures::future::BoxFuture;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::{Request, Response, StatusCode};
+use secrecy::ExposeSecret;
+use tracing::{debug, warn};
+
+use crate::auth::TokenProvider;
+use crate::retry::{is_idempotent, retry_after};
+use crate::session::Session;
+use crate::stats::Stats;
+
+pub(crate) struct Transport {
+    session: Arc<Session>,
+    /// `None` for the token endpoint itself.
+    auth: Option<Arc<TokenProvider>>,
+    deadline: Duration,
+}
+
+impl Transport {
+    pub(crate) fn new(
+        session: Arc<Session>,
+        auth: Option<Arc<TokenProvider>>,
+        deadline: Duration,
+    ) -> Self {
+        Self {
+            session,
+            auth,
+            deadline,
+        }
+    }
+
+    async fn prepare_request(
+        &self,
+        request: &mut Request,
+        operation: &'static str,
+    ) -> Result<(), String> {
+        // Autodiscovery may have moved the tenant to another host after this client was built.
+        let base = self.session.endpoint.url();
+        let url = request.url_mut();
+        if url.host_str() != base.host_str()
+            || url.port() != base.port()
+            || url.scheme() != base.scheme()
+        {
+            let _ = url.set_scheme(base.scheme());
+            let _ = url.set_host(base.host_str());
+            let _ = url.set_port(base.port());
+        }
+        match operation {
+            "oauth2AccessToken" => Ok(()),
+            "oauth2RevokeToken" => {
+                let creds = &self.session.credentials;
+                let basic = basic_auth(&creds.client_id, creds.client_secret.expose_secret());
+                request.headers_mut().insert(AUTHORIZATION, basic);
+                Ok(())
+            }
+            _ => {
+                let Some(auth) = &self.auth else {
+                    return Ok(());
+                };
+                let token = auth.token(&self.session).await.map_err(|e| e.to_string())?;
+                request
+                    .headers_mut()
+                    .insert(AUTHORIZATION, bearer(token.value.expose_secret()));
+                Ok(())
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        mut request: Request,
+        operation: &'static str,
+    ) -> reqwest::Result<Response> {
+        let session = &self.session;
+        let clock = session.clock.as_ref();
+        let policy = &session.retry;
+        let started = clock.now();
+        let idempotent = is_idempotent(request.method(), operation);
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            let elapsed = clock.now().duration_since(started).unwrap_or_default();
+            let remaining = self
+                .deadline
+                .saturating_sub(elapsed)
+                .max(Duration::from_millis(1));
+            *request.timeout_mut() = Some(session.request_timeout.min(remaining));
+            let mut next = request.try_clone();
+            let permit = session.limiter.acquire(clock).await;
+            Stats::bump(&session.stats.requests);
+            let result = client.execute(request).await;
+            drop(permit);
+            let within_deadline = |wait: Duration| {
+                clock.now().duration_since(started).unwrap_or_default() + wait < self.deadline
+            };
+            let retry_wait = match &result {
+                Ok(resp) => {
+                    session.limiter.observe(resp.headers());
+                    let status = resp.status();
+                    debug!(operation, status = status.as_u16(), attempt, "response");
+                    if status == StatusCode::UNAUTHORIZED && !refreshed {
+                        match (&self.auth, next.as_mut()) {
+                            (Some(auth), Some(retry)) => {
+                                refreshed = true;
+                                let sent = bearer_value(retry);
+                                auth.invalidate(&sent).await;
+                                match auth.token(session).await {
+                                    Ok(token) => {
+                                        retry.headers_mut().insert(
+                                            AUTHORIZATION,
+                                            bearer(token.value.expose_secret()),
+                                        );
+                                        Some(Duration::ZERO)
+                                    }
+                                    Err(e) => {
+                                        warn!(operation, error = %e, "token refresh after 401 failed");
+                                        None
+                                    }
+                                }
+                            }
+                            _ => None,
+                        }
+                    } else if status == StatusCode::TOO_MANY_REQUESTS {
+                        Stats::bump(&session.stats.rate_limited);
+                        let now = clock.now();
+                        let wait = retry_after(resp.headers())
+                            .and_then(|t| t.duration_since(now).ok())
+                            .filter(|w| !w.is_zero())
+                            // A RetryAfter already past still deserves a short pause.
+                            .unwrap_or_else(|| policy.backoff(attempt));
+                        if wait <= policy.max_rate_limit_wait {
+                            session.limiter.hold_until(now + wait);
+                            Some(wait)
+                        } else {
+                            warn!(
+                                operation,
+                                wait_secs = wait.as_secs(),
+                                "429 asks for a longer wait than allowed; giving up"
+                            );
+                            None
+                        }
+                    } else if status.is_server_error() && idempotent {
+                        Some(policy.backoff(attempt))
+                    } else {
+                        None
+                    }
+                }
+                // A connect failure never reached the server: safe to repeat for any request.
+                Err(e) if idempotent || e.is_connect() => Some(policy.backoff(attempt)),
+                Err(_) => None,
+            };
+            match (retry_wait, next) {
+                (Some(wait), Some(retry))
+                    if attempt < policy.max_attempts && within_deadline(wait) =>
+                {
+                    Stats::bump(&session.stats.retries);
+                    debug!(
+                        operation,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying"
+                    );
+                    // 429 waits are taken in the limiter (shared by all callers), the rest here.
+                    if !wait.is_zero()
+                        && result
+                            .as_ref()
+                            .map_or(true, |r| r.status() != StatusCode::TOO_MANY_REQUESTS)
+                    {
+                        clock.sleep(wait).await;
+                    }
+                    request = retry;
+                }
+                _ => return result,
+            }
+        }
+    }
+}
+
+impl RequestHook for Transport {
+    fn prepare<'a>(
+        &'a self,
+        request: &'a mut Request,
+        operation_id: &'static str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(self.prepare_request(request, operation_id))
+    }
+
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: Request,
+        operation_id: &'static str,
+    ) -> BoxFuture<'a, reqwest::Result<Response>> {
+        Box::pin(self.send(client, request, operation_id))
+    }
+}
+
+fn bearer(token: &str) -> HeaderValue {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+    value.set_sensitive(true);
+    value
+}
+
+fn bearer_value(request: &Request) -> String {
+    request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn basic_auth(user: &str, password: &str) -> HeaderValue {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic invalid"));
+    value.set_sensitive(true);
+    value
+}

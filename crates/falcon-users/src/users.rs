@@ -1,0 +1,313 @@
+//! Users: search, stream, fetch by id, create, rename, delete, account actions.
+
+use falcon_users_api::types::{
+    DomainCreateUserRequest, DomainUpdateUserRequest, DomainUser, DomainUserAction,
+    DomainUserActionActionName, DomainUserActionRequest, MsaspecIdsRequest, MsaspecQueryResponse,
+    QueryUserV1Sort,
+};
+use futures::stream::BoxStream;
+
+use crate::client::Falcon;
+use crate::error::{Error, Result, call};
+use crate::fql;
+use crate::ids::IdList;
+use crate::paginate::{Entities, Page, batched, detailed, paged};
+
+/// Which users to list: an FQL filter, a sort, and the page size used underneath.
+///
+/// ```
+/// use falcon_users::UserQuery;
+/// let q = UserQuery::new().filter("status:'active'").page_size(500);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserQuery {
+    filter: Option<String>,
+    sort: Option<QueryUserV1Sort>,
+    page_size: Option<u64>,
+}
+
+impl UserQuery {
+    /// Every user, default order.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An FQL filter, e.g. `status:'active'` (build values with [`crate::fql::eq`]).
+    pub fn filter(mut self, fql: impl Into<String>) -> Self {
+        self.filter = Some(fql.into());
+        self
+    }
+
+    /// The order, e.g. `QueryUserV1Sort::UidAsc`.
+    pub fn sort(mut self, sort: QueryUserV1Sort) -> Self {
+        self.sort = Some(sort);
+        self
+    }
+
+    /// Ids per page request, 1–500 (default 500: fewest requests).
+    pub fn page_size(mut self, size: u64) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    fn checked_page_size(&self) -> Result<u64> {
+        match self.page_size.unwrap_or(500) {
+            n @ 1..=500 => Ok(n),
+            n => Err(Error::invalid(
+                "page_size",
+                format!("{n} is outside 1..=500"),
+            )),
+        }
+    }
+}
+
+impl Falcon {
+    /// One page of user ids (`queryUserV1`).
+    pub async fn query_user_ids(
+        &self,
+        query: &UserQuery,
+        offset: u64,
+    ) -> Result<MsaspecQueryResponse> {
+        let limit = query.checked_page_size()?;
+        let api = self.ready().await?;
+        let mut req = api.query_user_v1().offset(offset).limit(limit);
+        if let Some(filter) = &query.filter {
+            req = req.filter(filter.as_str());
+        }
+        if let Some(sort) = query.sort {
+            req = req.sort(sort);
+        }
+        call("queryUserV1", req.send()).await
+    }
+
+    /// Every user id matching `query`, page after page (next page prefetched).
+    pub fn user_ids(&self, query: UserQuery) -> BoxStream<'static, Result<String>> {
+        let page_size = match query.checked_page_size() {
+            Ok(n) => n,
+            Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
+        };
+        let falcon = self.clone();
+        paged("queryUserV1", page_size, move |offset| {
+            let (falcon, query) = (falcon.clone(), query.clone());
+            async move {
+                let page = falcon.query_user_ids(&query, offset).await?;
+                Ok(Page {
+                    total: page.meta.pagination.map(|p| p.total.max(0) as u64),
+                    items: page.resources.unwrap_or_default(),
+                })
+            }
+        })
+    }
+
+    /// Every user matching `query`, with details: ids page by page, then entities in batches
+    /// (`queryUserV1` → `retrieveUsersGETV1`). Memory stays constant in the number of users.
+    pub fn users(&self, query: UserQuery) -> BoxStream<'static, Result<DomainUser>> {
+        let falcon = self.clone();
+        let batch = self.batch();
+        detailed(
+            self.user_ids(query),
+            batch.body_ids.min(500),
+            batch.concurrency,
+            move |ids| {
+                let falcon = falcon.clone();
+                async move { falcon.retrieve_users(ids).await }
+            },
+        )
+    }
+
+    /// Users by UUID, any number: split into batches, fetched concurrently, merged in order.
+    pub async fn get_users(&self, ids: impl Into<IdList>) -> Result<Entities<DomainUser>> {
+        let ids = ids.into();
+        ids.require_non_empty("ids")?;
+        let batch = self.batch();
+        batched(ids.chunks(batch.body_ids), batch.concurrency, |chunk| {
+            self.retrieve_users(chunk)
+        })
+        .await
+    }
+
+    /// The user whose login (`uid`, usually the email) is `uid`, if any.
+    pub async fn find_user_by_uid(&self, uid: &str) -> Result<Option<DomainUser>> {
+        let uid = uid.trim();
+        if uid.is_empty() {
+            return Err(Error::invalid("uid", "empty"));
+        }
+        let query = UserQuery::new()
+            .filter(fql::eq("uid", &uid.to_lowercase()))
+            .page_size(1);
+        let page = self.query_user_ids(&query, 0).await?;
+        match page.resources.unwrap_or_default().into_iter().next() {
+            Some(uuid) => Ok(self
+                .retrieve_users(vec![uuid])
+                .await?
+                .resources
+                .into_iter()
+                .next()),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates a user (`createUserV1`). `uid` must be an email address; names are trimmed.
+    pub async fn create_user(&self, mut user: DomainCreateUserRequest) -> Result<DomainUser> {
+        let uid = user.uid.as_deref().unwrap_or_default().trim().to_owned();
+        validate_email(&uid)?;
+        user.uid = Some(uid);
+        user.first_name = checked_name("first_name", user.first_name)?;
+        user.last_name = checked_name("last_name", user.last_name)?;
+        if user.cid.is_none() {
+            user.cid = self.cid_param();
+        }
+        let api = self.ready().await?;
+        let created = call("createUserV1", api.create_user_v1().body(user).send()).await?;
+        first_resource("createUserV1", created.resources)
+    }
+
+    /// Changes a user's first and/or last name (`updateUserV1`).
+    pub async fn update_user(
+        &self,
+        user_uuid: &str,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+    ) -> Result<DomainUser> {
+        let uuid = checked_id("user_uuid", user_uuid)?;
+        if first_name.is_none() && last_name.is_none() {
+            return Err(Error::invalid(
+                "first_name",
+                "give a first name, a last name or both",
+            ));
+        }
+        let body = DomainUpdateUserRequest {
+            first_name: checked_name("first_name", first_name.map(str::to_owned))?,
+            last_name: checked_name("last_name", last_name.map(str::to_owned))?,
+        };
+        let api = self.ready().await?;
+        let updated = call(
+            "updateUserV1",
+            api.update_user_v1().user_uuid(uuid).body(body).send(),
+        )
+        .await?;
+        first_resource("updateUserV1", updated.resources)
+    }
+
+    /// Deletes a user for good (`deleteUserV1`). Never retried on a 5xx.
+    pub async fn delete_user(&self, user_uuid: &str) -> Result<()> {
+        let uuid = checked_id("user_uuid", user_uuid)?;
+        let api = self.ready().await?;
+        call("deleteUserV1", api.delete_user_v1().user_uuid(uuid).send())
+            .await
+            .map(drop)
+    }
+
+    /// Applies `reset_password` or `reset_2fa` to users (`userActionV1`).
+    pub async fn user_action(
+        &self,
+        ids: impl Into<IdList>,
+        action: DomainUserActionActionName,
+    ) -> Result<()> {
+        let ids = ids.into();
+        ids.require_non_empty("ids")?;
+        let batch = self.batch();
+        let api = self.ready().await?;
+        for chunk in ids.chunks(batch.query_ids) {
+            let body = DomainUserActionRequest {
+                action: DomainUserAction {
+                    action_name: action,
+                    action_value: None,
+                },
+                ids: chunk,
+            };
+            call("userActionV1", api.user_action_v1().body(body).send()).await?;
+        }
+        Ok(())
+    }
+
+    async fn retrieve_users(&self, ids: Vec<String>) -> Result<Entities<DomainUser>> {
+        let api = self.ready().await?;
+        let response = call(
+            "retrieveUsersGETV1",
+            api.retrieve_users_getv1()
+                .body(MsaspecIdsRequest { ids })
+                .send(),
+        )
+        .await?;
+        Ok(Entities {
+            resources: response.resources.unwrap_or_default(),
+            errors: response.errors.unwrap_or_default(),
+        })
+    }
+
+    /// The generated client, with a valid token already in hand (so auth failures come back
+    /// as typed [`Error::Auth`] rather than as the hook's message).
+    pub(crate) async fn ready(&self) -> Result<falcon_users_api::Client> {
+        self.authenticate().await?;
+        Ok(self.api())
+    }
+}
+
+fn first_resource(
+    operation: &'static str,
+    resources: Option<Vec<DomainUser>>,
+) -> Result<DomainUser> {
+    resources
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Decode {
+            operation,
+            message: "the response has no user in `resources`".into(),
+        })
+}
+
+/// A plausible email: one `@`, non-empty local part, a dotted domain, no spaces, ≤ 254 bytes.
+pub(crate) fn validate_email(uid: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::invalid(
+            "uid",
+            format!("{uid:?} is not an email address: {why}"),
+        ))
+    };
+    if uid.len() > 254 {
+        return bad("longer than 254 characters");
+    }
+    if uid.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("contains whitespace");
+    }
+    let Some((local, domain)) = uid.split_once('@') else {
+        return bad("no @");
+    };
+    if local.is_empty() || domain.contains('@') {
+        return bad("needs exactly one @ with a name before it");
+    }
+    if !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
+        return bad("the domain must look like example.com");
+    }
+    Ok(())
+}
+
+/// Trimmed, non-empty id.
+pub(crate) fn checked_id<'a>(field: &'static str, id: &'a str) -> Result<&'a str> {
+    let id = id.trim();
+    if id.is_empty() {
+        Err(Error::invalid(field, "empty"))
+    } else {
+        Ok(id)
+    }
+}
+
+/// Names are trimmed; blank means "not given"; at most 256 characters; no control characters.
+fn checked_name(field: &'static str, name: Option<String>) -> Result<Option<String>> {
+    let Some(name) = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > 256 {
+        return Err(Error::invalid(field, "longer than 256 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "contains control characters"));
+    }
+    Ok(Some(name))
+}
