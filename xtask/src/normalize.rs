@@ -88,10 +88,11 @@ pub fn normalize(mut spec: Value) -> Result<Value> {
 
 /// progenitor refuses bodies offered in two media types; JSON is what the service documents.
 fn keep_one_media_type(body: &mut Value) {
-    if let Some(content) = body.get_mut("content").and_then(Value::as_object_mut) {
-        if content.len() > 1 && content.contains_key("application/json") {
-            content.retain(|media, _| media == "application/json");
-        }
+    if let Some(content) = body.get_mut("content").and_then(Value::as_object_mut)
+        && content.len() > 1
+        && content.contains_key("application/json")
+    {
+        content.retain(|media, _| media == "application/json");
     }
 }
 
