@@ -1,6 +1,7 @@
 //! OAuth2 client credentials: one cached token per (client, member CID), refreshed before it
 //! expires, minted by exactly one caller while the others wait, and region autodiscovery.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,6 +61,8 @@ pub(crate) struct Token {
 #[derive(Debug)]
 pub(crate) struct Endpoint {
     url: std::sync::RwLock<Url>,
+    /// Hosts to use instead of a named cloud's own (gateways, tests); autodiscovery follows them.
+    overrides: HashMap<Cloud, Url>,
     /// A custom URL or a cloud the user named: autodiscovery may still move a named cloud once,
     /// but never a custom URL.
     pub(crate) custom: bool,
@@ -68,12 +71,39 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    pub(crate) fn new(cloud: &Cloud) -> Self {
+    pub(crate) fn new(cloud: &Cloud, overrides: HashMap<Cloud, Url>) -> Self {
+        let url = overrides
+            .get(cloud)
+            .cloned()
+            .unwrap_or_else(|| cloud.base_url());
         Self {
-            url: std::sync::RwLock::new(cloud.base_url()),
+            url: std::sync::RwLock::new(url),
+            overrides,
             custom: matches!(cloud, Cloud::Custom(_)),
             gov: cloud.is_gov(),
             moved: AtomicBool::new(false),
+        }
+    }
+
+    /// Where a named cloud is reached: its override, else its own host.
+    pub(crate) fn url_for(&self, cloud: &Cloud) -> Url {
+        self.overrides
+            .get(cloud)
+            .cloned()
+            .unwrap_or_else(|| cloud.base_url())
+    }
+
+    /// The named cloud a redirect points to (its own host or its override), else the URL itself.
+    fn resolve_redirect(&self, location: Url) -> Url {
+        let named = Cloud::from_host(&location).or_else(|| {
+            self.overrides
+                .iter()
+                .find(|(_, u)| origin((*u).clone()) == origin(location.clone()))
+                .map(|(c, _)| c.clone())
+        });
+        match named {
+            Some(cloud) => self.url_for(&cloud),
+            None => origin(location),
         }
     }
 
@@ -223,7 +253,7 @@ impl TokenProvider {
                 {
                     let to = header(resp.headers(), "location")
                         .and_then(|l| Url::parse(&l).ok())
-                        .map(origin);
+                        .map(|l| session.endpoint.resolve_redirect(l));
                     match to {
                         Some(to) if session.endpoint.move_to(to.clone()) => continue,
                         _ => {
@@ -263,7 +293,7 @@ impl TokenProvider {
     /// The named region's base URL when the token came from another region than the one in use.
     fn other_region(&self, session: &Arc<Session>, region: &str) -> Option<Url> {
         let cloud: Cloud = region.parse().ok()?;
-        let target = cloud.base_url();
+        let target = session.endpoint.url_for(&cloud);
         (origin(target.clone()) != origin(session.endpoint.url())).then_some(target)
     }
 

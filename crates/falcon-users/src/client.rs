@@ -1,5 +1,6 @@
 //! The `Falcon` handle and its builder.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::session::{BatchLimits, Session};
 use crate::stats::StatsSnapshot;
+use url::Url;
 
 /// A connection to the Falcon User Management API: credentials, cloud, token cache, retry policy
 /// and rate limiter. Cheap to clone (`Arc` inside); `Send + Sync`.
@@ -151,6 +153,7 @@ pub struct FalconBuilder {
     batch: Option<BatchLimits>,
     clock: Option<Arc<dyn Clock>>,
     allow_plain_http: bool,
+    overrides: HashMap<Cloud, Url>,
 }
 
 impl fmt::Debug for FalconBuilder {
@@ -294,6 +297,13 @@ impl FalconBuilder {
         self
     }
 
+    /// Reaches a named cloud through another base URL (an API gateway, or a test server).
+    /// Autodiscovery that lands on that cloud uses the override too.
+    pub fn endpoint_override(mut self, cloud: Cloud, url: Url) -> Self {
+        self.overrides.insert(cloud, url);
+        self
+    }
+
     /// Checks the settings and builds the client. Nothing is sent yet.
     pub fn build(self) -> Result<Falcon> {
         let client_id = self
@@ -311,7 +321,13 @@ impl FalconBuilder {
             (None, Some(text)) => text.parse()?,
             (None, None) => Cloud::Us1,
         };
-        check_scheme(&cloud, self.allow_plain_http)?;
+        check_scheme(&cloud.base_url(), self.allow_plain_http)?;
+        for url in self.overrides.values() {
+            check_scheme(url, self.allow_plain_http)?;
+        }
+        let all_https = cloud.base_url().scheme() == "https"
+            && self.overrides.values().all(|u| u.scheme() == "https");
+        let endpoint = Endpoint::new(&cloud, self.overrides);
         let member = self
             .member_cid
             .as_deref()
@@ -348,7 +364,7 @@ impl FalconBuilder {
             )
             .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
             .pool_max_idle_per_host(max_concurrency);
-        if cloud.base_url().scheme() == "https" {
+        if all_https && endpoint.url().scheme() == "https" {
             http = http.https_only(true);
         }
         if let Some(proxy) = &self.proxy {
@@ -367,7 +383,7 @@ impl FalconBuilder {
 
         let session = Arc::new(Session::new(
             http,
-            Endpoint::new(&cloud),
+            endpoint,
             Credentials::new(client_id, client_secret),
             retry,
             max_concurrency,
@@ -389,8 +405,7 @@ impl FalconBuilder {
 }
 
 /// Plain HTTP is for the simulator on loopback, or an explicit, loudly named opt-in.
-fn check_scheme(cloud: &Cloud, allow_plain_http: bool) -> Result<()> {
-    let url = cloud.base_url();
+fn check_scheme(url: &Url, allow_plain_http: bool) -> Result<()> {
     if url.scheme() == "https" || allow_plain_http {
         return Ok(());
     }
