@@ -55,6 +55,7 @@ fn render(spec_path: &PathBuf) -> Result<Vec<(&'static str, String)>> {
         serde_json::from_str(&raw).with_context(|| format!("parsing {}", spec_path.display()))?;
     // serde_json without `preserve_order` sorts object keys: the output does not depend on how
     // the spec file happens to be ordered.
+    let form_bodies = form_body_types(&value);
     let spec: openapiv3::OpenAPI = serde_json::from_value(normalize(value)?)
         .context("the normalised spec is not valid OpenAPI 3.0")?;
 
@@ -76,7 +77,10 @@ fn render(spec_path: &PathBuf) -> Result<Vec<(&'static str, String)>> {
 
     Ok(vec![
         (API_OUT, format_file(client)?),
-        (MOCK_OUT, patch_httpmock(&format_file(mocks)?)),
+        (
+            MOCK_OUT,
+            patch_form_bodies(&patch_httpmock(&format_file(mocks)?), &form_bodies),
+        ),
     ])
 }
 
@@ -106,4 +110,40 @@ fn patch_httpmock(code: &str) -> String {
             )
         })
         .into_owned()
+}
+
+/// The generated body type names (`<OperationId>Body`) of operations that send a form body.
+fn form_body_types(spec: &serde_json::Value) -> Vec<String> {
+    use heck::ToUpperCamelCase;
+    let mut names = Vec::new();
+    let paths = spec.get("paths").and_then(|p| p.as_object());
+    for item in paths.into_iter().flat_map(|p| p.values()) {
+        for op in item.as_object().into_iter().flat_map(|i| i.values()) {
+            let form = op
+                .pointer("/requestBody/content/application~1x-www-form-urlencoded")
+                .is_some();
+            if let (true, Some(id)) = (form, op.get("operationId").and_then(|i| i.as_str())) {
+                names.push(format!("{}Body", id.to_upper_camel_case()));
+            }
+        }
+    }
+    names
+}
+
+/// progenitor's httpmock body matcher compares JSON; form bodies (the OAuth2 operations) must
+/// be matched as the urlencoded text the client sends, with its content type.
+fn patch_form_bodies(code: &str, form_types: &[String]) -> String {
+    let mut out = code.to_string();
+    for ty in form_types {
+        let json_matcher = format!(
+            "pub fn body(self, value: &types::{ty}) -> Self {{\n            Self(self.0.json_body_obj(value))"
+        );
+        let form_matcher = format!(
+            "pub fn body(self, value: &types::{ty}) -> Self {{\n            \
+             let form = ::serde_urlencoded::to_string(value).expect(\"form bodies serialize\");\n            \
+             Self(self.0.header(\"content-type\", \"application/x-www-form-urlencoded\").body(form))"
+        );
+        out = out.replace(&json_matcher, &form_matcher);
+    }
+    out
 }

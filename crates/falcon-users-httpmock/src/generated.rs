@@ -20,7 +20,8 @@ pub mod operations {
             self.0
         }
         pub fn body(self, value: &types::Oauth2RevokeTokenBody) -> Self {
-            Self(self.0.json_body_obj(value))
+            let form = ::serde_urlencoded::to_string(value).expect("form bodies serialize");
+            Self(self.0.header("content-type", "application/x-www-form-urlencoded").body(form))
         }
     }
     pub struct Oauth2RevokeTokenThen(::httpmock::Then);
@@ -93,7 +94,8 @@ pub mod operations {
             self.0
         }
         pub fn body(self, value: &types::Oauth2AccessTokenBody) -> Self {
-            Self(self.0.json_body_obj(value))
+            let form = ::serde_urlencoded::to_string(value).expect("form bodies serialize");
+            Self(self.0.header("content-type", "application/x-www-form-urlencoded").body(form))
         }
     }
     pub struct Oauth2AccessTokenThen(::httpmock::Then);

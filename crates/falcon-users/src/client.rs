@@ -352,9 +352,6 @@ impl FalconBuilder {
             ));
         }
 
-        // reqwest is built without a bundled crypto provider; ring is ours unless the
-        // application installed another one first.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut http = reqwest::Client::builder()
             // The token endpoint's 308 is autodiscovery, handled by us; never follow blindly.
             .redirect(reqwest::redirect::Policy::none())

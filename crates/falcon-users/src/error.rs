@@ -163,8 +163,18 @@ impl Error {
                 let trace_id = header(rv.headers(), "x-cs-traceid")
                     .or_else(|| Some(rv.meta.trace_id.clone()).filter(|t| !t.is_empty()));
                 let retry_after = crate::retry::retry_after(rv.headers());
+                let raw = rv.headers().contains_key(crate::transport::RAW_BODY_HEADER);
                 let errors = rv.into_inner().errors.unwrap_or_default();
-                classify(operation, status, trace_id, errors, None, retry_after)
+                if raw {
+                    // The body was not JSON: give it back as text, not as an API error list.
+                    let text = errors
+                        .into_iter()
+                        .next()
+                        .map(|e| truncate(&e.message, 2048));
+                    classify(operation, status, trace_id, Vec::new(), text, retry_after)
+                } else {
+                    classify(operation, status, trace_id, errors, None, retry_after)
+                }
             }
             E::UnexpectedResponse(resp) => {
                 let status = resp.status().as_u16();
@@ -172,10 +182,14 @@ impl Error {
                 let retry_after = crate::retry::retry_after(resp.headers());
                 let body = resp.text().await.unwrap_or_default();
                 // Classified by status; the body is kept (JSON or not) for the user to read.
-                let errors = serde_json::from_str::<MsaspecResponseFields>(&body)
-                    .ok()
-                    .and_then(|b| b.errors)
-                    .unwrap_or_default();
+                let envelope = serde_json::from_str::<MsaspecResponseFields>(&body).ok();
+                let trace_id = trace_id.or_else(|| {
+                    envelope
+                        .as_ref()
+                        .map(|e| e.meta.trace_id.clone())
+                        .filter(|t| !t.is_empty())
+                });
+                let errors = envelope.and_then(|b| b.errors).unwrap_or_default();
                 let raw = errors.is_empty().then(|| truncate(&body, 2048));
                 classify(operation, status, trace_id, errors, raw, retry_after)
             }

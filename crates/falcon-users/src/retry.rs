@@ -52,23 +52,25 @@ impl RetryPolicy {
     }
 }
 
-/// Operations that change nothing, so a 5xx or a lost response can be retried safely: every GET,
-/// and the POSTs that only read (ids in the body because the list can be long).
-pub(crate) fn is_idempotent(method: &reqwest::Method, operation_id: &str) -> bool {
-    method == reqwest::Method::GET
-        || matches!(
-            operation_id,
-            "retrieveUsersGETV1"
-                | "retrieveUsersGETV2"
-                | "entitiesRolesGETV2"
-                | "entitiesPermissionGroupsGETV1"
-                | "entitiesPermissionsGETV1"
-                | "getUserInvitationsGETV1"
-                | "aggregateUsersV1"
-                | "aggregateUsersV2"
-                | "userAllowedActionsV1"
-                | "oauth2AccessToken"
-        )
+/// Read-only POSTs (ids go in the body because the list can be long), as the generated client
+/// names operations in its hooks (snake_case of the operationId).
+pub(crate) const READ_ONLY_POSTS: [&str; 10] = [
+    "retrieve_users_getv1",
+    "retrieve_users_getv2",
+    "entities_roles_getv2",
+    "entities_permission_groups_getv1",
+    "entities_permissions_getv1",
+    "get_user_invitations_getv1",
+    "aggregate_users_v1",
+    "aggregate_users_v2",
+    "user_allowed_actions_v1",
+    "oauth2_access_token",
+];
+
+/// Operations that change nothing, so a 5xx or a lost response can be retried safely: every GET
+/// and the read-only POSTs. Creates, deletes and role changes are never repeated blindly.
+pub(crate) fn is_idempotent(method: &reqwest::Method, operation: &str) -> bool {
+    method == reqwest::Method::GET || READ_ONLY_POSTS.contains(&operation)
 }
 
 /// `X-RateLimit-RetryAfter` (Unix epoch seconds) or `Retry-After` (delay seconds).
@@ -163,5 +165,39 @@ impl Limiter {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pace> {
         self.pace.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hook sees the generated client's operation names: a rename there must fail here.
+    #[test]
+    fn read_only_posts_name_generated_operations() {
+        let generated = include_str!("../../falcon-users-api/src/generated.rs");
+        for op in READ_ONLY_POSTS.iter().chain(&["oauth2_revoke_token"]) {
+            assert!(
+                generated.contains(&format!("operation_id: \"{op}\"")),
+                "{op} is not an operation of the generated client"
+            );
+        }
+    }
+
+    #[test]
+    fn creates_and_role_changes_are_not_idempotent() {
+        for op in [
+            "create_user_v1",
+            "user_roles_action_v1",
+            "delete_user_v1",
+            "user_action_v1",
+        ] {
+            assert!(!is_idempotent(&reqwest::Method::POST, op), "{op}");
+        }
+        assert!(is_idempotent(&reqwest::Method::GET, "query_user_v1"));
+        assert!(is_idempotent(
+            &reqwest::Method::POST,
+            "retrieve_users_getv1"
+        ));
     }
 }

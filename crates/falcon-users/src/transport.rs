@@ -53,8 +53,8 @@ impl Transport {
             let _ = url.set_port(base.port());
         }
         match operation {
-            "oauth2AccessToken" => Ok(()),
-            "oauth2RevokeToken" => {
+            "oauth2_access_token" => Ok(()),
+            "oauth2_revoke_token" => {
                 let creds = &self.session.credentials;
                 let basic = basic_auth(&creds.client_id, creds.client_secret.expose_secret());
                 request.headers_mut().insert(AUTHORIZATION, basic);
@@ -179,10 +179,50 @@ impl Transport {
                     }
                     request = retry;
                 }
-                _ => return result,
+                _ => return keep_raw_error_body(result?).await,
             }
         }
     }
+}
+
+/// Marks a response whose error body was not JSON and was wrapped by [`keep_raw_error_body`].
+pub(crate) const RAW_BODY_HEADER: &str = "x-falcon-users-raw-body";
+
+/// Gateways answer some errors with HTML. The generated client would report those as an
+/// undecodable payload and lose the status; wrapping the text in the error envelope keeps the
+/// status, the headers and the raw body (flagged by [`RAW_BODY_HEADER`]).
+async fn keep_raw_error_body(response: Response) -> reqwest::Result<Response> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let mut headers = response.headers().clone();
+    let body = response.bytes().await?;
+    let body = if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
+        body.to_vec()
+    } else {
+        let trace_id = headers
+            .get("x-cs-traceid")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        headers.insert(RAW_BODY_HEADER, HeaderValue::from_static("1"));
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.remove(reqwest::header::CONTENT_LENGTH);
+        serde_json::json!({
+            "meta": {"query_time": 0.0, "trace_id": trace_id},
+            "errors": [{"code": status.as_u16(), "message": String::from_utf8_lossy(&body)}],
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    Ok(Response::from(rebuilt))
 }
 
 impl RequestHook for Transport {
