@@ -141,8 +141,20 @@ async fn a_custom_url_is_never_left() {
         .build()
         .unwrap();
     let err = falcon.authenticate().await.unwrap_err();
-    assert!(matches!(err, Error::Auth { status: Some(308), .. }), "{err:?}");
-    assert!(err.to_string().contains("custom base URL is never changed"), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Auth {
+                status: Some(308),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("custom base URL is never changed"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -152,13 +164,15 @@ async fn the_region_moves_only_once() {
     // Each says "the tenant is elsewhere": the client must stop after one move, not ping-pong.
     us1.mock_async(|when, then| {
         when.method(POST).path("/oauth2/token");
-        then.status(308).header("Location", "https://api.us-2.crowdstrike.com/oauth2/token");
+        then.status(308)
+            .header("Location", "https://api.us-2.crowdstrike.com/oauth2/token");
     })
     .await;
     let us2_token = us2
         .mock_async(|when, then| {
             when.method(POST).path("/oauth2/token");
-            then.status(308).header("Location", "https://api.crowdstrike.com/oauth2/token");
+            then.status(308)
+                .header("Location", "https://api.crowdstrike.com/oauth2/token");
         })
         .await;
     let falcon = Falcon::builder()
@@ -169,7 +183,10 @@ async fn the_region_moves_only_once() {
         .build()
         .unwrap();
     let err = falcon.authenticate().await.unwrap_err();
-    assert!(err.to_string().contains("already switched region once"), "{err}");
+    assert!(
+        err.to_string().contains("already switched region once"),
+        "{err}"
+    );
     us2_token.assert_async().await;
 }
 
@@ -178,7 +195,8 @@ async fn commercial_credentials_failure_suggests_setting_a_gov_cloud() {
     let us1 = MockServer::start_async().await;
     us1.mock_async(|when, then| {
         when.method(POST).path("/oauth2/token");
-        then.status(401).json_body(json!({"meta": {"query_time": 0.0, "trace_id": "t-9"},
+        then.status(401)
+            .json_body(json!({"meta": {"query_time": 0.0, "trace_id": "t-9"},
             "errors": [{"code": 401, "message": "access denied, invalid bearer token"}]}));
     })
     .await;
@@ -190,7 +208,10 @@ async fn commercial_credentials_failure_suggests_setting_a_gov_cloud() {
         .unwrap();
     let err = falcon.authenticate().await.unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("government cloud") && text.contains("FALCON_CLOUD"), "{text}");
+    assert!(
+        text.contains("government cloud") && text.contains("FALCON_CLOUD"),
+        "{text}"
+    );
     assert!(!text.contains("s3cr3t-value"));
     assert_eq!(err.trace_id(), Some("t-9"));
 }

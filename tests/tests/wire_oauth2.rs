@@ -276,7 +276,12 @@ async fn oauth2_access_token_typed_helper_matches_the_form_body() {
         });
     });
     let client = falcon_users_api::Client::new(&server.base_url(), Hooks::none());
-    let token = client.oauth2_access_token().body(body).send().await.unwrap();
+    let token = client
+        .oauth2_access_token()
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(token.access_token.as_deref(), Some("tok"));
     mock.assert();
 }
