@@ -6,15 +6,26 @@
 //! (typed response bodies per status), reached through [`MockServerExt`].
 //!
 //! ```no_run
+//! use falcon_users_api::types::{MsaspecMetaInfo, MsaspecQueryResponse};
 //! use falcon_users_httpmock::MockServerExt;
 //!
 //! let server = httpmock::MockServer::start();
+//! let page = MsaspecQueryResponse {
+//!     meta: MsaspecMetaInfo {
+//!         pagination: None,
+//!         powered_by: None,
+//!         query_time: 0.01,
+//!         trace_id: "trace-1".into(),
+//!         writes: None,
+//!     },
+//!     resources: Some(vec!["user-1".into()]),
+//! };
 //! let mock = server.query_user_v1(|when, then| {
-//!     let when = when.limit(std::num::NonZeroU64::new(2).unwrap());
-//!     let _ = when;
-//!     then.default_response(500, serde_json::json!({"meta": {"query_time": 0.1, "trace_id": "t"}}));
+//!     when.filter("status:'active'");
+//!     then.ok(&page);
 //! });
-//! # let _ = mock;
+//! // ... call `query_user_v1` against `server.base_url()`, then:
+//! mock.assert();
 //! ```
 
 #[rustfmt::skip]
