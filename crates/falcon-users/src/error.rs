@@ -1,6 +1,6 @@
 //! One error type for everything the SDK can report, classified by HTTP status, never by body shape.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use falcon_users_api::types::{MsaspecError, MsaspecResponseFields};
 
@@ -106,13 +106,13 @@ pub enum Error {
         source: Box<Error>,
     },
 
-    /// The call (including retries) did not finish in time.
-    #[error("{operation} timed out after {elapsed:?}; raise the timeout or check connectivity")]
+    /// An attempt hit the request timeout, or the call ran out of its overall deadline.
+    #[error(
+        "{operation} timed out (request timeout or call deadline); raise them or check connectivity"
+    )]
     Timeout {
         /// The operationId in flight.
         operation: &'static str,
-        /// How long it ran.
-        elapsed: Duration,
     },
 
     /// Settings could not be turned into a client (bad proxy, unreadable CA, missing variable).
@@ -218,10 +218,7 @@ impl Error {
 
     pub(crate) fn from_reqwest(operation: &'static str, e: reqwest::Error) -> Self {
         if e.is_timeout() {
-            Error::Timeout {
-                operation,
-                elapsed: Duration::ZERO,
-            }
+            Error::Timeout { operation }
         } else if e.is_decode() {
             Error::Decode {
                 operation,
