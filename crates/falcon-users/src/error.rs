@@ -106,6 +106,22 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// Provisioning created the user but could not grant the roles.
+    #[error("provisioning {uid} is incomplete: user {user_uuid} was created but the roles {} were not granted ({source}); {}", roles_not_granted.join(", "), if *rolled_back { "the user was deleted again" } else { "the user still exists without them" })]
+    ProvisionIncomplete {
+        /// The login being provisioned.
+        uid: String,
+        /// The UUID the user was created with.
+        user_uuid: String,
+        /// Whether the user was deleted again.
+        rolled_back: bool,
+        /// The roles that were not granted.
+        roles_not_granted: Vec<String>,
+        /// Why the grant failed.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// An attempt hit the request timeout, or the call ran out of its overall deadline.
     #[error(
         "{operation} timed out (request timeout or call deadline); raise them or check connectivity"

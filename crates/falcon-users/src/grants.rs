@@ -114,13 +114,7 @@ impl Falcon {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
         if let Some(at) = expires_at {
-            let ahead = at - Utc::now();
-            if ahead < ChronoDuration::hours(1) || ahead > ChronoDuration::days(7) {
-                return Err(Error::invalid(
-                    "expires_at",
-                    format!("{at} must be between 1 hour and 7 days from now"),
-                ));
-            }
+            check_expiry(at)?;
         }
         self.role_action(
             "grant",
@@ -188,4 +182,16 @@ impl Falcon {
             .filter(|c| !c.is_empty())
             .ok_or_else(|| Error::invalid("user_uuid", format!("no user {user_uuid} in this CID")))
     }
+}
+
+/// Grants may end 1 hour to 7 days from now, no sooner and no later.
+pub(crate) fn check_expiry(at: DateTime<Utc>) -> Result<()> {
+    let ahead = at - Utc::now();
+    if ahead < ChronoDuration::hours(1) || ahead > ChronoDuration::days(7) {
+        return Err(Error::invalid(
+            "expires_at",
+            format!("{at} must be between 1 hour and 7 days from now"),
+        ));
+    }
+    Ok(())
 }

@@ -41,6 +41,7 @@ mod session;
 mod stats;
 mod transport;
 mod users;
+pub mod workflows;
 
 pub use auth::Credentials;
 pub use cid::Cid;

@@ -1,0 +1,74 @@
+//! One role change applied to many users, with a result per user.
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+
+use crate::cid::Cid;
+use crate::client::Falcon;
+use crate::error::Result;
+use crate::ids::IdList;
+
+/// Grant or revoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChange {
+    /// Grant the roles (optionally until a time 1 hour to 7 days ahead).
+    Grant {
+        /// When the grant ends.
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// Revoke the roles.
+    Revoke,
+}
+
+/// The result for one user of a bulk change.
+#[derive(Debug)]
+pub struct BulkOutcome {
+    /// The user's UUID.
+    pub user_uuid: String,
+    /// What happened to them.
+    pub result: Result<()>,
+}
+
+impl Falcon {
+    /// Applies `change` of `role_ids` to every user in `user_uuids`, `concurrency` at a time.
+    /// Every user gets an outcome; one failure does not stop the others.
+    pub async fn change_roles_bulk(
+        &self,
+        user_uuids: impl Into<IdList>,
+        role_ids: impl Into<IdList>,
+        change: RoleChange,
+        cid: Option<&Cid>,
+        concurrency: usize,
+    ) -> Result<Vec<BulkOutcome>> {
+        let users = user_uuids.into();
+        let roles = role_ids.into();
+        users.require_non_empty("user_uuids")?;
+        roles.require_non_empty("role_ids")?;
+        if let RoleChange::Grant {
+            expires_at: Some(at),
+        } = change
+        {
+            // Checked once here rather than failing every user the same way.
+            crate::grants::check_expiry(at)?;
+        }
+        Ok(stream::iter(users)
+            .map(|uuid| {
+                let roles = roles.clone();
+                async move {
+                    let result = match change {
+                        RoleChange::Grant { expires_at } => {
+                            self.grant_roles(&uuid, roles, cid, expires_at).await
+                        }
+                        RoleChange::Revoke => self.revoke_roles(&uuid, roles, cid).await,
+                    };
+                    BulkOutcome {
+                        user_uuid: uuid,
+                        result,
+                    }
+                }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await)
+    }
+}

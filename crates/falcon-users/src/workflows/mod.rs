@@ -1,0 +1,15 @@
+//! The multi-step jobs that go wrong by hand: provisioning (create, then grant), offboarding
+//! (revoke, then delete), a full inventory of users with their grants, and bulk role changes.
+//!
+//! Each step is a call of the ergonomic layer; the workflows add ordering, validation before any
+//! change, idempotency, and an exact account of what happened when a step fails.
+
+mod bulk;
+mod inventory;
+mod offboard;
+mod provision;
+
+pub use bulk::{BulkOutcome, RoleChange};
+pub use inventory::UserWithGrants;
+pub use offboard::{OffboardPlan, OffboardReport, UserRef};
+pub use provision::{OnGrantFailure, Provision, ProvisionOutcome};

@@ -1,0 +1,115 @@
+//! Offboarding: find the user, revoke every grant, then delete; with a dry run that only plans.
+
+use std::collections::BTreeMap;
+
+use falcon_users_api::types::{DomainUser, FlightcontrolapiCombinedUserRolesResourceV2};
+use futures::TryStreamExt;
+use tracing::info;
+
+use crate::cid::Cid;
+use crate::client::Falcon;
+use crate::error::{Error, Result};
+use crate::grants::GrantQuery;
+
+/// How the user to offboard is named: by login (email) or by UUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserRef {
+    /// The login, usually an email address.
+    Uid(String),
+    /// The user's UUID.
+    Uuid(String),
+}
+
+impl From<&str> for UserRef {
+    /// Text with an `@` is a login, anything else a UUID.
+    fn from(s: &str) -> Self {
+        let s = s.trim();
+        if s.contains('@') {
+            UserRef::Uid(s.to_lowercase())
+        } else {
+            UserRef::Uuid(s.to_owned())
+        }
+    }
+}
+
+/// What offboarding will do (or did): the user, the grants to revoke by CID, then the delete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffboardPlan {
+    /// The user found.
+    pub user: DomainUser,
+    /// Grants to revoke.
+    pub grants: Vec<FlightcontrolapiCombinedUserRolesResourceV2>,
+    /// Role ids to revoke, per CID.
+    pub revoke: BTreeMap<String, Vec<String>>,
+}
+
+/// The result of [`Falcon::offboard`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffboardReport {
+    /// What was (or, in a dry run, would be) done.
+    pub plan: OffboardPlan,
+    /// Whether the changes were made (false for a dry run).
+    pub executed: bool,
+}
+
+impl Falcon {
+    /// Revokes every grant of a user and deletes them. With `dry_run`, returns the plan and
+    /// changes nothing. Deletion is irreversible: nothing is deleted unless every revoke worked.
+    pub async fn offboard(&self, who: impl Into<UserRef>, dry_run: bool) -> Result<OffboardReport> {
+        let user = self.resolve_user(&who.into()).await?;
+        let uuid = user.uuid.clone().unwrap_or_default();
+        let grants: Vec<_> = self.grants(&uuid, GrantQuery::new()).try_collect().await?;
+        let mut revoke: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let home = user.cid.clone().unwrap_or_default();
+        for grant in &grants {
+            let cid = grant
+                .cid
+                .clone()
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| home.clone());
+            let roles = revoke.entry(cid).or_default();
+            if !roles.contains(&grant.role_id) {
+                roles.push(grant.role_id.clone());
+            }
+        }
+        let plan = OffboardPlan {
+            user,
+            grants,
+            revoke,
+        };
+        if dry_run {
+            return Ok(OffboardReport {
+                plan,
+                executed: false,
+            });
+        }
+        for (cid, roles) in &plan.revoke {
+            let cid: Option<Cid> = cid.parse().ok();
+            self.revoke_roles(&uuid, roles, cid.as_ref()).await?;
+        }
+        self.delete_user(&uuid).await?;
+        info!(uuid = %uuid, grants = plan.grants.len(), "offboarded");
+        Ok(OffboardReport {
+            plan,
+            executed: true,
+        })
+    }
+
+    async fn resolve_user(&self, who: &UserRef) -> Result<DomainUser> {
+        let found = match who {
+            UserRef::Uid(uid) => self.find_user_by_uid(uid).await?,
+            UserRef::Uuid(uuid) => {
+                let uuid = crate::users::checked_id("user", uuid)?;
+                self.get_users(uuid).await?.resources.into_iter().next()
+            }
+        };
+        found.ok_or_else(|| {
+            Error::invalid(
+                "user",
+                match who {
+                    UserRef::Uid(u) | UserRef::Uuid(u) => format!("no user {u} in this CID"),
+                },
+            )
+        })
+    }
+}

@@ -1,0 +1,289 @@
+//! Create a user and grant roles as one operation, validated first, idempotent, and never leaving
+//! a half-provisioned user without saying so.
+
+use std::collections::BTreeSet;
+
+use falcon_users_api::types::{DomainCreateUserRequest, DomainUser, DomainUserCreateRequest};
+use futures::TryStreamExt;
+use tracing::{info, warn};
+
+use crate::cid::Cid;
+use crate::client::Falcon;
+use crate::error::{Error, Result, call};
+use crate::grants::GrantQuery;
+use crate::ids::IdList;
+use crate::users::validate_email;
+
+/// What to do when the user was created but granting the roles failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnGrantFailure {
+    /// Delete the user again, so nothing is left half done (the default).
+    #[default]
+    RollBack,
+    /// Keep the user and report exactly what exists ([`Error::ProvisionIncomplete`]).
+    Report,
+}
+
+/// A user to provision: login, names, roles, and how to behave on failure.
+///
+/// ```
+/// use falcon_users::workflows::{OnGrantFailure, Provision};
+/// let job = Provision::new("ann@example.com", ["falcon_console_guest"])
+///     .names("Ann", "Lee")
+///     .on_grant_failure(OnGrantFailure::Report);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Provision {
+    uid: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    role_ids: IdList,
+    cid: Option<Cid>,
+    legacy: bool,
+    on_grant_failure: OnGrantFailure,
+}
+
+/// What provisioning did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ProvisionOutcome {
+    /// The user was created and every role granted.
+    Created {
+        /// The new user.
+        user: DomainUser,
+        /// Roles granted.
+        granted: Vec<String>,
+    },
+    /// The user existed; the roles it lacked were granted.
+    RolesAdded {
+        /// The existing user.
+        user: DomainUser,
+        /// Roles granted now (the others were already held).
+        granted: Vec<String>,
+    },
+    /// The user existed with every requested role: nothing was changed.
+    AlreadyProvisioned {
+        /// The existing user.
+        user: DomainUser,
+    },
+}
+
+impl Provision {
+    /// A user with login `uid` (an email) and the roles to grant.
+    pub fn new(uid: impl Into<String>, role_ids: impl Into<IdList>) -> Self {
+        Self {
+            uid: uid.into().trim().to_lowercase(),
+            first_name: None,
+            last_name: None,
+            role_ids: role_ids.into(),
+            cid: None,
+            legacy: false,
+            on_grant_failure: OnGrantFailure::default(),
+        }
+    }
+
+    /// First and last name.
+    pub fn names(mut self, first: impl Into<String>, last: impl Into<String>) -> Self {
+        self.first_name = Some(first.into());
+        self.last_name = Some(last.into());
+        self
+    }
+
+    /// The CID to create the user and grant in (default: the handle's member CID, else the
+    /// tenant of the token).
+    pub fn cid(mut self, cid: Cid) -> Self {
+        self.cid = Some(cid);
+        self
+    }
+
+    /// Create through the legacy `CreateUser` operation instead of `createUserV1`.
+    pub fn legacy_create(mut self, legacy: bool) -> Self {
+        self.legacy = legacy;
+        self
+    }
+
+    /// Roll back (default) or report when the grant fails after the create.
+    pub fn on_grant_failure(mut self, mode: OnGrantFailure) -> Self {
+        self.on_grant_failure = mode;
+        self
+    }
+
+    /// The login this job provisions.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+}
+
+impl Falcon {
+    /// Creates the user and grants the roles, after checking the email and that every role id
+    /// exists in the tenant. Provisioning a user that already has the roles changes nothing.
+    ///
+    /// A create whose response was lost (timeout, connection reset, 5xx) is not sent again
+    /// blindly: the user is looked up by `uid` first, and only created if absent.
+    pub async fn provision(&self, job: &Provision) -> Result<ProvisionOutcome> {
+        validate_email(&job.uid)?;
+        job.role_ids.require_non_empty("role_ids")?;
+        let falcon = match (&job.cid, self.member_cid()) {
+            (Some(cid), member) if member != Some(cid) => self.for_member(cid.as_str())?,
+            _ => self.clone(),
+        };
+        falcon.check_roles_exist(&job.role_ids).await?;
+
+        if let Some(user) = falcon.find_user_by_uid(&job.uid).await? {
+            return falcon.complete_existing(job, user).await;
+        }
+        let user = falcon.create_once(job).await?;
+        let uuid = user.uuid.clone().unwrap_or_default();
+        let cid = user.cid.as_deref().and_then(|c| c.parse::<Cid>().ok());
+        match falcon
+            .grant_roles(&uuid, &job.role_ids, cid.as_ref(), None)
+            .await
+        {
+            Ok(()) => {
+                info!(uid = %job.uid, uuid = %uuid, "provisioned");
+                Ok(ProvisionOutcome::Created {
+                    user,
+                    granted: job.role_ids.as_slice().to_vec(),
+                })
+            }
+            Err(grant_error) => Err(falcon.after_failed_grant(job, &uuid, grant_error).await),
+        }
+    }
+
+    /// Refuses role ids the tenant does not offer, before anything is created.
+    async fn check_roles_exist(&self, role_ids: &IdList) -> Result<()> {
+        let available: BTreeSet<String> = self.role_ids(None).await?.into_iter().collect();
+        let unknown: Vec<&str> = role_ids
+            .as_slice()
+            .iter()
+            .filter(|r| !available.contains(*r))
+            .map(String::as_str)
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                "role_ids",
+                format!("not available in this CID: {}", unknown.join(", ")),
+            ))
+        }
+    }
+
+    async fn complete_existing(
+        &self,
+        job: &Provision,
+        user: DomainUser,
+    ) -> Result<ProvisionOutcome> {
+        let uuid = user.uuid.clone().unwrap_or_default();
+        let held: BTreeSet<String> = self
+            .grants(&uuid, GrantQuery::new())
+            .map_ok(|g| g.role_id)
+            .try_collect()
+            .await?;
+        let missing: Vec<String> = job
+            .role_ids
+            .as_slice()
+            .iter()
+            .filter(|r| !held.contains(*r))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(ProvisionOutcome::AlreadyProvisioned { user });
+        }
+        let cid = user.cid.as_deref().and_then(|c| c.parse::<Cid>().ok());
+        self.grant_roles(&uuid, missing.clone(), cid.as_ref(), None)
+            .await?;
+        Ok(ProvisionOutcome::RolesAdded {
+            user,
+            granted: missing,
+        })
+    }
+
+    /// Creates the user; if the outcome is unknown, looks it up before trying again.
+    async fn create_once(&self, job: &Provision) -> Result<DomainUser> {
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = if job.legacy {
+                self.create_legacy(job).await
+            } else {
+                self.create_user(DomainCreateUserRequest {
+                    cid: job.cid.as_ref().map(ToString::to_string),
+                    first_name: job.first_name.clone(),
+                    last_name: job.last_name.clone(),
+                    password: None,
+                    uid: Some(job.uid.clone()),
+                })
+                .await
+            };
+            match result {
+                Err(err) if outcome_unknown(&err) && attempt < ATTEMPTS => {
+                    warn!(uid = %job.uid, error = %err, "create outcome unknown; checking by uid before retrying");
+                    if let Some(user) = self.find_user_by_uid(&job.uid).await? {
+                        return Ok(user);
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn create_legacy(&self, job: &Provision) -> Result<DomainUser> {
+        let api = self.ready().await?;
+        let body = DomainUserCreateRequest {
+            first_name: job.first_name.clone(),
+            last_name: job.last_name.clone(),
+            password: None,
+            uid: Some(job.uid.clone()),
+        };
+        let created = call("CreateUser", api.create_user().body(body).send()).await?;
+        let meta = created
+            .resources
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Decode {
+                operation: "CreateUser",
+                message: "the response has no user in `resources`".into(),
+            })?;
+        Ok(DomainUser {
+            cid: Some(meta.customer),
+            first_name: meta.first_name,
+            last_name: meta.last_name,
+            status: meta.status,
+            uid: meta.uid,
+            uuid: Some(meta.uuid),
+            ..DomainUser::default()
+        })
+    }
+
+    async fn after_failed_grant(&self, job: &Provision, uuid: &str, grant_error: Error) -> Error {
+        let rolled_back = match job.on_grant_failure {
+            OnGrantFailure::Report => false,
+            OnGrantFailure::RollBack => match self.delete_user(uuid).await {
+                Ok(()) => true,
+                Err(delete_error) => {
+                    warn!(uuid, error = %delete_error, "rollback delete failed; the user still exists");
+                    false
+                }
+            },
+        };
+        Error::ProvisionIncomplete {
+            uid: job.uid.clone(),
+            user_uuid: uuid.to_owned(),
+            rolled_back,
+            roles_not_granted: job.role_ids.as_slice().to_vec(),
+            source: Box::new(grant_error),
+        }
+    }
+}
+
+/// Errors after which the create may or may not have happened.
+fn outcome_unknown(err: &Error) -> bool {
+    match err {
+        Error::Transport { .. } | Error::Timeout { .. } => true,
+        Error::Api { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
