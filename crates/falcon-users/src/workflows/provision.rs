@@ -68,6 +68,35 @@ pub enum ProvisionOutcome {
     },
 }
 
+impl ProvisionOutcome {
+    /// The user, new or existing.
+    pub fn user(&self) -> &DomainUser {
+        match self {
+            ProvisionOutcome::Created { user, .. }
+            | ProvisionOutcome::RolesAdded { user, .. }
+            | ProvisionOutcome::AlreadyProvisioned { user } => user,
+        }
+    }
+
+    /// The roles granted by this run (empty when nothing changed).
+    pub fn granted(&self) -> &[String] {
+        match self {
+            ProvisionOutcome::Created { granted, .. }
+            | ProvisionOutcome::RolesAdded { granted, .. } => granted,
+            ProvisionOutcome::AlreadyProvisioned { .. } => &[],
+        }
+    }
+
+    /// A short label: `created`, `roles added` or `already provisioned`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ProvisionOutcome::Created { .. } => "created",
+            ProvisionOutcome::RolesAdded { .. } => "roles added",
+            ProvisionOutcome::AlreadyProvisioned { .. } => "already provisioned",
+        }
+    }
+}
+
 impl Provision {
     /// A user with login `uid` (an email) and the roles to grant.
     pub fn new(uid: impl Into<String>, role_ids: impl Into<IdList>) -> Self {
