@@ -38,15 +38,28 @@ pub(crate) struct Page<T> {
 struct Cursor<T, F> {
     fetch: Arc<F>,
     operation: &'static str,
-    pending: Option<(u64, JoinHandle<Result<Page<T>>>)>,
+    /// The offset of the next page, `None` once the last page was read.
+    next: Option<u64>,
+    /// That page, already requested while the caller consumed the previous one.
+    prefetched: Option<Prefetch<T>>,
     previous: Option<Vec<T>>,
+}
+
+/// A page request running in the background; dropping the stream cancels it.
+struct Prefetch<T>(JoinHandle<Result<Page<T>>>);
+
+impl<T> Drop for Prefetch<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Every item of a paged operation, `page_size` at a time, from offset 0.
 ///
 /// Stops at `meta.pagination.total`, at the first empty page, or when the server returns the
 /// same page twice (it ignores the offset): a server that misreports its total cannot make the
-/// stream loop forever. A 400 past offset 0 is reported as [`Error::PagingRefused`].
+/// stream loop forever. A 400 past offset 0 is reported as [`Error::PagingRefused`]. Nothing is
+/// sent until the stream is first polled.
 pub(crate) fn paged<T, F, Fut>(
     operation: &'static str,
     page_size: u64,
@@ -57,28 +70,27 @@ where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Page<T>>> + Send + 'static,
 {
-    let fetch = Arc::new(fetch);
     let start = Cursor {
-        pending: Some((0, tokio::spawn(fetch(0)))),
-        fetch,
+        fetch: Arc::new(fetch),
         operation,
+        next: Some(0),
+        prefetched: None,
         previous: None,
     };
     stream::unfold(start, move |mut cursor| async move {
-        let (offset, handle) = cursor.pending.take()?;
-        let page = match handle.await {
+        let offset = cursor.next.take()?;
+        let mut request = match cursor.prefetched.take() {
+            Some(running) => running,
+            None => Prefetch(tokio::spawn((cursor.fetch)(offset))),
+        };
+        let page = match (&mut request.0).await {
             Ok(Ok(page)) => page,
             Ok(Err(err)) => {
                 return Some((Err(refused_offset(cursor.operation, offset, err)), cursor));
             }
             Err(join) => {
-                return Some((
-                    Err(Error::Config(format!(
-                        "{} page task failed: {join}",
-                        cursor.operation
-                    ))),
-                    cursor,
-                ));
+                let message = format!("{} page task failed: {join}", cursor.operation);
+                return Some((Err(Error::Config(message)), cursor));
             }
         };
         if page.items.is_empty() || cursor.previous.as_ref() == Some(&page.items) {
@@ -91,8 +103,8 @@ where
         };
         if more {
             // Prefetch: the next request runs while the caller works through this page.
-            let fetch = Arc::clone(&cursor.fetch);
-            cursor.pending = Some((next, tokio::spawn(fetch(next))));
+            cursor.next = Some(next);
+            cursor.prefetched = Some(Prefetch(tokio::spawn((cursor.fetch)(next))));
         }
         cursor.previous = Some(page.items.clone());
         Some((Ok(page.items), cursor))
