@@ -147,7 +147,7 @@ impl Falcon {
         expires_at: Option<String>,
     ) -> Result<()> {
         let uuid = checked_id("user_uuid", user_uuid)?.to_owned();
-        role_ids.require_non_empty("role_ids")?;
+        role_ids.validate("role_ids")?;
         let cid = match (cid, self.cid_param()) {
             (Some(cid), _) => cid.to_string(),
             (None, Some(member)) => member,

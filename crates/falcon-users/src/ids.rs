@@ -39,16 +39,30 @@ impl IdList {
         self.0
     }
 
-    /// Errors with [`Error::InvalidInput`] naming `field` when the list is empty.
-    pub fn require_non_empty(&self, field: &'static str) -> Result<(), Error> {
+    /// Checks the list before it is sent: not empty, and every id at most 256 bytes with no
+    /// whitespace or control characters (no id of the API looks otherwise). Errors name `field`.
+    pub fn validate(&self, field: &'static str) -> Result<(), Error> {
         if self.0.is_empty() {
-            Err(Error::invalid(
+            return Err(Error::invalid(
                 field,
                 "no ids given (after trimming blanks and duplicates)",
-            ))
-        } else {
-            Ok(())
+            ));
         }
+        for id in &self.0 {
+            if id.len() > 256 {
+                return Err(Error::invalid(
+                    field,
+                    format!("an id is {} bytes long; ids are at most 256", id.len()),
+                ));
+            }
+            if id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(Error::invalid(
+                    field,
+                    format!("{id:?} contains whitespace or control characters"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Splits into batches of at most `max` ids (for ids sent in a JSON body).

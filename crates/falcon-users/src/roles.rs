@@ -28,7 +28,7 @@ impl Falcon {
     /// Role details by id (`entitiesRolesGETV2`), any number of ids, batched and merged.
     pub async fn get_roles(&self, ids: impl Into<IdList>) -> Result<Entities<DomainRole>> {
         let ids = ids.into();
-        ids.require_non_empty("ids")?;
+        ids.validate("ids")?;
         let batch = self.batch();
         let api = self.ready().await?;
         let cid = self.cid_param();

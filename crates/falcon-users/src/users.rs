@@ -118,7 +118,7 @@ impl Falcon {
     /// Users by UUID, any number: split into batches, fetched concurrently, merged in order.
     pub async fn get_users(&self, ids: impl Into<IdList>) -> Result<Entities<DomainUser>> {
         let ids = ids.into();
-        ids.require_non_empty("ids")?;
+        ids.validate("ids")?;
         let batch = self.batch();
         batched(ids.chunks(batch.body_ids), batch.concurrency, |chunk| {
             self.retrieve_users(chunk)
@@ -205,7 +205,7 @@ impl Falcon {
         action: DomainUserActionActionName,
     ) -> Result<()> {
         let ids = ids.into();
-        ids.require_non_empty("ids")?;
+        ids.validate("ids")?;
         let batch = self.batch();
         let api = self.ready().await?;
         for chunk in ids.chunks(batch.query_ids) {
@@ -288,14 +288,11 @@ pub(crate) fn validate_email(uid: &str) -> Result<()> {
     Ok(())
 }
 
-/// Trimmed, non-empty id.
+/// A single id, trimmed and checked by the same rules as [`IdList::validate`].
 pub(crate) fn checked_id<'a>(field: &'static str, id: &'a str) -> Result<&'a str> {
     let id = id.trim();
-    if id.is_empty() {
-        Err(Error::invalid(field, "empty"))
-    } else {
-        Ok(id)
-    }
+    IdList::from_iter([id]).validate(field)?;
+    Ok(id)
 }
 
 /// Names are trimmed; blank means "not given"; at most 256 characters; no control characters.
@@ -306,8 +303,20 @@ fn checked_name(field: &'static str, name: Option<String>) -> Result<Option<Stri
     if name.chars().count() > 256 {
         return Err(Error::invalid(field, "longer than 256 characters"));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Error::invalid(field, "contains control characters"));
+    if name
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
+        return Err(Error::invalid(
+            field,
+            "contains control, zero-width or text-direction characters",
+        ));
     }
     Ok(Some(name))
+}
+
+/// Characters that make a name display differently from what it is: text-direction overrides
+/// and isolates (used to spoof names in consoles and logs), zero-width characters, BOM.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }

@@ -42,8 +42,8 @@ impl Falcon {
     ) -> Result<Vec<BulkOutcome>> {
         let users = user_uuids.into();
         let roles = role_ids.into();
-        users.require_non_empty("user_uuids")?;
-        roles.require_non_empty("role_ids")?;
+        users.validate("user_uuids")?;
+        roles.validate("role_ids")?;
         if let RoleChange::Grant {
             expires_at: Some(at),
         } = change

@@ -151,7 +151,7 @@ impl Falcon {
     /// blindly: the user is looked up by `uid` first, and only created if absent.
     pub async fn provision(&self, job: &Provision) -> Result<ProvisionOutcome> {
         validate_email(&job.uid)?;
-        job.role_ids.require_non_empty("role_ids")?;
+        job.role_ids.validate("role_ids")?;
         let falcon = match (&job.cid, self.member_cid()) {
             (Some(cid), member) if member != Some(cid) => self.for_member(cid.as_str())?,
             _ => self.clone(),
