@@ -1,0 +1,1 @@
+//! A stateful simulator of the Falcon User Management API (work in progress).

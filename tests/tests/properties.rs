@@ -1,0 +1,133 @@
+//! Property tests: parsing and decoding never panic, whatever the input, and keep their
+//! invariants. Case counts are bounded so CI stays fast.
+
+use falcon_users::api::types;
+use falcon_users::{Cid, Cloud, IdList, fql};
+use proptest::prelude::*;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 512,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Ids come out trimmed, non-empty, distinct, in first-seen order.
+    #[test]
+    fn id_lists_are_clean(input in ".{0,200}") {
+        let ids = IdList::from(input.as_str());
+        let mut seen = std::collections::HashSet::new();
+        for id in ids.as_slice() {
+            prop_assert!(!id.is_empty());
+            prop_assert_eq!(id.trim(), id.as_str());
+            prop_assert!(!id.contains(','));
+            prop_assert!(seen.insert(id.clone()));
+        }
+        let expected: Vec<&str> = input.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let mut first_seen = Vec::new();
+        for id in expected {
+            if !first_seen.contains(&id) {
+                first_seen.push(id);
+            }
+        }
+        prop_assert_eq!(ids.as_slice(), first_seen.as_slice());
+        let _ = ids.validate("ids");
+    }
+
+    /// Chunks cover every id once, in order, within both bounds.
+    #[test]
+    fn chunks_cover_everything(ids in proptest::collection::vec("[a-z0-9%&=+ ]{1,40}", 0..300), max in 1usize..50, len in 10usize..2000) {
+        let list: IdList = ids.iter().collect();
+        let body: Vec<String> = list.chunks(max).concat();
+        prop_assert_eq!(body.as_slice(), list.as_slice());
+        let query = list.query_chunks("ids", max, len);
+        let rejoined: Vec<String> = query.concat();
+        prop_assert_eq!(rejoined.as_slice(), list.as_slice());
+        for chunk in &query {
+            prop_assert!(!chunk.is_empty() && chunk.len() <= max);
+        }
+    }
+
+    /// A quoted FQL value always reads back as exactly the input: no quote or wildcard escapes.
+    #[test]
+    fn fql_quote_round_trips(value in ".{0,100}") {
+        let quoted = fql::quote(&value);
+        prop_assert!(quoted.starts_with('\'') && quoted.ends_with('\''));
+        let inner = &quoted[1..quoted.len() - 1];
+        let mut decoded = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => decoded.push(chars.next().expect("an escape is never last")),
+                '\'' | '*' => prop_assert!(false, "unescaped {c:?} in {quoted}"),
+                other => decoded.push(other),
+            }
+        }
+        prop_assert_eq!(decoded, value);
+    }
+
+    /// Cloud and CID parsing never panic; what parses is normalised.
+    #[test]
+    fn cloud_and_cid_parsing_never_panic(input in ".{0,80}") {
+        if let Ok(cloud) = input.parse::<Cloud>() {
+            let _ = cloud.base_url();
+        }
+        if let Ok(cid) = input.parse::<Cid>() {
+            prop_assert_eq!(cid.as_str().len(), 32);
+            prop_assert!(cid.as_str().chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+        }
+    }
+
+    /// CIDs as users paste them: any case, optional -XX suffix.
+    #[test]
+    fn pasted_cids_normalise(hex in "[0-9a-fA-F]{32}", suffix in proptest::option::of("[0-9A-F]{2}")) {
+        let pasted = match &suffix {
+            Some(s) => format!("{hex}-{s}"),
+            None => hex.clone(),
+        };
+        let cid: Cid = pasted.parse().expect("valid CID");
+        prop_assert_eq!(cid.as_str(), hex.to_lowercase());
+    }
+
+    /// Decoding arbitrary JSON into the response types returns an error or a value, never panics.
+    #[test]
+    fn decoding_arbitrary_json_never_panics(json in arbitrary_json()) {
+        let text = json.to_string();
+        let _ = serde_json::from_str::<types::FlightcontrolapiUserResponse>(&text);
+        let _ = serde_json::from_str::<types::MsaspecQueryResponse>(&text);
+        let _ = serde_json::from_str::<types::MsaspecResponseFields>(&text);
+        let _ = serde_json::from_str::<types::FlightcontrolapiCombinedUserRolesResponseV2>(&text);
+        let _ = serde_json::from_str::<types::FlightcontrolapiAggregatesResponse>(&text);
+        let _ = serde_json::from_str::<types::DomainAccessTokenResponseV1>(&text);
+    }
+
+    /// Near-miss envelopes (right keys, random values) never panic either.
+    #[test]
+    fn decoding_envelope_shaped_json_never_panics(meta in arbitrary_json(), resources in arbitrary_json(), errors in arbitrary_json()) {
+        let text = serde_json::json!({"meta": meta, "resources": resources, "errors": errors}).to_string();
+        let _ = serde_json::from_str::<types::FlightcontrolapiUserResponse>(&text);
+        let _ = serde_json::from_str::<types::FlightcontrolapiGetRolesResponse>(&text);
+        let _ = serde_json::from_str::<types::MsaspecQueryResponse>(&text);
+    }
+}
+
+fn arbitrary_json() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number)),
+        ".{0,20}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::Array),
+            proptest::collection::btree_map("(meta|resources|errors|uuid|uid|pagination|total|code|message|trace_id|query_time|[a-z_]{1,10})", inner, 0..8)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
