@@ -171,7 +171,7 @@ async fn a_401_refreshes_the_token_once_and_retries_once() {
 #[tokio::test]
 async fn a_401_then_success_succeeds_with_a_fresh_token() {
     let server = MockServer::start_async().await;
-    let mut first_token = token_mock(&server, "stale").await;
+    let first_token = token_mock(&server, "stale").await;
     let stale = server
         .mock_async(|when, then| {
             when.method(GET)
