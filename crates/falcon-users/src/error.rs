@@ -180,22 +180,16 @@ impl Error {
                     .or_else(|| Some(rv.meta.trace_id.clone()).filter(|t| !t.is_empty()));
                 let retry_after = crate::retry::retry_after(rv.headers());
                 let raw = rv.headers().contains_key(crate::transport::RAW_BODY_HEADER);
-                let errors = rv.into_inner().errors.unwrap_or_default();
-                if raw {
-                    // The body was not JSON: give it back as text, not as an API error list.
-                    let text = errors
-                        .into_iter()
-                        .next()
-                        .map(|e| truncate(&e.message, 2048));
-                    classify(operation, status, trace_id, Vec::new(), text, retry_after)
-                } else {
-                    classify(operation, status, trace_id, errors, None, retry_after)
-                }
+                let (errors, raw_body) = split_raw(raw, rv.into_inner().errors.unwrap_or_default());
+                classify(operation, status, trace_id, errors, raw_body, retry_after)
             }
             E::UnexpectedResponse(resp) => {
                 let status = resp.status().as_u16();
                 let trace_id = header(resp.headers(), "x-cs-traceid");
                 let retry_after = crate::retry::retry_after(resp.headers());
+                let raw = resp
+                    .headers()
+                    .contains_key(crate::transport::RAW_BODY_HEADER);
                 let body = resp.text().await.unwrap_or_default();
                 // Classified by status; the body is kept (JSON or not) for the user to read.
                 let envelope = serde_json::from_str::<MsaspecResponseFields>(&body).ok();
@@ -206,8 +200,12 @@ impl Error {
                         .filter(|t| !t.is_empty())
                 });
                 let errors = envelope.and_then(|b| b.errors).unwrap_or_default();
-                let raw = errors.is_empty().then(|| truncate(&body, 2048));
-                classify(operation, status, trace_id, errors, raw, retry_after)
+                let (errors, raw_body) = match split_raw(raw, errors) {
+                    // Not the envelope at all: keep whatever came.
+                    (errors, None) if errors.is_empty() => (errors, Some(truncate(&body, 2048))),
+                    split => split,
+                };
+                classify(operation, status, trace_id, errors, raw_body, retry_after)
             }
             E::InvalidResponsePayload(bytes, e) => Error::Decode {
                 operation,
@@ -279,6 +277,19 @@ fn classify(
             errors,
             raw_body,
         },
+    }
+}
+
+/// A body the transport wrapped because it was not JSON comes back as text, not as API errors.
+fn split_raw(wrapped: bool, errors: Vec<MsaspecError>) -> (Vec<MsaspecError>, Option<String>) {
+    if wrapped {
+        let text = errors
+            .into_iter()
+            .next()
+            .map(|e| truncate(&e.message, 2048));
+        (Vec::new(), text)
+    } else {
+        (errors, None)
     }
 }
 

@@ -69,3 +69,4 @@ pub fn error_body(code: u16, message: &str) -> Value {
 pub fn user(uuid: &str) -> Value {
     json!({"uuid": uuid, "uid": format!("{uuid}@example.com"), "cid": "0123456789abcdef0123456789abcdef"})
 }
+pub mod scripted;
