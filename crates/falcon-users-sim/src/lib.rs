@@ -1,1 +1,39 @@
-//! A stateful simulator of the Falcon User Management API (work in progress).
+//! # falcon-users-sim
+//!
+//! A stateful, in-memory simulator of the CrowdStrike Falcon **User Management** API on
+//! 127.0.0.1, for tests, demos and benchmarks: every operation of the spec, OAuth2 clients with
+//! scopes and expiring tokens, Flight Control parent and child CIDs, offset pagination and the
+//! documented FQL filters and sorts, per-client rate limits with the real headers, and seeded
+//! fault injection. Request and response bodies are the generated `falcon-users-api` types.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use falcon_users_sim::{SimConfig, Simulator};
+//!
+//! let sim = Simulator::start(SimConfig { users: 1000, seed: 7, ..SimConfig::default() }).await?;
+//! let creds = sim.credentials();
+//! println!("FALCON_CLOUD={} FALCON_CLIENT_ID={}", sim.base_url(), creds.client_id);
+//! let users = sim.inspect(|state| state.tenants[&sim.parent_cid()].users.len());
+//! assert_eq!(users, 1000);
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+// Handlers answer failures with ready-made error responses (`Result<_, Response>` and `?`);
+// boxing them would only add an allocation to every failing request.
+#![allow(clippy::result_large_err)]
+
+pub mod auth;
+pub mod config;
+mod envelope;
+mod faults;
+pub mod fql;
+mod gate;
+mod routes;
+mod seed;
+mod server;
+pub mod state;
+
+pub use auth::ClientCredentials;
+pub use config::{Faults, SimConfig};
+pub use server::Simulator;

@@ -1,0 +1,67 @@
+//! `falcon-users-sim`: run the simulator in the foreground and print how to reach it.
+
+use clap::Parser;
+use falcon_users_sim::{SimConfig, Simulator};
+
+/// A stateful simulator of the Falcon User Management API on 127.0.0.1.
+#[derive(Parser)]
+#[command(name = "falcon-users-sim", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Users in the parent CID.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Custom roles per CID.
+    #[arg(long, default_value_t = 20)]
+    roles: usize,
+    /// Flight Control child CIDs.
+    #[arg(long, default_value_t = 2)]
+    child_cids: usize,
+    /// Seed of the generated tenant.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Requests per minute per API client.
+    #[arg(long, default_value_t = 6000)]
+    rate_limit: u32,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let config = SimConfig {
+        users: args.users,
+        roles: args.roles,
+        child_cids: args.child_cids,
+        seed: args.seed,
+        port: args.port,
+        rate_limit_per_minute: args.rate_limit,
+        ..SimConfig::default()
+    };
+    let sim = match Simulator::start(config).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!(
+                "error: could not start the simulator on 127.0.0.1:{}: {e}",
+                args.port
+            );
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let rw = sim.credentials();
+    let ro = sim.read_only_credentials();
+    println!("falcon-users-sim listening on {}", sim.base_url());
+    println!("FALCON_CLOUD={}", sim.base_url());
+    println!("FALCON_CLIENT_ID={}", rw.client_id);
+    println!("FALCON_CLIENT_SECRET={}", rw.client_secret);
+    println!("read-only client: {} / {}", ro.client_id, ro.client_secret);
+    println!(
+        "parent CID {}; children: {}",
+        sim.parent_cid(),
+        sim.child_cids().join(", ")
+    );
+    println!("Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    std::process::ExitCode::SUCCESS
+}

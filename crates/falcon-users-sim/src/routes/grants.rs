@@ -1,0 +1,294 @@
+//! Grants: a user's roles in a CID (combined v1–v3), granting and revoking (v1, v2).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use falcon_users_api::types::{
+    DomainActionUserRolesRequestV2, FlightcontrolapiCombinedUserRolesResourceV2,
+    FlightcontrolapiCombinedUserRolesResponseV1, FlightcontrolapiCombinedUserRolesResponseV2,
+    FlightcontrolapiGrantInput, MsaspecResponseFields,
+};
+
+use super::users::same_shape;
+use super::{Params, body};
+use crate::envelope::{answer, paged_meta, write_meta};
+use crate::fql::{Filter, Sort};
+use crate::gate::{Admitted, admit};
+use crate::server::Shared;
+use crate::state::{GRANT_FILTER_FIELDS, GRANT_SORT_FIELDS, Grant, grant_resource};
+
+type Answer = Result<Response, Response>;
+
+pub async fn combined_v1(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let (gate, resources, paging) =
+        combined(&shared, &headers, raw.as_deref(), "combinedUserRolesV1")?;
+    let v2 = FlightcontrolapiCombinedUserRolesResponseV2 {
+        errors: Some(Vec::new()),
+        meta: paging,
+        resources: Some(resources),
+    };
+    let body: FlightcontrolapiCombinedUserRolesResponseV1 = same_shape(&v2, &gate)?;
+    Ok(answer(StatusCode::OK, &gate.headers, &body))
+}
+
+pub async fn combined_v2(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let (gate, resources, paging) =
+        combined(&shared, &headers, raw.as_deref(), "CombinedUserRolesV2")?;
+    let body = FlightcontrolapiCombinedUserRolesResponseV2 {
+        errors: Some(Vec::new()),
+        meta: paging,
+        resources: Some(resources),
+    };
+    Ok(answer(StatusCode::OK, &gate.headers, &body))
+}
+
+pub async fn combined_v3(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let (gate, resources, paging) =
+        combined(&shared, &headers, raw.as_deref(), "CombinedUserRolesV3")?;
+    let body = FlightcontrolapiCombinedUserRolesResponseV2 {
+        errors: Some(Vec::new()),
+        meta: paging,
+        resources: Some(resources),
+    };
+    Ok(answer(StatusCode::OK, &gate.headers, &body))
+}
+
+type Combined = (
+    Admitted,
+    Vec<FlightcontrolapiCombinedUserRolesResourceV2>,
+    falcon_users_api::types::MsaspecMetaInfo,
+);
+
+fn combined(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    op: &'static str,
+) -> Result<Combined, Response> {
+    let gate = admit(shared, headers, op, false)?;
+    let params = Params::parse(raw);
+    let uuid = params.required("user_uuid", &gate)?;
+    let cid = gate.cid(shared, params.get("cid"))?;
+    params.flag("direct_only", &gate)?; // every simulated grant is direct
+    let (offset, limit) = params.page(&gate, 500, shared.config.offset_ceiling)?;
+    let filter = params
+        .get("filter")
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| Filter::parse(f, GRANT_FILTER_FIELDS))
+        .transpose()
+        .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid filter: {e}")))?;
+    let sort = Sort::parse(
+        params
+            .get("sort")
+            .filter(|s| !s.is_empty())
+            .unwrap_or("role_name|asc"),
+        GRANT_SORT_FIELDS,
+    )
+    .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid sort: {e}")))?;
+    let state = shared.read();
+    if !user_known(&state, &gate, &cid, &uuid) {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("user {uuid} not found")));
+    }
+    let mut all: Vec<FlightcontrolapiCombinedUserRolesResourceV2> = state
+        .tenants
+        .get(&cid)
+        .and_then(|t| t.grants.get(&uuid))
+        .into_iter()
+        .flatten()
+        .map(|g| grant_resource(&state, &uuid, g))
+        .filter(|g| {
+            filter.as_ref().is_none_or(|f| {
+                f.matches(|field| match field {
+                    "role_id" => Some(g.role_id.as_str()),
+                    "role_name" => g.role_name.as_deref(),
+                    "expires_at" => g.expires_at.as_deref(),
+                    _ => None,
+                })
+            })
+        })
+        .collect();
+    let key = |g: &FlightcontrolapiCombinedUserRolesResourceV2| -> String {
+        match sort.field.as_str() {
+            "cid" => g.cid.clone().unwrap_or_default(),
+            "expires_at" => g.expires_at.clone().unwrap_or_default(),
+            "type" => g.grant_type.clone().unwrap_or_default(),
+            "user_uuid" => g.uuid.clone().unwrap_or_default(),
+            _ => g.role_name.clone().unwrap_or_default(),
+        }
+    };
+    all.sort_by_key(|g| (key(g), g.role_id.clone()));
+    if sort.descending {
+        all.reverse();
+    }
+    let total = all.len();
+    let page = all.into_iter().skip(offset).take(limit).collect();
+    let paging = paged_meta(gate.started, &gate.headers.trace, offset, limit, total);
+    Ok((gate, page, paging))
+}
+
+/// The user exists in the CID, or is a user of the token's own CID acting there.
+fn user_known(state: &crate::state::State, gate: &Admitted, cid: &str, uuid: &str) -> bool {
+    [cid, gate.token.cid.as_str()].iter().any(|c| {
+        state
+            .tenants
+            .get(*c)
+            .is_some_and(|t| t.users.contains_key(uuid))
+    })
+}
+
+pub async fn action_v1(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Answer {
+    let gate = admit(&shared, &headers, "userRolesActionV1", true)?;
+    let input: FlightcontrolapiGrantInput = body(&bytes, &gate)?;
+    let expires = match input.expires_at.as_deref().filter(|e| !e.is_empty()) {
+        None => None,
+        Some(text) => Some(
+            DateTime::parse_from_rfc3339(text)
+                .map_err(|_| {
+                    gate.fail(
+                        StatusCode::BAD_REQUEST,
+                        format!("invalid expires_at {text:?}"),
+                    )
+                })?
+                .with_timezone(&Utc),
+        ),
+    };
+    let action = match input.action.as_deref() {
+        Some("grant") => true,
+        Some("revoke") => false,
+        other => {
+            return Err(gate.fail(
+                StatusCode::BAD_REQUEST,
+                format!("invalid action {other:?}: grant or revoke"),
+            ));
+        }
+    };
+    apply(
+        &shared,
+        &gate,
+        action,
+        input.uuid.as_deref(),
+        input.cid.as_deref(),
+        &input.role_ids,
+        expires,
+    )
+}
+
+pub async fn action_v2(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Answer {
+    let gate = admit(&shared, &headers, "userRolesActionV2", true)?;
+    let input: DomainActionUserRolesRequestV2 = body(&bytes, &gate)?;
+    let action = match input.action.as_deref() {
+        Some("grant" | "assign-role") => true,
+        Some("revoke" | "remove-role") => false,
+        other => {
+            return Err(gate.fail(StatusCode::BAD_REQUEST, format!("invalid action {other:?}")));
+        }
+    };
+    apply(
+        &shared,
+        &gate,
+        action,
+        input.uuid.as_deref(),
+        input.cid.as_deref(),
+        &input.role_ids,
+        input.expires_at,
+    )
+}
+
+fn apply(
+    shared: &Arc<Shared>,
+    gate: &Admitted,
+    grant: bool,
+    uuid: Option<&str>,
+    cid: Option<&str>,
+    role_ids: &[String],
+    expires_at: Option<DateTime<Utc>>,
+) -> Answer {
+    let uuid = uuid
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| gate.fail(StatusCode::BAD_REQUEST, "uuid is required"))?;
+    if cid.is_none_or(|c| c.trim().is_empty()) {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, "cid is required"));
+    }
+    let cid = gate.cid(shared, cid)?;
+    if role_ids.is_empty() {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, "role_ids is required"));
+    }
+    if let Some(at) = expires_at {
+        let ahead = at - Utc::now();
+        if ahead < chrono::Duration::minutes(59) || ahead > chrono::Duration::days(7) {
+            return Err(gate.fail(
+                StatusCode::BAD_REQUEST,
+                "expires_at must be between 1 hour and 7 days from now",
+            ));
+        }
+    }
+    let mut state = shared.write();
+    if !user_known(&state, gate, &cid, uuid) {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("user {uuid} not found")));
+    }
+    if let Some(bad) = role_ids.iter().find(|r| state.role(&cid, r).is_none()) {
+        return Err(gate.fail(
+            StatusCode::BAD_REQUEST,
+            format!("invalid roleID {bad} for CID {cid}"),
+        ));
+    }
+    let expires = expires_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let tenant = state
+        .tenants
+        .get_mut(&cid)
+        .ok_or_else(|| gate.fail(StatusCode::FORBIDDEN, "unknown CID"))?;
+    let held = tenant.grants.entry(uuid.to_owned()).or_default();
+    let mut changed = 0;
+    for role in role_ids {
+        let position = held.iter().position(|g| &g.role_id == role);
+        match (grant, position) {
+            (true, None) => {
+                held.push(Grant {
+                    role_id: role.clone(),
+                    cid: cid.clone(),
+                    expires_at: expires.clone(),
+                });
+                changed += 1;
+            }
+            (true, Some(i)) => held[i].expires_at = expires.clone(),
+            (false, Some(i)) => {
+                held.remove(i);
+                changed += 1;
+            }
+            (false, None) => {}
+        }
+    }
+    if held.is_empty() {
+        tenant.grants.remove(uuid);
+    }
+    let body = MsaspecResponseFields {
+        errors: Some(Vec::new()),
+        meta: write_meta(gate.started, &gate.headers.trace, changed),
+    };
+    Ok(answer(StatusCode::OK, &gate.headers, &body))
+}

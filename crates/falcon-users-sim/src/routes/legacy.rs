@@ -1,0 +1,317 @@
+//! The deprecated `/users` and `/user-roles` operations, on the same state as the current ones.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use falcon_users_api::types::{
+    ApiUserMetadataResponse, ApiUserRoleIdsResponse, ApiUserRoleResponse, DomainRoleIds,
+    DomainUpdateUserFields, DomainUserCreateRequest, DomainUserMetadata, DomainUserRole,
+    MsaQueryResponse, MsaReplyMetaOnly, MsaspecError, MsaspecResponseFields,
+};
+
+use super::users::{insert, new_user, remove, rename, same_shape};
+use super::{Params, body};
+use crate::envelope::{answer, meta, write_meta};
+use crate::gate::{Admitted, admit};
+use crate::server::Shared;
+use crate::state::{Grant, User};
+
+type Answer = Result<Response, Response>;
+
+fn metadata(user: &User) -> DomainUserMetadata {
+    DomainUserMetadata {
+        customer: user.cid.clone(),
+        first_name: Some(user.first_name.clone()),
+        last_name: Some(user.last_name.clone()),
+        status: Some(user.status.clone()),
+        uid: Some(user.uid.clone()),
+        uuid: user.uuid.clone(),
+    }
+}
+
+fn users_answer(
+    gate: &Admitted,
+    users: Vec<DomainUserMetadata>,
+    errors: Vec<MsaspecError>,
+) -> Response {
+    let body = ApiUserMetadataResponse {
+        errors: Some(errors),
+        meta: meta(gate.started, &gate.headers.trace),
+        resources: Some(users),
+    };
+    answer(StatusCode::OK, &gate.headers, &body)
+}
+
+fn ids_answer(gate: &Admitted, ids: Vec<String>) -> Response {
+    let body = MsaQueryResponse {
+        errors: Some(Vec::new()),
+        meta: meta(gate.started, &gate.headers.trace),
+        resources: Some(ids),
+    };
+    answer(StatusCode::OK, &gate.headers, &body)
+}
+
+pub async fn retrieve(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let gate = admit(&shared, &headers, "retrieveUser", false)?;
+    let ids = Params::parse(raw.as_deref()).all("ids");
+    if ids.is_empty() {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, "ids is required"));
+    }
+    let state = shared.read();
+    let tenant = state.tenants.get(&gate.token.cid);
+    let (mut found, mut errors) = (Vec::new(), Vec::new());
+    for id in ids {
+        match tenant.and_then(|t| t.users.get(&id)) {
+            Some(user) => found.push(metadata(user)),
+            None => errors.push(MsaspecError {
+                code: 404,
+                id: Some(id.clone()),
+                message: format!("user {id} not found"),
+            }),
+        }
+    }
+    Ok(users_answer(&gate, found, errors))
+}
+
+pub async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, bytes: Bytes) -> Answer {
+    let gate = admit(&shared, &headers, "CreateUser", true)?;
+    let request: DomainUserCreateRequest = body(&bytes, &gate)?;
+    let cid = gate.token.cid.clone();
+    let user = new_user(
+        &gate,
+        request.uid.as_deref(),
+        request.first_name,
+        request.last_name,
+        &cid,
+    )?;
+    let created = insert(&shared, &gate, &cid, user)?;
+    Ok(users_answer(&gate, vec![metadata(&created)], Vec::new()))
+}
+
+pub async fn update(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    bytes: Bytes,
+) -> Answer {
+    let gate = admit(&shared, &headers, "UpdateUser", true)?;
+    let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
+    let fields: DomainUpdateUserFields = body(&bytes, &gate)?;
+    let user = rename(&shared, &gate, &uuid, fields.first_name, fields.last_name)?;
+    Ok(users_answer(&gate, vec![metadata(&user)], Vec::new()))
+}
+
+pub async fn delete(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let gate = admit(&shared, &headers, "DeleteUser", true)?;
+    let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
+    remove(&shared, &gate, &uuid)?;
+    let envelope = MsaspecResponseFields {
+        errors: Some(Vec::new()),
+        meta: write_meta(gate.started, &gate.headers.trace, 1),
+    };
+    let body: MsaReplyMetaOnly = same_shape(&envelope, &gate)?;
+    Ok(answer(StatusCode::OK, &gate.headers, &body))
+}
+
+pub async fn emails(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    let gate = admit(&shared, &headers, "RetrieveEmailsByCID", false)?;
+    let state = shared.read();
+    let uids = state
+        .tenants
+        .get(&gate.token.cid)
+        .map(|t| t.by_uid.keys().cloned().collect())
+        .unwrap_or_default();
+    Ok(ids_answer(&gate, uids))
+}
+
+pub async fn uuids(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    let gate = admit(&shared, &headers, "RetrieveUserUUIDsByCID", false)?;
+    let state = shared.read();
+    let ids = state
+        .tenants
+        .get(&gate.token.cid)
+        .map(|t| t.by_uid.values().cloned().collect())
+        .unwrap_or_default();
+    Ok(ids_answer(&gate, ids))
+}
+
+pub async fn uuids_by_email(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let gate = admit(&shared, &headers, "RetrieveUserUUID", false)?;
+    let uids = Params::parse(raw.as_deref()).all("uid");
+    if uids.is_empty() {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, "uid is required"));
+    }
+    let state = shared.read();
+    let tenant = state.tenants.get(&gate.token.cid);
+    let ids: Vec<String> = uids
+        .iter()
+        .filter_map(|u| {
+            tenant
+                .and_then(|t| t.by_uid.get(&u.trim().to_lowercase()))
+                .cloned()
+        })
+        .collect();
+    if ids.is_empty() {
+        return Err(gate.fail(StatusCode::NOT_FOUND, "no user with these logins"));
+    }
+    Ok(ids_answer(&gate, ids))
+}
+
+pub async fn get_roles(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let gate = admit(&shared, &headers, "GetRoles", false)?;
+    let ids = Params::parse(raw.as_deref()).all("ids");
+    if ids.is_empty() {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, "ids is required"));
+    }
+    let state = shared.read();
+    let (mut found, mut errors) = (Vec::new(), Vec::new());
+    for id in ids {
+        match state.role(&gate.token.cid, &id) {
+            Some(r) => found.push(DomainUserRole {
+                cid: r.cid.clone(),
+                description: r.description.clone(),
+                display_name: r.display_name.clone(),
+                id: r.id.clone(),
+            }),
+            None => errors.push(MsaspecError {
+                code: 404,
+                id: Some(id.clone()),
+                message: format!("role {id} not found"),
+            }),
+        }
+    }
+    let status = if found.is_empty() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    let body = ApiUserRoleResponse {
+        errors: Some(errors),
+        meta: meta(gate.started, &gate.headers.trace),
+        resources: Some(found),
+    };
+    Ok(answer(status, &gate.headers, &body))
+}
+
+fn role_ids_answer(gate: &Admitted, ids: Vec<String>) -> Response {
+    let body = ApiUserRoleIdsResponse {
+        errors: Some(Vec::new()),
+        meta: meta(gate.started, &gate.headers.trace),
+        resources: Some(ids),
+    };
+    answer(StatusCode::OK, &gate.headers, &body)
+}
+
+/// Applies a legacy grant (`true`) or revoke in the token's CID; returns the user's roles after.
+fn change(
+    shared: &Shared,
+    gate: &Admitted,
+    uuid: &str,
+    roles: &[String],
+    grant: bool,
+) -> Result<Vec<String>, Response> {
+    if roles.is_empty() {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, "role ids are required"));
+    }
+    let cid = gate.token.cid.clone();
+    let mut state = shared.write();
+    if let Some(bad) = roles.iter().find(|r| state.role(&cid, r).is_none()) {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("invalid roleID {bad}")));
+    }
+    let tenant = state
+        .tenants
+        .get_mut(&cid)
+        .ok_or_else(|| gate.fail(StatusCode::FORBIDDEN, "unknown CID"))?;
+    if !tenant.users.contains_key(uuid) {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("user {uuid} not found")));
+    }
+    let held = tenant.grants.entry(uuid.to_owned()).or_default();
+    for role in roles {
+        let position = held.iter().position(|g| &g.role_id == role);
+        match (grant, position) {
+            (true, None) => held.push(Grant {
+                role_id: role.clone(),
+                cid: cid.clone(),
+                expires_at: None,
+            }),
+            (false, Some(i)) => {
+                held.remove(i);
+            }
+            _ => {}
+        }
+    }
+    Ok(held.iter().map(|g| g.role_id.clone()).collect())
+}
+
+pub async fn grant(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    bytes: Bytes,
+) -> Answer {
+    let gate = admit(&shared, &headers, "GrantUserRoleIds", true)?;
+    let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
+    let request: DomainRoleIds = body(&bytes, &gate)?;
+    let held = change(&shared, &gate, &uuid, &request.role_ids, true)?;
+    Ok(role_ids_answer(&gate, held))
+}
+
+pub async fn revoke(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let gate = admit(&shared, &headers, "RevokeUserRoleIds", true)?;
+    let params = Params::parse(raw.as_deref());
+    let uuid = params.required("user_uuid", &gate)?;
+    let held = change(&shared, &gate, &uuid, &params.all("ids"), false)?;
+    Ok(role_ids_answer(&gate, held))
+}
+
+pub async fn available_role_ids(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    let gate = admit(&shared, &headers, "GetAvailableRoleIds", false)?;
+    let ids = shared
+        .read()
+        .roles(&gate.token.cid)
+        .map(|r| r.id.clone())
+        .collect();
+    Ok(ids_answer(&gate, ids))
+}
+
+pub async fn user_role_ids(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let gate = admit(&shared, &headers, "GetUserRoleIds", false)?;
+    let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
+    let state = shared.read();
+    let tenant = state.tenants.get(&gate.token.cid);
+    if !tenant.is_some_and(|t| t.users.contains_key(&uuid)) {
+        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("user {uuid} not found")));
+    }
+    let ids = tenant
+        .and_then(|t| t.grants.get(&uuid))
+        .map(|gs| gs.iter().map(|g| g.role_id.clone()).collect())
+        .unwrap_or_default();
+    Ok(ids_answer(&gate, ids))
+}

@@ -1,0 +1,181 @@
+//! A deterministic, realistic tenant from a seed: names, logins, roles and a spread of grants.
+
+use falcon_users_api::types::DomainRole;
+
+use crate::config::SimConfig;
+use crate::state::{Grant, State, Tenant, User};
+
+const FIRST: &[&str] = &[
+    "Ava", "Ben", "Chloé", "Dmitri", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jules", "Kenji",
+    "Lena", "Mateo", "Nia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor",
+    "Wen", "Ximena", "Yusuf", "Zoë",
+];
+const LAST: &[&str] = &[
+    "Anders", "Brooks", "Castillo", "Dubois", "Eriksen", "Fontaine", "García", "Hughes", "Ivanova",
+    "Jensen", "Kim", "López", "Müller", "Nakamura", "O'Neill", "Patel", "Quispe", "Rossi",
+    "Schmidt", "Tanaka", "Usman", "Varga", "Weber", "Xu", "Yilmaz", "Zhang",
+];
+
+/// Built-in roles every CID offers (text ids, no home CID).
+pub const BUILTIN_ROLES: &[(&str, &str)] = &[
+    ("falcon_administrator", "Falcon Administrator"),
+    ("falcon_console_guest", "Falcon Console Guest"),
+    ("falconhost_read_only", "Falcon Read Only"),
+    ("falconhost_analyst", "Falcon Analyst"),
+    ("falconhost_investigator", "Falcon Investigator"),
+    ("falconhost_admin", "Falcon Security Lead"),
+    ("endpoint_manager", "Endpoint Manager"),
+    (
+        "remote_responder_one",
+        "Real Time Responder – Read Only Analyst",
+    ),
+    (
+        "remote_responder_two",
+        "Real Time Responder – Active Responder",
+    ),
+    (
+        "remote_responder_three",
+        "Real Time Responder – Administrator",
+    ),
+    ("prevention_hashes_manager", "Prevention Hashes Manager"),
+    ("user_admin", "Falcon User Admin"),
+];
+
+/// The tenant described by `config`, the same for the same seed.
+pub fn tenant(config: &SimConfig) -> State {
+    let mut rng = fastrand::Rng::with_seed(config.seed);
+    let parent_cid = hex32(&mut rng);
+    let child_cids: Vec<String> = (0..config.child_cids).map(|_| hex32(&mut rng)).collect();
+    let mut state = State {
+        builtin_roles: BUILTIN_ROLES
+            .iter()
+            .map(|(id, name)| DomainRole {
+                cid: None,
+                description: format!("Built-in role: {name}."),
+                display_name: (*name).into(),
+                id: (*id).into(),
+                is_global: true,
+            })
+            .collect(),
+        parent_cid: parent_cid.clone(),
+        child_cids: child_cids.clone(),
+        ..State::default()
+    };
+    let child_users = config.users / 10;
+    for (cid, users) in std::iter::once((parent_cid, config.users))
+        .chain(child_cids.into_iter().map(|c| (c, child_users)))
+    {
+        let tenant = populate(&mut rng, &state, cid.clone(), users, config.roles);
+        state.tenants.insert(cid, tenant);
+    }
+    state
+}
+
+fn populate(
+    rng: &mut fastrand::Rng,
+    state: &State,
+    cid: String,
+    users: usize,
+    roles: usize,
+) -> Tenant {
+    let mut tenant = Tenant {
+        cid: cid.clone(),
+        ..Tenant::default()
+    };
+    tenant.custom_roles = (0..roles)
+        .map(|i| DomainRole {
+            cid: Some(cid.clone()),
+            description: format!("Custom role {i} of this CID."),
+            display_name: format!("Custom Role {i:03}"),
+            id: hex32(rng),
+            is_global: false,
+        })
+        .collect();
+    let role_ids: Vec<String> = state
+        .builtin_roles
+        .iter()
+        .chain(&tenant.custom_roles)
+        .map(|r| r.id.clone())
+        .collect();
+    let domain = format!("corp{}.example.com", &cid[..4]);
+    for n in 0..users {
+        let first = FIRST[rng.usize(..FIRST.len())];
+        let last = LAST[rng.usize(..LAST.len())];
+        let uid = format!("{}.{}{n}@{domain}", ascii(first), ascii(last)).to_lowercase();
+        let day = 1 + rng.u32(..28);
+        let user = User {
+            uuid: uuid(rng),
+            uid,
+            first_name: first.into(),
+            last_name: last.into(),
+            cid: cid.clone(),
+            status: if rng.f64() < 0.9 {
+                "active"
+            } else {
+                "inactive"
+            }
+            .into(),
+            created_at: format!(
+                "2025-{:02}-{day:02}T09:{:02}:00Z",
+                1 + rng.u32(..12),
+                rng.u32(..60)
+            ),
+            updated_at: format!("2026-{:02}-{day:02}T10:00:00Z", 1 + rng.u32(..10)),
+            last_login_at: if rng.f64() < 0.8 {
+                format!("2026-11-{day:02}T08:30:00Z")
+            } else {
+                String::new()
+            },
+        };
+        // Most users hold one to three roles; a few hold none.
+        let count = [0, 1, 1, 1, 2, 2, 3][rng.usize(..7)];
+        let mut grants: Vec<Grant> = Vec::new();
+        for _ in 0..count {
+            let role_id = role_ids[rng.usize(..role_ids.len())].clone();
+            if !grants.iter().any(|g| g.role_id == role_id) {
+                grants.push(Grant {
+                    role_id,
+                    cid: cid.clone(),
+                    expires_at: None,
+                });
+            }
+        }
+        let uuid = user.uuid.clone();
+        if tenant.insert(user) && !grants.is_empty() {
+            tenant.grants.insert(uuid, grants);
+        }
+    }
+    tenant
+}
+
+/// 32 lowercase hex characters.
+pub fn hex32(rng: &mut fastrand::Rng) -> String {
+    format!("{:016x}{:016x}", rng.u64(..), rng.u64(..))
+}
+
+/// A version-4 style UUID.
+pub fn uuid(rng: &mut fastrand::Rng) -> String {
+    let h = hex32(rng);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+fn ascii(name: &str) -> String {
+    name.chars()
+        .filter_map(|c| match c {
+            'é' => Some('e'),
+            'ë' => Some('e'),
+            'í' => Some('i'),
+            'ó' => Some('o'),
+            'ü' => Some('u'),
+            c if c.is_ascii_alphabetic() => Some(c),
+            _ => None,
+        })
+        .collect()
+}

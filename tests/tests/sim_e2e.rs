@@ -1,0 +1,253 @@
+//! The simulator driven through the ergonomic client: state changes, auth and scopes, tenant
+//! isolation, FQL and paging, token expiry and rate limits.
+
+use std::time::Duration;
+
+use falcon_users::types::DomainCreateUserRequest;
+use falcon_users::{Cloud, Error, Falcon, GrantQuery, UserQuery, fql};
+use falcon_users_sim::{ClientCredentials, SimConfig, Simulator};
+use futures::TryStreamExt;
+use url::Url;
+
+async fn sim(config: SimConfig) -> Simulator {
+    Simulator::start(config)
+        .await
+        .expect("simulator starts on loopback")
+}
+
+fn client(sim: &Simulator, creds: ClientCredentials) -> Falcon {
+    Falcon::builder()
+        .client_id(creds.client_id)
+        .client_secret(creds.client_secret)
+        .cloud(Cloud::Custom(Url::parse(&sim.base_url()).unwrap()))
+        .build()
+        .unwrap()
+}
+
+fn new_user(uid: &str) -> DomainCreateUserRequest {
+    DomainCreateUserRequest {
+        cid: None,
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        password: None,
+        uid: Some(uid.into()),
+    }
+}
+
+#[tokio::test]
+async fn every_user_is_listed_once_with_details() {
+    let sim = sim(SimConfig {
+        users: 1234,
+        ..SimConfig::default()
+    })
+    .await;
+    let falcon = client(&sim, sim.credentials());
+    let users: Vec<_> = falcon.users(UserQuery::new()).try_collect().await.unwrap();
+    let expected = sim.inspect(|s| s.tenants[&sim.parent_cid()].users.len());
+    assert_eq!(users.len(), expected);
+    let mut uuids: Vec<_> = users.iter().map(|u| u.uuid.clone().unwrap()).collect();
+    uuids.sort();
+    uuids.dedup();
+    assert_eq!(uuids.len(), expected, "no user twice");
+    let uids: Vec<_> = users.iter().map(|u| u.uid.clone().unwrap()).collect();
+    assert!(
+        uids.windows(2).all(|w| w[0] <= w[1]),
+        "default order is uid ascending"
+    );
+}
+
+#[tokio::test]
+async fn create_grant_revoke_delete_change_state() {
+    let sim = sim(SimConfig::default()).await;
+    let falcon = client(&sim, sim.credentials());
+    let created = falcon
+        .create_user(new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let uuid = created.uuid.clone().unwrap();
+    assert!(sim.inspect(|s| s.tenants[&sim.parent_cid()].users.contains_key(&uuid)));
+
+    let dup = falcon
+        .create_user(new_user("ADA@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, Error::Api { status: 400, .. }), "{dup:?}");
+
+    falcon
+        .grant_roles(
+            &uuid,
+            "falcon_console_guest, falconhost_read_only",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let grants: Vec<_> = falcon
+        .grants(&uuid, GrantQuery::new())
+        .try_collect()
+        .await
+        .unwrap();
+    let mut roles: Vec<_> = grants.iter().map(|g| g.role_id.as_str()).collect();
+    roles.sort();
+    assert_eq!(roles, ["falcon_console_guest", "falconhost_read_only"]);
+
+    falcon
+        .revoke_roles(&uuid, "falcon_console_guest", None)
+        .await
+        .unwrap();
+    let left: Vec<_> = falcon
+        .grants(&uuid, GrantQuery::new())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+
+    let bad_role = falcon
+        .grant_roles(&uuid, "no_such_role", None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bad_role, Error::Api { status: 400, .. }),
+        "{bad_role:?}"
+    );
+
+    falcon.delete_user(&uuid).await.unwrap();
+    assert!(
+        !sim.inspect(|s| s.tenants[&sim.parent_cid()].grants.contains_key(&uuid)),
+        "grants go with the user"
+    );
+    let gone = falcon.get_users(&uuid).await.unwrap();
+    assert!(gone.resources.is_empty());
+    assert_eq!(gone.errors[0].code, 404);
+}
+
+#[tokio::test]
+async fn read_only_clients_cannot_write() {
+    let sim = sim(SimConfig::default()).await;
+    let reader = client(&sim, sim.read_only_credentials());
+    assert!(reader.query_user_ids(&UserQuery::new(), 0).await.is_ok());
+    let err = reader
+        .create_user(new_user("eve@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Api { status: 403, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn wrong_secret_is_refused_with_advice() {
+    let sim = sim(SimConfig::default()).await;
+    let creds = ClientCredentials {
+        client_id: "sim-rw-client".into(),
+        client_secret: "wrong".into(),
+    };
+    let err = client(&sim, creds).authenticate().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Auth {
+                status: Some(401),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn children_are_isolated_from_each_other() {
+    let sim = sim(SimConfig {
+        child_cids: 2,
+        users: 100,
+        ..SimConfig::default()
+    })
+    .await;
+    let parent = client(&sim, sim.credentials());
+    let children = sim.child_cids();
+    let a = parent.for_member(&children[0]).unwrap();
+    let b = parent.for_member(&children[1]).unwrap();
+    let a_ids: Vec<String> = a.user_ids(UserQuery::new()).try_collect().await.unwrap();
+    let b_ids: Vec<String> = b.user_ids(UserQuery::new()).try_collect().await.unwrap();
+    assert_eq!(
+        a_ids.len(),
+        sim.inspect(|s| s.tenants[&children[0]].users.len())
+    );
+    assert!(a_ids.iter().all(|id| !b_ids.contains(id)));
+    // Child A cannot read child B's users, even by UUID.
+    let seen = a.get_users(b_ids[0].as_str()).await.unwrap();
+    assert!(seen.resources.is_empty());
+}
+
+#[tokio::test]
+async fn fql_filters_select_and_bad_fql_is_refused() {
+    let sim = sim(SimConfig {
+        users: 300,
+        ..SimConfig::default()
+    })
+    .await;
+    let falcon = client(&sim, sim.credentials());
+    let one = sim.inspect(|s| {
+        s.tenants[&sim.parent_cid()]
+            .by_uid
+            .keys()
+            .next()
+            .cloned()
+            .unwrap()
+    });
+    let exact: Vec<String> = falcon
+        .user_ids(UserQuery::new().filter(fql::eq("uid", &one)))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(exact.len(), 1);
+    let inactive: Vec<_> = falcon
+        .users(UserQuery::new().filter("status:'inactive'"))
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        !inactive.is_empty()
+            && inactive
+                .iter()
+                .all(|u| u.status.as_deref() == Some("inactive"))
+    );
+    let err = falcon
+        .query_user_ids(&UserQuery::new().filter("uid:'unterminated"), 0)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Api { status: 400, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refreshed_transparently() {
+    let sim = sim(SimConfig::default()).await;
+    let falcon = client(&sim, sim.credentials());
+    falcon.query_user_ids(&UserQuery::new(), 0).await.unwrap();
+    sim.expire_tokens();
+    falcon.query_user_ids(&UserQuery::new(), 0).await.unwrap();
+    assert_eq!(falcon.stats().token_requests, 2);
+}
+
+#[tokio::test]
+async fn the_rate_limit_binds_and_the_client_waits_it_out() {
+    let sim = sim(SimConfig {
+        rate_limit_per_minute: 600,
+        ..SimConfig::default()
+    })
+    .await;
+    let falcon = client(&sim, sim.credentials());
+    // 600/min = 10/s: a bucket of 600 then refills; 650 calls must meet the limit.
+    let started = std::time::Instant::now();
+    for _ in 0..650 {
+        falcon
+            .query_user_ids(&UserQuery::new().page_size(1), 0)
+            .await
+            .unwrap();
+    }
+    // The last 50 must wait for the refill (~5 s): the limit bound, and no 429 reached us.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(4),
+        "{elapsed:?}: the limit did not bind"
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+}
