@@ -97,7 +97,11 @@ impl Transport {
             let mut next = request.try_clone();
             let permit = session.limiter.acquire(clock).await;
             Stats::bump(&session.stats.requests);
-            let result = client.execute(request).await;
+            let result = match client.execute(request).await {
+                // Reading the body here puts truncated and dropped bodies inside the retry loop.
+                Ok(response) => buffer(response).await,
+                Err(e) => Err(e),
+            };
             drop(permit);
             let within_deadline = |wait: Duration| {
                 clock.now().duration_since(started).unwrap_or_default() + wait < self.deadline
@@ -179,26 +183,27 @@ impl Transport {
                     }
                     request = retry;
                 }
-                _ => return keep_raw_error_body(result?).await,
+                _ => return result,
             }
         }
     }
 }
 
-/// Marks a response whose error body was not JSON and was wrapped by [`keep_raw_error_body`].
+/// Marks a response whose error body was not JSON and was wrapped by [`buffer`].
 pub(crate) const RAW_BODY_HEADER: &str = "x-falcon-users-raw-body";
 
+/// Reads the whole body (within the attempt's timeout) and rebuilds the response from memory.
+///
 /// Gateways answer some errors with HTML. The generated client would report those as an
 /// undecodable payload and lose the status; wrapping the text in the error envelope keeps the
 /// status, the headers and the raw body (flagged by [`RAW_BODY_HEADER`]).
-async fn keep_raw_error_body(response: Response) -> reqwest::Result<Response> {
+async fn buffer(response: Response) -> reqwest::Result<Response> {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return Ok(response);
-    }
+    let version = response.version();
     let mut headers = response.headers().clone();
     let body = response.bytes().await?;
-    let body = if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
+    let failed = status.is_client_error() || status.is_server_error();
+    let body = if !failed || serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
         body.to_vec()
     } else {
         let trace_id = headers
@@ -221,6 +226,7 @@ async fn keep_raw_error_body(response: Response) -> reqwest::Result<Response> {
     };
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
     Ok(Response::from(rebuilt))
 }

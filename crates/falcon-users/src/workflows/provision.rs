@@ -165,7 +165,7 @@ impl Falcon {
         let uuid = user.uuid.clone().unwrap_or_default();
         let cid = user.cid.as_deref().and_then(|c| c.parse::<Cid>().ok());
         match falcon
-            .grant_roles(&uuid, &job.role_ids, cid.as_ref(), None)
+            .grant_surely(&uuid, &job.role_ids, cid.as_ref())
             .await
         {
             Ok(()) => {
@@ -176,6 +176,25 @@ impl Falcon {
                 })
             }
             Err(grant_error) => Err(falcon.after_failed_grant(job, &uuid, grant_error).await),
+        }
+    }
+
+    /// Grants, and when the answer is lost or a 5xx, looks at the user's grants before granting
+    /// again: granting is a set operation, so a repeat after checking cannot double anything.
+    async fn grant_surely(&self, uuid: &str, role_ids: &IdList, cid: Option<&Cid>) -> Result<()> {
+        const ATTEMPTS: u32 = 4;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.grant_roles(uuid, role_ids, cid, None).await {
+                Err(err) if outcome_unknown(&err) && attempt < ATTEMPTS => {
+                    warn!(uuid, error = %err, "grant outcome unknown; checking the user's grants");
+                    if self.holds_all(uuid, role_ids).await {
+                        return Ok(());
+                    }
+                }
+                other => return other,
+            }
         }
     }
 
@@ -287,16 +306,20 @@ impl Falcon {
         })
     }
 
+    /// Whether the user holds every role (false when that cannot be read).
+    async fn holds_all(&self, uuid: &str, role_ids: &IdList) -> bool {
+        let held: Result<BTreeSet<String>> = self
+            .grants(uuid, GrantQuery::new())
+            .map_ok(|g| g.role_id)
+            .try_collect()
+            .await;
+        held.is_ok_and(|held| role_ids.as_slice().iter().all(|r| held.contains(r)))
+    }
+
     async fn after_failed_grant(&self, job: &Provision, uuid: &str, grant_error: Error) -> Error {
         let rolled_back = match job.on_grant_failure {
             OnGrantFailure::Report => false,
-            OnGrantFailure::RollBack => match self.delete_user(uuid).await {
-                Ok(()) => true,
-                Err(delete_error) => {
-                    warn!(uuid, error = %delete_error, "rollback delete failed; the user still exists");
-                    false
-                }
-            },
+            OnGrantFailure::RollBack => self.delete_surely(uuid).await,
         };
         Error::ProvisionIncomplete {
             uid: job.uid.clone(),
@@ -305,6 +328,29 @@ impl Falcon {
             roles_not_granted: job.role_ids.as_slice().to_vec(),
             source: Box::new(grant_error),
         }
+    }
+}
+
+impl Falcon {
+    /// Deletes the user; when the answer is lost, checks whether it is gone before trying again.
+    /// True when the user no longer exists.
+    async fn delete_surely(&self, uuid: &str) -> bool {
+        for _ in 0..4 {
+            match self.delete_user(uuid).await {
+                Ok(()) => return true,
+                Err(err) if outcome_unknown(&err) => {
+                    let found = self.get_users(uuid).await;
+                    if found.is_ok_and(|found| found.resources.is_empty()) {
+                        return true;
+                    }
+                }
+                Err(err) => {
+                    warn!(uuid, error = %err, "rollback delete failed; the user still exists");
+                    return false;
+                }
+            }
+        }
+        false
     }
 }
 
