@@ -122,7 +122,7 @@ fn populate(
             ),
             updated_at: format!("2026-{:02}-{day:02}T10:00:00Z", 1 + rng.u32(..10)),
             last_login_at: if rng.f64() < 0.8 {
-                format!("2026-11-{day:02}T08:30:00Z")
+                format!("2026-10-{day:02}T08:30:00Z")
             } else {
                 String::new()
             },

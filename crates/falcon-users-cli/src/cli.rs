@@ -1,0 +1,245 @@
+//! Command-line grammar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// User lifecycle work on CrowdStrike Falcon: inventory, provisioning, offboarding, role changes.
+///
+/// Credentials come from flags or FALCON_CLIENT_ID / FALCON_CLIENT_SECRET / FALCON_CLOUD /
+/// FALCON_MEMBER_CID. With --simulate (or FALCON_CLOUD=simulator) every command runs against an
+/// embedded simulator seeded with a realistic tenant: no Falcon tenant needed.
+#[derive(Debug, Parser)]
+#[command(name = "falcon-users", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// API client id.
+    #[arg(long, env = "FALCON_CLIENT_ID", global = true, hide_env_values = true)]
+    pub client_id: Option<String>,
+    /// API client secret (prefer the environment variable: flags show up in process lists).
+    #[arg(
+        long,
+        env = "FALCON_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
+    /// Cloud: us-1, us-2, us-3, eu-1, us-gov-1, us-gov-2, a URL, or `simulator`.
+    #[arg(long, env = "FALCON_CLOUD", global = true)]
+    pub cloud: Option<String>,
+    /// Flight Control: act in this member CID.
+    #[arg(long, env = "FALCON_MEMBER_CID", global = true)]
+    pub member_cid: Option<String>,
+    /// Run against an embedded simulator instead of Falcon.
+    #[arg(long, global = true)]
+    pub simulate: bool,
+    /// Users in the simulated tenant.
+    #[arg(long, global = true, default_value_t = 200, value_name = "N")]
+    pub sim_users: usize,
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, short = 'f', global = true, value_enum)]
+    pub format: Option<Format>,
+    /// Do not ask before destructive changes.
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns.
+    Table,
+    /// JSON (one document; JSON lines for streams).
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Users: list, get, create, update, delete.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Roles: list the available ones, get details.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Grants: list a user's roles, grant, revoke.
+    #[command(subcommand)]
+    Grants(GrantsCommand),
+    /// Create a user and grant roles, checked first; idempotent.
+    Provision(ProvisionArgs),
+    /// Revoke every grant of a user, then delete them.
+    Offboard(OffboardArgs),
+    /// Every user with their grants, streamed.
+    Inventory(InventoryArgs),
+    /// Authentication checks.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Run the simulator in the foreground and print how to reach it.
+    Sim(SimArgs),
+}
+
+/// `users ...`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List users (optionally filtered with FQL).
+    List {
+        /// FQL filter, e.g. "status:'active'".
+        #[arg(long)]
+        filter: Option<String>,
+        /// Stop after this many users.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show users by UUID or login (email).
+    Get {
+        /// UUIDs or emails.
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// Create a user (no roles; see `provision`).
+    Create {
+        /// Login (email).
+        uid: String,
+        /// First name.
+        #[arg(long)]
+        first_name: Option<String>,
+        /// Last name.
+        #[arg(long)]
+        last_name: Option<String>,
+    },
+    /// Rename a user.
+    Update {
+        /// UUID.
+        uuid: String,
+        /// New first name.
+        #[arg(long)]
+        first_name: Option<String>,
+        /// New last name.
+        #[arg(long)]
+        last_name: Option<String>,
+    },
+    /// Delete a user (irreversible; asks unless --yes).
+    Delete {
+        /// UUID.
+        uuid: String,
+    },
+}
+
+/// `roles ...`
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// Every role available in the CID.
+    List,
+    /// Role details.
+    Get {
+        /// Role ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+}
+
+/// `grants ...`
+#[derive(Debug, Subcommand)]
+pub enum GrantsCommand {
+    /// A user's grants.
+    List {
+        /// UUID or email.
+        user: String,
+    },
+    /// Grant roles to a user.
+    Grant {
+        /// UUID or email.
+        user: String,
+        /// Role ids.
+        #[arg(required = true)]
+        roles: Vec<String>,
+        /// End the grant after this many hours (1 to 168).
+        #[arg(long)]
+        expires_in_hours: Option<i64>,
+    },
+    /// Revoke roles from a user (asks unless --yes).
+    Revoke {
+        /// UUID or email.
+        user: String,
+        /// Role ids.
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
+}
+
+/// `provision ...`
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// Login (email).
+    pub uid: String,
+    /// Roles to grant (comma-separated or repeated).
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub roles: Vec<String>,
+    /// First name.
+    #[arg(long)]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// Keep the user when the grant fails (default: delete it again).
+    #[arg(long)]
+    pub keep_on_failure: bool,
+    /// Use the legacy CreateUser operation.
+    #[arg(long)]
+    pub legacy: bool,
+}
+
+/// `offboard ...`
+#[derive(Debug, Args)]
+pub struct OffboardArgs {
+    /// UUID or email.
+    pub user: String,
+    /// Show the plan, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `inventory ...`
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// FQL filter on users.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Write here instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Grants listings in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+/// `auth ...`
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Get a token and report the cloud, and which scopes work.
+    Check,
+}
+
+/// `sim ...`
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Seed of the generated tenant.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}

@@ -1,0 +1,84 @@
+//! `provision` and `offboard`.
+
+use std::process::ExitCode;
+
+use falcon_users::workflows::{OnGrantFailure, Provision};
+use serde_json::json;
+
+use super::{Ctx, Failure, Outcome};
+use crate::cli::{Format, OffboardArgs, ProvisionArgs};
+use crate::confirm::confirm;
+use crate::exit;
+use crate::output::print_all;
+use crate::records::{GrantRow, UserRow};
+
+/// Runs `provision`.
+pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
+    let mut job = Provision::new(&args.uid, args.roles)
+        .legacy_create(args.legacy)
+        .on_grant_failure(if args.keep_on_failure {
+            OnGrantFailure::Report
+        } else {
+            OnGrantFailure::RollBack
+        });
+    if let (Some(first), Some(last)) = (&args.first_name, &args.last_name) {
+        job = job.names(first, last);
+    }
+    let outcome = ctx.falcon.provision(&job).await?;
+    let (status, user, granted) = (outcome.label(), outcome.user(), outcome.granted());
+    match ctx.format {
+        Format::Json => println!(
+            "{}",
+            json!({"status": status, "user": user, "granted": granted})
+        ),
+        _ => {
+            let list = if granted.is_empty() {
+                "-".to_owned()
+            } else {
+                granted.join(", ")
+            };
+            eprintln!("{status}: {} (granted: {list})", args.uid);
+            print_all(ctx.format, &[UserRow(user.clone())])?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `offboard`.
+pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
+    let plan = ctx.falcon.offboard(args.user.as_str(), true).await?.plan;
+    let uid = plan.user.uid.clone().unwrap_or_default();
+    let show = |executed: bool| -> Result<(), Failure> {
+        match ctx.format {
+            Format::Json => println!(
+                "{}",
+                json!({"executed": executed, "user": plan.user, "revoke": plan.revoke, "grants": plan.grants})
+            ),
+            _ => {
+                eprintln!(
+                    "{} {uid}: revoke {} grant(s) in {} CID(s), then delete the user",
+                    if executed { "offboarded" } else { "plan for" },
+                    plan.grants.len(),
+                    plan.revoke.len()
+                );
+                let rows: Vec<GrantRow> = plan.grants.iter().cloned().map(GrantRow).collect();
+                print_all(ctx.format, &rows)?;
+            }
+        }
+        Ok(())
+    };
+    if args.dry_run {
+        show(false)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !confirm(
+        ctx.yes,
+        &format!("revoke every grant of {uid} and delete the user permanently"),
+    ) {
+        return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
+    }
+    let done = ctx.falcon.offboard(args.user.as_str(), false).await?;
+    let executed = done.executed;
+    show(executed)?;
+    Ok(ExitCode::SUCCESS)
+}

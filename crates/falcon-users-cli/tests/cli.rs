@@ -1,0 +1,207 @@
+//! The built `falcon-users` binary against the simulator: output formats, exit codes,
+//! confirmation, and secrets kept out of every output.
+
+use std::process::{Command, Output};
+
+use falcon_users_sim::{SimConfig, Simulator};
+
+const SECRET: &str = "sim-rw-secret";
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_falcon-users"));
+    for var in [
+        "FALCON_CLIENT_ID",
+        "FALCON_CLIENT_SECRET",
+        "FALCON_CLOUD",
+        "FALCON_MEMBER_CID",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null());
+    cmd.output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn inventory_on_the_embedded_simulator_as_csv_and_json() {
+    let csv = run(
+        &["--simulate", "--sim-users", "120", "-f", "csv", "inventory"],
+        &[],
+    );
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    let out = text(&csv.stdout);
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("uuid,uid,first_name,last_name,status,cid,roles")
+    );
+    assert_eq!(lines.count(), 120);
+    assert!(text(&csv.stderr).contains("120 users"));
+
+    let json = run(
+        &["--simulate", "--sim-users", "50", "-f", "json", "inventory"],
+        &[],
+    );
+    assert!(json.status.success());
+    let rows: Vec<serde_json::Value> = text(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(rows.len(), 50);
+    assert!(
+        rows.iter()
+            .all(|r| r["uuid"].is_string() && r["grants"].is_array())
+    );
+}
+
+#[test]
+fn piped_output_defaults_to_json_and_table_is_available() {
+    let json = run(&["--simulate", "--sim-users", "30", "users", "list"], &[]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let users: Vec<serde_json::Value> =
+        serde_json::from_slice(&json.stdout).expect("a JSON array when piped");
+    assert_eq!(users.len(), 30);
+
+    let table = run(&["--simulate", "-f", "table", "roles", "list"], &[]);
+    assert!(table.status.success());
+    let out = text(&table.stdout);
+    assert!(
+        out.contains("falcon_console_guest") && out.contains("display_name"),
+        "{out}"
+    );
+}
+
+#[test]
+fn provisioning_reports_what_it_did() {
+    let out = run(
+        &[
+            "--simulate",
+            "-f",
+            "json",
+            "provision",
+            "new.hire@example.com",
+            "--roles",
+            "falcon_console_guest,falconhost_read_only",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "created");
+    assert_eq!(report["granted"].as_array().unwrap().len(), 2);
+
+    let bad_role = run(
+        &[
+            "--simulate",
+            "provision",
+            "x@example.com",
+            "--roles",
+            "no_such_role",
+        ],
+        &[],
+    );
+    assert_eq!(
+        bad_role.status.code(),
+        Some(2),
+        "input refused before anything is created"
+    );
+    assert!(text(&bad_role.stderr).contains("no_such_role"));
+}
+
+#[test]
+fn destructive_commands_refuse_without_yes_when_nobody_can_answer() {
+    let out = run(&["--simulate", "users", "delete", "some-uuid"], &[]);
+    assert_eq!(out.status.code(), Some(6));
+    assert!(text(&out.stderr).contains("--yes"));
+    let dry = run(
+        &[
+            "--simulate",
+            "-f",
+            "json",
+            "offboard",
+            "nobody@example.com",
+            "--dry-run",
+        ],
+        &[],
+    );
+    assert_eq!(
+        dry.status.code(),
+        Some(2),
+        "unknown user is a usage error: {}",
+        text(&dry.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(&["users", "frobnicate"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let missing = run(&["users", "list"], &[]);
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "no credentials: {}",
+        text(&missing.stderr)
+    );
+    assert!(text(&missing.stderr).contains("FALCON_CLIENT_ID"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_errors_exit_3_and_secrets_never_show() {
+    let sim = Simulator::start(SimConfig {
+        users: 20,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let url = sim.base_url();
+    let bad = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            run(
+                &["-vvv", "users", "list"],
+                &[
+                    ("FALCON_CLOUD", &url),
+                    ("FALCON_CLIENT_ID", "sim-rw-client"),
+                    ("FALCON_CLIENT_SECRET", "not-the-secret-42"),
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(bad.status.code(), Some(3), "{}", text(&bad.stderr));
+    assert!(
+        !text(&bad.stderr).contains("not-the-secret-42")
+            && !text(&bad.stdout).contains("not-the-secret-42")
+    );
+
+    let good = tokio::task::spawn_blocking(move || {
+        run(
+            &["-vvv", "-f", "json", "auth", "check"],
+            &[
+                ("FALCON_CLOUD", &url),
+                ("FALCON_CLIENT_ID", "sim-rw-client"),
+                ("FALCON_CLIENT_SECRET", SECRET),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(good.status.success(), "{}", text(&good.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&good.stdout).unwrap();
+    assert_eq!(report["scopes"]["user-management:write"], true);
+    for stream in [&good.stdout, &good.stderr] {
+        assert!(!text(stream).contains(SECRET), "the secret leaked");
+    }
+    assert!(
+        text(&good.stderr).contains("DEBUG") || text(&good.stderr).contains("TRACE"),
+        "logging was on"
+    );
+}
