@@ -109,6 +109,15 @@ pub fn admit(
             "access denied, authorization failed",
         ));
     }
+    if let Some(status) = shared.scripted_failure(operation) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Err(error(
+            status,
+            &answer_headers,
+            started,
+            "failure scripted by the test",
+        ));
+    }
     Ok(Admitted {
         started,
         headers: answer_headers,

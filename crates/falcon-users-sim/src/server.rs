@@ -24,6 +24,8 @@ pub struct Shared {
     pub counts: Mutex<BTreeMap<&'static str, u64>>,
     /// Seeded randomness of the faults.
     pub fault_rng: Mutex<fastrand::Rng>,
+    /// Failures scripted by tests: operationId → (status, how many more times).
+    pub scripted: Mutex<BTreeMap<String, (u16, u32)>>,
 }
 
 impl Shared {
@@ -35,6 +37,18 @@ impl Shared {
     /// Writes the state.
     pub fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The status to fail this request of `operation` with, if a test scripted one.
+    pub fn scripted_failure(&self, operation: &str) -> Option<u16> {
+        let mut scripted = self.scripted.lock().unwrap_or_else(|p| p.into_inner());
+        let (status, left) = scripted.get_mut(operation)?;
+        let status = *status;
+        *left -= 1;
+        if *left == 0 {
+            scripted.remove(operation);
+        }
+        Some(status)
     }
 
     /// Counts one request of `operation`.
@@ -102,6 +116,7 @@ impl Simulator {
             state: RwLock::new(state),
             auth,
             counts: Mutex::new(BTreeMap::new()),
+            scripted: Mutex::new(BTreeMap::new()),
         });
         let app: Router = routes::router(shared.clone()).layer(
             axum::middleware::from_fn_with_state(shared.clone(), faults::inject),
@@ -167,6 +182,19 @@ impl Simulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Makes the next `times` requests of `operation` (an upstream operationId such as
+    /// `userRolesActionV1`) fail with `status` before doing anything, to test failure paths.
+    pub fn fail_next(&self, operation: &str, status: u16, times: u32) {
+        if times > 0 {
+            let mut scripted = self
+                .shared
+                .scripted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            scripted.insert(operation.to_owned(), (status, times));
+        }
     }
 
     /// Expires every token now (clients must mint again).

@@ -1,0 +1,265 @@
+//! Workflows against the simulator: provisioning (idempotent, validated, both failure modes),
+//! offboarding (dry run and real), inventory equal to the state, bulk role changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use falcon_users::workflows::{OnGrantFailure, Provision, ProvisionOutcome, RoleChange};
+use falcon_users::{Cloud, Error, Falcon, UserQuery};
+use falcon_users_sim::{SimConfig, Simulator};
+use futures::TryStreamExt;
+use url::Url;
+
+async fn setup(users: usize) -> (Simulator, Falcon) {
+    let sim = Simulator::start(SimConfig {
+        users,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let creds = sim.credentials();
+    let falcon = Falcon::builder()
+        .client_id(creds.client_id)
+        .client_secret(creds.client_secret)
+        .cloud(Cloud::Custom(Url::parse(&sim.base_url()).unwrap()))
+        .max_concurrency(32)
+        .build()
+        .unwrap();
+    (sim, falcon)
+}
+
+fn roles_of(sim: &Simulator, uid: &str) -> Option<BTreeSet<String>> {
+    let parent = sim.parent_cid();
+    sim.inspect(|s| {
+        let tenant = &s.tenants[&parent];
+        let uuid = tenant.by_uid.get(uid)?;
+        Some(
+            tenant
+                .grants
+                .get(uuid)
+                .map(|g| g.iter().map(|g| g.role_id.clone()).collect())
+                .unwrap_or_default(),
+        )
+    })
+}
+
+#[tokio::test]
+async fn provisioning_is_idempotent_and_completes_missing_roles() {
+    let (sim, falcon) = setup(20).await;
+    let job = Provision::new("Grace.Hopper@Example.com", ["falcon_console_guest"])
+        .names("Grace", "Hopper");
+    let first = falcon.provision(&job).await.unwrap();
+    assert!(
+        matches!(first, ProvisionOutcome::Created { .. }),
+        "{first:?}"
+    );
+    assert_eq!(
+        roles_of(&sim, "grace.hopper@example.com").unwrap(),
+        BTreeSet::from(["falcon_console_guest".to_string()])
+    );
+
+    let again = falcon.provision(&job).await.unwrap();
+    assert!(
+        matches!(again, ProvisionOutcome::AlreadyProvisioned { .. }),
+        "{again:?}"
+    );
+    assert_eq!(
+        sim.request_counts().get("createUserV1"),
+        Some(&1),
+        "no second create"
+    );
+
+    let more = Provision::new(
+        "grace.hopper@example.com",
+        ["falcon_console_guest", "falconhost_analyst"],
+    );
+    let added = falcon.provision(&more).await.unwrap();
+    assert_eq!(added.granted(), ["falconhost_analyst"]);
+    assert_eq!(roles_of(&sim, "grace.hopper@example.com").unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn unknown_roles_are_refused_before_anything_is_created() {
+    let (sim, falcon) = setup(5).await;
+    let err = falcon
+        .provision(&Provision::new(
+            "x@example.com",
+            ["falcon_console_guest", "made_up"],
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput { field: "role_ids", reason } if reason.contains("made_up")),
+        "{err:?}"
+    );
+    assert_eq!(sim.request_counts().get("createUserV1"), None);
+    assert!(roles_of(&sim, "x@example.com").is_none());
+}
+
+#[tokio::test]
+async fn a_failed_grant_is_rolled_back() {
+    let (sim, falcon) = setup(5).await;
+    sim.fail_next("userRolesActionV1", 400, 1);
+    let err = falcon
+        .provision(&Provision::new(
+            "rollback@example.com",
+            ["falcon_console_guest"],
+        ))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::ProvisionIncomplete {
+            rolled_back,
+            roles_not_granted,
+            ..
+        } => {
+            assert!(*rolled_back);
+            assert_eq!(roles_not_granted, &["falcon_console_guest"]);
+        }
+        other => panic!("expected ProvisionIncomplete, got {other:?}"),
+    }
+    assert!(err.to_string().contains("deleted again"), "{err}");
+    assert!(
+        roles_of(&sim, "rollback@example.com").is_none(),
+        "the user is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_grant_can_be_reported_instead() {
+    let (sim, falcon) = setup(5).await;
+    sim.fail_next("userRolesActionV1", 400, 1);
+    let job = Provision::new("keep@example.com", ["falcon_console_guest"])
+        .on_grant_failure(OnGrantFailure::Report);
+    let err = falcon.provision(&job).await.unwrap_err();
+    let Error::ProvisionIncomplete {
+        rolled_back,
+        user_uuid,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(!rolled_back);
+    assert!(err.to_string().contains("still exists"), "{err}");
+    assert_eq!(
+        roles_of(&sim, "keep@example.com").unwrap(),
+        BTreeSet::new(),
+        "exists, without roles"
+    );
+    assert!(sim.inspect(|s| s.tenants[&sim.parent_cid()].users.contains_key(user_uuid)));
+}
+
+#[tokio::test]
+async fn offboarding_plans_then_revokes_and_deletes() {
+    let (sim, falcon) = setup(5).await;
+    falcon
+        .provision(&Provision::new(
+            "leaver@example.com",
+            ["falcon_console_guest", "falconhost_read_only"],
+        ))
+        .await
+        .unwrap();
+
+    let plan = falcon.offboard("leaver@example.com", true).await.unwrap();
+    assert!(!plan.executed);
+    assert_eq!(plan.plan.grants.len(), 2);
+    assert_eq!(
+        roles_of(&sim, "leaver@example.com").unwrap().len(),
+        2,
+        "a dry run changes nothing"
+    );
+    assert_eq!(sim.request_counts().get("deleteUserV1"), None);
+
+    let done = falcon.offboard("leaver@example.com", false).await.unwrap();
+    assert!(done.executed);
+    assert!(
+        roles_of(&sim, "leaver@example.com").is_none(),
+        "user and grants are gone"
+    );
+    assert_eq!(
+        sim.request_counts().get("userRolesActionV1"),
+        Some(&2),
+        "one grant, one revoke call"
+    );
+}
+
+#[tokio::test]
+async fn an_inventory_of_five_thousand_users_equals_the_state() {
+    let (sim, falcon) = setup(5_000).await;
+    let rows: Vec<_> = falcon
+        .inventory(UserQuery::new(), 16)
+        .try_collect()
+        .await
+        .unwrap();
+    let got: BTreeMap<String, BTreeSet<String>> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.user.uuid.clone().unwrap(),
+                r.grants.iter().map(|g| g.role_id.clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), rows.len(), "no user twice");
+    let parent = sim.parent_cid();
+    let want: BTreeMap<String, BTreeSet<String>> = sim.inspect(|s| {
+        let tenant = &s.tenants[&parent];
+        tenant
+            .users
+            .keys()
+            .map(|uuid| {
+                let roles = tenant
+                    .grants
+                    .get(uuid)
+                    .map(|g| g.iter().map(|g| g.role_id.clone()).collect())
+                    .unwrap_or_default();
+                (uuid.clone(), roles)
+            })
+            .collect()
+    });
+    assert_eq!(got, want);
+    // Requests: pages of 500 ids + batches + one grants call per user + the token.
+    let minimum = 10 + 10 + 5_000 + 1;
+    assert_eq!(falcon.stats().requests, minimum as u64);
+}
+
+#[tokio::test]
+async fn bulk_role_changes_report_per_user() {
+    let (sim, falcon) = setup(30).await;
+    let mut users: Vec<String> = sim.inspect(|s| {
+        s.tenants[&sim.parent_cid()]
+            .users
+            .keys()
+            .take(10)
+            .cloned()
+            .collect()
+    });
+    users.push("no-such-user".into());
+    let outcomes = falcon
+        .change_roles_bulk(
+            users.clone(),
+            "falconhost_investigator",
+            RoleChange::Grant { expires_at: None },
+            None,
+            4,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 11);
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.result.is_err())
+        .map(|o| o.user_uuid.as_str())
+        .collect();
+    assert_eq!(failed, ["no-such-user"]);
+    let parent = sim.parent_cid();
+    sim.inspect(|s| {
+        for uuid in &users[..10] {
+            assert!(
+                s.tenants[&parent].grants[uuid]
+                    .iter()
+                    .any(|g| g.role_id == "falconhost_investigator")
+            );
+        }
+    });
+}
