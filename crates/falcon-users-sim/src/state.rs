@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use falcon_users_api::types::{
-    DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2,
+    DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2, MsaspecError,
 };
 
 use crate::fql::{Filter, Sort};
@@ -142,6 +142,23 @@ impl State {
     /// A role available in `cid`.
     pub fn role(&self, cid: &str, id: &str) -> Option<&DomainRole> {
         self.roles(cid).find(|r| r.id == id)
+    }
+
+    /// The roles of `cid` with these ids, and a 404 error entry per unknown id.
+    pub fn lookup_roles(&self, cid: &str, ids: &[String]) -> (Vec<DomainRole>, Vec<MsaspecError>) {
+        let mut found = Vec::new();
+        let mut errors = Vec::new();
+        for id in ids {
+            match self.role(cid, id) {
+                Some(role) => found.push(role.clone()),
+                None => errors.push(MsaspecError {
+                    code: 404,
+                    id: Some(id.clone()),
+                    message: format!("role {id} not found"),
+                }),
+            }
+        }
+        (found, errors)
     }
 
     /// Whether `cid` is the parent or one of its children.

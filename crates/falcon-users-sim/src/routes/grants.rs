@@ -44,23 +44,25 @@ pub async fn combined_v2(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let (gate, resources, paging) =
-        combined(&shared, &headers, raw.as_deref(), "CombinedUserRolesV2")?;
-    let body = FlightcontrolapiCombinedUserRolesResponseV2 {
-        errors: Some(Vec::new()),
-        meta: paging,
-        resources: Some(resources),
-    };
-    Ok(answer(StatusCode::OK, &gate.headers, &body))
+    combined_answer(&shared, &headers, raw.as_deref(), "CombinedUserRolesV2")
 }
 
+/// v3 answers like v2 (the simulated tenants have no partner-homed users).
 pub async fn combined_v3(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let (gate, resources, paging) =
-        combined(&shared, &headers, raw.as_deref(), "CombinedUserRolesV3")?;
+    combined_answer(&shared, &headers, raw.as_deref(), "CombinedUserRolesV3")
+}
+
+fn combined_answer(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    op: &'static str,
+) -> Answer {
+    let (gate, resources, paging) = combined(shared, headers, raw, op)?;
     let body = FlightcontrolapiCombinedUserRolesResponseV2 {
         errors: Some(Vec::new()),
         meta: paging,

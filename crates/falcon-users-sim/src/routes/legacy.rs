@@ -182,23 +182,16 @@ pub async fn get_roles(
     if ids.is_empty() {
         return Err(gate.fail(StatusCode::BAD_REQUEST, "ids is required"));
     }
-    let state = shared.read();
-    let (mut found, mut errors) = (Vec::new(), Vec::new());
-    for id in ids {
-        match state.role(&gate.token.cid, &id) {
-            Some(r) => found.push(DomainUserRole {
-                cid: r.cid.clone(),
-                description: r.description.clone(),
-                display_name: r.display_name.clone(),
-                id: r.id.clone(),
-            }),
-            None => errors.push(MsaspecError {
-                code: 404,
-                id: Some(id.clone()),
-                message: format!("role {id} not found"),
-            }),
-        }
-    }
+    let (roles, errors) = shared.read().lookup_roles(&gate.token.cid, &ids);
+    let found: Vec<DomainUserRole> = roles
+        .into_iter()
+        .map(|r| DomainUserRole {
+            cid: r.cid,
+            description: r.description,
+            display_name: r.display_name,
+            id: r.id,
+        })
+        .collect();
     let status = if found.is_empty() {
         StatusCode::NOT_FOUND
     } else {

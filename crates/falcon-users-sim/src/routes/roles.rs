@@ -7,8 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use falcon_users_api::types::{
-    DomainRole, FlightcontrolapiGetRolesResponse, MsaspecError, MsaspecIdsRequest,
-    MsaspecQueryResponse,
+    FlightcontrolapiGetRolesResponse, MsaspecIdsRequest, MsaspecQueryResponse,
 };
 
 use super::users::MAX_IDS;
@@ -61,19 +60,7 @@ fn details(
             format!("between 1 and {MAX_IDS} ids are required"),
         ));
     }
-    let state = shared.read();
-    let mut found: Vec<DomainRole> = Vec::new();
-    let mut errors = Vec::new();
-    for id in ids {
-        match state.role(cid, id) {
-            Some(role) => found.push(role.clone()),
-            None => errors.push(MsaspecError {
-                code: 404,
-                id: Some(id.clone()),
-                message: format!("role {id} not found"),
-            }),
-        }
-    }
+    let (found, errors) = shared.read().lookup_roles(cid, ids);
     let status = if found.is_empty() {
         StatusCode::NOT_FOUND
     } else {
