@@ -77,6 +77,9 @@ pub async fn retrieve(
             }),
         }
     }
+    if found.is_empty() {
+        return Err(gate.fail(StatusCode::NOT_FOUND, "none of the users exist"));
+    }
     Ok(users_answer(&gate, found, errors))
 }
 

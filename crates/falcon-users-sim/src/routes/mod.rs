@@ -207,7 +207,11 @@ impl Params {
                 format!("limit must be between 1 and {max}"),
             ));
         }
-        if (offset + limit) as u64 > ceiling {
+        // Checked: an absurd offset is a 400, never an overflow.
+        if offset
+            .checked_add(limit)
+            .is_none_or(|end| end as u64 > ceiling)
+        {
             return Err(gate.fail(
                 StatusCode::BAD_REQUEST,
                 format!("offset + limit must be at most {ceiling}; narrow the filter"),

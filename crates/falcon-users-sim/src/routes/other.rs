@@ -21,10 +21,21 @@ use serde::Serialize;
 use super::users::{parse_filter, same_shape};
 use super::{Params, body};
 use crate::envelope::{answer, meta, paged_meta};
+use crate::fql::{Filter, Sort};
 use crate::gate::{Admitted, admit};
 use crate::server::Shared;
 
 type Answer = Result<Response, Response>;
+
+/// Fields invitation queries filter and sort on.
+const INVITATION_FIELDS: &[&str] = &[
+    "status",
+    "target_cid",
+    "invitee_email",
+    "inviter_email",
+    "created_at",
+    "expires_at",
+];
 
 /// Fields a terms aggregation can count users by.
 const AGGREGATABLE: &[&str] = &["status", "cid", "first_name", "last_name"];
@@ -35,7 +46,7 @@ pub async fn aggregate_v1(
     bytes: Bytes,
 ) -> Answer {
     let gate = admit(&shared, &headers, "aggregateUsersV1", false)?;
-    aggregate(&shared, &gate, &bytes)
+    aggregate(&shared, &gate, &bytes, false)
 }
 
 pub async fn aggregate_v2(
@@ -46,7 +57,9 @@ pub async fn aggregate_v2(
 ) -> Answer {
     let gate = admit(&shared, &headers, "aggregateUsersV2", false)?;
     match Params::parse(raw.as_deref()).get("user_type") {
-        None | Some("" | "internal" | "external") => aggregate(&shared, &gate, &bytes),
+        None | Some("" | "internal") => aggregate(&shared, &gate, &bytes, false),
+        // The simulated tenants have no external users: every bucket count is zero.
+        Some("external") => aggregate(&shared, &gate, &bytes, true),
         Some(other) => Err(gate.fail(
             StatusCode::BAD_REQUEST,
             format!("invalid user_type {other:?}"),
@@ -55,7 +68,7 @@ pub async fn aggregate_v2(
 }
 
 /// Terms aggregations (bucket counts) over the token CID's users.
-fn aggregate(shared: &Shared, gate: &Admitted, bytes: &[u8]) -> Answer {
+fn aggregate(shared: &Shared, gate: &Admitted, bytes: &[u8], external_only: bool) -> Answer {
     let requests: Vec<MsaAggregateQueryRequest> = body(bytes, gate)?;
     let state = shared.read();
     let tenant = state.tenants.get(&gate.token.cid);
@@ -74,7 +87,11 @@ fn aggregate(shared: &Shared, gate: &Admitted, bytes: &[u8]) -> Answer {
         }
         let filter = parse_filter(Some(request.filter.as_str()), gate)?;
         let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-        for user in tenant.into_iter().flat_map(|t| t.users.values()) {
+        for user in tenant
+            .into_iter()
+            .filter(|_| !external_only)
+            .flat_map(|t| t.users.values())
+        {
             let value = |name: &str| -> Option<&str> {
                 Some(match name {
                     "status" => &user.status,
@@ -354,6 +371,14 @@ pub async fn query_invitations(
     let gate = admit(&shared, &headers, "queryUserInvitationsV1", false)?;
     let params = Params::parse(raw.as_deref());
     let (offset, limit) = params.page(&gate, 500, shared.config.offset_ceiling)?;
+    if let Some(filter) = params.get("filter").filter(|f| !f.trim().is_empty()) {
+        Filter::parse(filter, INVITATION_FIELDS)
+            .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid filter: {e}")))?;
+    }
+    if let Some(sort) = params.get("sort").filter(|s| !s.trim().is_empty()) {
+        Sort::parse(sort, INVITATION_FIELDS)
+            .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid sort: {e}")))?;
+    }
     let envelope = Envelope::<String> {
         errors: Vec::new(),
         meta: paged_meta(gate.started, &gate.headers.trace, offset, limit, 0),

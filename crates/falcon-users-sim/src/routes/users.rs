@@ -190,6 +190,17 @@ pub async fn create(
         &cid,
     )?;
     if validate_only {
+        let taken = shared
+            .read()
+            .tenants
+            .get(&cid)
+            .is_some_and(|t| t.by_uid.contains_key(&user.uid));
+        if taken {
+            return Err(gate.fail(
+                StatusCode::BAD_REQUEST,
+                format!("user with uid {} already exists", user.uid),
+            ));
+        }
         let body = FlightcontrolapiUserResponse {
             errors: Some(Vec::new()),
             meta: meta(gate.started, &gate.headers.trace),
@@ -320,12 +331,17 @@ pub async fn delete(
 
 /// Deletes a user of the token's CID and their grants.
 pub fn remove(shared: &Shared, gate: &Admitted, uuid: &str) -> Result<User, Response> {
-    shared
-        .write()
+    let mut state = shared.write();
+    let user = state
         .tenants
         .get_mut(&gate.token.cid)
         .and_then(|t| t.remove(uuid))
-        .ok_or_else(|| gate.fail(StatusCode::NOT_FOUND, format!("user {uuid} not found")))
+        .ok_or_else(|| gate.fail(StatusCode::NOT_FOUND, format!("user {uuid} not found")))?;
+    // Grants the user holds in other CIDs (Flight Control children) go too.
+    for tenant in state.tenants.values_mut() {
+        tenant.grants.remove(uuid);
+    }
+    Ok(user)
 }
 
 pub async fn action(State(shared): State<Arc<Shared>>, headers: HeaderMap, bytes: Bytes) -> Answer {

@@ -1,0 +1,3352 @@
+//! All 39 operations of `spec/user-management.json`, each driven through the generated
+//! `falcon_users_api::Client` against a running simulator: the happy path (the typed response and
+//! the state it leaves, read with `Simulator::inspect`) and its main error path. Plus the headers
+//! every answer carries, the rate limit, and a sweep that proves every operation is covered.
+//!
+//! Tests whose expectation the simulator does not meet yet are `#[ignore = "sim bug: ..."]`: they
+//! assert the correct behaviour and say what the simulator does instead.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use falcon_users_api::types::{self, MsaspecResponseFields};
+use falcon_users_api::{Client, Error, Hooks, ResponseValue};
+use falcon_users_sim::state::User;
+use falcon_users_sim::{SimConfig, Simulator};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+const RW_ID: &str = "sim-rw-client";
+const RW_SECRET: &str = "sim-rw-secret";
+const RO_ID: &str = "sim-ro-client";
+const RO_SECRET: &str = "sim-ro-secret";
+
+type Api<T> = Result<ResponseValue<T>, Error<MsaspecResponseFields>>;
+
+/// Standard base64 (with padding).
+fn b64(input: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(input)
+}
+
+/// A generated client whose `reqwest::Client` sends `authorization` on every request.
+fn client_with(base: &str, authorization: &str) -> Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(AUTHORIZATION, HeaderValue::from_str(authorization).unwrap());
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    Client::new_with_client(base, http, Hooks::none())
+}
+
+fn bearer(base: &str, token: &str) -> Client {
+    client_with(base, &format!("Bearer {token}"))
+}
+
+fn basic(base: &str, id: &str, secret: &str) -> Client {
+    client_with(
+        base,
+        &format!("Basic {}", b64(format!("{id}:{secret}").as_bytes())),
+    )
+}
+
+fn token_body(id: &str, secret: &str, member: Option<&str>) -> types::Oauth2AccessTokenBody {
+    types::Oauth2AccessTokenBody {
+        client_id: id.into(),
+        client_secret: secret.into(),
+        member_cid: member.map(str::to_owned),
+    }
+}
+
+/// Mints a token with a plain (unauthenticated) generated client.
+async fn mint(base: &str, id: &str, secret: &str, member: Option<&str>) -> String {
+    Client::new(base, Hooks::none())
+        .oauth2_access_token()
+        .body(token_body(id, secret, member))
+        .send()
+        .await
+        .expect("token")
+        .into_inner()
+        .access_token
+        .expect("access_token")
+}
+
+/// An error answer, declared (typed `ErrorResponse`) or not (`UnexpectedResponse`).
+#[derive(Debug)]
+struct Failure {
+    status: u16,
+    declared: bool,
+    headers: HeaderMap,
+    errors: Vec<(i64, Option<String>, String)>,
+}
+
+impl Failure {
+    fn mentions(&self, text: &str) -> bool {
+        self.errors.iter().any(|(_, _, m)| m.contains(text))
+    }
+}
+
+/// The failure of `result` (panics on success or on a failure without an HTTP answer).
+async fn failure<T: Debug>(result: Api<T>) -> Failure {
+    match result {
+        Ok(ok) => panic!(
+            "expected a failure, got {}: {:?}",
+            ok.status(),
+            ok.into_inner()
+        ),
+        Err(Error::ErrorResponse(rv)) => Failure {
+            status: rv.status().as_u16(),
+            declared: true,
+            headers: rv.headers().clone(),
+            errors: rv
+                .errors
+                .iter()
+                .flatten()
+                .map(|e| (i64::from(e.code), e.id.clone(), e.message.clone()))
+                .collect(),
+        },
+        Err(Error::UnexpectedResponse(response)) => {
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let errors = body["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    (
+                        e["code"].as_i64().unwrap_or_default(),
+                        e["id"].as_str().map(str::to_owned),
+                        e["message"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            Failure {
+                status,
+                declared: false,
+                headers,
+                errors,
+            }
+        }
+        Err(other) => panic!("expected an HTTP error answer, got {other:?}"),
+    }
+}
+
+/// The status of an answer, success or failure (0 if no answer arrived).
+fn outcome<T, E>(result: Result<ResponseValue<T>, Error<E>>) -> (u16, HeaderMap) {
+    match result {
+        Ok(rv) => (rv.status().as_u16(), rv.headers().clone()),
+        Err(Error::ErrorResponse(rv)) => (rv.status().as_u16(), rv.headers().clone()),
+        Err(Error::UnexpectedResponse(r)) => (r.status().as_u16(), r.headers().clone()),
+        Err(_) => (0, HeaderMap::new()),
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn header_num(headers: &HeaderMap, name: &str) -> u64 {
+    header(headers, name)
+        .unwrap_or_else(|| panic!("missing header {name}: {headers:?}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("header {name} is not a number"))
+}
+
+fn ids(list: &[&str]) -> types::MsaspecIdsRequest {
+    types::MsaspecIdsRequest {
+        ids: list.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A terms aggregation over `field` (all 15 required members filled).
+fn terms(field: &str, filter: &str, size: i32) -> types::MsaAggregateQueryRequest {
+    types::MsaAggregateQueryRequest {
+        date_ranges: Vec::new(),
+        exclude: String::new(),
+        extended_bounds: None,
+        field: field.into(),
+        filter: filter.into(),
+        filters_spec: None,
+        from: 0,
+        include: String::new(),
+        interval: String::new(),
+        max_doc_count: None,
+        min_doc_count: None,
+        missing: String::new(),
+        name: format!("by_{field}"),
+        percents: Vec::new(),
+        q: String::new(),
+        ranges: Vec::new(),
+        size,
+        sort: String::new(),
+        sub_aggregates: Vec::new(),
+        time_zone: String::new(),
+        type_: Some("terms".into()),
+    }
+}
+
+fn grant_v1(
+    action: &str,
+    uuid: &str,
+    cid: &str,
+    roles: &[&str],
+    expires_at: Option<String>,
+) -> types::FlightcontrolapiGrantInput {
+    types::FlightcontrolapiGrantInput {
+        action: Some(action.into()),
+        // An empty `cid` leaves the member out.
+        cid: (!cid.is_empty()).then(|| cid.to_owned()),
+        expires_at,
+        role_ids: roles.iter().map(|r| (*r).to_owned()).collect(),
+        uuid: Some(uuid.into()),
+    }
+}
+
+fn grant_v2(
+    action: &str,
+    uuid: &str,
+    cid: &str,
+    roles: &[&str],
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> types::DomainActionUserRolesRequestV2 {
+    types::DomainActionUserRolesRequestV2 {
+        action: Some(action.into()),
+        cid: Some(cid.into()),
+        expires_at,
+        role_ids: roles.iter().map(|r| (*r).to_owned()).collect(),
+        uuid: Some(uuid.into()),
+    }
+}
+
+/// A simulator (50 users, 2 child CIDs) with read-write and read-only clients.
+struct Ctx {
+    sim: Simulator,
+    base: String,
+    rw: Client,
+    ro: Client,
+    parent: String,
+    children: Vec<String>,
+}
+
+async fn ctx() -> Ctx {
+    ctx_with(SimConfig {
+        users: 50,
+        child_cids: 2,
+        ..SimConfig::default()
+    })
+    .await
+}
+
+async fn ctx_with(config: SimConfig) -> Ctx {
+    let sim = Simulator::start(config).await.expect("simulator");
+    let base = sim.base_url();
+    let rw_creds = sim.credentials();
+    let ro_creds = sim.read_only_credentials();
+    assert_eq!(
+        (rw_creds.client_id.as_str(), rw_creds.client_secret.as_str()),
+        (RW_ID, RW_SECRET)
+    );
+    assert_eq!(
+        (ro_creds.client_id.as_str(), ro_creds.client_secret.as_str()),
+        (RO_ID, RO_SECRET)
+    );
+    let rw = bearer(&base, &mint(&base, RW_ID, RW_SECRET, None).await);
+    let ro = bearer(&base, &mint(&base, RO_ID, RO_SECRET, None).await);
+    let parent = sim.parent_cid();
+    let children = sim.child_cids();
+    Ctx {
+        sim,
+        base,
+        rw,
+        ro,
+        parent,
+        children,
+    }
+}
+
+impl Ctx {
+    /// A read-write client whose token is pinned to member CID `cid`.
+    async fn member(&self, cid: &str) -> Client {
+        bearer(
+            &self.base,
+            &mint(&self.base, RW_ID, RW_SECRET, Some(cid)).await,
+        )
+    }
+
+    /// The users of `cid`, in login order.
+    fn users(&self, cid: &str) -> Vec<User> {
+        self.sim.inspect(|s| {
+            let t = &s.tenants[cid];
+            t.by_uid.values().map(|u| t.users[u].clone()).collect()
+        })
+    }
+
+    fn user(&self, cid: &str, uuid: &str) -> Option<User> {
+        self.sim
+            .inspect(|s| s.tenants[cid].users.get(uuid).cloned())
+    }
+
+    fn user_count(&self, cid: &str) -> usize {
+        self.sim.inspect(|s| s.tenants[cid].users.len())
+    }
+
+    /// Role ids `uuid` holds in `cid`, sorted.
+    fn held(&self, cid: &str, uuid: &str) -> Vec<String> {
+        self.sim.inspect(|s| {
+            let mut roles: Vec<String> = s.tenants[cid]
+                .grants
+                .get(uuid)
+                .into_iter()
+                .flatten()
+                .map(|g| g.role_id.clone())
+                .collect();
+            roles.sort();
+            roles
+        })
+    }
+
+    /// The first user (login order) of `cid` holding at least `n` roles there.
+    fn user_holding(&self, cid: &str, n: usize) -> User {
+        self.users(cid)
+            .into_iter()
+            .find(|u| self.held(cid, &u.uuid).len() >= n)
+            .expect("a seeded user with grants")
+    }
+
+    /// The first user (login order) of `cid` holding no role there.
+    fn user_without_roles(&self, cid: &str) -> User {
+        self.users(cid)
+            .into_iter()
+            .find(|u| self.held(cid, &u.uuid).is_empty())
+            .expect("a seeded user without grants")
+    }
+
+    fn custom_role(&self, cid: &str, n: usize) -> String {
+        self.sim
+            .inspect(|s| s.tenants[cid].custom_roles[n].id.clone())
+    }
+
+    /// Every role id available in `cid`: built-in, then its own.
+    fn role_ids(&self, cid: &str) -> Vec<String> {
+        self.sim
+            .inspect(|s| s.roles(cid).map(|r| r.id.clone()).collect())
+    }
+
+    fn role(&self, cid: &str, id: &str) -> types::DomainRole {
+        self.sim
+            .inspect(|s| s.role(cid, id).cloned().expect("role"))
+    }
+
+    /// A built-in role `uuid` does not hold in `cid`.
+    fn builtin_not_held(&self, cid: &str, uuid: &str) -> String {
+        let held = self.held(cid, uuid);
+        self.sim.inspect(|s| {
+            s.builtin_roles
+                .iter()
+                .map(|r| r.id.clone())
+                .find(|id| !held.contains(id))
+                .expect("a role not held")
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// oauth2AccessToken, oauth2RevokeToken
+// ---------------------------------------------------------------------------------------------
+
+mod oauth2 {
+    use super::*;
+
+    #[tokio::test]
+    async fn access_token_mints_a_working_bearer_token() {
+        let c = ctx().await;
+        let plain = Client::new(&c.base, Hooks::none());
+        let minted = plain
+            .oauth2_access_token()
+            .body(token_body(RW_ID, RW_SECRET, None))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(minted.status().as_u16(), 201);
+        assert_eq!(header(minted.headers(), "x-cs-region"), Some("us-1"));
+        assert!(header(minted.headers(), "x-cs-traceid").is_some());
+        let minted = minted.into_inner();
+        assert_eq!(minted.token_type.as_deref(), Some("bearer"));
+        assert_eq!(minted.expires_in, Some(1799));
+        let token = minted.access_token.unwrap();
+        assert!(!token.is_empty());
+
+        let page = bearer(&c.base, &token)
+            .query_user_v1()
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            page.meta.pagination.unwrap().total,
+            c.user_count(&c.parent) as i64
+        );
+        assert_eq!(c.sim.request_counts()["oauth2AccessToken"], 3);
+    }
+
+    #[tokio::test]
+    async fn access_token_with_member_cid_acts_in_the_child() {
+        let c = ctx().await;
+        let child = &c.children[0];
+        // CIDs are case-insensitive on input.
+        let member = bearer(
+            &c.base,
+            &mint(&c.base, RW_ID, RW_SECRET, Some(&child.to_uppercase())).await,
+        );
+        let page = member.query_user_v1().limit(500u64).send().await.unwrap();
+        let expected: Vec<String> = c.users(child).into_iter().map(|u| u.uuid).collect();
+        assert_eq!(page.resources.clone().unwrap(), expected);
+        assert_eq!(page.meta.pagination.as_ref().unwrap().total, 5);
+    }
+
+    #[tokio::test]
+    async fn access_token_refuses_bad_credentials_and_foreign_member_cids() {
+        let c = ctx().await;
+        let plain = Client::new(&c.base, Hooks::none());
+
+        let wrong_secret = failure(
+            plain
+                .oauth2_access_token()
+                .body(token_body(RW_ID, "not-the-secret", None))
+                .send()
+                .await,
+        )
+        .await;
+        // The spec declares 400/403 only; the simulator answers 401 (see the report).
+        assert!(matches!(wrong_secret.status, 401 | 403), "{wrong_secret:?}");
+        assert!(wrong_secret.mentions("invalid client credentials"));
+
+        let unknown_client = failure(
+            plain
+                .oauth2_access_token()
+                .body(token_body("nobody", RW_SECRET, None))
+                .send()
+                .await,
+        )
+        .await;
+        assert!(matches!(unknown_client.status, 401 | 403));
+
+        // A member CID that is not a child of the client's CID.
+        let foreign = "0123456789abcdef0123456789abcdef";
+        let refused = failure(
+            plain
+                .oauth2_access_token()
+                .body(token_body(RW_ID, RW_SECRET, Some(foreign)))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.declared);
+        assert!(refused.mentions("invalid member_cid"));
+        assert_eq!(refused.errors[0].0, 400);
+    }
+
+    #[tokio::test]
+    async fn revoke_token_with_basic_auth_invalidates_the_token() {
+        let c = ctx().await;
+        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let victim = bearer(&c.base, &token);
+        victim.query_user_v1().send().await.unwrap();
+
+        assert_eq!(
+            b64(b"sim-rw-client:sim-rw-secret"),
+            "c2ltLXJ3LWNsaWVudDpzaW0tcnctc2VjcmV0"
+        );
+        let revoked = basic(&c.base, RW_ID, RW_SECRET)
+            .oauth2_revoke_token()
+            .body(types::Oauth2RevokeTokenBody {
+                client_id: Some(RW_ID.into()),
+                token: token.clone(),
+            })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status().as_u16(), 200);
+        assert!(header(revoked.headers(), "x-cs-traceid").is_some());
+        let revoked = revoked.into_inner();
+        assert_eq!(revoked.errors, Some(Vec::new()));
+        assert!(!revoked.meta.trace_id.is_empty());
+
+        let refused = failure(victim.query_user_v1().send().await).await;
+        assert_eq!(refused.status, 401);
+        assert!(refused.mentions("expired") || refused.mentions("invalid"));
+        // The other tokens stay valid.
+        c.rw.query_user_v1().send().await.unwrap();
+        assert_eq!(c.sim.request_counts()["oauth2RevokeToken"], 1);
+    }
+
+    #[tokio::test]
+    async fn revoke_token_without_valid_basic_auth_is_403() {
+        let c = ctx().await;
+        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let body = types::Oauth2RevokeTokenBody {
+            client_id: None,
+            token: token.clone(),
+        };
+        for client in [
+            Client::new(&c.base, Hooks::none()),
+            basic(&c.base, RW_ID, "wrong-secret"),
+            basic(&c.base, "nobody", RW_SECRET),
+            bearer(&c.base, &token),
+        ] {
+            let refused =
+                failure(client.oauth2_revoke_token().body(body.clone()).send().await).await;
+            assert_eq!(refused.status, 403, "{refused:?}");
+            assert!(refused.declared);
+            assert!(refused.mentions("client credentials required"));
+        }
+        // Nothing was revoked.
+        bearer(&c.base, &token)
+            .query_user_v1()
+            .send()
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn expired_tokens_are_401_and_new_ones_work() {
+        let c = ctx().await;
+        c.rw.query_user_v1().send().await.unwrap();
+        c.sim.expire_tokens();
+        let refused = failure(c.rw.query_user_v1().send().await).await;
+        assert_eq!(refused.status, 401);
+        assert!(!refused.declared, "queryUserV1 declares no 401");
+        assert!(refused.mentions("expired bearer token"));
+        let v2 = failure(c.ro.query_user_v2().send().await).await;
+        assert_eq!(v2.status, 401);
+        assert!(v2.declared, "queryUserV2 declares 401");
+        let fresh = bearer(&c.base, &mint(&c.base, RW_ID, RW_SECRET, None).await);
+        fresh.query_user_v1().send().await.unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// queryUserV1, queryUserV2, retrieveUsersGETV1, retrieveUsersGETV2, createUserV1, updateUserV1,
+// deleteUserV1, userActionV1
+// ---------------------------------------------------------------------------------------------
+
+mod users {
+    use super::*;
+
+    #[tokio::test]
+    async fn query_user_v1_filters_sorts_and_pages() {
+        let c = ctx().await;
+        let all = c.users(&c.parent);
+
+        let mut inactive: Vec<&User> = all.iter().filter(|u| u.status == "inactive").collect();
+        inactive.reverse(); // uid|desc
+        let page =
+            c.rw.query_user_v1()
+                .filter("status:'inactive'")
+                .sort("uid|desc")
+                .limit(500u64)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+        let expected: Vec<String> = inactive.iter().map(|u| u.uuid.clone()).collect();
+        assert!(!expected.is_empty());
+        assert_eq!(page.resources.clone().unwrap(), expected);
+        let paging = page.meta.pagination.clone().unwrap();
+        assert_eq!(
+            (paging.offset, paging.limit, paging.total),
+            (0, 500, expected.len() as i64)
+        );
+
+        // Default order is by login; offset/limit page through it.
+        let page =
+            c.ro.query_user_v1()
+                .offset(2u64)
+                .limit(3u64)
+                .send()
+                .await
+                .unwrap();
+        let expected: Vec<String> = all[2..5].iter().map(|u| u.uuid.clone()).collect();
+        assert_eq!(page.resources.clone().unwrap(), expected);
+        let paging = page.meta.pagination.clone().unwrap();
+        assert_eq!((paging.offset, paging.limit, paging.total), (2, 3, 50));
+
+        // Wildcards, case-insensitive, on the login.
+        let first = &all[0];
+        let pattern = format!("uid:'{}*'", first.uid[..4].to_uppercase());
+        let page =
+            c.rw.query_user_v1()
+                .filter(pattern)
+                .limit(500u64)
+                .send()
+                .await
+                .unwrap();
+        let expected: Vec<String> = all
+            .iter()
+            .filter(|u| u.uid.starts_with(&first.uid[..4]))
+            .map(|u| u.uuid.clone())
+            .collect();
+        assert_eq!(page.resources.clone().unwrap(), expected);
+    }
+
+    #[tokio::test]
+    async fn query_user_v1_refuses_bad_limits_and_bad_fql() {
+        let c = ctx().await;
+        let too_many = failure(c.rw.query_user_v1().limit(501u64).send().await).await;
+        assert_eq!(too_many.status, 400);
+        assert!(too_many.declared);
+        assert!(too_many.mentions("limit must be between 1 and 500"));
+        assert_eq!(too_many.errors[0].0, 400);
+
+        for bad in ["status:'active", "nope:'x'", "status", "status:'a' uid:'b'"] {
+            let refused = failure(c.rw.query_user_v1().filter(bad).send().await).await;
+            assert_eq!(refused.status, 400, "{bad}");
+            assert!(refused.mentions("invalid filter"), "{bad}: {refused:?}");
+        }
+
+        let deep = failure(
+            c.rw.query_user_v1()
+                .offset(9_950u64)
+                .limit(100u64)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(deep.status, 400);
+        assert!(deep.mentions("offset + limit"));
+    }
+
+    #[tokio::test]
+    async fn query_user_v1_huge_offset_is_400_not_a_dropped_connection() {
+        let c = ctx().await;
+        let result =
+            c.rw.query_user_v1()
+                .offset(i64::MAX as u64)
+                .limit(100u64)
+                .send()
+                .await;
+        let (status, _) = outcome(result);
+        assert_eq!(status, 400);
+        let result = c.rw.queries_permissions_v1().offset(i64::MAX).send().await;
+        let (status, _) = outcome(result);
+        assert_eq!(status, 400);
+    }
+
+    #[tokio::test]
+    #[ignore = "sim bug: state.rs USER_SORT_FIELDS/USER_FILTER_FIELDS lack values the spec \
+                documents for queryUserV1 (sort cid_name, has_temporary_roles, \
+                temporarily_assigned_cids; filter assigned_cids, factors, ...): the sim answers \
+                400 to requests the spec declares valid"]
+    async fn query_user_v1_accepts_every_documented_sort_and_filter_field() {
+        let c = ctx().await;
+        for sort in [
+            "cid_name|asc",
+            "has_temporary_roles",
+            "temporarily_assigned_cids|desc",
+        ] {
+            let result = c.rw.query_user_v1().sort(sort).send().await;
+            assert_eq!(outcome(result).0, 200, "sort {sort}");
+        }
+        for field in [
+            "assigned_cids",
+            "direct_assigned_cids",
+            "factors",
+            "has_temporary_roles",
+            "non_ancestor_assigned_cids",
+            "temporarily_assigned_cids",
+        ] {
+            let result =
+                c.rw.query_user_v1()
+                    .filter(format!("{field}:'x'"))
+                    .send()
+                    .await;
+            assert_eq!(outcome(result).0, 200, "filter on {field}");
+        }
+    }
+
+    #[tokio::test]
+    async fn query_user_v2_internal_and_external() {
+        let c = ctx().await;
+        let all: Vec<String> = c.users(&c.parent).into_iter().map(|u| u.uuid).collect();
+        let internal =
+            c.ro.query_user_v2()
+                .user_type(types::QueryUserV2UserType::Internal)
+                .limit(500u64)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(internal.resources.clone().unwrap(), all);
+        let unfiltered = c.ro.query_user_v2().limit(500u64).send().await.unwrap();
+        assert_eq!(unfiltered.resources.clone().unwrap(), all);
+        // The simulated tenants have no invited external users.
+        let external =
+            c.ro.query_user_v2()
+                .user_type(types::QueryUserV2UserType::External)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(external.resources.clone().unwrap(), Vec::<String>::new());
+        assert_eq!(external.meta.pagination.as_ref().unwrap().total, 0);
+
+        let refused = failure(c.ro.query_user_v2().limit(501u64).send().await).await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.declared);
+        let refused = failure(
+            c.ro.query_user_v2()
+                .sort("uid|desc")
+                .filter("uid:'")
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(refused.status, 400);
+    }
+
+    fn assert_same_user(api: &types::DomainUser, user: &User) {
+        assert_eq!(api.uuid.as_deref(), Some(user.uuid.as_str()));
+        assert_eq!(api.uid.as_deref(), Some(user.uid.as_str()));
+        assert_eq!(api.first_name.as_deref(), Some(user.first_name.as_str()));
+        assert_eq!(api.last_name.as_deref(), Some(user.last_name.as_str()));
+        assert_eq!(api.cid.as_deref(), Some(user.cid.as_str()));
+        assert_eq!(api.status.as_deref(), Some(user.status.as_str()));
+        assert_eq!(api.created_at.as_deref(), Some(user.created_at.as_str()));
+        assert_eq!(
+            api.last_login_at.as_deref(),
+            Some(user.last_login_at.as_str()).filter(|s| !s.is_empty())
+        );
+        assert_eq!(api.user_type.as_deref(), Some("internal"));
+    }
+
+    #[tokio::test]
+    async fn retrieve_users_getv1_by_uuid_with_per_id_errors() {
+        let c = ctx().await;
+        let all = c.users(&c.parent);
+        let (a, b) = (&all[3], &all[7]);
+        let answer =
+            c.ro.retrieve_users_getv1()
+                .body(ids(&[&a.uuid, "no-such-user", &b.uuid]))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let found = answer.resources.unwrap();
+        assert_eq!(found.len(), 2);
+        assert_same_user(&found[0], a);
+        assert_same_user(&found[1], b);
+        let errors = answer.errors.unwrap();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].code, 404);
+        assert_eq!(errors[0].id.as_deref(), Some("no-such-user"));
+
+        let empty = failure(c.ro.retrieve_users_getv1().body(ids(&[])).send().await).await;
+        assert_eq!(empty.status, 400);
+        assert!(empty.declared);
+        assert!(empty.mentions("between 1 and 5000 ids"));
+        let many: Vec<String> = (0..5001).map(|i| format!("id-{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let too_many = failure(c.ro.retrieve_users_getv1().body(ids(&refs)).send().await).await;
+        assert_eq!(too_many.status, 400);
+    }
+
+    #[tokio::test]
+    async fn retrieve_users_getv2_by_uuid() {
+        let c = ctx().await;
+        let user = c.users(&c.parent)[10].clone();
+        let answer =
+            c.rw.retrieve_users_getv2()
+                .body(ids(&[&user.uuid]))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let found = answer.resources.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_same_user(&found[0], &user);
+        assert_eq!(answer.errors, Some(Vec::new()));
+
+        let unknown =
+            c.rw.retrieve_users_getv2()
+                .body(ids(&["ghost"]))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(unknown.resources, Some(Vec::new()));
+        assert_eq!(unknown.errors.unwrap()[0].code, 404);
+
+        let empty = failure(c.rw.retrieve_users_getv2().body(ids(&[])).send().await).await;
+        assert_eq!(empty.status, 400);
+        assert!(empty.declared);
+    }
+
+    #[tokio::test]
+    async fn child_tokens_see_only_their_own_cid() {
+        let c = ctx().await;
+        let (child1, child2) = (&c.children[0], &c.children[1]);
+        let member = c.member(child1).await;
+        let page = member.query_user_v1().limit(500u64).send().await.unwrap();
+        let mine: BTreeSet<String> = c.users(child1).into_iter().map(|u| u.uuid).collect();
+        let seen: BTreeSet<String> = page.resources.clone().unwrap().into_iter().collect();
+        assert_eq!(seen, mine);
+
+        // Another child's user is not visible to it...
+        let other = c.users(child2)[0].clone();
+        let answer = member
+            .retrieve_users_getv1()
+            .body(ids(&[&other.uuid]))
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer.resources, Some(Vec::new()));
+        assert_eq!(
+            answer.errors.unwrap()[0].id.as_deref(),
+            Some(other.uuid.as_str())
+        );
+        // ...nor reachable with the `cid` parameter.
+        let refused = failure(
+            member
+                .combined_user_roles_v2()
+                .user_uuid(&other.uuid)
+                .cid(child2)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(refused.status, 403);
+        assert!(refused.declared);
+        assert!(refused.mentions(&format!("access denied to CID {child2}")));
+        // The parent may act in its children.
+        c.rw.combined_user_roles_v2()
+            .user_uuid(&other.uuid)
+            .cid(child2)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// A new user; an empty `cid` means the token's.
+    fn new_user(uid: &str, cid: &str) -> types::DomainCreateUserRequest {
+        types::DomainCreateUserRequest {
+            cid: (!cid.is_empty()).then(|| cid.to_owned()),
+            first_name: Some("  Grace ".into()),
+            last_name: Some("Hopper".into()),
+            password: None,
+            uid: Some(uid.into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn create_user_v1_creates_in_the_parent_or_a_child() {
+        let c = ctx().await;
+        let created =
+            c.rw.create_user_v1()
+                .body(new_user("Grace.Hopper@Example.COM", ""))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(created.meta.writes.as_ref().unwrap().resources_affected, 1);
+        let user = created.resources.unwrap().remove(0);
+        assert_eq!(user.uid.as_deref(), Some("grace.hopper@example.com"));
+        assert_eq!(user.first_name.as_deref(), Some("Grace"));
+        assert_eq!(user.last_name.as_deref(), Some("Hopper"));
+        assert_eq!(user.cid.as_deref(), Some(c.parent.as_str()));
+        assert_eq!(user.status.as_deref(), Some("active"));
+        let uuid = user.uuid.unwrap();
+        let stored = c.user(&c.parent, &uuid).expect("stored");
+        assert_eq!(stored.uid, "grace.hopper@example.com");
+        assert_eq!(c.user_count(&c.parent), 51);
+        c.sim.inspect(|s| {
+            assert_eq!(
+                s.tenants[&c.parent].by_uid["grace.hopper@example.com"],
+                uuid
+            );
+            assert!(!s.tenants[&c.parent].grants.contains_key(&uuid));
+        });
+
+        let child = &c.children[1];
+        let in_child =
+            c.rw.create_user_v1()
+                .body(new_user("kid@example.com", child))
+                .send()
+                .await
+                .unwrap()
+                .into_inner()
+                .resources
+                .unwrap()
+                .remove(0);
+        assert_eq!(in_child.cid.as_deref(), Some(child.as_str()));
+        assert!(c.user(child, in_child.uuid.as_deref().unwrap()).is_some());
+        assert_eq!(c.user_count(child), 6);
+
+        // validate_only creates nothing.
+        let checked =
+            c.rw.create_user_v1()
+                .validate_only(true)
+                .body(new_user("dry.run@example.com", ""))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(checked.resources, Some(Vec::new()));
+        assert_eq!(c.user_count(&c.parent), 51);
+        c.sim.inspect(|s| {
+            assert!(
+                !s.tenants[&c.parent]
+                    .by_uid
+                    .contains_key("dry.run@example.com")
+            )
+        });
+    }
+
+    #[tokio::test]
+    async fn create_user_v1_refuses_duplicates_bad_logins_read_only_and_foreign_cids() {
+        let c = ctx().await;
+        let existing = c.users(&c.parent)[0].uid.clone();
+        let duplicate = failure(
+            c.rw.create_user_v1()
+                .body(new_user(&existing.to_uppercase(), ""))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(duplicate.status, 400);
+        assert!(duplicate.declared);
+        assert!(duplicate.mentions("already exists"));
+        assert_eq!(c.user_count(&c.parent), 50);
+
+        let bad = failure(
+            c.rw.create_user_v1()
+                .body(new_user("not-an-email", ""))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(bad.status, 400);
+        assert!(bad.mentions("an email address is required"));
+
+        let read_only = failure(
+            c.ro.create_user_v1()
+                .body(new_user("ro@example.com", ""))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(read_only.status, 403);
+        assert!(read_only.declared);
+
+        let foreign = failure(
+            c.rw.create_user_v1()
+                .body(new_user(
+                    "x@example.com",
+                    "0123456789abcdef0123456789abcdef",
+                ))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(foreign.status, 403);
+
+        let member = c.member(&c.children[0]).await;
+        let sideways = failure(
+            member
+                .create_user_v1()
+                .body(new_user("y@example.com", &c.children[1]))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(sideways.status, 403);
+        assert_eq!(c.user_count(&c.children[1]), 5);
+    }
+
+    #[tokio::test]
+    async fn create_user_v1_validate_only_refuses_a_taken_login() {
+        let c = ctx().await;
+        let existing = c.users(&c.parent)[0].uid.clone();
+        let refused = failure(
+            c.rw.create_user_v1()
+                .validate_only(true)
+                .body(new_user(&existing, ""))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.mentions("already exists"));
+    }
+
+    #[tokio::test]
+    async fn update_user_v1_renames() {
+        let c = ctx().await;
+        let before = c.users(&c.parent)[5].clone();
+        let answer =
+            c.rw.update_user_v1()
+                .user_uuid(&before.uuid)
+                .body(types::DomainUpdateUserRequest {
+                    first_name: Some(" Ada ".into()),
+                    last_name: None,
+                })
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(answer.meta.writes.as_ref().unwrap().resources_affected, 1);
+        let user = &answer.resources.unwrap()[0];
+        assert_eq!(user.first_name.as_deref(), Some("Ada"));
+        assert_eq!(user.last_name.as_deref(), Some(before.last_name.as_str()));
+        let after = c.user(&c.parent, &before.uuid).unwrap();
+        assert_eq!(after.first_name, "Ada");
+        assert_eq!(after.last_name, before.last_name);
+        assert_eq!(after.uid, before.uid);
+        assert_ne!(after.updated_at, before.updated_at);
+        assert_eq!(user.updated_at.as_deref(), Some(after.updated_at.as_str()));
+        chrono::DateTime::parse_from_rfc3339(&after.updated_at).unwrap();
+    }
+
+    #[tokio::test]
+    async fn update_user_v1_unknown_user_is_404_and_empty_change_is_400() {
+        let c = ctx().await;
+        let missing = failure(
+            c.rw.update_user_v1()
+                .user_uuid("no-such-user")
+                .body(types::DomainUpdateUserRequest {
+                    first_name: Some("X".into()),
+                    last_name: None,
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(missing.status, 404);
+        assert!(!missing.declared, "updateUserV1 declares no 404");
+        assert!(missing.mentions("user no-such-user not found"));
+
+        let original = c.users(&c.parent)[0].clone();
+        let uuid = original.uuid.clone();
+        let empty = failure(
+            c.rw.update_user_v1()
+                .user_uuid(&uuid)
+                .body(types::DomainUpdateUserRequest::default())
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(empty.status, 400);
+        assert!(empty.declared);
+
+        let read_only = failure(
+            c.ro.update_user_v1()
+                .user_uuid(&uuid)
+                .body(types::DomainUpdateUserRequest {
+                    first_name: Some("X".into()),
+                    last_name: None,
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(read_only.status, 403);
+        assert_eq!(c.user(&c.parent, &uuid).unwrap(), original);
+    }
+
+    #[tokio::test]
+    async fn delete_user_v1_removes_the_user_and_their_grants() {
+        let c = ctx().await;
+        let victim = c.user_holding(&c.parent, 1);
+        let answer =
+            c.rw.delete_user_v1()
+                .user_uuid(&victim.uuid)
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(answer.meta.writes.as_ref().unwrap().resources_affected, 1);
+        assert_eq!(answer.errors, Some(Vec::new()));
+        assert!(c.user(&c.parent, &victim.uuid).is_none());
+        assert_eq!(c.user_count(&c.parent), 49);
+        c.sim.inspect(|s| {
+            let t = &s.tenants[&c.parent];
+            assert!(!t.by_uid.contains_key(&victim.uid));
+            assert!(!t.grants.contains_key(&victim.uuid));
+        });
+
+        let again = failure(c.rw.delete_user_v1().user_uuid(&victim.uuid).send().await).await;
+        assert_eq!(again.status, 404);
+        assert!(!again.declared, "deleteUserV1 declares no 404");
+
+        let other = c.users(&c.parent)[0].uuid.clone();
+        let read_only = failure(c.ro.delete_user_v1().user_uuid(&other).send().await).await;
+        assert_eq!(read_only.status, 403);
+        assert!(read_only.declared);
+        assert!(c.user(&c.parent, &other).is_some());
+    }
+
+    #[tokio::test]
+    async fn delete_user_v1_removes_grants_in_child_cids_too() {
+        let c = ctx().await;
+        let child = &c.children[0];
+        let user = c.users(&c.parent)[0].clone();
+        c.rw.user_roles_action_v1()
+            .body(grant_v1(
+                "grant",
+                &user.uuid,
+                child,
+                &["falcon_console_guest"],
+                None,
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            c.held(child, &user.uuid),
+            vec!["falcon_console_guest".to_owned()]
+        );
+        c.rw.delete_user_v1()
+            .user_uuid(&user.uuid)
+            .send()
+            .await
+            .unwrap();
+        let held =
+            c.rw.queries_roles_v1()
+                .cid(child)
+                .user_uuid(&user.uuid)
+                .action("revoke")
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(held.resources.clone().unwrap(), Vec::<String>::new());
+        c.sim.inspect(|s| {
+            for (cid, tenant) in &s.tenants {
+                assert!(
+                    !tenant.grants.contains_key(&user.uuid),
+                    "grants left in {cid}"
+                );
+            }
+        });
+    }
+
+    fn action(
+        name: types::DomainUserActionActionName,
+        uuids: &[&str],
+    ) -> types::DomainUserActionRequest {
+        types::DomainUserActionRequest {
+            action: types::DomainUserAction {
+                action_name: name,
+                action_value: None,
+            },
+            ids: uuids.iter().map(|u| (*u).to_owned()).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn user_action_v1_applies_to_existing_users_only() {
+        let c = ctx().await;
+        let all = c.users(&c.parent);
+        let answer =
+            c.rw.user_action_v1()
+                .body(action(
+                    types::DomainUserActionActionName::ResetPassword,
+                    &[&all[0].uuid, &all[1].uuid],
+                ))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(answer.meta.writes.as_ref().unwrap().resources_affected, 2);
+        assert_eq!(answer.errors, Some(Vec::new()));
+        let answer =
+            c.rw.user_action_v1()
+                .body(action(
+                    types::DomainUserActionActionName::Reset2fa,
+                    &[&all[2].uuid],
+                ))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(answer.meta.writes.as_ref().unwrap().resources_affected, 1);
+        // The users are untouched otherwise.
+        assert_eq!(c.users(&c.parent), all);
+
+        let unknown = failure(
+            c.rw.user_action_v1()
+                .body(action(
+                    types::DomainUserActionActionName::ResetPassword,
+                    &[&all[0].uuid, "ghost"],
+                ))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(unknown.status, 400);
+        assert!(unknown.declared);
+        assert!(unknown.mentions("1 of the users do not exist"));
+
+        let empty = failure(
+            c.rw.user_action_v1()
+                .body(action(
+                    types::DomainUserActionActionName::ResetPassword,
+                    &[],
+                ))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(empty.status, 400);
+
+        let read_only = failure(
+            c.ro.user_action_v1()
+                .body(action(
+                    types::DomainUserActionActionName::ResetPassword,
+                    &[&all[0].uuid],
+                ))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(read_only.status, 403);
+        assert!(read_only.mentions("authorization failed"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// queriesRolesV1, entitiesRolesV1, entitiesRolesGETV2
+// ---------------------------------------------------------------------------------------------
+
+mod roles {
+    use super::*;
+
+    #[tokio::test]
+    async fn queries_roles_v1_lists_roles_of_a_cid_and_held_roles() {
+        let c = ctx().await;
+        let all = c.ro.queries_roles_v1().send().await.unwrap();
+        assert_eq!(all.resources.clone().unwrap(), c.role_ids(&c.parent));
+        assert_eq!(all.resources.as_ref().unwrap().len(), 12 + 20);
+        assert!(
+            all.meta.pagination.is_none(),
+            "queriesRolesV1 is not paginated"
+        );
+
+        let child = &c.children[0];
+        let in_child = c.ro.queries_roles_v1().cid(child).send().await.unwrap();
+        let in_child = in_child.resources.clone().unwrap();
+        assert_eq!(in_child, c.role_ids(child));
+        assert!(in_child.contains(&c.custom_role(child, 0)));
+        assert!(!in_child.contains(&c.custom_role(&c.parent, 0)));
+
+        let holder = c.user_holding(&c.parent, 2);
+        let mut held =
+            c.ro.queries_roles_v1()
+                .user_uuid(&holder.uuid)
+                .action("revoke")
+                .send()
+                .await
+                .unwrap()
+                .into_inner()
+                .resources
+                .unwrap();
+        held.sort();
+        assert_eq!(held, c.held(&c.parent, &holder.uuid));
+    }
+
+    #[tokio::test]
+    async fn queries_roles_v1_refuses_cids_out_of_reach() {
+        let c = ctx().await;
+        let member = c.member(&c.children[0]).await;
+        let sideways = failure(member.queries_roles_v1().cid(&c.children[1]).send().await).await;
+        assert_eq!(sideways.status, 403);
+        assert!(sideways.declared);
+        let upwards = failure(member.queries_roles_v1().cid(&c.parent).send().await).await;
+        assert_eq!(upwards.status, 403);
+        let unknown = failure(
+            c.rw.queries_roles_v1()
+                .cid("0123456789abcdef0123456789abcdef")
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(unknown.status, 403);
+        // Its own CID is fine.
+        member
+            .queries_roles_v1()
+            .cid(&c.children[0])
+            .send()
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn entities_roles_v1_by_query_ids() {
+        let c = ctx().await;
+        let custom = c.custom_role(&c.parent, 3);
+        let answer =
+            c.ro.entities_roles_v1()
+                .ids(vec![
+                    "falcon_console_guest".to_owned(),
+                    custom.clone(),
+                    "nope".to_owned(),
+                ])
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        let answer = answer.into_inner();
+        let found = answer.resources.unwrap();
+        assert_eq!(
+            found,
+            vec![
+                c.role(&c.parent, "falcon_console_guest"),
+                c.role(&c.parent, &custom)
+            ]
+        );
+        assert!(found[0].is_global && found[0].cid.is_none());
+        assert_eq!(found[1].cid.as_deref(), Some(c.parent.as_str()));
+        assert!(!found[1].is_global);
+        assert_eq!(found[1].id.len(), 32);
+        let errors = answer.errors.unwrap();
+        assert_eq!(
+            (errors[0].code, errors[0].id.as_deref()),
+            (404, Some("nope"))
+        );
+
+        // A child's custom role is not a role of the parent...
+        let child = &c.children[0];
+        let child_role = c.custom_role(child, 0);
+        let missing = failure(
+            c.ro.entities_roles_v1()
+                .ids(vec![child_role.clone()])
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.declared);
+        assert_eq!(missing.errors[0].1.as_deref(), Some(child_role.as_str()));
+        // ...but is found in the child.
+        let found =
+            c.ro.entities_roles_v1()
+                .cid(child)
+                .ids(vec![child_role.clone()])
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(
+            found.resources.clone().unwrap(),
+            vec![c.role(child, &child_role)]
+        );
+
+        let empty = failure(
+            c.ro.entities_roles_v1()
+                .ids(Vec::<String>::new())
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(empty.status, 400);
+    }
+
+    #[tokio::test]
+    async fn entities_roles_getv2_by_body_ids() {
+        let c = ctx().await;
+        let custom = c.custom_role(&c.parent, 0);
+        let answer =
+            c.rw.entities_roles_getv2()
+                .body(ids(&["user_admin", &custom]))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(
+            answer.resources.unwrap(),
+            vec![c.role(&c.parent, "user_admin"), c.role(&c.parent, &custom)]
+        );
+        assert_eq!(answer.errors, Some(Vec::new()));
+
+        let child = &c.children[1];
+        let child_role = c.custom_role(child, 1);
+        let in_child =
+            c.rw.entities_roles_getv2()
+                .cid(child)
+                .body(ids(&[&child_role]))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(
+            in_child.resources.clone().unwrap()[0].cid.as_deref(),
+            Some(child.as_str())
+        );
+
+        let missing = failure(
+            c.rw.entities_roles_getv2()
+                .body(ids(&[&child_role]))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.declared);
+        let empty = failure(c.rw.entities_roles_getv2().body(ids(&[])).send().await).await;
+        assert_eq!(empty.status, 400);
+        assert!(empty.declared);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// combinedUserRolesV1, CombinedUserRolesV2, CombinedUserRolesV3, userRolesActionV1,
+// userRolesActionV2
+// ---------------------------------------------------------------------------------------------
+
+mod grants {
+    use super::*;
+
+    fn in_hours(hours: i64) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::hours(hours)
+    }
+
+    #[tokio::test]
+    async fn combined_user_roles_v2_lists_sorts_filters_and_pages() {
+        let c = ctx().await;
+        let holder = c.user_holding(&c.parent, 2);
+        let held = c.held(&c.parent, &holder.uuid);
+        let answer =
+            c.ro.combined_user_roles_v2()
+                .user_uuid(&holder.uuid)
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let grants = answer.resources.unwrap();
+        let mut got: Vec<String> = grants.iter().map(|g| g.role_id.clone()).collect();
+        got.sort();
+        assert_eq!(got, held);
+        let names: Vec<String> = grants
+            .iter()
+            .map(|g| g.role_name.clone().unwrap())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "default sort is role_name|asc");
+        for g in &grants {
+            assert_eq!(g.cid.as_deref(), Some(c.parent.as_str()));
+            assert_eq!(g.uuid.as_deref(), Some(holder.uuid.as_str()));
+            assert_eq!(g.grant_type.as_deref(), Some("direct"));
+            assert_eq!(g.parent_cid, None);
+            assert_eq!(g.expires_at, None);
+            assert_eq!(
+                g.role_name.clone().unwrap(),
+                c.role(&c.parent, &g.role_id).display_name
+            );
+        }
+        let paging = answer.meta.pagination.unwrap();
+        assert_eq!(
+            (paging.offset, paging.limit, paging.total),
+            (0, 100, held.len() as i64)
+        );
+
+        let desc =
+            c.ro.combined_user_roles_v2()
+                .user_uuid(&holder.uuid)
+                .sort(types::CombinedUserRolesV2Sort::RoleNameDesc)
+                .send()
+                .await
+                .unwrap();
+        let mut reversed = names.clone();
+        reversed.reverse();
+        let desc: Vec<String> = desc
+            .resources
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|g| g.role_name.unwrap())
+            .collect();
+        assert_eq!(desc, reversed);
+
+        let one =
+            c.ro.combined_user_roles_v2()
+                .user_uuid(&holder.uuid)
+                .filter(format!("role_id:'{}'", held[0]))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(one.resources.clone().unwrap().len(), 1);
+        assert_eq!(one.resources.clone().unwrap()[0].role_id, held[0]);
+
+        let page =
+            c.ro.combined_user_roles_v2()
+                .user_uuid(&holder.uuid)
+                .offset(1u64)
+                .limit(1u64)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(page.resources.clone().unwrap().len(), 1);
+        assert_eq!(
+            page.resources.clone().unwrap()[0].role_name.as_deref(),
+            Some(names[1].as_str())
+        );
+        assert_eq!(
+            page.meta.pagination.as_ref().unwrap().total,
+            held.len() as i64
+        );
+    }
+
+    #[tokio::test]
+    async fn combined_user_roles_v2_refuses_unknown_users_bad_limits_and_bad_fql() {
+        let c = ctx().await;
+        let unknown = failure(
+            c.ro.combined_user_roles_v2()
+                .user_uuid("ghost")
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(unknown.status, 400);
+        assert!(unknown.declared);
+        assert!(unknown.mentions("user ghost not found"));
+        let uuid = c.users(&c.parent)[0].uuid.clone();
+        let limit = failure(
+            c.ro.combined_user_roles_v2()
+                .user_uuid(&uuid)
+                .limit(501u64)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(limit.status, 400);
+        let fql = failure(
+            c.ro.combined_user_roles_v2()
+                .user_uuid(&uuid)
+                .filter("uid:'x'")
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(fql.status, 400);
+        assert!(fql.mentions("invalid filter"));
+    }
+
+    #[tokio::test]
+    async fn combined_user_roles_v1_in_a_child_cid() {
+        let c = ctx().await;
+        let child = &c.children[0];
+        let user = c.user_without_roles(&c.parent);
+        let role = c.custom_role(child, 2);
+        c.rw.user_roles_action_v1()
+            .body(grant_v1("grant", &user.uuid, child, &[&role], None))
+            .send()
+            .await
+            .unwrap();
+        let answer =
+            c.ro.combined_user_roles_v1()
+                .user_uuid(&user.uuid)
+                .cid(child)
+                .direct_only(true)
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let grants = answer.resources.unwrap();
+        assert_eq!(grants.len(), 1);
+        let g = &grants[0];
+        assert_eq!(g.role_id, role);
+        assert_eq!(g.cid.as_deref(), Some(child.as_str()));
+        assert_eq!(g.parent_cid.as_deref(), Some(c.parent.as_str()));
+        assert_eq!(
+            g.role_name.clone().unwrap(),
+            c.role(child, &role).display_name
+        );
+        assert_eq!(g.uuid.as_deref(), Some(user.uuid.as_str()));
+        // Nothing in the parent.
+        let home =
+            c.ro.combined_user_roles_v1()
+                .user_uuid(&user.uuid)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(home.resources.clone().unwrap().len(), 0);
+
+        let member = c.member(&c.children[1]).await;
+        let refused = failure(
+            member
+                .combined_user_roles_v1()
+                .user_uuid(&user.uuid)
+                .cid(child)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(refused.status, 403);
+        assert!(refused.declared);
+    }
+
+    #[tokio::test]
+    async fn combined_user_roles_v3_lists_grants() {
+        let c = ctx().await;
+        let holder = c.user_holding(&c.parent, 1);
+        let answer =
+            c.ro.combined_user_roles_v3()
+                .user_uuid(&holder.uuid)
+                .sort("role_name|asc")
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let mut got: Vec<String> = answer
+            .resources
+            .unwrap()
+            .into_iter()
+            .map(|g| g.role_id)
+            .collect();
+        got.sort();
+        assert_eq!(got, c.held(&c.parent, &holder.uuid));
+
+        let fql = failure(
+            c.ro.combined_user_roles_v3()
+                .user_uuid(&holder.uuid)
+                .filter("role_name:'unterminated")
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(fql.status, 400);
+        assert!(fql.declared);
+        let anonymous = failure(
+            bearer(&c.base, "us-1.not-a-token")
+                .combined_user_roles_v3()
+                .user_uuid(&holder.uuid)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(anonymous.status, 401);
+        assert!(anonymous.declared, "CombinedUserRolesV3 declares 401");
+    }
+
+    #[tokio::test]
+    async fn user_roles_action_v1_grants_and_revokes() {
+        let c = ctx().await;
+        let user = c.user_without_roles(&c.parent);
+        let custom = c.custom_role(&c.parent, 5);
+        let expires = in_hours(48).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let granted =
+            c.rw.user_roles_action_v1()
+                .body(grant_v1(
+                    "grant",
+                    &user.uuid,
+                    &c.parent,
+                    &["falcon_console_guest", &custom],
+                    Some(expires.clone()),
+                ))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(granted.meta.writes.as_ref().unwrap().resources_affected, 2);
+        let mut expected = vec!["falcon_console_guest".to_owned(), custom.clone()];
+        expected.sort();
+        assert_eq!(c.held(&c.parent, &user.uuid), expected);
+        c.sim.inspect(|s| {
+            for g in &s.tenants[&c.parent].grants[&user.uuid] {
+                assert_eq!(g.expires_at.as_deref(), Some(expires.as_str()));
+                assert_eq!(g.cid, c.parent);
+            }
+        });
+        let listed =
+            c.ro.combined_user_roles_v2()
+                .user_uuid(&user.uuid)
+                .send()
+                .await
+                .unwrap();
+        assert!(
+            listed
+                .resources
+                .clone()
+                .unwrap()
+                .iter()
+                .all(|g| g.expires_at.as_deref() == Some(expires.as_str()))
+        );
+
+        let revoked =
+            c.rw.user_roles_action_v1()
+                .body(grant_v1("revoke", &user.uuid, &c.parent, &[&custom], None))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(revoked.meta.writes.as_ref().unwrap().resources_affected, 1);
+        assert_eq!(
+            c.held(&c.parent, &user.uuid),
+            vec!["falcon_console_guest".to_owned()]
+        );
+        // Revoking what is not held changes nothing.
+        let noop =
+            c.rw.user_roles_action_v1()
+                .body(grant_v1("revoke", &user.uuid, &c.parent, &[&custom], None))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(noop.meta.writes.as_ref().unwrap().resources_affected, 0);
+    }
+
+    #[tokio::test]
+    async fn user_roles_action_v1_refuses_foreign_roles_bad_expiry_and_missing_fields() {
+        let c = ctx().await;
+        let user = c.user_without_roles(&c.parent);
+        let foreign = c.custom_role(&c.children[0], 0);
+        let refused = failure(
+            c.rw.user_roles_action_v1()
+                .body(grant_v1("grant", &user.uuid, &c.parent, &[&foreign], None))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.declared);
+        assert!(refused.mentions(&format!("invalid roleID {foreign}")));
+        assert!(c.held(&c.parent, &user.uuid).is_empty());
+
+        for hours in [0, 24 * 8] {
+            let at = (chrono::Utc::now()
+                + chrono::Duration::minutes(10)
+                + chrono::Duration::hours(hours))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let refused = failure(
+                c.rw.user_roles_action_v1()
+                    .body(grant_v1(
+                        "grant",
+                        &user.uuid,
+                        &c.parent,
+                        &["user_admin"],
+                        Some(at),
+                    ))
+                    .send()
+                    .await,
+            )
+            .await;
+            assert_eq!(refused.status, 400, "expires in {hours}h");
+            assert!(refused.mentions("between 1 hour and 7 days"));
+        }
+
+        let no_cid = failure(
+            c.rw.user_roles_action_v1()
+                .body(grant_v1("grant", &user.uuid, "", &["user_admin"], None))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(no_cid.status, 400);
+        assert!(no_cid.mentions("cid is required"));
+
+        let ghost = failure(
+            c.rw.user_roles_action_v1()
+                .body(grant_v1("grant", "ghost", &c.parent, &["user_admin"], None))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(ghost.status, 400);
+
+        let read_only = failure(
+            c.ro.user_roles_action_v1()
+                .body(grant_v1(
+                    "grant",
+                    &user.uuid,
+                    &c.parent,
+                    &["user_admin"],
+                    None,
+                ))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(read_only.status, 403);
+        assert!(c.held(&c.parent, &user.uuid).is_empty());
+    }
+
+    #[tokio::test]
+    async fn user_roles_action_v2_assigns_and_removes_in_a_child() {
+        let c = ctx().await;
+        let child = &c.children[1];
+        let user = c.users(&c.parent)[1].clone();
+        let role = c.custom_role(child, 4);
+        let expires = in_hours(3);
+        let assigned =
+            c.rw.user_roles_action_v2()
+                .body(grant_v2(
+                    "assign-role",
+                    &user.uuid,
+                    child,
+                    &[&role, "endpoint_manager"],
+                    Some(expires),
+                ))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(assigned.meta.writes.as_ref().unwrap().resources_affected, 2);
+        let mut expected = vec![role.clone(), "endpoint_manager".to_owned()];
+        expected.sort();
+        assert_eq!(c.held(child, &user.uuid), expected);
+        c.sim.inspect(|s| {
+            let g = &s.tenants[child].grants[&user.uuid][0];
+            let stored =
+                chrono::DateTime::parse_from_rfc3339(g.expires_at.as_deref().unwrap()).unwrap();
+            assert!((stored.timestamp() - expires.timestamp()).abs() <= 1);
+        });
+
+        let removed =
+            c.rw.user_roles_action_v2()
+                .body(grant_v2(
+                    "remove-role",
+                    &user.uuid,
+                    child,
+                    &[&role, "endpoint_manager"],
+                    None,
+                ))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(removed.meta.writes.as_ref().unwrap().resources_affected, 2);
+        assert!(c.held(child, &user.uuid).is_empty());
+        c.sim
+            .inspect(|s| assert!(!s.tenants[child].grants.contains_key(&user.uuid)));
+
+        let bad = failure(
+            c.rw.user_roles_action_v2()
+                .body(grant_v2("promote", &user.uuid, child, &[&role], None))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(bad.status, 400);
+        assert!(bad.declared);
+        assert!(bad.mentions("invalid action"));
+        let late = failure(
+            c.rw.user_roles_action_v2()
+                .body(grant_v2(
+                    "grant",
+                    &user.uuid,
+                    child,
+                    &[&role],
+                    Some(in_hours(24 * 8)),
+                ))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(late.status, 400);
+
+        let member = c.member(&c.children[0]).await;
+        let sideways = failure(
+            member
+                .user_roles_action_v2()
+                .body(grant_v2("grant", &user.uuid, child, &[&role], None))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(sideways.status, 403);
+        assert!(c.held(child, &user.uuid).is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The deprecated /users and /user-roles operations: retrieveUser, CreateUser, UpdateUser,
+// DeleteUser, RetrieveEmailsByCID, RetrieveUserUUIDsByCID, RetrieveUserUUID, GetRoles,
+// GrantUserRoleIds, RevokeUserRoleIds, GetAvailableRoleIds, GetUserRoleIds
+// ---------------------------------------------------------------------------------------------
+
+mod legacy {
+    use super::*;
+
+    fn same(meta: &types::DomainUserMetadata, user: &User) {
+        assert_eq!(meta.uuid, user.uuid);
+        assert_eq!(meta.customer, user.cid);
+        assert_eq!(meta.uid.as_deref(), Some(user.uid.as_str()));
+        assert_eq!(meta.first_name.as_deref(), Some(user.first_name.as_str()));
+        assert_eq!(meta.last_name.as_deref(), Some(user.last_name.as_str()));
+        assert_eq!(meta.status.as_deref(), Some(user.status.as_str()));
+    }
+
+    #[tokio::test]
+    async fn retrieve_user_by_query_ids() {
+        let c = ctx().await;
+        let all = c.users(&c.parent);
+        let answer =
+            c.ro.retrieve_user()
+                .ids(vec![
+                    all[0].uuid.clone(),
+                    "ghost".into(),
+                    all[9].uuid.clone(),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let found = answer.resources.unwrap();
+        assert_eq!(found.len(), 2);
+        same(&found[0], &all[0]);
+        same(&found[1], &all[9]);
+        let errors = answer.errors.unwrap();
+        assert_eq!(
+            (errors[0].code, errors[0].id.as_deref()),
+            (404, Some("ghost"))
+        );
+
+        let empty = failure(c.ro.retrieve_user().ids(Vec::<String>::new()).send().await).await;
+        assert_eq!(empty.status, 400);
+        assert!(empty.declared);
+        assert!(empty.mentions("ids is required"));
+    }
+
+    #[tokio::test]
+    async fn retrieve_user_with_only_unknown_ids_is_404() {
+        let c = ctx().await;
+        let missing = failure(
+            c.ro.retrieve_user()
+                .ids(vec!["ghost".to_owned()])
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.declared);
+    }
+
+    #[tokio::test]
+    async fn create_user_in_the_token_cid() {
+        let c = ctx().await;
+        let answer =
+            c.rw.create_user()
+                .body(types::DomainUserCreateRequest {
+                    first_name: Some("Alan".into()),
+                    last_name: Some("Turing".into()),
+                    password: None,
+                    uid: Some("Alan.Turing@Example.org".into()),
+                })
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let created = &answer.resources.unwrap()[0];
+        assert_eq!(created.uid.as_deref(), Some("alan.turing@example.org"));
+        assert_eq!(created.customer, c.parent);
+        let stored = c.user(&c.parent, &created.uuid).unwrap();
+        same(created, &stored);
+        assert_eq!(c.user_count(&c.parent), 51);
+
+        let duplicate = failure(
+            c.rw.create_user()
+                .body(types::DomainUserCreateRequest {
+                    uid: Some("alan.turing@example.org".into()),
+                    ..Default::default()
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(duplicate.status, 400);
+        assert!(duplicate.declared);
+        assert!(duplicate.mentions("already exists"));
+        let read_only = failure(
+            c.ro.create_user()
+                .body(types::DomainUserCreateRequest {
+                    uid: Some("ro@example.org".into()),
+                    ..Default::default()
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(read_only.status, 403);
+        assert_eq!(c.user_count(&c.parent), 51);
+    }
+
+    #[tokio::test]
+    async fn update_user_renames_and_unknown_is_404() {
+        let c = ctx().await;
+        let before = c.users(&c.parent)[4].clone();
+        let answer =
+            c.rw.update_user()
+                .user_uuid(&before.uuid)
+                .body(types::DomainUpdateUserFields {
+                    first_name: None,
+                    last_name: Some("Lovelace".into()),
+                })
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let after = c.user(&c.parent, &before.uuid).unwrap();
+        assert_eq!(after.last_name, "Lovelace");
+        assert_eq!(after.first_name, before.first_name);
+        same(&answer.resources.unwrap()[0], &after);
+
+        let missing = failure(
+            c.rw.update_user()
+                .user_uuid("ghost")
+                .body(types::DomainUpdateUserFields {
+                    first_name: Some("X".into()),
+                    last_name: None,
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.declared, "UpdateUser declares 404");
+    }
+
+    #[tokio::test]
+    async fn delete_user_and_unknown_is_404() {
+        let c = ctx().await;
+        let victim = c.user_holding(&c.parent, 1);
+        let answer =
+            c.rw.delete_user()
+                .user_uuid(&victim.uuid)
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(answer.meta.writes.as_ref().unwrap().resources_affected, 1);
+        assert!(c.user(&c.parent, &victim.uuid).is_none());
+        assert!(c.held(&c.parent, &victim.uuid).is_empty());
+        assert_eq!(c.user_count(&c.parent), 49);
+
+        let again = failure(c.rw.delete_user().user_uuid(&victim.uuid).send().await).await;
+        assert_eq!(again.status, 404);
+        assert!(again.declared, "DeleteUser declares 404");
+        let read_only = failure(
+            c.ro.delete_user()
+                .user_uuid(&c.users(&c.parent)[0].uuid)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(read_only.status, 403);
+    }
+
+    #[tokio::test]
+    async fn retrieve_emails_by_cid_lists_logins() {
+        let c = ctx().await;
+        let answer =
+            c.ro.retrieve_emails_by_cid()
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let expected: Vec<String> = c.users(&c.parent).into_iter().map(|u| u.uid).collect();
+        assert_eq!(answer.resources.unwrap(), expected);
+
+        let child = &c.children[0];
+        let member = c.member(child).await;
+        let theirs = member.retrieve_emails_by_cid().send().await.unwrap();
+        let expected: Vec<String> = c.users(child).into_iter().map(|u| u.uid).collect();
+        assert_eq!(theirs.resources.clone().unwrap(), expected);
+
+        let anonymous = failure(
+            bearer(&c.base, "forged")
+                .retrieve_emails_by_cid()
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(anonymous.status, 401);
+        assert!(!anonymous.declared);
+        assert!(anonymous.mentions("invalid bearer token"));
+    }
+
+    #[tokio::test]
+    async fn retrieve_user_uuids_by_cid_lists_uuids() {
+        let c = ctx().await;
+        let answer =
+            c.ro.retrieve_user_uui_ds_by_cid()
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let expected: Vec<String> = c.users(&c.parent).into_iter().map(|u| u.uuid).collect();
+        assert_eq!(answer.resources.unwrap(), expected);
+        assert_eq!(answer.errors, Some(Vec::new()));
+        c.sim.expire_tokens();
+        let expired = failure(c.ro.retrieve_user_uui_ds_by_cid().send().await).await;
+        assert_eq!(expired.status, 401);
+    }
+
+    #[tokio::test]
+    async fn retrieve_user_uuid_resolves_logins() {
+        let c = ctx().await;
+        let all = c.users(&c.parent);
+        let answer =
+            c.ro.retrieve_user_uuid()
+                .uid(vec![
+                    all[2].uid.to_uppercase(),
+                    "nobody@example.com".into(),
+                    all[8].uid.clone(),
+                ])
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(
+            answer.resources.clone().unwrap(),
+            vec![all[2].uuid.clone(), all[8].uuid.clone()]
+        );
+
+        let missing = failure(
+            c.ro.retrieve_user_uuid()
+                .uid(vec!["nobody@example.com".to_owned()])
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.declared);
+        let empty = failure(
+            c.ro.retrieve_user_uuid()
+                .uid(Vec::<String>::new())
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(empty.status, 400);
+    }
+
+    #[tokio::test]
+    async fn get_roles_by_query_ids() {
+        let c = ctx().await;
+        let custom = c.custom_role(&c.parent, 7);
+        let answer =
+            c.ro.get_roles()
+                .ids(vec![
+                    "falconhost_analyst".to_owned(),
+                    custom.clone(),
+                    "nope".into(),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let found = answer.resources.unwrap();
+        assert_eq!(found.len(), 2);
+        for (got, id) in found.iter().zip(["falconhost_analyst", custom.as_str()]) {
+            let role = c.role(&c.parent, id);
+            assert_eq!(got.id, role.id);
+            assert_eq!(got.display_name, role.display_name);
+            assert_eq!(got.description, role.description);
+            assert_eq!(got.cid, role.cid);
+        }
+        assert_eq!(answer.errors.unwrap()[0].id.as_deref(), Some("nope"));
+
+        let missing = failure(c.ro.get_roles().ids(vec!["nope".to_owned()]).send().await).await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.declared);
+        let empty = failure(c.ro.get_roles().ids(Vec::<String>::new()).send().await).await;
+        assert_eq!(empty.status, 400);
+    }
+
+    #[tokio::test]
+    async fn grant_user_role_ids_grants_in_the_token_cid() {
+        let c = ctx().await;
+        let holder = c.user_holding(&c.parent, 1);
+        let role = c.builtin_not_held(&c.parent, &holder.uuid);
+        let before = c.held(&c.parent, &holder.uuid);
+        let answer =
+            c.rw.grant_user_role_ids()
+                .user_uuid(&holder.uuid)
+                .body(types::DomainRoleIds {
+                    role_ids: vec![role.clone()],
+                })
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let mut returned = answer.resources.unwrap();
+        returned.sort();
+        let mut expected = before.clone();
+        expected.push(role.clone());
+        expected.sort();
+        assert_eq!(returned, expected);
+        assert_eq!(c.held(&c.parent, &holder.uuid), expected);
+
+        let foreign = c.custom_role(&c.children[1], 0);
+        let refused = failure(
+            c.rw.grant_user_role_ids()
+                .user_uuid(&holder.uuid)
+                .body(types::DomainRoleIds {
+                    role_ids: vec![foreign.clone()],
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.declared);
+        assert!(refused.mentions("invalid roleID"));
+        let ghost = failure(
+            c.rw.grant_user_role_ids()
+                .user_uuid("ghost")
+                .body(types::DomainRoleIds {
+                    role_ids: vec![role.clone()],
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(ghost.status, 400);
+        let read_only = failure(
+            c.ro.grant_user_role_ids()
+                .user_uuid(&holder.uuid)
+                .body(types::DomainRoleIds {
+                    role_ids: vec!["user_admin".into()],
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(read_only.status, 403);
+        assert_eq!(c.held(&c.parent, &holder.uuid), expected);
+    }
+
+    #[tokio::test]
+    async fn revoke_user_role_ids_revokes_in_the_token_cid() {
+        let c = ctx().await;
+        let holder = c.user_holding(&c.parent, 2);
+        let held = c.held(&c.parent, &holder.uuid);
+        let answer =
+            c.rw.revoke_user_role_ids()
+                .user_uuid(&holder.uuid)
+                .ids(vec![held[0].clone()])
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let mut left = answer.resources.unwrap();
+        left.sort();
+        assert_eq!(left, held[1..].to_vec());
+        assert_eq!(c.held(&c.parent, &holder.uuid), held[1..].to_vec());
+
+        let empty = failure(
+            c.rw.revoke_user_role_ids()
+                .user_uuid(&holder.uuid)
+                .ids(Vec::<String>::new())
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(empty.status, 400);
+        assert!(empty.declared);
+        let read_only = failure(
+            c.ro.revoke_user_role_ids()
+                .user_uuid(&holder.uuid)
+                .ids(vec![held[1].clone()])
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(read_only.status, 403);
+        assert_eq!(c.held(&c.parent, &holder.uuid), held[1..].to_vec());
+    }
+
+    #[tokio::test]
+    async fn get_available_role_ids_lists_the_token_cid_roles() {
+        let c = ctx().await;
+        let answer =
+            c.ro.get_available_role_ids()
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(answer.resources.unwrap(), c.role_ids(&c.parent));
+        let child = &c.children[1];
+        let member = c.member(child).await;
+        let theirs = member.get_available_role_ids().send().await.unwrap();
+        assert_eq!(theirs.resources.clone().unwrap(), c.role_ids(child));
+
+        let anonymous = failure(
+            bearer(&c.base, "eu-1.0123")
+                .get_available_role_ids()
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(anonymous.status, 401);
+        assert!(anonymous.mentions("another cloud region"));
+    }
+
+    #[tokio::test]
+    async fn get_user_role_ids_lists_held_roles() {
+        let c = ctx().await;
+        let holder = c.user_holding(&c.parent, 2);
+        let mut answer =
+            c.ro.get_user_role_ids()
+                .user_uuid(&holder.uuid)
+                .send()
+                .await
+                .unwrap()
+                .into_inner()
+                .resources
+                .unwrap();
+        answer.sort();
+        assert_eq!(answer, c.held(&c.parent, &holder.uuid));
+        let none = c.user_without_roles(&c.parent);
+        let empty =
+            c.ro.get_user_role_ids()
+                .user_uuid(&none.uuid)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(empty.resources.clone().unwrap(), Vec::<String>::new());
+
+        let ghost = failure(c.ro.get_user_role_ids().user_uuid("ghost").send().await).await;
+        assert_eq!(ghost.status, 400);
+        assert!(ghost.declared);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// queriesPermissionsV1, entitiesPermissionsGETV1, entitiesPermissionGroupsGETV1,
+// entitiesRolePermissionsV1, userAllowedActionsV1
+// ---------------------------------------------------------------------------------------------
+
+mod permissions {
+    use super::*;
+
+    const CATALOGUE: [&str; 6] = [
+        "hosts:read",
+        "hosts:write",
+        "detections:read",
+        "detections:write",
+        "users:read",
+        "users:write",
+    ];
+
+    #[tokio::test]
+    async fn queries_permissions_v1_pages_the_catalogue() {
+        let c = ctx().await;
+        let all =
+            c.ro.queries_permissions_v1()
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(
+            all.resources.unwrap(),
+            CATALOGUE.map(str::to_owned).to_vec()
+        );
+        let paging = all.meta.pagination.unwrap();
+        assert_eq!((paging.offset, paging.limit, paging.total), (0, 100, 6));
+        let page =
+            c.ro.queries_permissions_v1()
+                .offset(2)
+                .limit(2)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(
+            page.resources.clone().unwrap(),
+            vec!["detections:read".to_owned(), "detections:write".to_owned()]
+        );
+
+        let too_many = failure(c.ro.queries_permissions_v1().limit(5001).send().await).await;
+        assert_eq!(too_many.status, 400);
+        assert!(too_many.declared);
+        assert!(too_many.mentions("between 1 and 5000"));
+        let negative = failure(c.ro.queries_permissions_v1().offset(-1).send().await).await;
+        assert_eq!(negative.status, 400);
+    }
+
+    #[tokio::test]
+    async fn entities_permissions_getv1_details_and_dependencies() {
+        let c = ctx().await;
+        let answer =
+            c.ro.entities_permissions_getv1()
+                .body(ids(&["users:write", "nope", "users:read"]))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let found = answer.resources.unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].id, "users:write");
+        assert_eq!(found[0].depends_on, vec!["users:read".to_owned()]);
+        assert_eq!(found[0].permission_group_id, "users");
+        assert_eq!(found[0].type_, "permission");
+        assert_eq!(found[1].is_required_for, vec!["users:write".to_owned()]);
+        assert!(found[1].depends_on.is_empty());
+        let errors = answer.errors.unwrap();
+        assert_eq!(
+            (errors[0].code, errors[0].id.as_deref()),
+            (404, Some("nope"))
+        );
+
+        let missing = failure(
+            c.ro.entities_permissions_getv1()
+                .body(ids(&["nope"]))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.declared);
+        let many: Vec<String> = (0..501).map(|i| format!("p{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let too_many = failure(
+            c.ro.entities_permissions_getv1()
+                .body(ids(&refs))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(too_many.status, 400);
+        assert!(too_many.mentions("between 1 and 500 ids"));
+    }
+
+    #[tokio::test]
+    async fn entities_permission_groups_getv1_by_id() {
+        let c = ctx().await;
+        let answer =
+            c.ro.entities_permission_groups_getv1()
+                .body(ids(&["users", "hosts"]))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let groups = answer.resources.unwrap();
+        let got: Vec<(&str, &str, &str)> = groups
+            .iter()
+            .map(|g| (g.id.as_str(), g.display_name.as_str(), g.type_.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("users", "User management", "permission_group"),
+                ("hosts", "Hosts", "permission_group")
+            ]
+        );
+        let missing = failure(
+            c.ro.entities_permission_groups_getv1()
+                .body(ids(&["nope"]))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.declared);
+        let empty = failure(
+            c.ro.entities_permission_groups_getv1()
+                .body(ids(&[]))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(empty.status, 400);
+    }
+
+    #[tokio::test]
+    async fn entities_role_permissions_v1_lists_a_role_permissions() {
+        let c = ctx().await;
+        let admin =
+            c.ro.entities_role_permissions_v1()
+                .id("falcon_administrator")
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(
+            admin.resources.unwrap(),
+            CATALOGUE.map(str::to_owned).to_vec()
+        );
+        for role in [
+            "falcon_console_guest".to_owned(),
+            c.custom_role(&c.parent, 0),
+        ] {
+            let perms =
+                c.ro.entities_role_permissions_v1()
+                    .id(&role)
+                    .send()
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .resources
+                    .unwrap();
+            for read in ["hosts:read", "detections:read", "users:read"] {
+                assert!(perms.contains(&read.to_owned()), "{role} lacks {read}");
+            }
+            assert!(perms.iter().all(|p| CATALOGUE.contains(&p.as_str())));
+        }
+
+        let unknown = failure(c.ro.entities_role_permissions_v1().id("nope").send().await).await;
+        assert_eq!(unknown.status, 404);
+        assert!(unknown.declared);
+        assert!(unknown.mentions("role nope not found"));
+        let foreign = c.custom_role(&c.children[0], 0);
+        let other_cid = failure(
+            c.ro.entities_role_permissions_v1()
+                .id(&foreign)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(other_cid.status, 404);
+    }
+
+    fn allowed(action: &str, cid: &str, uuid: &str) -> types::DomainAllowedAction {
+        types::DomainAllowedAction {
+            action: action.into(),
+            cid: cid.into(),
+            resource_ids: vec!["r1".into()],
+            uuid: uuid.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn user_allowed_actions_v1_echoes_permitted_actions() {
+        let c = ctx().await;
+        let parent_user = c.users(&c.parent)[0].uuid.clone();
+        let child = &c.children[0];
+        let child_user = c.users(child)[0].uuid.clone();
+        let answer =
+            c.rw.user_allowed_actions_v1()
+                .body(types::DomainActionValidationRequest {
+                    allowed_actions: vec![
+                        allowed("reset_password", &c.parent, &parent_user),
+                        allowed("grant", child, &child_user),
+                        allowed("grant", &c.parent, "ghost"),
+                        allowed("grant", "0123456789abcdef0123456789abcdef", &parent_user),
+                    ],
+                })
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let got = answer.resources.unwrap();
+        assert_eq!(
+            got,
+            vec![
+                types::DomainAllowedActionResponse {
+                    action: "reset_password".into(),
+                    cid: c.parent.clone(),
+                    resource_ids: vec!["r1".into()],
+                    uuid: parent_user.clone(),
+                },
+                types::DomainAllowedActionResponse {
+                    action: "grant".into(),
+                    cid: child.clone(),
+                    resource_ids: vec!["r1".into()],
+                    uuid: child_user.clone(),
+                },
+            ]
+        );
+
+        // A child token may not act in its sibling.
+        let member = c.member(child).await;
+        let sibling_user = c.users(&c.children[1])[0].uuid.clone();
+        let answer = member
+            .user_allowed_actions_v1()
+            .body(types::DomainActionValidationRequest {
+                allowed_actions: vec![allowed("grant", &c.children[1], &sibling_user)],
+            })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.resources.clone().unwrap(), Vec::new());
+
+        let read_only = failure(
+            c.ro.user_allowed_actions_v1()
+                .body(types::DomainActionValidationRequest {
+                    allowed_actions: vec![allowed("grant", &c.parent, &parent_user)],
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(read_only.status, 403);
+        assert!(read_only.declared);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// queryUserInvitationsV1, getUserInvitationsGETV1
+// ---------------------------------------------------------------------------------------------
+
+mod invitations {
+    use super::*;
+
+    #[tokio::test]
+    async fn query_user_invitations_v1_pages_over_none() {
+        let c = ctx().await;
+        let answer =
+            c.ro.query_user_invitations_v1()
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(answer.resources, Some(Vec::new()));
+        let paging = answer.meta.pagination.unwrap();
+        assert_eq!((paging.offset, paging.limit, paging.total), (0, 100, 0));
+        let page =
+            c.ro.query_user_invitations_v1()
+                .filter("status:'pending'")
+                .sort("created_at.desc")
+                .offset(20u64)
+                .limit(10u64)
+                .send()
+                .await
+                .unwrap();
+        let paging = page.meta.pagination.clone().unwrap();
+        assert_eq!((paging.offset, paging.limit, paging.total), (20, 10, 0));
+
+        let too_many = failure(c.ro.query_user_invitations_v1().limit(501u64).send().await).await;
+        assert_eq!(too_many.status, 400);
+        assert!(too_many.declared);
+    }
+
+    #[tokio::test]
+    async fn query_user_invitations_v1_refuses_bad_fql() {
+        let c = ctx().await;
+        let refused = failure(
+            c.ro.query_user_invitations_v1()
+                .filter("status:'pending")
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(refused.status, 400);
+    }
+
+    #[tokio::test]
+    async fn get_user_invitations_getv1_reports_each_unknown_id() {
+        let c = ctx().await;
+        let answer = failure(
+            c.ro.get_user_invitations_getv1()
+                .body(ids(&["inv-1", "inv-2"]))
+                .send()
+                .await,
+        )
+        .await;
+        // No invitation exists in the simulated tenants: every id is reported not found. The sim
+        // answers 404, which getUserInvitationsGETV1 does not declare (see the report).
+        assert_eq!(answer.status, 404);
+        assert!(!answer.declared);
+        let reported: Vec<(i64, Option<String>)> =
+            answer.errors.iter().map(|e| (e.0, e.1.clone())).collect();
+        assert_eq!(
+            reported,
+            vec![
+                (404, Some("inv-1".to_owned())),
+                (404, Some("inv-2".to_owned()))
+            ]
+        );
+
+        let empty = failure(
+            c.ro.get_user_invitations_getv1()
+                .body(ids(&[]))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(empty.status, 400);
+        assert!(empty.declared);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// aggregateUsersV1, aggregateUsersV2
+// ---------------------------------------------------------------------------------------------
+
+mod aggregates {
+    use super::*;
+
+    fn counts(c: &Ctx, cid: &str, field: impl Fn(&User) -> String) -> Vec<(String, i64)> {
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        for u in c.users(cid) {
+            *counts.entry(field(&u)).or_default() += 1;
+        }
+        let mut buckets: Vec<(String, i64)> = counts.into_iter().collect();
+        buckets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        buckets
+    }
+
+    fn buckets(result: &types::MsaAggregationResult) -> Vec<(String, i64)> {
+        result
+            .buckets
+            .iter()
+            .map(|b| {
+                (
+                    b.label
+                        .as_ref()
+                        .and_then(|l| l.as_str())
+                        .unwrap()
+                        .to_owned(),
+                    b.count,
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn aggregate_users_v1_counts_terms() {
+        let c = ctx().await;
+        let answer =
+            c.ro.aggregate_users_v1()
+                .body(vec![
+                    terms("status", "", 10),
+                    terms("first_name", "", 2),
+                    terms("status", "status:'active'", 10),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let results = answer.resources.unwrap();
+        assert_eq!(results.len(), 3);
+
+        let by_status = counts(&c, &c.parent, |u| u.status.clone());
+        assert_eq!(results[0].name, "by_status");
+        assert_eq!(buckets(&results[0]), by_status);
+        assert_eq!(results[0].sum_other_doc_count, Some(0));
+        assert_eq!(
+            results[0].buckets[0].key_as_string.as_deref(),
+            Some("active")
+        );
+        assert_eq!(by_status.iter().map(|b| b.1).sum::<i64>(), 50);
+
+        let by_name = counts(&c, &c.parent, |u| u.first_name.clone());
+        assert_eq!(buckets(&results[1]), by_name[..2].to_vec());
+        assert_eq!(
+            results[1].sum_other_doc_count,
+            Some(by_name[2..].iter().map(|b| b.1).sum::<i64>())
+        );
+
+        let active = by_status.iter().find(|b| b.0 == "active").unwrap().clone();
+        assert_eq!(buckets(&results[2]), vec![active]);
+
+        let refused = failure(
+            c.ro.aggregate_users_v1()
+                .body(vec![terms("uid", "", 10)])
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(refused.status, 400);
+        assert!(!refused.declared, "aggregateUsersV1 declares no 400");
+        assert!(refused.mentions("only terms aggregations"));
+        let mut range = terms("status", "", 10);
+        range.type_ = Some("range".into());
+        let refused = failure(c.ro.aggregate_users_v1().body(vec![range]).send().await).await;
+        assert_eq!(refused.status, 400);
+        let fql = failure(
+            c.ro.aggregate_users_v1()
+                .body(vec![terms("status", "status:'x", 10)])
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(fql.status, 400);
+    }
+
+    #[tokio::test]
+    async fn aggregate_users_v2_counts_internal_users() {
+        let c = ctx().await;
+        let answer =
+            c.ro.aggregate_users_v2()
+                .user_type(types::AggregateUsersV2UserType::Internal)
+                .body(vec![terms("status", "", 10)])
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(
+            buckets(&answer.resources.unwrap()[0]),
+            counts(&c, &c.parent, |u| u.status.clone())
+        );
+
+        let child = &c.children[0];
+        let member = c.member(child).await;
+        let theirs = member
+            .aggregate_users_v2()
+            .body(vec![terms("cid", "", 10)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            buckets(&theirs.resources.clone().unwrap()[0]),
+            vec![(child.clone(), 5)]
+        );
+
+        let anonymous = failure(
+            bearer(&c.base, "forged")
+                .aggregate_users_v2()
+                .body(vec![terms("status", "", 10)])
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(anonymous.status, 401);
+        assert!(anonymous.declared, "aggregateUsersV2 declares 401");
+    }
+
+    #[tokio::test]
+    async fn aggregate_users_v2_external_counts_no_internal_user() {
+        let c = ctx().await;
+        let answer =
+            c.ro.aggregate_users_v2()
+                .user_type(types::AggregateUsersV2UserType::External)
+                .body(vec![terms("status", "", 10)])
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert!(answer.resources.unwrap()[0].buckets.is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers, rate limits, and the sweep over every operation
+// ---------------------------------------------------------------------------------------------
+
+mod gateway {
+    use super::*;
+
+    /// What the sweep acts on.
+    struct Targets {
+        cid: String,
+        uuid: String,
+        uid: String,
+        victim_v1: String,
+        victim_legacy: String,
+        role: String,
+    }
+
+    impl Targets {
+        fn new(c: &Ctx) -> Targets {
+            let users = c.users(&c.parent);
+            Targets {
+                cid: c.parent.clone(),
+                uuid: users[0].uuid.clone(),
+                uid: users[0].uid.clone(),
+                victim_v1: users[1].uuid.clone(),
+                victim_legacy: users[2].uuid.clone(),
+                role: "falcon_console_guest".into(),
+            }
+        }
+    }
+
+    /// One call of each of the 37 API operations (all but the two OAuth2 ones), with valid
+    /// arguments: (operationId, status, headers).
+    async fn sweep(api: &Client, t: &Targets) -> Vec<(&'static str, u16, HeaderMap)> {
+        let mut out = Vec::new();
+        let mut add =
+            |op: &'static str, (status, headers): (u16, HeaderMap)| out.push((op, status, headers));
+        let uuid = t.uuid.as_str();
+        let role = t.role.as_str();
+        add(
+            "aggregateUsersV1",
+            outcome(
+                api.aggregate_users_v1()
+                    .body(vec![terms("status", "", 10)])
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "aggregateUsersV2",
+            outcome(
+                api.aggregate_users_v2()
+                    .body(vec![terms("status", "", 10)])
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "combinedUserRolesV1",
+            outcome(api.combined_user_roles_v1().user_uuid(uuid).send().await),
+        );
+        add(
+            "CombinedUserRolesV2",
+            outcome(api.combined_user_roles_v2().user_uuid(uuid).send().await),
+        );
+        add(
+            "CombinedUserRolesV3",
+            outcome(api.combined_user_roles_v3().user_uuid(uuid).send().await),
+        );
+        add(
+            "entitiesPermissionGroupsGETV1",
+            outcome(
+                api.entities_permission_groups_getv1()
+                    .body(ids(&["users"]))
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "entitiesPermissionsGETV1",
+            outcome(
+                api.entities_permissions_getv1()
+                    .body(ids(&["users:read"]))
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "entitiesRolePermissionsV1",
+            outcome(api.entities_role_permissions_v1().id(role).send().await),
+        );
+        add(
+            "entitiesRolesGETV2",
+            outcome(api.entities_roles_getv2().body(ids(&[role])).send().await),
+        );
+        add(
+            "entitiesRolesV1",
+            outcome(
+                api.entities_roles_v1()
+                    .ids(vec![role.to_owned()])
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "getUserInvitationsGETV1",
+            outcome(
+                api.get_user_invitations_getv1()
+                    .body(ids(&["inv-1"]))
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "retrieveUsersGETV1",
+            outcome(api.retrieve_users_getv1().body(ids(&[uuid])).send().await),
+        );
+        add(
+            "retrieveUsersGETV2",
+            outcome(api.retrieve_users_getv2().body(ids(&[uuid])).send().await),
+        );
+        add(
+            "queriesPermissionsV1",
+            outcome(api.queries_permissions_v1().send().await),
+        );
+        add(
+            "queriesRolesV1",
+            outcome(api.queries_roles_v1().send().await),
+        );
+        add(
+            "queryUserInvitationsV1",
+            outcome(api.query_user_invitations_v1().send().await),
+        );
+        add("queryUserV1", outcome(api.query_user_v1().send().await));
+        add("queryUserV2", outcome(api.query_user_v2().send().await));
+        add(
+            "GetRoles",
+            outcome(api.get_roles().ids(vec![role.to_owned()]).send().await),
+        );
+        add(
+            "GetAvailableRoleIds",
+            outcome(api.get_available_role_ids().send().await),
+        );
+        add(
+            "GetUserRoleIds",
+            outcome(api.get_user_role_ids().user_uuid(uuid).send().await),
+        );
+        add(
+            "retrieveUser",
+            outcome(api.retrieve_user().ids(vec![uuid.to_owned()]).send().await),
+        );
+        add(
+            "RetrieveEmailsByCID",
+            outcome(api.retrieve_emails_by_cid().send().await),
+        );
+        add(
+            "RetrieveUserUUIDsByCID",
+            outcome(api.retrieve_user_uui_ds_by_cid().send().await),
+        );
+        add(
+            "RetrieveUserUUID",
+            outcome(
+                api.retrieve_user_uuid()
+                    .uid(vec![t.uid.clone()])
+                    .send()
+                    .await,
+            ),
+        );
+        // Writes.
+        let action = types::DomainUserActionRequest {
+            action: types::DomainUserAction {
+                action_name: types::DomainUserActionActionName::ResetPassword,
+                action_value: None,
+            },
+            ids: vec![uuid.to_owned()],
+        };
+        add(
+            "userActionV1",
+            outcome(api.user_action_v1().body(action).send().await),
+        );
+        add(
+            "userAllowedActionsV1",
+            outcome(
+                api.user_allowed_actions_v1()
+                    .body(types::DomainActionValidationRequest {
+                        allowed_actions: Vec::new(),
+                    })
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "userRolesActionV1",
+            outcome(
+                api.user_roles_action_v1()
+                    .body(grant_v1("grant", uuid, &t.cid, &[role], None))
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "userRolesActionV2",
+            outcome(
+                api.user_roles_action_v2()
+                    .body(grant_v2("revoke", uuid, &t.cid, &[role], None))
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "GrantUserRoleIds",
+            outcome(
+                api.grant_user_role_ids()
+                    .user_uuid(uuid)
+                    .body(types::DomainRoleIds {
+                        role_ids: vec![role.to_owned()],
+                    })
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "RevokeUserRoleIds",
+            outcome(
+                api.revoke_user_role_ids()
+                    .user_uuid(uuid)
+                    .ids(vec![role.to_owned()])
+                    .send()
+                    .await,
+            ),
+        );
+        let create = types::DomainCreateUserRequest {
+            uid: Some("sweep.v1@example.com".into()),
+            ..Default::default()
+        };
+        add(
+            "createUserV1",
+            outcome(api.create_user_v1().body(create).send().await),
+        );
+        let rename = types::DomainUpdateUserRequest {
+            first_name: Some("Swept".into()),
+            last_name: None,
+        };
+        add(
+            "updateUserV1",
+            outcome(
+                api.update_user_v1()
+                    .user_uuid(uuid)
+                    .body(rename)
+                    .send()
+                    .await,
+            ),
+        );
+        add(
+            "deleteUserV1",
+            outcome(api.delete_user_v1().user_uuid(&t.victim_v1).send().await),
+        );
+        let create = types::DomainUserCreateRequest {
+            uid: Some("sweep.legacy@example.com".into()),
+            ..Default::default()
+        };
+        add(
+            "CreateUser",
+            outcome(api.create_user().body(create).send().await),
+        );
+        let rename = types::DomainUpdateUserFields {
+            first_name: None,
+            last_name: Some("Swept".into()),
+        };
+        add(
+            "UpdateUser",
+            outcome(api.update_user().user_uuid(uuid).body(rename).send().await),
+        );
+        add(
+            "DeleteUser",
+            outcome(api.delete_user().user_uuid(&t.victim_legacy).send().await),
+        );
+        out
+    }
+
+    /// operationId → required scope (None for the token operations), from the spec itself.
+    fn spec_operations() -> BTreeMap<String, Option<String>> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/user-management.json");
+        let spec: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut ops = BTreeMap::new();
+        for methods in spec["paths"].as_object().unwrap().values() {
+            for op in methods.as_object().unwrap().values() {
+                let Some(id) = op["operationId"].as_str() else {
+                    continue;
+                };
+                let scope = op["security"][0]["oauth2"][0].as_str().map(str::to_owned);
+                ops.insert(id.to_owned(), scope);
+            }
+        }
+        ops
+    }
+
+    #[tokio::test]
+    async fn every_operation_is_covered_and_answers_with_trace_and_rate_headers() {
+        let c = ctx().await;
+        let t = Targets::new(&c);
+        let results = sweep(&c.rw, &t).await;
+        assert_eq!(results.len(), 37);
+        let mut last_remaining = u64::MAX;
+        for (op, status, headers) in &results {
+            let expected = if *op == "getUserInvitationsGETV1" {
+                404
+            } else {
+                200
+            };
+            assert_eq!(*status, expected, "{op}");
+            let trace =
+                header(headers, "X-CS-TRACEID").unwrap_or_else(|| panic!("{op}: no trace id"));
+            assert!(trace.starts_with("sim-"), "{op}: {trace}");
+            assert_eq!(header_num(headers, "X-RateLimit-Limit"), 6000, "{op}");
+            let remaining = header_num(headers, "x-ratelimit-remaining");
+            // The bucket refills continuously (100 a second here): never more, usually less.
+            assert!(
+                remaining <= last_remaining,
+                "{op}: remaining {remaining} after {last_remaining}"
+            );
+            last_remaining = remaining;
+        }
+        // The sweep's writes landed.
+        c.sim.inspect(|s| {
+            let t2 = &s.tenants[&c.parent];
+            assert!(t2.by_uid.contains_key("sweep.v1@example.com"));
+            assert!(t2.by_uid.contains_key("sweep.legacy@example.com"));
+            assert!(!t2.users.contains_key(&t.victim_v1));
+            assert!(!t2.users.contains_key(&t.victim_legacy));
+            assert_eq!(t2.users[&t.uuid].first_name, "Swept");
+            assert_eq!(t2.users[&t.uuid].last_name, "Swept");
+        });
+
+        // Plus the two OAuth2 operations: every operationId of the spec has been answered.
+        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        basic(&c.base, RW_ID, RW_SECRET)
+            .oauth2_revoke_token()
+            .body(types::Oauth2RevokeTokenBody {
+                client_id: None,
+                token,
+            })
+            .send()
+            .await
+            .unwrap();
+        let answered: BTreeSet<String> = c
+            .sim
+            .request_counts()
+            .keys()
+            .map(|k| (*k).to_owned())
+            .collect();
+        let declared: BTreeSet<String> = spec_operations().into_keys().collect();
+        assert_eq!(declared.len(), 39);
+        assert_eq!(answered, declared);
+        let swept: BTreeSet<String> = results.iter().map(|r| r.0.to_owned()).collect();
+        assert_eq!(swept.len(), 37);
+        assert!(swept.is_subset(&declared));
+    }
+
+    #[tokio::test]
+    async fn every_operation_refuses_unknown_foreign_expired_and_revoked_tokens() {
+        let c = ctx().await;
+        let t = Targets::new(&c);
+        let revoked = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        basic(&c.base, RW_ID, RW_SECRET)
+            .oauth2_revoke_token()
+            .body(types::Oauth2RevokeTokenBody {
+                client_id: None,
+                token: revoked.clone(),
+            })
+            .send()
+            .await
+            .unwrap();
+        let unauthenticated = Client::new(&c.base, Hooks::none());
+        let clients = [
+            ("no token", unauthenticated),
+            ("unknown", bearer(&c.base, "us-1.0000000000000000")),
+            ("other region", bearer(&c.base, "eu-1.0000000000000000")),
+            ("revoked", bearer(&c.base, &revoked)),
+        ];
+        for (why, api) in &clients {
+            for (op, status, headers) in sweep(api, &t).await {
+                assert_eq!(status, 401, "{op} with a {why} token");
+                assert!(header(&headers, "x-cs-traceid").is_some(), "{op}");
+            }
+        }
+        c.sim.expire_tokens();
+        for (op, status, _) in sweep(&c.rw, &t).await {
+            assert_eq!(status, 401, "{op} with an expired token");
+        }
+        // Nothing was changed by the refused writes.
+        assert_eq!(c.user_count(&c.parent), 50);
+        assert!(c.user(&c.parent, &t.victim_v1).is_some());
+    }
+
+    #[tokio::test]
+    async fn read_only_clients_get_403_on_every_write_and_only_there() {
+        let c = ctx().await;
+        let t = Targets::new(&c);
+        let scopes = spec_operations();
+        let results = sweep(&c.ro, &t).await;
+        let mut writes = 0;
+        for (op, status, _) in &results {
+            match scopes[*op].as_deref() {
+                Some("user-management:write") => {
+                    writes += 1;
+                    assert_eq!(*status, 403, "{op} is a write");
+                }
+                Some("user-management:read") => assert_ne!(*status, 403, "{op} is a read"),
+                other => panic!("{op}: unexpected scope {other:?}"),
+            }
+        }
+        assert_eq!(writes, 12);
+        assert_eq!(c.user_count(&c.parent), 50);
+        assert_ne!(c.user(&c.parent, &t.uuid).unwrap().first_name, "Swept");
+    }
+
+    #[tokio::test]
+    async fn trace_id_matches_meta_and_rate_headers_count_down() {
+        let c = ctx().await;
+        let first = c.rw.query_user_v1().send().await.unwrap();
+        assert_eq!(
+            header(first.headers(), "x-cs-traceid"),
+            Some(first.meta.trace_id.as_str())
+        );
+        assert_eq!(header_num(first.headers(), "x-ratelimit-limit"), 6000);
+        let r1 = header_num(first.headers(), "x-ratelimit-remaining");
+        assert!(r1 < 6000);
+
+        let declared = failure(c.rw.query_user_v1().limit(501u64).send().await).await;
+        let r2 = header_num(&declared.headers, "x-ratelimit-remaining");
+        assert!(r2 < r1);
+        assert!(header(&declared.headers, "x-cs-traceid").is_some());
+
+        let undeclared = failure(
+            c.rw.update_user_v1()
+                .user_uuid("ghost")
+                .body(types::DomainUpdateUserRequest {
+                    first_name: Some("X".into()),
+                    last_name: None,
+                })
+                .send()
+                .await,
+        )
+        .await;
+        assert!(!undeclared.declared);
+        assert!(header_num(&undeclared.headers, "X-RATELIMIT-REMAINING") < r2);
+        assert!(header(&undeclared.headers, "X-Cs-TraceId").is_some());
+        // Trace ids are unique per answer.
+        let second = c.rw.query_user_v1().send().await.unwrap();
+        assert_ne!(second.meta.trace_id, first.meta.trace_id);
+    }
+
+    #[tokio::test]
+    #[ignore = "sim bug: routes/oauth2.rs token()/revoke() and gate.rs admit() (401 before the \
+                bucket is spent) answer without X-RateLimit-Limit/X-RateLimit-Remaining, which \
+                the spec declares on every response and the reference says every response has"]
+    async fn token_revoke_and_401_answers_carry_rate_limit_headers() {
+        let c = ctx().await;
+        let minted = Client::new(&c.base, Hooks::none())
+            .oauth2_access_token()
+            .body(token_body(RW_ID, RW_SECRET, None))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            header(minted.headers(), "x-ratelimit-limit").is_some(),
+            "token 201"
+        );
+        assert!(
+            header(minted.headers(), "x-ratelimit-remaining").is_some(),
+            "token 201"
+        );
+        let token = minted.into_inner().access_token.unwrap();
+        let revoked = basic(&c.base, RW_ID, RW_SECRET)
+            .oauth2_revoke_token()
+            .body(types::Oauth2RevokeTokenBody {
+                client_id: None,
+                token,
+            })
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            header(revoked.headers(), "x-ratelimit-limit").is_some(),
+            "revoke 200"
+        );
+        let refused = failure(bearer(&c.base, "forged").query_user_v1().send().await).await;
+        assert!(
+            header(&refused.headers, "x-ratelimit-limit").is_some(),
+            "401"
+        );
+        assert!(
+            header(&refused.headers, "x-ratelimit-remaining").is_some(),
+            "401"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_bucket_answers_429_with_retry_after_in_the_future() {
+        let c = ctx_with(SimConfig {
+            users: 50,
+            child_cids: 2,
+            rate_limit_per_minute: 5,
+            ..SimConfig::default()
+        })
+        .await;
+        for n in 0..5u64 {
+            let ok = c.rw.query_user_v1().send().await.unwrap();
+            assert_eq!(header_num(ok.headers(), "x-ratelimit-limit"), 5);
+            assert_eq!(header_num(ok.headers(), "x-ratelimit-remaining"), 4 - n);
+        }
+        let before = now_secs();
+        let limited = failure(c.rw.query_user_v1().send().await).await;
+        assert_eq!(limited.status, 429);
+        assert!(limited.declared, "queryUserV1 declares 429");
+        assert!(limited.mentions("rate limit exceeded"));
+        assert_eq!(limited.errors[0].0, 429);
+        assert_eq!(header_num(&limited.headers, "x-ratelimit-limit"), 5);
+        assert_eq!(header_num(&limited.headers, "x-ratelimit-remaining"), 0);
+        let retry_after = header_num(&limited.headers, "X-RateLimit-RetryAfter");
+        assert!(retry_after > before, "retry at {retry_after}, now {before}");
+        assert!(
+            retry_after <= before + 60,
+            "epoch seconds, within the minute: {retry_after}"
+        );
+        assert!(header(&limited.headers, "x-cs-traceid").is_some());
+
+        // The bucket is per client: the read-only client still has its own budget.
+        c.ro.query_user_v1().send().await.unwrap();
+        // A legacy operation that declares 429 too.
+        let legacy = failure(c.rw.retrieve_emails_by_cid().send().await).await;
+        assert_eq!(legacy.status, 429);
+    }
+}
