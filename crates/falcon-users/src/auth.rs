@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use falcon_users_api::types::{Oauth2AccessTokenBody, Oauth2RevokeTokenBody};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, RwLock};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 use url::Url;
 
 use crate::cid::Cid;
@@ -93,33 +93,40 @@ impl Endpoint {
             .unwrap_or_else(|| cloud.base_url())
     }
 
-    /// The named cloud a redirect points to (its own host or its override), else the URL itself.
-    fn resolve_redirect(&self, location: Url) -> Url {
-        let named = Cloud::from_host(&location).or_else(|| {
+    /// The named cloud a redirect points to (its own host or a configured override). Any other
+    /// host is not followed: the credentials would be posted there.
+    fn resolve_redirect(&self, location: &Url) -> Option<Cloud> {
+        Cloud::from_host(location).or_else(|| {
             self.overrides
                 .iter()
                 .find(|(_, u)| origin((*u).clone()) == origin(location.clone()))
                 .map(|(c, _)| c.clone())
-        });
-        match named {
-            Some(cloud) => self.url_for(&cloud),
-            None => origin(location),
-        }
+        })
     }
 
     pub(crate) fn url(&self) -> Url {
         self.url.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Switches to another region's host, once per client; false if not allowed.
-    fn move_to(&self, to: Url) -> bool {
-        if self.custom || self.moved.swap(true, Ordering::SeqCst) {
-            return false;
+    /// Switches to `cloud`'s host, once per client. Never from a custom URL, and never across
+    /// the commercial/government boundary (gov clouds are not autodiscoverable, nor left).
+    fn move_to(&self, cloud: &Cloud) -> Result<(), &'static str> {
+        if self.custom {
+            return Err("a custom base URL is never changed; set the right cloud");
         }
+        if self.gov != cloud.is_gov() {
+            return Err(
+                "government clouds are never autodiscovered (nor left); set the cloud explicitly",
+            );
+        }
+        if self.moved.swap(true, Ordering::SeqCst) {
+            return Err("it already switched region once");
+        }
+        let to = self.url_for(cloud);
         let mut url = self.url.write().unwrap_or_else(|p| p.into_inner());
         info!(from = %*url, to = %to, "Falcon cloud autodiscovered; switching API host");
         *url = to;
-        true
+        Ok(())
     }
 }
 
@@ -228,8 +235,12 @@ impl TokenProvider {
                     let elsewhere = region
                         .as_deref()
                         .and_then(|r| self.other_region(session, r));
-                    if elsewhere.is_some_and(|to| session.endpoint.move_to(to)) {
-                        continue;
+                    if let Some(cloud) = elsewhere {
+                        match session.endpoint.move_to(&cloud) {
+                            Ok(()) => continue,
+                            // The token works where it was minted; stay there.
+                            Err(why) => warn!(region = %cloud, why, "not following X-Cs-Region"),
+                        }
                     }
                     let body = rv.into_inner();
                     let value = body.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
@@ -251,28 +262,36 @@ impl TokenProvider {
                 Err(falcon_users_api::Error::UnexpectedResponse(resp))
                     if resp.status().is_redirection() =>
                 {
-                    let to = header(resp.headers(), "location")
-                        .and_then(|l| Url::parse(&l).ok())
-                        .map(|l| session.endpoint.resolve_redirect(l));
-                    match to {
-                        Some(to) if session.endpoint.move_to(to.clone()) => continue,
-                        _ => {
-                            return Err(Error::Auth {
-                                problem: AuthProblem::BadCredentials,
-                                status: Some(resp.status().as_u16()),
-                                message: format!(
-                                    "the token endpoint redirected (HTTP {}) but the client cannot follow: {}",
-                                    resp.status().as_u16(),
-                                    if session.endpoint.custom {
-                                        "a custom base URL is never changed; set the right cloud"
-                                    } else {
-                                        "it already switched region once"
-                                    }
-                                ),
-                                trace_id: header(resp.headers(), "x-cs-traceid"),
-                            });
+                    let location =
+                        header(resp.headers(), "location").and_then(|l| Url::parse(&l).ok());
+                    let target = location
+                        .as_ref()
+                        .and_then(|l| session.endpoint.resolve_redirect(l));
+                    let refusal = match &target {
+                        Some(cloud) => match session.endpoint.move_to(cloud) {
+                            Ok(()) => continue,
+                            Err(why) => why.to_owned(),
+                        },
+                        None if session.endpoint.custom => {
+                            "a custom base URL is never changed; set the right cloud".to_owned()
                         }
-                    }
+                        None => format!(
+                            "{} is not a Falcon cloud, and the credentials are never sent to it",
+                            location
+                                .as_ref()
+                                .and_then(Url::host_str)
+                                .unwrap_or("the redirect target")
+                        ),
+                    };
+                    return Err(Error::Auth {
+                        problem: AuthProblem::BadCredentials,
+                        status: Some(resp.status().as_u16()),
+                        message: format!(
+                            "the token endpoint redirected (HTTP {}) but the client cannot follow: {refusal}",
+                            resp.status().as_u16()
+                        ),
+                        trace_id: header(resp.headers(), "x-cs-traceid"),
+                    });
                 }
                 Err(e) => {
                     return Err(
@@ -291,10 +310,10 @@ impl TokenProvider {
     }
 
     /// The named region's base URL when the token came from another region than the one in use.
-    fn other_region(&self, session: &Arc<Session>, region: &str) -> Option<Url> {
+    fn other_region(&self, session: &Arc<Session>, region: &str) -> Option<Cloud> {
         let cloud: Cloud = region.parse().ok()?;
         let target = session.endpoint.url_for(&cloud);
-        (origin(target.clone()) != origin(session.endpoint.url())).then_some(target)
+        (origin(target) != origin(session.endpoint.url())).then_some(cloud)
     }
 
     /// Token failures rephrased as what the user should check.

@@ -178,7 +178,7 @@ impl Error {
                 let status = rv.status().as_u16();
                 let trace_id = header(rv.headers(), "x-cs-traceid")
                     .or_else(|| Some(rv.meta.trace_id.clone()).filter(|t| !t.is_empty()));
-                let retry_after = crate::retry::retry_after(rv.headers());
+                let retry_after = crate::retry::retry_after(rv.headers(), SystemTime::now());
                 let raw = rv.headers().contains_key(crate::transport::RAW_BODY_HEADER);
                 let (errors, raw_body) = split_raw(raw, rv.into_inner().errors.unwrap_or_default());
                 classify(operation, status, trace_id, errors, raw_body, retry_after)
@@ -186,7 +186,7 @@ impl Error {
             E::UnexpectedResponse(resp) => {
                 let status = resp.status().as_u16();
                 let trace_id = header(resp.headers(), "x-cs-traceid");
-                let retry_after = crate::retry::retry_after(resp.headers());
+                let retry_after = crate::retry::retry_after(resp.headers(), SystemTime::now());
                 let raw = resp
                     .headers()
                     .contains_key(crate::transport::RAW_BODY_HEADER);

@@ -74,7 +74,7 @@ pub(crate) fn is_idempotent(method: &reqwest::Method, operation: &str) -> bool {
 }
 
 /// `X-RateLimit-RetryAfter` (Unix epoch seconds) or `Retry-After` (delay seconds).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<SystemTime> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<SystemTime> {
     let read = |name: &str| {
         headers
             .get(name)
@@ -83,7 +83,7 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<SystemTime> {
     if let Some(epoch) = read("x-ratelimit-retryafter") {
         return Some(UNIX_EPOCH + Duration::from_secs(epoch));
     }
-    read("retry-after").map(|secs| SystemTime::now() + Duration::from_secs(secs))
+    read("retry-after").map(|secs| now + Duration::from_secs(secs))
 }
 
 /// Keeps in-flight requests under the concurrency limit and paces them when the API says the

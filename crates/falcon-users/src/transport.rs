@@ -136,7 +136,7 @@ impl Transport {
                     } else if status == StatusCode::TOO_MANY_REQUESTS {
                         Stats::bump(&session.stats.rate_limited);
                         let now = clock.now();
-                        let wait = retry_after(resp.headers())
+                        let wait = retry_after(resp.headers(), now)
                             .and_then(|t| t.duration_since(now).ok())
                             .filter(|w| !w.is_zero())
                             // A RetryAfter already past still deserves a short pause.

@@ -1,0 +1,407 @@
+//! Retries and limits: 429 with `X-RateLimit-RetryAfter` waited on the (manual) clock, 5xx
+//! retried only for operations that change nothing, and the concurrency limit measured on a
+//! loopback server.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use falcon_users::clock::{Clock, ManualClock};
+use falcon_users::types::DomainCreateUserRequest;
+use falcon_users::{Cloud, Error, Falcon, RetryPolicy, UserQuery};
+use httpmock::Method::{DELETE, GET, POST};
+use httpmock::{HttpMockResponse, Mock, MockServer};
+use serde_json::json;
+use support::*;
+
+fn ok_page() -> HttpMockResponse {
+    json_reply(200, &page(json!(["u-1"]), 0, 500, 1))
+}
+
+async fn scripted_query(server: &MockServer, replies: Vec<HttpMockResponse>) -> Mock<'_> {
+    let responder = scripted(replies);
+    server
+        .mock_async(move |when, then| {
+            when.method(GET).path(QUERY_USERS_PATH);
+            then.respond_with(responder);
+        })
+        .await
+}
+
+fn rate_limited(retry_after_epoch: u64) -> HttpMockResponse {
+    HttpMockResponse::builder()
+        .status(429)
+        .header("content-type", "application/json")
+        .header("X-RateLimit-Limit", "6000")
+        .header("X-RateLimit-Remaining", "0")
+        .header("X-RateLimit-RetryAfter", retry_after_epoch.to_string())
+        .body(error_body(429, "API rate limit exceeded.").to_string())
+        .build()
+}
+
+async fn query(falcon: &Falcon) -> falcon_users::Result<Vec<String>> {
+    bounded(falcon.query_user_ids(&UserQuery::new(), 0))
+        .await
+        .map(|page| page.resources.unwrap_or_default())
+}
+
+// ---- 10. 429 ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_429_is_retried_after_the_retry_after_instant() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    bounded(falcon.authenticate()).await.unwrap();
+    align_to_second(&clock);
+    let start = clock.now();
+    let api = scripted_query(
+        &server,
+        vec![rate_limited(epoch_secs(&clock) + 2), ok_page()],
+    )
+    .await;
+
+    assert_eq!(query(&falcon).await.unwrap(), ["u-1"]);
+    assert_eq!(api.calls_async().await, 2);
+    assert_eq!(
+        clock.sleeps(),
+        [Duration::from_secs(2)],
+        "one wait, as asked"
+    );
+    assert_eq!(
+        clock.now().duration_since(start).unwrap(),
+        Duration::from_secs(2)
+    );
+    let stats = falcon.stats();
+    assert_eq!(stats.rate_limited, 1);
+    assert_eq!(stats.retries, 1);
+    assert_eq!(stats.token_requests, 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_in_the_past_still_pauses_briefly() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    let past = epoch_secs(&clock) - 5;
+    let api = scripted_query(&server, vec![rate_limited(past), ok_page()]).await;
+    query(&falcon).await.unwrap();
+    assert_eq!(api.calls_async().await, 2);
+    let sleeps = clock.sleeps();
+    assert_eq!(sleeps.len(), 1, "{sleeps:?}");
+    assert!(
+        sleeps[0] > Duration::ZERO && sleeps[0] <= Duration::from_secs(1),
+        "{sleeps:?}"
+    );
+}
+
+/// `Retry-After` (delay seconds) must be measured on the client's clock like everything else;
+/// otherwise a client whose clock is not the system's (tests, or a clock injected to follow the
+/// server's time) waits the wrong amount.
+#[tokio::test]
+async fn a_retry_after_in_seconds_is_measured_on_the_clients_clock() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    bounded(falcon.authenticate()).await.unwrap();
+    clock.advance(Duration::from_secs(3600));
+    let limited = HttpMockResponse::builder()
+        .status(429)
+        .header("content-type", "application/json")
+        .header("Retry-After", "2")
+        .body(error_body(429, "API rate limit exceeded.").to_string())
+        .build();
+    let api = scripted_query(&server, vec![limited, ok_page()]).await;
+    query(&falcon).await.unwrap();
+    assert_eq!(api.calls_async().await, 2);
+    assert_eq!(clock.sleeps(), [Duration::from_secs(2)]);
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_allowed_wait_is_reported_not_waited() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let clock = Arc::new(ManualClock::new());
+    let falcon = builder(&server)
+        .clock(clock.clone())
+        .retry_policy(RetryPolicy {
+            max_rate_limit_wait: Duration::from_secs(30),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let api = scripted_query(&server, vec![rate_limited(epoch_secs(&clock) + 600)]).await;
+    let err = query(&falcon).await.unwrap_err();
+    match &err {
+        Error::RateLimited {
+            operation: "queryUserV1",
+            retry_after: Some(_),
+            ..
+        } => {}
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert_eq!(api.calls_async().await, 1);
+    assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+    assert_eq!(falcon.stats().rate_limited, 1);
+}
+
+#[tokio::test]
+async fn a_429_on_every_attempt_ends_after_the_attempt_budget() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let clock = Arc::new(ManualClock::new());
+    let falcon = builder(&server)
+        .clock(clock.clone())
+        .retry_policy(RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let api = server
+        .mock_async(|when, then| {
+            when.method(GET).path(QUERY_USERS_PATH);
+            then.status(429)
+                .header("content-type", "application/json")
+                .header("Retry-After", "1")
+                .json_body(error_body(429, "API rate limit exceeded."));
+        })
+        .await;
+    let err = query(&falcon).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert_eq!(api.calls_async().await, 3);
+    assert_eq!(falcon.stats().rate_limited, 3);
+}
+
+// ---- 11. 5xx ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_500_on_a_get_is_retried() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    let api = scripted_query(
+        &server,
+        vec![
+            json_reply(500, &error_body(500, "internal error")),
+            ok_page(),
+        ],
+    )
+    .await;
+    assert_eq!(query(&falcon).await.unwrap(), ["u-1"]);
+    assert_eq!(api.calls_async().await, 2);
+    assert_eq!(falcon.stats().retries, 1);
+    let sleeps = clock.sleeps();
+    assert_eq!(sleeps.len(), 1, "one backoff: {sleeps:?}");
+    // First backoff: the upper half of the initial 200 ms, jittered.
+    assert!(
+        sleeps[0] >= Duration::from_millis(100) && sleeps[0] <= Duration::from_millis(200),
+        "{sleeps:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_500_on_a_read_only_post_is_retried() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, _clock) = with_clock(&server);
+    let responder = scripted(vec![
+        json_reply(503, &error_body(503, "unavailable")),
+        json_reply(200, &entities(json!([user("uuid-1")]), json!([]))),
+    ]);
+    let retrieve = server
+        .mock_async(move |when, then| {
+            when.method(POST).path(RETRIEVE_USERS_PATH);
+            then.respond_with(responder);
+        })
+        .await;
+    let found = bounded(falcon.get_users("uuid-1")).await.unwrap();
+    assert_eq!(found.resources[0].uuid.as_deref(), Some("uuid-1"));
+    assert_eq!(retrieve.calls_async().await, 2);
+}
+
+#[tokio::test]
+async fn a_500_on_create_user_is_not_retried() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    let create = server
+        .mock_async(|when, then| {
+            when.method(POST).path(USERS_PATH);
+            then.status(500)
+                .header("content-type", "application/json")
+                .json_body(error_body(500, "internal error"));
+        })
+        .await;
+    let err = bounded(falcon.create_user(DomainCreateUserRequest {
+        uid: Some("ann@example.com".into()),
+        first_name: Some("Ann".into()),
+        last_name: None,
+        cid: None,
+        password: None,
+    }))
+    .await
+    .unwrap_err();
+    match &err {
+        Error::Api {
+            operation: "createUserV1",
+            status: 500,
+            errors,
+            ..
+        } => assert_eq!(errors[0].message, "internal error"),
+        other => panic!("expected Api 500, got {other:?}"),
+    }
+    assert_eq!(
+        create.calls_async().await,
+        1,
+        "a create is never repeated blindly"
+    );
+    assert_eq!(falcon.stats().retries, 0);
+    assert!(clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn a_500_on_delete_user_is_not_retried() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, _clock) = with_clock(&server);
+    let delete = server
+        .mock_async(|when, then| {
+            when.method(DELETE).path(USERS_PATH);
+            then.status(502)
+                .header("content-type", "application/json")
+                .json_body(error_body(502, "bad gateway"));
+        })
+        .await;
+    let err = bounded(falcon.delete_user("uuid-1")).await.unwrap_err();
+    assert_eq!(err.status(), Some(502), "{err:?}");
+    assert_eq!(delete.calls_async().await, 1);
+}
+
+#[tokio::test]
+async fn a_500_forever_on_a_get_stops_after_max_attempts() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    let api = server
+        .mock_async(|when, then| {
+            when.method(GET).path(QUERY_USERS_PATH);
+            then.status(500)
+                .header("content-type", "application/json")
+                .json_body(error_body(500, "internal error"));
+        })
+        .await;
+    let err = query(&falcon).await.unwrap_err();
+    assert!(matches!(err, Error::Api { status: 500, .. }), "{err:?}");
+    let attempts = RetryPolicy::default().max_attempts as usize;
+    assert_eq!(api.calls_async().await, attempts);
+    assert_eq!(clock.sleeps().len(), attempts - 1);
+}
+
+// ---- 12. concurrency limit -------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_flight_requests_stay_within_max_concurrency() {
+    let server = MiniServer::start(Duration::from_millis(50), |seen| {
+        if seen.path() == TOKEN_PATH {
+            Reply::json(201, &token_json("tok-mini", 1799))
+        } else {
+            Reply::json(200, &page(json!(["u-1"]), 0, 500, 1))
+        }
+    })
+    .await;
+    let falcon = Falcon::builder()
+        .client_id(CLIENT_ID)
+        .client_secret(SECRET)
+        .cloud(Cloud::Custom(server.url(0)))
+        .max_concurrency(3)
+        .build()
+        .unwrap();
+    bounded(falcon.authenticate()).await.unwrap();
+    // Member handles share the limit with the parent and its clones.
+    let member = falcon.for_member(CID).unwrap();
+    bounded(member.authenticate()).await.unwrap();
+
+    let calls = (0..20).map(|i| {
+        let handle = if i % 4 == 0 {
+            member.clone()
+        } else {
+            falcon.clone()
+        };
+        async move { query(&handle).await }
+    });
+    let results = bounded(futures::future::join_all(calls)).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+
+    let api_requests = server
+        .seen()
+        .iter()
+        .filter(|s| s.path() == QUERY_USERS_PATH)
+        .count();
+    assert_eq!(api_requests, 20);
+    let max = server.max_in_flight();
+    assert!(max <= 3, "{max} requests in flight with max_concurrency(3)");
+    assert!(max > 1, "requests did run concurrently ({max})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn max_concurrency_one_serialises_requests() {
+    let server = MiniServer::start(Duration::from_millis(10), |seen| {
+        if seen.path() == TOKEN_PATH {
+            Reply::json(201, &token_json("tok-mini", 1799))
+        } else {
+            Reply::json(200, &page(json!(["u-1"]), 0, 500, 1))
+        }
+    })
+    .await;
+    let falcon = Falcon::builder()
+        .client_id(CLIENT_ID)
+        .client_secret(SECRET)
+        .cloud(Cloud::Custom(server.url(0)))
+        .max_concurrency(1)
+        .build()
+        .unwrap();
+    let results = bounded(futures::future::join_all((0..8).map(|_| query(&falcon)))).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(server.max_in_flight(), 1);
+    assert_eq!(server.seen().len(), 9, "1 token + 8 calls");
+}
+
+#[test]
+fn zero_concurrency_or_attempts_are_refused() {
+    let base = || {
+        Falcon::builder()
+            .client_id(CLIENT_ID)
+            .client_secret(SECRET)
+            .cloud_name("http://127.0.0.1:9")
+    };
+    let err = base().max_concurrency(0).build().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "max_concurrency",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = base()
+        .retry_policy(RetryPolicy {
+            max_attempts: 0,
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "retry_policy.max_attempts",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
