@@ -2,7 +2,7 @@
 //! answers (the work is done, the answer is lost) and slow bodies. The token endpoint is spared.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -13,6 +13,19 @@ use futures::StreamExt;
 
 use crate::envelope::{Headers, error, trace_id};
 use crate::server::Shared;
+
+/// How many faults the simulator injected, by kind (see [`crate::Simulator::faults_injected`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InjectedFaults {
+    /// 429s sent by the injected throttle (the per-client budget's own 429s are not counted).
+    pub rate_limited: u64,
+    /// 500s and 503s.
+    pub server_errors: u64,
+    /// Answers cut off after the handler did its work.
+    pub dropped: u64,
+    /// Answers sent slowly.
+    pub slow_bodies: u64,
+}
 
 enum Fault {
     None,
@@ -52,6 +65,14 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
         } else {
             Fault::None
         };
+        let mut injected = shared.injected.lock().unwrap_or_else(|p| p.into_inner());
+        match fault {
+            Fault::None => {}
+            Fault::RateLimited => injected.rate_limited += 1,
+            Fault::ServerError(_) => injected.server_errors += 1,
+            Fault::Dropped => injected.dropped += 1,
+            Fault::Slow => injected.slow_bodies += 1,
+        }
         (delay, fault)
     };
     if !delay.is_zero() {
@@ -61,15 +82,22 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
     match fault {
         Fault::None => next.run(request).await,
         Fault::RateLimited => {
-            let mut headers = Headers::new(trace_id());
-            headers.rate = Some((shared.config.rate_limit_per_minute, 0));
-            headers.retry_after = Some(SystemTime::now() + Duration::from_millis(200));
-            error(
+            // A throttle in front of the API, not the client's budget (that one is the gate's):
+            // no budget headers, and a RetryAfter already due (whole epoch seconds, rounded down).
+            let mut response = error(
                 StatusCode::TOO_MANY_REQUESTS,
-                &headers,
+                &Headers::new(trace_id()),
                 started,
                 "API rate limit exceeded (injected)",
-            )
+            );
+            let due = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            response
+                .headers_mut()
+                .insert("x-ratelimit-retryafter", due.into());
+            response
         }
         Fault::ServerError(status) => error(
             status,

@@ -36,4 +36,5 @@ pub mod state;
 
 pub use auth::ClientCredentials;
 pub use config::{Faults, SimConfig};
+pub use faults::InjectedFaults;
 pub use server::Simulator;

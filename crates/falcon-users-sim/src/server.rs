@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::auth::{ApiClient, Auth, ClientCredentials, READ, WRITE};
 use crate::config::SimConfig;
+use crate::faults::InjectedFaults;
 use crate::state::State;
 use crate::{faults, routes, seed};
 
@@ -24,6 +25,8 @@ pub struct Shared {
     pub counts: Mutex<BTreeMap<&'static str, u64>>,
     /// Seeded randomness of the faults.
     pub fault_rng: Mutex<fastrand::Rng>,
+    /// Faults injected so far.
+    pub injected: Mutex<InjectedFaults>,
     /// Failures scripted by tests: operationId → (status, how many more times).
     pub scripted: Mutex<BTreeMap<String, (u16, u32)>>,
 }
@@ -116,6 +119,7 @@ impl Simulator {
             state: RwLock::new(state),
             auth,
             counts: Mutex::new(BTreeMap::new()),
+            injected: Mutex::default(),
             scripted: Mutex::new(BTreeMap::new()),
         });
         let app: Router = routes::router(shared.clone()).layer(
@@ -182,6 +186,15 @@ impl Simulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Faults injected so far, by kind.
+    pub fn faults_injected(&self) -> InjectedFaults {
+        *self
+            .shared
+            .injected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Makes the next `times` requests of `operation` (an upstream operationId such as

@@ -106,6 +106,7 @@ impl Transport {
             let within_deadline = |wait: Duration| {
                 clock.now().duration_since(started).unwrap_or_default() + wait < self.deadline
             };
+            let mut held = false;
             let retry_wait = match &result {
                 Ok(resp) => {
                     session.limiter.observe(resp.headers());
@@ -142,7 +143,12 @@ impl Transport {
                             // A RetryAfter already past still deserves a short pause.
                             .unwrap_or_else(|| policy.backoff(attempt));
                         if wait <= policy.max_rate_limit_wait {
-                            session.limiter.hold_until(now + wait);
+                            // A spent budget stops everyone until it refills; any other 429
+                            // (a throttle in front of the API) delays only this request.
+                            if budget_spent(resp.headers()) {
+                                session.limiter.hold_until(now + wait);
+                                held = true;
+                            }
                             Some(wait)
                         } else {
                             warn!(
@@ -173,12 +179,8 @@ impl Transport {
                         wait_ms = wait.as_millis() as u64,
                         "retrying"
                     );
-                    // 429 waits are taken in the limiter (shared by all callers), the rest here.
-                    if !wait.is_zero()
-                        && result
-                            .as_ref()
-                            .map_or(true, |r| r.status() != StatusCode::TOO_MANY_REQUESTS)
-                    {
+                    // A held limiter makes the wait for all callers; the rest is taken here.
+                    if !wait.is_zero() && !held {
                         clock.sleep(wait).await;
                     }
                     request = retry;
@@ -187,6 +189,14 @@ impl Transport {
             }
         }
     }
+}
+
+/// Whether a 429 says the client's whole budget is spent (`X-RateLimit-Remaining: 0`).
+fn budget_spent(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get("x-ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0")
 }
 
 /// Marks a response whose error body was not JSON and was wrapped by [`buffer`].
@@ -274,4 +284,29 @@ fn basic_auth(user: &str, password: &str) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("Basic invalid"));
     value.set_sensitive(true);
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::budget_spent;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn with_remaining(value: Option<&'static str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = value {
+            headers.insert("X-RateLimit-Remaining", HeaderValue::from_static(v));
+        }
+        headers
+    }
+
+    /// Only a 429 that says the budget is gone may pause every caller; a throttle 429 (no
+    /// budget headers, or budget left) must not stall the other requests in flight.
+    #[test]
+    fn only_a_spent_budget_holds_everyone() {
+        assert!(budget_spent(&with_remaining(Some("0"))));
+        assert!(budget_spent(&with_remaining(Some(" 0 "))));
+        assert!(!budget_spent(&with_remaining(Some("12"))));
+        assert!(!budget_spent(&with_remaining(Some("zero"))));
+        assert!(!budget_spent(&with_remaining(None)));
+    }
 }
