@@ -77,13 +77,14 @@ async fn faults_repeat_with_the_seed() {
                 .header("authorization", &bearer)
                 .send()
                 .await;
-            // An HTTP status, 1 for a body cut short, 2 for an answer that never came.
+            // An HTTP status, or 1 for an answer that never arrived whole (whether the cut
+            // came before or after the headers depends on timing, not on the seed).
             let status = match outcome {
                 Ok(r) => {
                     let code = r.status().as_u16();
                     if r.bytes().await.is_ok() { code } else { 1 }
                 }
-                Err(_) => 2,
+                Err(_) => 1,
             };
             statuses.push(status);
         }
@@ -91,10 +92,7 @@ async fn faults_repeat_with_the_seed() {
     }
     assert_eq!(runs[0].0, runs[1].0, "the same seed drops the same answers");
     let seen = &runs[0].0;
-    assert!(
-        seen.iter().any(|s| *s <= 2),
-        "some answers were dropped: {seen:?}"
-    );
+    assert!(seen.contains(&1), "some answers were dropped: {seen:?}");
     assert!(seen.iter().any(|s| *s >= 500), "some 5xx: {seen:?}");
     assert!(seen.contains(&200), "most succeed: {seen:?}");
 }

@@ -182,20 +182,11 @@ impl Falcon {
     /// Grants, and when the answer is lost or a 5xx, looks at the user's grants before granting
     /// again: granting is a set operation, so a repeat after checking cannot double anything.
     async fn grant_surely(&self, uuid: &str, role_ids: &IdList, cid: Option<&Cid>) -> Result<()> {
-        const ATTEMPTS: u32 = 4;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.grant_roles(uuid, role_ids, cid, None).await {
-                Err(err) if outcome_unknown(&err) && attempt < ATTEMPTS => {
-                    warn!(uuid, error = %err, "grant outcome unknown; checking the user's grants");
-                    if self.holds_all(uuid, role_ids).await {
-                        return Ok(());
-                    }
-                }
-                other => return other,
-            }
-        }
+        self.surely(
+            || self.grant_roles(uuid, role_ids.clone(), cid, None),
+            || async { self.holds_all(uuid, role_ids).await.then_some(()) },
+        )
+        .await
     }
 
     /// Refuses role ids the tenant does not offer, before anything is created.
@@ -249,32 +240,25 @@ impl Falcon {
 
     /// Creates the user; if the outcome is unknown, looks it up before trying again.
     async fn create_once(&self, job: &Provision) -> Result<DomainUser> {
-        const ATTEMPTS: u32 = 3;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = if job.legacy {
-                self.create_legacy(job).await
-            } else {
-                self.create_user(DomainCreateUserRequest {
-                    cid: job.cid.as_ref().map(ToString::to_string),
-                    first_name: job.first_name.clone(),
-                    last_name: job.last_name.clone(),
-                    password: None,
-                    uid: Some(job.uid.clone()),
-                })
-                .await
-            };
-            match result {
-                Err(err) if outcome_unknown(&err) && attempt < ATTEMPTS => {
-                    warn!(uid = %job.uid, error = %err, "create outcome unknown; checking by uid before retrying");
-                    if let Some(user) = self.find_user_by_uid(&job.uid).await? {
-                        return Ok(user);
-                    }
+        self.surely(
+            || async {
+                if job.legacy {
+                    self.create_legacy(job).await
+                } else {
+                    self.create_user(DomainCreateUserRequest {
+                        cid: job.cid.as_ref().map(ToString::to_string),
+                        first_name: job.first_name.clone(),
+                        last_name: job.last_name.clone(),
+                        password: None,
+                        uid: Some(job.uid.clone()),
+                    })
+                    .await
                 }
-                other => return other,
-            }
-        }
+            },
+            // A lookup that fails leaves the outcome unknown: no blind create then either.
+            || async { self.find_user_by_uid(&job.uid).await.ok().flatten() },
+        )
+        .await
     }
 
     async fn create_legacy(&self, job: &Provision) -> Result<DomainUser> {
@@ -335,22 +319,46 @@ impl Falcon {
     /// Deletes the user; when the answer is lost, checks whether it is gone before trying again.
     /// True when the user no longer exists.
     async fn delete_surely(&self, uuid: &str) -> bool {
-        for _ in 0..4 {
-            match self.delete_user(uuid).await {
-                Ok(()) => return true,
-                Err(err) if outcome_unknown(&err) => {
+        let deleted = self
+            .surely(
+                || self.delete_user(uuid),
+                || async {
                     let found = self.get_users(uuid).await;
-                    if found.is_ok_and(|found| found.resources.is_empty()) {
-                        return true;
+                    found.is_ok_and(|f| f.resources.is_empty()).then_some(())
+                },
+            )
+            .await;
+        if let Err(err) = &deleted {
+            warn!(uuid, error = %err, "rollback delete failed; the user still exists");
+        }
+        deleted.is_ok()
+    }
+
+    /// Runs a change that must happen once. When its outcome is unknown (lost answer, timeout,
+    /// 5xx), `landed` reads the state first, and the change is repeated only if it did not
+    /// land; attempts and backoff follow the client's retry policy.
+    async fn surely<T, Act, Done, Check, Found>(&self, mut act: Act, mut landed: Check) -> Result<T>
+    where
+        Act: FnMut() -> Done,
+        Done: Future<Output = Result<T>>,
+        Check: FnMut() -> Found,
+        Found: Future<Output = Option<T>>,
+    {
+        let policy = &self.session.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match act().await {
+                Err(err) if outcome_unknown(&err) && attempt < policy.max_attempts => {
+                    warn!(error = %err, attempt, "outcome unknown; reading the state before trying again");
+                    if let Some(done) = landed().await {
+                        return Ok(done);
                     }
+                    self.session.clock.sleep(policy.backoff(attempt)).await;
                 }
-                Err(err) => {
-                    warn!(uuid, error = %err, "rollback delete failed; the user still exists");
-                    return false;
-                }
+                other => return other,
             }
         }
-        false
     }
 }
 
