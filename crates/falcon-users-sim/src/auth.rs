@@ -59,6 +59,8 @@ pub struct Auth {
     region: String,
     ttl: Duration,
     per_minute: u32,
+    /// Bucket capacity: how many requests may go at once before the refill rate binds.
+    burst: u32,
     /// Registered clients by id.
     pub clients: HashMap<String, ApiClient>,
     tokens: Mutex<HashMap<String, TokenInfo>>,
@@ -91,6 +93,7 @@ impl Auth {
             region: region.to_owned(),
             ttl,
             per_minute: per_minute.max(1),
+            burst: per_minute.max(1),
             clients: HashMap::new(),
             tokens: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
@@ -155,16 +158,24 @@ impl Auth {
         }
     }
 
+    /// Caps the bucket at `burst` requests (default: a whole minute's worth), so that the
+    /// refill rate binds from the first second.
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst.max(1);
+        self
+    }
+
     /// Spends one request of `client_id`'s budget (token bucket refilled continuously).
     pub fn spend(&self, client_id: &str) -> RateVerdict {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        let capacity = f64::from(self.per_minute);
+        let capacity = f64::from(self.burst);
+        let per_second = f64::from(self.per_minute) / 60.0;
         let bucket = buckets.entry(client_id.to_owned()).or_insert(Bucket {
             tokens: capacity,
             at: now,
         });
-        let refill = now.duration_since(bucket.at).as_secs_f64() * capacity / 60.0;
+        let refill = now.duration_since(bucket.at).as_secs_f64() * per_second;
         bucket.tokens = (bucket.tokens + refill).min(capacity);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
@@ -175,7 +186,7 @@ impl Auth {
                 retry_after: None,
             }
         } else {
-            let wait = (1.0 - bucket.tokens) * 60.0 / capacity;
+            let wait = (1.0 - bucket.tokens) / per_second;
             let at = SystemTime::now() + Duration::from_secs_f64(wait);
             RateVerdict {
                 limit: self.per_minute,

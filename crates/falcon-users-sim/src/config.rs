@@ -27,6 +27,9 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     /// Requests per minute per API client (token bucket).
     pub rate_limit_per_minute: u32,
+    /// Requests a client may send at once before the per-minute rate binds; `None` is a whole
+    /// minute's worth (as the service counts). Benchmarks set it lower so the limit binds early.
+    pub rate_limit_burst: Option<u32>,
     /// Largest `offset + limit` a query accepts (the service refuses to page further).
     pub offset_ceiling: u64,
     /// Injected faults.
@@ -44,6 +47,7 @@ impl Default for SimConfig {
             region: "us-1".into(),
             token_ttl: Duration::from_secs(1799),
             rate_limit_per_minute: 6000,
+            rate_limit_burst: None,
             offset_ceiling: 10_000,
             faults: Faults::default(),
         }

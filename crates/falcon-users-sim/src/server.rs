@@ -90,6 +90,9 @@ impl Simulator {
             config.rate_limit_per_minute,
             config.seed,
         );
+        if let Some(burst) = config.rate_limit_burst {
+            auth = auth.with_burst(burst);
+        }
         for (id, secret, scopes, cid) in [
             (
                 "sim-rw-client",

@@ -352,6 +352,7 @@ impl FalconBuilder {
             ));
         }
 
+        install_crypto_provider();
         let mut http = reqwest::Client::builder()
             // The token endpoint's 308 is autodiscovery, handled by us; never follow blindly.
             .redirect(reqwest::redirect::Policy::none())
@@ -421,5 +422,14 @@ fn check_scheme(url: &Url, allow_plain_http: bool) -> Result<()> {
                 "{url} uses plain http to a non-loopback host; use https, or opt in with danger_allow_plain_http(true)"
             ),
         ))
+    }
+}
+
+/// TLS uses rustls with the `ring` provider: it builds in a fraction of the time of aws-lc,
+/// which dominated a consumer's clean build. A provider the application installed first wins.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err means another thread installed one meanwhile: that one is used, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
