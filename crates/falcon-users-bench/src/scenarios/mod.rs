@@ -1,0 +1,50 @@
+//! The five scenarios of the benchmark, one module each.
+
+pub mod build_cost;
+pub mod cold_start;
+pub mod inventory;
+pub mod memory;
+pub mod overhead;
+
+use anyhow::{Context, Result};
+use falcon_users::{Cloud, Falcon};
+use url::Url;
+
+use crate::sim_process::{CLIENT_ID, CLIENT_SECRET};
+
+/// The client as a user would build it, pointed at the simulator.
+pub fn client(base_url: &str) -> Result<Falcon> {
+    let url = Url::parse(base_url).context("simulator URL")?;
+    Falcon::builder()
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .cloud(Cloud::Custom(url))
+        .build()
+        .context("building the client")
+}
+
+/// Median of a non-empty sample.
+pub fn median(mut sample: Vec<f64>) -> f64 {
+    sample.sort_by(f64::total_cmp);
+    let n = sample.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        sample[n / 2]
+    } else {
+        (sample[n / 2 - 1] + sample[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_and_even_samples() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(Vec::new()).is_nan());
+    }
+}

@@ -1,0 +1,137 @@
+//! The simulator in its own process, so that the client's CPU time and memory are its own.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use falcon_users_sim::{Faults, SimConfig, Simulator};
+
+/// How the benchmark's simulator is set up (also the arguments of the hidden `serve` command).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimSpec {
+    /// Users in the parent CID.
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Custom roles per CID.
+    #[arg(long, default_value_t = 20)]
+    pub roles: usize,
+    /// Latency added to every API answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Requests per minute per client.
+    #[arg(long, default_value_t = 100_000_000)]
+    pub rate_per_minute: u32,
+    /// Requests allowed at once before the rate binds (default: a minute's worth).
+    #[arg(long)]
+    pub burst: Option<u32>,
+}
+
+impl SimSpec {
+    /// No latency, a limit that never binds: the client's own cost.
+    pub fn unlimited(users: usize) -> Self {
+        Self {
+            users,
+            roles: 20,
+            latency_ms: 0,
+            rate_per_minute: 100_000_000,
+            burst: None,
+        }
+    }
+
+    fn config(&self) -> SimConfig {
+        SimConfig {
+            users: self.users,
+            roles: self.roles,
+            // Flight Control children would add their own users to the tenant; not measured here.
+            child_cids: 0,
+            seed: 7,
+            port: 0,
+            rate_limit_per_minute: self.rate_per_minute,
+            rate_limit_burst: self.burst,
+            // Inventories of 100k users page past the service's usual ceiling.
+            offset_ceiling: u64::MAX,
+            faults: Faults {
+                latency: Duration::from_millis(self.latency_ms),
+                ..Faults::default()
+            },
+            ..SimConfig::default()
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--users".to_owned(),
+            self.users.to_string(),
+            "--roles".to_owned(),
+            self.roles.to_string(),
+            "--latency-ms".to_owned(),
+            self.latency_ms.to_string(),
+            "--rate-per-minute".to_owned(),
+            self.rate_per_minute.to_string(),
+        ];
+        if let Some(burst) = self.burst {
+            args.extend(["--burst".to_owned(), burst.to_string()]);
+        }
+        args
+    }
+}
+
+/// A simulator running in a child process; killed when dropped.
+pub struct SimProcess {
+    child: Child,
+    /// Its base URL on 127.0.0.1.
+    pub base_url: String,
+}
+
+/// The simulator's read-write credentials (fixed by the simulator).
+pub const CLIENT_ID: &str = "sim-rw-client";
+/// See [`CLIENT_ID`].
+pub const CLIENT_SECRET: &str = "sim-rw-secret";
+
+impl SimProcess {
+    /// Starts `falcon-users-bench serve` with `spec` and waits until it listens.
+    pub fn start(spec: &SimSpec) -> Result<Self> {
+        let exe = std::env::current_exe().context("locating the bench binary")?;
+        let mut child = Command::new(exe)
+            .arg("serve")
+            .args(spec.args())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting the simulator process")?;
+        let stdout = child.stdout.take().context("simulator stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .context("reading the simulator's address")?;
+        let Some(base_url) = line.trim().strip_prefix("READY ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("the simulator did not start (said {line:?})");
+        };
+        Ok(Self {
+            base_url: base_url.to_owned(),
+            child,
+        })
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `serve` command: runs the simulator until stdin closes (the parent went away).
+pub async fn serve(spec: SimSpec) -> Result<()> {
+    let sim = Simulator::start(spec.config())
+        .await
+        .context("starting the simulator")?;
+    println!("READY {}", sim.base_url());
+    let mut stdin = tokio::io::stdin();
+    let mut sink = Vec::new();
+    let _ = tokio::io::AsyncReadExt::read_to_end(&mut stdin, &mut sink).await;
+    Ok(())
+}
