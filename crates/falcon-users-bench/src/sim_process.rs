@@ -47,6 +47,8 @@ impl SimSpec {
             child_cids: 0,
             seed: 7,
             port: 0,
+            // No real region: FalconPy would follow a real one's `X-Cs-Region` to crowdstrike.com.
+            region: "local-1".into(),
             rate_limit_per_minute: self.rate_per_minute,
             rate_limit_burst: self.burst,
             // Inventories of 100k users page past the service's usual ceiling.

@@ -214,7 +214,7 @@ async fn buffer(response: Response) -> reqwest::Result<Response> {
     let body = response.bytes().await?;
     let failed = status.is_client_error() || status.is_server_error();
     let body = if !failed || serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
-        body.to_vec()
+        body
     } else {
         let trace_id = headers
             .get("x-cs-traceid")
@@ -232,7 +232,7 @@ async fn buffer(response: Response) -> reqwest::Result<Response> {
             "errors": [{"code": status.as_u16(), "message": String::from_utf8_lossy(&body)}],
         })
         .to_string()
-        .into_bytes()
+        .into()
     };
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;

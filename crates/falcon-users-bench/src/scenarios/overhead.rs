@@ -1,65 +1,70 @@
-//! Scenario 1: Per-call overhead: sequential `queryUserV1` calls on loopback, no added latency. The
-//! simulator runs in another process, so this process's CPU time is the client's alone.
+//! Scenario 1, per-call overhead: sequential `queryUserV1` calls on loopback, no added latency.
+//!
+//! The simulator runs in another process, so this process's CPU time is the client's alone.
+//! Sequential calls are measured on a current-thread runtime (`#[tokio::main(flavor =
+//! "current_thread")]`, what a script of one-at-a-time calls should use) and, for reference, on
+//! the default multi-thread runtime, where each call also pays for handing the connection's
+//! work between threads. A bare `reqwest` loop on the same runtime gives the floor any Rust
+//! client pays.
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use falcon_users::UserQuery;
+use tokio::runtime::{Builder, Runtime};
 
 use crate::measure::own_cpu;
 use crate::peer::Peer;
 use crate::report::Report;
 use crate::sim_process::{CLIENT_ID, CLIENT_SECRET, SimProcess, SimSpec};
 
-/// Ids per answer, the same for both clients (the service's default page).
+/// Ids per answer, the same for every client (the service's default page).
 const PAGE: u64 = 100;
 const WARM_UP: usize = 20;
+
+/// CPU and wall time of a measured loop.
+struct Loop {
+    cpu: Duration,
+    wall: Duration,
+}
+
+impl Loop {
+    fn cpu_per_call_us(&self, calls: usize) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / calls as f64
+    }
+}
 
 /// Runs `calls` calls with each client and compares CPU per call.
 pub fn run(peer: &Peer, calls: usize) -> Result<Report> {
     let sim = SimProcess::start(&SimSpec::unlimited(1_000))?;
     let mut report = Report::new("overhead");
-    let runtime = if std::env::var_os("BENCH_CURRENT_THREAD").is_some() {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Runtime::new()?
-    };
-    let (cpu, wall) = runtime.block_on(async {
-        let falcon = super::client(&sim.base_url)?;
-        let query = UserQuery::new().page_size(PAGE);
-        for _ in 0..WARM_UP {
-            falcon.query_user_ids(&query, 0).await?;
-        }
-        let (cpu0, t0) = (own_cpu()?, Instant::now());
-        for _ in 0..calls {
-            black_box(falcon.query_user_ids(&query, 0).await?);
-        }
-        anyhow::Ok((own_cpu()? - cpu0, t0.elapsed()))
-    })?;
-    let floor = runtime.block_on(raw_floor(&sim.base_url, calls))?;
-    let per_call_us = cpu.as_secs_f64() * 1e6 / calls as f64;
+    let current = Builder::new_current_thread().enable_all().build()?;
+    let ours = current.block_on(ours(&sim.base_url, calls))?;
+    let floor = current.block_on(bare_reqwest(&sim.base_url, calls))?;
+    let multi = Runtime::new()?.block_on(ours_multi(&sim.base_url, calls))?;
+    let ours_us = ours.cpu_per_call_us(calls);
     report.figure("calls", calls as f64, "");
-    report.figure("falcon-users CPU per call", per_call_us, "µs");
+    report.figure("falcon-users CPU per call", ours_us, "µs");
     report.figure(
         "falcon-users calls/s",
-        calls as f64 / wall.as_secs_f64(),
+        calls as f64 / ours.wall.as_secs_f64(),
         "/s",
     );
     report.figure(
         "bare reqwest CPU per call (floor)",
-        floor.as_secs_f64() * 1e6 / calls as f64,
+        floor.cpu_per_call_us(calls),
+        "µs",
+    );
+    report.figure(
+        "falcon-users CPU per call, multi-thread runtime",
+        multi.cpu_per_call_us(calls),
         "µs",
     );
     let limit = PAGE.to_string();
     let calls_arg = calls.to_string();
-    match peer.run(
-        "overhead",
-        &sim.base_url,
-        &["--calls", &calls_arg, "--limit", &limit],
-    )? {
+    let args = ["--calls", &calls_arg, "--limit", &limit];
+    match peer.run("overhead", &sim.base_url, &args)? {
         Some(py) => {
             let py_us = py["cpu_per_call_us"].as_f64().unwrap_or(f64::NAN);
             let label = peer.label();
@@ -69,9 +74,14 @@ pub fn run(peer: &Peer, calls: usize) -> Result<Report> {
                 py["calls_per_s"].as_f64().unwrap_or(f64::NAN),
                 "/s",
             );
+            report.figure(
+                format!("{label} / falcon-users, multi-thread runtime"),
+                py_us / multi.cpu_per_call_us(calls),
+                "×",
+            );
             report.at_least(
                 format!("{label} CPU / falcon-users CPU per call"),
-                py_us / per_call_us,
+                py_us / ours_us,
                 20.0,
             );
         }
@@ -80,8 +90,30 @@ pub fn run(peer: &Peer, calls: usize) -> Result<Report> {
     Ok(report)
 }
 
+async fn ours(base_url: &str, calls: usize) -> Result<Loop> {
+    let falcon = super::client(base_url)?;
+    let query = UserQuery::new().page_size(PAGE);
+    for _ in 0..WARM_UP {
+        falcon.query_user_ids(&query, 0).await?;
+    }
+    let (cpu0, t0) = (own_cpu()?, Instant::now());
+    for _ in 0..calls {
+        black_box(falcon.query_user_ids(&query, 0).await?);
+    }
+    Ok(Loop {
+        cpu: own_cpu()? - cpu0,
+        wall: t0.elapsed(),
+    })
+}
+
+/// The same loop as a task on the multi-thread runtime's workers (how a service runs it).
+async fn ours_multi(base_url: &str, calls: usize) -> Result<Loop> {
+    let base_url = base_url.to_owned();
+    tokio::spawn(async move { ours(&base_url, calls).await }).await?
+}
+
 /// The same calls with a bare `reqwest::Client` and a JSON decode: what any Rust client pays.
-async fn raw_floor(base_url: &str, calls: usize) -> Result<std::time::Duration> {
+async fn bare_reqwest(base_url: &str, calls: usize) -> Result<Loop> {
     let http = reqwest::Client::new();
     let token: serde_json::Value = http
         .post(format!("{base_url}/oauth2/token"))
@@ -109,9 +141,12 @@ async fn raw_floor(base_url: &str, calls: usize) -> Result<std::time::Duration> 
     for _ in 0..WARM_UP {
         call().await?;
     }
-    let cpu0 = own_cpu()?;
+    let (cpu0, t0) = (own_cpu()?, Instant::now());
     for _ in 0..calls {
         black_box(call().await?);
     }
-    Ok(own_cpu()? - cpu0)
+    Ok(Loop {
+        cpu: own_cpu()? - cpu0,
+        wall: t0.elapsed(),
+    })
 }
