@@ -22,6 +22,18 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! ## TLS
+//!
+//! HTTPS goes through rustls with the `ring` crypto provider and the platform's certificate
+//! verifier. It builds far faster than aws-lc. If your application installs a rustls
+//! `CryptoProvider` before it builds a [`Falcon`], that provider is used instead. Otherwise
+//! `ring` is installed as the process default.
+//!
+//! ## Throttling
+//!
+//! A 429 with `X-RateLimit-Remaining: 0` means the budget is spent, so every caller on this
+//! handle waits until `X-RateLimit-RetryAfter`. Any other 429 delays only its own request.
 
 #![warn(missing_docs)]
 

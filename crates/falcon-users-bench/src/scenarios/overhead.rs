@@ -21,132 +21,160 @@ use crate::sim_process::{CLIENT_ID, CLIENT_SECRET, SimProcess, SimSpec};
 
 /// Ids per answer, the same for every client (the service's default page).
 const PAGE: u64 = 100;
-const WARM_UP: usize = 20;
+const WARM_UP: usize = 200;
+/// Rounds of each loop, interleaved; the median round is reported (noise only ever adds CPU).
+const ROUNDS: usize = 5;
 
-/// CPU and wall time of a measured loop.
-struct Loop {
-    cpu: Duration,
-    wall: Duration,
-}
-
-impl Loop {
-    fn cpu_per_call_us(&self, calls: usize) -> f64 {
-        self.cpu.as_secs_f64() * 1e6 / calls as f64
-    }
-}
-
-/// Runs `calls` calls with each client and compares CPU per call.
+/// Runs `calls` calls per round with each client and compares CPU per call.
 pub fn run(peer: &Peer, calls: usize) -> Result<Report> {
     let sim = SimProcess::start(&SimSpec::unlimited(1_000))?;
     let mut report = Report::new("overhead");
     let current = Builder::new_current_thread().enable_all().build()?;
-    let ours = current.block_on(ours(&sim.base_url, calls))?;
-    let floor = current.block_on(bare_reqwest(&sim.base_url, calls))?;
-    let multi = Runtime::new()?.block_on(ours_multi(&sim.base_url, calls))?;
-    let ours_us = ours.cpu_per_call_us(calls);
-    report.figure("calls", calls as f64, "");
+    let multi = Runtime::new()?;
+    let ours_ct = current.block_on(Ours::ready(&sim.base_url))?;
+    let bare = current.block_on(Bare::ready(&sim.base_url))?;
+    let ours_mt = multi.block_on(Ours::ready(&sim.base_url))?;
+    let (mut ct, mut floor, mut mt, mut walls) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..ROUNDS {
+        let (cpu, wall) = current.block_on(ours_ct.measure(calls))?;
+        ct.push(per_call_us(cpu, calls));
+        walls.push(calls as f64 / wall.as_secs_f64());
+        floor.push(per_call_us(current.block_on(bare.measure(calls))?, calls));
+        // On the workers, as a service runs it (not in `block_on` on the main thread).
+        let on_worker = ours_mt.clone();
+        let cpu = multi.block_on(async move {
+            tokio::spawn(async move { on_worker.measure(calls).await }).await?
+        })?;
+        mt.push(per_call_us(cpu.0, calls));
+    }
+    let ours_us = super::median(ct);
+    let multi_us = super::median(mt);
+    report.figure("calls per round × rounds", (calls * ROUNDS) as f64, "");
     report.figure("falcon-users CPU per call", ours_us, "µs");
-    report.figure(
-        "falcon-users calls/s",
-        calls as f64 / ours.wall.as_secs_f64(),
-        "/s",
-    );
+    report.figure("falcon-users calls/s", super::median(walls), "/s");
     report.figure(
         "bare reqwest CPU per call (floor)",
-        floor.cpu_per_call_us(calls),
+        super::median(floor),
         "µs",
     );
     report.figure(
         "falcon-users CPU per call, multi-thread runtime",
-        multi.cpu_per_call_us(calls),
+        multi_us,
         "µs",
     );
     let limit = PAGE.to_string();
     let calls_arg = calls.to_string();
     let args = ["--calls", &calls_arg, "--limit", &limit];
-    match peer.run("overhead", &sim.base_url, &args)? {
-        Some(py) => {
-            let py_us = py["cpu_per_call_us"].as_f64().unwrap_or(f64::NAN);
-            let label = peer.label();
-            report.figure(format!("{label} CPU per call"), py_us, "µs");
-            report.figure(
-                format!("{label} calls/s"),
-                py["calls_per_s"].as_f64().unwrap_or(f64::NAN),
-                "/s",
-            );
-            report.figure(
-                format!("{label} / falcon-users, multi-thread runtime"),
-                py_us / multi.cpu_per_call_us(calls),
-                "×",
-            );
-            report.at_least(
-                format!("{label} CPU / falcon-users CPU per call"),
-                py_us / ours_us,
-                20.0,
-            );
-        }
-        None => report.note(peer.skipped().unwrap_or_default().to_owned()),
+    let mut peer_us = Vec::new();
+    let mut peer_rate = Vec::new();
+    for _ in 0..3 {
+        let Some(py) = peer.run("overhead", &sim.base_url, &args)? else {
+            break;
+        };
+        peer_us.push(py["cpu_per_call_us"].as_f64().unwrap_or(f64::NAN));
+        peer_rate.push(py["calls_per_s"].as_f64().unwrap_or(f64::NAN));
     }
+    if peer_us.is_empty() {
+        report.note(peer.skipped().unwrap_or_default().to_owned());
+        return Ok(report);
+    }
+    let py_us = super::median(peer_us);
+    let label = peer.label();
+    report.figure(format!("{label} CPU per call (median of 3)"), py_us, "µs");
+    report.figure(format!("{label} calls/s"), super::median(peer_rate), "/s");
+    report.figure(
+        format!("{label} / falcon-users, multi-thread runtime"),
+        py_us / multi_us,
+        "×",
+    );
+    report.at_least(
+        format!("{label} CPU / falcon-users CPU per call"),
+        py_us / ours_us,
+        20.0,
+    );
     Ok(report)
 }
 
-async fn ours(base_url: &str, calls: usize) -> Result<Loop> {
-    let falcon = super::client(base_url)?;
-    let query = UserQuery::new().page_size(PAGE);
-    for _ in 0..WARM_UP {
-        falcon.query_user_ids(&query, 0).await?;
-    }
-    let (cpu0, t0) = (own_cpu()?, Instant::now());
-    for _ in 0..calls {
-        black_box(falcon.query_user_ids(&query, 0).await?);
-    }
-    Ok(Loop {
-        cpu: own_cpu()? - cpu0,
-        wall: t0.elapsed(),
-    })
+fn per_call_us(cpu: Duration, calls: usize) -> f64 {
+    cpu.as_secs_f64() * 1e6 / calls as f64
 }
 
-/// The same loop as a task on the multi-thread runtime's workers (how a service runs it).
-async fn ours_multi(base_url: &str, calls: usize) -> Result<Loop> {
-    let base_url = base_url.to_owned();
-    tokio::spawn(async move { ours(&base_url, calls).await }).await?
+/// falcon-users, warmed up.
+#[derive(Clone)]
+struct Ours {
+    falcon: falcon_users::Falcon,
+    query: UserQuery,
+}
+
+impl Ours {
+    async fn ready(base_url: &str) -> Result<Self> {
+        let ours = Self {
+            falcon: super::client(base_url)?,
+            query: UserQuery::new().page_size(PAGE),
+        };
+        for _ in 0..WARM_UP {
+            ours.falcon.query_user_ids(&ours.query, 0).await?;
+        }
+        Ok(ours)
+    }
+
+    async fn measure(&self, calls: usize) -> Result<(Duration, Duration)> {
+        let (cpu0, t0) = (own_cpu()?, Instant::now());
+        for _ in 0..calls {
+            black_box(self.falcon.query_user_ids(&self.query, 0).await?);
+        }
+        Ok((own_cpu()? - cpu0, t0.elapsed()))
+    }
 }
 
 /// The same calls with a bare `reqwest::Client` and a JSON decode: what any Rust client pays.
-async fn bare_reqwest(base_url: &str, calls: usize) -> Result<Loop> {
-    let http = reqwest::Client::new();
-    let token: serde_json::Value = http
-        .post(format!("{base_url}/oauth2/token"))
-        .form(&[("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)])
-        .send()
-        .await?
-        .json()
-        .await?;
-    let bearer = format!(
-        "Bearer {}",
-        token["access_token"].as_str().unwrap_or_default()
-    );
-    let url = format!("{base_url}/user-management/queries/users/v1?offset=0&limit={PAGE}");
-    let call = || async {
-        let page: serde_json::Value = http
-            .get(&url)
-            .header("authorization", &bearer)
+struct Bare {
+    http: reqwest::Client,
+    bearer: String,
+    url: String,
+}
+
+impl Bare {
+    async fn ready(base_url: &str) -> Result<Self> {
+        let http = reqwest::Client::new();
+        let token: serde_json::Value = http
+            .post(format!("{base_url}/oauth2/token"))
+            .form(&[("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let bare = Self {
+            http,
+            bearer: format!(
+                "Bearer {}",
+                token["access_token"].as_str().unwrap_or_default()
+            ),
+            url: format!("{base_url}/user-management/queries/users/v1?offset=0&limit={PAGE}"),
+        };
+        for _ in 0..WARM_UP {
+            bare.call().await?;
+        }
+        Ok(bare)
+    }
+
+    async fn call(&self) -> Result<serde_json::Value> {
+        Ok(self
+            .http
+            .get(&self.url)
+            .header("authorization", &self.bearer)
             .send()
             .await?
             .error_for_status()?
             .json()
-            .await?;
-        anyhow::Ok(page)
-    };
-    for _ in 0..WARM_UP {
-        call().await?;
+            .await?)
     }
-    let (cpu0, t0) = (own_cpu()?, Instant::now());
-    for _ in 0..calls {
-        black_box(call().await?);
+
+    async fn measure(&self, calls: usize) -> Result<Duration> {
+        let cpu0 = own_cpu()?;
+        for _ in 0..calls {
+            black_box(self.call().await?);
+        }
+        Ok(own_cpu()? - cpu0)
     }
-    Ok(Loop {
-        cpu: own_cpu()? - cpu0,
-        wall: t0.elapsed(),
-    })
 }
