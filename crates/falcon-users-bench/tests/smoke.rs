@@ -82,7 +82,7 @@ fn memory_streams_every_user_at_both_sizes() {
 #[test]
 fn overhead_and_cold_start_run_without_peers() {
     let reports = bench(&["overhead", "--calls", "50"]);
-    assert_eq!(figure(&reports[0], "calls"), 50.0);
+    assert_eq!(figure(&reports[0], "calls per round × rounds"), 250.0);
     assert!(figure(&reports[0], "falcon-users CPU per call") > 0.0);
     let reports = bench(&["cold-start", "--runs", "1"]);
     assert!(figure(&reports[0], "falcon-users start") > 0.0);
