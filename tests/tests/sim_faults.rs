@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use falcon_users::workflows::Provision;
 use falcon_users::{Cloud, Falcon, RetryPolicy, UserQuery};
+use falcon_users_sim::state::Tenant;
 use falcon_users_sim::{Faults, SimConfig, Simulator};
 use futures::{StreamExt, TryStreamExt};
 use url::Url;
@@ -30,6 +31,18 @@ fn client(sim: &Simulator) -> Falcon {
         })
         .build()
         .unwrap()
+}
+
+/// The roles `uid` holds in `tenant`; fails if the user is missing or holds a role twice.
+fn roles_held_once(tenant: &Tenant, uid: &str) -> BTreeSet<String> {
+    let uuid = tenant
+        .by_uid
+        .get(uid)
+        .unwrap_or_else(|| panic!("{uid} missing"));
+    let grants = &tenant.grants[uuid];
+    let held: BTreeSet<String> = grants.iter().map(|g| g.role_id.clone()).collect();
+    assert_eq!(grants.len(), held.len(), "{uid}: no grant twice");
+    held
 }
 
 /// The storm: 20 % 429s, 5 % 500/503s, 2 % dropped answers (work done, answer lost).
@@ -184,20 +197,7 @@ async fn a_bulk_provisioning_of_500_users_under_a_storm_creates_each_once_with_i
         let tenant = &s.tenants[&parent];
         for n in 0..500 {
             let uid = format!("storm.hire{n}@example.com");
-            let uuid = tenant
-                .by_uid
-                .get(&uid)
-                .unwrap_or_else(|| panic!("{uid} missing"));
-            let held: BTreeSet<String> = tenant.grants[uuid]
-                .iter()
-                .map(|g| g.role_id.clone())
-                .collect();
-            assert_eq!(held, wanted(n), "{uid}");
-            assert_eq!(
-                tenant.grants[uuid].len(),
-                held.len(),
-                "{uid}: no grant twice"
-            );
+            assert_eq!(roles_held_once(tenant, &uid), wanted(n), "{uid}");
         }
         let hires = tenant
             .users
@@ -249,15 +249,8 @@ async fn provisioning_under_lost_answers_creates_each_user_once() {
         let tenant = &s.tenants[&parent];
         for n in 0..60 {
             let uid = format!("new.hire{n}@example.com");
-            let uuid = tenant
-                .by_uid
-                .get(&uid)
-                .unwrap_or_else(|| panic!("{uid} missing"));
-            let held: BTreeSet<&str> = tenant.grants[uuid]
-                .iter()
-                .map(|g| g.role_id.as_str())
-                .collect();
-            assert_eq!(held, roles.into_iter().collect(), "{uid}");
+            let want = BTreeSet::from(roles.map(String::from));
+            assert_eq!(roles_held_once(tenant, &uid), want, "{uid}");
         }
         let hires = tenant
             .by_uid

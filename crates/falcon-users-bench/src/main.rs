@@ -45,7 +45,7 @@ enum Cmd {
     /// 1. Client CPU per sequential `queryUserV1` call.
     Overhead(OverheadArgs),
     /// 2. Bulk inventory under latency and a binding rate limit.
-    Inventory(InventoryArgs),
+    Inventory(inventory::Settings),
     /// 3. Peak memory of a streaming inventory at two sizes.
     Memory(MemoryArgs),
     /// 4. Process start to first successful call.
@@ -84,41 +84,6 @@ struct OverheadArgs {
     /// Sequential calls measured.
     #[arg(long, default_value_t = 2_000)]
     calls: usize,
-}
-
-#[derive(clap::Args)]
-struct InventoryArgs {
-    /// Users in the tenant.
-    #[arg(long, default_value_t = 10_000)]
-    users: usize,
-    /// Custom roles per CID.
-    #[arg(long, default_value_t = 200)]
-    roles: usize,
-    /// Added latency per answer, milliseconds.
-    #[arg(long, default_value_t = 10)]
-    latency_ms: u64,
-    /// Simulator rate limit, requests per minute.
-    #[arg(long, default_value_t = 60_000)]
-    rate_per_minute: u32,
-    /// Grants listings in flight.
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
-    /// Longest the sequential FalconPy loop may run, seconds.
-    #[arg(long, default_value_t = 600)]
-    peer_max_seconds: u64,
-}
-
-impl Default for InventoryArgs {
-    fn default() -> Self {
-        Self {
-            users: 10_000,
-            roles: 200,
-            latency_ms: 10,
-            rate_per_minute: 60_000,
-            concurrency: 16,
-            peer_max_seconds: 600,
-        }
-    }
 }
 
 #[derive(clap::Args)]
@@ -195,22 +160,18 @@ fn run(args: Args) -> Result<ExitCode> {
         }
         reports.push(r);
     };
-    match command {
-        Cmd::All => {
-            show(overhead::run(&peer, 2_000));
-            show(inventory::run(&peer, &InventoryArgs::default().into()));
-            show(memory::run([10_000, 100_000], 16));
-            show(cold_start::run(&peer, 7));
-            show(build_cost::run(&workspace));
-        }
-        Cmd::Overhead(a) => show(overhead::run(&peer, a.calls)),
-        Cmd::Inventory(a) => show(inventory::run(&peer, &a.into())),
-        Cmd::Memory(a) => show(memory::run([a.small, a.large], a.concurrency)),
-        Cmd::ColdStart(a) => show(cold_start::run(&peer, a.runs)),
-        Cmd::Build => show(build_cost::run(&workspace)),
-        Cmd::Serve(_) | Cmd::Stream { .. } | Cmd::FirstCall { .. } | Cmd::BuildProbe { .. } => {
-            unreachable!("handled above")
-        }
+    let scenarios = match command {
+        Cmd::All => vec![
+            Cmd::Overhead(defaults()?),
+            Cmd::Inventory(defaults()?),
+            Cmd::Memory(defaults()?),
+            Cmd::ColdStart(defaults()?),
+            Cmd::Build,
+        ],
+        one => vec![one],
+    };
+    for scenario in scenarios {
+        show(run_scenario(scenario, &peer, &workspace));
     }
     let json: Vec<serde_json::Value> = reports
         .iter()
@@ -251,19 +212,46 @@ fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-impl From<InventoryArgs> for inventory::Settings {
-    fn from(a: InventoryArgs) -> Self {
-        Self {
-            users: a.users,
-            roles: a.roles,
-            latency_ms: a.latency_ms,
-            rate_per_minute: a.rate_per_minute,
-            concurrency: a.concurrency,
-            peer_max_seconds: a.peer_max_seconds,
-        }
+/// Runs one scenario.
+fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> {
+    match scenario {
+        Cmd::Overhead(a) => overhead::run(peer, a.calls),
+        Cmd::Inventory(settings) => inventory::run(peer, &settings),
+        Cmd::Memory(a) => memory::run([a.small, a.large], a.concurrency),
+        Cmd::ColdStart(a) => cold_start::run(peer, a.runs),
+        Cmd::Build => build_cost::run(workspace),
+        Cmd::All
+        | Cmd::Serve(_)
+        | Cmd::Stream { .. }
+        | Cmd::FirstCall { .. }
+        | Cmd::BuildProbe { .. } => anyhow::bail!("not a scenario"),
     }
+}
+
+/// Arguments as the command line gives them with no flags, so that each default is written
+/// once, in its `#[arg]` attribute.
+pub(crate) fn defaults<T: clap::Args + clap::FromArgMatches>() -> Result<T> {
+    let command = T::augment_args(clap::Command::new("defaults"));
+    let matches = command.try_get_matches_from(["defaults"])?;
+    Ok(T::from_arg_matches(&matches)?)
 }
 
 fn tokio_main<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
     tokio::runtime::Runtime::new()?.block_on(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_attributes_values() {
+        let settings: inventory::Settings = defaults().unwrap();
+        assert_eq!(settings.users, 10_000);
+        assert_eq!(settings.rate_per_minute, 60_000);
+        assert_eq!(defaults::<MemoryArgs>().unwrap().large, 100_000);
+        let spec = SimSpec::unlimited(5).unwrap();
+        assert_eq!((spec.users, spec.latency_ms), (5, 0));
+        assert_eq!((spec.rate_per_minute, spec.burst), (100_000_000, None));
+    }
 }

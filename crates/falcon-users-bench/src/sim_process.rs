@@ -28,15 +28,12 @@ pub struct SimSpec {
 }
 
 impl SimSpec {
-    /// No latency, a limit that never binds: the client's own cost.
-    pub fn unlimited(users: usize) -> Self {
-        Self {
+    /// No latency, a limit that never binds (the `serve` defaults): the client's own cost.
+    pub fn unlimited(users: usize) -> Result<Self> {
+        Ok(Self {
             users,
-            roles: 20,
-            latency_ms: 0,
-            rate_per_minute: 100_000_000,
-            burst: None,
-        }
+            ..crate::defaults()?
+        })
     }
 
     fn config(&self) -> SimConfig {

@@ -27,26 +27,24 @@ fn bench(args: &[&str]) -> Vec<Value> {
     serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
 }
 
-fn target(report: &Value, name: &str) -> f64 {
-    report["targets"]
+/// The value of the first entry of `report[list]` whose name starts with `name`.
+fn value(report: &Value, list: &str, name: &str) -> f64 {
+    report[list]
         .as_array()
         .unwrap()
         .iter()
         .find(|t| t["name"].as_str().unwrap().starts_with(name))
-        .unwrap_or_else(|| panic!("no target {name} in {report}"))["value"]
+        .unwrap_or_else(|| panic!("no {list} entry {name} in {report}"))["value"]
         .as_f64()
         .unwrap()
 }
 
+fn target(report: &Value, name: &str) -> f64 {
+    value(report, "targets", name)
+}
+
 fn figure(report: &Value, name: &str) -> f64 {
-    report["figures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"].as_str().unwrap().starts_with(name))
-        .unwrap_or_else(|| panic!("no figure {name} in {report}"))["value"]
-        .as_f64()
-        .unwrap()
+    value(report, "figures", name)
 }
 
 #[test]

@@ -43,14 +43,10 @@ pub fn run(workspace: &Path) -> Result<Report> {
     let answer: Value =
         serde_json::from_slice(&output.stdout).context("the build probe's answer")?;
     let wall = answer["wall_s"].as_f64().unwrap_or(f64::NAN);
-    let peak_gb = mib(answer["peak_rss"].as_u64().unwrap_or(0)) / 1024.0;
+    let peak_mib = mib(answer["peak_rss"].as_u64().unwrap_or(0));
     let mut report = Report::new("build");
     report.figure("clean release build, wall", wall, "s");
-    report.figure(
-        "largest compiler process, peak RSS",
-        peak_gb * 1024.0,
-        "MiB",
-    );
+    report.figure("largest compiler process, peak RSS", peak_mib, "MiB");
     report.at_most(
         "wall / rusty_falcon's 410 s",
         wall / PEER_WALL.as_secs_f64(),
@@ -58,7 +54,7 @@ pub fn run(workspace: &Path) -> Result<Report> {
     );
     report.at_most(
         "peak RSS / rusty_falcon's 7 GB",
-        peak_gb / PEER_PEAK_GB,
+        peak_mib / (PEER_PEAK_GB * 1024.0),
         0.2,
     );
     Ok(report)

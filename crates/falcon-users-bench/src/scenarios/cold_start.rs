@@ -13,7 +13,7 @@ use crate::sim_process::{SimProcess, SimSpec};
 
 /// Spawns `runs` fresh processes of each client.
 pub fn run(peer: &Peer, runs: usize) -> Result<Report> {
-    let sim = SimProcess::start(&SimSpec::unlimited(1_000))?;
+    let sim = SimProcess::start(&SimSpec::unlimited(1_000)?)?;
     let mut report = Report::new("cold-start");
     let exe = std::env::current_exe()?;
     let ours = sample(runs, || {

@@ -11,20 +11,26 @@ use crate::peer::Peer;
 use crate::report::Report;
 use crate::sim_process::{SimProcess, SimSpec};
 
-/// The scenario's settings.
-#[derive(Debug, Clone)]
+/// The scenario's settings (also its command-line arguments; the defaults are the issue's).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
     /// Users in the tenant.
+    #[arg(long, default_value_t = 10_000)]
     pub users: usize,
     /// Custom roles per CID.
+    #[arg(long, default_value_t = 200)]
     pub roles: usize,
-    /// Added latency per answer.
+    /// Added latency per answer, milliseconds.
+    #[arg(long, default_value_t = 10)]
     pub latency_ms: u64,
     /// Simulator rate limit, requests per minute.
+    #[arg(long, default_value_t = 60_000)]
     pub rate_per_minute: u32,
     /// Grants listings in flight (also the client's `max_concurrency`).
+    #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
-    /// Longest the sequential FalconPy loop may run.
+    /// Longest the sequential FalconPy loop may run, seconds.
+    #[arg(long, default_value_t = 600)]
     pub peer_max_seconds: u64,
 }
 

@@ -18,7 +18,7 @@ pub fn run(sizes: [usize; 2], concurrency: usize) -> Result<Report> {
     let mut report = Report::new("memory");
     let mut peaks = Vec::new();
     for users in sizes {
-        let sim = SimProcess::start(&SimSpec::unlimited(users))?;
+        let sim = SimProcess::start(&SimSpec::unlimited(users)?)?;
         let exe = std::env::current_exe()?;
         let output = Command::new(exe)
             .args(["stream", "--base-url", &sim.base_url, "--out", "/dev/null"])

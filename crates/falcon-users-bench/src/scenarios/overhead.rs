@@ -27,7 +27,7 @@ const ROUNDS: usize = 5;
 
 /// Runs `calls` calls per round with each client and compares CPU per call.
 pub fn run(peer: &Peer, calls: usize) -> Result<Report> {
-    let sim = SimProcess::start(&SimSpec::unlimited(1_000))?;
+    let sim = SimProcess::start(&SimSpec::unlimited(1_000)?)?;
     let mut report = Report::new("overhead");
     let current = Builder::new_current_thread().enable_all().build()?;
     let multi = Runtime::new()?;
