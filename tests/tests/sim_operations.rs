@@ -1,5 +1,7 @@
 //! Every operation of the spec against the running simulator, through the generated client: the
 //! happy path (typed response and resulting state) and its main error path.
+// Some of these tests exercise the legacy operations on purpose.
+#![allow(deprecated)]
 
 use falcon_users_api::types::{self, MsaspecIdsRequest};
 use falcon_users_api::{Client, Error, Hooks};
@@ -283,7 +285,7 @@ mod users {
         };
         let v1 = env
             .rw
-            .retrieve_users_getv1()
+            .retrieve_users_get_v1()
             .body(body.clone())
             .send()
             .await
@@ -296,7 +298,7 @@ mod users {
         assert_eq!(v1.errors.unwrap()[0].code, 404);
         let v2 = env
             .rw
-            .retrieve_users_getv2()
+            .retrieve_users_get_v2()
             .body(body)
             .send()
             .await
@@ -305,7 +307,7 @@ mod users {
         assert_eq!(v2.resources.unwrap().len(), 1);
         let empty = env
             .rw
-            .retrieve_users_getv1()
+            .retrieve_users_get_v1()
             .body(MsaspecIdsRequest { ids: vec![] })
             .send()
             .await
@@ -463,7 +465,7 @@ mod roles {
         assert!(ids.contains(&"falcon_console_guest".to_string()));
         let v1 = env
             .rw
-            .entities_roles_v1()
+            .legacy_entities_roles_v1()
             .ids(vec!["falcon_console_guest".to_string()])
             .send()
             .await
@@ -475,7 +477,7 @@ mod roles {
         );
         let v2 = env
             .rw
-            .entities_roles_getv2()
+            .entities_roles_get_v2()
             .body(MsaspecIdsRequest { ids: ids.clone() })
             .send()
             .await
@@ -484,7 +486,7 @@ mod roles {
         assert_eq!(v2.resources.unwrap().len(), ids.len());
         let none = env
             .rw
-            .entities_roles_getv2()
+            .entities_roles_get_v2()
             .body(MsaspecIdsRequest {
                 ids: vec!["nope".into()],
             })
@@ -544,7 +546,7 @@ mod grants {
 
         let v1 = env
             .rw
-            .combined_user_roles_v1()
+            .legacy_combined_user_roles_v1()
             .user_uuid(&uuid)
             .send()
             .await
@@ -645,7 +647,7 @@ mod legacy {
         let env = env().await;
         let created = env
             .rw
-            .create_user()
+            .legacy_create_user()
             .body(types::DomainUserCreateRequest {
                 first_name: Some("Old".into()),
                 last_name: Some("Api".into()),
@@ -659,7 +661,7 @@ mod legacy {
         let uuid = created.resources.unwrap()[0].uuid.clone();
         let fetched = env
             .rw
-            .retrieve_user()
+            .legacy_retrieve_user()
             .ids(vec![uuid.clone()])
             .send()
             .await
@@ -670,7 +672,7 @@ mod legacy {
             Some("legacy@example.com")
         );
         env.rw
-            .update_user()
+            .legacy_update_user()
             .user_uuid(&uuid)
             .body(types::DomainUpdateUserFields {
                 first_name: Some("New".into()),
@@ -681,7 +683,7 @@ mod legacy {
             .unwrap();
         let emails = env
             .rw
-            .retrieve_emails_by_cid()
+            .legacy_retrieve_emails_by_cid()
             .send()
             .await
             .unwrap()
@@ -691,7 +693,7 @@ mod legacy {
         assert!(emails.contains(&"legacy@example.com".to_string()));
         assert_eq!(
             env.rw
-                .retrieve_user_uui_ds_by_cid()
+                .legacy_retrieve_user_uuids_by_cid()
                 .send()
                 .await
                 .unwrap()
@@ -703,7 +705,7 @@ mod legacy {
         );
         let by_email = env
             .rw
-            .retrieve_user_uuid()
+            .legacy_retrieve_user_uuid()
             .uid(vec!["legacy@example.com".to_string()])
             .send()
             .await
@@ -713,7 +715,7 @@ mod legacy {
         assert_eq!(
             status(
                 &env.rw
-                    .retrieve_user_uuid()
+                    .legacy_retrieve_user_uuid()
                     .uid(vec!["ghost@example.com".to_string()])
                     .send()
                     .await
@@ -724,7 +726,7 @@ mod legacy {
 
         let granted = env
             .rw
-            .grant_user_role_ids()
+            .legacy_grant_user_role_ids()
             .user_uuid(&uuid)
             .body(types::DomainRoleIds {
                 role_ids: vec!["falcon_console_guest".into()],
@@ -738,7 +740,7 @@ mod legacy {
         );
         let held = env
             .rw
-            .get_user_role_ids()
+            .legacy_get_user_role_ids()
             .user_uuid(&uuid)
             .send()
             .await
@@ -749,7 +751,7 @@ mod legacy {
         assert_eq!(held, vec!["falcon_console_guest".to_string()]);
         let roles = env
             .rw
-            .get_roles()
+            .legacy_get_roles()
             .ids(vec!["falcon_console_guest".to_string()])
             .send()
             .await
@@ -758,7 +760,7 @@ mod legacy {
         assert_eq!(roles.resources.unwrap()[0].id, "falcon_console_guest");
         assert!(
             env.rw
-                .get_available_role_ids()
+                .legacy_get_available_role_ids()
                 .send()
                 .await
                 .unwrap()
@@ -769,7 +771,7 @@ mod legacy {
                 > 12
         );
         env.rw
-            .revoke_user_role_ids()
+            .legacy_revoke_user_role_ids()
             .user_uuid(&uuid)
             .ids(vec!["falcon_console_guest".to_string()])
             .send()
@@ -779,7 +781,7 @@ mod legacy {
         assert_eq!(
             status(
                 &env.rw
-                    .grant_user_role_ids()
+                    .legacy_grant_user_role_ids()
                     .user_uuid(&uuid)
                     .body(types::DomainRoleIds {
                         role_ids: vec!["nope".into()]
@@ -791,11 +793,16 @@ mod legacy {
             400
         );
 
-        env.rw.delete_user().user_uuid(&uuid).send().await.unwrap();
+        env.rw
+            .legacy_delete_user()
+            .user_uuid(&uuid)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(
             status(
                 &env.rw
-                    .delete_user()
+                    .legacy_delete_user()
                     .user_uuid(&uuid)
                     .send()
                     .await
@@ -824,7 +831,7 @@ mod permissions_invitations_aggregates {
         assert!(ids.contains(&"users:write".to_string()));
         let details = env
             .rw
-            .entities_permissions_getv1()
+            .entities_permissions_get_v1()
             .body(MsaspecIdsRequest {
                 ids: vec!["users:write".into()],
             })
@@ -838,7 +845,7 @@ mod permissions_invitations_aggregates {
         );
         let groups = env
             .rw
-            .entities_permission_groups_getv1()
+            .entities_permission_groups_get_v1()
             .body(MsaspecIdsRequest {
                 ids: vec!["users".into()],
             })
@@ -874,7 +881,7 @@ mod permissions_invitations_aggregates {
         assert_eq!(
             status(
                 &env.rw
-                    .entities_permissions_getv1()
+                    .entities_permissions_get_v1()
                     .body(MsaspecIdsRequest { ids: vec![] })
                     .send()
                     .await
@@ -897,7 +904,7 @@ mod permissions_invitations_aggregates {
         assert_eq!(page.meta.pagination.unwrap().total, 0);
         let missing = env
             .rw
-            .get_user_invitations_getv1()
+            .get_user_invitations_get_v1()
             .body(MsaspecIdsRequest {
                 ids: vec!["inv-1".into()],
             })

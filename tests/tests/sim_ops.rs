@@ -5,6 +5,8 @@
 //!
 //! Tests whose expectation the simulator does not meet yet are `#[ignore = "sim bug: ..."]`: they
 //! assert the correct behaviour and say what the simulator does instead.
+// Some of these tests exercise the legacy operations on purpose.
+#![allow(deprecated)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -732,12 +734,12 @@ mod users {
     }
 
     #[tokio::test]
-    async fn retrieve_users_getv1_by_uuid_with_per_id_errors() {
+    async fn retrieve_users_get_v1_by_uuid_with_per_id_errors() {
         let c = ctx().await;
         let all = c.users(&c.parent);
         let (a, b) = (&all[3], &all[7]);
         let answer =
-            c.ro.retrieve_users_getv1()
+            c.ro.retrieve_users_get_v1()
                 .body(ids(&[&a.uuid, "no-such-user", &b.uuid]))
                 .send()
                 .await
@@ -752,22 +754,22 @@ mod users {
         assert_eq!(errors[0].code, 404);
         assert_eq!(errors[0].id.as_deref(), Some("no-such-user"));
 
-        let empty = failure(c.ro.retrieve_users_getv1().body(ids(&[])).send().await).await;
+        let empty = failure(c.ro.retrieve_users_get_v1().body(ids(&[])).send().await).await;
         assert_eq!(empty.status, 400);
         assert!(empty.declared);
         assert!(empty.mentions("between 1 and 5000 ids"));
         let many: Vec<String> = (0..5001).map(|i| format!("id-{i}")).collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
-        let too_many = failure(c.ro.retrieve_users_getv1().body(ids(&refs)).send().await).await;
+        let too_many = failure(c.ro.retrieve_users_get_v1().body(ids(&refs)).send().await).await;
         assert_eq!(too_many.status, 400);
     }
 
     #[tokio::test]
-    async fn retrieve_users_getv2_by_uuid() {
+    async fn retrieve_users_get_v2_by_uuid() {
         let c = ctx().await;
         let user = c.users(&c.parent)[10].clone();
         let answer =
-            c.rw.retrieve_users_getv2()
+            c.rw.retrieve_users_get_v2()
                 .body(ids(&[&user.uuid]))
                 .send()
                 .await
@@ -779,7 +781,7 @@ mod users {
         assert_eq!(answer.errors, Some(Vec::new()));
 
         let unknown =
-            c.rw.retrieve_users_getv2()
+            c.rw.retrieve_users_get_v2()
                 .body(ids(&["ghost"]))
                 .send()
                 .await
@@ -788,7 +790,7 @@ mod users {
         assert_eq!(unknown.resources, Some(Vec::new()));
         assert_eq!(unknown.errors.unwrap()[0].code, 404);
 
-        let empty = failure(c.rw.retrieve_users_getv2().body(ids(&[])).send().await).await;
+        let empty = failure(c.rw.retrieve_users_get_v2().body(ids(&[])).send().await).await;
         assert_eq!(empty.status, 400);
         assert!(empty.declared);
     }
@@ -806,7 +808,7 @@ mod users {
         // Another child's user is not visible to it...
         let other = c.users(child2)[0].clone();
         let answer = member
-            .retrieve_users_getv1()
+            .retrieve_users_get_v1()
             .body(ids(&[&other.uuid]))
             .send()
             .await
@@ -1295,7 +1297,7 @@ mod roles {
         let c = ctx().await;
         let custom = c.custom_role(&c.parent, 3);
         let answer =
-            c.ro.entities_roles_v1()
+            c.ro.legacy_entities_roles_v1()
                 .ids(vec![
                     "falcon_console_guest".to_owned(),
                     custom.clone(),
@@ -1328,7 +1330,7 @@ mod roles {
         let child = &c.children[0];
         let child_role = c.custom_role(child, 0);
         let missing = failure(
-            c.ro.entities_roles_v1()
+            c.ro.legacy_entities_roles_v1()
                 .ids(vec![child_role.clone()])
                 .send()
                 .await,
@@ -1339,7 +1341,7 @@ mod roles {
         assert_eq!(missing.errors[0].1.as_deref(), Some(child_role.as_str()));
         // ...but is found in the child.
         let found =
-            c.ro.entities_roles_v1()
+            c.ro.legacy_entities_roles_v1()
                 .cid(child)
                 .ids(vec![child_role.clone()])
                 .send()
@@ -1351,7 +1353,7 @@ mod roles {
         );
 
         let empty = failure(
-            c.ro.entities_roles_v1()
+            c.ro.legacy_entities_roles_v1()
                 .ids(Vec::<String>::new())
                 .send()
                 .await,
@@ -1361,11 +1363,11 @@ mod roles {
     }
 
     #[tokio::test]
-    async fn entities_roles_getv2_by_body_ids() {
+    async fn entities_roles_get_v2_by_body_ids() {
         let c = ctx().await;
         let custom = c.custom_role(&c.parent, 0);
         let answer =
-            c.rw.entities_roles_getv2()
+            c.rw.entities_roles_get_v2()
                 .body(ids(&["user_admin", &custom]))
                 .send()
                 .await
@@ -1380,7 +1382,7 @@ mod roles {
         let child = &c.children[1];
         let child_role = c.custom_role(child, 1);
         let in_child =
-            c.rw.entities_roles_getv2()
+            c.rw.entities_roles_get_v2()
                 .cid(child)
                 .body(ids(&[&child_role]))
                 .send()
@@ -1392,7 +1394,7 @@ mod roles {
         );
 
         let missing = failure(
-            c.rw.entities_roles_getv2()
+            c.rw.entities_roles_get_v2()
                 .body(ids(&[&child_role]))
                 .send()
                 .await,
@@ -1400,7 +1402,7 @@ mod roles {
         .await;
         assert_eq!(missing.status, 404);
         assert!(missing.declared);
-        let empty = failure(c.rw.entities_roles_getv2().body(ids(&[])).send().await).await;
+        let empty = failure(c.rw.entities_roles_get_v2().body(ids(&[])).send().await).await;
         assert_eq!(empty.status, 400);
         assert!(empty.declared);
     }
@@ -1552,7 +1554,7 @@ mod grants {
             .await
             .unwrap();
         let answer =
-            c.ro.combined_user_roles_v1()
+            c.ro.legacy_combined_user_roles_v1()
                 .user_uuid(&user.uuid)
                 .cid(child)
                 .direct_only(true)
@@ -1573,7 +1575,7 @@ mod grants {
         assert_eq!(g.uuid.as_deref(), Some(user.uuid.as_str()));
         // Nothing in the parent.
         let home =
-            c.ro.combined_user_roles_v1()
+            c.ro.legacy_combined_user_roles_v1()
                 .user_uuid(&user.uuid)
                 .send()
                 .await
@@ -1583,7 +1585,7 @@ mod grants {
         let member = c.member(&c.children[1]).await;
         let refused = failure(
             member
-                .combined_user_roles_v1()
+                .legacy_combined_user_roles_v1()
                 .user_uuid(&user.uuid)
                 .cid(child)
                 .send()
@@ -1866,7 +1868,7 @@ mod grants {
 // ---------------------------------------------------------------------------------------------
 // The deprecated /users and /user-roles operations: retrieveUser, CreateUser, UpdateUser,
 // DeleteUser, RetrieveEmailsByCID, RetrieveUserUUIDsByCID, RetrieveUserUUID, GetRoles,
-// GrantUserRoleIds, RevokeUserRoleIds, GetAvailableRoleIds, GetUserRoleIds
+// LegacyGrantUserRoleIds, LegacyRevokeUserRoleIds, LegacyGetAvailableRoleIds, LegacyGetUserRoleIds
 // ---------------------------------------------------------------------------------------------
 
 mod legacy {
@@ -1886,7 +1888,7 @@ mod legacy {
         let c = ctx().await;
         let all = c.users(&c.parent);
         let answer =
-            c.ro.retrieve_user()
+            c.ro.legacy_retrieve_user()
                 .ids(vec![
                     all[0].uuid.clone(),
                     "ghost".into(),
@@ -1906,7 +1908,13 @@ mod legacy {
             (404, Some("ghost"))
         );
 
-        let empty = failure(c.ro.retrieve_user().ids(Vec::<String>::new()).send().await).await;
+        let empty = failure(
+            c.ro.legacy_retrieve_user()
+                .ids(Vec::<String>::new())
+                .send()
+                .await,
+        )
+        .await;
         assert_eq!(empty.status, 400);
         assert!(empty.declared);
         assert!(empty.mentions("ids is required"));
@@ -1916,7 +1924,7 @@ mod legacy {
     async fn retrieve_user_with_only_unknown_ids_is_404() {
         let c = ctx().await;
         let missing = failure(
-            c.ro.retrieve_user()
+            c.ro.legacy_retrieve_user()
                 .ids(vec!["ghost".to_owned()])
                 .send()
                 .await,
@@ -1930,7 +1938,7 @@ mod legacy {
     async fn create_user_in_the_token_cid() {
         let c = ctx().await;
         let answer =
-            c.rw.create_user()
+            c.rw.legacy_create_user()
                 .body(types::DomainUserCreateRequest {
                     first_name: Some("Alan".into()),
                     last_name: Some("Turing".into()),
@@ -1949,7 +1957,7 @@ mod legacy {
         assert_eq!(c.user_count(&c.parent), 51);
 
         let duplicate = failure(
-            c.rw.create_user()
+            c.rw.legacy_create_user()
                 .body(types::DomainUserCreateRequest {
                     uid: Some("alan.turing@example.org".into()),
                     ..Default::default()
@@ -1962,7 +1970,7 @@ mod legacy {
         assert!(duplicate.declared);
         assert!(duplicate.mentions("already exists"));
         let read_only = failure(
-            c.ro.create_user()
+            c.ro.legacy_create_user()
                 .body(types::DomainUserCreateRequest {
                     uid: Some("ro@example.org".into()),
                     ..Default::default()
@@ -1980,7 +1988,7 @@ mod legacy {
         let c = ctx().await;
         let before = c.users(&c.parent)[4].clone();
         let answer =
-            c.rw.update_user()
+            c.rw.legacy_update_user()
                 .user_uuid(&before.uuid)
                 .body(types::DomainUpdateUserFields {
                     first_name: None,
@@ -1996,7 +2004,7 @@ mod legacy {
         same(&answer.resources.unwrap()[0], &after);
 
         let missing = failure(
-            c.rw.update_user()
+            c.rw.legacy_update_user()
                 .user_uuid("ghost")
                 .body(types::DomainUpdateUserFields {
                     first_name: Some("X".into()),
@@ -2015,7 +2023,7 @@ mod legacy {
         let c = ctx().await;
         let victim = c.user_holding(&c.parent, 1);
         let answer =
-            c.rw.delete_user()
+            c.rw.legacy_delete_user()
                 .user_uuid(&victim.uuid)
                 .send()
                 .await
@@ -2026,11 +2034,17 @@ mod legacy {
         assert!(c.held(&c.parent, &victim.uuid).is_empty());
         assert_eq!(c.user_count(&c.parent), 49);
 
-        let again = failure(c.rw.delete_user().user_uuid(&victim.uuid).send().await).await;
+        let again = failure(
+            c.rw.legacy_delete_user()
+                .user_uuid(&victim.uuid)
+                .send()
+                .await,
+        )
+        .await;
         assert_eq!(again.status, 404);
         assert!(again.declared, "DeleteUser declares 404");
         let read_only = failure(
-            c.ro.delete_user()
+            c.ro.legacy_delete_user()
                 .user_uuid(&c.users(&c.parent)[0].uuid)
                 .send()
                 .await,
@@ -2043,7 +2057,7 @@ mod legacy {
     async fn retrieve_emails_by_cid_lists_logins() {
         let c = ctx().await;
         let answer =
-            c.ro.retrieve_emails_by_cid()
+            c.ro.legacy_retrieve_emails_by_cid()
                 .send()
                 .await
                 .unwrap()
@@ -2053,13 +2067,13 @@ mod legacy {
 
         let child = &c.children[0];
         let member = c.member(child).await;
-        let theirs = member.retrieve_emails_by_cid().send().await.unwrap();
+        let theirs = member.legacy_retrieve_emails_by_cid().send().await.unwrap();
         let expected: Vec<String> = c.users(child).into_iter().map(|u| u.uid).collect();
         assert_eq!(theirs.resources.clone().unwrap(), expected);
 
         let anonymous = failure(
             bearer(&c.base, "forged")
-                .retrieve_emails_by_cid()
+                .legacy_retrieve_emails_by_cid()
                 .send()
                 .await,
         )
@@ -2073,7 +2087,7 @@ mod legacy {
     async fn retrieve_user_uuids_by_cid_lists_uuids() {
         let c = ctx().await;
         let answer =
-            c.ro.retrieve_user_uui_ds_by_cid()
+            c.ro.legacy_retrieve_user_uuids_by_cid()
                 .send()
                 .await
                 .unwrap()
@@ -2082,7 +2096,7 @@ mod legacy {
         assert_eq!(answer.resources.unwrap(), expected);
         assert_eq!(answer.errors, Some(Vec::new()));
         c.sim.expire_tokens();
-        let expired = failure(c.ro.retrieve_user_uui_ds_by_cid().send().await).await;
+        let expired = failure(c.ro.legacy_retrieve_user_uuids_by_cid().send().await).await;
         assert_eq!(expired.status, 401);
     }
 
@@ -2091,7 +2105,7 @@ mod legacy {
         let c = ctx().await;
         let all = c.users(&c.parent);
         let answer =
-            c.ro.retrieve_user_uuid()
+            c.ro.legacy_retrieve_user_uuid()
                 .uid(vec![
                     all[2].uid.to_uppercase(),
                     "nobody@example.com".into(),
@@ -2106,7 +2120,7 @@ mod legacy {
         );
 
         let missing = failure(
-            c.ro.retrieve_user_uuid()
+            c.ro.legacy_retrieve_user_uuid()
                 .uid(vec!["nobody@example.com".to_owned()])
                 .send()
                 .await,
@@ -2115,7 +2129,7 @@ mod legacy {
         assert_eq!(missing.status, 404);
         assert!(missing.declared);
         let empty = failure(
-            c.ro.retrieve_user_uuid()
+            c.ro.legacy_retrieve_user_uuid()
                 .uid(Vec::<String>::new())
                 .send()
                 .await,
@@ -2129,7 +2143,7 @@ mod legacy {
         let c = ctx().await;
         let custom = c.custom_role(&c.parent, 7);
         let answer =
-            c.ro.get_roles()
+            c.ro.legacy_get_roles()
                 .ids(vec![
                     "falconhost_analyst".to_owned(),
                     custom.clone(),
@@ -2150,10 +2164,22 @@ mod legacy {
         }
         assert_eq!(answer.errors.unwrap()[0].id.as_deref(), Some("nope"));
 
-        let missing = failure(c.ro.get_roles().ids(vec!["nope".to_owned()]).send().await).await;
+        let missing = failure(
+            c.ro.legacy_get_roles()
+                .ids(vec!["nope".to_owned()])
+                .send()
+                .await,
+        )
+        .await;
         assert_eq!(missing.status, 404);
         assert!(missing.declared);
-        let empty = failure(c.ro.get_roles().ids(Vec::<String>::new()).send().await).await;
+        let empty = failure(
+            c.ro.legacy_get_roles()
+                .ids(Vec::<String>::new())
+                .send()
+                .await,
+        )
+        .await;
         assert_eq!(empty.status, 400);
     }
 
@@ -2164,7 +2190,7 @@ mod legacy {
         let role = c.builtin_not_held(&c.parent, &holder.uuid);
         let before = c.held(&c.parent, &holder.uuid);
         let answer =
-            c.rw.grant_user_role_ids()
+            c.rw.legacy_grant_user_role_ids()
                 .user_uuid(&holder.uuid)
                 .body(types::DomainRoleIds {
                     role_ids: vec![role.clone()],
@@ -2183,7 +2209,7 @@ mod legacy {
 
         let foreign = c.custom_role(&c.children[1], 0);
         let refused = failure(
-            c.rw.grant_user_role_ids()
+            c.rw.legacy_grant_user_role_ids()
                 .user_uuid(&holder.uuid)
                 .body(types::DomainRoleIds {
                     role_ids: vec![foreign.clone()],
@@ -2196,7 +2222,7 @@ mod legacy {
         assert!(refused.declared);
         assert!(refused.mentions("invalid roleID"));
         let ghost = failure(
-            c.rw.grant_user_role_ids()
+            c.rw.legacy_grant_user_role_ids()
                 .user_uuid("ghost")
                 .body(types::DomainRoleIds {
                     role_ids: vec![role.clone()],
@@ -2207,7 +2233,7 @@ mod legacy {
         .await;
         assert_eq!(ghost.status, 400);
         let read_only = failure(
-            c.ro.grant_user_role_ids()
+            c.ro.legacy_grant_user_role_ids()
                 .user_uuid(&holder.uuid)
                 .body(types::DomainRoleIds {
                     role_ids: vec!["user_admin".into()],
@@ -2226,7 +2252,7 @@ mod legacy {
         let holder = c.user_holding(&c.parent, 2);
         let held = c.held(&c.parent, &holder.uuid);
         let answer =
-            c.rw.revoke_user_role_ids()
+            c.rw.legacy_revoke_user_role_ids()
                 .user_uuid(&holder.uuid)
                 .ids(vec![held[0].clone()])
                 .send()
@@ -2239,7 +2265,7 @@ mod legacy {
         assert_eq!(c.held(&c.parent, &holder.uuid), held[1..].to_vec());
 
         let empty = failure(
-            c.rw.revoke_user_role_ids()
+            c.rw.legacy_revoke_user_role_ids()
                 .user_uuid(&holder.uuid)
                 .ids(Vec::<String>::new())
                 .send()
@@ -2249,7 +2275,7 @@ mod legacy {
         assert_eq!(empty.status, 400);
         assert!(empty.declared);
         let read_only = failure(
-            c.ro.revoke_user_role_ids()
+            c.ro.legacy_revoke_user_role_ids()
                 .user_uuid(&holder.uuid)
                 .ids(vec![held[1].clone()])
                 .send()
@@ -2264,7 +2290,7 @@ mod legacy {
     async fn get_available_role_ids_lists_the_token_cid_roles() {
         let c = ctx().await;
         let answer =
-            c.ro.get_available_role_ids()
+            c.ro.legacy_get_available_role_ids()
                 .send()
                 .await
                 .unwrap()
@@ -2272,12 +2298,12 @@ mod legacy {
         assert_eq!(answer.resources.unwrap(), c.role_ids(&c.parent));
         let child = &c.children[1];
         let member = c.member(child).await;
-        let theirs = member.get_available_role_ids().send().await.unwrap();
+        let theirs = member.legacy_get_available_role_ids().send().await.unwrap();
         assert_eq!(theirs.resources.clone().unwrap(), c.role_ids(child));
 
         let anonymous = failure(
             bearer(&c.base, "eu-1.0123")
-                .get_available_role_ids()
+                .legacy_get_available_role_ids()
                 .send()
                 .await,
         )
@@ -2291,7 +2317,7 @@ mod legacy {
         let c = ctx().await;
         let holder = c.user_holding(&c.parent, 2);
         let mut answer =
-            c.ro.get_user_role_ids()
+            c.ro.legacy_get_user_role_ids()
                 .user_uuid(&holder.uuid)
                 .send()
                 .await
@@ -2303,14 +2329,20 @@ mod legacy {
         assert_eq!(answer, c.held(&c.parent, &holder.uuid));
         let none = c.user_without_roles(&c.parent);
         let empty =
-            c.ro.get_user_role_ids()
+            c.ro.legacy_get_user_role_ids()
                 .user_uuid(&none.uuid)
                 .send()
                 .await
                 .unwrap();
         assert_eq!(empty.resources.clone().unwrap(), Vec::<String>::new());
 
-        let ghost = failure(c.ro.get_user_role_ids().user_uuid("ghost").send().await).await;
+        let ghost = failure(
+            c.ro.legacy_get_user_role_ids()
+                .user_uuid("ghost")
+                .send()
+                .await,
+        )
+        .await;
         assert_eq!(ghost.status, 400);
         assert!(ghost.declared);
     }
@@ -2369,10 +2401,10 @@ mod permissions {
     }
 
     #[tokio::test]
-    async fn entities_permissions_getv1_details_and_dependencies() {
+    async fn entities_permissions_get_v1_details_and_dependencies() {
         let c = ctx().await;
         let answer =
-            c.ro.entities_permissions_getv1()
+            c.ro.entities_permissions_get_v1()
                 .body(ids(&["users:write", "nope", "users:read"]))
                 .send()
                 .await
@@ -2393,7 +2425,7 @@ mod permissions {
         );
 
         let missing = failure(
-            c.ro.entities_permissions_getv1()
+            c.ro.entities_permissions_get_v1()
                 .body(ids(&["nope"]))
                 .send()
                 .await,
@@ -2404,7 +2436,7 @@ mod permissions {
         let many: Vec<String> = (0..501).map(|i| format!("p{i}")).collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
         let too_many = failure(
-            c.ro.entities_permissions_getv1()
+            c.ro.entities_permissions_get_v1()
                 .body(ids(&refs))
                 .send()
                 .await,
@@ -2415,10 +2447,10 @@ mod permissions {
     }
 
     #[tokio::test]
-    async fn entities_permission_groups_getv1_by_id() {
+    async fn entities_permission_groups_get_v1_by_id() {
         let c = ctx().await;
         let answer =
-            c.ro.entities_permission_groups_getv1()
+            c.ro.entities_permission_groups_get_v1()
                 .body(ids(&["users", "hosts"]))
                 .send()
                 .await
@@ -2437,7 +2469,7 @@ mod permissions {
             ]
         );
         let missing = failure(
-            c.ro.entities_permission_groups_getv1()
+            c.ro.entities_permission_groups_get_v1()
                 .body(ids(&["nope"]))
                 .send()
                 .await,
@@ -2446,7 +2478,7 @@ mod permissions {
         assert_eq!(missing.status, 404);
         assert!(missing.declared);
         let empty = failure(
-            c.ro.entities_permission_groups_getv1()
+            c.ro.entities_permission_groups_get_v1()
                 .body(ids(&[]))
                 .send()
                 .await,
@@ -2628,10 +2660,10 @@ mod invitations {
     }
 
     #[tokio::test]
-    async fn get_user_invitations_getv1_reports_each_unknown_id() {
+    async fn get_user_invitations_get_v1_reports_each_unknown_id() {
         let c = ctx().await;
         let answer = failure(
-            c.ro.get_user_invitations_getv1()
+            c.ro.get_user_invitations_get_v1()
                 .body(ids(&["inv-1", "inv-2"]))
                 .send()
                 .await,
@@ -2652,7 +2684,7 @@ mod invitations {
         );
 
         let empty = failure(
-            c.ro.get_user_invitations_getv1()
+            c.ro.get_user_invitations_get_v1()
                 .body(ids(&[]))
                 .send()
                 .await,
@@ -2873,7 +2905,12 @@ mod gateway {
         );
         add(
             "combinedUserRolesV1",
-            outcome(api.combined_user_roles_v1().user_uuid(uuid).send().await),
+            outcome(
+                api.legacy_combined_user_roles_v1()
+                    .user_uuid(uuid)
+                    .send()
+                    .await,
+            ),
         );
         add(
             "CombinedUserRolesV2",
@@ -2886,7 +2923,7 @@ mod gateway {
         add(
             "entitiesPermissionGroupsGETV1",
             outcome(
-                api.entities_permission_groups_getv1()
+                api.entities_permission_groups_get_v1()
                     .body(ids(&["users"]))
                     .send()
                     .await,
@@ -2895,7 +2932,7 @@ mod gateway {
         add(
             "entitiesPermissionsGETV1",
             outcome(
-                api.entities_permissions_getv1()
+                api.entities_permissions_get_v1()
                     .body(ids(&["users:read"]))
                     .send()
                     .await,
@@ -2907,12 +2944,12 @@ mod gateway {
         );
         add(
             "entitiesRolesGETV2",
-            outcome(api.entities_roles_getv2().body(ids(&[role])).send().await),
+            outcome(api.entities_roles_get_v2().body(ids(&[role])).send().await),
         );
         add(
             "entitiesRolesV1",
             outcome(
-                api.entities_roles_v1()
+                api.legacy_entities_roles_v1()
                     .ids(vec![role.to_owned()])
                     .send()
                     .await,
@@ -2921,7 +2958,7 @@ mod gateway {
         add(
             "getUserInvitationsGETV1",
             outcome(
-                api.get_user_invitations_getv1()
+                api.get_user_invitations_get_v1()
                     .body(ids(&["inv-1"]))
                     .send()
                     .await,
@@ -2929,11 +2966,11 @@ mod gateway {
         );
         add(
             "retrieveUsersGETV1",
-            outcome(api.retrieve_users_getv1().body(ids(&[uuid])).send().await),
+            outcome(api.retrieve_users_get_v1().body(ids(&[uuid])).send().await),
         );
         add(
             "retrieveUsersGETV2",
-            outcome(api.retrieve_users_getv2().body(ids(&[uuid])).send().await),
+            outcome(api.retrieve_users_get_v2().body(ids(&[uuid])).send().await),
         );
         add(
             "queriesPermissionsV1",
@@ -2951,32 +2988,42 @@ mod gateway {
         add("queryUserV2", outcome(api.query_user_v2().send().await));
         add(
             "GetRoles",
-            outcome(api.get_roles().ids(vec![role.to_owned()]).send().await),
+            outcome(
+                api.legacy_get_roles()
+                    .ids(vec![role.to_owned()])
+                    .send()
+                    .await,
+            ),
         );
         add(
             "GetAvailableRoleIds",
-            outcome(api.get_available_role_ids().send().await),
+            outcome(api.legacy_get_available_role_ids().send().await),
         );
         add(
             "GetUserRoleIds",
-            outcome(api.get_user_role_ids().user_uuid(uuid).send().await),
+            outcome(api.legacy_get_user_role_ids().user_uuid(uuid).send().await),
         );
         add(
             "retrieveUser",
-            outcome(api.retrieve_user().ids(vec![uuid.to_owned()]).send().await),
+            outcome(
+                api.legacy_retrieve_user()
+                    .ids(vec![uuid.to_owned()])
+                    .send()
+                    .await,
+            ),
         );
         add(
             "RetrieveEmailsByCID",
-            outcome(api.retrieve_emails_by_cid().send().await),
+            outcome(api.legacy_retrieve_emails_by_cid().send().await),
         );
         add(
             "RetrieveUserUUIDsByCID",
-            outcome(api.retrieve_user_uui_ds_by_cid().send().await),
+            outcome(api.legacy_retrieve_user_uuids_by_cid().send().await),
         );
         add(
             "RetrieveUserUUID",
             outcome(
-                api.retrieve_user_uuid()
+                api.legacy_retrieve_user_uuid()
                     .uid(vec![t.uid.clone()])
                     .send()
                     .await,
@@ -3026,7 +3073,7 @@ mod gateway {
         add(
             "GrantUserRoleIds",
             outcome(
-                api.grant_user_role_ids()
+                api.legacy_grant_user_role_ids()
                     .user_uuid(uuid)
                     .body(types::DomainRoleIds {
                         role_ids: vec![role.to_owned()],
@@ -3038,7 +3085,7 @@ mod gateway {
         add(
             "RevokeUserRoleIds",
             outcome(
-                api.revoke_user_role_ids()
+                api.legacy_revoke_user_role_ids()
                     .user_uuid(uuid)
                     .ids(vec![role.to_owned()])
                     .send()
@@ -3077,7 +3124,7 @@ mod gateway {
         };
         add(
             "CreateUser",
-            outcome(api.create_user().body(create).send().await),
+            outcome(api.legacy_create_user().body(create).send().await),
         );
         let rename = types::DomainUpdateUserFields {
             first_name: None,
@@ -3085,11 +3132,22 @@ mod gateway {
         };
         add(
             "UpdateUser",
-            outcome(api.update_user().user_uuid(uuid).body(rename).send().await),
+            outcome(
+                api.legacy_update_user()
+                    .user_uuid(uuid)
+                    .body(rename)
+                    .send()
+                    .await,
+            ),
         );
         add(
             "DeleteUser",
-            outcome(api.delete_user().user_uuid(&t.victim_legacy).send().await),
+            outcome(
+                api.legacy_delete_user()
+                    .user_uuid(&t.victim_legacy)
+                    .send()
+                    .await,
+            ),
         );
         out
     }
@@ -3346,7 +3404,7 @@ mod gateway {
         // The bucket is per client: the read-only client still has its own budget.
         c.ro.query_user_v1().send().await.unwrap();
         // A legacy operation that declares 429 too.
-        let legacy = failure(c.rw.retrieve_emails_by_cid().send().await).await;
+        let legacy = failure(c.rw.legacy_retrieve_emails_by_cid().send().await).await;
         assert_eq!(legacy.status, 429);
     }
 }

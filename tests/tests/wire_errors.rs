@@ -1,5 +1,7 @@
 //! Error paths: declared error statuses decode into `Error::ErrorResponse` with the typed envelope;
 //! undeclared ones surface as `Error::UnexpectedResponse` with their status.
+// Some of these tests exercise the legacy operations on purpose.
+#![allow(deprecated)]
 
 mod common;
 
@@ -104,7 +106,7 @@ async fn retrieve_users_429_has_retry_after() {
         .await;
 
     let err = client(&server)
-        .retrieve_users_getv1()
+        .retrieve_users_get_v1()
         .body(types::MsaspecIdsRequest {
             ids: vec![USER_1.into()],
         })
@@ -173,7 +175,7 @@ async fn retrieve_user_404_decodes_error_envelope() {
         .await;
 
     let err = client(&server)
-        .retrieve_user()
+        .legacy_retrieve_user()
         .ids(vec![USER_3.to_owned()])
         .send()
         .await

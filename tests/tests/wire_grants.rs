@@ -1,4 +1,6 @@
 //! Wire format of the role-grant operations (combined user roles, grant/revoke actions).
+// Some of these tests exercise the legacy operations on purpose.
+#![allow(deprecated)]
 
 mod common;
 
@@ -9,7 +11,7 @@ use httpmock::{Method, MockServer};
 use serde_json::json;
 
 #[tokio::test]
-async fn combined_user_roles_v1() {
+async fn legacy_combined_user_roles_v1() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -35,14 +37,14 @@ async fn combined_user_roles_v1() {
         .await;
 
     let resp = client(&server)
-        .combined_user_roles_v1()
+        .legacy_combined_user_roles_v1()
         .user_uuid(USER_1)
         .cid(CID)
         .direct_only(false)
         .filter("role_id:!'falcon_console_guest'")
         .offset(100u64)
         .limit(nz(3))
-        .sort(types::CombinedUserRolesV1Sort::RoleNameDesc)
+        .sort(types::LegacyCombinedUserRolesV1Sort::RoleNameDesc)
         .send()
         .await
         .expect("combinedUserRolesV1");

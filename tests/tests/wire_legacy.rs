@@ -1,4 +1,6 @@
 //! Wire format of the deprecated `/users/...` and `/user-roles/...` operations.
+// These tests exercise the legacy operations on purpose.
+#![allow(deprecated)]
 
 mod common;
 
@@ -31,7 +33,7 @@ async fn get_roles() {
         .await;
 
     let resp = client(&server)
-        .get_roles()
+        .legacy_get_roles()
         .ids(vec![
             "falcon_console_guest".to_owned(),
             "falconhost_read_only".to_owned(),
@@ -50,7 +52,7 @@ async fn get_roles() {
 }
 
 #[tokio::test]
-async fn grant_user_role_ids() {
+async fn legacy_grant_user_role_ids() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -72,7 +74,7 @@ async fn grant_user_role_ids() {
         .await;
 
     let resp = client(&server)
-        .grant_user_role_ids()
+        .legacy_grant_user_role_ids()
         .user_uuid(USER_2)
         .body(types::DomainRoleIds {
             role_ids: vec!["falcon_console_guest".to_owned(), CUSTOM_ROLE.to_owned()],
@@ -92,7 +94,7 @@ async fn revoke_user_role_ids_typed_helpers() {
     let ids = vec!["falconhost_read_only".to_owned(), CUSTOM_ROLE.to_owned()];
     let body: types::ApiUserRoleIdsResponse =
         serde_json::from_value(envelope(meta_writes(2), json!(["falcon_console_guest"]))).unwrap();
-    let mock = server.revoke_user_role_ids(|when, then| {
+    let mock = server.legacy_revoke_user_role_ids(|when, then| {
         let when = when.user_uuid(USER_2).ids(&ids);
         no_body(exact_query(
             when.into_inner(),
@@ -106,7 +108,7 @@ async fn revoke_user_role_ids_typed_helpers() {
     });
 
     let resp = client(&server)
-        .revoke_user_role_ids()
+        .legacy_revoke_user_role_ids()
         .user_uuid(USER_2)
         .ids(ids.clone())
         .send()
@@ -119,7 +121,7 @@ async fn revoke_user_role_ids_typed_helpers() {
 }
 
 #[tokio::test]
-async fn get_available_role_ids() {
+async fn legacy_get_available_role_ids() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -142,7 +144,7 @@ async fn get_available_role_ids() {
         .await;
 
     let resp = client(&server)
-        .get_available_role_ids()
+        .legacy_get_available_role_ids()
         .send()
         .await
         .expect("GetAvailableRoleIds");
@@ -153,7 +155,7 @@ async fn get_available_role_ids() {
 }
 
 #[tokio::test]
-async fn get_user_role_ids() {
+async fn legacy_get_user_role_ids() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -171,7 +173,7 @@ async fn get_user_role_ids() {
         .await;
 
     let resp = client(&server)
-        .get_user_role_ids()
+        .legacy_get_user_role_ids()
         .user_uuid(USER_1)
         .send()
         .await
@@ -199,7 +201,7 @@ async fn retrieve_user() {
         .await;
 
     let resp = client(&server)
-        .retrieve_user()
+        .legacy_retrieve_user()
         .ids(vec![
             USER_1.to_owned(),
             USER_2.to_owned(),
@@ -237,7 +239,7 @@ async fn create_user() {
         .await;
 
     let resp = client(&server)
-        .create_user()
+        .legacy_create_user()
         .body(types::DomainUserCreateRequest {
             first_name: Some("Carmen".to_owned()),
             last_name: Some("Ruiz".to_owned()),
@@ -269,7 +271,7 @@ async fn delete_user() {
         .await;
 
     let resp = client(&server)
-        .delete_user()
+        .legacy_delete_user()
         .user_uuid(USER_3)
         .send()
         .await
@@ -297,7 +299,7 @@ async fn update_user() {
         .await;
 
     let resp = client(&server)
-        .update_user()
+        .legacy_update_user()
         .user_uuid(USER_2)
         .body(types::DomainUpdateUserFields {
             first_name: Some("Robert".to_owned()),
@@ -313,7 +315,7 @@ async fn update_user() {
 }
 
 #[tokio::test]
-async fn retrieve_emails_by_cid() {
+async fn legacy_retrieve_emails_by_cid() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -328,7 +330,7 @@ async fn retrieve_emails_by_cid() {
         .await;
 
     let resp = client(&server)
-        .retrieve_emails_by_cid()
+        .legacy_retrieve_emails_by_cid()
         .send()
         .await
         .expect("RetrieveEmailsByCID");
@@ -355,7 +357,7 @@ async fn retrieve_user_uuids_by_cid() {
         .await;
 
     let resp = client(&server)
-        .retrieve_user_uui_ds_by_cid()
+        .legacy_retrieve_user_uuids_by_cid()
         .send()
         .await
         .expect("RetrieveUserUUIDsByCID");
@@ -369,7 +371,7 @@ async fn retrieve_user_uuid_typed_helpers() {
     let emails = vec![EMAIL_1.to_owned(), EMAIL_3.to_owned()];
     let body: types::MsaQueryResponse =
         serde_json::from_value(envelope(meta(), json!([USER_1, USER_3]))).unwrap();
-    let mock = server.retrieve_user_uuid(|when, then| {
+    let mock = server.legacy_retrieve_user_uuid(|when, then| {
         let when = when.uid(&emails);
         no_body(exact_query(
             when.into_inner(),
@@ -379,7 +381,7 @@ async fn retrieve_user_uuid_typed_helpers() {
     });
 
     let resp = client(&server)
-        .retrieve_user_uuid()
+        .legacy_retrieve_user_uuid()
         .uid(emails.clone())
         .send()
         .await

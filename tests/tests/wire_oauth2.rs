@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use falcon_users_api::{Error, Hooks, RequestHook, types};
+use falcon_users_api::{Auth, Error, Hooks, Operation, RequestHook, types};
 use httpmock::{Method, MockServer};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::json;
@@ -193,11 +193,11 @@ impl RequestHook for BasicAuthHook {
     fn prepare<'a>(
         &'a self,
         request: &'a mut reqwest::Request,
-        operation_id: &'static str,
+        operation: &'static Operation,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            self.seen.lock().unwrap().push(operation_id);
-            if operation_id == "oauth2_revoke_token" {
+            self.seen.lock().unwrap().push(operation.id);
+            if operation.auth == Auth::Basic {
                 request
                     .headers_mut()
                     .insert(AUTHORIZATION, HeaderValue::from_static(BASIC_AUTH));
@@ -210,7 +210,7 @@ impl RequestHook for BasicAuthHook {
         &'a self,
         client: &'a reqwest::Client,
         request: reqwest::Request,
-        _operation_id: &'static str,
+        _operation: &'static Operation,
     ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>> {
         Box::pin(client.execute(request))
     }
@@ -248,7 +248,7 @@ async fn oauth2_revoke_token() {
     let body = resp.into_inner();
     assert_eq!(body.meta.trace_id, TRACE_ID);
     assert_eq!(body.errors, Some(vec![]));
-    assert_eq!(*hook.seen.lock().unwrap(), ["oauth2_revoke_token"]);
+    assert_eq!(*hook.seen.lock().unwrap(), ["oauth2RevokeToken"]);
 }
 
 /// The typed httpmock helper matches the form body the client sends (the xtask patches

@@ -8,7 +8,7 @@ use httpmock::{Method, MockServer};
 use serde_json::json;
 
 #[tokio::test]
-async fn entities_permission_groups_getv1() {
+async fn entities_permission_groups_get_v1() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -26,7 +26,7 @@ async fn entities_permission_groups_getv1() {
         .await;
 
     let resp = client(&server)
-        .entities_permission_groups_getv1()
+        .entities_permission_groups_get_v1()
         .body(types::MsaspecIdsRequest {
             ids: vec!["pg_hosts".into(), "pg_users".into(), "pg_rtr".into()],
         })
@@ -42,7 +42,7 @@ async fn entities_permission_groups_getv1() {
 }
 
 #[tokio::test]
-async fn entities_permissions_getv1() {
+async fn entities_permissions_get_v1() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -60,7 +60,7 @@ async fn entities_permissions_getv1() {
         .await;
 
     let resp = client(&server)
-        .entities_permissions_getv1()
+        .entities_permissions_get_v1()
         .body_map(|b| {
             b.ids(vec![
                 "hosts:read".to_owned(),
@@ -188,7 +188,7 @@ async fn query_user_invitations_v1() {
 }
 
 #[tokio::test]
-async fn get_user_invitations_getv1() {
+async fn get_user_invitations_get_v1() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -206,7 +206,7 @@ async fn get_user_invitations_getv1() {
         .await;
 
     let resp = client(&server)
-        .get_user_invitations_getv1()
+        .get_user_invitations_get_v1()
         .body(types::MsaspecIdsRequest {
             ids: vec![
                 "inv-7c1e9a4b2d".into(),

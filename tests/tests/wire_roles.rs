@@ -1,4 +1,6 @@
 //! Wire format of the role catalogue operations.
+// Some of these tests exercise the legacy operations on purpose.
+#![allow(deprecated)]
 
 mod common;
 
@@ -57,7 +59,7 @@ async fn entities_roles_v1_typed_helpers() {
         "falcon_administrator".to_owned(),
         CUSTOM_ROLE.to_owned(),
     ];
-    let mock = server.entities_roles_v1(|when, then| {
+    let mock = server.legacy_entities_roles_v1(|when, then| {
         // The array setter matches each element as its own `ids=` key.
         let when = when.cid(CID).ids(&ids);
         no_body(exact_query(
@@ -74,7 +76,7 @@ async fn entities_roles_v1_typed_helpers() {
     });
 
     let resp = client(&server)
-        .entities_roles_v1()
+        .legacy_entities_roles_v1()
         .cid(CID)
         .ids(ids.clone())
         .send()
@@ -95,7 +97,7 @@ async fn entities_roles_v1_typed_helpers() {
 }
 
 #[tokio::test]
-async fn entities_roles_getv2() {
+async fn entities_roles_get_v2() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -114,7 +116,7 @@ async fn entities_roles_getv2() {
         .await;
 
     let resp = client(&server)
-        .entities_roles_getv2()
+        .entities_roles_get_v2()
         .cid(CHILD_CID)
         .body(types::MsaspecIdsRequest {
             ids: vec![

@@ -105,12 +105,12 @@ async fn query_user_v2() {
 }
 
 #[tokio::test]
-async fn retrieve_users_getv1_typed_helpers() {
+async fn retrieve_users_get_v1_typed_helpers() {
     let server = MockServer::start_async().await;
     let body: types::FlightcontrolapiUserResponse =
         serde_json::from_value(envelope(meta(), users_v1())).unwrap();
     let ids = vec![USER_1.to_owned(), USER_2.to_owned(), USER_3.to_owned()];
-    let mock = server.retrieve_users_getv1(|when, then| {
+    let mock = server.retrieve_users_get_v1(|when, then| {
         let when = when.body(&types::MsaspecIdsRequest { ids: ids.clone() });
         let when = json_request(when.into_inner(), json!({"ids": [USER_1, USER_2, USER_3]}));
         no_query(when);
@@ -118,7 +118,7 @@ async fn retrieve_users_getv1_typed_helpers() {
     });
 
     let resp = client(&server)
-        .retrieve_users_getv1()
+        .retrieve_users_get_v1()
         .body(types::MsaspecIdsRequest { ids })
         .send()
         .await
@@ -137,7 +137,7 @@ async fn retrieve_users_getv1_typed_helpers() {
 }
 
 #[tokio::test]
-async fn retrieve_users_getv2() {
+async fn retrieve_users_get_v2() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -152,7 +152,7 @@ async fn retrieve_users_getv2() {
         .await;
 
     let resp = client(&server)
-        .retrieve_users_getv2()
+        .retrieve_users_get_v2()
         .body_map(|b| b.ids(vec![USER_1.to_owned(), USER_3.to_owned()]))
         .send()
         .await

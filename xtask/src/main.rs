@@ -1,7 +1,10 @@
 //! Maintainer tasks for falcon-users: `cargo xtask generate [--check]` and `cargo xtask spec-diff`.
 
 mod generate;
+mod naming;
 mod normalize;
+mod operation_table;
+mod passes;
 mod spec_diff;
 
 use std::path::PathBuf;

@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
-use heck::ToSnakeCase;
 use serde_json::Value;
+
+use crate::naming::generator_id;
 
 /// Returns the spec with the rewrites applied, or an error naming every shape that cannot be fixed.
 pub fn normalize(mut spec: Value) -> Result<Value> {
@@ -37,7 +38,18 @@ pub fn normalize(mut spec: Value) -> Result<Value> {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("{method} {path}"));
-            let folded = snake_case(&id);
+            // Names are progenitor's snake_case of the operationId: hand it one whose words are
+            // already split (acronyms as words, `legacy` before deprecated operations).
+            let deprecated = op.get("deprecated").and_then(Value::as_bool) == Some(true);
+            let renamed = match generator_id(&id, deprecated) {
+                Ok(renamed) => renamed,
+                Err(e) => {
+                    problems.push(e);
+                    id.clone()
+                }
+            };
+            let folded = crate::naming::rust_name(&id, deprecated);
+            op.insert("operationId".into(), Value::String(renamed));
             if let Some(other) = op_names.insert(folded.clone(), id.clone()) {
                 problems.push(format!(
                     "operationIds `{other}` and `{id}` both become `{folded}` in Rust"
@@ -138,11 +150,6 @@ fn check_single_error_schema(responses: &serde_json::Map<String, Value>) -> Resu
     Ok(())
 }
 
-/// The method name progenitor derives from an operationId (it uses heck too).
-fn snake_case(id: &str) -> String {
-    id.to_snake_case()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +163,23 @@ mod tests {
         }});
         let err = normalize(spec).unwrap_err().to_string();
         assert!(err.contains("retrieve_user"), "{err}");
+    }
+
+    #[test]
+    fn operation_ids_are_handed_over_word_split() {
+        let spec = json!({"paths": {
+            "/a": {"post": {"operationId": "retrieveUsersGETV1", "responses": {}}},
+            "/b": {"get": {"operationId": "RetrieveUserUUIDsByCID", "deprecated": true, "responses": {}}}
+        }});
+        let out = normalize(spec).unwrap();
+        assert_eq!(
+            out.pointer("/paths/~1a/post/operationId"),
+            Some(&json!("retrieveUsersGetV1"))
+        );
+        assert_eq!(
+            out.pointer("/paths/~1b/get/operationId"),
+            Some(&json!("legacyRetrieveUserUuidsByCid"))
+        );
     }
 
     #[test]
@@ -188,12 +212,5 @@ mod tests {
             out.pointer("/paths/~1a/get/responses/200/headers/X-T/schema/type"),
             Some(&json!("string"))
         );
-    }
-
-    #[test]
-    fn snake_case_matches_progenitor_names() {
-        assert_eq!(snake_case("retrieveUsersGETV1"), "retrieve_users_getv1");
-        assert_eq!(snake_case("CombinedUserRolesV2"), "combined_user_roles_v2");
-        assert_eq!(snake_case("oauth2AccessToken"), "oauth2_access_token");
     }
 }

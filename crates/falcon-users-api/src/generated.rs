@@ -105,118 +105,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`CombinedUserRolesV1Sort`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum CombinedUserRolesV1Sort {
-        #[serde(rename = "cid")]
-        Cid,
-        #[serde(rename = "cid|asc")]
-        CidAsc,
-        #[serde(rename = "cid|desc")]
-        CidDesc,
-        #[serde(rename = "expires_at")]
-        ExpiresAt,
-        #[serde(rename = "expires_at|asc")]
-        ExpiresAtAsc,
-        #[serde(rename = "expires_at|desc")]
-        ExpiresAtDesc,
-        #[serde(rename = "role_name")]
-        RoleName,
-        #[serde(rename = "role_name|asc")]
-        RoleNameAsc,
-        #[serde(rename = "role_name|desc")]
-        RoleNameDesc,
-        #[serde(rename = "type")]
-        Type,
-        #[serde(rename = "type|asc")]
-        TypeAsc,
-        #[serde(rename = "type|desc")]
-        TypeDesc,
-        #[serde(rename = "user_uuid")]
-        UserUuid,
-        #[serde(rename = "user_uuid|asc")]
-        UserUuidAsc,
-        #[serde(rename = "user_uuid|desc")]
-        UserUuidDesc,
-    }
-    impl ::std::fmt::Display for CombinedUserRolesV1Sort {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Cid => f.write_str("cid"),
-                Self::CidAsc => f.write_str("cid|asc"),
-                Self::CidDesc => f.write_str("cid|desc"),
-                Self::ExpiresAt => f.write_str("expires_at"),
-                Self::ExpiresAtAsc => f.write_str("expires_at|asc"),
-                Self::ExpiresAtDesc => f.write_str("expires_at|desc"),
-                Self::RoleName => f.write_str("role_name"),
-                Self::RoleNameAsc => f.write_str("role_name|asc"),
-                Self::RoleNameDesc => f.write_str("role_name|desc"),
-                Self::Type => f.write_str("type"),
-                Self::TypeAsc => f.write_str("type|asc"),
-                Self::TypeDesc => f.write_str("type|desc"),
-                Self::UserUuid => f.write_str("user_uuid"),
-                Self::UserUuidAsc => f.write_str("user_uuid|asc"),
-                Self::UserUuidDesc => f.write_str("user_uuid|desc"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for CombinedUserRolesV1Sort {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "cid" => Ok(Self::Cid),
-                "cid|asc" => Ok(Self::CidAsc),
-                "cid|desc" => Ok(Self::CidDesc),
-                "expires_at" => Ok(Self::ExpiresAt),
-                "expires_at|asc" => Ok(Self::ExpiresAtAsc),
-                "expires_at|desc" => Ok(Self::ExpiresAtDesc),
-                "role_name" => Ok(Self::RoleName),
-                "role_name|asc" => Ok(Self::RoleNameAsc),
-                "role_name|desc" => Ok(Self::RoleNameDesc),
-                "type" => Ok(Self::Type),
-                "type|asc" => Ok(Self::TypeAsc),
-                "type|desc" => Ok(Self::TypeDesc),
-                "user_uuid" => Ok(Self::UserUuid),
-                "user_uuid|asc" => Ok(Self::UserUuidAsc),
-                "user_uuid|desc" => Ok(Self::UserUuidDesc),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for CombinedUserRolesV1Sort {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for CombinedUserRolesV1Sort {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::default::Default for CombinedUserRolesV1Sort {
-        fn default() -> Self {
-            CombinedUserRolesV1Sort::RoleNameAsc
-        }
-    }
     ///`CombinedUserRolesV2Sort`
     #[derive(
         ::serde::Deserialize,
@@ -1098,6 +986,119 @@ pub mod types {
     impl FlightcontrolapiUserV2Response {
         pub fn builder() -> builder::FlightcontrolapiUserV2Response {
             Default::default()
+        }
+    }
+    ///`LegacyCombinedUserRolesV1Sort`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum LegacyCombinedUserRolesV1Sort {
+        #[serde(rename = "cid")]
+        Cid,
+        #[serde(rename = "cid|asc")]
+        CidAsc,
+        #[serde(rename = "cid|desc")]
+        CidDesc,
+        #[serde(rename = "expires_at")]
+        ExpiresAt,
+        #[serde(rename = "expires_at|asc")]
+        ExpiresAtAsc,
+        #[serde(rename = "expires_at|desc")]
+        ExpiresAtDesc,
+        #[serde(rename = "role_name")]
+        RoleName,
+        #[serde(rename = "role_name|asc")]
+        RoleNameAsc,
+        #[serde(rename = "role_name|desc")]
+        RoleNameDesc,
+        #[serde(rename = "type")]
+        Type,
+        #[serde(rename = "type|asc")]
+        TypeAsc,
+        #[serde(rename = "type|desc")]
+        TypeDesc,
+        #[serde(rename = "user_uuid")]
+        UserUuid,
+        #[serde(rename = "user_uuid|asc")]
+        UserUuidAsc,
+        #[serde(rename = "user_uuid|desc")]
+        UserUuidDesc,
+    }
+    impl ::std::fmt::Display for LegacyCombinedUserRolesV1Sort {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Cid => f.write_str("cid"),
+                Self::CidAsc => f.write_str("cid|asc"),
+                Self::CidDesc => f.write_str("cid|desc"),
+                Self::ExpiresAt => f.write_str("expires_at"),
+                Self::ExpiresAtAsc => f.write_str("expires_at|asc"),
+                Self::ExpiresAtDesc => f.write_str("expires_at|desc"),
+                Self::RoleName => f.write_str("role_name"),
+                Self::RoleNameAsc => f.write_str("role_name|asc"),
+                Self::RoleNameDesc => f.write_str("role_name|desc"),
+                Self::Type => f.write_str("type"),
+                Self::TypeAsc => f.write_str("type|asc"),
+                Self::TypeDesc => f.write_str("type|desc"),
+                Self::UserUuid => f.write_str("user_uuid"),
+                Self::UserUuidAsc => f.write_str("user_uuid|asc"),
+                Self::UserUuidDesc => f.write_str("user_uuid|desc"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for LegacyCombinedUserRolesV1Sort {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "cid" => Ok(Self::Cid),
+                "cid|asc" => Ok(Self::CidAsc),
+                "cid|desc" => Ok(Self::CidDesc),
+                "expires_at" => Ok(Self::ExpiresAt),
+                "expires_at|asc" => Ok(Self::ExpiresAtAsc),
+                "expires_at|desc" => Ok(Self::ExpiresAtDesc),
+                "role_name" => Ok(Self::RoleName),
+                "role_name|asc" => Ok(Self::RoleNameAsc),
+                "role_name|desc" => Ok(Self::RoleNameDesc),
+                "type" => Ok(Self::Type),
+                "type|asc" => Ok(Self::TypeAsc),
+                "type|desc" => Ok(Self::TypeDesc),
+                "user_uuid" => Ok(Self::UserUuid),
+                "user_uuid|asc" => Ok(Self::UserUuidAsc),
+                "user_uuid|desc" => Ok(Self::UserUuidDesc),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for LegacyCombinedUserRolesV1Sort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for LegacyCombinedUserRolesV1Sort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for LegacyCombinedUserRolesV1Sort {
+        fn default() -> Self {
+            LegacyCombinedUserRolesV1Sort::RoleNameAsc
         }
     }
     ///`MsaAggregateQueryRequest`
@@ -8580,7 +8581,7 @@ Arguments:
 - `sort`: Field to order by, optionally followed by `|asc` or `|desc`.
 - `user_uuid`: UUID of the user.
 ```ignore
-let response = client.combined_user_roles_v1()
+let response = client.legacy_combined_user_roles_v1()
     .cid(cid)
     .direct_only(direct_only)
     .filter(filter)
@@ -8591,8 +8592,13 @@ let response = client.combined_user_roles_v1()
     .send()
     .await;
 ```*/
-    pub fn combined_user_roles_v1(&self) -> builder::CombinedUserRolesV1<'_> {
-        builder::CombinedUserRolesV1::new(self)
+    #[deprecated(
+        note = "the legacy operation `combinedUserRolesV1`; use `combined_user_roles_v2` (`CombinedUserRolesV2`)"
+    )]
+    pub fn legacy_combined_user_roles_v1(
+        &self,
+    ) -> builder::LegacyCombinedUserRolesV1<'_> {
+        builder::LegacyCombinedUserRolesV1::new(self)
     }
     /**List a user's role grants in a CID, both direct grants and those inherited through Flight Control
 
@@ -8655,15 +8661,15 @@ Sends a `POST` request to `/user-management/entities/permission-groups/GET/v1`
 Arguments:
 - `body`: The ids to fetch.
 ```ignore
-let response = client.entities_permission_groups_getv1()
+let response = client.entities_permission_groups_get_v1()
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn entities_permission_groups_getv1(
+    pub fn entities_permission_groups_get_v1(
         &self,
-    ) -> builder::EntitiesPermissionGroupsGetv1<'_> {
-        builder::EntitiesPermissionGroupsGetv1::new(self)
+    ) -> builder::EntitiesPermissionGroupsGetV1<'_> {
+        builder::EntitiesPermissionGroupsGetV1::new(self)
     }
     /**Fetch permissions by id: name, description, the group they belong to and their dependencies; at most 500 ids per request
 
@@ -8672,13 +8678,13 @@ Sends a `POST` request to `/user-management/entities/permissions/GET/v1`
 Arguments:
 - `body`: The ids to fetch.
 ```ignore
-let response = client.entities_permissions_getv1()
+let response = client.entities_permissions_get_v1()
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn entities_permissions_getv1(&self) -> builder::EntitiesPermissionsGetv1<'_> {
-        builder::EntitiesPermissionsGetv1::new(self)
+    pub fn entities_permissions_get_v1(&self) -> builder::EntitiesPermissionsGetV1<'_> {
+        builder::EntitiesPermissionsGetV1::new(self)
     }
     /**List the permission ids that make up one role
 
@@ -8705,14 +8711,14 @@ Arguments:
 - `cid`: Customer id (32 hex) to act in; empty means the CID the token belongs to.
 - `body`: The ids to fetch.
 ```ignore
-let response = client.entities_roles_getv2()
+let response = client.entities_roles_get_v2()
     .cid(cid)
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn entities_roles_getv2(&self) -> builder::EntitiesRolesGetv2<'_> {
-        builder::EntitiesRolesGetv2::new(self)
+    pub fn entities_roles_get_v2(&self) -> builder::EntitiesRolesGetV2<'_> {
+        builder::EntitiesRolesGetV2::new(self)
     }
     /**Fetch roles by id (ids as repeated query keys). Superseded by entitiesRolesGETV2
 
@@ -8722,14 +8728,17 @@ Arguments:
 - `cid`: Customer id (32 hex) to act in; empty means the CID the token belongs to.
 - `ids`: Entity id; repeat the key for several (`ids=a&ids=b`).
 ```ignore
-let response = client.entities_roles_v1()
+let response = client.legacy_entities_roles_v1()
     .cid(cid)
     .ids(ids)
     .send()
     .await;
 ```*/
-    pub fn entities_roles_v1(&self) -> builder::EntitiesRolesV1<'_> {
-        builder::EntitiesRolesV1::new(self)
+    #[deprecated(
+        note = "the legacy operation `entitiesRolesV1`; use `entities_roles_get_v2` (`entitiesRolesGETV2`)"
+    )]
+    pub fn legacy_entities_roles_v1(&self) -> builder::LegacyEntitiesRolesV1<'_> {
+        builder::LegacyEntitiesRolesV1::new(self)
     }
     /**Apply an account action (reset_password or reset_2fa) to one or more users
 
@@ -8768,13 +8777,13 @@ Sends a `POST` request to `/user-management/entities/user-invitations/GET/v1`
 Arguments:
 - `body`: The ids to fetch.
 ```ignore
-let response = client.get_user_invitations_getv1()
+let response = client.get_user_invitations_get_v1()
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn get_user_invitations_getv1(&self) -> builder::GetUserInvitationsGetv1<'_> {
-        builder::GetUserInvitationsGetv1::new(self)
+    pub fn get_user_invitations_get_v1(&self) -> builder::GetUserInvitationsGetV1<'_> {
+        builder::GetUserInvitationsGetV1::new(self)
     }
     /**Grant or revoke roles for one user in one CID (action `grant` or `revoke`)
 
@@ -8813,13 +8822,13 @@ Sends a `POST` request to `/user-management/entities/users/GET/v1`
 Arguments:
 - `body`: The ids to fetch.
 ```ignore
-let response = client.retrieve_users_getv1()
+let response = client.retrieve_users_get_v1()
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn retrieve_users_getv1(&self) -> builder::RetrieveUsersGetv1<'_> {
-        builder::RetrieveUsersGetv1::new(self)
+    pub fn retrieve_users_get_v1(&self) -> builder::RetrieveUsersGetV1<'_> {
+        builder::RetrieveUsersGetV1::new(self)
     }
     /**Fetch users by UUID, including external users and their user type
 
@@ -8828,13 +8837,13 @@ Sends a `POST` request to `/user-management/entities/users/GET/v2`
 Arguments:
 - `body`: The ids to fetch.
 ```ignore
-let response = client.retrieve_users_getv2()
+let response = client.retrieve_users_get_v2()
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn retrieve_users_getv2(&self) -> builder::RetrieveUsersGetv2<'_> {
-        builder::RetrieveUsersGetv2::new(self)
+    pub fn retrieve_users_get_v2(&self) -> builder::RetrieveUsersGetV2<'_> {
+        builder::RetrieveUsersGetV2::new(self)
     }
     /**Create a user whose `uid` (login) is their email address. Roles are granted separately with userRolesActionV1
 
@@ -8993,13 +9002,16 @@ Sends a `GET` request to `/user-roles/entities/user-roles/v1`
 Arguments:
 - `ids`: Entity id; repeat the key for several (`ids=a&ids=b`).
 ```ignore
-let response = client.get_roles()
+let response = client.legacy_get_roles()
     .ids(ids)
     .send()
     .await;
 ```*/
-    pub fn get_roles(&self) -> builder::GetRoles<'_> {
-        builder::GetRoles::new(self)
+    #[deprecated(
+        note = "the legacy operation `GetRoles`; use `entities_roles_get_v2` (`entitiesRolesGETV2`)"
+    )]
+    pub fn legacy_get_roles(&self) -> builder::LegacyGetRoles<'_> {
+        builder::LegacyGetRoles::new(self)
     }
     /**Legacy: grant roles to a user. Use userRolesActionV1
 
@@ -9009,14 +9021,17 @@ Arguments:
 - `user_uuid`: UUID of the user.
 - `body`: Role ids to grant.
 ```ignore
-let response = client.grant_user_role_ids()
+let response = client.legacy_grant_user_role_ids()
     .user_uuid(user_uuid)
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn grant_user_role_ids(&self) -> builder::GrantUserRoleIds<'_> {
-        builder::GrantUserRoleIds::new(self)
+    #[deprecated(
+        note = "the legacy operation `GrantUserRoleIds`; use `user_roles_action_v1` (`userRolesActionV1`)"
+    )]
+    pub fn legacy_grant_user_role_ids(&self) -> builder::LegacyGrantUserRoleIds<'_> {
+        builder::LegacyGrantUserRoleIds::new(self)
     }
     /**Legacy: revoke roles from a user. Use userRolesActionV1
 
@@ -9026,26 +9041,34 @@ Arguments:
 - `ids`: Entity id; repeat the key for several (`ids=a&ids=b`).
 - `user_uuid`: UUID of the user.
 ```ignore
-let response = client.revoke_user_role_ids()
+let response = client.legacy_revoke_user_role_ids()
     .ids(ids)
     .user_uuid(user_uuid)
     .send()
     .await;
 ```*/
-    pub fn revoke_user_role_ids(&self) -> builder::RevokeUserRoleIds<'_> {
-        builder::RevokeUserRoleIds::new(self)
+    #[deprecated(
+        note = "the legacy operation `RevokeUserRoleIds`; use `user_roles_action_v1` (`userRolesActionV1`)"
+    )]
+    pub fn legacy_revoke_user_role_ids(&self) -> builder::LegacyRevokeUserRoleIds<'_> {
+        builder::LegacyRevokeUserRoleIds::new(self)
     }
     /**Legacy: list role ids available to the tenant. Use queriesRolesV1
 
 Sends a `GET` request to `/user-roles/queries/user-role-ids-by-cid/v1`
 
 ```ignore
-let response = client.get_available_role_ids()
+let response = client.legacy_get_available_role_ids()
     .send()
     .await;
 ```*/
-    pub fn get_available_role_ids(&self) -> builder::GetAvailableRoleIds<'_> {
-        builder::GetAvailableRoleIds::new(self)
+    #[deprecated(
+        note = "the legacy operation `GetAvailableRoleIds`; use `queries_roles_v1` (`queriesRolesV1`)"
+    )]
+    pub fn legacy_get_available_role_ids(
+        &self,
+    ) -> builder::LegacyGetAvailableRoleIds<'_> {
+        builder::LegacyGetAvailableRoleIds::new(self)
     }
     /**Legacy: list the role ids a user holds. Use CombinedUserRolesV2
 
@@ -9054,13 +9077,16 @@ Sends a `GET` request to `/user-roles/queries/user-role-ids-by-user-uuid/v1`
 Arguments:
 - `user_uuid`: UUID of the user.
 ```ignore
-let response = client.get_user_role_ids()
+let response = client.legacy_get_user_role_ids()
     .user_uuid(user_uuid)
     .send()
     .await;
 ```*/
-    pub fn get_user_role_ids(&self) -> builder::GetUserRoleIds<'_> {
-        builder::GetUserRoleIds::new(self)
+    #[deprecated(
+        note = "the legacy operation `GetUserRoleIds`; use `combined_user_roles_v2` (`CombinedUserRolesV2`)"
+    )]
+    pub fn legacy_get_user_role_ids(&self) -> builder::LegacyGetUserRoleIds<'_> {
+        builder::LegacyGetUserRoleIds::new(self)
     }
     /**Legacy: fetch users by UUID (query string). Use retrieveUsersGETV1
 
@@ -9069,13 +9095,16 @@ Sends a `GET` request to `/users/entities/users/v1`
 Arguments:
 - `ids`: Entity id; repeat the key for several (`ids=a&ids=b`).
 ```ignore
-let response = client.retrieve_user()
+let response = client.legacy_retrieve_user()
     .ids(ids)
     .send()
     .await;
 ```*/
-    pub fn retrieve_user(&self) -> builder::RetrieveUser<'_> {
-        builder::RetrieveUser::new(self)
+    #[deprecated(
+        note = "the legacy operation `retrieveUser`; use `retrieve_users_get_v1` (`retrieveUsersGETV1`)"
+    )]
+    pub fn legacy_retrieve_user(&self) -> builder::LegacyRetrieveUser<'_> {
+        builder::LegacyRetrieveUser::new(self)
     }
     /**Legacy: create a user. Use createUserV1
 
@@ -9084,13 +9113,16 @@ Sends a `POST` request to `/users/entities/users/v1`
 Arguments:
 - `body`: The new user: `uid` (email) is required.
 ```ignore
-let response = client.create_user()
+let response = client.legacy_create_user()
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn create_user(&self) -> builder::CreateUser<'_> {
-        builder::CreateUser::new(self)
+    #[deprecated(
+        note = "the legacy operation `CreateUser`; use `create_user_v1` (`createUserV1`)"
+    )]
+    pub fn legacy_create_user(&self) -> builder::LegacyCreateUser<'_> {
+        builder::LegacyCreateUser::new(self)
     }
     /**Legacy: delete a user. Use deleteUserV1
 
@@ -9099,13 +9131,16 @@ Sends a `DELETE` request to `/users/entities/users/v1`
 Arguments:
 - `user_uuid`: UUID of the user.
 ```ignore
-let response = client.delete_user()
+let response = client.legacy_delete_user()
     .user_uuid(user_uuid)
     .send()
     .await;
 ```*/
-    pub fn delete_user(&self) -> builder::DeleteUser<'_> {
-        builder::DeleteUser::new(self)
+    #[deprecated(
+        note = "the legacy operation `DeleteUser`; use `delete_user_v1` (`deleteUserV1`)"
+    )]
+    pub fn legacy_delete_user(&self) -> builder::LegacyDeleteUser<'_> {
+        builder::LegacyDeleteUser::new(self)
     }
     /**Legacy: rename a user. Use updateUserV1
 
@@ -9115,38 +9150,51 @@ Arguments:
 - `user_uuid`: UUID of the user.
 - `body`: The new names.
 ```ignore
-let response = client.update_user()
+let response = client.legacy_update_user()
     .user_uuid(user_uuid)
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn update_user(&self) -> builder::UpdateUser<'_> {
-        builder::UpdateUser::new(self)
+    #[deprecated(
+        note = "the legacy operation `UpdateUser`; use `update_user_v1` (`updateUserV1`)"
+    )]
+    pub fn legacy_update_user(&self) -> builder::LegacyUpdateUser<'_> {
+        builder::LegacyUpdateUser::new(self)
     }
     /**Legacy: list every user's login (email) in the tenant. Use queryUserV1 and retrieveUsersGETV1
 
 Sends a `GET` request to `/users/queries/emails-by-cid/v1`
 
 ```ignore
-let response = client.retrieve_emails_by_cid()
+let response = client.legacy_retrieve_emails_by_cid()
     .send()
     .await;
 ```*/
-    pub fn retrieve_emails_by_cid(&self) -> builder::RetrieveEmailsByCid<'_> {
-        builder::RetrieveEmailsByCid::new(self)
+    #[deprecated(
+        note = "the legacy operation `RetrieveEmailsByCID`; use `query_user_v1` (`queryUserV1`)"
+    )]
+    pub fn legacy_retrieve_emails_by_cid(
+        &self,
+    ) -> builder::LegacyRetrieveEmailsByCid<'_> {
+        builder::LegacyRetrieveEmailsByCid::new(self)
     }
     /**Legacy: list every user UUID in the tenant. Use queryUserV1
 
 Sends a `GET` request to `/users/queries/user-uuids-by-cid/v1`
 
 ```ignore
-let response = client.retrieve_user_uui_ds_by_cid()
+let response = client.legacy_retrieve_user_uuids_by_cid()
     .send()
     .await;
 ```*/
-    pub fn retrieve_user_uui_ds_by_cid(&self) -> builder::RetrieveUserUuiDsByCid<'_> {
-        builder::RetrieveUserUuiDsByCid::new(self)
+    #[deprecated(
+        note = "the legacy operation `RetrieveUserUUIDsByCID`; use `query_user_v1` (`queryUserV1`)"
+    )]
+    pub fn legacy_retrieve_user_uuids_by_cid(
+        &self,
+    ) -> builder::LegacyRetrieveUserUuidsByCid<'_> {
+        builder::LegacyRetrieveUserUuidsByCid::new(self)
     }
     /**Legacy: resolve logins (emails) to user UUIDs. Use queryUserV1 with a uid filter
 
@@ -9155,13 +9203,16 @@ Sends a `GET` request to `/users/queries/user-uuids-by-email/v1`
 Arguments:
 - `uid`: Login (usually an email address); repeat the key for several.
 ```ignore
-let response = client.retrieve_user_uuid()
+let response = client.legacy_retrieve_user_uuid()
     .uid(uid)
     .send()
     .await;
 ```*/
-    pub fn retrieve_user_uuid(&self) -> builder::RetrieveUserUuid<'_> {
-        builder::RetrieveUserUuid::new(self)
+    #[deprecated(
+        note = "the legacy operation `RetrieveUserUUID`; use `query_user_v1` (`queryUserV1`)"
+    )]
+    pub fn legacy_retrieve_user_uuid(&self) -> builder::LegacyRetrieveUserUuid<'_> {
+        builder::LegacyRetrieveUserUuid::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -9607,21 +9658,21 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::combined_user_roles_v1`]
+    /**Builder for [`Client::legacy_combined_user_roles_v1`]
 
-[`Client::combined_user_roles_v1`]: super::Client::combined_user_roles_v1*/
+[`Client::legacy_combined_user_roles_v1`]: super::Client::legacy_combined_user_roles_v1*/
     #[derive(Debug, Clone)]
-    pub struct CombinedUserRolesV1<'a> {
+    pub struct LegacyCombinedUserRolesV1<'a> {
         client: &'a super::Client,
         cid: Result<Option<::std::string::String>, String>,
         direct_only: Result<Option<bool>, String>,
         filter: Result<Option<::std::string::String>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         offset: Result<Option<u64>, String>,
-        sort: Result<Option<types::CombinedUserRolesV1Sort>, String>,
+        sort: Result<Option<types::LegacyCombinedUserRolesV1Sort>, String>,
         user_uuid: Result<::std::string::String, String>,
     }
-    impl<'a> CombinedUserRolesV1<'a> {
+    impl<'a> LegacyCombinedUserRolesV1<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -9695,13 +9746,14 @@ pub mod builder {
         }
         pub fn sort<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::CombinedUserRolesV1Sort>,
+            V: std::convert::TryInto<types::LegacyCombinedUserRolesV1Sort>,
         {
             self.sort = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `CombinedUserRolesV1Sort` for sort failed".to_string()
+                    "conversion to `LegacyCombinedUserRolesV1Sort` for sort failed"
+                        .to_string()
                 });
             self
         }
@@ -9770,7 +9822,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "combined_user_roles_v1",
+                operation_id: "legacy_combined_user_roles_v1",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -10223,15 +10275,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::entities_permission_groups_getv1`]
+    /**Builder for [`Client::entities_permission_groups_get_v1`]
 
-[`Client::entities_permission_groups_getv1`]: super::Client::entities_permission_groups_getv1*/
+[`Client::entities_permission_groups_get_v1`]: super::Client::entities_permission_groups_get_v1*/
     #[derive(Debug, Clone)]
-    pub struct EntitiesPermissionGroupsGetv1<'a> {
+    pub struct EntitiesPermissionGroupsGetV1<'a> {
         client: &'a super::Client,
         body: Result<types::builder::MsaspecIdsRequest, String>,
     }
-    impl<'a> EntitiesPermissionGroupsGetv1<'a> {
+    impl<'a> EntitiesPermissionGroupsGetV1<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -10298,7 +10350,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "entities_permission_groups_getv1",
+                operation_id: "entities_permission_groups_get_v1",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -10352,15 +10404,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::entities_permissions_getv1`]
+    /**Builder for [`Client::entities_permissions_get_v1`]
 
-[`Client::entities_permissions_getv1`]: super::Client::entities_permissions_getv1*/
+[`Client::entities_permissions_get_v1`]: super::Client::entities_permissions_get_v1*/
     #[derive(Debug, Clone)]
-    pub struct EntitiesPermissionsGetv1<'a> {
+    pub struct EntitiesPermissionsGetV1<'a> {
         client: &'a super::Client,
         body: Result<types::builder::MsaspecIdsRequest, String>,
     }
-    impl<'a> EntitiesPermissionsGetv1<'a> {
+    impl<'a> EntitiesPermissionsGetV1<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -10427,7 +10479,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "entities_permissions_getv1",
+                operation_id: "entities_permissions_get_v1",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -10594,16 +10646,16 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::entities_roles_getv2`]
+    /**Builder for [`Client::entities_roles_get_v2`]
 
-[`Client::entities_roles_getv2`]: super::Client::entities_roles_getv2*/
+[`Client::entities_roles_get_v2`]: super::Client::entities_roles_get_v2*/
     #[derive(Debug, Clone)]
-    pub struct EntitiesRolesGetv2<'a> {
+    pub struct EntitiesRolesGetV2<'a> {
         client: &'a super::Client,
         cid: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::MsaspecIdsRequest, String>,
     }
-    impl<'a> EntitiesRolesGetv2<'a> {
+    impl<'a> EntitiesRolesGetV2<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -10686,7 +10738,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "entities_roles_getv2",
+                operation_id: "entities_roles_get_v2",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -10733,16 +10785,16 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::entities_roles_v1`]
+    /**Builder for [`Client::legacy_entities_roles_v1`]
 
-[`Client::entities_roles_v1`]: super::Client::entities_roles_v1*/
+[`Client::legacy_entities_roles_v1`]: super::Client::legacy_entities_roles_v1*/
     #[derive(Debug, Clone)]
-    pub struct EntitiesRolesV1<'a> {
+    pub struct LegacyEntitiesRolesV1<'a> {
         client: &'a super::Client,
         cid: Result<Option<::std::string::String>, String>,
         ids: Result<::std::vec::Vec<::std::string::String>, String>,
     }
-    impl<'a> EntitiesRolesV1<'a> {
+    impl<'a> LegacyEntitiesRolesV1<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -10807,7 +10859,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "entities_roles_v1",
+                operation_id: "legacy_entities_roles_v1",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -11098,15 +11150,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_user_invitations_getv1`]
+    /**Builder for [`Client::get_user_invitations_get_v1`]
 
-[`Client::get_user_invitations_getv1`]: super::Client::get_user_invitations_getv1*/
+[`Client::get_user_invitations_get_v1`]: super::Client::get_user_invitations_get_v1*/
     #[derive(Debug, Clone)]
-    pub struct GetUserInvitationsGetv1<'a> {
+    pub struct GetUserInvitationsGetV1<'a> {
         client: &'a super::Client,
         body: Result<types::builder::MsaspecIdsRequest, String>,
     }
-    impl<'a> GetUserInvitationsGetv1<'a> {
+    impl<'a> GetUserInvitationsGetV1<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -11173,7 +11225,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "get_user_invitations_getv1",
+                operation_id: "get_user_invitations_get_v1",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -11465,15 +11517,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::retrieve_users_getv1`]
+    /**Builder for [`Client::retrieve_users_get_v1`]
 
-[`Client::retrieve_users_getv1`]: super::Client::retrieve_users_getv1*/
+[`Client::retrieve_users_get_v1`]: super::Client::retrieve_users_get_v1*/
     #[derive(Debug, Clone)]
-    pub struct RetrieveUsersGetv1<'a> {
+    pub struct RetrieveUsersGetV1<'a> {
         client: &'a super::Client,
         body: Result<types::builder::MsaspecIdsRequest, String>,
     }
-    impl<'a> RetrieveUsersGetv1<'a> {
+    impl<'a> RetrieveUsersGetV1<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -11540,7 +11592,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "retrieve_users_getv1",
+                operation_id: "retrieve_users_get_v1",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -11580,15 +11632,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::retrieve_users_getv2`]
+    /**Builder for [`Client::retrieve_users_get_v2`]
 
-[`Client::retrieve_users_getv2`]: super::Client::retrieve_users_getv2*/
+[`Client::retrieve_users_get_v2`]: super::Client::retrieve_users_get_v2*/
     #[derive(Debug, Clone)]
-    pub struct RetrieveUsersGetv2<'a> {
+    pub struct RetrieveUsersGetV2<'a> {
         client: &'a super::Client,
         body: Result<types::builder::MsaspecIdsRequest, String>,
     }
-    impl<'a> RetrieveUsersGetv2<'a> {
+    impl<'a> RetrieveUsersGetV2<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -11655,7 +11707,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "retrieve_users_getv2",
+                operation_id: "retrieve_users_get_v2",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -12784,15 +12836,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_roles`]
+    /**Builder for [`Client::legacy_get_roles`]
 
-[`Client::get_roles`]: super::Client::get_roles*/
+[`Client::legacy_get_roles`]: super::Client::legacy_get_roles*/
     #[derive(Debug, Clone)]
-    pub struct GetRoles<'a> {
+    pub struct LegacyGetRoles<'a> {
         client: &'a super::Client,
         ids: Result<::std::vec::Vec<::std::string::String>, String>,
     }
-    impl<'a> GetRoles<'a> {
+    impl<'a> LegacyGetRoles<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -12841,7 +12893,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "get_roles",
+                operation_id: "legacy_get_roles",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -12888,16 +12940,16 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::grant_user_role_ids`]
+    /**Builder for [`Client::legacy_grant_user_role_ids`]
 
-[`Client::grant_user_role_ids`]: super::Client::grant_user_role_ids*/
+[`Client::legacy_grant_user_role_ids`]: super::Client::legacy_grant_user_role_ids*/
     #[derive(Debug, Clone)]
-    pub struct GrantUserRoleIds<'a> {
+    pub struct LegacyGrantUserRoleIds<'a> {
         client: &'a super::Client,
         user_uuid: Result<::std::string::String, String>,
         body: Result<types::builder::DomainRoleIds, String>,
     }
-    impl<'a> GrantUserRoleIds<'a> {
+    impl<'a> LegacyGrantUserRoleIds<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -12975,7 +13027,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "grant_user_role_ids",
+                operation_id: "legacy_grant_user_role_ids",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13015,16 +13067,16 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::revoke_user_role_ids`]
+    /**Builder for [`Client::legacy_revoke_user_role_ids`]
 
-[`Client::revoke_user_role_ids`]: super::Client::revoke_user_role_ids*/
+[`Client::legacy_revoke_user_role_ids`]: super::Client::legacy_revoke_user_role_ids*/
     #[derive(Debug, Clone)]
-    pub struct RevokeUserRoleIds<'a> {
+    pub struct LegacyRevokeUserRoleIds<'a> {
         client: &'a super::Client,
         ids: Result<::std::vec::Vec<::std::string::String>, String>,
         user_uuid: Result<::std::string::String, String>,
     }
-    impl<'a> RevokeUserRoleIds<'a> {
+    impl<'a> LegacyRevokeUserRoleIds<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13088,7 +13140,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "revoke_user_role_ids",
+                operation_id: "legacy_revoke_user_role_ids",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13128,14 +13180,14 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_available_role_ids`]
+    /**Builder for [`Client::legacy_get_available_role_ids`]
 
-[`Client::get_available_role_ids`]: super::Client::get_available_role_ids*/
+[`Client::legacy_get_available_role_ids`]: super::Client::legacy_get_available_role_ids*/
     #[derive(Debug, Clone)]
-    pub struct GetAvailableRoleIds<'a> {
+    pub struct LegacyGetAvailableRoleIds<'a> {
         client: &'a super::Client,
     }
-    impl<'a> GetAvailableRoleIds<'a> {
+    impl<'a> LegacyGetAvailableRoleIds<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -13169,7 +13221,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "get_available_role_ids",
+                operation_id: "legacy_get_available_role_ids",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13209,15 +13261,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_user_role_ids`]
+    /**Builder for [`Client::legacy_get_user_role_ids`]
 
-[`Client::get_user_role_ids`]: super::Client::get_user_role_ids*/
+[`Client::legacy_get_user_role_ids`]: super::Client::legacy_get_user_role_ids*/
     #[derive(Debug, Clone)]
-    pub struct GetUserRoleIds<'a> {
+    pub struct LegacyGetUserRoleIds<'a> {
         client: &'a super::Client,
         user_uuid: Result<::std::string::String, String>,
     }
-    impl<'a> GetUserRoleIds<'a> {
+    impl<'a> LegacyGetUserRoleIds<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13268,7 +13320,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "get_user_role_ids",
+                operation_id: "legacy_get_user_role_ids",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13308,15 +13360,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::retrieve_user`]
+    /**Builder for [`Client::legacy_retrieve_user`]
 
-[`Client::retrieve_user`]: super::Client::retrieve_user*/
+[`Client::legacy_retrieve_user`]: super::Client::legacy_retrieve_user*/
     #[derive(Debug, Clone)]
-    pub struct RetrieveUser<'a> {
+    pub struct LegacyRetrieveUser<'a> {
         client: &'a super::Client,
         ids: Result<::std::vec::Vec<::std::string::String>, String>,
     }
-    impl<'a> RetrieveUser<'a> {
+    impl<'a> LegacyRetrieveUser<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13365,7 +13417,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "retrieve_user",
+                operation_id: "legacy_retrieve_user",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13412,15 +13464,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::create_user`]
+    /**Builder for [`Client::legacy_create_user`]
 
-[`Client::create_user`]: super::Client::create_user*/
+[`Client::legacy_create_user`]: super::Client::legacy_create_user*/
     #[derive(Debug, Clone)]
-    pub struct CreateUser<'a> {
+    pub struct LegacyCreateUser<'a> {
         client: &'a super::Client,
         body: Result<types::builder::DomainUserCreateRequest, String>,
     }
-    impl<'a> CreateUser<'a> {
+    impl<'a> LegacyCreateUser<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13488,7 +13540,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "create_user",
+                operation_id: "legacy_create_user",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13528,15 +13580,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::delete_user`]
+    /**Builder for [`Client::legacy_delete_user`]
 
-[`Client::delete_user`]: super::Client::delete_user*/
+[`Client::legacy_delete_user`]: super::Client::legacy_delete_user*/
     #[derive(Debug, Clone)]
-    pub struct DeleteUser<'a> {
+    pub struct LegacyDeleteUser<'a> {
         client: &'a super::Client,
         user_uuid: Result<::std::string::String, String>,
     }
-    impl<'a> DeleteUser<'a> {
+    impl<'a> LegacyDeleteUser<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13585,7 +13637,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "delete_user",
+                operation_id: "legacy_delete_user",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13632,16 +13684,16 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::update_user`]
+    /**Builder for [`Client::legacy_update_user`]
 
-[`Client::update_user`]: super::Client::update_user*/
+[`Client::legacy_update_user`]: super::Client::legacy_update_user*/
     #[derive(Debug, Clone)]
-    pub struct UpdateUser<'a> {
+    pub struct LegacyUpdateUser<'a> {
         client: &'a super::Client,
         user_uuid: Result<::std::string::String, String>,
         body: Result<types::builder::DomainUpdateUserFields, String>,
     }
-    impl<'a> UpdateUser<'a> {
+    impl<'a> LegacyUpdateUser<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13723,7 +13775,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "update_user",
+                operation_id: "legacy_update_user",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13770,14 +13822,14 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::retrieve_emails_by_cid`]
+    /**Builder for [`Client::legacy_retrieve_emails_by_cid`]
 
-[`Client::retrieve_emails_by_cid`]: super::Client::retrieve_emails_by_cid*/
+[`Client::legacy_retrieve_emails_by_cid`]: super::Client::legacy_retrieve_emails_by_cid*/
     #[derive(Debug, Clone)]
-    pub struct RetrieveEmailsByCid<'a> {
+    pub struct LegacyRetrieveEmailsByCid<'a> {
         client: &'a super::Client,
     }
-    impl<'a> RetrieveEmailsByCid<'a> {
+    impl<'a> LegacyRetrieveEmailsByCid<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -13809,7 +13861,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "retrieve_emails_by_cid",
+                operation_id: "legacy_retrieve_emails_by_cid",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13849,14 +13901,14 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::retrieve_user_uui_ds_by_cid`]
+    /**Builder for [`Client::legacy_retrieve_user_uuids_by_cid`]
 
-[`Client::retrieve_user_uui_ds_by_cid`]: super::Client::retrieve_user_uui_ds_by_cid*/
+[`Client::legacy_retrieve_user_uuids_by_cid`]: super::Client::legacy_retrieve_user_uuids_by_cid*/
     #[derive(Debug, Clone)]
-    pub struct RetrieveUserUuiDsByCid<'a> {
+    pub struct LegacyRetrieveUserUuidsByCid<'a> {
         client: &'a super::Client,
     }
-    impl<'a> RetrieveUserUuiDsByCid<'a> {
+    impl<'a> LegacyRetrieveUserUuidsByCid<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -13888,7 +13940,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "retrieve_user_uui_ds_by_cid",
+                operation_id: "legacy_retrieve_user_uuids_by_cid",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -13928,15 +13980,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::retrieve_user_uuid`]
+    /**Builder for [`Client::legacy_retrieve_user_uuid`]
 
-[`Client::retrieve_user_uuid`]: super::Client::retrieve_user_uuid*/
+[`Client::legacy_retrieve_user_uuid`]: super::Client::legacy_retrieve_user_uuid*/
     #[derive(Debug, Clone)]
-    pub struct RetrieveUserUuid<'a> {
+    pub struct LegacyRetrieveUserUuid<'a> {
         client: &'a super::Client,
         uid: Result<::std::vec::Vec<::std::string::String>, String>,
     }
-    impl<'a> RetrieveUserUuid<'a> {
+    impl<'a> LegacyRetrieveUserUuid<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13987,7 +14039,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "retrieve_user_uuid",
+                operation_id: "legacy_retrieve_user_uuid",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

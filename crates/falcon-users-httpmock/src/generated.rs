@@ -314,8 +314,8 @@ pub mod operations {
             )
         }
     }
-    pub struct CombinedUserRolesV1When(::httpmock::When);
-    impl CombinedUserRolesV1When {
+    pub struct LegacyCombinedUserRolesV1When(::httpmock::When);
+    impl LegacyCombinedUserRolesV1When {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -381,7 +381,7 @@ pub mod operations {
         }
         pub fn sort<T>(self, value: T) -> Self
         where
-            T: Into<Option<types::CombinedUserRolesV1Sort>>,
+            T: Into<Option<types::LegacyCombinedUserRolesV1Sort>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("sort", value.to_string()))
@@ -393,8 +393,8 @@ pub mod operations {
             Self(self.0.query_param("user_uuid", value.to_string()))
         }
     }
-    pub struct CombinedUserRolesV1Then(::httpmock::Then);
-    impl CombinedUserRolesV1Then {
+    pub struct LegacyCombinedUserRolesV1Then(::httpmock::Then);
+    impl LegacyCombinedUserRolesV1Then {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -740,8 +740,8 @@ pub mod operations {
             )
         }
     }
-    pub struct EntitiesPermissionGroupsGetv1When(::httpmock::When);
-    impl EntitiesPermissionGroupsGetv1When {
+    pub struct EntitiesPermissionGroupsGetV1When(::httpmock::When);
+    impl EntitiesPermissionGroupsGetV1When {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -761,8 +761,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct EntitiesPermissionGroupsGetv1Then(::httpmock::Then);
-    impl EntitiesPermissionGroupsGetv1Then {
+    pub struct EntitiesPermissionGroupsGetV1Then(::httpmock::Then);
+    impl EntitiesPermissionGroupsGetV1Then {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -839,8 +839,8 @@ pub mod operations {
             )
         }
     }
-    pub struct EntitiesPermissionsGetv1When(::httpmock::When);
-    impl EntitiesPermissionsGetv1When {
+    pub struct EntitiesPermissionsGetV1When(::httpmock::When);
+    impl EntitiesPermissionsGetV1When {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -860,8 +860,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct EntitiesPermissionsGetv1Then(::httpmock::Then);
-    impl EntitiesPermissionsGetv1Then {
+    pub struct EntitiesPermissionsGetV1Then(::httpmock::Then);
+    impl EntitiesPermissionsGetV1Then {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -1034,8 +1034,8 @@ pub mod operations {
             )
         }
     }
-    pub struct EntitiesRolesGetv2When(::httpmock::When);
-    impl EntitiesRolesGetv2When {
+    pub struct EntitiesRolesGetV2When(::httpmock::When);
+    impl EntitiesRolesGetV2When {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -1063,8 +1063,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct EntitiesRolesGetv2Then(::httpmock::Then);
-    impl EntitiesRolesGetv2Then {
+    pub struct EntitiesRolesGetV2Then(::httpmock::Then);
+    impl EntitiesRolesGetV2Then {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -1129,8 +1129,8 @@ pub mod operations {
             )
         }
     }
-    pub struct EntitiesRolesV1When(::httpmock::When);
-    impl EntitiesRolesV1When {
+    pub struct LegacyEntitiesRolesV1When(::httpmock::When);
+    impl LegacyEntitiesRolesV1When {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -1158,8 +1158,8 @@ pub mod operations {
             Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))
         }
     }
-    pub struct EntitiesRolesV1Then(::httpmock::Then);
-    impl EntitiesRolesV1Then {
+    pub struct LegacyEntitiesRolesV1Then(::httpmock::Then);
+    impl LegacyEntitiesRolesV1Then {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -1387,8 +1387,8 @@ pub mod operations {
             )
         }
     }
-    pub struct GetUserInvitationsGetv1When(::httpmock::When);
-    impl GetUserInvitationsGetv1When {
+    pub struct GetUserInvitationsGetV1When(::httpmock::When);
+    impl GetUserInvitationsGetV1When {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -1408,8 +1408,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct GetUserInvitationsGetv1Then(::httpmock::Then);
-    impl GetUserInvitationsGetv1Then {
+    pub struct GetUserInvitationsGetV1Then(::httpmock::Then);
+    impl GetUserInvitationsGetV1Then {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -1639,8 +1639,8 @@ pub mod operations {
             )
         }
     }
-    pub struct RetrieveUsersGetv1When(::httpmock::When);
-    impl RetrieveUsersGetv1When {
+    pub struct RetrieveUsersGetV1When(::httpmock::When);
+    impl RetrieveUsersGetV1When {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -1658,8 +1658,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct RetrieveUsersGetv1Then(::httpmock::Then);
-    impl RetrieveUsersGetv1Then {
+    pub struct RetrieveUsersGetV1Then(::httpmock::Then);
+    impl RetrieveUsersGetV1Then {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -1715,8 +1715,8 @@ pub mod operations {
             )
         }
     }
-    pub struct RetrieveUsersGetv2When(::httpmock::When);
-    impl RetrieveUsersGetv2When {
+    pub struct RetrieveUsersGetV2When(::httpmock::When);
+    impl RetrieveUsersGetV2When {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -1734,8 +1734,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct RetrieveUsersGetv2Then(::httpmock::Then);
-    impl RetrieveUsersGetv2Then {
+    pub struct RetrieveUsersGetV2Then(::httpmock::Then);
+    impl RetrieveUsersGetV2Then {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -2612,8 +2612,8 @@ pub mod operations {
             )
         }
     }
-    pub struct GetRolesWhen(::httpmock::When);
-    impl GetRolesWhen {
+    pub struct LegacyGetRolesWhen(::httpmock::When);
+    impl LegacyGetRolesWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -2631,8 +2631,8 @@ pub mod operations {
             Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))
         }
     }
-    pub struct GetRolesThen(::httpmock::Then);
-    impl GetRolesThen {
+    pub struct LegacyGetRolesThen(::httpmock::Then);
+    impl LegacyGetRolesThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -2697,8 +2697,8 @@ pub mod operations {
             )
         }
     }
-    pub struct GrantUserRoleIdsWhen(::httpmock::When);
-    impl GrantUserRoleIdsWhen {
+    pub struct LegacyGrantUserRoleIdsWhen(::httpmock::When);
+    impl LegacyGrantUserRoleIdsWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -2719,8 +2719,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct GrantUserRoleIdsThen(::httpmock::Then);
-    impl GrantUserRoleIdsThen {
+    pub struct LegacyGrantUserRoleIdsThen(::httpmock::Then);
+    impl LegacyGrantUserRoleIdsThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -2776,8 +2776,8 @@ pub mod operations {
             )
         }
     }
-    pub struct RevokeUserRoleIdsWhen(::httpmock::When);
-    impl RevokeUserRoleIdsWhen {
+    pub struct LegacyRevokeUserRoleIdsWhen(::httpmock::When);
+    impl LegacyRevokeUserRoleIdsWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -2798,8 +2798,8 @@ pub mod operations {
             Self(self.0.query_param("user_uuid", value.to_string()))
         }
     }
-    pub struct RevokeUserRoleIdsThen(::httpmock::Then);
-    impl RevokeUserRoleIdsThen {
+    pub struct LegacyRevokeUserRoleIdsThen(::httpmock::Then);
+    impl LegacyRevokeUserRoleIdsThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -2855,8 +2855,8 @@ pub mod operations {
             )
         }
     }
-    pub struct GetAvailableRoleIdsWhen(::httpmock::When);
-    impl GetAvailableRoleIdsWhen {
+    pub struct LegacyGetAvailableRoleIdsWhen(::httpmock::When);
+    impl LegacyGetAvailableRoleIdsWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -2873,8 +2873,8 @@ pub mod operations {
             self.0
         }
     }
-    pub struct GetAvailableRoleIdsThen(::httpmock::Then);
-    impl GetAvailableRoleIdsThen {
+    pub struct LegacyGetAvailableRoleIdsThen(::httpmock::Then);
+    impl LegacyGetAvailableRoleIdsThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -2930,8 +2930,8 @@ pub mod operations {
             )
         }
     }
-    pub struct GetUserRoleIdsWhen(::httpmock::When);
-    impl GetUserRoleIdsWhen {
+    pub struct LegacyGetUserRoleIdsWhen(::httpmock::When);
+    impl LegacyGetUserRoleIdsWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -2951,8 +2951,8 @@ pub mod operations {
             Self(self.0.query_param("user_uuid", value.to_string()))
         }
     }
-    pub struct GetUserRoleIdsThen(::httpmock::Then);
-    impl GetUserRoleIdsThen {
+    pub struct LegacyGetUserRoleIdsThen(::httpmock::Then);
+    impl LegacyGetUserRoleIdsThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -3008,8 +3008,8 @@ pub mod operations {
             )
         }
     }
-    pub struct RetrieveUserWhen(::httpmock::When);
-    impl RetrieveUserWhen {
+    pub struct LegacyRetrieveUserWhen(::httpmock::When);
+    impl LegacyRetrieveUserWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -3026,8 +3026,8 @@ pub mod operations {
             Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))
         }
     }
-    pub struct RetrieveUserThen(::httpmock::Then);
-    impl RetrieveUserThen {
+    pub struct LegacyRetrieveUserThen(::httpmock::Then);
+    impl LegacyRetrieveUserThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -3092,8 +3092,8 @@ pub mod operations {
             )
         }
     }
-    pub struct CreateUserWhen(::httpmock::When);
-    impl CreateUserWhen {
+    pub struct LegacyCreateUserWhen(::httpmock::When);
+    impl LegacyCreateUserWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -3110,8 +3110,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct CreateUserThen(::httpmock::Then);
-    impl CreateUserThen {
+    pub struct LegacyCreateUserThen(::httpmock::Then);
+    impl LegacyCreateUserThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -3167,8 +3167,8 @@ pub mod operations {
             )
         }
     }
-    pub struct DeleteUserWhen(::httpmock::When);
-    impl DeleteUserWhen {
+    pub struct LegacyDeleteUserWhen(::httpmock::When);
+    impl LegacyDeleteUserWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -3185,8 +3185,8 @@ pub mod operations {
             Self(self.0.query_param("user_uuid", value.to_string()))
         }
     }
-    pub struct DeleteUserThen(::httpmock::Then);
-    impl DeleteUserThen {
+    pub struct LegacyDeleteUserThen(::httpmock::Then);
+    impl LegacyDeleteUserThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -3251,8 +3251,8 @@ pub mod operations {
             )
         }
     }
-    pub struct UpdateUserWhen(::httpmock::When);
-    impl UpdateUserWhen {
+    pub struct LegacyUpdateUserWhen(::httpmock::When);
+    impl LegacyUpdateUserWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -3272,8 +3272,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct UpdateUserThen(::httpmock::Then);
-    impl UpdateUserThen {
+    pub struct LegacyUpdateUserThen(::httpmock::Then);
+    impl LegacyUpdateUserThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -3338,8 +3338,8 @@ pub mod operations {
             )
         }
     }
-    pub struct RetrieveEmailsByCidWhen(::httpmock::When);
-    impl RetrieveEmailsByCidWhen {
+    pub struct LegacyRetrieveEmailsByCidWhen(::httpmock::When);
+    impl LegacyRetrieveEmailsByCidWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -3353,8 +3353,8 @@ pub mod operations {
             self.0
         }
     }
-    pub struct RetrieveEmailsByCidThen(::httpmock::Then);
-    impl RetrieveEmailsByCidThen {
+    pub struct LegacyRetrieveEmailsByCidThen(::httpmock::Then);
+    impl LegacyRetrieveEmailsByCidThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -3410,8 +3410,8 @@ pub mod operations {
             )
         }
     }
-    pub struct RetrieveUserUuiDsByCidWhen(::httpmock::When);
-    impl RetrieveUserUuiDsByCidWhen {
+    pub struct LegacyRetrieveUserUuidsByCidWhen(::httpmock::When);
+    impl LegacyRetrieveUserUuidsByCidWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -3426,8 +3426,8 @@ pub mod operations {
             self.0
         }
     }
-    pub struct RetrieveUserUuiDsByCidThen(::httpmock::Then);
-    impl RetrieveUserUuiDsByCidThen {
+    pub struct LegacyRetrieveUserUuidsByCidThen(::httpmock::Then);
+    impl LegacyRetrieveUserUuidsByCidThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -3483,8 +3483,8 @@ pub mod operations {
             )
         }
     }
-    pub struct RetrieveUserUuidWhen(::httpmock::When);
-    impl RetrieveUserUuidWhen {
+    pub struct LegacyRetrieveUserUuidWhen(::httpmock::When);
+    impl LegacyRetrieveUserUuidWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -3502,8 +3502,8 @@ pub mod operations {
             Self(value.iter().fold(self.0, |when, v| when.query_param("uid", v)))
         }
     }
-    pub struct RetrieveUserUuidThen(::httpmock::Then);
-    impl RetrieveUserUuidThen {
+    pub struct LegacyRetrieveUserUuidThen(::httpmock::Then);
+    impl LegacyRetrieveUserUuidThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -3585,11 +3585,11 @@ pub trait MockServerExt {
     fn aggregate_users_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::AggregateUsersV2When, operations::AggregateUsersV2Then);
-    fn combined_user_roles_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_combined_user_roles_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::CombinedUserRolesV1When,
-            operations::CombinedUserRolesV1Then,
+            operations::LegacyCombinedUserRolesV1When,
+            operations::LegacyCombinedUserRolesV1Then,
         );
     fn combined_user_roles_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
@@ -3603,17 +3603,17 @@ pub trait MockServerExt {
             operations::CombinedUserRolesV3When,
             operations::CombinedUserRolesV3Then,
         );
-    fn entities_permission_groups_getv1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn entities_permission_groups_get_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::EntitiesPermissionGroupsGetv1When,
-            operations::EntitiesPermissionGroupsGetv1Then,
+            operations::EntitiesPermissionGroupsGetV1When,
+            operations::EntitiesPermissionGroupsGetV1Then,
         );
-    fn entities_permissions_getv1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn entities_permissions_get_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::EntitiesPermissionsGetv1When,
-            operations::EntitiesPermissionsGetv1Then,
+            operations::EntitiesPermissionsGetV1When,
+            operations::EntitiesPermissionsGetV1Then,
         );
     fn entities_role_permissions_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
@@ -3621,15 +3621,18 @@ pub trait MockServerExt {
             operations::EntitiesRolePermissionsV1When,
             operations::EntitiesRolePermissionsV1Then,
         );
-    fn entities_roles_getv2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn entities_roles_get_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::EntitiesRolesGetv2When,
-            operations::EntitiesRolesGetv2Then,
+            operations::EntitiesRolesGetV2When,
+            operations::EntitiesRolesGetV2Then,
         );
-    fn entities_roles_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_entities_roles_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::EntitiesRolesV1When, operations::EntitiesRolesV1Then);
+        F: FnOnce(
+            operations::LegacyEntitiesRolesV1When,
+            operations::LegacyEntitiesRolesV1Then,
+        );
     fn user_action_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::UserActionV1When, operations::UserActionV1Then);
@@ -3639,11 +3642,11 @@ pub trait MockServerExt {
             operations::UserAllowedActionsV1When,
             operations::UserAllowedActionsV1Then,
         );
-    fn get_user_invitations_getv1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn get_user_invitations_get_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::GetUserInvitationsGetv1When,
-            operations::GetUserInvitationsGetv1Then,
+            operations::GetUserInvitationsGetV1When,
+            operations::GetUserInvitationsGetV1Then,
         );
     fn user_roles_action_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
@@ -3651,17 +3654,17 @@ pub trait MockServerExt {
     fn user_roles_action_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::UserRolesActionV2When, operations::UserRolesActionV2Then);
-    fn retrieve_users_getv1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn retrieve_users_get_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::RetrieveUsersGetv1When,
-            operations::RetrieveUsersGetv1Then,
+            operations::RetrieveUsersGetV1When,
+            operations::RetrieveUsersGetV1Then,
         );
-    fn retrieve_users_getv2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn retrieve_users_get_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::RetrieveUsersGetv2When,
-            operations::RetrieveUsersGetv2Then,
+            operations::RetrieveUsersGetV2When,
+            operations::RetrieveUsersGetV2Then,
         );
     fn create_user_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
@@ -3693,51 +3696,66 @@ pub trait MockServerExt {
     fn query_user_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::QueryUserV2When, operations::QueryUserV2Then);
-    fn get_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_get_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::GetRolesWhen, operations::GetRolesThen);
-    fn grant_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::GrantUserRoleIdsWhen, operations::GrantUserRoleIdsThen);
-    fn revoke_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::RevokeUserRoleIdsWhen, operations::RevokeUserRoleIdsThen);
-    fn get_available_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+        F: FnOnce(operations::LegacyGetRolesWhen, operations::LegacyGetRolesThen);
+    fn legacy_grant_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::GetAvailableRoleIdsWhen,
-            operations::GetAvailableRoleIdsThen,
+            operations::LegacyGrantUserRoleIdsWhen,
+            operations::LegacyGrantUserRoleIdsThen,
         );
-    fn get_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::GetUserRoleIdsWhen, operations::GetUserRoleIdsThen);
-    fn retrieve_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::RetrieveUserWhen, operations::RetrieveUserThen);
-    fn create_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::CreateUserWhen, operations::CreateUserThen);
-    fn delete_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::DeleteUserWhen, operations::DeleteUserThen);
-    fn update_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::UpdateUserWhen, operations::UpdateUserThen);
-    fn retrieve_emails_by_cid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_revoke_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::RetrieveEmailsByCidWhen,
-            operations::RetrieveEmailsByCidThen,
+            operations::LegacyRevokeUserRoleIdsWhen,
+            operations::LegacyRevokeUserRoleIdsThen,
         );
-    fn retrieve_user_uui_ds_by_cid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_get_available_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::RetrieveUserUuiDsByCidWhen,
-            operations::RetrieveUserUuiDsByCidThen,
+            operations::LegacyGetAvailableRoleIdsWhen,
+            operations::LegacyGetAvailableRoleIdsThen,
         );
-    fn retrieve_user_uuid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_get_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::RetrieveUserUuidWhen, operations::RetrieveUserUuidThen);
+        F: FnOnce(
+            operations::LegacyGetUserRoleIdsWhen,
+            operations::LegacyGetUserRoleIdsThen,
+        );
+    fn legacy_retrieve_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::LegacyRetrieveUserWhen,
+            operations::LegacyRetrieveUserThen,
+        );
+    fn legacy_create_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LegacyCreateUserWhen, operations::LegacyCreateUserThen);
+    fn legacy_delete_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LegacyDeleteUserWhen, operations::LegacyDeleteUserThen);
+    fn legacy_update_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LegacyUpdateUserWhen, operations::LegacyUpdateUserThen);
+    fn legacy_retrieve_emails_by_cid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::LegacyRetrieveEmailsByCidWhen,
+            operations::LegacyRetrieveEmailsByCidThen,
+        );
+    fn legacy_retrieve_user_uuids_by_cid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::LegacyRetrieveUserUuidsByCidWhen,
+            operations::LegacyRetrieveUserUuidsByCidThen,
+        );
+    fn legacy_retrieve_user_uuid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::LegacyRetrieveUserUuidWhen,
+            operations::LegacyRetrieveUserUuidThen,
+        );
 }
 impl MockServerExt for ::httpmock::MockServer {
     fn oauth2_revoke_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
@@ -3784,17 +3802,17 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
-    fn combined_user_roles_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_combined_user_roles_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::CombinedUserRolesV1When,
-            operations::CombinedUserRolesV1Then,
+            operations::LegacyCombinedUserRolesV1When,
+            operations::LegacyCombinedUserRolesV1Then,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::CombinedUserRolesV1When::new(when),
-                operations::CombinedUserRolesV1Then::new(then),
+                operations::LegacyCombinedUserRolesV1When::new(when),
+                operations::LegacyCombinedUserRolesV1Then::new(then),
             )
         })
     }
@@ -3826,31 +3844,31 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
-    fn entities_permission_groups_getv1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn entities_permission_groups_get_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::EntitiesPermissionGroupsGetv1When,
-            operations::EntitiesPermissionGroupsGetv1Then,
+            operations::EntitiesPermissionGroupsGetV1When,
+            operations::EntitiesPermissionGroupsGetV1Then,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::EntitiesPermissionGroupsGetv1When::new(when),
-                operations::EntitiesPermissionGroupsGetv1Then::new(then),
+                operations::EntitiesPermissionGroupsGetV1When::new(when),
+                operations::EntitiesPermissionGroupsGetV1Then::new(then),
             )
         })
     }
-    fn entities_permissions_getv1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn entities_permissions_get_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::EntitiesPermissionsGetv1When,
-            operations::EntitiesPermissionsGetv1Then,
+            operations::EntitiesPermissionsGetV1When,
+            operations::EntitiesPermissionsGetV1Then,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::EntitiesPermissionsGetv1When::new(when),
-                operations::EntitiesPermissionsGetv1Then::new(then),
+                operations::EntitiesPermissionsGetV1When::new(when),
+                operations::EntitiesPermissionsGetV1Then::new(then),
             )
         })
     }
@@ -3868,28 +3886,31 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
-    fn entities_roles_getv2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn entities_roles_get_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::EntitiesRolesGetv2When,
-            operations::EntitiesRolesGetv2Then,
+            operations::EntitiesRolesGetV2When,
+            operations::EntitiesRolesGetV2Then,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::EntitiesRolesGetv2When::new(when),
-                operations::EntitiesRolesGetv2Then::new(then),
+                operations::EntitiesRolesGetV2When::new(when),
+                operations::EntitiesRolesGetV2Then::new(then),
             )
         })
     }
-    fn entities_roles_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_entities_roles_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::EntitiesRolesV1When, operations::EntitiesRolesV1Then),
+        F: FnOnce(
+            operations::LegacyEntitiesRolesV1When,
+            operations::LegacyEntitiesRolesV1Then,
+        ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::EntitiesRolesV1When::new(when),
-                operations::EntitiesRolesV1Then::new(then),
+                operations::LegacyEntitiesRolesV1When::new(when),
+                operations::LegacyEntitiesRolesV1Then::new(then),
             )
         })
     }
@@ -3918,17 +3939,17 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
-    fn get_user_invitations_getv1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn get_user_invitations_get_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::GetUserInvitationsGetv1When,
-            operations::GetUserInvitationsGetv1Then,
+            operations::GetUserInvitationsGetV1When,
+            operations::GetUserInvitationsGetV1Then,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::GetUserInvitationsGetv1When::new(when),
-                operations::GetUserInvitationsGetv1Then::new(then),
+                operations::GetUserInvitationsGetV1When::new(when),
+                operations::GetUserInvitationsGetV1Then::new(then),
             )
         })
     }
@@ -3954,31 +3975,31 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
-    fn retrieve_users_getv1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn retrieve_users_get_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::RetrieveUsersGetv1When,
-            operations::RetrieveUsersGetv1Then,
+            operations::RetrieveUsersGetV1When,
+            operations::RetrieveUsersGetV1Then,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::RetrieveUsersGetv1When::new(when),
-                operations::RetrieveUsersGetv1Then::new(then),
+                operations::RetrieveUsersGetV1When::new(when),
+                operations::RetrieveUsersGetV1Then::new(then),
             )
         })
     }
-    fn retrieve_users_getv2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn retrieve_users_get_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::RetrieveUsersGetv2When,
-            operations::RetrieveUsersGetv2Then,
+            operations::RetrieveUsersGetV2When,
+            operations::RetrieveUsersGetV2Then,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::RetrieveUsersGetv2When::new(when),
-                operations::RetrieveUsersGetv2Then::new(then),
+                operations::RetrieveUsersGetV2When::new(when),
+                operations::RetrieveUsersGetV2Then::new(then),
             )
         })
     }
@@ -4076,144 +4097,159 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
-    fn get_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_get_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::GetRolesWhen, operations::GetRolesThen),
+        F: FnOnce(operations::LegacyGetRolesWhen, operations::LegacyGetRolesThen),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::GetRolesWhen::new(when),
-                operations::GetRolesThen::new(then),
+                operations::LegacyGetRolesWhen::new(when),
+                operations::LegacyGetRolesThen::new(then),
             )
         })
     }
-    fn grant_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::GrantUserRoleIdsWhen, operations::GrantUserRoleIdsThen),
-    {
-        self.mock(|when, then| {
-            config_fn(
-                operations::GrantUserRoleIdsWhen::new(when),
-                operations::GrantUserRoleIdsThen::new(then),
-            )
-        })
-    }
-    fn revoke_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::RevokeUserRoleIdsWhen, operations::RevokeUserRoleIdsThen),
-    {
-        self.mock(|when, then| {
-            config_fn(
-                operations::RevokeUserRoleIdsWhen::new(when),
-                operations::RevokeUserRoleIdsThen::new(then),
-            )
-        })
-    }
-    fn get_available_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_grant_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::GetAvailableRoleIdsWhen,
-            operations::GetAvailableRoleIdsThen,
+            operations::LegacyGrantUserRoleIdsWhen,
+            operations::LegacyGrantUserRoleIdsThen,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::GetAvailableRoleIdsWhen::new(when),
-                operations::GetAvailableRoleIdsThen::new(then),
+                operations::LegacyGrantUserRoleIdsWhen::new(when),
+                operations::LegacyGrantUserRoleIdsThen::new(then),
             )
         })
     }
-    fn get_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::GetUserRoleIdsWhen, operations::GetUserRoleIdsThen),
-    {
-        self.mock(|when, then| {
-            config_fn(
-                operations::GetUserRoleIdsWhen::new(when),
-                operations::GetUserRoleIdsThen::new(then),
-            )
-        })
-    }
-    fn retrieve_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::RetrieveUserWhen, operations::RetrieveUserThen),
-    {
-        self.mock(|when, then| {
-            config_fn(
-                operations::RetrieveUserWhen::new(when),
-                operations::RetrieveUserThen::new(then),
-            )
-        })
-    }
-    fn create_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::CreateUserWhen, operations::CreateUserThen),
-    {
-        self.mock(|when, then| {
-            config_fn(
-                operations::CreateUserWhen::new(when),
-                operations::CreateUserThen::new(then),
-            )
-        })
-    }
-    fn delete_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::DeleteUserWhen, operations::DeleteUserThen),
-    {
-        self.mock(|when, then| {
-            config_fn(
-                operations::DeleteUserWhen::new(when),
-                operations::DeleteUserThen::new(then),
-            )
-        })
-    }
-    fn update_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(operations::UpdateUserWhen, operations::UpdateUserThen),
-    {
-        self.mock(|when, then| {
-            config_fn(
-                operations::UpdateUserWhen::new(when),
-                operations::UpdateUserThen::new(then),
-            )
-        })
-    }
-    fn retrieve_emails_by_cid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_revoke_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::RetrieveEmailsByCidWhen,
-            operations::RetrieveEmailsByCidThen,
+            operations::LegacyRevokeUserRoleIdsWhen,
+            operations::LegacyRevokeUserRoleIdsThen,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::RetrieveEmailsByCidWhen::new(when),
-                operations::RetrieveEmailsByCidThen::new(then),
+                operations::LegacyRevokeUserRoleIdsWhen::new(when),
+                operations::LegacyRevokeUserRoleIdsThen::new(then),
             )
         })
     }
-    fn retrieve_user_uui_ds_by_cid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_get_available_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
-            operations::RetrieveUserUuiDsByCidWhen,
-            operations::RetrieveUserUuiDsByCidThen,
+            operations::LegacyGetAvailableRoleIdsWhen,
+            operations::LegacyGetAvailableRoleIdsThen,
         ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::RetrieveUserUuiDsByCidWhen::new(when),
-                operations::RetrieveUserUuiDsByCidThen::new(then),
+                operations::LegacyGetAvailableRoleIdsWhen::new(when),
+                operations::LegacyGetAvailableRoleIdsThen::new(then),
             )
         })
     }
-    fn retrieve_user_uuid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn legacy_get_user_role_ids<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::RetrieveUserUuidWhen, operations::RetrieveUserUuidThen),
+        F: FnOnce(
+            operations::LegacyGetUserRoleIdsWhen,
+            operations::LegacyGetUserRoleIdsThen,
+        ),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::RetrieveUserUuidWhen::new(when),
-                operations::RetrieveUserUuidThen::new(then),
+                operations::LegacyGetUserRoleIdsWhen::new(when),
+                operations::LegacyGetUserRoleIdsThen::new(then),
+            )
+        })
+    }
+    fn legacy_retrieve_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::LegacyRetrieveUserWhen,
+            operations::LegacyRetrieveUserThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::LegacyRetrieveUserWhen::new(when),
+                operations::LegacyRetrieveUserThen::new(then),
+            )
+        })
+    }
+    fn legacy_create_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LegacyCreateUserWhen, operations::LegacyCreateUserThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::LegacyCreateUserWhen::new(when),
+                operations::LegacyCreateUserThen::new(then),
+            )
+        })
+    }
+    fn legacy_delete_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LegacyDeleteUserWhen, operations::LegacyDeleteUserThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::LegacyDeleteUserWhen::new(when),
+                operations::LegacyDeleteUserThen::new(then),
+            )
+        })
+    }
+    fn legacy_update_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LegacyUpdateUserWhen, operations::LegacyUpdateUserThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::LegacyUpdateUserWhen::new(when),
+                operations::LegacyUpdateUserThen::new(then),
+            )
+        })
+    }
+    fn legacy_retrieve_emails_by_cid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::LegacyRetrieveEmailsByCidWhen,
+            operations::LegacyRetrieveEmailsByCidThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::LegacyRetrieveEmailsByCidWhen::new(when),
+                operations::LegacyRetrieveEmailsByCidThen::new(then),
+            )
+        })
+    }
+    fn legacy_retrieve_user_uuids_by_cid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::LegacyRetrieveUserUuidsByCidWhen,
+            operations::LegacyRetrieveUserUuidsByCidThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::LegacyRetrieveUserUuidsByCidWhen::new(when),
+                operations::LegacyRetrieveUserUuidsByCidThen::new(then),
+            )
+        })
+    }
+    fn legacy_retrieve_user_uuid<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::LegacyRetrieveUserUuidWhen,
+            operations::LegacyRetrieveUserUuidThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::LegacyRetrieveUserUuidWhen::new(when),
+                operations::LegacyRetrieveUserUuidThen::new(then),
             )
         })
     }

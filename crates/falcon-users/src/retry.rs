@@ -52,27 +52,6 @@ impl RetryPolicy {
     }
 }
 
-/// Read-only POSTs (ids go in the body because the list can be long), as the generated client
-/// names operations in its hooks (snake_case of the operationId).
-pub(crate) const READ_ONLY_POSTS: [&str; 10] = [
-    "retrieve_users_getv1",
-    "retrieve_users_getv2",
-    "entities_roles_getv2",
-    "entities_permission_groups_getv1",
-    "entities_permissions_getv1",
-    "get_user_invitations_getv1",
-    "aggregate_users_v1",
-    "aggregate_users_v2",
-    "user_allowed_actions_v1",
-    "oauth2_access_token",
-];
-
-/// Operations that change nothing, so a 5xx or a lost response can be retried safely: every GET
-/// and the read-only POSTs. Creates, deletes and role changes are never repeated blindly.
-pub(crate) fn is_idempotent(method: &reqwest::Method, operation: &str) -> bool {
-    method == reqwest::Method::GET || READ_ONLY_POSTS.contains(&operation)
-}
-
 /// `X-RateLimit-RetryAfter` (Unix epoch seconds) or `Retry-After` (delay seconds).
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<SystemTime> {
     let read = |name: &str| {
@@ -170,34 +149,22 @@ impl Limiter {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use falcon_users_api::operations;
 
-    /// The hook sees the generated client's operation names: a rename there must fail here.
+    /// Retries repeat only what the operation table calls read-only: creates, deletes and role
+    /// changes are never sent twice blindly; ids-in-the-body POSTs are.
     #[test]
-    fn read_only_posts_name_generated_operations() {
-        let generated = include_str!("../../falcon-users-api/src/generated.rs");
-        for op in READ_ONLY_POSTS.iter().chain(&["oauth2_revoke_token"]) {
-            assert!(
-                generated.contains(&format!("operation_id: \"{op}\"")),
-                "{op} is not an operation of the generated client"
-            );
-        }
-    }
-
-    #[test]
-    fn creates_and_role_changes_are_not_idempotent() {
-        for op in [
-            "create_user_v1",
-            "user_roles_action_v1",
-            "delete_user_v1",
-            "user_action_v1",
+    fn writes_are_never_read_only() {
+        for (op, read_only) in [
+            (operations::CREATE_USER_V1, false),
+            (operations::USER_ROLES_ACTION_V1, false),
+            (operations::DELETE_USER_V1, false),
+            (operations::USER_ACTION_V1, false),
+            (operations::OAUTH2_REVOKE_TOKEN, false),
+            (operations::QUERY_USER_V1, true),
+            (operations::RETRIEVE_USERS_GET_V1, true),
         ] {
-            assert!(!is_idempotent(&reqwest::Method::POST, op), "{op}");
+            assert_eq!(op.read_only, read_only, "{op}");
         }
-        assert!(is_idempotent(&reqwest::Method::GET, "query_user_v1"));
-        assert!(is_idempotent(
-            &reqwest::Method::POST,
-            "retrieve_users_getv1"
-        ));
     }
 }

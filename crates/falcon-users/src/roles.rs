@@ -33,7 +33,7 @@ impl Falcon {
         let api = self.ready().await?;
         let cid = self.cid_param();
         batched(ids.chunks(batch.body_ids), batch.concurrency, |ids| {
-            let mut req = api.entities_roles_getv2().body(MsaspecIdsRequest { ids });
+            let mut req = api.entities_roles_get_v2().body(MsaspecIdsRequest { ids });
             if let Some(cid) = &cid {
                 req = req.cid(cid.clone());
             }

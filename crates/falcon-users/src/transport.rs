@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use falcon_users_api::RequestHook;
+use falcon_users_api::{Auth, Operation, RequestHook};
 use futures::future::BoxFuture;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use tracing::{debug, warn};
 
 use crate::auth::TokenProvider;
-use crate::retry::{is_idempotent, retry_after};
+use crate::retry::retry_after;
 use crate::session::Session;
 use crate::stats::Stats;
 
@@ -39,7 +39,7 @@ impl Transport {
     async fn prepare_request(
         &self,
         request: &mut Request,
-        operation: &'static str,
+        operation: &'static Operation,
     ) -> Result<(), String> {
         // Autodiscovery may have moved the tenant to another host after this client was built.
         let base = self.session.endpoint.url();
@@ -52,15 +52,15 @@ impl Transport {
             let _ = url.set_host(base.host_str());
             let _ = url.set_port(base.port());
         }
-        match operation {
-            "oauth2_access_token" => Ok(()),
-            "oauth2_revoke_token" => {
+        match operation.auth {
+            Auth::None => Ok(()),
+            Auth::Basic => {
                 let creds = &self.session.credentials;
                 let basic = basic_auth(&creds.client_id, creds.client_secret.expose_secret());
                 request.headers_mut().insert(AUTHORIZATION, basic);
                 Ok(())
             }
-            _ => {
+            Auth::Bearer { .. } => {
                 let Some(auth) = &self.auth else {
                     return Ok(());
                 };
@@ -77,13 +77,15 @@ impl Transport {
         &self,
         client: &reqwest::Client,
         mut request: Request,
-        operation: &'static str,
+        op: &'static Operation,
     ) -> reqwest::Result<Response> {
+        let operation = op.id;
         let session = &self.session;
         let clock = session.clock.as_ref();
         let policy = &session.retry;
         let started = clock.now();
-        let idempotent = is_idempotent(request.method(), operation);
+        // Only what changes nothing may be sent again after a 5xx or a lost answer.
+        let idempotent = op.read_only;
         let mut attempt = 0u32;
         let mut refreshed = false;
         loop {
@@ -245,18 +247,18 @@ impl RequestHook for Transport {
     fn prepare<'a>(
         &'a self,
         request: &'a mut Request,
-        operation_id: &'static str,
+        operation: &'static Operation,
     ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(self.prepare_request(request, operation_id))
+        Box::pin(self.prepare_request(request, operation))
     }
 
     fn execute<'a>(
         &'a self,
         client: &'a reqwest::Client,
         request: Request,
-        operation_id: &'static str,
+        operation: &'static Operation,
     ) -> BoxFuture<'a, reqwest::Result<Response>> {
-        Box::pin(self.send(client, request, operation_id))
+        Box::pin(self.send(client, request, operation))
     }
 }
 

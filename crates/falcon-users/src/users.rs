@@ -225,7 +225,7 @@ impl Falcon {
         let api = self.ready().await?;
         let response = call(
             "retrieveUsersGETV1",
-            api.retrieve_users_getv1()
+            api.retrieve_users_get_v1()
                 .body(MsaspecIdsRequest { ids })
                 .send(),
         )

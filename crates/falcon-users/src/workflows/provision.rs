@@ -269,7 +269,8 @@ impl Falcon {
             password: None,
             uid: Some(job.uid.clone()),
         };
-        let created = call("CreateUser", api.create_user().body(body).send()).await?;
+        #[allow(deprecated)] // asked for explicitly (`Provision::legacy`)
+        let created = call("CreateUser", api.legacy_create_user().body(body).send()).await?;
         let meta = created
             .resources
             .unwrap_or_default()
