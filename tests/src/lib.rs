@@ -1,1 +1,3 @@
-//! Tests live in `tests/`; this library is empty on purpose.
+//! Support for the tests in `tests/`.
+
+pub mod module_edges;
