@@ -147,6 +147,55 @@ async fn a_retry_after_beyond_the_allowed_wait_is_reported_not_waited() {
 }
 
 #[tokio::test]
+async fn a_retry_after_a_day_ahead_is_reported_under_the_default_policy() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    let api = scripted_query(&server, vec![rate_limited(epoch_secs(&clock) + 86_400)]).await;
+    let err = query(&falcon).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert_eq!(api.calls_async().await, 1);
+    assert!(
+        clock.sleeps().iter().all(|d| *d < Duration::from_secs(60)),
+        "{:?}",
+        clock.sleeps()
+    );
+}
+
+#[tokio::test]
+async fn a_429_on_a_create_is_retried_too() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    let responder = scripted(vec![
+        rate_limited(epoch_secs(&clock) + 1),
+        json_reply(200, &entities(json!([user("u-new")]), json!([]))),
+    ]);
+    let create = server
+        .mock_async(move |when, then| {
+            when.method(POST).path(USERS_PATH);
+            then.respond_with(responder);
+        })
+        .await;
+    let created = bounded(falcon.create_user(DomainCreateUserRequest {
+        uid: Some("new@example.com".into()),
+        first_name: None,
+        last_name: None,
+        cid: None,
+        password: None,
+    }))
+    .await
+    .unwrap();
+    assert_eq!(created.uuid.as_deref(), Some("u-new"));
+    assert_eq!(
+        create.calls_async().await,
+        2,
+        "nothing was done by a 429: safe to repeat"
+    );
+    assert_eq!(falcon.stats().rate_limited, 1);
+}
+
+#[tokio::test]
 async fn a_429_on_every_attempt_ends_after_the_attempt_budget() {
     let server = MockServer::start_async().await;
     let _token = token_mock(&server, "tok").await;
@@ -295,6 +344,7 @@ async fn a_500_forever_on_a_get_stops_after_max_attempts() {
     let err = query(&falcon).await.unwrap_err();
     assert!(matches!(err, Error::Api { status: 500, .. }), "{err:?}");
     let attempts = RetryPolicy::default().max_attempts as usize;
+    assert_eq!(attempts, 6, "the documented default");
     assert_eq!(api.calls_async().await, attempts);
     assert_eq!(clock.sleeps().len(), attempts - 1);
 }
@@ -366,42 +416,4 @@ async fn max_concurrency_one_serialises_requests() {
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(server.max_in_flight(), 1);
     assert_eq!(server.seen().len(), 9, "1 token + 8 calls");
-}
-
-#[test]
-fn zero_concurrency_or_attempts_are_refused() {
-    let base = || {
-        Falcon::builder()
-            .client_id(CLIENT_ID)
-            .client_secret(SECRET)
-            .cloud_name("http://127.0.0.1:9")
-    };
-    let err = base().max_concurrency(0).build().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidInput {
-                field: "max_concurrency",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let err = base()
-        .retry_policy(RetryPolicy {
-            max_attempts: 0,
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidInput {
-                field: "retry_policy.max_attempts",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
 }

@@ -357,6 +357,28 @@ async fn token_403_is_forbidden_naming_the_ip_allow_list() {
         other => panic!("expected Forbidden, got {other:?}"),
     }
     assert_eq!(token.calls_async().await, 1);
+    assert!(!err.to_string().contains(SECRET), "{err}");
+}
+
+#[tokio::test]
+async fn token_400_without_a_member_cid_still_names_the_member_cid() {
+    let server = MockServer::start_async().await;
+    token_failure(&server, 400, "bad request").await;
+    let falcon = builder(&server).build().unwrap();
+    let err = bounded(falcon.authenticate()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Auth {
+                problem: AuthProblem::BadRequest,
+                status: Some(400),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("member CID"), "{err}");
+    assert!(!err.to_string().contains(SECRET), "{err}");
 }
 
 #[tokio::test]
