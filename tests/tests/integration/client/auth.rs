@@ -1,43 +1,18 @@
 //! Tokens of the ergonomic layer: reuse, the exact token form, proactive refresh on a manual
 //! clock, member tokens kept apart, refresh-on-401 exactly once, and single flight.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use falcon_users::clock::ManualClock;
-use falcon_users::{AuthProblem, Error, Falcon, UserQuery};
+use falcon_users::{AuthProblem, Error};
+use falcon_users_tests::bounded;
+use falcon_users_tests::mock::*;
 use httpmock::Method::{GET, POST};
-use httpmock::{Mock, MockServer};
+use httpmock::MockServer;
 use serde_json::json;
-use support::*;
-
-/// `queryUserV1` answering only requests that carry `Bearer <token>`.
-async fn query_for<'a>(server: &'a MockServer, token: &str, status: u16) -> Mock<'a> {
-    let bearer = format!("Bearer {token}");
-    let body = if status == 200 {
-        page(json!(["u-1"]), 0, 500, 1)
-    } else {
-        error_body(status, "access denied, invalid bearer token")
-    };
-    server
-        .mock_async(move |when, then| {
-            when.method(GET)
-                .path(QUERY_USERS_PATH)
-                .header("authorization", bearer);
-            then.status(status)
-                .header("content-type", "application/json")
-                .json_body(body);
-        })
-        .await
-}
-
-async fn query(falcon: &Falcon) -> falcon_users::Result<Vec<String>> {
-    bounded(falcon.query_user_ids(&UserQuery::new(), 0))
-        .await
-        .map(|page| page.resources.unwrap_or_default())
-}
 
 // ---- 1. token reuse, bearer header, exact form -----------------------------------------------
 
@@ -397,7 +372,7 @@ async fn revoke_sends_basic_auth_and_the_token_then_the_next_call_mints_anew() {
     let token = token_mock(&server, "tok-to-revoke").await;
     let basic = format!(
         "Basic {}",
-        base64(format!("{CLIENT_ID}:{SECRET}").as_bytes())
+        STANDARD.encode(format!("{CLIENT_ID}:{SECRET}").as_bytes())
     );
     let revoke = server
         .mock_async(|when, then| {

@@ -1,21 +1,21 @@
 //! Clouds and CIDs as users type them, the plain-http guard of `build()`, and cloud
 //! autodiscovery.
 //!
-//! Autodiscovery tests run every request through a loopback forward proxy (`MiniServer`, set
+//! Autodiscovery tests run every request through a loopback forward proxy (`loopback::Server`, set
 //! with `FalconBuilder::proxy`): plain-http requests arrive in absolute form and are answered
 //! per target authority, and any https request (a real Falcon host) arrives as a `CONNECT` that
 //! the proxy records and refuses. So nothing ever leaves 127.0.0.1, even if the SDK switched to
 //! a real region, and such a switch is observable as the `CONNECT` target.
-
-mod support;
 
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use falcon_users::clock::ManualClock;
 use falcon_users::{AuthProblem, Cid, Cloud, Error, Falcon, FalconBuilder, UserQuery};
+use falcon_users_tests::bounded;
+use falcon_users_tests::loopback::{Reply, Request, Server};
+use falcon_users_tests::mock::*;
 use serde_json::json;
-use support::*;
 use url::Url;
 
 // ---- 6. cloud parsing ------------------------------------------------------------------------
@@ -254,20 +254,20 @@ fn plain_http_to_loopback_and_https_anywhere_are_accepted() {
 /// Listener 0 is the proxy; listeners 1.. are the "regions" (never reached directly). The
 /// handler gets the index of the region a request is for.
 struct Regions {
-    server: MiniServer,
+    server: Server,
 }
 
 impl Regions {
     async fn start(
         regions: usize,
-        handler: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static,
+        handler: impl Fn(usize, &Request) -> Reply + Send + Sync + 'static,
     ) -> Self {
         let names: Arc<OnceLock<Vec<String>>> = Arc::new(OnceLock::new());
         let known = names.clone();
-        let server = MiniServer::start_many(
+        let server = Server::start_many(
             regions + 1,
             std::time::Duration::ZERO,
-            move |seen: &Seen| {
+            move |seen: &Request| {
                 let names = known.get().expect("set before any request");
                 match names.iter().position(|n| *n == seen.authority) {
                     Some(i) if i > 0 => handler(i, seen),

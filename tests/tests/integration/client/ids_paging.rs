@@ -1,15 +1,14 @@
 //! Id lists as users have them, batching of long id lists, and offset pagination as a stream.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 
 use falcon_users::{BatchLimits, Error, IdList, UserQuery};
+use falcon_users_tests::bounded;
+use falcon_users_tests::mock::*;
 use futures::{StreamExt, TryStreamExt};
 use httpmock::Method::{GET, POST};
 use httpmock::{HttpMockRequest, Mock, MockServer};
 use serde_json::{Value, json};
-use support::*;
 
 // ---- 7. IdList coercion ----------------------------------------------------------------------
 
