@@ -1,3 +1,31 @@
-//! Support for the tests in `tests/`.
+//! Support for the tests in `tests/`: one library for every test binary.
+//!
+//! - [`fixtures`] and [`wire`]: the generated client's wire-format and decode tests (httpmock).
+//! - [`mock`]: the ergonomic client against httpmock.
+//! - [`loopback`]: a hand-written HTTP/1.1 server on 127.0.0.1 (scripted answers, delays, a
+//!   forward proxy that keeps every request on loopback, in-flight counts).
+//! - [`traces`]: capturing `tracing` output.
+//! - [`module_edges`]: the import graph of a crate, for the layer checks.
+//!
+//! Some names repeat across modules with different values (`CID`, `CLIENT_ID`, `error_body`
+//! vs `gateway_error`): glob-import [`fixtures`] or [`mock`], never both.
 
+use std::future::Future;
+use std::time::Duration;
+
+pub mod fixtures;
+pub mod loopback;
+pub mod mock;
 pub mod module_edges;
+pub mod traces;
+pub mod wire;
+
+/// Every test is bounded: a hang fails after this long instead of blocking the suite.
+pub const BOUND: Duration = Duration::from_secs(20);
+
+/// Awaits `f`, failing the test if it takes longer than [`BOUND`].
+pub async fn bounded<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(BOUND, f)
+        .await
+        .expect("the call did not finish in time (loop or hang)")
+}

@@ -1,43 +1,18 @@
 //! Tokens of the ergonomic layer: reuse, the exact token form, proactive refresh on a manual
 //! clock, member tokens kept apart, refresh-on-401 exactly once, and single flight.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use falcon_users::clock::ManualClock;
-use falcon_users::{AuthProblem, Error, Falcon, UserQuery};
+use falcon_users::{AuthProblem, Error};
+use falcon_users_tests::bounded;
+use falcon_users_tests::mock::*;
 use httpmock::Method::{GET, POST};
-use httpmock::{Mock, MockServer};
+use httpmock::MockServer;
 use serde_json::json;
-use support::*;
-
-/// `queryUserV1` answering only requests that carry `Bearer <token>`.
-async fn query_for<'a>(server: &'a MockServer, token: &str, status: u16) -> Mock<'a> {
-    let bearer = format!("Bearer {token}");
-    let body = if status == 200 {
-        page(json!(["u-1"]), 0, 500, 1)
-    } else {
-        error_body(status, "access denied, invalid bearer token")
-    };
-    server
-        .mock_async(move |when, then| {
-            when.method(GET)
-                .path(QUERY_USERS_PATH)
-                .header("authorization", bearer);
-            then.status(status)
-                .header("content-type", "application/json")
-                .json_body(body);
-        })
-        .await
-}
-
-async fn query(falcon: &Falcon) -> falcon_users::Result<Vec<String>> {
-    bounded(falcon.query_user_ids(&UserQuery::new(), 0))
-        .await
-        .map(|page| page.resources.unwrap_or_default())
-}
 
 // ---- 1. token reuse, bearer header, exact form -----------------------------------------------
 
@@ -111,21 +86,6 @@ async fn member_cid_from_the_builder_is_in_the_form_normalised() {
     assert_eq!(token.calls_async().await, 1);
     assert_eq!(api_calls.calls_async().await, 2);
     assert_eq!(falcon.stats().token_requests, 1);
-}
-
-#[tokio::test]
-async fn a_bad_member_cid_is_refused_by_build() {
-    let err = Falcon::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(SECRET)
-        .cloud_name("http://127.0.0.1:9/")
-        .member_cid("not-a-cid")
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::InvalidInput { field: "cid", .. }),
-        "{err:?}"
-    );
 }
 
 // ---- 2. proactive refresh --------------------------------------------------------------------
@@ -257,21 +217,6 @@ async fn member_handles_mint_apart_from_the_parent_and_share_per_cid() {
     );
 }
 
-#[tokio::test]
-async fn for_member_refuses_a_bad_cid_without_sending() {
-    let server = MockServer::start_async().await;
-    let any = catch_all(&server).await;
-    let falcon = builder(&server).build().unwrap();
-    for bad in ["", "0123", "0123456789abcdef0123456789abcdeg", "xyz-12"] {
-        let err = falcon.for_member(bad).unwrap_err();
-        assert!(
-            matches!(err, Error::InvalidInput { field: "cid", .. }),
-            "{bad:?}: {err:?}"
-        );
-    }
-    assert_eq!(any.calls_async().await, 0);
-}
-
 // ---- 4. refresh on 401 exactly once ----------------------------------------------------------
 
 #[tokio::test]
@@ -379,7 +324,8 @@ async fn fifty_concurrent_callers_without_a_token_cause_one_token_request() {
         })
         .await;
     let api_calls = query_for(&server, "tok-once", 200).await;
-    let falcon = builder(&server).build().unwrap();
+    // Above the default limit of 16 in flight, so that all 50 callers compete for the token.
+    let falcon = builder(&server).max_concurrency(64).build().unwrap();
 
     let calls: Vec<_> = (0..50)
         .map(|_| {
@@ -415,5 +361,35 @@ async fn fifty_joined_callers_renewing_an_expired_token_cause_one_token_request(
     let results = bounded(futures::future::join_all((0..50).map(|_| query(&falcon)))).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(token.calls_async().await, 2, "the first mint + one renewal");
+    assert_eq!(falcon.stats().token_requests, 2);
+}
+
+// ---- 6. revoke -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn revoke_sends_basic_auth_and_the_token_then_the_next_call_mints_anew() {
+    let server = MockServer::start_async().await;
+    let token = token_mock(&server, "tok-to-revoke").await;
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{CLIENT_ID}:{SECRET}").as_bytes())
+    );
+    let revoke = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/oauth2/revoke")
+                .header("authorization", basic)
+                .body(format!("client_id={CLIENT_ID}&token=tok-to-revoke"));
+            then.status(200)
+                .header("content-type", "application/json")
+                .json_body(json!({"meta": {"query_time": 0.0, "trace_id": "t"}, "errors": []}));
+        })
+        .await;
+    let falcon = builder(&server).build().unwrap();
+    bounded(falcon.authenticate()).await.unwrap();
+    bounded(falcon.revoke()).await.unwrap();
+    revoke.assert_async().await;
+    bounded(falcon.authenticate()).await.unwrap();
+    assert_eq!(token.calls_async().await, 2);
     assert_eq!(falcon.stats().token_requests, 2);
 }

@@ -1,21 +1,21 @@
 //! Clouds and CIDs as users type them, the plain-http guard of `build()`, and cloud
 //! autodiscovery.
 //!
-//! Autodiscovery tests run every request through a loopback forward proxy (`MiniServer`, set
+//! Autodiscovery tests run every request through a loopback forward proxy (`loopback::Server`, set
 //! with `FalconBuilder::proxy`): plain-http requests arrive in absolute form and are answered
 //! per target authority, and any https request (a real Falcon host) arrives as a `CONNECT` that
 //! the proxy records and refuses. So nothing ever leaves 127.0.0.1, even if the SDK switched to
 //! a real region, and such a switch is observable as the `CONNECT` target.
-
-mod support;
 
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use falcon_users::clock::ManualClock;
 use falcon_users::{AuthProblem, Cid, Cloud, Error, Falcon, FalconBuilder, UserQuery};
+use falcon_users_tests::bounded;
+use falcon_users_tests::loopback::{Reply, Request, Server};
+use falcon_users_tests::mock::*;
 use serde_json::json;
-use support::*;
 use url::Url;
 
 // ---- 6. cloud parsing ------------------------------------------------------------------------
@@ -72,6 +72,7 @@ fn bad_cloud_names_are_refused_with_the_field_named() {
         "mars-1",
         "us-4",
         "eu-2",
+        "eu 2",
         "ftp://x",
         "file:///etc/passwd",
         "http://",
@@ -108,17 +109,8 @@ fn named_clouds_round_trip_through_display() {
 }
 
 #[test]
-fn builder_checks_the_cloud_name() {
-    let err = Falcon::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(SECRET)
-        .cloud_name("mars-1")
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::InvalidInput { field: "cloud", .. }),
-        "{err:?}"
-    );
+fn builder_takes_a_cloud_name_and_defaults_to_us_1() {
+    // Bad names given to the builder are rows of bad_input's table.
     let falcon = Falcon::builder()
         .client_id(CLIENT_ID)
         .client_secret(SECRET)
@@ -262,20 +254,20 @@ fn plain_http_to_loopback_and_https_anywhere_are_accepted() {
 /// Listener 0 is the proxy; listeners 1.. are the "regions" (never reached directly). The
 /// handler gets the index of the region a request is for.
 struct Regions {
-    server: MiniServer,
+    server: Server,
 }
 
 impl Regions {
     async fn start(
         regions: usize,
-        handler: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static,
+        handler: impl Fn(usize, &Request) -> Reply + Send + Sync + 'static,
     ) -> Self {
         let names: Arc<OnceLock<Vec<String>>> = Arc::new(OnceLock::new());
         let known = names.clone();
-        let server = MiniServer::start_many(
+        let server = Server::start_many(
             regions + 1,
             std::time::Duration::ZERO,
-            move |seen: &Seen| {
+            move |seen: &Request| {
                 let names = known.get().expect("set before any request");
                 match names.iter().position(|n| *n == seen.authority) {
                     Some(i) if i > 0 => handler(i, seen),
@@ -451,6 +443,12 @@ async fn x_cs_region_moves_a_named_cloud_to_the_region_and_mints_again_there() {
     );
     assert_eq!(falcon.base_url(), regions.url(2));
     assert_eq!(falcon.stats().token_requests, 2);
+    // A later call stays on the new region, with the token minted there.
+    bounded(falcon.query_user_ids(&UserQuery::new(), 0))
+        .await
+        .unwrap();
+    assert_eq!(regions.traffic().last(), Some(&(2, QUERY.to_owned())));
+    assert_eq!(falcon.stats().token_requests, 2);
     assert!(regions.escapes().is_empty());
 }
 
@@ -485,6 +483,65 @@ async fn a_308_naming_a_real_region_host_is_mapped_onto_its_override() {
     // The token form went to the new region unchanged.
     let second = &regions.server.seen()[1];
     assert_eq!(second.body, token_form(None));
+    assert_eq!(falcon.base_url(), regions.url(2));
+    assert!(regions.escapes().is_empty());
+}
+
+#[tokio::test]
+async fn the_region_moves_only_once() {
+    // Each region says "the tenant is elsewhere": the client stops after one move.
+    let regions = Regions::start(2, |region, seen| match (region, seen.path()) {
+        (1, TOKEN) => {
+            Reply::empty(308).header("Location", "https://api.us-2.crowdstrike.com/oauth2/token")
+        }
+        (2, TOKEN) => {
+            Reply::empty(308).header("Location", "https://api.crowdstrike.com/oauth2/token")
+        }
+        _ => Reply::json(404, &error_body(404, "unexpected")),
+    })
+    .await;
+    let falcon = regions
+        .builder()
+        .endpoint_override(Cloud::Us1, regions.url(1))
+        .endpoint_override(Cloud::Us2, regions.url(2))
+        .build()
+        .unwrap();
+    let err = bounded(falcon.authenticate()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("already switched region once"),
+        "{err}"
+    );
+    assert_eq!(
+        regions.traffic(),
+        [(1, TOKEN.to_owned()), (2, TOKEN.to_owned())],
+        "region 2's token endpoint is asked once, no ping-pong"
+    );
+    assert!(regions.escapes().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_401_on_a_commercial_cloud_suggests_a_government_cloud() {
+    let regions = Regions::start(1, |_, _| {
+        Reply::json(
+            401,
+            &json!({"meta": {"query_time": 0.0, "trace_id": "trace-us1-401"},
+                    "errors": [{"code": 401, "message": "access denied, invalid bearer token"}]}),
+        )
+    })
+    .await;
+    let falcon = regions
+        .builder()
+        .endpoint_override(Cloud::Us1, regions.url(1))
+        .build()
+        .unwrap();
+    let err = bounded(falcon.authenticate()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("government cloud") && text.contains("FALCON_CLOUD"),
+        "{text}"
+    );
+    assert!(!text.contains(SECRET), "{text}");
+    assert_eq!(err.trace_id(), Some("trace-us1-401"));
     assert!(regions.escapes().is_empty());
 }
 

@@ -1,9 +1,8 @@
 //! Wire format of the permission, invitation and allowed-action operations.
 
-mod common;
-
-use common::*;
 use falcon_users_api::types;
+use falcon_users_tests::fixtures::*;
+use falcon_users_tests::wire::*;
 use httpmock::{Method, MockServer};
 use serde_json::json;
 
@@ -25,7 +24,7 @@ async fn entities_permission_groups_get_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .entities_permission_groups_get_v1()
         .body(types::MsaspecIdsRequest {
             ids: vec!["pg_hosts".into(), "pg_users".into(), "pg_rtr".into()],
@@ -59,7 +58,7 @@ async fn entities_permissions_get_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .entities_permissions_get_v1()
         .body_map(|b| {
             b.ids(vec![
@@ -98,7 +97,7 @@ async fn entities_role_permissions_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .entities_role_permissions_v1()
         .id(CUSTOM_ROLE)
         .send()
@@ -129,7 +128,7 @@ async fn queries_permissions_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .queries_permissions_v1()
         .limit(3i64)
         .offset(6i64)
@@ -168,7 +167,7 @@ async fn query_user_invitations_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .query_user_invitations_v1()
         .filter("status:'pending'")
         .sort("created_at|desc")
@@ -205,7 +204,7 @@ async fn get_user_invitations_get_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .get_user_invitations_get_v1()
         .body(types::MsaspecIdsRequest {
             ids: vec![
@@ -256,7 +255,7 @@ async fn user_allowed_actions_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .user_allowed_actions_v1()
         .body(types::DomainActionValidationRequest {
             allowed_actions: vec![

@@ -1,16 +1,14 @@
 //! Id lists as users have them, batching of long id lists, and offset pagination as a stream.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 
-use falcon_users::types::DomainUserActionActionName;
-use falcon_users::{BatchLimits, Cid, Error, IdList, UserQuery};
+use falcon_users::{BatchLimits, Error, IdList, UserQuery};
+use falcon_users_tests::bounded;
+use falcon_users_tests::mock::*;
 use futures::{StreamExt, TryStreamExt};
 use httpmock::Method::{GET, POST};
 use httpmock::{HttpMockRequest, Mock, MockServer};
 use serde_json::{Value, json};
-use support::*;
 
 // ---- 7. IdList coercion ----------------------------------------------------------------------
 
@@ -99,78 +97,6 @@ fn validate_refuses_ids_no_api_id_looks_like() {
         );
     }
     assert!(IdList::from(vec!["x".repeat(256)]).validate("ids").is_ok());
-}
-
-#[tokio::test]
-async fn empty_id_lists_are_refused_before_any_request() {
-    let server = MockServer::start_async().await;
-    let any = catch_all(&server).await;
-    let falcon = builder(&server).build().unwrap();
-    let cid: Cid = CID.parse().unwrap();
-
-    let errors = vec![
-        ("get_users \"\"", falcon.get_users("").await.err()),
-        ("get_users \" , ,\"", falcon.get_users(" , ,").await.err()),
-        (
-            "get_users vec![]",
-            falcon.get_users(Vec::<String>::new()).await.err(),
-        ),
-        ("get_roles", falcon.get_roles([" ", ""]).await.err()),
-        (
-            "user_action",
-            falcon
-                .user_action(",", DomainUserActionActionName::ResetPassword)
-                .await
-                .err(),
-        ),
-        (
-            "grant_roles",
-            falcon
-                .grant_roles("uuid-1", "", Some(&cid), None)
-                .await
-                .err(),
-        ),
-        (
-            "revoke_roles",
-            falcon.revoke_roles("uuid-1", " ,", Some(&cid)).await.err(),
-        ),
-    ];
-    for (what, err) in errors {
-        match err {
-            Some(Error::InvalidInput { field, .. }) => {
-                assert!(field == "ids" || field == "role_ids", "{what}: {field}")
-            }
-            other => panic!("{what}: expected InvalidInput, got {other:?}"),
-        }
-    }
-    // Also without a member CID to look up: the role list is checked first.
-    let err = falcon
-        .grant_roles("uuid-1", ",,", None, None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidInput {
-                field: "role_ids",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    // And ids with whitespace inside.
-    let err = falcon.get_users("good, has space").await.unwrap_err();
-    assert!(
-        matches!(err, Error::InvalidInput { field: "ids", .. }),
-        "{err:?}"
-    );
-
-    assert_eq!(
-        any.calls_async().await,
-        0,
-        "nothing was sent, not even a token request"
-    );
-    assert_eq!(falcon.stats().requests, 0);
 }
 
 // ---- 8. chunking -----------------------------------------------------------------------------
@@ -302,6 +228,33 @@ fn query_len(key: &str, ids: &[String]) -> usize {
         }
     }
     url.query().map_or(0, str::len)
+}
+
+#[test]
+fn query_chunks_split_known_ids_at_known_points() {
+    let ids: IdList = (0..250).map(|i| format!("{i:032x}")).collect();
+    let by_count = ids.query_chunks("ids", 100, 100_000);
+    assert_eq!(
+        by_count.iter().map(Vec::len).collect::<Vec<_>>(),
+        [100, 100, 50]
+    );
+    // Each `ids=<32 chars>&` costs 37 bytes: 1,000 bytes hold 27 of them.
+    let by_length = ids.query_chunks("ids", 100, 1000);
+    assert!(
+        by_length
+            .iter()
+            .all(|c| c.len() == 27 || c == by_length.last().unwrap())
+    );
+    assert_eq!(by_length.concat(), ids.as_slice());
+    // Characters that need escaping count three times: `uid=a%20b%2F0&` is 14 bytes, so a
+    // 60-byte budget holds 4 ids.
+    let odd: IdList = (0..10).map(|i| format!("a b/{i}")).collect();
+    let sizes: Vec<usize> = odd
+        .query_chunks("uid", 100, 60)
+        .iter()
+        .map(Vec::len)
+        .collect();
+    assert_eq!(sizes, [4, 4, 2]);
 }
 
 #[test]
@@ -441,6 +394,27 @@ async fn a_total_that_lies_high_stops_at_the_first_empty_page() {
 }
 
 #[tokio::test]
+async fn a_short_page_advances_the_offset_by_the_ids_received() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let p0 = page_at(&server, 0, 200, page(json!(["u1", "u2"]), 0, 2, 100)).await;
+    // One id where two were asked for, with a total that says there are more.
+    let p2 = page_at(&server, 2, 200, page(json!(["u3"]), 2, 2, 100)).await;
+    let p3 = page_at(&server, 3, 200, page(json!([]), 3, 2, 100)).await;
+    let stray = all_query_requests(&server).await;
+    let falcon = builder(&server).build().unwrap();
+
+    let ids: Vec<String> = bounded(falcon.user_ids(UserQuery::new().page_size(2)).try_collect())
+        .await
+        .unwrap();
+    assert_eq!(ids, ["u1", "u2", "u3"]);
+    assert_eq!(p0.calls_async().await, 1);
+    assert_eq!(p2.calls_async().await, 1);
+    assert_eq!(p3.calls_async().await, 1, "the empty page ends the stream");
+    assert_eq!(stray.calls_async().await, 0);
+}
+
+#[tokio::test]
 async fn a_server_that_ignores_the_offset_does_not_loop() {
     let server = MockServer::start_async().await;
     let _token = token_mock(&server, "tok").await;
@@ -518,44 +492,22 @@ async fn a_400_on_the_first_page_is_a_plain_api_error() {
 }
 
 #[tokio::test]
-async fn page_size_outside_the_api_range_is_refused_before_sending() {
-    let server = MockServer::start_async().await;
-    let any = catch_all(&server).await;
-    let falcon = builder(&server).build().unwrap();
-    for size in [0, 501] {
-        let err = bounded(
-            falcon
-                .user_ids(UserQuery::new().page_size(size))
-                .try_collect::<Vec<_>>(),
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidInput {
-                    field: "page_size",
-                    ..
-                }
-            ),
-            "{size}: {err:?}"
-        );
-    }
-    assert_eq!(any.calls_async().await, 0);
-}
-
-#[tokio::test]
 async fn users_streams_details_for_every_paged_id() {
     let server = MockServer::start_async().await;
     let _token = token_mock(&server, "tok").await;
     let _p0 = page_at(&server, 0, 200, page(json!(["u1", "u2"]), 0, 2, 5)).await;
     let _p2 = page_at(&server, 2, 200, page(json!(["u3", "u4"]), 2, 2, 5)).await;
     let _p4 = page_at(&server, 4, 200, page(json!(["u5"]), 4, 2, 5)).await;
-    let _echo = echo_users(&server, Arc::new(Mutex::new(Vec::new()))).await;
+    let echo = echo_users(&server, Arc::new(Mutex::new(Vec::new()))).await;
     let falcon = builder(&server).build().unwrap();
     let users: Vec<_> = bounded(falcon.users(UserQuery::new().page_size(2)).try_collect())
         .await
         .unwrap();
     let uuids: Vec<String> = users.into_iter().map(|u| u.uuid.unwrap()).collect();
     assert_eq!(uuids, ["u1", "u2", "u3", "u4", "u5"]);
+    assert_eq!(
+        echo.calls_async().await,
+        1,
+        "ids from three pages fit one retrieve call"
+    );
 }

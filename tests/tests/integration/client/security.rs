@@ -1,36 +1,19 @@
 //! Secrets stay secret (Debug, Display, TRACE-level logs) and errors say what happened: raw
 //! bodies of non-JSON failures kept, token failures explained.
 
-mod support;
-
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use falcon_users::types::DomainCreateUserRequest;
 use falcon_users::{AuthProblem, Credentials, Error, Falcon, RetryPolicy, UserQuery};
+use falcon_users_tests::bounded;
+use falcon_users_tests::mock::*;
+use falcon_users_tests::traces::capture_traces;
 use httpmock::Method::{GET, POST};
 use httpmock::{Mock, MockServer};
 use serde_json::json;
-use support::*;
 
 const TOKEN_ONE: &str = "tokSENSITIVEone0123456789abcdef";
 const TOKEN_TWO: &str = "tokSENSITIVEtwo0123456789abcdef";
-
-async fn query_for<'a>(server: &'a MockServer, token: &str, status: u16) -> Mock<'a> {
-    let bearer = format!("Bearer {token}");
-    let body = if status == 200 {
-        page(json!(["u-1"]), 0, 500, 1)
-    } else {
-        error_body(status, "access denied, invalid bearer token")
-    };
-    server
-        .mock_async(move |when, then| {
-            when.method(GET)
-                .path(QUERY_USERS_PATH)
-                .header("authorization", bearer);
-            then.status(status)
-                .header("content-type", "application/json")
-                .json_body(body);
-        })
-        .await
-}
 
 async fn token_failure<'a>(server: &'a MockServer, status: u16, message: &str) -> Mock<'a> {
     let body = error_body(status, message);
@@ -139,8 +122,7 @@ async fn trace_logs_never_contain_the_secret_or_a_token() {
         logs.contains("minted a token") && logs.contains("discarding a token"),
         "the capture saw the SDK's events:\n{logs}"
     );
-    let basic = base64(format!("{CLIENT_ID}:{SECRET}").as_bytes());
-    assert_eq!(base64(b"ab:c"), "YWI6Yw==");
+    let basic = STANDARD.encode(format!("{CLIENT_ID}:{SECRET}").as_bytes());
     for needle in [SECRET, TOKEN_ONE, TOKEN_TWO, basic.as_str()] {
         assert!(
             !logs.contains(needle),
@@ -357,6 +339,28 @@ async fn token_403_is_forbidden_naming_the_ip_allow_list() {
         other => panic!("expected Forbidden, got {other:?}"),
     }
     assert_eq!(token.calls_async().await, 1);
+    assert!(!err.to_string().contains(SECRET), "{err}");
+}
+
+#[tokio::test]
+async fn token_400_without_a_member_cid_still_names_the_member_cid() {
+    let server = MockServer::start_async().await;
+    token_failure(&server, 400, "bad request").await;
+    let falcon = builder(&server).build().unwrap();
+    let err = bounded(falcon.authenticate()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Auth {
+                problem: AuthProblem::BadRequest,
+                status: Some(400),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("member CID"), "{err}");
+    assert!(!err.to_string().contains(SECRET), "{err}");
 }
 
 #[tokio::test]

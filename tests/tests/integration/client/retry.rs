@@ -2,25 +2,25 @@
 //! retried only for operations that change nothing, and the concurrency limit measured on a
 //! loopback server.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use falcon_users::clock::{Clock, ManualClock};
 use falcon_users::types::DomainCreateUserRequest;
-use falcon_users::{Cloud, Error, Falcon, RetryPolicy, UserQuery};
+use falcon_users::{Cloud, Error, Falcon, RetryPolicy};
+use falcon_users_tests::bounded;
+use falcon_users_tests::loopback::{Reply, Server};
+use falcon_users_tests::mock::*;
 use httpmock::Method::{DELETE, GET, POST};
 use httpmock::{HttpMockResponse, Mock, MockServer};
 use serde_json::json;
-use support::*;
 
 fn ok_page() -> HttpMockResponse {
     json_reply(200, &page(json!(["u-1"]), 0, 500, 1))
 }
 
 async fn scripted_query(server: &MockServer, replies: Vec<HttpMockResponse>) -> Mock<'_> {
-    let responder = scripted(replies);
+    let responder = reply_sequence(replies);
     server
         .mock_async(move |when, then| {
             when.method(GET).path(QUERY_USERS_PATH);
@@ -38,12 +38,6 @@ fn rate_limited(retry_after_epoch: u64) -> HttpMockResponse {
         .header("X-RateLimit-RetryAfter", retry_after_epoch.to_string())
         .body(error_body(429, "API rate limit exceeded.").to_string())
         .build()
-}
-
-async fn query(falcon: &Falcon) -> falcon_users::Result<Vec<String>> {
-    bounded(falcon.query_user_ids(&UserQuery::new(), 0))
-        .await
-        .map(|page| page.resources.unwrap_or_default())
 }
 
 // ---- 10. 429 ---------------------------------------------------------------------------------
@@ -147,6 +141,55 @@ async fn a_retry_after_beyond_the_allowed_wait_is_reported_not_waited() {
 }
 
 #[tokio::test]
+async fn a_retry_after_a_day_ahead_is_reported_under_the_default_policy() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    let api = scripted_query(&server, vec![rate_limited(epoch_secs(&clock) + 86_400)]).await;
+    let err = query(&falcon).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert_eq!(api.calls_async().await, 1);
+    assert!(
+        clock.sleeps().iter().all(|d| *d < Duration::from_secs(60)),
+        "{:?}",
+        clock.sleeps()
+    );
+}
+
+#[tokio::test]
+async fn a_429_on_a_create_is_retried_too() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    let responder = reply_sequence(vec![
+        rate_limited(epoch_secs(&clock) + 1),
+        json_reply(200, &entities(json!([user("u-new")]), json!([]))),
+    ]);
+    let create = server
+        .mock_async(move |when, then| {
+            when.method(POST).path(USERS_PATH);
+            then.respond_with(responder);
+        })
+        .await;
+    let created = bounded(falcon.create_user(DomainCreateUserRequest {
+        uid: Some("new@example.com".into()),
+        first_name: None,
+        last_name: None,
+        cid: None,
+        password: None,
+    }))
+    .await
+    .unwrap();
+    assert_eq!(created.uuid.as_deref(), Some("u-new"));
+    assert_eq!(
+        create.calls_async().await,
+        2,
+        "nothing was done by a 429: safe to repeat"
+    );
+    assert_eq!(falcon.stats().rate_limited, 1);
+}
+
+#[tokio::test]
 async fn a_429_on_every_attempt_ends_after_the_attempt_budget() {
     let server = MockServer::start_async().await;
     let _token = token_mock(&server, "tok").await;
@@ -206,7 +249,7 @@ async fn a_500_on_a_read_only_post_is_retried() {
     let server = MockServer::start_async().await;
     let _token = token_mock(&server, "tok").await;
     let (falcon, _clock) = with_clock(&server);
-    let responder = scripted(vec![
+    let responder = reply_sequence(vec![
         json_reply(503, &error_body(503, "unavailable")),
         json_reply(200, &entities(json!([user("uuid-1")]), json!([]))),
     ]);
@@ -295,6 +338,7 @@ async fn a_500_forever_on_a_get_stops_after_max_attempts() {
     let err = query(&falcon).await.unwrap_err();
     assert!(matches!(err, Error::Api { status: 500, .. }), "{err:?}");
     let attempts = RetryPolicy::default().max_attempts as usize;
+    assert_eq!(attempts, 6, "the documented default");
     assert_eq!(api.calls_async().await, attempts);
     assert_eq!(clock.sleeps().len(), attempts - 1);
 }
@@ -303,7 +347,7 @@ async fn a_500_forever_on_a_get_stops_after_max_attempts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn in_flight_requests_stay_within_max_concurrency() {
-    let server = MiniServer::start(Duration::from_millis(50), |seen| {
+    let server = Server::start(Duration::from_millis(50), |seen| {
         if seen.path() == TOKEN_PATH {
             Reply::json(201, &token_json("tok-mini", 1799))
         } else {
@@ -347,7 +391,7 @@ async fn in_flight_requests_stay_within_max_concurrency() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn max_concurrency_one_serialises_requests() {
-    let server = MiniServer::start(Duration::from_millis(10), |seen| {
+    let server = Server::start(Duration::from_millis(10), |seen| {
         if seen.path() == TOKEN_PATH {
             Reply::json(201, &token_json("tok-mini", 1799))
         } else {
@@ -366,42 +410,4 @@ async fn max_concurrency_one_serialises_requests() {
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(server.max_in_flight(), 1);
     assert_eq!(server.seen().len(), 9, "1 token + 8 calls");
-}
-
-#[test]
-fn zero_concurrency_or_attempts_are_refused() {
-    let base = || {
-        Falcon::builder()
-            .client_id(CLIENT_ID)
-            .client_secret(SECRET)
-            .cloud_name("http://127.0.0.1:9")
-    };
-    let err = base().max_concurrency(0).build().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidInput {
-                field: "max_concurrency",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let err = base()
-        .retry_policy(RetryPolicy {
-            max_attempts: 0,
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidInput {
-                field: "retry_policy.max_attempts",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
 }

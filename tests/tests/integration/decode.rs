@@ -2,10 +2,8 @@
 //! the realistic full body, `resources`/`errors` as `null`, as `[]`, absent, and with unknown
 //! fields at the envelope, `meta`, resource and error level (which must be ignored).
 
-mod common;
-
-use common::*;
 use falcon_users_api::types;
+use falcon_users_tests::fixtures::*;
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -473,7 +471,7 @@ fn reply_meta_only() {
         assert_eq!(b.meta.powered_by.as_deref(), Some("user-management"));
     });
     run(
-        error_body(401, "access denied, invalid bearer token"),
+        gateway_error(401, "access denied, invalid bearer token"),
         |b: &types::MsaReplyMetaOnly| {
             assert_eq!(b.errors.as_ref().unwrap()[0].code, 401);
         },

@@ -3,11 +3,10 @@
 // Some of these tests exercise the legacy operations on purpose.
 #![allow(deprecated)]
 
-mod common;
-
-use common::*;
 use falcon_users_api::{Error, types};
 use falcon_users_httpmock::MockServerExt;
+use falcon_users_tests::fixtures::*;
+use falcon_users_tests::wire::*;
 use httpmock::{Method, MockServer};
 use serde_json::json;
 
@@ -34,11 +33,11 @@ async fn grant_invalid_role_400_decodes_error_envelope() {
             then.status(400)
                 .header("content-type", "application/json")
                 .header("X-Cs-Traceid", TRACE_ID)
-                .json_body(error_body(400, "invalid roleID"));
+                .json_body(gateway_error(400, "invalid roleID"));
         })
         .await;
 
-    let err = client(&server)
+    let err = api_client(&server)
         .user_roles_action_v1()
         .body(types::FlightcontrolapiGrantInput {
             action: Some("grant".into()),
@@ -68,13 +67,13 @@ async fn grant_invalid_role_400_decodes_error_envelope() {
 async fn query_user_403_typed_helper_error() {
     let server = MockServer::start_async().await;
     let body: types::MsaspecResponseFields =
-        serde_json::from_value(error_body(403, "access denied, authorization failed")).unwrap();
+        serde_json::from_value(gateway_error(403, "access denied, authorization failed")).unwrap();
     let mock = server.query_user_v1(|when, then| {
         when.filter("status:'active'");
         then.forbidden(&body);
     });
 
-    let err = client(&server)
+    let err = api_client(&server)
         .query_user_v1()
         .filter("status:'active'")
         .send()
@@ -101,11 +100,11 @@ async fn retrieve_users_429_has_retry_after() {
                 .header("X-Ratelimit-Limit", "6000")
                 .header("X-Ratelimit-Remaining", "0")
                 .header("X-Ratelimit-Retryafter", "1749050471")
-                .json_body(error_body(429, "API rate limit exceeded."));
+                .json_body(gateway_error(429, "API rate limit exceeded."));
         })
         .await;
 
-    let err = client(&server)
+    let err = api_client(&server)
         .retrieve_users_get_v1()
         .body(types::MsaspecIdsRequest {
             ids: vec![USER_1.into()],
@@ -145,7 +144,7 @@ async fn combined_user_roles_500_decodes_error_envelope() {
         })
         .await;
 
-    let err = client(&server)
+    let err = api_client(&server)
         .combined_user_roles_v2()
         .user_uuid(USER_1)
         .send()
@@ -170,11 +169,11 @@ async fn retrieve_user_404_decodes_error_envelope() {
             when.method(Method::GET).path("/users/entities/users/v1");
             then.status(404)
                 .header("content-type", "application/json")
-                .json_body(error_body(404, "user not found"));
+                .json_body(gateway_error(404, "user not found"));
         })
         .await;
 
-    let err = client(&server)
+    let err = api_client(&server)
         .legacy_retrieve_user()
         .ids(vec![USER_3.to_owned()])
         .send()
@@ -194,11 +193,11 @@ async fn query_user_v2_401_gateway_error_is_declared() {
                 .path("/user-management/queries/users/v2");
             then.status(401)
                 .header("content-type", "application/json")
-                .json_body(error_body(401, "access denied, invalid bearer token"));
+                .json_body(gateway_error(401, "access denied, invalid bearer token"));
         })
         .await;
 
-    let err = client(&server)
+    let err = api_client(&server)
         .query_user_v2()
         .send()
         .await
@@ -216,11 +215,11 @@ async fn token_403_decodes_error_envelope() {
             when.method(Method::POST).path("/oauth2/token");
             then.status(403)
                 .header("content-type", "application/json")
-                .json_body(error_body(403, "access denied, invalid client"));
+                .json_body(gateway_error(403, "access denied, invalid client"));
         })
         .await;
 
-    let err = client(&server)
+    let err = api_client(&server)
         .oauth2_access_token()
         .body(types::Oauth2AccessTokenBody {
             client_id: CLIENT_ID.into(),
@@ -251,7 +250,7 @@ async fn undeclared_502_html_is_unexpected_response() {
         })
         .await;
 
-    let err = client(&server)
+    let err = api_client(&server)
         .query_user_v1()
         .send()
         .await
@@ -281,7 +280,7 @@ async fn declared_status_with_html_body_is_invalid_payload() {
         })
         .await;
 
-    let err = client(&server)
+    let err = api_client(&server)
         .queries_roles_v1()
         .send()
         .await

@@ -2,11 +2,10 @@
 // These tests exercise the legacy operations on purpose.
 #![allow(deprecated)]
 
-mod common;
-
-use common::*;
 use falcon_users_api::types;
 use falcon_users_httpmock::MockServerExt;
+use falcon_users_tests::fixtures::*;
+use falcon_users_tests::wire::*;
 use httpmock::{Method, MockServer};
 use serde_json::json;
 
@@ -32,7 +31,7 @@ async fn get_roles() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_get_roles()
         .ids(vec![
             "falcon_console_guest".to_owned(),
@@ -73,7 +72,7 @@ async fn legacy_grant_user_role_ids() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_grant_user_role_ids()
         .user_uuid(USER_2)
         .body(types::DomainRoleIds {
@@ -107,7 +106,7 @@ async fn revoke_user_role_ids_typed_helpers() {
         then.ok(&body);
     });
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_revoke_user_role_ids()
         .user_uuid(USER_2)
         .ids(ids.clone())
@@ -143,7 +142,7 @@ async fn legacy_get_available_role_ids() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_get_available_role_ids()
         .send()
         .await
@@ -172,7 +171,7 @@ async fn legacy_get_user_role_ids() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_get_user_role_ids()
         .user_uuid(USER_1)
         .send()
@@ -200,7 +199,7 @@ async fn retrieve_user() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_retrieve_user()
         .ids(vec![
             USER_1.to_owned(),
@@ -238,7 +237,7 @@ async fn create_user() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_create_user()
         .body(types::DomainUserCreateRequest {
             first_name: Some("Carmen".to_owned()),
@@ -270,7 +269,7 @@ async fn delete_user() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_delete_user()
         .user_uuid(USER_3)
         .send()
@@ -298,7 +297,7 @@ async fn update_user() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_update_user()
         .user_uuid(USER_2)
         .body(types::DomainUpdateUserFields {
@@ -329,7 +328,7 @@ async fn legacy_retrieve_emails_by_cid() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_retrieve_emails_by_cid()
         .send()
         .await
@@ -356,7 +355,7 @@ async fn retrieve_user_uuids_by_cid() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_retrieve_user_uuids_by_cid()
         .send()
         .await
@@ -380,7 +379,7 @@ async fn retrieve_user_uuid_typed_helpers() {
         then.ok(&body);
     });
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_retrieve_user_uuid()
         .uid(emails.clone())
         .send()

@@ -2,11 +2,10 @@
 // Some of these tests exercise the legacy operations on purpose.
 #![allow(deprecated)]
 
-mod common;
-
-use common::*;
 use falcon_users_api::types;
 use falcon_users_httpmock::MockServerExt;
+use falcon_users_tests::fixtures::*;
+use falcon_users_tests::wire::*;
 use httpmock::{Method, MockServer};
 use serde_json::json;
 
@@ -36,7 +35,7 @@ async fn legacy_combined_user_roles_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_combined_user_roles_v1()
         .user_uuid(USER_1)
         .cid(CID)
@@ -86,7 +85,7 @@ async fn combined_user_roles_v2() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .combined_user_roles_v2()
         .user_uuid(USER_2)
         .cid(CID)
@@ -140,7 +139,7 @@ async fn combined_user_roles_v3() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .combined_user_roles_v3()
         .user_uuid(USER_2)
         .cid(CHILD_CID)
@@ -187,7 +186,7 @@ async fn user_roles_action_v1_typed_helpers() {
         then.ok(&body);
     });
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .user_roles_action_v1()
         .body(grant.clone())
         .send()
@@ -226,7 +225,7 @@ async fn user_roles_action_v2() {
     let expires = "2025-06-10T12:00:00Z"
         .parse::<chrono::DateTime<chrono::Utc>>()
         .unwrap();
-    let resp = client(&server)
+    let resp = api_client(&server)
         .user_roles_action_v2()
         .body(types::DomainActionUserRolesRequestV2 {
             action: Some("grant".to_owned()),

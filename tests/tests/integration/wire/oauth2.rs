@@ -1,13 +1,12 @@
 //! Wire format of the two OAuth2 operations: form bodies, 201 + `X-Cs-Region`, HTTP Basic revoke.
 
-mod common;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use common::*;
 use falcon_users_api::{Auth, Error, Hooks, Operation, RequestHook, types};
+use falcon_users_tests::fixtures::*;
+use falcon_users_tests::wire::*;
 use httpmock::{Method, MockServer};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::json;
@@ -40,7 +39,7 @@ async fn oauth2_access_token() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .oauth2_access_token()
         .body(types::Oauth2AccessTokenBody {
             client_id: CLIENT_ID.to_owned(),
@@ -82,7 +81,7 @@ async fn oauth2_access_token_form_escapes_and_omits_optional() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .oauth2_access_token()
         .body(types::Oauth2AccessTokenBody {
             client_id: CLIENT_ID.to_owned(),
@@ -164,7 +163,7 @@ async fn oauth2_access_token_308_is_followed_by_default_client() {
         })
         .await;
 
-    let resp = client(&us1)
+    let resp = api_client(&us1)
         .oauth2_access_token()
         .body(types::Oauth2AccessTokenBody {
             client_id: CLIENT_ID.to_owned(),

@@ -1,9 +1,8 @@
 //! Wire format of the user aggregate operations.
 
-mod common;
-
-use common::*;
 use falcon_users_api::types;
+use falcon_users_tests::fixtures::*;
+use falcon_users_tests::wire::*;
 use httpmock::{Method, MockServer};
 use serde_json::json;
 
@@ -42,7 +41,7 @@ async fn aggregate_users_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .aggregate_users_v1()
         .body(requests())
         .send()
@@ -70,7 +69,7 @@ async fn aggregate_users_v2() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .aggregate_users_v2()
         .user_type(types::AggregateUsersV2UserType::Internal)
         .body(requests())

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use falcon_users::types::DomainCreateUserRequest;
+use falcon_users::types::{DomainCreateUserRequest, DomainUserActionActionName};
 use falcon_users::workflows::{Provision, RoleChange};
 use falcon_users::{
-    BatchLimits, Cloud, Error, Falcon, FalconBuilder, GrantQuery, RetryPolicy, UserQuery,
+    BatchLimits, Cid, Cloud, Error, Falcon, FalconBuilder, GrantQuery, RetryPolicy, UserQuery,
 };
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -19,6 +19,8 @@ type Case = (
     &'static str,
     Arc<dyn Fn(Falcon, Url) -> BoxFuture<'static, Result<(), Error>> + Send + Sync>,
 );
+
+const MEMBER_CID: &str = "0123456789abcdef0123456789abcdef";
 
 fn builder(url: &Url) -> FalconBuilder {
     Falcon::builder()
@@ -171,6 +173,33 @@ fn cases() -> Vec<Case> {
         case!("revoke with no roles", "role_ids", |f, u| f
             .revoke_roles("u-1", Vec::<String>::new(), None)
             .await),
+        case!("blank and empty role ids", "ids", |f, u| f
+            .get_roles([" ", ""])
+            .await
+            .map(drop)),
+        case!("user action with only a comma", "ids", |f, u| f
+            .user_action(",", DomainUserActionActionName::ResetPassword)
+            .await
+            .map(drop)),
+        case!("ids with a space after a comma", "ids", |f, u| f
+            .get_users("good, has space")
+            .await
+            .map(drop)),
+        case!("grant with only commas", "role_ids", |f, u| f
+            .grant_roles("u-1", ",,", None, None)
+            .await),
+        case!("grant to a member with no roles", "role_ids", |f, u| {
+            let cid: Cid = MEMBER_CID.parse().unwrap();
+            f.grant_roles("u-1", "", Some(&cid), None).await
+        }),
+        case!(
+            "revoke for a member with blank roles",
+            "role_ids",
+            |f, u| {
+                let cid: Cid = MEMBER_CID.parse().unwrap();
+                f.revoke_roles("u-1", " ,", Some(&cid)).await
+            }
+        ),
         case!("find empty uid", "uid", |f, u| f
             .find_user_by_uid("  ")
             .await
@@ -215,6 +244,10 @@ fn cases() -> Vec<Case> {
         // CIDs.
         case!("cid with wrong letters", "cid", |f, u| f
             .for_member("0123456789abcdef0123456789abcdeg")
+            .map(drop)),
+        case!("empty cid", "cid", |f, u| f.for_member("").map(drop)),
+        case!("cid that is not hex", "cid", |f, u| f
+            .for_member("xyz-12")
             .map(drop)),
         case!("cid too short", "cid", |f, u| f
             .for_member("0123")
@@ -295,6 +328,13 @@ fn cases() -> Vec<Case> {
                 .expect("one item")
                 .map(drop)
         }),
+        case!("stream page size over 500", "page_size", |f, u| {
+            f.user_ids(UserQuery::new().page_size(501))
+                .next()
+                .await
+                .expect("one item")
+                .map(drop)
+        }),
         case!("grants page size zero", "page_size", |f, u| {
             f.grants("u-1", GrantQuery::new().page_size(0))
                 .next()
@@ -358,9 +398,13 @@ async fn bad_input_is_refused_before_any_request() {
     let mut failures = Vec::new();
     for (name, field, run) in &cases {
         let falcon = builder(&url).build().unwrap();
-        match run(falcon, url.clone()).await {
+        match run(falcon.clone(), url.clone()).await {
             Err(Error::InvalidInput { field: got, reason }) if got == *field => {
                 assert!(!reason.is_empty(), "{name}: empty reason");
+                let sent = falcon.stats().requests;
+                if sent != 0 {
+                    failures.push(format!("{name}: {sent} requests counted"));
+                }
             }
             other => failures.push(format!(
                 "{name}: expected InvalidInput on `{field}`, got {other:?}"

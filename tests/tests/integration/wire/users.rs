@@ -1,10 +1,9 @@
 //! Wire format of the user operations under `/user-management/.../users`.
 
-mod common;
-
-use common::*;
 use falcon_users_api::types;
 use falcon_users_httpmock::MockServerExt;
+use falcon_users_tests::fixtures::*;
+use falcon_users_tests::wire::*;
 use httpmock::{Method, MockServer};
 use serde_json::json;
 
@@ -40,7 +39,7 @@ async fn query_user_v1_typed_helpers() {
         then.ok(&body);
     });
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .query_user_v1()
         .filter(filter)
         .limit(nz(3))
@@ -88,7 +87,7 @@ async fn query_user_v2() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .query_user_v2()
         .filter("uid:*'*@example.com'")
         .offset(0u64)
@@ -117,7 +116,7 @@ async fn retrieve_users_get_v1_typed_helpers() {
         then.ok(&body);
     });
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .retrieve_users_get_v1()
         .body(types::MsaspecIdsRequest { ids })
         .send()
@@ -151,7 +150,7 @@ async fn retrieve_users_get_v2() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .retrieve_users_get_v2()
         .body_map(|b| b.ids(vec![USER_1.to_owned(), USER_3.to_owned()]))
         .send()
@@ -188,7 +187,7 @@ async fn create_user_v1_typed_helpers() {
         then.ok(&body);
     });
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .create_user_v1()
         .validate_only(true)
         .body(request.clone())
@@ -218,7 +217,7 @@ async fn delete_user_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .delete_user_v1()
         .user_uuid(USER_3)
         .send()
@@ -251,7 +250,7 @@ async fn update_user_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .update_user_v1()
         .user_uuid(USER_1)
         .body(types::DomainUpdateUserRequest {
@@ -285,7 +284,7 @@ async fn user_action_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .user_action_v1()
         .body(types::DomainUserActionRequest {
             action: types::DomainUserAction {

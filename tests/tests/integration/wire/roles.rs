@@ -2,11 +2,10 @@
 // Some of these tests exercise the legacy operations on purpose.
 #![allow(deprecated)]
 
-mod common;
-
-use common::*;
 use falcon_users_api::types;
 use falcon_users_httpmock::MockServerExt;
+use falcon_users_tests::fixtures::*;
+use falcon_users_tests::wire::*;
 use httpmock::{Method, MockServer};
 use serde_json::json;
 
@@ -32,7 +31,7 @@ async fn queries_roles_v1() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .queries_roles_v1()
         .cid(CID)
         .user_uuid(USER_1)
@@ -75,7 +74,7 @@ async fn entities_roles_v1_typed_helpers() {
         then.ok(&body);
     });
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .legacy_entities_roles_v1()
         .cid(CID)
         .ids(ids.clone())
@@ -115,7 +114,7 @@ async fn entities_roles_get_v2() {
         })
         .await;
 
-    let resp = client(&server)
+    let resp = api_client(&server)
         .entities_roles_get_v2()
         .cid(CHILD_CID)
         .body(types::MsaspecIdsRequest {

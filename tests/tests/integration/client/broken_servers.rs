@@ -1,35 +1,33 @@
 //! Slow and broken servers: every case ends in bounded time with a clear error, never a hang or
 //! a panic.
 
-mod harness;
-
 use std::time::{Duration, Instant};
 
 use falcon_users::{Cloud, Error, Falcon, RetryPolicy, UserQuery};
-use harness::scripted::{Answer, Scripted};
-use harness::*;
+use falcon_users_tests::loopback::{Reply, Server};
+use falcon_users_tests::mock::*;
 use httpmock::Method::GET;
 use httpmock::MockServer;
 use serde_json::json;
 
-fn token_answer() -> Answer {
-    Answer::json(201, json!({"access_token": "tok", "expires_in": 1799}))
+fn token_reply() -> Reply {
+    Reply::json(201, &token_json("tok", 1799))
 }
 
 #[tokio::test]
 async fn a_server_slower_than_the_timeout_gives_a_timeout_within_the_deadline() {
-    let server = Scripted::start(|req, _| {
-        if req.path == "/oauth2/token" {
-            token_answer()
+    let server = Server::scripted(|req, _| {
+        if req.path() == TOKEN_PATH {
+            token_reply()
         } else {
-            Answer::json(200, page(json!(["u"]), 0, 1, 1)).delay(Duration::from_secs(5))
+            Reply::json(200, &page(json!(["u"]), 0, 1, 1)).delay(Duration::from_secs(5))
         }
     })
     .await;
     let falcon = Falcon::builder()
-        .client_id("id")
+        .client_id(CLIENT_ID)
         .client_secret(SECRET)
-        .cloud(Cloud::Custom(server.url()))
+        .cloud(Cloud::Custom(server.url(0)))
         .request_timeout(Duration::from_millis(200))
         .deadline(Duration::from_millis(900))
         .retry_policy(RetryPolicy {
@@ -50,7 +48,7 @@ async fn a_server_slower_than_the_timeout_gives_a_timeout_within_the_deadline() 
         took < Duration::from_millis(1500),
         "bounded by the deadline, took {took:?}"
     );
-    let attempts = server.count("/user-management/queries/users/v1");
+    let attempts = server.count(QUERY_USERS_PATH);
     assert!(
         (2..=5).contains(&attempts),
         "reads are retried inside the deadline: {attempts}"
@@ -63,7 +61,7 @@ async fn truncated_json_is_a_decode_error() {
     token_mock(&server, "tok").await;
     server
         .mock_async(|when, then| {
-            when.method(GET).path("/user-management/queries/users/v1");
+            when.method(GET).path(QUERY_USERS_PATH);
             then.status(200)
                 .header("content-type", "application/json")
                 .body(r#"{"meta": {"query_time": 0.1, "trace_id": "t"}, "resources": ["a", "#);
@@ -85,7 +83,7 @@ async fn a_success_without_the_envelope_is_a_decode_error() {
     token_mock(&server, "tok").await;
     server
         .mock_async(|when, then| {
-            when.method(GET).path("/user-management/queries/users/v1");
+            when.method(GET).path(QUERY_USERS_PATH);
             then.status(200)
                 .header("content-type", "text/html")
                 .body("<html>maintenance</html>");
@@ -109,7 +107,7 @@ async fn a_refused_connection_is_a_transport_error() {
         .unwrap()
         .port();
     let falcon = Falcon::builder()
-        .client_id("id")
+        .client_id(CLIENT_ID)
         .client_secret(SECRET)
         .cloud(Cloud::Custom(
             url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap(),

@@ -1,0 +1,35 @@
+//! The fast integration tests: one binary, organised by area. Run an area with
+//! `cargo test -p falcon-users-tests --test integration -- client::`.
+
+/// The generated client on the wire (httpmock): exact requests, decoded responses.
+mod wire {
+    mod aggregates;
+    mod errors;
+    mod grants;
+    mod legacy;
+    mod oauth2;
+    mod permissions_invitations;
+    mod roles;
+    mod users;
+}
+
+/// Decoding of realistic bodies into the generated types.
+mod decode;
+
+/// The ergonomic client: tokens, clouds, ids and paging, retries, secrets, bad input and broken
+/// servers.
+mod client {
+    mod auth;
+    mod bad_input;
+    mod broken_servers;
+    mod cloud;
+    mod ids_paging;
+    mod retry;
+    mod security;
+}
+
+/// Property tests (bounded, CPU only).
+mod properties;
+
+/// Module layering of the crates.
+mod layers;
