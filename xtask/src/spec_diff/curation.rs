@@ -58,7 +58,7 @@ impl Curation {
 /// Extracts the patterns: in the `## Explained drift` section (up to the next heading of level
 /// one or two), every bullet that starts with a backticked glob. Fenced code is skipped so the
 /// section can show examples. Top-level bullets without a pattern are reported as warnings.
-pub(super) fn parse_curation(text: &str) -> Result<(Vec<Pattern>, Vec<String>)> {
+fn parse_curation(text: &str) -> Result<(Vec<Pattern>, Vec<String>)> {
     let bullet = Regex::new(r"^(\s*)[-*+]\s+(.*)$")?;
     let pattern_start = Regex::new(r"^`([^`]+)`")?;
     let mut patterns = Vec::new();
@@ -104,7 +104,7 @@ pub(super) fn parse_curation(text: &str) -> Result<(Vec<Pattern>, Vec<String>)> 
 }
 
 /// The level of a markdown ATX heading (`## Title` → 2), if `line` is one.
-pub(super) fn heading_level(line: &str) -> Option<usize> {
+fn heading_level(line: &str) -> Option<usize> {
     let level = line.chars().take_while(|&c| c == '#').count();
     let rest = &line[level..];
     ((1..=6).contains(&level) && (rest.is_empty() || rest.starts_with(' '))).then_some(level)
@@ -112,7 +112,7 @@ pub(super) fn heading_level(line: &str) -> Option<usize> {
 
 /// Compiles a glob (`*` any run of characters, `?` one character, everything else literal)
 /// into a regex anchored at both ends, so a pattern must match the whole key.
-pub(super) fn glob_regex(glob: &str) -> Result<Regex> {
+fn glob_regex(glob: &str) -> Result<Regex> {
     let mut regex = String::from("^");
     for c in glob.chars() {
         match c {

@@ -76,18 +76,20 @@ impl Document {
     }
 }
 
+/// A document that never was a file, named `test.json` in its errors.
+#[cfg(test)]
+pub(super) fn test_document(root: Value) -> Document {
+    Document::new(PathBuf::from("test.json"), root)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn doc(root: Value) -> Document {
-        Document::new(PathBuf::from("test.json"), root)
-    }
-
     #[test]
     fn unresolvable_ref_names_the_file() {
-        let ours = doc(json!({}));
+        let ours = test_document(json!({}));
         let err = ours
             .resolve(&json!({"$ref": "#/components/schemas/Nope"}))
             .unwrap_err();

@@ -36,7 +36,7 @@ pub(super) struct Inputs<'a> {
 }
 
 /// Path-level then operation-level parameters, so an operation's own definition wins.
-pub(super) fn raw_params<'a>(doc: &'a Document, op: &Operation<'a>) -> Result<Vec<&'a Value>> {
+fn raw_params<'a>(doc: &'a Document, op: &Operation<'a>) -> Result<Vec<&'a Value>> {
     let mut params = Vec::new();
     for holder in [op.path_item, op.op] {
         let Some(list) = holder.get("parameters") else {
@@ -58,10 +58,7 @@ pub(super) fn raw_params<'a>(doc: &'a Document, op: &Operation<'a>) -> Result<Ve
 }
 
 /// The parameter's `name` and `in`, which both formats require.
-pub(super) fn name_and_location<'a>(
-    doc: &Document,
-    param: &'a Value,
-) -> Result<(&'a str, &'a str)> {
+fn name_and_location<'a>(doc: &Document, param: &'a Value) -> Result<(&'a str, &'a str)> {
     let field = |field: &str| {
         param.get(field).and_then(Value::as_str).ok_or_else(|| {
             anyhow!(
@@ -73,7 +70,7 @@ pub(super) fn name_and_location<'a>(
     Ok((field("name")?, field("in")?))
 }
 
-pub(super) fn is_required(value: &Value) -> bool {
+fn is_required(value: &Value) -> bool {
     value
         .get("required")
         .and_then(Value::as_bool)
@@ -152,13 +149,13 @@ pub(super) fn ours_inputs<'a>(doc: &'a Document, op: &Operation<'a>) -> Result<I
     Ok(inputs)
 }
 
-pub(super) fn is_form_media_type(media_type: &str) -> bool {
+fn is_form_media_type(media_type: &str) -> bool {
     media_type == "application/x-www-form-urlencoded" || media_type == "multipart/form-data"
 }
 
 /// Adds each property of a form body schema as a `formData.<name>` parameter, required when
 /// the schema's `required` list names it.
-pub(super) fn insert_form_fields<'a>(
+fn insert_form_fields<'a>(
     doc: &'a Document,
     schema: &'a Value,
     params: &mut BTreeMap<String, Param<'a>>,
@@ -188,7 +185,7 @@ pub(super) fn insert_form_fields<'a>(
 }
 
 /// A parameter's schema given through `content` instead of `schema` (rare, but valid).
-pub(super) fn first_content_schema(param: &Value) -> Option<&Value> {
+fn first_content_schema(param: &Value) -> Option<&Value> {
     param
         .get("content")?
         .as_object()?
@@ -198,7 +195,7 @@ pub(super) fn first_content_schema(param: &Value) -> Option<&Value> {
 
 /// Translates OpenAPI 3.0 `style`/`explode` (with their per-location defaults) into the
 /// Swagger 2.0 `collectionFormat` with the same wire format, so the two can be compared.
-pub(super) fn openapi_collection(param: &Value, location: &str) -> String {
+fn openapi_collection(param: &Value, location: &str) -> String {
     let default_style = if matches!(location, "query" | "cookie") {
         "form"
     } else {
@@ -266,7 +263,7 @@ pub(super) fn diff_params(
 /// Differences of one parameter present in both: required, array-ness, element type, and the
 /// array wire format. Element types are compared even when array-ness differs, so `ids: string`
 /// vs `ids: [string]` is one finding, not two.
-pub(super) fn diff_param(
+fn diff_param(
     pair: &Pair<'_>,
     context: &str,
     up: &Param<'_>,
@@ -313,7 +310,7 @@ pub(super) fn diff_param(
 }
 
 /// The type of a scalar parameter, or of an array parameter's items.
-pub(super) fn element_label(doc: &Document, schema: &Value) -> Result<String> {
+fn element_label(doc: &Document, schema: &Value) -> Result<String> {
     let schema = doc.deref(schema)?;
     if type_label(schema) != "array" {
         return Ok(type_label(schema));
@@ -323,7 +320,7 @@ pub(super) fn element_label(doc: &Document, schema: &Value) -> Result<String> {
 }
 
 /// E.g. `required array<string>`, for findings about a parameter only one side has.
-pub(super) fn describe_param(doc: &Document, param: &Param<'_>) -> Result<String> {
+fn describe_param(doc: &Document, param: &Param<'_>) -> Result<String> {
     let requirement = if param.required {
         "required"
     } else {

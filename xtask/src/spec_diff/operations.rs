@@ -99,7 +99,7 @@ pub(super) fn diff_operation(
     Ok(findings)
 }
 
-pub(super) fn is_deprecated(op: &Value) -> bool {
+fn is_deprecated(op: &Value) -> bool {
     op.get("deprecated")
         .and_then(Value::as_bool)
         .unwrap_or(false)

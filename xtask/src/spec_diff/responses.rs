@@ -51,7 +51,7 @@ pub(super) fn diff_responses(
 }
 
 /// Status code → body schema (if any), using `schema_of` to find the schema in a response.
-pub(super) fn response_schemas<'a>(
+fn response_schemas<'a>(
     doc: &'a Document,
     op: &Operation<'a>,
     schema_of: impl Fn(&'a Value) -> Option<&'a Value>,
@@ -74,7 +74,7 @@ pub(super) fn response_schemas<'a>(
 }
 
 /// The schema of an OpenAPI 3.0 response: its JSON content, else whatever content it has.
-pub(super) fn json_content_schema(response: &Value) -> Option<&Value> {
+fn json_content_schema(response: &Value) -> Option<&Value> {
     let content = response.get("content")?.as_object()?;
     content
         .iter()
@@ -83,7 +83,7 @@ pub(super) fn json_content_schema(response: &Value) -> Option<&Value> {
         .and_then(|(_, media)| media.get("schema"))
 }
 
-pub(super) fn diff_response_schema(
+fn diff_response_schema(
     pair: &Pair<'_>,
     context: &str,
     use_site: &str,

@@ -244,13 +244,13 @@ pub(super) fn properties(schema: &Value) -> BTreeMap<&str, &Value> {
 }
 
 /// The value schema of a map (`additionalProperties` given as a schema, not a boolean).
-pub(super) fn map_values(schema: &Value) -> Option<&Value> {
+fn map_values(schema: &Value) -> Option<&Value> {
     schema
         .get("additionalProperties")
         .filter(|values| values.is_object())
 }
 
-pub(super) fn join_path(path: &str, name: &str) -> String {
+fn join_path(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()
     } else {
@@ -279,14 +279,9 @@ pub(super) fn type_label(schema: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
+    use crate::spec_diff::document::test_document as doc;
     use serde_json::json;
-
-    fn doc(root: Value) -> Document {
-        Document::new(PathBuf::from("test.json"), root)
-    }
 
     #[test]
     fn type_labels() {
