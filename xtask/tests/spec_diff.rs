@@ -345,6 +345,13 @@ fn nested_response_properties_are_reported_with_dotted_paths() {
     outcome.assert_drift("model.prop.type:thing.Thing:owner.user_type");
     outcome.assert_drift("model.prop.extra:thing.Thing:nickname");
     assert!(
+        outcome
+            .stdout
+            .contains("ours integer; used by 2: createThingV1 201, getThingsV1 200"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
         outcome.stdout.contains("upstream string, ours integer"),
         "{}",
         outcome.stdout
