@@ -61,6 +61,7 @@ fn render(spec_path: &PathBuf) -> Result<Vec<(&'static str, String)>> {
     let operations = operation_table::read(&value)?;
     let normalized = normalize(value)?;
     let form_bodies = form_body_types(&normalized);
+    let array_params = array_query_params(&normalized);
     let spec: openapiv3::OpenAPI = serde_json::from_value(normalized)
         .context("the normalised spec is not valid OpenAPI 3.0")?;
 
@@ -83,16 +84,17 @@ fn render(spec_path: &PathBuf) -> Result<Vec<(&'static str, String)>> {
     let mut client: syn::File =
         syn::parse2(client).context("generated client tokens are not a Rust file")?;
     passes::mark_deprecated(&mut client, &operations)?;
+    let mut mocks: syn::File =
+        syn::parse2(mocks).context("generated httpmock tokens are not a Rust file")?;
+    passes::repeat_array_query_params(&mut mocks, &array_params)?;
+    passes::match_form_bodies(&mut mocks, &form_bodies)?;
     let table: syn::File = syn::parse_str(&operation_table::render(&operations))
         .context("the operation table is not a Rust file")?;
 
     Ok(vec![
         (API_OUT, unparse(&client)),
         (OPS_OUT, unparse(&table)),
-        (
-            MOCK_OUT,
-            patch_form_bodies(&patch_httpmock(&format_file(mocks)?), &form_bodies),
-        ),
+        (MOCK_OUT, unparse(&mocks)),
     ])
 }
 
@@ -101,65 +103,51 @@ fn quote_path(path: &str) -> Result<proc_macro2::TokenStream> {
         .map_err(|e| anyhow::anyhow!("bad type path {path}: {e}"))
 }
 
-fn format_file(tokens: proc_macro2::TokenStream) -> Result<String> {
-    let file: syn::File = syn::parse2(tokens).context("generated tokens are not a Rust file")?;
-    Ok(unparse(&file))
-}
-
 fn unparse(file: &syn::File) -> String {
     format!("{HEADER}{}", prettyplease::unparse(file))
 }
 
-/// progenitor's httpmock output does not compile for array query parameters (it passes a `Vec`
-/// where httpmock wants one string); match each element as its own repeated key instead.
-fn patch_httpmock(code: &str) -> String {
-    let array_param = regex::Regex::new(
-        r#"(?m)^(\s*)pub fn (\w+)\(self, value: &::std::vec::Vec<::std::string::String>\) -> Self \{\n\s*Self\(self\.0\.query_param\("(\w+)", value\.to_string\(\)\)\)\n"#,
-    )
-    .expect("static regex");
-    array_param
-        .replace_all(code, |c: &regex::Captures<'_>| {
-            let (indent, func, key) = (&c[1], &c[2], &c[3]);
-            format!(
-                "{indent}pub fn {func}(self, value: &::std::vec::Vec<::std::string::String>) -> Self {{\n\
-                 {indent}    Self(value.iter().fold(self.0, |when, v| when.query_param(\"{key}\", v)))\n"
-            )
-        })
-        .into_owned()
+/// Every operation of the (normalised) spec with its operationId.
+fn spec_operations(spec: &serde_json::Value) -> impl Iterator<Item = (&str, &serde_json::Value)> {
+    let paths = spec.get("paths").and_then(|p| p.as_object());
+    paths
+        .into_iter()
+        .flat_map(|p| p.values())
+        .flat_map(|item| item.as_object().into_iter().flat_map(|i| i.values()))
+        .filter_map(|op| Some((op.get("operationId")?.as_str()?, op)))
+}
+
+/// The array query parameters of every operation, as the httpmock setters that carry them
+/// (`<OperationId>When`, query key).
+fn array_query_params(spec: &serde_json::Value) -> Vec<passes::ArrayQueryParam> {
+    use heck::ToUpperCamelCase;
+    let mut params = Vec::new();
+    for (id, op) in spec_operations(spec) {
+        let list = op.get("parameters").and_then(|p| p.as_array());
+        for param in list.into_iter().flatten() {
+            let query = param.get("in").and_then(|i| i.as_str()) == Some("query");
+            let array = param.pointer("/schema/type").and_then(|t| t.as_str()) == Some("array");
+            if let (true, true, Some(key)) =
+                (query, array, param.get("name").and_then(|n| n.as_str()))
+            {
+                params.push(passes::ArrayQueryParam {
+                    when: format!("{}When", id.to_upper_camel_case()),
+                    key: key.to_owned(),
+                });
+            }
+        }
+    }
+    params
 }
 
 /// The generated body type names (`<OperationId>Body`) of operations that send a form body.
 fn form_body_types(spec: &serde_json::Value) -> Vec<String> {
     use heck::ToUpperCamelCase;
-    let mut names = Vec::new();
-    let paths = spec.get("paths").and_then(|p| p.as_object());
-    for item in paths.into_iter().flat_map(|p| p.values()) {
-        for op in item.as_object().into_iter().flat_map(|i| i.values()) {
-            let form = op
-                .pointer("/requestBody/content/application~1x-www-form-urlencoded")
-                .is_some();
-            if let (true, Some(id)) = (form, op.get("operationId").and_then(|i| i.as_str())) {
-                names.push(format!("{}Body", id.to_upper_camel_case()));
-            }
-        }
-    }
-    names
-}
-
-/// progenitor's httpmock body matcher compares JSON; form bodies (the OAuth2 operations) must
-/// be matched as the urlencoded text the client sends, with its content type.
-fn patch_form_bodies(code: &str, form_types: &[String]) -> String {
-    let mut out = code.to_string();
-    for ty in form_types {
-        let json_matcher = format!(
-            "pub fn body(self, value: &types::{ty}) -> Self {{\n            Self(self.0.json_body_obj(value))"
-        );
-        let form_matcher = format!(
-            "pub fn body(self, value: &types::{ty}) -> Self {{\n            \
-             let form = ::serde_urlencoded::to_string(value).expect(\"form bodies serialize\");\n            \
-             Self(self.0.header(\"content-type\", \"application/x-www-form-urlencoded\").body(form))"
-        );
-        out = out.replace(&json_matcher, &form_matcher);
-    }
-    out
+    spec_operations(spec)
+        .filter(|(_, op)| {
+            op.pointer("/requestBody/content/application~1x-www-form-urlencoded")
+                .is_some()
+        })
+        .map(|(id, _)| format!("{}Body", id.to_upper_camel_case()))
+        .collect()
 }

@@ -37,6 +37,10 @@ enum Command {
         /// The curation notes whose "Explained drift" list excuses known differences.
         #[arg(long, default_value = "spec/CURATION.md")]
         curation: PathBuf,
+        /// Print only the differences no curation pattern explains (the summary still counts
+        /// all of them).
+        #[arg(long)]
+        unexplained_only: bool,
     },
 }
 
@@ -48,7 +52,8 @@ fn main() -> ExitCode {
             upstream,
             spec,
             curation,
-        } => spec_diff::run(&upstream, &spec, &curation),
+            unexplained_only,
+        } => spec_diff::run(&upstream, &spec, &curation, unexplained_only),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

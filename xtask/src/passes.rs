@@ -1,5 +1,6 @@
-//! Syntax-tree passes over generated code. Each one fails loudly when it matches less than it
-//! expects, so a progenitor upgrade that changes the shape cannot slip through unpatched.
+//! Syntax-tree passes over generated code. Each one fails loudly when it matches less (or, for
+//! the httpmock passes, other) than it expects, so a progenitor upgrade that changes the shape
+//! cannot slip through unpatched.
 
 use std::collections::BTreeMap;
 
@@ -74,5 +75,360 @@ impl VisitMut for Deprecate {
                 }
             }
         }
+    }
+}
+
+/// An operation's setter for one array query parameter on the httpmock `When` type: the type
+/// is `<OperationId>When` and the setter matches the query key.
+#[derive(Debug, Clone)]
+pub struct ArrayQueryParam {
+    /// The `When` type, e.g. `LegacyEntitiesRolesV1When`.
+    pub when: String,
+    /// The query key, e.g. `ids`.
+    pub key: String,
+}
+
+/// progenitor's httpmock setter for an array query parameter does not compile (it passes a
+/// `Vec` where httpmock wants one string); this matches each element as its own repeated key.
+/// Fails unless it rewrites exactly the `expected` setters.
+pub fn repeat_array_query_params(file: &mut syn::File, expected: &[ArrayQueryParam]) -> Result<()> {
+    let mut pass = ArrayQuery { found: Vec::new() };
+    pass.visit_file_mut(file);
+    check_found(
+        "array query parameter setter (`fn _(self, value: &Vec<String>)` calling `query_param`)",
+        expected.iter().map(|p| format!("{}::{}", p.when, p.key)),
+        pass.found,
+    )
+}
+
+struct ArrayQuery {
+    found: Vec<String>,
+}
+
+impl VisitMut for ArrayQuery {
+    fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+        let Some(ty) = self_type_name(item) else {
+            return;
+        };
+        for method in impl_fns(item) {
+            if !value_type(&method.sig).is_some_and(is_vec_of_string) {
+                continue;
+            }
+            let Some(key) = array_query_key(&method.block) else {
+                continue;
+            };
+            method.block = syn::parse_quote!({
+                Self(value.iter().fold(self.0, |when, v| when.query_param(#key, v)))
+            });
+            self.found.push(format!("{ty}::{}", key.value()));
+        }
+    }
+}
+
+/// progenitor's httpmock body matcher compares JSON; form bodies (the OAuth2 operations) must
+/// be matched as the urlencoded text the client sends, with its content type. Fails unless it
+/// rewrites the `body` matcher of exactly the `form_types` (`<OperationId>Body`).
+pub fn match_form_bodies(file: &mut syn::File, form_types: &[String]) -> Result<()> {
+    let mut pass = FormBodies {
+        form_types,
+        found: Vec::new(),
+    };
+    pass.visit_file_mut(file);
+    check_found(
+        "JSON body matcher (`fn body(self, value: &types::_)` calling `json_body_obj`) for a form body",
+        form_types.iter().cloned(),
+        pass.found,
+    )
+}
+
+struct FormBodies<'a> {
+    form_types: &'a [String],
+    found: Vec<String>,
+}
+
+impl VisitMut for FormBodies<'_> {
+    fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+        for method in impl_fns(item) {
+            if method.sig.ident != "body" || !is_json_body_matcher(&method.block) {
+                continue;
+            }
+            let body_type = value_type(&method.sig).and_then(types_name);
+            let Some(name) = body_type.filter(|n| self.form_types.contains(n)) else {
+                continue;
+            };
+            method.block = syn::parse_quote!({
+                let form = ::serde_urlencoded::to_string(value).expect("form bodies serialize");
+                Self(
+                    self.0
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(form),
+                )
+            });
+            self.found.push(name);
+        }
+    }
+}
+
+/// Compares what a pass rewrote with what it should have, naming both sides of any mismatch.
+fn check_found(
+    what: &str,
+    expected: impl Iterator<Item = String>,
+    mut found: Vec<String>,
+) -> Result<()> {
+    let mut expected: Vec<String> = expected.collect();
+    expected.sort();
+    found.sort();
+    if expected == found {
+        return Ok(());
+    }
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|e| !found.contains(e))
+        .map(String::as_str)
+        .collect();
+    let unexpected: Vec<&str> = found
+        .iter()
+        .filter(|f| !expected.contains(f))
+        .map(String::as_str)
+        .collect();
+    bail!(
+        "httpmock pass: expected to rewrite {} {what}, rewrote {}; not found: [{}]; not expected: [{}] \
+         (did progenitor's output change shape?)",
+        expected.len(),
+        found.len(),
+        missing.join(", "),
+        unexpected.join(", ")
+    )
+}
+
+/// The name of an inherent impl's self type (`impl FooWhen { .. }` → `FooWhen`).
+fn self_type_name(item: &syn::ItemImpl) -> Option<String> {
+    match (&item.trait_, &*item.self_ty) {
+        (None, syn::Type::Path(p)) => p.path.get_ident().map(ToString::to_string),
+        _ => None,
+    }
+}
+
+/// The methods of an impl block.
+fn impl_fns(item: &mut syn::ItemImpl) -> impl Iterator<Item = &mut syn::ImplItemFn> {
+    item.items.iter_mut().filter_map(|member| match member {
+        syn::ImplItem::Fn(method) => Some(method),
+        _ => None,
+    })
+}
+
+/// `T` of a `(self, value: T)` signature.
+fn value_type(sig: &syn::Signature) -> Option<&syn::Type> {
+    let mut inputs = sig.inputs.iter();
+    let (Some(syn::FnArg::Receiver(_)), Some(syn::FnArg::Typed(arg)), None) =
+        (inputs.next(), inputs.next(), inputs.next())
+    else {
+        return None;
+    };
+    matches!(&*arg.pat, syn::Pat::Ident(p) if p.ident == "value").then_some(&*arg.ty)
+}
+
+/// Whether `path` is exactly these segments (generic arguments aside), with a leading `::`
+/// when `absolute`.
+fn path_is(path: &syn::Path, absolute: bool, segments: &[&str]) -> bool {
+    path.leading_colon.is_some() == absolute
+        && path.segments.len() == segments.len()
+        && path
+            .segments
+            .iter()
+            .zip(segments)
+            .all(|(s, want)| s.ident == want)
+}
+
+/// `&::std::vec::Vec<::std::string::String>`.
+fn is_vec_of_string(ty: &syn::Type) -> bool {
+    let syn::Type::Reference(reference) = ty else {
+        return false;
+    };
+    let syn::Type::Path(vec) = &*reference.elem else {
+        return false;
+    };
+    if !path_is(&vec.path, true, &["std", "vec", "Vec"]) {
+        return false;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &vec.path.segments[2].arguments else {
+        return false;
+    };
+    matches!(
+        args.args.first(),
+        Some(syn::GenericArgument::Type(syn::Type::Path(item)))
+            if args.args.len() == 1 && path_is(&item.path, true, &["std", "string", "String"])
+    )
+}
+
+/// `&types::Name` → `Name`.
+fn types_name(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Reference(reference) = ty else {
+        return None;
+    };
+    let syn::Type::Path(p) = &*reference.elem else {
+        return None;
+    };
+    let segments = &p.path.segments;
+    (p.path.leading_colon.is_none() && segments.len() == 2 && segments[0].ident == "types")
+        .then(|| segments[1].ident.to_string())
+}
+
+/// The single expression of `Self(<inner>)`, if that is the whole block.
+fn self_call_arg(block: &syn::Block) -> Option<&syn::Expr> {
+    let [syn::Stmt::Expr(syn::Expr::Call(call), None)] = block.stmts.as_slice() else {
+        return None;
+    };
+    let syn::Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    if !func.path.is_ident("Self") || call.args.len() != 1 {
+        return None;
+    }
+    call.args.first()
+}
+
+/// `self.0.<method>(<args>)`: the arguments, when the method is `method`.
+fn inner_call<'a>(
+    expr: &'a syn::Expr,
+    method: &str,
+) -> Option<&'a syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>> {
+    let syn::Expr::MethodCall(call) = expr else {
+        return None;
+    };
+    let syn::Expr::Field(field) = &*call.receiver else {
+        return None;
+    };
+    let is_self_0 = matches!(&*field.base, syn::Expr::Path(p) if p.path.is_ident("self"))
+        && matches!(&field.member, syn::Member::Unnamed(i) if i.index == 0);
+    (is_self_0 && call.method == method).then_some(&call.args)
+}
+
+/// `{ Self(self.0.query_param("<key>", value.to_string())) }` → the key literal.
+fn array_query_key(block: &syn::Block) -> Option<syn::LitStr> {
+    let args = inner_call(self_call_arg(block)?, "query_param")?;
+    match args.iter().collect::<Vec<_>>().as_slice() {
+        [
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(key),
+                ..
+            }),
+            syn::Expr::MethodCall(to_string),
+        ] if to_string.method == "to_string"
+            && matches!(&*to_string.receiver, syn::Expr::Path(p) if p.path.is_ident("value")) =>
+        {
+            Some(key.clone())
+        }
+        _ => None,
+    }
+}
+
+/// `{ Self(self.0.json_body_obj(value)) }`.
+fn is_json_body_matcher(block: &syn::Block) -> bool {
+    self_call_arg(block)
+        .and_then(|arg| inner_call(arg, "json_body_obj"))
+        .is_some_and(|args| {
+            args.len() == 1
+                && matches!(args.first(), Some(syn::Expr::Path(p)) if p.path.is_ident("value"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(code: &str) -> syn::File {
+        syn::parse_str(code).expect("test snippet parses")
+    }
+
+    const MOCKS: &str = r#"
+        pub struct GetThingsWhen(::httpmock::When);
+        impl GetThingsWhen {
+            pub fn ids(self, value: &::std::vec::Vec<::std::string::String>) -> Self {
+                Self(self.0.query_param("ids", value.to_string()))
+            }
+            pub fn limit(self, value: i32) -> Self {
+                Self(self.0.query_param("limit", value.to_string()))
+            }
+            pub fn body(self, value: &types::CreateThingBody) -> Self {
+                Self(self.0.json_body_obj(value))
+            }
+        }
+        pub struct TokenWhen(::httpmock::When);
+        impl TokenWhen {
+            pub fn body(self, value: &types::TokenBody) -> Self {
+                Self(self.0.json_body_obj(value))
+            }
+        }
+    "#;
+
+    fn ids() -> ArrayQueryParam {
+        ArrayQueryParam {
+            when: "GetThingsWhen".into(),
+            key: "ids".into(),
+        }
+    }
+
+    fn text(file: &syn::File) -> String {
+        prettyplease::unparse(file)
+    }
+
+    #[test]
+    fn array_query_setters_repeat_the_key() {
+        let mut mocks = file(MOCKS);
+        repeat_array_query_params(&mut mocks, &[ids()]).unwrap();
+        let out = text(&mocks);
+        assert!(
+            out.contains(
+                r#"Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))"#
+            ),
+            "{out}"
+        );
+        // The scalar setter is left alone.
+        assert!(out.contains(r#"Self(self.0.query_param("limit", value.to_string()))"#));
+    }
+
+    #[test]
+    fn array_query_pass_fails_naming_what_it_did_not_find() {
+        let mut mocks = file(MOCKS);
+        let uid = ArrayQueryParam {
+            when: "GetThingsWhen".into(),
+            key: "uid".into(),
+        };
+        let err = repeat_array_query_params(&mut mocks, &[ids(), uid])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected to rewrite 2"), "{err}");
+        assert!(err.contains("not found: [GetThingsWhen::uid]"), "{err}");
+
+        // A setter the spec does not call an array is a mismatch too.
+        let err = repeat_array_query_params(&mut file(MOCKS), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not expected: [GetThingsWhen::ids]"), "{err}");
+    }
+
+    #[test]
+    fn form_body_matchers_send_urlencoded_text_and_json_ones_stay() {
+        let mut mocks = file(MOCKS);
+        match_form_bodies(&mut mocks, &["TokenBody".to_owned()]).unwrap();
+        let out = text(&mocks);
+        assert!(
+            out.contains("::serde_urlencoded::to_string(value)"),
+            "{out}"
+        );
+        assert!(out.contains("application/x-www-form-urlencoded"), "{out}");
+        assert_eq!(out.matches("json_body_obj").count(), 1, "{out}");
+    }
+
+    #[test]
+    fn form_body_pass_fails_when_a_form_operation_has_no_json_matcher() {
+        let mut mocks = file(MOCKS);
+        let err = match_form_bodies(&mut mocks, &["TokenBody".into(), "RevokeBody".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not found: [RevokeBody]"), "{err}");
+        // Already rewritten: a second run finds nothing and says so.
+        match_form_bodies(&mut mocks, &["TokenBody".to_owned()]).unwrap_err();
     }
 }

@@ -67,6 +67,11 @@ impl Outcome {
 
 /// Runs the binary on explicit paths.
 fn run_paths(upstream: &Path, ours: &Path, curation: &Path) -> Outcome {
+    run_paths_with(upstream, ours, curation, &[])
+}
+
+/// Runs the binary on explicit paths, with extra options.
+fn run_paths_with(upstream: &Path, ours: &Path, curation: &Path, options: &[&str]) -> Outcome {
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("spec-diff")
         .arg(upstream)
@@ -74,6 +79,7 @@ fn run_paths(upstream: &Path, ours: &Path, curation: &Path) -> Outcome {
         .arg(ours)
         .arg("--curation")
         .arg(curation)
+        .args(options)
         .output()
         .expect("xtask runs");
     Outcome {
@@ -86,6 +92,16 @@ fn run_paths(upstream: &Path, ours: &Path, curation: &Path) -> Outcome {
 /// Writes the documents (and the curation text, if any) to a temporary directory and runs the
 /// binary on them.
 fn run_docs(upstream: &Value, ours: &Value, curation: Option<&str>) -> Outcome {
+    run_docs_with(upstream, ours, curation, &[])
+}
+
+/// [`run_docs`] with extra options.
+fn run_docs_with(
+    upstream: &Value,
+    ours: &Value,
+    curation: Option<&str>,
+    options: &[&str],
+) -> Outcome {
     let dir = TempDir::new().expect("temp dir");
     let write = |name: &str, text: &str| -> PathBuf {
         let path = dir.path().join(name);
@@ -98,7 +114,7 @@ fn run_docs(upstream: &Value, ours: &Value, curation: Option<&str>) -> Outcome {
         Some(text) => write("CURATION.md", text),
         None => dir.path().join("CURATION.md"),
     };
-    run_paths(&upstream, &ours, &curation)
+    run_paths_with(&upstream, &ours, &curation, options)
 }
 
 /// Runs the fixture upstream against a modified copy of our fixture.
@@ -300,11 +316,18 @@ fn response_property_and_status_changes() {
         None,
     );
     assert_eq!(outcome.code, 1, "{}", outcome.stdout);
-    outcome.assert_drift("response.prop.missing:getThingsV1:200:resources");
-    outcome.assert_drift("response.prop.missing:createThingV1:201:resources");
+    // Both operations return `thing.ThingsResponse`: one finding, naming both.
+    outcome.assert_drift("model.prop.missing:thing.ThingsResponse:resources");
+    assert!(
+        outcome
+            .stdout
+            .contains("used by 2: createThingV1 201, getThingsV1 200"),
+        "{}",
+        outcome.stdout
+    );
     outcome.assert_drift("response.status.missing:oauth2AccessToken:400");
     outcome.assert_drift("response.status.extra:oauth2AccessToken:308");
-    assert_eq!(outcome.keys().len(), 4, "{}", outcome.stdout);
+    assert_eq!(outcome.keys().len(), 3, "{}", outcome.stdout);
 }
 
 #[test]
@@ -318,16 +341,121 @@ fn nested_response_properties_are_reported_with_dotted_paths() {
         None,
     );
     assert_eq!(outcome.code, 1, "{}", outcome.stdout);
-    outcome.assert_drift("response.prop.type:getThingsV1:200:resources[].owner.user_type");
-    outcome.assert_drift("response.prop.extra:getThingsV1:200:resources[].nickname");
-    outcome.assert_drift("response.prop.type:createThingV1:201:resources[].owner.user_type");
+    // Paths are relative to the innermost named schema, `thing.Thing` (`owner` is inline).
+    outcome.assert_drift("model.prop.type:thing.Thing:owner.user_type");
+    outcome.assert_drift("model.prop.extra:thing.Thing:nickname");
+    assert!(
+        outcome
+            .stdout
+            .contains("ours integer; used by 2: createThingV1 201, getThingsV1 200"),
+        "{}",
+        outcome.stdout
+    );
     assert!(
         outcome.stdout.contains("upstream string, ours integer"),
         "{}",
         outcome.stdout
     );
-    // `children[]` is `thing.Thing` again: the cycle guard reports it once, at the top.
-    assert_eq!(outcome.keys().len(), 4, "{}", outcome.stdout);
+    // `children[]` is `thing.Thing` again: the cycle guard reports it once, at the top; and
+    // both operations returning it share the two findings.
+    assert_eq!(outcome.keys().len(), 2, "{}", outcome.stdout);
+}
+
+#[test]
+fn shared_model_change_is_reported_once_with_every_use() {
+    let outcome = run_modified(
+        |ours| {
+            let meta = schema(ours, "msa.MetaInfo");
+            meta["properties"]
+                .as_object_mut()
+                .expect("props")
+                .remove("trace_id");
+        },
+        None,
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.stdout);
+    // Every response carries `meta`; the change is one model difference, not one per response.
+    assert_eq!(
+        outcome.keys(),
+        ["model.prop.missing:msa.MetaInfo:trace_id"],
+        "{}",
+        outcome.stdout
+    );
+    for used in [
+        "oauth2AccessToken 400",
+        "getThingsV1 200",
+        "getThingsV1 400",
+        "createThingV1 201",
+        "createThingV1 400",
+        "queryThingsV1 200",
+    ] {
+        assert!(outcome.stdout.contains(used), "{used}:\n{}", outcome.stdout);
+    }
+    assert!(
+        outcome.summary().contains("1 difference,"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn a_substituted_model_is_keyed_by_both_names() {
+    // Our 400s answer with a copy of `msa.ReplyMetaOnly` under our own name, lacking `errors`.
+    let outcome = run_modified(
+        |ours| {
+            let mut copy = schema(ours, "msa.ReplyMetaOnly").clone();
+            copy["properties"]
+                .as_object_mut()
+                .expect("props")
+                .remove("errors");
+            ours["components"]["schemas"]["ours.Envelope"] = copy;
+            for (path, method) in [(TOKEN, "post"), (ENTITIES, "get"), (ENTITIES, "post")] {
+                op(ours, path, method)["responses"]["400"]["content"]["application/json"]["schema"] =
+                    json!({"$ref": "#/components/schemas/ours.Envelope"});
+            }
+        },
+        None,
+    );
+    assert_eq!(
+        outcome.keys(),
+        ["model.prop.missing:msa.ReplyMetaOnly=ours.Envelope:errors"],
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn unexplained_only_hides_explained_lines_but_counts_them() {
+    let curation = "## Explained drift\n- `param.missing:*:query.filter` — on purpose\n";
+    let modify = |ours: &mut Value| {
+        remove_param(op(ours, QUERY, "get"), "filter");
+        param(op(ours, QUERY, "get"), "offset")["required"] = json!(true);
+    };
+    let full = run_modified(modify, Some(curation));
+    assert_eq!(full.code, 1, "{}", full.stdout);
+    full.assert_line("explained", "param.missing:queryThingsV1:query.filter");
+    full.assert_drift("param.required:queryThingsV1:query.offset");
+
+    let mut ours = fixture(OURS);
+    modify(&mut ours);
+    let short = run_docs_with(
+        &fixture(UPSTREAM),
+        &ours,
+        Some(curation),
+        &["--unexplained-only"],
+    );
+    assert_eq!(short.code, 1, "{}{}", short.stdout, short.stderr);
+    assert_eq!(
+        short.keys(),
+        ["param.required:queryThingsV1:query.offset"],
+        "{}",
+        short.stdout
+    );
+    assert!(
+        short.summary().contains("2 differences, 1 explained by"),
+        "{}",
+        short.stdout
+    );
 }
 
 #[test]
@@ -359,7 +487,12 @@ fn json_body_changes() {
     );
     assert_eq!(outcome.code, 1, "{}", outcome.stdout);
     outcome.assert_drift("body.required:createThingV1");
-    outcome.assert_drift("body.prop.type:createThingV1:name");
+    outcome.assert_drift("model.prop.type:thing.CreateRequest:name");
+    assert!(
+        outcome.stdout.contains("used by 1: createThingV1 body"),
+        "{}",
+        outcome.stdout
+    );
 
     let outcome = run_modified(
         |ours| {

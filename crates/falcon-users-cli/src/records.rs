@@ -1,32 +1,63 @@
 //! The rows the CLI prints: the SDK's own types, with their table/CSV columns.
+//!
+//! Each row type lists its columns once, title next to cell, so adding a field to one and not
+//! the other cannot happen.
 
 use falcon_users::types::{DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2};
 use falcon_users::workflows::UserWithGrants;
 use serde::Serialize;
 
-use crate::output::Record;
+use crate::output::{Column, Record};
+
+/// An optional text field as a cell (empty when absent).
+fn text(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+/// The user columns, for any row that holds a user (a user row, an inventory row).
+fn user_columns<R: AsRef<DomainUser>>() -> Vec<Column<R>> {
+    vec![
+        Column {
+            name: "uuid",
+            cell: |r| text(&r.as_ref().uuid),
+        },
+        Column {
+            name: "uid",
+            cell: |r| text(&r.as_ref().uid),
+        },
+        Column {
+            name: "first_name",
+            cell: |r| text(&r.as_ref().first_name),
+        },
+        Column {
+            name: "last_name",
+            cell: |r| text(&r.as_ref().last_name),
+        },
+        Column {
+            name: "status",
+            cell: |r| text(&r.as_ref().status),
+        },
+        Column {
+            name: "cid",
+            cell: |r| text(&r.as_ref().cid),
+        },
+    ]
+}
 
 /// A user.
 #[derive(Serialize)]
 #[serde(transparent)]
 pub struct UserRow(pub DomainUser);
 
+impl AsRef<DomainUser> for UserRow {
+    fn as_ref(&self) -> &DomainUser {
+        &self.0
+    }
+}
+
 impl Record for UserRow {
-    const COLUMNS: &'static [&'static str] =
-        &["uuid", "uid", "first_name", "last_name", "status", "cid"];
-    fn cells(&self) -> Vec<String> {
-        let u = &self.0;
-        [
-            &u.uuid,
-            &u.uid,
-            &u.first_name,
-            &u.last_name,
-            &u.status,
-            &u.cid,
-        ]
-        .iter()
-        .map(|v| (*v).clone().unwrap_or_default())
-        .collect()
+    fn columns() -> Vec<Column<Self>> {
+        user_columns()
     }
 }
 
@@ -36,16 +67,28 @@ impl Record for UserRow {
 pub struct RoleRow(pub DomainRole);
 
 impl Record for RoleRow {
-    const COLUMNS: &'static [&'static str] =
-        &["id", "display_name", "is_global", "cid", "description"];
-    fn cells(&self) -> Vec<String> {
-        let r = &self.0;
+    fn columns() -> Vec<Column<Self>> {
         vec![
-            r.id.clone(),
-            r.display_name.clone(),
-            r.is_global.to_string(),
-            r.cid.clone().unwrap_or_default(),
-            r.description.clone(),
+            Column {
+                name: "id",
+                cell: |r| r.0.id.clone(),
+            },
+            Column {
+                name: "display_name",
+                cell: |r| r.0.display_name.clone(),
+            },
+            Column {
+                name: "is_global",
+                cell: |r| r.0.is_global.to_string(),
+            },
+            Column {
+                name: "cid",
+                cell: |r| text(&r.0.cid),
+            },
+            Column {
+                name: "description",
+                cell: |r| r.0.description.clone(),
+            },
         ]
     }
 }
@@ -56,23 +99,32 @@ impl Record for RoleRow {
 pub struct GrantRow(pub FlightcontrolapiCombinedUserRolesResourceV2);
 
 impl Record for GrantRow {
-    const COLUMNS: &'static [&'static str] = &[
-        "user_uuid",
-        "role_id",
-        "role_name",
-        "cid",
-        "grant_type",
-        "expires_at",
-    ];
-    fn cells(&self) -> Vec<String> {
-        let g = &self.0;
+    fn columns() -> Vec<Column<Self>> {
         vec![
-            g.uuid.clone().unwrap_or_default(),
-            g.role_id.clone(),
-            g.role_name.clone().unwrap_or_default(),
-            g.cid.clone().unwrap_or_default(),
-            g.grant_type.clone().unwrap_or_default(),
-            g.expires_at.clone().unwrap_or_default(),
+            Column {
+                name: "user_uuid",
+                cell: |r| text(&r.0.uuid),
+            },
+            Column {
+                name: "role_id",
+                cell: |r| r.0.role_id.clone(),
+            },
+            Column {
+                name: "role_name",
+                cell: |r| text(&r.0.role_name),
+            },
+            Column {
+                name: "cid",
+                cell: |r| text(&r.0.cid),
+            },
+            Column {
+                name: "grant_type",
+                cell: |r| text(&r.0.grant_type),
+            },
+            Column {
+                name: "expires_at",
+                cell: |r| text(&r.0.expires_at),
+            },
         ]
     }
 }
@@ -96,20 +148,22 @@ impl From<UserWithGrants> for InventoryRow {
     }
 }
 
+impl AsRef<DomainUser> for InventoryRow {
+    fn as_ref(&self) -> &DomainUser {
+        &self.user
+    }
+}
+
 impl Record for InventoryRow {
-    const COLUMNS: &'static [&'static str] = &[
-        "uuid",
-        "uid",
-        "first_name",
-        "last_name",
-        "status",
-        "cid",
-        "roles",
-    ];
-    fn cells(&self) -> Vec<String> {
-        let mut cells = UserRow(self.user.clone()).cells();
-        let roles: Vec<&str> = self.grants.iter().map(|g| g.role_id.as_str()).collect();
-        cells.push(roles.join(";"));
-        cells
+    fn columns() -> Vec<Column<Self>> {
+        let mut columns = user_columns();
+        columns.push(Column {
+            name: "roles",
+            cell: |r: &InventoryRow| {
+                let roles: Vec<&str> = r.grants.iter().map(|g| g.role_id.as_str()).collect();
+                roles.join(";")
+            },
+        });
+        columns
     }
 }

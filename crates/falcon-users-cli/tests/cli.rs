@@ -205,3 +205,42 @@ async fn auth_errors_exit_3_and_secrets_never_show() {
         "logging was on"
     );
 }
+
+/// Runs a simulated command as CSV and reads it strictly: a row wider or narrower than the
+/// header fails here, not in a user's inventory. Returns the header and the rows.
+fn strict_csv(command: &[&str]) -> (String, Vec<csv::StringRecord>) {
+    let mut args = vec!["--simulate", "--sim-users", "5", "-f", "csv"];
+    args.extend_from_slice(command);
+    let out = run(&args, &[]);
+    assert!(out.status.success(), "{command:?}: {}", text(&out.stderr));
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let header = reader.headers().expect("a header row").clone();
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .map(|row| row.unwrap_or_else(|e| panic!("{command:?}: {e}")))
+        .collect();
+    assert!(!rows.is_empty(), "{command:?} printed no rows");
+    for row in &rows {
+        assert_eq!(row.len(), header.len(), "{command:?}");
+    }
+    (header.iter().collect::<Vec<_>>().join(","), rows)
+}
+
+#[test]
+fn csv_headers_and_rows_have_the_same_width_for_every_record_type() {
+    let (header, _) = strict_csv(&["users", "list"]);
+    assert_eq!(header, "uuid,uid,first_name,last_name,status,cid");
+    let (header, _) = strict_csv(&["roles", "list"]);
+    assert_eq!(header, "id,display_name,is_global,cid,description");
+    let (header, inventory) = strict_csv(&["inventory"]);
+    assert_eq!(header, "uuid,uid,first_name,last_name,status,cid,roles");
+    let granted = inventory
+        .iter()
+        .find(|row| !row[6].is_empty())
+        .expect("some simulated user holds a role");
+    let (header, _) = strict_csv(&["grants", "list", &granted[0]]);
+    assert_eq!(
+        header,
+        "user_uuid,role_id,role_name,cid,grant_type,expires_at"
+    );
+}

@@ -20,8 +20,14 @@ pub mod operations {
             self.0
         }
         pub fn body(self, value: &types::Oauth2RevokeTokenBody) -> Self {
-            let form = ::serde_urlencoded::to_string(value).expect("form bodies serialize");
-            Self(self.0.header("content-type", "application/x-www-form-urlencoded").body(form))
+            let form = ::serde_urlencoded::to_string(value)
+                .expect("form bodies serialize");
+            Self(
+                self
+                    .0
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form),
+            )
         }
     }
     pub struct Oauth2RevokeTokenThen(::httpmock::Then);
@@ -94,8 +100,14 @@ pub mod operations {
             self.0
         }
         pub fn body(self, value: &types::Oauth2AccessTokenBody) -> Self {
-            let form = ::serde_urlencoded::to_string(value).expect("form bodies serialize");
-            Self(self.0.header("content-type", "application/x-www-form-urlencoded").body(form))
+            let form = ::serde_urlencoded::to_string(value)
+                .expect("form bodies serialize");
+            Self(
+                self
+                    .0
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form),
+            )
         }
     }
     pub struct Oauth2AccessTokenThen(::httpmock::Then);

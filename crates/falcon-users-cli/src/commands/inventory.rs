@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Ctx, Outcome};
 use crate::cli::{Format, InventoryArgs};
-use crate::output::{Record, RowWriter};
+use crate::output::RowWriter;
 use crate::records::InventoryRow;
 
 /// Runs `inventory`.
@@ -20,7 +20,7 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
     };
     // A table of a stream is printed as tab-separated lines; JSON as one object per line.
     let format = ctx.format;
-    let mut writer = RowWriter::new(out, format, InventoryRow::COLUMNS)?;
+    let mut writer = RowWriter::<InventoryRow>::new(out, format)?;
     let progress =
         if io::stderr().is_terminal() && (args.output.is_some() || format != Format::Table) {
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())

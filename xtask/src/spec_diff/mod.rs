@@ -1,0 +1,206 @@
+//! `cargo xtask spec-diff`: compare our OpenAPI 3.0 spec with upstream's Swagger 2.0 document.
+//!
+//! Our spec is curated by hand, so it can silently drift from the API it describes. This task
+//! lists every factual difference (operations, parameters, request bodies, responses, schema
+//! names) with a stable key such as `param.type:queryUserV1:query.limit`. `spec/CURATION.md`
+//! explains deliberate differences with glob patterns over those keys; CI fails only on drift
+//! that nobody has explained yet.
+//!
+//! Both documents are read as plain `serde_json::Value`s: the upstream is Swagger 2.0, which
+//! `openapiv3` cannot parse, and a structural walk over JSON treats both formats alike.
+//! Schemas are compared by shape, never by name: `$ref`s are resolved, so two differently named
+//! definitions with the same properties and types are not drift.
+//!
+//! Key format, `<kind>:<context>` with `<kind>` one of:
+//!
+//! | kind                       | context                          |
+//! |----------------------------|----------------------------------|
+//! | `op.missing` / `op.extra`  | `<operationId>`                  |
+//! | `op.method` / `op.path`    | `<operationId>`                  |
+//! | `op.deprecated`            | `<operationId>`                  |
+//! | `param.missing` / `param.extra` / `param.required` / `param.array` / `param.type` / `param.style` | `<operationId>:<location>.<name>` |
+//! | `body.missing` / `body.extra` / `body.required` / `body.type` | `<operationId>` |
+//! | `body.prop.missing` / `body.prop.extra` / `body.prop.type` | `<operationId>:<property path>` |
+//! | `response.status.missing` / `response.status.extra` | `<operationId>:<status>` |
+//! | `response.schema.missing` / `response.schema.extra` / `response.type` | `<operationId>:<status>` |
+//! | `response.prop.missing` / `response.prop.extra` / `response.prop.type` | `<operationId>:<status>:<property path>` |
+//! | `model.prop.missing` / `model.prop.extra` / `model.prop.type` | `<model>:<property path>` |
+//! | `schema.missing`           | `<definition name>`              |
+//!
+//! "missing" means upstream has it and we do not; "extra" the reverse. Locations are `query`,
+//! `path`, `header`, `cookie` and `formData` (a property of our form-encoded request body).
+//! Property paths are dotted, with `[]` for array items and `{}` for map values, e.g.
+//! `resources[].user_type`.
+//!
+//! A difference inside a named schema (a `$ref` on either side) belongs to that model, the
+//! innermost one around it: it is reported once as `model.prop.*:<model>:<path inside it>`,
+//! with the operations whose bodies or responses reach it listed in the message, instead of once
+//! per operation. `<model>` is the definition name when both sides use the same one, else
+//! `<upstream name>=<our name>` (`-` for an inline side): `msa.QueryResponse=msaspec.ResponseFields`
+//! is upstream's `msa.QueryResponse` where we answer with `msaspec.ResponseFields`, so a pattern
+//! for that substitution never hides drift in our own `msa.QueryResponse`. Only differences
+//! outside every named schema keep the per-operation `body.*`/`response.*` keys.
+//!
+//! Modules, one per concern: [`document`] (loading, `$ref`s), [`operations`], [`inputs`]
+//! (parameters, request bodies), [`responses`], [`schema`] (shape comparison and models),
+//! [`curation`] (the explained-drift patterns) and [`report`].
+
+mod curation;
+mod document;
+mod inputs;
+mod operations;
+mod report;
+mod responses;
+mod schema;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use curation::Curation;
+use document::Document;
+use report::Report;
+
+/// Stands in for an absent schema, so that "no schema" compares as type `any`.
+static NO_SCHEMA: Value = Value::Null;
+
+/// Compares `upstream` (Swagger 2.0) with `spec` (our OpenAPI 3.0), prints one line per
+/// difference (only the unexplained ones with `unexplained_only`) and a summary, and returns
+/// whether every difference is explained by `curation`.
+pub fn run(upstream: &Path, spec: &Path, curation: &Path, unexplained_only: bool) -> Result<bool> {
+    let upstream_doc = Document::load(upstream)?;
+    let ours_doc = Document::load(spec)?;
+    let curation = Curation::load(curation)?;
+    let findings = diff(&upstream_doc, &ours_doc)?;
+    let report = Report::build(&findings, &curation, unexplained_only);
+    println!(
+        "spec-diff: comparing {} with upstream {}",
+        spec.display(),
+        upstream.display()
+    );
+    print!("{}", report.text);
+    Ok(report.unexplained == 0)
+}
+
+/// One difference: a stable key for curation patterns and a sentence with both values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Finding {
+    key: String,
+    detail: String,
+    /// For a model difference, where the model is used (`<operationId> <status>` or
+    /// `<operationId> body`); empty for a difference that belongs to one operation.
+    used_in: Vec<String>,
+}
+
+impl Finding {
+    fn new(key: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            detail: detail.into(),
+            used_in: Vec::new(),
+        }
+    }
+}
+
+/// The two documents being compared, passed around together.
+#[derive(Clone, Copy)]
+struct Pair<'a> {
+    upstream: &'a Document,
+    ours: &'a Document,
+}
+
+impl<'a> Pair<'a> {
+    fn new(upstream: &'a Document, ours: &'a Document) -> Self {
+        Self { upstream, ours }
+    }
+}
+
+/// Every difference between the two documents: by operation (in operationId order), then
+/// operations only we have, then model differences (each once, in key order), then schema names.
+fn diff(upstream: &Document, ours: &Document) -> Result<Vec<Finding>> {
+    let upstream_ops = operations::operations(upstream)?;
+    let ours_ops = operations::operations(ours)?;
+    let pair = Pair::new(upstream, ours);
+    let mut findings = Vec::new();
+    for (id, up_op) in &upstream_ops {
+        match ours_ops.get(id) {
+            None => findings.push(Finding::new(
+                format!("op.missing:{id}"),
+                format!(
+                    "upstream has {} {}, ours does not",
+                    up_op.method.to_uppercase(),
+                    up_op.path
+                ),
+            )),
+            Some(our_op) => {
+                findings.extend(operations::diff_operation(&pair, id, up_op, our_op)?);
+            }
+        }
+    }
+    for (id, our_op) in &ours_ops {
+        if !upstream_ops.contains_key(id) {
+            findings.push(Finding::new(
+                format!("op.extra:{id}"),
+                format!(
+                    "ours has {} {}, upstream does not",
+                    our_op.method.to_uppercase(),
+                    our_op.path
+                ),
+            ));
+        }
+    }
+    let mut findings = merge_models(findings);
+    findings.extend(schema::diff_schema_names(upstream, ours)?);
+    Ok(findings)
+}
+
+/// Keeps operation findings in order and folds the model findings, which every use of a model
+/// repeats, into one per key listing all the uses.
+fn merge_models(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut kept = Vec::new();
+    let mut models: BTreeMap<String, Finding> = BTreeMap::new();
+    for finding in findings {
+        if finding.used_in.is_empty() {
+            kept.push(finding);
+            continue;
+        }
+        match models.get_mut(&finding.key) {
+            Some(merged) => {
+                for used in finding.used_in {
+                    if !merged.used_in.contains(&used) {
+                        merged.used_in.push(used);
+                    }
+                }
+            }
+            None => {
+                models.insert(finding.key.clone(), finding);
+            }
+        }
+    }
+    kept.extend(models.into_values());
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_findings_are_merged_by_key_and_keep_every_use_once() {
+        let model = |used: &str| Finding {
+            used_in: vec![used.to_owned()],
+            ..Finding::new("model.prop.missing:M:x", "upstream has it")
+        };
+        let merged = merge_models(vec![
+            model("a 200"),
+            Finding::new("op.missing:b", "gone"),
+            model("c 400"),
+            model("a 200"),
+        ]);
+        let keys: Vec<_> = merged.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["op.missing:b", "model.prop.missing:M:x"]);
+        assert_eq!(merged[1].used_in, ["a 200", "c 400"]);
+    }
+}
