@@ -704,6 +704,7 @@ mod users {
             .send()
             .await
             .unwrap();
+        let only_temp = vec![temp.clone()];
         let others: Vec<String> = all.iter().filter(|u| **u != temp).cloned().collect();
         let granted_in_parent: Vec<String> = all
             .iter()
@@ -714,7 +715,7 @@ mod users {
 
         assert_eq!(
             found(&c, false, "has_temporary_roles:'true'").await,
-            [temp.clone()]
+            only_temp
         );
         assert_eq!(
             found(&c, false, "has_temporary_roles:'false'").await,
@@ -722,7 +723,7 @@ mod users {
         );
         assert_eq!(found(&c, false, "has_temporary_roles:false").await, others);
         let temporarily = format!("temporarily_assigned_cids:'{child}'");
-        assert_eq!(found(&c, false, &temporarily).await, [temp.clone()]);
+        assert_eq!(found(&c, false, &temporarily).await, only_temp);
         let nowhere = format!("temporarily_assigned_cids:'{parent}'");
         assert!(found(&c, false, &nowhere).await.is_empty());
         for field in [
@@ -731,7 +732,7 @@ mod users {
             "non_ancestor_assigned_cids",
         ] {
             let in_child = format!("{field}:'{child}'");
-            assert_eq!(found(&c, false, &in_child).await, [temp.clone()], "{field}");
+            assert_eq!(found(&c, false, &in_child).await, only_temp, "{field}");
         }
         for field in ["assigned_cids", "direct_assigned_cids"] {
             let in_parent = format!("{field}:'{parent}'");
@@ -761,7 +762,7 @@ mod users {
         let home = format!("associated_cids:'{parent}'");
         assert_eq!(found(&c, true, &home).await, all);
         let associated = format!("associated_cids:'{child}'");
-        assert_eq!(found(&c, true, &associated).await, [temp.clone()]);
+        assert_eq!(found(&c, true, &associated).await, only_temp);
         let refused = failure(c.rw.query_user_v1().filter(home).send().await).await;
         assert_eq!(refused.status, 400);
         assert!(refused.mentions("associated_cids"), "{refused:?}");
