@@ -14,7 +14,7 @@ use falcon_users_api::{Auth, Operation};
 use futures::StreamExt;
 
 use crate::envelope::{Headers, error, trace_id};
-use crate::shared::Shared;
+use crate::shared::{Shared, lock};
 
 enum Fault {
     None,
@@ -35,7 +35,7 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
         return next.run(request).await;
     }
     let (delay, fault) = {
-        let mut rng = shared.fault_rng.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rng = lock(&shared.fault_rng);
         let delay = faults.latency + faults.jitter.mul_f64(rng.f64());
         let roll = rng.f64();
         let limited = faults.rate_limited;
@@ -58,7 +58,7 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
         } else {
             Fault::None
         };
-        let mut injected = shared.injected.lock().unwrap_or_else(|p| p.into_inner());
+        let mut injected = lock(&shared.injected);
         match fault {
             Fault::None => {}
             Fault::RateLimited => injected.rate_limited += 1,

@@ -27,6 +27,7 @@ struct Entry {
     route: Route,
 }
 
+/// Files `handler` under `op`, on the method the table gives it.
 fn handle<H, T>(op: &'static Operation, handler: H) -> Entry
 where
     H: Handler<T, Arc<Shared>>,
@@ -164,6 +165,7 @@ pub fn router(shared: Arc<Shared>) -> Result<Router, String> {
     Ok(router.fallback(not_found).with_state(shared))
 }
 
+/// The method's name, for `Allow`.
 fn method_name(method: HttpMethod) -> &'static str {
     match method {
         HttpMethod::Get => "GET",
