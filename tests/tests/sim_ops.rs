@@ -1,7 +1,9 @@
-//! All 39 operations of `spec/user-management.json`, each driven through the generated
+//! Every operation of `spec/user-management.json` (the operation table,
+//! `falcon_users_api::operations::ALL`), each driven through the generated
 //! `falcon_users_api::Client` against a running simulator: the happy path (the typed response and
 //! the state it leaves, read with `Simulator::inspect`) and its main error path. Plus the headers
-//! every answer carries, the rate limit, and a sweep that proves every operation is covered.
+//! every answer carries, the rate limit, and a sweep that proves every operation is covered,
+//! naming any that is not.
 //!
 //! Tests whose expectation the simulator does not meet yet are `#[ignore = "sim bug: ..."]`: they
 //! assert the correct behaviour and say what the simulator does instead.
@@ -13,7 +15,7 @@ use std::fmt::Debug;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use falcon_users_api::types::{self, MsaspecResponseFields};
-use falcon_users_api::{Client, Error, Hooks, ResponseValue};
+use falcon_users_api::{Auth, Client, Error, Hooks, Operation, ResponseValue, operations};
 use falcon_users_sim::state::User;
 use falcon_users_sim::{SimConfig, Simulator};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -401,7 +403,7 @@ mod oauth2 {
             page.meta.pagination.unwrap().total,
             c.user_count(&c.parent) as i64
         );
-        assert_eq!(c.sim.request_counts()["oauth2AccessToken"], 3);
+        assert_eq!(c.sim.request_count(&operations::OAUTH2_ACCESS_TOKEN), 3);
     }
 
     #[tokio::test]
@@ -493,7 +495,7 @@ mod oauth2 {
         assert!(refused.mentions("expired") || refused.mentions("invalid"));
         // The other tokens stay valid.
         c.rw.query_user_v1().send().await.unwrap();
-        assert_eq!(c.sim.request_counts()["oauth2RevokeToken"], 1);
+        assert_eq!(c.sim.request_count(&operations::OAUTH2_REVOKE_TOKEN), 1);
     }
 
     #[tokio::test]
@@ -648,35 +650,181 @@ mod users {
         assert_eq!(status, 400);
     }
 
+    /// Users of the parent matching `filter` through `queryUserV1` (or v2), in answer order.
+    async fn found(c: &Ctx, v2: bool, filter: &str) -> Vec<String> {
+        let page = if v2 {
+            c.rw.query_user_v2()
+                .filter(filter)
+                .limit(500u64)
+                .send()
+                .await
+                .map(ResponseValue::into_inner)
+        } else {
+            c.rw.query_user_v1()
+                .filter(filter)
+                .limit(500u64)
+                .send()
+                .await
+                .map(ResponseValue::into_inner)
+        };
+        let page = page.unwrap_or_else(|e| panic!("filter {filter}: {e:?}"));
+        page.resources.unwrap()
+    }
+
+    async fn sorted(c: &Ctx, sort: &str) -> Vec<String> {
+        c.rw.query_user_v1()
+            .sort(sort)
+            .limit(500u64)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("sort {sort}: {e:?}"))
+            .into_inner()
+            .resources
+            .unwrap()
+    }
+
     #[tokio::test]
-    #[ignore = "sim bug: state.rs USER_SORT_FIELDS/USER_FILTER_FIELDS lack values the spec \
-                documents for queryUserV1 (sort cid_name, has_temporary_roles, \
-                temporarily_assigned_cids; filter assigned_cids, factors, ...): the sim answers \
-                400 to requests the spec declares valid"]
-    async fn query_user_v1_accepts_every_documented_sort_and_filter_field() {
+    async fn query_user_v1_answers_every_documented_sort_and_filter_field() {
         let c = ctx().await;
-        for sort in [
-            "cid_name|asc",
-            "has_temporary_roles",
-            "temporarily_assigned_cids|desc",
-        ] {
-            let result = c.rw.query_user_v1().sort(sort).send().await;
-            assert_eq!(outcome(result).0, 200, "sort {sort}");
-        }
+        let all: Vec<String> = c.users(&c.parent).into_iter().map(|u| u.uuid).collect();
+        let (parent, child) = (c.parent.clone(), c.children[0].clone());
+        // One parent user holds a role in a child until the day after tomorrow: the only
+        // temporary grant, and the only grant of a parent user outside the parent.
+        let temp = all[3].clone();
+        let expires = (chrono::Utc::now() + chrono::Duration::hours(48))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        c.rw.user_roles_action_v1()
+            .body(grant_v1(
+                "grant",
+                &temp,
+                &child,
+                &["falcon_console_guest"],
+                Some(expires),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let only_temp = vec![temp.clone()];
+        let others: Vec<String> = all.iter().filter(|u| **u != temp).cloned().collect();
+        let granted_in_parent: Vec<String> = all
+            .iter()
+            .filter(|u| !c.held(&parent, u).is_empty())
+            .cloned()
+            .collect();
+        assert!(!granted_in_parent.is_empty() && granted_in_parent.len() < all.len());
+
+        assert_eq!(
+            found(&c, false, "has_temporary_roles:'true'").await,
+            only_temp
+        );
+        assert_eq!(
+            found(&c, false, "has_temporary_roles:'false'").await,
+            others
+        );
+        assert_eq!(found(&c, false, "has_temporary_roles:false").await, others);
+        let temporarily = format!("temporarily_assigned_cids:'{child}'");
+        assert_eq!(found(&c, false, &temporarily).await, only_temp);
+        let nowhere = format!("temporarily_assigned_cids:'{parent}'");
+        assert!(found(&c, false, &nowhere).await.is_empty());
         for field in [
             "assigned_cids",
             "direct_assigned_cids",
-            "factors",
-            "has_temporary_roles",
             "non_ancestor_assigned_cids",
-            "temporarily_assigned_cids",
         ] {
-            let result =
-                c.rw.query_user_v1()
-                    .filter(format!("{field}:'x'"))
+            let in_child = format!("{field}:'{child}'");
+            assert_eq!(found(&c, false, &in_child).await, only_temp, "{field}");
+        }
+        for field in ["assigned_cids", "direct_assigned_cids"] {
+            let in_parent = format!("{field}:'{parent}'");
+            assert_eq!(
+                found(&c, false, &in_parent).await,
+                granted_in_parent,
+                "{field}"
+            );
+        }
+        // The parent is every child's ancestor: never a non-ancestor assignment.
+        let ancestor = format!("non_ancestor_assigned_cids:'{parent}'");
+        assert!(found(&c, false, &ancestor).await.is_empty());
+        // Several values per field: an OR of two CIDs, and a negation that no value matches.
+        let either = format!("assigned_cids:'{child}',assigned_cids:'{parent}'");
+        let mut expected = granted_in_parent.clone();
+        if !expected.contains(&temp) {
+            expected.push(temp.clone());
+        }
+        expected.sort_by_key(|u| all.iter().position(|a| a == u));
+        assert_eq!(found(&c, false, &either).await, expected);
+        let not_child = format!("assigned_cids:!'{child}'");
+        assert_eq!(found(&c, false, &not_child).await, others);
+        // The simulator has no MFA factors.
+        assert!(found(&c, false, "factors:'*'").await.is_empty());
+        assert_eq!(found(&c, false, "factors:!'totp'").await, all);
+        // v2 adds associated_cids (the home CID and the assigned ones); v1 does not have it.
+        let home = format!("associated_cids:'{parent}'");
+        assert_eq!(found(&c, true, &home).await, all);
+        let associated = format!("associated_cids:'{child}'");
+        assert_eq!(found(&c, true, &associated).await, only_temp);
+        let refused = failure(c.rw.query_user_v1().filter(home).send().await).await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.mentions("associated_cids"), "{refused:?}");
+
+        // Sorts: the one temporary user first when descending, last when ascending (ties by
+        // login); every user has the same home CID, so cid_name leaves the login order.
+        for sort in ["has_temporary_roles|desc", "temporarily_assigned_cids|desc"] {
+            let order = sorted(&c, sort).await;
+            assert_eq!(order[0], temp, "{sort}");
+        }
+        let order = sorted(&c, "has_temporary_roles|asc").await;
+        assert_eq!(order.last(), Some(&temp));
+        assert_eq!(order[..49], others[..]);
+        assert_eq!(sorted(&c, "cid_name|asc").await, all);
+        assert_eq!(sorted(&c, "cid_name").await, all);
+    }
+
+    /// Each operation's sort values and filter fields as the table states them, sent as
+    /// written: the simulator accepts them all (400 would mean it copied a list by hand).
+    #[tokio::test]
+    async fn every_sort_value_and_filter_field_of_the_table_is_accepted() {
+        let c = ctx().await;
+        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let uuid = c.user_holding(&c.parent, 1).uuid;
+        let http = reqwest::Client::new();
+        let mut tried = 0;
+        for op in operations::ALL {
+            let sorts = op
+                .sort_values
+                .iter()
+                .map(|v| ("sort", (*v).to_owned()))
+                .chain(op.sort_fields.iter().map(|f| ("sort", format!("{f}|desc"))));
+            let filters = op
+                .filter_fields
+                .iter()
+                .map(|f| ("filter", format!("{f}:'x*'")));
+            for (name, value) in sorts.chain(filters) {
+                // `user_uuid` is what the grant queries require; the others ignore it.
+                let response = http
+                    .request(op.method.as_http(), format!("{}{}", c.base, op.path))
+                    .bearer_auth(&token)
+                    .query(&[(name, value.as_str()), ("user_uuid", uuid.as_str())])
                     .send()
-                    .await;
-            assert_eq!(outcome(result).0, 200, "filter on {field}");
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap();
+                assert_eq!(status, 200, "{op} {name}={value}: {body}");
+                tried += 1;
+            }
+        }
+        assert!(tried > 0, "the table states sorts and filters");
+        // And what the table does not state is refused.
+        for (name, value) in [("sort", "nope|asc"), ("filter", "nope:'x'")] {
+            let response = http
+                .get(format!("{}{}", c.base, operations::QUERY_USER_V1.path))
+                .bearer_auth(&token)
+                .query(&[(name, value)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 400, "{name}={value}");
         }
     }
 
@@ -2877,16 +3025,17 @@ mod gateway {
         }
     }
 
-    /// One call of each of the 37 API operations (all but the two OAuth2 ones), with valid
-    /// arguments: (operationId, status, headers).
-    async fn sweep(api: &Client, t: &Targets) -> Vec<(&'static str, u16, HeaderMap)> {
+    /// One call of each bearer-token operation of the table (all but the two OAuth2 ones), with
+    /// valid arguments: (operation, status, headers).
+    async fn sweep(api: &Client, t: &Targets) -> Vec<(&'static Operation, u16, HeaderMap)> {
         let mut out = Vec::new();
-        let mut add =
-            |op: &'static str, (status, headers): (u16, HeaderMap)| out.push((op, status, headers));
+        let mut add = |op: &'static Operation, (status, headers): (u16, HeaderMap)| {
+            out.push((op, status, headers))
+        };
         let uuid = t.uuid.as_str();
         let role = t.role.as_str();
         add(
-            "aggregateUsersV1",
+            &operations::AGGREGATE_USERS_V1,
             outcome(
                 api.aggregate_users_v1()
                     .body(vec![terms("status", "", 10)])
@@ -2895,7 +3044,7 @@ mod gateway {
             ),
         );
         add(
-            "aggregateUsersV2",
+            &operations::AGGREGATE_USERS_V2,
             outcome(
                 api.aggregate_users_v2()
                     .body(vec![terms("status", "", 10)])
@@ -2904,7 +3053,7 @@ mod gateway {
             ),
         );
         add(
-            "combinedUserRolesV1",
+            &operations::LEGACY_COMBINED_USER_ROLES_V1,
             outcome(
                 api.legacy_combined_user_roles_v1()
                     .user_uuid(uuid)
@@ -2913,15 +3062,15 @@ mod gateway {
             ),
         );
         add(
-            "CombinedUserRolesV2",
+            &operations::COMBINED_USER_ROLES_V2,
             outcome(api.combined_user_roles_v2().user_uuid(uuid).send().await),
         );
         add(
-            "CombinedUserRolesV3",
+            &operations::COMBINED_USER_ROLES_V3,
             outcome(api.combined_user_roles_v3().user_uuid(uuid).send().await),
         );
         add(
-            "entitiesPermissionGroupsGETV1",
+            &operations::ENTITIES_PERMISSION_GROUPS_GET_V1,
             outcome(
                 api.entities_permission_groups_get_v1()
                     .body(ids(&["users"]))
@@ -2930,7 +3079,7 @@ mod gateway {
             ),
         );
         add(
-            "entitiesPermissionsGETV1",
+            &operations::ENTITIES_PERMISSIONS_GET_V1,
             outcome(
                 api.entities_permissions_get_v1()
                     .body(ids(&["users:read"]))
@@ -2939,15 +3088,15 @@ mod gateway {
             ),
         );
         add(
-            "entitiesRolePermissionsV1",
+            &operations::ENTITIES_ROLE_PERMISSIONS_V1,
             outcome(api.entities_role_permissions_v1().id(role).send().await),
         );
         add(
-            "entitiesRolesGETV2",
+            &operations::ENTITIES_ROLES_GET_V2,
             outcome(api.entities_roles_get_v2().body(ids(&[role])).send().await),
         );
         add(
-            "entitiesRolesV1",
+            &operations::LEGACY_ENTITIES_ROLES_V1,
             outcome(
                 api.legacy_entities_roles_v1()
                     .ids(vec![role.to_owned()])
@@ -2956,7 +3105,7 @@ mod gateway {
             ),
         );
         add(
-            "getUserInvitationsGETV1",
+            &operations::GET_USER_INVITATIONS_GET_V1,
             outcome(
                 api.get_user_invitations_get_v1()
                     .body(ids(&["inv-1"]))
@@ -2965,29 +3114,35 @@ mod gateway {
             ),
         );
         add(
-            "retrieveUsersGETV1",
+            &operations::RETRIEVE_USERS_GET_V1,
             outcome(api.retrieve_users_get_v1().body(ids(&[uuid])).send().await),
         );
         add(
-            "retrieveUsersGETV2",
+            &operations::RETRIEVE_USERS_GET_V2,
             outcome(api.retrieve_users_get_v2().body(ids(&[uuid])).send().await),
         );
         add(
-            "queriesPermissionsV1",
+            &operations::QUERIES_PERMISSIONS_V1,
             outcome(api.queries_permissions_v1().send().await),
         );
         add(
-            "queriesRolesV1",
+            &operations::QUERIES_ROLES_V1,
             outcome(api.queries_roles_v1().send().await),
         );
         add(
-            "queryUserInvitationsV1",
+            &operations::QUERY_USER_INVITATIONS_V1,
             outcome(api.query_user_invitations_v1().send().await),
         );
-        add("queryUserV1", outcome(api.query_user_v1().send().await));
-        add("queryUserV2", outcome(api.query_user_v2().send().await));
         add(
-            "GetRoles",
+            &operations::QUERY_USER_V1,
+            outcome(api.query_user_v1().send().await),
+        );
+        add(
+            &operations::QUERY_USER_V2,
+            outcome(api.query_user_v2().send().await),
+        );
+        add(
+            &operations::LEGACY_GET_ROLES,
             outcome(
                 api.legacy_get_roles()
                     .ids(vec![role.to_owned()])
@@ -2996,15 +3151,15 @@ mod gateway {
             ),
         );
         add(
-            "GetAvailableRoleIds",
+            &operations::LEGACY_GET_AVAILABLE_ROLE_IDS,
             outcome(api.legacy_get_available_role_ids().send().await),
         );
         add(
-            "GetUserRoleIds",
+            &operations::LEGACY_GET_USER_ROLE_IDS,
             outcome(api.legacy_get_user_role_ids().user_uuid(uuid).send().await),
         );
         add(
-            "retrieveUser",
+            &operations::LEGACY_RETRIEVE_USER,
             outcome(
                 api.legacy_retrieve_user()
                     .ids(vec![uuid.to_owned()])
@@ -3013,15 +3168,15 @@ mod gateway {
             ),
         );
         add(
-            "RetrieveEmailsByCID",
+            &operations::LEGACY_RETRIEVE_EMAILS_BY_CID,
             outcome(api.legacy_retrieve_emails_by_cid().send().await),
         );
         add(
-            "RetrieveUserUUIDsByCID",
+            &operations::LEGACY_RETRIEVE_USER_UUIDS_BY_CID,
             outcome(api.legacy_retrieve_user_uuids_by_cid().send().await),
         );
         add(
-            "RetrieveUserUUID",
+            &operations::LEGACY_RETRIEVE_USER_UUID,
             outcome(
                 api.legacy_retrieve_user_uuid()
                     .uid(vec![t.uid.clone()])
@@ -3038,11 +3193,11 @@ mod gateway {
             ids: vec![uuid.to_owned()],
         };
         add(
-            "userActionV1",
+            &operations::USER_ACTION_V1,
             outcome(api.user_action_v1().body(action).send().await),
         );
         add(
-            "userAllowedActionsV1",
+            &operations::USER_ALLOWED_ACTIONS_V1,
             outcome(
                 api.user_allowed_actions_v1()
                     .body(types::DomainActionValidationRequest {
@@ -3053,7 +3208,7 @@ mod gateway {
             ),
         );
         add(
-            "userRolesActionV1",
+            &operations::USER_ROLES_ACTION_V1,
             outcome(
                 api.user_roles_action_v1()
                     .body(grant_v1("grant", uuid, &t.cid, &[role], None))
@@ -3062,7 +3217,7 @@ mod gateway {
             ),
         );
         add(
-            "userRolesActionV2",
+            &operations::USER_ROLES_ACTION_V2,
             outcome(
                 api.user_roles_action_v2()
                     .body(grant_v2("revoke", uuid, &t.cid, &[role], None))
@@ -3071,7 +3226,7 @@ mod gateway {
             ),
         );
         add(
-            "GrantUserRoleIds",
+            &operations::LEGACY_GRANT_USER_ROLE_IDS,
             outcome(
                 api.legacy_grant_user_role_ids()
                     .user_uuid(uuid)
@@ -3083,7 +3238,7 @@ mod gateway {
             ),
         );
         add(
-            "RevokeUserRoleIds",
+            &operations::LEGACY_REVOKE_USER_ROLE_IDS,
             outcome(
                 api.legacy_revoke_user_role_ids()
                     .user_uuid(uuid)
@@ -3097,7 +3252,7 @@ mod gateway {
             ..Default::default()
         };
         add(
-            "createUserV1",
+            &operations::CREATE_USER_V1,
             outcome(api.create_user_v1().body(create).send().await),
         );
         let rename = types::DomainUpdateUserRequest {
@@ -3105,7 +3260,7 @@ mod gateway {
             last_name: None,
         };
         add(
-            "updateUserV1",
+            &operations::UPDATE_USER_V1,
             outcome(
                 api.update_user_v1()
                     .user_uuid(uuid)
@@ -3115,7 +3270,7 @@ mod gateway {
             ),
         );
         add(
-            "deleteUserV1",
+            &operations::DELETE_USER_V1,
             outcome(api.delete_user_v1().user_uuid(&t.victim_v1).send().await),
         );
         let create = types::DomainUserCreateRequest {
@@ -3123,7 +3278,7 @@ mod gateway {
             ..Default::default()
         };
         add(
-            "CreateUser",
+            &operations::LEGACY_CREATE_USER,
             outcome(api.legacy_create_user().body(create).send().await),
         );
         let rename = types::DomainUpdateUserFields {
@@ -3131,7 +3286,7 @@ mod gateway {
             last_name: Some("Swept".into()),
         };
         add(
-            "UpdateUser",
+            &operations::LEGACY_UPDATE_USER,
             outcome(
                 api.legacy_update_user()
                     .user_uuid(uuid)
@@ -3141,7 +3296,7 @@ mod gateway {
             ),
         );
         add(
-            "DeleteUser",
+            &operations::LEGACY_DELETE_USER,
             outcome(
                 api.legacy_delete_user()
                     .user_uuid(&t.victim_legacy)
@@ -3152,7 +3307,8 @@ mod gateway {
         out
     }
 
-    /// operationId → required scope (None for the token operations), from the spec itself.
+    /// operationId → required scope (None for the token operations), from the spec itself: the
+    /// table the simulator is built from must say the same.
     fn spec_operations() -> BTreeMap<String, Option<String>> {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/user-management.json");
         let spec: serde_json::Value =
@@ -3170,15 +3326,54 @@ mod gateway {
         ops
     }
 
+    fn table_scope(op: &Operation) -> Option<String> {
+        match op.auth {
+            Auth::Bearer { scopes } => scopes.first().map(|s| (*s).to_owned()),
+            Auth::None | Auth::Basic => None,
+        }
+    }
+
+    /// The ids of `ops`, joined, for failure messages.
+    fn named<'a>(ops: impl IntoIterator<Item = &'a Operation>) -> String {
+        ops.into_iter()
+            .map(|op| op.id)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    #[test]
+    fn the_operation_table_is_the_spec() {
+        let table: BTreeMap<String, Option<String>> = operations::ALL
+            .iter()
+            .map(|op| (op.id.to_owned(), table_scope(op)))
+            .collect();
+        assert_eq!(table, spec_operations());
+    }
+
     #[tokio::test]
     async fn every_operation_is_covered_and_answers_with_trace_and_rate_headers() {
         let c = ctx().await;
         let t = Targets::new(&c);
         let results = sweep(&c.rw, &t).await;
-        assert_eq!(results.len(), 37);
-        let mut last_remaining = u64::MAX;
+        let bearer = operations::ALL
+            .iter()
+            .filter(|op| matches!(op.auth, Auth::Bearer { .. }));
+        let unswept: Vec<&Operation> = bearer
+            .clone()
+            .filter(|op| !results.iter().any(|(s, _, _)| s == op))
+            .collect();
+        assert!(
+            unswept.is_empty(),
+            "the sweep calls no {}",
+            named(unswept.iter().copied())
+        );
+        assert_eq!(
+            results.len(),
+            bearer.count(),
+            "the sweep calls an operation twice"
+        );
         for (op, status, headers) in &results {
-            let expected = if *op == "getUserInvitationsGETV1" {
+            let expected = if **op == operations::GET_USER_INVITATIONS_GET_V1 {
                 404
             } else {
                 200
@@ -3188,13 +3383,10 @@ mod gateway {
                 header(headers, "X-CS-TRACEID").unwrap_or_else(|| panic!("{op}: no trace id"));
             assert!(trace.starts_with("sim-"), "{op}: {trace}");
             assert_eq!(header_num(headers, "X-RateLimit-Limit"), 6000, "{op}");
+            // Every answer spent one request of the budget (it refills at 100 a second, so
+            // successive answers need not count down under load).
             let remaining = header_num(headers, "x-ratelimit-remaining");
-            // The bucket refills continuously (100 a second here): never more, usually less.
-            assert!(
-                remaining <= last_remaining,
-                "{op}: remaining {remaining} after {last_remaining}"
-            );
-            last_remaining = remaining;
+            assert!(remaining < 6000, "{op}: remaining {remaining}");
         }
         // The sweep's writes landed.
         c.sim.inspect(|s| {
@@ -3207,7 +3399,7 @@ mod gateway {
             assert_eq!(t2.users[&t.uuid].last_name, "Swept");
         });
 
-        // Plus the two OAuth2 operations: every operationId of the spec has been answered.
+        // Plus the two OAuth2 operations: every operation of the table has been answered.
         let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
         basic(&c.base, RW_ID, RW_SECRET)
             .oauth2_revoke_token()
@@ -3218,18 +3410,18 @@ mod gateway {
             .send()
             .await
             .unwrap();
-        let answered: BTreeSet<String> = c
-            .sim
-            .request_counts()
-            .keys()
-            .map(|k| (*k).to_owned())
+        let unanswered: Vec<&Operation> = operations::ALL
+            .iter()
+            .filter(|op| c.sim.request_count(op) == 0)
             .collect();
-        let declared: BTreeSet<String> = spec_operations().into_keys().collect();
-        assert_eq!(declared.len(), 39);
-        assert_eq!(answered, declared);
-        let swept: BTreeSet<String> = results.iter().map(|r| r.0.to_owned()).collect();
-        assert_eq!(swept.len(), 37);
-        assert!(swept.is_subset(&declared));
+        assert!(
+            unanswered.is_empty(),
+            "the simulator answered no {}",
+            named(unanswered)
+        );
+        let counted: BTreeSet<&str> = c.sim.request_counts().into_keys().collect();
+        let table: BTreeSet<&str> = operations::ALL.iter().map(|op| op.id).collect();
+        assert_eq!(counted, table, "counts are keyed by the table's ids");
     }
 
     #[tokio::test]
@@ -3272,20 +3464,22 @@ mod gateway {
     async fn read_only_clients_get_403_on_every_write_and_only_there() {
         let c = ctx().await;
         let t = Targets::new(&c);
-        let scopes = spec_operations();
         let results = sweep(&c.ro, &t).await;
-        let mut writes = 0;
         for (op, status, _) in &results {
-            match scopes[*op].as_deref() {
-                Some("user-management:write") => {
-                    writes += 1;
-                    assert_eq!(*status, 403, "{op} is a write");
-                }
-                Some("user-management:read") => assert_ne!(*status, 403, "{op} is a read"),
-                other => panic!("{op}: unexpected scope {other:?}"),
+            if op.needs_scope("user-management:write") {
+                assert_eq!(*status, 403, "{op} needs the write scope");
+            } else {
+                assert!(op.needs_scope("user-management:read"), "{op}");
+                assert_ne!(*status, 403, "{op} needs only the read scope");
             }
         }
-        assert_eq!(writes, 12);
+        let writes = operations::ALL
+            .iter()
+            .filter(|op| op.needs_scope("user-management:write"));
+        let unswept: Vec<&Operation> = writes
+            .filter(|op| !results.iter().any(|(s, _, _)| s == op))
+            .collect();
+        assert!(unswept.is_empty(), "writes not tried: {}", named(unswept));
         assert_eq!(c.user_count(&c.parent), 50);
         assert_ne!(c.user(&c.parent, &t.uuid).unwrap().first_name, "Swept");
     }
@@ -3406,5 +3600,96 @@ mod gateway {
         // A legacy operation that declares 429 too.
         let legacy = failure(c.rw.legacy_retrieve_emails_by_cid().send().await).await;
         assert_eq!(legacy.status, 429);
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_and_methods_answer_the_error_envelope() {
+        let c = ctx().await;
+        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let http = reqwest::Client::new();
+        let made_up = http
+            .get(format!("{}/user-management/queries/made-up/v1", c.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made_up.status().as_u16(), 404);
+        assert!(header(made_up.headers(), "x-cs-traceid").is_some());
+        let body: serde_json::Value = made_up.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], 404);
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("/user-management/queries/made-up/v1"),
+            "{message}"
+        );
+        assert!(body["meta"]["trace_id"].is_string(), "{body}");
+
+        // PUT on the users entity path: its operations are POST, PATCH and DELETE.
+        let wrong = http
+            .put(format!("{}{}", c.base, operations::CREATE_USER_V1.path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status().as_u16(), 405);
+        let allow = header(wrong.headers(), "allow").unwrap().to_owned();
+        for op in [
+            operations::CREATE_USER_V1,
+            operations::UPDATE_USER_V1,
+            operations::DELETE_USER_V1,
+        ] {
+            let method = op.method.as_http();
+            assert!(allow.contains(method.as_str()), "{allow} lacks {method}");
+        }
+        let body: serde_json::Value = wrong.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], 405);
+    }
+
+    #[tokio::test]
+    async fn fail_next_fails_exactly_the_scripted_operation_the_scripted_times() {
+        let c = ctx().await;
+        c.sim.fail_next(&operations::QUERY_USER_V1, 503, 2);
+        for n in 0..2 {
+            let (status, headers) = outcome(c.rw.query_user_v1().send().await);
+            assert_eq!(status, 503, "call {n}");
+            assert!(header(&headers, "x-cs-traceid").is_some());
+        }
+        // Other operations were never affected; the third call succeeds.
+        c.rw.query_user_v2().send().await.unwrap();
+        c.rw.query_user_v1().send().await.unwrap();
+        assert_eq!(c.sim.request_count(&operations::QUERY_USER_V1), 3);
+        assert_eq!(c.sim.request_count(&operations::QUERY_USER_V2), 1);
+
+        // The token endpoint too (it has no bearer token, but the same table entry).
+        c.sim.fail_next(&operations::OAUTH2_ACCESS_TOKEN, 500, 1);
+        let refused = Client::new(&c.base, Hooks::none())
+            .oauth2_access_token()
+            .body(token_body(RW_ID, RW_SECRET, None))
+            .send()
+            .await;
+        assert_eq!(outcome(refused).0, 500);
+        mint(&c.base, RW_ID, RW_SECRET, None).await;
+
+        // Zero times cancels.
+        c.sim.fail_next(&operations::QUERY_USER_V1, 500, 3);
+        c.sim.fail_next(&operations::QUERY_USER_V1, 500, 0);
+        c.rw.query_user_v1().send().await.unwrap();
+    }
+
+    #[test]
+    #[should_panic(expected = "userRoleActionV1 is not an operation of the table")]
+    fn fail_next_refuses_an_operation_not_in_the_table() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let sim = runtime
+            .block_on(Simulator::start(SimConfig {
+                users: 5,
+                ..SimConfig::default()
+            }))
+            .unwrap();
+        let misspelled = Operation {
+            id: "userRoleActionV1",
+            ..operations::USER_ROLES_ACTION_V1
+        };
+        sim.fail_next(&misspelled, 400, 1);
     }
 }

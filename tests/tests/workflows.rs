@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use falcon_users::workflows::{OnGrantFailure, Provision, ProvisionOutcome, RoleChange};
 use falcon_users::{Cloud, Error, Falcon, UserQuery};
+use falcon_users_api::operations;
 use falcon_users_sim::{SimConfig, Simulator};
 use futures::TryStreamExt;
 use url::Url;
@@ -63,8 +64,8 @@ async fn provisioning_is_idempotent_and_completes_missing_roles() {
         "{again:?}"
     );
     assert_eq!(
-        sim.request_counts().get("createUserV1"),
-        Some(&1),
+        sim.request_count(&operations::CREATE_USER_V1),
+        1,
         "no second create"
     );
 
@@ -91,14 +92,14 @@ async fn unknown_roles_are_refused_before_anything_is_created() {
         matches!(&err, Error::InvalidInput { field: "role_ids", reason } if reason.contains("made_up")),
         "{err:?}"
     );
-    assert_eq!(sim.request_counts().get("createUserV1"), None);
+    assert_eq!(sim.request_count(&operations::CREATE_USER_V1), 0);
     assert!(roles_of(&sim, "x@example.com").is_none());
 }
 
 #[tokio::test]
 async fn a_failed_grant_is_rolled_back() {
     let (sim, falcon) = setup(5).await;
-    sim.fail_next("userRolesActionV1", 400, 1);
+    sim.fail_next(&operations::USER_ROLES_ACTION_V1, 400, 1);
     let err = falcon
         .provision(&Provision::new(
             "rollback@example.com",
@@ -127,7 +128,7 @@ async fn a_failed_grant_is_rolled_back() {
 #[tokio::test]
 async fn a_failed_grant_can_be_reported_instead() {
     let (sim, falcon) = setup(5).await;
-    sim.fail_next("userRolesActionV1", 400, 1);
+    sim.fail_next(&operations::USER_ROLES_ACTION_V1, 400, 1);
     let job = Provision::new("keep@example.com", ["falcon_console_guest"])
         .on_grant_failure(OnGrantFailure::Report);
     let err = falcon.provision(&job).await.unwrap_err();
@@ -168,7 +169,7 @@ async fn offboarding_plans_then_revokes_and_deletes() {
         2,
         "a dry run changes nothing"
     );
-    assert_eq!(sim.request_counts().get("deleteUserV1"), None);
+    assert_eq!(sim.request_count(&operations::DELETE_USER_V1), 0);
 
     let done = falcon.offboard("leaver@example.com", false).await.unwrap();
     assert!(done.executed);
@@ -177,8 +178,8 @@ async fn offboarding_plans_then_revokes_and_deletes() {
         "user and grants are gone"
     );
     assert_eq!(
-        sim.request_counts().get("userRolesActionV1"),
-        Some(&2),
+        sim.request_count(&operations::USER_ROLES_ACTION_V1),
+        2,
         "one grant, one revoke call"
     );
 }

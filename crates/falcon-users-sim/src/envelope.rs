@@ -10,6 +10,7 @@ use falcon_users_api::types::{
     MsaspecError, MsaspecMetaInfo, MsaspecPaging, MsaspecResponseFields, MsaspecWrites,
 };
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 static TRACE: AtomicU64 = AtomicU64::new(1);
 
@@ -122,4 +123,34 @@ pub fn error(
         meta: meta(started, &headers.trace),
     };
     answer(status, headers, &body)
+}
+
+/// A generic envelope, converted to the typed responses with [`same_shape`].
+#[derive(Serialize)]
+pub struct Envelope<T: Serialize> {
+    /// Per-item or request errors.
+    pub errors: Vec<MsaspecError>,
+    /// `meta`.
+    pub meta: MsaspecMetaInfo,
+    /// The resources.
+    pub resources: Vec<T>,
+}
+
+/// Converts between envelope types the spec gives the same shape (`msaspec.*` and `msa.*`);
+/// failing would be the simulator's own bug, so it answers 500.
+pub fn same_shape<A: Serialize, B: DeserializeOwned>(
+    value: &A,
+    headers: &Headers,
+    started: Instant,
+) -> Result<B, Response> {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                headers,
+                started,
+                format!("envelope conversion: {e}"),
+            )
+        })
 }

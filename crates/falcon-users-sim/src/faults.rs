@@ -1,5 +1,6 @@
 //! Injected faults, drawn from the seeded RNG so a run repeats: latency, 429s, 5xx, dropped
-//! answers (the work is done, the answer is lost) and slow bodies. The token endpoint is spared.
+//! answers (the work is done, the answer is lost) and slow bodies. The router wraps each
+//! operation's handler in it; the token endpoints (no bearer token) are spared.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -9,23 +10,11 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
+use falcon_users_api::{Auth, Operation};
 use futures::StreamExt;
 
 use crate::envelope::{Headers, error, trace_id};
-use crate::server::Shared;
-
-/// How many faults the simulator injected, by kind (see [`crate::Simulator::faults_injected`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct InjectedFaults {
-    /// 429s sent by the injected throttle (the per-client budget's own 429s are not counted).
-    pub rate_limited: u64,
-    /// 500s and 503s.
-    pub server_errors: u64,
-    /// Answers cut off after the handler did its work.
-    pub dropped: u64,
-    /// Answers sent slowly.
-    pub slow_bodies: u64,
-}
+use crate::shared::{Shared, lock};
 
 enum Fault {
     None,
@@ -38,11 +27,15 @@ enum Fault {
 /// Applies the configured faults around the handler.
 pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let faults = &shared.config.faults;
-    if request.uri().path().starts_with("/oauth2/") || *faults == Default::default() {
+    let bearer = request
+        .extensions()
+        .get::<&'static Operation>()
+        .is_some_and(|op| matches!(op.auth, Auth::Bearer { .. }));
+    if !bearer || *faults == Default::default() {
         return next.run(request).await;
     }
     let (delay, fault) = {
-        let mut rng = shared.fault_rng.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rng = lock(&shared.fault_rng);
         let delay = faults.latency + faults.jitter.mul_f64(rng.f64());
         let roll = rng.f64();
         let limited = faults.rate_limited;
@@ -65,7 +58,7 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
         } else {
             Fault::None
         };
-        let mut injected = shared.injected.lock().unwrap_or_else(|p| p.into_inner());
+        let mut injected = lock(&shared.injected);
         match fault {
             Fault::None => {}
             Fault::RateLimited => injected.rate_limited += 1,

@@ -1,7 +1,11 @@
 //! The subset of Falcon Query Language the user and grant queries document: `field:'value'`
 //! equality (case-insensitive), `*` wildcards inside quoted values, `!` negation, `+` for AND,
 //! `,` for OR (an AND of OR-groups), `\'`, `\*` and `\\` escapes; sorts `field|asc`,
-//! `field.desc`.
+//! `field.desc`. Which fields an operation accepts comes from the operation table
+//! (`Operation::filter_fields`, `Operation::sort_fields`), never from here.
+//!
+//! A field may hold several values (a user's `assigned_cids`): a condition holds when any value
+//! matches, and its negation when none does.
 
 /// A parsed filter: every group must match, and a group matches when any condition does.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,11 +56,18 @@ impl Filter {
         Ok(Filter { groups })
     }
 
-    /// Whether the record whose field values `get` returns matches.
-    pub fn matches<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
+    /// Whether the record whose values of a field `values` returns matches (no values: the
+    /// record lacks the field, which only a negated condition accepts).
+    pub fn matches<I>(&self, values: impl Fn(&str) -> I) -> bool
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
         self.groups.iter().all(|group| {
             group.iter().any(|c| {
-                let hit = get(&c.field).is_some_and(|v| glob(&c.pattern, &v.to_lowercase()));
+                let hit = values(&c.field)
+                    .into_iter()
+                    .any(|v| glob(&c.pattern, &v.as_ref().to_lowercase()));
                 hit != c.negated
             })
         })
@@ -203,10 +214,22 @@ mod tests {
     fn check(filter: &str, uid: &str, status: &str) -> bool {
         let f = Filter::parse(filter, FIELDS).unwrap();
         f.matches(|field| match field {
-            "uid" => Some(uid),
-            "status" => Some(status),
-            _ => None,
+            "uid" => vec![uid],
+            "status" => vec![status],
+            _ => vec![],
         })
+    }
+
+    #[test]
+    fn multi_valued_fields_match_any_value_and_negate_none() {
+        let f = Filter::parse("status:'b*'", FIELDS).unwrap();
+        assert!(f.matches(|_| ["a", "bee"]));
+        assert!(!f.matches(|_| ["a", "c"]));
+        assert!(!f.matches(|_| Vec::<&str>::new()));
+        let not = Filter::parse("status:!'b*'", FIELDS).unwrap();
+        assert!(!not.matches(|_| ["a", "bee"]));
+        assert!(not.matches(|_| ["a", "c"]));
+        assert!(not.matches(|_| Vec::<&str>::new()));
     }
 
     #[test]

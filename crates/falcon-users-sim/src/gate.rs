@@ -1,23 +1,169 @@
-//! What every API request passes before its handler runs: bearer token, region, scope, rate limit.
+//! What every request passes before its handler runs. The router puts the request's
+//! `&'static Operation` in its extensions, so the gate counts it, checks what its `auth` says
+//! (bearer token, region, the scopes it names, the rate limit) and applies a scripted failure
+//! without the handler naming the operation.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
+use falcon_users_api::{Auth, Operation};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::auth::{TokenInfo, TokenProblem, WRITE};
-use crate::envelope::{Headers, error, trace_id};
-use crate::server::Shared;
+use crate::clients::{TokenInfo, TokenProblem};
+use crate::envelope::{Headers, error, same_shape, trace_id};
+use crate::shared::Shared;
 
-/// An admitted request: who sent it, in which CID, and the headers to answer with.
+/// A request that arrived for an operation: counted, and past any scripted failure. The
+/// token endpoints take it; they check their own credentials.
+pub struct Arrival {
+    /// When it arrived.
+    pub started: Instant,
+    /// Answer headers (trace id).
+    pub headers: Headers,
+}
+
+/// A request admitted by a bearer token carrying the operation's scopes, within its client's
+/// rate limit.
 pub struct Admitted {
+    /// The operation, from the table.
+    pub op: &'static Operation,
     /// When it arrived.
     pub started: Instant,
     /// Answer headers (trace id, rate limit).
     pub headers: Headers,
     /// The token's meaning.
     pub token: TokenInfo,
+}
+
+/// The operation the router filed the request under; a route without one is a router bug.
+fn operation(parts: &Parts, started: Instant) -> Result<&'static Operation, Response> {
+    parts
+        .extensions
+        .get::<&'static Operation>()
+        .copied()
+        .ok_or_else(|| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &Headers::new(trace_id()),
+                started,
+                "route without an operation",
+            )
+        })
+}
+
+/// Answers a failure a test scripted for `op`, if any.
+fn scripted(
+    shared: &Shared,
+    op: &Operation,
+    headers: &Headers,
+    started: Instant,
+) -> Result<(), Response> {
+    match shared.scripted_failure(op) {
+        None => Ok(()),
+        Some(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err(error(
+                status,
+                headers,
+                started,
+                "failure scripted by the test",
+            ))
+        }
+    }
+}
+
+impl FromRequestParts<Arc<Shared>> for Arrival {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        let started = Instant::now();
+        let op = operation(parts, started)?;
+        shared.count(op);
+        let headers = Headers::new(trace_id());
+        scripted(shared, op, &headers, started)?;
+        Ok(Arrival { started, headers })
+    }
+}
+
+impl FromRequestParts<Arc<Shared>> for Admitted {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        let started = Instant::now();
+        let op = operation(parts, started)?;
+        shared.count(op);
+        let mut headers = Headers::new(trace_id());
+        let Auth::Bearer { scopes } = op.auth else {
+            return Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &headers,
+                started,
+                format!("{op} takes no bearer token: its handler must not ask for one"),
+            ));
+        };
+        let denied =
+            |headers: &Headers, status, message: &str| error(status, headers, started, message);
+        let bearer = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            });
+        let Some(bearer) = bearer else {
+            return Err(denied(
+                &headers,
+                StatusCode::UNAUTHORIZED,
+                "access denied, authorization failed",
+            ));
+        };
+        let token = shared.clients.check(bearer.trim()).map_err(|problem| {
+            let message = match problem {
+                TokenProblem::Unknown => "access denied, invalid bearer token",
+                TokenProblem::Expired => "access denied, expired bearer token",
+                TokenProblem::OtherRegion => {
+                    "access denied, token was issued for another cloud region"
+                }
+            };
+            denied(&headers, StatusCode::UNAUTHORIZED, message)
+        })?;
+        let verdict = shared.clients.spend(&token.client_id);
+        headers.rate = Some((verdict.limit, verdict.remaining));
+        if let Some(at) = verdict.retry_after {
+            headers.retry_after = Some(at);
+            return Err(denied(
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                "API rate limit exceeded",
+            ));
+        }
+        if !scopes.iter().all(|s| token.scopes.contains(s)) {
+            return Err(denied(
+                &headers,
+                StatusCode::FORBIDDEN,
+                "access denied, authorization failed",
+            ));
+        }
+        scripted(shared, op, &headers, started)?;
+        Ok(Admitted {
+            op,
+            started,
+            headers,
+            token,
+        })
+    }
 }
 
 impl Admitted {
@@ -45,82 +191,9 @@ impl Admitted {
     pub fn fail(&self, status: StatusCode, message: impl Into<String>) -> Response {
         error(status, &self.headers, self.started, message)
     }
-}
 
-/// Checks the bearer token, its region and scope, and spends one request of the rate limit.
-pub fn admit(
-    shared: &Arc<Shared>,
-    headers: &HeaderMap,
-    operation: &'static str,
-    write: bool,
-) -> Result<Admitted, Response> {
-    shared.count(operation);
-    let started = Instant::now();
-    let mut answer_headers = Headers::new(trace_id());
-    let bearer = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        });
-    let Some(bearer) = bearer else {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            &answer_headers,
-            started,
-            "access denied, authorization failed",
-        ));
-    };
-    let token = match shared.auth.check(bearer.trim()) {
-        Ok(token) => token,
-        Err(problem) => {
-            let message = match problem {
-                TokenProblem::Unknown => "access denied, invalid bearer token",
-                TokenProblem::Expired => "access denied, expired bearer token",
-                TokenProblem::OtherRegion => {
-                    "access denied, token was issued for another cloud region"
-                }
-            };
-            return Err(error(
-                StatusCode::UNAUTHORIZED,
-                &answer_headers,
-                started,
-                message,
-            ));
-        }
-    };
-    let verdict = shared.auth.spend(&token.client_id);
-    answer_headers.rate = Some((verdict.limit, verdict.remaining));
-    if let Some(at) = verdict.retry_after {
-        answer_headers.retry_after = Some(at);
-        return Err(error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &answer_headers,
-            started,
-            "API rate limit exceeded",
-        ));
+    /// [`same_shape`] with this request's headers.
+    pub fn reshape<A: Serialize, B: DeserializeOwned>(&self, value: &A) -> Result<B, Response> {
+        same_shape(value, &self.headers, self.started)
     }
-    if write && !token.scopes.contains(&WRITE) {
-        return Err(error(
-            StatusCode::FORBIDDEN,
-            &answer_headers,
-            started,
-            "access denied, authorization failed",
-        ));
-    }
-    if let Some(status) = shared.scripted_failure(operation) {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Err(error(
-            status,
-            &answer_headers,
-            started,
-            "failure scripted by the test",
-        ));
-    }
-    Ok(Admitted {
-        started,
-        headers: answer_headers,
-        token,
-    })
 }

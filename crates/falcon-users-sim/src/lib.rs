@@ -23,18 +23,25 @@
 // boxing them would only add an allocation to every failing request.
 #![allow(clippy::result_large_err)]
 
-pub mod auth;
+// Layers, bottom first (imports point down; `tests/tests/layers.rs` checks it):
+// configuration; the domain (state, FQL, API clients and tokens, seeding); what handlers share;
+// HTTP (envelope, extractors, gate, fault layer, the handlers, the router built from the
+// operation table); the server.
+pub mod clients;
 pub mod config;
 mod envelope;
+mod extract;
 mod faults;
 pub mod fql;
 mod gate;
+mod router;
 mod routes;
 mod seed;
 mod server;
+mod shared;
 pub mod state;
 
-pub use auth::ClientCredentials;
+pub use clients::ClientCredentials;
 pub use config::{Faults, SimConfig};
-pub use faults::InjectedFaults;
 pub use server::Simulator;
+pub use shared::InjectedFaults;

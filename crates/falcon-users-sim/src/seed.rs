@@ -62,10 +62,15 @@ pub fn tenant(config: &SimConfig) -> State {
         ..State::default()
     };
     let child_users = config.users / 10;
-    for (cid, users) in std::iter::once((parent_cid, config.users))
-        .chain(child_cids.into_iter().map(|c| (c, child_users)))
+    let children = child_cids
+        .into_iter()
+        .enumerate()
+        .map(|(n, c)| (c, format!("Example Corp Child {}", n + 1), child_users));
+    for (cid, name, users) in
+        std::iter::once((parent_cid, "Example Corp".to_owned(), config.users)).chain(children)
     {
-        let tenant = populate(&mut rng, &state, cid.clone(), users, config.roles);
+        let mut tenant = populate(&mut rng, &state, cid.clone(), users, config.roles);
+        tenant.name = name;
         state.tenants.insert(cid, tenant);
     }
     state

@@ -1,69 +1,18 @@
-//! Starting and stopping a simulator, and the state its handlers share.
+//! Starting and stopping a simulator, and what tests ask of a running one.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
-use axum::Router;
+use falcon_users_api::{Operation, operations};
 use tokio::sync::oneshot;
 
-use crate::auth::{ApiClient, Auth, ClientCredentials, READ, WRITE};
+use crate::clients::{ApiClient, ClientCredentials, Clients, READ, WRITE};
 use crate::config::SimConfig;
-use crate::faults::InjectedFaults;
+use crate::router::router;
+use crate::seed;
+use crate::shared::{InjectedFaults, Shared, lock};
 use crate::state::State;
-use crate::{faults, routes, seed};
-
-/// What handlers share.
-pub struct Shared {
-    /// The configuration it started with.
-    pub config: SimConfig,
-    /// Tenants.
-    pub state: RwLock<State>,
-    /// Clients, tokens, rate limits.
-    pub auth: Auth,
-    /// Requests answered, by operationId.
-    pub counts: Mutex<BTreeMap<&'static str, u64>>,
-    /// Seeded randomness of the faults.
-    pub fault_rng: Mutex<fastrand::Rng>,
-    /// Faults injected so far.
-    pub injected: Mutex<InjectedFaults>,
-    /// Failures scripted by tests: operationId → (status, how many more times).
-    pub scripted: Mutex<BTreeMap<String, (u16, u32)>>,
-}
-
-impl Shared {
-    /// Reads the state (a poisoned lock is recovered: the data stays consistent per write).
-    pub fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Writes the state.
-    pub fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The status to fail this request of `operation` with, if a test scripted one.
-    pub fn scripted_failure(&self, operation: &str) -> Option<u16> {
-        let mut scripted = self.scripted.lock().unwrap_or_else(|p| p.into_inner());
-        let (status, left) = scripted.get_mut(operation)?;
-        let status = *status;
-        *left -= 1;
-        if *left == 0 {
-            scripted.remove(operation);
-        }
-        Some(status)
-    }
-
-    /// Counts one request of `operation`.
-    pub fn count(&self, operation: &'static str) {
-        *self
-            .counts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(operation)
-            .or_default() += 1;
-    }
-}
 
 /// A running simulator on 127.0.0.1. Dropping it stops the server.
 ///
@@ -82,16 +31,17 @@ pub struct Simulator {
 
 impl Simulator {
     /// Seeds the tenant, binds 127.0.0.1 (`config.port`, 0 for any) and serves in the background.
+    /// Refuses to start, naming them, if operations of the table have no handler.
     pub async fn start(config: SimConfig) -> std::io::Result<Simulator> {
         let state = seed::tenant(&config);
-        let mut auth = Auth::new(
+        let mut clients = Clients::new(
             &config.region,
             config.token_ttl,
             config.rate_limit_per_minute,
             config.seed,
         );
         if let Some(burst) = config.rate_limit_burst {
-            auth = auth.with_burst(burst);
+            clients = clients.with_burst(burst);
         }
         for (id, secret, scopes, cid) in [
             (
@@ -107,7 +57,7 @@ impl Simulator {
                 state.parent_cid.clone(),
             ),
         ] {
-            auth.clients.insert(
+            clients.clients.insert(
                 id.into(),
                 ApiClient {
                     secret: secret.into(),
@@ -116,18 +66,8 @@ impl Simulator {
                 },
             );
         }
-        let shared = Arc::new(Shared {
-            fault_rng: Mutex::new(fastrand::Rng::with_seed(config.seed ^ 0xFA17)),
-            config: config.clone(),
-            state: RwLock::new(state),
-            auth,
-            counts: Mutex::new(BTreeMap::new()),
-            injected: Mutex::default(),
-            scripted: Mutex::new(BTreeMap::new()),
-        });
-        let app: Router = routes::router(shared.clone()).layer(
-            axum::middleware::from_fn_with_state(shared.clone(), faults::inject),
-        );
+        let shared = Arc::new(Shared::new(config.clone(), state, clients));
+        let app = router(shared.clone()).map_err(std::io::Error::other)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -182,39 +122,45 @@ impl Simulator {
         f(&self.shared.read())
     }
 
-    /// Requests answered per operationId.
+    /// Requests answered per upstream operationId (`"createUserV1"`); operations never asked
+    /// are absent.
     pub fn request_counts(&self) -> BTreeMap<&'static str, u64> {
+        self.shared.counts()
+    }
+
+    /// Requests of `operation` answered so far:
+    /// `sim.request_count(&operations::CREATE_USER_V1)`.
+    pub fn request_count(&self, operation: &Operation) -> u64 {
         self.shared
-            .counts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .counts()
+            .get(operation.id)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Faults injected so far, by kind.
     pub fn faults_injected(&self) -> InjectedFaults {
-        *self
-            .shared
-            .injected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        *lock(&self.shared.injected)
     }
 
-    /// Makes the next `times` requests of `operation` (an upstream operationId such as
-    /// `userRolesActionV1`) fail with `status` before doing anything, to test failure paths.
-    pub fn fail_next(&self, operation: &str, status: u16, times: u32) {
-        if times > 0 {
-            let mut scripted = self
-                .shared
-                .scripted
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            scripted.insert(operation.to_owned(), (status, times));
-        }
+    /// Makes the next `times` requests of `operation` fail with `status` before the handler does
+    /// anything (after the token and scope checks), to test failure paths:
+    /// `sim.fail_next(&operations::USER_ROLES_ACTION_V1, 400, 1)`. `times` 0 cancels.
+    ///
+    /// # Panics
+    ///
+    /// If `operation` is not an entry of [`operations::ALL`] (a hand-made `Operation`): a
+    /// failure scripted for it would never fire.
+    pub fn fail_next(&self, operation: &Operation, status: u16, times: u32) {
+        let known = operations::by_id(operation.id).filter(|op| *op == operation);
+        let Some(op) = known else {
+            panic!("fail_next: {operation} is not an operation of the table");
+        };
+        self.shared.script_failure(op, status, times);
     }
 
     /// Expires every token now (clients must mint again).
     pub fn expire_tokens(&self) {
-        self.shared.auth.expire_all();
+        self.shared.clients.expire_all();
     }
 }

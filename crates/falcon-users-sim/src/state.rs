@@ -1,37 +1,13 @@
 //! Tenants (CIDs) with their users, roles and grants, indexed for fast queries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use falcon_users_api::types::{
     DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2, MsaspecError,
 };
 
 use crate::fql::{Filter, Sort};
-
-/// Fields user queries may filter on.
-pub const USER_FILTER_FIELDS: &[&str] = &[
-    "uid",
-    "uuid",
-    "first_name",
-    "last_name",
-    "name",
-    "status",
-    "cid",
-];
-/// Fields user queries may sort by.
-pub const USER_SORT_FIELDS: &[&str] = &[
-    "uid",
-    "first_name",
-    "last_name",
-    "name",
-    "status",
-    "created_at",
-    "last_login_at",
-];
-/// Fields grant queries may filter on.
-pub const GRANT_FILTER_FIELDS: &[&str] = &["role_id", "role_name", "expires_at"];
-/// Fields grant queries may sort by.
-pub const GRANT_SORT_FIELDS: &[&str] = &["role_name", "cid", "expires_at", "type", "user_uuid"];
 
 /// A user as the simulator stores it.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +50,9 @@ impl User {
         }
     }
 
-    fn field(&self, name: &str) -> Option<&str> {
+    /// The value of a field the user record itself holds (the rest need the grants: see
+    /// [`State::user_values`]).
+    fn own_field(&self, name: &str) -> Option<&str> {
         Some(match name {
             "uid" => &self.uid,
             "uuid" => &self.uuid,
@@ -105,6 +83,8 @@ pub struct Grant {
 pub struct Tenant {
     /// The CID.
     pub cid: String,
+    /// The customer's name (what `cid_name` sorts by).
+    pub name: String,
     /// Users by UUID.
     pub users: HashMap<String, User>,
     /// UUIDs by lower-case login, in login order (the default sort).
@@ -165,52 +145,101 @@ impl State {
     pub fn knows(&self, cid: &str) -> bool {
         self.tenants.contains_key(cid)
     }
-}
 
-impl Tenant {
-    /// User UUIDs matching `filter`, sorted, one page, and the total number of matches.
-    pub fn query(
+    /// The CIDs where `uuid` holds at least one grant, sorted.
+    pub fn assigned_cids(&self, uuid: &str) -> BTreeSet<&str> {
+        self.cids_with_grant(uuid, |_| true)
+    }
+
+    /// The CIDs where `uuid` holds a grant that expires, sorted.
+    pub fn temporarily_assigned_cids(&self, uuid: &str) -> BTreeSet<&str> {
+        self.cids_with_grant(uuid, |g| g.expires_at.is_some())
+    }
+
+    fn cids_with_grant(&self, uuid: &str, which: impl Fn(&Grant) -> bool) -> BTreeSet<&str> {
+        self.tenants
+            .values()
+            .filter(|t| t.grants.get(uuid).is_some_and(|gs| gs.iter().any(&which)))
+            .map(|t| t.cid.as_str())
+            .collect()
+    }
+
+    /// The values of user-query field `field` for `user`: one for the record's own fields,
+    /// any number for the CID lists, none for a field the user lacks. What the CID lists mean
+    /// here, where every grant is direct (none comes through a CID group):
+    ///
+    /// - `assigned_cids`, `direct_assigned_cids`: the CIDs where the user holds a grant;
+    /// - `non_ancestor_assigned_cids`: those but the Flight Control parent (the ancestor of
+    ///   every child);
+    /// - `associated_cids`: the home CID and the assigned ones;
+    /// - `temporarily_assigned_cids`: the CIDs where a grant has an `expires_at`;
+    /// - `has_temporary_roles`: `true` when that list is not empty, else `false`;
+    /// - `factors`: the simulator has no MFA factors, so none;
+    /// - `cid_name`: the home CID's customer name.
+    pub fn user_values<'a>(&'a self, user: &'a User, field: &str) -> Vec<Cow<'a, str>> {
+        let cids = |set: BTreeSet<&'a str>| set.into_iter().map(Cow::Borrowed).collect();
+        match field {
+            "assigned_cids" | "direct_assigned_cids" => cids(self.assigned_cids(&user.uuid)),
+            "non_ancestor_assigned_cids" => {
+                let mut set = self.assigned_cids(&user.uuid);
+                set.remove(self.parent_cid.as_str());
+                cids(set)
+            }
+            "associated_cids" => {
+                let mut set = self.assigned_cids(&user.uuid);
+                set.insert(user.cid.as_str());
+                cids(set)
+            }
+            "temporarily_assigned_cids" => cids(self.temporarily_assigned_cids(&user.uuid)),
+            "has_temporary_roles" => {
+                let temporary = !self.temporarily_assigned_cids(&user.uuid).is_empty();
+                vec![Cow::Borrowed(if temporary { "true" } else { "false" })]
+            }
+            "cid_name" => self
+                .tenants
+                .get(&user.cid)
+                .map(|t| Cow::Borrowed(t.name.as_str()))
+                .into_iter()
+                .collect(),
+            own => user.own_field(own).map(Cow::Borrowed).into_iter().collect(),
+        }
+    }
+
+    /// UUIDs of the users homed in `cid` matching `filter`, sorted (by `uid` when `sort` is
+    /// none, and within ties), one page, and the total number of matches.
+    pub fn query_users(
         &self,
+        cid: &str,
         filter: Option<&Filter>,
         sort: Option<&Sort>,
         offset: usize,
         limit: usize,
     ) -> (Vec<String>, usize) {
+        let Some(tenant) = self.tenants.get(cid) else {
+            return (Vec::new(), 0);
+        };
         let default_order = sort.is_none_or(|s| s.field == "uid");
         let descending = sort.is_some_and(|s| s.descending);
         if default_order && filter.is_none() {
             // Fast path: the uid index is already in order.
-            let total = self.by_uid.len();
+            let total = tenant.by_uid.len();
+            let ids = tenant.by_uid.values();
             let ids: Vec<String> = if descending {
-                self.by_uid
-                    .values()
-                    .rev()
-                    .skip(offset)
-                    .take(limit)
-                    .cloned()
-                    .collect()
+                ids.rev().skip(offset).take(limit).cloned().collect()
             } else {
-                self.by_uid
-                    .values()
-                    .skip(offset)
-                    .take(limit)
-                    .cloned()
-                    .collect()
+                ids.skip(offset).take(limit).cloned().collect()
             };
             return (ids, total);
         }
-        let mut hits: Vec<&User> = self
+        let mut hits: Vec<&User> = tenant
             .by_uid
             .values()
-            .filter_map(|uuid| self.users.get(uuid))
-            .filter(|u| filter.is_none_or(|f| f.matches(|name| u.field(name))))
+            .filter_map(|uuid| tenant.users.get(uuid))
+            .filter(|u| filter.is_none_or(|f| f.matches(|name| self.user_values(u, name))))
             .collect();
         if let Some(sort) = sort.filter(|s| s.field != "uid") {
-            hits.sort_by(|a, b| {
-                a.field(&sort.field)
-                    .cmp(&b.field(&sort.field))
-                    .then(a.uid.cmp(&b.uid))
-            });
+            // A list sorts by its values joined; the uid breaks ties (hits are in uid order).
+            hits.sort_by_cached_key(|u| self.user_values(u, &sort.field).join(","));
         }
         if descending {
             hits.reverse();
@@ -226,6 +255,18 @@ impl Tenant {
         )
     }
 
+    /// Deletes a user homed in `cid`, with the grants they hold anywhere (Flight Control
+    /// children too).
+    pub fn remove_user(&mut self, cid: &str, uuid: &str) -> Option<User> {
+        let user = self.tenants.get_mut(cid)?.remove(uuid)?;
+        for tenant in self.tenants.values_mut() {
+            tenant.grants.remove(uuid);
+        }
+        Some(user)
+    }
+}
+
+impl Tenant {
     /// Adds a user; false if the login is taken.
     pub fn insert(&mut self, user: User) -> bool {
         if self.by_uid.contains_key(&user.uid) {

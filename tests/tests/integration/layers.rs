@@ -86,15 +86,20 @@ fn falcon_users_layers_point_down() {
     );
 }
 
+/// Domain state below what handlers share, below HTTP, below the server.
 #[test]
-#[ignore = "issue 13: server ↔ routes ↔ gate ↔ faults cycle not yet broken"]
 fn simulator_layers_point_down() {
     assert_layers(
         "falcon-users-sim",
         &[
             &["config"],
-            &["fql", "state", "auth", "seed"],
-            &["envelope", "gate", "faults", "routes"],
+            &["fql", "state", "clients", "seed"],
+            &["shared"],
+            &["envelope"],
+            &["gate"],
+            &["extract", "faults"],
+            &["routes"],
+            &["router"],
             &["server"],
         ],
     );

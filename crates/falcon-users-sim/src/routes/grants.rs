@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use falcon_users_api::types::{
@@ -13,56 +13,39 @@ use falcon_users_api::types::{
     FlightcontrolapiGrantInput, MsaspecResponseFields,
 };
 
-use super::users::same_shape;
-use super::{Params, body};
 use crate::envelope::{answer, paged_meta, write_meta};
-use crate::fql::{Filter, Sort};
-use crate::gate::{Admitted, admit};
-use crate::server::Shared;
-use crate::state::{GRANT_FILTER_FIELDS, GRANT_SORT_FIELDS, Grant, grant_resource};
+use crate::extract::{Params, body};
+use crate::fql::Sort;
+use crate::gate::Admitted;
+use crate::shared::Shared;
+use crate::state::{Grant, State as Tenants, grant_resource};
 
 type Answer = Result<Response, Response>;
 
+/// `combinedUserRolesV1`: v2's answer in the v1 envelope.
 pub async fn combined_v1(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let (gate, resources, paging) =
-        combined(&shared, &headers, raw.as_deref(), "combinedUserRolesV1")?;
+    let (gate, resources, paging) = combined(&shared, gate, raw.as_deref())?;
     let v2 = FlightcontrolapiCombinedUserRolesResponseV2 {
         errors: Some(Vec::new()),
         meta: paging,
         resources: Some(resources),
     };
-    let body: FlightcontrolapiCombinedUserRolesResponseV1 = same_shape(&v2, &gate)?;
+    let body: FlightcontrolapiCombinedUserRolesResponseV1 = gate.reshape(&v2)?;
     Ok(answer(StatusCode::OK, &gate.headers, &body))
 }
 
+/// `CombinedUserRolesV2` and `CombinedUserRolesV3` (v3 answers like v2: the simulated tenants
+/// have no partner-homed users).
 pub async fn combined_v2(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    combined_answer(&shared, &headers, raw.as_deref(), "CombinedUserRolesV2")
-}
-
-/// v3 answers like v2 (the simulated tenants have no partner-homed users).
-pub async fn combined_v3(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Answer {
-    combined_answer(&shared, &headers, raw.as_deref(), "CombinedUserRolesV3")
-}
-
-fn combined_answer(
-    shared: &Arc<Shared>,
-    headers: &HeaderMap,
-    raw: Option<&str>,
-    op: &'static str,
-) -> Answer {
-    let (gate, resources, paging) = combined(shared, headers, raw, op)?;
+    let (gate, resources, paging) = combined(&shared, gate, raw.as_deref())?;
     let body = FlightcontrolapiCombinedUserRolesResponseV2 {
         errors: Some(Vec::new()),
         meta: paging,
@@ -77,32 +60,17 @@ type Combined = (
     falcon_users_api::types::MsaspecMetaInfo,
 );
 
-fn combined(
-    shared: &Arc<Shared>,
-    headers: &HeaderMap,
-    raw: Option<&str>,
-    op: &'static str,
-) -> Result<Combined, Response> {
-    let gate = admit(shared, headers, op, false)?;
+fn combined(shared: &Shared, gate: Admitted, raw: Option<&str>) -> Result<Combined, Response> {
     let params = Params::parse(raw);
     let uuid = params.required("user_uuid", &gate)?;
     let cid = gate.cid(shared, params.get("cid"))?;
     params.flag("direct_only", &gate)?; // every simulated grant is direct
     let (offset, limit) = params.page(&gate, 500, shared.config.offset_ceiling)?;
-    let filter = params
-        .get("filter")
-        .filter(|f| !f.trim().is_empty())
-        .map(|f| Filter::parse(f, GRANT_FILTER_FIELDS))
-        .transpose()
-        .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid filter: {e}")))?;
-    let sort = Sort::parse(
-        params
-            .get("sort")
-            .filter(|s| !s.is_empty())
-            .unwrap_or("role_name|asc"),
-        GRANT_SORT_FIELDS,
-    )
-    .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid sort: {e}")))?;
+    let filter = params.filter(&gate)?;
+    let sort = params.sort(&gate)?.unwrap_or(Sort {
+        field: "role_name".into(),
+        descending: false,
+    });
     let state = shared.read();
     if !user_known(&state, &gate, &cid, &uuid) {
         return Err(gate.fail(StatusCode::BAD_REQUEST, format!("user {uuid} not found")));
@@ -145,7 +113,7 @@ fn combined(
 }
 
 /// The user exists in the CID, or is a user of the token's own CID acting there.
-fn user_known(state: &crate::state::State, gate: &Admitted, cid: &str, uuid: &str) -> bool {
+fn user_known(state: &Tenants, gate: &Admitted, cid: &str, uuid: &str) -> bool {
     [cid, gate.token.cid.as_str()].iter().any(|c| {
         state
             .tenants
@@ -154,12 +122,8 @@ fn user_known(state: &crate::state::State, gate: &Admitted, cid: &str, uuid: &st
     })
 }
 
-pub async fn action_v1(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Answer {
-    let gate = admit(&shared, &headers, "userRolesActionV1", true)?;
+/// `userRolesActionV1`: grant or revoke roles, optionally until `expires_at`.
+pub async fn action_v1(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: Bytes) -> Answer {
     let input: FlightcontrolapiGrantInput = body(&bytes, &gate)?;
     let expires = match input.expires_at.as_deref().filter(|e| !e.is_empty()) {
         None => None,
@@ -195,12 +159,8 @@ pub async fn action_v1(
     )
 }
 
-pub async fn action_v2(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Answer {
-    let gate = admit(&shared, &headers, "userRolesActionV2", true)?;
+/// `userRolesActionV2`: v1 with the action names of v2.
+pub async fn action_v2(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: Bytes) -> Answer {
     let input: DomainActionUserRolesRequestV2 = body(&bytes, &gate)?;
     let action = match input.action.as_deref() {
         Some("grant" | "assign-role") => true,
@@ -221,7 +181,7 @@ pub async fn action_v2(
 }
 
 fn apply(
-    shared: &Arc<Shared>,
+    shared: &Shared,
     gate: &Admitted,
     grant: bool,
     uuid: Option<&str>,

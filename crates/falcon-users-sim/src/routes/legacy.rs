@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use falcon_users_api::types::{
     ApiUserMetadataResponse, ApiUserRoleIdsResponse, ApiUserRoleResponse, DomainRoleIds,
@@ -12,11 +12,11 @@ use falcon_users_api::types::{
     MsaQueryResponse, MsaReplyMetaOnly, MsaspecError, MsaspecResponseFields,
 };
 
-use super::users::{insert, new_user, remove, rename, same_shape};
-use super::{Params, body};
+use super::users::{insert, new_user, remove, rename};
 use crate::envelope::{answer, meta, write_meta};
-use crate::gate::{Admitted, admit};
-use crate::server::Shared;
+use crate::extract::{Params, body};
+use crate::gate::Admitted;
+use crate::shared::Shared;
 use crate::state::{Grant, User};
 
 type Answer = Result<Response, Response>;
@@ -54,12 +54,12 @@ fn ids_answer(gate: &Admitted, ids: Vec<String>) -> Response {
     answer(StatusCode::OK, &gate.headers, &body)
 }
 
+/// `retrieveUser`.
 pub async fn retrieve(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "retrieveUser", false)?;
     let ids = Params::parse(raw.as_deref()).all("ids");
     if ids.is_empty() {
         return Err(gate.fail(StatusCode::BAD_REQUEST, "ids is required"));
@@ -83,8 +83,8 @@ pub async fn retrieve(
     Ok(users_answer(&gate, found, errors))
 }
 
-pub async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, bytes: Bytes) -> Answer {
-    let gate = admit(&shared, &headers, "CreateUser", true)?;
+/// `CreateUser`, in the token's CID.
+pub async fn create(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: Bytes) -> Answer {
     let request: DomainUserCreateRequest = body(&bytes, &gate)?;
     let cid = gate.token.cid.clone();
     let user = new_user(
@@ -98,37 +98,37 @@ pub async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, bytes
     Ok(users_answer(&gate, vec![metadata(&created)], Vec::new()))
 }
 
+/// `UpdateUser`.
 pub async fn update(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
     bytes: Bytes,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "UpdateUser", true)?;
     let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
     let fields: DomainUpdateUserFields = body(&bytes, &gate)?;
     let user = rename(&shared, &gate, &uuid, fields.first_name, fields.last_name)?;
     Ok(users_answer(&gate, vec![metadata(&user)], Vec::new()))
 }
 
+/// `DeleteUser`.
 pub async fn delete(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "DeleteUser", true)?;
     let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
     remove(&shared, &gate, &uuid)?;
     let envelope = MsaspecResponseFields {
         errors: Some(Vec::new()),
         meta: write_meta(gate.started, &gate.headers.trace, 1),
     };
-    let body: MsaReplyMetaOnly = same_shape(&envelope, &gate)?;
+    let body: MsaReplyMetaOnly = gate.reshape(&envelope)?;
     Ok(answer(StatusCode::OK, &gate.headers, &body))
 }
 
-pub async fn emails(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
-    let gate = admit(&shared, &headers, "RetrieveEmailsByCID", false)?;
+/// `RetrieveEmailsByCID`: every login of the token's CID.
+pub async fn emails(State(shared): State<Arc<Shared>>, gate: Admitted) -> Answer {
     let state = shared.read();
     let uids = state
         .tenants
@@ -138,8 +138,8 @@ pub async fn emails(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> An
     Ok(ids_answer(&gate, uids))
 }
 
-pub async fn uuids(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
-    let gate = admit(&shared, &headers, "RetrieveUserUUIDsByCID", false)?;
+/// `RetrieveUserUUIDsByCID`.
+pub async fn uuids(State(shared): State<Arc<Shared>>, gate: Admitted) -> Answer {
     let state = shared.read();
     let ids = state
         .tenants
@@ -149,12 +149,12 @@ pub async fn uuids(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Ans
     Ok(ids_answer(&gate, ids))
 }
 
+/// `RetrieveUserUUID`: UUIDs by login.
 pub async fn uuids_by_email(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "RetrieveUserUUID", false)?;
     let uids = Params::parse(raw.as_deref()).all("uid");
     if uids.is_empty() {
         return Err(gate.fail(StatusCode::BAD_REQUEST, "uid is required"));
@@ -175,12 +175,12 @@ pub async fn uuids_by_email(
     Ok(ids_answer(&gate, ids))
 }
 
+/// `GetRoles`.
 pub async fn get_roles(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "GetRoles", false)?;
     let ids = Params::parse(raw.as_deref()).all("ids");
     if ids.is_empty() {
         return Err(gate.fail(StatusCode::BAD_REQUEST, "ids is required"));
@@ -258,33 +258,33 @@ fn change(
     Ok(held.iter().map(|g| g.role_id.clone()).collect())
 }
 
+/// `GrantUserRoleIds`, in the token's CID.
 pub async fn grant(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
     bytes: Bytes,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "GrantUserRoleIds", true)?;
     let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
     let request: DomainRoleIds = body(&bytes, &gate)?;
     let held = change(&shared, &gate, &uuid, &request.role_ids, true)?;
     Ok(role_ids_answer(&gate, held))
 }
 
+/// `RevokeUserRoleIds`, in the token's CID.
 pub async fn revoke(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "RevokeUserRoleIds", true)?;
     let params = Params::parse(raw.as_deref());
     let uuid = params.required("user_uuid", &gate)?;
     let held = change(&shared, &gate, &uuid, &params.all("ids"), false)?;
     Ok(role_ids_answer(&gate, held))
 }
 
-pub async fn available_role_ids(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
-    let gate = admit(&shared, &headers, "GetAvailableRoleIds", false)?;
+/// `GetAvailableRoleIds`.
+pub async fn available_role_ids(State(shared): State<Arc<Shared>>, gate: Admitted) -> Answer {
     let ids = shared
         .read()
         .roles(&gate.token.cid)
@@ -293,12 +293,12 @@ pub async fn available_role_ids(State(shared): State<Arc<Shared>>, headers: Head
     Ok(ids_answer(&gate, ids))
 }
 
+/// `GetUserRoleIds`.
 pub async fn user_role_ids(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "GetUserRoleIds", false)?;
     let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
     let state = shared.read();
     let tenant = state.tenants.get(&gate.token.cid);

@@ -1,7 +1,6 @@
-//! `POST /oauth2/token` and `POST /oauth2/revoke`.
+//! The token endpoints: minting (`oauth2AccessToken`) and revoking (`oauth2RevokeToken`).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,14 +12,15 @@ use falcon_users_api::types::{
     Oauth2RevokeTokenBody,
 };
 
-use crate::envelope::{Headers, answer, error, meta, trace_id};
-use crate::server::Shared;
+use crate::envelope::{answer, error, meta};
+use crate::gate::Arrival;
+use crate::shared::Shared;
 
 /// Mints a token (201, `X-Cs-Region`) for valid client credentials.
-pub async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    shared.count("oauth2AccessToken");
-    let started = Instant::now();
-    let headers = Headers::new(trace_id());
+pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: Bytes) -> Response {
+    let Arrival {
+        started, headers, ..
+    } = arrival;
     let Ok(form) = serde_urlencoded::from_bytes::<Oauth2AccessTokenBody>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -30,7 +30,7 @@ pub async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         );
     };
     let Some(client) = shared
-        .auth
+        .clients
         .clients
         .get(&form.client_id)
         .filter(|c| c.secret == form.client_secret)
@@ -64,11 +64,11 @@ pub async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         }
     };
     let token = shared
-        .auth
+        .clients
         .mint(&form.client_id, &cid, client.scopes.clone());
     let body = DomainAccessTokenResponseV1 {
         access_token: Some(token),
-        expires_in: Some(shared.auth.ttl().as_secs() as i32),
+        expires_in: Some(shared.clients.ttl().as_secs() as i32),
         id_token: None,
         issued_token_type: None,
         refresh_token: None,
@@ -76,7 +76,7 @@ pub async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         token_type: Some("bearer".into()),
     };
     let mut response = answer(StatusCode::CREATED, &headers, &body);
-    if let Ok(region) = HeaderValue::from_str(shared.auth.region()) {
+    if let Ok(region) = HeaderValue::from_str(shared.clients.region()) {
         response.headers_mut().insert("x-cs-region", region);
     }
     response
@@ -85,12 +85,13 @@ pub async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
 /// Revokes a token; the caller authenticates with HTTP Basic (client id and secret).
 pub async fn revoke(
     State(shared): State<Arc<Shared>>,
+    arrival: Arrival,
     request_headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.count("oauth2RevokeToken");
-    let started = Instant::now();
-    let headers = Headers::new(trace_id());
+    let Arrival {
+        started, headers, ..
+    } = arrival;
     let basic = request_headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -106,7 +107,7 @@ pub async fn revoke(
         .and_then(|pair| pair.split_once(':'))
         .is_some_and(|(id, secret)| {
             shared
-                .auth
+                .clients
                 .clients
                 .get(id)
                 .is_some_and(|c| c.secret == secret)
@@ -127,7 +128,7 @@ pub async fn revoke(
             "token is required",
         );
     };
-    shared.auth.revoke(&form.token);
+    shared.clients.revoke(&form.token);
     answer(
         StatusCode::OK,
         &headers,

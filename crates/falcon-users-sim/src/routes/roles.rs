@@ -4,17 +4,16 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use falcon_users_api::types::{
     FlightcontrolapiGetRolesResponse, MsaspecIdsRequest, MsaspecQueryResponse,
 };
 
-use super::users::MAX_IDS;
-use super::{Params, body};
 use crate::envelope::{answer, meta};
-use crate::gate::{Admitted, admit};
-use crate::server::Shared;
+use crate::extract::{MAX_IDS, Params, body};
+use crate::gate::Admitted;
+use crate::shared::Shared;
 
 type Answer = Result<Response, Response>;
 
@@ -22,10 +21,9 @@ type Answer = Result<Response, Response>;
 /// user holds there (the ones that can be revoked).
 pub async fn query(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "queriesRolesV1", false)?;
     let params = Params::parse(raw.as_deref());
     let cid = gate.cid(&shared, params.get("cid"))?;
     let state = shared.read();
@@ -77,10 +75,9 @@ fn details(
 /// `entitiesRolesV1`: ids as repeated query keys.
 pub async fn entities_v1(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "entitiesRolesV1", false)?;
     let params = Params::parse(raw.as_deref());
     let cid = gate.cid(&shared, params.get("cid"))?;
     details(&shared, &gate, &cid, &params.all("ids"))
@@ -89,11 +86,10 @@ pub async fn entities_v1(
 /// `entitiesRolesGETV2`: ids in the body.
 pub async fn entities_v2(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
     bytes: Bytes,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "entitiesRolesGETV2", false)?;
     let cid = gate.cid(&shared, Params::parse(raw.as_deref()).get("cid"))?;
     let request: MsaspecIdsRequest = body(&bytes, &gate)?;
     details(&shared, &gate, &cid, &request.ids)

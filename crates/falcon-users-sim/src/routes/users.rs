@@ -2,59 +2,47 @@
 
 use std::sync::Arc;
 
+use crate::envelope::{answer, meta, paged_meta, write_meta};
+use crate::extract::{MAX_IDS, Params, body};
+use crate::gate::Admitted;
+use crate::seed;
+use crate::shared::Shared;
+use crate::state::User;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use falcon_users_api::types::{
     DomainCreateUserRequest, DomainUpdateUserRequest, DomainUser, DomainUserActionRequest,
     FlightcontrolapiUserResponse, FlightcontrolapiUserV2Response, MsaspecError, MsaspecIdsRequest,
     MsaspecQueryResponse, MsaspecResponseFields,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-use super::{Params, body};
-use crate::envelope::{answer, meta, paged_meta, write_meta};
-use crate::fql::{Filter, Sort};
-use crate::gate::{Admitted, admit};
-use crate::seed;
-use crate::server::Shared;
-use crate::state::{USER_FILTER_FIELDS, USER_SORT_FIELDS, User};
 
 type Answer = Result<Response, Response>;
 
-/// Most ids one entity request may carry.
-pub const MAX_IDS: usize = 5000;
-
+/// `queryUserV1`.
 pub async fn query_v1(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    query(&shared, &headers, raw.as_deref(), "queryUserV1", false)
+    query(&shared, gate, raw.as_deref(), false)
 }
 
+/// `queryUserV2`: v1 and `user_type`.
 pub async fn query_v2(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    query(&shared, &headers, raw.as_deref(), "queryUserV2", true)
+    query(&shared, gate, raw.as_deref(), true)
 }
 
-fn query(
-    shared: &Arc<Shared>,
-    headers: &HeaderMap,
-    raw: Option<&str>,
-    op: &'static str,
-    v2: bool,
-) -> Answer {
-    let gate = admit(shared, headers, op, false)?;
+fn query(shared: &Shared, gate: Admitted, raw: Option<&str>, v2: bool) -> Answer {
     let params = Params::parse(raw);
     let (offset, limit) = params.page(&gate, 500, shared.config.offset_ceiling)?;
-    let filter = parse_filter(params.get("filter"), &gate)?;
-    let sort = parse_sort(params.get("sort"), &gate)?;
+    let filter = params.filter(&gate)?;
+    let sort = params.sort(&gate)?;
     let external_only = match params.get("user_type") {
         Some("external") if v2 => true,
         None | Some("") | Some("internal") => false,
@@ -65,33 +53,23 @@ fn query(
             ));
         }
     };
-    let state = shared.read();
-    let (ids, total) = match state.tenants.get(&gate.token.cid) {
+    let (ids, total) = if external_only {
         // The simulated tenants have no invited external users.
-        Some(tenant) if !external_only => {
-            tenant.query(filter.as_ref(), sort.as_ref(), offset, limit)
-        }
-        _ => (Vec::new(), 0),
+        (Vec::new(), 0)
+    } else {
+        shared.read().query_users(
+            &gate.token.cid,
+            filter.as_ref(),
+            sort.as_ref(),
+            offset,
+            limit,
+        )
     };
     let body = MsaspecQueryResponse {
         meta: paged_meta(gate.started, &gate.headers.trace, offset, limit, total),
         resources: Some(ids),
     };
     Ok(answer(StatusCode::OK, &gate.headers, &body))
-}
-
-pub fn parse_filter(raw: Option<&str>, gate: &Admitted) -> Result<Option<Filter>, Response> {
-    raw.filter(|f| !f.trim().is_empty())
-        .map(|f| Filter::parse(f, USER_FILTER_FIELDS))
-        .transpose()
-        .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid filter: {e}")))
-}
-
-fn parse_sort(raw: Option<&str>, gate: &Admitted) -> Result<Option<Sort>, Response> {
-    raw.filter(|s| !s.trim().is_empty())
-        .map(|s| Sort::parse(s, USER_SORT_FIELDS))
-        .transpose()
-        .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid sort: {e}")))
 }
 
 /// Users of the token's CID by UUID, and a 404 error entry per unknown id.
@@ -123,12 +101,8 @@ fn lookup(
     Ok((found, errors))
 }
 
-pub async fn retrieve_v1(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    raw: Bytes,
-) -> Answer {
-    let gate = admit(&shared, &headers, "retrieveUsersGETV1", false)?;
+/// `retrieveUsersGETV1`.
+pub async fn retrieve_v1(State(shared): State<Arc<Shared>>, gate: Admitted, raw: Bytes) -> Answer {
     let request: MsaspecIdsRequest = body(&raw, &gate)?;
     let (found, errors) = lookup(&shared, &gate, &request.ids)?;
     let body = FlightcontrolapiUserResponse {
@@ -139,12 +113,8 @@ pub async fn retrieve_v1(
     Ok(answer(StatusCode::OK, &gate.headers, &body))
 }
 
-pub async fn retrieve_v2(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    raw: Bytes,
-) -> Answer {
-    let gate = admit(&shared, &headers, "retrieveUsersGETV2", false)?;
+/// `retrieveUsersGETV2`: v1's answer in the v2 envelope.
+pub async fn retrieve_v2(State(shared): State<Arc<Shared>>, gate: Admitted, raw: Bytes) -> Answer {
     let request: MsaspecIdsRequest = body(&raw, &gate)?;
     let (found, errors) = lookup(&shared, &gate, &request.ids)?;
     let v1 = FlightcontrolapiUserResponse {
@@ -152,32 +122,17 @@ pub async fn retrieve_v2(
         meta: meta(gate.started, &gate.headers.trace),
         resources: Some(found),
     };
-    let body: FlightcontrolapiUserV2Response = same_shape(&v1, &gate)?;
+    let body: FlightcontrolapiUserV2Response = gate.reshape(&v1)?;
     Ok(answer(StatusCode::OK, &gate.headers, &body))
 }
 
-/// Converts between envelope types the spec gives the same shape (msaspec.* vs msa.*).
-pub fn same_shape<A: Serialize, B: DeserializeOwned>(
-    value: &A,
-    gate: &Admitted,
-) -> Result<B, Response> {
-    serde_json::to_value(value)
-        .and_then(serde_json::from_value)
-        .map_err(|e| {
-            gate.fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("envelope conversion: {e}"),
-            )
-        })
-}
-
+/// `createUserV1`: in the token's CID or, from the parent, a child's.
 pub async fn create(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
     bytes: Bytes,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "createUserV1", true)?;
     let params = Params::parse(raw.as_deref());
     let validate_only = params.flag("validate_only", &gate)?;
     let request: DomainCreateUserRequest = body(&bytes, &gate)?;
@@ -266,13 +221,13 @@ pub fn insert(shared: &Shared, gate: &Admitted, cid: &str, user: User) -> Result
     }
 }
 
+/// `updateUserV1`.
 pub async fn update(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
     bytes: Bytes,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "updateUserV1", true)?;
     let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
     let request: DomainUpdateUserRequest = body(&bytes, &gate)?;
     let user = rename(&shared, &gate, &uuid, request.first_name, request.last_name)?;
@@ -314,12 +269,12 @@ pub fn rename(
     Ok(user.clone())
 }
 
+/// `deleteUserV1`.
 pub async fn delete(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let gate = admit(&shared, &headers, "deleteUserV1", true)?;
     let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
     remove(&shared, &gate, &uuid)?;
     let body = MsaspecResponseFields {
@@ -331,21 +286,15 @@ pub async fn delete(
 
 /// Deletes a user of the token's CID and their grants.
 pub fn remove(shared: &Shared, gate: &Admitted, uuid: &str) -> Result<User, Response> {
-    let mut state = shared.write();
-    let user = state
-        .tenants
-        .get_mut(&gate.token.cid)
-        .and_then(|t| t.remove(uuid))
-        .ok_or_else(|| gate.fail(StatusCode::NOT_FOUND, format!("user {uuid} not found")))?;
-    // Grants the user holds in other CIDs (Flight Control children) go too.
-    for tenant in state.tenants.values_mut() {
-        tenant.grants.remove(uuid);
-    }
-    Ok(user)
+    shared
+        .write()
+        .remove_user(&gate.token.cid, uuid)
+        .ok_or_else(|| gate.fail(StatusCode::NOT_FOUND, format!("user {uuid} not found")))
 }
 
-pub async fn action(State(shared): State<Arc<Shared>>, headers: HeaderMap, bytes: Bytes) -> Answer {
-    let gate = admit(&shared, &headers, "userActionV1", true)?;
+/// `userActionV1`: account actions (password reset and the like) on existing users; the
+/// simulator has no accounts to act on, so it only checks the users exist.
+pub async fn action(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: Bytes) -> Answer {
     let request: DomainUserActionRequest = body(&bytes, &gate)?;
     let (found, errors) = lookup(&shared, &gate, &request.ids)?;
     if !errors.is_empty() {

@@ -1,10 +1,11 @@
-//! API clients, their scopes, the tokens they mint, and per-client rate limits.
+//! API clients, their scopes, the tokens they mint, and per-client rate limits (the OAuth2
+//! side of the simulator; which scopes an operation needs is the operation table's).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-/// Read scope.
+/// Read scope (what the read-only client holds).
 pub const READ: &str = "user-management:read";
 /// Write scope.
 pub const WRITE: &str = "user-management:write";
@@ -55,7 +56,7 @@ pub enum TokenProblem {
 
 /// Clients, tokens and rate buckets of one simulator instance.
 #[derive(Debug)]
-pub struct Auth {
+pub struct Clients {
     region: String,
     ttl: Duration,
     per_minute: u32,
@@ -86,7 +87,7 @@ pub struct RateVerdict {
     pub retry_after: Option<SystemTime>,
 }
 
-impl Auth {
+impl Clients {
     /// An empty registry for `region`.
     pub fn new(region: &str, ttl: Duration, per_minute: u32, salt: u64) -> Self {
         Self {

@@ -1,0 +1,185 @@
+//! What handlers read from a request beyond the gate: query parameters (repeated keys kept),
+//! paging bounds, FQL filters and sorts on the fields the operation table states, JSON bodies.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use falcon_users_api::types::MsaspecError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::envelope::{Envelope, meta};
+use crate::fql::{Filter, Sort};
+use crate::gate::Admitted;
+
+/// Most ids one entity request may carry.
+pub const MAX_IDS: usize = 5000;
+
+/// Query parameters, keeping repeated keys (`ids=a&ids=b`).
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Parses a raw query string.
+    pub fn parse(raw: Option<&str>) -> Params {
+        Params(
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// A required value.
+    pub fn required(&self, name: &str, gate: &Admitted) -> Result<String, Response> {
+        self.get(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| gate.fail(StatusCode::BAD_REQUEST, format!("{name} is required")))
+    }
+
+    /// `offset` and `limit` within the documented bounds (limit 1–`max`, default 100) and the
+    /// instance's offset ceiling.
+    pub fn page(
+        &self,
+        gate: &Admitted,
+        max: usize,
+        ceiling: u64,
+    ) -> Result<(usize, usize), Response> {
+        let number = |name: &str, default: i64| -> Result<i64, Response> {
+            match self.get(name) {
+                None | Some("") => Ok(default),
+                Some(v) => v.parse::<i64>().map_err(|_| {
+                    gate.fail(
+                        StatusCode::BAD_REQUEST,
+                        format!("{name} must be an integer"),
+                    )
+                }),
+            }
+        };
+        let offset = number("offset", 0)?;
+        let limit = number("limit", 100)?;
+        if offset < 0 {
+            return Err(gate.fail(StatusCode::BAD_REQUEST, "offset must be at least 0"));
+        }
+        if limit < 1 || limit > max as i64 {
+            return Err(gate.fail(
+                StatusCode::BAD_REQUEST,
+                format!("limit must be between 1 and {max}"),
+            ));
+        }
+        // Checked: an absurd offset is a 400, never an overflow.
+        if offset
+            .checked_add(limit)
+            .is_none_or(|end| end as u64 > ceiling)
+        {
+            return Err(gate.fail(
+                StatusCode::BAD_REQUEST,
+                format!("offset + limit must be at most {ceiling}; narrow the filter"),
+            ));
+        }
+        Ok((offset as usize, limit as usize))
+    }
+
+    /// The `filter` parameter, on the fields the operation's table entry states.
+    pub fn filter(&self, gate: &Admitted) -> Result<Option<Filter>, Response> {
+        filter(self.get("filter"), gate.op.filter_fields, gate)
+    }
+
+    /// The `sort` parameter, on the fields the operation's table entry states.
+    pub fn sort(&self, gate: &Admitted) -> Result<Option<Sort>, Response> {
+        self.get("sort")
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| Sort::parse(s, gate.op.sort_fields))
+            .transpose()
+            .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid sort: {e}")))
+    }
+
+    /// A boolean (`true`/`false`), default false.
+    pub fn flag(&self, name: &str, gate: &Admitted) -> Result<bool, Response> {
+        match self.get(name) {
+            None | Some("") | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(gate.fail(
+                StatusCode::BAD_REQUEST,
+                format!("{name} must be true or false"),
+            )),
+        }
+    }
+}
+
+/// A JSON body in the spec's type, or a 400 envelope.
+pub fn body<T: DeserializeOwned>(bytes: &[u8], gate: &Admitted) -> Result<T, Response> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        gate.fail(
+            StatusCode::BAD_REQUEST,
+            format!("invalid request body: {e}"),
+        )
+    })
+}
+
+/// An FQL filter (none when empty) on `fields`, or a 400 envelope.
+pub fn filter(
+    raw: Option<&str>,
+    fields: &[&str],
+    gate: &Admitted,
+) -> Result<Option<Filter>, Response> {
+    raw.filter(|f| !f.trim().is_empty())
+        .map(|f| Filter::parse(f, fields))
+        .transpose()
+        .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid filter: {e}")))
+}
+
+/// The items `find` knows among at most 500 `ids`, a 404 error entry per unknown id, and the
+/// status: 404 when none is known.
+pub fn by_ids<T: Serialize>(
+    gate: &Admitted,
+    ids: &[String],
+    find: impl Fn(&str) -> Option<T>,
+) -> Result<(Envelope<T>, StatusCode), Response> {
+    if ids.is_empty() || ids.len() > 500 {
+        return Err(gate.fail(
+            StatusCode::BAD_REQUEST,
+            "between 1 and 500 ids are required",
+        ));
+    }
+    let (mut found, mut errors) = (Vec::new(), Vec::new());
+    for id in ids {
+        match find(id) {
+            Some(item) => found.push(item),
+            None => errors.push(MsaspecError {
+                code: 404,
+                id: Some(id.clone()),
+                message: format!("{id} not found"),
+            }),
+        }
+    }
+    let status = if found.is_empty() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        Envelope {
+            errors,
+            meta: meta(gate.started, &gate.headers.trace),
+            resources: found,
+        },
+        status,
+    ))
+}
