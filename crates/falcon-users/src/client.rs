@@ -146,3 +146,68 @@ impl Falcon {
         self.runtime.clock.as_ref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use falcon_users_api::operations;
+
+    /// The names of the functions declared in the `impl Falcon` blocks of `text`.
+    fn falcon_methods(text: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.starts_with("impl Falcon {") {
+                inside = true;
+            } else if inside && line == "}" {
+                inside = false;
+            } else if inside && let Some((_, rest)) = line.split_once("fn ") {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    fn sources(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn the_method_scan_sees_falcon_methods() {
+        let text =
+            "impl Falcon {\n    pub async fn users(&self) {}\n    fn ready() {}\n}\nfn free() {}\n";
+        assert_eq!(falcon_methods(text), ["users", "ready"]);
+    }
+
+    /// `falcon.x()` and `falcon.api().x()` never mean two different operations: no `Falcon`
+    /// method is named like an operation of the table (the generated client's method names).
+    #[test]
+    fn no_falcon_method_is_named_like_a_table_operation() {
+        let mut texts = Vec::new();
+        sources(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut texts,
+        );
+        let methods: Vec<String> = texts.iter().flat_map(|t| falcon_methods(t)).collect();
+        assert!(methods.iter().any(|m| m == "get_users"), "{methods:?}");
+        for op in operations::ALL {
+            assert!(
+                !methods.iter().any(|m| m == op.name),
+                "Falcon::{} shadows the table operation {op}",
+                op.name
+            );
+        }
+    }
+}
