@@ -1,20 +1,20 @@
-//! The `Falcon` handle and its builder.
+//! The [`Falcon`] handle: one runtime shared by every clone, a token, a deadline; the generated
+//! client through [`Falcon::api`], and the client every convenience method starts from.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{Credentials, Endpoint, TokenProvider};
-use crate::cid::Cid;
-use crate::clock::{Clock, SystemClock};
-use crate::cloud::Cloud;
-use crate::error::{Error, Result};
-use crate::retry::RetryPolicy;
-use crate::session::{BatchLimits, Session};
-use crate::stats::StatsSnapshot;
-use url::Url;
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::model::cid::Cid;
+use crate::model::ids::BatchLimits;
+use crate::runtime::minter::Minter;
+use crate::runtime::pipeline;
+use crate::runtime::retry::RetryPolicy;
+use crate::runtime::shared::Runtime;
+use crate::runtime::stats::StatsSnapshot;
+use crate::runtime::token::TokenCache;
 
 /// A connection to the Falcon User Management API: credentials, cloud, token cache, retry policy
 /// and rate limiter. Cheap to clone (`Arc` inside); `Send + Sync`.
@@ -35,33 +35,31 @@ use url::Url;
 /// ```
 #[derive(Clone)]
 pub struct Falcon {
-    pub(crate) session: Arc<Session>,
-    pub(crate) auth: Arc<TokenProvider>,
-    pub(crate) member: Option<Cid>,
-    pub(crate) deadline: Duration,
+    runtime: Arc<Runtime>,
+    token: Arc<Minter>,
+    deadline: Duration,
 }
 
 impl fmt::Debug for Falcon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Falcon")
-            .field("base_url", &self.session.endpoint.url().as_str())
-            .field("client_id", &self.session.credentials.client_id())
-            .field("member_cid", &self.member)
+            .field("base_url", &self.runtime.endpoint.url().as_str())
+            .field("client_id", &self.runtime.credentials.client_id())
+            .field("member_cid", &self.member_cid())
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
 
 impl Falcon {
-    /// Starts configuring a client.
-    pub fn builder() -> FalconBuilder {
-        FalconBuilder::default()
-    }
-
-    /// A client from `FALCON_CLIENT_ID`, `FALCON_CLIENT_SECRET`, and optionally `FALCON_CLOUD`
-    /// (default us-1, autodiscovered) and `FALCON_MEMBER_CID`.
-    pub fn from_env() -> Result<Falcon> {
-        FalconBuilder::from_env()?.build()
+    /// The first handle of a new runtime: the credentials' own tenant, or `member`.
+    pub(crate) fn new(runtime: Arc<Runtime>, member: Option<Cid>) -> Falcon {
+        let cache = Arc::new(TokenCache::new(member));
+        Falcon {
+            token: Arc::new(Minter::new(Arc::clone(&runtime), cache)),
+            deadline: runtime.deadline,
+            runtime,
+        }
     }
 
     /// The generated low-level client, authenticated and going through the same retry and
@@ -73,19 +71,17 @@ impl Falcon {
     /// # Ok(()) }
     /// ```
     pub fn api(&self) -> falcon_users_api::Client {
-        self.session
-            .client(Some(Arc::clone(&self.auth)), self.deadline)
+        pipeline::client(&self.runtime, Some(self.token.clone()), self.deadline)
     }
 
     /// A handle acting in a Flight Control member CID, with its own lazily minted token.
     /// Handles for the same CID share one token.
     pub fn for_member(&self, cid: impl AsRef<str>) -> Result<Falcon> {
         let cid: Cid = cid.as_ref().parse()?;
+        let cache = self.runtime.member(&cid);
         Ok(Falcon {
-            session: Arc::clone(&self.session),
-            auth: self.session.member(&cid),
-            member: Some(cid),
-            deadline: self.deadline,
+            token: Arc::new(Minter::new(Arc::clone(&self.runtime), cache)),
+            ..self.clone()
         })
     }
 
@@ -99,337 +95,119 @@ impl Falcon {
 
     /// The member CID this handle acts in, if any.
     pub fn member_cid(&self) -> Option<&Cid> {
-        self.member.as_ref()
+        self.token.member_cid()
     }
 
     /// The API base URL in use (after any autodiscovery).
     pub fn base_url(&self) -> url::Url {
-        self.session.endpoint.url()
+        self.runtime.endpoint.url()
     }
 
     /// Gets a token now (normally this happens on the first call), so that credential and
     /// cloud problems show up early.
     pub async fn authenticate(&self) -> Result<()> {
-        self.auth.token(&self.session).await.map(drop)
+        self.token.token().await.map(drop)
     }
 
     /// Revokes this handle's current token at the API and forgets it.
     pub async fn revoke(&self) -> Result<()> {
-        self.auth.revoke(&self.session).await
+        self.token.revoke().await
     }
 
     /// What this client (and its member handles) has sent so far.
     pub fn stats(&self) -> StatsSnapshot {
-        self.session.stats.snapshot()
+        self.runtime.stats.snapshot()
     }
 
+    /// The generated client, with a valid token already in hand (so auth failures come back
+    /// as typed [`crate::error::Error::Auth`] rather than as the hook's message).
+    pub(crate) async fn ready(&self) -> Result<falcon_users_api::Client> {
+        self.authenticate().await?;
+        Ok(self.api())
+    }
+
+    /// Ids per request and batches in flight for id-list operations.
     pub(crate) fn batch(&self) -> BatchLimits {
-        self.session.batch
+        self.runtime.batch
     }
 
     /// The `cid` to send to operations that take one: the member CID of this handle, if any.
     pub(crate) fn cid_param(&self) -> Option<String> {
-        self.member.as_ref().map(ToString::to_string)
+        self.member_cid().map(ToString::to_string)
+    }
+
+    /// How requests are retried (also how long a workflow waits before checking a change again).
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.runtime.retry
+    }
+
+    /// The clock waits are taken on.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.runtime.clock.as_ref()
     }
 }
 
-/// Settings for a [`Falcon`] client. Every setting has a sensible default but the credentials.
-#[derive(Default)]
-pub struct FalconBuilder {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    cloud: Option<Cloud>,
-    cloud_text: Option<String>,
-    member_cid: Option<String>,
-    user_agent: Option<String>,
-    connect_timeout: Option<Duration>,
-    request_timeout: Option<Duration>,
-    deadline: Option<Duration>,
-    proxy: Option<String>,
-    root_certificates: Vec<Vec<u8>>,
-    retry: Option<RetryPolicy>,
-    max_concurrency: Option<usize>,
-    renew_window: Option<Duration>,
-    batch: Option<BatchLimits>,
-    clock: Option<Arc<dyn Clock>>,
-    allow_plain_http: bool,
-    overrides: HashMap<Cloud, Url>,
-}
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
 
-impl fmt::Debug for FalconBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FalconBuilder")
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field("cloud", &self.cloud)
-            .field("member_cid", &self.member_cid)
-            .finish_non_exhaustive()
-    }
-}
+    use falcon_users_api::operations;
 
-impl FalconBuilder {
-    /// A builder seeded from `FALCON_CLIENT_ID`, `FALCON_CLIENT_SECRET`, `FALCON_CLOUD` and
-    /// `FALCON_MEMBER_CID`; later calls override them.
-    pub fn from_env() -> Result<FalconBuilder> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        Ok(FalconBuilder {
-            client_id: var("FALCON_CLIENT_ID"),
-            client_secret: var("FALCON_CLIENT_SECRET"),
-            cloud_text: var("FALCON_CLOUD"),
-            member_cid: var("FALCON_MEMBER_CID"),
-            ..FalconBuilder::default()
-        })
-    }
-
-    /// The API client id.
-    pub fn client_id(mut self, id: impl Into<String>) -> Self {
-        self.client_id = Some(id.into());
-        self
-    }
-
-    /// The API client secret (kept in a redacting type; never logged).
-    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
-    }
-
-    /// Both credentials at once.
-    pub fn credentials(self, credentials: &Credentials) -> Self {
-        use secrecy::ExposeSecret;
-        self.client_id(credentials.client_id.clone())
-            .client_secret(credentials.client_secret.expose_secret())
-    }
-
-    /// The cloud (default us-1; commercial clouds are then autodiscovered from the token
-    /// response). A [`Cloud::Custom`] URL is used as is.
-    pub fn cloud(mut self, cloud: Cloud) -> Self {
-        self.cloud = Some(cloud);
-        self.cloud_text = None;
-        self
-    }
-
-    /// The cloud as users type it (`us-2`, `EU1`, `gov1`, `https://...`); checked by `build`.
-    pub fn cloud_name(mut self, cloud: impl Into<String>) -> Self {
-        self.cloud_text = Some(cloud.into());
-        self.cloud = None;
-        self
-    }
-
-    /// Flight Control: mint tokens for this member CID (`-XX` suffix and upper case accepted).
-    pub fn member_cid(mut self, cid: impl Into<String>) -> Self {
-        self.member_cid = Some(cid.into());
-        self
-    }
-
-    /// The `User-Agent` header (default `falcon-users/<version>`).
-    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
-        self.user_agent = Some(agent.into());
-        self
-    }
-
-    /// TCP/TLS connect timeout (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Timeout of one attempt, body included (default 30 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = Some(timeout);
-        self
-    }
-
-    /// Overall deadline of one call, retries and rate-limit waits included (default 3 min).
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
-        self
-    }
-
-    /// An explicit proxy URL (otherwise `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` apply).
-    pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = Some(url.into());
-        self
-    }
-
-    /// Trusts an extra root CA (PEM), e.g. a TLS-inspecting corporate proxy's.
-    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.root_certificates.push(pem.into());
-        self
-    }
-
-    /// How failed requests are retried.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-
-    /// Most requests in flight at once across all clones (default 16).
-    pub fn max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = Some(n);
-        self
-    }
-
-    /// How long before expiry a token is renewed (default 2 minutes).
-    pub fn token_renew_window(mut self, window: Duration) -> Self {
-        self.renew_window = Some(window);
-        self
-    }
-
-    /// Ids per request and batches in flight for id-list operations.
-    pub fn batch_limits(mut self, limits: BatchLimits) -> Self {
-        self.batch = Some(limits);
-        self
-    }
-
-    /// The clock used for token expiry and waits (tests use [`crate::clock::ManualClock`]).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Allows a plain `http://` custom URL to a non-loopback host. Credentials and tokens then
-    /// cross the network unencrypted: only for a trusted proxy on a private link.
-    pub fn danger_allow_plain_http(mut self, allow: bool) -> Self {
-        self.allow_plain_http = allow;
-        self
-    }
-
-    /// Reaches a named cloud through another base URL (an API gateway, or a test server).
-    /// Autodiscovery that lands on that cloud uses the override too.
-    pub fn endpoint_override(mut self, cloud: Cloud, url: Url) -> Self {
-        self.overrides.insert(cloud, url);
-        self
-    }
-
-    /// Checks the settings and builds the client. Nothing is sent yet.
-    pub fn build(self) -> Result<Falcon> {
-        let client_id = self
-            .client_id
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| Error::invalid("client_id", "missing; set it or FALCON_CLIENT_ID"))?;
-        let client_secret = self
-            .client_secret
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| {
-                Error::invalid("client_secret", "missing; set it or FALCON_CLIENT_SECRET")
-            })?;
-        let cloud = match (self.cloud, self.cloud_text) {
-            (Some(cloud), _) => cloud,
-            (None, Some(text)) => text.parse()?,
-            (None, None) => Cloud::Us1,
-        };
-        check_scheme(&cloud.base_url(), self.allow_plain_http)?;
-        for url in self.overrides.values() {
-            check_scheme(url, self.allow_plain_http)?;
+    /// The names of the functions declared in the `impl Falcon` blocks of `text`.
+    fn falcon_methods(text: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.starts_with("impl Falcon {") {
+                inside = true;
+            } else if inside && line == "}" {
+                inside = false;
+            } else if inside && let Some((_, rest)) = line.split_once("fn ") {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                names.push(name);
+            }
         }
-        let all_https = cloud.base_url().scheme() == "https"
-            && self.overrides.values().all(|u| u.scheme() == "https");
-        let endpoint = Endpoint::new(&cloud, self.overrides);
-        let member = self
-            .member_cid
-            .as_deref()
-            .map(str::parse::<Cid>)
-            .transpose()?;
-        let max_concurrency = self.max_concurrency.unwrap_or(16);
-        if max_concurrency == 0 {
-            return Err(Error::invalid("max_concurrency", "must be at least 1"));
-        }
-        let retry = self.retry.unwrap_or_default();
-        if retry.max_attempts == 0 {
-            return Err(Error::invalid(
-                "retry_policy.max_attempts",
-                "must be at least 1",
-            ));
-        }
-        let batch = self.batch.unwrap_or_default();
-        if batch.body_ids == 0 || batch.query_ids == 0 || batch.concurrency == 0 {
-            return Err(Error::invalid(
-                "batch_limits",
-                "every limit must be at least 1",
-            ));
-        }
-
-        install_crypto_provider();
-        let mut http = reqwest::Client::builder()
-            // The token endpoint's 308 is autodiscovery, handled by us; never follow blindly.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(
-                self.user_agent
-                    .unwrap_or_else(|| format!("falcon-users/{}", env!("CARGO_PKG_VERSION"))),
-            )
-            .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
-            .pool_max_idle_per_host(max_concurrency);
-        if all_https && endpoint.url().scheme() == "https" {
-            http = http.https_only(true);
-        }
-        if let Some(proxy) = &self.proxy {
-            let proxy = reqwest::Proxy::all(proxy)
-                .map_err(|e| Error::Config(format!("bad proxy URL: {e}")))?;
-            http = http.proxy(proxy);
-        }
-        for pem in &self.root_certificates {
-            let cert = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| Error::Config(format!("bad root certificate: {e}")))?;
-            http = http.add_root_certificate(cert);
-        }
-        let http = http
-            .build()
-            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
-
-        let session = Arc::new(Session::new(
-            http,
-            endpoint,
-            Credentials::new(client_id, client_secret),
-            retry,
-            max_concurrency,
-            self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            self.renew_window.unwrap_or(Duration::from_secs(120)),
-            self.request_timeout.unwrap_or(Duration::from_secs(30)),
-            self.deadline.unwrap_or(Duration::from_secs(180)),
-            batch,
-        ));
-        let auth = Arc::new(TokenProvider::new(member.clone()));
-        let deadline = session.deadline;
-        Ok(Falcon {
-            session,
-            auth,
-            member,
-            deadline,
-        })
+        names
     }
-}
 
-/// Plain HTTP is for the simulator on loopback, or an explicit, loudly named opt-in.
-fn check_scheme(url: &Url, allow_plain_http: bool) -> Result<()> {
-    if url.scheme() == "https" || allow_plain_http {
-        return Ok(());
+    fn sources(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
     }
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    };
-    if loopback {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "cloud",
-            format!(
-                "{url} uses plain http to a non-loopback host; use https, or opt in with danger_allow_plain_http(true)"
-            ),
-        ))
-    }
-}
 
-/// TLS uses rustls with the `ring` provider: it builds in a fraction of the time of aws-lc,
-/// which dominated a consumer's clean build. A provider the application installed first wins.
-fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Err means another thread installed one meanwhile: that one is used, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+    #[test]
+    fn the_method_scan_sees_falcon_methods() {
+        let text =
+            "impl Falcon {\n    pub async fn users(&self) {}\n    fn ready() {}\n}\nfn free() {}\n";
+        assert_eq!(falcon_methods(text), ["users", "ready"]);
+    }
+
+    /// `falcon.x()` and `falcon.api().x()` never mean two different operations: no `Falcon`
+    /// method is named like an operation of the table (the generated client's method names).
+    #[test]
+    fn no_falcon_method_is_named_like_a_table_operation() {
+        let mut texts = Vec::new();
+        sources(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut texts,
+        );
+        let methods: Vec<String> = texts.iter().flat_map(|t| falcon_methods(t)).collect();
+        assert!(methods.iter().any(|m| m == "get_users"), "{methods:?}");
+        for op in operations::ALL {
+            assert!(
+                !methods.iter().any(|m| m == op.name),
+                "Falcon::{} shadows the table operation {op}",
+                op.name
+            );
+        }
     }
 }

@@ -37,36 +37,36 @@
 
 #![warn(missing_docs)]
 
-pub mod auth;
-pub mod cid;
+// The crate is a one-way stack, bottom first; each module imports only from below it (checked by
+// `tests/tests/layers.rs`). Values and the error at the bottom, then the request runtime, the
+// handle and its builder, the operations, the workflows.
+mod builder;
 mod client;
 pub mod clock;
-pub mod cloud;
 pub mod error;
-pub mod fql;
-mod grants;
-pub mod ids;
-pub mod paginate;
-pub mod retry;
-mod roles;
-mod session;
-mod stats;
-mod transport;
-mod users;
+mod model;
+mod ops;
+mod runtime;
 pub mod workflows;
 
-pub use auth::Credentials;
-pub use cid::Cid;
-pub use client::{Falcon, FalconBuilder};
-pub use cloud::Cloud;
+// The public paths of earlier releases, kept: each names the module where the concept lives now.
+pub use model::credentials as auth;
+pub use model::{cid, cloud, fql, ids};
+pub use ops::paging as paginate;
+pub use runtime::retry;
+
+pub use builder::FalconBuilder;
+pub use client::Falcon;
 pub use error::{AuthProblem, Error, Result};
-pub use grants::GrantQuery;
-pub use ids::IdList;
-pub use paginate::Entities;
+pub use model::cid::Cid;
+pub use model::cloud::Cloud;
+pub use model::credentials::Credentials;
+pub use model::ids::{BatchLimits, IdList};
+pub use ops::grants::GrantQuery;
+pub use ops::paging::Entities;
+pub use ops::users::UserQuery;
 pub use retry::RetryPolicy;
-pub use session::BatchLimits;
-pub use stats::StatsSnapshot;
-pub use users::UserQuery;
+pub use runtime::stats::StatsSnapshot;
 
 /// The generated low-level crate, re-exported: its `types` are the types this crate returns.
 pub use falcon_users_api as api;

@@ -71,16 +71,28 @@ fn the_checker_reports_cycles_upward_imports_and_root_paths() {
 }
 
 #[test]
-#[ignore = "issue 13: auth ↔ session ↔ transport ↔ error cycle not yet broken"]
 fn falcon_users_layers_point_down() {
     assert_layers(
         "falcon-users",
         &[
             &["error"],
-            &["cid", "cloud", "ids", "fql", "clock"],
-            &["retry", "stats", "auth", "session", "transport", "paginate"],
+            &["clock", "model"],
+            &[
+                "runtime::body",
+                "runtime::endpoint",
+                "runtime::pacing",
+                "runtime::retry",
+                "runtime::stats",
+                "runtime::token",
+            ],
+            &["runtime::response", "runtime::shared"],
+            &["runtime::pipeline"],
+            &["runtime::minter"],
             &["client"],
-            &["users", "roles", "grants"],
+            &["builder"],
+            &["ops::paging"],
+            &["ops::users", "ops::roles", "ops::grants"],
+            &["workflows::once"],
             &["workflows"],
         ],
     );

@@ -3,10 +3,11 @@
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 
-use crate::cid::Cid;
 use crate::client::Falcon;
 use crate::error::Result;
-use crate::ids::IdList;
+use crate::model::cid::Cid;
+use crate::model::ids::IdList;
+use crate::model::validation::check_expiry;
 
 /// Grant or revoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +50,7 @@ impl Falcon {
         } = change
         {
             // Checked once here rather than failing every user the same way.
-            crate::grants::check_expiry(at)?;
+            check_expiry(at)?;
         }
         Ok(stream::iter(users)
             .map(|uuid| {

@@ -5,8 +5,8 @@ use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::client::Falcon;
 use crate::error::Result;
-use crate::grants::GrantQuery;
-use crate::users::UserQuery;
+use crate::ops::grants::GrantQuery;
+use crate::ops::users::UserQuery;
 
 /// One user and every grant they hold in the handle's CID.
 #[derive(Debug, Clone, PartialEq)]

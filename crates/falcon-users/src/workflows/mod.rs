@@ -1,12 +1,14 @@
 //! The multi-step jobs that go wrong by hand: provisioning (create, then grant), offboarding
 //! (revoke, then delete), a full inventory of users with their grants, and bulk role changes.
 //!
-//! Each step is a call of the ergonomic layer; the workflows add ordering, validation before any
-//! change, idempotency, and an exact account of what happened when a step fails.
+//! Each step is a call of the ergonomic layer (a `Falcon` method); the workflows add ordering,
+//! validation before any change, exactly-once changes, and an exact account of what happened when
+//! a step fails.
 
 mod bulk;
 mod inventory;
 mod offboard;
+mod once;
 mod provision;
 
 pub use bulk::{BulkOutcome, RoleChange};

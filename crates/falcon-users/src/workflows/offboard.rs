@@ -6,10 +6,11 @@ use falcon_users_api::types::{DomainUser, FlightcontrolapiCombinedUserRolesResou
 use futures::TryStreamExt;
 use tracing::info;
 
-use crate::cid::Cid;
 use crate::client::Falcon;
 use crate::error::{Error, Result};
-use crate::grants::GrantQuery;
+use crate::model::cid::Cid;
+use crate::model::validation::checked_id;
+use crate::ops::grants::GrantQuery;
 
 /// How the user to offboard is named: by login (email) or by UUID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +100,7 @@ impl Falcon {
         let found = match who {
             UserRef::Uid(uid) => self.find_user_by_uid(uid).await?,
             UserRef::Uuid(uuid) => {
-                let uuid = crate::users::checked_id("user", uuid)?;
+                let uuid = checked_id("user", uuid)?;
                 self.get_users(uuid).await?.resources.into_iter().next()
             }
         };

@@ -7,12 +7,13 @@ use falcon_users_api::types::{DomainCreateUserRequest, DomainUser, DomainUserCre
 use futures::TryStreamExt;
 use tracing::{info, warn};
 
-use crate::cid::Cid;
 use crate::client::Falcon;
-use crate::error::{Error, Result, call};
-use crate::grants::GrantQuery;
-use crate::ids::IdList;
-use crate::users::validate_email;
+use crate::error::{Error, Result};
+use crate::model::cid::Cid;
+use crate::model::ids::IdList;
+use crate::model::validation::validate_email;
+use crate::ops::grants::GrantQuery;
+use crate::workflows::once::exactly_once;
 
 /// What to do when the user was created but granting the roles failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -164,10 +165,7 @@ impl Falcon {
         let user = falcon.create_once(job).await?;
         let uuid = user.uuid.clone().unwrap_or_default();
         let cid = user.cid.as_deref().and_then(|c| c.parse::<Cid>().ok());
-        match falcon
-            .grant_surely(&uuid, &job.role_ids, cid.as_ref())
-            .await
-        {
+        match falcon.grant_once(&uuid, &job.role_ids, cid.as_ref()).await {
             Ok(()) => {
                 info!(uid = %job.uid, uuid = %uuid, "provisioned");
                 Ok(ProvisionOutcome::Created {
@@ -181,8 +179,9 @@ impl Falcon {
 
     /// Grants, and when the answer is lost or a 5xx, looks at the user's grants before granting
     /// again: granting is a set operation, so a repeat after checking cannot double anything.
-    async fn grant_surely(&self, uuid: &str, role_ids: &IdList, cid: Option<&Cid>) -> Result<()> {
-        self.surely(
+    async fn grant_once(&self, uuid: &str, role_ids: &IdList, cid: Option<&Cid>) -> Result<()> {
+        exactly_once(
+            self,
             || self.grant_roles(uuid, role_ids.clone(), cid, None),
             || async { self.holds_all(uuid, role_ids).await.then_some(()) },
         )
@@ -240,10 +239,17 @@ impl Falcon {
 
     /// Creates the user; if the outcome is unknown, looks it up before trying again.
     async fn create_once(&self, job: &Provision) -> Result<DomainUser> {
-        self.surely(
+        exactly_once(
+            self,
             || async {
                 if job.legacy {
-                    self.create_legacy(job).await
+                    self.create_user_legacy(DomainUserCreateRequest {
+                        first_name: job.first_name.clone(),
+                        last_name: job.last_name.clone(),
+                        password: None,
+                        uid: Some(job.uid.clone()),
+                    })
+                    .await
                 } else {
                     self.create_user(DomainCreateUserRequest {
                         cid: job.cid.as_ref().map(ToString::to_string),
@@ -261,36 +267,6 @@ impl Falcon {
         .await
     }
 
-    async fn create_legacy(&self, job: &Provision) -> Result<DomainUser> {
-        let api = self.ready().await?;
-        let body = DomainUserCreateRequest {
-            first_name: job.first_name.clone(),
-            last_name: job.last_name.clone(),
-            password: None,
-            uid: Some(job.uid.clone()),
-        };
-        #[allow(deprecated)] // asked for explicitly (`Provision::legacy`)
-        let created = call("CreateUser", api.legacy_create_user().body(body).send()).await?;
-        let meta = created
-            .resources
-            .unwrap_or_default()
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Decode {
-                operation: "CreateUser",
-                message: "the response has no user in `resources`".into(),
-            })?;
-        Ok(DomainUser {
-            cid: Some(meta.customer),
-            first_name: meta.first_name,
-            last_name: meta.last_name,
-            status: meta.status,
-            uid: meta.uid,
-            uuid: Some(meta.uuid),
-            ..DomainUser::default()
-        })
-    }
-
     /// Whether the user holds every role (false when that cannot be read).
     async fn holds_all(&self, uuid: &str, role_ids: &IdList) -> bool {
         let held: Result<BTreeSet<String>> = self
@@ -304,7 +280,7 @@ impl Falcon {
     async fn after_failed_grant(&self, job: &Provision, uuid: &str, grant_error: Error) -> Error {
         let rolled_back = match job.on_grant_failure {
             OnGrantFailure::Report => false,
-            OnGrantFailure::RollBack => self.delete_surely(uuid).await,
+            OnGrantFailure::RollBack => self.delete_once(uuid).await,
         };
         Error::ProvisionIncomplete {
             uid: job.uid.clone(),
@@ -314,60 +290,22 @@ impl Falcon {
             source: Box::new(grant_error),
         }
     }
-}
 
-impl Falcon {
     /// Deletes the user; when the answer is lost, checks whether it is gone before trying again.
     /// True when the user no longer exists.
-    async fn delete_surely(&self, uuid: &str) -> bool {
-        let deleted = self
-            .surely(
-                || self.delete_user(uuid),
-                || async {
-                    let found = self.get_users(uuid).await;
-                    found.is_ok_and(|f| f.resources.is_empty()).then_some(())
-                },
-            )
-            .await;
+    async fn delete_once(&self, uuid: &str) -> bool {
+        let deleted = exactly_once(
+            self,
+            || self.delete_user(uuid),
+            || async {
+                let found = self.get_users(uuid).await;
+                found.is_ok_and(|f| f.resources.is_empty()).then_some(())
+            },
+        )
+        .await;
         if let Err(err) = &deleted {
             warn!(uuid, error = %err, "rollback delete failed; the user still exists");
         }
         deleted.is_ok()
-    }
-
-    /// Runs a change that must happen once. When its outcome is unknown (lost answer, timeout,
-    /// 5xx), `landed` reads the state first, and the change is repeated only if it did not
-    /// land; attempts and backoff follow the client's retry policy.
-    async fn surely<T, Act, Done, Check, Found>(&self, mut act: Act, mut landed: Check) -> Result<T>
-    where
-        Act: FnMut() -> Done,
-        Done: Future<Output = Result<T>>,
-        Check: FnMut() -> Found,
-        Found: Future<Output = Option<T>>,
-    {
-        let policy = &self.session.retry;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match act().await {
-                Err(err) if outcome_unknown(&err) && attempt < policy.max_attempts => {
-                    warn!(error = %err, attempt, "outcome unknown; reading the state before trying again");
-                    if let Some(done) = landed().await {
-                        return Ok(done);
-                    }
-                    self.session.clock.sleep(policy.backoff(attempt)).await;
-                }
-                other => return other,
-            }
-        }
-    }
-}
-
-/// Errors after which the create may or may not have happened.
-fn outcome_unknown(err: &Error) -> bool {
-    match err {
-        Error::Transport { .. } | Error::Timeout { .. } => true,
-        Error::Api { status, .. } => *status >= 500,
-        _ => false,
     }
 }

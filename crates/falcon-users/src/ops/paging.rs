@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use falcon_users_api::Operation;
 use falcon_users_api::types::MsaspecError;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tokio::task::JoinHandle;
@@ -37,7 +38,7 @@ pub(crate) struct Page<T> {
 
 struct Cursor<T, F> {
     fetch: Arc<F>,
-    operation: &'static str,
+    operation: &'static Operation,
     /// The offset of the next page, `None` once the last page was read.
     next: Option<u64>,
     /// That page, already requested while the caller consumed the previous one.
@@ -61,7 +62,7 @@ impl<T> Drop for Prefetch<T> {
 /// stream loop forever. A 400 past offset 0 is reported as [`Error::PagingRefused`]. Nothing is
 /// sent until the stream is first polled.
 pub(crate) fn paged<T, F, Fut>(
-    operation: &'static str,
+    operation: &'static Operation,
     page_size: u64,
     fetch: F,
 ) -> BoxStream<'static, Result<T>>
@@ -114,10 +115,10 @@ where
     .boxed()
 }
 
-fn refused_offset(operation: &'static str, offset: u64, err: Error) -> Error {
+fn refused_offset(operation: &'static Operation, offset: u64, err: Error) -> Error {
     match err {
         Error::Api { status: 400, .. } if offset > 0 => Error::PagingRefused {
-            operation,
+            operation: operation.id,
             offset,
             source: Box::new(err),
         },

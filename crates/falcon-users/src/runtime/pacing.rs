@@ -1,69 +1,13 @@
-//! When to send a request again, how long to wait, and how fast to go near the rate limit.
+//! Pacing: a concurrency limit, and slowing down as the API's per-minute budget runs low, so bulk
+//! jobs spread their requests instead of collecting 429s.
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::clock::Clock;
-
-/// How failed requests are retried. Bounded by attempts and by the call's overall deadline.
-///
-/// ```
-/// use std::time::Duration;
-/// use falcon_users::RetryPolicy;
-/// let policy = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
-/// assert_eq!(policy.initial_backoff, Duration::from_millis(200));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts per request, the first included (1 disables retries).
-    pub max_attempts: u32,
-    /// First backoff after a 5xx or connection error; doubles each time, with jitter.
-    pub initial_backoff: Duration,
-    /// Ceiling of one backoff.
-    pub max_backoff: Duration,
-    /// Longest single wait a 429 may ask for; a longer `RetryAfter` is reported, not waited.
-    pub max_rate_limit_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 6,
-            initial_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(10),
-            max_rate_limit_wait: Duration::from_secs(90),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The backoff before attempt `attempt + 1` (attempt counts from 1), with full jitter in
-    /// its upper half so that many clients do not retry in lockstep.
-    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .initial_backoff
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        let capped = exp.min(self.max_backoff);
-        let half = capped / 2;
-        half + half.mul_f64(fastrand::f64())
-    }
-}
-
-/// `X-RateLimit-RetryAfter` (Unix epoch seconds) or `Retry-After` (delay seconds).
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<SystemTime> {
-    let read = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-    };
-    if let Some(epoch) = read("x-ratelimit-retryafter") {
-        return Some(UNIX_EPOCH + Duration::from_secs(epoch));
-    }
-    read("retry-after").map(|secs| now + Duration::from_secs(secs))
-}
 
 /// Keeps in-flight requests under the concurrency limit and paces them when the API says the
 /// per-minute budget is nearly spent, so that bulk jobs slow down instead of collecting 429s.
@@ -144,27 +88,5 @@ impl Limiter {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pace> {
         self.pace.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use falcon_users_api::operations;
-
-    /// Retries repeat only what the operation table calls read-only: creates, deletes and role
-    /// changes are never sent twice blindly; ids-in-the-body POSTs are.
-    #[test]
-    fn writes_are_never_read_only() {
-        for (op, read_only) in [
-            (operations::CREATE_USER_V1, false),
-            (operations::USER_ROLES_ACTION_V1, false),
-            (operations::DELETE_USER_V1, false),
-            (operations::USER_ACTION_V1, false),
-            (operations::OAUTH2_REVOKE_TOKEN, false),
-            (operations::QUERY_USER_V1, true),
-            (operations::RETRIEVE_USERS_GET_V1, true),
-        ] {
-            assert_eq!(op.read_only, read_only, "{op}");
-        }
     }
 }

@@ -1,6 +1,31 @@
-//! Id lists as users have them (comma strings, slices, vectors, iterators), cleaned and chunked.
+//! Id lists as users have them (comma strings, slices, vectors, iterators), cleaned and chunked,
+//! and the batch sizes they are chunked to.
 
 use crate::error::Error;
+
+/// How many ids one request may carry, and how many such requests run at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Ids per JSON body (upstream allows 5,000 for `retrieveUsersGETV1`).
+    pub body_ids: usize,
+    /// Ids per query string (repeated `ids=` keys).
+    pub query_ids: usize,
+    /// Longest query string for repeated ids, in bytes once encoded.
+    pub max_query_len: usize,
+    /// Batches of one operation in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        Self {
+            body_ids: 5000,
+            query_ids: 100,
+            max_query_len: 6000,
+            concurrency: 4,
+        }
+    }
+}
 
 /// An ordered list of distinct, non-empty, trimmed ids.
 ///

@@ -1,11 +1,14 @@
 //! Roles: the ids available in a CID and their details.
 
+use falcon_users_api::operations::{ENTITIES_ROLES_GET_V2, QUERIES_ROLES_V1};
 use falcon_users_api::types::{DomainRole, MsaspecIdsRequest};
 
 use crate::client::Falcon;
-use crate::error::{Result, call};
-use crate::ids::IdList;
-use crate::paginate::{Entities, batched};
+use crate::error::Result;
+use crate::model::ids::IdList;
+use crate::model::validation::checked_id;
+use crate::ops::paging::{Entities, batched};
+use crate::runtime::response::call;
 
 impl Falcon {
     /// Role ids available in this handle's CID (`queriesRolesV1`, not paginated); with a user,
@@ -17,9 +20,9 @@ impl Falcon {
             req = req.cid(cid);
         }
         if let Some(uuid) = user_uuid {
-            req = req.user_uuid(crate::users::checked_id("user_uuid", uuid)?);
+            req = req.user_uuid(checked_id("user_uuid", uuid)?);
         }
-        Ok(call("queriesRolesV1", req.send())
+        Ok(call(&QUERIES_ROLES_V1, req.send())
             .await?
             .resources
             .unwrap_or_default())
@@ -38,7 +41,7 @@ impl Falcon {
                 req = req.cid(cid.clone());
             }
             async move {
-                let response = call("entitiesRolesGETV2", req.send()).await?;
+                let response = call(&ENTITIES_ROLES_GET_V2, req.send()).await?;
                 Ok(Entities {
                     resources: response.resources.unwrap_or_default(),
                     errors: response.errors.unwrap_or_default(),

@@ -1,18 +1,20 @@
 //! Grants: a user's roles in a CID (direct and Flight Control), granting and revoking.
 
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use chrono::{DateTime, Utc};
+use falcon_users_api::operations::{COMBINED_USER_ROLES_V2, USER_ROLES_ACTION_V1};
 use falcon_users_api::types::{
     CombinedUserRolesV2Sort, FlightcontrolapiCombinedUserRolesResourceV2,
     FlightcontrolapiGrantInput,
 };
 use futures::stream::BoxStream;
 
-use crate::cid::Cid;
 use crate::client::Falcon;
-use crate::error::{Error, Result, call};
-use crate::ids::IdList;
-use crate::paginate::{Page, paged};
-use crate::users::checked_id;
+use crate::error::{Error, Result};
+use crate::model::cid::Cid;
+use crate::model::ids::IdList;
+use crate::model::validation::{check_expiry, checked_id, page_size};
+use crate::ops::paging::{Page, paged};
+use crate::runtime::response::call;
 
 /// Which grants of a user to list.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -63,19 +65,13 @@ impl Falcon {
     ) -> BoxStream<'static, Result<FlightcontrolapiCombinedUserRolesResourceV2>> {
         let checked = checked_id("user_uuid", user_uuid)
             .map(str::to_owned)
-            .and_then(|uuid| match query.page_size.unwrap_or(500) {
-                n @ 1..=500 => Ok((uuid, n)),
-                n => Err(Error::invalid(
-                    "page_size",
-                    format!("{n} is outside 1..=500"),
-                )),
-            });
-        let (uuid, page_size) = match checked {
+            .and_then(|uuid| Ok((uuid, page_size(query.page_size)?)));
+        let (uuid, size) = match checked {
             Ok(v) => v,
             Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
         };
         let falcon = self.clone();
-        paged("CombinedUserRolesV2", page_size, move |offset| {
+        paged(&COMBINED_USER_ROLES_V2, size, move |offset| {
             let (falcon, query, uuid) = (falcon.clone(), query.clone(), uuid.clone());
             async move {
                 let api = falcon.ready().await?;
@@ -83,7 +79,7 @@ impl Falcon {
                     .combined_user_roles_v2()
                     .user_uuid(uuid)
                     .offset(offset)
-                    .limit(page_size)
+                    .limit(size)
                     .direct_only(query.direct_only);
                 if let Some(cid) = falcon.cid_param() {
                     req = req.cid(cid);
@@ -94,7 +90,7 @@ impl Falcon {
                 if let Some(sort) = query.sort {
                     req = req.sort(sort);
                 }
-                let page = call("CombinedUserRolesV2", req.send()).await?;
+                let page = call(&COMBINED_USER_ROLES_V2, req.send()).await?;
                 Ok(Page {
                     total: page.meta.pagination.map(|p| p.total.max(0) as u64),
                     items: page.resources.unwrap_or_default(),
@@ -163,7 +159,7 @@ impl Falcon {
                 uuid: Some(uuid.clone()),
             };
             call(
-                "userRolesActionV1",
+                &USER_ROLES_ACTION_V1,
                 api.user_roles_action_v1().body(body).send(),
             )
             .await?;
@@ -182,16 +178,4 @@ impl Falcon {
             .filter(|c| !c.is_empty())
             .ok_or_else(|| Error::invalid("user_uuid", format!("no user {user_uuid} in this CID")))
     }
-}
-
-/// Grants may end 1 hour to 7 days from now, no sooner and no later.
-pub(crate) fn check_expiry(at: DateTime<Utc>) -> Result<()> {
-    let ahead = at - Utc::now();
-    if ahead < ChronoDuration::hours(1) || ahead > ChronoDuration::days(7) {
-        return Err(Error::invalid(
-            "expires_at",
-            format!("{at} must be between 1 hour and 7 days from now"),
-        ));
-    }
-    Ok(())
 }

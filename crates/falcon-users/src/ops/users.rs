@@ -1,17 +1,24 @@
 //! Users: search, stream, fetch by id, create, rename, delete, account actions.
 
+use falcon_users_api::Operation;
+use falcon_users_api::operations::{
+    CREATE_USER_V1, DELETE_USER_V1, LEGACY_CREATE_USER, QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
+    UPDATE_USER_V1, USER_ACTION_V1,
+};
 use falcon_users_api::types::{
     DomainCreateUserRequest, DomainUpdateUserRequest, DomainUser, DomainUserAction,
-    DomainUserActionActionName, DomainUserActionRequest, MsaspecIdsRequest, MsaspecQueryResponse,
-    QueryUserV1Sort,
+    DomainUserActionActionName, DomainUserActionRequest, DomainUserCreateRequest,
+    MsaspecIdsRequest, MsaspecQueryResponse, QueryUserV1Sort,
 };
 use futures::stream::BoxStream;
 
 use crate::client::Falcon;
-use crate::error::{Error, Result, call};
-use crate::fql;
-use crate::ids::IdList;
-use crate::paginate::{Entities, Page, batched, detailed, paged};
+use crate::error::{Error, Result};
+use crate::model::fql;
+use crate::model::ids::IdList;
+use crate::model::validation::{checked_id, checked_name, page_size, validate_email};
+use crate::ops::paging::{Entities, Page, batched, detailed, paged};
+use crate::runtime::response::call;
 
 /// Which users to list: an FQL filter, a sort, and the page size used underneath.
 ///
@@ -49,16 +56,6 @@ impl UserQuery {
         self.page_size = Some(size);
         self
     }
-
-    fn checked_page_size(&self) -> Result<u64> {
-        match self.page_size.unwrap_or(500) {
-            n @ 1..=500 => Ok(n),
-            n => Err(Error::invalid(
-                "page_size",
-                format!("{n} is outside 1..=500"),
-            )),
-        }
-    }
 }
 
 impl Falcon {
@@ -68,7 +65,7 @@ impl Falcon {
         query: &UserQuery,
         offset: u64,
     ) -> Result<MsaspecQueryResponse> {
-        let limit = query.checked_page_size()?;
+        let limit = page_size(query.page_size)?;
         let api = self.ready().await?;
         let mut req = api.query_user_v1().offset(offset).limit(limit);
         if let Some(filter) = &query.filter {
@@ -77,17 +74,17 @@ impl Falcon {
         if let Some(sort) = query.sort {
             req = req.sort(sort);
         }
-        call("queryUserV1", req.send()).await
+        call(&QUERY_USER_V1, req.send()).await
     }
 
     /// Every user id matching `query`, page after page (next page prefetched).
     pub fn user_ids(&self, query: UserQuery) -> BoxStream<'static, Result<String>> {
-        let page_size = match query.checked_page_size() {
+        let size = match page_size(query.page_size) {
             Ok(n) => n,
             Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
         };
         let falcon = self.clone();
-        paged("queryUserV1", page_size, move |offset| {
+        paged(&QUERY_USER_V1, size, move |offset| {
             let (falcon, query) = (falcon.clone(), query.clone());
             async move {
                 let page = falcon.query_user_ids(&query, offset).await?;
@@ -158,8 +155,8 @@ impl Falcon {
             user.cid = self.cid_param();
         }
         let api = self.ready().await?;
-        let created = call("createUserV1", api.create_user_v1().body(user).send()).await?;
-        first_resource("createUserV1", created.resources)
+        let created = call(&CREATE_USER_V1, api.create_user_v1().body(user).send()).await?;
+        first_resource(&CREATE_USER_V1, created.resources)
     }
 
     /// Changes a user's first and/or last name (`updateUserV1`).
@@ -182,18 +179,18 @@ impl Falcon {
         };
         let api = self.ready().await?;
         let updated = call(
-            "updateUserV1",
+            &UPDATE_USER_V1,
             api.update_user_v1().user_uuid(uuid).body(body).send(),
         )
         .await?;
-        first_resource("updateUserV1", updated.resources)
+        first_resource(&UPDATE_USER_V1, updated.resources)
     }
 
     /// Deletes a user for good (`deleteUserV1`). Never retried on a 5xx.
     pub async fn delete_user(&self, user_uuid: &str) -> Result<()> {
         let uuid = checked_id("user_uuid", user_uuid)?;
         let api = self.ready().await?;
-        call("deleteUserV1", api.delete_user_v1().user_uuid(uuid).send())
+        call(&DELETE_USER_V1, api.delete_user_v1().user_uuid(uuid).send())
             .await
             .map(drop)
     }
@@ -216,7 +213,7 @@ impl Falcon {
                 },
                 ids: chunk,
             };
-            call("userActionV1", api.user_action_v1().body(body).send()).await?;
+            call(&USER_ACTION_V1, api.user_action_v1().body(body).send()).await?;
         }
         Ok(())
     }
@@ -224,7 +221,7 @@ impl Falcon {
     async fn retrieve_users(&self, ids: Vec<String>) -> Result<Entities<DomainUser>> {
         let api = self.ready().await?;
         let response = call(
-            "retrieveUsersGETV1",
+            &RETRIEVE_USERS_GET_V1,
             api.retrieve_users_get_v1()
                 .body(MsaspecIdsRequest { ids })
                 .send(),
@@ -236,87 +233,40 @@ impl Falcon {
         })
     }
 
-    /// The generated client, with a valid token already in hand (so auth failures come back
-    /// as typed [`Error::Auth`] rather than as the hook's message).
-    pub(crate) async fn ready(&self) -> Result<falcon_users_api::Client> {
-        self.authenticate().await?;
-        Ok(self.api())
+    /// Creates a user through the deprecated `CreateUser` operation (for tenants that still need
+    /// it), returning it in the shape of `createUserV1`'s user.
+    pub(crate) async fn create_user_legacy(
+        &self,
+        user: DomainUserCreateRequest,
+    ) -> Result<DomainUser> {
+        let api = self.ready().await?;
+        #[allow(deprecated)] // asked for explicitly (`Provision::legacy_create`)
+        let created = call(
+            &LEGACY_CREATE_USER,
+            api.legacy_create_user().body(user).send(),
+        )
+        .await?;
+        let meta = first_resource(&LEGACY_CREATE_USER, created.resources)?;
+        Ok(DomainUser {
+            cid: Some(meta.customer),
+            first_name: meta.first_name,
+            last_name: meta.last_name,
+            status: meta.status,
+            uid: meta.uid,
+            uuid: Some(meta.uuid),
+            ..DomainUser::default()
+        })
     }
 }
 
-fn first_resource(
-    operation: &'static str,
-    resources: Option<Vec<DomainUser>>,
-) -> Result<DomainUser> {
+/// The one user a create or update answers with.
+fn first_resource<T>(op: &'static Operation, resources: Option<Vec<T>>) -> Result<T> {
     resources
         .unwrap_or_default()
         .into_iter()
         .next()
         .ok_or_else(|| Error::Decode {
-            operation,
+            operation: op.id,
             message: "the response has no user in `resources`".into(),
         })
-}
-
-/// A plausible email: one `@`, non-empty local part, a dotted domain, no spaces, ≤ 254 bytes.
-pub(crate) fn validate_email(uid: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::invalid(
-            "uid",
-            format!("{uid:?} is not an email address: {why}"),
-        ))
-    };
-    if uid.len() > 254 {
-        return bad("longer than 254 characters");
-    }
-    if uid.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return bad("contains whitespace");
-    }
-    let Some((local, domain)) = uid.split_once('@') else {
-        return bad("no @");
-    };
-    if local.is_empty() || domain.contains('@') {
-        return bad("needs exactly one @ with a name before it");
-    }
-    if !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.contains("..")
-    {
-        return bad("the domain must look like example.com");
-    }
-    Ok(())
-}
-
-/// A single id, trimmed and checked by the same rules as [`IdList::validate`].
-pub(crate) fn checked_id<'a>(field: &'static str, id: &'a str) -> Result<&'a str> {
-    let id = id.trim();
-    IdList::from_iter([id]).validate(field)?;
-    Ok(id)
-}
-
-/// Names are trimmed; blank means "not given"; at most 256 characters; no control characters.
-fn checked_name(field: &'static str, name: Option<String>) -> Result<Option<String>> {
-    let Some(name) = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
-        return Ok(None);
-    };
-    if name.chars().count() > 256 {
-        return Err(Error::invalid(field, "longer than 256 characters"));
-    }
-    if name
-        .chars()
-        .any(|c| c.is_control() || is_invisible_format(c))
-    {
-        return Err(Error::invalid(
-            field,
-            "contains control, zero-width or text-direction characters",
-        ));
-    }
-    Ok(Some(name))
-}
-
-/// Characters that make a name display differently from what it is: text-direction overrides
-/// and isolates (used to spoof names in consoles and logs), zero-width characters, BOM.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }

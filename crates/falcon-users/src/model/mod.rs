@@ -1,0 +1,9 @@
+//! Values: what users type (ids, CIDs, clouds, credentials, FQL) checked and normalised before any
+//! request exists. Nothing here sends anything.
+
+pub mod cid;
+pub mod cloud;
+pub mod credentials;
+pub mod fql;
+pub mod ids;
+pub(crate) mod validation;

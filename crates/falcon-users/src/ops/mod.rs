@@ -1,0 +1,7 @@
+//! The convenience operations on [`crate::client::Falcon`]: typed arguments checked before
+//! sending, ids batched, pages streamed, the spec's own types returned.
+
+pub(crate) mod grants;
+pub mod paging;
+pub(crate) mod roles;
+pub(crate) mod users;

@@ -1,0 +1,17 @@
+//! The request runtime: what happens to every request between a method call and the wire.
+//!
+//! From the bottom: the [`endpoint`] in force, [`pacing`], the [`retry`] decision (a pure
+//! function), [`stats`], the [`token`] cache, response [`body`] handling and [`response`]
+//! classification; [`shared::Runtime`] composes that state; the [`pipeline`] is the hook that
+//! runs each request through it; the [`minter`] gets tokens (its requests use a pipeline too).
+
+pub(crate) mod body;
+pub(crate) mod endpoint;
+pub(crate) mod minter;
+pub(crate) mod pacing;
+pub(crate) mod pipeline;
+pub(crate) mod response;
+pub mod retry;
+pub(crate) mod shared;
+pub(crate) mod stats;
+pub(crate) mod token;

@@ -1,0 +1,257 @@
+//! The request pipeline: the hook every generated request goes through. It points the request at
+//! the current API host, authenticates it, waits for the limiter, sends it, and carries out what
+//! [`decide`] says about the outcome, all inside the call's deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use falcon_users_api::{Auth, Client, Hooks, Operation, RequestHook};
+use futures::future::BoxFuture;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::{Request, Response};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::{debug, warn};
+
+use crate::error::Error;
+use crate::runtime::body::buffer;
+use crate::runtime::retry::{Attempt, Budget, First, Outcome, Then, decide};
+use crate::runtime::shared::Runtime;
+use crate::runtime::stats::Stats;
+
+/// Where a request's bearer token comes from. The minter implements it; the pipeline only asks,
+/// so minting (which itself sends requests through a pipeline) sits above it.
+pub(crate) trait BearerSource: Send + Sync {
+    /// A token to send, minted if none is cached.
+    fn bearer(&self) -> BoxFuture<'_, Result<SecretString, Error>>;
+    /// The API refused `sent`: forget it if it is still the cached one.
+    fn refused<'a>(&'a self, sent: &'a str) -> BoxFuture<'a, ()>;
+}
+
+/// A generated client whose every request goes through a [`Pipeline`]; `bearer` is `None` for
+/// the token endpoint itself.
+pub(crate) fn client(
+    runtime: &Arc<Runtime>,
+    bearer: Option<Arc<dyn BearerSource>>,
+    deadline: Duration,
+) -> Client {
+    let pipeline = Pipeline {
+        runtime: Arc::clone(runtime),
+        bearer,
+        deadline,
+    };
+    Client::new_with_client(
+        runtime.endpoint.url().as_str().trim_end_matches('/'),
+        runtime.http.clone(),
+        Hooks::new(Arc::new(pipeline)),
+    )
+}
+
+/// The hook of one generated client.
+struct Pipeline {
+    runtime: Arc<Runtime>,
+    bearer: Option<Arc<dyn BearerSource>>,
+    deadline: Duration,
+}
+
+impl Pipeline {
+    async fn prepare_request(
+        &self,
+        request: &mut Request,
+        operation: &'static Operation,
+    ) -> Result<(), String> {
+        // Autodiscovery may have moved the tenant to another host after this client was built.
+        let base = self.runtime.endpoint.url();
+        let url = request.url_mut();
+        if url.host_str() != base.host_str()
+            || url.port() != base.port()
+            || url.scheme() != base.scheme()
+        {
+            let _ = url.set_scheme(base.scheme());
+            let _ = url.set_host(base.host_str());
+            let _ = url.set_port(base.port());
+        }
+        match operation.auth {
+            Auth::None => Ok(()),
+            Auth::Basic => {
+                let creds = &self.runtime.credentials;
+                let basic = basic_auth(&creds.client_id, creds.client_secret.expose_secret());
+                request.headers_mut().insert(AUTHORIZATION, basic);
+                Ok(())
+            }
+            Auth::Bearer { .. } => {
+                let Some(source) = &self.bearer else {
+                    return Ok(());
+                };
+                let token = source.bearer().await.map_err(|e| e.to_string())?;
+                request
+                    .headers_mut()
+                    .insert(AUTHORIZATION, bearer(token.expose_secret()));
+                Ok(())
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        mut request: Request,
+        op: &'static Operation,
+    ) -> reqwest::Result<Response> {
+        let operation = op.id;
+        let runtime = &self.runtime;
+        let clock = runtime.clock.as_ref();
+        let started = clock.now();
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            let elapsed = clock.now().duration_since(started).unwrap_or_default();
+            let remaining = self
+                .deadline
+                .saturating_sub(elapsed)
+                .max(Duration::from_millis(1));
+            *request.timeout_mut() = Some(runtime.request_timeout.min(remaining));
+            let next = request.try_clone();
+            let permit = runtime.limiter.acquire(clock).await;
+            Stats::bump(&runtime.stats.requests);
+            let result = match client.execute(request).await {
+                // Reading the body here puts truncated and dropped bodies inside the retry loop.
+                Ok(response) => buffer(response).await,
+                Err(e) => Err(e),
+            };
+            drop(permit);
+            let now = clock.now();
+            let (outcome, budget) = match &result {
+                Ok(resp) => {
+                    runtime.limiter.observe(resp.headers());
+                    let status = resp.status().as_u16();
+                    debug!(operation, status, attempt, "response");
+                    if status == 429 {
+                        Stats::bump(&runtime.stats.rate_limited);
+                    }
+                    (
+                        Outcome::Status(status),
+                        Budget::from_headers(resp.headers(), now),
+                    )
+                }
+                Err(e) if e.is_connect() => (Outcome::ConnectFailed, Budget::default()),
+                Err(_) => (Outcome::Lost, Budget::default()),
+            };
+            // A request that cannot be cloned cannot be sent again, whatever the outcome.
+            let Some(mut retry) = next else {
+                return result;
+            };
+            let situation = Attempt {
+                number: attempt,
+                token_refreshable: self.bearer.is_some() && !refreshed,
+                time_left: self
+                    .deadline
+                    .saturating_sub(now.duration_since(started).unwrap_or_default()),
+                jitter: fastrand::f64(),
+            };
+            // Only what changes nothing may be sent again after a 5xx or a lost answer.
+            let action = decide(outcome, op.read_only, budget, situation, &runtime.retry);
+            match action.first {
+                First::Nothing => {}
+                First::HoldAll { wait } => runtime.limiter.hold_until(now + wait),
+                First::RefreshToken => {
+                    refreshed = true;
+                    if !self.refresh(&mut retry, operation).await {
+                        return result;
+                    }
+                }
+            }
+            match action.then {
+                Then::Retry { after } => {
+                    Stats::bump(&runtime.stats.retries);
+                    debug!(
+                        operation,
+                        attempt,
+                        wait_ms = after.as_millis() as u64,
+                        "retrying"
+                    );
+                    if !after.is_zero() {
+                        clock.sleep(after).await;
+                    }
+                    request = retry;
+                }
+                Then::GiveUp => {
+                    if outcome == Outcome::Status(429) {
+                        warn!(
+                            operation,
+                            attempt,
+                            "429 not retried: a longer wait than allowed, or attempts or deadline spent"
+                        );
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+
+    /// Replaces the refused bearer token of `retry` with a fresh one; false when none could be
+    /// minted (the 401 is then the answer).
+    async fn refresh(&self, retry: &mut Request, operation: &'static str) -> bool {
+        let Some(source) = &self.bearer else {
+            return false;
+        };
+        source.refused(&bearer_value(retry)).await;
+        match source.bearer().await {
+            Ok(token) => {
+                retry
+                    .headers_mut()
+                    .insert(AUTHORIZATION, bearer(token.expose_secret()));
+                true
+            }
+            Err(e) => {
+                warn!(operation, error = %e, "token refresh after 401 failed");
+                false
+            }
+        }
+    }
+}
+
+impl RequestHook for Pipeline {
+    fn prepare<'a>(
+        &'a self,
+        request: &'a mut Request,
+        operation: &'static Operation,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(self.prepare_request(request, operation))
+    }
+
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: Request,
+        operation: &'static Operation,
+    ) -> BoxFuture<'a, reqwest::Result<Response>> {
+        Box::pin(self.send(client, request, operation))
+    }
+}
+
+fn bearer(token: &str) -> HeaderValue {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+    value.set_sensitive(true);
+    value
+}
+
+fn bearer_value(request: &Request) -> String {
+    request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn basic_auth(user: &str, password: &str) -> HeaderValue {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic invalid"));
+    value.set_sensitive(true);
+    value
+}

@@ -1,0 +1,159 @@
+//! Generated-client results turned into [`Error`]s, classified by HTTP status, naming the
+//! operation from the table.
+
+use std::time::SystemTime;
+
+use falcon_users_api::Operation;
+use falcon_users_api::types::{MsaspecError, MsaspecResponseFields};
+
+use crate::error::{AuthProblem, Error, Result, trace, truncate};
+use crate::runtime::body::RAW_BODY_HEADER;
+use crate::runtime::retry::retry_after;
+
+/// Awaits a generated call and converts its error, naming the operation.
+pub(crate) async fn call<T>(
+    op: &'static Operation,
+    request: impl std::future::Future<
+        Output = std::result::Result<
+            falcon_users_api::ResponseValue<T>,
+            falcon_users_api::Error<MsaspecResponseFields>,
+        >,
+    >,
+) -> Result<T> {
+    match request.await {
+        Ok(value) => Ok(value.into_inner()),
+        Err(err) => Err(from_api(op, err).await),
+    }
+}
+
+/// Turns a generated-client error into ours; reads the body of undeclared responses.
+pub(crate) async fn from_api(
+    op: &'static Operation,
+    err: falcon_users_api::Error<MsaspecResponseFields>,
+) -> Error {
+    use falcon_users_api::Error as E;
+    let operation = op.id;
+    match err {
+        E::ErrorResponse(rv) => {
+            let status = rv.status().as_u16();
+            let trace_id = header(rv.headers(), "x-cs-traceid")
+                .or_else(|| Some(rv.meta.trace_id.clone()).filter(|t| !t.is_empty()));
+            let retry_after = retry_after(rv.headers(), SystemTime::now());
+            let raw = rv.headers().contains_key(RAW_BODY_HEADER);
+            let (errors, raw_body) = split_raw(raw, rv.into_inner().errors.unwrap_or_default());
+            classify(operation, status, trace_id, errors, raw_body, retry_after)
+        }
+        E::UnexpectedResponse(resp) => {
+            let status = resp.status().as_u16();
+            let trace_id = header(resp.headers(), "x-cs-traceid");
+            let retry_after = retry_after(resp.headers(), SystemTime::now());
+            let raw = resp.headers().contains_key(RAW_BODY_HEADER);
+            let body = resp.text().await.unwrap_or_default();
+            // Classified by status; the body is kept (JSON or not) for the user to read.
+            let envelope = serde_json::from_str::<MsaspecResponseFields>(&body).ok();
+            let trace_id = trace_id.or_else(|| {
+                envelope
+                    .as_ref()
+                    .map(|e| e.meta.trace_id.clone())
+                    .filter(|t| !t.is_empty())
+            });
+            let errors = envelope.and_then(|b| b.errors).unwrap_or_default();
+            let (errors, raw_body) = match split_raw(raw, errors) {
+                // Not the envelope at all: keep whatever came.
+                (errors, None) if errors.is_empty() => (errors, Some(truncate(&body, 2048))),
+                split => split,
+            };
+            classify(operation, status, trace_id, errors, raw_body, retry_after)
+        }
+        E::InvalidResponsePayload(bytes, e) => Error::Decode {
+            operation,
+            message: format!(
+                "{e} (body starts with {:?})",
+                truncate(&String::from_utf8_lossy(&bytes), 200)
+            ),
+        },
+        E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
+            from_reqwest(operation, e)
+        }
+        E::InvalidRequest(message) => Error::InvalidInput {
+            field: "request",
+            reason: message,
+        },
+        E::Custom(message) => Error::Auth {
+            problem: AuthProblem::Unauthorized,
+            status: None,
+            message,
+            trace_id: None,
+        },
+    }
+}
+
+fn from_reqwest(operation: &'static str, e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout { operation }
+    } else if e.is_decode() {
+        Error::Decode {
+            operation,
+            message: e.to_string(),
+        }
+    } else {
+        Error::Transport {
+            operation,
+            source: e.without_url(),
+        }
+    }
+}
+
+fn classify(
+    operation: &'static str,
+    status: u16,
+    trace_id: Option<String>,
+    errors: Vec<MsaspecError>,
+    raw_body: Option<String>,
+    retry_after: Option<SystemTime>,
+) -> Error {
+    match status {
+        429 => Error::RateLimited {
+            operation,
+            retry_after,
+            trace_id,
+        },
+        401 => Error::Auth {
+            problem: AuthProblem::Unauthorized,
+            status: Some(401),
+            message: format!(
+                "{operation} was refused as unauthorized even with a fresh token (HTTP 401); check that the API client still exists{}",
+                trace(trace_id.as_deref())
+            ),
+            trace_id,
+        },
+        _ => Error::Api {
+            operation,
+            status,
+            trace_id,
+            errors,
+            raw_body,
+        },
+    }
+}
+
+/// A body the pipeline wrapped because it was not JSON comes back as text, not as API errors.
+fn split_raw(wrapped: bool, errors: Vec<MsaspecError>) -> (Vec<MsaspecError>, Option<String>) {
+    if wrapped {
+        let text = errors
+            .into_iter()
+            .next()
+            .map(|e| truncate(&e.message, 2048));
+        (Vec::new(), text)
+    } else {
+        (errors, None)
+    }
+}
+
+/// A header's value as text, when present and printable.
+pub(crate) fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
