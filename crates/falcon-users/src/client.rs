@@ -137,12 +137,12 @@ impl Falcon {
     }
 
     /// How requests are retried (also how long a workflow waits before checking a change again).
-    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+    pub fn retry_policy(&self) -> &RetryPolicy {
         &self.runtime.retry
     }
 
-    /// The clock waits are taken on.
-    pub(crate) fn clock(&self) -> &dyn Clock {
+    /// The clock this handle takes its waits on (a [`clock::ManualClock`](crate::clock::ManualClock) in tests).
+    pub fn clock(&self) -> &dyn Clock {
         self.runtime.clock.as_ref()
     }
 }

@@ -49,9 +49,10 @@ mod ops;
 mod runtime;
 pub mod workflows;
 
-// The public paths of earlier releases, kept: each names the module where the concept lives now.
+// The public paths of earlier releases, kept (each names the module where the concept lives now),
+// and `validation`, the argument checks the workflows share with the operations.
 pub use model::credentials as auth;
-pub use model::{cid, cloud, fql, ids};
+pub use model::{cid, cloud, fql, ids, validation};
 pub use ops::paging as paginate;
 pub use runtime::retry;
 

@@ -6,4 +6,4 @@ pub mod cloud;
 pub mod credentials;
 pub mod fql;
 pub mod ids;
-pub(crate) mod validation;
+pub mod validation;

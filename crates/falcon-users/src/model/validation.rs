@@ -7,14 +7,14 @@ use crate::error::{Error, Result};
 use crate::model::ids::IdList;
 
 /// A single id, trimmed and checked by the same rules as [`IdList::validate`].
-pub(crate) fn checked_id<'a>(field: &'static str, id: &'a str) -> Result<&'a str> {
+pub fn checked_id<'a>(field: &'static str, id: &'a str) -> Result<&'a str> {
     let id = id.trim();
     IdList::from_iter([id]).validate(field)?;
     Ok(id)
 }
 
 /// Ids per page request: 1–500, 500 when not given (fewest requests).
-pub(crate) fn page_size(size: Option<u64>) -> Result<u64> {
+pub fn page_size(size: Option<u64>) -> Result<u64> {
     match size.unwrap_or(500) {
         n @ 1..=500 => Ok(n),
         n => Err(Error::invalid(
@@ -25,7 +25,7 @@ pub(crate) fn page_size(size: Option<u64>) -> Result<u64> {
 }
 
 /// A plausible email: one `@`, non-empty local part, a dotted domain, no spaces, ≤ 254 bytes.
-pub(crate) fn validate_email(uid: &str) -> Result<()> {
+pub fn validate_email(uid: &str) -> Result<()> {
     let bad = |why: &str| {
         Err(Error::invalid(
             "uid",
@@ -55,7 +55,7 @@ pub(crate) fn validate_email(uid: &str) -> Result<()> {
 }
 
 /// Names are trimmed; blank means "not given"; at most 256 characters; no control characters.
-pub(crate) fn checked_name(field: &'static str, name: Option<String>) -> Result<Option<String>> {
+pub fn checked_name(field: &'static str, name: Option<String>) -> Result<Option<String>> {
     let Some(name) = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
         return Ok(None);
     };
@@ -81,7 +81,7 @@ fn is_invisible_format(c: char) -> bool {
 }
 
 /// Grants may end 1 hour to 7 days from now, no sooner and no later.
-pub(crate) fn check_expiry(at: DateTime<Utc>) -> Result<()> {
+pub fn check_expiry(at: DateTime<Utc>) -> Result<()> {
     let ahead = at - Utc::now();
     if ahead < ChronoDuration::hours(1) || ahead > ChronoDuration::days(7) {
         return Err(Error::invalid(

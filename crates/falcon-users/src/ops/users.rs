@@ -235,10 +235,7 @@ impl Falcon {
 
     /// Creates a user through the deprecated `CreateUser` operation (for tenants that still need
     /// it), returning it in the shape of `createUserV1`'s user.
-    pub(crate) async fn create_user_legacy(
-        &self,
-        user: DomainUserCreateRequest,
-    ) -> Result<DomainUser> {
+    pub async fn create_user_legacy(&self, user: DomainUserCreateRequest) -> Result<DomainUser> {
         let api = self.ready().await?;
         #[allow(deprecated)] // asked for explicitly (`Provision::legacy_create`)
         let created = call(
