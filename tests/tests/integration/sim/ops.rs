@@ -527,6 +527,22 @@ mod users {
         assert_eq!(internal.resources.clone().unwrap(), all);
         let unfiltered = c.ro.query_user_v2().limit(500u64).send().await.unwrap();
         assert_eq!(unfiltered.resources.clone().unwrap(), all);
+        // A filter selects among them, in login order.
+        let active: Vec<String> = c
+            .users(&c.parent)
+            .into_iter()
+            .filter(|u| u.status == "active")
+            .map(|u| u.uuid)
+            .collect();
+        assert!(!active.is_empty() && active.len() < all.len());
+        let filtered =
+            c.ro.query_user_v2()
+                .filter("status:'active'")
+                .limit(500u64)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(filtered.resources.clone().unwrap(), active);
         // The simulated tenants have no invited external users.
         let external =
             c.ro.query_user_v2()
@@ -622,6 +638,15 @@ mod users {
                 .into_inner();
         assert_eq!(unknown.resources, Some(Vec::new()));
         assert_eq!(unknown.errors.unwrap()[0].code, 404);
+        let mixed =
+            c.rw.retrieve_users_get_v2()
+                .body(ids(&[&user.uuid, "ghost"]))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(mixed.resources.unwrap().len(), 1);
+        assert_eq!(mixed.errors.unwrap()[0].id.as_deref(), Some("ghost"));
 
         let empty = failure(c.rw.retrieve_users_get_v2().body(ids(&[])).send().await).await;
         assert_eq!(empty.status, 400);
@@ -1150,6 +1175,8 @@ mod roles {
             ]
         );
         assert!(found[0].is_global && found[0].cid.is_none());
+        // The seed text of the built-in role, as the real API names it.
+        assert_eq!(found[0].display_name, "Falcon Console Guest");
         assert_eq!(found[1].cid.as_deref(), Some(c.parent.as_str()));
         assert!(!found[1].is_global);
         assert_eq!(found[1].id.len(), 32);
@@ -1211,6 +1238,17 @@ mod roles {
             vec![c.role(&c.parent, "user_admin"), c.role(&c.parent, &custom)]
         );
         assert_eq!(answer.errors, Some(Vec::new()));
+        // Every role of the CID in one call.
+        let every = c.role_ids(&c.parent);
+        let refs: Vec<&str> = every.iter().map(String::as_str).collect();
+        let all =
+            c.rw.entities_roles_get_v2()
+                .body(ids(&refs))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(all.resources.unwrap().len(), every.len());
 
         let child = &c.children[1];
         let child_role = c.custom_role(child, 1);
@@ -1449,6 +1487,19 @@ mod grants {
             .collect();
         got.sort();
         assert_eq!(got, c.held(&c.parent, &holder.uuid));
+        // A page of one of a user's two or more grants, with the total of them.
+        let two = c.user_holding(&c.parent, 2);
+        let page =
+            c.ro.combined_user_roles_v3()
+                .user_uuid(&two.uuid)
+                .limit(1)
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(page.resources.unwrap().len(), 1);
+        let held = c.held(&c.parent, &two.uuid).len();
+        assert_eq!(page.meta.pagination.unwrap().total, held as i64);
 
         let fql = failure(
             c.ro.combined_user_roles_v3()
@@ -1515,6 +1566,22 @@ mod grants {
                 .iter()
                 .all(|g| g.expires_at.as_deref() == Some(expires.as_str()))
         );
+        // A wildcard filter: the custom role's id is 32 hex digits, so only the built-in matches.
+        let falcon_only =
+            c.ro.combined_user_roles_v2()
+                .user_uuid(&user.uuid)
+                .filter("role_id:'falcon*'")
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let role_ids: Vec<String> = falcon_only
+            .resources
+            .unwrap()
+            .into_iter()
+            .map(|g| g.role_id)
+            .collect();
+        assert_eq!(role_ids, ["falcon_console_guest"]);
 
         let revoked =
             c.rw.user_roles_action_v1()
@@ -2277,6 +2344,14 @@ mod permissions {
         .await;
         assert_eq!(too_many.status, 400);
         assert!(too_many.mentions("between 1 and 500 ids"));
+        let none = failure(
+            c.ro.entities_permissions_get_v1()
+                .body(ids(&[]))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(none.status, 400);
     }
 
     #[tokio::test]
@@ -2637,6 +2712,19 @@ mod aggregates {
         assert_eq!(
             buckets(&answer.resources.unwrap()[0]),
             counts(&c, &c.parent, |u| u.status.clone())
+        );
+        // By CID, the parent's token counts its own users.
+        let by_cid =
+            c.ro.aggregate_users_v2()
+                .body(vec![terms("cid", "", 10)])
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let parent_users = c.user_count(&c.parent) as i64;
+        assert_eq!(
+            buckets(&by_cid.resources.unwrap()[0])[0],
+            (c.parent.clone(), parent_users)
         );
 
         let child = &c.children[0];
