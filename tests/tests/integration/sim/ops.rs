@@ -2,8 +2,11 @@
 //! `falcon_users_api::operations::ALL`), each driven through the generated
 //! `falcon_users_api::Client` against a running simulator: the happy path (the typed response and
 //! the state it leaves, read with `Simulator::inspect`) and its main error path. Plus the headers
-//! every answer carries, the rate limit, and a sweep that proves every operation is covered,
-//! naming any that is not.
+//! every answer carries and the rate limit. The coverage guarantees come from the table alone
+//! (`gateway`): a raw request for every operation of `operations::ALL`, from its method and path,
+//! is routed and answered with trace and rate headers, refused without a valid token, and refused
+//! to a read-only token exactly where it writes; so a new operation needs only its spec entry,
+//! `cargo xtask generate` and a simulator handler to keep this file green.
 //!
 //! Tests whose expectation the simulator does not meet yet are `#[ignore = "sim bug: ..."]`: they
 //! assert the correct behaviour and say what the simulator does instead.
@@ -13,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use falcon_users_api::types;
-use falcon_users_api::{Auth, Client, Hooks, Operation, ResponseValue, operations};
+use falcon_users_api::{Auth, Client, Hooks, HttpMethod, Operation, ResponseValue, operations};
 use falcon_users_sim::state::User;
 use falcon_users_sim::{SimConfig, Simulator};
 use falcon_users_tests::sim::*;
@@ -2798,8 +2801,10 @@ mod gateway {
         }
     }
 
-    /// One call of each bearer-token operation of the table (all but the two OAuth2 ones), with
-    /// valid arguments: (operation, status, headers).
+    /// One typed call, with valid arguments, of each bearer-token operation it knows (every one
+    /// of the table today): (operation, status, headers). A behaviour test of those calls; that
+    /// EVERY operation of the table is routed, authenticated and scoped is asserted from the table
+    /// alone by [`raw`] (`every_operation_of_the_table_…`), so a new operation needs no line here.
     async fn sweep(api: &Client, t: &Targets) -> Vec<(&'static Operation, u16, HeaderMap)> {
         let mut out = Vec::new();
         let mut add = |op: &'static Operation, (status, headers): (u16, HeaderMap)| {
@@ -3114,6 +3119,177 @@ mod gateway {
             .join(", ")
     }
 
+    /// A raw request for `op` built from the table alone: its method and path; for a bearer
+    /// operation `authorization` (if any) and, on a POST/PATCH/PUT, the body `{}`; for the token
+    /// operation the read-write client's credentials as a form; for revoke its Basic credentials
+    /// and a form naming `token`. The arguments are not valid: the answer is the simulator's, not
+    /// necessarily a success.
+    async fn raw(
+        c: &Ctx,
+        op: &Operation,
+        authorization: Option<&str>,
+        token: &str,
+    ) -> (u16, HeaderMap, serde_json::Value) {
+        let url = format!("{}{}", c.base, op.path);
+        let request = reqwest::Client::new().request(op.method.as_http(), url);
+        let request = match op.auth {
+            Auth::None => request.form(&[("client_id", RW_ID), ("client_secret", RW_SECRET)]),
+            Auth::Basic => request
+                .header("authorization", basic_header(RW_ID, RW_SECRET))
+                .form(&[("token", token)]),
+            Auth::Bearer { .. } => {
+                let request = match authorization {
+                    Some(value) => request.header("authorization", value),
+                    None => request,
+                };
+                match op.method {
+                    HttpMethod::Post | HttpMethod::Patch | HttpMethod::Put => request
+                        .header("content-type", "application/json")
+                        .body("{}"),
+                    HttpMethod::Get | HttpMethod::Delete => request,
+                }
+            }
+        };
+        let answer = request.send().await.unwrap_or_else(|e| panic!("{op}: {e}"));
+        let status = answer.status().as_u16();
+        let headers = answer.headers().clone();
+        let body = answer.json().await.unwrap_or_default();
+        (status, headers, body)
+    }
+
+    /// The message of the first error of an envelope.
+    fn message(body: &serde_json::Value) -> &str {
+        body["errors"][0]["message"].as_str().unwrap_or_default()
+    }
+
+    fn bearer_ops() -> impl Iterator<Item = &'static Operation> {
+        operations::ALL
+            .iter()
+            .filter(|op| matches!(op.auth, Auth::Bearer { .. }))
+    }
+
+    /// Every user and their grants, in every CID: to show that refused requests changed nothing.
+    fn snapshot(c: &Ctx) -> BTreeMap<(String, String), (User, Vec<String>)> {
+        c.sim.inspect(|s| {
+            s.tenants
+                .iter()
+                .flat_map(|(cid, t)| {
+                    t.users.iter().map(move |(uuid, user)| {
+                        let grants = roles_held(t, uuid);
+                        ((cid.clone(), uuid.clone()), (user.clone(), grants))
+                    })
+                })
+                .collect()
+        })
+    }
+
+    #[tokio::test]
+    async fn every_operation_of_the_table_is_routed_and_answers_with_trace_and_rate_headers() {
+        let c = ctx().await;
+        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let spare = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let authorization = format!("Bearer {token}");
+        let mut unrouted = Vec::new();
+        for op in operations::ALL {
+            // What the router answers for a path no operation has, with the same method.
+            let made_up = Operation {
+                path: "/user-management/queries/made-up/v1",
+                ..*op
+            };
+            let (router_status, _, router_body) =
+                raw(&c, &made_up, Some(&authorization), &spare).await;
+            assert_eq!(router_status, 404, "{op}: a made-up path");
+            let router_message = message(&router_body).replace(made_up.path, op.path);
+            assert!(router_message.contains(op.path), "{router_message}");
+
+            let (status, headers, body) = raw(&c, op, Some(&authorization), &spare).await;
+            if status == 405 || (status == 404 && message(&body) == router_message) {
+                unrouted.push(format!("{op} ({status}: {})", message(&body)));
+                continue;
+            }
+            let trace =
+                header(&headers, "X-CS-TRACEID").unwrap_or_else(|| panic!("{op}: no trace id"));
+            assert!(trace.starts_with("sim-"), "{op}: {trace}");
+            // The OAuth2 answers lack the rate headers (a simulator bug, asserted by the ignored
+            // `token_revoke_and_401_answers_carry_rate_limit_headers`).
+            if matches!(op.auth, Auth::Bearer { .. }) {
+                assert_eq!(header_num(&headers, "X-RateLimit-Limit"), 6000, "{op}");
+                let remaining = header_num(&headers, "X-RateLimit-Remaining");
+                assert!(remaining < 6000, "{op}: remaining {remaining}");
+            }
+        }
+        assert!(unrouted.is_empty(), "not routed: {}", unrouted.join("; "));
+        // Every request reached its operation's handler, counted under the table's id.
+        let unanswered: Vec<&Operation> = operations::ALL
+            .iter()
+            .filter(|op| c.sim.request_count(op) == 0)
+            .collect();
+        assert!(
+            unanswered.is_empty(),
+            "the simulator counted no {}",
+            named(unanswered)
+        );
+        let counted: BTreeSet<&str> = c.sim.request_counts().into_keys().collect();
+        let table: BTreeSet<&str> = operations::ALL.iter().map(|op| op.id).collect();
+        assert_eq!(counted, table, "counts are keyed by the table's ids");
+    }
+
+    #[tokio::test]
+    async fn every_bearer_operation_of_the_table_refuses_missing_unknown_and_expired_tokens() {
+        let c = ctx().await;
+        let before = snapshot(&c);
+        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let cases = [
+            ("no", None),
+            (
+                "an unknown",
+                Some("Bearer us-1.0000000000000000".to_owned()),
+            ),
+            (
+                "another region's",
+                Some("Bearer eu-1.0000000000000000".to_owned()),
+            ),
+            ("a malformed", Some("Bearer".to_owned())),
+        ];
+        for (why, authorization) in &cases {
+            for op in bearer_ops() {
+                let (status, headers, _) = raw(&c, op, authorization.as_deref(), "").await;
+                assert_eq!(status, 401, "{op} with {why} token");
+                assert!(header(&headers, "x-cs-traceid").is_some(), "{op}: trace id");
+            }
+        }
+        c.sim.expire_tokens();
+        let expired = format!("Bearer {token}");
+        for op in bearer_ops() {
+            let (status, headers, _) = raw(&c, op, Some(&expired), "").await;
+            assert_eq!(status, 401, "{op} with an expired token");
+            assert!(header(&headers, "x-cs-traceid").is_some(), "{op}: trace id");
+        }
+        assert_eq!(snapshot(&c), before, "a refused request changed the state");
+    }
+
+    #[tokio::test]
+    async fn a_read_only_token_gets_403_on_exactly_the_operations_of_the_table_that_write() {
+        let c = ctx().await;
+        let before = snapshot(&c);
+        let read_only = format!("Bearer {}", mint(&c.base, RO_ID, RO_SECRET, None).await);
+        let mut writes = 0;
+        for op in bearer_ops() {
+            let (status, headers, _) = raw(&c, op, Some(&read_only), "").await;
+            assert!(header(&headers, "x-cs-traceid").is_some(), "{op}: trace id");
+            if op.needs_scope("user-management:write") {
+                writes += 1;
+                assert_eq!(status, 403, "{op} needs the write scope");
+            } else {
+                assert!(op.needs_scope("user-management:read"), "{op}");
+                assert_ne!(status, 403, "{op} needs only the read scope");
+                assert_ne!(status, 401, "{op}");
+            }
+        }
+        assert!(writes > 0, "the table has writes");
+        assert_eq!(snapshot(&c), before, "a refused write changed the state");
+    }
+
     #[test]
     fn the_operation_table_is_the_spec() {
         let table: BTreeMap<String, Option<String>> = operations::ALL
@@ -3124,25 +3300,14 @@ mod gateway {
     }
 
     #[tokio::test]
-    async fn every_operation_is_covered_and_answers_with_trace_and_rate_headers() {
+    async fn the_typed_sweep_succeeds_with_trace_and_rate_headers_and_its_writes_land() {
         let c = ctx().await;
         let t = Targets::new(&c);
         let results = sweep(&c.rw, &t).await;
-        let bearer = operations::ALL
-            .iter()
-            .filter(|op| matches!(op.auth, Auth::Bearer { .. }));
-        let unswept: Vec<&Operation> = bearer
-            .clone()
-            .filter(|op| !results.iter().any(|(s, _, _)| s == op))
-            .collect();
-        assert!(
-            unswept.is_empty(),
-            "the sweep calls no {}",
-            named(unswept.iter().copied())
-        );
+        let swept: BTreeSet<&str> = results.iter().map(|(op, _, _)| op.id).collect();
         assert_eq!(
+            swept.len(),
             results.len(),
-            bearer.count(),
             "the sweep calls an operation twice"
         );
         for (op, status, headers) in &results {
@@ -3171,34 +3336,10 @@ mod gateway {
             assert_eq!(t2.users[&t.uuid].first_name, "Swept");
             assert_eq!(t2.users[&t.uuid].last_name, "Swept");
         });
-
-        // Plus the two OAuth2 operations: every operation of the table has been answered.
-        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
-        basic(&c.base, RW_ID, RW_SECRET)
-            .oauth2_revoke_token()
-            .body(types::Oauth2RevokeTokenBody {
-                client_id: None,
-                token,
-            })
-            .send()
-            .await
-            .unwrap();
-        let unanswered: Vec<&Operation> = operations::ALL
-            .iter()
-            .filter(|op| c.sim.request_count(op) == 0)
-            .collect();
-        assert!(
-            unanswered.is_empty(),
-            "the simulator answered no {}",
-            named(unanswered)
-        );
-        let counted: BTreeSet<&str> = c.sim.request_counts().into_keys().collect();
-        let table: BTreeSet<&str> = operations::ALL.iter().map(|op| op.id).collect();
-        assert_eq!(counted, table, "counts are keyed by the table's ids");
     }
 
     #[tokio::test]
-    async fn every_operation_refuses_unknown_foreign_expired_and_revoked_tokens() {
+    async fn typed_calls_refuse_unknown_foreign_expired_and_revoked_tokens() {
         let c = ctx().await;
         let t = Targets::new(&c);
         let revoked = mint(&c.base, RW_ID, RW_SECRET, None).await;
@@ -3234,7 +3375,7 @@ mod gateway {
     }
 
     #[tokio::test]
-    async fn read_only_clients_get_403_on_every_write_and_only_there() {
+    async fn read_only_clients_get_403_on_the_typed_writes_and_only_there() {
         let c = ctx().await;
         let t = Targets::new(&c);
         let results = sweep(&c.ro, &t).await;
@@ -3246,13 +3387,6 @@ mod gateway {
                 assert_ne!(*status, 403, "{op} needs only the read scope");
             }
         }
-        let writes = operations::ALL
-            .iter()
-            .filter(|op| op.needs_scope("user-management:write"));
-        let unswept: Vec<&Operation> = writes
-            .filter(|op| !results.iter().any(|(s, _, _)| s == op))
-            .collect();
-        assert!(unswept.is_empty(), "writes not tried: {}", named(unswept));
         assert_eq!(c.user_count(&c.parent), 50);
         assert_ne!(c.user(&c.parent, &t.uuid).unwrap().first_name, "Swept");
     }
