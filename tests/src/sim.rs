@@ -1,6 +1,6 @@
 //! The simulator (`falcon-users-sim`) for the tests: the generated client with a bearer or Basic
 //! header ([`Ctx`], [`mint`], [`bearer`], [`basic`]), reading its answers ([`failure`],
-//! [`outcome`], [`header`]), request bodies ([`ids`], [`terms`]), the ergonomic client on it
+//! [`outcome`], [`header`]), request bodies ([`ids`], [`terms`], [`new_user`]), the ergonomic client on it
 //! ([`falcon`], [`falcon_builder`], [`fast_retries`]), the roles a user holds ([`roles_held`]) and
 //! the fault storm ([`storm`]).
 //!
@@ -202,6 +202,18 @@ pub fn terms(field: &str, filter: &str, size: i32) -> types::MsaAggregateQueryRe
         sub_aggregates: Vec::new(),
         time_zone: String::new(),
         type_: Some("terms".into()),
+    }
+}
+
+/// A new user `uid` ("  Grace " Hopper: the first name needs trimming) in CID `cid`, or in the
+/// token's CID if `cid` is empty.
+pub fn new_user(uid: &str, cid: &str) -> types::DomainCreateUserRequest {
+    types::DomainCreateUserRequest {
+        cid: (!cid.is_empty()).then(|| cid.to_owned()),
+        first_name: Some("  Grace ".into()),
+        last_name: Some("Hopper".into()),
+        password: None,
+        uid: Some(uid.into()),
     }
 }
 

@@ -2,26 +2,15 @@
 //! isolation, FQL and paging, token expiry. (The rate limit against the real clock is in the
 //! `load` binary, `sim::e2e`.)
 
-use falcon_users::types::DomainCreateUserRequest;
 use falcon_users::{Error, GrantQuery, UserQuery, fql};
 use falcon_users_sim::{ClientCredentials, SimConfig, Simulator};
-use falcon_users_tests::sim::falcon as client;
+use falcon_users_tests::sim::{falcon as client, new_user};
 use futures::TryStreamExt;
 
 async fn sim(config: SimConfig) -> Simulator {
     Simulator::start(config)
         .await
         .expect("simulator starts on loopback")
-}
-
-fn new_user(uid: &str) -> DomainCreateUserRequest {
-    DomainCreateUserRequest {
-        cid: None,
-        first_name: Some("Ada".into()),
-        last_name: Some("Lovelace".into()),
-        password: None,
-        uid: Some(uid.into()),
-    }
 }
 
 #[tokio::test]
@@ -51,14 +40,14 @@ async fn create_grant_revoke_delete_change_state() {
     let sim = sim(SimConfig::default()).await;
     let falcon = client(&sim, sim.credentials());
     let created = falcon
-        .create_user(new_user("ada@example.com"))
+        .create_user(new_user("ada@example.com", ""))
         .await
         .unwrap();
     let uuid = created.uuid.clone().unwrap();
     assert!(sim.inspect(|s| s.tenants[&sim.parent_cid()].users.contains_key(&uuid)));
 
     let dup = falcon
-        .create_user(new_user("ADA@example.com"))
+        .create_user(new_user("ADA@example.com", ""))
         .await
         .unwrap_err();
     assert!(matches!(dup, Error::Api { status: 400, .. }), "{dup:?}");
@@ -117,7 +106,7 @@ async fn read_only_clients_cannot_write() {
     let reader = client(&sim, sim.read_only_credentials());
     assert!(reader.query_user_ids(&UserQuery::new(), 0).await.is_ok());
     let err = reader
-        .create_user(new_user("eve@example.com"))
+        .create_user(new_user("eve@example.com", ""))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Api { status: 403, .. }), "{err:?}");

@@ -703,16 +703,6 @@ mod users {
     }
 
     /// A new user; an empty `cid` means the token's.
-    fn new_user(uid: &str, cid: &str) -> types::DomainCreateUserRequest {
-        types::DomainCreateUserRequest {
-            cid: (!cid.is_empty()).then(|| cid.to_owned()),
-            first_name: Some("  Grace ".into()),
-            last_name: Some("Hopper".into()),
-            password: None,
-            uid: Some(uid.into()),
-        }
-    }
-
     #[tokio::test]
     async fn create_user_v1_creates_in_the_parent_or_a_child() {
         let c = ctx().await;
