@@ -3225,12 +3225,24 @@ mod gateway {
     }
 
     #[tokio::test]
-    async fn every_bearer_operation_of_the_table_refuses_missing_unknown_and_expired_tokens() {
+    async fn every_bearer_operation_of_the_table_refuses_missing_unknown_revoked_and_expired_tokens()
+     {
         let c = ctx().await;
         let before = snapshot(&c);
         let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let revoked = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        basic(&c.base, RW_ID, RW_SECRET)
+            .oauth2_revoke_token()
+            .body(types::Oauth2RevokeTokenBody {
+                client_id: None,
+                token: revoked.clone(),
+            })
+            .send()
+            .await
+            .unwrap();
         let cases = [
             ("no", None),
+            ("a revoked", Some(format!("Bearer {revoked}"))),
             (
                 "an unknown",
                 Some("Bearer us-1.0000000000000000".to_owned()),
