@@ -5,10 +5,12 @@
 //! - [`loopback`]: a hand-written HTTP/1.1 server on 127.0.0.1 (scripted answers, delays, a
 //!   forward proxy that keeps every request on loopback, in-flight counts).
 //! - [`traces`]: capturing `tracing` output.
+//! - [`sim`]: the simulator: contexts with read-write and read-only generated clients, reading
+//!   answers, the ergonomic client on it, the roles a user holds, the fault storm.
 //! - [`module_edges`]: the import graph of a crate, for the layer checks.
 //!
 //! Some names repeat across modules with different values (`CID`, `CLIENT_ID`, `error_body`
-//! vs `gateway_error`): glob-import [`fixtures`] or [`mock`], never both.
+//! vs `gateway_error`): glob-import [`fixtures`] or [`mock`], never both; [`sim`] only alone.
 
 use std::future::Future;
 use std::time::Duration;
@@ -17,6 +19,7 @@ pub mod fixtures;
 pub mod loopback;
 pub mod mock;
 pub mod module_edges;
+pub mod sim;
 pub mod traces;
 pub mod wire;
 

@@ -28,6 +28,15 @@ mod client {
     mod security;
 }
 
+/// The simulator: every operation through the generated client (`ops`), the ergonomic client on
+/// it (`e2e`), injected faults (`faults`) and the workflows (`workflows`).
+mod sim {
+    mod e2e;
+    mod faults;
+    mod ops;
+    mod workflows;
+}
+
 /// Property tests (bounded, CPU only).
 mod properties;
 

@@ -2,3 +2,12 @@
 //! load`); `cargo test --workspace` (and so `.ci/run`) still runs them.
 
 mod token_churn;
+
+/// The simulator at size: 20,000 concurrent requests, fault storms over 5,000 and 500 users, an
+/// inventory of 5,000 users, the rate limit against the real clock.
+mod sim {
+    mod concurrency;
+    mod e2e;
+    mod faults;
+    mod workflows;
+}

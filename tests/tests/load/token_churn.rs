@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use falcon_users::UserQuery;
 use falcon_users::types::DomainCreateUserRequest;
-use falcon_users::{Cloud, Falcon, UserQuery};
 use falcon_users_sim::{SimConfig, Simulator};
+use falcon_users_tests::sim::falcon_builder;
 use futures::TryStreamExt;
-use url::Url;
 
 const RUN: Duration = Duration::from_secs(60);
 const TTL: Duration = Duration::from_secs(2);
@@ -24,11 +24,7 @@ async fn tokens_expiring_every_two_seconds_fail_no_call() {
     })
     .await
     .unwrap();
-    let creds = sim.credentials();
-    let falcon = Falcon::builder()
-        .client_id(creds.client_id)
-        .client_secret(creds.client_secret)
-        .cloud(Cloud::Custom(Url::parse(&sim.base_url()).unwrap()))
+    let falcon = falcon_builder(&sim, sim.credentials())
         .token_renew_window(Duration::from_millis(300))
         .max_concurrency(32)
         .build()

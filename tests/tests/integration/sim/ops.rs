@@ -2,8 +2,11 @@
 //! `falcon_users_api::operations::ALL`), each driven through the generated
 //! `falcon_users_api::Client` against a running simulator: the happy path (the typed response and
 //! the state it leaves, read with `Simulator::inspect`) and its main error path. Plus the headers
-//! every answer carries, the rate limit, and a sweep that proves every operation is covered,
-//! naming any that is not.
+//! every answer carries and the rate limit. The coverage guarantees come from the table alone
+//! (`gateway`): a raw request for every operation of `operations::ALL`, from its method and path,
+//! is routed and answered with trace and rate headers, refused without a valid token, and refused
+//! to a read-only token exactly where it writes; so a new operation needs only its spec entry,
+//! `cargo xtask generate` and a simulator handler to keep this file green.
 //!
 //! Tests whose expectation the simulator does not meet yet are `#[ignore = "sim bug: ..."]`: they
 //! assert the correct behaviour and say what the simulator does instead.
@@ -11,196 +14,13 @@
 #![allow(deprecated)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use falcon_users_api::types::{self, MsaspecResponseFields};
-use falcon_users_api::{Auth, Client, Error, Hooks, Operation, ResponseValue, operations};
+use falcon_users_api::types;
+use falcon_users_api::{Auth, Client, Hooks, HttpMethod, Operation, ResponseValue, operations};
 use falcon_users_sim::state::User;
 use falcon_users_sim::{SimConfig, Simulator};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-
-// ---------------------------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------------------------
-
-const RW_ID: &str = "sim-rw-client";
-const RW_SECRET: &str = "sim-rw-secret";
-const RO_ID: &str = "sim-ro-client";
-const RO_SECRET: &str = "sim-ro-secret";
-
-type Api<T> = Result<ResponseValue<T>, Error<MsaspecResponseFields>>;
-
-/// Standard base64 (with padding).
-fn b64(input: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(input)
-}
-
-/// A generated client whose `reqwest::Client` sends `authorization` on every request.
-fn client_with(base: &str, authorization: &str) -> Client {
-    let mut headers = HeaderMap::new();
-    headers.insert(AUTHORIZATION, HeaderValue::from_str(authorization).unwrap());
-    let http = reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap();
-    Client::new_with_client(base, http, Hooks::none())
-}
-
-fn bearer(base: &str, token: &str) -> Client {
-    client_with(base, &format!("Bearer {token}"))
-}
-
-fn basic(base: &str, id: &str, secret: &str) -> Client {
-    client_with(
-        base,
-        &format!("Basic {}", b64(format!("{id}:{secret}").as_bytes())),
-    )
-}
-
-fn token_body(id: &str, secret: &str, member: Option<&str>) -> types::Oauth2AccessTokenBody {
-    types::Oauth2AccessTokenBody {
-        client_id: id.into(),
-        client_secret: secret.into(),
-        member_cid: member.map(str::to_owned),
-    }
-}
-
-/// Mints a token with a plain (unauthenticated) generated client.
-async fn mint(base: &str, id: &str, secret: &str, member: Option<&str>) -> String {
-    Client::new(base, Hooks::none())
-        .oauth2_access_token()
-        .body(token_body(id, secret, member))
-        .send()
-        .await
-        .expect("token")
-        .into_inner()
-        .access_token
-        .expect("access_token")
-}
-
-/// An error answer, declared (typed `ErrorResponse`) or not (`UnexpectedResponse`).
-#[derive(Debug)]
-struct Failure {
-    status: u16,
-    declared: bool,
-    headers: HeaderMap,
-    errors: Vec<(i64, Option<String>, String)>,
-}
-
-impl Failure {
-    fn mentions(&self, text: &str) -> bool {
-        self.errors.iter().any(|(_, _, m)| m.contains(text))
-    }
-}
-
-/// The failure of `result` (panics on success or on a failure without an HTTP answer).
-async fn failure<T: Debug>(result: Api<T>) -> Failure {
-    match result {
-        Ok(ok) => panic!(
-            "expected a failure, got {}: {:?}",
-            ok.status(),
-            ok.into_inner()
-        ),
-        Err(Error::ErrorResponse(rv)) => Failure {
-            status: rv.status().as_u16(),
-            declared: true,
-            headers: rv.headers().clone(),
-            errors: rv
-                .errors
-                .iter()
-                .flatten()
-                .map(|e| (i64::from(e.code), e.id.clone(), e.message.clone()))
-                .collect(),
-        },
-        Err(Error::UnexpectedResponse(response)) => {
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body: serde_json::Value = response.json().await.unwrap_or_default();
-            let errors = body["errors"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| {
-                    (
-                        e["code"].as_i64().unwrap_or_default(),
-                        e["id"].as_str().map(str::to_owned),
-                        e["message"].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
-            Failure {
-                status,
-                declared: false,
-                headers,
-                errors,
-            }
-        }
-        Err(other) => panic!("expected an HTTP error answer, got {other:?}"),
-    }
-}
-
-/// The status of an answer, success or failure (0 if no answer arrived).
-fn outcome<T, E>(result: Result<ResponseValue<T>, Error<E>>) -> (u16, HeaderMap) {
-    match result {
-        Ok(rv) => (rv.status().as_u16(), rv.headers().clone()),
-        Err(Error::ErrorResponse(rv)) => (rv.status().as_u16(), rv.headers().clone()),
-        Err(Error::UnexpectedResponse(r)) => (r.status().as_u16(), r.headers().clone()),
-        Err(_) => (0, HeaderMap::new()),
-    }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn header_num(headers: &HeaderMap, name: &str) -> u64 {
-    header(headers, name)
-        .unwrap_or_else(|| panic!("missing header {name}: {headers:?}"))
-        .parse()
-        .unwrap_or_else(|_| panic!("header {name} is not a number"))
-}
-
-fn ids(list: &[&str]) -> types::MsaspecIdsRequest {
-    types::MsaspecIdsRequest {
-        ids: list.iter().map(|s| (*s).to_owned()).collect(),
-    }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// A terms aggregation over `field` (all 15 required members filled).
-fn terms(field: &str, filter: &str, size: i32) -> types::MsaAggregateQueryRequest {
-    types::MsaAggregateQueryRequest {
-        date_ranges: Vec::new(),
-        exclude: String::new(),
-        extended_bounds: None,
-        field: field.into(),
-        filter: filter.into(),
-        filters_spec: None,
-        from: 0,
-        include: String::new(),
-        interval: String::new(),
-        max_doc_count: None,
-        min_doc_count: None,
-        missing: String::new(),
-        name: format!("by_{field}"),
-        percents: Vec::new(),
-        q: String::new(),
-        ranges: Vec::new(),
-        size,
-        sort: String::new(),
-        sub_aggregates: Vec::new(),
-        time_zone: String::new(),
-        type_: Some("terms".into()),
-    }
-}
+use falcon_users_tests::sim::*;
+use reqwest::header::HeaderMap;
 
 fn grant_v1(
     action: &str,
@@ -232,138 +52,6 @@ fn grant_v2(
         expires_at,
         role_ids: roles.iter().map(|r| (*r).to_owned()).collect(),
         uuid: Some(uuid.into()),
-    }
-}
-
-/// A simulator (50 users, 2 child CIDs) with read-write and read-only clients.
-struct Ctx {
-    sim: Simulator,
-    base: String,
-    rw: Client,
-    ro: Client,
-    parent: String,
-    children: Vec<String>,
-}
-
-async fn ctx() -> Ctx {
-    ctx_with(SimConfig {
-        users: 50,
-        child_cids: 2,
-        ..SimConfig::default()
-    })
-    .await
-}
-
-async fn ctx_with(config: SimConfig) -> Ctx {
-    let sim = Simulator::start(config).await.expect("simulator");
-    let base = sim.base_url();
-    let rw_creds = sim.credentials();
-    let ro_creds = sim.read_only_credentials();
-    assert_eq!(
-        (rw_creds.client_id.as_str(), rw_creds.client_secret.as_str()),
-        (RW_ID, RW_SECRET)
-    );
-    assert_eq!(
-        (ro_creds.client_id.as_str(), ro_creds.client_secret.as_str()),
-        (RO_ID, RO_SECRET)
-    );
-    let rw = bearer(&base, &mint(&base, RW_ID, RW_SECRET, None).await);
-    let ro = bearer(&base, &mint(&base, RO_ID, RO_SECRET, None).await);
-    let parent = sim.parent_cid();
-    let children = sim.child_cids();
-    Ctx {
-        sim,
-        base,
-        rw,
-        ro,
-        parent,
-        children,
-    }
-}
-
-impl Ctx {
-    /// A read-write client whose token is pinned to member CID `cid`.
-    async fn member(&self, cid: &str) -> Client {
-        bearer(
-            &self.base,
-            &mint(&self.base, RW_ID, RW_SECRET, Some(cid)).await,
-        )
-    }
-
-    /// The users of `cid`, in login order.
-    fn users(&self, cid: &str) -> Vec<User> {
-        self.sim.inspect(|s| {
-            let t = &s.tenants[cid];
-            t.by_uid.values().map(|u| t.users[u].clone()).collect()
-        })
-    }
-
-    fn user(&self, cid: &str, uuid: &str) -> Option<User> {
-        self.sim
-            .inspect(|s| s.tenants[cid].users.get(uuid).cloned())
-    }
-
-    fn user_count(&self, cid: &str) -> usize {
-        self.sim.inspect(|s| s.tenants[cid].users.len())
-    }
-
-    /// Role ids `uuid` holds in `cid`, sorted.
-    fn held(&self, cid: &str, uuid: &str) -> Vec<String> {
-        self.sim.inspect(|s| {
-            let mut roles: Vec<String> = s.tenants[cid]
-                .grants
-                .get(uuid)
-                .into_iter()
-                .flatten()
-                .map(|g| g.role_id.clone())
-                .collect();
-            roles.sort();
-            roles
-        })
-    }
-
-    /// The first user (login order) of `cid` holding at least `n` roles there.
-    fn user_holding(&self, cid: &str, n: usize) -> User {
-        self.users(cid)
-            .into_iter()
-            .find(|u| self.held(cid, &u.uuid).len() >= n)
-            .expect("a seeded user with grants")
-    }
-
-    /// The first user (login order) of `cid` holding no role there.
-    fn user_without_roles(&self, cid: &str) -> User {
-        self.users(cid)
-            .into_iter()
-            .find(|u| self.held(cid, &u.uuid).is_empty())
-            .expect("a seeded user without grants")
-    }
-
-    fn custom_role(&self, cid: &str, n: usize) -> String {
-        self.sim
-            .inspect(|s| s.tenants[cid].custom_roles[n].id.clone())
-    }
-
-    /// Every role id available in `cid`: built-in, then its own.
-    fn role_ids(&self, cid: &str) -> Vec<String> {
-        self.sim
-            .inspect(|s| s.roles(cid).map(|r| r.id.clone()).collect())
-    }
-
-    fn role(&self, cid: &str, id: &str) -> types::DomainRole {
-        self.sim
-            .inspect(|s| s.role(cid, id).cloned().expect("role"))
-    }
-
-    /// A built-in role `uuid` does not hold in `cid`.
-    fn builtin_not_held(&self, cid: &str, uuid: &str) -> String {
-        let held = self.held(cid, uuid);
-        self.sim.inspect(|s| {
-            s.builtin_roles
-                .iter()
-                .map(|r| r.id.clone())
-                .find(|id| !held.contains(id))
-                .expect("a role not held")
-        })
     }
 }
 
@@ -472,8 +160,8 @@ mod oauth2 {
         victim.query_user_v1().send().await.unwrap();
 
         assert_eq!(
-            b64(b"sim-rw-client:sim-rw-secret"),
-            "c2ltLXJ3LWNsaWVudDpzaW0tcnctc2VjcmV0"
+            basic_header(RW_ID, RW_SECRET),
+            "Basic c2ltLXJ3LWNsaWVudDpzaW0tcnctc2VjcmV0"
         );
         let revoked = basic(&c.base, RW_ID, RW_SECRET)
             .oauth2_revoke_token()
@@ -842,6 +530,22 @@ mod users {
         assert_eq!(internal.resources.clone().unwrap(), all);
         let unfiltered = c.ro.query_user_v2().limit(500u64).send().await.unwrap();
         assert_eq!(unfiltered.resources.clone().unwrap(), all);
+        // A filter selects among them, in login order.
+        let active: Vec<String> = c
+            .users(&c.parent)
+            .into_iter()
+            .filter(|u| u.status == "active")
+            .map(|u| u.uuid)
+            .collect();
+        assert!(!active.is_empty() && active.len() < all.len());
+        let filtered =
+            c.ro.query_user_v2()
+                .filter("status:'active'")
+                .limit(500u64)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(filtered.resources.clone().unwrap(), active);
         // The simulated tenants have no invited external users.
         let external =
             c.ro.query_user_v2()
@@ -937,6 +641,15 @@ mod users {
                 .into_inner();
         assert_eq!(unknown.resources, Some(Vec::new()));
         assert_eq!(unknown.errors.unwrap()[0].code, 404);
+        let mixed =
+            c.rw.retrieve_users_get_v2()
+                .body(ids(&[&user.uuid, "ghost"]))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(mixed.resources.unwrap().len(), 1);
+        assert_eq!(mixed.errors.unwrap()[0].id.as_deref(), Some("ghost"));
 
         let empty = failure(c.rw.retrieve_users_get_v2().body(ids(&[])).send().await).await;
         assert_eq!(empty.status, 400);
@@ -990,16 +703,6 @@ mod users {
     }
 
     /// A new user; an empty `cid` means the token's.
-    fn new_user(uid: &str, cid: &str) -> types::DomainCreateUserRequest {
-        types::DomainCreateUserRequest {
-            cid: (!cid.is_empty()).then(|| cid.to_owned()),
-            first_name: Some("  Grace ".into()),
-            last_name: Some("Hopper".into()),
-            password: None,
-            uid: Some(uid.into()),
-        }
-    }
-
     #[tokio::test]
     async fn create_user_v1_creates_in_the_parent_or_a_child() {
         let c = ctx().await;
@@ -1465,6 +1168,8 @@ mod roles {
             ]
         );
         assert!(found[0].is_global && found[0].cid.is_none());
+        // The seed text of the built-in role, as the real API names it.
+        assert_eq!(found[0].display_name, "Falcon Console Guest");
         assert_eq!(found[1].cid.as_deref(), Some(c.parent.as_str()));
         assert!(!found[1].is_global);
         assert_eq!(found[1].id.len(), 32);
@@ -1526,6 +1231,17 @@ mod roles {
             vec![c.role(&c.parent, "user_admin"), c.role(&c.parent, &custom)]
         );
         assert_eq!(answer.errors, Some(Vec::new()));
+        // Every role of the CID in one call.
+        let every = c.role_ids(&c.parent);
+        let refs: Vec<&str> = every.iter().map(String::as_str).collect();
+        let all =
+            c.rw.entities_roles_get_v2()
+                .body(ids(&refs))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(all.resources.unwrap().len(), every.len());
 
         let child = &c.children[1];
         let child_role = c.custom_role(child, 1);
@@ -1764,6 +1480,19 @@ mod grants {
             .collect();
         got.sort();
         assert_eq!(got, c.held(&c.parent, &holder.uuid));
+        // A page of one of a user's two or more grants, with the total of them.
+        let two = c.user_holding(&c.parent, 2);
+        let page =
+            c.ro.combined_user_roles_v3()
+                .user_uuid(&two.uuid)
+                .limit(1)
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(page.resources.unwrap().len(), 1);
+        let held = c.held(&c.parent, &two.uuid).len();
+        assert_eq!(page.meta.pagination.unwrap().total, held as i64);
 
         let fql = failure(
             c.ro.combined_user_roles_v3()
@@ -1830,6 +1559,22 @@ mod grants {
                 .iter()
                 .all(|g| g.expires_at.as_deref() == Some(expires.as_str()))
         );
+        // A wildcard filter: the custom role's id is 32 hex digits, so only the built-in matches.
+        let falcon_only =
+            c.ro.combined_user_roles_v2()
+                .user_uuid(&user.uuid)
+                .filter("role_id:'falcon*'")
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let role_ids: Vec<String> = falcon_only
+            .resources
+            .unwrap()
+            .into_iter()
+            .map(|g| g.role_id)
+            .collect();
+        assert_eq!(role_ids, ["falcon_console_guest"]);
 
         let revoked =
             c.rw.user_roles_action_v1()
@@ -2592,6 +2337,14 @@ mod permissions {
         .await;
         assert_eq!(too_many.status, 400);
         assert!(too_many.mentions("between 1 and 500 ids"));
+        let none = failure(
+            c.ro.entities_permissions_get_v1()
+                .body(ids(&[]))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(none.status, 400);
     }
 
     #[tokio::test]
@@ -2953,6 +2706,19 @@ mod aggregates {
             buckets(&answer.resources.unwrap()[0]),
             counts(&c, &c.parent, |u| u.status.clone())
         );
+        // By CID, the parent's token counts its own users.
+        let by_cid =
+            c.ro.aggregate_users_v2()
+                .body(vec![terms("cid", "", 10)])
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+        let parent_users = c.user_count(&c.parent) as i64;
+        assert_eq!(
+            buckets(&by_cid.resources.unwrap()[0])[0],
+            (c.parent.clone(), parent_users)
+        );
 
         let child = &c.children[0];
         let member = c.member(child).await;
@@ -3025,8 +2791,10 @@ mod gateway {
         }
     }
 
-    /// One call of each bearer-token operation of the table (all but the two OAuth2 ones), with
-    /// valid arguments: (operation, status, headers).
+    /// One typed call, with valid arguments, of each bearer-token operation it knows (every one
+    /// of the table today): (operation, status, headers). A behaviour test of those calls; that
+    /// EVERY operation of the table is routed, authenticated and scoped is asserted from the table
+    /// alone by [`raw`] (`every_operation_of_the_table_…`), so a new operation needs no line here.
     async fn sweep(api: &Client, t: &Targets) -> Vec<(&'static Operation, u16, HeaderMap)> {
         let mut out = Vec::new();
         let mut add = |op: &'static Operation, (status, headers): (u16, HeaderMap)| {
@@ -3341,6 +3109,189 @@ mod gateway {
             .join(", ")
     }
 
+    /// A raw request for `op` built from the table alone: its method and path; for a bearer
+    /// operation `authorization` (if any) and, on a POST/PATCH/PUT, the body `{}`; for the token
+    /// operation the read-write client's credentials as a form; for revoke its Basic credentials
+    /// and a form naming `token`. The arguments are not valid: the answer is the simulator's, not
+    /// necessarily a success.
+    async fn raw(
+        c: &Ctx,
+        op: &Operation,
+        authorization: Option<&str>,
+        token: &str,
+    ) -> (u16, HeaderMap, serde_json::Value) {
+        let url = format!("{}{}", c.base, op.path);
+        let request = reqwest::Client::new().request(op.method.as_http(), url);
+        let request = match op.auth {
+            Auth::None => request.form(&[("client_id", RW_ID), ("client_secret", RW_SECRET)]),
+            Auth::Basic => request
+                .header("authorization", basic_header(RW_ID, RW_SECRET))
+                .form(&[("token", token)]),
+            Auth::Bearer { .. } => {
+                let request = match authorization {
+                    Some(value) => request.header("authorization", value),
+                    None => request,
+                };
+                match op.method {
+                    HttpMethod::Post | HttpMethod::Patch | HttpMethod::Put => request
+                        .header("content-type", "application/json")
+                        .body("{}"),
+                    HttpMethod::Get | HttpMethod::Delete => request,
+                }
+            }
+        };
+        let answer = request.send().await.unwrap_or_else(|e| panic!("{op}: {e}"));
+        let status = answer.status().as_u16();
+        let headers = answer.headers().clone();
+        let body = answer.json().await.unwrap_or_default();
+        (status, headers, body)
+    }
+
+    /// The message of the first error of an envelope.
+    fn message(body: &serde_json::Value) -> &str {
+        body["errors"][0]["message"].as_str().unwrap_or_default()
+    }
+
+    fn bearer_ops() -> impl Iterator<Item = &'static Operation> {
+        operations::ALL
+            .iter()
+            .filter(|op| matches!(op.auth, Auth::Bearer { .. }))
+    }
+
+    /// Every user and their grants, in every CID: to show that refused requests changed nothing.
+    fn snapshot(c: &Ctx) -> BTreeMap<(String, String), (User, Vec<String>)> {
+        c.sim.inspect(|s| {
+            s.tenants
+                .iter()
+                .flat_map(|(cid, t)| {
+                    t.users.iter().map(move |(uuid, user)| {
+                        let grants = roles_held(t, uuid);
+                        ((cid.clone(), uuid.clone()), (user.clone(), grants))
+                    })
+                })
+                .collect()
+        })
+    }
+
+    #[tokio::test]
+    async fn every_operation_of_the_table_is_routed_and_answers_with_trace_and_rate_headers() {
+        let c = ctx().await;
+        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let spare = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let authorization = format!("Bearer {token}");
+        let mut unrouted = Vec::new();
+        for op in operations::ALL {
+            // What the router answers for a path no operation has, with the same method.
+            let made_up = Operation {
+                path: "/user-management/queries/made-up/v1",
+                ..*op
+            };
+            let (router_status, _, router_body) =
+                raw(&c, &made_up, Some(&authorization), &spare).await;
+            assert_eq!(router_status, 404, "{op}: a made-up path");
+            let router_message = message(&router_body).replace(made_up.path, op.path);
+            assert!(router_message.contains(op.path), "{router_message}");
+
+            let (status, headers, body) = raw(&c, op, Some(&authorization), &spare).await;
+            if status == 405 || (status == 404 && message(&body) == router_message) {
+                unrouted.push(format!("{op} ({status}: {})", message(&body)));
+                continue;
+            }
+            let trace =
+                header(&headers, "X-CS-TRACEID").unwrap_or_else(|| panic!("{op}: no trace id"));
+            assert!(trace.starts_with("sim-"), "{op}: {trace}");
+            // The OAuth2 answers lack the rate headers (a simulator bug, asserted by the ignored
+            // `token_revoke_and_401_answers_carry_rate_limit_headers`).
+            if matches!(op.auth, Auth::Bearer { .. }) {
+                assert_eq!(header_num(&headers, "X-RateLimit-Limit"), 6000, "{op}");
+                let remaining = header_num(&headers, "X-RateLimit-Remaining");
+                assert!(remaining < 6000, "{op}: remaining {remaining}");
+            }
+        }
+        assert!(unrouted.is_empty(), "not routed: {}", unrouted.join("; "));
+        // Every request reached its operation's handler, counted under the table's id.
+        let unanswered: Vec<&Operation> = operations::ALL
+            .iter()
+            .filter(|op| c.sim.request_count(op) == 0)
+            .collect();
+        assert!(
+            unanswered.is_empty(),
+            "the simulator counted no {}",
+            named(unanswered)
+        );
+        let counted: BTreeSet<&str> = c.sim.request_counts().into_keys().collect();
+        let table: BTreeSet<&str> = operations::ALL.iter().map(|op| op.id).collect();
+        assert_eq!(counted, table, "counts are keyed by the table's ids");
+    }
+
+    #[tokio::test]
+    async fn every_bearer_operation_of_the_table_refuses_missing_unknown_revoked_and_expired_tokens()
+     {
+        let c = ctx().await;
+        let before = snapshot(&c);
+        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        let revoked = mint(&c.base, RW_ID, RW_SECRET, None).await;
+        basic(&c.base, RW_ID, RW_SECRET)
+            .oauth2_revoke_token()
+            .body(types::Oauth2RevokeTokenBody {
+                client_id: None,
+                token: revoked.clone(),
+            })
+            .send()
+            .await
+            .unwrap();
+        let cases = [
+            ("no", None),
+            ("a revoked", Some(format!("Bearer {revoked}"))),
+            (
+                "an unknown",
+                Some("Bearer us-1.0000000000000000".to_owned()),
+            ),
+            (
+                "another region's",
+                Some("Bearer eu-1.0000000000000000".to_owned()),
+            ),
+            ("a malformed", Some("Bearer".to_owned())),
+        ];
+        for (why, authorization) in &cases {
+            for op in bearer_ops() {
+                let (status, headers, _) = raw(&c, op, authorization.as_deref(), "").await;
+                assert_eq!(status, 401, "{op} with {why} token");
+                assert!(header(&headers, "x-cs-traceid").is_some(), "{op}: trace id");
+            }
+        }
+        c.sim.expire_tokens();
+        let expired = format!("Bearer {token}");
+        for op in bearer_ops() {
+            let (status, headers, _) = raw(&c, op, Some(&expired), "").await;
+            assert_eq!(status, 401, "{op} with an expired token");
+            assert!(header(&headers, "x-cs-traceid").is_some(), "{op}: trace id");
+        }
+        assert_eq!(snapshot(&c), before, "a refused request changed the state");
+    }
+
+    #[tokio::test]
+    async fn a_read_only_token_gets_403_on_exactly_the_operations_of_the_table_that_write() {
+        let c = ctx().await;
+        let before = snapshot(&c);
+        let read_only = format!("Bearer {}", mint(&c.base, RO_ID, RO_SECRET, None).await);
+        let mut writes = 0;
+        for op in bearer_ops() {
+            let (status, headers, _) = raw(&c, op, Some(&read_only), "").await;
+            assert!(header(&headers, "x-cs-traceid").is_some(), "{op}: trace id");
+            if op.needs_scope("user-management:write") {
+                writes += 1;
+                assert_eq!(status, 403, "{op} needs the write scope");
+            } else {
+                assert!(op.needs_scope("user-management:read"), "{op}");
+                assert_ne!(status, 403, "{op} needs only the read scope");
+                assert_ne!(status, 401, "{op}");
+            }
+        }
+        assert!(writes > 0, "the table has writes");
+        assert_eq!(snapshot(&c), before, "a refused write changed the state");
+    }
+
     #[test]
     fn the_operation_table_is_the_spec() {
         let table: BTreeMap<String, Option<String>> = operations::ALL
@@ -3351,25 +3302,14 @@ mod gateway {
     }
 
     #[tokio::test]
-    async fn every_operation_is_covered_and_answers_with_trace_and_rate_headers() {
+    async fn the_typed_sweep_succeeds_with_trace_and_rate_headers_and_its_writes_land() {
         let c = ctx().await;
         let t = Targets::new(&c);
         let results = sweep(&c.rw, &t).await;
-        let bearer = operations::ALL
-            .iter()
-            .filter(|op| matches!(op.auth, Auth::Bearer { .. }));
-        let unswept: Vec<&Operation> = bearer
-            .clone()
-            .filter(|op| !results.iter().any(|(s, _, _)| s == op))
-            .collect();
-        assert!(
-            unswept.is_empty(),
-            "the sweep calls no {}",
-            named(unswept.iter().copied())
-        );
+        let swept: BTreeSet<&str> = results.iter().map(|(op, _, _)| op.id).collect();
         assert_eq!(
+            swept.len(),
             results.len(),
-            bearer.count(),
             "the sweep calls an operation twice"
         );
         for (op, status, headers) in &results {
@@ -3398,34 +3338,10 @@ mod gateway {
             assert_eq!(t2.users[&t.uuid].first_name, "Swept");
             assert_eq!(t2.users[&t.uuid].last_name, "Swept");
         });
-
-        // Plus the two OAuth2 operations: every operation of the table has been answered.
-        let token = mint(&c.base, RW_ID, RW_SECRET, None).await;
-        basic(&c.base, RW_ID, RW_SECRET)
-            .oauth2_revoke_token()
-            .body(types::Oauth2RevokeTokenBody {
-                client_id: None,
-                token,
-            })
-            .send()
-            .await
-            .unwrap();
-        let unanswered: Vec<&Operation> = operations::ALL
-            .iter()
-            .filter(|op| c.sim.request_count(op) == 0)
-            .collect();
-        assert!(
-            unanswered.is_empty(),
-            "the simulator answered no {}",
-            named(unanswered)
-        );
-        let counted: BTreeSet<&str> = c.sim.request_counts().into_keys().collect();
-        let table: BTreeSet<&str> = operations::ALL.iter().map(|op| op.id).collect();
-        assert_eq!(counted, table, "counts are keyed by the table's ids");
     }
 
     #[tokio::test]
-    async fn every_operation_refuses_unknown_foreign_expired_and_revoked_tokens() {
+    async fn typed_calls_refuse_unknown_foreign_expired_and_revoked_tokens() {
         let c = ctx().await;
         let t = Targets::new(&c);
         let revoked = mint(&c.base, RW_ID, RW_SECRET, None).await;
@@ -3461,7 +3377,7 @@ mod gateway {
     }
 
     #[tokio::test]
-    async fn read_only_clients_get_403_on_every_write_and_only_there() {
+    async fn read_only_clients_get_403_on_the_typed_writes_and_only_there() {
         let c = ctx().await;
         let t = Targets::new(&c);
         let results = sweep(&c.ro, &t).await;
@@ -3473,13 +3389,6 @@ mod gateway {
                 assert_ne!(*status, 403, "{op} needs only the read scope");
             }
         }
-        let writes = operations::ALL
-            .iter()
-            .filter(|op| op.needs_scope("user-management:write"));
-        let unswept: Vec<&Operation> = writes
-            .filter(|op| !results.iter().any(|(s, _, _)| s == op))
-            .collect();
-        assert!(unswept.is_empty(), "writes not tried: {}", named(unswept));
         assert_eq!(c.user_count(&c.parent), 50);
         assert_ne!(c.user(&c.parent, &t.uuid).unwrap().first_name, "Swept");
     }

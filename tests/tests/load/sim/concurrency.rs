@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
+use falcon_users::UserQuery;
 use falcon_users::types::DomainCreateUserRequest;
-use falcon_users::{Cloud, Falcon, UserQuery};
 use falcon_users_sim::{SimConfig, Simulator};
-use url::Url;
+use falcon_users_tests::sim::falcon_builder;
 
 const TASKS: usize = 64;
 const REQUESTS: usize = 20_000;
@@ -20,11 +20,7 @@ async fn twenty_thousand_requests_lose_and_duplicate_nothing() {
     })
     .await
     .unwrap();
-    let creds = sim.credentials();
-    let falcon = Falcon::builder()
-        .client_id(creds.client_id)
-        .client_secret(creds.client_secret)
-        .cloud(Cloud::Custom(Url::parse(&sim.base_url()).unwrap()))
+    let falcon = falcon_builder(&sim, sim.credentials())
         .max_concurrency(TASKS)
         .build()
         .unwrap();
