@@ -254,6 +254,22 @@ pub fn falcon(sim: &Simulator, creds: ClientCredentials) -> Falcon {
     falcon_builder(sim, creds).build().unwrap()
 }
 
+/// A simulator seeded with `users` users and the ergonomic client on it, 32 requests in flight
+/// (what the workflow tests run on).
+pub async fn workflow_tenant(users: usize) -> (Simulator, Falcon) {
+    let sim = Simulator::start(SimConfig {
+        users,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let falcon = falcon_builder(&sim, sim.credentials())
+        .max_concurrency(32)
+        .build()
+        .unwrap();
+    (sim, falcon)
+}
+
 /// A retry policy for fault storms: 10 attempts, backoff from 5 ms to 50 ms.
 pub fn fast_retries() -> RetryPolicy {
     RetryPolicy {

@@ -44,6 +44,15 @@ impl Params {
             .collect()
     }
 
+    /// Every value of `name`, at least one (a repeated-key list such as `ids=a&ids=b`).
+    pub fn required_all(&self, name: &str, gate: &Admitted) -> Result<Vec<String>, Response> {
+        let values = self.all(name);
+        if values.is_empty() {
+            return Err(gate.fail(StatusCode::BAD_REQUEST, format!("{name} is required")));
+        }
+        Ok(values)
+    }
+
     /// A required value.
     pub fn required(&self, name: &str, gate: &Admitted) -> Result<String, Response> {
         self.get(name)

@@ -60,10 +60,7 @@ pub async fn retrieve(
     gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let ids = Params::parse(raw.as_deref()).all("ids");
-    if ids.is_empty() {
-        return Err(gate.fail(StatusCode::BAD_REQUEST, "ids is required"));
-    }
+    let ids = Params::parse(raw.as_deref()).required_all("ids", &gate)?;
     let state = shared.read();
     let tenant = state.tenants.get(&gate.token.cid);
     let (mut found, mut errors) = (Vec::new(), Vec::new());
@@ -155,10 +152,7 @@ pub async fn uuids_by_email(
     gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let uids = Params::parse(raw.as_deref()).all("uid");
-    if uids.is_empty() {
-        return Err(gate.fail(StatusCode::BAD_REQUEST, "uid is required"));
-    }
+    let uids = Params::parse(raw.as_deref()).required_all("uid", &gate)?;
     let state = shared.read();
     let tenant = state.tenants.get(&gate.token.cid);
     let ids: Vec<String> = uids
@@ -181,10 +175,7 @@ pub async fn get_roles(
     gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let ids = Params::parse(raw.as_deref()).all("ids");
-    if ids.is_empty() {
-        return Err(gate.fail(StatusCode::BAD_REQUEST, "ids is required"));
-    }
+    let ids = Params::parse(raw.as_deref()).required_all("ids", &gate)?;
     let (roles, errors) = shared.read().lookup_roles(&gate.token.cid, &ids);
     let found: Vec<DomainUserRole> = roles
         .into_iter()

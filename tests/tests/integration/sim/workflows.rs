@@ -3,25 +3,9 @@
 //! state is in the `load` binary.)
 
 use falcon_users::workflows::{OnGrantFailure, Provision, ProvisionOutcome, RoleChange};
-use falcon_users::{Error, Falcon};
+use falcon_users::Error;
 use falcon_users_api::operations;
-use falcon_users_sim::{SimConfig, Simulator};
-use falcon_users_tests::sim::{falcon_builder, roles_of_login as roles_of};
-
-/// A simulator with `users` users and the ergonomic client on it (32 requests in flight).
-async fn setup(users: usize) -> (Simulator, Falcon) {
-    let sim = Simulator::start(SimConfig {
-        users,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let falcon = falcon_builder(&sim, sim.credentials())
-        .max_concurrency(32)
-        .build()
-        .unwrap();
-    (sim, falcon)
-}
+use falcon_users_tests::sim::{roles_of_login as roles_of, workflow_tenant as setup};
 
 #[tokio::test]
 async fn provisioning_is_idempotent_and_completes_missing_roles() {

@@ -3,22 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use falcon_users::UserQuery;
-use falcon_users_sim::{SimConfig, Simulator};
-use falcon_users_tests::sim::falcon_builder;
+use falcon_users_tests::sim::workflow_tenant;
 use futures::TryStreamExt;
 
 #[tokio::test]
 async fn an_inventory_of_five_thousand_users_equals_the_state() {
-    let sim = Simulator::start(SimConfig {
-        users: 5_000,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let falcon = falcon_builder(&sim, sim.credentials())
-        .max_concurrency(32)
-        .build()
-        .unwrap();
+    let (sim, falcon) = workflow_tenant(5_000).await;
     let rows: Vec<_> = falcon
         .inventory(UserQuery::new(), 16)
         .try_collect()
