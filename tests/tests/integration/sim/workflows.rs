@@ -2,8 +2,8 @@
 //! offboarding (dry run and real), bulk role changes. (An inventory of 5,000 users equal to the
 //! state is in the `load` binary.)
 
-use falcon_users::workflows::{OnGrantFailure, Provision, ProvisionOutcome, RoleChange};
 use falcon_users::Error;
+use falcon_users::workflows::{OnGrantFailure, Provision, ProvisionOutcome, RoleChange};
 use falcon_users_api::operations;
 use falcon_users_tests::sim::{roles_of_login as roles_of, workflow_tenant as setup};
 
