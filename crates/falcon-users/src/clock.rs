@@ -15,6 +15,16 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
 }
 
+/// `time + by`, saturating: a server may send any number of seconds, and `SystemTime` panics on
+/// overflow. Past the representable range the answer is a century after `time`, which every
+/// caller treats as "too long to wait".
+pub(crate) fn later(time: SystemTime, by: Duration) -> SystemTime {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    time.checked_add(by)
+        .or_else(|| time.checked_add(CENTURY))
+        .unwrap_or(time)
+}
+
 /// The real clock: `SystemTime::now` and `tokio::time::sleep`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;

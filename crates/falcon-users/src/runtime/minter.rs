@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tracing::{debug, warn};
 use url::Url;
 
+use crate::clock::later;
 use crate::error::{AuthProblem, Error, Result};
 use crate::model::cid::Cid;
 use crate::model::cloud::Cloud;
@@ -111,8 +112,10 @@ impl Minter {
                     })?;
                     let lifetime =
                         Duration::from_secs(body.expires_in.unwrap_or(1799).max(0) as u64);
-                    let renew_at = runtime.clock.now()
-                        + lifetime.saturating_sub(runtime.renew_window.min(lifetime / 2));
+                    let renew_at = later(
+                        runtime.clock.now(),
+                        lifetime.saturating_sub(runtime.renew_window.min(lifetime / 2)),
+                    );
                     debug!(member = ?self.member_cid(), "minted a token");
                     return Ok(Token {
                         value: SecretString::from(value),

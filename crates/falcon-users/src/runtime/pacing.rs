@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::HeaderMap;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, later};
 
 /// Keeps in-flight requests under the concurrency limit and paces them when the API says the
 /// per-minute budget is nearly spent, so that bulk jobs slow down instead of collecting 429s.
@@ -50,7 +50,10 @@ impl Limiter {
                 // Low on budget: spread what is left at the refill rate (limit per minute).
                 let low_water = (limit / 20).max(self.max_concurrency);
                 if remaining <= low_water {
-                    pace.next_slot = Some(start + Duration::from_secs(60) / limit.max(1) as u32);
+                    // In nanoseconds: a limit beyond u32 (any number a server sends) must not
+                    // truncate to a zero divisor.
+                    let gap = Duration::from_nanos(60_000_000_000 / limit.max(1));
+                    pace.next_slot = Some(later(start, gap));
                     pace.remaining = Some(remaining.saturating_sub(1));
                 }
             }
@@ -88,5 +91,52 @@ impl Limiter {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pace> {
         self.pace.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    use super::Limiter;
+    use crate::clock::ManualClock;
+
+    /// Whatever budget a server reports (any size, negative, fractional, junk), pacing waits at
+    /// most one refill interval (a minute divided by the limit) and never panics.
+    #[tokio::test]
+    async fn any_reported_budget_gives_a_bounded_wait() {
+        let values = [
+            "0",
+            "1",
+            "20",
+            "4294967295",
+            "4294967296",
+            "18446744073709551615",
+            "99999999999999999999999",
+            "-1",
+            "1.5",
+            "junk",
+            "",
+        ];
+        for limit in values {
+            for remaining in values {
+                let limiter = Limiter::new(4);
+                let mut headers = HeaderMap::new();
+                headers.insert("x-ratelimit-limit", HeaderValue::from_static(limit));
+                headers.insert("x-ratelimit-remaining", HeaderValue::from_static(remaining));
+                limiter.observe(&headers);
+                let clock = ManualClock::new();
+                for _ in 0..3 {
+                    drop(limiter.acquire(&clock).await);
+                }
+                let waited: Duration = clock.sleeps().iter().sum();
+                assert!(
+                    waited <= Duration::from_secs(3 * 60),
+                    "limit {limit:?}, remaining {remaining:?}: waited {waited:?}"
+                );
+            }
+        }
     }
 }

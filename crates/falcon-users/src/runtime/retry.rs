@@ -5,6 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderMap;
 
+use crate::clock::later;
+
 /// How failed requests are retried. Bounded by attempts and by the call's overall deadline.
 ///
 /// ```
@@ -196,9 +198,9 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<System
             .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
     };
     if let Some(epoch) = read("x-ratelimit-retryafter") {
-        return Some(UNIX_EPOCH + Duration::from_secs(epoch));
+        return Some(later(UNIX_EPOCH, Duration::from_secs(epoch)));
     }
-    read("retry-after").map(|secs| now + Duration::from_secs(secs))
+    read("retry-after").map(|secs| later(now, Duration::from_secs(secs)))
 }
 
 #[cfg(test)]
@@ -362,6 +364,46 @@ mod tests {
             (operations::RETRIEVE_USERS_GET_V1, true),
         ] {
             assert_eq!(op.read_only, read_only, "{op}");
+        }
+    }
+
+    /// Any value a server puts in the retry-after headers (any size, negative, fractional,
+    /// junk), on a 429 or any other status, parses without panicking and leads to a wait within
+    /// the policy or to giving up: never an unbounded wait.
+    #[test]
+    fn any_retry_after_value_gives_a_bounded_wait_or_gives_up() {
+        let now = SystemTime::now();
+        for value in [
+            "0",
+            "1",
+            "1700000000",
+            "4294967296",
+            "9223372036854775807",
+            "18446744073709551615",
+            "99999999999999999999999",
+            "-1",
+            "1.5",
+            "junk",
+            "",
+        ] {
+            for name in ["x-ratelimit-retryafter", "retry-after"] {
+                let mut headers = HeaderMap::new();
+                headers.insert(name, HeaderValue::from_static(value));
+                headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+                let budget = Budget::from_headers(&headers, now);
+                for status in [429, 400, 503] {
+                    let action = decide(Outcome::Status(status), true, budget, first(), &policy());
+                    let wait = match (action.first, action.then) {
+                        (First::HoldAll { wait }, _) => wait,
+                        (_, Then::Retry { after }) => after,
+                        (_, Then::GiveUp) => Duration::ZERO,
+                    };
+                    assert!(
+                        wait <= policy().max_rate_limit_wait,
+                        "{status} with {name}: {value:?} waits {wait:?}"
+                    );
+                }
+            }
         }
     }
 }

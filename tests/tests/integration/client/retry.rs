@@ -411,3 +411,88 @@ async fn max_concurrency_one_serialises_requests() {
     assert_eq!(server.max_in_flight(), 1);
     assert_eq!(server.seen().len(), 9, "1 token + 8 calls");
 }
+
+// ---- absurd rate-limit headers (issue 14, class 1: nothing a server sends panics) ----------
+
+/// A reply with `status` and these headers, and an error envelope.
+fn with_headers(status: u16, headers: &[(&str, &str)]) -> HttpMockResponse {
+    let mut reply = HttpMockResponse::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        reply = reply.header(*name, *value);
+    }
+    reply
+        .body(error_body(status, "absurd headers").to_string())
+        .build()
+}
+
+/// Time headers past what `SystemTime` can hold, on a 429 and on a 400 (the error path reads
+/// them too): a clear error, no panic, no wait, and the handle still works afterwards.
+#[tokio::test]
+async fn retry_after_values_past_the_end_of_time_are_errors_not_panics() {
+    for (status, header) in [
+        (429, "X-RateLimit-RetryAfter"),
+        (429, "Retry-After"),
+        (400, "X-RateLimit-RetryAfter"),
+        (400, "Retry-After"),
+    ] {
+        let server = MockServer::start_async().await;
+        let _token = token_mock(&server, "tok").await;
+        let (falcon, clock) = with_clock(&server);
+        let absurd = with_headers(
+            status,
+            &[
+                (header, "18446744073709551615"),
+                ("X-RateLimit-Remaining", "0"),
+            ],
+        );
+        let ok = json_reply(200, &page(json!(["u-1"]), 0, 500, 1));
+        let api = scripted_query(&server, vec![absurd, ok]).await;
+        let err = bounded(query(&falcon)).await.unwrap_err();
+        match status {
+            429 => assert!(
+                matches!(err, Error::RateLimited { .. }),
+                "{header}: {err:?}"
+            ),
+            _ => assert!(
+                matches!(err, Error::Api { status: 400, .. }),
+                "{header}: {err:?}"
+            ),
+        }
+        assert!(
+            clock.sleeps().iter().all(|d| *d < Duration::from_secs(60)),
+            "{header}: {:?}",
+            clock.sleeps()
+        );
+        // The same handle goes on working (a panic inside it would poison its state).
+        bounded(query(&falcon)).await.unwrap();
+        assert_eq!(api.calls_async().await, 2, "{status} {header}");
+    }
+}
+
+/// A budget header beyond `u32` (`X-RateLimit-Limit: 4294967296`) with nothing remaining used to
+/// divide by zero in pacing: the next calls are paced by a bounded wait and succeed.
+#[tokio::test]
+async fn a_rate_limit_beyond_u32_paces_without_panicking() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let (falcon, clock) = with_clock(&server);
+    let low = HttpMockResponse::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .header("X-RateLimit-Limit", "4294967296")
+        .header("X-RateLimit-Remaining", "0")
+        .body(page(json!(["u-1"]), 0, 500, 1).to_string())
+        .build();
+    let api = scripted_query(&server, vec![low]).await;
+    for _ in 0..3 {
+        bounded(query(&falcon)).await.unwrap();
+    }
+    assert_eq!(api.calls_async().await, 3);
+    assert!(
+        clock.sleeps().iter().all(|d| *d <= Duration::from_secs(60)),
+        "{:?}",
+        clock.sleeps()
+    );
+}
