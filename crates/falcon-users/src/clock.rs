@@ -25,6 +25,26 @@ pub(crate) fn later(time: SystemTime, by: Duration) -> SystemTime {
         .unwrap_or(time)
 }
 
+/// Numbers as a hostile or broken server may send them in a time or budget header: zero, small,
+/// past `u32`, past `i64`, past `u64`, negative, fractional, junk, empty. For the tests of every
+/// parser that reads such a header.
+#[cfg(test)]
+pub(crate) const ABSURD_HEADER_NUMBERS: &[&str] = &[
+    "0",
+    "1",
+    "20",
+    "1700000000",
+    "4294967295",
+    "4294967296",
+    "9223372036854775807",
+    "18446744073709551615",
+    "99999999999999999999999",
+    "-1",
+    "1.5",
+    "junk",
+    "",
+];
+
 /// The real clock: `SystemTime::now` and `tokio::time::sleep`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;

@@ -101,27 +101,14 @@ mod tests {
     use reqwest::header::{HeaderMap, HeaderValue};
 
     use super::Limiter;
-    use crate::clock::ManualClock;
+    use crate::clock::{ABSURD_HEADER_NUMBERS, ManualClock};
 
     /// Whatever budget a server reports (any size, negative, fractional, junk), pacing waits at
     /// most one refill interval (a minute divided by the limit) and never panics.
     #[tokio::test]
     async fn any_reported_budget_gives_a_bounded_wait() {
-        let values = [
-            "0",
-            "1",
-            "20",
-            "4294967295",
-            "4294967296",
-            "18446744073709551615",
-            "99999999999999999999999",
-            "-1",
-            "1.5",
-            "junk",
-            "",
-        ];
-        for limit in values {
-            for remaining in values {
+        for limit in ABSURD_HEADER_NUMBERS {
+            for remaining in ABSURD_HEADER_NUMBERS {
                 let limiter = Limiter::new(4);
                 let mut headers = HeaderMap::new();
                 headers.insert("x-ratelimit-limit", HeaderValue::from_static(limit));
