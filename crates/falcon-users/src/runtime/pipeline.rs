@@ -12,6 +12,7 @@ use reqwest::{Request, Response};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{debug, warn};
 
+use crate::clock::later;
 use crate::error::Error;
 use crate::runtime::body::buffer;
 use crate::runtime::retry::{Attempt, Budget, First, Outcome, Then, decide};
@@ -153,7 +154,7 @@ impl Pipeline {
             let action = decide(outcome, op.read_only, budget, situation, &runtime.retry);
             match action.first {
                 First::Nothing => {}
-                First::HoldAll { wait } => runtime.limiter.hold_until(now + wait),
+                First::HoldAll { wait } => runtime.limiter.hold_until(later(now, wait)),
                 First::RefreshToken => {
                     refreshed = true;
                     if !self.refresh(&mut retry, operation).await {
