@@ -1,10 +1,11 @@
 //! The operation table: one constant per operation of the spec, for hand-written code to read
 //! every operation fact from (retry classes, the simulator's router and scopes, FQL fields).
 //!
-//! Read from the curated spec as written (upstream operationIds), with three extensions that
+//! Read from the curated spec as written (upstream operationIds), with the extensions that
 //! `spec/CURATION.md` documents: `x-falcon-read-only` on POSTs that change nothing,
-//! `x-falcon-replaced-by` on deprecated operations, and `x-falcon-filter-fields` (and
-//! `x-falcon-sort-fields` where the sort parameter is free text) on the query parameters.
+//! `x-falcon-replaced-by` on deprecated operations, `x-falcon-secret-response` where the success
+//! body is a credential, and `x-falcon-filter-fields` (and `x-falcon-sort-fields` where the sort
+//! parameter is free text) on the query parameters.
 
 use std::collections::BTreeSet;
 
@@ -21,6 +22,8 @@ pub struct Facts {
     pub method: String,
     pub path: String,
     pub read_only: bool,
+    pub success: u16,
+    pub secret_response: bool,
     pub auth: AuthFacts,
     pub replaced_by: Option<String>,
     pub sort_values: Vec<String>,
@@ -104,6 +107,13 @@ fn facts(path: &str, method: &str, op: &Value, global_security: &Value) -> Resul
         ("get", Some(_)) => return Err(format!("{id}: a GET is read-only already")),
         (_, Some(v)) => v.as_bool().ok_or("x-falcon-read-only must be a boolean")?,
     };
+    let success = success_status(op).map_err(|e| format!("{id}: {e}"))?;
+    let secret_response = match op.get("x-falcon-secret-response") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or("x-falcon-secret-response must be a boolean")?,
+    };
     let security = op.get("security").unwrap_or(global_security);
     let auth = auth(security).map_err(|e| format!("{id}: {e}"))?;
 
@@ -165,12 +175,33 @@ fn facts(path: &str, method: &str, op: &Value, global_security: &Value) -> Resul
         method: method.to_ascii_uppercase(),
         path: path.to_owned(),
         read_only,
+        success,
+        secret_response,
         auth,
         replaced_by,
         sort_values,
         sort_fields,
         filter_fields,
     })
+}
+
+/// The one 2xx status the operation declares (every operation of this API has exactly one).
+fn success_status(op: &Value) -> Result<u16, String> {
+    let declared: Vec<u16> = op
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(code, _)| code.parse::<u16>().ok())
+        .filter(|code| (200..300).contains(code))
+        .collect();
+    match declared.as_slice() {
+        [one] => Ok(*one),
+        [] => Err("declares no 2xx response".into()),
+        _ => Err(format!(
+            "declares several 2xx responses {declared:?}; the table holds one"
+        )),
+    }
 }
 
 /// `[{"oauth2": [scopes]}]`, `[{"basicAuth": []}]` or `[]` (none).
@@ -253,13 +284,16 @@ pub fn render(all: &[Facts]) -> String {
         };
         out.push_str(&format!(
             "#[doc = \" {doc}\"]\npub const {}: Operation = Operation {{ id: {:?}, name: {:?}, \
-             method: HttpMethod::{method}, path: {:?}, read_only: {}, auth: {auth}, \
-             replaced_by: {}, sort_values: {}, sort_fields: {}, filter_fields: {} }};\n",
+             method: HttpMethod::{method}, path: {:?}, read_only: {}, success: {}, \
+             secret_response: {}, auth: {auth}, replaced_by: {}, sort_values: {}, \
+             sort_fields: {}, filter_fields: {} }};\n",
             const_name(&f.name),
             f.id,
             f.name,
             f.path,
             f.read_only,
+            f.success,
+            f.secret_response,
             match &f.replaced_by {
                 Some(to) => format!("Some({to:?})"),
                 None => "None".to_owned(),
@@ -296,7 +330,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn spec(op: Value) -> Value {
+    /// A spec with one operation at `POST /a`; a 200 is added unless `op` states its responses.
+    fn spec(mut op: Value) -> Value {
+        if op.get("responses").is_none() {
+            op["responses"] = json!({"200": {}, "400": {}});
+        }
         json!({"security": [{"oauth2": []}], "paths": {"/a": {"post": op}}})
     }
 
@@ -305,6 +343,8 @@ mod tests {
         let all = read(&spec(json!({
             "operationId": "retrieveThingsGETV1",
             "x-falcon-read-only": true,
+            "x-falcon-secret-response": true,
+            "responses": {"201": {}, "403": {}},
             "security": [{"oauth2": ["things:read"]}],
             "parameters": [
                 {"name": "filter", "in": "query", "x-falcon-filter-fields": ["a", "b"]},
@@ -320,6 +360,8 @@ mod tests {
                 method: "POST".into(),
                 path: "/a".into(),
                 read_only: true,
+                success: 201,
+                secret_response: true,
                 auth: AuthFacts::Bearer(vec!["things:read".into()]),
                 replaced_by: None,
                 sort_values: vec!["a".into(), "a|asc".into(), "a|desc".into(), "b|desc".into()],
@@ -351,6 +393,14 @@ mod tests {
             (
                 json!({"operationId": "w", "security": [{"apiKey": []}]}),
                 "unknown security scheme `apiKey`",
+            ),
+            (
+                json!({"operationId": "n", "responses": {"400": {}}}),
+                "n: declares no 2xx response",
+            ),
+            (
+                json!({"operationId": "m", "responses": {"200": {}, "202": {}}}),
+                "m: declares several 2xx responses [200, 202]",
             ),
         ] {
             let err = format!("{:#}", read(&spec(op)).unwrap_err());

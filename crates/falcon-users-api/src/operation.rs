@@ -52,6 +52,8 @@ pub enum Auth {
 /// assert_eq!(op.method, HttpMethod::Post);
 /// assert!(op.read_only, "ids travel in the body, but nothing changes");
 /// assert!(operations::LEGACY_CREATE_USER.replaced_by == Some("createUserV1"));
+/// assert_eq!(operations::OAUTH2_ACCESS_TOKEN.success, 201);
+/// assert!(operations::OAUTH2_ACCESS_TOKEN.secret_response);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Operation {
@@ -66,6 +68,12 @@ pub struct Operation {
     /// Changes nothing, so a lost or failed request may be sent again: every GET, and the
     /// POSTs the spec marks `x-falcon-read-only` (ids in the body, token minting).
     pub read_only: bool,
+    /// The one 2xx status the spec declares. The service sometimes answers another 2xx; the
+    /// `falcon-users` pipeline reads any 2xx as this one, so a decodable body is a success.
+    pub success: u16,
+    /// The success body is a credential (`x-falcon-secret-response`, the token mint): no part of
+    /// any answer to it may reach an error message, `Debug` output or a log.
+    pub secret_response: bool,
     /// How a request authenticates.
     pub auth: Auth,
     /// For a deprecated operation, the upstream id of the one to use instead.

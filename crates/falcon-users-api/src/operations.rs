@@ -13,6 +13,8 @@ pub const OAUTH2_REVOKE_TOKEN: Operation = Operation {
     method: HttpMethod::Post,
     path: "/oauth2/revoke",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Basic,
     replaced_by: None,
     sort_values: &[],
@@ -26,6 +28,8 @@ pub const OAUTH2_ACCESS_TOKEN: Operation = Operation {
     method: HttpMethod::Post,
     path: "/oauth2/token",
     read_only: true,
+    success: 201,
+    secret_response: true,
     auth: Auth::None,
     replaced_by: None,
     sort_values: &[],
@@ -39,6 +43,8 @@ pub const AGGREGATE_USERS_V1: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/aggregates/users/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -54,6 +60,8 @@ pub const AGGREGATE_USERS_V2: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/aggregates/users/v2",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -69,6 +77,8 @@ pub const LEGACY_COMBINED_USER_ROLES_V1: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/combined/user-roles/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -100,6 +110,8 @@ pub const COMBINED_USER_ROLES_V2: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/combined/user-roles/v2",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -131,6 +143,8 @@ pub const COMBINED_USER_ROLES_V3: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/combined/user-roles/v3",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -162,6 +176,8 @@ pub const ENTITIES_PERMISSION_GROUPS_GET_V1: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/permission-groups/GET/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -177,6 +193,8 @@ pub const ENTITIES_PERMISSIONS_GET_V1: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/permissions/GET/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -192,6 +210,8 @@ pub const ENTITIES_ROLE_PERMISSIONS_V1: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/entities/role-permissions/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -207,6 +227,8 @@ pub const ENTITIES_ROLES_GET_V2: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/roles/GET/v2",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -222,6 +244,8 @@ pub const LEGACY_ENTITIES_ROLES_V1: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/entities/roles/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -237,6 +261,8 @@ pub const USER_ACTION_V1: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/user-actions/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -252,6 +278,8 @@ pub const USER_ALLOWED_ACTIONS_V1: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/user-allowed-actions/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -267,6 +295,8 @@ pub const GET_USER_INVITATIONS_GET_V1: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/user-invitations/GET/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -282,6 +312,8 @@ pub const USER_ROLES_ACTION_V1: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/user-role-actions/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -297,6 +329,8 @@ pub const USER_ROLES_ACTION_V2: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/user-role-actions/v2",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -312,6 +346,8 @@ pub const RETRIEVE_USERS_GET_V1: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/users/GET/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -327,6 +363,8 @@ pub const RETRIEVE_USERS_GET_V2: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/users/GET/v2",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -342,6 +380,8 @@ pub const CREATE_USER_V1: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-management/entities/users/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -357,6 +397,8 @@ pub const UPDATE_USER_V1: Operation = Operation {
     method: HttpMethod::Patch,
     path: "/user-management/entities/users/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -372,6 +414,8 @@ pub const DELETE_USER_V1: Operation = Operation {
     method: HttpMethod::Delete,
     path: "/user-management/entities/users/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -387,6 +431,8 @@ pub const QUERIES_PERMISSIONS_V1: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/queries/permissions/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -402,6 +448,8 @@ pub const QUERIES_ROLES_V1: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/queries/roles/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -417,6 +465,8 @@ pub const QUERY_USER_INVITATIONS_V1: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/queries/user-invitations/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -446,6 +496,8 @@ pub const QUERY_USER_V1: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/queries/users/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -517,6 +569,8 @@ pub const QUERY_USER_V2: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-management/queries/users/v2",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -589,6 +643,8 @@ pub const LEGACY_GET_ROLES: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-roles/entities/user-roles/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -604,6 +660,8 @@ pub const LEGACY_GRANT_USER_ROLE_IDS: Operation = Operation {
     method: HttpMethod::Post,
     path: "/user-roles/entities/user-roles/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -619,6 +677,8 @@ pub const LEGACY_REVOKE_USER_ROLE_IDS: Operation = Operation {
     method: HttpMethod::Delete,
     path: "/user-roles/entities/user-roles/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -634,6 +694,8 @@ pub const LEGACY_GET_AVAILABLE_ROLE_IDS: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-roles/queries/user-role-ids-by-cid/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -649,6 +711,8 @@ pub const LEGACY_GET_USER_ROLE_IDS: Operation = Operation {
     method: HttpMethod::Get,
     path: "/user-roles/queries/user-role-ids-by-user-uuid/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -664,6 +728,8 @@ pub const LEGACY_RETRIEVE_USER: Operation = Operation {
     method: HttpMethod::Get,
     path: "/users/entities/users/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -679,6 +745,8 @@ pub const LEGACY_CREATE_USER: Operation = Operation {
     method: HttpMethod::Post,
     path: "/users/entities/users/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -694,6 +762,8 @@ pub const LEGACY_UPDATE_USER: Operation = Operation {
     method: HttpMethod::Patch,
     path: "/users/entities/users/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -709,6 +779,8 @@ pub const LEGACY_DELETE_USER: Operation = Operation {
     method: HttpMethod::Delete,
     path: "/users/entities/users/v1",
     read_only: false,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
     },
@@ -724,6 +796,8 @@ pub const LEGACY_RETRIEVE_EMAILS_BY_CID: Operation = Operation {
     method: HttpMethod::Get,
     path: "/users/queries/emails-by-cid/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -739,6 +813,8 @@ pub const LEGACY_RETRIEVE_USER_UUIDS_BY_CID: Operation = Operation {
     method: HttpMethod::Get,
     path: "/users/queries/user-uuids-by-cid/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },
@@ -754,6 +830,8 @@ pub const LEGACY_RETRIEVE_USER_UUID: Operation = Operation {
     method: HttpMethod::Get,
     path: "/users/queries/user-uuids-by-email/v1",
     read_only: true,
+    success: 200,
+    secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
     },

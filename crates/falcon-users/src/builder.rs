@@ -12,9 +12,10 @@ use crate::client::Falcon;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
-use crate::model::cloud::Cloud;
+use crate::model::cloud::{Cloud, refuse_userinfo};
 use crate::model::credentials::Credentials;
 use crate::model::ids::BatchLimits;
+use crate::runtime::body::DEFAULT_MAX_RESPONSE_BYTES;
 use crate::runtime::endpoint::Endpoint;
 use crate::runtime::retry::RetryPolicy;
 use crate::runtime::shared::{Runtime, Settings};
@@ -49,6 +50,7 @@ pub struct FalconBuilder {
     retry: Option<RetryPolicy>,
     max_concurrency: Option<usize>,
     renew_window: Option<Duration>,
+    max_response_bytes: Option<u64>,
     batch: Option<BatchLimits>,
     clock: Option<Arc<dyn Clock>>,
     allow_plain_http: bool,
@@ -177,6 +179,20 @@ impl FalconBuilder {
         self
     }
 
+    /// The most bytes one response body may have (default 32 MiB, far above any legitimate
+    /// answer). A larger answer fails with [`Error::BodyTooLarge`] naming the operation, read
+    /// no further than the limit, so a broken or hostile server cannot exhaust memory. The token
+    /// endpoint's answers are held to it too.
+    ///
+    /// ```
+    /// let builder = falcon_users::FalconBuilder::default().max_response_bytes(4 * 1024 * 1024);
+    /// # drop(builder);
+    /// ```
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = Some(bytes);
+        self
+    }
+
     /// Ids per request and batches in flight for id-list operations.
     pub fn batch_limits(mut self, limits: BatchLimits) -> Self {
         self.batch = Some(limits);
@@ -220,9 +236,9 @@ impl FalconBuilder {
             (None, Some(text)) => text.parse()?,
             (None, None) => Cloud::Us1,
         };
-        check_scheme(&cloud.base_url(), self.allow_plain_http)?;
-        for url in self.overrides.values() {
+        for url in std::iter::once(&cloud.base_url()).chain(self.overrides.values()) {
             check_scheme(url, self.allow_plain_http)?;
+            refuse_userinfo(url)?;
         }
         let all_https = cloud.base_url().scheme() == "https"
             && self.overrides.values().all(|u| u.scheme() == "https");
@@ -288,6 +304,9 @@ impl FalconBuilder {
             renew_window: self.renew_window.unwrap_or(Duration::from_secs(120)),
             request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(30)),
             deadline: self.deadline.unwrap_or(Duration::from_secs(180)),
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             batch,
         }));
         Ok(Falcon::new(runtime, member))

@@ -105,8 +105,11 @@ impl Falcon {
 
     /// Gets a token now (normally this happens on the first call), so that credential and
     /// cloud problems show up early.
+    ///
+    /// Waits at most the handle's deadline: callers that arrive while a token is being minted
+    /// share that one request and its outcome.
     pub async fn authenticate(&self) -> Result<()> {
-        self.token.token().await.map(drop)
+        self.token.token(self.deadline).await.map(drop)
     }
 
     /// Revokes this handle's current token at the API and forgets it.

@@ -3,6 +3,7 @@
 //! A leaf: every layer reports through it, so it imports none of them. Turning a response into an
 //! [`Error`] is the request runtime's job (it knows the headers and the wrapped bodies).
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use falcon_users_api::types::MsaspecError;
@@ -23,8 +24,10 @@ pub enum AuthProblem {
 
 /// Every failure of the `falcon-users` crate.
 ///
-/// `Display` is a sentence a user can act on; secrets never appear in it.
-#[derive(Debug, thiserror::Error)]
+/// `Display` is a sentence a user can act on; secrets never appear in it. Errors are `Clone` so
+/// that one failure can be reported to every caller that waited on it (a token mint shared by
+/// concurrent calls).
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Input was refused before any request was sent.
@@ -82,7 +85,18 @@ pub enum Error {
         operation: &'static str,
         /// The underlying error.
         #[source]
-        source: reqwest::Error,
+        source: Arc<reqwest::Error>,
+    },
+
+    /// A response body was larger than the handle accepts; nothing of it was kept.
+    #[error(
+        "{operation}: the response body exceeds the limit of {limit} bytes and was not read (raise it with FalconBuilder::max_response_bytes if the answer is legitimate)"
+    )]
+    BodyTooLarge {
+        /// The operationId whose answer was too large.
+        operation: &'static str,
+        /// The limit in bytes.
+        limit: u64,
     },
 
     /// A success response whose body does not match the spec.

@@ -77,6 +77,7 @@ fn falcon_users_layers_point_down() {
         &[
             &["error"],
             &["clock", "model"],
+            &["runtime::carry"],
             &[
                 "runtime::body",
                 "runtime::endpoint",

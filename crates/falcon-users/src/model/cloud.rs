@@ -102,15 +102,17 @@ impl FromStr for Cloud {
     fn from_str(input: &str) -> Result<Self, Error> {
         let trimmed = input.trim();
         if trimmed.contains("://") {
+            let shown = without_userinfo(trimmed);
             let url = Url::parse(trimmed).map_err(|e| {
-                Error::invalid("cloud", format!("{trimmed:?} is not a valid URL: {e}"))
+                Error::invalid("cloud", format!("{shown:?} is not a valid URL: {e}"))
             })?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                 return Err(Error::invalid(
                     "cloud",
-                    format!("{trimmed:?} must be an http(s) URL with a host"),
+                    format!("{shown:?} must be an http(s) URL with a host"),
                 ));
             }
+            refuse_userinfo(&url)?;
             return Ok(Cloud::Custom(url));
         }
         let key: String = trimmed
@@ -131,6 +133,69 @@ impl FromStr for Cloud {
                     "unknown cloud {trimmed:?}; use one of us-1, us-2, us-3, eu-1, us-gov-1, us-gov-2 or an https:// URL"
                 ),
             )),
+        }
+    }
+}
+
+/// A base URL with a user name or password is refused: `reqwest` would send them as HTTP Basic
+/// credentials to every request, and they would be echoed wherever the URL is shown. The API
+/// client's id and secret are the credentials.
+pub(crate) fn refuse_userinfo(url: &Url) -> Result<(), Error> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(());
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    Err(Error::invalid(
+        "cloud",
+        format!(
+            "{shown} was given with a user name or password in it, which is refused: they would be sent to the server and shown in output; give the API client's id and secret as credentials"
+        ),
+    ))
+}
+
+/// `text` with anything between `://` and an `@` before the path replaced, for error messages
+/// about text that did not parse as a URL.
+fn without_userinfo(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_with_credentials_are_refused_without_echoing_them() {
+        for input in [
+            "https://user:hunter2@falcon.example.com",
+            "https://hunter2@falcon.example.com/",
+            "http://:hunter2@127.0.0.1:8080",
+            "https://user:hunter2@exa mple.com",
+        ] {
+            let err = input.parse::<Cloud>().unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{input}: {err}");
+            assert!(err.starts_with("invalid cloud"), "{input}: {err}");
+        }
+        assert!("https://falcon.example.com".parse::<Cloud>().is_ok());
+    }
+
+    #[test]
+    fn userinfo_is_cut_from_text_that_is_not_a_url() {
+        for (text, shown) in [
+            ("https://u:p@h/x@y", "https://***@h/x@y"),
+            ("https://h/a@b", "https://h/a@b"),
+            ("no scheme", "no scheme"),
+            ("https://a@b@c", "https://***@c"),
+        ] {
+            assert_eq!(without_userinfo(text), shown);
         }
     }
 }

@@ -1,46 +1,155 @@
-//! Response bodies read whole inside the retry loop, and non-JSON error bodies kept readable.
+//! Response bodies read whole inside the retry loop, within a size limit; any 2xx read as the one
+//! the spec declares; error bodies made into the error envelope so their status is never lost.
 
-use reqwest::Response;
+use falcon_users_api::Operation;
+use falcon_users_api::types::MsaspecResponseFields;
 use reqwest::header::HeaderValue;
+use reqwest::{Response, StatusCode};
+use tracing::debug;
 
-/// Marks a response whose error body was not JSON and was wrapped by [`buffer`].
+use crate::error::Error;
+use crate::runtime::carry::carry;
+
+/// Marks a response whose error body was not the JSON envelope and was wrapped by [`buffer`].
 pub(crate) const RAW_BODY_HEADER: &str = "x-falcon-users-raw-body";
 
-/// Reads the whole body (within the attempt's timeout) and rebuilds the response from memory.
+/// The default limit on one response body: far above the largest legitimate answer (a page of
+/// 500 grants or 100 users is well under a megabyte), far below what hurts a process.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Reads the whole body (within the attempt's timeout and `limit` bytes) and rebuilds the
+/// response from memory. A body over the limit fails with [`Error::BodyTooLarge`] (carried),
+/// read no further than the limit, and a declared `Content-Length` over it is refused unread.
 ///
-/// Gateways answer some errors with HTML. The generated client would report those as an
-/// undecodable payload and lose the status; wrapping the text in the error envelope keeps the
-/// status, the headers and the raw body (flagged by [`RAW_BODY_HEADER`]).
-pub(crate) async fn buffer(response: Response) -> reqwest::Result<Response> {
-    let status = response.status();
+/// The generated client knows one 2xx per operation and reports any other as unexpected; the
+/// service sometimes answers another (a 200 for the token's 201), so any 2xx is read as the
+/// declared one and a decodable body is a success. Gateways answer some errors with HTML or with
+/// JSON that is not the envelope; the generated client would report those as an undecodable
+/// payload and lose the status, so they are made into the envelope (see [`envelope`]).
+pub(crate) async fn buffer(
+    mut response: Response,
+    op: &'static Operation,
+    limit: u64,
+) -> reqwest::Result<Response> {
+    let too_large = || Error::BodyTooLarge {
+        operation: op.id,
+        limit,
+    };
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(carry(too_large()).await);
+    }
+    let mut status = response.status();
     let version = response.version();
     let mut headers = response.headers().clone();
-    let body = response.bytes().await?;
-    let failed = status.is_client_error() || status.is_server_error();
-    let body = if !failed || serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
-        body
-    } else {
-        let trace_id = headers
-            .get("x-cs-traceid")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        headers.insert(RAW_BODY_HEADER, HeaderValue::from_static("1"));
-        headers.insert(
-            reqwest::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(carry(too_large()).await);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if status.is_success()
+        && status.as_u16() != op.success
+        && let Ok(declared) = StatusCode::from_u16(op.success)
+    {
+        debug!(
+            operation = op.id,
+            status = status.as_u16(),
+            "read as {declared}"
         );
-        headers.remove(reqwest::header::CONTENT_LENGTH);
-        serde_json::json!({
-            "meta": {"query_time": 0.0, "trace_id": trace_id},
-            "errors": [{"code": status.as_u16(), "message": String::from_utf8_lossy(&body)}],
-        })
-        .to_string()
-        .into()
+        status = declared;
+    }
+    let failed = status.is_client_error() || status.is_server_error();
+    let body = if failed {
+        envelope(status, &mut headers, body)
+    } else {
+        body
     };
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
     Ok(Response::from(rebuilt))
+}
+
+/// An error body as the envelope the generated client decodes: as sent when it is one; with a
+/// `meta` added when only that is missing from an object that states `errors`; else the text wrapped as one error message and flagged
+/// with [`RAW_BODY_HEADER`] (kept for the user to read, never parsed as API errors).
+fn envelope(
+    status: StatusCode,
+    headers: &mut reqwest::header::HeaderMap,
+    body: Vec<u8>,
+) -> Vec<u8> {
+    let trace_id = headers
+        .get("x-cs-traceid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let meta = serde_json::json!({"query_time": 0.0, "trace_id": trace_id});
+    let decodes = |bytes: &[u8]| serde_json::from_slice::<MsaspecResponseFields>(bytes).is_ok();
+    if decodes(&body) {
+        return body;
+    }
+    if let Ok(serde_json::Value::Object(mut object)) = serde_json::from_slice(&body)
+        && !object.contains_key("meta")
+        && object.contains_key("errors")
+    {
+        object.insert("meta".into(), meta.clone());
+        if let Ok(patched) = serde_json::to_vec(&object)
+            && decodes(&patched)
+        {
+            headers.remove(reqwest::header::CONTENT_LENGTH);
+            return patched;
+        }
+    }
+    headers.insert(RAW_BODY_HEADER, HeaderValue::from_static("1"));
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.remove(reqwest::header::CONTENT_LENGTH);
+    serde_json::json!({
+        "meta": meta,
+        "errors": [{"code": status.as_u16(), "message": String::from_utf8_lossy(&body)}],
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderMap;
+
+    fn wrapped(body: &str) -> (serde_json::Value, bool) {
+        let mut headers = HeaderMap::new();
+        let out = envelope(
+            StatusCode::FORBIDDEN,
+            &mut headers,
+            body.as_bytes().to_vec(),
+        );
+        (
+            serde_json::from_slice(&out).expect("json"),
+            headers.contains_key(RAW_BODY_HEADER),
+        )
+    }
+
+    #[test]
+    fn error_bodies_become_the_envelope_and_keep_what_they_say() {
+        let full =
+            r#"{"meta":{"query_time":0.1,"trace_id":"t"},"errors":[{"code":403,"message":"no"}]}"#;
+        assert_eq!(wrapped(full), (serde_json::from_str(full).unwrap(), false));
+
+        let (no_meta, raw) = wrapped(r#"{"errors":[{"code":403,"message":"access denied"}]}"#);
+        assert!(!raw, "the errors are the API's own: kept as errors");
+        assert_eq!(no_meta["errors"][0]["message"], "access denied");
+        assert!(no_meta["meta"].is_object());
+
+        for text in ["<html>502</html>", r#"{"message":"gateway"}"#, "[1,2]", ""] {
+            let (body, raw) = wrapped(text);
+            assert!(raw, "{text}");
+            assert_eq!(body["errors"][0]["message"], text);
+            assert_eq!(body["errors"][0]["code"], 403);
+        }
+    }
 }

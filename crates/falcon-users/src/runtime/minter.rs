@@ -42,16 +42,20 @@ impl Minter {
         self.cache.member_cid()
     }
 
-    /// A token valid for at least the renew window, minting one if needed.
-    pub(crate) async fn token(&self) -> Result<Token> {
+    /// A token valid for at least the renew window, minting one if needed; waits at most
+    /// `within` (the caller's time left).
+    pub(crate) async fn token(&self, within: Duration) -> Result<Token> {
+        let minter = self.clone();
         self.cache
-            .get_or_mint(self.runtime.clock.as_ref(), || self.mint())
+            .get_or_mint(self.runtime.clock.as_ref(), within, move || async move {
+                minter.mint().await
+            })
             .await
     }
 
     /// Revokes the cached token (if any) at the API and forgets it.
     pub(crate) async fn revoke(&self) -> Result<()> {
-        let Some(token) = self.cache.take().await else {
+        let Some(token) = self.cache.take() else {
             return Ok(());
         };
         let body = Oauth2RevokeTokenBody {
@@ -219,11 +223,11 @@ impl Minter {
 }
 
 impl BearerSource for Minter {
-    fn bearer(&self) -> BoxFuture<'_, Result<SecretString>> {
-        Box::pin(async move { self.token().await.map(|t| t.value) })
+    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<SecretString>> {
+        Box::pin(async move { self.token(within).await.map(|t| t.value) })
     }
 
-    fn refused<'a>(&'a self, sent: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(self.cache.invalidate(sent))
+    fn refused(&self, sent: &str) {
+        self.cache.invalidate(sent);
     }
 }

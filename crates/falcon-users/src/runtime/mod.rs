@@ -6,6 +6,7 @@
 //! runs each request through it; the [`minter`] gets tokens (its requests use a pipeline too).
 
 pub(crate) mod body;
+pub(crate) mod carry;
 pub(crate) mod endpoint;
 pub(crate) mod minter;
 pub(crate) mod pacing;

@@ -35,34 +35,39 @@ impl Limiter {
         }
     }
 
-    /// Waits for a free slot; hold the permit for as long as the request is in flight.
-    pub(crate) async fn acquire(&self, clock: &dyn Clock) -> SemaphorePermit<'_> {
-        let permit = self
-            .permits
-            .acquire()
+    /// Waits for a free slot and the pacing gap; hold the permit for as long as the request is
+    /// in flight. `None` when the wait would outlast `within` (the call's time left): a wait the
+    /// deadline cannot cover is refused at once, and the slot it would have taken stays free.
+    ///
+    /// The pacing gap is a pure wait, taken on `clock`; waiting for another request to give back
+    /// its permit is waiting on real work, so it is bounded in real time.
+    pub(crate) async fn acquire(
+        &self,
+        clock: &dyn Clock,
+        within: Duration,
+    ) -> Option<SemaphorePermit<'_>> {
+        let permit = tokio::time::timeout(within, self.permits.acquire())
             .await
-            .expect("the limiter's semaphore is never closed");
+            .ok()?
+            .ok()?;
         let wait = {
             let mut pace = self.lock();
             let now = clock.now();
-            let start = pace.next_slot.filter(|t| *t > now).unwrap_or(now);
-            if let (Some(limit), Some(remaining)) = (pace.limit, pace.remaining) {
-                // Low on budget: spread what is left at the refill rate (limit per minute).
-                let low_water = (limit / 20).max(self.max_concurrency);
-                if remaining <= low_water {
-                    // In nanoseconds: a limit beyond u32 (any number a server sends) must not
-                    // truncate to a zero divisor.
-                    let gap = Duration::from_nanos(60_000_000_000 / limit.max(1));
-                    pace.next_slot = Some(later(start, gap));
-                    pace.remaining = Some(remaining.saturating_sub(1));
-                }
+            let slot = next_slot(&pace, now, self.max_concurrency);
+            let wait = slot.start.duration_since(now).unwrap_or_default();
+            if wait > within {
+                return None;
             }
-            start.duration_since(now).unwrap_or_default()
+            if let Some(next) = slot.then {
+                pace.next_slot = Some(next);
+                pace.remaining = pace.remaining.map(|r| r.saturating_sub(1));
+            }
+            wait
         };
         if !wait.is_zero() {
             clock.sleep(wait).await;
         }
-        permit
+        Some(permit)
     }
 
     /// Records the budget the API reported.
@@ -94,13 +99,39 @@ impl Limiter {
     }
 }
 
+/// When the next request may start, and the slot after it when the budget is low.
+#[derive(Debug, PartialEq)]
+struct Slot {
+    start: SystemTime,
+    /// Set when pacing: nobody else starts before this.
+    then: Option<SystemTime>,
+}
+
+/// The pacing decision: start at the held slot (or now); when the reported budget is at its low
+/// water mark, the next start is one refill interval later (the limit spread over a minute).
+fn next_slot(pace: &Pace, now: SystemTime, max_concurrency: u64) -> Slot {
+    let start = pace.next_slot.filter(|t| *t > now).unwrap_or(now);
+    let then = match (pace.limit, pace.remaining) {
+        (Some(limit), Some(remaining)) if remaining <= (limit / 20).max(max_concurrency) => {
+            // In nanoseconds: a limit beyond u32 (any number a server sends) must not truncate
+            // to a zero divisor.
+            let gap = Duration::from_nanos(60_000_000_000 / limit.max(1));
+            Some(later(start, gap))
+        }
+        _ => None,
+    };
+    Slot { start, then }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use reqwest::header::{HeaderMap, HeaderValue};
 
-    use super::Limiter;
+    use std::time::SystemTime;
+
+    use super::{Limiter, Pace, Slot, next_slot};
     use crate::clock::{ABSURD_HEADER_NUMBERS, ManualClock};
 
     /// Whatever budget a server reports (any size, negative, fractional, junk), pacing waits at
@@ -116,7 +147,7 @@ mod tests {
                 limiter.observe(&headers);
                 let clock = ManualClock::new();
                 for _ in 0..3 {
-                    drop(limiter.acquire(&clock).await);
+                    drop(limiter.acquire(&clock, Duration::from_secs(3600)).await);
                 }
                 let waited: Duration = clock.sleeps().iter().sum();
                 assert!(
@@ -124,6 +155,104 @@ mod tests {
                     "limit {limit:?}, remaining {remaining:?}: waited {waited:?}"
                 );
             }
+        }
+    }
+
+    /// A pacing wait longer than the time left is refused at once, takes no slot, and waits
+    /// nothing; one that fits is waited on the clock.
+    #[tokio::test]
+    async fn a_wait_the_deadline_cannot_cover_is_refused_without_waiting() {
+        let limiter = Limiter::new(4);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-limit", HeaderValue::from_static("1"));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        limiter.observe(&headers);
+        let clock = ManualClock::new();
+        let first = limiter.acquire(&clock, Duration::from_secs(5)).await;
+        assert!(first.is_some(), "the first request starts now");
+        drop(first);
+        assert!(
+            limiter
+                .acquire(&clock, Duration::from_secs(5))
+                .await
+                .is_none(),
+            "the next slot is 60 s away: more than the 5 s left"
+        );
+        assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+        assert!(
+            limiter
+                .acquire(&clock, Duration::from_secs(61))
+                .await
+                .is_some()
+        );
+        assert_eq!(clock.sleeps(), vec![Duration::from_secs(60)]);
+    }
+
+    #[test]
+    fn the_slot_decision() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let pace = |limit, remaining, next_slot| Pace {
+            limit,
+            remaining,
+            next_slot,
+        };
+        let secs = |s| now + Duration::from_secs(s);
+        for (pace, expected) in [
+            (
+                pace(None, None, None),
+                Slot {
+                    start: now,
+                    then: None,
+                },
+            ),
+            (
+                pace(Some(6000), Some(5000), None),
+                Slot {
+                    start: now,
+                    then: None,
+                },
+            ),
+            (
+                pace(Some(6000), Some(10), None),
+                Slot {
+                    start: now,
+                    then: Some(now + Duration::from_millis(10)),
+                },
+            ),
+            (
+                pace(None, None, Some(secs(30))),
+                Slot {
+                    start: secs(30),
+                    then: None,
+                },
+            ),
+            (
+                pace(
+                    None,
+                    None,
+                    Some(secs(0).checked_sub(Duration::from_secs(1)).unwrap()),
+                ),
+                Slot {
+                    start: now,
+                    then: None,
+                },
+            ),
+            (
+                pace(Some(1), Some(0), Some(secs(5))),
+                Slot {
+                    start: secs(5),
+                    then: Some(secs(65)),
+                },
+            ),
+            (
+                pace(Some(0), Some(0), None),
+                Slot {
+                    start: now,
+                    then: Some(secs(60)),
+                },
+            ),
+        ] {
+            assert_eq!(next_slot(&pace, now, 4), expected, "{pace:?}");
         }
     }
 }

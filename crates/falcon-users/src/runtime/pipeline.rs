@@ -1,6 +1,8 @@
 //! The request pipeline: the hook every generated request goes through. It points the request at
-//! the current API host, authenticates it, waits for the limiter, sends it, and carries out what
-//! [`decide`] says about the outcome, all inside the call's deadline.
+//! the current API host, authenticates it, waits for the limiter, sends it, reads the body within
+//! the size limit, and carries out what [`decide`] says about the outcome, all inside the call's
+//! deadline: the pacing wait counts against it like the retries do (the wait for a token has a
+//! deadline of its own, as `Falcon::authenticate` has).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use tracing::{debug, warn};
 use crate::clock::later;
 use crate::error::Error;
 use crate::runtime::body::buffer;
+use crate::runtime::carry::{carried, carry};
 use crate::runtime::retry::{Attempt, Budget, First, Outcome, Then, decide};
 use crate::runtime::shared::Runtime;
 use crate::runtime::stats::Stats;
@@ -22,10 +25,10 @@ use crate::runtime::stats::Stats;
 /// Where a request's bearer token comes from. The minter implements it; the pipeline only asks,
 /// so minting (which itself sends requests through a pipeline) sits above it.
 pub(crate) trait BearerSource: Send + Sync {
-    /// A token to send, minted if none is cached.
-    fn bearer(&self) -> BoxFuture<'_, Result<SecretString, Error>>;
+    /// A token to send, minted if none is cached; waits at most `within`.
+    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<SecretString, Error>>;
     /// The API refused `sent`: forget it if it is still the cached one.
-    fn refused<'a>(&'a self, sent: &'a str) -> BoxFuture<'a, ()>;
+    fn refused(&self, sent: &str);
 }
 
 /// A generated client whose every request goes through a [`Pipeline`]; `bearer` is `None` for
@@ -83,7 +86,12 @@ impl Pipeline {
                 let Some(source) = &self.bearer else {
                     return Ok(());
                 };
-                let token = source.bearer().await.map_err(|e| e.to_string())?;
+                // Here, not in `send`, so that the generated client reports a token failure with
+                // its message; the wait is bounded by the call's deadline all the same.
+                let token = source
+                    .bearer(self.deadline)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 request
                     .headers_mut()
                     .insert(AUTHORIZATION, bearer(token.expose_secret()));
@@ -102,25 +110,37 @@ impl Pipeline {
         let runtime = &self.runtime;
         let clock = runtime.clock.as_ref();
         let started = clock.now();
+        let time_left = || {
+            self.deadline
+                .saturating_sub(clock.now().duration_since(started).unwrap_or_default())
+        };
+        let timed_out = || Error::Timeout { operation };
         let mut attempt = 0u32;
         let mut refreshed = false;
         loop {
             attempt += 1;
-            let elapsed = clock.now().duration_since(started).unwrap_or_default();
-            let remaining = self
-                .deadline
-                .saturating_sub(elapsed)
-                .max(Duration::from_millis(1));
+            let Some(permit) = runtime.limiter.acquire(clock, time_left()).await else {
+                return Err(carry(timed_out()).await);
+            };
+            let remaining = time_left();
+            if remaining.is_zero() {
+                return Err(carry(timed_out()).await);
+            }
             *request.timeout_mut() = Some(runtime.request_timeout.min(remaining));
             let next = request.try_clone();
-            let permit = runtime.limiter.acquire(clock).await;
             Stats::bump(&runtime.stats.requests);
             let result = match client.execute(request).await {
                 // Reading the body here puts truncated and dropped bodies inside the retry loop.
-                Ok(response) => buffer(response).await,
+                Ok(response) => buffer(response, op, runtime.max_response_bytes).await,
                 Err(e) => Err(e),
             };
             drop(permit);
+            // The pipeline's own verdict (a body over the limit): final, never retried.
+            if let Err(e) = &result
+                && carried(e).is_some()
+            {
+                return result;
+            }
             let now = clock.now();
             let (outcome, budget) = match &result {
                 Ok(resp) => {
@@ -157,7 +177,7 @@ impl Pipeline {
                 First::HoldAll { wait } => runtime.limiter.hold_until(later(now, wait)),
                 First::RefreshToken => {
                     refreshed = true;
-                    if !self.refresh(&mut retry, operation).await {
+                    if !self.refresh(&mut retry, operation, time_left()).await {
                         return result;
                     }
                 }
@@ -192,12 +212,17 @@ impl Pipeline {
 
     /// Replaces the refused bearer token of `retry` with a fresh one; false when none could be
     /// minted (the 401 is then the answer).
-    async fn refresh(&self, retry: &mut Request, operation: &'static str) -> bool {
+    async fn refresh(
+        &self,
+        retry: &mut Request,
+        operation: &'static str,
+        time_left: Duration,
+    ) -> bool {
         let Some(source) = &self.bearer else {
             return false;
         };
-        source.refused(&bearer_value(retry)).await;
-        match source.bearer().await {
+        source.refused(&bearer_value(retry));
+        match source.bearer(time_left).await {
             Ok(token) => {
                 retry
                     .headers_mut()

@@ -1,6 +1,7 @@
 //! Generated-client results turned into [`Error`]s, classified by HTTP status, naming the
 //! operation from the table.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use falcon_users_api::Operation;
@@ -8,6 +9,7 @@ use falcon_users_api::types::{MsaspecError, MsaspecResponseFields};
 
 use crate::error::{AuthProblem, Error, Result, trace, truncate};
 use crate::runtime::body::RAW_BODY_HEADER;
+use crate::runtime::carry::carried;
 use crate::runtime::retry::retry_after;
 
 /// Awaits a generated call and converts its error, naming the operation.
@@ -27,7 +29,22 @@ pub(crate) async fn call<T>(
 }
 
 /// Turns a generated-client error into ours; reads the body of undeclared responses.
+///
+/// For an operation whose answers may hold a credential ([`Operation::secret_response`]), no part
+/// of the body reaches the error: status, trace id and error codes only.
 pub(crate) async fn from_api(
+    op: &'static Operation,
+    err: falcon_users_api::Error<MsaspecResponseFields>,
+) -> Error {
+    let error = convert(op, err).await;
+    if op.secret_response {
+        withhold_body(error)
+    } else {
+        error
+    }
+}
+
+async fn convert(
     op: &'static Operation,
     err: falcon_users_api::Error<MsaspecResponseFields>,
 ) -> Error {
@@ -65,6 +82,16 @@ pub(crate) async fn from_api(
             };
             classify(operation, status, trace_id, errors, raw_body, retry_after)
         }
+        E::InvalidResponsePayload(_, e) if op.secret_response => Error::Decode {
+            operation,
+            // serde's message may quote a value of the body; its position does not.
+            message: format!(
+                "{:?} error at line {} column {} (the body is withheld: it may hold a token)",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
+        },
         E::InvalidResponsePayload(bytes, e) => Error::Decode {
             operation,
             message: format!(
@@ -89,7 +116,9 @@ pub(crate) async fn from_api(
 }
 
 fn from_reqwest(operation: &'static str, e: reqwest::Error) -> Error {
-    if e.is_timeout() {
+    if let Some(ours) = carried(&e) {
+        ours
+    } else if e.is_timeout() {
         Error::Timeout { operation }
     } else if e.is_decode() {
         Error::Decode {
@@ -99,7 +128,7 @@ fn from_reqwest(operation: &'static str, e: reqwest::Error) -> Error {
     } else {
         Error::Transport {
             operation,
-            source: e.without_url(),
+            source: Arc::new(e.without_url()),
         }
     }
 }
@@ -134,6 +163,33 @@ fn classify(
             errors,
             raw_body,
         },
+    }
+}
+
+/// The error without anything the server wrote in the body (messages, raw text).
+fn withhold_body(error: Error) -> Error {
+    match error {
+        Error::Api {
+            operation,
+            status,
+            trace_id,
+            errors,
+            raw_body,
+        } => Error::Api {
+            operation,
+            status,
+            trace_id,
+            errors: errors
+                .into_iter()
+                .map(|e| MsaspecError {
+                    code: e.code,
+                    id: None,
+                    message: "[withheld]".into(),
+                })
+                .collect(),
+            raw_body: raw_body.map(|_| "[withheld: the answer may hold a token]".into()),
+        },
+        other => other,
     }
 }
 

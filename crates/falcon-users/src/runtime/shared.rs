@@ -27,6 +27,7 @@ pub(crate) struct Settings {
     pub(crate) renew_window: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) deadline: Duration,
+    pub(crate) max_response_bytes: u64,
     pub(crate) batch: BatchLimits,
 }
 
@@ -41,6 +42,8 @@ pub(crate) struct Runtime {
     pub(crate) renew_window: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) deadline: Duration,
+    /// The most bytes one response body may have.
+    pub(crate) max_response_bytes: u64,
     pub(crate) batch: BatchLimits,
     pub(crate) stats: Stats,
     members: Mutex<HashMap<Cid, Arc<TokenCache>>>,
@@ -59,6 +62,7 @@ impl Runtime {
             renew_window: settings.renew_window,
             request_timeout: settings.request_timeout,
             deadline: settings.deadline,
+            max_response_bytes: settings.max_response_bytes,
             batch: settings.batch,
             stats: Stats::default(),
             members: Mutex::new(HashMap::new()),
