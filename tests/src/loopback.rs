@@ -1,9 +1,10 @@
 //! A hand-written HTTP/1.1 server on loopback whose answers are scripted per request; it records
 //! every request and the most it ever had in flight, and as a forward proxy keeps every request
-//! on 127.0.0.1 (a `CONNECT` is refused).
+//! on 127.0.0.1 (a `CONNECT` is refused). A reply may also be a flood: a body of any announced
+//! size, or one without end, sent for as long as the client reads.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,6 +56,17 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub delay: Duration,
+    /// Sent instead of `body` when set.
+    pub flood: Option<Flood>,
+}
+
+/// A body of JSON whitespace sent in 64 KiB pieces for as long as the client reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Flood {
+    /// `Content-Length` announces this many bytes, and that many are sent.
+    Announced(u64),
+    /// Chunked, without end.
+    Endless,
 }
 
 impl Reply {
@@ -64,6 +76,15 @@ impl Reply {
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: body.to_string(),
             delay: Duration::ZERO,
+            flood: None,
+        }
+    }
+
+    /// A `status` answer whose body is a [`Flood`].
+    pub fn flood(status: u16, flood: Flood) -> Self {
+        Reply {
+            flood: Some(flood),
+            ..Reply::json(status, &Value::Null)
         }
     }
 
@@ -73,6 +94,7 @@ impl Reply {
             headers: Vec::new(),
             body: String::new(),
             delay: Duration::ZERO,
+            flood: None,
         }
     }
 
@@ -101,6 +123,7 @@ pub struct Server {
     pub addrs: Vec<SocketAddr>,
     seen: Arc<Mutex<Vec<Request>>>,
     max_in_flight: Arc<AtomicUsize>,
+    flooded: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -139,6 +162,7 @@ impl Server {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let in_flight = Arc::new(AtomicUsize::new(0));
         let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let flooded = Arc::new(AtomicU64::new(0));
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
         for index in 0..listeners {
@@ -146,6 +170,7 @@ impl Server {
             addrs.push(listener.local_addr().expect("local addr"));
             let (handler, seen) = (handler.clone(), seen.clone());
             let (in_flight, max_in_flight) = (in_flight.clone(), max_in_flight.clone());
+            let flooded = flooded.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
                     let Ok((stream, _)) = listener.accept().await else {
@@ -157,6 +182,7 @@ impl Server {
                         seen: seen.clone(),
                         in_flight: in_flight.clone(),
                         max_in_flight: max_in_flight.clone(),
+                        flooded: flooded.clone(),
                         delay,
                     };
                     tokio::spawn(conn.serve(stream));
@@ -167,6 +193,7 @@ impl Server {
             addrs,
             seen,
             max_in_flight,
+            flooded,
             tasks,
         }
     }
@@ -195,6 +222,11 @@ impl Server {
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight.load(Ordering::SeqCst)
     }
+
+    /// Bytes of flood bodies the clients took (written into their sockets) so far.
+    pub fn flooded(&self) -> u64 {
+        self.flooded.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Server {
@@ -211,6 +243,7 @@ struct Connection {
     seen: Arc<Mutex<Vec<Request>>>,
     in_flight: Arc<AtomicUsize>,
     max_in_flight: Arc<AtomicUsize>,
+    flooded: Arc<AtomicU64>,
     delay: Duration,
 }
 
@@ -246,12 +279,24 @@ impl Connection {
             for (name, value) in &reply.headers {
                 head.push_str(&format!("{name}: {value}\r\n"));
             }
-            head.push_str(&format!("Content-Length: {}\r\n", reply.body.len()));
+            match reply.flood {
+                Some(Flood::Announced(length)) => {
+                    head.push_str(&format!("Content-Length: {length}\r\n"));
+                }
+                Some(Flood::Endless) => head.push_str("Transfer-Encoding: chunked\r\n"),
+                None => head.push_str(&format!("Content-Length: {}\r\n", reply.body.len())),
+            }
             if connect {
                 head.push_str("Connection: close\r\n");
             }
             head.push_str("\r\n");
             let out = stream.get_mut();
+            if let Some(flood) = reply.flood {
+                if out.write_all(head.as_bytes()).await.is_ok() {
+                    self.flood(out, flood).await;
+                }
+                return;
+            }
             if out.write_all(head.as_bytes()).await.is_err()
                 || out.write_all(reply.body.as_bytes()).await.is_err()
                 || out.flush().await.is_err()
@@ -260,6 +305,35 @@ impl Connection {
                 return;
             }
         }
+    }
+
+    /// Writes the flood until it is all sent or the client stops reading (and hangs up).
+    async fn flood(&self, out: &mut TcpStream, flood: Flood) {
+        const PIECE: usize = 64 * 1024;
+        let piece = vec![b' '; PIECE];
+        let chunk_head = format!("{PIECE:x}\r\n");
+        let mut left = match flood {
+            Flood::Announced(length) => length,
+            Flood::Endless => u64::MAX,
+        };
+        while left > 0 {
+            let n = left.min(PIECE as u64) as usize;
+            let sent = match flood {
+                Flood::Announced(_) => out.write_all(&piece[..n]).await,
+                Flood::Endless => {
+                    let mut framed = chunk_head.clone().into_bytes();
+                    framed.extend_from_slice(&piece);
+                    framed.extend_from_slice(b"\r\n");
+                    out.write_all(&framed).await
+                }
+            };
+            if sent.is_err() {
+                return;
+            }
+            self.flooded.fetch_add(n as u64, Ordering::SeqCst);
+            left -= n as u64;
+        }
+        let _ = out.flush().await;
     }
 
     async fn read_request(&self, stream: &mut BufReader<TcpStream>) -> Option<Request> {

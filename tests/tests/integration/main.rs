@@ -23,6 +23,7 @@ mod client {
     mod bad_input;
     mod broken_servers;
     mod cloud;
+    mod hostile;
     mod ids_paging;
     mod retry;
     mod security;

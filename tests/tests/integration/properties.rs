@@ -131,3 +131,92 @@ fn arbitrary_json() -> impl Strategy<Value = serde_json::Value> {
         ]
     })
 }
+
+/// A number or text as a hostile server may put in a time or budget header.
+fn header_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<u64>().prop_map(|n| n.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|n| n.to_string()),
+        "[0-9]{15,40}",
+        "[ -~]{0,24}",
+        Just(String::new()),
+    ]
+}
+
+/// One answer of the server: a status and any of the four time and budget headers.
+fn hostile_answer() -> impl Strategy<Value = (u16, Vec<(&'static str, String)>)> {
+    let names = [
+        "X-RateLimit-RetryAfter",
+        "Retry-After",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+    ];
+    (
+        prop_oneof![Just(200u16), Just(400), Just(429), Just(500), Just(503)],
+        proptest::collection::vec((0usize..4, header_value()), 0..6),
+    )
+        .prop_map(move |(status, headers)| {
+            let headers = headers.into_iter().map(|(i, v)| (names[i], v)).collect();
+            (status, headers)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Whatever numbers a server sends in its time and budget headers, on any status, through
+    /// the header parsers, the limiter, the retry decision and the error conversion: no panic,
+    /// the handle still works, the waits stay within the deadline, and the outcome is a page or
+    /// a clear error.
+    #[test]
+    fn absurd_time_and_budget_headers_never_panic((status, headers) in hostile_answer()) {
+        use std::sync::Arc;
+        use std::time::Duration;
+        use falcon_users::clock::ManualClock;
+        use falcon_users::{Falcon, RetryPolicy, UserQuery};
+        use falcon_users_tests::loopback::{Reply, Server};
+        use falcon_users_tests::mock::{CLIENT_ID, SECRET, TOKEN_PATH, page, token_json};
+
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let deadline = Duration::from_secs(120);
+        let (outcome, waited) = runtime.block_on(async {
+            let answer = headers.iter().fold(
+                Reply::json(status, &page(serde_json::json!(["u1"]), 0, 100, 1)),
+                |reply, (name, value)| reply.header(name, value),
+            );
+            let server = Server::start(Duration::ZERO, move |req| {
+                if req.path() == TOKEN_PATH {
+                    Reply::json(201, &token_json("tok", 1799))
+                } else {
+                    answer.clone()
+                }
+            })
+            .await;
+            let clock = Arc::new(ManualClock::new());
+            let falcon = Falcon::builder()
+                .client_id(CLIENT_ID)
+                .client_secret(SECRET)
+                .cloud(falcon_users::Cloud::Custom(server.url(0)))
+                .clock(clock.clone())
+                .deadline(deadline)
+                .retry_policy(RetryPolicy { max_attempts: 3, ..RetryPolicy::default() })
+                .build()
+                .unwrap();
+            let (mut outcome, query) = (Vec::new(), UserQuery::new());
+            for _ in 0..3 {
+                let call = falcon.query_user_ids(&query, 0);
+                outcome.push(falcon_users_tests::bounded(call).await.map(|_| ()));
+            }
+            (outcome, clock.sleeps())
+        });
+        for result in &outcome {
+            match result {
+                Ok(()) => prop_assert!(status == 200),
+                Err(err) => prop_assert!(!err.to_string().is_empty()),
+            }
+        }
+        let total: Duration = waited.iter().sum();
+        prop_assert!(total <= deadline * 3, "waited {total:?} over three calls: {waited:?}");
+    }
+}

@@ -149,7 +149,9 @@ impl Falcon {
     /// exists in the tenant. Provisioning a user that already has the roles changes nothing.
     ///
     /// A create whose response was lost (timeout, connection reset, 5xx) is not sent again
-    /// blindly: the user is looked up by `uid` first, and only created if absent.
+    /// blindly: the user is looked up by `uid` first, and only created if absent. A create
+    /// refused because another caller created the same login meanwhile ends as that user's
+    /// outcome (`RolesAdded` or `AlreadyProvisioned`), not as an error.
     pub async fn provision(&self, job: &Provision) -> Result<ProvisionOutcome> {
         validate_email(&job.uid)?;
         job.role_ids.validate("role_ids")?;
@@ -162,7 +164,21 @@ impl Falcon {
         if let Some(user) = falcon.find_user_by_uid(&job.uid).await? {
             return falcon.complete_existing(job, user).await;
         }
-        let user = falcon.create_once(job).await?;
+        let user = match falcon.create_once(job).await {
+            Ok(user) => user,
+            // Someone else created the login between the lookup and the create (another run
+            // with the same roster row): their user is the one to complete, not an error.
+            Err(refused) if may_be_taken(&refused) => {
+                match falcon.find_user_by_uid(&job.uid).await {
+                    Ok(Some(user)) => {
+                        info!(uid = %job.uid, "created concurrently by another caller");
+                        return falcon.complete_existing(job, user).await;
+                    }
+                    _ => return Err(refused),
+                }
+            }
+            Err(other) => return Err(other),
+        };
         let uuid = user.uuid.clone().unwrap_or_default();
         let cid = user.cid.as_deref().and_then(|c| c.parse::<Cid>().ok());
         match falcon.grant_once(&uuid, &job.role_ids, cid.as_ref()).await {
@@ -307,5 +323,48 @@ impl Falcon {
             warn!(uuid, error = %err, "rollback delete failed; the user still exists");
         }
         deleted.is_ok()
+    }
+}
+
+/// A refused create after which the login may exist: the service refuses a duplicate login with
+/// a 400 (or a 409), in words that are not part of the contract, so the lookup decides.
+fn may_be_taken(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Api {
+            status: 400 | 409,
+            ..
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_refusals_mean_the_login_may_be_taken() {
+        let api = |status| Error::Api {
+            operation: "createUserV1",
+            status,
+            trace_id: None,
+            errors: Vec::new(),
+            raw_body: None,
+        };
+        for (err, expected) in [
+            (api(400), true),
+            (api(409), true),
+            (api(403), false),
+            (api(500), false),
+            (Error::invalid("uid", "bad"), false),
+            (
+                Error::Timeout {
+                    operation: "createUserV1",
+                },
+                false,
+            ),
+        ] {
+            assert_eq!(may_be_taken(&err), expected, "{err:?}");
+        }
     }
 }

@@ -42,6 +42,27 @@ async fn provisioning_is_idempotent_and_completes_missing_roles() {
     assert_eq!(roles_of(&sim, "grace.hopper@example.com").unwrap().len(), 2);
 }
 
+/// Two runs provisioning the same login at once: both see no user and both create; the loser's
+/// create is refused as a duplicate. It must end as the idempotent outcome (the user exists with
+/// the roles), not as an error, and there is one user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_provisioning_of_one_login_converges_without_an_error() {
+    let (sim, falcon) = setup(5).await;
+    for n in 0..12 {
+        let uid = format!("twin{n}@example.com");
+        let job = Provision::new(uid.as_str(), ["falcon_console_guest"]);
+        let (a, b) = tokio::join!(falcon.provision(&job), falcon.provision(&job));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let created = [&a, &b]
+            .iter()
+            .filter(|o| matches!(o, ProvisionOutcome::Created { .. }))
+            .count();
+        assert_eq!(created, 1, "{a:?} / {b:?}");
+        assert_eq!(a.user().uuid, b.user().uuid);
+        assert_eq!(roles_of(&sim, &uid).unwrap(), ["falcon_console_guest"]);
+    }
+}
+
 #[tokio::test]
 async fn unknown_roles_are_refused_before_anything_is_created() {
     let (sim, falcon) = setup(5).await;
