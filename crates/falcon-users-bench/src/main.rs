@@ -65,6 +65,12 @@ enum Cmd {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// (internal) One call against a server whose answer never ends; reports peak memory.
+    #[command(hide = true)]
+    FloodCall {
+        #[arg(long)]
+        base_url: String,
+    },
     /// (internal) One token and one call.
     #[command(hide = true)]
     FirstCall {
@@ -136,6 +142,9 @@ fn run(args: Args) -> Result<ExitCode> {
         } => {
             return tokio_main(memory::stream(&base_url, &out, concurrency))
                 .map(|()| ExitCode::SUCCESS);
+        }
+        Cmd::FloodCall { base_url } => {
+            return tokio_main(memory::flood_call(&base_url)).map(|()| ExitCode::SUCCESS);
         }
         Cmd::FirstCall { base_url } => {
             return tokio_main(cold_start::first_call(&base_url)).map(|()| ExitCode::SUCCESS);
@@ -223,6 +232,7 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::All
         | Cmd::Serve(_)
         | Cmd::Stream { .. }
+        | Cmd::FloodCall { .. }
         | Cmd::FirstCall { .. }
         | Cmd::BuildProbe { .. } => anyhow::bail!("not a scenario"),
     }

@@ -1,5 +1,6 @@
 //! Scenario 3: Memory: a streaming inventory written to `/dev/null`, at two tenant sizes, each in a fresh
 //! process that reports its own peak resident set. Constant memory means the two peaks agree.
+//! Then one call against a server whose answer never ends: the body limit holds the peak.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -51,7 +52,129 @@ pub fn run(sizes: [usize; 2], concurrency: usize) -> Result<Report> {
         growth,
         0.15,
     );
+    let flood = FloodServer::start()?;
+    let answer = child(&["flood-call", "--base-url", &flood.base_url])?;
+    let peak = mib(answer["peak_rss"].as_u64().unwrap_or(0));
+    report.figure("peak RSS, one endless answer", peak, "MiB");
+    report.figure(
+        "wall, one endless answer",
+        answer["wall_s"].as_f64().unwrap_or(f64::NAN),
+        "s",
+    );
+    report.figure(
+        "bytes taken by the client",
+        mib(flood.sent.load(std::sync::atomic::Ordering::SeqCst)),
+        "MiB",
+    );
+    report.at_most("peak RSS MiB, one endless answer", peak, 96.0);
     Ok(report)
+}
+
+/// Runs this binary with `args` and reads its JSON answer.
+fn child(args: &[&str]) -> Result<Value> {
+    let output = Command::new(std::env::current_exe()?)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running the {} child", args[0]))?;
+    if !output.status.success() {
+        bail!("the {} child failed ({})", args[0], output.status);
+    }
+    serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("the {} child's answer is not JSON", args[0]))
+}
+
+/// The child: one call against a server whose answer never ends (with the default body limit);
+/// prints its peak RSS once the call has failed as it must.
+pub async fn flood_call(base_url: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    let falcon = super::client(base_url)?;
+    match falcon.query_user_ids(&UserQuery::new(), 0).await {
+        Err(falcon_users::Error::BodyTooLarge { .. }) => {}
+        other => bail!("expected BodyTooLarge, got {other:?}"),
+    }
+    println!(
+        "{}",
+        json!({"peak_rss": own_peak_rss()?, "wall_s": started.elapsed().as_secs_f64()})
+    );
+    Ok(())
+}
+
+/// A loopback HTTP/1.1 server that mints a token and answers everything else with a chunked
+/// body of JSON whitespace that never ends; counts the bytes the client took.
+struct FloodServer {
+    base_url: String,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FloodServer {
+    fn start() -> Result<Self> {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let runtime = tokio::runtime::Runtime::new()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&sent);
+        runtime.spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    loop {
+                        // One request: the head, and the little form body of a token request.
+                        let mut head = Vec::new();
+                        let mut byte = [0u8; 1];
+                        while !head.ends_with(b"\r\n\r\n") {
+                            if conn.read(&mut byte).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            head.push(byte[0]);
+                        }
+                        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        let mut body = vec![0; length];
+                        if conn.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        if head.contains("/oauth2/token") {
+                            let token = r#"{"access_token":"t","token_type":"bearer","expires_in":1799}"#;
+                            let reply = format!(
+                                "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{token}",
+                                token.len()
+                            );
+                            if conn.write_all(reply.as_bytes()).await.is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                        if conn.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        let mut chunk = b"10000\r\n".to_vec();
+                        chunk.extend(std::iter::repeat_n(b' ', 0x10000));
+                        chunk.extend_from_slice(b"\r\n");
+                        while conn.write_all(&chunk).await.is_ok() {
+                            counter.fetch_add(0x10000, Ordering::SeqCst);
+                        }
+                        return;
+                    }
+                });
+            }
+        });
+        Ok(FloodServer {
+            base_url,
+            sent,
+            _runtime: runtime,
+        })
+    }
 }
 
 /// The child: streams the inventory as JSON lines to `out`, then prints its peak RSS.

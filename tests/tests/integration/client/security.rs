@@ -406,3 +406,34 @@ async fn a_token_failure_surfaces_as_auth_through_every_entry_point() {
     assert!(err.to_string().contains("FALCON_CLIENT_SECRET"), "{err}");
     assert_eq!(api.calls_async().await, 0, "no API call without a token");
 }
+
+/// A cloud URL with a user name or password (`--cloud`, `FALCON_CLOUD`, an override) is refused
+/// before anything is sent: it would go out as HTTP Basic credentials and be echoed in output.
+/// The refusal does not echo the password either.
+#[tokio::test]
+async fn cloud_urls_with_credentials_in_them_are_refused_without_echoing_them() {
+    let server = MockServer::start_async().await;
+    let api = catch_all(&server).await;
+    let mut with_userinfo = url(&server);
+    with_userinfo.set_username("someone").unwrap();
+    with_userinfo.set_password(Some("hunter2")).unwrap();
+    let attempts = [
+        builder(&server).cloud_name(with_userinfo.as_str()).build(),
+        builder(&server)
+            .cloud(falcon_users::Cloud::Custom(with_userinfo.clone()))
+            .build(),
+        builder(&server)
+            .cloud_name(format!("https://someone:hunter2@{}/", server.address()))
+            .build(),
+    ];
+    for attempt in attempts {
+        let err = attempt.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidInput { field: "cloud", .. }),
+            "{err:?}"
+        );
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+    assert_eq!(api.calls_async().await, 0);
+}
