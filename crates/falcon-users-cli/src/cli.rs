@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::expiry;
 
 /// User lifecycle work on CrowdStrike Falcon: inventory, provisioning, offboarding, role changes.
 ///
@@ -166,9 +169,13 @@ pub enum GrantsCommand {
         /// Role ids.
         #[arg(required = true)]
         roles: Vec<String>,
-        /// End the grant after this many hours (1 to 168).
-        #[arg(long)]
-        expires_in_hours: Option<i64>,
+        /// End the grant after this many hours (1 to 168; at the edges the time is kept a
+        /// minute inside the window, so that it is still valid when the service checks it).
+        #[arg(long, value_name = "HOURS", value_parser = expiry::hours_parser(), conflicts_with = "expires_at")]
+        expires_in_hours: Option<u32>,
+        /// End the grant at this time: RFC 3339 (2030-01-02T15:04:05Z), 1 hour to 7 days from now.
+        #[arg(long, value_name = "TIME", value_parser = expiry::parse_at)]
+        expires_at: Option<DateTime<Utc>>,
     },
     /// Revoke roles from a user (asks unless --yes).
     Revoke {
@@ -218,8 +225,9 @@ pub struct InventoryArgs {
     /// FQL filter on users.
     #[arg(long)]
     pub filter: Option<String>,
-    /// Write here instead of stdout.
-    #[arg(long, short = 'o')]
+    /// Write here instead of stdout: all or nothing (a temporary file beside it, mode 0600,
+    /// renamed over it only when the run succeeds).
+    #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Grants listings in flight.
     #[arg(long, default_value_t = 8)]

@@ -1,26 +1,31 @@
 //! Asking before irreversible changes.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, BufRead, IsTerminal};
+
+use crate::console;
 
 /// True when the user confirmed (or passed `--yes`). Without a terminal there is nobody to ask,
-/// so the answer is no.
-pub fn confirm(yes: bool, what: &str) -> bool {
+/// so the answer is no. The answer is read on a blocking thread, so a signal while the prompt
+/// waits still stops the run at once.
+pub async fn confirm(yes: bool, what: &str) -> bool {
     if yes {
         return true;
     }
     if !io::stdin().is_terminal() {
-        eprintln!("refusing to {what} without --yes (no terminal to ask on)");
+        console::line(format_args!(
+            "refusing to {what} without --yes (no terminal to ask on)"
+        ));
         return false;
     }
-    eprint!("About to {what}. Type 'yes' to continue: ");
-    let _ = io::stderr().flush();
-    let mut answer = String::new();
-    if io::stdin().lock().read_line(&mut answer).is_err() {
-        return false;
-    }
-    let confirmed = answer.trim().eq_ignore_ascii_case("yes");
+    console::prompt(format_args!("About to {what}. Type 'yes' to continue: "));
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        io::stdin().lock().read_line(&mut answer).map(|_| answer)
+    })
+    .await;
+    let confirmed = matches!(answer, Ok(Ok(a)) if a.trim().eq_ignore_ascii_case("yes"));
     if !confirmed {
-        eprintln!("not confirmed; nothing changed");
+        console::line("not confirmed; nothing changed");
     }
     confirmed
 }

@@ -1,8 +1,22 @@
-//! Exit codes that let scripts tell failures apart.
-
-use std::process::ExitCode;
+//! Exit codes that let scripts tell failures apart. The README's table lists the same codes.
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0    | done (also when stdout is a pipe its reader closed early, as `head` does) |
+//! | 2    | bad arguments, or input refused before any request |
+//! | 3    | credentials, scopes or cloud |
+//! | 4    | the API or the network failed (`auth check`: a scope could not be checked) |
+//! | 5    | some items succeeded and some failed |
+//! | 6    | a destructive change was not confirmed |
+//! | 7    | the output could not be written (file, directory, stdout), or the process could not start |
+//! | 130  | stopped by SIGINT (Ctrl-C) before it finished |
+//! | 143  | stopped by SIGTERM before it finished |
+//!
+//! Any other code (101: a panic) is a bug.
 
 use falcon_users::Error;
+
+use crate::commands::Failure;
 
 /// Bad arguments or input refused before any request (clap also uses 2).
 pub const USAGE: u8 = 2;
@@ -14,13 +28,100 @@ pub const API: u8 = 4;
 pub const PARTIAL: u8 = 5;
 /// A destructive change was not confirmed.
 pub const NOT_CONFIRMED: u8 = 6;
+/// The output could not be written, or the process could not set itself up (runtime, signals).
+pub const LOCAL: u8 = 7;
+/// Stopped by SIGINT: 128 + 2, as shells report it.
+pub const SIGINT: u8 = 130;
+/// Stopped by SIGTERM: 128 + 15, as shells report it.
+pub const SIGTERM: u8 = 143;
 
 /// The exit code for an SDK error.
-pub fn for_error(err: &Error) -> ExitCode {
-    ExitCode::from(match err {
+pub fn for_error(err: &Error) -> u8 {
+    match err {
         Error::InvalidInput { .. } | Error::Config(_) => USAGE,
         Error::Auth { .. } => AUTH,
-        Error::ProvisionIncomplete { .. } => PARTIAL,
+        Error::ProvisionIncomplete { .. } | Error::Stopped { .. } => PARTIAL,
         _ => API,
-    })
+    }
+}
+
+/// The exit code for a failed command.
+pub fn for_failure(failure: &Failure) -> u8 {
+    match failure {
+        Failure::Sdk(err) => for_error(err),
+        Failure::Io(_) => LOCAL,
+        Failure::Exit(code, _) => *code,
+        Failure::Interrupted(signal)
+        | Failure::Stopped(signal, _)
+        | Failure::Abandoned(signal, _) => signal.exit_code(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interrupt::{Abandon, Signal};
+
+    #[test]
+    fn every_failure_has_a_documented_code() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory");
+        let sdk = |e| Failure::Sdk(e);
+        let cases = [
+            (sdk(Error::Config("x".into())), USAGE),
+            (
+                sdk(Error::InvalidInput {
+                    field: "uid",
+                    reason: "x".into(),
+                }),
+                USAGE,
+            ),
+            (
+                sdk(Error::Stopped {
+                    workflow: "offboarding",
+                    done: vec![],
+                    not_done: vec![],
+                }),
+                PARTIAL,
+            ),
+            (Failure::Io(io()), LOCAL),
+            (Failure::Exit(NOT_CONFIRMED, "no".into()), NOT_CONFIRMED),
+            (Failure::Interrupted(Signal::Interrupt), SIGINT),
+            (Failure::Interrupted(Signal::Terminate), SIGTERM),
+            (
+                Failure::Stopped(Signal::Terminate, Box::new(Failure::Io(io()))),
+                SIGTERM,
+            ),
+            (
+                Failure::Abandoned(Signal::Interrupt, Abandon::SecondSignal),
+                SIGINT,
+            ),
+        ];
+        for (failure, code) in cases {
+            assert_eq!(for_failure(&failure), code, "{failure:?}");
+        }
+    }
+
+    /// The README's exit-code table and this module's agree, code by code.
+    #[test]
+    fn the_readme_documents_every_exit_code() {
+        let readme = include_str!("../../../README.md");
+        let table: Vec<u8> = readme
+            .lines()
+            .filter_map(|line| line.strip_prefix("| "))
+            .filter_map(|rest| rest.split_once(" |"))
+            .filter_map(|(code, _)| code.trim().parse().ok())
+            .collect();
+        let codes = [
+            0,
+            USAGE,
+            AUTH,
+            API,
+            PARTIAL,
+            NOT_CONFIRMED,
+            LOCAL,
+            SIGINT,
+            SIGTERM,
+        ];
+        assert_eq!(table, codes, "README exit-code table");
+    }
 }

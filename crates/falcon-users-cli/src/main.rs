@@ -1,61 +1,82 @@
 //! `falcon-users`: user lifecycle work on CrowdStrike Falcon from the command line.
 
+// Every byte for stdout or stderr goes through `output` or `console`, which escape API data
+// and survive closed pipes; the print macros do neither.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod cli;
 mod commands;
 mod confirm;
 mod connect;
+mod console;
 mod exit;
+mod expiry;
+mod interrupt;
 mod output;
+mod output_file;
 mod records;
+mod sanitize;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
-use crate::commands::{Ctx, Failure};
+use crate::cli::{Cli, Command, Global};
+use crate::commands::{Ctx, Failure, Outcome};
+use crate::interrupt::{Changes, Signals};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(cli.global.verbose);
+    let Cli { global, command } = Cli::parse();
+    init_logging(global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return report(Err(not_started("the async runtime", &e))),
     };
-    match runtime.block_on(run(cli)) {
+    let code = runtime.block_on(async {
+        if let Command::Sim(args) = command {
+            return report(commands::sim::run(args, global.sim_users).await);
+        }
+        let mut signals = match Signals::install() {
+            Ok(signals) => signals,
+            Err(e) => return report(Err(not_started("the signal handlers", &e))),
+        };
+        let changes = Changes::default();
+        let work = run(global, command, changes.clone());
+        report(interrupt::supervise(work, &changes, &mut signals, interrupt::GRACE).await)
+    });
+    // A prompt abandoned by a signal still blocks a thread on stdin: do not wait for it.
+    runtime.shutdown_background();
+    code
+}
+
+fn not_started(what: &str, err: &std::io::Error) -> Failure {
+    Failure::Exit(exit::LOCAL, format!("could not start {what}: {err}"))
+}
+
+/// The exit code of an outcome, after printing its error.
+fn report(outcome: Outcome) -> ExitCode {
+    match outcome {
         Ok(code) => code,
-        Err(Failure::Sdk(err)) => {
-            eprintln!("error: {err}");
-            exit::for_error(&err)
-        }
+        // A reader that stopped early (`| head`) is a normal end.
         Err(Failure::Io(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(Failure::Io(err)) => {
-            eprintln!("error: could not write the output: {err}");
-            ExitCode::FAILURE
-        }
-        Err(Failure::Exit(code, message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(code)
+        Err(failure) => {
+            console::line(format_args!("error: {failure}"));
+            ExitCode::from(exit::for_failure(&failure))
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let command = match cli.command {
-        Command::Sim(args) => return commands::sim::run(args, cli.global.sim_users).await,
-        other => other,
-    };
-    let connection = connect::connect(&cli.global).await?;
+async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
+    let connection = connect::connect(&global).await?;
     let ctx = Ctx {
         falcon: connection.falcon.clone(),
-        format: output::resolve(cli.global.format),
-        yes: cli.global.yes,
+        format: output::resolve(global.format),
+        yes: global.yes,
+        changes,
     };
     match command {
         Command::Users(c) => commands::users::run(&ctx, c).await,
@@ -72,7 +93,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-/// Logs go to stderr; `-v` raises the level, `RUST_LOG` overrides it.
+/// Logs go to stderr (through [`console::Stderr`]: a closed pipe is not a crash; the
+/// subscriber escapes terminal control sequences in logged values); `-v` raises the level,
+/// `RUST_LOG` overrides it.
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
@@ -84,6 +107,8 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| console::Stderr)
+        // Colours only for a person: a log captured in a file or a pipe stays plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -1,10 +1,12 @@
 //! Printing records as a table, JSON or CSV, to stdout or a file, without buffering streams.
+//! Every cell and document passes [`crate::sanitize`] for its format on the way out.
 
 use std::io::{self, IsTerminal, Write};
 
 use serde::Serialize;
 
 use crate::cli::Format;
+use crate::sanitize::{for_csv, for_json, for_terminal};
 
 /// Something printable as one row.
 pub trait Record: Serialize + Sized {
@@ -26,9 +28,19 @@ pub fn header<R>(columns: &[Column<R>]) -> Vec<&'static str> {
     columns.iter().map(|c| c.name).collect()
 }
 
-/// One record's cells, in column order.
-pub fn cells<R>(columns: &[Column<R>], record: &R) -> Vec<String> {
-    columns.iter().map(|c| (c.cell)(record)).collect()
+/// One record's cells, in column order, as they may be written in `format`: escaped for a
+/// terminal in a table, neutralised against formulas in CSV.
+pub fn cells<R>(columns: &[Column<R>], record: &R, format: Format) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| {
+            let cell = (c.cell)(record);
+            match format {
+                Format::Csv => for_csv(cell),
+                Format::Table | Format::Json => for_terminal(&cell).into_owned(),
+            }
+        })
+        .collect()
 }
 
 /// The format to use when the user did not choose: a table for people, JSON for pipes.
@@ -42,21 +54,42 @@ pub fn resolve(format: Option<Format>) -> Format {
     })
 }
 
+/// `value` as JSON (pretty or one line), safe for a terminal, without the trailing line break.
+pub fn json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> io::Result<String> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    Ok(for_json(text.map_err(io::Error::other)?))
+}
+
+/// Prints one JSON document to stdout.
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
+    let text = json(value, false)?;
+    writeln!(io::stdout().lock(), "{text}")
+}
+
+/// Prints lines of text to stdout, escaped for a terminal.
+pub fn print_lines<S: AsRef<str>>(lines: &[S]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{}", for_terminal(line.as_ref()))?;
+    }
+    out.flush()
+}
+
 /// Prints a finite list of records.
 pub fn print_all<R: Record>(format: Format, records: &[R]) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = io::stdout().lock();
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, records)?;
-            writeln!(out)
-        }
+        Format::Json => writeln!(out, "{}", json(records, true)?),
         Format::Csv => {
-            let mut writer = RowWriter::new(Box::new(out), Format::Csv)?;
+            let mut writer = RowWriter::new(out, Format::Csv)?;
             for record in records {
                 writer.write(record)?;
             }
-            writer.finish()
+            writer.finish().map(drop)
         }
         Format::Table => {
             let mut table = comfy_table::Table::new();
@@ -64,7 +97,7 @@ pub fn print_all<R: Record>(format: Format, records: &[R]) -> io::Result<()> {
             let columns = R::columns();
             table.set_header(header(&columns));
             for record in records {
-                table.add_row(cells(&columns, record));
+                table.add_row(cells(&columns, record, format));
             }
             writeln!(out, "{table}")
         }
@@ -72,59 +105,71 @@ pub fn print_all<R: Record>(format: Format, records: &[R]) -> io::Result<()> {
 }
 
 /// Writes records one at a time: JSON lines, CSV rows, or tab-separated table rows.
-pub struct RowWriter<R> {
+pub struct RowWriter<R, W: Write> {
     format: Format,
     columns: Vec<Column<R>>,
-    out: Box<dyn Write>,
-    csv: Option<csv::Writer<Box<dyn Write>>>,
+    sink: Sink<W>,
 }
 
-impl<R: Record> RowWriter<R> {
+enum Sink<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    Plain(W),
+}
+
+impl<R: Record, W: Write> RowWriter<R, W> {
     /// Starts the output (header row for CSV and table).
-    pub fn new(out: Box<dyn Write>, format: Format) -> io::Result<Self> {
+    pub fn new(mut out: W, format: Format) -> io::Result<Self> {
         let columns = R::columns();
         let titles = header(&columns);
-        let mut writer = RowWriter {
-            format,
-            columns,
-            out: Box::new(io::sink()),
-            csv: None,
-        };
-        match format {
+        let sink = match format {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
                 csv.write_record(&titles).map_err(csv_to_io)?;
-                writer.csv = Some(csv);
+                Sink::Csv(Box::new(csv))
             }
             Format::Table => {
-                writer.out = out;
-                writeln!(writer.out, "{}", titles.join("\t"))?;
+                writeln!(out, "{}", titles.join("\t"))?;
+                Sink::Plain(out)
             }
-            Format::Json => writer.out = out,
-        }
-        Ok(writer)
+            Format::Json => Sink::Plain(out),
+        };
+        Ok(RowWriter {
+            format,
+            columns,
+            sink,
+        })
     }
 
     /// Writes one record.
     pub fn write(&mut self, record: &R) -> io::Result<()> {
-        match (self.format, self.csv.as_mut()) {
-            (Format::Csv, Some(csv)) => csv
-                .write_record(cells(&self.columns, record))
+        match &mut self.sink {
+            Sink::Csv(csv) => csv
+                .write_record(cells(&self.columns, record, self.format))
                 .map_err(csv_to_io),
-            (Format::Json, _) => {
-                serde_json::to_writer(&mut self.out, record)?;
-                writeln!(self.out)
+            Sink::Plain(out) if self.format == Format::Json => {
+                writeln!(out, "{}", json(record, false)?)
             }
-            _ => writeln!(self.out, "{}", cells(&self.columns, record).join("\t")),
+            Sink::Plain(out) => writeln!(
+                out,
+                "{}",
+                cells(&self.columns, record, self.format).join("\t")
+            ),
         }
     }
 
-    /// Flushes everything.
-    pub fn finish(mut self) -> io::Result<()> {
-        if let Some(mut csv) = self.csv.take() {
-            csv.flush()?;
+    /// Flushes everything and hands back the destination.
+    pub fn finish(self) -> io::Result<W> {
+        match self.sink {
+            Sink::Csv(csv) => {
+                let mut out = (*csv).into_inner().map_err(|e| e.into_error())?;
+                out.flush()?;
+                Ok(out)
+            }
+            Sink::Plain(mut out) => {
+                out.flush()?;
+                Ok(out)
+            }
         }
-        self.out.flush()
     }
 }
 

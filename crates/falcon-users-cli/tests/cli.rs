@@ -1,32 +1,28 @@
-//! The built `falcon-users` binary against the simulator: output formats, exit codes,
-//! confirmation, and secrets kept out of every output.
+//! The built `falcon-users` binary against the simulator and hostile loopback servers: output
+//! formats, exit codes, confirmation, secrets kept out of every output, files that survive
+//! failure, signals, escaping, and closed pipes.
 
-use std::process::{Command, Output};
+// One test binary (a binary per file would link the world once each); the areas are modules.
+#[path = "cli/auth.rs"]
+mod auth;
+#[path = "cli/cut_short.rs"]
+mod cut_short;
+#[path = "cli/expiry.rs"]
+mod expiry;
+#[path = "cli/files.rs"]
+mod files;
+#[path = "cli/hostile.rs"]
+mod hostile;
+#[path = "cli/pipes.rs"]
+mod pipes;
+#[path = "cli/support.rs"]
+mod support;
 
 use falcon_users_sim::{SimConfig, Simulator};
 
+use crate::support::{run, text};
+
 const SECRET: &str = "sim-rw-secret";
-
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_falcon-users"));
-    for var in [
-        "FALCON_CLIENT_ID",
-        "FALCON_CLIENT_SECRET",
-        "FALCON_CLOUD",
-        "FALCON_MEMBER_CID",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .stdin(std::process::Stdio::null());
-    cmd.output().expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn inventory_on_the_embedded_simulator_as_csv_and_json() {

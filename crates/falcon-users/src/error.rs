@@ -148,6 +148,22 @@ pub enum Error {
         operation: &'static str,
     },
 
+    /// A workflow stopped between two steps because its
+    /// [`Stop`](crate::workflows::Stop) was raised; the step in flight had finished.
+    #[error(
+        "{workflow} stopped on request before its next step; done: {}; not done: {}",
+        steps(done),
+        steps(not_done)
+    )]
+    Stopped {
+        /// The workflow (`provisioning`, `offboarding`).
+        workflow: &'static str,
+        /// The steps that were done, in order.
+        done: Vec<String>,
+        /// The steps that were not started, in order.
+        not_done: Vec<String>,
+    },
+
     /// Settings could not be turned into a client (bad proxy, unreadable CA, missing variable).
     #[error("configuration error: {0}")]
     Config(String),
@@ -196,6 +212,15 @@ fn summary(errors: &[MsaspecError], raw: Option<&str>) -> String {
         format!(": {}", truncate(raw.trim(), 200))
     } else {
         String::new()
+    }
+}
+
+/// A list of steps for a sentence: `nothing` when empty.
+fn steps(list: &[String]) -> String {
+    if list.is_empty() {
+        "nothing".to_owned()
+    } else {
+        list.join(", ")
     }
 }
 

@@ -1,25 +1,79 @@
 //! `auth check`: token, cloud and scopes.
+//!
+//! Each scope is probed with one request, and only an answer the API gives after its scope
+//! check counts: the answer itself for the read probe, a success or a verdict on the content
+//! (400, 409, 422) for the write probe (`validate_only`, nothing is created). A 403 proves the
+//! scope is missing. Anything else (401, 429, 5xx, no answer) proves nothing: the scope is
+//! reported unknown, with the reason, and the exit code is 4.
 
 use std::process::ExitCode;
 
 use falcon_users::UserQuery;
+use falcon_users::api::operations::{CREATE_USER_V1, QUERY_USER_V1};
 use falcon_users::types::DomainCreateUserRequest;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::{Ctx, Outcome};
 use crate::cli::{AuthCommand, Format};
+use crate::exit;
+use crate::output::{print_json, print_lines};
+
+/// What a probe proved about a scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Access {
+    Granted,
+    Denied,
+    /// The answer proves nothing either way; why.
+    Unknown(String),
+}
+
+impl Access {
+    fn json(&self) -> Value {
+        match self {
+            Access::Granted => Value::Bool(true),
+            Access::Denied => Value::Bool(false),
+            Access::Unknown(_) => Value::Null,
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Access::Granted => "yes".into(),
+            Access::Denied => "no".into(),
+            Access::Unknown(why) => format!("unknown ({why})"),
+        }
+    }
+}
+
+/// How a probe was answered: `Ok`, or the status of the failing answer (`None` when there was
+/// none) and what went wrong.
+type Answer = Result<(), (Option<u16>, String)>;
+
+/// The verdict of a probe of `operation`. `content_statuses` are the error statuses the operation
+/// gives only after the scope check passed.
+fn verdict(operation: &str, answer: Answer, content_statuses: &[u16]) -> Access {
+    match answer {
+        Ok(()) => Access::Granted,
+        Err((Some(403), _)) => Access::Denied,
+        Err((Some(status), _)) if content_statuses.contains(&status) => Access::Granted,
+        Err((Some(status), _)) => Access::Unknown(format!("{operation} answered HTTP {status}")),
+        Err((None, why)) => Access::Unknown(format!("{operation}: {why}")),
+    }
+}
 
 /// Runs an `auth` subcommand.
 pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
     let AuthCommand::Check = command;
     let falcon = &ctx.falcon;
     falcon.authenticate().await?;
-    let read = falcon
+    let read_answer = falcon
         .query_user_ids(&UserQuery::new().page_size(1), 0)
         .await
-        .is_ok();
+        .map(drop)
+        .map_err(|e| (e.status(), e.to_string()));
+    let read = verdict(QUERY_USER_V1.id, read_answer, &[]);
     // `validate_only` asks whether a create would be allowed without creating anything.
-    let write = falcon
+    let write_answer = falcon
         .api()
         .create_user_v1()
         .validate_only(true)
@@ -32,23 +86,93 @@ pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
         })
         .send()
         .await
-        .map_or_else(|e| e.status().is_some_and(|s| s.as_u16() != 403), |_| true);
+        .map(drop)
+        .map_err(|e| {
+            let why = match &e {
+                falcon_users::api::Error::CommunicationError(inner) => {
+                    format!("no answer ({inner})")
+                }
+                falcon_users::api::Error::Custom(message) => message.clone(),
+                _ => "the answer could not be read".to_owned(),
+            };
+            (e.status().map(|s| s.as_u16()), why)
+        });
+    let write = verdict(CREATE_USER_V1.id, write_answer, &[400, 409, 422]);
+    let scopes = [
+        ("user-management:read", &read),
+        ("user-management:write", &write),
+    ];
     let base = falcon.base_url();
     match ctx.format {
-        Format::Json => println!(
-            "{}",
-            json!({"token": "ok", "base_url": base.as_str(), "member_cid": falcon.member_cid().map(ToString::to_string),
-                   "scopes": {"user-management:read": read, "user-management:write": write}})
-        ),
-        _ => {
-            println!("token:     ok");
-            println!("api:       {base}");
-            if let Some(cid) = falcon.member_cid() {
-                println!("member:    {cid}");
+        Format::Json => {
+            let mut found = Map::new();
+            let mut unknown = Map::new();
+            for (scope, access) in scopes {
+                found.insert(scope.into(), access.json());
+                if let Access::Unknown(why) = access {
+                    unknown.insert(scope.into(), Value::String(why.clone()));
+                }
             }
-            println!("read:      {}", if read { "yes" } else { "no" });
-            println!("write:     {}", if write { "yes" } else { "no" });
+            print_json(&json!({
+                "token": "ok", "base_url": base.as_str(),
+                "member_cid": falcon.member_cid().map(ToString::to_string),
+                "scopes": found, "unknown": unknown
+            }))?;
+        }
+        _ => {
+            let mut lines = vec!["token:     ok".to_owned(), format!("api:       {base}")];
+            if let Some(cid) = falcon.member_cid() {
+                lines.push(format!("member:    {cid}"));
+            }
+            lines.push(format!("read:      {}", read.text()));
+            lines.push(format!("write:     {}", write.text()));
+            print_lines(&lines)?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    let inconclusive = scopes
+        .iter()
+        .any(|(_, access)| matches!(access, Access::Unknown(_)));
+    Ok(if inconclusive {
+        ExitCode::from(exit::API)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_answer_given_after_the_scope_check_proves_access() {
+        let write = [400, 409, 422];
+        let no_answer = || (None, "no answer (connection refused)".to_owned());
+        let status = |s| (Some(s), String::new());
+        let unknown = |s| Access::Unknown(format!("op answered HTTP {s}"));
+        let cases: Vec<(Answer, &[u16], Access)> = vec![
+            (Ok(()), &write, Access::Granted),
+            (Err(status(400)), &write, Access::Granted),
+            (Err(status(409)), &write, Access::Granted),
+            (Err(status(403)), &write, Access::Denied),
+            (Err(status(403)), &[], Access::Denied),
+            (Err(status(400)), &[], unknown(400)),
+            (Err(status(401)), &write, unknown(401)),
+            (Err(status(429)), &write, unknown(429)),
+            (Err(status(500)), &write, unknown(500)),
+            (Err(status(503)), &write, unknown(503)),
+            (Err(status(404)), &write, unknown(404)),
+            (
+                Err(no_answer()),
+                &write,
+                Access::Unknown("op: no answer (connection refused)".into()),
+            ),
+        ];
+        for (answer, content, expected) in cases {
+            assert_eq!(
+                verdict("op", answer.clone(), content),
+                expected,
+                "{answer:?}"
+            );
+        }
+    }
 }

@@ -8,7 +8,9 @@ use futures::TryStreamExt;
 use super::{Ctx, Failure, Outcome, resolve_uuid};
 use crate::cli::GrantsCommand;
 use crate::confirm::confirm;
+use crate::console;
 use crate::exit;
+use crate::expiry;
 use crate::output::print_all;
 use crate::records::GrantRow;
 
@@ -29,22 +31,32 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
             user,
             roles,
             expires_in_hours,
+            expires_at,
         } => {
             let uuid = resolve_uuid(falcon, &user).await?;
-            let expires_at =
-                expires_in_hours.map(|h| chrono::Utc::now() + chrono::Duration::hours(h));
+            let expires_at = expires_at
+                .or_else(|| expires_in_hours.map(|h| expiry::in_hours(h, chrono::Utc::now())));
+            ctx.changes.begin();
             falcon
                 .grant_roles(&uuid, roles.clone(), None, expires_at)
                 .await?;
-            eprintln!("granted {} to {uuid}", roles.join(", "));
+            match expires_at {
+                Some(at) => console::line(format_args!(
+                    "granted {} to {uuid} until {}",
+                    roles.join(", "),
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )),
+                None => console::line(format_args!("granted {} to {uuid}", roles.join(", "))),
+            }
         }
         GrantsCommand::Revoke { user, roles } => {
             let uuid = resolve_uuid(falcon, &user).await?;
-            if !confirm(ctx.yes, &format!("revoke {} from {uuid}", roles.join(", "))) {
+            if !confirm(ctx.yes, &format!("revoke {} from {uuid}", roles.join(", "))).await {
                 return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
             }
+            ctx.changes.begin();
             falcon.revoke_roles(&uuid, roles.clone(), None).await?;
-            eprintln!("revoked {} from {uuid}", roles.join(", "));
+            console::line(format_args!("revoked {} from {uuid}", roles.join(", ")));
         }
     }
     Ok(ExitCode::SUCCESS)

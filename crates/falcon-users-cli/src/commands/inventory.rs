@@ -1,4 +1,5 @@
-//! `inventory`: every user with their grants, streamed to stdout or a file.
+//! `inventory`: every user with their grants, streamed to stdout or a file. A file is written
+//! all or nothing ([`OutputFile`]): a failed or interrupted run leaves the previous one as it was.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -7,20 +8,41 @@ use falcon_users::UserQuery;
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Ctx, Outcome};
+use super::{Ctx, Failure, Outcome};
 use crate::cli::{Format, InventoryArgs};
+use crate::console;
 use crate::output::RowWriter;
+use crate::output_file::OutputFile;
 use crate::records::InventoryRow;
 
 /// Runs `inventory`.
 pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(io::BufWriter::new(std::fs::File::create(path)?)),
-        None => Box::new(io::BufWriter::new(io::stdout())),
+    let count = match &args.output {
+        Some(path) => {
+            let file = OutputFile::create(path)?;
+            let (file, count) = stream(ctx, &args, file).await?;
+            file.commit()?;
+            count
+        }
+        None => {
+            stream(ctx, &args, io::BufWriter::new(io::stdout()))
+                .await?
+                .1
+        }
     };
+    let stats = ctx.falcon.stats();
+    console::line(format_args!(
+        "{count} users; {} requests ({} retried, {} rate limited)",
+        stats.requests, stats.retries, stats.rate_limited
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes every row to `out`; hands `out` back with the number of rows once all are written.
+async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W, u64), Failure> {
     // A table of a stream is printed as tab-separated lines; JSON as one object per line.
     let format = ctx.format;
-    let mut writer = RowWriter::<InventoryRow>::new(out, format)?;
+    let mut writer = RowWriter::<InventoryRow, W>::new(out, format)?;
     let progress =
         if io::stderr().is_terminal() && (args.output.is_some() || format != Format::Table) {
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
@@ -32,22 +54,17 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     let mut query = UserQuery::new();
-    if let Some(filter) = args.filter {
-        query = query.filter(filter);
+    if let Some(filter) = &args.filter {
+        query = query.filter(filter.clone());
     }
-    let mut stream = ctx.falcon.inventory(query, args.concurrency);
+    let mut rows = ctx.falcon.inventory(query, args.concurrency);
     let mut count = 0u64;
-    while let Some(item) = stream.try_next().await? {
+    while let Some(item) = rows.try_next().await? {
         writer.write(&InventoryRow::from(item))?;
         count += 1;
         progress.inc(1);
     }
-    writer.finish()?;
+    let out = writer.finish()?;
     progress.finish_and_clear();
-    let stats = ctx.falcon.stats();
-    eprintln!(
-        "{count} users; {} requests ({} retried, {} rate limited)",
-        stats.requests, stats.retries, stats.rate_limited
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok((out, count))
 }

@@ -1,4 +1,5 @@
-//! `provision` and `offboard`.
+//! `provision` and `offboard`. Both hand the run's stop to the workflow, so that a signal ends
+//! them between steps with an account of what exists (see `crate::interrupt`).
 
 use std::process::ExitCode;
 
@@ -8,8 +9,9 @@ use serde_json::json;
 use super::{Ctx, Failure, Outcome};
 use crate::cli::{Format, OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
+use crate::console;
 use crate::exit;
-use crate::output::print_all;
+use crate::output::{print_all, print_json};
 use crate::records::{GrantRow, UserRow};
 
 /// Runs `provision`.
@@ -24,20 +26,19 @@ pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
     if let (Some(first), Some(last)) = (&args.first_name, &args.last_name) {
         job = job.names(first, last);
     }
+    // The workflow reads and checks before its first change; the stop covers all of it.
+    let job = job.stop_on(ctx.changes.begin());
     let outcome = ctx.falcon.provision(&job).await?;
     let (status, user, granted) = (outcome.label(), outcome.user(), outcome.granted());
     match ctx.format {
-        Format::Json => println!(
-            "{}",
-            json!({"status": status, "user": user, "granted": granted})
-        ),
+        Format::Json => print_json(&json!({"status": status, "user": user, "granted": granted}))?,
         _ => {
             let list = if granted.is_empty() {
                 "-".to_owned()
             } else {
                 granted.join(", ")
             };
-            eprintln!("{status}: {} (granted: {list})", args.uid);
+            console::line(format_args!("{status}: {} (granted: {list})", args.uid));
             print_all(ctx.format, &[UserRow(user.clone())])?;
         }
     }
@@ -50,17 +51,16 @@ pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
     let uid = plan.user.uid.clone().unwrap_or_default();
     let show = |executed: bool| -> Result<(), Failure> {
         match ctx.format {
-            Format::Json => println!(
-                "{}",
-                json!({"executed": executed, "user": plan.user, "revoke": plan.revoke, "grants": plan.grants})
-            ),
+            Format::Json => print_json(&json!({
+                "executed": executed, "user": plan.user, "revoke": plan.revoke, "grants": plan.grants
+            }))?,
             _ => {
-                eprintln!(
+                console::line(format_args!(
                     "{} {uid}: revoke {} grant(s) in {} CID(s), then delete the user",
                     if executed { "offboarded" } else { "plan for" },
                     plan.grants.len(),
                     plan.revoke.len()
-                );
+                ));
                 let rows: Vec<GrantRow> = plan.grants.iter().cloned().map(GrantRow).collect();
                 print_all(ctx.format, &rows)?;
             }
@@ -74,11 +74,16 @@ pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
     if !confirm(
         ctx.yes,
         &format!("revoke every grant of {uid} and delete the user permanently"),
-    ) {
+    )
+    .await
+    {
         return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
     }
-    let done = ctx.falcon.offboard(args.user.as_str(), false).await?;
-    let executed = done.executed;
-    show(executed)?;
+    let stop = ctx.changes.begin();
+    let done = ctx
+        .falcon
+        .offboard_with_stop(args.user.as_str(), false, &stop)
+        .await?;
+    show(done.executed)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use falcon_users::{Error, Falcon};
 
 use crate::cli::Format;
+use crate::interrupt::{Abandon, Changes, GRACE, Signal};
 
 /// What every command needs.
 pub struct Ctx {
@@ -22,6 +23,8 @@ pub struct Ctx {
     pub format: Format,
     /// `--yes` was given.
     pub yes: bool,
+    /// Marks the start of changes, so that a signal lets the step in flight finish.
+    pub changes: Changes,
 }
 
 /// A command's failure: an SDK error or an output error.
@@ -33,9 +36,34 @@ pub enum Failure {
     /// Writing the output failed.
     #[error("could not write the output: {0}")]
     Io(#[from] std::io::Error),
-    /// A specific exit code with a message already printed.
+    /// A specific exit code with its message.
     #[error("{1}")]
     Exit(u8, String),
+    /// A signal came before the command changed anything; it stopped at once.
+    #[error("stopped by {0}; nothing was changed and no output file was replaced")]
+    Interrupted(Signal),
+    /// A signal came during a change: the step in flight finished, no other started; the
+    /// failure says what was done.
+    #[error("stopped by {0}: {1}")]
+    Stopped(Signal, Box<Failure>),
+    /// A change in flight was left unfinished.
+    #[error("{}", abandoned(*.0, *.1))]
+    Abandoned(Signal, Abandon),
+}
+
+fn abandoned(signal: Signal, why: Abandon) -> String {
+    let when = match why {
+        Abandon::SecondSignal => format!("by a second {signal}"),
+        Abandon::Grace => format!(
+            "{} s after {signal} without the change in flight finishing",
+            GRACE.as_secs()
+        ),
+    };
+    format!(
+        "stopped at once {when}: that change may or may not have taken effect; look at the \
+         user (`users get`, `grants list`) before running the command again (provision and \
+         offboard are safe to re-run)"
+    )
 }
 
 /// The result of a command.

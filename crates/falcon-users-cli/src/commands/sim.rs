@@ -7,6 +7,7 @@ use falcon_users_sim::{SimConfig, Simulator};
 use super::{Failure, Outcome};
 use crate::cli::SimArgs;
 use crate::exit;
+use crate::output::print_lines;
 
 /// Runs the simulator until Ctrl-C.
 pub async fn run(args: SimArgs, users: usize) -> Outcome {
@@ -18,13 +19,15 @@ pub async fn run(args: SimArgs, users: usize) -> Outcome {
     };
     let sim = Simulator::start(config)
         .await
-        .map_err(|e| Failure::Exit(exit::API, format!("could not start the simulator: {e}")))?;
+        .map_err(|e| Failure::Exit(exit::LOCAL, format!("could not start the simulator: {e}")))?;
     let creds = sim.credentials();
-    println!("simulator listening on {}", sim.base_url());
-    println!("FALCON_CLOUD={}", sim.base_url());
-    println!("FALCON_CLIENT_ID={}", creds.client_id);
-    println!("FALCON_CLIENT_SECRET={}", creds.client_secret);
-    println!("(Ctrl-C to stop)");
+    print_lines(&[
+        format!("simulator listening on {}", sim.base_url()),
+        format!("FALCON_CLOUD={}", sim.base_url()),
+        format!("FALCON_CLIENT_ID={}", creds.client_id),
+        format!("FALCON_CLIENT_SECRET={}", creds.client_secret),
+        "(Ctrl-C to stop)".to_owned(),
+    ])?;
     let _ = tokio::signal::ctrl_c().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::{Ctx, Failure, Outcome, resolve_uuid};
 use crate::cli::UsersCommand;
 use crate::confirm::confirm;
+use crate::console;
 use crate::exit;
 use crate::output::print_all;
 use crate::records::UserRow;
@@ -37,7 +38,7 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
             }
             let found = falcon.get_users(uuids).await?;
             for e in &found.errors {
-                eprintln!("warning: {} (code {})", e.message, e.code);
+                console::line(format_args!("warning: {} (code {})", e.message, e.code));
             }
             let rows: Vec<UserRow> = found.resources.into_iter().map(UserRow).collect();
             print_all(ctx.format, &rows)?;
@@ -47,6 +48,7 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
             first_name,
             last_name,
         } => {
+            ctx.changes.begin();
             let user = falcon
                 .create_user(DomainCreateUserRequest {
                     cid: None,
@@ -63,17 +65,19 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
             first_name,
             last_name,
         } => {
+            ctx.changes.begin();
             let user = falcon
                 .update_user(&uuid, first_name.as_deref(), last_name.as_deref())
                 .await?;
             print_all(ctx.format, &[UserRow(user)])?;
         }
         UsersCommand::Delete { uuid } => {
-            if !confirm(ctx.yes, &format!("delete user {uuid} permanently")) {
+            if !confirm(ctx.yes, &format!("delete user {uuid} permanently")).await {
                 return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
             }
+            ctx.changes.begin();
             falcon.delete_user(&uuid).await?;
-            eprintln!("deleted {uuid}");
+            console::line(format_args!("deleted {uuid}"));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -3,15 +3,17 @@
 //!
 //! Each step is a call of the ergonomic layer (a `Falcon` method); the workflows add ordering,
 //! validation before any change, exactly-once changes, and an exact account of what happened when
-//! a step fails.
+//! a step fails. Provisioning and offboarding can be stopped between steps with a [`Stop`].
 
 mod bulk;
 mod inventory;
 mod offboard;
 mod once;
 mod provision;
+mod stop;
 
 pub use bulk::{BulkOutcome, RoleChange};
 pub use inventory::UserWithGrants;
 pub use offboard::{OffboardPlan, OffboardReport, UserRef};
 pub use provision::{OnGrantFailure, Provision, ProvisionOutcome};
+pub use stop::Stop;

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::model::validation::checked_id;
 use crate::ops::grants::GrantQuery;
+use crate::workflows::stop::Stop;
 
 /// How the user to offboard is named: by login (email) or by UUID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,18 @@ impl Falcon {
     /// Revokes every grant of a user and deletes them. With `dry_run`, returns the plan and
     /// changes nothing. Deletion is irreversible: nothing is deleted unless every revoke worked.
     pub async fn offboard(&self, who: impl Into<UserRef>, dry_run: bool) -> Result<OffboardReport> {
+        self.offboard_with_stop(who, dry_run, &Stop::new()).await
+    }
+
+    /// [`Falcon::offboard`] that checks `stop` before each step (each CID's revoke, then the
+    /// delete): once it is raised, the step in flight finishes and [`Error::Stopped`] lists the
+    /// steps done (grants revoked so far) and not done (the user then still exists).
+    pub async fn offboard_with_stop(
+        &self,
+        who: impl Into<UserRef>,
+        dry_run: bool,
+        stop: &Stop,
+    ) -> Result<OffboardReport> {
         let user = self.resolve_user(&who.into()).await?;
         let uuid = user.uuid.clone().unwrap_or_default();
         let grants: Vec<_> = self.grants(&uuid, GrantQuery::new()).try_collect().await?;
@@ -84,10 +97,18 @@ impl Falcon {
                 executed: false,
             });
         }
-        for (cid, roles) in &plan.revoke {
+        let steps: Vec<String> = plan
+            .revoke
+            .iter()
+            .map(|(cid, roles)| format!("revoke {} in CID {cid}", roles.join(", ")))
+            .chain([format!("delete user {uuid}")])
+            .collect();
+        for (next, (cid, roles)) in plan.revoke.iter().enumerate() {
+            stop.before("offboarding", &steps, next)?;
             let cid: Option<Cid> = cid.parse().ok();
             self.revoke_roles(&uuid, roles, cid.as_ref()).await?;
         }
+        stop.before("offboarding", &steps, plan.revoke.len())?;
         self.delete_user(&uuid).await?;
         info!(uuid = %uuid, grants = plan.grants.len(), "offboarded");
         Ok(OffboardReport {

@@ -14,6 +14,10 @@ use crate::model::ids::IdList;
 use crate::model::validation::validate_email;
 use crate::ops::grants::GrantQuery;
 use crate::workflows::once::exactly_once;
+use crate::workflows::stop::Stop;
+
+/// The workflow's name in [`Error::Stopped`].
+const WORKFLOW: &str = "provisioning";
 
 /// What to do when the user was created but granting the roles failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,6 +46,7 @@ pub struct Provision {
     cid: Option<Cid>,
     legacy: bool,
     on_grant_failure: OnGrantFailure,
+    stop: Stop,
 }
 
 /// What provisioning did.
@@ -109,6 +114,7 @@ impl Provision {
             cid: None,
             legacy: false,
             on_grant_failure: OnGrantFailure::default(),
+            stop: Stop::new(),
         }
     }
 
@@ -138,6 +144,15 @@ impl Provision {
         self
     }
 
+    /// Stop between steps when `stop` is raised: before the create nothing is changed; after
+    /// it, the grant is not started and the user is handled as on a failed grant (deleted again
+    /// by default, see [`Provision::on_grant_failure`]), the error's source being
+    /// [`Error::Stopped`].
+    pub fn stop_on(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
     /// The login this job provisions.
     pub fn uid(&self) -> &str {
         &self.uid
@@ -164,6 +179,11 @@ impl Falcon {
         if let Some(user) = falcon.find_user_by_uid(&job.uid).await? {
             return falcon.complete_existing(job, user).await;
         }
+        let steps = [
+            format!("create user {}", job.uid),
+            format!("grant {}", job.role_ids.as_slice().join(", ")),
+        ];
+        job.stop.before(WORKFLOW, &steps, 0)?;
         let user = match falcon.create_once(job).await {
             Ok(user) => user,
             // Someone else created the login between the lookup and the create (another run
@@ -180,6 +200,9 @@ impl Falcon {
             Err(other) => return Err(other),
         };
         let uuid = user.uuid.clone().unwrap_or_default();
+        if let Err(stopped) = job.stop.before(WORKFLOW, &steps, 1) {
+            return Err(falcon.after_failed_grant(job, &uuid, stopped).await);
+        }
         let cid = user.cid.as_deref().and_then(|c| c.parse::<Cid>().ok());
         match falcon.grant_once(&uuid, &job.role_ids, cid.as_ref()).await {
             Ok(()) => {
@@ -244,6 +267,8 @@ impl Falcon {
         if missing.is_empty() {
             return Ok(ProvisionOutcome::AlreadyProvisioned { user });
         }
+        let step = [format!("grant {} to {uuid}", missing.join(", "))];
+        job.stop.before(WORKFLOW, &step, 0)?;
         let cid = user.cid.as_deref().and_then(|c| c.parse::<Cid>().ok());
         self.grant_roles(&uuid, missing.clone(), cid.as_ref(), None)
             .await?;

@@ -1,0 +1,238 @@
+//! Running the built binary: a clean environment, simulators kept alive on their own runtime,
+//! signals, and bounded waits.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use falcon_users::api::operations::OAUTH2_ACCESS_TOKEN;
+use falcon_users_sim::{SimConfig, Simulator};
+use httpmock::{Method, MockServer};
+use serde_json::{Value, json};
+
+/// Every wait in these tests gives up after this long (a hang fails instead of blocking).
+pub const BOUND: Duration = Duration::from_secs(30);
+
+/// The binary with `args`, the Falcon variables of the caller's environment removed and `env`
+/// set, stdin closed.
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_falcon-users"));
+    for var in [
+        "FALCON_CLIENT_ID",
+        "FALCON_CLIENT_SECRET",
+        "FALCON_CLOUD",
+        "FALCON_MEMBER_CID",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs the binary to the end.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(args, env).output().expect("the binary runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A simulator serving from its own runtime while the test thread runs the binary.
+pub struct Sim {
+    pub sim: Simulator,
+    // Declared last: the simulator stops before its runtime goes.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    pub fn start(config: SimConfig) -> Sim {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let sim = runtime
+            .block_on(Simulator::start(config))
+            .expect("the simulator starts");
+        Sim {
+            sim,
+            _runtime: runtime,
+        }
+    }
+
+    /// The variables that point the binary at this simulator with the read-write client.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let creds = self.sim.credentials();
+        vec![
+            ("FALCON_CLOUD", self.sim.base_url()),
+            ("FALCON_CLIENT_ID", creds.client_id),
+            ("FALCON_CLIENT_SECRET", creds.client_secret),
+        ]
+    }
+}
+
+/// `(name, value)` pairs as `command` takes them.
+pub fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Polls `ready` until it holds; fails the test after [`BOUND`].
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < BOUND, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends `signal` (`INT`, `TERM`) to the child, as a shell's `kill -s` does.
+pub fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args(["-s", signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -s {signal}");
+}
+
+/// Waits for the child to end, killing it after [`BOUND`].
+pub fn finish(mut child: Child) -> Output {
+    let start = Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if start.elapsed() > BOUND {
+            let _ = child.kill();
+            panic!("the binary did not stop");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// A running binary whose stderr is read line by line as it comes.
+pub struct Running {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+    pub stderr: Vec<String>,
+}
+
+impl Running {
+    pub fn spawn(mut cmd: Command) -> Running {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            stderr: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `needle`; fails after [`BOUND`].
+    pub fn wait_for_line(&mut self, needle: &str) {
+        let start = Instant::now();
+        loop {
+            let left = BOUND.saturating_sub(start.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    self.stderr.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(_) => panic!(
+                    "no stderr line with {needle:?}; got:\n{}",
+                    self.stderr.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Waits for the end; the exit status and the whole of stderr.
+    pub fn finish(self) -> (Output, String) {
+        let Running {
+            child,
+            lines,
+            mut stderr,
+        } = self;
+        let output = finish(child);
+        while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
+            stderr.push(line);
+        }
+        (output, stderr.join("\n"))
+    }
+}
+
+/// The names in `dir`, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("readable dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A loopback server whose token endpoint hands out a token to anyone.
+pub fn mock_server() -> MockServer {
+    let server = MockServer::start();
+    answer(
+        &server,
+        Method::POST,
+        OAUTH2_ACCESS_TOKEN.path,
+        None,
+        201,
+        json!({"access_token": "t", "token_type": "bearer", "expires_in": 1799}),
+    );
+    server
+}
+
+/// Makes `server` answer `method path` (with a body containing `body_has`, if given) with
+/// `status` and the JSON `body`.
+pub fn answer(
+    server: &MockServer,
+    method: Method,
+    path: &str,
+    body_has: Option<&str>,
+    status: u16,
+    body: Value,
+) {
+    server.mock(|when, then| {
+        let when = when.method(method).path(path);
+        if let Some(part) = body_has {
+            when.body_includes(part);
+        }
+        then.status(status)
+            .header("content-type", "application/json")
+            .json_body(body);
+    });
+}
+
+/// Runs the binary against a loopback server.
+pub fn run_against(server: &MockServer, args: &[&str]) -> Output {
+    let url = server.base_url();
+    run(
+        args,
+        &[
+            ("FALCON_CLOUD", url.as_str()),
+            ("FALCON_CLIENT_ID", "id"),
+            ("FALCON_CLIENT_SECRET", "secret"),
+        ],
+    )
+}
