@@ -26,6 +26,7 @@ pub const TOKEN_PATH: &str = "/oauth2/token";
 pub const QUERY_USERS_PATH: &str = "/user-management/queries/users/v1";
 pub const RETRIEVE_USERS_PATH: &str = "/user-management/entities/users/GET/v1";
 pub const USERS_PATH: &str = "/user-management/entities/users/v1";
+pub const GRANTS_PATH: &str = "/user-management/combined/user-roles/v2";
 
 /// The server's base URL.
 pub fn url(server: &MockServer) -> Url {

@@ -257,12 +257,16 @@ pub fn falcon(sim: &Simulator, creds: ClientCredentials) -> Falcon {
 /// A simulator seeded with `users` users and the ergonomic client on it, 32 requests in flight
 /// (what the workflow tests run on).
 pub async fn workflow_tenant(users: usize) -> (Simulator, Falcon) {
-    let sim = Simulator::start(SimConfig {
+    tenant_with(SimConfig {
         users,
         ..SimConfig::default()
     })
     .await
-    .unwrap();
+}
+
+/// A simulator started with `config` and the ergonomic client on it, 32 requests in flight.
+pub async fn tenant_with(config: SimConfig) -> (Simulator, Falcon) {
+    let sim = Simulator::start(config).await.unwrap();
     let falcon = falcon_builder(&sim, sim.credentials())
         .max_concurrency(32)
         .build()

@@ -7,6 +7,9 @@
 //! A field may hold several values (a user's `assigned_cids`): a condition holds when any value
 //! matches, and its negation when none does.
 
+/// How deep parentheses may nest (each level is parsed by a nested call).
+const MAX_DEPTH: usize = 8;
+
 /// A parsed filter: every group must match, and a group matches when any condition does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filter {
@@ -38,12 +41,36 @@ pub struct Sort {
 impl Filter {
     /// Parses `input`, accepting only `fields`.
     pub fn parse(input: &str, fields: &[&str]) -> Result<Filter, String> {
+        Self::parse_nested(input, fields, 0)
+    }
+
+    /// `input` at `depth` parentheses deep. A parenthesised filter may stand as a whole term of
+    /// an AND (`(a,b)+c`, what a listing in parts sends); an OR of one is refused, since an AND
+    /// of OR-groups cannot hold it.
+    fn parse_nested(input: &str, fields: &[&str], depth: usize) -> Result<Filter, String> {
         let mut parser = Parser {
             chars: input.trim().chars().collect(),
             pos: 0,
         };
-        let mut groups = vec![Vec::new()];
+        let mut groups: Vec<Vec<Condition>> = vec![Vec::new()];
         loop {
+            if parser.peek() == Some('(') {
+                if depth >= MAX_DEPTH {
+                    return Err(format!("parentheses nested deeper than {MAX_DEPTH}"));
+                }
+                let inner = Self::parse_nested(&parser.parenthesised()?, fields, depth + 1)?;
+                let only_and = || "a parenthesised filter can only be ANDed with `+`".to_owned();
+                if groups.pop().is_some_and(|open| !open.is_empty()) {
+                    return Err(only_and());
+                }
+                groups.extend(inner.groups);
+                match parser.next() {
+                    None => break,
+                    Some('+') => groups.push(Vec::new()),
+                    Some(_) => return Err(only_and()),
+                }
+                continue;
+            }
             let condition = parser.condition(fields)?;
             groups.last_mut().expect("one group").push(condition);
             match parser.next() {
@@ -157,6 +184,25 @@ impl Parser {
         })
     }
 
+    /// The text inside `(...)`, up to the matching `)` outside quoted values.
+    fn parenthesised(&mut self) -> Result<String, String> {
+        self.pos += 1;
+        let start = self.pos;
+        let (mut depth, mut quoted) = (0usize, false);
+        loop {
+            match self.next() {
+                None => return Err("unclosed parenthesis in filter".into()),
+                Some('\\') if quoted => self.pos += 1,
+                Some('\'') => quoted = !quoted,
+                Some('(') if !quoted => depth += 1,
+                Some(')') if !quoted && depth == 0 => break,
+                Some(')') if !quoted => depth -= 1,
+                Some(_) => {}
+            }
+        }
+        Ok(self.chars[start..self.pos - 1].iter().collect())
+    }
+
     /// The inside of `'...'`; the opening quote is consumed.
     fn quoted(&mut self) -> Result<Vec<Piece>, String> {
         let mut pieces = Vec::new();
@@ -251,6 +297,38 @@ mod tests {
         assert!(check(r"uid:'o\'brien\*'", "o'brien*", "active"));
         assert!(!check(r"uid:'o\'brien\*'", "o'briens", "active"));
         assert!(check("status:active", "x", "active"));
+    }
+
+    #[test]
+    fn a_parenthesised_filter_is_an_and_term() {
+        let both = "(status:'inactive',status:'active')+uid:'a*'";
+        assert!(check(both, "ann@x.io", "active"));
+        assert!(check(both, "ann@x.io", "inactive"));
+        assert!(!check(both, "bo@x.io", "active"));
+        assert!(!check(both, "ann@x.io", "gone"));
+        // Quoted parentheses are text; nesting and a trailing group work too.
+        assert!(check(
+            r"(uid:'a(b)\'c*')+status:'active'",
+            "a(b)'cd",
+            "active"
+        ));
+        assert!(check("((uid:'a*'))", "ab", "x"));
+        assert!(check("status:'active'+(uid:'a*',uid:'b*')", "bo", "active"));
+        assert!(!check(
+            "status:'active'+(uid:'a*',uid:'b*')",
+            "cy",
+            "active"
+        ));
+        for bad in [
+            "(uid:'a*'",
+            "uid:'a*',(status:'x')",
+            "(uid:'a*'),status:'x'",
+            "()",
+            "(uid:'a*')status:'x'",
+            &format!("{}uid:'a'{}", "(".repeat(9), ")".repeat(9)),
+        ] {
+            assert!(Filter::parse(bad, FIELDS).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -108,8 +108,10 @@ pub enum Error {
         message: String,
     },
 
-    /// The API refused to page further (many services cap the offset); the results so far were
-    /// delivered, the rest needs a narrower filter.
+    /// The API refused to page further (it caps `offset + limit`) and the listing could not be
+    /// split into parts it pages through; the results so far were delivered, the rest needs a
+    /// narrower filter. (User listings split themselves by login instead: see
+    /// [`crate::Falcon::user_ids`].)
     #[error(
         "{operation} refused to page past offset {offset}; narrow the filter to fetch the rest ({source})"
     )]
@@ -121,6 +123,42 @@ pub enum Error {
         /// The API's answer.
         #[source]
         source: Box<Error>,
+    },
+
+    /// A listing ended without some of the rows the service counted for it. Every row it could
+    /// list was delivered before this error, with no duplicates; `missing` says how many were
+    /// not (when the service's counts tell), `reason` why and what to do.
+    ///
+    /// ```
+    /// use falcon_users::Error;
+    /// let err = Error::ListingIncomplete {
+    ///     operation: "queryUserV1",
+    ///     missing: Some(3),
+    ///     reason: "logins starting with 'a' count 3 rows fewer than the whole".into(),
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "queryUserV1: the listing is incomplete, 3 rows not listed: logins starting with 'a' count 3 rows fewer than the whole"
+    /// );
+    /// ```
+    #[error("{operation}: the listing is incomplete, {} not listed: {reason}", rows(*missing))]
+    ListingIncomplete {
+        /// The paged operation.
+        operation: &'static str,
+        /// How many rows the service counted but the listing could not reach, when known.
+        missing: Option<u64>,
+        /// Why, in a sentence that says what to do.
+        reason: String,
+    },
+
+    /// A bug in this crate (for example a background task that panicked), not a problem with
+    /// the input, the settings or the service. Please report it with the message.
+    #[error("{operation}: internal error in falcon-users (a bug, please report it): {message}")]
+    Internal {
+        /// The operationId in flight.
+        operation: &'static str,
+        /// What failed.
+        message: String,
     },
 
     /// Provisioning created the user but could not grant the roles.
@@ -221,6 +259,14 @@ fn steps(list: &[String]) -> String {
         "nothing".to_owned()
     } else {
         list.join(", ")
+    }
+}
+
+fn rows(missing: Option<u64>) -> String {
+    match missing {
+        Some(1) => "1 row".to_owned(),
+        Some(n) => format!("{n} rows"),
+        None => "an unknown number of rows".to_owned(),
     }
 }
 

@@ -91,6 +91,7 @@ fn falcon_users_layers_point_down() {
             &["runtime::minter"],
             &["client"],
             &["builder"],
+            &["ops::partition"],
             &["ops::paging"],
             &["ops::users", "ops::roles", "ops::grants"],
             &["workflows::once"],

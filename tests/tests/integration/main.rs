@@ -16,8 +16,8 @@ mod wire {
 /// Decoding of realistic bodies into the generated types.
 mod decode;
 
-/// The ergonomic client: tokens, clouds, ids and paging, retries, secrets, bad input and broken
-/// servers.
+/// The ergonomic client: tokens, clouds, ids and paging, listings whatever the server does,
+/// retries, secrets, bad input and broken servers.
 mod client {
     mod auth;
     mod bad_input;
@@ -25,15 +25,18 @@ mod client {
     mod cloud;
     mod hostile;
     mod ids_paging;
+    mod listings;
     mod retry;
     mod security;
 }
 
 /// The simulator: every operation through the generated client (`ops`), the ergonomic client on
-/// it (`e2e`), injected faults (`faults`) and the workflows (`workflows`).
+/// it (`e2e`), injected faults (`faults`), listings past the offset ceiling (`listings`) and the
+/// workflows (`workflows`).
 mod sim {
     mod e2e;
     mod faults;
+    mod listings;
     mod ops;
     mod workflows;
 }

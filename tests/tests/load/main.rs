@@ -4,10 +4,12 @@
 mod token_churn;
 
 /// The simulator at size: 20,000 concurrent requests, fault storms over 5,000 and 500 users, an
-/// inventory of 5,000 users, the rate limit against the real clock.
+/// inventory of 5,000 users, the rate limit against the real clock, listings of 50,000 users
+/// past the offset ceiling.
 mod sim {
     mod concurrency;
     mod e2e;
     mod faults;
+    mod listings;
     mod workflows;
 }

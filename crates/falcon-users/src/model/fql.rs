@@ -29,3 +29,16 @@ pub fn quote(value: &str) -> String {
 pub fn eq(field: &str, value: &str) -> String {
     format!("{field}:{}", quote(value))
 }
+
+/// `field:'prefix*'`: the values that start with `prefix`, taken literally (`'`, `\` and `*`
+/// in it are escaped as in [`quote`], so only the final `*` is a wildcard).
+///
+/// ```
+/// assert_eq!(falcon_users::fql::starts_with("uid", "ann."), "uid:'ann.*'");
+/// assert_eq!(falcon_users::fql::starts_with("uid", "o'b*"), r"uid:'o\'b\**'");
+/// ```
+pub fn starts_with(field: &str, prefix: &str) -> String {
+    let quoted = quote(prefix);
+    // `quote` always ends with the closing quote: the wildcard goes just inside it.
+    format!("{field}:{}*'", &quoted[..quoted.len() - 1])
+}

@@ -13,8 +13,22 @@ use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::model::ids::IdList;
 use crate::model::validation::{check_expiry, checked_id, page_size};
-use crate::ops::paging::{Page, paged};
+use crate::ops::paging::{DEFAULT_OFFSET_CEILING, Listing, Page, Slice, listing};
 use crate::runtime::response::call;
+
+/// What tells two grants of one user apart: the role, where it is held, and how.
+type GrantKey = [Option<String>; 6];
+
+fn grant_key(g: &FlightcontrolapiCombinedUserRolesResourceV2) -> GrantKey {
+    [
+        Some(g.role_id.clone()),
+        g.cid.clone(),
+        g.grant_type.clone(),
+        g.user_group_id.clone(),
+        g.cid_group_id.clone(),
+        g.expires_at.clone(),
+    ]
+}
 
 /// Which grants of a user to list.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,7 +71,9 @@ impl GrantQuery {
 }
 
 impl Falcon {
-    /// Every grant of a user in this handle's CID (`CombinedUserRolesV2`, paged).
+    /// Every grant of a user in this handle's CID (`CombinedUserRolesV2`, paged), each once.
+    /// The service pages no further than 10,000 grants: past that (no user holds so many) the
+    /// stream ends with [`Error::ListingIncomplete`] after the grants it reached.
     pub fn grants(
         &self,
         user_uuid: &str,
@@ -71,15 +87,22 @@ impl Falcon {
             Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
         };
         let falcon = self.clone();
-        paged(&COMBINED_USER_ROLES_V2, size, move |offset| {
+        let spec = Listing {
+            operation: &COMBINED_USER_ROLES_V2,
+            page_size: size,
+            ceiling: DEFAULT_OFFSET_CEILING,
+            split: false,
+        };
+        listing(spec, grant_key, move |slice: Slice| {
             let (falcon, query, uuid) = (falcon.clone(), query.clone(), uuid.clone());
+            let (offset, limit) = (slice.offset, slice.limit);
             async move {
                 let api = falcon.ready().await?;
                 let mut req = api
                     .combined_user_roles_v2()
                     .user_uuid(uuid)
                     .offset(offset)
-                    .limit(size)
+                    .limit(limit)
                     .direct_only(query.direct_only);
                 if let Some(cid) = falcon.cid_param() {
                     req = req.cid(cid);

@@ -3,5 +3,6 @@
 
 pub(crate) mod grants;
 pub mod paging;
+pub(crate) mod partition;
 pub(crate) mod roles;
 pub(crate) mod users;

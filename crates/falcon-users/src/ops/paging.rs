@@ -1,15 +1,24 @@
-//! Offset/limit pages as `Stream`s (the next page is fetched while the current one is consumed),
-//! ids turned into entities in batches, and id lists split into batches and merged back in order.
+//! Offset/limit listings as `Stream`s (the next request is sent while the current page is
+//! consumed), split by login past the service's offset ceiling; ids turned into entities in
+//! batches; id lists split into batches and merged back in order.
+//!
+//! Every stream here keeps its order, delivers every row it fetched before an error, yields the
+//! error, and ends.
 
-use std::future::Future;
+use std::collections::{HashSet, VecDeque};
+use std::future::{self, Future};
+use std::hash::Hash;
 use std::sync::Arc;
 
 use falcon_users_api::Operation;
 use falcon_users_api::types::MsaspecError;
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
+use crate::ops::partition::{Part, Plan, Tally, plan, tally};
+
+pub use crate::ops::partition::DEFAULT_OFFSET_CEILING;
 
 /// Entities fetched by id, with the per-id errors the API reported beside them.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,17 +45,74 @@ pub(crate) struct Page<T> {
     pub(crate) total: Option<u64>,
 }
 
-struct Cursor<T, F> {
-    fetch: Arc<F>,
-    operation: &'static Operation,
-    /// The offset of the next page, `None` once the last page was read.
-    next: Option<u64>,
-    /// That page, already requested while the caller consumed the previous one.
-    prefetched: Option<Prefetch<T>>,
-    previous: Option<Vec<T>>,
+/// What one request of a listing asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Slice {
+    /// Which rows of the query (always [`Part::All`] unless the listing may split).
+    pub(crate) part: Part,
+    pub(crate) offset: u64,
+    pub(crate) limit: u64,
 }
 
-/// A page request running in the background; dropping the stream cancels it.
+/// How a listing pages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Listing {
+    pub(crate) operation: &'static Operation,
+    /// Rows per request (the last request below the ceiling asks for fewer).
+    pub(crate) page_size: u64,
+    /// The largest `offset + limit` the service accepts; lowered when it refuses less.
+    pub(crate) ceiling: u64,
+    /// Whether the query may be split by login past the ceiling (user queries).
+    pub(crate) split: bool,
+}
+
+/// What tells the rows of a listing apart (an id; a grant's role, CID and kind).
+pub(crate) trait RowKey: Hash + Eq + Clone + Send + Sync + 'static {}
+
+impl<K: Hash + Eq + Clone + Send + Sync + 'static> RowKey for K {}
+
+/// Every row of a listing, `page_size` at a time, in order: one request in flight at a time,
+/// the next sent while the caller consumes the current page; nothing sent until first polled.
+///
+/// Bounded whatever the server answers: a part stops at the total its first page counted, at
+/// an empty page, at a page whose rows were all delivered already (the server ignores the
+/// offset), and at the ceiling. Rows are delivered once (`key` tells them apart). When a
+/// splittable listing counts more rows than the ceiling, it lists its parts instead (see
+/// [`crate::ops::partition`]); otherwise the ceiling ends it with [`Error::ListingIncomplete`],
+/// and a 400 past offset 0 with [`Error::PagingRefused`]. A 400 on the first page is the
+/// caller's error (e.g. a bad filter) and is returned as is.
+pub(crate) fn listing<T, K, F, Fut>(
+    spec: Listing,
+    key: fn(&T) -> K,
+    fetch: F,
+) -> BoxStream<'static, Result<T>>
+where
+    T: Send + 'static,
+    K: RowKey,
+    F: Fn(Slice) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Page<T>>> + Send + 'static,
+{
+    let walk = Walk {
+        spec,
+        key,
+        fetch: Arc::new(fetch),
+        started: false,
+        running: None,
+        leaf: None,
+        splits: Vec::new(),
+        gaps: Vec::new(),
+        ended: false,
+    };
+    stream::unfold(walk, |mut walk| async move {
+        let rows = walk.next_rows().await?;
+        Some((rows, walk))
+    })
+    .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
+    .try_flatten()
+    .boxed()
+}
+
+/// A request running in the background; dropping the stream cancels it.
 struct Prefetch<T>(JoinHandle<Result<Page<T>>>);
 
 impl<T> Drop for Prefetch<T> {
@@ -55,82 +121,476 @@ impl<T> Drop for Prefetch<T> {
     }
 }
 
-/// Every item of a paged operation, `page_size` at a time, from offset 0.
-///
-/// Stops at `meta.pagination.total`, at the first empty page, or when the server returns the
-/// same page twice (it ignores the offset): a server that misreports its total cannot make the
-/// stream loop forever. A 400 past offset 0 is reported as [`Error::PagingRefused`]. Nothing is
-/// sent until the stream is first polled.
-pub(crate) fn paged<T, F, Fut>(
-    operation: &'static Operation,
-    page_size: u64,
-    fetch: F,
-) -> BoxStream<'static, Result<T>>
-where
-    T: Clone + PartialEq + Send + 'static,
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Page<T>>> + Send + 'static,
-{
-    let start = Cursor {
-        fetch: Arc::new(fetch),
-        operation,
-        next: Some(0),
-        prefetched: None,
-        previous: None,
-    };
-    stream::unfold(start, move |mut cursor| async move {
-        let offset = cursor.next.take()?;
-        let mut request = match cursor.prefetched.take() {
-            Some(running) => running,
-            None => Prefetch(tokio::spawn((cursor.fetch)(offset))),
-        };
-        let page = match (&mut request.0).await {
-            Ok(Ok(page)) => page,
-            Ok(Err(err)) => {
-                return Some((Err(refused_offset(cursor.operation, offset, err)), cursor));
-            }
-            Err(join) => {
-                let message = format!("{} page task failed: {join}", cursor.operation);
-                return Some((Err(Error::Config(message)), cursor));
-            }
-        };
-        if page.items.is_empty() || cursor.previous.as_ref() == Some(&page.items) {
-            return None;
-        }
-        let next = offset + page.items.len() as u64;
-        let more = match page.total {
-            Some(total) => next < total,
-            None => page.items.len() as u64 >= page_size,
-        };
-        if more {
-            // Prefetch: the next request runs while the caller works through this page.
-            cursor.next = Some(next);
-            cursor.prefetched = Some(Prefetch(tokio::spawn((cursor.fetch)(next))));
-        }
-        cursor.previous = Some(page.items.clone());
-        Some((Ok(page.items), cursor))
-    })
-    .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-    .try_flatten()
-    .boxed()
+/// Rows delivered before a part was split: its parts deliver them again, so they are dropped.
+type Delivered<K> = Option<Arc<HashSet<K>>>;
+
+/// What the request in flight is for.
+enum Step<K> {
+    /// The first page of a part: its count decides whether it is paged or split.
+    Probe(Part, Delivered<K>),
+    /// A further page of the part being paged.
+    Page(Slice),
+    /// The count of the innermost split part, again, after its parts came up short.
+    Recount,
 }
 
-fn refused_offset(operation: &'static Operation, offset: u64, err: Error) -> Error {
-    match err {
-        Error::Api { status: 400, .. } if offset > 0 => Error::PagingRefused {
-            operation: operation.id,
-            offset,
-            source: Box::new(err),
-        },
-        other => other,
+/// The part being paged.
+struct Leaf<K> {
+    part: Part,
+    /// The count of its first page: paging stops there whatever later pages say.
+    total: Option<u64>,
+    /// The offset of the next page.
+    next: u64,
+    /// The last page's length and the limit it was asked with.
+    last: (u64, u64),
+    /// The rows delivered from it (at most the ceiling): a row comes once.
+    seen: HashSet<K>,
+    /// The last page held only rows delivered already: the server ignores the offset.
+    stale: bool,
+    skip: Delivered<K>,
+}
+
+/// A part listed through its parts.
+struct Split<K> {
+    part: Part,
+    total: u64,
+    /// The parts counted, and their counts together.
+    probed: usize,
+    counted: u64,
+    /// The parts not counted yet, in order.
+    left: VecDeque<Part>,
+    recounted: bool,
+    skip: Delivered<K>,
+    /// Its first part, counted at the whole's count and too big to page: listed through its
+    /// own parts once a second part was counted (see [`tally`]), so that a service ignoring
+    /// the filter is caught at once instead of one level deeper each time.
+    deferred: Option<Box<Split<K>>>,
+}
+
+impl<K> Split<K> {
+    fn new(part: Part, total: u64, parts: Vec<Part>, skip: Delivered<K>) -> Self {
+        Split {
+            part,
+            total,
+            probed: 0,
+            counted: 0,
+            left: parts.into(),
+            recounted: false,
+            skip,
+            deferred: None,
+        }
     }
 }
 
-/// Turns a stream of ids into a stream of entities, `batch` ids per request, `concurrency`
-/// requests in flight, order kept.
+/// Rows the listing could not reach.
+struct Gap {
+    missing: Option<u64>,
+    reason: String,
+}
+
+struct Walk<T, K, F> {
+    spec: Listing,
+    key: fn(&T) -> K,
+    fetch: Arc<F>,
+    started: bool,
+    running: Option<(Step<K>, Prefetch<T>)>,
+    leaf: Option<Leaf<K>>,
+    /// The parts being listed through their parts, outermost first.
+    splits: Vec<Split<K>>,
+    gaps: Vec<Gap>,
+    ended: bool,
+}
+
+impl<T, K, F, Fut> Walk<T, K, F>
+where
+    T: Send + 'static,
+    K: RowKey,
+    F: Fn(Slice) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Page<T>>> + Send + 'static,
+{
+    /// The next page's rows to deliver (never empty), or the error that ends the listing.
+    async fn next_rows(&mut self) -> Option<Result<Vec<T>>> {
+        if self.ended {
+            return None;
+        }
+        if !self.started {
+            self.started = true;
+            let first = Step::Probe(Part::All, None);
+            self.running = Some(self.send(first));
+        }
+        loop {
+            let Some((step, mut request)) = self.running.take() else {
+                self.ended = true;
+                return self.incomplete().map(Err);
+            };
+            let answer = match (&mut request.0).await {
+                Ok(answer) => answer,
+                Err(join) => {
+                    self.ended = true;
+                    return Some(Err(Error::Internal {
+                        operation: self.spec.operation.id,
+                        message: format!("the task sending a page request failed: {join}"),
+                    }));
+                }
+            };
+            let rows = match answer {
+                Ok(page) => self.take(step, page),
+                Err(err) => self.refused(step, err).map(|()| Vec::new()),
+            };
+            match rows {
+                Err(err) => {
+                    self.ended = true;
+                    return Some(Err(err));
+                }
+                Ok(rows) => {
+                    // Prefetch: the next request runs while the caller works through these.
+                    self.running = self.next_step().map(|step| self.send(step));
+                    if !rows.is_empty() {
+                        return Some(Ok(rows));
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&self, step: Step<K>) -> (Step<K>, Prefetch<T>) {
+        let slice = match &step {
+            Step::Probe(part, _) => Slice {
+                part: part.clone(),
+                offset: 0,
+                limit: self.spec.page_size.min(self.spec.ceiling).max(1),
+            },
+            Step::Page(slice) => slice.clone(),
+            Step::Recount => Slice {
+                part: self.splits.last().map_or(Part::All, |s| s.part.clone()),
+                offset: 0,
+                limit: 1,
+            },
+        };
+        let running = Prefetch(tokio::spawn((self.fetch)(slice)));
+        (step, running)
+    }
+
+    /// Takes in an answer; returns the rows to deliver.
+    fn take(&mut self, step: Step<K>, page: Page<T>) -> Result<Vec<T>> {
+        match step {
+            Step::Probe(part, skip) => self.probed(part, skip, page),
+            Step::Page(slice) => Ok(self.paged(slice.offset, slice.limit, page)),
+            Step::Recount => {
+                if let Some(split) = self.splits.pop() {
+                    let now = page.total.unwrap_or(split.total);
+                    if now > split.counted {
+                        self.gaps.push(Gap {
+                            missing: Some(now - split.counted),
+                            reason: format!(
+                                "{}: {now} rows, but its parts by login hold only {}; the \
+                                 others have a login with a character outside printable ASCII \
+                                 where the parts split, list them with a filter of your own \
+                                 (e.g. uid:'é*')",
+                                split.part, split.counted
+                            ),
+                        });
+                    }
+                }
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    fn probed(&mut self, part: Part, skip: Delivered<K>, page: Page<T>) -> Result<Vec<T>> {
+        let total = page.total;
+        if let Some(split) = self.splits.last_mut() {
+            split.probed += 1;
+            split.counted = split
+                .counted
+                .saturating_add(total.unwrap_or(page.items.len() as u64));
+            if tally(split.total, split.counted, split.probed, split.left.len())
+                == Tally::Inconsistent
+            {
+                return Err(Error::ListingIncomplete {
+                    operation: self.spec.operation.id,
+                    missing: None,
+                    reason: format!(
+                        "the service's counts cannot be true: the parts of {} counted so far \
+                         hold {} rows, more than the {} it counts for it (does it apply the \
+                         uid filter?)",
+                        split.part, split.counted, split.total
+                    ),
+                });
+            }
+        }
+        let decision = match total {
+            Some(total) if self.spec.split => plan(&part, total, self.spec.ceiling),
+            _ => Plan::List,
+        };
+        if let Plan::Split(parts) = decision {
+            let nested = Split::new(part, total.unwrap_or_default(), parts, skip);
+            match self.splits.last_mut() {
+                Some(whole)
+                    if whole.probed == 1
+                        && whole.counted >= whole.total
+                        && !whole.left.is_empty() =>
+                {
+                    whole.deferred = Some(Box::new(nested));
+                }
+                _ => self.splits.push(nested),
+            }
+            return Ok(Vec::new());
+        }
+        self.leaf = Some(Leaf {
+            part,
+            total,
+            next: 0,
+            last: (0, 0),
+            seen: HashSet::new(),
+            stale: false,
+            skip,
+        });
+        let limit = self.spec.page_size.min(self.spec.ceiling).max(1);
+        Ok(self.paged(0, limit, page))
+    }
+
+    /// The rows of a page of the leaf (asked from `offset` with `limit`) not delivered before.
+    fn paged(&mut self, offset: u64, limit: u64, page: Page<T>) -> Vec<T> {
+        let Some(leaf) = self.leaf.as_mut() else {
+            return Vec::new();
+        };
+        let received = page.items.len() as u64;
+        let key = self.key;
+        let mut new = 0u64;
+        let rows: Vec<T> = page
+            .items
+            .into_iter()
+            .filter(|row| {
+                let k = key(row);
+                if !leaf.seen.insert(k.clone()) {
+                    return false;
+                }
+                new += 1;
+                !leaf.skip.as_ref().is_some_and(|s| s.contains(&k))
+            })
+            .collect();
+        leaf.stale = received > 0 && new == 0;
+        leaf.next = offset.saturating_add(received);
+        leaf.last = (received, limit);
+        rows
+    }
+
+    /// A failed request: a 400 past offset 0 means the service pages less far than assumed;
+    /// the part is then split (`Ok`), or the listing ends.
+    fn refused(&mut self, step: Step<K>, err: Error) -> Result<()> {
+        let Step::Page(slice) = step else {
+            return Err(err);
+        };
+        if !matches!(err, Error::Api { status: 400, .. }) || slice.offset == 0 {
+            return Err(err);
+        }
+        self.spec.ceiling = self.spec.ceiling.min(slice.offset);
+        if self.split_leaf() {
+            return Ok(());
+        }
+        Err(Error::PagingRefused {
+            operation: self.spec.operation.id,
+            offset: slice.offset,
+            source: Box::new(err),
+        })
+    }
+
+    /// Turns the leaf, which has more rows than the ceiling lets it page, into a split part
+    /// whose parts skip the rows already delivered. False when it cannot be split.
+    fn split_leaf(&mut self) -> bool {
+        let Some(leaf) = self.leaf.as_ref() else {
+            return false;
+        };
+        let parts = match leaf.total {
+            Some(total) if self.spec.split => match plan(&leaf.part, total, self.spec.ceiling) {
+                Plan::Split(parts) => parts,
+                Plan::List | Plan::Unsplittable => return false,
+            },
+            _ => return false,
+        };
+        let Some(leaf) = self.leaf.take() else {
+            return false;
+        };
+        let mut delivered = leaf.seen;
+        if let Some(earlier) = &leaf.skip {
+            delivered.extend(earlier.iter().cloned());
+        }
+        let total = leaf.total.unwrap_or_default();
+        let split = Split::new(leaf.part, total, parts, Some(Arc::new(delivered)));
+        self.splits.push(split);
+        true
+    }
+
+    /// The request to send next, if any.
+    fn next_step(&mut self) -> Option<Step<K>> {
+        loop {
+            if let Some(leaf) = self.leaf.as_ref() {
+                let (received, limit) = leaf.last;
+                let more = received > 0
+                    && match leaf.total {
+                        Some(total) => leaf.next < total,
+                        None => received >= limit,
+                    };
+                if more && !leaf.stale && leaf.next < self.spec.ceiling {
+                    return Some(Step::Page(Slice {
+                        part: leaf.part.clone(),
+                        offset: leaf.next,
+                        limit: self
+                            .spec
+                            .page_size
+                            .min(self.spec.ceiling - leaf.next)
+                            .max(1),
+                    }));
+                }
+                // Rows left that this part cannot page to: split it, or say what is missing.
+                let stale = leaf.stale;
+                let gap = more.then(|| {
+                    let reason = if stale {
+                        format!(
+                            "the service answered offset {} of {} with rows it had sent \
+                             already (it ignores the offset)",
+                            leaf.next - received,
+                            leaf.part
+                        )
+                    } else {
+                        format!(
+                            "the service pages no further than {} rows and {} cannot be split \
+                             into parts it pages through; narrow the filter to list the rest",
+                            self.spec.ceiling, leaf.part
+                        )
+                    };
+                    let listed = leaf.seen.len() as u64;
+                    let missing = leaf.total.map(|t| t.saturating_sub(listed));
+                    Gap { missing, reason }
+                });
+                if let Some(gap) = gap
+                    && (stale || !self.split_leaf())
+                {
+                    self.gaps.push(gap);
+                }
+                self.leaf = None;
+                continue;
+            }
+            let split = self.splits.last_mut()?;
+            if split.probed >= 2
+                && let Some(nested) = split.deferred.take()
+            {
+                self.splits.push(*nested);
+                continue;
+            }
+            match tally(split.total, split.counted, split.probed, split.left.len()) {
+                Tally::More | Tally::Inconsistent => match split.left.pop_front() {
+                    Some(part) => return Some(Step::Probe(part, split.skip.clone())),
+                    None => {
+                        self.splits.pop();
+                    }
+                },
+                Tally::Short(_) if !split.recounted => {
+                    split.recounted = true;
+                    return Some(Step::Recount);
+                }
+                Tally::Complete | Tally::Short(_) => {
+                    self.splits.pop();
+                }
+            }
+        }
+    }
+
+    /// The error for the rows the listing could not reach, if any.
+    fn incomplete(&mut self) -> Option<Error> {
+        if self.gaps.is_empty() {
+            return None;
+        }
+        let gaps = std::mem::take(&mut self.gaps);
+        let missing = gaps
+            .iter()
+            .try_fold(0u64, |sum, g| g.missing.map(|m| sum.saturating_add(m)));
+        let mut reasons: Vec<String> = gaps.iter().take(3).map(|g| g.reason.clone()).collect();
+        if gaps.len() > 3 {
+            reasons.push(format!("and {} more parts like these", gaps.len() - 3));
+        }
+        Some(Error::ListingIncomplete {
+            operation: self.spec.operation.id,
+            missing,
+            reason: reasons.join("; "),
+        })
+    }
+}
+
+/// Ends a stream after its first error (the error included).
+pub(crate) fn end_at_error<T, S>(items: S) -> impl Stream<Item = Result<T>> + Send
+where
+    T: Send,
+    S: Stream<Item = Result<T>> + Send,
+{
+    items.scan(false, |failed, item| {
+        if *failed {
+            return future::ready(None);
+        }
+        *failed = item.is_err();
+        future::ready(Some(item))
+    })
+}
+
+/// Groups the pages of ids of a listing into batches of `batch` ids. A batch waits for at most
+/// as many pages as fill it at the asked `page_size`, plus one: a server answering with shorter
+/// pages makes smaller batches, never a batch that waits for hundreds of pages. An error comes
+/// after the ids received before it.
+fn batches(
+    ids: BoxStream<'static, Result<String>>,
+    batch: usize,
+    page_size: u64,
+) -> impl Stream<Item = Result<Vec<String>>> + Send {
+    let batch = batch.max(1);
+    let pages_per_batch = (batch as u64).div_ceil(page_size.max(1)).saturating_add(1);
+    // The ids of one page arrive together; `ready_chunks` hands them over as one group.
+    let pages = ids.ready_chunks(batch);
+    stream::unfold(
+        (pages, Vec::<String>::new(), 0u64, None::<Error>, false),
+        move |(mut pages, mut held, mut groups, mut error, mut done)| async move {
+            loop {
+                if held.len() >= batch {
+                    let rest = held.split_off(batch);
+                    let full = std::mem::replace(&mut held, rest);
+                    groups = u64::from(!held.is_empty());
+                    return Some((Ok(full), (pages, held, groups, error, done)));
+                }
+                if !held.is_empty() && (done || groups >= pages_per_batch) {
+                    let out = std::mem::take(&mut held);
+                    return Some((Ok(out), (pages, held, 0, error, done)));
+                }
+                if done {
+                    return error.take().map(|e| (Err(e), (pages, held, 0, None, true)));
+                }
+                match pages.next().await {
+                    Some(group) => {
+                        for id in group {
+                            match id {
+                                Ok(id) if error.is_none() => held.push(id),
+                                Ok(_) => {}
+                                Err(e) => {
+                                    error.get_or_insert(e);
+                                    done = true;
+                                }
+                            }
+                        }
+                        groups += 1;
+                    }
+                    None => done = true,
+                }
+            }
+        },
+    )
+}
+
+/// Turns a listing of ids into entities, `batch` ids per request, `concurrency` requests in
+/// flight, order kept; the ids of an entity the API no longer knows are dropped. Every entity
+/// fetched before an error is delivered, then the error, then the stream ends.
 pub(crate) fn detailed<T, F, Fut>(
     ids: BoxStream<'static, Result<String>>,
     batch: usize,
+    page_size: u64,
     concurrency: usize,
     fetch: F,
 ) -> BoxStream<'static, Result<T>>
@@ -139,13 +599,23 @@ where
     F: Fn(Vec<String>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Entities<T>>> + Send + 'static,
 {
-    ids.try_chunks(batch.max(1))
-        .map_err(|e| e.1)
-        .map_ok(fetch)
-        .try_buffered(concurrency.max(1))
-        .map_ok(|entities| stream::iter(entities.resources.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
+    let fetch = Arc::new(fetch);
+    let entities = batches(ids, batch, page_size)
+        .map(move |ids| {
+            let fetch = fetch.clone();
+            async move {
+                match ids {
+                    Ok(ids) => match fetch(ids).await {
+                        Ok(found) => found.resources.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e)],
+                    },
+                    Err(e) => vec![Err(e)],
+                }
+            }
+        })
+        .buffered(concurrency.max(1))
+        .flat_map(stream::iter);
+    end_at_error(entities).boxed()
 }
 
 /// Sends one request per batch (`concurrency` at once) and merges resources and errors in batch
@@ -170,4 +640,287 @@ where
         merged.errors.extend(part.errors);
     }
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use falcon_users_api::operations::{COMBINED_USER_ROLES_V2, QUERY_USER_V1};
+
+    use super::*;
+
+    /// A user query over `logins` as the service answers it: ids are the logins, in login
+    /// order, matched case-insensitively; `offset + limit` past `ceiling` is a 400.
+    struct Service {
+        logins: Vec<String>,
+        ceiling: u64,
+        ignores_filter: bool,
+        requests: AtomicU64,
+    }
+
+    impl Service {
+        fn new(logins: Vec<String>, ceiling: u64) -> Arc<Service> {
+            let mut logins = logins;
+            logins.sort_by_key(|l| l.to_lowercase());
+            Arc::new(Service {
+                logins,
+                ceiling,
+                ignores_filter: false,
+                requests: AtomicU64::new(0),
+            })
+        }
+
+        fn page(&self, slice: &Slice) -> Result<Page<String>> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            if slice.offset + slice.limit > self.ceiling {
+                return Err(Error::Api {
+                    operation: "queryUserV1",
+                    status: 400,
+                    trace_id: None,
+                    errors: Vec::new(),
+                    raw_body: None,
+                });
+            }
+            let rows: Vec<&String> = self
+                .logins
+                .iter()
+                .filter(|l| self.ignores_filter || in_part(&slice.part, l))
+                .collect();
+            Ok(Page {
+                total: Some(rows.len() as u64),
+                items: rows
+                    .iter()
+                    .skip(slice.offset as usize)
+                    .take(slice.limit as usize)
+                    .map(|l| (*l).clone())
+                    .collect(),
+            })
+        }
+
+        fn requests(&self) -> u64 {
+            self.requests.load(Ordering::SeqCst)
+        }
+    }
+
+    fn in_part(part: &Part, login: &str) -> bool {
+        let login = login.to_lowercase();
+        match part {
+            Part::All => true,
+            Part::Prefix(prefix) => login.starts_with(prefix.as_str()),
+            Part::Login(whole) => login == *whole,
+        }
+    }
+
+    /// Every row of a listing, and the error it ended with; panics if anything follows the
+    /// error.
+    async fn list(spec: Listing, service: &Arc<Service>) -> (Vec<String>, Option<Error>) {
+        let service = service.clone();
+        let stream = listing(spec, String::clone, move |slice: Slice| {
+            let service = service.clone();
+            async move { service.page(&slice) }
+        });
+        drain(stream).await
+    }
+
+    async fn drain(mut stream: BoxStream<'static, Result<String>>) -> (Vec<String>, Option<Error>) {
+        let (mut rows, mut error) = (Vec::new(), None);
+        while let Some(item) = stream.next().await {
+            assert!(error.is_none(), "nothing after the error");
+            match item {
+                Ok(row) => rows.push(row),
+                Err(e) => error = Some(e),
+            }
+        }
+        (rows, error)
+    }
+
+    fn users(page_size: u64, ceiling: u64) -> Listing {
+        Listing {
+            operation: &QUERY_USER_V1,
+            page_size,
+            ceiling,
+            split: true,
+        }
+    }
+
+    /// The prefixes (lower case) holding more than `ceiling` logins: the parts that must split.
+    fn splits(logins: &[String], ceiling: u64) -> u64 {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for login in logins {
+            let login = login.to_lowercase();
+            for (end, _) in login.char_indices().skip(1).chain([(login.len(), ' ')]) {
+                *counts.entry(login[..end].to_owned()).or_default() += 1;
+            }
+        }
+        1 + counts.values().filter(|n| **n > ceiling).count() as u64
+    }
+
+    #[tokio::test]
+    async fn every_login_comes_once_whatever_the_shape_of_the_tenant() {
+        let spread: Vec<String> = (0..500)
+            .map(|n| format!("{}{n}@corp.io", ALPHA[n * 7 % ALPHA.len()]))
+            .collect();
+        let common: Vec<String> = (0..300)
+            .map(|n| format!("svc-build-{n:03}@corp.io"))
+            .collect();
+        let mut odd: Vec<String> = [
+            "o'brien@x.io",
+            "a*b@x.io",
+            r"back\slash@x.io",
+            "1st@x.io",
+            "_svc@x.io",
+            "+plus@x.io",
+            "-dash@x.io",
+            ".dot@x.io",
+            "Zed@X.io",
+            "\"quoted\"@x.io",
+            "'apos@x.io",
+            "*star@x.io",
+            r"\bs@x.io",
+            "~tilde@x.io",
+            "(paren)@x.io",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        // A login that is a prefix of others: listed as a part of its own.
+        odd.push("a@b.c".to_owned());
+        odd.extend((0..40).map(|n| format!("a@b.c{n}")));
+        let fits: Vec<String> = (0..40).map(|n| format!("u{n}@x.io")).collect();
+        for (name, logins, page, ceiling) in [
+            ("spread", spread, 20, 50),
+            ("common prefix", common, 15, 40),
+            ("odd characters", odd, 4, 10),
+            ("fits", fits, 20, 50),
+        ] {
+            let service = Service::new(logins.clone(), ceiling);
+            let (rows, error) = list(users(page, ceiling), &service).await;
+            assert!(error.is_none(), "{name}: {error:?}");
+            let distinct: BTreeSet<&String> = rows.iter().collect();
+            assert_eq!(distinct.len(), rows.len(), "{name}: no login twice");
+            assert_eq!(
+                distinct,
+                logins.iter().collect::<BTreeSet<_>>(),
+                "{name}: every login"
+            );
+            // Pages of the leaves (at most one partial page each) and at most 69 counts and
+            // one recount per split part.
+            let n = logins.len() as u64;
+            let splits = splits(&logins, ceiling);
+            let bound = n.div_ceil(page) + 2 * 70 * splits;
+            let sent = service.requests();
+            assert!(sent <= bound, "{name}: {sent} requests, bound {bound}");
+            if splits == 1 && n <= ceiling {
+                assert_eq!(sent, n.div_ceil(page), "{name}: no split, no extra request");
+            }
+        }
+    }
+
+    const ALPHA: &[&str] = &["a", "b", "k", "m", "z", "0", "7", "x"];
+
+    #[tokio::test]
+    async fn logins_no_part_covers_are_counted_missing_after_every_other_row() {
+        let mut logins: Vec<String> = (0..100).map(|n| format!("user{n}@x.io")).collect();
+        logins.extend(["élise@x.io", "ünal@x.io"].map(str::to_owned));
+        let service = Service::new(logins.clone(), 20);
+        let (rows, error) = list(users(10, 20), &service).await;
+        assert_eq!(rows.len(), 100);
+        assert!(rows.iter().all(|r| r.is_ascii()), "{rows:?}");
+        match error {
+            Some(Error::ListingIncomplete {
+                operation: "queryUserV1",
+                missing: Some(2),
+                reason,
+            }) => assert!(reason.contains("the whole query"), "{reason}"),
+            other => panic!("expected 2 missing, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_ceiling_lower_than_assumed_is_learned_from_the_refusal() {
+        let logins: Vec<String> = (0..200)
+            .map(|n| format!("{}{n}@x.io", ALPHA[n % 8]))
+            .collect();
+        let service = Service::new(logins.clone(), 30);
+        let (rows, error) = list(users(10, DEFAULT_OFFSET_CEILING), &service).await;
+        assert!(error.is_none(), "{error:?}");
+        let distinct: BTreeSet<&String> = rows.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            rows.len(),
+            "the rows before the refusal come once"
+        );
+        assert_eq!(distinct, logins.iter().collect::<BTreeSet<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_service_that_ignores_the_filter_is_caught_after_three_requests() {
+        let logins: Vec<String> = (0..200).map(|n| format!("u{n}@x.io")).collect();
+        let mut service = Service::new(logins, 50);
+        Arc::get_mut(&mut service).unwrap().ignores_filter = true;
+        let (rows, error) = list(users(10, 50), &service).await;
+        assert!(rows.is_empty());
+        assert!(
+            matches!(error, Some(Error::ListingIncomplete { missing: None, .. })),
+            "{error:?}"
+        );
+        assert_eq!(
+            service.requests(),
+            3,
+            "the whole, its first part, the second"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_cannot_split_stops_at_the_ceiling_and_counts_the_rest() {
+        let logins: Vec<String> = (0..100).map(|n| format!("g{n:03}")).collect();
+        let service = Service::new(logins, 10_000);
+        let spec = Listing {
+            operation: &COMBINED_USER_ROLES_V2,
+            page_size: 10,
+            ceiling: 30,
+            split: false,
+        };
+        let (rows, error) = list(spec, &service).await;
+        assert_eq!(rows.len(), 30);
+        assert!(
+            matches!(
+                error,
+                Some(Error::ListingIncomplete {
+                    operation: "CombinedUserRolesV2",
+                    missing: Some(70),
+                    ..
+                })
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            service.requests(),
+            3,
+            "nothing past the ceiling is asked for"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_page_task_is_an_internal_error_not_a_configuration_one() {
+        let stream = listing(users(10, 50), String::clone, |_slice: Slice| async {
+            if true {
+                panic!("a bug");
+            }
+            Ok(Page {
+                items: Vec::new(),
+                total: None,
+            })
+        });
+        let (rows, error) = drain(stream).await;
+        assert!(rows.is_empty());
+        match error {
+            Some(Error::Internal { operation, message }) => {
+                assert_eq!(operation, "queryUserV1");
+                assert!(message.contains("panic"), "{message}");
+            }
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+    }
 }

@@ -17,7 +17,9 @@ use crate::error::{Error, Result};
 use crate::model::fql;
 use crate::model::ids::IdList;
 use crate::model::validation::{checked_id, checked_name, page_size, validate_email};
-use crate::ops::paging::{Entities, Page, batched, detailed, paged};
+use crate::ops::paging::{
+    DEFAULT_OFFSET_CEILING, Entities, Listing, Page, Slice, batched, detailed, listing,
+};
 use crate::runtime::response::call;
 
 /// Which users to list: an FQL filter, a sort, and the page size used underneath.
@@ -31,6 +33,7 @@ pub struct UserQuery {
     filter: Option<String>,
     sort: Option<QueryUserV1Sort>,
     page_size: Option<u64>,
+    offset_ceiling: Option<u64>,
 }
 
 impl UserQuery {
@@ -56,6 +59,34 @@ impl UserQuery {
         self.page_size = Some(size);
         self
     }
+
+    /// The largest `offset + limit` the service accepts (default
+    /// [`DEFAULT_OFFSET_CEILING`](crate::paginate::DEFAULT_OFFSET_CEILING), the Falcon API's):
+    /// [`Falcon::user_ids`] lists a query that counts more users than this in parts. Only
+    /// worth changing for a service that pages further (fewer parts) or less far (the listing
+    /// also learns that from the service's refusal, at the cost of a few requests).
+    ///
+    /// ```
+    /// use falcon_users::UserQuery;
+    /// let q = UserQuery::new().offset_ceiling(50_000);
+    /// ```
+    pub fn offset_ceiling(mut self, ceiling: u64) -> Self {
+        self.offset_ceiling = Some(ceiling);
+        self
+    }
+
+    fn listing(&self) -> Result<Listing> {
+        let ceiling = self.offset_ceiling.unwrap_or(DEFAULT_OFFSET_CEILING);
+        if ceiling == 0 {
+            return Err(Error::invalid("offset_ceiling", "must be at least 1"));
+        }
+        Ok(Listing {
+            operation: &QUERY_USER_V1,
+            page_size: page_size(self.page_size)?,
+            ceiling,
+            split: true,
+        })
+    }
 }
 
 impl Falcon {
@@ -66,10 +97,21 @@ impl Falcon {
         offset: u64,
     ) -> Result<MsaspecQueryResponse> {
         let limit = page_size(query.page_size)?;
+        self.query_ids(query, query.filter.clone(), offset, limit)
+            .await
+    }
+
+    async fn query_ids(
+        &self,
+        query: &UserQuery,
+        filter: Option<String>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<MsaspecQueryResponse> {
         let api = self.ready().await?;
         let mut req = api.query_user_v1().offset(offset).limit(limit);
-        if let Some(filter) = &query.filter {
-            req = req.filter(filter.as_str());
+        if let Some(filter) = filter {
+            req = req.filter(filter);
         }
         if let Some(sort) = query.sort {
             req = req.sort(sort);
@@ -77,17 +119,49 @@ impl Falcon {
         call(&QUERY_USER_V1, req.send()).await
     }
 
-    /// Every user id matching `query`, page after page (next page prefetched).
+    /// Every user id matching `query`, page after page (the next request is sent while the
+    /// current page is consumed).
+    ///
+    /// **Complete for any tenant size.** The service pages no further than
+    /// [`UserQuery::offset_ceiling`] (10,000) rows of one query. When the first page counts
+    /// more, the query is listed in parts instead: the users whose login (`uid`) starts with
+    /// `a`, then `b`, ... (FQL `(<filter>)+uid:'a*'`), a part still too big split by its next
+    /// character, and so on. The parts never overlap, so no id comes twice; their counts are
+    /// checked against the whole's, and logins the parts miss (a character outside printable
+    /// ASCII, say) end the stream with [`Error::ListingIncomplete`] saying how many, after
+    /// every id that could be listed. A listing in parts comes part by part, each in the
+    /// query's sort order, the parts in the order of their characters (letters, digits, then
+    /// the rest); it costs one more request per part counted, a few dozen per split.
+    ///
+    /// A server that answers nonsense cannot make it loop: each part stops at the count of its
+    /// first page, at the ceiling, at an empty page and at a page of ids already delivered
+    /// (the offset is ignored); counts that cannot be true end it with
+    /// [`Error::ListingIncomplete`]. Dropping the stream cancels the request in flight.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::UserQuery;
+    /// use futures::TryStreamExt;
+    ///
+    /// let ids: Vec<String> = falcon
+    ///     .user_ids(UserQuery::new().filter("status:'active'"))
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn user_ids(&self, query: UserQuery) -> BoxStream<'static, Result<String>> {
-        let size = match page_size(query.page_size) {
-            Ok(n) => n,
+        let spec = match query.listing() {
+            Ok(spec) => spec,
             Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
         };
         let falcon = self.clone();
-        paged(&QUERY_USER_V1, size, move |offset| {
+        listing(spec, String::clone, move |slice: Slice| {
             let (falcon, query) = (falcon.clone(), query.clone());
             async move {
-                let page = falcon.query_user_ids(&query, offset).await?;
+                let filter = slice.part.filter(query.filter.as_deref());
+                let page = falcon
+                    .query_ids(&query, filter, slice.offset, slice.limit)
+                    .await?;
                 Ok(Page {
                     total: page.meta.pagination.map(|p| p.total.max(0) as u64),
                     items: page.resources.unwrap_or_default(),
@@ -96,14 +170,19 @@ impl Falcon {
         })
     }
 
-    /// Every user matching `query`, with details: ids page by page, then entities in batches
-    /// (`queryUserV1` → `retrieveUsersGETV1`). Memory stays constant in the number of users.
+    /// Every user matching `query`, with details: ids as [`Falcon::user_ids`] lists them (so
+    /// complete for any tenant size), then entities in batches (`queryUserV1` →
+    /// `retrieveUsersGETV1`), a few batches in flight, order kept. Memory stays constant in the
+    /// number of users. A user deleted between the two steps is left out. Every user fetched
+    /// before an error is delivered, then the error, then the stream ends.
     pub fn users(&self, query: UserQuery) -> BoxStream<'static, Result<DomainUser>> {
         let falcon = self.clone();
         let batch = self.batch();
+        let size = page_size(query.page_size).unwrap_or(500);
         detailed(
             self.user_ids(query),
             batch.body_ids.min(500),
+            size,
             batch.concurrency,
             move |ids| {
                 let falcon = falcon.clone();

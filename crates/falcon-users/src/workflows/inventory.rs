@@ -2,10 +2,12 @@
 
 use falcon_users_api::types::{DomainUser, FlightcontrolapiCombinedUserRolesResourceV2};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use tracing::warn;
 
 use crate::client::Falcon;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops::grants::GrantQuery;
+use crate::ops::paging::end_at_error;
 use crate::ops::users::UserQuery;
 
 /// One user and every grant they hold in the handle's CID.
@@ -15,31 +17,96 @@ pub struct UserWithGrants {
     pub user: DomainUser,
     /// Their grants (direct and Flight Control).
     pub grants: Vec<FlightcontrolapiCombinedUserRolesResourceV2>,
+    /// The user was deleted while the inventory ran: listed, but gone by the time their grants
+    /// were asked for (the grants listing answered "not found" and a fresh lookup found no such
+    /// user). `grants` is then empty because there are none left, not because they held none.
+    /// Keep the row to report the deletion, or drop it for a picture of the tenant as it is now.
+    pub deleted: bool,
 }
 
 impl Falcon {
-    /// Every user matching `query` with their grants: ids page by page, entities in batches,
-    /// then one grants listing per user, `concurrency` at a time, in user order. Only a bounded
-    /// window of users is held in memory; the rate limiter and retries apply to every call.
+    /// Every user matching `query` with their grants: ids page by page (complete for any
+    /// tenant size, see [`Falcon::user_ids`]), entities in batches, then one grants listing
+    /// per user, `concurrency` at a time, in user order. Only a bounded window of users is held
+    /// in memory; the rate limiter and retries apply to every call.
+    ///
+    /// A user deleted while the inventory runs does not end it: their row comes with
+    /// [`UserWithGrants::deleted`] set (and a `tracing` warning names them). Any other failure
+    /// ends the stream, after every row completed before it.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::UserQuery;
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut rows = falcon.inventory(UserQuery::new(), 16);
+    /// while let Some(row) = rows.try_next().await? {
+    ///     if row.deleted {
+    ///         eprintln!("{:?} was deleted during the run", row.user.uid);
+    ///         continue;
+    ///     }
+    ///     println!("{:?}: {} grants", row.user.uid, row.grants.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn inventory(
         &self,
         query: UserQuery,
         concurrency: usize,
     ) -> BoxStream<'static, Result<UserWithGrants>> {
         let falcon = self.clone();
-        self.users(query)
-            .map_ok(move |user| {
+        let rows = self
+            .users(query)
+            .map(move |user| {
                 let falcon = falcon.clone();
-                async move {
-                    let uuid = user.uuid.clone().unwrap_or_default();
-                    let grants = falcon
-                        .grants(&uuid, GrantQuery::new())
-                        .try_collect()
-                        .await?;
-                    Ok(UserWithGrants { user, grants })
-                }
+                async move { falcon.with_grants(user?).await }
             })
-            .try_buffered(concurrency.max(1))
-            .boxed()
+            .buffered(concurrency.max(1));
+        end_at_error(rows).boxed()
+    }
+
+    async fn with_grants(&self, user: DomainUser) -> Result<UserWithGrants> {
+        let uuid = user.uuid.clone().unwrap_or_default();
+        let listed = self.grants(&uuid, GrantQuery::new()).try_collect().await;
+        match listed {
+            Ok(grants) => Ok(UserWithGrants {
+                user,
+                grants,
+                deleted: false,
+            }),
+            // Services answer an unknown user with a 404 or a 400: which one it was is told by
+            // looking the user up, not by the wording of the message.
+            Err(
+                err @ Error::Api {
+                    status: 400 | 404, ..
+                },
+            ) => {
+                if self.user_exists(&uuid).await? {
+                    return Err(err);
+                }
+                warn!(
+                    user_uuid = %uuid,
+                    uid = user.uid.as_deref().unwrap_or_default(),
+                    "the user was deleted while the inventory ran; listed with `deleted` set"
+                );
+                Ok(UserWithGrants {
+                    user,
+                    grants: Vec::new(),
+                    deleted: true,
+                })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn user_exists(&self, uuid: &str) -> Result<bool> {
+        match self.get_users(uuid).await {
+            Ok(found) => Ok(found
+                .resources
+                .iter()
+                .any(|u| u.uuid.as_deref() == Some(uuid))),
+            Err(Error::Api { status: 404, .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 }

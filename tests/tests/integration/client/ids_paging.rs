@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use falcon_users::{BatchLimits, Error, IdList, UserQuery};
+use falcon_users::{BatchLimits, Error, GrantQuery, IdList, UserQuery};
 use falcon_users_tests::bounded;
 use falcon_users_tests::mock::*;
 use futures::{StreamExt, TryStreamExt};
@@ -327,11 +327,23 @@ fn query_chunks_bound_count_and_encoded_length() {
 
 // ---- 9. pagination ---------------------------------------------------------------------------
 
+/// A page of user ids at `offset`, limit 2.
 async fn page_at<'a>(server: &'a MockServer, offset: u64, status: u16, body: Value) -> Mock<'a> {
+    page_of(server, QUERY_USERS_PATH, offset, status, body).await
+}
+
+/// A page of the listing at `path` from `offset`, limit 2.
+async fn page_of<'a>(
+    server: &'a MockServer,
+    path: &'static str,
+    offset: u64,
+    status: u16,
+    body: Value,
+) -> Mock<'a> {
     server
         .mock_async(move |when, then| {
             when.method(GET)
-                .path(QUERY_USERS_PATH)
+                .path(path)
                 .query_param("offset", offset.to_string())
                 .query_param("limit", "2");
             then.status(status)
@@ -421,17 +433,29 @@ async fn a_server_that_ignores_the_offset_does_not_loop() {
     let same = server
         .mock_async(|when, then| {
             when.method(GET).path(QUERY_USERS_PATH);
+            // A total that lies high, but not past the offset ceiling (that one is split:
+            // `listings.rs`).
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(page(json!(["u1", "u2"]), 0, 2, 1_000_000));
+                .json_body(page(json!(["u1", "u2"]), 0, 2, 9_000));
         })
         .await;
     let falcon = builder(&server).build().unwrap();
 
-    let ids: Vec<String> = bounded(falcon.user_ids(UserQuery::new().page_size(2)).try_collect())
-        .await
-        .unwrap();
-    assert_eq!(ids, ["u1", "u2"]);
+    let mut stream = falcon.user_ids(UserQuery::new().page_size(2));
+    assert_eq!(bounded(stream.next()).await.unwrap().unwrap(), "u1");
+    assert_eq!(bounded(stream.next()).await.unwrap().unwrap(), "u2");
+    // The rest of the count cannot be reached: said, not passed over.
+    let err = bounded(stream.next()).await.unwrap().unwrap_err();
+    match &err {
+        Error::ListingIncomplete {
+            missing: Some(8_998),
+            reason,
+            ..
+        } => assert!(reason.contains("ignores the offset"), "{reason}"),
+        other => panic!("expected 8,998 missing, got {other:?}"),
+    }
+    assert!(bounded(stream.next()).await.is_none());
     assert_eq!(
         same.calls_async().await,
         2,
@@ -439,27 +463,26 @@ async fn a_server_that_ignores_the_offset_does_not_loop() {
     );
 }
 
+/// A listing that cannot be split (a user's grants) refused past offset 0: the grants so far,
+/// then `PagingRefused`. (A user listing splits itself instead: `listings.rs`.)
 #[tokio::test]
 async fn a_400_past_offset_zero_is_paging_refused_after_the_first_pages() {
     let server = MockServer::start_async().await;
     let _token = token_mock(&server, "tok").await;
-    let _p0 = page_at(&server, 0, 200, page(json!(["u1", "u2"]), 0, 2, 5)).await;
-    let _p2 = page_at(
-        &server,
-        2,
-        400,
-        error_body(400, "offset + limit must be less than 10000"),
-    )
-    .await;
+    let grant = |role: &str| json!({"role_id": role, "cid": CID});
+    let first = page(json!([grant("r1"), grant("r2")]), 0, 2, 5);
+    let _p0 = page_of(&server, GRANTS_PATH, 0, 200, first).await;
+    let refusal = error_body(400, "offset + limit must be less than 10000");
+    let _p2 = page_of(&server, GRANTS_PATH, 2, 400, refusal).await;
     let falcon = builder(&server).build().unwrap();
 
-    let mut stream = falcon.user_ids(UserQuery::new().page_size(2));
-    assert_eq!(bounded(stream.next()).await.unwrap().unwrap(), "u1");
-    assert_eq!(bounded(stream.next()).await.unwrap().unwrap(), "u2");
+    let mut stream = falcon.grants("user-1", GrantQuery::new().page_size(2));
+    assert_eq!(bounded(stream.next()).await.unwrap().unwrap().role_id, "r1");
+    assert_eq!(bounded(stream.next()).await.unwrap().unwrap().role_id, "r2");
     let err = bounded(stream.next()).await.unwrap().unwrap_err();
     match &err {
         Error::PagingRefused {
-            operation: "queryUserV1",
+            operation: "CombinedUserRolesV2",
             offset: 2,
             source,
         } => assert!(
