@@ -13,6 +13,8 @@ mod expiry;
 mod files;
 #[path = "cli/hostile.rs"]
 mod hostile;
+#[path = "cli/inventory.rs"]
+mod inventory;
 #[path = "cli/pipes.rs"]
 mod pipes;
 #[path = "cli/support.rs"]

@@ -17,12 +17,12 @@ use crate::records::InventoryRow;
 
 /// Runs `inventory`.
 pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
-    let count = match &args.output {
+    let tally = match &args.output {
         Some(path) => {
             let file = OutputFile::create(path)?;
-            let (file, count) = stream(ctx, &args, file).await?;
+            let (file, tally) = stream(ctx, &args, file).await?;
             file.commit()?;
-            count
+            tally
         }
         None => {
             stream(ctx, &args, io::BufWriter::new(io::stdout()))
@@ -31,15 +31,27 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
         }
     };
     let stats = ctx.falcon.stats();
+    let deleted = match tally.deleted {
+        0 => String::new(),
+        n => format!(" ({n} deleted while the inventory ran, left out)"),
+    };
     console::line(format_args!(
-        "{count} users; {} requests ({} retried, {} rate limited)",
-        stats.requests, stats.retries, stats.rate_limited
+        "{} users{deleted}; {} requests ({} retried, {} rate limited)",
+        tally.written, stats.requests, stats.retries, stats.rate_limited
     ));
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes every row to `out`; hands `out` back with the number of rows once all are written.
-async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W, u64), Failure> {
+/// Rows written, and users left out because they were deleted while the inventory ran (their
+/// rows would show them without roles, which is not what they held).
+#[derive(Debug, Default)]
+struct Tally {
+    written: u64,
+    deleted: u64,
+}
+
+/// Writes every row to `out`; hands `out` back with the tally once all are written.
+async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W, Tally), Failure> {
     // A table of a stream is printed as tab-separated lines; JSON as one object per line.
     let format = ctx.format;
     let mut writer = RowWriter::<InventoryRow, W>::new(out, format)?;
@@ -58,13 +70,17 @@ async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W,
         query = query.filter(filter.clone());
     }
     let mut rows = ctx.falcon.inventory(query, args.concurrency);
-    let mut count = 0u64;
+    let mut tally = Tally::default();
     while let Some(item) = rows.try_next().await? {
+        if item.deleted {
+            tally.deleted += 1;
+            continue;
+        }
         writer.write(&InventoryRow::from(item))?;
-        count += 1;
+        tally.written += 1;
         progress.inc(1);
     }
     let out = writer.finish()?;
     progress.finish_and_clear();
-    Ok((out, count))
+    Ok((out, tally))
 }
