@@ -109,7 +109,7 @@ fn simulator_layers_point_down() {
             &["shared"],
             &["envelope"],
             &["gate"],
-            &["extract", "faults"],
+            &["extract", "faults", "body"],
             &["routes"],
             &["router"],
             &["server"],

@@ -29,10 +29,12 @@ mod client {
 }
 
 /// The simulator: every operation through the generated client (`ops`), the ergonomic client on
-/// it (`e2e`), injected faults (`faults`) and the workflows (`workflows`).
+/// it (`e2e`), injected faults (`faults`), the workflows (`workflows`) and hostile clients
+/// (`limits`).
 mod sim {
     mod e2e;
     mod faults;
+    mod limits;
     mod ops;
     mod workflows;
 }

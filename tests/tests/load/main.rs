@@ -4,10 +4,11 @@
 mod token_churn;
 
 /// The simulator at size: 20,000 concurrent requests, fault storms over 5,000 and 500 users, an
-/// inventory of 5,000 users, the rate limit against the real clock.
+/// inventory of 5,000 users, the rate limit against the real clock, a CID at its most users.
 mod sim {
     mod concurrency;
     mod e2e;
     mod faults;
+    mod limits;
     mod workflows;
 }
