@@ -44,8 +44,14 @@ pub struct Global {
     /// Run against an embedded simulator instead of Falcon.
     #[arg(long, global = true)]
     pub simulate: bool,
-    /// Users in the simulated tenant.
-    #[arg(long, global = true, default_value_t = 200, value_name = "N")]
+    /// Users in the simulated tenant (at most 200,000).
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 200,
+        value_name = "N",
+        value_parser = falcon_users_sim::config::parse_users
+    )]
     pub sim_users: usize,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, short = 'f', global = true, value_enum)]

@@ -242,3 +242,23 @@ fn csv_headers_and_rows_have_the_same_width_for_every_record_type() {
         "user_uuid,role_id,role_name,cid,grant_type,expires_at"
     );
 }
+
+#[test]
+fn simulator_sizes_beyond_the_maximum_are_usage_errors() {
+    for args in [
+        &["--simulate", "--sim-users", "100000000", "users", "list"][..],
+        &["sim", "--sim-users", "100000000"],
+        &["--sim-users", "18446744073709551616", "sim"],
+    ] {
+        let out = run(args, &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--sim-users"), "{stderr}");
+        assert!(stderr.contains("200000"), "names the maximum: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "nothing started: {}",
+            text(&out.stdout)
+        );
+    }
+}

@@ -1,7 +1,13 @@
 //! API clients, their scopes, the tokens they mint, and per-client rate limits (the OAuth2
 //! side of the simulator; which scopes an operation needs is the operation table's).
+//!
+//! The registry holds live tokens only: an expired one is purged when the next is minted, and
+//! a revoked one at once. A token carries a tag only this instance can compute, so one that is
+//! no longer held is still told apart from a forgery: it answers "expired", as it did while it
+//! was held.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,7 +54,7 @@ pub struct TokenInfo {
 pub enum TokenProblem {
     /// Never minted here (or forged).
     Unknown,
-    /// Past its lifetime or revoked.
+    /// Minted here, but past its lifetime or revoked.
     Expired,
     /// Minted by another region's instance.
     OtherRegion,
@@ -64,10 +70,49 @@ pub struct Clients {
     burst: u32,
     /// Registered clients by id.
     pub clients: HashMap<String, ApiClient>,
-    tokens: Mutex<HashMap<String, TokenInfo>>,
+    tokens: Mutex<Tokens>,
+    max_live: usize,
     buckets: Mutex<HashMap<String, Bucket>>,
     counter: std::sync::atomic::AtomicU64,
     salt: u64,
+    /// What the tags of this instance's tokens are computed with.
+    key: u64,
+}
+
+/// The live tokens, by the nonce their text carries, and the same nonces by expiry so that
+/// purging takes the expired ones from the front.
+#[derive(Debug, Default)]
+struct Tokens {
+    live: HashMap<u64, TokenInfo>,
+    by_expiry: BTreeSet<(Instant, u64)>,
+}
+
+impl Tokens {
+    /// Drops every token expired at `now`.
+    fn purge(&mut self, now: Instant) {
+        while let Some(&(at, nonce)) = self.by_expiry.first() {
+            if at > now {
+                break;
+            }
+            self.by_expiry.pop_first();
+            self.live.remove(&nonce);
+        }
+    }
+
+    fn remove(&mut self, nonce: u64) -> Option<TokenInfo> {
+        let info = self.live.remove(&nonce)?;
+        self.by_expiry.remove(&(info.expires_at, nonce));
+        Some(info)
+    }
+}
+
+/// Why a token was not minted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyTokens {
+    /// The most live tokens the instance holds.
+    pub max: usize,
+    /// When the first of them expires.
+    pub retry_after: SystemTime,
 }
 
 #[derive(Debug)]
@@ -96,11 +141,19 @@ impl Clients {
             per_minute: per_minute.max(1),
             burst: per_minute.max(1),
             clients: HashMap::new(),
-            tokens: Mutex::new(HashMap::new()),
+            tokens: Mutex::default(),
+            max_live: usize::MAX,
             buckets: Mutex::new(HashMap::new()),
             counter: std::sync::atomic::AtomicU64::new(0),
             salt,
+            key: fastrand::u64(..) ^ salt,
         }
+    }
+
+    /// Holds at most `max` live tokens (default: no bound).
+    pub fn with_max_live_tokens(mut self, max: usize) -> Self {
+        self.max_live = max;
+        self
     }
 
     /// The region tokens are minted for.
@@ -113,22 +166,75 @@ impl Clients {
         self.ttl
     }
 
-    /// Mints a token for a client acting in `cid`.
-    pub fn mint(&self, client_id: &str, cid: &str, scopes: Vec<&'static str>) -> String {
+    /// Mints a token for a client acting in `cid`, unless the instance holds its most live
+    /// tokens already.
+    pub fn mint(
+        &self,
+        client_id: &str,
+        cid: &str,
+        scopes: Vec<&'static str>,
+    ) -> Result<String, TooManyTokens> {
+        let now = Instant::now();
+        let mut tokens = self.lock_tokens();
+        tokens.purge(now);
+        if tokens.live.len() >= self.max_live {
+            let first = tokens.by_expiry.first().map_or(now, |(at, _)| *at);
+            return Err(TooManyTokens {
+                max: self.max_live,
+                retry_after: SystemTime::now() + first.saturating_duration_since(now),
+            });
+        }
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let random =
+        let mut nonce =
             fastrand::u64(..) ^ self.salt.rotate_left(17) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let token = format!("{}.{random:016x}{:016x}", self.region, fastrand::u64(..));
-        let info = TokenInfo {
-            client_id: client_id.to_owned(),
-            cid: cid.to_owned(),
-            scopes,
-            expires_at: Instant::now() + self.ttl,
+        while tokens.live.contains_key(&nonce) {
+            nonce = fastrand::u64(..);
+        }
+        let expires_at = now + self.ttl;
+        tokens.live.insert(
+            nonce,
+            TokenInfo {
+                client_id: client_id.to_owned(),
+                cid: cid.to_owned(),
+                scopes,
+                expires_at,
+            },
+        );
+        tokens.by_expiry.insert((expires_at, nonce));
+        Ok(format!(
+            "{}.{nonce:016x}{:016x}",
+            self.region,
+            self.tag(nonce)
+        ))
+    }
+
+    /// Tokens held now: the live ones, and those expired since the last mint.
+    pub fn held(&self) -> usize {
+        self.lock_tokens().live.len()
+    }
+
+    /// The tag of a token with this nonce: a keyed hash only this instance computes.
+    fn tag(&self, nonce: u64) -> u64 {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (self.key, nonce).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// The nonce of `token` if this instance minted it (its tag is right), held or not.
+    fn nonce(&self, token: &str) -> Option<u64> {
+        let hex = token
+            .strip_prefix(self.region.as_str())?
+            .strip_prefix('.')?;
+        let hex_u64 = |s: &str| {
+            (s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+                .then(|| u64::from_str_radix(s, 16).ok())
+                .flatten()
         };
-        self.lock_tokens().insert(token.clone(), info);
-        token
+        let nonce = hex_u64(hex.get(..16)?)?;
+        let tag = hex_u64(hex.get(16..)?)?;
+        (tag == self.tag(nonce)).then_some(nonce)
     }
 
     /// What `token` stands for, if it is valid now.
@@ -139,24 +245,29 @@ impl Clients {
         {
             return Err(TokenProblem::OtherRegion);
         }
-        match self.lock_tokens().get(token) {
-            None => Err(TokenProblem::Unknown),
-            Some(info) if info.expires_at <= Instant::now() => Err(TokenProblem::Expired),
-            Some(info) => Ok(info.clone()),
+        let nonce = self.nonce(token).ok_or(TokenProblem::Unknown)?;
+        match self.lock_tokens().live.get(&nonce) {
+            Some(info) if info.expires_at > Instant::now() => Ok(info.clone()),
+            // Minted here: expired (held still, or purged) or revoked.
+            _ => Err(TokenProblem::Expired),
         }
     }
 
-    /// Revokes `token`; true if it existed.
+    /// Revokes `token`; true if it was live.
     pub fn revoke(&self, token: &str) -> bool {
-        self.lock_tokens().remove(token).is_some()
+        let Some(nonce) = self.nonce(token) else {
+            return false;
+        };
+        let mut tokens = self.lock_tokens();
+        tokens
+            .remove(nonce)
+            .is_some_and(|info| info.expires_at > Instant::now())
     }
 
-    /// Makes every token of the instance expire now (for token-churn tests).
+    /// Makes every token of the instance expire now (for token-churn tests): none is held any
+    /// more, and each answers "expired".
     pub fn expire_all(&self) {
-        let now = Instant::now();
-        for info in self.lock_tokens().values_mut() {
-            info.expires_at = now;
-        }
+        *self.lock_tokens() = Tokens::default();
     }
 
     /// Caps the bucket at `burst` requests (default: a whole minute's worth), so that the
@@ -197,7 +308,113 @@ impl Clients {
         }
     }
 
-    fn lock_tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, TokenInfo>> {
+    fn lock_tokens(&self) -> std::sync::MutexGuard<'_, Tokens> {
         self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clients(ttl: Duration) -> Clients {
+        Clients::new("us-1", ttl, 6000, 7)
+    }
+
+    fn mint(clients: &Clients) -> Result<String, TooManyTokens> {
+        clients.mint("c", "cid", vec![READ])
+    }
+
+    #[test]
+    fn expired_tokens_are_purged_on_the_next_mint_and_still_answer_expired() {
+        let clients = clients(Duration::from_millis(100));
+        let old: Vec<String> = (0..500).map(|_| mint(&clients).unwrap()).collect();
+        assert_eq!(clients.held(), 500);
+        assert!(clients.check(&old[0]).is_ok());
+        std::thread::sleep(Duration::from_millis(150));
+        let fresh = mint(&clients).unwrap();
+        assert_eq!(clients.held(), 1, "only the live token is held");
+        assert_eq!(clients.check(&old[0]).err(), Some(TokenProblem::Expired));
+        assert_eq!(clients.check(&old[499]).err(), Some(TokenProblem::Expired));
+        assert!(clients.check(&fresh).is_ok());
+    }
+
+    #[test]
+    fn revoked_tokens_are_dropped_at_once_and_answer_expired() {
+        let clients = clients(Duration::from_secs(60));
+        let token = mint(&clients).unwrap();
+        let other = mint(&clients).unwrap();
+        assert!(clients.revoke(&token));
+        assert!(!clients.revoke(&token), "revoked already");
+        assert_eq!(clients.held(), 1);
+        assert_eq!(clients.check(&token).err(), Some(TokenProblem::Expired));
+        assert!(clients.check(&other).is_ok());
+    }
+
+    #[test]
+    fn tokens_not_minted_here_are_unknown() {
+        let clients = clients(Duration::from_secs(60));
+        let token = mint(&clients).unwrap();
+        let elsewhere = Clients::new("us-1", Duration::from_secs(60), 6000, 7);
+        let theirs = mint(&elsewhere).unwrap();
+        let mut flipped = token.clone().into_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        for forged in [
+            "forged",
+            "",
+            "us-1.",
+            &token[..token.len() - 1],
+            &format!("{token}0"),
+            &token.to_uppercase().replace("US-1", "us-1"),
+            &flipped,
+            &theirs,
+        ] {
+            assert_eq!(
+                clients.check(forged).err(),
+                Some(TokenProblem::Unknown),
+                "{forged:?}"
+            );
+            assert!(!clients.revoke(forged), "{forged:?}");
+        }
+        assert_eq!(clients.held(), 1);
+        assert_eq!(
+            clients.check(&token.replacen("us-1", "eu-1", 1)).err(),
+            Some(TokenProblem::OtherRegion)
+        );
+    }
+
+    #[test]
+    fn live_tokens_are_bounded() {
+        let clients = clients(Duration::from_secs(60)).with_max_live_tokens(3);
+        let first = mint(&clients).unwrap();
+        mint(&clients).unwrap();
+        mint(&clients).unwrap();
+        let refused = mint(&clients).unwrap_err();
+        assert_eq!(refused.max, 3);
+        let wait = refused
+            .retry_after
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        assert!(wait <= Duration::from_secs(60), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(50),
+            "when the first expires: {wait:?}"
+        );
+        assert_eq!(clients.held(), 3);
+        clients.revoke(&first);
+        mint(&clients).unwrap();
+    }
+
+    #[test]
+    fn expire_all_drops_every_token_and_each_answers_expired() {
+        let clients = clients(Duration::from_secs(60));
+        let tokens: Vec<String> = (0..10).map(|_| mint(&clients).unwrap()).collect();
+        clients.expire_all();
+        assert_eq!(clients.held(), 0);
+        for token in &tokens {
+            assert_eq!(clients.check(token).err(), Some(TokenProblem::Expired));
+        }
     }
 }

@@ -1,4 +1,6 @@
-//! How a simulator instance behaves: tenant size, seed, token lifetime, limits and faults.
+//! How a simulator instance behaves: tenant size, seed, token lifetime, limits and faults, and
+//! the one check of all of them ([`SimConfig::validate`]) that starting a simulator and every
+//! command line that sizes one go through.
 
 use std::time::Duration;
 
@@ -8,14 +10,15 @@ use std::time::Duration;
 /// use falcon_users_sim::SimConfig;
 /// let config = SimConfig { users: 1000, seed: 7, ..SimConfig::default() };
 /// assert_eq!(config.region, "us-1");
+/// assert!(config.validate().is_ok());
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
-    /// Users seeded in the parent CID (children get a tenth each).
+    /// Users seeded in the parent CID (children get a tenth each); at most [`USERS`]`.max`.
     pub users: usize,
-    /// Custom roles seeded per CID, beside the built-in ones.
+    /// Custom roles seeded per CID, beside the built-in ones; at most [`ROLES`]`.max`.
     pub roles: usize,
-    /// Flight Control child CIDs under the parent.
+    /// Flight Control child CIDs under the parent; at most [`CHILD_CIDS`]`.max`.
     pub child_cids: usize,
     /// Seed of everything random (tenant data and faults): same seed, same run.
     pub seed: u64,
@@ -23,7 +26,7 @@ pub struct SimConfig {
     pub port: u16,
     /// Region this instance plays (`X-Cs-Region`); tokens from another region are refused.
     pub region: String,
-    /// Lifetime of minted tokens.
+    /// Lifetime of minted tokens (at most [`MAX_TOKEN_TTL`]).
     pub token_ttl: Duration,
     /// Requests per minute per API client (token bucket).
     pub rate_limit_per_minute: u32,
@@ -32,6 +35,8 @@ pub struct SimConfig {
     pub rate_limit_burst: Option<u32>,
     /// Largest `offset + limit` a query accepts (the service refuses to page further).
     pub offset_ceiling: u64,
+    /// What clients may make the simulator hold, and how long it waits for them.
+    pub limits: Limits,
     /// Injected faults.
     pub faults: Faults,
 }
@@ -49,7 +54,43 @@ impl Default for SimConfig {
             rate_limit_per_minute: 6000,
             rate_limit_burst: None,
             offset_ceiling: 10_000,
+            limits: Limits::default(),
             faults: Faults::default(),
+        }
+    }
+}
+
+/// What clients may make a simulator hold, and how long it waits for them: a client that
+/// connects and sends nothing, half a request or a huge or endless body, or mints tokens in a
+/// loop, costs a bounded amount and only for a bounded time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Time a connection has to deliver a whole request head, counted from when it opens or its
+    /// previous answer is sent: so it is also how long an idle keep-alive connection stays open.
+    /// Past it the connection is closed. Default 30 s.
+    pub header_read_timeout: Duration,
+    /// Time a request body has to arrive whole once its head has; past it the answer is 408.
+    /// Default 30 s.
+    pub body_timeout: Duration,
+    /// Largest request body, in bytes; a larger one is answered 413. Default 2 MiB (the
+    /// largest legitimate body, 5,000 ids, is about 200 KB).
+    pub max_body_bytes: usize,
+    /// Connections served at once; further ones wait to be accepted until one closes (an idle
+    /// one does within `header_read_timeout`). Default 1,000.
+    pub max_connections: usize,
+    /// Tokens alive at once, all clients together; minting another is answered 429 until one
+    /// expires or is revoked. Default 100,000.
+    pub max_live_tokens: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            max_body_bytes: 2 * 1024 * 1024,
+            max_connections: 1000,
+            max_live_tokens: 100_000,
         }
     }
 }
@@ -57,7 +98,8 @@ impl Default for SimConfig {
 /// Faults injected into API responses (never into the token endpoint), drawn from the seed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
-    /// Added to every response.
+    /// Added to every response (at most [`MAX_FAULT_DELAY`], as are `jitter` and
+    /// `slow_body_delay`).
     pub latency: Duration,
     /// Up to this much more, uniformly.
     pub jitter: Duration,
@@ -71,4 +113,327 @@ pub struct Faults {
     pub slow_bodies: f64,
     /// Pause between pieces of a slow body.
     pub slow_body_delay: Duration,
+}
+
+/// The range of a size setting. The tenant lives in memory (about 1 KB a user), so the sizes
+/// are bounded where a test machine still holds it easily.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// The setting, as messages name it.
+    pub name: &'static str,
+    /// Its largest value.
+    pub max: usize,
+}
+
+/// Users in the parent CID: at most 200,000 (children get a tenth each). Also the most users
+/// one CID holds, seeded and created together: a create beyond it is refused.
+pub const USERS: Bound = Bound {
+    name: "users",
+    max: 200_000,
+};
+
+/// Custom roles per CID: at most 1,000.
+pub const ROLES: Bound = Bound {
+    name: "roles",
+    max: 1_000,
+};
+
+/// Flight Control child CIDs: at most 20 (with the most users, 600,000 users in all).
+pub const CHILD_CIDS: Bound = Bound {
+    name: "child CIDs",
+    max: 20,
+};
+
+/// Longest first or last name a user may be given, in characters (longer ones are refused
+/// with a 400): what the simulator holds per user stays small.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// Longest token lifetime: a day (the service's is 30 minutes).
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Longest injected latency, jitter or slow-body pause: an hour.
+pub const MAX_FAULT_DELAY: Duration = Duration::from_secs(3600);
+
+/// A setting a simulator cannot run with, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigError {
+    /// The setting.
+    pub setting: &'static str,
+    /// What is wrong with its value.
+    pub problem: String,
+}
+
+impl Bound {
+    /// `value` if it is within the bound.
+    pub fn check(&self, value: usize) -> Result<usize, ConfigError> {
+        if value > self.max {
+            return Err(ConfigError {
+                setting: self.name,
+                problem: format!(
+                    "{value} is more than the simulator holds (at most {} {})",
+                    self.max, self.name
+                ),
+            });
+        }
+        Ok(value)
+    }
+
+    /// Parses a command-line value and checks it (what `--users` and the like take, as a clap
+    /// `value_parser`).
+    pub fn parse(&self, text: &str) -> Result<usize, String> {
+        let value = text.trim().parse::<usize>().map_err(|_| {
+            format!(
+                "{} must be a whole number from 0 to {}",
+                self.name, self.max
+            )
+        })?;
+        self.check(value).map_err(|e| e.problem)
+    }
+}
+
+/// [`USERS`]`.parse`, for a clap `value_parser`.
+pub fn parse_users(text: &str) -> Result<usize, String> {
+    USERS.parse(text)
+}
+
+/// [`ROLES`]`.parse`, for a clap `value_parser`.
+pub fn parse_roles(text: &str) -> Result<usize, String> {
+    ROLES.parse(text)
+}
+
+/// [`CHILD_CIDS`]`.parse`, for a clap `value_parser`.
+pub fn parse_child_cids(text: &str) -> Result<usize, String> {
+    CHILD_CIDS.parse(text)
+}
+
+impl SimConfig {
+    /// Checks every setting: the sizes against their bounds, durations that the simulator adds
+    /// to the clock against theirs, and limits that must let something through. The first
+    /// problem is the error. [`crate::Simulator::start`] refuses a config this refuses.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        USERS.check(self.users)?;
+        ROLES.check(self.roles)?;
+        CHILD_CIDS.check(self.child_cids)?;
+        let at_most = |setting: &'static str, value: Duration, max: Duration| {
+            if value > max {
+                return Err(ConfigError {
+                    setting,
+                    problem: format!("{value:?} is longer than {max:?}"),
+                });
+            }
+            Ok(())
+        };
+        at_most("token_ttl", self.token_ttl, MAX_TOKEN_TTL)?;
+        at_most("faults.latency", self.faults.latency, MAX_FAULT_DELAY)?;
+        at_most("faults.jitter", self.faults.jitter, MAX_FAULT_DELAY)?;
+        let slow = self.faults.slow_body_delay;
+        at_most("faults.slow_body_delay", slow, MAX_FAULT_DELAY)?;
+        let limits = &self.limits;
+        let positive = [
+            (
+                "limits.header_read_timeout",
+                limits.header_read_timeout.is_zero(),
+            ),
+            ("limits.body_timeout", limits.body_timeout.is_zero()),
+            ("limits.max_body_bytes", limits.max_body_bytes == 0),
+            ("limits.max_connections", limits.max_connections == 0),
+            ("limits.max_live_tokens", limits.max_live_tokens == 0),
+        ];
+        if let Some((setting, _)) = positive.into_iter().find(|(_, zero)| *zero) {
+            return Err(ConfigError {
+                setting,
+                problem: "must be more than zero".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_table() {
+        let base = SimConfig::default;
+        let hour = Duration::from_secs(3600);
+        let mut cases: Vec<(SimConfig, Option<&str>)> = vec![
+            (base(), None),
+            (
+                SimConfig {
+                    users: 200_000,
+                    roles: 1_000,
+                    child_cids: 20,
+                    ..base()
+                },
+                None,
+            ),
+            (
+                SimConfig {
+                    users: 0,
+                    roles: 0,
+                    child_cids: 0,
+                    ..base()
+                },
+                None,
+            ),
+            (
+                SimConfig {
+                    users: 200_001,
+                    ..base()
+                },
+                Some("users"),
+            ),
+            (
+                SimConfig {
+                    users: usize::MAX,
+                    ..base()
+                },
+                Some("users"),
+            ),
+            (
+                SimConfig {
+                    roles: 1_001,
+                    ..base()
+                },
+                Some("roles"),
+            ),
+            (
+                SimConfig {
+                    child_cids: 21,
+                    ..base()
+                },
+                Some("child CIDs"),
+            ),
+            (
+                SimConfig {
+                    token_ttl: 24 * hour,
+                    ..base()
+                },
+                None,
+            ),
+            (
+                SimConfig {
+                    token_ttl: Duration::MAX,
+                    ..base()
+                },
+                Some("token_ttl"),
+            ),
+            (
+                SimConfig {
+                    faults: Faults {
+                        latency: Duration::MAX,
+                        ..Faults::default()
+                    },
+                    ..base()
+                },
+                Some("faults.latency"),
+            ),
+            (
+                SimConfig {
+                    faults: Faults {
+                        jitter: 2 * hour,
+                        ..Faults::default()
+                    },
+                    ..base()
+                },
+                Some("faults.jitter"),
+            ),
+            (
+                SimConfig {
+                    faults: Faults {
+                        slow_body_delay: 2 * hour,
+                        ..Faults::default()
+                    },
+                    ..base()
+                },
+                Some("faults.slow_body_delay"),
+            ),
+        ];
+        for (setting, limits) in [
+            (
+                "limits.header_read_timeout",
+                Limits {
+                    header_read_timeout: Duration::ZERO,
+                    ..Limits::default()
+                },
+            ),
+            (
+                "limits.body_timeout",
+                Limits {
+                    body_timeout: Duration::ZERO,
+                    ..Limits::default()
+                },
+            ),
+            (
+                "limits.max_body_bytes",
+                Limits {
+                    max_body_bytes: 0,
+                    ..Limits::default()
+                },
+            ),
+            (
+                "limits.max_connections",
+                Limits {
+                    max_connections: 0,
+                    ..Limits::default()
+                },
+            ),
+            (
+                "limits.max_live_tokens",
+                Limits {
+                    max_live_tokens: 0,
+                    ..Limits::default()
+                },
+            ),
+        ] {
+            cases.push((SimConfig { limits, ..base() }, Some(setting)));
+        }
+        for (config, refused) in cases {
+            let result = config.validate();
+            assert_eq!(
+                result.as_ref().err().map(|e| e.setting),
+                refused,
+                "{config:?}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn command_line_values_are_parsed_and_bounded() {
+        assert_eq!(parse_users("200000"), Ok(200_000));
+        assert_eq!(parse_users(" 0 "), Ok(0));
+        assert_eq!(parse_roles("1000"), Ok(1000));
+        assert_eq!(parse_child_cids("20"), Ok(20));
+        for (parse, text, message) in [
+            (
+                parse_users as fn(&str) -> Result<usize, String>,
+                "100000000",
+                "100000000 is more than the simulator holds (at most 200000 users)",
+            ),
+            (
+                parse_users,
+                "18446744073709551616",
+                "users must be a whole number from 0 to 200000",
+            ),
+            (
+                parse_users,
+                "-1",
+                "users must be a whole number from 0 to 200000",
+            ),
+            (
+                parse_roles,
+                "1001",
+                "1001 is more than the simulator holds (at most 1000 roles)",
+            ),
+            (
+                parse_child_cids,
+                "many",
+                "child CIDs must be a whole number from 0 to 20",
+            ),
+        ] {
+            assert_eq!(parse(text), Err(message.to_owned()), "{text}");
+        }
+    }
 }

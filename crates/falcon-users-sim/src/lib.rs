@@ -25,8 +25,9 @@
 
 // Layers, bottom first (imports point down; `tests/tests/layers.rs` checks it):
 // configuration; the domain (state, FQL, API clients and tokens, seeding); what handlers share;
-// HTTP (envelope, extractors, gate, fault layer, the handlers, the router built from the
-// operation table); the server.
+// HTTP (envelope, extractors, gate, fault and body layers, the handlers, the router built from
+// the operation table); the server.
+mod body;
 pub mod clients;
 pub mod config;
 mod envelope;
@@ -42,6 +43,6 @@ mod shared;
 pub mod state;
 
 pub use clients::ClientCredentials;
-pub use config::{Faults, SimConfig};
+pub use config::{ConfigError, Faults, Limits, SimConfig};
 pub use server::Simulator;
 pub use shared::InjectedFaults;

@@ -1,6 +1,7 @@
 //! `falcon-users-sim`: run the simulator in the foreground and print how to reach it.
 
 use clap::Parser;
+use falcon_users_sim::config::{parse_child_cids, parse_roles, parse_users};
 use falcon_users_sim::{SimConfig, Simulator};
 
 /// A stateful simulator of the Falcon User Management API on 127.0.0.1.
@@ -10,14 +11,14 @@ struct Args {
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// Users in the parent CID.
-    #[arg(long, default_value_t = 1000)]
+    /// Users in the parent CID (at most 200,000; children get a tenth each).
+    #[arg(long, default_value_t = 1000, value_parser = parse_users)]
     users: usize,
-    /// Custom roles per CID.
-    #[arg(long, default_value_t = 20)]
+    /// Custom roles per CID (at most 1,000).
+    #[arg(long, default_value_t = 20, value_parser = parse_roles)]
     roles: usize,
-    /// Flight Control child CIDs.
-    #[arg(long, default_value_t = 2)]
+    /// Flight Control child CIDs (at most 20).
+    #[arg(long, default_value_t = 2, value_parser = parse_child_cids)]
     child_cids: usize,
     /// Seed of the generated tenant.
     #[arg(long, default_value_t = 7)]
@@ -26,6 +27,9 @@ struct Args {
     #[arg(long, default_value_t = 6000)]
     rate_limit: u32,
 }
+
+/// Exit code of a usage error (what clap exits with on a bad argument).
+const USAGE: u8 = 2;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -39,6 +43,11 @@ async fn main() -> std::process::ExitCode {
         rate_limit_per_minute: args.rate_limit,
         ..SimConfig::default()
     };
+    // The arguments were checked one by one; this is the same check of the whole.
+    if let Err(e) = config.validate() {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(USAGE);
+    }
     let sim = match Simulator::start(config).await {
         Ok(sim) => sim,
         Err(e) => {

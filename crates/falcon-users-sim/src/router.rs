@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
@@ -14,6 +15,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Extension, Router};
 use falcon_users_api::{HttpMethod, Operation, operations};
 
+use crate::body;
 use crate::envelope::{Headers, error, trace_id};
 use crate::faults;
 use crate::routes::{aggregates, grants, invitations, legacy, oauth2, permissions, roles, users};
@@ -162,7 +164,16 @@ pub fn router(shared: Arc<Shared>) -> Result<Router, String> {
             route.fallback(move |method: Method| async move { method_not_allowed(method, allow) }),
         );
     }
-    Ok(router.fallback(not_found).with_state(shared))
+    let max_body = shared.config.limits.max_body_bytes;
+    Ok(router
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            body::bounded,
+        ))
+        // The body layer enforces the limit: the extractors must not refuse what it admitted.
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(shared))
 }
 
 /// The method's name, for `Allow`.

@@ -1,14 +1,22 @@
-//! Starting and stopping a simulator, and what tests ask of a running one.
+//! Starting and stopping a simulator, serving its connections within the limits, and what
+//! tests ask of a running one.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Router;
 use falcon_users_api::{Operation, operations};
-use tokio::sync::oneshot;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::clients::{ApiClient, ClientCredentials, Clients, READ, WRITE};
-use crate::config::SimConfig;
+use crate::config::{Limits, SimConfig};
 use crate::router::router;
 use crate::seed;
 use crate::shared::{InjectedFaults, Shared, lock};
@@ -31,15 +39,21 @@ pub struct Simulator {
 
 impl Simulator {
     /// Seeds the tenant, binds 127.0.0.1 (`config.port`, 0 for any) and serves in the background.
-    /// Refuses to start, naming them, if operations of the table have no handler.
+    /// Refuses to start (an `InvalidInput` error naming the setting) a config that
+    /// [`SimConfig::validate`] refuses, and, naming them, if operations of the table have no
+    /// handler.
     pub async fn start(config: SimConfig) -> std::io::Result<Simulator> {
+        config
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let state = seed::tenant(&config);
         let mut clients = Clients::new(
             &config.region,
             config.token_ttl,
             config.rate_limit_per_minute,
             config.seed,
-        );
+        )
+        .with_max_live_tokens(config.limits.max_live_tokens);
         if let Some(burst) = config.rate_limit_burst {
             clients = clients.with_burst(burst);
         }
@@ -68,17 +82,10 @@ impl Simulator {
         }
         let shared = Arc::new(Shared::new(config.clone(), state, clients));
         let app = router(shared.clone()).map_err(std::io::Error::other)?;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::warn!(error = %e, "simulator stopped");
-            }
-        });
+        tokio::spawn(serve(listener, app, config.limits.clone(), stopped));
         Ok(Simulator {
             addr,
             shared,
@@ -163,4 +170,56 @@ impl Simulator {
     pub fn expire_tokens(&self) {
         self.shared.clients.expire_all();
     }
+
+    /// Tokens the simulator holds: the live ones, and those expired since the last was minted
+    /// (minting purges them; revoking drops one at once).
+    pub fn tokens_held(&self) -> usize {
+        self.shared.clients.held()
+    }
+}
+
+/// Serves connections until `stopped`: at most `limits.max_connections` at once (the next
+/// waits to be accepted until one closes), each closed when a request head is not whole within
+/// `limits.header_read_timeout` of the connection opening or of its previous answer.
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let slot = tokio::select! {
+            _ = &mut stopped => break,
+            slot = slots.clone().acquire_owned() => slot,
+        };
+        // The semaphore is never closed.
+        let Ok(slot) = slot else { break };
+        let stream = tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause rather than spin, then go on.
+                    tracing::warn!(error = %e, "simulator: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A connection's own failure (timeout, reset, bad request) ends that connection only.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    // Refuse new connections at once; let those in flight finish their answers.
+    drop(listener);
+    graceful.shutdown().await;
 }

@@ -111,7 +111,7 @@ fn simulator_layers_point_down() {
             &["shared"],
             &["envelope"],
             &["gate"],
-            &["extract", "faults"],
+            &["extract", "faults", "body"],
             &["routes"],
             &["router"],
             &["server"],

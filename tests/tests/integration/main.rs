@@ -31,11 +31,12 @@ mod client {
 }
 
 /// The simulator: every operation through the generated client (`ops`), the ergonomic client on
-/// it (`e2e`), injected faults (`faults`), listings past the offset ceiling (`listings`) and the
-/// workflows (`workflows`).
+/// it (`e2e`), injected faults (`faults`), hostile clients (`limits`), listings past the offset
+/// ceiling (`listings`) and the workflows (`workflows`).
 mod sim {
     mod e2e;
     mod faults;
+    mod limits;
     mod listings;
     mod ops;
     mod workflows;

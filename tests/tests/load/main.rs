@@ -5,11 +5,12 @@ mod token_churn;
 
 /// The simulator at size: 20,000 concurrent requests, fault storms over 5,000 and 500 users, an
 /// inventory of 5,000 users, the rate limit against the real clock, listings of 50,000 users
-/// past the offset ceiling.
+/// past the offset ceiling, a CID at its most users.
 mod sim {
     mod concurrency;
     mod e2e;
     mod faults;
+    mod limits;
     mod listings;
     mod workflows;
 }

@@ -12,7 +12,7 @@ use falcon_users_api::types::{
     Oauth2RevokeTokenBody,
 };
 
-use crate::envelope::{answer, error, meta};
+use crate::envelope::{Headers, answer, error, meta};
 use crate::gate::Arrival;
 use crate::shared::Shared;
 
@@ -63,9 +63,29 @@ pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: By
             }
         }
     };
-    let token = shared
+    let token = match shared
         .clients
-        .mint(&form.client_id, &cid, client.scopes.clone());
+        .mint(&form.client_id, &cid, client.scopes.clone())
+    {
+        Ok(token) => token,
+        Err(full) => {
+            // The service's token endpoint answers 429 too; here the cause is the bound on
+            // live tokens, and RetryAfter is when the first of them expires.
+            let headers = Headers {
+                retry_after: Some(full.retry_after),
+                ..headers
+            };
+            return error(
+                StatusCode::TOO_MANY_REQUESTS,
+                &headers,
+                started,
+                format!(
+                    "too many live tokens (at most {}): revoke one or wait for one to expire",
+                    full.max
+                ),
+            );
+        }
+    };
     let body = DomainAccessTokenResponseV1 {
         access_token: Some(token),
         expires_in: Some(shared.clients.ttl().as_secs() as i32),

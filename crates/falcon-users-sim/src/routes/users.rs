@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::config::{MAX_NAME_CHARS, USERS};
 use crate::envelope::{answer, meta, paged_meta, write_meta};
 use crate::extract::{MAX_IDS, Params, body};
 use crate::gate::Admitted;
@@ -190,12 +191,14 @@ pub fn new_user(
             format!("invalid uid {uid:?}: an email address is required"),
         ));
     }
+    let first_name = name(gate, "first_name", &first.unwrap_or_default())?;
+    let last_name = name(gate, "last_name", &last.unwrap_or_default())?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Ok(User {
         uuid: seed::uuid(&mut fastrand::Rng::new()),
         uid,
-        first_name: first.unwrap_or_default().trim().to_owned(),
-        last_name: last.unwrap_or_default().trim().to_owned(),
+        first_name,
+        last_name,
         cid: cid.to_owned(),
         status: "active".into(),
         created_at: now.clone(),
@@ -204,13 +207,33 @@ pub fn new_user(
     })
 }
 
-/// Stores a new user, refusing a login already taken in that CID.
+/// A name as stored: trimmed, and at most [`MAX_NAME_CHARS`] characters (a client must not
+/// make the simulator hold megabytes per user).
+fn name(gate: &Admitted, field: &str, value: &str) -> Result<String, Response> {
+    let value = value.trim();
+    if value.chars().count() > MAX_NAME_CHARS {
+        return Err(gate.fail(
+            StatusCode::BAD_REQUEST,
+            format!("{field} is longer than {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Stores a new user, refusing a login already taken in that CID, and a user beyond the most
+/// a CID holds ([`USERS`]`.max`, seeded and created together).
 pub fn insert(shared: &Shared, gate: &Admitted, cid: &str, user: User) -> Result<User, Response> {
     let mut state = shared.write();
     let tenant = state
         .tenants
         .get_mut(cid)
         .ok_or_else(|| gate.fail(StatusCode::FORBIDDEN, format!("access denied to CID {cid}")))?;
+    if tenant.users.len() >= USERS.max {
+        return Err(gate.fail(
+            StatusCode::BAD_REQUEST,
+            format!("CID {cid} has the most users it can hold ({})", USERS.max),
+        ));
+    }
     if tenant.insert(user.clone()) {
         Ok(user)
     } else {
@@ -253,6 +276,8 @@ pub fn rename(
             "first_name or last_name is required",
         ));
     }
+    let first = first.map(|n| name(gate, "first_name", &n)).transpose()?;
+    let last = last.map(|n| name(gate, "last_name", &n)).transpose()?;
     let mut state = shared.write();
     let user = state
         .tenants
@@ -260,10 +285,10 @@ pub fn rename(
         .and_then(|t| t.users.get_mut(uuid))
         .ok_or_else(|| gate.fail(StatusCode::NOT_FOUND, format!("user {uuid} not found")))?;
     if let Some(first) = first {
-        user.first_name = first.trim().to_owned();
+        user.first_name = first;
     }
     if let Some(last) = last {
-        user.last_name = last.trim().to_owned();
+        user.last_name = last;
     }
     user.updated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Ok(user.clone())
