@@ -3396,7 +3396,10 @@ mod gateway {
     #[tokio::test]
     async fn trace_id_matches_meta_and_rate_headers_count_down() {
         let service_like = ctx().await.rw.query_user_v1().send().await.unwrap();
-        assert_eq!(header_num(service_like.headers(), "x-ratelimit-limit"), 6000);
+        assert_eq!(
+            header_num(service_like.headers(), "x-ratelimit-limit"),
+            6000
+        );
         // A budget that refills one request per 10 s: the countdown cannot be undone by a
         // refill between two requests, however slow the machine (at 6,000 a minute, one comes
         // back every 10 ms).
