@@ -4,13 +4,43 @@ use falcon_users::{Falcon, FalconBuilder};
 use falcon_users_sim::{SimConfig, Simulator};
 
 use crate::cli::Global;
+use crate::commands::Failure;
+use crate::console;
+use crate::sim_state::{self, Store};
 
 /// A client, and the simulator it talks to when simulating (kept alive while in use).
 pub struct Connection {
     /// The client.
     pub falcon: Falcon,
     /// The embedded simulator, if any.
-    pub _simulator: Option<Simulator>,
+    pub embedded: Option<Embedded>,
+}
+
+/// The embedded simulator and the locked file its tenant is kept in.
+pub struct Embedded {
+    simulator: Simulator,
+    store: Store,
+    saved: bool,
+}
+
+impl Embedded {
+    /// Saves the tenant as the command left it.
+    pub fn save(&mut self) -> Result<(), Failure> {
+        self.saved = true;
+        self.store.save(&self.simulator.snapshot())
+    }
+}
+
+impl Drop for Embedded {
+    /// A command dropped before it saved (stopped by a signal) may still have changed the
+    /// tenant, as it would have changed a real one: keep those changes too.
+    fn drop(&mut self) {
+        if !self.saved
+            && let Err(e) = self.save()
+        {
+            console::line(format_args!("error: {e}"));
+        }
+    }
 }
 
 /// Whether the user asked for the embedded simulator.
@@ -23,13 +53,21 @@ pub fn simulating(global: &Global) -> bool {
 }
 
 /// Connects as the flags and environment say.
-pub async fn connect(global: &Global) -> Result<Connection, falcon_users::Error> {
+/// When simulating, the tenant is the one saved by the previous command (see [`sim_state`]),
+/// or a new one seeded from `--sim-users` and the fixed default seed (the same every time).
+pub async fn connect(global: &Global) -> Result<Connection, Failure> {
     if simulating(global) {
         let config = SimConfig {
             users: global.sim_users,
             ..SimConfig::default()
         };
-        let simulator = Simulator::start(config).await.map_err(|e| {
+        let path = sim_state::path(global.sim_state.as_deref())?;
+        let (store, saved) = Store::open(path, global.sim_reset)?;
+        let started = match saved {
+            Some(state) => Simulator::start_with_state(config, state).await,
+            None => Simulator::start(config).await,
+        };
+        let simulator = started.map_err(|e| {
             falcon_users::Error::Config(format!("could not start the simulator: {e}"))
         })?;
         let creds = simulator.credentials();
@@ -44,7 +82,11 @@ pub async fn connect(global: &Global) -> Result<Connection, falcon_users::Error>
         }
         return Ok(Connection {
             falcon: builder.build()?,
-            _simulator: Some(simulator),
+            embedded: Some(Embedded {
+                simulator,
+                store,
+                saved: false,
+            }),
         });
     }
     let mut builder = FalconBuilder::from_env()?;
@@ -63,6 +105,6 @@ pub async fn connect(global: &Global) -> Result<Connection, falcon_users::Error>
     builder = builder.user_agent(format!("falcon-users-cli/{}", env!("CARGO_PKG_VERSION")));
     Ok(Connection {
         falcon: builder.build()?,
-        _simulator: None,
+        embedded: None,
     })
 }
