@@ -40,25 +40,42 @@ fn provision(state: &SimState, uid: &str) -> Value {
     ))
 }
 
+/// The README's session (provision, list, offboard), each command a process of its own.
 #[test]
 fn a_session_on_the_embedded_default_sees_its_own_changes() {
     let state = SimState::new();
     let seeded = ok(sim(&state, &["--sim-users", "5", "users", "list"]));
     assert_eq!(logins(&seeded).len(), 5);
 
-    let report = provision(&state, "new.hire@example.com");
+    let report = ok(sim(
+        &state,
+        &[
+            "provision",
+            "new.hire@example.com",
+            "--roles",
+            "falcon_console_guest",
+            "--first-name",
+            "New",
+            "--last-name",
+            "Hire",
+        ],
+    ));
     assert_eq!(report["status"], "created");
 
+    let filter = ["users", "list", "--filter", "uid:'new.hire@example.com'"];
+    let listed = ok(sim(&state, &filter));
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["uuid"], report["user"]["uuid"]);
+    assert_eq!(listed[0]["last_name"], "Hire");
     let found = ok(sim(&state, &["users", "get", "new.hire@example.com"]));
-    assert_eq!(found[0]["uid"], "new.hire@example.com");
     assert_eq!(found[0]["uuid"], report["user"]["uuid"]);
     let grants = ok(sim(&state, &["grants", "list", "new.hire@example.com"]));
     assert_eq!(grants[0]["role_id"], "falcon_console_guest");
-    assert_eq!(logins(&ok(sim(&state, &["users", "list"]))).len(), 6);
 
-    let offboarded = ok(sim(&state, &["-y", "offboard", "new.hire@example.com"]));
+    let offboarded = ok(sim(&state, &["--yes", "offboard", "new.hire@example.com"]));
     assert_eq!(offboarded["executed"], true);
 
+    assert_eq!(ok(sim(&state, &filter)), serde_json::json!([]));
     let gone = sim(&state, &["users", "get", "new.hire@example.com"]);
     assert_eq!(gone.status.code(), Some(2), "{}", text(&gone.stderr));
     assert!(text(&gone.stderr).contains("no user with login new.hire@example.com"));
