@@ -108,3 +108,60 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
         embedded: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use falcon_users::types::DomainCreateUserRequest;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn global(state: &std::path::Path) -> Global {
+        let state = state.to_str().expect("a UTF-8 path");
+        let args = ["falcon-users", "--simulate", "--sim-users", "3"];
+        let cli =
+            Cli::try_parse_from(
+                args.into_iter()
+                    .chain(["--sim-state", state, "roles", "list"]),
+            )
+            .expect("valid arguments");
+        cli.global
+    }
+
+    /// A command stopped by a signal drops its connection without saving; what it changed
+    /// is kept all the same, as a real tenant would keep it. While it runs, it holds the lock.
+    #[tokio::test]
+    async fn a_connection_dropped_before_saving_keeps_its_changes_and_held_the_lock() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("sim-tenant.json");
+        let connection = connect(&global(&path)).await.expect("connects");
+        let lock = std::fs::File::open(path.with_extension("lock")).expect("the lock file");
+        assert!(
+            matches!(lock.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+            "held while the command runs"
+        );
+        connection
+            .falcon
+            .create_user(DomainCreateUserRequest {
+                uid: Some("stopped@example.com".into()),
+                ..DomainCreateUserRequest::default()
+            })
+            .await
+            .expect("created");
+        drop(connection);
+        lock.try_lock().expect("released when the command ends");
+        drop(lock);
+
+        let (_store, saved) = Store::open(path, false).expect("opens");
+        let saved = saved.expect("saved when dropped");
+        let parent = &saved.tenants[&saved.parent_cid];
+        assert!(
+            parent
+                .users
+                .values()
+                .any(|u| u.uid == "stopped@example.com")
+        );
+        assert_eq!(parent.users.len(), 4);
+    }
+}
