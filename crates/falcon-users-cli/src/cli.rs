@@ -11,7 +11,10 @@ use crate::expiry;
 ///
 /// Credentials come from flags or FALCON_CLIENT_ID / FALCON_CLIENT_SECRET / FALCON_CLOUD /
 /// FALCON_MEMBER_CID. With --simulate (or FALCON_CLOUD=simulator) every command runs against an
-/// embedded simulator seeded with a realistic tenant: no Falcon tenant needed.
+/// embedded simulator seeded with a realistic tenant: no Falcon tenant needed. The simulated
+/// tenant is kept between commands in $XDG_STATE_HOME/falcon-users/sim-tenant.json
+/// (~/.local/state/falcon-users/sim-tenant.json when XDG_STATE_HOME is unset; see --sim-state),
+/// so a session sees its own changes; --sim-reset starts over.
 #[derive(Debug, Parser)]
 #[command(name = "falcon-users", version, propagate_version = true)]
 pub struct Cli {
@@ -44,7 +47,17 @@ pub struct Global {
     /// Run against an embedded simulator instead of Falcon.
     #[arg(long, global = true)]
     pub simulate: bool,
-    /// Users in the simulated tenant (at most 200,000).
+    /// Keep the simulated tenant in this file [default: $XDG_STATE_HOME/falcon-users/sim-tenant.json,
+    /// or ~/.local/state/falcon-users/sim-tenant.json]. One command at a time uses it (others
+    /// wait for its lock, `sim-tenant.lock` beside it).
+    #[arg(long, env = "FALCON_SIM_STATE", global = true, value_name = "FILE")]
+    pub sim_state: Option<PathBuf>,
+    /// Start over: replace the saved simulated tenant with a newly seeded one (the same tenant
+    /// every time for the same --sim-users).
+    #[arg(long, global = true)]
+    pub sim_reset: bool,
+    /// Users in a newly seeded simulated tenant (at most 200,000): on first use or with
+    /// --sim-reset; a saved tenant keeps the users it has.
     #[arg(
         long,
         global = true,

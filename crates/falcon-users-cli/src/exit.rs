@@ -3,12 +3,12 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0    | done (also when stdout is a pipe its reader closed early, as `head` does) |
-//! | 2    | bad arguments, or input refused before any request |
+//! | 2    | bad arguments, or input refused before any request (also: a saved simulated tenant that cannot be read) |
 //! | 3    | credentials, scopes or cloud |
 //! | 4    | the API or the network failed (`auth check`: a scope could not be checked) |
 //! | 5    | some items succeeded and some failed |
 //! | 6    | a destructive change was not confirmed |
-//! | 7    | the output could not be written (file, directory, stdout), or the process could not start |
+//! | 7    | the output could not be written (file, directory, stdout, the simulated tenant's state file), or the process could not start |
 //! | 130  | stopped by SIGINT (Ctrl-C) before it finished |
 //! | 143  | stopped by SIGTERM before it finished |
 //!

@@ -16,6 +16,7 @@ mod output;
 mod output_file;
 mod records;
 mod sanitize;
+mod sim_state;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -71,14 +72,14 @@ fn report(outcome: Outcome) -> ExitCode {
 }
 
 async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
-    let connection = connect::connect(&global).await?;
+    let mut connection = connect::connect(&global).await?;
     let ctx = Ctx {
         falcon: connection.falcon.clone(),
         format: output::resolve(global.format),
         yes: global.yes,
         changes,
     };
-    match command {
+    let outcome = match command {
         Command::Users(c) => commands::users::run(&ctx, c).await,
         Command::Roles(c) => commands::roles::run(&ctx, c).await,
         Command::Grants(c) => commands::grants::run(&ctx, c).await,
@@ -90,6 +91,16 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
             exit::USAGE,
             "`sim` takes no connection".into(),
         )),
+    };
+    // Saved whatever the outcome: a command that failed half way may have changed the tenant.
+    let saved = connection.embedded.as_mut().map_or(Ok(()), |e| e.save());
+    match (outcome, saved) {
+        (outcome, Ok(())) => outcome,
+        (Ok(_), Err(failure)) => Err(failure),
+        (Err(failure), Err(not_saved)) => {
+            console::line(format_args!("error: {not_saved}"));
+            Err(failure)
+        }
     }
 }
 

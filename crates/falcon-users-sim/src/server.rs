@@ -43,10 +43,21 @@ impl Simulator {
     /// [`SimConfig::validate`] refuses, and, naming them, if operations of the table have no
     /// handler.
     pub async fn start(config: SimConfig) -> std::io::Result<Simulator> {
-        config
-            .validate()
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        // Checked before seeding: a refused size is never generated.
+        validate(&config)?;
         let state = seed::tenant(&config);
+        Simulator::start_with_state(config, state).await
+    }
+
+    /// Serves `state` (one a [`Simulator::snapshot`] took, perhaps in another process) instead
+    /// of a seeded tenant; `config.users`, `roles` and `child_cids` are then not used. Refuses
+    /// what [`Simulator::start`] refuses.
+    pub async fn start_with_state(
+        config: SimConfig,
+        mut state: State,
+    ) -> std::io::Result<Simulator> {
+        validate(&config)?;
+        state.rebuild_indexes();
         let mut clients = Clients::new(
             &config.region,
             config.token_ttl,
@@ -124,6 +135,12 @@ impl Simulator {
         self.shared.read().child_cids.clone()
     }
 
+    /// A copy of the whole state as it is now (to save it and start from it later with
+    /// [`Simulator::start_with_state`]).
+    pub fn snapshot(&self) -> State {
+        self.shared.read().clone()
+    }
+
     /// Inspects the state (for tests): `sim.inspect(|s| s.tenants[&cid].users.len())`.
     pub fn inspect<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.shared.read())
@@ -178,6 +195,12 @@ impl Simulator {
     }
 }
 
+fn validate(config: &SimConfig) -> std::io::Result<()> {
+    config
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+}
+
 /// Serves connections until `stopped`: at most `limits.max_connections` at once (the next
 /// waits to be accepted until one closes), each closed when a request head is not whole within
 /// `limits.header_read_timeout` of the connection opening or of its previous answer.
@@ -222,4 +245,33 @@ async fn serve(
     // Refuse new connections at once; let those in flight finish their answers.
     drop(listener);
     graceful.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A saved state, read back in another simulator, is the same tenant, and its logins are
+    /// found again (the login index is not in the file: it is rebuilt).
+    #[tokio::test]
+    async fn a_snapshot_saved_as_json_starts_the_same_tenant() {
+        let config = SimConfig {
+            users: 40,
+            ..SimConfig::default()
+        };
+        let first = Simulator::start(config.clone()).await.expect("starts");
+        let saved = serde_json::to_string(&first.snapshot()).expect("serializes");
+        let loaded: State = serde_json::from_str(&saved).expect("deserializes");
+        let second = Simulator::start_with_state(config, loaded)
+            .await
+            .expect("starts from the saved state");
+        assert_eq!(second.snapshot(), first.snapshot());
+        let cid = first.parent_cid();
+        let (page, total) = second.inspect(|s| s.query_users(&cid, None, None, 0, 500));
+        assert_eq!(total, 40);
+        assert_eq!(
+            page,
+            first.inspect(|s| s.query_users(&cid, None, None, 0, 500)).0
+        );
+    }
 }

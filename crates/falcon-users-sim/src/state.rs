@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use serde::{Deserialize, Serialize};
+
 use falcon_users_api::types::{
     DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2, MsaspecError,
 };
@@ -10,7 +12,7 @@ use falcon_users_api::types::{
 use crate::fql::{Filter, Sort};
 
 /// A user as the simulator stores it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// UUID.
     pub uuid: String,
@@ -68,7 +70,7 @@ impl User {
 }
 
 /// A role held by a user in a CID.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grant {
     /// The role.
     pub role_id: String,
@@ -79,7 +81,7 @@ pub struct Grant {
 }
 
 /// One CID.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
     /// The CID.
     pub cid: String,
@@ -87,7 +89,9 @@ pub struct Tenant {
     pub name: String,
     /// Users by UUID.
     pub users: HashMap<String, User>,
-    /// UUIDs by lower-case login, in login order (the default sort).
+    /// UUIDs by lower-case login, in login order (the default sort). Derived from `users`, so
+    /// not saved: [`State::rebuild_indexes`] makes it again after loading.
+    #[serde(skip)]
     pub by_uid: BTreeMap<String, String>,
     /// Grants by user UUID.
     pub grants: HashMap<String, Vec<Grant>>,
@@ -96,7 +100,7 @@ pub struct Tenant {
 }
 
 /// Everything the simulator knows.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct State {
     /// Tenants by CID.
     pub tenants: HashMap<String, Tenant>,
@@ -255,6 +259,13 @@ impl State {
         )
     }
 
+    /// Makes every tenant's derived indexes again from its users (after loading a saved state).
+    pub fn rebuild_indexes(&mut self) {
+        for tenant in self.tenants.values_mut() {
+            tenant.rebuild_index();
+        }
+    }
+
     /// Deletes a user homed in `cid`, with the grants they hold anywhere (Flight Control
     /// children too).
     pub fn remove_user(&mut self, cid: &str, uuid: &str) -> Option<User> {
@@ -267,6 +278,15 @@ impl State {
 }
 
 impl Tenant {
+    /// Makes `by_uid` again from `users` (after loading a saved state).
+    pub fn rebuild_index(&mut self) {
+        self.by_uid = self
+            .users
+            .values()
+            .map(|u| (u.uid.clone(), u.uuid.clone()))
+            .collect();
+    }
+
     /// Adds a user; false if the login is taken.
     pub fn insert(&mut self, user: User) -> bool {
         if self.by_uid.contains_key(&user.uid) {

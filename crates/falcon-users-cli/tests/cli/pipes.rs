@@ -8,7 +8,8 @@ use crate::support::*;
 fn with_closed(args: &[&str], close_stdout: bool) -> std::process::Output {
     let (reader, writer) = std::io::pipe().expect("a pipe");
     drop(reader);
-    let mut cmd = command(args, &[]);
+    let state = SimState::new();
+    let mut cmd = command(args, &state.env());
     cmd.stderr(writer.try_clone().expect("a second end"));
     if close_stdout {
         cmd.stdout(writer);

@@ -16,27 +16,65 @@ use serde_json::{Value, json};
 pub const BOUND: Duration = Duration::from_secs(30);
 
 /// The binary with `args`, the Falcon variables of the caller's environment removed and `env`
-/// set, stdin closed.
+/// set, stdin closed. `HOME` and `XDG_STATE_HOME` point below the binary itself, a file, where
+/// no directory can be made (not even by root): a `--simulate` command that is not given a
+/// state file of its own (`FALCON_SIM_STATE`, see [`SimState`]) fails instead of writing the
+/// tenant into the real home.
 pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_falcon-users"));
+    let bin = env!("CARGO_BIN_EXE_falcon-users");
+    let mut cmd = Command::new(bin);
     for var in [
         "FALCON_CLIENT_ID",
         "FALCON_CLIENT_SECRET",
         "FALCON_CLOUD",
         "FALCON_MEMBER_CID",
+        "FALCON_SIM_STATE",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
     }
-    cmd.args(args)
+    let nowhere = Path::new(bin).join("no-home");
+    cmd.env("HOME", &nowhere)
+        .env("XDG_STATE_HOME", &nowhere)
+        .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null());
     cmd
 }
 
-/// Runs the binary to the end.
+/// Runs the binary to the end, with a state file of its own that goes when it ends (a
+/// `--simulate` command starts from a newly seeded tenant) unless `env` names one.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    command(args, env).output().expect("the binary runs")
+    let state = SimState::new();
+    let mut cmd = command(args, &state.env());
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("the binary runs")
+}
+
+/// A directory for the embedded simulator's saved tenant, removed when dropped.
+pub struct SimState {
+    _dir: tempfile::TempDir,
+    file: String,
+}
+
+impl SimState {
+    pub fn new() -> SimState {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        // In a subdirectory that does not exist yet: the binary makes it.
+        let file = dir.path().join("state").join("sim-tenant.json");
+        let file = file.to_str().expect("a UTF-8 temporary path").to_owned();
+        SimState { _dir: dir, file }
+    }
+
+    /// The state file.
+    pub fn file(&self) -> &Path {
+        Path::new(&self.file)
+    }
+
+    /// `FALCON_SIM_STATE` pointing at [`SimState::file`].
+    pub fn env(&self) -> [(&'static str, &str); 1] {
+        [("FALCON_SIM_STATE", &self.file)]
+    }
 }
 
 pub fn text(bytes: &[u8]) -> String {

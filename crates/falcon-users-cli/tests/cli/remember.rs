@@ -1,0 +1,272 @@
+//! The embedded default remembers: the simulated tenant is kept in a state file between
+//! commands, seeded the same way on first use, locked while a command runs, private, and never
+//! silently replaced when it cannot be read.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// Runs a `--simulate` command on the tenant saved in `state`.
+fn sim(state: &SimState, args: &[&str]) -> Output {
+    let mut all = vec!["--simulate", "-f", "json"];
+    all.extend_from_slice(args);
+    run(&all, &state.env())
+}
+
+fn ok(out: Output) -> Value {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn logins(list: &Value) -> Vec<String> {
+    let mut uids: Vec<String> = list
+        .as_array()
+        .expect("an array of users")
+        .iter()
+        .map(|u| u["uid"].as_str().expect("a login").to_owned())
+        .collect();
+    uids.sort();
+    uids
+}
+
+fn provision(state: &SimState, uid: &str) -> Value {
+    ok(sim(
+        state,
+        &["provision", uid, "--roles", "falcon_console_guest"],
+    ))
+}
+
+/// The README's session (provision, list, offboard), each command a process of its own.
+#[test]
+fn a_session_on_the_embedded_default_sees_its_own_changes() {
+    let state = SimState::new();
+    let seeded = ok(sim(&state, &["--sim-users", "5", "users", "list"]));
+    assert_eq!(logins(&seeded).len(), 5);
+
+    let report = ok(sim(
+        &state,
+        &[
+            "provision",
+            "new.hire@example.com",
+            "--roles",
+            "falcon_console_guest",
+            "--first-name",
+            "New",
+            "--last-name",
+            "Hire",
+        ],
+    ));
+    assert_eq!(report["status"], "created");
+
+    let filter = ["users", "list", "--filter", "uid:'new.hire@example.com'"];
+    let listed = ok(sim(&state, &filter));
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["uuid"], report["user"]["uuid"]);
+    assert_eq!(listed[0]["last_name"], "Hire");
+    let found = ok(sim(&state, &["users", "get", "new.hire@example.com"]));
+    assert_eq!(found[0]["uuid"], report["user"]["uuid"]);
+    let grants = ok(sim(&state, &["grants", "list", "new.hire@example.com"]));
+    assert_eq!(grants[0]["role_id"], "falcon_console_guest");
+
+    let offboarded = ok(sim(&state, &["--yes", "offboard", "new.hire@example.com"]));
+    assert_eq!(offboarded["executed"], true);
+
+    assert_eq!(ok(sim(&state, &filter)), serde_json::json!([]));
+    let gone = sim(&state, &["users", "get", "new.hire@example.com"]);
+    assert_eq!(gone.status.code(), Some(2), "{}", text(&gone.stderr));
+    assert!(text(&gone.stderr).contains("no user with login new.hire@example.com"));
+    assert_eq!(
+        ok(sim(&state, &["users", "list"])),
+        seeded,
+        "back to the seeded tenant"
+    );
+}
+
+#[test]
+fn the_first_use_seeds_the_same_tenant_every_time_and_sim_reset_starts_over() {
+    let (first, second) = (SimState::new(), SimState::new());
+    let list = ["--sim-users", "7", "users", "list"];
+    let seeded = ok(sim(&first, &list));
+    assert_eq!(ok(sim(&second, &list)), seeded, "same seed, same tenant");
+
+    provision(&first, "joiner@example.com");
+    let reset = ok(sim(
+        &first,
+        &["--sim-reset", "--sim-users", "7", "users", "list"],
+    ));
+    assert_eq!(reset, seeded, "a new tenant, the seeded one");
+    let gone = sim(&first, &["users", "get", "joiner@example.com"]);
+    assert_eq!(gone.status.code(), Some(2), "the reset tenant was saved");
+    // A saved tenant keeps its users: --sim-users only sizes a new one.
+    assert_eq!(
+        ok(sim(&first, &["--sim-users", "3", "users", "list"])),
+        seeded
+    );
+}
+
+#[test]
+fn a_state_file_this_build_cannot_read_is_an_error_and_is_left_as_it_is() {
+    for contents in [
+        "{\"version\": 1, \"state\": {\"tenants\": \"tru",
+        "not json at all",
+        r#"{"version": 999, "state": {"from": "a newer build"}}"#,
+        r#"{"state": {}}"#,
+    ] {
+        let state = SimState::new();
+        fs::create_dir_all(state.file().parent().unwrap()).unwrap();
+        fs::write(state.file(), contents).unwrap();
+        for args in [
+            &["users", "list"][..],
+            &[
+                "provision",
+                "x@example.com",
+                "--roles",
+                "falcon_console_guest",
+            ],
+        ] {
+            let out = sim(&state, args);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{contents:?}: {stderr}");
+            assert!(
+                stderr.contains("--sim-reset"),
+                "says how to start over: {stderr}"
+            );
+            assert!(
+                stderr.contains(state.file().to_str().unwrap()),
+                "names the file: {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            assert!(out.stdout.is_empty());
+            assert_eq!(
+                fs::read_to_string(state.file()).unwrap(),
+                contents,
+                "left as it is"
+            );
+        }
+        ok(sim(
+            &state,
+            &["--sim-reset", "--sim-users", "2", "users", "list"],
+        ));
+        assert_eq!(
+            logins(&ok(sim(&state, &["users", "list"]))).len(),
+            2,
+            "reset and saved"
+        );
+    }
+}
+
+#[test]
+fn concurrent_commands_on_one_state_all_land() {
+    let state = SimState::new();
+    ok(sim(&state, &["--sim-users", "5", "users", "list"]));
+    let uids: Vec<String> = (0..4)
+        .map(|n| format!("concurrent{n}@example.com"))
+        .collect();
+    let children: Vec<_> = uids
+        .iter()
+        .map(|uid| {
+            let mut cmd = command(
+                &[
+                    "--simulate",
+                    "-f",
+                    "json",
+                    "provision",
+                    uid,
+                    "--roles",
+                    "falcon_console_guest",
+                ],
+                &state.env(),
+            );
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.spawn().expect("the binary starts")
+        })
+        .collect();
+    for child in children {
+        ok(finish(child));
+    }
+    let mut args = vec!["users", "get"];
+    args.extend(uids.iter().map(String::as_str));
+    let found = ok(sim(&state, &args));
+    assert_eq!(logins(&found), uids, "every provision was kept");
+    assert_eq!(logins(&ok(sim(&state, &["users", "list"]))).len(), 9);
+}
+
+#[test]
+fn the_state_is_private_and_written_only_where_it_was_asked() {
+    let home = tempfile::tempdir().unwrap();
+    let state = SimState::new();
+    let home_path = home.path().to_str().unwrap();
+    let mut env = vec![("HOME", home_path), ("XDG_STATE_HOME", home_path)];
+    env.extend(state.env());
+    let out = run(
+        &[
+            "--simulate",
+            "provision",
+            "p@example.com",
+            "--roles",
+            "falcon_console_guest",
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        names_in(home.path()).is_empty(),
+        "nothing in the home directory"
+    );
+    let dir = state.file().parent().unwrap();
+    assert_eq!(
+        names_in(dir),
+        ["sim-tenant.json", "sim-tenant.lock"],
+        "no temporary file left"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(state.file()), 0o600, "names and logins: owner only");
+        assert_eq!(mode(dir), 0o700);
+    }
+}
+
+#[test]
+fn without_an_override_the_state_goes_to_the_xdg_state_directory() {
+    let xdg = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (x, h) = (xdg.path().to_str().unwrap(), home.path().to_str().unwrap());
+    let list = ["--simulate", "--sim-users", "2", "users", "list"];
+    let out = command(&list, &[("XDG_STATE_HOME", x), ("HOME", h)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(xdg.path().join("falcon-users/sim-tenant.json").is_file());
+    assert!(names_in(home.path()).is_empty());
+
+    let out = command(&list, &[("XDG_STATE_HOME", ""), ("HOME", h)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        home.path()
+            .join(".local/state/falcon-users/sim-tenant.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn help_shows_where_the_state_lives_and_how_to_reset_it() {
+    let out = run(&["--help"], &[]);
+    let help = text(&out.stdout);
+    assert!(out.status.success());
+    for needle in [
+        "--sim-state",
+        "--sim-reset",
+        "FALCON_SIM_STATE",
+        "falcon-users/sim-tenant.json",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+}
