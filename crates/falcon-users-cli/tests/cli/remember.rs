@@ -17,8 +17,12 @@ fn sim(state: &SimState, args: &[&str]) -> Output {
     run(&all, &state.env())
 }
 
+/// A command that succeeded quietly: nothing on stderr but the summary lines commands print
+/// (no warning a new user would wonder about, such as the simulator's `X-Cs-Region`).
 fn ok(out: Output) -> Value {
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
