@@ -175,7 +175,7 @@ async fn seeded_fields_are_what_the_api_answers_and_filters_on() {
         .into_inner()
         .resources
         .unwrap_or_default();
-    assert_eq!(stale_ids, [stale.uuid.clone()]);
+    assert_eq!(stale_ids, vec![stale.uuid.clone()]);
     let logins: Vec<String> = sim
         .users(&sim.parent_cid())
         .into_iter()
@@ -276,7 +276,7 @@ async fn changing_and_removing_seeded_users_shows_through_the_api() {
         .into_inner()
         .resources
         .unwrap_or_default();
-    assert_eq!(uids, [ann.uuid.clone()]);
+    assert_eq!(uids, vec![ann.uuid.clone()]);
     assert!(sim.seed().remove_user("ann.lee@example.com"));
     assert!(!sim.seed().remove_user("ann.lee@example.com"));
     let gone = client
