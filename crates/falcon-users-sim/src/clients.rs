@@ -357,6 +357,28 @@ mod tests {
     }
 
     #[test]
+    fn advancing_the_clock_expires_tokens_and_refills_budgets_without_waiting() {
+        let clock = SimClock::default();
+        let clients = Clients::new("us-1", Duration::from_secs(1799), 60, 7)
+            .with_burst(1)
+            .with_clock(clock.clone());
+        let token = mint(&clients).unwrap();
+        assert!(clients.spend("c").retry_after.is_none());
+        assert!(
+            clients.spend("c").retry_after.is_some(),
+            "the burst of 1 is spent"
+        );
+        clock.advance(Duration::from_secs(1798));
+        assert!(clients.check(&token).is_ok());
+        assert!(
+            clients.spend("c").retry_after.is_none(),
+            "refilled by the clock"
+        );
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(clients.check(&token).err(), Some(TokenProblem::Expired));
+    }
+
+    #[test]
     fn revoked_tokens_are_dropped_at_once_and_answer_expired() {
         let clients = clients(Duration::from_secs(60));
         let token = mint(&clients).unwrap();

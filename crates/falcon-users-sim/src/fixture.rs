@@ -13,6 +13,9 @@ use crate::state::{Grant, User};
 /// Why a seeding call changed nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SeedError {
+    /// The login is empty (or only spaces).
+    #[error("a login is required")]
+    EmptyLogin,
     /// A user with this login exists already (logins are unique across the simulator).
     #[error("a user with login {0:?} exists already")]
     LoginTaken(String),
@@ -205,6 +208,9 @@ impl<'a> Seeder<'a> {
         change(&mut new);
         new.uuid = old.uuid.clone();
         new.uid = new.uid.trim().to_lowercase();
+        if new.uid.is_empty() {
+            return Err(SeedError::EmptyLogin);
+        }
         if !state.knows(&new.cid) {
             return Err(SeedError::UnknownCid(new.cid));
         }
@@ -354,7 +360,10 @@ impl UserSeed<'_> {
     pub fn create(self) -> Result<User, SeedError> {
         let mut state = self.shared.write();
         let user = self.user;
-        if user.uid.is_empty() || state.user_by_login(&user.uid).is_some() {
+        if user.uid.is_empty() {
+            return Err(SeedError::EmptyLogin);
+        }
+        if state.user_by_login(&user.uid).is_some() {
             return Err(SeedError::LoginTaken(user.uid));
         }
         if !state.knows(&user.cid) {

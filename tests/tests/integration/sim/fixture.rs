@@ -195,6 +195,10 @@ async fn seeding_refuses_what_the_tenant_cannot_hold_and_changes_nothing() {
         sim.seed().user("ANN@example.com").create().unwrap_err(),
         SeedError::LoginTaken("ann@example.com".into())
     );
+    assert_eq!(
+        sim.seed().user("  ").create().unwrap_err(),
+        SeedError::EmptyLogin
+    );
     let role = "0123456789abcdef0123456789abcdef";
     sim.seed()
         .custom_role(&child, role, "Child auditor")
