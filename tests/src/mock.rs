@@ -1,15 +1,18 @@
-//! The ergonomic client against httpmock: test credentials, a builder for a mock server, token
-//! endpoints, response bodies and scripted responders.
+//! The ergonomic client against httpmock: test credentials, a builder for a mock server, and
+//! the token endpoint, envelopes and scripted responders of `falcon_users_httpmock`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
 use falcon_users::clock::{Clock, ManualClock};
 use falcon_users::{Cloud, Falcon, FalconBuilder, UserQuery};
-use httpmock::Method::{GET, POST};
-use httpmock::{HttpMockRequest, HttpMockResponse, Mock, MockServer};
+use httpmock::Method::GET;
+use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
+
+// The token endpoint and envelopes, from the fixture helpers every downstream test can use.
+pub use falcon_users_httpmock::envelope::{entities, error_body, json_reply, page, reply_sequence};
+pub use falcon_users_httpmock::token::{TOKEN_PATH, token_json, token_mock, token_sequence};
 use url::Url;
 
 use crate::bounded;
@@ -22,7 +25,6 @@ pub const CID: &str = "0123456789abcdef0123456789abcdef";
 /// The same CID as pasted from the console: upper case with a checksum suffix.
 pub const CID_PASTED: &str = "0123456789ABCDEF0123456789ABCDEF-7C";
 
-pub const TOKEN_PATH: &str = "/oauth2/token";
 pub const QUERY_USERS_PATH: &str = "/user-management/queries/users/v1";
 pub const RETRIEVE_USERS_PATH: &str = "/user-management/entities/users/GET/v1";
 pub const USERS_PATH: &str = "/user-management/entities/users/v1";
@@ -80,90 +82,9 @@ pub fn token_form(member_cid: Option<&str>) -> String {
     }
 }
 
-/// A token response body.
-pub fn token_json(token: &str, expires_in: u64) -> Value {
-    json!({"access_token": token, "token_type": "bearer", "expires_in": expires_in})
-}
-
-/// The token endpoint, answering `token` (1799 s) to any token request.
-pub async fn token_mock<'a>(server: &'a MockServer, token: &str) -> Mock<'a> {
-    let body = token_json(token, 1799);
-    server
-        .mock_async(move |when, then| {
-            when.method(POST).path(TOKEN_PATH);
-            then.status(201)
-                .header("content-type", "application/json")
-                .header("X-Cs-Region", "us-1")
-                .json_body(body);
-        })
-        .await
-}
-
-/// The token endpoint, answering `tokens[0]`, then `tokens[1]`, ... (the last one repeats).
-pub async fn token_sequence<'a>(
-    server: &'a MockServer,
-    tokens: &[&str],
-    expires_in: u64,
-) -> Mock<'a> {
-    let replies = tokens
-        .iter()
-        .map(|t| json_reply(201, &token_json(t, expires_in)))
-        .collect();
-    let responder = reply_sequence(replies);
-    server
-        .mock_async(move |when, then| {
-            when.method(POST).path(TOKEN_PATH);
-            then.respond_with(responder);
-        })
-        .await
-}
-
-/// `{meta, resources, errors}` with a pagination block.
-pub fn page(resources: Value, offset: u64, limit: u64, total: u64) -> Value {
-    json!({
-        "meta": {"query_time": 0.01, "trace_id": "trace-page",
-                 "pagination": {"offset": offset, "limit": limit, "total": total}},
-        "resources": resources,
-        "errors": [],
-    })
-}
-
-/// `{meta, resources, errors}` without pagination.
-pub fn entities(resources: Value, errors: Value) -> Value {
-    json!({"meta": {"query_time": 0.01, "trace_id": "trace-entities"},
-           "resources": resources, "errors": errors})
-}
-
-/// An error envelope.
-pub fn error_body(code: u16, message: &str) -> Value {
-    json!({"meta": {"query_time": 0.0, "trace_id": "trace-err"},
-           "errors": [{"code": code, "message": message}]})
-}
-
 /// A user entity.
 pub fn user(uuid: &str) -> Value {
     json!({"uuid": uuid, "uid": format!("{uuid}@example.com"), "cid": CID})
-}
-
-/// A JSON response for `respond_with`.
-pub fn json_reply(status: u16, body: &Value) -> HttpMockResponse {
-    HttpMockResponse::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .build()
-}
-
-/// A responder giving the i-th reply to the i-th request (the last reply repeats).
-pub fn reply_sequence(
-    replies: Vec<HttpMockResponse>,
-) -> impl Fn(&HttpMockRequest) -> HttpMockResponse + Send + Sync + 'static {
-    assert!(!replies.is_empty());
-    let next = AtomicUsize::new(0);
-    move |_req| {
-        let i = next.fetch_add(1, Ordering::SeqCst);
-        replies[i.min(replies.len() - 1)].clone()
-    }
 }
 
 /// A mock that answers any request (to assert that nothing was sent).

@@ -11,13 +11,12 @@ use std::fmt::Debug;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use falcon_users::{Cloud, Falcon, FalconBuilder, RetryPolicy};
+use falcon_users::{Falcon, FalconBuilder, RetryPolicy};
 use falcon_users_api::types::{self, MsaspecResponseFields};
 use falcon_users_api::{Client, Error, Hooks, ResponseValue};
 use falcon_users_sim::state::{Tenant, User};
 use falcon_users_sim::{ClientCredentials, Faults, SimConfig, Simulator};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use url::Url;
 
 /// The simulator's read-write client.
 pub const RW_ID: &str = "sim-rw-client";
@@ -235,18 +234,20 @@ pub fn roles_held(tenant: &Tenant, uuid: &str) -> Vec<String> {
 /// `None` if there is no such user.
 pub fn roles_of_login(sim: &Simulator, uid: &str) -> Option<Vec<String>> {
     let parent = sim.parent_cid();
-    sim.inspect(|s| {
-        let tenant = &s.tenants[&parent];
-        tenant.by_uid.get(uid).map(|uuid| roles_held(tenant, uuid))
-    })
+    sim.user(uid).filter(|u| u.cid == parent)?;
+    let mut roles: Vec<String> = sim
+        .grants(uid)
+        .into_iter()
+        .filter(|g| g.cid == parent)
+        .map(|g| g.role_id)
+        .collect();
+    roles.sort();
+    Some(roles)
 }
 
 /// A builder of the ergonomic client on `sim` with `creds` (add options, then `build()`).
 pub fn falcon_builder(sim: &Simulator, creds: ClientCredentials) -> FalconBuilder {
-    Falcon::builder()
-        .client_id(creds.client_id)
-        .client_secret(creds.client_secret)
-        .cloud(Cloud::Custom(Url::parse(&sim.base_url()).unwrap()))
+    sim.falcon_builder_with(creds)
 }
 
 /// The ergonomic client on `sim` with `creds` and default options.
@@ -322,7 +323,7 @@ pub async fn ctx() -> Ctx {
 
 pub async fn ctx_with(config: SimConfig) -> Ctx {
     let sim = Simulator::start(config).await.expect("simulator");
-    let base = sim.base_url();
+    let base = sim.base_url_str();
     let rw_creds = sim.credentials();
     let ro_creds = sim.read_only_credentials();
     assert_eq!(
@@ -358,10 +359,7 @@ impl Ctx {
 
     /// The users of `cid`, in login order.
     pub fn users(&self, cid: &str) -> Vec<User> {
-        self.sim.inspect(|s| {
-            let t = &s.tenants[cid];
-            t.by_uid.values().map(|u| t.users[u].clone()).collect()
-        })
+        self.sim.users(cid)
     }
 
     pub fn user(&self, cid: &str, uuid: &str) -> Option<User> {
@@ -370,7 +368,7 @@ impl Ctx {
     }
 
     pub fn user_count(&self, cid: &str) -> usize {
-        self.sim.inspect(|s| s.tenants[cid].users.len())
+        self.sim.users(cid).len()
     }
 
     /// Role ids `uuid` holds in `cid`, sorted ([`roles_held`]).

@@ -128,7 +128,7 @@ pub async fn serve(spec: SimSpec) -> Result<()> {
     let sim = Simulator::start(spec.config())
         .await
         .context("starting the simulator")?;
-    println!("READY {}", sim.base_url());
+    println!("READY {}", sim.base_url_str());
     let mut stdin = tokio::io::stdin();
     let mut sink = Vec::new();
     let _ = tokio::io::AsyncReadExt::read_to_end(&mut stdin, &mut sink).await;

@@ -76,7 +76,7 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
                 creds.client_id.clone(),
                 creds.client_secret.clone(),
             ))
-            .cloud_name(simulator.base_url());
+            .cloud(falcon_users::Cloud::Custom(simulator.base_url()));
         if let Some(cid) = &global.member_cid {
             builder = builder.member_cid(cid);
         }

@@ -160,7 +160,7 @@ async fn auth_errors_exit_3_and_secrets_never_show() {
     })
     .await
     .unwrap();
-    let url = sim.base_url();
+    let url = sim.base_url_str();
     let bad = tokio::task::spawn_blocking({
         let url = url.clone();
         move || {

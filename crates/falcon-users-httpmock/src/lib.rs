@@ -28,6 +28,33 @@
 //! mock.assert();
 //! ```
 
+//! Beside them, hand-written helpers for what every mock needs: the token endpoint
+//! ([`token`]) and the response envelope ([`envelope`]). `httpmock` is re-exported, at the
+//! version these helpers are built with.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use falcon_users_httpmock::envelope::page;
+//! use falcon_users_httpmock::httpmock::MockServer;
+//! use falcon_users_httpmock::token::token_mock;
+//! use serde_json::json;
+//!
+//! let server = MockServer::start_async().await;
+//! let _token = token_mock(&server, "tok-1").await;
+//! let _users = server
+//!     .mock_async(|when, then| {
+//!         when.path("/user-management/queries/users/v1");
+//!         then.status(200).json_body(page(json!(["u-1"]), 0, 100, 1));
+//!     })
+//!     .await;
+//! # }
+//! ```
+
+pub mod envelope;
+pub mod token;
+pub use httpmock;
+
 #[rustfmt::skip]
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 mod generated;

@@ -25,7 +25,7 @@ async fn main() {
         .build()
         .expect("client");
     let token: serde_json::Value = http
-        .post(format!("{}/oauth2/token", sim.base_url()))
+        .post(format!("{}/oauth2/token", sim.base_url_str()))
         .form(&[
             ("client_id", "sim-rw-client"),
             ("client_secret", "sim-rw-secret"),
@@ -65,7 +65,7 @@ async fn main() {
                 let (http, bearer, base, body) = (
                     http.clone(),
                     bearer.clone(),
-                    sim.base_url(),
+                    sim.base_url_str(),
                     ids_body.clone(),
                 );
                 let (done, failed) = (done.clone(), failed.clone());

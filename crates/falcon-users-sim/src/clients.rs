@@ -11,6 +11,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::clock::SimClock;
+
 /// Read scope (what the read-only client holds).
 pub const READ: &str = "user-management:read";
 /// Write scope.
@@ -77,6 +79,8 @@ pub struct Clients {
     salt: u64,
     /// What the tags of this instance's tokens are computed with.
     key: u64,
+    /// Where token lifetimes and rate buckets read the time.
+    clock: SimClock,
 }
 
 /// The live tokens, by the nonce their text carries, and the same nonces by expiry so that
@@ -147,13 +151,26 @@ impl Clients {
             counter: std::sync::atomic::AtomicU64::new(0),
             salt,
             key: fastrand::u64(..) ^ salt,
+            clock: SimClock::default(),
         }
+    }
+
+    /// Reads the time from `clock` (default: real time), so that advancing it expires tokens
+    /// and refills budgets. Retry times stay in real time: clients compare them with their own.
+    pub fn with_clock(mut self, clock: SimClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Holds at most `max` live tokens (default: no bound).
     pub fn with_max_live_tokens(mut self, max: usize) -> Self {
         self.max_live = max;
         self
+    }
+
+    /// Where it reads the time.
+    pub fn clock(&self) -> &SimClock {
+        &self.clock
     }
 
     /// The region tokens are minted for.
@@ -174,7 +191,7 @@ impl Clients {
         cid: &str,
         scopes: Vec<&'static str>,
     ) -> Result<String, TooManyTokens> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut tokens = self.lock_tokens();
         tokens.purge(now);
         if tokens.live.len() >= self.max_live {
@@ -247,7 +264,7 @@ impl Clients {
         }
         let nonce = self.nonce(token).ok_or(TokenProblem::Unknown)?;
         match self.lock_tokens().live.get(&nonce) {
-            Some(info) if info.expires_at > Instant::now() => Ok(info.clone()),
+            Some(info) if info.expires_at > self.clock.instant() => Ok(info.clone()),
             // Minted here: expired (held still, or purged) or revoked.
             _ => Err(TokenProblem::Expired),
         }
@@ -261,7 +278,7 @@ impl Clients {
         let mut tokens = self.lock_tokens();
         tokens
             .remove(nonce)
-            .is_some_and(|info| info.expires_at > Instant::now())
+            .is_some_and(|info| info.expires_at > self.clock.instant())
     }
 
     /// Makes every token of the instance expire now (for token-churn tests): none is held any
@@ -280,7 +297,7 @@ impl Clients {
     /// Spends one request of `client_id`'s budget (token bucket refilled continuously).
     pub fn spend(&self, client_id: &str) -> RateVerdict {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
+        let now = self.clock.instant();
         let capacity = f64::from(self.burst);
         let per_second = f64::from(self.per_minute) / 60.0;
         let bucket = buckets.entry(client_id.to_owned()).or_insert(Bucket {
@@ -337,6 +354,28 @@ mod tests {
         assert_eq!(clients.check(&old[0]).err(), Some(TokenProblem::Expired));
         assert_eq!(clients.check(&old[499]).err(), Some(TokenProblem::Expired));
         assert!(clients.check(&fresh).is_ok());
+    }
+
+    #[test]
+    fn advancing_the_clock_expires_tokens_and_refills_budgets_without_waiting() {
+        let clock = SimClock::default();
+        let clients = Clients::new("us-1", Duration::from_secs(1799), 60, 7)
+            .with_burst(1)
+            .with_clock(clock.clone());
+        let token = mint(&clients).unwrap();
+        assert!(clients.spend("c").retry_after.is_none());
+        assert!(
+            clients.spend("c").retry_after.is_some(),
+            "the burst of 1 is spent"
+        );
+        clock.advance(Duration::from_secs(1798));
+        assert!(clients.check(&token).is_ok());
+        assert!(
+            clients.spend("c").retry_after.is_none(),
+            "refilled by the clock"
+        );
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(clients.check(&token).err(), Some(TokenProblem::Expired));
     }
 
     #[test]

@@ -13,8 +13,7 @@
 //! let sim = Simulator::start(SimConfig { users: 1000, seed: 7, ..SimConfig::default() }).await?;
 //! let creds = sim.credentials();
 //! println!("FALCON_CLOUD={} FALCON_CLIENT_ID={}", sim.base_url(), creds.client_id);
-//! let users = sim.inspect(|state| state.tenants[&sim.parent_cid()].users.len());
-//! assert_eq!(users, 1000);
+//! assert_eq!(sim.users(&sim.parent_cid()).len(), 1000);
 //! # Ok(()) }
 //! ```
 
@@ -29,10 +28,12 @@
 // the operation table); the server.
 mod body;
 pub mod clients;
+mod clock;
 pub mod config;
 mod envelope;
 mod extract;
 mod faults;
+mod fixture;
 pub mod fql;
 mod gate;
 mod router;
@@ -43,6 +44,8 @@ mod shared;
 pub mod state;
 
 pub use clients::ClientCredentials;
+pub use clock::SimClock;
 pub use config::{ConfigError, Faults, Limits, SimConfig};
+pub use fixture::{SeedError, Seeder, UserSeed};
 pub use server::Simulator;
 pub use shared::InjectedFaults;

@@ -60,8 +60,8 @@ async fn main() -> std::process::ExitCode {
     };
     let rw = sim.credentials();
     let ro = sim.read_only_credentials();
-    println!("falcon-users-sim listening on {}", sim.base_url());
-    println!("FALCON_CLOUD={}", sim.base_url());
+    println!("falcon-users-sim listening on {}", sim.base_url_str());
+    println!("FALCON_CLOUD={}", sim.base_url_str());
     println!("FALCON_CLIENT_ID={}", rw.client_id);
     println!("FALCON_CLIENT_SECRET={}", rw.client_secret);
     println!("read-only client: {} / {}", ro.client_id, ro.client_secret);

@@ -120,6 +120,7 @@ fn populate(
                 "inactive"
             }
             .into(),
+            user_type: "internal".into(),
             created_at: format!(
                 "2025-{:02}-{day:02}T09:{:02}:00Z",
                 1 + rng.u32(..12),

@@ -14,13 +14,16 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
+use url::Url;
 
 use crate::clients::{ApiClient, ClientCredentials, Clients, READ, WRITE};
+use crate::clock::SimClock;
 use crate::config::{Limits, SimConfig};
+use crate::fixture::Seeder;
 use crate::router::router;
 use crate::seed;
 use crate::shared::{InjectedFaults, Shared, lock};
-use crate::state::State;
+use crate::state::{Grant, State, User};
 
 /// A running simulator on 127.0.0.1. Dropping it stops the server.
 ///
@@ -33,6 +36,7 @@ use crate::state::State;
 /// ```
 pub struct Simulator {
     addr: SocketAddr,
+    base: Url,
     shared: Arc<Shared>,
     _stop: oneshot::Sender<()>,
 }
@@ -43,18 +47,32 @@ impl Simulator {
     /// [`SimConfig::validate`] refuses, and, naming them, if operations of the table have no
     /// handler.
     pub async fn start(config: SimConfig) -> std::io::Result<Simulator> {
+        Self::start_with_clock(config, SimClock::default()).await
+    }
+
+    /// [`Simulator::start`] reading the time from `clock` (a clone the test keeps, or one
+    /// shared by several simulators) instead of real time.
+    pub async fn start_with_clock(
+        config: SimConfig,
+        clock: SimClock,
+    ) -> std::io::Result<Simulator> {
         // Checked before seeding: a refused size is never generated.
         validate(&config)?;
         let state = seed::tenant(&config);
-        Simulator::start_with_state(config, state).await
+        Simulator::serve_state(config, state, clock).await
     }
 
     /// Serves `state` (one a [`Simulator::snapshot`] took, perhaps in another process) instead
     /// of a seeded tenant; `config.users`, `roles` and `child_cids` are then not used. Refuses
     /// what [`Simulator::start`] refuses.
-    pub async fn start_with_state(
+    pub async fn start_with_state(config: SimConfig, state: State) -> std::io::Result<Simulator> {
+        Simulator::serve_state(config, state, SimClock::default()).await
+    }
+
+    async fn serve_state(
         config: SimConfig,
         mut state: State,
+        clock: SimClock,
     ) -> std::io::Result<Simulator> {
         validate(&config)?;
         state.rebuild_indexes();
@@ -64,7 +82,8 @@ impl Simulator {
             config.rate_limit_per_minute,
             config.seed,
         )
-        .with_max_live_tokens(config.limits.max_live_tokens);
+        .with_max_live_tokens(config.limits.max_live_tokens)
+        .with_clock(clock);
         if let Some(burst) = config.rate_limit_burst {
             clients = clients.with_burst(burst);
         }
@@ -97,16 +116,112 @@ impl Simulator {
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(serve(listener, app, config.limits.clone(), stopped));
+        let base = Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)?;
         Ok(Simulator {
             addr,
+            base,
             shared,
             _stop: stop,
         })
     }
 
-    /// `http://127.0.0.1:<port>`.
-    pub fn base_url(&self) -> String {
+    /// `http://127.0.0.1:<port>/`, for `Cloud::Custom` and anything that joins paths to a URL.
+    pub fn base_url(&self) -> Url {
+        self.base.clone()
+    }
+
+    /// `http://127.0.0.1:<port>` without the trailing slash, for clients that append paths
+    /// to a string (the generated `falcon_users_api::Client`, `FALCON_CLOUD=`).
+    pub fn base_url_str(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// A builder of the `falcon_users` client pointed at this simulator with its read-write
+    /// credentials (plain HTTP is allowed on loopback); add options, then `build()`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use falcon_users_sim::{SimConfig, Simulator};
+    /// let sim = Simulator::start(SimConfig { users: 3, ..SimConfig::default() }).await?;
+    /// let falcon = sim.falcon_builder().build()?;
+    /// # let _ = falcon;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "falcon")]
+    pub fn falcon_builder(&self) -> falcon_users::FalconBuilder {
+        self.falcon_builder_with(self.credentials())
+    }
+
+    /// [`Simulator::falcon_builder`] with other credentials (say [`Simulator::read_only_credentials`]).
+    #[cfg(feature = "falcon")]
+    pub fn falcon_builder_with(&self, creds: ClientCredentials) -> falcon_users::FalconBuilder {
+        falcon_users::Falcon::builder()
+            .client_id(creds.client_id)
+            .client_secret(creds.client_secret)
+            .cloud(falcon_users::Cloud::Custom(self.base_url()))
+    }
+
+    /// The simulator's clock: advance it to expire tokens and lapse temporary grants.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use falcon_users_sim::{SimConfig, Simulator};
+    /// use std::time::Duration;
+    /// let sim = Simulator::start(SimConfig { users: 0, ..SimConfig::default() }).await?;
+    /// sim.clock().advance(Duration::from_secs(3600));
+    /// assert_eq!(sim.clock().advanced(), Duration::from_secs(3600));
+    /// # Ok(()) }
+    /// ```
+    pub fn clock(&self) -> &SimClock {
+        self.shared.clock()
+    }
+
+    /// Seeds and changes users, grants and custom roles (see [`Seeder`]).
+    pub fn seed(&self) -> Seeder<'_> {
+        Seeder::new(&self.shared)
+    }
+
+    /// The user with login `uid` (any case), in whichever CID is their home.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use falcon_users_sim::{SimConfig, Simulator};
+    /// let sim = Simulator::start(SimConfig { users: 0, ..SimConfig::default() }).await?;
+    /// sim.seed().user("Ann@Example.com").first_name("Ann").create()?;
+    /// assert_eq!(sim.user("ann@example.com").unwrap().first_name, "Ann");
+    /// assert!(sim.user("nobody@example.com").is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn user(&self, uid: &str) -> Option<User> {
+        self.shared.read().user_by_login(uid).cloned()
+    }
+
+    /// The grants the user with login `uid` holds in every CID (none for an unknown login),
+    /// temporary ones that lapsed by the clock gone.
+    pub fn grants(&self, uid: &str) -> Vec<Grant> {
+        let state = self.shared.read();
+        state
+            .user_by_login(uid)
+            .map(|u| state.grants_of(&u.uuid))
+            .unwrap_or_default()
+    }
+
+    /// The users homed in `cid`, by login (none for an unknown CID).
+    pub fn users(&self, cid: &str) -> Vec<User> {
+        let state = self.shared.read();
+        state
+            .tenants
+            .get(cid)
+            .map(|t| {
+                t.by_uid
+                    .values()
+                    .filter_map(|uuid| t.users.get(uuid).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// A client with read and write scopes in the parent CID.

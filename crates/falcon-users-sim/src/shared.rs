@@ -4,11 +4,15 @@
 //! reaching the server that starts them.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use chrono::{DateTime, Utc};
 
 use falcon_users_api::Operation;
 
 use crate::clients::Clients;
+use crate::clock::SimClock;
 use crate::config::SimConfig;
 use crate::state::State;
 
@@ -41,6 +45,9 @@ pub struct Shared {
     counts: Mutex<BTreeMap<&'static str, u64>>,
     /// Failures scripted by tests: operationId → (status, how many more times).
     scripted: Mutex<BTreeMap<&'static str, (u16, u32)>>,
+    /// When the first temporary grant lapses (Unix seconds; `i64::MAX` when none does), so
+    /// that reads purge lapsed grants only when one is due.
+    next_lapse: AtomicI64,
 }
 
 /// Locks `mutex`, recovering a poisoned one: every write leaves the data consistent.
@@ -50,8 +57,10 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     /// Everything a fresh simulator shares: `state` seeded, `clients` registered.
-    pub fn new(config: SimConfig, state: State, clients: Clients) -> Shared {
+    pub fn new(config: SimConfig, mut state: State, clients: Clients) -> Shared {
+        let next = state.lapse_grants(clients.clock().utc());
         Shared {
+            next_lapse: AtomicI64::new(next.map_or(i64::MAX, |t| t.timestamp())),
             fault_rng: Mutex::new(fastrand::Rng::with_seed(config.seed ^ 0xFA17)),
             config,
             state: RwLock::new(state),
@@ -62,14 +71,46 @@ impl Shared {
         }
     }
 
-    /// Reads the state (a poisoned lock is recovered: the data stays consistent per write).
+    /// Reads the state (a poisoned lock is recovered: the data stays consistent per write),
+    /// temporary grants that have lapsed by the clock gone.
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        if self.lapse_due() {
+            drop(self.write());
+        }
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes the state.
+    /// Writes the state, temporary grants that have lapsed by the clock gone.
     pub fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if self.lapse_due() {
+            let next = state.lapse_grants(self.clock().utc());
+            // Under the write lock: no grant can be added between the purge and this store.
+            self.next_lapse
+                .store(next.map_or(i64::MAX, |t| t.timestamp()), Ordering::SeqCst);
+        }
+        state
+    }
+
+    /// Notes a temporary grant lapsing at `at`. Call it holding the write lock that added it.
+    pub fn lapses_at(&self, at: DateTime<Utc>) {
+        self.next_lapse.fetch_min(at.timestamp(), Ordering::SeqCst);
+    }
+
+    fn lapse_due(&self) -> bool {
+        self.clock().utc().timestamp() >= self.next_lapse.load(Ordering::SeqCst)
+    }
+
+    /// The simulator's clock.
+    pub fn clock(&self) -> &SimClock {
+        self.clients.clock()
+    }
+
+    /// Now by the clock, as the service writes times (`2026-12-01T19:00:00Z`).
+    pub fn now_text(&self) -> String {
+        self.clock()
+            .utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     }
 
     /// Counts one request of `operation`.

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use falcon_users_api::types::{
@@ -26,6 +27,8 @@ pub struct User {
     pub cid: String,
     /// `active` or `inactive`.
     pub status: String,
+    /// `internal` (homed here), `external` or `partner`, as the service reports it.
+    pub user_type: String,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -46,7 +49,7 @@ impl User {
             status: Some(self.status.clone()),
             uid: Some(self.uid.clone()),
             updated_at: Some(self.updated_at.clone()),
-            user_type: Some("internal".into()),
+            user_type: Some(self.user_type.clone()),
             uuid: Some(self.uuid.clone()),
             ..DomainUser::default()
         }
@@ -61,6 +64,7 @@ impl User {
             "first_name" | "name" => &self.first_name,
             "last_name" => &self.last_name,
             "status" => &self.status,
+            "user_type" => &self.user_type,
             "cid" => &self.cid,
             "created_at" => &self.created_at,
             "last_login_at" => &self.last_login_at,
@@ -78,6 +82,16 @@ pub struct Grant {
     pub cid: String,
     /// When it ends (RFC 3339), if temporary.
     pub expires_at: Option<String>,
+}
+
+impl Grant {
+    /// When it lapses, if it is temporary and its `expires_at` is RFC 3339.
+    pub fn expiry(&self) -> Option<DateTime<Utc>> {
+        let text = self.expires_at.as_deref()?;
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
 }
 
 /// One CID.
@@ -264,6 +278,47 @@ impl State {
         for tenant in self.tenants.values_mut() {
             tenant.rebuild_index();
         }
+    }
+
+    /// Drops every grant whose `expires_at` is at or before `now` (a temporary role lapses, as
+    /// on the service), and answers when the next remaining one lapses.
+    pub fn lapse_grants(&mut self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut next: Option<DateTime<Utc>> = None;
+        for tenant in self.tenants.values_mut() {
+            tenant.grants.retain(|_, held| {
+                held.retain(|g| match g.expiry() {
+                    Some(at) if at <= now => false,
+                    Some(at) => {
+                        next = Some(next.map_or(at, |n| n.min(at)));
+                        true
+                    }
+                    None => true,
+                });
+                !held.is_empty()
+            });
+        }
+        next
+    }
+
+    /// The user with login `uid` (any case), in whichever CID is their home.
+    pub fn user_by_login(&self, uid: &str) -> Option<&User> {
+        let uid = uid.to_lowercase();
+        self.tenants
+            .values()
+            .find_map(|t| t.by_uid.get(&uid).and_then(|uuid| t.users.get(uuid)))
+    }
+
+    /// Every grant `uuid` holds, in any CID, sorted by CID then role.
+    pub fn grants_of(&self, uuid: &str) -> Vec<Grant> {
+        let mut all: Vec<Grant> = self
+            .tenants
+            .values()
+            .filter_map(|t| t.grants.get(uuid))
+            .flatten()
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| (&a.cid, &a.role_id).cmp(&(&b.cid, &b.role_id)));
+        all
     }
 
     /// Deletes a user homed in `cid`, with the grants they hold anywhere (Flight Control

@@ -106,9 +106,10 @@ fn simulator_layers_point_down() {
     assert_layers(
         "falcon-users-sim",
         &[
-            &["config"],
+            &["config", "clock"],
             &["fql", "state", "clients", "seed"],
             &["shared"],
+            &["fixture"],
             &["envelope"],
             &["gate"],
             &["extract", "faults", "body"],

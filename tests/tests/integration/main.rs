@@ -36,6 +36,7 @@ mod client {
 mod sim {
     mod e2e;
     mod faults;
+    mod fixture;
     mod limits;
     mod listings;
     mod ops;

@@ -22,8 +22,8 @@ pub async fn run(args: SimArgs, users: usize) -> Outcome {
         .map_err(|e| Failure::Exit(exit::LOCAL, format!("could not start the simulator: {e}")))?;
     let creds = sim.credentials();
     print_lines(&[
-        format!("simulator listening on {}", sim.base_url()),
-        format!("FALCON_CLOUD={}", sim.base_url()),
+        format!("simulator listening on {}", sim.base_url_str()),
+        format!("FALCON_CLOUD={}", sim.base_url_str()),
         format!("FALCON_CLIENT_ID={}", creds.client_id),
         format!("FALCON_CLIENT_SECRET={}", creds.client_secret),
         "(Ctrl-C to stop)".to_owned(),

@@ -108,7 +108,7 @@ impl Sim {
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let creds = self.sim.credentials();
         vec![
-            ("FALCON_CLOUD", self.sim.base_url()),
+            ("FALCON_CLOUD", self.sim.base_url_str()),
             ("FALCON_CLIENT_ID", creds.client_id),
             ("FALCON_CLIENT_SECRET", creds.client_secret),
         ]

@@ -201,7 +201,7 @@ fn apply(
         return Err(gate.fail(StatusCode::BAD_REQUEST, "role_ids is required"));
     }
     if let Some(at) = expires_at {
-        let ahead = at - Utc::now();
+        let ahead = at - shared.clock().utc();
         if ahead < chrono::Duration::minutes(59) || ahead > chrono::Duration::days(7) {
             return Err(gate.fail(
                 StatusCode::BAD_REQUEST,
@@ -247,6 +247,9 @@ fn apply(
     }
     if held.is_empty() {
         tenant.grants.remove(uuid);
+    }
+    if let Some(at) = expires_at.filter(|_| grant) {
+        shared.lapses_at(at);
     }
     let body = MsaspecResponseFields {
         errors: Some(Vec::new()),

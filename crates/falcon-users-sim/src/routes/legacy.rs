@@ -90,6 +90,7 @@ pub async fn create(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: By
         request.first_name,
         request.last_name,
         &cid,
+        shared.now_text(),
     )?;
     let created = insert(&shared, &gate, &cid, user)?;
     Ok(users_answer(&gate, vec![metadata(&created)], Vec::new()))

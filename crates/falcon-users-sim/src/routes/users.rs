@@ -144,6 +144,7 @@ pub async fn create(
         request.first_name,
         request.last_name,
         &cid,
+        shared.now_text(),
     )?;
     if validate_only {
         let taken = shared
@@ -180,6 +181,7 @@ pub fn new_user(
     first: Option<String>,
     last: Option<String>,
     cid: &str,
+    now: String,
 ) -> Result<User, Response> {
     let uid = uid.unwrap_or_default().trim().to_lowercase();
     let valid = uid
@@ -193,7 +195,6 @@ pub fn new_user(
     }
     let first_name = name(gate, "first_name", &first.unwrap_or_default())?;
     let last_name = name(gate, "last_name", &last.unwrap_or_default())?;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Ok(User {
         uuid: seed::uuid(&mut fastrand::Rng::new()),
         uid,
@@ -201,6 +202,7 @@ pub fn new_user(
         last_name,
         cid: cid.to_owned(),
         status: "active".into(),
+        user_type: "internal".into(),
         created_at: now.clone(),
         updated_at: now,
         last_login_at: String::new(),
@@ -290,7 +292,7 @@ pub fn rename(
     if let Some(last) = last {
         user.last_name = last;
     }
-    user.updated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    user.updated_at = shared.now_text();
     Ok(user.clone())
 }
 

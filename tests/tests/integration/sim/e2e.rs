@@ -22,7 +22,7 @@ async fn every_user_is_listed_once_with_details() {
     .await;
     let falcon = client(&sim, sim.credentials());
     let users: Vec<_> = falcon.users(UserQuery::new()).try_collect().await.unwrap();
-    let expected = sim.inspect(|s| s.tenants[&sim.parent_cid()].users.len());
+    let expected = sim.users(&sim.parent_cid()).len();
     assert_eq!(users.len(), expected);
     let mut uuids: Vec<_> = users.iter().map(|u| u.uuid.clone().unwrap()).collect();
     uuids.sort();
@@ -146,10 +146,7 @@ async fn children_are_isolated_from_each_other() {
     let b = parent.for_member(&children[1]).unwrap();
     let a_ids: Vec<String> = a.user_ids(UserQuery::new()).try_collect().await.unwrap();
     let b_ids: Vec<String> = b.user_ids(UserQuery::new()).try_collect().await.unwrap();
-    assert_eq!(
-        a_ids.len(),
-        sim.inspect(|s| s.tenants[&children[0]].users.len())
-    );
+    assert_eq!(a_ids.len(), sim.users(&children[0]).len());
     assert!(a_ids.iter().all(|id| !b_ids.contains(id)));
     // Child A cannot read child B's users, even by UUID.
     let seen = a.get_users(b_ids[0].as_str()).await.unwrap();

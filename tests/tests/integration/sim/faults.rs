@@ -20,7 +20,7 @@ async fn faults_repeat_with_the_seed() {
         // 200 requests: at these rates about 40 429s, 10 5xx and 4 dropped answers.
         let raw = reqwest::Client::new();
         let token: serde_json::Value = raw
-            .post(format!("{}/oauth2/token", sim.base_url()))
+            .post(format!("{}/oauth2/token", sim.base_url_str()))
             .form(&[("client_id", RW_ID), ("client_secret", RW_SECRET)])
             .send()
             .await
@@ -34,7 +34,7 @@ async fn faults_repeat_with_the_seed() {
             let outcome = raw
                 .get(format!(
                     "{}/user-management/queries/users/v1?limit=1",
-                    sim.base_url()
+                    sim.base_url_str()
                 ))
                 .header("authorization", &bearer)
                 .send()

@@ -27,7 +27,7 @@ fn limits(limits: Limits) -> SimConfig {
 }
 
 fn port(sim: &Simulator) -> String {
-    sim.base_url().trim_start_matches("http://").to_owned()
+    sim.base_url_str().trim_start_matches("http://").to_owned()
 }
 
 /// Reads until the server closes the connection (or resets it); what it sent before.
@@ -74,7 +74,7 @@ fn pathological_globs_answer_promptly_and_hold_no_one_up() {
             ..SimConfig::default()
         }))
         .expect("simulator starts");
-    let base = sim.base_url();
+    let base = sim.base_url_str();
     let client_side = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -138,8 +138,8 @@ async fn half_a_request_head_is_disconnected_after_the_header_timeout() {
         .await
         .expect("a connection that sends nothing is cut off");
     // The server goes on serving.
-    let token = mint(&sim.base_url(), RW_ID, RW_SECRET, None).await;
-    bearer(&sim.base_url(), &token)
+    let token = mint(&sim.base_url_str(), RW_ID, RW_SECRET, None).await;
+    bearer(&sim.base_url_str(), &token)
         .query_user_v1()
         .send()
         .await
@@ -163,8 +163,8 @@ async fn idle_connections_beyond_the_limit_do_not_keep_a_client_out() {
         idle.push(stream);
     }
     let served = async {
-        let token = mint(&sim.base_url(), RW_ID, RW_SECRET, None).await;
-        bearer(&sim.base_url(), &token)
+        let token = mint(&sim.base_url_str(), RW_ID, RW_SECRET, None).await;
+        bearer(&sim.base_url_str(), &token)
             .query_user_v1()
             .send()
             .await
@@ -189,8 +189,11 @@ async fn an_oversized_body_is_413_in_the_envelope() {
         ..Limits::default()
     }))
     .await;
-    let token = mint(&sim.base_url(), RW_ID, RW_SECRET, None).await;
-    let url = format!("{}/user-management/entities/users/GET/v1", sim.base_url());
+    let token = mint(&sim.base_url_str(), RW_ID, RW_SECRET, None).await;
+    let url = format!(
+        "{}/user-management/entities/users/GET/v1",
+        sim.base_url_str()
+    );
     let body = serde_json::json!({ "ids": vec!["x".repeat(36); 100] }).to_string();
     assert!(body.len() > 1024);
     let http = reqwest::Client::new();
@@ -242,11 +245,11 @@ async fn an_oversized_body_is_413_in_the_envelope() {
 #[tokio::test]
 async fn the_default_body_limit_answers_413_in_the_envelope() {
     let sim = sim(SimConfig::default()).await;
-    let token = mint(&sim.base_url(), RW_ID, RW_SECRET, None).await;
+    let token = mint(&sim.base_url_str(), RW_ID, RW_SECRET, None).await;
     let answer = reqwest::Client::new()
         .post(format!(
             "{}/user-management/entities/users/v1",
-            sim.base_url()
+            sim.base_url_str()
         ))
         .bearer_auth(&token)
         .header("content-type", "application/json")
@@ -257,10 +260,7 @@ async fn the_default_body_limit_answers_413_in_the_envelope() {
     assert_eq!(answer.status().as_u16(), 413);
     let envelope: serde_json::Value = answer.json().await.expect("a JSON envelope");
     assert_eq!(error_code(&envelope), 413, "{envelope}");
-    assert_eq!(
-        sim.inspect(|s| s.tenants[&sim.parent_cid()].users.len()),
-        200
-    );
+    assert_eq!(sim.users(&sim.parent_cid()).len(), 200);
 }
 
 #[tokio::test]
@@ -294,7 +294,7 @@ async fn expired_tokens_are_purged_and_still_answer_expired() {
         ..SimConfig::default()
     })
     .await;
-    let base = sim.base_url();
+    let base = sim.base_url_str();
     let plain = falcon_users_api::Client::new(&base, falcon_users_api::Hooks::none());
     let mut old = Vec::new();
     for _ in 0..200 {
@@ -325,7 +325,7 @@ async fn minting_beyond_the_live_token_bound_is_429_until_one_is_revoked() {
         ..Limits::default()
     }))
     .await;
-    let base = sim.base_url();
+    let base = sim.base_url_str();
     let first = mint(&base, RW_ID, RW_SECRET, None).await;
     mint(&base, RW_ID, RW_SECRET, None).await;
     mint(&base, RO_ID, RO_SECRET, None).await;
@@ -390,10 +390,10 @@ async fn names_longer_than_the_bound_are_refused_and_not_stored() {
     use falcon_users_sim::config::MAX_NAME_CHARS;
     let sim = sim(SimConfig::default()).await;
     let client = bearer(
-        &sim.base_url(),
-        &mint(&sim.base_url(), RW_ID, RW_SECRET, None).await,
+        &sim.base_url_str(),
+        &mint(&sim.base_url_str(), RW_ID, RW_SECRET, None).await,
     );
-    let users = || sim.inspect(|s| s.tenants[&sim.parent_cid()].users.len());
+    let users = || sim.users(&sim.parent_cid()).len();
     let before = users();
     let request = |uid: &str, first: String| DomainCreateUserRequest {
         first_name: Some(first),

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use falcon_users::types::DomainCreateUserRequest;
 use falcon_users::{Error, Falcon, UserQuery};
 use falcon_users_api::operations::QUERY_USER_V1;
 use falcon_users_sim::{SimConfig, Simulator};
@@ -41,35 +40,27 @@ async fn tenant() -> (Simulator, Falcon) {
     })
     .await;
     for uid in ODD.iter().map(|u| u.to_string()).chain(crowded()) {
-        create(&falcon, &uid).await;
+        create(&sim, &uid);
     }
     (sim, falcon)
 }
 
-async fn create(falcon: &Falcon, uid: &str) {
-    falcon
-        .create_user(DomainCreateUserRequest {
-            cid: None,
-            first_name: Some("Odd".into()),
-            last_name: Some("Login".into()),
-            password: None,
-            uid: Some(uid.into()),
-        })
-        .await
+fn create(sim: &Simulator, uid: &str) {
+    sim.seed()
+        .user(uid)
+        .first_name("Odd")
+        .last_name("Login")
+        .create()
         .unwrap();
 }
 
 /// The logins of the parent CID's users for which `keep(status)` holds.
 fn logins(sim: &Simulator, keep: impl Fn(&str) -> bool) -> BTreeSet<String> {
-    let parent = sim.parent_cid();
-    sim.inspect(|s| {
-        s.tenants[&parent]
-            .users
-            .values()
-            .filter(|u| keep(&u.status))
-            .map(|u| u.uid.clone())
-            .collect()
-    })
+    sim.users(&sim.parent_cid())
+        .into_iter()
+        .filter(|u| keep(&u.status))
+        .map(|u| u.uid)
+        .collect()
 }
 
 async fn listed(falcon: &Falcon, query: UserQuery) -> Vec<String> {
@@ -122,7 +113,7 @@ async fn a_tenant_past_the_ceiling_is_listed_whole_with_the_callers_filter() {
 #[tokio::test]
 async fn a_login_no_part_covers_is_reported_missing_after_every_other_user() {
     let (sim, falcon) = tenant().await;
-    create(&falcon, "élise@corp.io").await;
+    create(&sim, "élise@corp.io");
     let mut stream = falcon.users(UserQuery::new().page_size(25).offset_ceiling(50));
     let mut got = Vec::new();
     let err = loop {

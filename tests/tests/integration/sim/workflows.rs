@@ -172,14 +172,12 @@ async fn offboarding_plans_then_revokes_and_deletes() {
 #[tokio::test]
 async fn bulk_role_changes_report_per_user() {
     let (sim, falcon) = setup(30).await;
-    let mut users: Vec<String> = sim.inspect(|s| {
-        s.tenants[&sim.parent_cid()]
-            .users
-            .keys()
-            .take(10)
-            .cloned()
-            .collect()
-    });
+    let mut users: Vec<String> = sim
+        .users(&sim.parent_cid())
+        .into_iter()
+        .take(10)
+        .map(|u| u.uuid)
+        .collect();
     users.push("no-such-user".into());
     let outcomes = falcon
         .change_roles_bulk(

@@ -20,8 +20,8 @@ async fn a_cid_holds_at_most_the_bounded_number_of_users() {
     let count = || sim.inspect(|s| s.tenants[&parent].users.len());
     assert_eq!(count(), USERS.max - 1);
     let client = bearer(
-        &sim.base_url(),
-        &mint(&sim.base_url(), RW_ID, RW_SECRET, None).await,
+        &sim.base_url_str(),
+        &mint(&sim.base_url_str(), RW_ID, RW_SECRET, None).await,
     );
     let create = |uid: &str| client.create_user_v1().body(new_user(uid, "")).send();
     create("last.one@example.com")
