@@ -10,10 +10,11 @@ Usage (the Rust harness `falcon-users-bench` runs this for you):
 
 The last line of stdout is one JSON object; chatter goes to stderr.
 
-* `setup` creates `bench/peers/.venv` (next to this script) and installs FalconPy into it, then
-  prints {"python": ..., "falconpy_version": ...}. Any other scenario run outside that venv
-  bootstraps the same way and re-executes itself inside it. When the venv or pip cannot be had
-  it prints {"skipped": reason} and exits 3 (set FALCONPY_BENCH_FORCE_SKIP=1 to try that path).
+* `setup` creates `bench/peers/.venv` (next to this script; `scripts/falconpy_env.py`, shared
+  with the tests, does it) and installs FalconPy into it, then prints {"python": ...,
+  "falconpy_version": ...}. Any other scenario run outside that venv bootstraps the same way and
+  re-executes itself inside it. When the venv or pip cannot be had it prints {"skipped": reason}
+  and exits 3 (set FALCONPY_BENCH_FORCE_SKIP=1 to try that path).
 * `overhead`: sequential `query_users` calls; CPU (process_time) and wall time of the loop.
 * `inventory`: the straightforward sequential loop a FalconPy user writes to list every user with
   their grants, sleeping until `X-RateLimit-RetryAfter` on a 429.
@@ -26,79 +27,13 @@ harness starts plays a region that is no real one, so FalconPy keeps the local U
 makes sure of it.
 """
 
-import json
 import os
-import subprocess
 import sys
 import time
 
-FALCONPY_VERSION = "1.6.6"
-HERE = os.path.dirname(os.path.abspath(__file__))
-VENV = os.path.join(HERE, ".venv")
-VENV_PYTHON = os.path.join(VENV, "bin", "python")
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-def answer(obj, code=0):
-    """Prints the one JSON answer and exits."""
-    print(json.dumps(obj), flush=True)
-    sys.exit(code)
-
-
-def skip(reason):
-    answer({"skipped": reason}, 3)
-
-
-def in_own_venv():
-    return os.path.realpath(sys.prefix) == os.path.realpath(VENV)
-
-
-def bootstrap():
-    """Creates the venv with FalconPy if needed and re-executes this script inside it."""
-    if os.environ.get("FALCONPY_BENCH_FORCE_SKIP") == "1":
-        skip("FALCONPY_BENCH_FORCE_SKIP=1")
-    if not os.path.exists(VENV_PYTHON):
-        print(f"creating {VENV} with crowdstrike-falconpy=={FALCONPY_VERSION}", file=sys.stderr)
-        try:
-            subprocess.run([sys.executable, "-m", "venv", VENV], check=True,
-                           stdout=sys.stderr, stderr=sys.stderr)
-        except (OSError, subprocess.CalledProcessError) as err:
-            skip(f"cannot create a venv: {err}")
-    probe = subprocess.run([VENV_PYTHON, "-c", "import falconpy"], capture_output=True)
-    if probe.returncode != 0:
-        try:
-            subprocess.run([VENV_PYTHON, "-m", "pip", "install", "--quiet",
-                            f"crowdstrike-falconpy=={FALCONPY_VERSION}"],
-                           check=True, stdout=sys.stderr, stderr=sys.stderr)
-        except (OSError, subprocess.CalledProcessError) as err:
-            skip(f"pip could not install crowdstrike-falconpy=={FALCONPY_VERSION}: {err}")
-    os.execv(VENV_PYTHON, [VENV_PYTHON, os.path.abspath(__file__)] + sys.argv[1:])
-
-
-def guard_loopback():
-    """Refuses to resolve or connect to anything but loopback."""
-    import socket
-
-    real_getaddrinfo = socket.getaddrinfo
-    real_create_connection = socket.create_connection
-
-    def host_ok(host):
-        if isinstance(host, bytes):
-            host = host.decode()
-        return host in LOOPBACK
-
-    def getaddrinfo(host, *args, **kwargs):
-        if not host_ok(host):
-            raise OSError(f"benchmark guard: refusing to resolve {host!r} (loopback only)")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def create_connection(address, *args, **kwargs):
-        if not host_ok(address[0]):
-            raise OSError(f"benchmark guard: refusing to connect to {address[0]!r}")
-        return real_create_connection(address, *args, **kwargs)
-
-    socket.getaddrinfo = getaddrinfo
-    socket.create_connection = create_connection
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "scripts"))
+from falconpy_env import VENV_PYTHON, answer, bootstrap, guard_loopback, installed_version  # noqa: E402
 
 
 def parse_args(argv):
@@ -205,14 +140,11 @@ def cold_start(args):
 
 def main():
     args = parse_args(sys.argv[1:])
-    if not in_own_venv():
-        bootstrap()
+    bootstrap(__file__)
     guard_loopback()
     if args.scenario == "cold-start":
         cold_start(args)
-    from importlib.metadata import version as installed
-
-    version = installed("crowdstrike-falconpy")
+    version = installed_version()
     if args.scenario == "setup":
         answer({"python": VENV_PYTHON, "falconpy_version": version})
     if args.scenario == "overhead":

@@ -31,10 +31,11 @@ mod client {
 }
 
 /// The simulator: every operation through the generated client (`ops`), the ergonomic client on
-/// it (`e2e`), injected faults (`faults`), hostile clients (`limits`), listings past the offset
+/// it (`e2e`), injected faults (`faults`), FalconPy on it (`falconpy`), hostile clients (`limits`), listings past the offset
 /// ceiling (`listings`) and the workflows (`workflows`).
 mod sim {
     mod e2e;
+    mod falconpy;
     mod faults;
     mod fixture;
     mod limits;

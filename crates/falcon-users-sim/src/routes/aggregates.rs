@@ -8,10 +8,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use falcon_users_api::types::{
-    FlightcontrolapiAggregatesResponse, MsaAggregateQueryRequest, MsaAggregationResult,
-    MsaAggregationResultItem,
+    FlightcontrolapiAggregatesResponse, MsaAggregationResult, MsaAggregationResultItem,
 };
 use falcon_users_api::{Operation, operations};
+
+use serde::Deserialize;
 
 use crate::envelope::{answer, meta};
 use crate::extract::{Params, body, filter};
@@ -29,6 +30,22 @@ fn filter_fields(op: &Operation) -> &'static [&'static str] {
     } else {
         operations::QUERY_USER_V1.filter_fields
     }
+}
+
+/// One aggregation of the request body: the members the simulator reads, each defaulting to
+/// empty when absent. The spec marks all fifteen members of `msa.AggregateQueryRequest`
+/// required, but the service takes partial bodies: FalconPy's `aggregate_payload` sends only
+/// the members its caller names ("no parameters shown below are required"), and the other
+/// members are ignored here as the service ignores what a terms aggregation does not use.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Aggregation {
+    field: String,
+    filter: String,
+    name: String,
+    size: i32,
+    #[serde(rename = "type")]
+    type_: Option<String>,
 }
 
 /// Fields a terms aggregation can count users by.
@@ -63,7 +80,7 @@ pub async fn aggregate_v2(
 
 /// Terms aggregations (bucket counts) over the token CID's users.
 fn aggregate(shared: &Shared, gate: &Admitted, bytes: &[u8], external_only: bool) -> Answer {
-    let requests: Vec<MsaAggregateQueryRequest> = body(bytes, gate)?;
+    let requests: Vec<Aggregation> = body(bytes, gate)?;
     let state = shared.read();
     let tenant = state.tenants.get(&gate.token.cid);
     let mut results = Vec::new();
@@ -128,4 +145,37 @@ fn aggregate(shared: &Shared, gate: &Admitted, bytes: &[u8], external_only: bool
         resources: Some(results),
     };
     Ok(answer(StatusCode::OK, &gate.headers, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Aggregation;
+
+    /// A partial body, as FalconPy's `aggregate_payload` builds it, is read; absent members are
+    /// empty and members the simulator does not use are ignored.
+    #[test]
+    fn a_partial_aggregation_body_is_read() {
+        let partial = br#"[{"field": "status", "name": "by_status", "type": "terms", "size": 5},
+                           {"field": "cid", "ranges": [], "q": ""}]"#;
+        let read: Vec<Aggregation> = serde_json::from_slice(partial).unwrap();
+        let got: Vec<_> = read
+            .iter()
+            .map(|a| {
+                (
+                    a.field.as_str(),
+                    a.name.as_str(),
+                    a.filter.as_str(),
+                    a.size,
+                    a.type_.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("status", "by_status", "", 5, Some("terms")),
+                ("cid", "", "", 0, None)
+            ]
+        );
+    }
 }

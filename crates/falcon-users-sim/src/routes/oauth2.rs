@@ -115,7 +115,9 @@ pub async fn revoke(
     let basic = request_headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
+        // The scheme is case-insensitive (RFC 7235); FalconPy sends `basic`, as upstream documents.
+        .and_then(|v| v.split_once(' '))
+        .and_then(|(scheme, b)| scheme.eq_ignore_ascii_case("basic").then_some(b))
         .and_then(|b| {
             base64::engine::general_purpose::STANDARD
                 .decode(b.trim())
