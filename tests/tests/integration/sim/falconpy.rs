@@ -51,7 +51,7 @@ async fn run_falconpy(sim: &Simulator) -> Option<Value> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let run = tokio::process::Command::new(&python)
         .arg(root.join("tests/falconpy/lifecycle.py"))
-        .args(["--base-url", &sim.base_url()])
+        .args(["--base-url", &sim.base_url_str()])
         .args(["--client-id", &creds.client_id])
         .args(["--client-secret", &creds.client_secret])
         .args(["--cid", &sim.parent_cid()])
