@@ -35,6 +35,7 @@ mod extract;
 mod faults;
 pub mod fql;
 mod gate;
+mod rate;
 mod router;
 mod routes;
 mod seed;

@@ -109,7 +109,7 @@ fn simulator_layers_point_down() {
             &["config"],
             &["fql", "state", "clients", "seed"],
             &["shared"],
-            &["envelope"],
+            &["envelope", "rate"],
             &["gate"],
             &["extract", "faults", "body"],
             &["routes"],
