@@ -60,14 +60,6 @@ fn operation(parts: &Parts, started: Instant) -> Result<&'static Operation, Resp
         })
 }
 
-/// The credentials of an `Authorization` value in `scheme`, whose name is case-insensitive
-/// (RFC 7235 §2.1): `bearer x`, `Bearer x` and `BEARER x` all give `x`.
-pub fn credentials<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
-    let (name, rest) = value.trim_start().split_once(' ')?;
-    let rest = rest.trim();
-    (name.eq_ignore_ascii_case(scheme) && !rest.is_empty()).then_some(rest)
-}
-
 /// The answer to a request that failed to authenticate, charged to its source address's
 /// `verdict`: `status` with `message` while that budget lasts, 429 past it.
 pub fn refused(
@@ -158,7 +150,7 @@ impl FromRequestParts<Arc<Shared>> for Admitted {
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| credentials(v, "Bearer"));
+            .and_then(|v| rate::credentials(v, "Bearer"));
         let checked = match bearer {
             None => Err("access denied, authorization failed"),
             Some(bearer) => shared
@@ -282,7 +274,7 @@ impl Admitted {
 
 #[cfg(test)]
 mod tests {
-    use super::credentials;
+    use crate::rate::credentials;
 
     #[test]
     fn scheme_names_are_case_insensitive_and_credentials_required() {

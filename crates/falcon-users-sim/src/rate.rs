@@ -24,13 +24,32 @@ pub fn source(extensions: &Extensions) -> IpAddr {
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip())
 }
 
+/// The credentials of an `Authorization` value in `scheme`, whose name is case-insensitive
+/// (RFC 7235 §2.1): `bearer x`, `Bearer x` and `BEARER x` all give `x`.
+pub fn credentials<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (name, rest) = value.trim_start().split_once(' ')?;
+    let rest = rest.trim();
+    (name.eq_ignore_ascii_case(scheme) && !rest.is_empty()).then_some(rest)
+}
+
 /// Stamps an answer that has no rate headers with its source address's budget.
 pub async fn stamp(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let source = source(request.extensions());
+    let authorization = request.headers().get("authorization").cloned();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key("x-ratelimit-limit") {
-        let left = shared.clients.unauthenticated_left(source);
+        // A request whose token checks out (an injected fault, say) reports its client's
+        // budget: clients pace themselves by these headers.
+        let client = authorization
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| credentials(v, "Bearer"))
+            .and_then(|t| shared.clients.check(t).ok());
+        let left = match client {
+            Some(token) => shared.clients.client_left(&token.client_id),
+            None => shared.clients.unauthenticated_left(source),
+        };
         headers.insert("x-ratelimit-limit", HeaderValue::from(left.limit));
         headers.insert("x-ratelimit-remaining", HeaderValue::from(left.remaining));
     }

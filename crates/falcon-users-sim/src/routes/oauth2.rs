@@ -13,7 +13,8 @@ use falcon_users_api::types::{
 };
 
 use crate::envelope::{Headers, answer, error, meta};
-use crate::gate::{Arrival, credentials, refused};
+use crate::gate::{Arrival, refused};
+use crate::rate::credentials;
 use crate::shared::Shared;
 
 /// Mints a token (201, `X-Cs-Region`) for valid client credentials.
