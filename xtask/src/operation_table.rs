@@ -23,6 +23,7 @@ pub struct Facts {
     pub path: String,
     pub read_only: bool,
     pub success: u16,
+    pub statuses: Vec<u16>,
     pub secret_response: bool,
     pub auth: AuthFacts,
     pub replaced_by: Option<String>,
@@ -108,6 +109,7 @@ fn facts(path: &str, method: &str, op: &Value, global_security: &Value) -> Resul
         (_, Some(v)) => v.as_bool().ok_or("x-falcon-read-only must be a boolean")?,
     };
     let success = success_status(op).map_err(|e| format!("{id}: {e}"))?;
+    let statuses = declared_statuses(op);
     let secret_response = match op.get("x-falcon-secret-response") {
         None => false,
         Some(v) => v
@@ -176,6 +178,7 @@ fn facts(path: &str, method: &str, op: &Value, global_security: &Value) -> Resul
         path: path.to_owned(),
         read_only,
         success,
+        statuses,
         secret_response,
         auth,
         replaced_by,
@@ -183,6 +186,19 @@ fn facts(path: &str, method: &str, op: &Value, global_security: &Value) -> Resul
         sort_fields,
         filter_fields,
     })
+}
+
+/// Every status the operation's `responses` declare, ascending (`default` is no status).
+fn declared_statuses(op: &Value) -> Vec<u16> {
+    let mut statuses: Vec<u16> = op
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(code, _)| code.parse::<u16>().ok())
+        .collect();
+    statuses.sort_unstable();
+    statuses
 }
 
 /// The one 2xx status the operation declares (every operation of this API has exactly one).
@@ -285,7 +301,7 @@ pub fn render(all: &[Facts]) -> String {
         out.push_str(&format!(
             "#[doc = \" {doc}\"]\npub const {}: Operation = Operation {{ id: {:?}, name: {:?}, \
              method: HttpMethod::{method}, path: {:?}, read_only: {}, success: {}, \
-             secret_response: {}, auth: {auth}, replaced_by: {}, sort_values: {}, \
+             statuses: &{:?}, secret_response: {}, auth: {auth}, replaced_by: {}, sort_values: {}, \
              sort_fields: {}, filter_fields: {} }};\n",
             const_name(&f.name),
             f.id,
@@ -293,6 +309,7 @@ pub fn render(all: &[Facts]) -> String {
             f.path,
             f.read_only,
             f.success,
+            f.statuses,
             f.secret_response,
             match &f.replaced_by {
                 Some(to) => format!("Some({to:?})"),
@@ -344,7 +361,7 @@ mod tests {
             "operationId": "retrieveThingsGETV1",
             "x-falcon-read-only": true,
             "x-falcon-secret-response": true,
-            "responses": {"201": {}, "403": {}},
+            "responses": {"403": {}, "201": {}, "default": {}},
             "security": [{"oauth2": ["things:read"]}],
             "parameters": [
                 {"name": "filter", "in": "query", "x-falcon-filter-fields": ["a", "b"]},
@@ -361,6 +378,7 @@ mod tests {
                 path: "/a".into(),
                 read_only: true,
                 success: 201,
+                statuses: vec![201, 403],
                 secret_response: true,
                 auth: AuthFacts::Bearer(vec!["things:read".into()]),
                 replaced_by: None,

@@ -53,6 +53,7 @@ pub enum Auth {
 /// assert!(op.read_only, "ids travel in the body, but nothing changes");
 /// assert!(operations::LEGACY_CREATE_USER.replaced_by == Some("createUserV1"));
 /// assert_eq!(operations::OAUTH2_ACCESS_TOKEN.success, 201);
+/// assert!(operations::OAUTH2_ACCESS_TOKEN.statuses.contains(&403), "wrong credentials");
 /// assert!(operations::OAUTH2_ACCESS_TOKEN.secret_response);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +72,9 @@ pub struct Operation {
     /// The one 2xx status the spec declares. The service sometimes answers another 2xx; the
     /// `falcon-users` pipeline reads any 2xx as this one, so a decodable body is a success.
     pub success: u16,
+    /// Every status the spec declares for the operation, ascending (the success among them).
+    /// Besides these, any operation may get the gateway's 401 and 429.
+    pub statuses: &'static [u16],
     /// The success body is a credential (`x-falcon-secret-response`, the token mint): no part of
     /// any answer to it may reach an error message, `Debug` output or a log.
     pub secret_response: bool,

@@ -14,6 +14,7 @@ pub const OAUTH2_REVOKE_TOKEN: Operation = Operation {
     path: "/oauth2/revoke",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Basic,
     replaced_by: None,
@@ -29,6 +30,7 @@ pub const OAUTH2_ACCESS_TOKEN: Operation = Operation {
     path: "/oauth2/token",
     read_only: true,
     success: 201,
+    statuses: &[201, 400, 403, 429, 500],
     secret_response: true,
     auth: Auth::None,
     replaced_by: None,
@@ -44,6 +46,7 @@ pub const AGGREGATE_USERS_V1: Operation = Operation {
     path: "/user-management/aggregates/users/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -61,6 +64,7 @@ pub const AGGREGATE_USERS_V2: Operation = Operation {
     path: "/user-management/aggregates/users/v2",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -78,6 +82,7 @@ pub const LEGACY_COMBINED_USER_ROLES_V1: Operation = Operation {
     path: "/user-management/combined/user-roles/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -111,6 +116,7 @@ pub const COMBINED_USER_ROLES_V2: Operation = Operation {
     path: "/user-management/combined/user-roles/v2",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -144,6 +150,7 @@ pub const COMBINED_USER_ROLES_V3: Operation = Operation {
     path: "/user-management/combined/user-roles/v3",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -177,6 +184,7 @@ pub const ENTITIES_PERMISSION_GROUPS_GET_V1: Operation = Operation {
     path: "/user-management/entities/permission-groups/GET/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -194,6 +202,7 @@ pub const ENTITIES_PERMISSIONS_GET_V1: Operation = Operation {
     path: "/user-management/entities/permissions/GET/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -211,6 +220,7 @@ pub const ENTITIES_ROLE_PERMISSIONS_V1: Operation = Operation {
     path: "/user-management/entities/role-permissions/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -228,6 +238,7 @@ pub const ENTITIES_ROLES_GET_V2: Operation = Operation {
     path: "/user-management/entities/roles/GET/v2",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -245,6 +256,7 @@ pub const LEGACY_ENTITIES_ROLES_V1: Operation = Operation {
     path: "/user-management/entities/roles/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -262,6 +274,7 @@ pub const USER_ACTION_V1: Operation = Operation {
     path: "/user-management/entities/user-actions/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -279,6 +292,7 @@ pub const USER_ALLOWED_ACTIONS_V1: Operation = Operation {
     path: "/user-management/entities/user-allowed-actions/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -296,6 +310,7 @@ pub const GET_USER_INVITATIONS_GET_V1: Operation = Operation {
     path: "/user-management/entities/user-invitations/GET/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -313,6 +328,7 @@ pub const USER_ROLES_ACTION_V1: Operation = Operation {
     path: "/user-management/entities/user-role-actions/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -330,6 +346,7 @@ pub const USER_ROLES_ACTION_V2: Operation = Operation {
     path: "/user-management/entities/user-role-actions/v2",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -347,6 +364,7 @@ pub const RETRIEVE_USERS_GET_V1: Operation = Operation {
     path: "/user-management/entities/users/GET/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -364,6 +382,7 @@ pub const RETRIEVE_USERS_GET_V2: Operation = Operation {
     path: "/user-management/entities/users/GET/v2",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -381,6 +400,7 @@ pub const CREATE_USER_V1: Operation = Operation {
     path: "/user-management/entities/users/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -398,6 +418,7 @@ pub const UPDATE_USER_V1: Operation = Operation {
     path: "/user-management/entities/users/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -415,6 +436,7 @@ pub const DELETE_USER_V1: Operation = Operation {
     path: "/user-management/entities/users/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -432,6 +454,7 @@ pub const QUERIES_PERMISSIONS_V1: Operation = Operation {
     path: "/user-management/queries/permissions/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -449,6 +472,7 @@ pub const QUERIES_ROLES_V1: Operation = Operation {
     path: "/user-management/queries/roles/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -466,6 +490,7 @@ pub const QUERY_USER_INVITATIONS_V1: Operation = Operation {
     path: "/user-management/queries/user-invitations/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -497,6 +522,7 @@ pub const QUERY_USER_V1: Operation = Operation {
     path: "/user-management/queries/users/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -570,6 +596,7 @@ pub const QUERY_USER_V2: Operation = Operation {
     path: "/user-management/queries/users/v2",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -644,6 +671,7 @@ pub const LEGACY_GET_ROLES: Operation = Operation {
     path: "/user-roles/entities/user-roles/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -661,6 +689,7 @@ pub const LEGACY_GRANT_USER_ROLE_IDS: Operation = Operation {
     path: "/user-roles/entities/user-roles/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -678,6 +707,7 @@ pub const LEGACY_REVOKE_USER_ROLE_IDS: Operation = Operation {
     path: "/user-roles/entities/user-roles/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -695,6 +725,7 @@ pub const LEGACY_GET_AVAILABLE_ROLE_IDS: Operation = Operation {
     path: "/user-roles/queries/user-role-ids-by-cid/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -712,6 +743,7 @@ pub const LEGACY_GET_USER_ROLE_IDS: Operation = Operation {
     path: "/user-roles/queries/user-role-ids-by-user-uuid/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -729,6 +761,7 @@ pub const LEGACY_RETRIEVE_USER: Operation = Operation {
     path: "/users/entities/users/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -746,6 +779,7 @@ pub const LEGACY_CREATE_USER: Operation = Operation {
     path: "/users/entities/users/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -763,6 +797,7 @@ pub const LEGACY_UPDATE_USER: Operation = Operation {
     path: "/users/entities/users/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -780,6 +815,7 @@ pub const LEGACY_DELETE_USER: Operation = Operation {
     path: "/users/entities/users/v1",
     read_only: false,
     success: 200,
+    statuses: &[200, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:write"],
@@ -797,6 +833,7 @@ pub const LEGACY_RETRIEVE_EMAILS_BY_CID: Operation = Operation {
     path: "/users/queries/emails-by-cid/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -814,6 +851,7 @@ pub const LEGACY_RETRIEVE_USER_UUIDS_BY_CID: Operation = Operation {
     path: "/users/queries/user-uuids-by-cid/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -831,6 +869,7 @@ pub const LEGACY_RETRIEVE_USER_UUID: Operation = Operation {
     path: "/users/queries/user-uuids-by-email/v1",
     read_only: true,
     success: 200,
+    statuses: &[200, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],

@@ -206,6 +206,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
             Self(
                 self
@@ -282,6 +291,15 @@ pub mod operations {
                 self
                     .0
                     .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,6 +18,7 @@ use crate::clock::SimClock;
 pub const READ: &str = "user-management:read";
 /// Write scope.
 pub const WRITE: &str = "user-management:write";
+pub use crate::config::UNAUTHENTICATED_PER_MINUTE;
 
 /// Credentials of a registered API client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +77,9 @@ pub struct Clients {
     tokens: Mutex<Tokens>,
     max_live: usize,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Budgets of requests that failed to authenticate, per source address.
+    refused: Mutex<HashMap<IpAddr, Bucket>>,
+    refused_per_minute: u32,
     counter: std::sync::atomic::AtomicU64,
     salt: u64,
     /// What the tags of this instance's tokens are computed with.
@@ -125,6 +130,41 @@ struct Bucket {
     at: Instant,
 }
 
+impl Bucket {
+    fn full(capacity: u32, now: Instant) -> Self {
+        Bucket {
+            tokens: f64::from(capacity),
+            at: now,
+        }
+    }
+
+    /// Refills at `per_minute` up to `capacity`, then takes one request if `spend` and one is
+    /// left; refused (with when to retry) when none is left, spent or not.
+    fn spend(&mut self, per_minute: u32, capacity: u32, spend: bool, now: Instant) -> RateVerdict {
+        let per_second = f64::from(per_minute) / 60.0;
+        let refill = now.duration_since(self.at).as_secs_f64() * per_second;
+        self.tokens = (self.tokens + refill).min(f64::from(capacity));
+        self.at = now;
+        if self.tokens >= 1.0 {
+            if spend {
+                self.tokens -= 1.0;
+            }
+            RateVerdict {
+                limit: per_minute,
+                remaining: self.tokens as u32,
+                retry_after: None,
+            }
+        } else {
+            let wait = (1.0 - self.tokens) / per_second;
+            RateVerdict {
+                limit: per_minute,
+                remaining: 0,
+                retry_after: Some(SystemTime::now() + Duration::from_secs_f64(wait)),
+            }
+        }
+    }
+}
+
 /// The rate-limit verdict of one request.
 #[derive(Debug, Clone, Copy)]
 pub struct RateVerdict {
@@ -148,6 +188,8 @@ impl Clients {
             tokens: Mutex::default(),
             max_live: usize::MAX,
             buckets: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
+            refused_per_minute: UNAUTHENTICATED_PER_MINUTE,
             counter: std::sync::atomic::AtomicU64::new(0),
             salt,
             key: fastrand::u64(..) ^ salt,
@@ -171,6 +213,13 @@ impl Clients {
     /// Where it reads the time.
     pub fn clock(&self) -> &SimClock {
         &self.clock
+    }
+
+    /// Lets a source address send `per_minute` requests that fail to authenticate (default
+    /// [`UNAUTHENTICATED_PER_MINUTE`]).
+    pub fn with_refused_per_minute(mut self, per_minute: u32) -> Self {
+        self.refused_per_minute = per_minute.max(1);
+        self
     }
 
     /// The region tokens are minted for.
@@ -270,12 +319,21 @@ impl Clients {
         }
     }
 
-    /// Revokes `token`; true if it was live.
-    pub fn revoke(&self, token: &str) -> bool {
+    /// Revokes `token` if it was issued to `client_id` (RFC 7009 §2.1: the server verifies
+    /// that the token was issued to the client making the request); true if it was live and
+    /// that client's.
+    pub fn revoke(&self, token: &str, client_id: &str) -> bool {
         let Some(nonce) = self.nonce(token) else {
             return false;
         };
         let mut tokens = self.lock_tokens();
+        if tokens
+            .live
+            .get(&nonce)
+            .is_none_or(|info| info.client_id != client_id)
+        {
+            return false;
+        }
         tokens
             .remove(nonce)
             .is_some_and(|info| info.expires_at > self.clock.instant())
@@ -296,33 +354,45 @@ impl Clients {
 
     /// Spends one request of `client_id`'s budget (token bucket refilled continuously).
     pub fn spend(&self, client_id: &str) -> RateVerdict {
+        self.client_budget(client_id, true)
+    }
+
+    /// `client_id`'s budget, without spending any: what the token endpoints report (the
+    /// budget is the API's; minting and revoking are not charged to it, but are refused when
+    /// it is empty).
+    pub fn client_left(&self, client_id: &str) -> RateVerdict {
+        self.client_budget(client_id, false)
+    }
+
+    fn client_budget(&self, client_id: &str, spend: bool) -> RateVerdict {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.clock.instant();
-        let capacity = f64::from(self.burst);
-        let per_second = f64::from(self.per_minute) / 60.0;
-        let bucket = buckets.entry(client_id.to_owned()).or_insert(Bucket {
-            tokens: capacity,
-            at: now,
-        });
-        let refill = now.duration_since(bucket.at).as_secs_f64() * per_second;
-        bucket.tokens = (bucket.tokens + refill).min(capacity);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            RateVerdict {
-                limit: self.per_minute,
-                remaining: bucket.tokens as u32,
-                retry_after: None,
-            }
-        } else {
-            let wait = (1.0 - bucket.tokens) / per_second;
-            let at = SystemTime::now() + Duration::from_secs_f64(wait);
-            RateVerdict {
-                limit: self.per_minute,
-                remaining: 0,
-                retry_after: Some(at),
-            }
-        }
+        let bucket = buckets
+            .entry(client_id.to_owned())
+            .or_insert_with(|| Bucket::full(self.burst, now));
+        bucket.spend(self.per_minute, self.burst, spend, now)
+    }
+
+    /// Spends one request of `source`'s budget for requests that fail to authenticate
+    /// (by default [`UNAUTHENTICATED_PER_MINUTE`]).
+    pub fn spend_unauthenticated(&self, source: IpAddr) -> RateVerdict {
+        self.unauthenticated(source, true)
+    }
+
+    /// `source`'s budget for requests that fail to authenticate, without spending any: what an
+    /// answer that authenticated nobody reports.
+    pub fn unauthenticated_left(&self, source: IpAddr) -> RateVerdict {
+        self.unauthenticated(source, false)
+    }
+
+    fn unauthenticated(&self, source: IpAddr, spend: bool) -> RateVerdict {
+        let now = self.clock.instant();
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        let limit = self.refused_per_minute;
+        let bucket = refused
+            .entry(source)
+            .or_insert_with(|| Bucket::full(limit, now));
+        bucket.spend(limit, limit, spend, now)
     }
 
     fn lock_tokens(&self) -> std::sync::MutexGuard<'_, Tokens> {
@@ -383,8 +453,8 @@ mod tests {
         let clients = clients(Duration::from_secs(60));
         let token = mint(&clients).unwrap();
         let other = mint(&clients).unwrap();
-        assert!(clients.revoke(&token));
-        assert!(!clients.revoke(&token), "revoked already");
+        assert!(clients.revoke(&token, "c"));
+        assert!(!clients.revoke(&token, "c"), "revoked already");
         assert_eq!(clients.held(), 1);
         assert_eq!(clients.check(&token).err(), Some(TokenProblem::Expired));
         assert!(clients.check(&other).is_ok());
@@ -415,7 +485,7 @@ mod tests {
                 Some(TokenProblem::Unknown),
                 "{forged:?}"
             );
-            assert!(!clients.revoke(forged), "{forged:?}");
+            assert!(!clients.revoke(forged, "c"), "{forged:?}");
         }
         assert_eq!(clients.held(), 1);
         assert_eq!(
@@ -442,7 +512,7 @@ mod tests {
             "when the first expires: {wait:?}"
         );
         assert_eq!(clients.held(), 3);
-        clients.revoke(&first);
+        clients.revoke(&first, "c");
         mint(&clients).unwrap();
     }
 

@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+/// Requests per minute a source address may send that fail to authenticate (a bad or expired
+/// token, wrong client credentials): the service's limit, per the reference.
+pub const UNAUTHENTICATED_PER_MINUTE: u32 = 15;
+
 /// Settings of a simulator. `SimConfig::default()` is a small realistic tenant.
 ///
 /// ```
@@ -33,6 +37,9 @@ pub struct SimConfig {
     /// Requests a client may send at once before the per-minute rate binds; `None` is a whole
     /// minute's worth (as the service counts). Benchmarks set it lower so the limit binds early.
     pub rate_limit_burst: Option<u32>,
+    /// Requests per minute a source address may send that fail to authenticate (a bad or
+    /// expired token, wrong client credentials) before it gets 429; the service's 15 by default.
+    pub refused_per_minute: u32,
     /// Largest `offset + limit` a query accepts (the service refuses to page further).
     pub offset_ceiling: u64,
     /// What clients may make the simulator hold, and how long it waits for them.
@@ -53,6 +60,7 @@ impl Default for SimConfig {
             token_ttl: Duration::from_secs(1799),
             rate_limit_per_minute: 6000,
             rate_limit_burst: None,
+            refused_per_minute: UNAUTHENTICATED_PER_MINUTE,
             offset_ceiling: 10_000,
             limits: Limits::default(),
             faults: Faults::default(),

@@ -179,7 +179,7 @@ pub fn by_ids<T: Serialize>(
         }
     }
     let status = if found.is_empty() {
-        StatusCode::NOT_FOUND
+        gate.not_found()
     } else {
         StatusCode::OK
     };

@@ -14,9 +14,11 @@ use falcon_users_api::{Auth, Operation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::clients::{TokenInfo, TokenProblem};
+use crate::clients::{RateVerdict, TokenInfo, TokenProblem};
 use crate::envelope::{Headers, error, same_shape, trace_id};
+use crate::rate;
 use crate::shared::Shared;
+use crate::state::State;
 
 /// A request that arrived for an operation: counted, and past any scripted failure. The
 /// token endpoints take it; they check their own credentials.
@@ -25,6 +27,8 @@ pub struct Arrival {
     pub started: Instant,
     /// Answer headers (trace id).
     pub headers: Headers,
+    /// Its source address (what a failed authentication is charged to).
+    pub source: std::net::IpAddr,
 }
 
 /// A request admitted by a bearer token carrying the operation's scopes, within its client's
@@ -54,6 +58,30 @@ fn operation(parts: &Parts, started: Instant) -> Result<&'static Operation, Resp
                 "route without an operation",
             )
         })
+}
+
+/// The answer to a request that failed to authenticate, charged to its source address's
+/// `verdict`: `status` with `message` while that budget lasts, 429 past it.
+pub fn refused(
+    verdict: RateVerdict,
+    status: StatusCode,
+    mut headers: Headers,
+    started: Instant,
+    message: &str,
+) -> Response {
+    headers.rate = Some((verdict.limit, verdict.remaining));
+    match verdict.retry_after {
+        Some(at) => {
+            headers.retry_after = Some(at);
+            error(
+                StatusCode::TOO_MANY_REQUESTS,
+                &headers,
+                started,
+                "API rate limit exceeded: too many requests that failed to authenticate",
+            )
+        }
+        None => error(status, &headers, started, message),
+    }
 }
 
 /// Answers a failure a test scripted for `op`, if any.
@@ -89,7 +117,11 @@ impl FromRequestParts<Arc<Shared>> for Arrival {
         shared.count(op);
         let headers = Headers::new(trace_id());
         scripted(shared, op, &headers, started)?;
-        Ok(Arrival { started, headers })
+        Ok(Arrival {
+            started,
+            headers,
+            source: rate::source(&parts.extensions),
+        })
     }
 }
 
@@ -118,27 +150,36 @@ impl FromRequestParts<Arc<Shared>> for Admitted {
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            });
-        let Some(bearer) = bearer else {
-            return Err(denied(
-                &headers,
-                StatusCode::UNAUTHORIZED,
-                "access denied, authorization failed",
-            ));
+            .and_then(|v| rate::credentials(v, "Bearer"));
+        let checked = match bearer {
+            None => Err("access denied, authorization failed"),
+            Some(bearer) => shared
+                .clients
+                .check(bearer)
+                .map_err(|problem| match problem {
+                    TokenProblem::Unknown => "access denied, invalid bearer token",
+                    TokenProblem::Expired => "access denied, expired bearer token",
+                    TokenProblem::OtherRegion => {
+                        "access denied, token was issued for another cloud region"
+                    }
+                }),
         };
-        let token = shared.clients.check(bearer.trim()).map_err(|problem| {
-            let message = match problem {
-                TokenProblem::Unknown => "access denied, invalid bearer token",
-                TokenProblem::Expired => "access denied, expired bearer token",
-                TokenProblem::OtherRegion => {
-                    "access denied, token was issued for another cloud region"
-                }
-            };
-            denied(&headers, StatusCode::UNAUTHORIZED, message)
-        })?;
+        let token = match checked {
+            Ok(token) => token,
+            Err(message) => {
+                // Refused requests are charged to their source address (15 a minute).
+                let verdict = shared
+                    .clients
+                    .spend_unauthenticated(rate::source(&parts.extensions));
+                return Err(refused(
+                    verdict,
+                    StatusCode::UNAUTHORIZED,
+                    headers,
+                    started,
+                    message,
+                ));
+            }
+        };
         let verdict = shared.clients.spend(&token.client_id);
         headers.rate = Some((verdict.limit, verdict.remaining));
         if let Some(at) = verdict.retry_after {
@@ -187,6 +228,39 @@ impl Admitted {
         }
     }
 
+    /// The CIDs whose users this token reaches by UUID (the operations that name users by
+    /// UUID take no `cid`): its own, and for a Flight Control parent its children too, the same
+    /// reach [`Admitted::cid`] gives creating users there, so that a user the parent created
+    /// in a child is read, renamed and deleted by the token that created it.
+    pub fn user_cids(&self, state: &State) -> Vec<String> {
+        let mut cids = vec![self.token.cid.clone()];
+        if self.token.cid == state.parent_cid {
+            cids.extend(state.child_cids.iter().cloned());
+        }
+        cids
+    }
+
+    /// The CID among [`Admitted::user_cids`] that `uuid` is homed in.
+    pub fn home_of(&self, state: &State, uuid: &str) -> Option<String> {
+        self.user_cids(state).into_iter().find(|cid| {
+            state
+                .tenants
+                .get(cid)
+                .is_some_and(|t| t.users.contains_key(uuid))
+        })
+    }
+
+    /// The status for "not found": 404 where the operation declares it, else the 400 every
+    /// operation that looks anything up declares (an undeclared status is one no client of
+    /// the spec expects).
+    pub fn not_found(&self) -> StatusCode {
+        if self.op.statuses.contains(&404) {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::BAD_REQUEST
+        }
+    }
+
     /// An error answer with this request's headers.
     pub fn fail(&self, status: StatusCode, message: impl Into<String>) -> Response {
         error(status, &self.headers, self.started, message)
@@ -195,5 +269,35 @@ impl Admitted {
     /// [`same_shape`] with this request's headers.
     pub fn reshape<A: Serialize, B: DeserializeOwned>(&self, value: &A) -> Result<B, Response> {
         same_shape(value, &self.headers, self.started)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rate::credentials;
+
+    #[test]
+    fn scheme_names_are_case_insensitive_and_credentials_required() {
+        for (value, scheme, expected) in [
+            ("Bearer abc", "Bearer", Some("abc")),
+            ("bearer abc", "Bearer", Some("abc")),
+            ("BEARER abc", "Bearer", Some("abc")),
+            ("Basic dXNlcg==", "Basic", Some("dXNlcg==")),
+            ("basic dXNlcg==", "Basic", Some("dXNlcg==")),
+            ("BASIC dXNlcg==", "Basic", Some("dXNlcg==")),
+            ("Bearer   abc  ", "Bearer", Some("abc")),
+            ("Bearer", "Bearer", None),
+            ("Bearer ", "Bearer", None),
+            ("Bearerabc", "Bearer", None),
+            ("Basic abc", "Bearer", None),
+            ("Bearer abc", "Basic", None),
+            ("", "Bearer", None),
+        ] {
+            assert_eq!(
+                credentials(value, scheme),
+                expected,
+                "{value:?} as {scheme}"
+            );
+        }
     }
 }

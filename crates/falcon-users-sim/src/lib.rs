@@ -36,6 +36,7 @@ mod faults;
 mod fixture;
 pub mod fql;
 mod gate;
+mod rate;
 mod router;
 mod routes;
 mod seed;

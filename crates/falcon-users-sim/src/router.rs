@@ -18,6 +18,7 @@ use falcon_users_api::{HttpMethod, Operation, operations};
 use crate::body;
 use crate::envelope::{Headers, error, trace_id};
 use crate::faults;
+use crate::rate;
 use crate::routes::{aggregates, grants, invitations, legacy, oauth2, permissions, roles, users};
 use crate::shared::Shared;
 
@@ -173,6 +174,11 @@ pub fn router(shared: Arc<Shared>) -> Result<Router, String> {
         ))
         // The body layer enforces the limit: the extractors must not refuse what it admitted.
         .layer(DefaultBodyLimit::max(max_body))
+        // Outermost: every answer, whatever layer gave it, leaves with rate headers.
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            rate::stamp,
+        ))
         .with_state(shared))
 }
 

@@ -3,8 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::connect_info::ConnectInfo;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_layer::Layer;
 
 use axum::Router;
 use falcon_users_api::{Operation, operations};
@@ -83,7 +87,8 @@ impl Simulator {
             config.seed,
         )
         .with_max_live_tokens(config.limits.max_live_tokens)
-        .with_clock(clock);
+        .with_clock(clock)
+        .with_refused_per_minute(config.refused_per_minute);
         if let Some(burst) = config.rate_limit_burst {
             clients = clients.with_burst(burst);
         }
@@ -337,10 +342,10 @@ async fn serve(
         };
         // The semaphore is never closed.
         let Ok(slot) = slot else { break };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = &mut stopped => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: pause rather than spin, then go on.
                     tracing::warn!(error = %e, "simulator: accept failed");
@@ -349,7 +354,9 @@ async fn serve(
                 }
             },
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The source address, for the budget of requests that fail to authenticate.
+        let app = Extension(ConnectInfo(peer)).layer(app.clone());
+        let service = TowerToHyperService::new(app);
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // A connection's own failure (timeout, reset, bad request) ends that connection only.

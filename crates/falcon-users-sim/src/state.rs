@@ -61,7 +61,7 @@ impl User {
         Some(match name {
             "uid" => &self.uid,
             "uuid" => &self.uuid,
-            "first_name" | "name" => &self.first_name,
+            "first_name" => &self.first_name,
             "last_name" => &self.last_name,
             "status" => &self.status,
             "user_type" => &self.user_type,
@@ -193,7 +193,10 @@ impl State {
     /// - `temporarily_assigned_cids`: the CIDs where a grant has an `expires_at`;
     /// - `has_temporary_roles`: `true` when that list is not empty, else `false`;
     /// - `factors`: the simulator has no MFA factors, so none;
-    /// - `cid_name`: the home CID's customer name.
+    /// - `cid_name`: the home CID's customer name;
+    /// - `name`: the whole name (`first last`), and the first and the last name each, so that
+    ///   `name:'Ada Lovelace'`, `name:'Ada'` and `name:'Lovelace'` all find Ada Lovelace (the
+    ///   spec lists `name` beside `first_name` and `last_name`: the person's name, not one part).
     pub fn user_values<'a>(&'a self, user: &'a User, field: &str) -> Vec<Cow<'a, str>> {
         let cids = |set: BTreeSet<&'a str>| set.into_iter().map(Cow::Borrowed).collect();
         match field {
@@ -213,6 +216,11 @@ impl State {
                 let temporary = !self.temporarily_assigned_cids(&user.uuid).is_empty();
                 vec![Cow::Borrowed(if temporary { "true" } else { "false" })]
             }
+            "name" => vec![
+                Cow::Owned(format!("{} {}", user.first_name, user.last_name)),
+                Cow::Borrowed(user.first_name.as_str()),
+                Cow::Borrowed(user.last_name.as_str()),
+            ],
             "cid_name" => self
                 .tenants
                 .get(&user.cid)

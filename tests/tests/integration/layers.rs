@@ -110,7 +110,7 @@ fn simulator_layers_point_down() {
             &["fql", "state", "clients", "seed"],
             &["shared"],
             &["fixture"],
-            &["envelope"],
+            &["envelope", "rate"],
             &["gate"],
             &["extract", "faults", "body"],
             &["routes"],

@@ -180,6 +180,16 @@ pub async fn action_v2(State(shared): State<Arc<Shared>>, gate: Admitted, bytes:
     )
 }
 
+/// How far a request may have travelled (and the client's clock be behind) for a grant
+/// computed as "one hour from now" to still count as one hour ahead.
+const TRANSIT_GRACE: chrono::Duration = chrono::Duration::seconds(10);
+
+/// Whether a temporary grant ending `ahead` of the request's arrival is allowed: 1 hour to
+/// 7 days (the reference), less [`TRANSIT_GRACE`] at the short end.
+fn expiry_allowed(ahead: chrono::Duration) -> bool {
+    ahead >= chrono::Duration::hours(1) - TRANSIT_GRACE && ahead <= chrono::Duration::days(7)
+}
+
 fn apply(
     shared: &Shared,
     gate: &Admitted,
@@ -201,8 +211,9 @@ fn apply(
         return Err(gate.fail(StatusCode::BAD_REQUEST, "role_ids is required"));
     }
     if let Some(at) = expires_at {
-        let ahead = at - shared.clock().utc();
-        if ahead < chrono::Duration::minutes(59) || ahead > chrono::Duration::days(7) {
+        // Measured from when the request arrived, not from when the lock was won.
+        let arrived = shared.clock().utc() - gate.started.elapsed();
+        if !expiry_allowed(at - arrived) {
             return Err(gate.fail(
                 StatusCode::BAD_REQUEST,
                 "expires_at must be between 1 hour and 7 days from now",
@@ -256,4 +267,25 @@ fn apply(
         meta: write_meta(gate.started, &gate.headers.trace, changed),
     };
     Ok(answer(StatusCode::OK, &gate.headers, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expiry_allowed;
+    use chrono::Duration;
+
+    #[test]
+    fn temporary_grants_last_one_hour_to_seven_days() {
+        for (ahead, allowed) in [
+            (Duration::minutes(59), false),
+            (Duration::minutes(59) + Duration::seconds(49), false),
+            (Duration::minutes(59) + Duration::seconds(50), true),
+            (Duration::hours(1), true),
+            (Duration::days(7), true),
+            (Duration::days(7) + Duration::seconds(1), false),
+            (Duration::hours(-1), false),
+        ] {
+            assert_eq!(expiry_allowed(ahead), allowed, "{ahead}");
+        }
+    }
 }

@@ -75,7 +75,7 @@ pub async fn retrieve(
         }
     }
     if found.is_empty() {
-        return Err(gate.fail(StatusCode::NOT_FOUND, "none of the users exist"));
+        return Err(gate.fail(gate.not_found(), "none of the users exist"));
     }
     Ok(users_answer(&gate, found, errors))
 }
@@ -165,7 +165,7 @@ pub async fn uuids_by_email(
         })
         .collect();
     if ids.is_empty() {
-        return Err(gate.fail(StatusCode::NOT_FOUND, "no user with these logins"));
+        return Err(gate.fail(gate.not_found(), "no user with these logins"));
     }
     Ok(ids_answer(&gate, ids))
 }
@@ -188,7 +188,7 @@ pub async fn get_roles(
         })
         .collect();
     let status = if found.is_empty() {
-        StatusCode::NOT_FOUND
+        gate.not_found()
     } else {
         StatusCode::OK
     };

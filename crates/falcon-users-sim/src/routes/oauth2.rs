@@ -13,13 +13,16 @@ use falcon_users_api::types::{
 };
 
 use crate::envelope::{Headers, answer, error, meta};
-use crate::gate::Arrival;
+use crate::gate::{Arrival, refused};
+use crate::rate::credentials;
 use crate::shared::Shared;
 
 /// Mints a token (201, `X-Cs-Region`) for valid client credentials.
 pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: Bytes) -> Response {
     let Arrival {
-        started, headers, ..
+        started,
+        headers,
+        source,
     } = arrival;
     let Ok(form) = serde_urlencoded::from_bytes::<Oauth2AccessTokenBody>(&body) else {
         return error(
@@ -35,13 +38,28 @@ pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: By
         .get(&form.client_id)
         .filter(|c| c.secret == form.client_secret)
     else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            &headers,
+        // The service's answer to wrong credentials: 403, charged to the source address.
+        let verdict = shared.clients.spend_unauthenticated(source);
+        return refused(
+            verdict,
+            StatusCode::FORBIDDEN,
+            headers,
             started,
-            "access denied, invalid client credentials",
+            "Failed to issue access token",
         );
     };
+    let verdict = shared.clients.client_left(&form.client_id);
+    let mut headers = headers;
+    headers.rate = Some((verdict.limit, verdict.remaining));
+    if let Some(at) = verdict.retry_after {
+        headers.retry_after = Some(at);
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            started,
+            "API rate limit exceeded",
+        );
+    }
     let cid = match form
         .member_cid
         .as_deref()
@@ -110,36 +128,50 @@ pub async fn revoke(
     body: Bytes,
 ) -> Response {
     let Arrival {
-        started, headers, ..
+        started,
+        mut headers,
+        source,
     } = arrival;
     let basic = request_headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        // The scheme is case-insensitive (RFC 7235); FalconPy sends `basic`, as upstream documents.
-        .and_then(|v| v.split_once(' '))
-        .and_then(|(scheme, b)| scheme.eq_ignore_ascii_case("basic").then_some(b))
+        .and_then(|v| credentials(v, "Basic"))
         .and_then(|b| {
             base64::engine::general_purpose::STANDARD
                 .decode(b.trim())
                 .ok()
         })
         .and_then(|raw| String::from_utf8(raw).ok());
-    let authorized = basic
+    let client = basic
         .as_deref()
         .and_then(|pair| pair.split_once(':'))
-        .is_some_and(|(id, secret)| {
+        .filter(|(id, secret)| {
             shared
                 .clients
                 .clients
-                .get(id)
-                .is_some_and(|c| c.secret == secret)
-        });
-    if !authorized {
-        return error(
+                .get(*id)
+                .is_some_and(|c| c.secret == *secret)
+        })
+        .map(|(id, _)| id.to_owned());
+    let Some(client) = client else {
+        let verdict = shared.clients.spend_unauthenticated(source);
+        return refused(
+            verdict,
             StatusCode::FORBIDDEN,
-            &headers,
+            headers,
             started,
             "access denied, client credentials required",
+        );
+    };
+    let verdict = shared.clients.client_left(&client);
+    headers.rate = Some((verdict.limit, verdict.remaining));
+    if let Some(at) = verdict.retry_after {
+        headers.retry_after = Some(at);
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            started,
+            "API rate limit exceeded",
         );
     }
     let Ok(form) = serde_urlencoded::from_bytes::<Oauth2RevokeTokenBody>(&body) else {
@@ -150,7 +182,9 @@ pub async fn revoke(
             "token is required",
         );
     };
-    shared.clients.revoke(&form.token);
+    // RFC 7009 §2.1: the server verifies the token was issued to the client revoking it;
+    // a token that was not (or is invalid) is left alone, and the answer is 200 all the same.
+    shared.clients.revoke(&form.token, &client);
     answer(
         StatusCode::OK,
         &headers,

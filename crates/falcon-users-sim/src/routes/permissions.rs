@@ -158,7 +158,7 @@ pub async fn role_permissions(
 ) -> Answer {
     let id = Params::parse(raw.as_deref()).required("id", &gate)?;
     if shared.read().role(&gate.token.cid, &id).is_none() {
-        return Err(gate.fail(StatusCode::NOT_FOUND, format!("role {id} not found")));
+        return Err(gate.fail(gate.not_found(), format!("role {id} not found")));
     }
     let ids: Vec<String> = PERMISSIONS
         .iter()

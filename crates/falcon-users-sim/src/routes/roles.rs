@@ -17,8 +17,9 @@ use crate::shared::Shared;
 
 type Answer = Result<Response, Response>;
 
-/// `queriesRolesV1`: every role of the CID; with `user_uuid` and `action=revoke`, the roles the
-/// user holds there (the ones that can be revoked).
+/// `queriesRolesV1`: every role of the CID; with `user_uuid`, the roles available for the
+/// `action` (default `grant`) on that user: for `grant` the roles of the CID the user does not
+/// hold there, for `revoke` the ones they do. Another action is refused (400).
 pub async fn query(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
@@ -26,18 +27,37 @@ pub async fn query(
 ) -> Answer {
     let params = Params::parse(raw.as_deref());
     let cid = gate.cid(&shared, params.get("cid"))?;
+    let revoke = match params
+        .get("action")
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        None | Some("grant") => false,
+        Some("revoke") => true,
+        Some(other) => {
+            return Err(gate.fail(
+                StatusCode::BAD_REQUEST,
+                format!("invalid action {other:?}: grant or revoke"),
+            ));
+        }
+    };
     let state = shared.read();
-    let ids: Vec<String> = match (
-        params.get("user_uuid").filter(|u| !u.is_empty()),
-        params.get("action"),
-    ) {
-        (Some(uuid), Some("revoke")) => state
-            .tenants
-            .get(&cid)
-            .and_then(|t| t.grants.get(uuid))
-            .map(|gs| gs.iter().map(|g| g.role_id.clone()).collect())
-            .unwrap_or_default(),
-        _ => state.roles(&cid).map(|r| r.id.clone()).collect(),
+    let all = state.roles(&cid).map(|r| r.id.clone());
+    let ids: Vec<String> = match params.get("user_uuid").filter(|u| !u.is_empty()) {
+        None => all.collect(),
+        Some(uuid) => {
+            let held: Vec<&str> = state
+                .tenants
+                .get(&cid)
+                .and_then(|t| t.grants.get(uuid))
+                .map(|gs| gs.iter().map(|g| g.role_id.as_str()).collect())
+                .unwrap_or_default();
+            if revoke {
+                held.into_iter().map(str::to_owned).collect()
+            } else {
+                all.filter(|id| !held.contains(&id.as_str())).collect()
+            }
+        }
     };
     let body = MsaspecQueryResponse {
         meta: meta(gate.started, &gate.headers.trace),
@@ -60,7 +80,7 @@ fn details(
     }
     let (found, errors) = shared.read().lookup_roles(cid, ids);
     let status = if found.is_empty() {
-        StatusCode::NOT_FOUND
+        gate.not_found()
     } else {
         StatusCode::OK
     };

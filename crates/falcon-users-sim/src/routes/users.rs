@@ -86,11 +86,15 @@ fn lookup(
         ));
     }
     let state = shared.read();
-    let tenant = state.tenants.get(&gate.token.cid);
+    let tenants: Vec<_> = gate
+        .user_cids(&state)
+        .iter()
+        .filter_map(|cid| state.tenants.get(cid))
+        .collect();
     let mut found = Vec::with_capacity(ids.len());
     let mut errors = Vec::new();
     for id in ids {
-        match tenant.and_then(|t| t.users.get(id)) {
+        match tenants.iter().find_map(|t| t.users.get(id)) {
             Some(user) => found.push(user.to_api()),
             None => errors.push(MsaspecError {
                 code: 404,
@@ -281,11 +285,12 @@ pub fn rename(
     let first = first.map(|n| name(gate, "first_name", &n)).transpose()?;
     let last = last.map(|n| name(gate, "last_name", &n)).transpose()?;
     let mut state = shared.write();
+    let home = gate.home_of(&state, uuid).unwrap_or_default();
     let user = state
         .tenants
-        .get_mut(&gate.token.cid)
+        .get_mut(&home)
         .and_then(|t| t.users.get_mut(uuid))
-        .ok_or_else(|| gate.fail(StatusCode::NOT_FOUND, format!("user {uuid} not found")))?;
+        .ok_or_else(|| gate.fail(gate.not_found(), format!("user {uuid} not found")))?;
     if let Some(first) = first {
         user.first_name = first;
     }
@@ -311,12 +316,13 @@ pub async fn delete(
     Ok(answer(StatusCode::OK, &gate.headers, &body))
 }
 
-/// Deletes a user of the token's CID and their grants.
+/// Deletes a user the token reaches ([`Admitted::user_cids`]) and their grants.
 pub fn remove(shared: &Shared, gate: &Admitted, uuid: &str) -> Result<User, Response> {
-    shared
-        .write()
-        .remove_user(&gate.token.cid, uuid)
-        .ok_or_else(|| gate.fail(StatusCode::NOT_FOUND, format!("user {uuid} not found")))
+    let mut state = shared.write();
+    let home = gate.home_of(&state, uuid).unwrap_or_default();
+    state
+        .remove_user(&home, uuid)
+        .ok_or_else(|| gate.fail(gate.not_found(), format!("user {uuid} not found")))
 }
 
 /// `userActionV1`: account actions (password reset and the like) on existing users; the

@@ -212,7 +212,9 @@ impl Minter {
             Some(403) => (
                 AuthProblem::Forbidden,
                 format!(
-                    "the API client may not get a token here (HTTP 403): check the IP allow list of the API client, its scopes (user-management:read/write) and the member CID{gov_hint}"
+                    // The service answers wrong credentials with 403 too ("Failed to issue
+                    // access token"), so the advice names them first.
+                    "the token was not issued (HTTP 403): check FALCON_CLIENT_ID / FALCON_CLIENT_SECRET, then the IP allow list of the API client, its scopes (user-management:read/write) and the member CID{gov_hint}"
                 ),
             ),
             _ => return err,

@@ -335,7 +335,11 @@ async fn token_403_is_forbidden_naming_the_ip_allow_list() {
             status: Some(403),
             message,
             ..
-        } => assert!(message.contains("IP allow list"), "{message}"),
+        } => {
+            assert!(message.contains("IP allow list"), "{message}");
+            // Wrong credentials get 403 from the service too.
+            assert!(message.contains("FALCON_CLIENT_SECRET"), "{message}");
+        }
         other => panic!("expected Forbidden, got {other:?}"),
     }
     assert_eq!(token.calls_async().await, 1);

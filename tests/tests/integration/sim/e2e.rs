@@ -120,16 +120,15 @@ async fn wrong_secret_is_refused_with_advice() {
         client_secret: "wrong".into(),
     };
     let err = client(&sim, creds).authenticate().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Auth {
-                status: Some(401),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    // The service's answer to wrong credentials is 403 "Failed to issue access token".
+    match &err {
+        Error::Auth {
+            status: Some(403),
+            message,
+            ..
+        } => assert!(message.contains("FALCON_CLIENT_SECRET"), "{message}"),
+        other => panic!("expected Auth 403, got {other:?}"),
+    }
 }
 
 #[tokio::test]
