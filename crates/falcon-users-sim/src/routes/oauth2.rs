@@ -48,17 +48,9 @@ pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: By
             "Failed to issue access token",
         );
     };
-    let verdict = shared.clients.client_left(&form.client_id);
     let mut headers = headers;
-    headers.rate = Some((verdict.limit, verdict.remaining));
-    if let Some(at) = verdict.retry_after {
-        headers.retry_after = Some(at);
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &headers,
-            started,
-            "API rate limit exceeded",
-        );
+    if let Err(limited) = within_budget(&shared, &form.client_id, &mut headers, started) {
+        return limited;
     }
     let cid = match form
         .member_cid
@@ -163,16 +155,8 @@ pub async fn revoke(
             "access denied, client credentials required",
         );
     };
-    let verdict = shared.clients.client_left(&client);
-    headers.rate = Some((verdict.limit, verdict.remaining));
-    if let Some(at) = verdict.retry_after {
-        headers.retry_after = Some(at);
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &headers,
-            started,
-            "API rate limit exceeded",
-        );
+    if let Err(limited) = within_budget(&shared, &client, &mut headers, started) {
+        return limited;
     }
     let Ok(form) = serde_urlencoded::from_bytes::<Oauth2RevokeTokenBody>(&body) else {
         return error(
@@ -193,4 +177,28 @@ pub async fn revoke(
             meta: meta(started, &headers.trace),
         },
     )
+}
+
+/// Puts `client`'s API budget on the answer, or answers 429 when it is spent: the token
+/// endpoints are not charged to it, but are refused with it.
+fn within_budget(
+    shared: &Shared,
+    client: &str,
+    headers: &mut Headers,
+    started: std::time::Instant,
+) -> Result<(), Response> {
+    let verdict = shared.clients.client_left(client);
+    headers.rate = Some((verdict.limit, verdict.remaining));
+    match verdict.retry_after {
+        Some(at) => {
+            headers.retry_after = Some(at);
+            Err(error(
+                StatusCode::TOO_MANY_REQUESTS,
+                headers,
+                started,
+                "API rate limit exceeded",
+            ))
+        }
+        None => Ok(()),
+    }
 }
