@@ -202,9 +202,88 @@ pub enum Error {
         not_done: Vec<String>,
     },
 
+    /// A roster (or another list of users to act on) was refused before anything was planned or
+    /// changed: every problem found, each with the row it is on.
+    ///
+    /// ```
+    /// use falcon_users::error::{Error, RowProblem};
+    /// let err = Error::Roster {
+    ///     problems: vec![RowProblem::new(3, "uid", "\"ann\" is not an email address: no @")],
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "the roster was refused (1 problem): row 3, uid: \"ann\" is not an email address: no @"
+    /// );
+    /// ```
+    #[error("the roster was refused ({}): {}", count(problems.len(), "problem"), listed(problems))]
+    Roster {
+        /// What is wrong, row by row, in file order.
+        problems: Vec<RowProblem>,
+    },
+
+    /// A plan was refused before any change: a guardrail it would cross (raise the named limit
+    /// to go ahead), or a saved plan whose starting point no longer holds (plan again).
+    #[error("the plan was refused: {reason}")]
+    PlanRefused {
+        /// Why, and what to do.
+        reason: String,
+    },
+
     /// Settings could not be turned into a client (bad proxy, unreadable CA, missing variable).
     #[error("configuration error: {0}")]
     Config(String),
+}
+
+/// One problem on one row of a roster: the row (the line in a CSV file, counting the header as
+/// line 1; the entry's position, from 1, in a JSON array), the column, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    /// The row.
+    pub row: usize,
+    /// The column at fault (`uid`, `roles`, ...), or `row` for the row as a whole.
+    pub column: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+impl RowProblem {
+    /// A problem on `row` in `column`.
+    pub fn new(row: usize, column: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            row,
+            column: column.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "row {}, {}: {}", self.row, self.column, self.reason)
+    }
+}
+
+/// The first problems of a list, then how many more (a truncated 100,000-row export must not
+/// make a message of 100,000 lines).
+fn listed(problems: &[RowProblem]) -> String {
+    const SHOWN: usize = 20;
+    let mut text: Vec<String> = problems
+        .iter()
+        .take(SHOWN)
+        .map(ToString::to_string)
+        .collect();
+    if problems.len() > SHOWN {
+        text.push(format!("and {} more", problems.len() - SHOWN));
+    }
+    text.join("; ")
+}
+
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Shorthand for `Result<T, falcon_users::Error>`.

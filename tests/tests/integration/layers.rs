@@ -85,6 +85,7 @@ fn falcon_users_layers_point_down() {
                 "runtime::retry",
                 "runtime::stats",
                 "runtime::token",
+                "runtime::trace",
             ],
             &["runtime::response", "runtime::shared"],
             &["runtime::pipeline"],

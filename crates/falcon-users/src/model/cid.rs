@@ -74,3 +74,17 @@ impl fmt::Display for Cid {
         f.write_str(&self.0)
     }
 }
+
+impl serde::Serialize for Cid {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cid {
+    /// Checked as [`FromStr`] checks it: a saved file cannot smuggle in a malformed CID.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}

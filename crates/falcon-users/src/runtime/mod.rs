@@ -2,7 +2,7 @@
 //!
 //! From the bottom: the [`endpoint`] in force, [`pacing`], the [`retry`] decision (a pure
 //! function), [`stats`], the [`token`] cache, response [`body`] handling and [`response`]
-//! classification; [`shared::Runtime`] composes that state; the [`pipeline`] is the hook that
+//! classification, the [`trace`] ids of answers; [`shared::Runtime`] composes that state; the [`pipeline`] is the hook that
 //! runs each request through it; the [`minter`] gets tokens (its requests use a pipeline too).
 
 pub(crate) mod body;
@@ -16,3 +16,4 @@ pub mod retry;
 pub(crate) mod shared;
 pub(crate) mod stats;
 pub(crate) mod token;
+pub(crate) mod trace;

@@ -21,6 +21,7 @@ use crate::runtime::carry::{carried, carry};
 use crate::runtime::retry::{Attempt, Budget, First, Outcome, Then, decide};
 use crate::runtime::shared::Runtime;
 use crate::runtime::stats::Stats;
+use crate::runtime::trace;
 
 /// Where a request's bearer token comes from. The minter implements it; the pipeline only asks,
 /// so minting (which itself sends requests through a pipeline) sits above it.
@@ -145,6 +146,7 @@ impl Pipeline {
             let (outcome, budget) = match &result {
                 Ok(resp) => {
                     runtime.limiter.observe(resp.headers());
+                    trace::note(resp.headers());
                     let status = resp.status().as_u16();
                     debug!(operation, status, attempt, "response");
                     if status == 429 {

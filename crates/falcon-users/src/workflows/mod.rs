@@ -1,5 +1,6 @@
 //! The multi-step jobs that go wrong by hand: provisioning (create, then grant), offboarding
-//! (revoke, then delete), a full inventory of users with their grants, and bulk role changes.
+//! (revoke, then delete), a full inventory of users with their grants, bulk role changes, and [`roster`]s reconciled by
+//! plan and apply.
 //!
 //! Each step is a call of the ergonomic layer (a `Falcon` method); the workflows add ordering,
 //! validation before any change, exactly-once changes, and an exact account of what happened when
@@ -10,6 +11,7 @@ mod inventory;
 mod offboard;
 mod once;
 mod provision;
+pub mod roster;
 mod stop;
 
 pub use bulk::{BulkOutcome, RoleChange};

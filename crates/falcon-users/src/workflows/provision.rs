@@ -280,30 +280,44 @@ impl Falcon {
 
     /// Creates the user; if the outcome is unknown, looks it up before trying again.
     async fn create_once(&self, job: &Provision) -> Result<DomainUser> {
+        let names = (job.first_name.clone(), job.last_name.clone());
+        self.create_exactly_once(&job.uid, names, job.cid.as_ref(), job.legacy)
+            .await
+    }
+
+    /// Creates a user once: when the outcome is unknown, the login is looked up before the
+    /// create is sent again (a lookup that fails leaves it unknown: no blind create then
+    /// either).
+    pub(crate) async fn create_exactly_once(
+        &self,
+        uid: &str,
+        (first_name, last_name): (Option<String>, Option<String>),
+        cid: Option<&Cid>,
+        legacy: bool,
+    ) -> Result<DomainUser> {
         exactly_once(
             self,
             || async {
-                if job.legacy {
+                if legacy {
                     self.create_user_legacy(DomainUserCreateRequest {
-                        first_name: job.first_name.clone(),
-                        last_name: job.last_name.clone(),
+                        first_name: first_name.clone(),
+                        last_name: last_name.clone(),
                         password: None,
-                        uid: Some(job.uid.clone()),
+                        uid: Some(uid.to_owned()),
                     })
                     .await
                 } else {
                     self.create_user(DomainCreateUserRequest {
-                        cid: job.cid.as_ref().map(ToString::to_string),
-                        first_name: job.first_name.clone(),
-                        last_name: job.last_name.clone(),
+                        cid: cid.map(ToString::to_string),
+                        first_name: first_name.clone(),
+                        last_name: last_name.clone(),
                         password: None,
-                        uid: Some(job.uid.clone()),
+                        uid: Some(uid.to_owned()),
                     })
                     .await
                 }
             },
-            // A lookup that fails leaves the outcome unknown: no blind create then either.
-            || async { self.find_user_by_uid(&job.uid).await.ok().flatten() },
+            || async { self.find_user_by_uid(uid).await.ok().flatten() },
         )
         .await
     }
@@ -335,7 +349,17 @@ impl Falcon {
     /// Deletes the user; when the answer is lost, checks whether it is gone before trying again.
     /// True when the user no longer exists.
     async fn delete_once(&self, uuid: &str) -> bool {
-        let deleted = exactly_once(
+        let deleted = self.delete_exactly_once(uuid).await;
+        if let Err(err) = &deleted {
+            warn!(uuid, error = %err, "rollback delete failed; the user still exists");
+        }
+        deleted.is_ok()
+    }
+
+    /// Deletes a user once: when the answer is lost, whether they are gone is read before the
+    /// delete is sent again.
+    pub(crate) async fn delete_exactly_once(&self, uuid: &str) -> Result<()> {
+        exactly_once(
             self,
             || self.delete_user(uuid),
             || async {
@@ -343,17 +367,13 @@ impl Falcon {
                 found.is_ok_and(|f| f.resources.is_empty()).then_some(())
             },
         )
-        .await;
-        if let Err(err) = &deleted {
-            warn!(uuid, error = %err, "rollback delete failed; the user still exists");
-        }
-        deleted.is_ok()
+        .await
     }
 }
 
 /// A refused create after which the login may exist: the service refuses a duplicate login with
 /// a 400 (or a 409), in words that are not part of the contract, so the lookup decides.
-fn may_be_taken(err: &Error) -> bool {
+pub(crate) fn may_be_taken(err: &Error) -> bool {
     matches!(
         err,
         Error::Api {
