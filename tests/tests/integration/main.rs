@@ -41,6 +41,7 @@ mod sim {
     mod limits;
     mod listings;
     mod ops;
+    mod roster;
     mod workflows;
 }
 

@@ -228,6 +228,33 @@ impl Roster {
         }
     }
 
+    /// The roster of a tenant as read: every user of every CID with the roles they hold there
+    /// (by id; temporary ones with their end), rows numbered as the CSV export numbers them. A
+    /// plan of it against the same state is empty.
+    pub fn from_state(state: &TenantState) -> Self {
+        let mut entries = Vec::new();
+        for (cid, cid_state) in &state.cids {
+            for (uid, user) in &cid_state.users {
+                entries.push(RosterEntry {
+                    row: entries.len() + 2,
+                    uid: uid.clone(),
+                    first_name: user.first_name.clone(),
+                    last_name: user.last_name.clone(),
+                    roles: user
+                        .roles
+                        .iter()
+                        .map(|(role, end)| RosterRole {
+                            role: role.clone(),
+                            expires_at: *end,
+                        })
+                        .collect(),
+                    cid: cid.clone(),
+                });
+            }
+        }
+        Self { entries }
+    }
+
     /// The entries, in file order.
     pub fn entries(&self) -> &[RosterEntry] {
         &self.entries

@@ -1,0 +1,385 @@
+//! Rosters reconciled by plan and apply against the simulator: joiners, movers and leavers in
+//! one run, convergence (a plan after an apply is empty) under the fault storm for random
+//! rosters and tenants, saved plans refused once stale, resumed after an interrupted apply, the
+//! guardrails, the journal, and Flight Control members.
+
+use std::collections::BTreeMap;
+
+use falcon_users::Error;
+use falcon_users::workflows::roster::{
+    ApplyOptions, ChangeOutcome, Journal, Mode, Plan, PlanOptions, Roster, plan,
+};
+use falcon_users::{Cid, Falcon};
+use falcon_users_api::operations;
+use falcon_users_sim::{SimConfig, Simulator};
+use falcon_users_tests::sim::{falcon_builder, fast_retries, storm, tenant_with};
+
+/// The roles each login holds in `cid`, by login (what a roster's state must equal).
+fn held(sim: &Simulator, cid: &str) -> BTreeMap<String, Vec<String>> {
+    sim.users(cid)
+        .into_iter()
+        .map(|u| {
+            let mut roles: Vec<String> = sim
+                .grants(&u.uid)
+                .into_iter()
+                .filter(|g| g.cid == cid)
+                .map(|g| g.role_id)
+                .collect();
+            roles.sort();
+            (u.uid, roles)
+        })
+        .collect()
+}
+
+fn builtin(sim: &Simulator, n: usize) -> (String, String) {
+    sim.inspect(|s| {
+        let r = &s.builtin_roles[n];
+        (r.id.clone(), r.display_name.clone())
+    })
+}
+
+async fn plan_now(
+    falcon: &Falcon,
+    roster: &Roster,
+    options: &PlanOptions,
+) -> falcon_users::Result<Plan> {
+    let state = falcon
+        .roster_state(&options.cids_to_read(roster), options.scope.as_deref(), 8)
+        .await?;
+    plan(roster, &state, options, chrono::Utc::now())
+}
+
+fn exact_prune(scope: &str) -> PlanOptions {
+    PlanOptions {
+        mode: Mode::Exact,
+        prune: true,
+        scope: Some(scope.into()),
+        ..PlanOptions::default()
+    }
+}
+
+/// The README's session: export the tenant as a roster, edit it (two joiners, a mover, a
+/// leaver, a rename), plan, apply, plan again: nothing left.
+#[tokio::test]
+async fn joiners_movers_and_leavers_in_one_plan_then_nothing_left() {
+    let (sim, falcon) = tenant_with(SimConfig {
+        users: 12,
+        ..SimConfig::default()
+    })
+    .await;
+    let parent = sim.parent_cid();
+    let options = exact_prune("uid:'*'");
+    let state = falcon
+        .roster_state(&[None], Some("uid:'*'"), 8)
+        .await
+        .unwrap();
+    let export = Roster::from_state(&state);
+    let mut csv = Vec::new();
+    export.write_csv(&mut csv).unwrap();
+    let mut text = String::from_utf8(csv).unwrap();
+    assert!(
+        plan(&export, &state, &options, chrono::Utc::now())
+            .unwrap()
+            .is_empty()
+    );
+
+    let users = sim.users(&parent);
+    let (leaver, mover, renamed) = (&users[0].uid, &users[1].uid, &users[2].uid);
+    let (guest, guest_name) = builtin(&sim, 0);
+    let (other, _) = builtin(&sim, 1);
+    text = text
+        .lines()
+        .filter(|l| !l.starts_with(leaver.as_str()))
+        .map(|l| {
+            if l.starts_with(mover.as_str()) {
+                let mut cells: Vec<&str> = l.split(',').collect();
+                cells[3] = &other;
+                cells.join(",")
+            } else if l.starts_with(renamed.as_str()) {
+                let cells: Vec<&str> = l.split(',').collect();
+                format!("{},Renée,{},{},,", cells[0], cells[2], cells[3])
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.push_str(&format!(
+        "\nnew.one@example.com,New,One,{guest_name},,\nnew.two@example.com,New,Two,\"{guest};{other}\",,\n"
+    ));
+    let roster = Roster::from_csv(text.as_bytes()).unwrap();
+
+    let planned = plan_now(&falcon, &roster, &options).await.unwrap();
+    assert_eq!(planned.counts(), (2, 2, 1), "{:#?}", planned.changes);
+    let saved = serde_json::to_string(&planned).unwrap();
+    let loaded: Plan = serde_json::from_str(&saved).unwrap();
+    assert_eq!(loaded, planned);
+
+    let journal = Journal::in_memory();
+    let report = falcon
+        .apply(&loaded, &ApplyOptions::new(), &journal)
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert!(
+        plan_now(&falcon, &roster, &options)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(sim.user(leaver).is_none(), "the leaver is gone");
+    assert_eq!(held(&sim, &parent)[mover.as_str()], [other.clone()]);
+    assert_eq!(sim.user(renamed).unwrap().first_name, "Renée");
+    assert_eq!(held(&sim, &parent)["new.one@example.com"], [guest.clone()]);
+    assert_eq!(sim.user("new.two@example.com").unwrap().last_name, "Two");
+    assert_eq!(sim.request_count(&operations::CREATE_USER_V1), 2);
+
+    let entries = journal.entries();
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.outcome == "done" && e.trace_id.is_some()),
+        "{entries:#?}"
+    );
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .filter(|e| &e.uid == leaver)
+        .map(|e| (e.uid.as_str(), e.action.name()))
+        .collect();
+    assert_eq!(actions.last().map(|a| a.1), Some("delete"));
+}
+
+/// Random tenants and rosters under the storm (429s, 5xx, lost answers): apply until the
+/// report is complete (a failed step is retried by the next run, as an operator would), and the
+/// tenant equals the roster, with no login twice and no create repeated for a login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_rosters_converge_under_the_fault_storm() {
+    for seed in 1..=6u64 {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let users = rng.usize(3..14);
+        let sim = Simulator::start(storm(seed, users)).await.unwrap();
+        let falcon = falcon_builder(&sim, sim.credentials())
+            .retry_policy(fast_retries())
+            .max_concurrency(8)
+            .build()
+            .unwrap();
+        let parent = sim.parent_cid();
+        let roles: Vec<String> = sim.inspect(|s| s.roles(&parent).map(|r| r.id.clone()).collect());
+        let existing: Vec<String> = sim.users(&parent).into_iter().map(|u| u.uid).collect();
+        let mut wanted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut csv = String::from("uid,first_name,roles\n");
+        let mut logins: Vec<String> = existing.iter().filter(|_| rng.bool()).cloned().collect();
+        let joiners = rng.usize(0..6);
+        logins.extend((0..joiners).map(|n| format!("joiner{n}@example.com")));
+        for uid in logins {
+            let mut mine: Vec<String> = roles.iter().filter(|_| rng.u8(..) < 60).cloned().collect();
+            mine.sort();
+            csv.push_str(&format!("{uid},N{},{}\n", rng.u8(..3), mine.join(";")));
+            wanted.insert(uid, mine);
+        }
+        let roster = Roster::from_csv(csv.as_bytes()).unwrap();
+        let mut options = exact_prune("uid:'*'");
+        options.guardrails.max_offboard = 100;
+        options.guardrails.max_strip = 100;
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            assert!(rounds <= 6, "seed {seed}: no convergence in 5 rounds");
+            let Ok(planned) = plan_now(&falcon, &roster, &options).await else {
+                continue;
+            };
+            if planned.is_empty() {
+                break;
+            }
+            let options = ApplyOptions::new().verify(rounds > 1).concurrency(4);
+            match falcon.apply(&planned, &options, &Journal::off()).await {
+                Ok(report) if report.is_complete() => {}
+                Ok(_) | Err(_) => continue,
+            }
+        }
+        assert_eq!(
+            held(&sim, &parent),
+            wanted,
+            "seed {seed}: state equals roster"
+        );
+        for uid in wanted.keys().filter(|u| u.starts_with("joiner")) {
+            assert_eq!(
+                sim.users(&parent).iter().filter(|u| &u.uid == uid).count(),
+                1
+            );
+        }
+    }
+}
+
+/// A saved plan whose user changed since is refused as a whole, before any change; one whose
+/// apply was cut short is finished by applying it again, without a second create.
+#[tokio::test]
+async fn stale_plans_are_refused_and_interrupted_ones_resume() {
+    let (sim, falcon) = tenant_with(SimConfig {
+        users: 4,
+        ..SimConfig::default()
+    })
+    .await;
+    let parent = sim.parent_cid();
+    let (guest, _) = builtin(&sim, 0);
+    let (other, _) = builtin(&sim, 1);
+    let victim = sim.users(&parent)[0].uid.clone();
+    let mut csv = format!("uid,roles\n{victim},{guest}\n");
+    for n in 0..6 {
+        csv.push_str(&format!("join{n}@example.com,{guest};{other}\n"));
+    }
+    let roster = Roster::from_csv(csv.as_bytes()).unwrap();
+    let options = PlanOptions::default();
+    let planned = plan_now(&falcon, &roster, &options).await.unwrap();
+
+    // Someone grants the victim a role the plan did not see.
+    let (third, _) = builtin(&sim, 2);
+    sim.seed().grant(&victim, &parent, &third, None).unwrap();
+    let before = sim.request_count(&operations::CREATE_USER_V1);
+    let err = falcon
+        .apply(&planned, &ApplyOptions::new(), &Journal::off())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PlanRefused { .. }), "{err}");
+    assert!(err.to_string().contains(&victim), "{err}");
+    assert_eq!(
+        sim.request_count(&operations::CREATE_USER_V1),
+        before,
+        "nothing changed"
+    );
+    sim.seed().revoke(&victim, &parent, &third).unwrap();
+
+    // Three grants fail after their creates: those users exist without roles.
+    sim.fail_next(&operations::USER_ROLES_ACTION_V1, 400, 3);
+    let first = falcon
+        .apply(
+            &planned,
+            &ApplyOptions::new().concurrency(1),
+            &Journal::off(),
+        )
+        .await
+        .unwrap();
+    let failed = first
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, ChangeOutcome::Failed { .. }))
+        .count();
+    assert_eq!(failed, 3, "{first:#?}");
+    let again = falcon
+        .apply(&planned, &ApplyOptions::new(), &Journal::off())
+        .await
+        .unwrap();
+    assert!(again.is_complete(), "{again:#?}");
+    let (_, already, _, _) = again.counts();
+    assert_eq!(already, planned.changes.len() - 3);
+    assert_eq!(sim.request_count(&operations::CREATE_USER_V1), before + 6);
+    assert!(
+        plan_now(&falcon, &roster, &options)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A truncated export does not wipe the tenant: too many offboards, or too many users left
+/// without roles, refuse the plan until the limit is raised; pruning needs a scope.
+#[tokio::test]
+async fn guardrails_refuse_oversized_removals() {
+    let (sim, falcon) = tenant_with(SimConfig {
+        users: 20,
+        ..SimConfig::default()
+    })
+    .await;
+    let parent = sim.parent_cid();
+    let first = sim.users(&parent)[0].uid.clone();
+    let truncated = Roster::from_csv(format!("uid,roles\n{first},\n").as_bytes()).unwrap();
+
+    let err = plan_now(&falcon, &truncated, &exact_prune("uid:'*'"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("--max-offboard 19"), "{err}");
+
+    let mut raised = exact_prune("uid:'*'");
+    raised.guardrails.max_offboard = 19;
+    let ok = plan_now(&falcon, &truncated, &raised).await.unwrap();
+    assert_eq!(ok.counts().2, 19);
+
+    let everyone: String = sim
+        .users(&parent)
+        .iter()
+        .map(|u| format!("{},\n", u.uid))
+        .collect();
+    let stripped = Roster::from_csv(format!("uid,roles\n{everyone}").as_bytes()).unwrap();
+    let exact = PlanOptions {
+        mode: Mode::Exact,
+        ..PlanOptions::default()
+    };
+    let err = plan_now(&falcon, &stripped, &exact).await.unwrap_err();
+    assert!(err.to_string().contains("--max-strip"), "{err}");
+
+    let no_scope = PlanOptions {
+        prune: true,
+        ..PlanOptions::default()
+    };
+    let err = plan_now(&falcon, &truncated, &no_scope).await.unwrap_err();
+    assert!(err.to_string().contains("needs a scope"), "{err}");
+    assert_eq!(sim.request_count(&operations::DELETE_USER_V1), 0);
+}
+
+/// Unknown roles are refused with their row and a suggestion, before anything changes; a
+/// roster row in a Flight Control member CID is created and granted there.
+#[tokio::test]
+async fn rows_are_checked_against_each_cids_roles_and_members_are_reconciled() {
+    let (sim, falcon) = tenant_with(SimConfig {
+        users: 6,
+        child_cids: 1,
+        ..SimConfig::default()
+    })
+    .await;
+    let (guest, _) = builtin(&sim, 0);
+    let typo = format!("{}x", guest);
+    let child = sim.child_cids()[0].clone();
+    let bad = Roster::from_csv(
+        format!("uid,roles\nann@example.com,{guest}\nbob@example.com,{typo}\n").as_bytes(),
+    )
+    .unwrap();
+    let err = plan_now(&falcon, &bad, &PlanOptions::default())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("row 3, roles") && text.contains(&format!("did you mean {guest}?")),
+        "{text}"
+    );
+
+    let custom = sim.inspect(|s| s.tenants[&child].custom_roles[0].id.clone());
+    let roster =
+        Roster::from_csv(format!("uid,roles,cid\nkid@example.com,{custom},{child}\n").as_bytes())
+            .unwrap();
+    let planned = plan_now(&falcon, &roster, &PlanOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(planned.changes[0].cid, Some(child.parse::<Cid>().unwrap()));
+    let report = falcon
+        .apply(&planned, &ApplyOptions::new(), &Journal::off())
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(held(&sim, &child)["kid@example.com"], [custom]);
+    assert!(
+        sim.users(&sim.parent_cid())
+            .iter()
+            .all(|u| u.uid != "kid@example.com")
+    );
+
+    let managed = PlanOptions {
+        member_cids: vec!["0123456789abcdef0123456789abcdef".parse().unwrap()],
+        ..PlanOptions::default()
+    };
+    let err = plan(&roster, &Default::default(), &managed, chrono::Utc::now()).unwrap_err();
+    assert!(
+        err.to_string().contains("not one of the member CIDs"),
+        "{err}"
+    );
+}
