@@ -106,6 +106,12 @@ pub enum Command {
     Offboard(OffboardArgs),
     /// Every user with their grants, streamed.
     Inventory(InventoryArgs),
+    /// Write the tenant's users as a roster (CSV) to edit, then `plan` and `apply`.
+    Roster(RosterArgs),
+    /// Plan the changes that make the tenant match a roster (CSV or JSON); changes nothing.
+    Plan(PlanArgs),
+    /// Apply a saved plan, or plan a roster and apply it, after confirmation.
+    Apply(ApplyArgs),
     /// Authentication checks.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -251,6 +257,75 @@ pub struct InventoryArgs {
     /// Grants listings in flight.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+}
+
+/// `roster ...`
+#[derive(Debug, Args)]
+pub struct RosterArgs {
+    /// Write here instead of stdout, all or nothing (mode 0600).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Grants listings in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+/// How a roster is planned (`plan`, and `apply` of a roster).
+#[derive(Debug, Args)]
+pub struct PlanningArgs {
+    /// additive: only create users and grant roles; exact: also revoke the roles the roster
+    /// does not list.
+    #[arg(long, value_enum, default_value_t = ModeArg::Additive)]
+    pub mode: ModeArg,
+    /// Offboard the users in --scope that the roster does not list.
+    #[arg(long, requires = "scope")]
+    pub prune: bool,
+    /// FQL on users: whom the roster speaks for, e.g. "uid:'*@corp.example.com'".
+    #[arg(long, value_name = "FQL")]
+    pub scope: Option<String>,
+    /// Refuse a plan that offboards more users than this.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_offboard: usize,
+    /// Refuse a plan that leaves more existing users than this without any role.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_strip: usize,
+    /// Grants listings (reading) or changes (applying) in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+/// `plan ...`
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The roster: a .csv (header row: uid, first_name, last_name, roles, cid, expires_at)
+    /// or a .json array.
+    pub roster: PathBuf,
+    #[command(flatten)]
+    pub planning: PlanningArgs,
+    /// Save the plan here (JSON), to `apply` later.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `apply ...`
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `plan -o`, or a roster to plan and apply in one go.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub planning: PlanningArgs,
+    /// Append a JSON line per action here [default: FILE.journal.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+}
+
+/// Whether a plan may take roles away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Only add.
+    Additive,
+    /// Make roles exactly the roster's.
+    Exact,
 }
 
 /// `auth ...`

@@ -38,7 +38,10 @@ pub const SIGTERM: u8 = 143;
 /// The exit code for an SDK error.
 pub fn for_error(err: &Error) -> u8 {
     match err {
-        Error::InvalidInput { .. } | Error::Config(_) => USAGE,
+        Error::InvalidInput { .. }
+        | Error::Config(_)
+        | Error::Roster { .. }
+        | Error::PlanRefused { .. } => USAGE,
         Error::Auth { .. } => AUTH,
         Error::ProvisionIncomplete { .. } | Error::Stopped { .. } => PARTIAL,
         _ => API,

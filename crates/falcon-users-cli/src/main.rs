@@ -86,6 +86,9 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Command::Provision(a) => commands::lifecycle::provision(&ctx, a).await,
         Command::Offboard(a) => commands::lifecycle::offboard(&ctx, a).await,
         Command::Inventory(a) => commands::inventory::run(&ctx, a).await,
+        Command::Roster(a) => commands::reconcile::export(&ctx, a).await,
+        Command::Plan(a) => commands::reconcile::plan(&ctx, a).await,
+        Command::Apply(a) => commands::reconcile::apply(&ctx, a).await,
         Command::Auth(c) => commands::auth::run(&ctx, c).await,
         Command::Sim(_) => Err(Failure::Exit(
             exit::USAGE,

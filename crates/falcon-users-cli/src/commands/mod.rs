@@ -4,6 +4,7 @@ pub mod auth;
 pub mod grants;
 pub mod inventory;
 pub mod lifecycle;
+pub mod reconcile;
 pub mod roles;
 pub mod sim;
 pub mod users;

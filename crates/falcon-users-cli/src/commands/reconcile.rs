@@ -1,0 +1,352 @@
+//! `roster`, `plan` and `apply`: a tenant reconciled with a roster. `roster` writes the tenant as
+//! one; `plan` reads a roster and the tenant and prints (and saves) the changes; `apply` carries
+//! out a saved plan, or plans a roster and carries it out, after confirmation, journaling every
+//! action. Running `apply` again after an interruption finishes what is left.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use falcon_users::Error;
+use falcon_users::workflows::roster::{
+    ApplyOptions, ApplyReport, Change, ChangeOutcome, Guardrails, Journal, Mode, Plan, PlanOptions,
+    Roster,
+};
+use serde::Serialize;
+
+use super::{Ctx, Failure, Outcome};
+use crate::cli::{ApplyArgs, Format, ModeArg, PlanArgs, PlanningArgs, RosterArgs};
+use crate::confirm::confirm;
+use crate::console;
+use crate::exit;
+use crate::output::{Column, Record, print_all, print_json};
+use crate::output_file::OutputFile;
+
+/// Runs `roster`: the tenant as a roster CSV.
+pub async fn export(ctx: &Ctx, args: RosterArgs) -> Outcome {
+    let state = ctx
+        .falcon
+        .roster_state(&[None], None, args.concurrency)
+        .await?;
+    let roster = Roster::from_state(&state);
+    match &args.output {
+        Some(path) => {
+            let mut file = OutputFile::create(path)?;
+            roster.write_csv(&mut file)?;
+            file.commit()?;
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            roster.write_csv(&mut out)?;
+            out.flush()?;
+        }
+    }
+    console::line(format_args!(
+        "{} users written as a roster",
+        roster.entries().len()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `plan`.
+pub async fn plan(ctx: &Ctx, args: PlanArgs) -> Outcome {
+    let plan = make_plan(ctx, &args.roster, &args.planning).await?;
+    show_plan(ctx, &plan, true)?;
+    if let Some(path) = &args.output {
+        save(&plan, path)?;
+        console::line(format_args!(
+            "plan saved to {}; run `falcon-users apply {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `apply`.
+pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
+    let (plan, verify) = match saved_plan(&args.file)? {
+        Some(plan) => (plan, true),
+        None => (make_plan(ctx, &args.file, &args.planning).await?, false),
+    };
+    show_plan(ctx, &plan, false)?;
+    if plan.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (create, update, offboard) = plan.counts();
+    let what = format!(
+        "apply {} changes ({create} to create, {update} to update, {offboard} to offboard)",
+        plan.changes.len()
+    );
+    if !confirm(ctx.yes, &what).await {
+        return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
+    }
+    let journal_path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| journal_beside(&args.file));
+    let journal = Journal::append_to(&journal_path).map_err(|e| {
+        Failure::Exit(
+            exit::LOCAL,
+            format!("cannot write the journal {}: {e}", journal_path.display()),
+        )
+    })?;
+    let options = ApplyOptions::new()
+        .concurrency(args.planning.concurrency)
+        .verify(verify)
+        .stop_on(ctx.changes.begin());
+    let report = ctx.falcon.apply(&plan, &options, &journal).await?;
+    show_report(ctx, &plan, &report)?;
+    let (done, already, failed, not_started) = report.counts();
+    let stats = ctx.falcon.stats();
+    console::line(format_args!(
+        "{done} done, {already} already done, {failed} failed, {not_started} not started; \
+         {} requests ({} retried); journal: {}",
+        stats.requests,
+        stats.retries,
+        journal_path.display()
+    ));
+    if let Some(why) = journal.failure() {
+        return Err(Failure::Exit(
+            exit::LOCAL,
+            format!(
+                "the journal {} could not be written ({why}); no further change was started",
+                journal_path.display()
+            ),
+        ));
+    }
+    if report.is_complete() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure::Exit(
+            exit::PARTIAL,
+            format!(
+                "{failed} changes failed and {not_started} were not started; run the same \
+                 `apply` again to finish (what is done is not repeated)"
+            ),
+        ))
+    }
+}
+
+/// Reads the roster and the tenant, and plans.
+async fn make_plan(ctx: &Ctx, roster: &Path, args: &PlanningArgs) -> Result<Plan, Failure> {
+    let roster = Roster::from_path(roster)?;
+    let options = PlanOptions {
+        mode: match args.mode {
+            ModeArg::Additive => Mode::Additive,
+            ModeArg::Exact => Mode::Exact,
+        },
+        prune: args.prune,
+        scope: args.scope.clone(),
+        guardrails: Guardrails {
+            max_offboard: args.max_offboard,
+            max_strip: args.max_strip,
+        },
+        member_cids: Vec::new(),
+    };
+    let state = ctx
+        .falcon
+        .roster_state(
+            &options.cids_to_read(&roster),
+            options.scope.as_deref(),
+            args.concurrency,
+        )
+        .await?;
+    Ok(falcon_users::workflows::roster::plan(
+        &roster,
+        &state,
+        &options,
+        chrono::Utc::now(),
+    )?)
+}
+
+/// A plan saved by `plan -o`, told from a JSON roster by its `plan_version`; `None` for a
+/// roster.
+fn saved_plan(path: &Path) -> Result<Option<Plan>, Failure> {
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if !is_json {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::Sdk(Error::InvalidInput {
+            field: "file",
+            reason: format!("cannot read {}: {e}", path.display()),
+        })
+    })?;
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        // Not JSON at all: the roster reader says what is wrong with it.
+        Err(_) => return Ok(None),
+    };
+    if value.get("plan_version").is_none() {
+        return Ok(None);
+    }
+    serde_json::from_value(value).map(Some).map_err(|e| {
+        Failure::Sdk(Error::PlanRefused {
+            reason: format!(
+                "{} is not a plan this release can read: {e}",
+                path.display()
+            ),
+        })
+    })
+}
+
+fn save(plan: &Plan, path: &Path) -> Result<(), Failure> {
+    let mut file = OutputFile::create(path)?;
+    serde_json::to_writer_pretty(&mut file, plan).map_err(io::Error::other)?;
+    file.write_all(b"\n")?;
+    file.commit()?;
+    Ok(())
+}
+
+/// `roster.csv` → `roster.csv.journal.jsonl`.
+fn journal_beside(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".journal.jsonl");
+    PathBuf::from(name)
+}
+
+/// Prints the plan: its changes as rows, or (`plan -f json`) the plan document itself.
+fn show_plan(ctx: &Ctx, plan: &Plan, document: bool) -> Result<(), Failure> {
+    let (create, update, offboard) = plan.counts();
+    if ctx.format == Format::Json {
+        if document {
+            print_json(plan)?;
+        }
+    } else if !plan.is_empty() {
+        let rows: Vec<PlanRow> = plan.changes.iter().map(PlanRow::from).collect();
+        print_all(ctx.format, &rows)?;
+    }
+    console::line(format_args!(
+        "plan: {create} to create, {update} to update, {offboard} to offboard; {} already match",
+        plan.unchanged
+    ));
+    Ok(())
+}
+
+fn show_report(ctx: &Ctx, plan: &Plan, report: &ApplyReport) -> Result<(), Failure> {
+    let rows: Vec<ResultRow> = report
+        .results
+        .iter()
+        .map(|r| ResultRow {
+            cid: cid_label(&plan.changes[r.index]),
+            uid: r.uid.clone(),
+            outcome: match &r.outcome {
+                ChangeOutcome::Done { .. } => "done",
+                ChangeOutcome::AlreadyDone => "already done",
+                ChangeOutcome::Failed { .. } => "failed",
+                ChangeOutcome::NotStarted => "not started",
+            },
+            detail: match &r.outcome {
+                ChangeOutcome::Done { actions } => join(actions),
+                ChangeOutcome::AlreadyDone | ChangeOutcome::NotStarted => String::new(),
+                ChangeOutcome::Failed {
+                    done,
+                    action,
+                    error,
+                } => {
+                    let before = if done.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (done: {})", join(done))
+                    };
+                    format!("{action}: {error}{before}")
+                }
+            },
+        })
+        .collect();
+    print_all(ctx.format, &rows)?;
+    Ok(())
+}
+
+fn join(actions: &[falcon_users::workflows::roster::Action]) -> String {
+    actions
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn cid_label(change: &Change) -> String {
+    change
+        .cid
+        .as_ref()
+        .map_or_else(|| "own".to_owned(), ToString::to_string)
+}
+
+/// One change of a plan, as printed.
+#[derive(Serialize)]
+struct PlanRow {
+    cid: String,
+    uid: String,
+    change: &'static str,
+    actions: String,
+}
+
+impl From<&Change> for PlanRow {
+    fn from(c: &Change) -> Self {
+        PlanRow {
+            cid: cid_label(c),
+            uid: c.uid.clone(),
+            change: c.kind(),
+            actions: join(&c.actions()),
+        }
+    }
+}
+
+impl Record for PlanRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "cid",
+                cell: |r| r.cid.clone(),
+            },
+            Column {
+                name: "uid",
+                cell: |r| r.uid.clone(),
+            },
+            Column {
+                name: "change",
+                cell: |r| r.change.to_owned(),
+            },
+            Column {
+                name: "actions",
+                cell: |r| r.actions.clone(),
+            },
+        ]
+    }
+}
+
+/// One change's outcome, as printed.
+#[derive(Serialize)]
+struct ResultRow {
+    cid: String,
+    uid: String,
+    outcome: &'static str,
+    detail: String,
+}
+
+impl Record for ResultRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "cid",
+                cell: |r| r.cid.clone(),
+            },
+            Column {
+                name: "uid",
+                cell: |r| r.uid.clone(),
+            },
+            Column {
+                name: "outcome",
+                cell: |r| r.outcome.to_owned(),
+            },
+            Column {
+                name: "detail",
+                cell: |r| r.detail.clone(),
+            },
+        ]
+    }
+}
