@@ -17,6 +17,8 @@ mod hostile;
 mod inventory;
 #[path = "cli/pipes.rs"]
 mod pipes;
+#[path = "cli/reconcile.rs"]
+mod reconcile;
 #[path = "cli/remember.rs"]
 mod remember;
 #[path = "cli/support.rs"]

@@ -208,22 +208,25 @@ fn journal_beside(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Prints the plan: its changes as rows, or (`plan -f json`) the plan document itself.
+/// Prints the plan: `plan` prints it in its format (the plan document itself as JSON); `apply`
+/// shows the rows on a terminal table only, so that its JSON or CSV is the results alone.
 fn show_plan(ctx: &Ctx, plan: &Plan, document: bool) -> Result<(), Failure> {
     let (create, update, offboard) = plan.counts();
-    if ctx.format == Format::Json {
-        if document {
-            print_json(plan)?;
-        }
-    } else if !plan.is_empty() {
-        let rows: Vec<PlanRow> = plan.changes.iter().map(PlanRow::from).collect();
-        print_all(ctx.format, &rows)?;
+    match ctx.format {
+        Format::Json if document => print_json(plan)?,
+        Format::Csv if document => print_all(ctx.format, &plan_rows(plan))?,
+        Format::Table if !plan.is_empty() => print_all(ctx.format, &plan_rows(plan))?,
+        _ => {}
     }
     console::line(format_args!(
         "plan: {create} to create, {update} to update, {offboard} to offboard; {} already match",
         plan.unchanged
     ));
     Ok(())
+}
+
+fn plan_rows(plan: &Plan) -> Vec<PlanRow> {
+    plan.changes.iter().map(PlanRow::from).collect()
 }
 
 fn show_report(ctx: &Ctx, plan: &Plan, report: &ApplyReport) -> Result<(), Failure> {

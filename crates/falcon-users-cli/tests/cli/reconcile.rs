@@ -1,0 +1,279 @@
+//! `roster`, `plan` and `apply` as a user runs them: the README's session on the embedded
+//! default, `apply` killed at random points and run again, guardrails, stale plans and refused
+//! rosters with their exit codes.
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use falcon_users::api::operations::CREATE_USER_V1;
+use falcon_users_sim::{Faults, SimConfig};
+use serde_json::Value;
+
+use crate::support::*;
+
+fn sim_run(state: &SimState, args: &[&str]) -> Output {
+    let mut all = vec!["--simulate", "--sim-users", "10"];
+    all.extend_from_slice(args);
+    run(&all, &state.env())
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// The plan `plan -f json` prints.
+fn planned(out: &Output) -> Value {
+    serde_json::from_str(&ok(out)).expect("the plan as JSON")
+}
+
+/// The README's joiner/mover/leaver session: export, edit, plan, apply, plan again.
+#[test]
+fn export_edit_plan_apply_and_plan_again_finds_nothing() {
+    let state = SimState::new();
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    let saved = dir.path().join("plan.json");
+    ok(&sim_run(&state, &["roster", "-o", path(&roster)]));
+    let exported = fs::read_to_string(&roster).unwrap();
+    let mut lines: Vec<String> = exported.lines().map(str::to_owned).collect();
+    assert_eq!(lines[0], "uid,first_name,last_name,roles,cid,expires_at");
+    assert_eq!(lines.len(), 11, "{exported}");
+    let leaver = lines.remove(1);
+    let mover: Vec<String> = lines[1].split(',').map(str::to_owned).collect();
+    lines[1] = format!(
+        "{},{},{},falconhost_analyst,,",
+        mover[0], mover[1], mover[2]
+    );
+    lines.push("joiner@example.com,Jo,Iner,Falcon Console Guest,,".into());
+    fs::write(&roster, lines.join("\n") + "\n").unwrap();
+
+    let scope = ["--mode", "exact", "--prune", "--scope", "uid:'*'"];
+    let mut plan_args = vec!["-f", "json", "plan", path(&roster)];
+    plan_args.extend_from_slice(&scope);
+    plan_args.extend_from_slice(&["-o", path(&saved)]);
+    let plan = planned(&sim_run(&state, &plan_args));
+    let kinds: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            if c["before"].is_null() {
+                "create"
+            } else if c["after"].is_null() {
+                "offboard"
+            } else {
+                "update"
+            }
+        })
+        .collect();
+    let mut sorted = kinds.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["create", "offboard", "update"], "{plan}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&saved).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    let refused = sim_run(&state, &["apply", path(&saved)]);
+    assert_eq!(refused.status.code(), Some(6), "no terminal, no --yes");
+
+    let applied = sim_run(&state, &["-f", "csv", "apply", path(&saved), "--yes"]);
+    let table = ok(&applied);
+    assert!(table.starts_with("cid,uid,outcome,detail"), "{table}");
+    assert_eq!(table.matches(",done,").count(), 3, "{table}");
+    let journal = fs::read_to_string(dir.path().join("plan.json.journal.jsonl")).unwrap();
+    let entries: Vec<Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["outcome"] == "done" && e["trace_id"].is_string())
+    );
+    let leaver_uid = leaver.split(',').next().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["uid"] == leaver_uid && e["action"] == "delete")
+    );
+
+    let mut again = vec!["-f", "json", "plan", path(&roster)];
+    again.extend_from_slice(&scope);
+    let after = planned(&sim_run(&state, &again));
+    assert_eq!(after["changes"], Value::Array(vec![]), "{after}");
+    assert_eq!(after["unchanged"], 10);
+}
+
+/// `kill -9` at random points of an `apply`, then `apply` again until it finishes: every
+/// joiner exists once, the movers have their roles, and a plan finds nothing left.
+#[test]
+fn apply_killed_at_random_points_converges_when_run_again() {
+    let sim = Sim::start(SimConfig {
+        users: 6,
+        faults: Faults {
+            latency: Duration::from_millis(40),
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    });
+    let env = sim.env();
+    let env = pairs(&env);
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    let saved = dir.path().join("plan.json");
+    let parent = sim.sim.parent_cid();
+    let mut csv = String::from("uid,roles\n");
+    for user in sim.sim.users(&parent).iter().take(3) {
+        csv.push_str(&format!(
+            "{},falconhost_analyst;falcon_console_guest\n",
+            user.uid
+        ));
+    }
+    for n in 0..14 {
+        csv.push_str(&format!("joiner{n}@example.com,falcon_console_guest\n"));
+    }
+    fs::write(&roster, csv).unwrap();
+    let plan = command(
+        &["-f", "json", "plan", path(&roster), "-o", path(&saved)],
+        &env,
+    )
+    .output()
+    .unwrap();
+    ok(&plan);
+
+    let mut rng = fastrand::Rng::with_seed(16);
+    let apply = [
+        "-f",
+        "json",
+        "apply",
+        path(&saved),
+        "--yes",
+        "--concurrency",
+        "2",
+    ];
+    let journal = dir.path().join("plan.json.journal.jsonl");
+    let lines = || fs::read_to_string(&journal).map_or(0, |j| j.lines().count());
+    for _ in 0..4 {
+        let before = lines();
+        let mut child = command(&apply, &env)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Killed once this run has changed something, at a random point after that.
+        wait_until("an action journaled", || {
+            lines() > before || child.try_wait().ok().flatten().is_some()
+        });
+        std::thread::sleep(Duration::from_millis(rng.u64(0..100)));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let killed_after = lines();
+    let last = command(&apply, &env).output().unwrap();
+    let results: Value = serde_json::from_str(&ok(&last)).expect("results as JSON");
+    let outcome = |o: &str| {
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["outcome"] == o)
+            .count()
+    };
+    assert!(killed_after >= 4, "every run was killed after a change");
+    assert!(
+        outcome("already done") > 0 && outcome("done") > 0,
+        "{results}"
+    );
+    assert_eq!(outcome("already done") + outcome("done"), 17, "{results}");
+
+    let users = sim.sim.users(&parent);
+    for n in 0..14 {
+        let uid = format!("joiner{n}@example.com");
+        assert_eq!(users.iter().filter(|u| u.uid == uid).count(), 1, "{uid}");
+        let roles: Vec<String> = sim
+            .sim
+            .grants(&uid)
+            .into_iter()
+            .map(|g| g.role_id)
+            .collect();
+        assert_eq!(roles, ["falcon_console_guest"], "{uid}");
+    }
+    assert!(
+        sim.sim.request_count(&CREATE_USER_V1) <= 14 + 4,
+        "a create per kill at most"
+    );
+    let check = command(&["-f", "json", "plan", path(&roster)], &env)
+        .output()
+        .unwrap();
+    assert_eq!(planned(&check)["changes"], Value::Array(vec![]));
+}
+
+/// A truncated export with `--prune` is refused (exit 2, naming the limit to raise); a saved
+/// plan whose user changed since is refused (exit 2, "plan again") and changes nothing; a
+/// roster with a bad row is refused with the row.
+#[test]
+fn guardrails_stale_plans_and_bad_rosters_exit_2() {
+    let state = SimState::new();
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    ok(&sim_run(&state, &["roster", "-o", path(&roster)]));
+    let exported = fs::read_to_string(&roster).unwrap();
+    let first_two: Vec<&str> = exported.lines().take(2).collect();
+    let truncated = dir.path().join("truncated.csv");
+    fs::write(&truncated, first_two.join("\n") + "\n").unwrap();
+    let out = sim_run(
+        &state,
+        &["plan", path(&truncated), "--prune", "--scope", "uid:'*'"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--max-offboard 9"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let uid = first_two[1].split(',').next().unwrap().to_owned();
+    let one = dir.path().join("one.csv");
+    fs::write(&one, format!("uid,roles\n{uid},falconhost_analyst\n")).unwrap();
+    let saved = dir.path().join("plan.json");
+    ok(&sim_run(&state, &["plan", path(&one), "-o", path(&saved)]));
+    ok(&sim_run(
+        &state,
+        &["grants", "grant", &uid, "falcon_console_guest"],
+    ));
+    let stale = sim_run(&state, &["apply", path(&saved), "--yes"]);
+    assert_eq!(stale.status.code(), Some(2), "{}", text(&stale.stderr));
+    assert!(
+        text(&stale.stderr).contains("plan again"),
+        "{}",
+        text(&stale.stderr)
+    );
+    assert!(
+        !dir.path().join("plan.json.journal.jsonl").exists() || {
+            fs::read_to_string(dir.path().join("plan.json.journal.jsonl"))
+                .unwrap()
+                .is_empty()
+        }
+    );
+
+    let bad = dir.path().join("bad.csv");
+    fs::write(
+        &bad,
+        "uid,roles\nann@example.com,falcon_console_guest\nbob,x\n",
+    )
+    .unwrap();
+    let out = sim_run(&state, &["apply", path(&bad), "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("row 3, uid"), "{err}");
+}
