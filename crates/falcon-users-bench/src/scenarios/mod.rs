@@ -1,10 +1,11 @@
-//! The five scenarios of the benchmark, one module each.
+//! The scenarios of the benchmark, one module each.
 
 pub mod build_cost;
 pub mod cold_start;
 pub mod inventory;
 pub mod memory;
 pub mod overhead;
+pub mod reconcile;
 
 use anyhow::{Context, Result};
 use falcon_users::{Cloud, Falcon};

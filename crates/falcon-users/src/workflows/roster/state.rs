@@ -12,7 +12,8 @@ use crate::error::Result;
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
 use crate::workflows::inventory::UserWithGrants;
-use crate::workflows::roster::plan::UserState;
+use crate::workflows::roster::Roster;
+use crate::workflows::roster::plan::{Plan, PlanOptions, UserState, plan};
 use crate::workflows::roster::resolve::Catalogue;
 
 /// The tenant as a plan sees it: each CID read, by CID (`None`: the handle's own CID).
@@ -93,39 +94,80 @@ impl Falcon {
         Ok(TenantState { cids })
     }
 
+    /// Reads the CIDs `roster` and `options` need ([`Falcon::roster_state`]) and plans against
+    /// them now ([`plan`](crate::workflows::roster::plan())).
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::workflows::roster::{ApplyOptions, Journal, PlanOptions, Roster};
+    ///
+    /// let roster = Roster::from_path("staff.csv".as_ref())?;
+    /// let plan = falcon.plan_roster(&roster, &PlanOptions::default(), 8).await?;
+    /// for change in &plan.changes {
+    ///     println!("{} {}: {:?}", change.kind(), change.uid, change.actions());
+    /// }
+    /// // Just read: no need to read each user again before changing them.
+    /// let options = ApplyOptions::new().verify(false);
+    /// let report = falcon.apply(&plan, &options, &Journal::in_memory()).await?;
+    /// assert!(report.is_complete());
+    /// # Ok(()) }
+    /// ```
+    pub async fn plan_roster(
+        &self,
+        roster: &Roster,
+        options: &PlanOptions,
+        concurrency: usize,
+    ) -> Result<Plan> {
+        let state = self
+            .roster_state(
+                &options.cids_to_read(roster),
+                options.scope.as_deref(),
+                concurrency,
+            )
+            .await?;
+        plan(roster, &state, options, Utc::now())
+    }
+
     async fn cid_state(&self, scope: Option<&str>, concurrency: usize) -> Result<CidState> {
-        let catalogue = Catalogue::from_roles(&self.roles().await?);
-        let mut users = BTreeMap::new();
-        let mut named = None;
-        let mut rows = self.inventory(UserQuery::new(), concurrency);
-        while let Some(row) = rows.try_next().await? {
-            if row.deleted {
-                continue;
+        // The three reads are independent: run side by side, they cost the longest of them.
+        let roles = self.roles();
+        let everyone = async {
+            let mut users = BTreeMap::new();
+            let mut named = None;
+            let mut rows = self.inventory(UserQuery::new(), concurrency);
+            while let Some(row) = rows.try_next().await? {
+                if row.deleted {
+                    continue;
+                }
+                if named.is_none() {
+                    named = row.user.cid.clone().filter(|c| !c.is_empty());
+                }
+                let uid = row.user.uid.clone().unwrap_or_default().to_lowercase();
+                users.insert(uid, UserState::from_inventory(&row));
             }
-            if named.is_none() {
-                named = row.user.cid.clone().filter(|c| !c.is_empty());
-            }
-            let uid = row.user.uid.clone().unwrap_or_default().to_lowercase();
-            users.insert(uid, UserState::from_inventory(&row));
-        }
-        let in_scope = match scope {
-            None => None,
-            Some(fql) => {
-                let uuids: BTreeSet<String> = self
+            Ok::<_, crate::error::Error>((users, named))
+        };
+        let scoped = async {
+            match scope {
+                None => Ok(None),
+                Some(fql) => self
                     .user_ids(UserQuery::new().filter(fql))
-                    .try_collect()
-                    .await?;
-                Some(
-                    users
-                        .iter()
-                        .filter(|(_, u)| u.uuid.as_ref().is_some_and(|id| uuids.contains(id)))
-                        .map(|(uid, _)| uid.clone())
-                        .collect(),
-                )
+                    .try_collect::<BTreeSet<String>>()
+                    .await
+                    .map(Some),
             }
         };
+        let (roles, everyone, scoped) = futures::join!(roles, everyone, scoped);
+        let (users, named) = everyone?;
+        let in_scope = scoped?.map(|uuids| {
+            users
+                .iter()
+                .filter(|(_, u)| u.uuid.as_ref().is_some_and(|id| uuids.contains(id)))
+                .map(|(uid, _)| uid.clone())
+                .collect()
+        });
         Ok(CidState {
-            catalogue,
+            catalogue: Catalogue::from_roles(&roles?),
             users,
             in_scope,
             named,
