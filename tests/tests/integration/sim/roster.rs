@@ -131,7 +131,10 @@ async fn joiners_movers_and_leavers_in_one_plan_then_nothing_left() {
     assert!(sim.user(leaver).is_none(), "the leaver is gone");
     assert_eq!(held(&sim, &parent)[mover.as_str()], vec![other.clone()]);
     assert_eq!(sim.user(renamed).unwrap().first_name, "Renée");
-    assert_eq!(held(&sim, &parent)["new.one@example.com"], vec![guest.clone()]);
+    assert_eq!(
+        held(&sim, &parent)["new.one@example.com"],
+        vec![guest.clone()]
+    );
     assert_eq!(sim.user("new.two@example.com").unwrap().last_name, "Two");
     assert_eq!(sim.request_count(&operations::CREATE_USER_V1), 2);
 

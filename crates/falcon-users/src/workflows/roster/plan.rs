@@ -632,3 +632,291 @@ fn check_guardrails(changes: &[Change], limits: &Guardrails) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::*;
+    use crate::workflows::roster::resolve::Catalogue;
+    use crate::workflows::roster::state::CidState;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn user(roles: &[(&str, Option<i64>)]) -> UserState {
+        UserState {
+            uuid: Some("u".into()),
+            first_name: Some("Ann".into()),
+            last_name: Some("Lee".into()),
+            roles: roles
+                .iter()
+                .map(|(r, hours)| (r.to_string(), hours.map(|h| now() + Duration::hours(h))))
+                .collect(),
+        }
+    }
+
+    /// A tenant with `ann@example.com` holding `held`, and `bob@example.com` holding `a`.
+    fn tenant(held: &[(&str, Option<i64>)]) -> TenantState {
+        let mut users = BTreeMap::new();
+        users.insert("ann@example.com".to_owned(), user(held));
+        users.insert("bob@example.com".to_owned(), user(&[("a", None)]));
+        let cid = CidState {
+            catalogue: Catalogue::from_pairs([("a", "Alpha"), ("b", "Beta")]),
+            in_scope: Some(users.keys().cloned().collect::<BTreeSet<_>>()),
+            users,
+            named: None,
+        };
+        TenantState {
+            cids: [(None, cid)].into_iter().collect(),
+        }
+    }
+
+    fn roster(roles: &str) -> Roster {
+        let csv = format!("uid,roles\nann@example.com,\"{roles}\"\n");
+        Roster::from_csv(csv.as_bytes()).unwrap()
+    }
+
+    fn at(hours: i64) -> String {
+        (now() + Duration::hours(hours)).to_rfc3339()
+    }
+
+    /// (held, roster roles, mode, the roles Ann ends with | the column refused)
+    #[test]
+    fn what_a_plan_asks_for() {
+        let end = |h: i64| Some(now() + Duration::hours(h));
+        type Want = std::result::Result<Vec<(&'static str, Option<DateTime<Utc>>)>, &'static str>;
+        let cases: Vec<(Vec<(&str, Option<i64>)>, String, Mode, Want)> = vec![
+            // Additive keeps what the roster leaves out; exact revokes it.
+            (
+                vec![("a", None)],
+                "b".into(),
+                Mode::Additive,
+                Ok(vec![("a", None), ("b", None)]),
+            ),
+            (
+                vec![("a", None)],
+                "b".into(),
+                Mode::Exact,
+                Ok(vec![("b", None)]),
+            ),
+            // Names resolve to ids.
+            (vec![], "Beta".into(), Mode::Exact, Ok(vec![("b", None)])),
+            // Additive never shortens: permanent stays, the later end wins.
+            (
+                vec![("a", None)],
+                format!("a@{}", at(5)),
+                Mode::Additive,
+                Ok(vec![("a", None)]),
+            ),
+            (
+                vec![("a", Some(50))],
+                format!("a@{}", at(5)),
+                Mode::Additive,
+                Ok(vec![("a", end(50))]),
+            ),
+            (
+                vec![("a", Some(5))],
+                "a".into(),
+                Mode::Additive,
+                Ok(vec![("a", None)]),
+            ),
+            // Exact follows the roster's end.
+            (
+                vec![("a", None)],
+                format!("a@{}", at(5)),
+                Mode::Exact,
+                Ok(vec![("a", end(5))]),
+            ),
+            // A lapsed end is no longer wanted.
+            (
+                vec![("a", Some(2))],
+                format!("a@{}", at(-1)),
+                Mode::Exact,
+                Ok(vec![]),
+            ),
+            // Ends beyond 7 days, or under an hour unless already held so, are refused.
+            (
+                vec![],
+                format!("a@{}", at(169)),
+                Mode::Exact,
+                Err("expires_at"),
+            ),
+            (
+                vec![],
+                format!("a@{}", (now() + Duration::minutes(30)).to_rfc3339()),
+                Mode::Exact,
+                Err("expires_at"),
+            ),
+            (vec![("a", None)], "zeta".into(), Mode::Exact, Err("roles")),
+        ];
+        for (held, roles, mode, want) in cases {
+            let options = PlanOptions {
+                mode,
+                ..PlanOptions::default()
+            };
+            let got = plan(&roster(&roles), &tenant(&held), &options, now());
+            match (got, want) {
+                (Ok(p), Ok(want)) => {
+                    let after = p
+                        .changes
+                        .first()
+                        .and_then(|c| c.after.clone())
+                        .map_or_else(|| user(&held).roles, |a| a.roles);
+                    let want: BTreeMap<String, Option<DateTime<Utc>>> =
+                        want.into_iter().map(|(r, e)| (r.to_owned(), e)).collect();
+                    assert_eq!(after, want, "{held:?} + {roles} ({mode:?})");
+                }
+                (Err(Error::Roster { problems }), Err(column)) => {
+                    assert_eq!(problems[0].column, column, "{roles}: {problems:?}");
+                }
+                (got, want) => panic!("{held:?} + {roles}: {got:?}, expected {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_role_held_until_soon_is_kept_not_refused() {
+        let soon = Duration::minutes(30);
+        let mut state = tenant(&[]);
+        let cid = state.cids.get_mut(&None).unwrap();
+        let ann = cid.users.get_mut("ann@example.com").unwrap();
+        ann.roles.insert("a".into(), Some(now() + soon));
+        let p = plan(
+            &roster(&format!("a@{}", (now() + soon).to_rfc3339())),
+            &state,
+            &PlanOptions {
+                mode: Mode::Exact,
+                ..PlanOptions::default()
+            },
+            now(),
+        )
+        .unwrap();
+        assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn pruning_offboards_only_in_scope_and_within_the_limit() {
+        let options = |max_offboard| PlanOptions {
+            prune: true,
+            scope: Some("uid:'*'".into()),
+            guardrails: Guardrails {
+                max_offboard,
+                max_strip: 5,
+            },
+            ..PlanOptions::default()
+        };
+        let p = plan(&roster("a"), &tenant(&[("a", None)]), &options(1), now()).unwrap();
+        assert_eq!(p.counts(), (0, 0, 1));
+        assert_eq!(p.changes[0].uid, "bob@example.com");
+        assert_eq!(
+            p.changes[0].actions(),
+            [
+                Action::Revoke {
+                    roles: vec!["a".into()]
+                },
+                Action::Delete
+            ]
+        );
+        let refused = plan(&roster("a"), &tenant(&[("a", None)]), &options(0), now());
+        assert!(
+            matches!(refused, Err(Error::PlanRefused { .. })),
+            "{refused:?}"
+        );
+
+        let mut out_of_scope = tenant(&[("a", None)]);
+        out_of_scope.cids.get_mut(&None).unwrap().in_scope = Some(BTreeSet::new());
+        assert!(
+            plan(&roster("a"), &out_of_scope, &options(0), now())
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_row_without_names_leaves_the_names_alone() {
+        let p = plan(
+            &roster("a"),
+            &tenant(&[("a", None)]),
+            &PlanOptions::default(),
+            now(),
+        )
+        .unwrap();
+        assert!(p.is_empty(), "{p:?}");
+        let renamed =
+            Roster::from_csv("uid,first_name,roles\nann@example.com,Annie,a\n".as_bytes()).unwrap();
+        let p = plan(
+            &renamed,
+            &tenant(&[("a", None)]),
+            &PlanOptions::default(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            p.changes[0].actions(),
+            [Action::Rename {
+                first_name: Some("Annie".into()),
+                last_name: Some("Lee".into())
+            }]
+        );
+    }
+
+    /// Where an interrupted or raced change may be found, and what counts as moved.
+    #[test]
+    fn positions_on_and_off_the_way() {
+        let u = |roles: &[&str]| user(&roles.iter().map(|r| (*r, None)).collect::<Vec<_>>());
+        let other = UserState {
+            uuid: Some("v".into()),
+            ..u(&["a"])
+        };
+        let renamed = UserState {
+            first_name: Some("Zed".into()),
+            ..u(&["a"])
+        };
+        let cases: Vec<(
+            Option<UserState>,
+            Option<UserState>,
+            Option<UserState>,
+            bool,
+        )> = vec![
+            (Some(u(&["a"])), Some(u(&["b"])), Some(u(&["a"])), true),
+            (Some(u(&["a"])), Some(u(&["b"])), Some(u(&["a", "b"])), true),
+            (Some(u(&["a"])), Some(u(&["b"])), Some(u(&["b"])), true),
+            (Some(u(&["a"])), Some(u(&["b"])), Some(u(&[])), true),
+            (
+                Some(u(&["a", "c"])),
+                Some(u(&["c"])),
+                Some(u(&["a"])),
+                false,
+            ),
+            (
+                Some(u(&["a"])),
+                Some(u(&["b"])),
+                Some(u(&["a", "z"])),
+                false,
+            ),
+            (Some(u(&["a"])), Some(u(&["b"])), Some(other.clone()), false),
+            (Some(u(&["a"])), Some(u(&["a"])), Some(renamed), false),
+            (Some(u(&["a"])), Some(u(&["b"])), None, false),
+            (None, Some(u(&["a"])), None, true),
+            (None, Some(u(&["a"])), Some(u(&[])), true),
+            (None, Some(u(&["a"])), Some(u(&["z"])), false),
+            (Some(u(&["a"])), None, None, true),
+            (Some(u(&["a"])), None, Some(u(&[])), true),
+            (Some(u(&["a"])), None, Some(other), false),
+        ];
+        for (before, after, now, on_the_way) in cases {
+            let got = position(before.as_ref(), after.as_ref(), now.as_ref());
+            assert_eq!(
+                got.is_ok(),
+                on_the_way,
+                "{before:?} → {after:?} at {now:?}: {got:?}"
+            );
+        }
+    }
+}
