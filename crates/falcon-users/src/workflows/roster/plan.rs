@@ -691,7 +691,8 @@ mod tests {
     fn what_a_plan_asks_for() {
         let end = |h: i64| Some(now() + Duration::hours(h));
         type Want = std::result::Result<Vec<(&'static str, Option<DateTime<Utc>>)>, &'static str>;
-        let cases: Vec<(Vec<(&str, Option<i64>)>, String, Mode, Want)> = vec![
+        type Held = Vec<(&'static str, Option<i64>)>;
+        let cases: Vec<(Held, String, Mode, Want)> = vec![
             // Additive keeps what the roster leaves out; exact revokes it.
             (
                 vec![("a", None)],
@@ -878,12 +879,13 @@ mod tests {
             first_name: Some("Zed".into()),
             ..u(&["a"])
         };
-        let cases: Vec<(
+        type Case = (
             Option<UserState>,
             Option<UserState>,
             Option<UserState>,
             bool,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (Some(u(&["a"])), Some(u(&["b"])), Some(u(&["a"])), true),
             (Some(u(&["a"])), Some(u(&["b"])), Some(u(&["a", "b"])), true),
             (Some(u(&["a"])), Some(u(&["b"])), Some(u(&["b"])), true),
