@@ -20,9 +20,9 @@ use crate::workflows::once::exactly_once;
 use crate::workflows::provision::may_be_taken;
 use crate::workflows::roster::journal::{Journal, JournalEntry};
 use crate::workflows::roster::plan::{
-    Action, Change, PLAN_VERSION, Plan, UserState, actions, position, same_end,
+    Action, Change, PLAN_VERSION, Plan, actions, position, same_end,
 };
-use crate::workflows::roster::state::grant_end;
+use crate::workflows::roster::state::{UserState, grant_end};
 use crate::workflows::stop::Stop;
 
 /// How to apply.

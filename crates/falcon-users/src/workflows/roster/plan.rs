@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result, RowProblem};
 use crate::model::cid::Cid;
 use crate::model::validation::GRANT_EXPIRY_HOURS;
-use crate::workflows::roster::Roster;
-use crate::workflows::roster::state::TenantState;
+use crate::workflows::roster::rows::Roster;
+use crate::workflows::roster::state::{TenantState, UserState};
 
 /// The version of the saved plan format; an apply refuses any other.
 pub const PLAN_VERSION: u32 = 1;
@@ -78,20 +78,6 @@ impl PlanOptions {
         }
         cids.into_iter().collect()
     }
-}
-
-/// A user as a plan sees them in one CID: UUID, names, and the roles held there directly, each
-/// with its end (`None`: permanent).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserState {
-    /// The UUID (`None` in the `after` of a user not created yet).
-    pub uuid: Option<String>,
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: Option<String>,
-    /// Role id → when the grant ends.
-    pub roles: BTreeMap<String, Option<DateTime<Utc>>>,
 }
 
 /// One user going from what the plan saw to what the roster asks for.

@@ -6,15 +6,29 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use falcon_users_api::types::FlightcontrolapiCombinedUserRolesResourceV2;
 use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
 
 use crate::client::Falcon;
 use crate::error::Result;
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
 use crate::workflows::inventory::UserWithGrants;
-use crate::workflows::roster::Roster;
-use crate::workflows::roster::plan::{Plan, PlanOptions, UserState, plan};
 use crate::workflows::roster::resolve::Catalogue;
+use crate::workflows::roster::rows::{Roster, RosterEntry, RosterRole};
+
+/// A user as a plan sees them in one CID: UUID, names, and the roles held there directly, each
+/// with its end (`None`: permanent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserState {
+    /// The UUID (`None` in the `after` of a user not created yet).
+    pub uuid: Option<String>,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Role id → when the grant ends.
+    pub roles: BTreeMap<String, Option<DateTime<Utc>>>,
+}
 
 /// The tenant as a plan sees it: each CID read, by CID (`None`: the handle's own CID).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -68,6 +82,35 @@ pub(crate) fn grant_end(
         .map(|t| t.with_timezone(&Utc))
 }
 
+impl Roster {
+    /// The roster of a tenant as read: every user of every CID with the roles they hold there
+    /// (by id; temporary ones with their end), rows numbered as the CSV export numbers them. A
+    /// plan of it against the same state is empty.
+    pub fn from_state(state: &TenantState) -> Self {
+        let mut entries = Vec::new();
+        for (cid, cid_state) in &state.cids {
+            for (uid, user) in &cid_state.users {
+                entries.push(RosterEntry {
+                    row: entries.len() + 2,
+                    uid: uid.clone(),
+                    first_name: user.first_name.clone(),
+                    last_name: user.last_name.clone(),
+                    roles: user
+                        .roles
+                        .iter()
+                        .map(|(role, end)| RosterRole {
+                            role: role.clone(),
+                            expires_at: *end,
+                        })
+                        .collect(),
+                    cid: cid.clone(),
+                });
+            }
+        }
+        Self { entries }
+    }
+}
+
 impl Falcon {
     /// Reads what a plan starts from in each of `cids` (`None`: this handle's own CID), the
     /// CIDs concurrently, each through its own member handle: the roles offered (two requests)
@@ -92,40 +135,6 @@ impl Falcon {
             .buffer_unordered(cids.len().clamp(1, 20));
         let cids = read.try_collect().await?;
         Ok(TenantState { cids })
-    }
-
-    /// Reads the CIDs `roster` and `options` need ([`Falcon::roster_state`]) and plans against
-    /// them now ([`plan`](crate::workflows::roster::plan())).
-    ///
-    /// ```no_run
-    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
-    /// use falcon_users::workflows::roster::{ApplyOptions, Journal, PlanOptions, Roster};
-    ///
-    /// let roster = Roster::from_path("staff.csv".as_ref())?;
-    /// let plan = falcon.plan_roster(&roster, &PlanOptions::default(), 8).await?;
-    /// for change in &plan.changes {
-    ///     println!("{} {}: {:?}", change.kind(), change.uid, change.actions());
-    /// }
-    /// // Just read: no need to read each user again before changing them.
-    /// let options = ApplyOptions::new().verify(false);
-    /// let report = falcon.apply(&plan, &options, &Journal::in_memory()).await?;
-    /// assert!(report.is_complete());
-    /// # Ok(()) }
-    /// ```
-    pub async fn plan_roster(
-        &self,
-        roster: &Roster,
-        options: &PlanOptions,
-        concurrency: usize,
-    ) -> Result<Plan> {
-        let state = self
-            .roster_state(
-                &options.cids_to_read(roster),
-                options.scope.as_deref(),
-                concurrency,
-            )
-            .await?;
-        plan(roster, &state, options, Utc::now())
     }
 
     async fn cid_state(&self, scope: Option<&str>, concurrency: usize) -> Result<CidState> {
