@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::expiry;
+use crate::member_cids::{self, MemberCids};
 
 /// User lifecycle work on CrowdStrike Falcon: inventory, provisioning, offboarding, role changes.
 ///
@@ -248,9 +249,18 @@ pub struct InventoryArgs {
     /// renamed over it only when the run succeeds).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Grants listings in flight.
+    /// Grants listings in flight (per CID with --member-cids).
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// Flight Control: the users of these child CIDs instead, each child with its own token
+    /// and rate budget, several at once; the `cid` column tells whose each row is. LIST is
+    /// comma-separated CIDs or @FILE (one CID a line, `#` comments). A child that fails is
+    /// reported and the others' rows are still written (exit 5).
+    #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
+    pub member_cids: Option<MemberCids>,
+    /// Child CIDs worked at once with --member-cids.
+    #[arg(long, default_value_t = 8, value_name = "N", requires = "member_cids")]
+    pub children: usize,
 }
 
 /// `auth ...`

@@ -171,7 +171,8 @@ impl FalconBuilder {
     /// own CID and each Flight Control member CID (see [`Falcon::for_member`]) have a limit of
     /// their own, as each has its own rate budget at the service, so a job over 20 children
     /// runs them in parallel instead of queueing them behind one limit. Bound how many CIDs are
-    /// worked at once where they are started.
+    /// worked at once where they are started (the `children` of [`Falcon::fleet_inventory`],
+    /// the `concurrency` of [`Falcon::for_each_cid`]).
     pub fn max_concurrency(mut self, n: usize) -> Self {
         self.max_concurrency = Some(n);
         self
