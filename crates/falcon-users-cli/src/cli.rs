@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use falcon_users::Cid;
+
 use crate::expiry;
 use crate::member_cids::{self, MemberCids};
 
@@ -181,6 +183,10 @@ pub enum GrantsCommand {
     List {
         /// UUID or email.
         user: String,
+        /// Flight Control: in this child CID (a parent user's roles there) instead of the
+        /// handle's own.
+        #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
+        cid: Option<Cid>,
     },
     /// Grant roles to a user.
     Grant {
@@ -196,6 +202,10 @@ pub enum GrantsCommand {
         /// End the grant at this time: RFC 3339 (2030-01-02T15:04:05Z), 1 hour to 7 days from now.
         #[arg(long, value_name = "TIME", value_parser = expiry::parse_at)]
         expires_at: Option<DateTime<Utc>>,
+        /// Flight Control: in this child CID (a parent user's roles there) instead of the
+        /// handle's own.
+        #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
+        cid: Option<Cid>,
     },
     /// Revoke roles from a user (asks unless --yes).
     Revoke {
@@ -204,7 +214,16 @@ pub enum GrantsCommand {
         /// Role ids.
         #[arg(required = true)]
         roles: Vec<String>,
+        /// Flight Control: in this child CID (a parent user's roles there) instead of the
+        /// handle's own.
+        #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
+        cid: Option<Cid>,
     },
+}
+
+/// A CID as `--cid` takes it (a pasted `-XX` checksum suffix is dropped).
+fn parse_cid(text: &str) -> Result<Cid, String> {
+    text.parse().map_err(|e: falcon_users::Error| e.to_string())
 }
 
 /// `provision ...`

@@ -200,3 +200,95 @@ fn a_failing_child_is_reported_and_the_others_rows_are_written_with_exit_5() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(!only.exists());
 }
+
+/// The first `child_cids` anywhere in a saved simulated tenant.
+fn child_cids_in(state: &serde_json::Value) -> Option<Vec<String>> {
+    match state {
+        serde_json::Value::Object(map) => map
+            .get("child_cids")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .or_else(|| map.values().find_map(child_cids_in)),
+        serde_json::Value::Array(items) => items.iter().find_map(child_cids_in),
+        _ => None,
+    }
+}
+
+#[test]
+fn grants_with_cid_grant_list_and_revoke_a_parent_users_role_in_a_child() {
+    let state = SimState::new();
+    let sim = |args: &[&str]| {
+        let mut all = vec!["--simulate", "-f", "json"];
+        all.extend_from_slice(args);
+        let out = run(&all, &state.env());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        out
+    };
+    let users: serde_json::Value =
+        serde_json::from_slice(&sim(&["--sim-users", "5", "users", "list"]).stdout).unwrap();
+    let uid = users[0]["uid"].as_str().unwrap().to_owned();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.file()).unwrap()).unwrap();
+    let child = child_cids_in(&saved).expect("the saved tenant names its children")[0].clone();
+    let roles_in_child = || -> Vec<String> {
+        let listed: serde_json::Value =
+            serde_json::from_slice(&sim(&["grants", "list", &uid, "--cid", &child]).stdout)
+                .unwrap();
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                assert_eq!(g["cid"], child.as_str(), "{g}");
+                g["role_id"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        roles_in_child(),
+        Vec::<String>::new(),
+        "a parent user holds nothing there yet"
+    );
+
+    let granted = sim(&[
+        "grants",
+        "grant",
+        &uid,
+        "falconhost_analyst",
+        "--cid",
+        &child,
+    ]);
+    assert!(
+        text(&granted.stderr).contains(&format!("in CID {child}")),
+        "{}",
+        text(&granted.stderr)
+    );
+    assert_eq!(roles_in_child(), ["falconhost_analyst"]);
+    // Not in the parent: the grant is the child's.
+    let parent: serde_json::Value =
+        serde_json::from_slice(&sim(&["grants", "list", &uid]).stdout).unwrap();
+    assert!(
+        parent
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["cid"] != child.as_str()),
+        "{parent}"
+    );
+
+    sim(&[
+        "--yes",
+        "grants",
+        "revoke",
+        &uid,
+        "falconhost_analyst",
+        "--cid",
+        &child,
+    ]);
+    assert_eq!(roles_in_child(), Vec::<String>::new());
+
+    let bad = run(
+        &["--simulate", "grants", "list", &uid, "--cid", "nope"],
+        &state.env(),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}
