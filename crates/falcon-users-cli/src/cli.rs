@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use falcon_users::Cid;
+
 use crate::expiry;
+use crate::member_cids::{self, MemberCids};
 
 /// User lifecycle work on CrowdStrike Falcon: inventory, provisioning, offboarding, role changes.
 ///
@@ -186,6 +189,10 @@ pub enum GrantsCommand {
     List {
         /// UUID or email.
         user: String,
+        /// Flight Control: in this child CID (a parent user's roles there) instead of the
+        /// handle's own.
+        #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
+        cid: Option<Cid>,
     },
     /// Grant roles to a user.
     Grant {
@@ -201,6 +208,10 @@ pub enum GrantsCommand {
         /// End the grant at this time: RFC 3339 (2030-01-02T15:04:05Z), 1 hour to 7 days from now.
         #[arg(long, value_name = "TIME", value_parser = expiry::parse_at)]
         expires_at: Option<DateTime<Utc>>,
+        /// Flight Control: in this child CID (a parent user's roles there) instead of the
+        /// handle's own.
+        #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
+        cid: Option<Cid>,
     },
     /// Revoke roles from a user (asks unless --yes).
     Revoke {
@@ -209,7 +220,16 @@ pub enum GrantsCommand {
         /// Role ids.
         #[arg(required = true)]
         roles: Vec<String>,
+        /// Flight Control: in this child CID (a parent user's roles there) instead of the
+        /// handle's own.
+        #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
+        cid: Option<Cid>,
     },
+}
+
+/// A CID as `--cid` takes it (a pasted `-XX` checksum suffix is dropped).
+fn parse_cid(text: &str) -> Result<Cid, String> {
+    text.parse().map_err(|e: falcon_users::Error| e.to_string())
 }
 
 /// `provision ...`
@@ -254,14 +274,27 @@ pub struct InventoryArgs {
     /// renamed over it only when the run succeeds).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Grants listings in flight.
+    /// Grants listings in flight (per CID with --member-cids).
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// Flight Control: the users of these child CIDs instead, each child with its own token
+    /// and rate budget, several at once; the `cid` column tells whose each row is. LIST is
+    /// comma-separated CIDs or @FILE (one CID a line, `#` comments). A child that fails is
+    /// reported and the others' rows are still written (exit 5).
+    #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
+    pub member_cids: Option<MemberCids>,
+    /// Child CIDs worked at once with --member-cids.
+    #[arg(long, default_value_t = 8, value_name = "N", requires = "member_cids")]
+    pub children: usize,
 }
 
 /// `roster ...`
 #[derive(Debug, Args)]
 pub struct RosterArgs {
+    /// Flight Control: also write the users of these member CIDs (comma-separated, or @FILE),
+    /// each row with its `cid`.
+    #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
+    pub member_cids: Option<MemberCids>,
     /// Write here instead of stdout, all or nothing (mode 0600).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -292,6 +325,10 @@ pub struct PlanningArgs {
     /// Grants listings (reading) or changes (applying) in flight.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// Flight Control: also manage these member CIDs (comma-separated, or @FILE with one per
+    /// line): read, and pruned with --prune; a roster row naming any other CID is refused.
+    #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
+    pub member_cids: Option<MemberCids>,
 }
 
 /// `plan ...`

@@ -12,6 +12,7 @@ mod console;
 mod exit;
 mod expiry;
 mod interrupt;
+mod member_cids;
 mod output;
 mod output_file;
 mod records;

@@ -11,6 +11,8 @@ mod cut_short;
 mod expiry;
 #[path = "cli/files.rs"]
 mod files;
+#[path = "cli/fleet.rs"]
+mod fleet;
 #[path = "cli/hostile.rs"]
 mod hostile;
 #[path = "cli/inventory.rs"]

@@ -1,5 +1,9 @@
-//! API clients, their scopes, the tokens they mint, and per-client rate limits (the OAuth2
-//! side of the simulator; which scopes an operation needs is the operation table's).
+//! API clients, their scopes, the tokens they mint, and rate limits per client and CID (the
+//! OAuth2 side of the simulator; which scopes an operation needs is the operation table's).
+//!
+//! The service budgets requests per customer (CID): a Flight Control parent's client has one
+//! budget for its own CID and one for each child it mints member tokens for, so spending a
+//! child's budget leaves the parent's and the other children's whole.
 //!
 //! The registry holds live tokens only: an expired one is purged when the next is minted, and
 //! a revoked one at once. A token carries a tag only this instance can compute, so one that is
@@ -76,7 +80,8 @@ pub struct Clients {
     pub clients: HashMap<String, ApiClient>,
     tokens: Mutex<Tokens>,
     max_live: usize,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    /// API budgets by (client id, CID the token acts in).
+    buckets: Mutex<HashMap<(String, String), Bucket>>,
     /// Budgets of requests that failed to authenticate, per source address.
     refused: Mutex<HashMap<IpAddr, Bucket>>,
     refused_per_minute: u32,
@@ -352,23 +357,24 @@ impl Clients {
         self
     }
 
-    /// Spends one request of `client_id`'s budget (token bucket refilled continuously).
-    pub fn spend(&self, client_id: &str) -> RateVerdict {
-        self.client_budget(client_id, true)
+    /// Spends one request of `client_id`'s budget in `cid` (the CID its token acts in: its
+    /// own, or the member CID it was minted for; token bucket refilled continuously).
+    pub fn spend(&self, client_id: &str, cid: &str) -> RateVerdict {
+        self.client_budget(client_id, cid, true)
     }
 
-    /// `client_id`'s budget, without spending any: what the token endpoints report (the
-    /// budget is the API's; minting and revoking are not charged to it, but are refused when
-    /// it is empty).
-    pub fn client_left(&self, client_id: &str) -> RateVerdict {
-        self.client_budget(client_id, false)
+    /// `client_id`'s budget in `cid`, without spending any: what the token endpoints report
+    /// (the budget is the API's; minting and revoking are not charged to it, but are refused
+    /// when it is empty).
+    pub fn client_left(&self, client_id: &str, cid: &str) -> RateVerdict {
+        self.client_budget(client_id, cid, false)
     }
 
-    fn client_budget(&self, client_id: &str, spend: bool) -> RateVerdict {
+    fn client_budget(&self, client_id: &str, cid: &str, spend: bool) -> RateVerdict {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.clock.instant();
         let bucket = buckets
-            .entry(client_id.to_owned())
+            .entry((client_id.to_owned(), cid.to_owned()))
             .or_insert_with(|| Bucket::full(self.burst, now));
         bucket.spend(self.per_minute, self.burst, spend, now)
     }
@@ -433,19 +439,37 @@ mod tests {
             .with_burst(1)
             .with_clock(clock.clone());
         let token = mint(&clients).unwrap();
-        assert!(clients.spend("c").retry_after.is_none());
+        assert!(clients.spend("c", "cid").retry_after.is_none());
         assert!(
-            clients.spend("c").retry_after.is_some(),
+            clients.spend("c", "cid").retry_after.is_some(),
             "the burst of 1 is spent"
         );
         clock.advance(Duration::from_secs(1798));
         assert!(clients.check(&token).is_ok());
         assert!(
-            clients.spend("c").retry_after.is_none(),
+            clients.spend("c", "cid").retry_after.is_none(),
             "refilled by the clock"
         );
         clock.advance(Duration::from_secs(2));
         assert_eq!(clients.check(&token).err(), Some(TokenProblem::Expired));
+    }
+
+    #[test]
+    fn each_cid_a_client_acts_in_has_its_own_budget() {
+        let clients = Clients::new("us-1", Duration::from_secs(60), 60, 7).with_burst(2);
+        for _ in 0..2 {
+            assert!(clients.spend("c", "child-1").retry_after.is_none());
+        }
+        assert!(clients.spend("c", "child-1").retry_after.is_some());
+        assert!(clients.client_left("c", "child-1").retry_after.is_some());
+        for (client, cid) in [("c", "parent"), ("c", "child-2"), ("other", "child-1")] {
+            let left = clients.client_left(client, cid);
+            assert_eq!(
+                (left.remaining, left.retry_after),
+                (2, None),
+                "{client} in {cid}"
+            );
+        }
     }
 
     #[test]

@@ -32,9 +32,11 @@ pub struct SimConfig {
     pub region: String,
     /// Lifetime of minted tokens (at most [`MAX_TOKEN_TTL`]).
     pub token_ttl: Duration,
-    /// Requests per minute per API client (token bucket).
+    /// Requests per minute per customer (CID), as the service budgets them: each API client has
+    /// this many for its own CID and as many again for each Flight Control child it acts in
+    /// (token bucket per client and CID).
     pub rate_limit_per_minute: u32,
-    /// Requests a client may send at once before the per-minute rate binds; `None` is a whole
+    /// Requests a client may send at once in one CID before the per-minute rate binds; `None` is a whole
     /// minute's worth (as the service counts). Benchmarks set it lower so the limit binds early.
     pub rate_limit_burst: Option<u32>,
     /// Requests per minute a source address may send that fail to authenticate (a bad or

@@ -32,7 +32,7 @@ pub struct Arrival {
 }
 
 /// A request admitted by a bearer token carrying the operation's scopes, within its client's
-/// rate limit.
+/// rate limit in the CID the token acts in.
 pub struct Admitted {
     /// The operation, from the table.
     pub op: &'static Operation,
@@ -180,7 +180,7 @@ impl FromRequestParts<Arc<Shared>> for Admitted {
                 ));
             }
         };
-        let verdict = shared.clients.spend(&token.client_id);
+        let verdict = shared.clients.spend(&token.client_id, &token.cid);
         headers.rate = Some((verdict.limit, verdict.remaining));
         if let Some(at) = verdict.retry_after {
             headers.retry_after = Some(at);

@@ -40,14 +40,14 @@ pub async fn stamp(State(shared): State<Arc<Shared>>, request: Request, next: Ne
     let headers = response.headers_mut();
     if !headers.contains_key("x-ratelimit-limit") {
         // A request whose token checks out (an injected fault, say) reports its client's
-        // budget: clients pace themselves by these headers.
+        // budget in the token's CID: clients pace themselves by these headers.
         let client = authorization
             .as_ref()
             .and_then(|v| v.to_str().ok())
             .and_then(|v| credentials(v, "Bearer"))
             .and_then(|t| shared.clients.check(t).ok());
         let left = match client {
-            Some(token) => shared.clients.client_left(&token.client_id),
+            Some(token) => shared.clients.client_left(&token.client_id, &token.cid),
             None => shared.clients.unauthenticated_left(source),
         };
         headers.insert("x-ratelimit-limit", HeaderValue::from(left.limit));

@@ -167,7 +167,12 @@ impl FalconBuilder {
         self
     }
 
-    /// Most requests in flight at once across all clones (default 16).
+    /// Most requests in flight at once per CID, across all clones (default 16): the handle's
+    /// own CID and each Flight Control member CID (see [`Falcon::for_member`]) have a limit of
+    /// their own, as each has its own rate budget at the service, so a job over 20 children
+    /// runs them in parallel instead of queueing them behind one limit. Bound how many CIDs are
+    /// worked at once where they are started (the `children` of [`Falcon::fleet_inventory`],
+    /// the `concurrency` of [`Falcon::for_each_cid`]).
     pub fn max_concurrency(mut self, n: usize) -> Self {
         self.max_concurrency = Some(n);
         self

@@ -14,7 +14,6 @@ use crate::runtime::pipeline;
 use crate::runtime::retry::RetryPolicy;
 use crate::runtime::shared::Runtime;
 use crate::runtime::stats::StatsSnapshot;
-use crate::runtime::token::TokenCache;
 
 /// A connection to the Falcon User Management API: credentials, cloud, token cache, retry policy
 /// and rate limiter. Cheap to clone (`Arc` inside); `Send + Sync`.
@@ -54,9 +53,9 @@ impl fmt::Debug for Falcon {
 impl Falcon {
     /// The first handle of a new runtime: the credentials' own tenant, or `member`.
     pub(crate) fn new(runtime: Arc<Runtime>, member: Option<Cid>) -> Falcon {
-        let cache = Arc::new(TokenCache::new(member));
+        let lane = runtime.lane(member.as_ref());
         Falcon {
-            token: Arc::new(Minter::new(Arc::clone(&runtime), cache)),
+            token: Arc::new(Minter::new(Arc::clone(&runtime), lane)),
             deadline: runtime.deadline,
             runtime,
         }
@@ -71,16 +70,23 @@ impl Falcon {
     /// # Ok(()) }
     /// ```
     pub fn api(&self) -> falcon_users_api::Client {
-        pipeline::client(&self.runtime, Some(self.token.clone()), self.deadline)
+        pipeline::client(
+            &self.runtime,
+            self.token.limiter(),
+            Some(self.token.clone()),
+            self.deadline,
+        )
     }
 
-    /// A handle acting in a Flight Control member CID, with its own lazily minted token.
-    /// Handles for the same CID share one token.
+    /// A handle acting in a Flight Control member CID, with its own lazily minted token and its
+    /// own pacing: the service budgets requests per CID, so a member handle is paced (and held
+    /// after a 429) by that CID's budget alone, and never slows the parent or another member.
+    /// Handles for the same CID share one token and one budget.
     pub fn for_member(&self, cid: impl AsRef<str>) -> Result<Falcon> {
         let cid: Cid = cid.as_ref().parse()?;
-        let cache = self.runtime.member(&cid);
+        let lane = self.runtime.lane(Some(&cid));
         Ok(Falcon {
-            token: Arc::new(Minter::new(Arc::clone(&self.runtime), cache)),
+            token: Arc::new(Minter::new(Arc::clone(&self.runtime), lane)),
             ..self.clone()
         })
     }

@@ -26,6 +26,7 @@ mod client {
     mod hostile;
     mod ids_paging;
     mod listings;
+    mod pacing;
     mod retry;
     mod security;
 }

@@ -18,10 +18,14 @@ use crate::records::GrantRow;
 pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
     let falcon = &ctx.falcon;
     match command {
-        GrantsCommand::List { user } => {
+        GrantsCommand::List { user, cid } => {
             let uuid = resolve_uuid(falcon, &user).await?;
+            let query = match cid {
+                Some(cid) => GrantQuery::new().cid(cid),
+                None => GrantQuery::new(),
+            };
             let rows: Vec<GrantRow> = falcon
-                .grants(&uuid, GrantQuery::new())
+                .grants(&uuid, query)
                 .map_ok(GrantRow)
                 .try_collect()
                 .await?;
@@ -32,13 +36,14 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
             roles,
             expires_in_hours,
             expires_at,
+            cid,
         } => {
             let uuid = resolve_uuid(falcon, &user).await?;
             let expires_at = expires_at
                 .or_else(|| expires_in_hours.map(|h| expiry::in_hours(h, chrono::Utc::now())));
             ctx.changes.begin();
             falcon
-                .grant_roles(&uuid, roles.clone(), None, expires_at)
+                .grant_roles(&uuid, roles.clone(), cid.as_ref(), expires_at)
                 .await?;
             match expires_at {
                 Some(at) => console::line(format_args!(
@@ -46,18 +51,33 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
                     roles.join(", "),
                     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 )),
-                None => console::line(format_args!("granted {} to {uuid}", roles.join(", "))),
+                None => console::line(format_args!(
+                    "granted {} to {uuid}{}",
+                    roles.join(", "),
+                    in_cid(cid.as_ref())
+                )),
             }
         }
-        GrantsCommand::Revoke { user, roles } => {
+        GrantsCommand::Revoke { user, roles, cid } => {
             let uuid = resolve_uuid(falcon, &user).await?;
             if !confirm(ctx.yes, &format!("revoke {} from {uuid}", roles.join(", "))).await {
                 return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
             }
             ctx.changes.begin();
-            falcon.revoke_roles(&uuid, roles.clone(), None).await?;
-            console::line(format_args!("revoked {} from {uuid}", roles.join(", ")));
+            falcon
+                .revoke_roles(&uuid, roles.clone(), cid.as_ref())
+                .await?;
+            console::line(format_args!(
+                "revoked {} from {uuid}{}",
+                roles.join(", "),
+                in_cid(cid.as_ref())
+            ));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// ` in CID x` for a change made in a child CID, nothing otherwise.
+fn in_cid(cid: Option<&falcon_users::Cid>) -> String {
+    cid.map(|c| format!(" in CID {c}")).unwrap_or_default()
 }

@@ -1,16 +1,23 @@
 //! `inventory`: every user with their grants, streamed to stdout or a file. A file is written
 //! all or nothing ([`OutputFile`]): a failed or interrupted run leaves the previous one as it was.
+//! With `--member-cids`, the users of each child CID, children worked at once: a child that
+//! fails is reported on stderr and the others' rows are written (and a file committed), exit 5.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use falcon_users::UserQuery;
-use futures::TryStreamExt;
+use std::collections::BTreeMap;
+
+use falcon_users::workflows::UserWithGrants;
+use falcon_users::{Cid, UserQuery};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Ctx, Failure, Outcome};
 use crate::cli::{Format, InventoryArgs};
 use crate::console;
+use crate::exit;
 use crate::output::RowWriter;
 use crate::output_file::OutputFile;
 use crate::records::InventoryRow;
@@ -21,13 +28,16 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
         Some(path) => {
             let file = OutputFile::create(path)?;
             let (file, tally) = stream(ctx, &args, file).await?;
+            tally.refuse_if_nothing_worked()?;
             file.commit()?;
             tally
         }
         None => {
-            stream(ctx, &args, io::BufWriter::new(io::stdout()))
+            let tally = stream(ctx, &args, io::BufWriter::new(io::stdout()))
                 .await?
-                .1
+                .1;
+            tally.refuse_if_nothing_worked()?;
+            tally
         }
     };
     let stats = ctx.falcon.stats();
@@ -36,18 +46,66 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
         n => format!(" ({n} deleted while the inventory ran, left out)"),
     };
     console::line(format_args!(
-        "{} users{deleted}; {} requests ({} retried, {} rate limited)",
-        tally.written, stats.requests, stats.retries, stats.rate_limited
+        "{} users{deleted}{}; {} requests ({} retried, {} rate limited)",
+        tally.written,
+        tally.per_cid(),
+        stats.requests,
+        stats.retries,
+        stats.rate_limited
     ));
-    Ok(ExitCode::SUCCESS)
+    if tally.failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(exit::PARTIAL))
+    }
 }
 
 /// Rows written, and users left out because they were deleted while the inventory ran (their
-/// rows would show them without roles, which is not what they held).
+/// rows would show them without roles, which is not what they held); with `--member-cids`,
+/// rows per child and the children that failed, with their exit codes.
 #[derive(Debug, Default)]
 struct Tally {
     written: u64,
     deleted: u64,
+    by_cid: BTreeMap<Cid, u64>,
+    failed: Vec<(Cid, u8)>,
+}
+
+impl Tally {
+    /// ` in 3 CIDs (a: 10, b: 12); failed: c` for a fleet, nothing otherwise.
+    fn per_cid(&self) -> String {
+        if self.by_cid.is_empty() {
+            return String::new();
+        }
+        let counts: Vec<String> = self
+            .by_cid
+            .iter()
+            .filter(|(cid, _)| !self.failed.iter().any(|(f, _)| f == *cid))
+            .map(|(cid, n)| format!("{cid}: {n}"))
+            .collect();
+        let mut text = format!(
+            " in {} child CIDs ({})",
+            self.by_cid.len() - self.failed.len(),
+            counts.join(", ")
+        );
+        if !self.failed.is_empty() {
+            let failed: Vec<String> = self.failed.iter().map(|(c, _)| c.to_string()).collect();
+            text.push_str(&format!("; failed: {}", failed.join(", ")));
+        }
+        text
+    }
+
+    /// Every child failed: nothing to keep, and the failure's own exit code (the first
+    /// child's) tells what went wrong, not "partly done".
+    fn refuse_if_nothing_worked(&self) -> Result<(), Failure> {
+        match self.failed.first() {
+            Some((_, code)) if self.failed.len() == self.by_cid.len() => Err(Failure::Exit(
+                *code,
+                format!("every child CID failed ({})", self.failed.len()),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Writes every row to `out`; hands `out` back with the tally once all are written.
@@ -69,15 +127,43 @@ async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W,
     if let Some(filter) = &args.filter {
         query = query.filter(filter.clone());
     }
-    let mut rows = ctx.falcon.inventory(query, args.concurrency);
     let mut tally = Tally::default();
-    while let Some(item) = rows.try_next().await? {
+    // Rows labelled with the child they come from (`None`: the handle's own CID).
+    let mut rows: BoxStream<'static, (Option<Cid>, falcon_users::Result<UserWithGrants>)> =
+        match &args.member_cids {
+            None => ctx
+                .falcon
+                .inventory(query, args.concurrency)
+                .map(|row| (None, row))
+                .boxed(),
+            Some(children) => {
+                tally.by_cid = children.0.iter().map(|c| (c.clone(), 0)).collect();
+                ctx.falcon
+                    .fleet_inventory(&children.0, query, args.children, args.concurrency)
+                    .map(|item| (Some(item.cid), item.outcome))
+                    .boxed()
+            }
+        };
+    while let Some((cid, row)) = rows.next().await {
+        let item = match (row, cid.as_ref()) {
+            (Ok(item), _) => item,
+            (Err(err), None) => return Err(err.into()),
+            (Err(err), Some(cid)) => {
+                // That child's inventory ends here; the others go on.
+                console::line(format_args!("error: child CID {cid}: {err}"));
+                tally.failed.push((cid.clone(), exit::for_error(&err)));
+                continue;
+            }
+        };
         if item.deleted {
             tally.deleted += 1;
             continue;
         }
         writer.write(&InventoryRow::from(item))?;
         tally.written += 1;
+        if let Some(n) = cid.and_then(|c| tally.by_cid.get_mut(&c)) {
+            *n += 1;
+        }
         progress.inc(1);
     }
     let out = writer.finish()?;

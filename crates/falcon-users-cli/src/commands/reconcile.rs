@@ -24,9 +24,13 @@ use crate::output_file::OutputFile;
 
 /// Runs `roster`: the tenant as a roster CSV.
 pub async fn export(ctx: &Ctx, args: RosterArgs) -> Outcome {
+    let mut cids = vec![None];
+    if let Some(members) = &args.member_cids {
+        cids.extend(members.0.iter().cloned().map(Some));
+    }
     let state = ctx
         .falcon
-        .roster_state(&[None], None, args.concurrency)
+        .roster_state(&cids, None, args.concurrency)
         .await?;
     let roster = Roster::from_state(&state);
     match &args.output {
@@ -142,7 +146,11 @@ async fn make_plan(ctx: &Ctx, roster: &Path, args: &PlanningArgs) -> Result<Plan
             max_offboard: args.max_offboard,
             max_strip: args.max_strip,
         },
-        member_cids: Vec::new(),
+        member_cids: args
+            .member_cids
+            .as_ref()
+            .map(|m| m.0.clone())
+            .unwrap_or_default(),
     };
     let state = ctx
         .falcon

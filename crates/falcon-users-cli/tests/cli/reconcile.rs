@@ -277,3 +277,61 @@ fn guardrails_stale_plans_and_bad_rosters_exit_2() {
     let err = text(&out.stderr);
     assert!(err.contains("row 3, uid"), "{err}");
 }
+
+/// A fleet: `roster --member-cids` writes every child's users with their `cid`; a joiner added
+/// in one child is planned and applied there (with that child's own token), and a second plan
+/// over the same children finds nothing.
+#[test]
+fn a_fleet_roster_is_exported_planned_and_applied_per_child() {
+    let sim = Sim::start(SimConfig {
+        users: 20,
+        child_cids: 2,
+        ..SimConfig::default()
+    });
+    let env = sim.env();
+    let env = pairs(&env);
+    let children = sim.sim.child_cids();
+    let list = children.join(",");
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("fleet.csv");
+    let export = command(
+        &["roster", "--member-cids", &list, "-o", path(&roster)],
+        &env,
+    )
+    .output()
+    .unwrap();
+    ok(&export);
+    let mut text = fs::read_to_string(&roster).unwrap();
+    for child in &children {
+        assert!(text.contains(&format!(",{child},")), "{text}");
+    }
+    text.push_str(&format!(
+        "kid@example.com,Kid,One,falcon_console_guest,{},\n",
+        children[1]
+    ));
+    fs::write(&roster, text).unwrap();
+    let flags = ["--member-cids", list.as_str()];
+    let mut apply = vec!["-f", "json", "apply", path(&roster), "--yes"];
+    apply.extend_from_slice(&flags);
+    let results: Value =
+        serde_json::from_str(&ok(&command(&apply, &env).output().unwrap())).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 1, "{results}");
+    assert_eq!(results[0]["cid"], children[1].as_str());
+    assert!(
+        sim.sim
+            .users(&children[1])
+            .iter()
+            .any(|u| u.uid == "kid@example.com")
+    );
+    assert!(
+        sim.sim
+            .users(&sim.sim.parent_cid())
+            .iter()
+            .all(|u| u.uid != "kid@example.com")
+    );
+
+    let mut again = vec!["-f", "json", "plan", path(&roster)];
+    again.extend_from_slice(&flags);
+    let after = planned(&command(&again, &env).output().unwrap());
+    assert_eq!(after["changes"], Value::Array(vec![]), "{after}");
+}

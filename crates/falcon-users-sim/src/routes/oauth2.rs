@@ -49,9 +49,6 @@ pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: By
         );
     };
     let mut headers = headers;
-    if let Err(limited) = within_budget(&shared, &form.client_id, &mut headers, started) {
-        return limited;
-    }
     let cid = match form
         .member_cid
         .as_deref()
@@ -64,6 +61,13 @@ pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: By
             if client.cid == state.parent_cid && state.child_cids.contains(&member) {
                 member
             } else {
+                // Reported with the budget of the client's own CID: the member one is not its.
+                let home = &client.cid;
+                if let Err(limited) =
+                    within_budget(&shared, &form.client_id, home, &mut headers, started)
+                {
+                    return limited;
+                }
                 return error(
                     StatusCode::BAD_REQUEST,
                     &headers,
@@ -73,6 +77,10 @@ pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: By
             }
         }
     };
+    // The budget of the CID the token will act in (per customer, as the service counts).
+    if let Err(limited) = within_budget(&shared, &form.client_id, &cid, &mut headers, started) {
+        return limited;
+    }
     let token = match shared
         .clients
         .mint(&form.client_id, &cid, client.scopes.clone())
@@ -155,7 +163,14 @@ pub async fn revoke(
             "access denied, client credentials required",
         );
     };
-    if let Err(limited) = within_budget(&shared, &client, &mut headers, started) {
+    // Revoking names no CID: it reports (and is refused with) the client's own CID's budget.
+    let home = shared
+        .clients
+        .clients
+        .get(&client)
+        .map(|c| c.cid.clone())
+        .unwrap_or_default();
+    if let Err(limited) = within_budget(&shared, &client, &home, &mut headers, started) {
         return limited;
     }
     let Ok(form) = serde_urlencoded::from_bytes::<Oauth2RevokeTokenBody>(&body) else {
@@ -179,15 +194,16 @@ pub async fn revoke(
     )
 }
 
-/// Puts `client`'s API budget on the answer, or answers 429 when it is spent: the token
-/// endpoints are not charged to it, but are refused with it.
+/// Puts `client`'s API budget in `cid` on the answer, or answers 429 when it is spent: the
+/// token endpoints are not charged to it, but are refused with it.
 fn within_budget(
     shared: &Shared,
     client: &str,
+    cid: &str,
     headers: &mut Headers,
     started: std::time::Instant,
 ) -> Result<(), Response> {
-    let verdict = shared.clients.client_left(client);
+    let verdict = shared.clients.client_left(client, cid);
     headers.rate = Some((verdict.limit, verdict.remaining));
     match verdict.retry_after {
         Some(at) => {

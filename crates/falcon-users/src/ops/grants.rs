@@ -37,6 +37,7 @@ pub struct GrantQuery {
     sort: Option<CombinedUserRolesV2Sort>,
     direct_only: bool,
     page_size: Option<u64>,
+    cid: Option<Cid>,
 }
 
 impl GrantQuery {
@@ -68,10 +69,24 @@ impl GrantQuery {
         self.page_size = Some(size);
         self
     }
+
+    /// The grants held in `cid` (a Flight Control child the parent acts in, e.g. a parent
+    /// user's roles there) instead of the handle's CID.
+    ///
+    /// ```
+    /// let child: falcon_users::Cid = "0123456789abcdef0123456789abcdef".parse().unwrap();
+    /// let query = falcon_users::GrantQuery::new().cid(child);
+    /// # drop(query);
+    /// ```
+    pub fn cid(mut self, cid: Cid) -> Self {
+        self.cid = Some(cid);
+        self
+    }
 }
 
 impl Falcon {
-    /// Every grant of a user in this handle's CID (`CombinedUserRolesV2`, paged), each once.
+    /// Every grant of a user in this handle's CID, or the query's ([`GrantQuery::cid`])
+    /// (`CombinedUserRolesV2`, paged), each once.
     /// The service pages no further than 10,000 grants: past that (no user holds so many) the
     /// stream ends with [`Error::ListingIncomplete`] after the grants it reached.
     pub fn grants(
@@ -104,7 +119,8 @@ impl Falcon {
                     .offset(offset)
                     .limit(limit)
                     .direct_only(query.direct_only);
-                if let Some(cid) = falcon.cid_param() {
+                let cid = query.cid.as_ref().map(ToString::to_string);
+                if let Some(cid) = cid.or_else(|| falcon.cid_param()) {
                     req = req.cid(cid);
                 }
                 if let Some(filter) = &query.filter {

@@ -17,24 +17,35 @@ use crate::error::{AuthProblem, Error, Result};
 use crate::model::cid::Cid;
 use crate::model::cloud::Cloud;
 use crate::runtime::endpoint::origin;
+use crate::runtime::pacing::Limiter;
 use crate::runtime::pipeline::{self, BearerSource};
 use crate::runtime::response::{from_api, header};
-use crate::runtime::shared::Runtime;
+use crate::runtime::shared::{Lane, Runtime};
 use crate::runtime::stats::Stats;
 use crate::runtime::token::{Token, TokenCache};
 
-/// The token of one handle: its cache (shared by handles of the same member CID) and the runtime
-/// that mints into it.
+/// The token of one handle: the lane of its CID (token cache and budget, shared by handles of
+/// the same CID) and the runtime that mints into it.
 #[derive(Clone)]
 pub(crate) struct Minter {
     runtime: Arc<Runtime>,
     cache: Arc<TokenCache>,
+    limiter: Arc<Limiter>,
 }
 
 impl Minter {
-    /// Mints into `cache` through `runtime`.
-    pub(crate) fn new(runtime: Arc<Runtime>, cache: Arc<TokenCache>) -> Self {
-        Self { runtime, cache }
+    /// Mints into `lane`'s cache through `runtime`.
+    pub(crate) fn new(runtime: Arc<Runtime>, lane: Lane) -> Self {
+        Self {
+            runtime,
+            cache: lane.cache,
+            limiter: lane.limiter,
+        }
+    }
+
+    /// The budget of the CID this token acts in: what its requests are paced by.
+    pub(crate) fn limiter(&self) -> Arc<Limiter> {
+        Arc::clone(&self.limiter)
     }
 
     /// The member CID the token is for, if any.
@@ -62,8 +73,10 @@ impl Minter {
             client_id: Some(self.runtime.credentials.client_id.clone()),
             token: token.value.expose_secret().to_owned(),
         };
+        // Revoking names no CID: it is charged to the credentials' own.
+        let home = Arc::clone(&self.runtime.home.limiter);
         match self
-            .token_endpoint()
+            .token_endpoint(home)
             .oauth2_revoke_token()
             .body(body)
             .send()
@@ -74,9 +87,9 @@ impl Minter {
         }
     }
 
-    /// A generated client with retries and limits but no bearer token.
-    fn token_endpoint(&self) -> falcon_users_api::Client {
-        pipeline::client(&self.runtime, None, self.runtime.deadline)
+    /// A generated client with retries and limits but no bearer token, paced by `limiter`.
+    fn token_endpoint(&self, limiter: Arc<Limiter>) -> falcon_users_api::Client {
+        pipeline::client(&self.runtime, limiter, None, self.runtime.deadline)
     }
 
     /// Asks the token endpoint; follows one region change (308 or `X-Cs-Region`).
@@ -90,8 +103,9 @@ impl Minter {
                 client_secret: runtime.credentials.client_secret.expose_secret().to_owned(),
                 member_cid: self.member_cid().map(ToString::to_string),
             };
+            // The token endpoint reports (and is refused with) the budget of the CID asked for.
             let sent = self
-                .token_endpoint()
+                .token_endpoint(self.limiter())
                 .oauth2_access_token()
                 .body(body)
                 .send()

@@ -18,6 +18,7 @@ use crate::clock::later;
 use crate::error::Error;
 use crate::runtime::body::buffer;
 use crate::runtime::carry::{carried, carry};
+use crate::runtime::pacing::Limiter;
 use crate::runtime::retry::{Attempt, Budget, First, Outcome, Then, decide};
 use crate::runtime::shared::Runtime;
 use crate::runtime::stats::Stats;
@@ -32,15 +33,17 @@ pub(crate) trait BearerSource: Send + Sync {
     fn refused(&self, sent: &str);
 }
 
-/// A generated client whose every request goes through a [`Pipeline`]; `bearer` is `None` for
-/// the token endpoint itself.
+/// A generated client whose every request goes through a [`Pipeline`] paced by `limiter` (the
+/// lane of the CID it acts in); `bearer` is `None` for the token endpoint itself.
 pub(crate) fn client(
     runtime: &Arc<Runtime>,
+    limiter: Arc<Limiter>,
     bearer: Option<Arc<dyn BearerSource>>,
     deadline: Duration,
 ) -> Client {
     let pipeline = Pipeline {
         runtime: Arc::clone(runtime),
+        limiter,
         bearer,
         deadline,
     };
@@ -54,6 +57,8 @@ pub(crate) fn client(
 /// The hook of one generated client.
 struct Pipeline {
     runtime: Arc<Runtime>,
+    /// The budget of the CID the requests act in.
+    limiter: Arc<Limiter>,
     bearer: Option<Arc<dyn BearerSource>>,
     deadline: Duration,
 }
@@ -120,7 +125,7 @@ impl Pipeline {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            let Some(permit) = runtime.limiter.acquire(clock, time_left()).await else {
+            let Some(permit) = self.limiter.acquire(clock, time_left()).await else {
                 return Err(carry(timed_out()).await);
             };
             let remaining = time_left();
@@ -145,7 +150,7 @@ impl Pipeline {
             let now = clock.now();
             let (outcome, budget) = match &result {
                 Ok(resp) => {
-                    runtime.limiter.observe(resp.headers());
+                    self.limiter.observe(resp.headers());
                     trace::note(resp.headers());
                     let status = resp.status().as_u16();
                     debug!(operation, status, attempt, "response");
@@ -176,7 +181,7 @@ impl Pipeline {
             let action = decide(outcome, op.read_only, budget, situation, &runtime.retry);
             match action.first {
                 First::Nothing => {}
-                First::HoldAll { wait } => runtime.limiter.hold_until(later(now, wait)),
+                First::HoldAll { wait } => self.limiter.hold_until(later(now, wait)),
                 First::RefreshToken => {
                     refreshed = true;
                     if !self.refresh(&mut retry, operation, time_left()).await {

@@ -119,7 +119,8 @@ pub(crate) struct Action {
 pub(crate) enum First {
     /// Nothing.
     Nothing,
-    /// The budget is spent: no caller of the handle starts a request for `wait`.
+    /// The budget is spent: no request in the CID whose budget it is (any handle acting
+    /// there) starts for `wait`; other CIDs have budgets of their own.
     HoldAll {
         /// How long everyone waits.
         wait: Duration,
@@ -167,7 +168,7 @@ pub(crate) fn decide(
             if wait > policy.max_rate_limit_wait {
                 (First::Nothing, Then::GiveUp)
             } else if budget.spent {
-                // A spent budget stops everyone until it refills; the held limiter is the wait.
+                // A spent budget stops everyone in its CID until it refills; the held limiter is the wait.
                 let then = match retry(wait) {
                     Then::Retry { .. } => Then::Retry {
                         after: Duration::ZERO,

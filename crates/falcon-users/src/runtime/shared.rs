@@ -1,6 +1,8 @@
 //! The request runtime one `Falcon` handle, its clones and its Flight Control member handles share:
-//! HTTP client, endpoint, credentials, pacing, retry policy, clock, limits, counters and the token
-//! caches of the member CIDs. State only; the pipeline and the minter act on it.
+//! HTTP client, endpoint, credentials, retry policy, clock, limits, counters, and one [`Lane`]
+//! (token cache and pacing) per CID: the service budgets requests per customer (CID), so each
+//! member CID is paced on its own budget, not on the parent's. State only; the pipeline and the
+//! minter act on it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,13 +33,32 @@ pub(crate) struct Settings {
     pub(crate) batch: BatchLimits,
 }
 
+/// What one CID has of its own: its token cache and its [`Limiter`] (concurrency, pacing by the
+/// budget the API reports for that CID, and the hold after a 429 there). Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Lane {
+    pub(crate) cache: Arc<TokenCache>,
+    pub(crate) limiter: Arc<Limiter>,
+}
+
+impl Lane {
+    fn new(member: Option<Cid>, max_concurrency: usize) -> Self {
+        Self {
+            cache: Arc::new(TokenCache::new(member)),
+            limiter: Arc::new(Limiter::new(max_concurrency)),
+        }
+    }
+}
+
 /// Everything the requests of one handle (and its members) share.
 pub(crate) struct Runtime {
     pub(crate) http: reqwest::Client,
     pub(crate) endpoint: Endpoint,
     pub(crate) credentials: Credentials,
     pub(crate) retry: RetryPolicy,
-    pub(crate) limiter: Limiter,
+    /// The lane of the credentials' own CID.
+    pub(crate) home: Lane,
+    max_concurrency: usize,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) renew_window: Duration,
     pub(crate) request_timeout: Duration,
@@ -46,7 +67,7 @@ pub(crate) struct Runtime {
     pub(crate) max_response_bytes: u64,
     pub(crate) batch: BatchLimits,
     pub(crate) stats: Stats,
-    members: Mutex<HashMap<Cid, Arc<TokenCache>>>,
+    members: Mutex<HashMap<Cid, Lane>>,
 }
 
 impl Runtime {
@@ -57,7 +78,8 @@ impl Runtime {
             endpoint: settings.endpoint,
             credentials: settings.credentials,
             retry: settings.retry,
-            limiter: Limiter::new(settings.max_concurrency),
+            home: Lane::new(None, settings.max_concurrency),
+            max_concurrency: settings.max_concurrency,
             clock: settings.clock,
             renew_window: settings.renew_window,
             request_timeout: settings.request_timeout,
@@ -69,13 +91,16 @@ impl Runtime {
         }
     }
 
-    /// The token cache of one member CID, created on first use and kept for the runtime.
-    pub(crate) fn member(&self, cid: &Cid) -> Arc<TokenCache> {
+    /// The lane of one member CID (`None`: the credentials' own), created on first use and
+    /// kept for the runtime, so that every handle acting in a CID shares its token and budget.
+    pub(crate) fn lane(&self, member: Option<&Cid>) -> Lane {
+        let Some(cid) = member else {
+            return self.home.clone();
+        };
         let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(
-            members
-                .entry(cid.clone())
-                .or_insert_with(|| Arc::new(TokenCache::new(Some(cid.clone())))),
-        )
+        members
+            .entry(cid.clone())
+            .or_insert_with(|| Lane::new(Some(cid.clone()), self.max_concurrency))
+            .clone()
     }
 }

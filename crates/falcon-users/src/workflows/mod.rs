@@ -1,12 +1,13 @@
 //! The multi-step jobs that go wrong by hand: provisioning (create, then grant), offboarding
-//! (revoke, then delete), a full inventory of users with their grants, bulk role changes, and [`roster`]s reconciled by
-//! plan and apply.
+//! (revoke, then delete), a full inventory of users with their grants, bulk role changes, jobs
+//! over a Flight Control fleet of child CIDs, and [`roster`]s reconciled by plan and apply.
 //!
 //! Each step is a call of the ergonomic layer (a `Falcon` method); the workflows add ordering,
 //! validation before any change, exactly-once changes, and an exact account of what happened when
 //! a step fails. Provisioning and offboarding can be stopped between steps with a [`Stop`].
 
 mod bulk;
+mod fleet;
 mod inventory;
 mod offboard;
 mod once;
@@ -15,6 +16,7 @@ pub mod roster;
 mod stop;
 
 pub use bulk::{BulkOutcome, RoleChange};
+pub use fleet::FleetItem;
 pub use inventory::UserWithGrants;
 pub use offboard::{OffboardPlan, OffboardReport, UserRef};
 pub use provision::{OnGrantFailure, Provision, ProvisionOutcome};

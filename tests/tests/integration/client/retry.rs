@@ -345,9 +345,9 @@ async fn a_500_forever_on_a_get_stops_after_max_attempts() {
 
 // ---- 12. concurrency limit -------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn in_flight_requests_stay_within_max_concurrency() {
-    let server = Server::start(Duration::from_millis(50), |seen| {
+/// A loopback API answering after `delay`, and a handle on it with `max_concurrency(3)`.
+async fn concurrency_server(delay: Duration) -> (Server, Falcon) {
+    let server = Server::start(delay, |seen| {
         if seen.path() == TOKEN_PATH {
             Reply::json(201, &token_json("tok-mini", 1799))
         } else {
@@ -363,30 +363,41 @@ async fn in_flight_requests_stay_within_max_concurrency() {
         .build()
         .unwrap();
     bounded(falcon.authenticate()).await.unwrap();
-    // Member handles share the limit with the parent and its clones.
-    let member = falcon.for_member(CID).unwrap();
-    bounded(member.authenticate()).await.unwrap();
+    (server, falcon)
+}
 
+/// Runs 20 queries, handle `i % handles.len()` for the i-th, all at once; the most requests
+/// the server saw in flight.
+async fn max_in_flight(server: &Server, handles: &[Falcon]) -> usize {
     let calls = (0..20).map(|i| {
-        let handle = if i % 4 == 0 {
-            member.clone()
-        } else {
-            falcon.clone()
-        };
+        let handle = handles[i % handles.len()].clone();
         async move { query(&handle).await }
     });
     let results = bounded(futures::future::join_all(calls)).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(server.count(QUERY_USERS_PATH), 20);
+    server.max_in_flight()
+}
 
-    let api_requests = server
-        .seen()
-        .iter()
-        .filter(|s| s.path() == QUERY_USERS_PATH)
-        .count();
-    assert_eq!(api_requests, 20);
-    let max = server.max_in_flight();
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_flight_requests_stay_within_max_concurrency() {
+    let (server, falcon) = concurrency_server(Duration::from_millis(50)).await;
+    // Clones of a handle share its CID's limit.
+    let max = max_in_flight(&server, &[falcon.clone(), falcon.clone()]).await;
     assert!(max <= 3, "{max} requests in flight with max_concurrency(3)");
     assert!(max > 1, "requests did run concurrently ({max})");
+}
+
+/// The limit is per CID, as the service's budget is: a member handle runs its own
+/// `max_concurrency` beside the parent's instead of queueing behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_member_cid_has_its_own_concurrency_limit() {
+    let (server, falcon) = concurrency_server(Duration::from_millis(200)).await;
+    let member = falcon.for_member(CID).unwrap();
+    bounded(member.authenticate()).await.unwrap();
+    let max = max_in_flight(&server, &[falcon.clone(), member.clone(), member]).await;
+    assert!(max <= 6, "{max} in flight: at most 3 per CID");
+    assert!(max > 3, "the member ran beside the parent's 3 ({max})");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

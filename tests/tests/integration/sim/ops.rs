@@ -4071,6 +4071,62 @@ mod gateway {
     }
 
     #[tokio::test]
+    async fn a_childs_budget_spent_to_429_leaves_the_parents_and_the_other_childs_whole() {
+        // The service budgets requests per customer (CID): a parent's member token spends
+        // the child's budget, not the parent's.
+        let c = ctx_with(SimConfig {
+            users: 50,
+            child_cids: 2,
+            rate_limit_per_minute: 5,
+            ..SimConfig::default()
+        })
+        .await;
+        let (first, second) = (&c.children[0], &c.children[1]);
+        let member = c.member(first).await;
+        for n in 0..5u64 {
+            let ok = member.query_user_v1().send().await.unwrap();
+            assert_eq!(header_num(ok.headers(), "x-ratelimit-remaining"), 4 - n);
+        }
+        let limited = failure(member.query_user_v1().send().await).await;
+        assert_eq!(limited.status, 429);
+        assert!(header(&limited.headers, "X-RateLimit-RetryAfter").is_some());
+
+        // The token endpoint checks the budget of the CID asked for: the spent child is
+        // refused a new token, the parent and the other child are not.
+        let plain = Client::new(&c.base, Hooks::none());
+        let again = failure(
+            plain
+                .oauth2_access_token()
+                .body(token_body(RW_ID, RW_SECRET, Some(first)))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(again.status, 429, "the spent child's budget");
+        assert_eq!(header_num(&again.headers, "x-ratelimit-remaining"), 0);
+        for (what, cid) in [("parent", None), ("other child", Some(second.as_str()))] {
+            let minted = plain
+                .oauth2_access_token()
+                .body(token_body(RW_ID, RW_SECRET, cid))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(
+                header_num(minted.headers(), "x-ratelimit-remaining"),
+                5,
+                "{what}'s budget is whole"
+            );
+        }
+        let parent = c.rw.query_user_v1().send().await.unwrap();
+        assert_eq!(header_num(parent.headers(), "x-ratelimit-remaining"), 4);
+        let sibling = c.member(second).await.query_user_v1().send().await.unwrap();
+        assert_eq!(header_num(sibling.headers(), "x-ratelimit-remaining"), 4);
+        // The parent acting in the child with `cid` spends its own CID's budget (the token's).
+        let in_child = c.rw.queries_roles_v1().cid(first).send().await.unwrap();
+        assert_eq!(header_num(in_child.headers(), "x-ratelimit-remaining"), 3);
+    }
+
+    #[tokio::test]
     async fn unknown_paths_and_methods_answer_the_error_envelope() {
         let c = ctx().await;
         let token = mint(&c.base, RW_ID, RW_SECRET, None).await;

@@ -207,3 +207,84 @@ async fn bulk_role_changes_report_per_user() {
         }
     });
 }
+
+/// A fleet inventory: every child's rows labelled with its CID, each child with its own token;
+/// a CID that is not a child gives one failure item and the others' rows all come.
+#[tokio::test]
+async fn a_fleet_inventory_labels_rows_by_child_and_reports_a_failing_child_as_an_item() {
+    use falcon_users::{Cid, UserQuery};
+    use falcon_users_sim::{SimConfig, Simulator};
+    use futures::StreamExt;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let sim = Simulator::start(SimConfig {
+        users: 40,
+        child_cids: 3,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let falcon = falcon_users_tests::sim::falcon(&sim, sim.credentials());
+    let stranger: Cid = "0123456789abcdef0123456789abcdef".parse().unwrap();
+    let mut cids: Vec<Cid> = sim
+        .child_cids()
+        .iter()
+        .map(|c| c.parse().unwrap())
+        .collect();
+    cids.insert(1, stranger.clone());
+
+    let items: Vec<_> = falcon
+        .fleet_inventory(&cids, UserQuery::new(), 2, 4)
+        .collect()
+        .await;
+    let mut rows: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for item in items {
+        match item.outcome {
+            Ok(row) => {
+                assert_eq!(row.user.cid.as_deref(), Some(item.cid.as_str()));
+                rows.entry(item.cid.to_string())
+                    .or_default()
+                    .insert(row.user.uid.unwrap());
+            }
+            Err(err) => failed.push((item.cid, err)),
+        }
+    }
+    let expected: BTreeMap<String, BTreeSet<String>> = sim
+        .child_cids()
+        .into_iter()
+        .map(|cid| {
+            let logins = sim.users(&cid).into_iter().map(|u| u.uid).collect();
+            (cid, logins)
+        })
+        .collect();
+    assert_eq!(rows, expected);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, stranger);
+    assert!(
+        matches!(failed[0].1, Error::Auth { .. }),
+        "{:?}",
+        failed[0].1
+    );
+    // One token per child CID asked for, the stranger's refused.
+    assert_eq!(sim.request_count(&operations::OAUTH2_ACCESS_TOKEN), 4);
+
+    // The generic runner: per-CID results in the order given.
+    let counts = falcon
+        .for_each_cid(&cids, 4, |child| async move {
+            let ids = child.query_user_ids(&UserQuery::new(), 0).await?;
+            Ok(ids.resources.unwrap_or_default().len())
+        })
+        .await;
+    let labels: Vec<&Cid> = counts.iter().map(|(cid, _)| cid).collect();
+    assert_eq!(labels, cids.iter().collect::<Vec<_>>());
+    for (cid, count) in &counts {
+        match count {
+            Ok(n) => assert_eq!(*n, sim.users(cid.as_str()).len(), "{cid}"),
+            Err(err) => {
+                assert_eq!(cid, &stranger);
+                assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+            }
+        }
+    }
+}

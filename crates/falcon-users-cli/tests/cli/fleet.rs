@@ -1,0 +1,294 @@
+//! Flight Control fleets on the command line: `inventory --member-cids` over the simulator's
+//! seeded children (every row labelled with its child's CID), the `@FILE` form, a bad CID
+//! refused before any request, and one failing child reported while the others' rows are
+//! written (exit 5).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use falcon_users::api::operations::{OAUTH2_ACCESS_TOKEN, QUERY_USER_V1};
+use falcon_users_sim::SimConfig;
+
+use crate::support::*;
+
+/// A simulator with 30 users in the parent and 3 in each of its 2 children.
+fn fleet() -> (Sim, Vec<String>) {
+    let sim = Sim::start(SimConfig {
+        users: 30,
+        child_cids: 2,
+        ..SimConfig::default()
+    });
+    let children = sim.sim.child_cids();
+    (sim, children)
+}
+
+/// The logins of a CSV inventory, by the CID of their row.
+fn logins_by_cid(csv: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("uuid,uid,first_name,last_name,status,cid,roles"),
+        "{csv}"
+    );
+    let mut by_cid: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        by_cid
+            .entry(fields[5].to_owned())
+            .or_default()
+            .insert(fields[1].to_owned());
+    }
+    by_cid
+}
+
+/// What the simulator holds: the logins of each of `cids`.
+fn expected(sim: &Sim, cids: &[&String]) -> BTreeMap<String, BTreeSet<String>> {
+    cids.iter()
+        .map(|cid| {
+            let logins = sim.sim.users(cid).into_iter().map(|u| u.uid).collect();
+            ((*cid).clone(), logins)
+        })
+        .collect()
+}
+
+#[test]
+fn inventory_of_member_cids_lists_every_childs_users_labelled_with_their_cid() {
+    let (sim, children) = fleet();
+    let env = sim.env();
+    let list = children.join(",");
+    let out = run(
+        &["-f", "csv", "inventory", "--member-cids", &list],
+        &pairs(&env),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let by_cid = logins_by_cid(&text(&out.stdout));
+    assert_eq!(by_cid, expected(&sim, &[&children[0], &children[1]]));
+    assert!(
+        !by_cid.contains_key(&sim.sim.parent_cid()),
+        "the parent's users are not in a fleet inventory"
+    );
+    let summary = text(&out.stderr);
+    assert!(summary.contains("6 users in 2 child CIDs"), "{summary}");
+    for child in &children {
+        assert!(summary.contains(&format!("{child}: 3")), "{summary}");
+    }
+    // Each child with its own token.
+    assert_eq!(sim.sim.request_count(&OAUTH2_ACCESS_TOKEN), 2);
+}
+
+#[test]
+fn member_cids_from_a_file_with_comments_and_checksum_suffixes() {
+    let (sim, children) = fleet();
+    let env = sim.env();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("children.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "# our customers\n\n{}-5A  # pasted from the console\n{}\n",
+            children[0].to_uppercase(),
+            children[1]
+        ),
+    )
+    .unwrap();
+    let output = dir.path().join("fleet.csv");
+    let out = run(
+        &[
+            "-f",
+            "csv",
+            "inventory",
+            "--member-cids",
+            &format!("@{}", list.display()),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+        &pairs(&env),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(
+        logins_by_cid(&written),
+        expected(&sim, &[&children[0], &children[1]])
+    );
+}
+
+#[test]
+fn a_bad_member_cid_is_refused_with_exit_2_before_any_request() {
+    let (sim, children) = fleet();
+    let env = sim.env();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("children.txt");
+    std::fs::write(&list, format!("{}\nnot-a-cid\n", children[0])).unwrap();
+    for given in [
+        format!("{},12345", children[0]),
+        format!("@{}", list.display()),
+        format!("@{}", dir.path().join("missing.txt").display()),
+        ",".to_owned(),
+    ] {
+        let out = run(&["inventory", "--member-cids", &given], &pairs(&env));
+        assert_eq!(out.status.code(), Some(2), "{given}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("--member-cids"), "{given}");
+    }
+    let file_error = run(
+        &[
+            "inventory",
+            "--member-cids",
+            &format!("@{}", list.display()),
+        ],
+        &pairs(&env),
+    );
+    assert!(
+        text(&file_error.stderr).contains("line 2"),
+        "{}",
+        text(&file_error.stderr)
+    );
+    assert_eq!(sim.sim.request_count(&OAUTH2_ACCESS_TOKEN), 0);
+    assert_eq!(sim.sim.request_count(&QUERY_USER_V1), 0);
+}
+
+#[test]
+fn a_failing_child_is_reported_and_the_others_rows_are_written_with_exit_5() {
+    let (sim, children) = fleet();
+    let env = sim.env();
+    // Not a child of this parent: its token is refused.
+    let stranger = "0123456789abcdef0123456789abcdef".to_owned();
+    let list = format!("{},{stranger},{}", children[0], children[1]);
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("fleet.csv");
+    for to_file in [false, true] {
+        let mut args = vec!["-f", "csv", "inventory", "--member-cids", &list];
+        if to_file {
+            args.extend(["-o", output.to_str().unwrap()]);
+        }
+        let out = run(&args, &pairs(&env));
+        assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        let reported: Vec<&str> = stderr.lines().filter(|l| l.contains(&stranger)).collect();
+        assert!(
+            reported
+                .iter()
+                .any(|l| l.contains("error") && l.contains("HTTP 400")),
+            "the failure names the CID and its cause: {stderr}"
+        );
+        assert!(stderr.contains(&format!("failed: {stranger}")), "{stderr}");
+        assert!(stderr.contains("6 users in 2 child CIDs"), "{stderr}");
+        let csv = if to_file {
+            std::fs::read_to_string(&output).expect("the file holding the others' rows")
+        } else {
+            text(&out.stdout)
+        };
+        assert_eq!(
+            logins_by_cid(&csv),
+            expected(&sim, &[&children[0], &children[1]]),
+            "every other child's rows"
+        );
+    }
+
+    // Every child failing is not "partly done": the token failure's own code, no file.
+    let only = dir.path().join("none.csv");
+    let out = run(
+        &[
+            "-f",
+            "csv",
+            "inventory",
+            "--member-cids",
+            &stranger,
+            "-o",
+            only.to_str().unwrap(),
+        ],
+        &pairs(&env),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(!only.exists());
+}
+
+/// The first `child_cids` anywhere in a saved simulated tenant.
+fn child_cids_in(state: &serde_json::Value) -> Option<Vec<String>> {
+    match state {
+        serde_json::Value::Object(map) => map
+            .get("child_cids")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .or_else(|| map.values().find_map(child_cids_in)),
+        serde_json::Value::Array(items) => items.iter().find_map(child_cids_in),
+        _ => None,
+    }
+}
+
+#[test]
+fn grants_with_cid_grant_list_and_revoke_a_parent_users_role_in_a_child() {
+    let state = SimState::new();
+    let sim = |args: &[&str]| {
+        let mut all = vec!["--simulate", "-f", "json"];
+        all.extend_from_slice(args);
+        let out = run(&all, &state.env());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        out
+    };
+    let users: serde_json::Value =
+        serde_json::from_slice(&sim(&["--sim-users", "5", "users", "list"]).stdout).unwrap();
+    let uid = users[0]["uid"].as_str().unwrap().to_owned();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.file()).unwrap()).unwrap();
+    let child = child_cids_in(&saved).expect("the saved tenant names its children")[0].clone();
+    let roles_in_child = || -> Vec<String> {
+        let listed: serde_json::Value =
+            serde_json::from_slice(&sim(&["grants", "list", &uid, "--cid", &child]).stdout)
+                .unwrap();
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                assert_eq!(g["cid"], child.as_str(), "{g}");
+                g["role_id"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        roles_in_child(),
+        Vec::<String>::new(),
+        "a parent user holds nothing there yet"
+    );
+
+    let granted = sim(&[
+        "grants",
+        "grant",
+        &uid,
+        "falconhost_analyst",
+        "--cid",
+        &child,
+    ]);
+    assert!(
+        text(&granted.stderr).contains(&format!("in CID {child}")),
+        "{}",
+        text(&granted.stderr)
+    );
+    assert_eq!(roles_in_child(), ["falconhost_analyst"]);
+    // Not in the parent: the grant is the child's.
+    let parent: serde_json::Value =
+        serde_json::from_slice(&sim(&["grants", "list", &uid]).stdout).unwrap();
+    assert!(
+        parent
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["cid"] != child.as_str()),
+        "{parent}"
+    );
+
+    sim(&[
+        "--yes",
+        "grants",
+        "revoke",
+        &uid,
+        "falconhost_analyst",
+        "--cid",
+        &child,
+    ]);
+    assert_eq!(roles_in_child(), Vec::<String>::new());
+
+    let bad = run(
+        &["--simulate", "grants", "list", &uid, "--cid", "nope"],
+        &state.env(),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}

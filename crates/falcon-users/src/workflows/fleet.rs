@@ -1,0 +1,128 @@
+//! Flight Control fleets: one job over many child CIDs, each worked through its own member
+//! handle (its own token, and its own rate budget, as the service counts requests per CID),
+//! several at once, every result labelled with its CID, and one child's failure reported as
+//! that child's result without ending the others.
+
+use std::future::Future;
+
+use futures::stream::{self, BoxStream, StreamExt};
+
+use crate::client::Falcon;
+use crate::error::Result;
+use crate::model::cid::Cid;
+use crate::ops::users::UserQuery;
+use crate::workflows::inventory::UserWithGrants;
+
+/// One item of [`Falcon::fleet_inventory`]: a row of a child CID, or that child's failure.
+#[derive(Debug)]
+pub struct FleetItem {
+    /// The child CID the item belongs to.
+    pub cid: Cid,
+    /// A row, or the failure that ended this child's inventory (its last item): every row it
+    /// gave before the failure came first.
+    pub outcome: Result<UserWithGrants>,
+}
+
+impl Falcon {
+    /// Runs `job` once per CID of `cids`, each with a member handle for that CID
+    /// ([`Falcon::for_member`]), `concurrency` CIDs at a time; the results come back in the
+    /// order of `cids`, each labelled with its CID. A CID that fails (its token is refused, a
+    /// request fails) fails only its own entry.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon, children: Vec<falcon_users::Cid>)
+    /// # -> falcon_users::Result<()> {
+    /// use falcon_users::UserQuery;
+    /// use futures::TryStreamExt;
+    ///
+    /// let counts = falcon
+    ///     .for_each_cid(&children, 8, |child| async move {
+    ///         let users: Vec<_> = child.users(UserQuery::new()).try_collect().await?;
+    ///         Ok(users.len())
+    ///     })
+    ///     .await;
+    /// for (cid, count) in counts {
+    ///     match count {
+    ///         Ok(n) => println!("{cid}: {n} users"),
+    ///         Err(err) => eprintln!("{cid}: {err}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn for_each_cid<T, F, Fut>(
+        &self,
+        cids: &[Cid],
+        concurrency: usize,
+        job: F,
+    ) -> Vec<(Cid, Result<T>)>
+    where
+        F: Fn(Falcon) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let job = &job;
+        stream::iter(cids.iter().cloned())
+            .map(|cid| async move {
+                let outcome = match self.for_member(cid.as_str()) {
+                    Ok(member) => job(member).await,
+                    Err(err) => Err(err),
+                };
+                (cid, outcome)
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// [`Falcon::inventory`] of every CID in `cids`, `children` of them at a time, each through
+    /// its own member handle with `concurrency` grants listings in flight. The per-child
+    /// streams are merged as they produce (rows of different children interleave; each child's
+    /// rows stay in its order), never collected: memory is bounded per child in work, not by
+    /// the fleet's users. A child whose inventory fails gives one item with the failure, after
+    /// its rows so far, and the others go on.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::{Cid, UserQuery};
+    /// use futures::StreamExt;
+    ///
+    /// let children: Vec<Cid> = vec![
+    ///     "0123456789abcdef0123456789abcdef".parse()?,
+    ///     "fedcba9876543210fedcba9876543210".parse()?,
+    /// ];
+    /// let mut items = falcon.fleet_inventory(&children, UserQuery::new(), 4, 8);
+    /// while let Some(item) = items.next().await {
+    ///     match item.outcome {
+    ///         Ok(row) => println!("{} {:?}", item.cid, row.user.uid),
+    ///         Err(err) => eprintln!("{}: {err}", item.cid),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fleet_inventory(
+        &self,
+        cids: &[Cid],
+        query: UserQuery,
+        children: usize,
+        concurrency: usize,
+    ) -> BoxStream<'static, FleetItem> {
+        let falcon = self.clone();
+        // Owned: the stream outlives the borrow of `cids`.
+        let cids: Vec<Cid> = cids.to_vec();
+        let per_child = cids
+            .into_iter()
+            .map(move |cid| -> BoxStream<'static, FleetItem> {
+                let rows = match falcon.for_member(cid.as_str()) {
+                    Ok(member) => member.inventory(query.clone(), concurrency),
+                    Err(err) => stream::once(async move { Err(err) }).boxed(),
+                };
+                rows.map(move |outcome| FleetItem {
+                    cid: cid.clone(),
+                    outcome,
+                })
+                .boxed()
+            });
+        stream::iter(per_child)
+            .flatten_unordered(children.max(1))
+            .boxed()
+    }
+}
