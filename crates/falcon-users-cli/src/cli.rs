@@ -216,32 +216,58 @@ pub enum GrantsCommand {
 #[derive(Debug, Args)]
 pub struct ProvisionArgs {
     /// Login (email).
-    pub uid: String,
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
+    pub uid: Option<String>,
     /// Roles to grant (comma-separated or repeated).
-    #[arg(long, required = true, value_delimiter = ',')]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "from",
+        conflicts_with = "from"
+    )]
     pub roles: Vec<String>,
     /// First name.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub first_name: Option<String>,
     /// Last name.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub last_name: Option<String>,
     /// Keep the user when the grant fails (default: delete it again).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub keep_on_failure: bool,
     /// Use the legacy CreateUser operation.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub legacy: bool,
+    /// Provision every row of a roster (CSV or JSON, as for `plan`): created with its roles,
+    /// or, when the login exists, given the roles it lacks.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// With --from: show what would be done, change nothing.
+    #[arg(long, requires = "from")]
+    pub dry_run: bool,
+    /// With --from: changes in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
 }
 
 /// `offboard ...`
 #[derive(Debug, Args)]
 pub struct OffboardArgs {
-    /// UUID or email.
-    pub user: String,
+    /// UUIDs or emails (several: one confirmation and one result table for all).
+    #[arg(required_unless_present = "from")]
+    pub users: Vec<String>,
+    /// A file of users: one login per line, or a roster CSV (its uid column).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// A user who does not exist is reported "absent", not as a failure.
+    #[arg(long)]
+    pub missing_ok: bool,
     /// Show the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Changes in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
 }
 
 /// `inventory ...`

@@ -96,7 +96,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
         .verify(verify)
         .stop_on(ctx.changes.begin());
     let report = ctx.falcon.apply(&plan, &options, &journal).await?;
-    show_report(ctx, &plan, &report)?;
+    show_report(ctx, &plan, &report, Vec::new())?;
     let (done, already, failed, not_started) = report.counts();
     let stats = ctx.falcon.stats();
     console::line(format_args!(
@@ -209,7 +209,7 @@ fn journal_beside(file: &Path) -> PathBuf {
 }
 
 /// Prints the plan: its changes as rows, or (`plan -f json`) the plan document itself.
-fn show_plan(ctx: &Ctx, plan: &Plan, document: bool) -> Result<(), Failure> {
+pub(super) fn show_plan(ctx: &Ctx, plan: &Plan, document: bool) -> Result<(), Failure> {
     let (create, update, offboard) = plan.counts();
     if ctx.format == Format::Json {
         if document {
@@ -226,8 +226,14 @@ fn show_plan(ctx: &Ctx, plan: &Plan, document: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn show_report(ctx: &Ctx, plan: &Plan, report: &ApplyReport) -> Result<(), Failure> {
-    let rows: Vec<ResultRow> = report
+/// Prints each change's outcome, then `more` rows (the users a bulk command left alone).
+pub(super) fn show_report(
+    ctx: &Ctx,
+    plan: &Plan,
+    report: &ApplyReport,
+    more: Vec<ResultRow>,
+) -> Result<(), Failure> {
+    let mut rows: Vec<ResultRow> = report
         .results
         .iter()
         .map(|r| ResultRow {
@@ -257,6 +263,7 @@ fn show_report(ctx: &Ctx, plan: &Plan, report: &ApplyReport) -> Result<(), Failu
             },
         })
         .collect();
+    rows.extend(more);
     print_all(ctx.format, &rows)?;
     Ok(())
 }
@@ -321,11 +328,11 @@ impl Record for PlanRow {
 
 /// One change's outcome, as printed.
 #[derive(Serialize)]
-struct ResultRow {
-    cid: String,
-    uid: String,
-    outcome: &'static str,
-    detail: String,
+pub(super) struct ResultRow {
+    pub(super) cid: String,
+    pub(super) uid: String,
+    pub(super) outcome: &'static str,
+    pub(super) detail: String,
 }
 
 impl Record for ResultRow {

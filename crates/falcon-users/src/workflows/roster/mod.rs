@@ -28,6 +28,7 @@ mod journal;
 mod plan;
 mod resolve;
 mod state;
+mod targeted;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -48,6 +49,7 @@ pub use plan::{
 };
 pub use resolve::Catalogue;
 pub use state::{CidState, TenantState};
+pub use targeted::{BulkPlan, RoleEdit, Targets, edit_plan, offboard_plan};
 
 /// The columns a roster may have, in the order an export writes them.
 pub const COLUMNS: [&str; 6] = [
