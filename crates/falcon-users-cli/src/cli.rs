@@ -187,29 +187,67 @@ pub enum GrantsCommand {
         /// UUID or email.
         user: String,
     },
-    /// Grant roles to a user.
+    /// Grant roles to a user, or (--users-from, --filter) to many.
     Grant {
-        /// UUID or email.
+        /// UUID or email (with --users-from or --filter: the first role).
         user: String,
-        /// Role ids.
-        #[arg(required = true)]
+        /// Role ids (with --users-from or --filter, also display names).
         roles: Vec<String>,
         /// End the grant after this many hours (1 to 168; at the edges the time is kept a
         /// minute inside the window, so that it is still valid when the service checks it).
-        #[arg(long, value_name = "HOURS", value_parser = expiry::hours_parser(), conflicts_with = "expires_at")]
+        #[arg(long, value_name = "HOURS", value_parser = expiry::hours_parser(), conflicts_with_all = ["expires_at", "users_from", "filter"])]
         expires_in_hours: Option<u32>,
         /// End the grant at this time: RFC 3339 (2030-01-02T15:04:05Z), 1 hour to 7 days from now.
-        #[arg(long, value_name = "TIME", value_parser = expiry::parse_at)]
+        #[arg(long, value_name = "TIME", value_parser = expiry::parse_at, conflicts_with_all = ["users_from", "filter"])]
         expires_at: Option<DateTime<Utc>>,
+        /// Many users at once.
+        #[command(flatten)]
+        bulk: BulkUsers,
     },
-    /// Revoke roles from a user (asks unless --yes).
+    /// Revoke roles from a user, or (--users-from, --filter) from many (asks unless --yes).
     Revoke {
-        /// UUID or email.
+        /// UUID or email (with --users-from or --filter: the first role).
         user: String,
-        /// Role ids.
+        /// Role ids (with --users-from or --filter, also display names).
+        roles: Vec<String>,
+        /// Many users at once.
+        #[command(flatten)]
+        bulk: BulkUsers,
+    },
+    /// Give many users exactly these roles: grant the missing, revoke the others (asks unless
+    /// --yes).
+    Set {
+        /// Role ids or display names.
         #[arg(required = true)]
         roles: Vec<String>,
+        /// The users (--users-from or --filter is required).
+        #[command(flatten)]
+        bulk: BulkUsers,
     },
+}
+
+/// The users of a bulk `grants` command.
+#[derive(Debug, Args)]
+pub struct BulkUsers {
+    /// The users of this file: one login per line, or a roster CSV (its uid column).
+    #[arg(long, value_name = "FILE", conflicts_with = "filter")]
+    pub users_from: Option<PathBuf>,
+    /// The users this FQL filter matches (such as uid:'*@corp.example.com').
+    #[arg(long, value_name = "FQL")]
+    pub filter: Option<String>,
+    /// Show what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Reads and changes in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+impl BulkUsers {
+    /// Whether a file or a filter names the users.
+    pub fn is_given(&self) -> bool {
+        self.users_from.is_some() || self.filter.is_some()
+    }
 }
 
 /// `provision ...`

@@ -1,4 +1,4 @@
-//! `provision --from`, `offboard` of several users: bulk commands planned from targeted reads
+//! `provision --from`, `offboard` of several users, `grants grant|revoke|set` of many: bulk commands planned from targeted reads
 //! and carried out by the roster engine's apply (each change once, one result table, exit 5
 //! when some rows failed).
 
@@ -8,12 +8,13 @@ use std::process::ExitCode;
 use falcon_users::Cid;
 use falcon_users::Error;
 use falcon_users::workflows::roster::{
-    ApplyOptions, BulkPlan, Journal, PlanOptions, Roster, Targets, offboard_plan, plan,
+    ApplyOptions, BulkPlan, Journal, PlanOptions, RoleEdit, Roster, Targets, edit_plan,
+    offboard_plan, plan,
 };
 
 use super::reconcile::{ResultRow, show_plan, show_report};
 use super::{Ctx, Failure, Outcome};
-use crate::cli::{OffboardArgs, ProvisionArgs};
+use crate::cli::{BulkUsers, OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
 use crate::console;
 use crate::exit;
@@ -77,6 +78,42 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Outcome {
         "offboard (revoke every role, then delete)",
     )
     .await
+}
+
+/// Runs `grants grant|revoke|set --users-from FILE | --filter FQL`: the users read (one lookup
+/// each, or the filtered listing with grants), the roles resolved by id or display name, and
+/// only the users whose roles differ changed.
+pub async fn edit_roles(
+    ctx: &Ctx,
+    edit: RoleEdit,
+    roles: Vec<String>,
+    users: &BulkUsers,
+) -> Outcome {
+    let (targets, named) = match (&users.users_from, &users.filter) {
+        (Some(file), _) => {
+            let named: Vec<(Option<Cid>, String)> =
+                users_in(file)?.into_iter().map(|u| (None, u)).collect();
+            (Targets::Logins(named.clone()), named)
+        }
+        (None, Some(fql)) => (Targets::Filter(fql.clone()), Vec::new()),
+        (None, None) => {
+            return Err(Failure::Exit(
+                exit::USAGE,
+                "name the users: --users-from FILE or --filter FQL".into(),
+            ));
+        }
+    };
+    let state = ctx
+        .falcon
+        .targeted_state(&targets, users.concurrency)
+        .await?;
+    let bulk = edit_plan(&state, &named, edit, &roles)?;
+    let what = match edit {
+        RoleEdit::Grant => format!("grant {}", roles.join(", ")),
+        RoleEdit::Revoke => format!("revoke {}", roles.join(", ")),
+        RoleEdit::Set => format!("set the roles to exactly {}", roles.join(", ")),
+    };
+    run(ctx, bulk, users.dry_run, false, users.concurrency, &what).await
 }
 
 /// The logins of a file: a roster CSV (its `uid` column) when the first line is a header

@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use falcon_users::GrantQuery;
 use futures::TryStreamExt;
 
+use falcon_users::workflows::roster::RoleEdit;
+
+use super::bulk::edit_roles;
 use super::{Ctx, Failure, Outcome, resolve_uuid};
 use crate::cli::GrantsCommand;
 use crate::confirm::confirm;
@@ -28,11 +31,42 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
             print_all(ctx.format, &rows)?;
         }
         GrantsCommand::Grant {
+            user, roles, bulk, ..
+        } if bulk.is_given() => {
+            return edit_roles(
+                ctx,
+                RoleEdit::Grant,
+                [user].into_iter().chain(roles).collect(),
+                &bulk,
+            )
+            .await;
+        }
+        GrantsCommand::Revoke { user, roles, bulk } if bulk.is_given() => {
+            return edit_roles(
+                ctx,
+                RoleEdit::Revoke,
+                [user].into_iter().chain(roles).collect(),
+                &bulk,
+            )
+            .await;
+        }
+        GrantsCommand::Set { roles, bulk } => {
+            if !bulk.is_given() {
+                return Err(Failure::Exit(
+                    exit::USAGE,
+                    "grants set needs --users-from FILE or --filter FQL".into(),
+                ));
+            }
+            return edit_roles(ctx, RoleEdit::Set, roles, &bulk).await;
+        }
+        GrantsCommand::Grant {
             user,
             roles,
             expires_in_hours,
             expires_at,
+            ..
         } => {
+            no_roles(&roles)?;
             let uuid = resolve_uuid(falcon, &user).await?;
             let expires_at = expires_at
                 .or_else(|| expires_in_hours.map(|h| expiry::in_hours(h, chrono::Utc::now())));
@@ -49,7 +83,8 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
                 None => console::line(format_args!("granted {} to {uuid}", roles.join(", "))),
             }
         }
-        GrantsCommand::Revoke { user, roles } => {
+        GrantsCommand::Revoke { user, roles, .. } => {
+            no_roles(&roles)?;
             let uuid = resolve_uuid(falcon, &user).await?;
             if !confirm(ctx.yes, &format!("revoke {} from {uuid}", roles.join(", "))).await {
                 return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
@@ -60,4 +95,12 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The single-user form needs at least one role (the bulk forms take the first from `user`).
+fn no_roles(roles: &[String]) -> Result<(), Failure> {
+    if roles.is_empty() {
+        return Err(Failure::Exit(exit::USAGE, "name at least one role".into()));
+    }
+    Ok(())
 }

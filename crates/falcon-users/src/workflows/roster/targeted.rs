@@ -8,7 +8,7 @@ use chrono::Utc;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::client::Falcon;
-use crate::error::{Error, Result, RowProblem};
+use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
 use crate::workflows::roster::Change;
@@ -141,12 +141,12 @@ pub fn edit_plan(
                 Ok(id) => {
                     resolved.entry(cid.clone()).or_default().insert(id);
                 }
-                Err(why) => problems.push(RowProblem::new(0, "roles", why)),
+                Err(why) => problems.push(why),
             }
         }
     }
     if !problems.is_empty() {
-        return Err(Error::Roster { problems });
+        return Err(Error::invalid("roles", problems.join("; ")));
     }
     let named: Vec<(Option<Cid>, String)> = if named.is_empty() {
         state
