@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 
 use crate::peer::Peer;
 use crate::report::Report;
-use crate::scenarios::{build_cost, cold_start, inventory, memory, overhead};
+use crate::scenarios::{build_cost, bulk_provision, cold_start, inventory, memory, overhead};
 use crate::sim_process::SimSpec;
 
 /// Benchmarks of falcon-users: per-call cost, bulk inventory, memory, cold start, build cost.
@@ -40,7 +40,7 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// All five scenarios with the settings (the default).
+    /// All six scenarios with the settings (the default).
     All,
     /// 1. Client CPU per sequential `queryUserV1` call.
     Overhead(OverheadArgs),
@@ -52,6 +52,8 @@ enum Cmd {
     ColdStart(ColdStartArgs),
     /// 5. Clean release build of a minimal consumer.
     Build,
+    /// 6. Bulk provisioning of a roster of new users.
+    BulkProvision(bulk_provision::Settings),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]
     Serve(SimSpec),
@@ -176,6 +178,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Cmd::Memory(defaults()?),
             Cmd::ColdStart(defaults()?),
             Cmd::Build,
+            Cmd::BulkProvision(defaults()?),
         ],
         one => vec![one],
     };
@@ -229,6 +232,7 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::Memory(a) => memory::run([a.small, a.large], a.concurrency),
         Cmd::ColdStart(a) => cold_start::run(peer, a.runs),
         Cmd::Build => build_cost::run(workspace),
+        Cmd::BulkProvision(settings) => bulk_provision::run(&settings),
         Cmd::All
         | Cmd::Serve(_)
         | Cmd::Stream { .. }
