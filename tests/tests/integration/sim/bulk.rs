@@ -118,7 +118,10 @@ async fn provisioning_a_roster_costs_the_minimum_and_a_second_run_changes_nothin
         200
     );
     assert_eq!(logins(&sim).len(), 200);
-    assert_eq!(held(&sim, "user0@corp.example.com"), [guest.clone()]);
+    assert_eq!(
+        held(&sim, "user0@corp.example.com"),
+        std::slice::from_ref(&guest)
+    );
     assert_eq!(held(&sim, "user1@corp.example.com").len(), 2);
 
     // One create and one grant per user, and the roles listed once (query + entities).
@@ -170,7 +173,10 @@ async fn a_taken_login_gets_the_roles_it_lacks_and_keeps_the_others() {
         want,
         "granted what it lacked, kept {third}"
     );
-    assert_eq!(held(&sim, "new@corp.example.com"), [guest.clone()]);
+    assert_eq!(
+        held(&sim, "new@corp.example.com"),
+        std::slice::from_ref(&guest)
+    );
     assert_eq!(
         logins(&sim).len(),
         4,
@@ -215,7 +221,7 @@ async fn dry_runs_only_read() {
     let gone = offboard_plan(&state, &named);
     assert_eq!(gone.plan.changes.len(), 1);
     assert_eq!(gone.absent, [(None, "new@corp.example.com".to_owned())]);
-    let edit = edit_plan(&state, &named, RoleEdit::Set, &[guest.clone()]).unwrap();
+    let edit = edit_plan(&state, &named, RoleEdit::Set, std::slice::from_ref(&guest)).unwrap();
     assert_eq!(edit.absent.len(), 1);
     assert_eq!(writes(&sim), 0, "{:?}", sim.request_counts());
 }
@@ -290,7 +296,11 @@ async fn role_edits_change_only_what_differs_and_a_partial_failure_is_finished_b
     );
     let again = edit(RoleEdit::Set, vec![guest_name.clone()]).await;
     assert!(apply(&falcon, &again.plan).await.is_complete());
-    assert!(users.iter().all(|u| held(&sim, u) == [guest.clone()]));
+    assert!(
+        users
+            .iter()
+            .all(|u| held(&sim, u) == std::slice::from_ref(&guest))
+    );
     let settled = edit(RoleEdit::Set, vec![guest.clone()]).await;
     assert!(settled.plan.is_empty());
     assert_eq!(settled.unchanged.len(), users.len());
@@ -312,7 +322,11 @@ async fn role_edits_change_only_what_differs_and_a_partial_failure_is_finished_b
     assert!(users.iter().all(|u| held(&sim, u).contains(&other)));
     let revoke = edit(RoleEdit::Revoke, vec![other.clone()]).await;
     assert!(apply(&falcon, &revoke.plan).await.is_complete());
-    assert!(users.iter().all(|u| held(&sim, u) == [guest.clone()]));
+    assert!(
+        users
+            .iter()
+            .all(|u| held(&sim, u) == std::slice::from_ref(&guest))
+    );
     assert!(
         edit(RoleEdit::Revoke, vec![other.clone()])
             .await
@@ -333,7 +347,13 @@ async fn role_edits_change_only_what_differs_and_a_partial_failure_is_finished_b
         .targeted_state(&Targets::Filter(format!("uid:'{}'", users[0])), 8)
         .await
         .unwrap();
-    let by_filter = edit_plan(&filtered, &[], RoleEdit::Grant, &[other.clone()]).unwrap();
+    let by_filter = edit_plan(
+        &filtered,
+        &[],
+        RoleEdit::Grant,
+        std::slice::from_ref(&other),
+    )
+    .unwrap();
     assert_eq!(by_filter.plan.changes.len(), 1);
     assert_eq!(by_filter.plan.changes[0].uid, users[0]);
 }

@@ -129,9 +129,15 @@ async fn joiners_movers_and_leavers_in_one_plan_then_nothing_left() {
     );
 
     assert!(sim.user(leaver).is_none(), "the leaver is gone");
-    assert_eq!(held(&sim, &parent)[mover.as_str()], [other.clone()]);
+    assert_eq!(
+        held(&sim, &parent)[mover.as_str()],
+        std::slice::from_ref(&other)
+    );
     assert_eq!(sim.user(renamed).unwrap().first_name, "Renée");
-    assert_eq!(held(&sim, &parent)["new.one@example.com"], [guest.clone()]);
+    assert_eq!(
+        held(&sim, &parent)["new.one@example.com"],
+        std::slice::from_ref(&guest)
+    );
     assert_eq!(sim.user("new.two@example.com").unwrap().last_name, "Two");
     assert_eq!(sim.request_count(&operations::CREATE_USER_V1), 2);
 

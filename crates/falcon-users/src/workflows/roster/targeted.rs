@@ -11,8 +11,7 @@ use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
-use crate::workflows::roster::Change;
-use crate::workflows::roster::plan::{Mode, PLAN_VERSION, Plan, UserState};
+use crate::workflows::roster::plan::{Change, Mode, PLAN_VERSION, Plan, UserState};
 use crate::workflows::roster::resolve::Catalogue;
 use crate::workflows::roster::state::{CidState, TenantState};
 
