@@ -63,7 +63,11 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Outcome {
     if let Some(file) = &args.from {
         named.extend(users_in(file)?);
     }
-    let named: Vec<(Option<Cid>, String)> = named.into_iter().map(|u| (None, u)).collect();
+    let named: Vec<(Option<Cid>, String)> = logins_of(ctx, named)
+        .await?
+        .into_iter()
+        .map(|u| (None, u))
+        .collect();
     let state = ctx
         .falcon
         .targeted_state(&Targets::Logins(named.clone()), args.concurrency)
@@ -91,8 +95,11 @@ pub async fn edit_roles(
 ) -> Outcome {
     let (targets, named) = match (&users.users_from, &users.filter) {
         (Some(file), _) => {
-            let named: Vec<(Option<Cid>, String)> =
-                users_in(file)?.into_iter().map(|u| (None, u)).collect();
+            let named: Vec<(Option<Cid>, String)> = logins_of(ctx, users_in(file)?)
+                .await?
+                .into_iter()
+                .map(|u| (None, u))
+                .collect();
             (Targets::Logins(named.clone()), named)
         }
         (None, Some(fql)) => (Targets::Filter(fql.clone()), Vec::new()),
@@ -114,6 +121,34 @@ pub async fn edit_roles(
         RoleEdit::Set => format!("set the roles to exactly {}", roles.join(", ")),
     };
     run(ctx, bulk, users.dry_run, false, users.concurrency, &what).await
+}
+
+/// The users named, by login: UUIDs (anything without `@`) are looked up in one request; a
+/// UUID no user has stays as written, and is then reported absent.
+async fn logins_of(ctx: &Ctx, named: Vec<String>) -> Result<Vec<String>, Failure> {
+    let ids: Vec<String> = named
+        .iter()
+        .filter(|n| !n.contains('@'))
+        .map(|n| n.trim().to_owned())
+        .collect();
+    if ids.is_empty() {
+        return Ok(named);
+    }
+    let found = match ctx.falcon.get_users(ids).await {
+        Ok(found) => found.resources,
+        Err(Error::Api { status: 404, .. }) => Vec::new(),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(named
+        .into_iter()
+        .map(|n| {
+            found
+                .iter()
+                .find(|u| u.uuid.as_deref() == Some(n.trim()))
+                .and_then(|u| u.uid.clone())
+                .unwrap_or(n)
+        })
+        .collect())
 }
 
 /// The logins of a file: a roster CSV (its `uid` column) when the first line is a header

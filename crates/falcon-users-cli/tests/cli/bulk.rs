@@ -126,12 +126,18 @@ fn offboard_of_several_users_with_and_without_missing_ok() {
         ],
     );
     assert!(dry.status.success(), "{}", text(&dry.stderr));
+    // a by its UUID: the table names it by login.
+    let listed = run(
+        &state,
+        &["users", "list", "--filter", "uid:'a@corp.example.com'"],
+    );
+    let uuid = json(&listed)[0]["uuid"].as_str().unwrap().to_owned();
     let out = run(
         &state,
         &[
             "--yes",
             "offboard",
-            "a@corp.example.com",
+            &uuid,
             "gone@corp.example.com",
             "--missing-ok",
         ],
