@@ -21,7 +21,9 @@ use clap::{Parser, Subcommand};
 
 use crate::peer::Peer;
 use crate::report::Report;
-use crate::scenarios::{build_cost, cold_start, inventory, memory, overhead, reconcile};
+use crate::scenarios::{
+    build_cost, bulk_provision, cold_start, inventory, memory, overhead, reconcile,
+};
 use crate::sim_process::SimSpec;
 
 /// Benchmarks of falcon-users: per-call cost, bulk inventory, memory, cold start, build cost.
@@ -54,6 +56,8 @@ enum Cmd {
     Build,
     /// 6. A roster that changes 1 % of a tenant, planned and applied in one go.
     Reconcile(reconcile::Settings),
+    /// 7. Bulk provisioning of a roster of new users.
+    BulkProvision(bulk_provision::Settings),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]
     Serve(SimSpec),
@@ -179,6 +183,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Cmd::ColdStart(defaults()?),
             Cmd::Build,
             Cmd::Reconcile(defaults()?),
+            Cmd::BulkProvision(defaults()?),
         ],
         one => vec![one],
     };
@@ -233,6 +238,7 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::ColdStart(a) => cold_start::run(peer, a.runs),
         Cmd::Build => build_cost::run(workspace),
         Cmd::Reconcile(settings) => reconcile::run(&settings),
+        Cmd::BulkProvision(settings) => bulk_provision::run(&settings),
         Cmd::All
         | Cmd::Serve(_)
         | Cmd::Stream { .. }

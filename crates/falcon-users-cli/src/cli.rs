@@ -194,36 +194,50 @@ pub enum GrantsCommand {
         #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
         cid: Option<Cid>,
     },
-    /// Grant roles to a user.
+    /// Grant roles to a user, or (--users-from, --filter) to many.
     Grant {
-        /// UUID or email.
+        /// UUID or email (with --users-from or --filter: the first role).
         user: String,
-        /// Role ids.
-        #[arg(required = true)]
+        /// Role ids (with --users-from or --filter, also display names).
         roles: Vec<String>,
         /// End the grant after this many hours (1 to 168; at the edges the time is kept a
         /// minute inside the window, so that it is still valid when the service checks it).
-        #[arg(long, value_name = "HOURS", value_parser = expiry::hours_parser(), conflicts_with = "expires_at")]
+        #[arg(long, value_name = "HOURS", value_parser = expiry::hours_parser(), conflicts_with_all = ["expires_at", "users_from", "filter"])]
         expires_in_hours: Option<u32>,
         /// End the grant at this time: RFC 3339 (2030-01-02T15:04:05Z), 1 hour to 7 days from now.
-        #[arg(long, value_name = "TIME", value_parser = expiry::parse_at)]
+        #[arg(long, value_name = "TIME", value_parser = expiry::parse_at, conflicts_with_all = ["users_from", "filter"])]
         expires_at: Option<DateTime<Utc>>,
         /// Flight Control: in this child CID (a parent user's roles there) instead of the
         /// handle's own.
-        #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
+        #[arg(long, value_name = "CHILD", value_parser = parse_cid, conflicts_with_all = ["users_from", "filter"])]
         cid: Option<Cid>,
+        /// Many users at once.
+        #[command(flatten)]
+        bulk: BulkUsers,
     },
-    /// Revoke roles from a user (asks unless --yes).
+    /// Revoke roles from a user, or (--users-from, --filter) from many (asks unless --yes).
     Revoke {
-        /// UUID or email.
+        /// UUID or email (with --users-from or --filter: the first role).
         user: String,
-        /// Role ids.
-        #[arg(required = true)]
+        /// Role ids (with --users-from or --filter, also display names).
         roles: Vec<String>,
         /// Flight Control: in this child CID (a parent user's roles there) instead of the
         /// handle's own.
-        #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
+        #[arg(long, value_name = "CHILD", value_parser = parse_cid, conflicts_with_all = ["users_from", "filter"])]
         cid: Option<Cid>,
+        /// Many users at once.
+        #[command(flatten)]
+        bulk: BulkUsers,
+    },
+    /// Give many users exactly these roles: grant the missing, revoke the others (asks unless
+    /// --yes).
+    Set {
+        /// Role ids or display names.
+        #[arg(required = true)]
+        roles: Vec<String>,
+        /// The users (--users-from or --filter is required).
+        #[command(flatten)]
+        bulk: BulkUsers,
     },
 }
 
@@ -232,36 +246,86 @@ fn parse_cid(text: &str) -> Result<Cid, String> {
     text.parse().map_err(|e: falcon_users::Error| e.to_string())
 }
 
+/// The users of a bulk `grants` command.
+#[derive(Debug, Args)]
+pub struct BulkUsers {
+    /// The users of this file: one login per line, or a roster CSV (its uid column).
+    #[arg(long, value_name = "FILE", conflicts_with = "filter")]
+    pub users_from: Option<PathBuf>,
+    /// The users this FQL filter matches (such as uid:'*@corp.example.com').
+    #[arg(long, value_name = "FQL")]
+    pub filter: Option<String>,
+    /// Show what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Reads and changes in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+impl BulkUsers {
+    /// Whether a file or a filter names the users.
+    pub fn is_given(&self) -> bool {
+        self.users_from.is_some() || self.filter.is_some()
+    }
+}
+
 /// `provision ...`
 #[derive(Debug, Args)]
 pub struct ProvisionArgs {
     /// Login (email).
-    pub uid: String,
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
+    pub uid: Option<String>,
     /// Roles to grant (comma-separated or repeated).
-    #[arg(long, required = true, value_delimiter = ',')]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "from",
+        conflicts_with = "from"
+    )]
     pub roles: Vec<String>,
     /// First name.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub first_name: Option<String>,
     /// Last name.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub last_name: Option<String>,
     /// Keep the user when the grant fails (default: delete it again).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub keep_on_failure: bool,
     /// Use the legacy CreateUser operation.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub legacy: bool,
+    /// Provision every row of a roster (CSV or JSON, as for `plan`): created with its roles,
+    /// or, when the login exists, given the roles it lacks.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// With --from: show what would be done, change nothing.
+    #[arg(long, requires = "from")]
+    pub dry_run: bool,
+    /// With --from: changes in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
 }
 
 /// `offboard ...`
 #[derive(Debug, Args)]
 pub struct OffboardArgs {
-    /// UUID or email.
-    pub user: String,
+    /// UUIDs or emails (several: one confirmation and one result table for all).
+    #[arg(required_unless_present = "from")]
+    pub users: Vec<String>,
+    /// A file of users: one login per line, or a roster CSV (its uid column).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// A user who does not exist is reported "absent", not as a failure.
+    #[arg(long)]
+    pub missing_ok: bool,
     /// Show the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Changes in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
 }
 
 /// `inventory ...`

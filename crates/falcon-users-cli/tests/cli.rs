@@ -5,6 +5,8 @@
 // One test binary (a binary per file would link the world once each); the areas are modules.
 #[path = "cli/auth.rs"]
 mod auth;
+#[path = "cli/bulk.rs"]
+mod bulk;
 #[path = "cli/cut_short.rs"]
 mod cut_short;
 #[path = "cli/expiry.rs"]

@@ -35,6 +35,7 @@ mod client {
 /// it (`e2e`), injected faults (`faults`), FalconPy on it (`falconpy`), hostile clients (`limits`), listings past the offset
 /// ceiling (`listings`) and the workflows (`workflows`).
 mod sim {
+    mod bulk;
     mod e2e;
     mod falconpy;
     mod faults;

@@ -1,6 +1,7 @@
 //! The scenarios of the benchmark, one module each.
 
 pub mod build_cost;
+pub mod bulk_provision;
 pub mod cold_start;
 pub mod inventory;
 pub mod memory;

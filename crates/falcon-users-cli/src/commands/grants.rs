@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use falcon_users::GrantQuery;
 use futures::TryStreamExt;
 
+use falcon_users::workflows::roster::RoleEdit;
+
+use super::bulk::edit_roles;
 use super::{Ctx, Failure, Outcome, resolve_uuid};
 use crate::cli::GrantsCommand;
 use crate::confirm::confirm;
@@ -32,12 +35,45 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
             print_all(ctx.format, &rows)?;
         }
         GrantsCommand::Grant {
+            user, roles, bulk, ..
+        } if bulk.is_given() => {
+            return edit_roles(
+                ctx,
+                RoleEdit::Grant,
+                [user].into_iter().chain(roles).collect(),
+                &bulk,
+            )
+            .await;
+        }
+        GrantsCommand::Revoke {
+            user, roles, bulk, ..
+        } if bulk.is_given() => {
+            return edit_roles(
+                ctx,
+                RoleEdit::Revoke,
+                [user].into_iter().chain(roles).collect(),
+                &bulk,
+            )
+            .await;
+        }
+        GrantsCommand::Set { roles, bulk } => {
+            if !bulk.is_given() {
+                return Err(Failure::Exit(
+                    exit::USAGE,
+                    "grants set needs --users-from FILE or --filter FQL".into(),
+                ));
+            }
+            return edit_roles(ctx, RoleEdit::Set, roles, &bulk).await;
+        }
+        GrantsCommand::Grant {
             user,
             roles,
             expires_in_hours,
             expires_at,
             cid,
+            ..
         } => {
+            no_roles(&roles)?;
             let uuid = resolve_uuid(falcon, &user).await?;
             let expires_at = expires_at
                 .or_else(|| expires_in_hours.map(|h| expiry::in_hours(h, chrono::Utc::now())));
@@ -58,7 +94,10 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
                 )),
             }
         }
-        GrantsCommand::Revoke { user, roles, cid } => {
+        GrantsCommand::Revoke {
+            user, roles, cid, ..
+        } => {
+            no_roles(&roles)?;
             let uuid = resolve_uuid(falcon, &user).await?;
             if !confirm(ctx.yes, &format!("revoke {} from {uuid}", roles.join(", "))).await {
                 return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
@@ -80,4 +119,12 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
 /// ` in CID x` for a change made in a child CID, nothing otherwise.
 fn in_cid(cid: Option<&falcon_users::Cid>) -> String {
     cid.map(|c| format!(" in CID {c}")).unwrap_or_default()
+}
+
+/// The single-user form needs at least one role (the bulk forms take the first from `user`).
+fn no_roles(roles: &[String]) -> Result<(), Failure> {
+    if roles.is_empty() {
+        return Err(Failure::Exit(exit::USAGE, "name at least one role".into()));
+    }
+    Ok(())
 }

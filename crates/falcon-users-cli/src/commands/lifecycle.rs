@@ -16,7 +16,17 @@ use crate::records::{GrantRow, UserRow};
 
 /// Runs `provision`.
 pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
-    let mut job = Provision::new(&args.uid, args.roles)
+    let uid = match (&args.uid, &args.from) {
+        (_, Some(file)) => return super::bulk::provision(ctx, &args, file).await,
+        (Some(uid), None) => uid.clone(),
+        (None, None) => {
+            return Err(Failure::Exit(
+                exit::USAGE,
+                "give a login and --roles, or --from FILE".into(),
+            ));
+        }
+    };
+    let mut job = Provision::new(&uid, args.roles)
         .legacy_create(args.legacy)
         .on_grant_failure(if args.keep_on_failure {
             OnGrantFailure::Report
@@ -38,7 +48,7 @@ pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
             } else {
                 granted.join(", ")
             };
-            console::line(format_args!("{status}: {} (granted: {list})", args.uid));
+            console::line(format_args!("{status}: {uid} (granted: {list})"));
             print_all(ctx.format, &[UserRow(user.clone())])?;
         }
     }
@@ -47,7 +57,11 @@ pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
 
 /// Runs `offboard`.
 pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
-    let plan = ctx.falcon.offboard(args.user.as_str(), true).await?.plan;
+    let user = match args.users.as_slice() {
+        [one] if args.from.is_none() && !args.missing_ok => one.clone(),
+        _ => return super::bulk::offboard(ctx, &args).await,
+    };
+    let plan = ctx.falcon.offboard(user.as_str(), true).await?.plan;
     let uid = plan.user.uid.clone().unwrap_or_default();
     let show = |executed: bool| -> Result<(), Failure> {
         match ctx.format {
@@ -82,7 +96,7 @@ pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
     let stop = ctx.changes.begin();
     let done = ctx
         .falcon
-        .offboard_with_stop(args.user.as_str(), false, &stop)
+        .offboard_with_stop(user.as_str(), false, &stop)
         .await?;
     show(done.executed)?;
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! One module per command family; each takes the connected client and the output settings.
 
 pub mod auth;
+pub mod bulk;
 pub mod grants;
 pub mod inventory;
 pub mod lifecycle;

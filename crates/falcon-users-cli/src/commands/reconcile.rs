@@ -100,7 +100,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
         .verify(verify)
         .stop_on(ctx.changes.begin());
     let report = ctx.falcon.apply(&plan, &options, &journal).await?;
-    show_report(ctx, &plan, &report)?;
+    show_report(ctx, &plan, &report, Vec::new())?;
     let (done, already, failed, not_started) = report.counts();
     let stats = ctx.falcon.stats();
     console::line(format_args!(
@@ -218,7 +218,7 @@ fn journal_beside(file: &Path) -> PathBuf {
 
 /// Prints the plan: `plan` prints it in its format (the plan document itself as JSON); `apply`
 /// shows the rows on a terminal table only, so that its JSON or CSV is the results alone.
-fn show_plan(ctx: &Ctx, plan: &Plan, document: bool) -> Result<(), Failure> {
+pub(super) fn show_plan(ctx: &Ctx, plan: &Plan, document: bool) -> Result<(), Failure> {
     let (create, update, offboard) = plan.counts();
     match ctx.format {
         Format::Json if document => print_json(plan)?,
@@ -237,8 +237,14 @@ fn plan_rows(plan: &Plan) -> Vec<PlanRow> {
     plan.changes.iter().map(PlanRow::from).collect()
 }
 
-fn show_report(ctx: &Ctx, plan: &Plan, report: &ApplyReport) -> Result<(), Failure> {
-    let rows: Vec<ResultRow> = report
+/// Prints each change's outcome, then `more` rows (the users a bulk command left alone).
+pub(super) fn show_report(
+    ctx: &Ctx,
+    plan: &Plan,
+    report: &ApplyReport,
+    more: Vec<ResultRow>,
+) -> Result<(), Failure> {
+    let mut rows: Vec<ResultRow> = report
         .results
         .iter()
         .map(|r| ResultRow {
@@ -268,6 +274,7 @@ fn show_report(ctx: &Ctx, plan: &Plan, report: &ApplyReport) -> Result<(), Failu
             },
         })
         .collect();
+    rows.extend(more);
     print_all(ctx.format, &rows)?;
     Ok(())
 }
@@ -332,11 +339,11 @@ impl Record for PlanRow {
 
 /// One change's outcome, as printed.
 #[derive(Serialize)]
-struct ResultRow {
-    cid: String,
-    uid: String,
-    outcome: &'static str,
-    detail: String,
+pub(super) struct ResultRow {
+    pub(super) cid: String,
+    pub(super) uid: String,
+    pub(super) outcome: &'static str,
+    pub(super) detail: String,
 }
 
 impl Record for ResultRow {

@@ -20,7 +20,7 @@ use crate::workflows::once::exactly_once;
 use crate::workflows::provision::may_be_taken;
 use crate::workflows::roster::journal::{Journal, JournalEntry};
 use crate::workflows::roster::plan::{
-    Action, Change, PLAN_VERSION, Plan, actions, position, same_end,
+    Action, Change, PLAN_VERSION, Plan, actions, never_shorter, position, same_end,
 };
 use crate::workflows::roster::state::{UserState, grant_end};
 use crate::workflows::stop::Stop;
@@ -249,22 +249,31 @@ struct Run<'a> {
 impl Run<'_> {
     /// Carries out the actions from `current` to the change's target.
     async fn to_target(&self, current: Option<UserState>) -> ChangeOutcome {
-        let todo = actions(current.as_ref(), self.change.after.as_ref());
+        let mut todo = actions(current.as_ref(), self.change.after.as_ref());
         let mut uuid = current.and_then(|c| c.uuid);
         if todo.is_empty() {
             return ChangeOutcome::AlreadyDone;
         }
         let mut done = Vec::new();
         let mut home = self.home.clone();
-        for action in todo {
-            let (result, trace_id) = traced(self.act(&action, &mut uuid, &mut home)).await;
+        let mut next = 0;
+        while let Some(action) = todo.get(next).cloned() {
+            next += 1;
+            let mut existed = None;
+            let (result, trace_id) =
+                traced(self.act(&action, &mut uuid, &mut home, &mut existed)).await;
             let entry = JournalEntry {
                 time: Utc::now(),
                 cid: self.change.cid.clone(),
                 uid: self.change.uid.clone(),
                 user_uuid: uuid.clone(),
                 action: action.clone(),
-                outcome: if result.is_ok() { "done" } else { "failed" }.to_owned(),
+                outcome: match (&result, &existed) {
+                    (Err(_), _) => "failed",
+                    (Ok(()), Some(_)) => "already exists",
+                    (Ok(()), None) => "done",
+                }
+                .to_owned(),
                 error: result.as_ref().err().map(ToString::to_string),
                 trace_id,
             };
@@ -273,7 +282,14 @@ impl Run<'_> {
                 self.stop.raise();
             }
             match result {
-                Ok(()) => done.push(action),
+                Ok(()) => match existed {
+                    // The login was taken: what is left follows from that user as they are.
+                    Some(existing) => {
+                        todo = actions(Some(&existing), Some(&completed(&existing, self.change)));
+                        next = 0;
+                    }
+                    None => done.push(action),
+                },
                 Err(error) => {
                     warn!(uid = %self.change.uid, action = action.name(), error = %error, "change failed");
                     return ChangeOutcome::Failed {
@@ -284,7 +300,11 @@ impl Run<'_> {
                 }
             }
         }
-        ChangeOutcome::Done { actions: done }
+        if done.is_empty() {
+            ChangeOutcome::AlreadyDone
+        } else {
+            ChangeOutcome::Done { actions: done }
+        }
     }
 
     async fn act(
@@ -292,6 +312,7 @@ impl Run<'_> {
         action: &Action,
         uuid: &mut Option<String>,
         home: &mut Option<Cid>,
+        existed: &mut Option<UserState>,
     ) -> Result<()> {
         let falcon = self.falcon;
         let uid = self.change.uid.as_str();
@@ -306,9 +327,13 @@ impl Run<'_> {
                 .await
             {
                 Ok(user) => user,
-                // Created meanwhile by another run of the same plan: carry on with that user.
+                // The login exists (another run of the same plan, a user the plan did not
+                // read, someone else): carry on with that user as they are now.
                 Err(refused) if may_be_taken(&refused) => {
-                    falcon.find_user_by_uid(uid).await?.ok_or(refused)?
+                    let existing = falcon.user_state(uid).await?.ok_or(refused)?;
+                    *uuid = existing.uuid.clone();
+                    *existed = Some(existing);
+                    return Ok(());
                 }
                 Err(other) => return Err(other),
             };
@@ -369,6 +394,19 @@ impl Run<'_> {
             Action::Delete => falcon.delete_exactly_once(uuid).await,
         }
     }
+}
+
+/// Where a change that meant to create a user takes one found existing: its roles added to
+/// the ones they hold (what was not seen is not taken away), their names kept.
+fn completed(existing: &UserState, change: &Change) -> UserState {
+    let mut target = existing.clone();
+    if let Some(after) = &change.after {
+        for (role, end) in &after.roles {
+            let merged = never_shorter(target.roles.get(role).copied(), *end);
+            target.roles.insert(role.clone(), merged);
+        }
+    }
+    target
 }
 
 /// The roles a user holds, with their ends (`None` when they cannot be read).

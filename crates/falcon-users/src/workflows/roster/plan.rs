@@ -240,6 +240,19 @@ impl Plan {
     }
 }
 
+/// The end of a grant added to one perhaps held (`held`): never shorter, so permanent beats
+/// temporary and the later end beats the earlier.
+pub(crate) fn never_shorter(
+    held: Option<Option<DateTime<Utc>>>,
+    end: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    match (held, end) {
+        (None, end) => end,
+        (Some(None), _) | (Some(Some(_)), None) => None,
+        (Some(Some(held)), Some(end)) => Some(held.max(end)),
+    }
+}
+
 /// Whether two ends of a grant are the same end.
 pub(crate) fn same_end(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool {
     match (a, b) {
@@ -515,12 +528,7 @@ pub fn plan(
             (Mode::Additive, Some(before)) => {
                 let mut roles = before.roles.clone();
                 for (id, end) in wanted {
-                    // Never shorter: permanent beats temporary, the later end beats the earlier.
-                    let merged = match (roles.get(&id).copied(), end) {
-                        (None, end) => end,
-                        (Some(None), _) | (Some(Some(_)), None) => None,
-                        (Some(Some(held)), Some(end)) => Some(held.max(end)),
-                    };
+                    let merged = never_shorter(roles.get(&id).copied(), end);
                     roles.insert(id, merged);
                 }
                 roles

@@ -1,0 +1,255 @@
+//! `provision --from`, `offboard` of several users, `grants grant|revoke|set` of many: bulk commands planned from targeted reads
+//! and carried out by the roster engine's apply (each change once, one result table, exit 5
+//! when some rows failed).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use falcon_users::Cid;
+use falcon_users::Error;
+use falcon_users::workflows::roster::{
+    ApplyOptions, BulkPlan, Journal, PlanOptions, RoleEdit, Roster, Targets, edit_plan,
+    offboard_plan, plan,
+};
+
+use super::reconcile::{ResultRow, show_plan, show_report};
+use super::{Ctx, Failure, Outcome};
+use crate::cli::{BulkUsers, OffboardArgs, ProvisionArgs};
+use crate::confirm::confirm;
+use crate::console;
+use crate::exit;
+
+/// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
+/// lookup first (a login found taken is completed instead) and a grant.
+pub async fn provision(ctx: &Ctx, args: &ProvisionArgs, file: &Path) -> Outcome {
+    let roster = Roster::from_path(file)?;
+    let options = PlanOptions::default();
+    let targets = if args.dry_run {
+        // A dry run looks each login up, to tell what exists from what would be created.
+        Targets::Logins(
+            roster
+                .entries()
+                .iter()
+                .map(|e| (e.cid.clone(), e.uid.clone()))
+                .collect(),
+        )
+    } else {
+        Targets::Nobody(options.cids_to_read(&roster))
+    };
+    let state = ctx
+        .falcon
+        .targeted_state(&targets, args.concurrency)
+        .await?;
+    let plan = plan(&roster, &state, &options, chrono::Utc::now())?;
+    let bulk = BulkPlan {
+        plan,
+        unchanged: Vec::new(),
+        absent: Vec::new(),
+    };
+    run(
+        ctx,
+        bulk,
+        args.dry_run,
+        false,
+        args.concurrency,
+        "provision",
+    )
+    .await
+}
+
+/// Runs `offboard` of several users, or of `--from FILE`.
+pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Outcome {
+    let mut named: Vec<String> = args.users.clone();
+    if let Some(file) = &args.from {
+        named.extend(users_in(file)?);
+    }
+    let named: Vec<(Option<Cid>, String)> = logins_of(ctx, named)
+        .await?
+        .into_iter()
+        .map(|u| (None, u))
+        .collect();
+    let state = ctx
+        .falcon
+        .targeted_state(&Targets::Logins(named.clone()), args.concurrency)
+        .await?;
+    let bulk = offboard_plan(&state, &named);
+    run(
+        ctx,
+        bulk,
+        args.dry_run,
+        args.missing_ok,
+        args.concurrency,
+        "offboard (revoke every role, then delete)",
+    )
+    .await
+}
+
+/// Runs `grants grant|revoke|set --users-from FILE | --filter FQL`: the users read (one lookup
+/// each, or the filtered listing with grants), the roles resolved by id or display name, and
+/// only the users whose roles differ changed.
+pub async fn edit_roles(
+    ctx: &Ctx,
+    edit: RoleEdit,
+    roles: Vec<String>,
+    users: &BulkUsers,
+) -> Outcome {
+    let (targets, named) = match (&users.users_from, &users.filter) {
+        (Some(file), _) => {
+            let named: Vec<(Option<Cid>, String)> = logins_of(ctx, users_in(file)?)
+                .await?
+                .into_iter()
+                .map(|u| (None, u))
+                .collect();
+            (Targets::Logins(named.clone()), named)
+        }
+        (None, Some(fql)) => (Targets::Filter(fql.clone()), Vec::new()),
+        (None, None) => {
+            return Err(Failure::Exit(
+                exit::USAGE,
+                "name the users: --users-from FILE or --filter FQL".into(),
+            ));
+        }
+    };
+    let state = ctx
+        .falcon
+        .targeted_state(&targets, users.concurrency)
+        .await?;
+    let bulk = edit_plan(&state, &named, edit, &roles)?;
+    let what = match edit {
+        RoleEdit::Grant => format!("grant {}", roles.join(", ")),
+        RoleEdit::Revoke => format!("revoke {}", roles.join(", ")),
+        RoleEdit::Set => format!("set the roles to exactly {}", roles.join(", ")),
+    };
+    run(ctx, bulk, users.dry_run, false, users.concurrency, &what).await
+}
+
+/// The users named, by login: UUIDs (anything without `@`) are looked up in one request; a
+/// UUID no user has stays as written, and is then reported absent.
+async fn logins_of(ctx: &Ctx, named: Vec<String>) -> Result<Vec<String>, Failure> {
+    let ids: Vec<String> = named
+        .iter()
+        .filter(|n| !n.contains('@'))
+        .map(|n| n.trim().to_owned())
+        .collect();
+    if ids.is_empty() {
+        return Ok(named);
+    }
+    let found = match ctx.falcon.get_users(ids).await {
+        Ok(found) => found.resources,
+        Err(Error::Api { status: 404, .. }) => Vec::new(),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(named
+        .into_iter()
+        .map(|n| {
+            found
+                .iter()
+                .find(|u| u.uuid.as_deref() == Some(n.trim()))
+                .and_then(|u| u.uid.clone())
+                .unwrap_or(n)
+        })
+        .collect())
+}
+
+/// The logins of a file: a roster CSV (its `uid` column) when the first line is a header
+/// naming `uid`, else one login per line (blank lines and `#` comments skipped).
+fn users_in(file: &Path) -> Result<Vec<String>, Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Failure::Sdk(Error::InvalidInput {
+            field: "from",
+            reason: format!("cannot read {}: {e}", file.display()),
+        })
+    })?;
+    let first = text.lines().next().unwrap_or_default().to_lowercase();
+    if first
+        .split(',')
+        .any(|c| c.trim().trim_matches('"') == "uid")
+    {
+        let roster = Roster::from_csv(text.as_bytes())?;
+        return Ok(roster.entries().iter().map(|e| e.uid.clone()).collect());
+    }
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Shows the plan; unless a dry run, confirms it once, applies it (the state was read just
+/// now: no second read), and prints one table: every change's outcome, then the users left
+/// alone. Exit 5 when a change failed, or a user was absent without `missing_ok`.
+async fn run(
+    ctx: &Ctx,
+    bulk: BulkPlan,
+    dry_run: bool,
+    missing_ok: bool,
+    concurrency: usize,
+    what: &str,
+) -> Outcome {
+    let BulkPlan {
+        plan,
+        unchanged,
+        absent,
+    } = bulk;
+    // A dry run in JSON prints the plan document (what `plan -f json` prints).
+    show_plan(ctx, &plan, dry_run)?;
+    let label = |cid: &Option<Cid>| {
+        cid.as_ref()
+            .map_or_else(|| "own".to_owned(), Cid::to_string)
+    };
+    let mut left_alone: Vec<ResultRow> = unchanged
+        .iter()
+        .map(|(cid, uid)| ResultRow {
+            cid: label(cid),
+            uid: uid.clone(),
+            outcome: "unchanged",
+            detail: String::new(),
+        })
+        .collect();
+    left_alone.extend(absent.iter().map(|(cid, uid)| ResultRow {
+        cid: label(cid),
+        uid: uid.clone(),
+        outcome: if missing_ok { "absent" } else { "failed" },
+        detail: "no such user".to_owned(),
+    }));
+    let absent_failed = if missing_ok { 0 } else { absent.len() };
+    let report = if dry_run || plan.is_empty() {
+        Default::default()
+    } else {
+        let question = format!("{what}: {} users", plan.changes.len());
+        if !confirm(ctx.yes, &question).await {
+            return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
+        }
+        let options = ApplyOptions::new()
+            .concurrency(concurrency)
+            .verify(false)
+            .stop_on(ctx.changes.begin());
+        ctx.falcon.apply(&plan, &options, &Journal::off()).await?
+    };
+    if dry_run {
+        console::line(format_args!("dry run: nothing was changed"));
+        if !left_alone.is_empty() {
+            crate::output::print_all(ctx.format, &left_alone)?;
+        }
+    } else {
+        show_report(ctx, &plan, &report, left_alone)?;
+    }
+    let (done, already, failed, not_started) = report.counts();
+    let failed = failed + absent_failed;
+    console::line(format_args!(
+        "{done} done, {already} already done, {} unchanged, {} absent, {failed} failed, \
+         {not_started} not started; {} requests",
+        unchanged.len(),
+        absent.len(),
+        ctx.falcon.stats().requests
+    ));
+    if failed + not_started == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure::Exit(
+            exit::PARTIAL,
+            format!("{failed} failed and {not_started} not started"),
+        ))
+    }
+}

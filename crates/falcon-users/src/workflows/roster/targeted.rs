@@ -1,0 +1,236 @@
+//! What the bulk commands start from and plan: targeted reads (the roles of each CID once, and
+//! only the users named, or those a filter matches: never a full inventory), and the plans that
+//! offboard users or edit their roles, carried out by [`Falcon::apply`] like any plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Utc;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::client::Falcon;
+use crate::error::{Error, Result};
+use crate::model::cid::Cid;
+use crate::ops::users::UserQuery;
+use crate::workflows::roster::plan::{Change, Mode, PLAN_VERSION, Plan};
+use crate::workflows::roster::resolve::Catalogue;
+use crate::workflows::roster::state::{CidState, TenantState, UserState};
+
+/// Whose state to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    /// Nobody: only the roles of these CIDs (what a provisioning run checks a roster against;
+    /// it creates without looking first).
+    Nobody(Vec<Option<Cid>>),
+    /// These logins, each in its CID (`None`: the handle's own), one lookup each.
+    Logins(Vec<(Option<Cid>, String)>),
+    /// The users of the handle's own CID that an FQL filter matches, with their grants.
+    Filter(String),
+}
+
+impl Falcon {
+    /// Reads the roles each CID of `targets` offers (two requests per CID) and the users it
+    /// names (`concurrency` reads in flight). A login that does not exist is simply absent from
+    /// the state.
+    pub async fn targeted_state(
+        &self,
+        targets: &Targets,
+        concurrency: usize,
+    ) -> Result<TenantState> {
+        let mut wanted: BTreeMap<Option<Cid>, Vec<String>> = BTreeMap::new();
+        match targets {
+            Targets::Nobody(cids) => {
+                for cid in cids {
+                    wanted.entry(cid.clone()).or_default();
+                }
+            }
+            Targets::Logins(logins) => {
+                for (cid, uid) in logins {
+                    wanted.entry(cid.clone()).or_default().push(uid.clone());
+                }
+            }
+            Targets::Filter(_) => {
+                wanted.entry(None).or_default();
+            }
+        }
+        let mut cids = BTreeMap::new();
+        for (cid, logins) in wanted {
+            let handle = match &cid {
+                Some(member) => self.for_member(member.as_str())?,
+                None => self.clone(),
+            };
+            let catalogue = Catalogue::from_roles(&handle.roles().await?);
+            let mut users = BTreeMap::new();
+            if let Targets::Filter(fql) = targets {
+                let mut rows = handle.inventory(UserQuery::new().filter(fql.clone()), concurrency);
+                while let Some(row) = rows.try_next().await? {
+                    if row.deleted {
+                        continue;
+                    }
+                    let uid = row.user.uid.clone().unwrap_or_default().to_lowercase();
+                    users.insert(uid, UserState::from_inventory(&row));
+                }
+            } else {
+                let distinct: BTreeSet<String> = logins.iter().map(|l| l.to_lowercase()).collect();
+                let read: Vec<(String, Option<UserState>)> = stream::iter(distinct)
+                    .map(|uid| {
+                        let handle = handle.clone();
+                        async move { handle.user_state(&uid).await.map(|s| (uid, s)) }
+                    })
+                    .buffer_unordered(concurrency.max(1))
+                    .try_collect()
+                    .await?;
+                users.extend(read.into_iter().filter_map(|(uid, s)| s.map(|s| (uid, s))));
+            }
+            cids.insert(
+                cid,
+                CidState {
+                    catalogue,
+                    users,
+                    in_scope: None,
+                    named: None,
+                },
+            );
+        }
+        Ok(TenantState { cids })
+    }
+}
+
+/// A bulk command's plan, and the users it names that need no change or do not exist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkPlan {
+    /// The changes, for [`Falcon::apply`].
+    pub plan: Plan,
+    /// Users already as asked, in login order.
+    pub unchanged: Vec<(Option<Cid>, String)>,
+    /// Users named that do not exist, in login order.
+    pub absent: Vec<(Option<Cid>, String)>,
+}
+
+/// How to change the roles of the users named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleEdit {
+    /// Add these roles (permanent; a held role keeps its grant).
+    Grant,
+    /// Take these roles away.
+    Revoke,
+    /// Exactly these roles: grant the missing, revoke the others.
+    Set,
+}
+
+/// Plans offboarding every user of `state` (each user read is offboarded; `named` are the
+/// logins asked for, so the ones not found are reported absent).
+pub fn offboard_plan(state: &TenantState, named: &[(Option<Cid>, String)]) -> BulkPlan {
+    plan_each(state, named, |_, before| before.map(|_| None))
+}
+
+/// Plans `edit` with `roles` (ids or display names, resolved against each CID's catalogue) for
+/// the users `named` (all the users read, for a filter: `named` empty). Refuses roles no CID
+/// read offers, with a suggestion.
+pub fn edit_plan(
+    state: &TenantState,
+    named: &[(Option<Cid>, String)],
+    edit: RoleEdit,
+    roles: &[String],
+) -> Result<BulkPlan> {
+    let mut resolved: BTreeMap<Option<Cid>, BTreeSet<String>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (cid, cid_state) in &state.cids {
+        for role in roles {
+            match cid_state.catalogue.resolve(role) {
+                Ok(id) => {
+                    resolved.entry(cid.clone()).or_default().insert(id);
+                }
+                Err(why) => problems.push(why),
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::invalid("roles", problems.join("; ")));
+    }
+    let named: Vec<(Option<Cid>, String)> = if named.is_empty() {
+        state
+            .cids
+            .iter()
+            .flat_map(|(cid, s)| s.users.keys().map(|u| (cid.clone(), u.clone())))
+            .collect()
+    } else {
+        named.to_vec()
+    };
+    let empty = BTreeSet::new();
+    Ok(plan_each(state, &named, |cid, before| {
+        let before = before?;
+        let ids = resolved.get(cid).unwrap_or(&empty);
+        let mut after = before.clone();
+        match edit {
+            RoleEdit::Grant => {
+                for id in ids {
+                    after.roles.entry(id.clone()).or_insert(None);
+                }
+            }
+            RoleEdit::Revoke => after.roles.retain(|id, _| !ids.contains(id)),
+            RoleEdit::Set => {
+                after.roles.retain(|id, _| ids.contains(id));
+                for id in ids {
+                    after.roles.entry(id.clone()).or_insert(None);
+                }
+            }
+        }
+        Some(Some(after))
+    }))
+}
+
+/// The change each named user needs: `target` says, from the user as read, where they go
+/// (`None`: nowhere to go, the user is absent; `Some(None)`: offboarded).
+fn plan_each(
+    state: &TenantState,
+    named: &[(Option<Cid>, String)],
+    target: impl Fn(&Option<Cid>, Option<&UserState>) -> Option<Option<UserState>>,
+) -> BulkPlan {
+    let mut changes = Vec::new();
+    let mut unchanged = Vec::new();
+    let mut absent = Vec::new();
+    let distinct: BTreeSet<(Option<Cid>, String)> = named
+        .iter()
+        .map(|(c, u)| (c.clone(), u.to_lowercase()))
+        .collect();
+    for (cid, uid) in distinct {
+        let before = state.cids.get(&cid).and_then(|s| s.users.get(&uid));
+        match target(&cid, before) {
+            None => absent.push((cid, uid)),
+            Some(after) => {
+                let change = Change {
+                    cid: cid.clone(),
+                    uid: uid.clone(),
+                    row: None,
+                    before: before.cloned(),
+                    after,
+                };
+                if change.actions().is_empty() {
+                    unchanged.push((cid, uid));
+                } else {
+                    changes.push(change);
+                }
+            }
+        }
+    }
+    let mut plan = empty_plan(changes);
+    plan.unchanged = unchanged.len();
+    BulkPlan {
+        plan,
+        unchanged,
+        absent,
+    }
+}
+
+fn empty_plan(changes: Vec<Change>) -> Plan {
+    Plan {
+        plan_version: PLAN_VERSION,
+        created_at: Utc::now(),
+        mode: Mode::Exact,
+        prune: false,
+        scope: None,
+        home_cid: None,
+        changes,
+        unchanged: 0,
+    }
+}
