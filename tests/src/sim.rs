@@ -245,6 +245,14 @@ pub fn roles_of_login(sim: &Simulator, uid: &str) -> Option<Vec<String>> {
     Some(roles)
 }
 
+/// The `n`th built-in role of `sim`: `(id, display name)`.
+pub fn builtin_role(sim: &Simulator, n: usize) -> (String, String) {
+    sim.inspect(|s| {
+        let r = &s.builtin_roles[n];
+        (r.id.clone(), r.display_name.clone())
+    })
+}
+
 /// A builder of the ergonomic client on `sim` with `creds` (add options, then `build()`).
 pub fn falcon_builder(sim: &Simulator, creds: ClientCredentials) -> FalconBuilder {
     sim.falcon_builder_with(creds)

@@ -47,11 +47,12 @@ impl Settings {
 
     /// `max(requests / rate, requests × latency / concurrency)`, in seconds.
     pub fn bound_secs(&self, requests: u64) -> f64 {
-        let rate = f64::from(self.rate_per_minute) / 60.0;
-        let by_rate = requests as f64 / rate;
-        let by_latency =
-            requests as f64 * (self.latency_ms as f64 / 1000.0) / self.concurrency as f64;
-        by_rate.max(by_latency)
+        super::bound_secs(
+            requests,
+            self.rate_per_minute,
+            self.latency_ms,
+            self.concurrency,
+        )
     }
 }
 

@@ -25,6 +25,15 @@ pub fn client(base_url: &str) -> Result<Falcon> {
         .context("building the client")
 }
 
+/// The time `requests` take at best: `max(requests / rate, requests × latency / concurrency)`,
+/// in seconds (what the rate limit and the latency allow, whichever binds).
+pub fn bound_secs(requests: u64, rate_per_minute: u32, latency_ms: u64, concurrency: usize) -> f64 {
+    let rate = f64::from(rate_per_minute) / 60.0;
+    let by_rate = requests as f64 / rate;
+    let by_latency = requests as f64 * (latency_ms as f64 / 1000.0) / concurrency.max(1) as f64;
+    by_rate.max(by_latency)
+}
+
 /// Median of a non-empty sample.
 pub fn median(mut sample: Vec<f64>) -> f64 {
     sample.sort_by(f64::total_cmp);

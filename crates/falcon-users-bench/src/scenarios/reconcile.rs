@@ -111,11 +111,17 @@ pub fn run(settings: &Settings) -> Result<Report> {
         concurrency: settings.concurrency,
         peer_max_seconds: 0,
     };
+    // The inventory's own minimum: the read is an inventory.
     // The inventory (with its token), the role catalogue (ids, then details), the scope's id
     // pages, and one request per action.
     let scope_pages = settings.users.div_ceil(500).max(1) as u64;
     let minimum = read.minimum_requests() + 2 + scope_pages + actions as u64;
-    let bound = read.bound_secs(requests);
+    let bound = super::bound_secs(
+        requests,
+        settings.rate_per_minute,
+        settings.latency_ms,
+        settings.concurrency,
+    );
     report.figure("users changed", changed as f64, "");
     report.figure("actions planned", actions as f64, "");
     report.figure("requests sent (incl. token)", requests as f64, "");

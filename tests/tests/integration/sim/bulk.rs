@@ -13,7 +13,7 @@ use falcon_users::workflows::roster::{
 };
 use falcon_users_api::operations;
 use falcon_users_sim::{SimConfig, Simulator};
-use falcon_users_tests::sim::tenant_with;
+use falcon_users_tests::sim::{builtin_role, roles_of_login, tenant_with};
 
 /// Every write operation the bulk commands may send.
 const WRITES: [&falcon_users_api::Operation; 4] = [
@@ -36,24 +36,9 @@ fn api_requests(sim: &Simulator) -> u64 {
         .sum()
 }
 
-fn builtin(sim: &Simulator, n: usize) -> (String, String) {
-    sim.inspect(|s| {
-        let r = &s.builtin_roles[n];
-        (r.id.clone(), r.display_name.clone())
-    })
-}
-
 /// The roles `uid` holds in the parent CID, sorted.
 fn held(sim: &Simulator, uid: &str) -> Vec<String> {
-    let parent = sim.parent_cid();
-    let mut roles: Vec<String> = sim
-        .grants(uid)
-        .into_iter()
-        .filter(|g| g.cid == parent)
-        .map(|g| g.role_id)
-        .collect();
-    roles.sort();
-    roles
+    roles_of_login(sim, uid).unwrap_or_default()
 }
 
 fn logins(sim: &Simulator) -> BTreeSet<String> {
@@ -97,8 +82,8 @@ async fn provisioning_a_roster_costs_the_minimum_and_a_second_run_changes_nothin
         ..SimConfig::default()
     })
     .await;
-    let (guest, _) = builtin(&sim, 0);
-    let (_, other_name) = builtin(&sim, 1);
+    let (guest, _) = builtin_role(&sim, 0);
+    let (_, other_name) = builtin_role(&sim, 1);
     let mut csv = String::from("uid,first_name,last_name,roles\n");
     for n in 0..200 {
         // Half name a role by id, half two roles, one by display name.
@@ -155,9 +140,9 @@ async fn a_taken_login_gets_the_roles_it_lacks_and_keeps_the_others() {
     })
     .await;
     let parent = sim.parent_cid();
-    let (guest, _) = builtin(&sim, 0);
-    let (other, _) = builtin(&sim, 1);
-    let (third, _) = builtin(&sim, 2);
+    let (guest, _) = builtin_role(&sim, 0);
+    let (other, _) = builtin_role(&sim, 1);
+    let (third, _) = builtin_role(&sim, 2);
     let existing = sim.users(&parent)[0].uid.clone();
     for role in held(&sim, &existing) {
         sim.seed().revoke(&existing, &parent, &role).unwrap();
@@ -203,7 +188,7 @@ async fn dry_runs_only_read() {
         ..SimConfig::default()
     })
     .await;
-    let (guest, _) = builtin(&sim, 0);
+    let (guest, _) = builtin_role(&sim, 0);
     let existing = sim.users(&sim.parent_cid())[0].uid.clone();
     let csv = format!("uid,roles\n{existing},{guest}\nnew@corp.example.com,{guest}\n");
     let roster = Roster::from_csv(csv.as_bytes()).unwrap();
@@ -270,8 +255,8 @@ async fn role_edits_change_only_what_differs_and_a_partial_failure_is_finished_b
         ..SimConfig::default()
     })
     .await;
-    let (guest, guest_name) = builtin(&sim, 0);
-    let (other, _) = builtin(&sim, 1);
+    let (guest, guest_name) = builtin_role(&sim, 0);
+    let (other, _) = builtin_role(&sim, 1);
     let users: Vec<String> = logins(&sim).into_iter().collect();
     let named: Vec<_> = users.iter().map(|u| (None, u.clone())).collect();
     let edit = |edit: RoleEdit, roles: Vec<String>| {

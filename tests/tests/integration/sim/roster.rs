@@ -12,7 +12,7 @@ use falcon_users::workflows::roster::{
 use falcon_users::{Cid, Falcon};
 use falcon_users_api::operations;
 use falcon_users_sim::{SimConfig, Simulator};
-use falcon_users_tests::sim::{falcon_builder, fast_retries, storm, tenant_with};
+use falcon_users_tests::sim::{builtin_role, falcon_builder, fast_retries, storm, tenant_with};
 
 /// The roles each login holds in `cid`, by login (what a roster's state must equal).
 fn held(sim: &Simulator, cid: &str) -> BTreeMap<String, Vec<String>> {
@@ -29,13 +29,6 @@ fn held(sim: &Simulator, cid: &str) -> BTreeMap<String, Vec<String>> {
             (u.uid, roles)
         })
         .collect()
-}
-
-fn builtin(sim: &Simulator, n: usize) -> (String, String) {
-    sim.inspect(|s| {
-        let r = &s.builtin_roles[n];
-        (r.id.clone(), r.display_name.clone())
-    })
 }
 
 async fn plan_now(
@@ -85,8 +78,8 @@ async fn joiners_movers_and_leavers_in_one_plan_then_nothing_left() {
 
     let users = sim.users(&parent);
     let (leaver, mover, renamed) = (&users[0].uid, &users[1].uid, &users[2].uid);
-    let (guest, guest_name) = builtin(&sim, 0);
-    let (other, _) = builtin(&sim, 1);
+    let (guest, guest_name) = builtin_role(&sim, 0);
+    let (other, _) = builtin_role(&sim, 1);
     text = text
         .lines()
         .filter(|l| !l.starts_with(leaver.as_str()))
@@ -225,8 +218,8 @@ async fn stale_plans_are_refused_and_interrupted_ones_resume() {
     })
     .await;
     let parent = sim.parent_cid();
-    let (guest, _) = builtin(&sim, 0);
-    let (other, _) = builtin(&sim, 1);
+    let (guest, _) = builtin_role(&sim, 0);
+    let (other, _) = builtin_role(&sim, 1);
     let victim = sim.users(&parent)[0].uid.clone();
     let mut csv = format!("uid,roles\n{victim},{guest}\n");
     for n in 0..6 {
@@ -237,7 +230,7 @@ async fn stale_plans_are_refused_and_interrupted_ones_resume() {
     let planned = plan_now(&falcon, &roster, &options).await.unwrap();
 
     // Someone grants the victim a role the plan did not see.
-    let (third, _) = builtin(&sim, 2);
+    let (third, _) = builtin_role(&sim, 2);
     sim.seed().grant(&victim, &parent, &third, None).unwrap();
     let before = sim.request_count(&operations::CREATE_USER_V1);
     let err = falcon
@@ -340,7 +333,7 @@ async fn rows_are_checked_against_each_cids_roles_and_members_are_reconciled() {
         ..SimConfig::default()
     })
     .await;
-    let (guest, _) = builtin(&sim, 0);
+    let (guest, _) = builtin_role(&sim, 0);
     let typo = format!("{}x", guest);
     let child = sim.child_cids()[0].clone();
     let bad = Roster::from_csv(
