@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 use crate::peer::Peer;
 use crate::report::Report;
 use crate::scenarios::{
-    build_cost, bulk_provision, cold_start, inventory, memory, overhead, reconcile,
+    build_cost, bulk_provision, cold_start, fleet, inventory, memory, overhead, reconcile,
 };
 use crate::sim_process::SimSpec;
 
@@ -58,6 +58,8 @@ enum Cmd {
     Reconcile(reconcile::Settings),
     /// 7. Bulk provisioning of a roster of new users.
     BulkProvision(bulk_provision::Settings),
+    /// 8. A Flight Control fleet's inventory, every child at once.
+    Fleet(fleet::Settings),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]
     Serve(SimSpec),
@@ -69,6 +71,20 @@ enum Cmd {
         #[arg(long)]
         out: String,
         #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+    /// (internal) Inventories child CIDs at once and reports peak memory.
+    #[command(hide = true)]
+    FleetStream {
+        #[arg(long)]
+        base_url: String,
+        /// Comma-separated.
+        #[arg(long)]
+        cids: String,
+        /// Children worked at once.
+        #[arg(long)]
+        at_once: usize,
+        #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
     /// (internal) One call against a server whose answer never ends; reports peak memory.
@@ -149,6 +165,15 @@ fn run(args: Args) -> Result<ExitCode> {
             return tokio_main(memory::stream(&base_url, &out, concurrency))
                 .map(|()| ExitCode::SUCCESS);
         }
+        Cmd::FleetStream {
+            base_url,
+            cids,
+            at_once,
+            concurrency,
+        } => {
+            return tokio_main(fleet::stream(&base_url, &cids, at_once, concurrency))
+                .map(|()| ExitCode::SUCCESS);
+        }
         Cmd::FloodCall { base_url } => {
             return tokio_main(memory::flood_call(&base_url)).map(|()| ExitCode::SUCCESS);
         }
@@ -161,7 +186,7 @@ fn run(args: Args) -> Result<ExitCode> {
         _ => {}
     }
     let workspace = workspace();
-    let needs_peer = !matches!(command, Cmd::Memory(_) | Cmd::Build);
+    let needs_peer = !matches!(command, Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_));
     let peer = if needs_peer {
         Peer::setup(&workspace, !args.no_peers)
     } else {
@@ -184,6 +209,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Cmd::Build,
             Cmd::Reconcile(defaults()?),
             Cmd::BulkProvision(defaults()?),
+            Cmd::Fleet(defaults()?),
         ],
         one => vec![one],
     };
@@ -239,9 +265,11 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::Build => build_cost::run(workspace),
         Cmd::Reconcile(settings) => reconcile::run(&settings),
         Cmd::BulkProvision(settings) => bulk_provision::run(&settings),
+        Cmd::Fleet(settings) => fleet::run(&settings),
         Cmd::All
         | Cmd::Serve(_)
         | Cmd::Stream { .. }
+        | Cmd::FleetStream { .. }
         | Cmd::FloodCall { .. }
         | Cmd::FirstCall { .. }
         | Cmd::BuildProbe { .. } => anyhow::bail!("not a scenario"),

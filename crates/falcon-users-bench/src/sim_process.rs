@@ -25,6 +25,12 @@ pub struct SimSpec {
     /// Requests allowed at once before the rate binds (default: a minute's worth).
     #[arg(long)]
     pub burst: Option<u32>,
+    /// Flight Control child CIDs under the parent.
+    #[arg(long, default_value_t = 0)]
+    pub child_cids: usize,
+    /// Users in each child CID.
+    #[arg(long, default_value_t = 0)]
+    pub users_per_child: usize,
 }
 
 impl SimSpec {
@@ -39,9 +45,9 @@ impl SimSpec {
     fn config(&self) -> SimConfig {
         SimConfig {
             users: self.users,
+            users_per_child: Some(self.users_per_child),
             roles: self.roles,
-            // Flight Control children would add their own users to the tenant; not measured here.
-            child_cids: 0,
+            child_cids: self.child_cids,
             seed: 7,
             port: 0,
             // No real region: FalconPy would follow a real one's `X-Cs-Region` to crowdstrike.com.
@@ -68,6 +74,10 @@ impl SimSpec {
             self.latency_ms.to_string(),
             "--rate-per-minute".to_owned(),
             self.rate_per_minute.to_string(),
+            "--child-cids".to_owned(),
+            self.child_cids.to_string(),
+            "--users-per-child".to_owned(),
+            self.users_per_child.to_string(),
         ];
         if let Some(burst) = self.burst {
             args.extend(["--burst".to_owned(), burst.to_string()]);
@@ -81,6 +91,8 @@ pub struct SimProcess {
     child: Child,
     /// Its base URL on 127.0.0.1.
     pub base_url: String,
+    /// Its Flight Control child CIDs.
+    pub child_cids: Vec<String>,
 }
 
 /// The simulator's read-write credentials (fixed by the simulator).
@@ -104,13 +116,20 @@ impl SimProcess {
         BufReader::new(stdout)
             .read_line(&mut line)
             .context("reading the simulator's address")?;
-        let Some(base_url) = line.trim().strip_prefix("READY ") else {
+        // `READY <base URL> <child CIDs, comma-separated>`
+        let mut words = line.split_whitespace();
+        let (Some("READY"), Some(base_url)) = (words.next(), words.next()) else {
             let _ = child.kill();
             let _ = child.wait();
             bail!("the simulator did not start (said {line:?})");
         };
+        let child_cids = words
+            .next()
+            .map(|list| list.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
         Ok(Self {
             base_url: base_url.to_owned(),
+            child_cids,
             child,
         })
     }
@@ -128,7 +147,11 @@ pub async fn serve(spec: SimSpec) -> Result<()> {
     let sim = Simulator::start(spec.config())
         .await
         .context("starting the simulator")?;
-    println!("READY {}", sim.base_url_str());
+    println!(
+        "READY {} {}",
+        sim.base_url_str(),
+        sim.child_cids().join(",")
+    );
     let mut stdin = tokio::io::stdin();
     let mut sink = Vec::new();
     let _ = tokio::io::AsyncReadExt::read_to_end(&mut stdin, &mut sink).await;

@@ -250,11 +250,21 @@ fn parse_cid(text: &str) -> Result<Cid, String> {
 #[derive(Debug, Args)]
 pub struct BulkUsers {
     /// The users of this file: one login per line, or a roster CSV (its uid column).
-    #[arg(long, value_name = "FILE", conflicts_with = "filter")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "filter",
+        group = "users_source"
+    )]
     pub users_from: Option<PathBuf>,
     /// The users this FQL filter matches (such as uid:'*@corp.example.com').
-    #[arg(long, value_name = "FQL")]
+    #[arg(long, value_name = "FQL", group = "users_source")]
     pub filter: Option<String>,
+    /// Flight Control: work in these member CIDs instead of the handle's own, each with its
+    /// own token and rate budget (comma-separated, or @FILE with one per line); every user
+    /// named is looked for in each of them, by login. Results are labelled by CID.
+    #[arg(long, value_name = "LIST", value_parser = member_cids::parse, requires = "users_source")]
+    pub member_cids: Option<MemberCids>,
     /// Show what would change, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -303,6 +313,10 @@ pub struct ProvisionArgs {
     /// With --from: show what would be done, change nothing.
     #[arg(long, requires = "from")]
     pub dry_run: bool,
+    /// With --from: the member CIDs its rows may name in their `cid` column (comma-separated,
+    /// or @FILE); a row naming another CID is refused, as `plan` does.
+    #[arg(long, value_name = "LIST", value_parser = member_cids::parse, requires = "from")]
+    pub member_cids: Option<MemberCids>,
     /// With --from: changes in flight.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
@@ -320,6 +334,11 @@ pub struct OffboardArgs {
     /// A user who does not exist is reported "absent", not as a failure.
     #[arg(long)]
     pub missing_ok: bool,
+    /// Flight Control: offboard in these member CIDs instead of the handle's own (comma-
+    /// separated, or @FILE with one per line): each user, named by login, in each of them
+    /// (with --missing-ok, a CID where they have no account is reported "absent").
+    #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
+    pub member_cids: Option<MemberCids>,
     /// Show the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -18,8 +18,11 @@ pub const UNAUTHENTICATED_PER_MINUTE: u32 = 15;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
-    /// Users seeded in the parent CID (children get a tenth each); at most [`USERS`]`.max`.
+    /// Users seeded in the parent CID; at most [`USERS`]`.max`.
     pub users: usize,
+    /// Users seeded in each Flight Control child; `None` is a tenth of `users`. At most
+    /// [`USERS`]`.max`.
+    pub users_per_child: Option<usize>,
     /// Custom roles seeded per CID, beside the built-in ones; at most [`ROLES`]`.max`.
     pub roles: usize,
     /// Flight Control child CIDs under the parent; at most [`CHILD_CIDS`]`.max`.
@@ -54,6 +57,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         Self {
             users: 200,
+            users_per_child: None,
             roles: 20,
             child_cids: 2,
             seed: 7,
@@ -135,7 +139,7 @@ pub struct Bound {
     pub max: usize,
 }
 
-/// Users in the parent CID: at most 200,000 (children get a tenth each). Also the most users
+/// Users seeded in one CID (the parent, or each child): at most 200,000. Also the most users
 /// one CID holds, seeded and created together: a create beyond it is refused.
 pub const USERS: Bound = Bound {
     name: "users",
@@ -218,11 +222,23 @@ pub fn parse_child_cids(text: &str) -> Result<usize, String> {
 }
 
 impl SimConfig {
+    /// Users seeded in each Flight Control child: [`SimConfig::users_per_child`], or a tenth of
+    /// the parent's.
+    pub fn child_users(&self) -> usize {
+        self.users_per_child.unwrap_or(self.users / 10)
+    }
+
     /// Checks every setting: the sizes against their bounds, durations that the simulator adds
     /// to the clock against theirs, and limits that must let something through. The first
     /// problem is the error. [`crate::Simulator::start`] refuses a config this refuses.
     pub fn validate(&self) -> Result<(), ConfigError> {
         USERS.check(self.users)?;
+        if let Some(per_child) = self.users_per_child {
+            USERS.check(per_child).map_err(|e| ConfigError {
+                setting: "users_per_child",
+                ..e
+            })?;
+        }
         ROLES.check(self.roles)?;
         CHILD_CIDS.check(self.child_cids)?;
         let at_most = |setting: &'static str, value: Duration, max: Duration| {
@@ -315,6 +331,21 @@ mod tests {
                     ..base()
                 },
                 Some("child CIDs"),
+            ),
+            (
+                SimConfig {
+                    users_per_child: Some(200_000),
+                    child_cids: 20,
+                    ..base()
+                },
+                None,
+            ),
+            (
+                SimConfig {
+                    users_per_child: Some(200_001),
+                    ..base()
+                },
+                Some("users_per_child"),
             ),
             (
                 SimConfig {

@@ -11,9 +11,12 @@ struct Args {
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// Users in the parent CID (at most 200,000; children get a tenth each).
+    /// Users in the parent CID (at most 200,000).
     #[arg(long, default_value_t = 1000, value_parser = parse_users)]
     users: usize,
+    /// Users in each child CID (at most 200,000) [default: a tenth of --users].
+    #[arg(long, value_name = "N", value_parser = parse_users)]
+    users_per_child: Option<usize>,
     /// Custom roles per CID (at most 1,000).
     #[arg(long, default_value_t = 20, value_parser = parse_roles)]
     roles: usize,
@@ -36,6 +39,7 @@ async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let config = SimConfig {
         users: args.users,
+        users_per_child: args.users_per_child,
         roles: args.roles,
         child_cids: args.child_cids,
         seed: args.seed,

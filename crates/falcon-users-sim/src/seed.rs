@@ -61,7 +61,7 @@ pub fn tenant(config: &SimConfig) -> State {
         child_cids: child_cids.clone(),
         ..State::default()
     };
-    let child_users = config.users / 10;
+    let child_users = config.child_users();
     let children = child_cids
         .into_iter()
         .enumerate()

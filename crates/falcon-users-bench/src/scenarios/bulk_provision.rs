@@ -70,6 +70,8 @@ pub fn run(settings: &Settings) -> Result<Report> {
         latency_ms: settings.latency_ms,
         rate_per_minute: settings.rate_per_minute,
         burst: Some((settings.rate_per_minute / 60).max(1)),
+        child_cids: 0,
+        users_per_child: 0,
     };
     let roster = settings.roster()?;
     let mut report = Report::new("bulk provisioning");

@@ -65,6 +65,8 @@ pub fn run(peer: &Peer, settings: &Settings) -> Result<Report> {
         rate_per_minute: settings.rate_per_minute,
         // One second's worth: the limit binds from the start instead of after a minute.
         burst: Some((settings.rate_per_minute / 60).max(1)),
+        child_cids: 0,
+        users_per_child: 0,
     };
     let mut report = Report::new("inventory");
     let sim = SimProcess::start(&spec)?;

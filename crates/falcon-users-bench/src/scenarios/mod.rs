@@ -3,6 +3,7 @@
 pub mod build_cost;
 pub mod bulk_provision;
 pub mod cold_start;
+pub mod fleet;
 pub mod inventory;
 pub mod memory;
 pub mod overhead;

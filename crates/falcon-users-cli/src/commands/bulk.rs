@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use falcon_users::Cid;
 use falcon_users::Error;
 use falcon_users::workflows::roster::{
-    ApplyOptions, BulkPlan, Journal, PlanOptions, RoleEdit, Roster, Targets, edit_plan,
-    offboard_plan, plan,
+    ApplyOptions, BulkPlan, Journal, PlanOptions, RoleEdit, Roster, Targets, TenantState,
+    edit_plan, locate, offboard_plan, plan,
 };
 
 use super::reconcile::{ResultRow, show_plan, show_report};
@@ -18,12 +18,20 @@ use crate::cli::{BulkUsers, OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
 use crate::console;
 use crate::exit;
+use crate::member_cids::MemberCids;
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
 /// lookup first (a login found taken is completed instead) and a grant.
 pub async fn provision(ctx: &Ctx, args: &ProvisionArgs, file: &Path) -> Outcome {
     let roster = Roster::from_path(file)?;
-    let options = PlanOptions::default();
+    let options = PlanOptions {
+        member_cids: args
+            .member_cids
+            .as_ref()
+            .map(|m| m.0.clone())
+            .unwrap_or_default(),
+        ..PlanOptions::default()
+    };
     let targets = if args.dry_run {
         // A dry run looks each login up, to tell what exists from what would be created.
         Targets::Logins(
@@ -49,6 +57,7 @@ pub async fn provision(ctx: &Ctx, args: &ProvisionArgs, file: &Path) -> Outcome 
     run(
         ctx,
         bulk,
+        false,
         args.dry_run,
         false,
         args.concurrency,
@@ -63,19 +72,20 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Outcome {
     if let Some(file) = &args.from {
         named.extend(users_in(file)?);
     }
-    let named: Vec<(Option<Cid>, String)> = logins_of(ctx, named)
-        .await?
-        .into_iter()
-        .map(|u| (None, u))
-        .collect();
-    let state = ctx
-        .falcon
-        .targeted_state(&Targets::Logins(named.clone()), args.concurrency)
-        .await?;
-    let bulk = offboard_plan(&state, &named);
+    let members = args.member_cids.as_ref();
+    let (state, named, nowhere) = read_logins(
+        ctx,
+        logins_of(ctx, named, members).await?,
+        members,
+        args.concurrency,
+    )
+    .await?;
+    let mut bulk = offboard_plan(&state, &named);
+    bulk.absent.extend(nowhere);
     run(
         ctx,
         bulk,
+        members.is_some(),
         args.dry_run,
         args.missing_ok,
         args.concurrency,
@@ -93,16 +103,23 @@ pub async fn edit_roles(
     roles: Vec<String>,
     users: &BulkUsers,
 ) -> Outcome {
-    let (targets, named) = match (&users.users_from, &users.filter) {
+    let members = users.member_cids.as_ref();
+    let (state, named, nowhere) = match (&users.users_from, &users.filter) {
         (Some(file), _) => {
-            let named: Vec<(Option<Cid>, String)> = logins_of(ctx, users_in(file)?)
-                .await?
-                .into_iter()
-                .map(|u| (None, u))
-                .collect();
-            (Targets::Logins(named.clone()), named)
+            let logins = logins_of(ctx, users_in(file)?, members).await?;
+            read_logins(ctx, logins, members, users.concurrency).await?
         }
-        (None, Some(fql)) => (Targets::Filter(fql.clone()), Vec::new()),
+        (None, Some(fql)) => {
+            let targets = Targets::Filter {
+                fql: fql.clone(),
+                cids: cids_of(members),
+            };
+            let state = ctx
+                .falcon
+                .targeted_state(&targets, users.concurrency)
+                .await?;
+            (state, Vec::new(), Vec::new())
+        }
         (None, None) => {
             return Err(Failure::Exit(
                 exit::USAGE,
@@ -110,22 +127,75 @@ pub async fn edit_roles(
             ));
         }
     };
-    let state = ctx
-        .falcon
-        .targeted_state(&targets, users.concurrency)
-        .await?;
-    let bulk = edit_plan(&state, &named, edit, &roles)?;
+    let mut bulk = edit_plan(&state, &named, edit, &roles)?;
+    bulk.absent.extend(nowhere);
     let what = match edit {
         RoleEdit::Grant => format!("grant {}", roles.join(", ")),
         RoleEdit::Revoke => format!("revoke {}", roles.join(", ")),
         RoleEdit::Set => format!("set the roles to exactly {}", roles.join(", ")),
     };
-    run(ctx, bulk, users.dry_run, false, users.concurrency, &what).await
+    run(
+        ctx,
+        bulk,
+        members.is_some(),
+        users.dry_run,
+        false,
+        users.concurrency,
+        &what,
+    )
+    .await
 }
 
+/// The CIDs a bulk command works in: the member CIDs given, or the handle's own (`None`).
+fn cids_of(members: Option<&MemberCids>) -> Vec<Option<Cid>> {
+    match members {
+        Some(members) => members.0.iter().cloned().map(Some).collect(),
+        None => vec![None],
+    }
+}
+
+/// Reads `logins` in each CID the command works in: the state, the (CID, login) pairs found
+/// and, as absent rows, the logins found in none of them. In the handle's own CID every login
+/// is a pair of its own (one found nowhere is reported there); across member CIDs each login
+/// is looked for in every one (a login is one account, homed in one CID).
+async fn read_logins(
+    ctx: &Ctx,
+    logins: Vec<String>,
+    members: Option<&MemberCids>,
+    concurrency: usize,
+) -> Result<Named, Failure> {
+    let cids = cids_of(members);
+    let pairs: Vec<(Option<Cid>, String)> = cids
+        .iter()
+        .flat_map(|cid| logins.iter().map(move |uid| (cid.clone(), uid.clone())))
+        .collect();
+    let state = ctx
+        .falcon
+        .targeted_state(&Targets::Logins(pairs.clone()), concurrency)
+        .await?;
+    if members.is_none() {
+        return Ok((state, pairs, Vec::new()));
+    }
+    let (found, nowhere) = locate(&state, &logins);
+    let nowhere = nowhere.into_iter().map(|uid| (None, uid)).collect();
+    Ok((state, found, nowhere))
+}
+
+/// The state read, the users named in it, and the users found nowhere.
+type Named = (
+    TenantState,
+    Vec<(Option<Cid>, String)>,
+    Vec<(Option<Cid>, String)>,
+);
+
 /// The users named, by login: UUIDs (anything without `@`) are looked up in one request; a
-/// UUID no user has stays as written, and is then reported absent.
-async fn logins_of(ctx: &Ctx, named: Vec<String>) -> Result<Vec<String>, Failure> {
+/// UUID no user has stays as written, and is then reported absent. Across member CIDs a UUID
+/// names one account in one CID, not a person in each, so there only logins are taken.
+async fn logins_of(
+    ctx: &Ctx,
+    named: Vec<String>,
+    members: Option<&MemberCids>,
+) -> Result<Vec<String>, Failure> {
     let ids: Vec<String> = named
         .iter()
         .filter(|n| !n.contains('@'))
@@ -133,6 +203,15 @@ async fn logins_of(ctx: &Ctx, named: Vec<String>) -> Result<Vec<String>, Failure
         .collect();
     if ids.is_empty() {
         return Ok(named);
+    }
+    if members.is_some() {
+        return Err(Failure::Exit(
+            exit::USAGE,
+            format!(
+                "with --member-cids name users by login (a UUID is one account in one CID): {}",
+                ids.join(", ")
+            ),
+        ));
     }
     let found = match ctx.falcon.get_users(ids).await {
         Ok(found) => found.resources,
@@ -178,10 +257,12 @@ fn users_in(file: &Path) -> Result<Vec<String>, Failure> {
 
 /// Shows the plan; unless a dry run, confirms it once, applies it (the state was read just
 /// now: no second read), and prints one table: every change's outcome, then the users left
-/// alone. Exit 5 when a change failed, or a user was absent without `missing_ok`.
+/// alone (`fleet`: the users were looked for across member CIDs). Exit 5 when a change failed,
+/// or a user was absent without `missing_ok`.
 async fn run(
     ctx: &Ctx,
     bulk: BulkPlan,
+    fleet: bool,
     dry_run: bool,
     missing_ok: bool,
     concurrency: usize,
@@ -198,6 +279,11 @@ async fn run(
         cid.as_ref()
             .map_or_else(|| "own".to_owned(), Cid::to_string)
     };
+    // In a fleet, an absent user with no CID was looked for in every member CID, found in none.
+    let absent_label = |cid: &Option<Cid>| match cid {
+        None if fleet => "-".to_owned(),
+        other => label(other),
+    };
     let mut left_alone: Vec<ResultRow> = unchanged
         .iter()
         .map(|(cid, uid)| ResultRow {
@@ -208,7 +294,7 @@ async fn run(
         })
         .collect();
     left_alone.extend(absent.iter().map(|(cid, uid)| ResultRow {
-        cid: label(cid),
+        cid: absent_label(cid),
         uid: uid.clone(),
         outcome: if missing_ok { "absent" } else { "failed" },
         detail: "no such user".to_owned(),

@@ -58,7 +58,9 @@ pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
 /// Runs `offboard`.
 pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
     let user = match args.users.as_slice() {
-        [one] if args.from.is_none() && !args.missing_ok => one.clone(),
+        [one] if args.from.is_none() && !args.missing_ok && args.member_cids.is_none() => {
+            one.clone()
+        }
         _ => return super::bulk::offboard(ctx, &args).await,
     };
     let plan = ctx.falcon.offboard(user.as_str(), true).await?.plan;

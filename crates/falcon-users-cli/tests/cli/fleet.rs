@@ -292,3 +292,241 @@ fn grants_with_cid_grant_list_and_revoke_a_parent_users_role_in_a_child() {
     );
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// The `(uid, cid, outcome)` of each row of a result table.
+fn result_rows(out: &std::process::Output) -> BTreeSet<(String, String, String)> {
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)));
+    rows.as_array()
+        .expect("a result table")
+        .iter()
+        .map(|r| {
+            let field = |name: &str| r[name].as_str().unwrap_or_default().to_owned();
+            (field("uid"), field("cid"), field("outcome"))
+        })
+        .collect()
+}
+
+#[test]
+fn bulk_commands_with_member_cids_change_each_user_in_the_child_they_are_homed_in() {
+    let (sim, children) = fleet();
+    let env = sim.env();
+    let (c0, c1) = (&children[0], &children[1]);
+    let in_child = |cid: &str, n: usize| sim.sim.users(cid)[n].uid.clone();
+    let (u0, u1) = (in_child(c0, 0), in_child(c1, 0));
+    let nobody = "nobody@nowhere.example.com";
+    let dir = tempfile::tempdir().unwrap();
+    let team = dir.path().join("team.txt");
+    std::fs::write(&team, format!("{u0}\n{u1}\n{nobody}\n")).unwrap();
+    let team = team.to_str().unwrap();
+    let both = format!("{c0},{c1}");
+    let row =
+        |uid: &str, cid: &str, outcome: &str| (uid.to_owned(), cid.to_owned(), outcome.to_owned());
+    let held_in = |uid: &str, cid: &str| -> BTreeSet<String> {
+        sim.sim
+            .grants(uid)
+            .into_iter()
+            .filter(|g| g.cid == cid)
+            .map(|g| g.role_id)
+            .collect()
+    };
+
+    // A built-in role (every CID offers them) neither holds yet.
+    let role = [
+        "falconhost_analyst",
+        "falconhost_investigator",
+        "endpoint_manager",
+        "prevention_hashes_manager",
+        "falconhost_read_only",
+    ]
+    .into_iter()
+    .find(|r| !held_in(&u0, c0).contains(*r) && !held_in(&u1, c1).contains(*r))
+    .expect("a role neither holds");
+
+    // Each login is changed where it lives; one found in no child is a failure (exit 5).
+    let granted = run(
+        &[
+            "-f",
+            "json",
+            "--yes",
+            "grants",
+            "grant",
+            "--users-from",
+            team,
+            role,
+            "--member-cids",
+            &both,
+        ],
+        &pairs(&env),
+    );
+    assert_eq!(granted.status.code(), Some(5), "{}", text(&granted.stderr));
+    assert_eq!(
+        result_rows(&granted),
+        BTreeSet::from([
+            row(&u0, c0, "done"),
+            row(&u1, c1, "done"),
+            row(nobody, "-", "failed"),
+        ])
+    );
+    assert!(held_in(&u0, c0).contains(role));
+    assert!(held_in(&u1, c1).contains(role));
+    // Each child with its own token, none for the parent.
+    assert_eq!(sim.sim.request_count(&OAUTH2_ACCESS_TOKEN), 2);
+
+    // A filter is applied in each member CID; a dry run shows the plan and changes nothing.
+    let dry = run(
+        &[
+            "-f",
+            "json",
+            "grants",
+            "set",
+            "--filter",
+            "uid:'*'",
+            "falcon_console_guest",
+            "--member-cids",
+            c1,
+            "--dry-run",
+        ],
+        &pairs(&env),
+    );
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    let planned: BTreeSet<(String, String)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["cid"].as_str().unwrap_or_default().to_owned(),
+                c["uid"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let c1_users: BTreeSet<(String, String)> = sim
+        .sim
+        .users(c1)
+        .into_iter()
+        .filter(|u| held_in(&u.uid, c1) != BTreeSet::from(["falcon_console_guest".to_owned()]))
+        .map(|u| (c1.clone(), u.uid))
+        .collect();
+    assert!(!planned.is_empty());
+    assert_eq!(planned, c1_users, "only the child's users, all of them");
+    assert!(held_in(&u1, c1).contains(role), "unchanged");
+
+    // Offboarding with --missing-ok: the user is deleted in their child, the stranger absent.
+    let offboarded = run(
+        &[
+            "-f",
+            "json",
+            "--yes",
+            "offboard",
+            &u0,
+            nobody,
+            "--member-cids",
+            &both,
+            "--missing-ok",
+        ],
+        &pairs(&env),
+    );
+    assert!(offboarded.status.success(), "{}", text(&offboarded.stderr));
+    assert_eq!(
+        result_rows(&offboarded),
+        BTreeSet::from([row(&u0, c0, "done"), row(nobody, "-", "absent")])
+    );
+    assert!(sim.sim.user(&u0).is_none());
+    assert!(sim.sim.user(&u1).is_some());
+
+    // A UUID names one account in one CID: refused across member CIDs, before any change.
+    let uuid = sim.sim.users(c1)[1].uuid.clone();
+    let by_uuid = run(
+        &["--yes", "offboard", &uuid, "--member-cids", &both],
+        &pairs(&env),
+    );
+    assert_eq!(by_uuid.status.code(), Some(2), "{}", text(&by_uuid.stderr));
+    assert!(text(&by_uuid.stderr).contains("by login"));
+    assert_eq!(sim.sim.users(c1).len(), 3);
+
+    // --member-cids belongs to the bulk forms.
+    let single = run(
+        &[
+            "grants",
+            "grant",
+            &u1,
+            "falconhost_analyst",
+            "--member-cids",
+            c1,
+        ],
+        &pairs(&env),
+    );
+    assert_eq!(single.status.code(), Some(2), "{}", text(&single.stderr));
+}
+
+#[test]
+fn provision_from_a_roster_with_member_cids_creates_in_the_children_named_and_refuses_others() {
+    let (sim, children) = fleet();
+    let env = sim.env();
+    let (c0, c1) = (&children[0], &children[1]);
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("joiners.csv");
+    std::fs::write(
+        &roster,
+        format!(
+            "uid,first_name,last_name,roles,cid\n\
+             kim@child0.example.com,Kim,Ng,falcon_console_guest,{c0}\n\
+             lou@child1.example.com,Lou,Ma,Falcon Read Only,{c1}\n"
+        ),
+    )
+    .unwrap();
+    let roster = roster.to_str().unwrap();
+    // Only the first child is being managed: the second row is refused, nothing is created.
+    let refused = run(
+        &["--yes", "provision", "--from", roster, "--member-cids", c0],
+        &pairs(&env),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("not one of the member CIDs"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(sim.sim.user("kim@child0.example.com").is_none());
+
+    let created = run(
+        &[
+            "-f",
+            "json",
+            "--yes",
+            "provision",
+            "--from",
+            roster,
+            "--member-cids",
+            &format!("{c0},{c1}"),
+        ],
+        &pairs(&env),
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert_eq!(
+        result_rows(&created),
+        BTreeSet::from([
+            (
+                "kim@child0.example.com".to_owned(),
+                c0.clone(),
+                "done".to_owned()
+            ),
+            (
+                "lou@child1.example.com".to_owned(),
+                c1.clone(),
+                "done".to_owned()
+            ),
+        ])
+    );
+    let kim = sim.sim.user("kim@child0.example.com").expect("created");
+    assert_eq!(&kim.cid, c0);
+    let lou_roles: Vec<String> = sim
+        .sim
+        .grants("lou@child1.example.com")
+        .into_iter()
+        .map(|g| g.role_id)
+        .collect();
+    assert_eq!(lou_roles, ["falconhost_read_only"]);
+}

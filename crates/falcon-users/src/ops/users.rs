@@ -176,6 +176,15 @@ impl Falcon {
     /// number of users. A user deleted between the two steps is left out. Every user fetched
     /// before an error is delivered, then the error, then the stream ends.
     pub fn users(&self, query: UserQuery) -> BoxStream<'static, Result<DomainUser>> {
+        self.users_batched(query, self.batch().concurrency)
+    }
+
+    /// [`Falcon::users`] with `batches` entity batches in flight (each up to 500 users held).
+    pub(crate) fn users_batched(
+        &self,
+        query: UserQuery,
+        batches: usize,
+    ) -> BoxStream<'static, Result<DomainUser>> {
         let falcon = self.clone();
         let batch = self.batch();
         let size = page_size(query.page_size).unwrap_or(500);
@@ -183,7 +192,7 @@ impl Falcon {
             self.user_ids(query),
             batch.body_ids.min(500),
             size,
-            batch.concurrency,
+            batches,
             move |ids| {
                 let falcon = falcon.clone();
                 async move { falcon.retrieve_users(ids).await }

@@ -28,7 +28,7 @@ impl Falcon {
     /// Every user matching `query` with their grants: ids page by page (complete for any
     /// tenant size, see [`Falcon::user_ids`]), entities in batches, then one grants listing
     /// per user, `concurrency` at a time, in user order. Only a bounded window of users is held
-    /// in memory; the rate limiter and retries apply to every call.
+    /// in memory (one batch of at most 500); the rate limiter and retries apply to every call.
     ///
     /// A user deleted while the inventory runs does not end it: their row comes with
     /// [`UserWithGrants::deleted`] set (and a `tracing` warning names them). Any other failure
@@ -55,8 +55,11 @@ impl Falcon {
         concurrency: usize,
     ) -> BoxStream<'static, Result<UserWithGrants>> {
         let falcon = self.clone();
+        // One entity batch at a time: the grants listings (one per user) take far longer than
+        // the next batch's one request, and a fleet inventory runs one of these per child at
+        // once, so each batch held ahead would be held once per child.
         let rows = self
-            .users(query)
+            .users_batched(query, 1)
             .map(move |user| {
                 let falcon = falcon.clone();
                 async move { falcon.with_grants(user?).await }

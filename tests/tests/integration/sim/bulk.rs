@@ -329,7 +329,13 @@ async fn role_edits_change_only_what_differs_and_a_partial_failure_is_finished_b
 
     // A filter reads the matching users with their grants.
     let filtered = falcon
-        .targeted_state(&Targets::Filter(format!("uid:'{}'", users[0])), 8)
+        .targeted_state(
+            &Targets::Filter {
+                fql: format!("uid:'{}'", users[0]),
+                cids: vec![None],
+            },
+            8,
+        )
         .await
         .unwrap();
     let by_filter = edit_plan(

@@ -44,7 +44,7 @@ pub use plan::{
 pub use resolve::Catalogue;
 pub use rows::{COLUMNS, MAX_ENTRIES, Roster, RosterEntry, RosterRole};
 pub use state::{CidState, TenantState, UserState};
-pub use targeted::{BulkPlan, RoleEdit, Targets, edit_plan, offboard_plan};
+pub use targeted::{BulkPlan, RoleEdit, Targets, edit_plan, locate, offboard_plan};
 
 impl Falcon {
     /// Reads the CIDs `roster` and `options` need ([`Falcon::roster_state`]) and plans against

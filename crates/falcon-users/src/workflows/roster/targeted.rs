@@ -23,14 +23,21 @@ pub enum Targets {
     Nobody(Vec<Option<Cid>>),
     /// These logins, each in its CID (`None`: the handle's own), one lookup each.
     Logins(Vec<(Option<Cid>, String)>),
-    /// The users of the handle's own CID that an FQL filter matches, with their grants.
-    Filter(String),
+    /// The users an FQL filter matches in each of these CIDs (`None`: the handle's own), with
+    /// their grants.
+    Filter {
+        /// The FQL on users, as the service evaluates it.
+        fql: String,
+        /// Where to apply it.
+        cids: Vec<Option<Cid>>,
+    },
 }
 
 impl Falcon {
     /// Reads the roles each CID of `targets` offers (two requests per CID) and the users it
     /// names (`concurrency` reads in flight). A login that does not exist is simply absent from
-    /// the state.
+    /// the state. Member CIDs are read through their own member handles (their own tokens and
+    /// rate budgets), one CID after another.
     pub async fn targeted_state(
         &self,
         targets: &Targets,
@@ -48,8 +55,10 @@ impl Falcon {
                     wanted.entry(cid.clone()).or_default().push(uid.clone());
                 }
             }
-            Targets::Filter(_) => {
-                wanted.entry(None).or_default();
+            Targets::Filter { cids, .. } => {
+                for cid in cids {
+                    wanted.entry(cid.clone()).or_default();
+                }
             }
         }
         let mut cids = BTreeMap::new();
@@ -60,7 +69,7 @@ impl Falcon {
             };
             let catalogue = Catalogue::from_roles(&handle.roles().await?);
             let mut users = BTreeMap::new();
-            if let Targets::Filter(fql) = targets {
+            if let Targets::Filter { fql, .. } = targets {
                 let mut rows = handle.inventory(UserQuery::new().filter(fql.clone()), concurrency);
                 while let Some(row) = rows.try_next().await? {
                     if row.deleted {
@@ -104,6 +113,30 @@ pub struct BulkPlan {
     pub unchanged: Vec<(Option<Cid>, String)>,
     /// Users named that do not exist, in login order.
     pub absent: Vec<(Option<Cid>, String)>,
+}
+
+/// Where each of `logins` was found in `state`: every (CID, login) holding that login, and
+/// the logins no CID read holds. For a fleet read by login in several CIDs (a login is one
+/// account, homed in one CID), so that a user is changed where they are and reported absent
+/// only when they are nowhere.
+pub fn locate(state: &TenantState, logins: &[String]) -> (Vec<(Option<Cid>, String)>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut nowhere = Vec::new();
+    let distinct: BTreeSet<String> = logins.iter().map(|l| l.to_lowercase()).collect();
+    for uid in distinct {
+        let homes: Vec<(Option<Cid>, String)> = state
+            .cids
+            .iter()
+            .filter(|(_, s)| s.users.contains_key(&uid))
+            .map(|(cid, _)| (cid.clone(), uid.clone()))
+            .collect();
+        if homes.is_empty() {
+            nowhere.push(uid);
+        } else {
+            found.extend(homes);
+        }
+    }
+    (found, nowhere)
 }
 
 /// How to change the roles of the users named.
@@ -232,5 +265,53 @@ fn empty_plan(changes: Vec<Change>) -> Plan {
         home_cid: None,
         changes,
         unchanged: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cid(n: u8) -> Option<Cid> {
+        Some(format!("{n:032x}").parse().unwrap())
+    }
+
+    #[test]
+    fn locate_finds_each_login_where_it_is_homed() {
+        let mut state = TenantState::default();
+        for (at, logins) in [
+            (cid(1), &["a@x.com", "b@x.com"][..]),
+            (cid(2), &["c@x.com"]),
+        ] {
+            let cid_state = state.cids.entry(at).or_default();
+            for uid in logins {
+                cid_state
+                    .users
+                    .insert((*uid).to_owned(), UserState::default());
+            }
+        }
+        let asked = |logins: &[&str]| {
+            locate(
+                &state,
+                &logins.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>(),
+            )
+        };
+        let pair = |c: Option<Cid>, uid: &str| (c, uid.to_owned());
+        let cases: Vec<(Vec<&str>, Vec<(Option<Cid>, String)>, Vec<&str>)> = vec![
+            (vec![], vec![], vec![]),
+            (vec!["a@x.com"], vec![pair(cid(1), "a@x.com")], vec![]),
+            (vec!["C@X.com"], vec![pair(cid(2), "c@x.com")], vec![]),
+            (vec!["z@x.com"], vec![], vec!["z@x.com"]),
+            (
+                vec!["c@x.com", "a@x.com", "z@x.com", "a@x.com"],
+                vec![pair(cid(1), "a@x.com"), pair(cid(2), "c@x.com")],
+                vec!["z@x.com"],
+            ),
+        ];
+        for (logins, found, nowhere) in cases {
+            let (got_found, got_nowhere) = asked(&logins);
+            assert_eq!(got_found, found, "{logins:?}");
+            assert_eq!(got_nowhere, nowhere, "{logins:?}");
+        }
     }
 }
