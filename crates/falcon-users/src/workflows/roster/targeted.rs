@@ -297,7 +297,8 @@ mod tests {
             )
         };
         let pair = |c: Option<Cid>, uid: &str| (c, uid.to_owned());
-        let cases: Vec<(Vec<&str>, Vec<(Option<Cid>, String)>, Vec<&str>)> = vec![
+        type Pairs = Vec<(Option<Cid>, String)>;
+        let cases: Vec<(Vec<&str>, Pairs, Vec<&str>)> = vec![
             (vec![], vec![], vec![]),
             (vec!["a@x.com"], vec![pair(cid(1), "a@x.com")], vec![]),
             (vec!["C@X.com"], vec![pair(cid(2), "c@x.com")], vec![]),
