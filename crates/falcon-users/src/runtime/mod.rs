@@ -9,6 +9,7 @@ pub(crate) mod body;
 pub(crate) mod carry;
 pub(crate) mod endpoint;
 pub(crate) mod minter;
+pub(crate) mod network;
 pub(crate) mod pacing;
 pub(crate) mod pipeline;
 pub(crate) mod response;
