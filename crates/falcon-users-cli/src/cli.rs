@@ -34,11 +34,23 @@ pub struct Cli {
 pub struct Global {
     /// Use this profile of the config file (see `config profiles`) for the client id, cloud,
     /// member CID and secret; flags and environment variables override it.
-    #[arg(long, env = "FALCON_PROFILE", global = true, hide_env_values = true, value_name = "NAME")]
+    #[arg(
+        long,
+        env = "FALCON_PROFILE",
+        global = true,
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
     pub profile: Option<String>,
     /// The config file with the profiles [default: $XDG_CONFIG_HOME/falcon-users/config.toml,
     /// or ~/.config/falcon-users/config.toml].
-    #[arg(long, env = "FALCON_CONFIG", global = true, hide_env_values = true, value_name = "FILE")]
+    #[arg(
+        long,
+        env = "FALCON_CONFIG",
+        global = true,
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// API client id.
     #[arg(long, env = "FALCON_CLIENT_ID", global = true, hide_env_values = true)]

@@ -55,9 +55,8 @@ fn simulating(global: &Global, cloud: Option<&str>) -> bool {
 /// or a new one seeded from `--sim-users` and the fixed default seed (the same every time).
 pub async fn connect(global: &Global) -> Result<Connection, Failure> {
     let profile = profile::select(global.profile.as_deref(), global.config.as_deref())?;
-    let from_profile = |field: fn(&Profile) -> &Option<String>| {
-        profile.as_ref().and_then(|p| field(p).clone())
-    };
+    let from_profile =
+        |field: fn(&Profile) -> &Option<String>| profile.as_ref().and_then(|p| field(p).clone());
     let cloud = global.cloud.clone().or_else(|| from_profile(|p| &p.cloud));
     let member_cid = global
         .member_cid
@@ -104,7 +103,9 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
     if let Some(id) = &client_id {
         builder = builder.client_id(id);
     }
-    let profile_secret = profile.as_ref().and_then(|p| Some((&p.name, p.secret.as_ref()?)));
+    let profile_secret = profile
+        .as_ref()
+        .and_then(|p| Some((&p.name, p.secret.as_ref()?)));
     match (&global.client_secret, profile_secret, &client_id) {
         (Some(secret), _, _) => builder = builder.client_secret(secret),
         // The secret is fetched (a command run) only when it is the one that will be used.

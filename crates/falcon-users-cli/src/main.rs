@@ -98,12 +98,9 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Command::Plan(a) => commands::reconcile::plan(&ctx, a).await,
         Command::Apply(a) => commands::reconcile::apply(&ctx, a).await,
         Command::Auth(c) => commands::auth::run(&ctx, c).await,
-        Command::Sim(_) | Command::Config(_) | Command::Completions(_) | Command::Man(_) => {
-            Err(Failure::Exit(
-                exit::USAGE,
-                "this command takes no connection".into(),
-            ))
-        }
+        Command::Sim(_) | Command::Config(_) | Command::Completions(_) | Command::Man(_) => Err(
+            Failure::Exit(exit::USAGE, "this command takes no connection".into()),
+        ),
     };
     // Saved whatever the outcome: a command that failed half way may have changed the tenant.
     let saved = connection.embedded.as_mut().map_or(Ok(()), |e| e.save());
@@ -127,8 +124,16 @@ fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // The certificate verifier logs each refusal as an error of its own; the command's
+        // error already names it (below -vv, once is enough).
+        let quiet = if verbose < 2 {
+            ",rustls_platform_verifier=off"
+        } else {
+            ""
+        };
+        tracing_subscriber::EnvFilter::new(format!("{level}{quiet}"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| console::Stderr)

@@ -181,8 +181,12 @@ pub fn select(name: Option<&str>, explicit: Option<&Path>) -> Result<Option<Prof
 /// The config file's text turned into profiles. `exposed`: the file's group/other permission
 /// bits (unix), which refuse a secret written into it.
 fn parse(path: &Path, text: &str, exposed: u32) -> Result<Config, Failure> {
-    let file: File = toml::from_str(text)
-        .map_err(|e| usage(format!("the config file {} is invalid: {e}", path.display())))?;
+    let file: File = toml::from_str(text).map_err(|e| {
+        usage(format!(
+            "the config file {} is invalid: {e}",
+            path.display()
+        ))
+    })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut profiles = Vec::with_capacity(file.profiles.len());
     for (name, entry) in file.profiles {
@@ -402,7 +406,11 @@ mod tests {
                 0,
                 "more than one",
             ),
-            ("[profiles.a]\nsecret_command = []", 0, "secret_command is empty"),
+            (
+                "[profiles.a]\nsecret_command = []",
+                0,
+                "secret_command is empty",
+            ),
             (
                 "[profiles.a]\nsecret_command = \"pass show x\"",
                 0,

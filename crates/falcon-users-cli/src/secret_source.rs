@@ -210,7 +210,10 @@ mod tests {
                 },
                 "could not be started",
             ),
-            (SecretSource::Env("FALCON_TEST_UNSET_VAR_9".into()), "not set"),
+            (
+                SecretSource::Env("FALCON_TEST_UNSET_VAR_9".into()),
+                "not set",
+            ),
         ];
         for (source, want) in cases {
             let err = source.fetch("p").expect_err(want).to_string();

@@ -61,7 +61,13 @@ impl Record for ProfileRow {
             },
             Column {
                 name: "default",
-                cell: |r| if r.default { "yes".into() } else { String::new() },
+                cell: |r| {
+                    if r.default {
+                        "yes".into()
+                    } else {
+                        String::new()
+                    }
+                },
             },
             Column {
                 name: "client_id",

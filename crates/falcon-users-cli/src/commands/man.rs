@@ -32,12 +32,14 @@ pub fn run(args: &ManArgs) -> Outcome {
             out.flush()?;
         }
         Some(dir) => {
-            std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(command, dir)).map_err(|e| {
-                Failure::Exit(
-                    exit::LOCAL,
-                    format!("could not write the man pages into {}: {e}", dir.display()),
-                )
-            })?;
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(command, dir))
+                .map_err(|e| {
+                    Failure::Exit(
+                        exit::LOCAL,
+                        format!("could not write the man pages into {}: {e}", dir.display()),
+                    )
+                })?;
             print_lines(&[format!("man pages written to {}", dir.display())])?;
         }
     }

@@ -61,7 +61,17 @@ fn global_options_have_their_own_sections_after_the_commands_own() {
     );
     assert_eq!(options_in(&delete, "Options:"), ["--help", "--version"]);
     let globals = options_in(&delete, "Global options:");
-    for option in ["--profile", "--config", "--client-id", "--client-secret", "--cloud", "--member-cid", "--format", "--yes", "--verbose"] {
+    for option in [
+        "--profile",
+        "--config",
+        "--client-id",
+        "--client-secret",
+        "--cloud",
+        "--member-cid",
+        "--format",
+        "--yes",
+        "--verbose",
+    ] {
         assert!(globals.contains(&option), "{option} in {globals:?}");
     }
     assert_eq!(
@@ -69,7 +79,10 @@ fn global_options_have_their_own_sections_after_the_commands_own() {
         ["--simulate", "--sim-state", "--sim-reset", "--sim-users"]
     );
     let list = help(&["users", "list", "-h"]);
-    assert_eq!(options_in(&list, "Options:"), ["--filter", "--limit", "--help", "--version"]);
+    assert_eq!(
+        options_in(&list, "Options:"),
+        ["--filter", "--limit", "--help", "--version"]
+    );
     for text in [&top, &delete] {
         // An unset variable is not shown as set to the empty string.
         assert!(!text.contains("=]"), "{text}");
@@ -84,7 +97,14 @@ fn completion_scripts_know_the_commands() {
     let bash = run(&["completions", "bash"], &[]);
     assert!(bash.status.success(), "{}", text(&bash.stderr));
     let script = text(&bash.stdout);
-    for word in ["complete -F _falcon__users", "inventory", "provision", "offboard", "--sim-users", "--profile"] {
+    for word in [
+        "complete -F _falcon__users",
+        "inventory",
+        "provision",
+        "offboard",
+        "--sim-users",
+        "--profile",
+    ] {
         assert!(script.contains(word), "bash completion lacks {word}");
     }
     for shell in ["zsh", "fish", "powershell", "elvish"] {
@@ -101,7 +121,10 @@ fn the_man_page_is_roff_with_every_command() {
     let out = run(&["man"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let page = text(&out.stdout);
-    assert!(page.starts_with(".ie") || page.contains("\n.TH"), "roff: {page}");
+    assert!(
+        page.starts_with(".ie") || page.contains("\n.TH"),
+        "roff: {page}"
+    );
     assert!(page.contains(".TH falcon-users 1"), "{page}");
     for command in ["users", "inventory", "provision", "offboard", "completions"] {
         assert!(page.contains(command), "the man page lacks {command}");
@@ -112,8 +135,13 @@ fn the_man_page_is_roff_with_every_command() {
     let pages_arg = pages.to_str().expect("a UTF-8 path");
     let out = run(&["man", "--out", pages_arg], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for file in ["falcon-users.1", "falcon-users-users.1", "falcon-users-users-delete.1"] {
-        let page = std::fs::read_to_string(pages.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    for file in [
+        "falcon-users.1",
+        "falcon-users-users.1",
+        "falcon-users-users-delete.1",
+    ] {
+        let page =
+            std::fs::read_to_string(pages.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(page.contains(".TH"), "{file}");
     }
 }

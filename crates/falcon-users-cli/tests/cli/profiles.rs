@@ -48,8 +48,16 @@ impl Setup {
             ),
             0o700,
         );
-        write_mode(&self.path("private.secret"), &format!("{}\n", creds.client_secret), 0o600);
-        write_mode(&self.path("shared.secret"), &format!("{}\n", creds.client_secret), 0o644);
+        write_mode(
+            &self.path("private.secret"),
+            &format!("{}\n", creds.client_secret),
+            0o600,
+        );
+        write_mode(
+            &self.path("shared.secret"),
+            &format!("{}\n", creds.client_secret),
+            0o644,
+        );
         let url = self.sim.sim.base_url_str();
         let config = format!(
             r#"
@@ -92,7 +100,10 @@ secret_command = ["{helper}"]
         let out = run(args, env);
         let secret = self.secret();
         for stream in [&out.stdout, &out.stderr] {
-            assert!(!text(stream).contains(&secret), "{args:?}: the secret leaked");
+            assert!(
+                !text(stream).contains(&secret),
+                "{args:?}: the secret leaked"
+            );
         }
         out
     }
@@ -117,7 +128,10 @@ fn every_secret_source_reaches_the_simulator_and_no_output_shows_the_secret() {
     let config = config.to_str().expect("a UTF-8 path");
     let list = ["-vvv", "-f", "json", "--config", config];
 
-    let by_flag = setup.run(&[&list[..], &["--profile", "from-command", "users", "list"]].concat(), &[]);
+    let by_flag = setup.run(
+        &[&list[..], &["--profile", "from-command", "users", "list"]].concat(),
+        &[],
+    );
     assert_eq!(users(&by_flag), 5);
     assert!(setup.path("helper-ran").exists());
 
@@ -144,23 +158,51 @@ fn flags_and_variables_win_over_the_profile() {
     let setup = Setup::new();
     let config = setup.config();
     let config = config.to_str().expect("a UTF-8 path");
-    let base = ["-f", "json", "--config", config, "--profile", "from-command"];
+    let base = [
+        "-f",
+        "json",
+        "--config",
+        config,
+        "--profile",
+        "from-command",
+    ];
 
     // A secret given by flag is used, and the helper is not even run.
-    let flag = setup.run(&[&base[..], &["--client-secret", "wrong-secret-5", "users", "list"]].concat(), &[]);
+    let flag = setup.run(
+        &[
+            &base[..],
+            &["--client-secret", "wrong-secret-5", "users", "list"],
+        ]
+        .concat(),
+        &[],
+    );
     assert_eq!(flag.status.code(), Some(3), "{}", text(&flag.stderr));
     assert!(!setup.path("helper-ran").exists(), "the helper ran");
     assert!(!text(&flag.stderr).contains("wrong-secret-5"));
 
-    let variable = setup.run(&[&base[..], &["users", "list"]].concat(), &[("FALCON_CLIENT_SECRET", "wrong-secret-5")]);
-    assert_eq!(variable.status.code(), Some(3), "{}", text(&variable.stderr));
+    let variable = setup.run(
+        &[&base[..], &["users", "list"]].concat(),
+        &[("FALCON_CLIENT_SECRET", "wrong-secret-5")],
+    );
+    assert_eq!(
+        variable.status.code(),
+        Some(3),
+        "{}",
+        text(&variable.stderr)
+    );
 
     // The profile's cloud is a closed port; the flag's is the simulator.
     let url = setup.sim.sim.base_url_str();
     let wrong = [&base[..4], &["--profile", "wrong-cloud"]].concat();
-    let cloud = setup.run(&[&wrong[..], &["--cloud", &url, "users", "list"]].concat(), &[]);
+    let cloud = setup.run(
+        &[&wrong[..], &["--cloud", &url, "users", "list"]].concat(),
+        &[],
+    );
     assert_eq!(users(&cloud), 5);
-    let cloud = setup.run(&[&wrong[..], &["users", "list"]].concat(), &[("FALCON_CLOUD", &url)]);
+    let cloud = setup.run(
+        &[&wrong[..], &["users", "list"]].concat(),
+        &[("FALCON_CLOUD", &url)],
+    );
     assert_eq!(users(&cloud), 5);
 }
 
@@ -170,22 +212,48 @@ fn refusals_say_what_to_fix() {
     let config = setup.config();
     let config = config.to_str().expect("a UTF-8 path");
 
-    let shared = setup.run(&["--config", config, "--profile", "shared-file", "users", "list"], &[]);
+    let shared = setup.run(
+        &[
+            "--config",
+            config,
+            "--profile",
+            "shared-file",
+            "users",
+            "list",
+        ],
+        &[],
+    );
     assert_eq!(shared.status.code(), Some(2));
     let why = text(&shared.stderr);
-    assert!(why.contains("shared.secret") && why.contains("chmod 600"), "{why}");
+    assert!(
+        why.contains("shared.secret") && why.contains("chmod 600"),
+        "{why}"
+    );
 
-    let unknown = setup.run(&["--config", config, "--profile", "nope", "users", "list"], &[]);
+    let unknown = setup.run(
+        &["--config", config, "--profile", "nope", "users", "list"],
+        &[],
+    );
     assert_eq!(unknown.status.code(), Some(2));
     let why = text(&unknown.stderr);
-    assert!(why.contains("unknown profile \"nope\"") && why.contains("from-command"), "{why}");
+    assert!(
+        why.contains("unknown profile \"nope\"") && why.contains("from-command"),
+        "{why}"
+    );
 
     // No config file at all (the default place is empty in these tests).
     let none = setup.run(&["--profile", "nope", "users", "list"], &[]);
     assert_eq!(none.status.code(), Some(2));
-    assert!(text(&none.stderr).contains("no config file"), "{}", text(&none.stderr));
+    assert!(
+        text(&none.stderr).contains("no config file"),
+        "{}",
+        text(&none.stderr)
+    );
 
-    let missing_var = setup.run(&["--config", config, "--profile", "from-env", "users", "list"], &[]);
+    let missing_var = setup.run(
+        &["--config", config, "--profile", "from-env", "users", "list"],
+        &[],
+    );
     assert_eq!(missing_var.status.code(), Some(3));
     assert!(text(&missing_var.stderr).contains("MY_SIM_SECRET"));
 
@@ -196,18 +264,34 @@ fn refusals_say_what_to_fix() {
         0o600,
     );
     let failing = failing.to_str().expect("a UTF-8 path");
-    let out = setup.run(&["--config", failing, "--profile", "f", "users", "list"], &[]);
+    let out = setup.run(
+        &["--config", failing, "--profile", "f", "users", "list"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(3));
     let why = text(&out.stderr);
-    assert!(why.contains("exit status: 7") && !why.contains("half-a-secret-8"), "{why}");
+    assert!(
+        why.contains("exit status: 7") && !why.contains("half-a-secret-8"),
+        "{why}"
+    );
 
     let literal = setup.path("literal.toml");
-    write_mode(&literal, "[profiles.l]\nclient_id = \"x\"\nclient_secret = \"literal-secret-4\"\n", 0o644);
+    write_mode(
+        &literal,
+        "[profiles.l]\nclient_id = \"x\"\nclient_secret = \"literal-secret-4\"\n",
+        0o644,
+    );
     let literal = literal.to_str().expect("a UTF-8 path");
-    let out = setup.run(&["--config", literal, "--profile", "l", "users", "list"], &[]);
+    let out = setup.run(
+        &["--config", literal, "--profile", "l", "users", "list"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     let why = text(&out.stderr);
-    assert!(why.contains("others may read it") && !why.contains("literal-secret-4"), "{why}");
+    assert!(
+        why.contains("others may read it") && !why.contains("literal-secret-4"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -215,7 +299,10 @@ fn the_profiles_listing_names_secret_sources_not_secrets() {
     let setup = Setup::new();
     let config = setup.config();
     let config = config.to_str().expect("a UTF-8 path");
-    let out = setup.run(&["--config", config, "-f", "json", "config", "profiles"], &[]);
+    let out = setup.run(
+        &["--config", config, "-f", "json", "config", "profiles"],
+        &[],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("a JSON array");
     let listed: Vec<(&str, bool, &str)> = rows

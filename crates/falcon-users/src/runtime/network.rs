@@ -153,7 +153,10 @@ mod tests {
             (
                 Box::new(wrapped(
                     "error sending request",
-                    wrapped("connection closed before message completed", io::Error::other("")),
+                    wrapped(
+                        "connection closed before message completed",
+                        io::Error::other(""),
+                    ),
                 )),
                 NetworkProblem::Other("connection closed before message completed".into()),
             ),
