@@ -133,7 +133,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Option<Config>, Failure> {
             path.display()
         ))
     })?;
-    parse(&path, &text, group_or_other_access(&path)).map(Some)
+    parse(&path, &text, permissions(&path)).map(Some)
 }
 
 /// The profile to use: `name` (from `--profile` / `FALCON_PROFILE`), else the config file's
@@ -178,9 +178,19 @@ pub fn select(name: Option<&str>, explicit: Option<&Path>) -> Result<Option<Prof
         })
 }
 
-/// The config file's text turned into profiles. `exposed`: the file's group/other permission
-/// bits (unix), which refuse a secret written into it.
-fn parse(path: &Path, text: &str, exposed: u32) -> Result<Config, Failure> {
+/// The config file's text turned into profiles. `mode`: the file's permission bits. Others
+/// who may change the file could make it run any command or send the secret anywhere, so
+/// that is refused whatever it holds; a secret written into it must be the owner's alone.
+fn parse(path: &Path, text: &str, mode: u32) -> Result<Config, Failure> {
+    if mode & 0o022 != 0 {
+        return Err(usage(format!(
+            "the config file {} may be changed by others (mode {}), who could make it run \
+             commands or send secrets elsewhere; run `chmod go-w {}`",
+            path.display(),
+            mode_text(mode),
+            path.display()
+        )));
+    }
     let file: File = toml::from_str(text).map_err(|e| {
         usage(format!(
             "the config file {} is invalid: {e}",
@@ -190,7 +200,7 @@ fn parse(path: &Path, text: &str, exposed: u32) -> Result<Config, Failure> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut profiles = Vec::with_capacity(file.profiles.len());
     for (name, entry) in file.profiles {
-        let secret = secret_source(&name, entry_sources(&entry, base), exposed, path)?;
+        let secret = secret_source(&name, entry_sources(&entry, base), mode, path)?;
         profiles.push(Profile {
             is_default: file.default_profile.as_deref() == Some(name.as_str()),
             name,
@@ -243,7 +253,7 @@ fn entry_sources(entry: &Entry, base: &Path) -> Vec<SecretSource> {
 fn secret_source(
     name: &str,
     mut sources: Vec<SecretSource>,
-    exposed: u32,
+    mode: u32,
     path: &Path,
 ) -> Result<Option<SecretSource>, Failure> {
     if sources.len() > 1 {
@@ -255,12 +265,12 @@ fn secret_source(
     }
     let source = sources.pop();
     match &source {
-        Some(SecretSource::Literal(_)) if exposed != 0 => Err(usage(format!(
+        Some(SecretSource::Literal(_)) if mode & 0o077 != 0 => Err(usage(format!(
             "profile {name:?}: the config file {} holds a client_secret but others may read it \
              (mode {}); run `chmod 600 {}`, or move the secret to client_secret_file, \
              client_secret_env or secret_command",
             path.display(),
-            mode_text(exposed),
+            mode_text(mode),
             path.display()
         ))),
         Some(SecretSource::Command { argv, .. }) if argv.first().is_none_or(String::is_empty) => {
@@ -288,23 +298,24 @@ fn resolve_path(path: &Path, base: &Path) -> PathBuf {
     }
 }
 
-/// The group and other permission bits of `path` (0 where there are none, or off unix).
-pub fn group_or_other_access(path: &Path) -> u32 {
+/// The permission bits of `path` (`0o600`, the owner's alone, off unix or when unreadable:
+/// reading it then fails with its own message).
+pub fn permissions(path: &Path) -> u32 {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o077)
+        std::fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o777)
     }
     #[cfg(not(unix))]
     {
         let _ = path;
-        0
+        0o600
     }
 }
 
-/// Permission bits as `ls -l` shows the group and other part, e.g. `0644`.
-pub fn mode_text(bits: u32) -> String {
-    format!("0{:o}", 0o600 | bits)
+/// Permission bits as `chmod` takes them, e.g. `0644`.
+pub fn mode_text(mode: u32) -> String {
+    format!("{mode:04o}")
 }
 
 fn usage(message: String) -> Failure {
@@ -315,8 +326,8 @@ fn usage(message: String) -> Failure {
 mod tests {
     use super::*;
 
-    fn parsed(text: &str, exposed: u32) -> Result<Config, String> {
-        parse(Path::new("/cfg/falcon-users/config.toml"), text, exposed).map_err(|e| e.to_string())
+    fn parsed(text: &str, mode: u32) -> Result<Config, String> {
+        parse(Path::new("/cfg/falcon-users/config.toml"), text, mode).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -364,7 +375,7 @@ mod tests {
             client_secret_env = "C_SECRET"
             [profiles.d]
             "#,
-            0,
+            0o644,
         )
         .expect("valid");
         let names: Vec<(&str, bool)> = config
@@ -399,35 +410,41 @@ mod tests {
     #[test]
     fn bad_config_files_are_refused_with_the_reason() {
         let cases = [
-            ("[profiles.a]\nclient_idd = \"x\"", 0, "unknown field"),
-            ("default_profile = \"zz\"", 0, "does not define"),
+            ("[profiles.a]\nclient_idd = \"x\"", 0o600, "unknown field"),
+            ("default_profile = \"zz\"", 0o600, "does not define"),
             (
                 "[profiles.a]\nclient_secret_env = \"X\"\nsecret_command = [\"x\"]",
-                0,
+                0o600,
                 "more than one",
             ),
             (
                 "[profiles.a]\nsecret_command = []",
-                0,
+                0o600,
                 "secret_command is empty",
             ),
             (
                 "[profiles.a]\nsecret_command = \"pass show x\"",
-                0,
+                0o600,
                 "invalid type",
             ),
             (
                 "[profiles.a]\nclient_secret = \"s3cr3t-literal\"",
-                0o044,
+                0o644,
                 "others may read it (mode 0644)",
             ),
+            (
+                "[profiles.a]\nsecret_command = [\"pass\"]",
+                0o664,
+                "may be changed by others (mode 0664)",
+            ),
+            ("", 0o602, "chmod go-w"),
         ];
-        for (text, exposed, want) in cases {
-            let err = parsed(text, exposed).expect_err(text);
+        for (text, mode, want) in cases {
+            let err = parsed(text, mode).expect_err(text);
             assert!(err.contains(want), "{text}: {err}");
             assert!(!err.contains("s3cr3t-literal"), "{err}");
         }
-        let private = parsed("[profiles.a]\nclient_secret = \"s3cr3t-literal\"", 0)
+        let private = parsed("[profiles.a]\nclient_secret = \"s3cr3t-literal\"", 0o600)
             .expect("a private file may hold a secret");
         assert!(!format!("{private:?}").contains("s3cr3t-literal"));
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::commands::Failure;
 use crate::exit;
-use crate::profile::{group_or_other_access, mode_text};
+use crate::profile::{mode_text, permissions};
 
 /// A client secret in memory; `Debug` does not show it.
 #[derive(Clone)]
@@ -84,15 +84,15 @@ impl SecretSource {
                 )
             })?,
             SecretSource::File(path) => {
-                let exposed = group_or_other_access(path);
-                if exposed != 0 {
+                let mode = permissions(path);
+                if mode & 0o077 != 0 {
                     return Err(Failure::Exit(
                         exit::USAGE,
                         format!(
                             "profile {profile:?}: the secret file {} may be read or changed by \
                              others (mode {}); run `chmod 600 {}`",
                             path.display(),
-                            mode_text(exposed),
+                            mode_text(mode),
                             path.display()
                         ),
                     ));

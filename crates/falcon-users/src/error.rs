@@ -68,7 +68,7 @@ impl std::fmt::Display for NetworkProblem {
             }
             NetworkProblem::Certificate(why) => write!(
                 f,
-                "the server's TLS certificate was refused ({why}); behind a TLS-inspecting proxy, trust its CA (FalconBuilder::add_root_certificate_pem)"
+                "the server's TLS certificate was refused ({why}); behind a TLS-inspecting proxy, its CA must be trusted (the system's certificate store, or FalconBuilder::add_root_certificate_pem)"
             ),
             NetworkProblem::NotTls => f.write_str(
                 "the TLS handshake failed: the server did not answer in TLS (a plain-HTTP server on an https URL?)",

@@ -8,8 +8,8 @@ use clap::{Args, CommandFactory};
 
 use super::{Failure, Outcome};
 use crate::cli::Cli;
+use crate::console;
 use crate::exit;
-use crate::output::print_lines;
 
 /// `man [--out DIR]`
 #[derive(Debug, Args)]
@@ -40,7 +40,7 @@ pub fn run(args: &ManArgs) -> Outcome {
                         format!("could not write the man pages into {}: {e}", dir.display()),
                     )
                 })?;
-            print_lines(&[format!("man pages written to {}", dir.display())])?;
+            console::line(format_args!("man pages written to {}", dir.display()));
         }
     }
     Ok(ExitCode::SUCCESS)

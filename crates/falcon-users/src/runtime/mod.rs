@@ -2,7 +2,8 @@
 //!
 //! From the bottom: the [`endpoint`] in force, [`pacing`], the [`retry`] decision (a pure
 //! function), [`stats`], the [`token`] cache, response [`body`] handling and [`response`]
-//! classification, the [`trace`] ids of answers; [`shared::Runtime`] composes that state; the [`pipeline`] is the hook that
+//! classification, the [`trace`] ids of answers, the [`network`] cause of a transport failure;
+//! [`shared::Runtime`] composes that state; the [`pipeline`] is the hook that
 //! runs each request through it; the [`minter`] gets tokens (its requests use a pipeline too).
 
 pub(crate) mod body;
