@@ -115,11 +115,15 @@ fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, Failure> {
         }
         return Ok(Some(path.to_owned()));
     }
-    let path = default_path(
+    Ok(default_place().filter(|p| p.is_file()))
+}
+
+/// [`default_path`] from this process's environment.
+pub fn default_place() -> Option<PathBuf> {
+    default_path(
         std::env::var_os("XDG_CONFIG_HOME").as_deref(),
         std::env::var_os("HOME").as_deref(),
-    );
-    Ok(path.filter(|p| p.is_file()))
+    )
 }
 
 /// Reads the config file (`explicit`, or the default place). `None` when there is none.
@@ -145,15 +149,10 @@ pub fn select(name: Option<&str>, explicit: Option<&Path>) -> Result<Option<Prof
     };
     let name = name.to_owned();
     let Some(config) = config else {
-        let place = explicit.map_or_else(
-            || match default_path(
-                std::env::var_os("XDG_CONFIG_HOME").as_deref(),
-                std::env::var_os("HOME").as_deref(),
-            ) {
-                Some(p) => p.display().to_string(),
-                None => "(no config directory: set --config or FALCON_CONFIG)".to_owned(),
-            },
-            |p| p.display().to_string(),
+        // An explicit --config that does not exist was refused by `load`.
+        let place = default_place().map_or_else(
+            || "no config directory: set --config or FALCON_CONFIG".to_owned(),
+            |p| format!("none at {}", p.display()),
         );
         return Err(usage(format!(
             "unknown profile {name:?}: there is no config file ({place})"

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{Failure, Outcome};
 use crate::cli::Global;
+use crate::console;
 use crate::exit;
 use crate::output::{self, Column, Record, print_all, print_lines};
 use crate::profile::{self, Profile};
@@ -94,19 +95,21 @@ pub fn run(global: &Global, command: &ConfigCommand) -> Outcome {
     let config = profile::load(global.config.as_deref())?;
     match command {
         ConfigCommand::Profiles => {
-            let rows: Vec<ProfileRow> = config
-                .map(|c| c.profiles.into_iter().map(ProfileRow::from).collect())
-                .unwrap_or_default();
+            let rows: Vec<ProfileRow> = match config {
+                Some(config) => config.profiles.into_iter().map(ProfileRow::from).collect(),
+                None => {
+                    let place = profile::default_place()
+                        .map_or_else(String::new, |p| format!(" at {}", p.display()));
+                    console::line(format_args!("no config file{place}: no profiles"));
+                    Vec::new()
+                }
+            };
             print_all(output::resolve(global.format), &rows)?;
         }
         ConfigCommand::Path => {
             let path = match config {
                 Some(config) => config.path,
-                None => profile::default_path(
-                    std::env::var_os("XDG_CONFIG_HOME").as_deref(),
-                    std::env::var_os("HOME").as_deref(),
-                )
-                .ok_or_else(|| {
+                None => profile::default_place().ok_or_else(|| {
                     Failure::Exit(
                         exit::USAGE,
                         "no config directory (neither XDG_CONFIG_HOME nor HOME is an absolute \
