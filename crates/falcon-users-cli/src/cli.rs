@@ -12,8 +12,9 @@ use crate::member_cids::{self, MemberCids};
 
 /// User lifecycle work on CrowdStrike Falcon: inventory, provisioning, offboarding, role changes.
 ///
-/// Credentials come from flags or FALCON_CLIENT_ID / FALCON_CLIENT_SECRET / FALCON_CLOUD /
-/// FALCON_MEMBER_CID. With --simulate (or FALCON_CLOUD=simulator) every command runs against an
+/// Credentials come from flags, FALCON_CLIENT_ID / FALCON_CLIENT_SECRET / FALCON_CLOUD /
+/// FALCON_MEMBER_CID, or a profile of the config file (--profile; see `config profiles`), in
+/// that order of precedence. With --simulate (or FALCON_CLOUD=simulator) every command runs against an
 /// embedded simulator seeded with a realistic tenant: no Falcon tenant needed. The simulated
 /// tenant is kept between commands in $XDG_STATE_HOME/falcon-users/sim-tenant.json
 /// (~/.local/state/falcon-users/sim-tenant.json when XDG_STATE_HOME is unset; see --sim-state),
@@ -27,13 +28,35 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes, in a help section of their own after the command's options.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
+    /// Use this profile of the config file (see `config profiles`) for the client id, cloud,
+    /// member CID and secret; flags and environment variables override it.
+    #[arg(
+        long,
+        env = "FALCON_PROFILE",
+        global = true,
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
+    pub profile: Option<String>,
+    /// The config file with the profiles [default: $XDG_CONFIG_HOME/falcon-users/config.toml,
+    /// or ~/.config/falcon-users/config.toml].
+    #[arg(
+        long,
+        env = "FALCON_CONFIG",
+        global = true,
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
     /// API client id.
     #[arg(long, env = "FALCON_CLIENT_ID", global = true, hide_env_values = true)]
     pub client_id: Option<String>,
-    /// API client secret (prefer the environment variable: flags show up in process lists).
+    /// API client secret (prefer the environment variable or a profile: flags show up in
+    /// process lists).
     #[arg(
         long,
         env = "FALCON_CLIENT_SECRET",
@@ -42,33 +65,11 @@ pub struct Global {
     )]
     pub client_secret: Option<String>,
     /// Cloud: us-1, us-2, us-3, eu-1, us-gov-1, us-gov-2, a URL, or `simulator`.
-    #[arg(long, env = "FALCON_CLOUD", global = true)]
+    #[arg(long, env = "FALCON_CLOUD", global = true, hide_env_values = true)]
     pub cloud: Option<String>,
     /// Flight Control: act in this member CID.
-    #[arg(long, env = "FALCON_MEMBER_CID", global = true)]
+    #[arg(long, env = "FALCON_MEMBER_CID", global = true, hide_env_values = true)]
     pub member_cid: Option<String>,
-    /// Run against an embedded simulator instead of Falcon.
-    #[arg(long, global = true)]
-    pub simulate: bool,
-    /// Keep the simulated tenant in this file [default: $XDG_STATE_HOME/falcon-users/sim-tenant.json,
-    /// or ~/.local/state/falcon-users/sim-tenant.json]. One command at a time uses it (others
-    /// wait for its lock, `sim-tenant.lock` beside it).
-    #[arg(long, env = "FALCON_SIM_STATE", global = true, value_name = "FILE")]
-    pub sim_state: Option<PathBuf>,
-    /// Start over: replace the saved simulated tenant with a newly seeded one (the same tenant
-    /// every time for the same --sim-users).
-    #[arg(long, global = true)]
-    pub sim_reset: bool,
-    /// Users in a newly seeded simulated tenant (at most 200,000): on first use or with
-    /// --sim-reset; a saved tenant keeps the users it has.
-    #[arg(
-        long,
-        global = true,
-        default_value_t = 200,
-        value_name = "N",
-        value_parser = falcon_users_sim::config::parse_users
-    )]
-    pub sim_users: usize,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, short = 'f', global = true, value_enum)]
     pub format: Option<Format>,
@@ -78,6 +79,36 @@ pub struct Global {
     /// More logging on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Run against an embedded simulator instead of Falcon.
+    #[arg(long, global = true, help_heading = "Simulator")]
+    pub simulate: bool,
+    /// Keep the simulated tenant in this file [default: $XDG_STATE_HOME/falcon-users/sim-tenant.json,
+    /// or ~/.local/state/falcon-users/sim-tenant.json]. One command at a time uses it (others
+    /// wait for its lock, `sim-tenant.lock` beside it).
+    #[arg(
+        long,
+        env = "FALCON_SIM_STATE",
+        global = true,
+        hide_env_values = true,
+        value_name = "FILE",
+        help_heading = "Simulator"
+    )]
+    pub sim_state: Option<PathBuf>,
+    /// Start over: replace the saved simulated tenant with a newly seeded one (the same tenant
+    /// every time for the same --sim-users).
+    #[arg(long, global = true, help_heading = "Simulator")]
+    pub sim_reset: bool,
+    /// Users in a newly seeded simulated tenant (at most 200,000): on first use or with
+    /// --sim-reset; a saved tenant keeps the users it has.
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 200,
+        value_name = "N",
+        value_parser = falcon_users_sim::config::parse_users,
+        help_heading = "Simulator"
+    )]
+    pub sim_users: usize,
 }
 
 /// How results are printed.
@@ -120,6 +151,13 @@ pub enum Command {
     Auth(AuthCommand),
     /// Run the simulator in the foreground and print how to reach it.
     Sim(SimArgs),
+    /// The config file's profiles (tenants): list them, show where the file is.
+    #[command(subcommand)]
+    Config(crate::commands::config::ConfigCommand),
+    /// Print a completion script for bash, zsh, fish, powershell or elvish.
+    Completions(crate::commands::completions::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(crate::commands::man::ManArgs),
 }
 
 /// `users ...`

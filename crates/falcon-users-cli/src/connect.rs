@@ -1,11 +1,12 @@
-//! Turning flags and environment into a `Falcon` client, or into an embedded simulator.
+//! Turning flags, environment and profile into a `Falcon` client, or into an embedded simulator.
 
-use falcon_users::{Falcon, FalconBuilder};
+use falcon_users::{Credentials, Falcon, FalconBuilder};
 use falcon_users_sim::{SimConfig, Simulator};
 
 use crate::cli::Global;
 use crate::commands::Failure;
 use crate::console;
+use crate::profile::{self, Profile};
 use crate::sim_state::{self, Store};
 
 /// A client, and the simulator it talks to when simulating (kept alive while in use).
@@ -43,20 +44,25 @@ impl Drop for Embedded {
     }
 }
 
-/// Whether the user asked for the embedded simulator.
-pub fn simulating(global: &Global) -> bool {
-    global.simulate
-        || global
-            .cloud
-            .as_deref()
-            .is_some_and(|c| c.trim().eq_ignore_ascii_case("simulator"))
+/// Whether the user asked for the embedded simulator (`cloud`: the one in force).
+fn simulating(global: &Global, cloud: Option<&str>) -> bool {
+    global.simulate || cloud.is_some_and(|c| c.trim().eq_ignore_ascii_case("simulator"))
 }
 
-/// Connects as the flags and environment say.
+/// Connects as the flags, environment and profile say (in that order of precedence, value by
+/// value: a flag or variable overrides the profile's value for it).
 /// When simulating, the tenant is the one saved by the previous command (see [`sim_state`]),
 /// or a new one seeded from `--sim-users` and the fixed default seed (the same every time).
 pub async fn connect(global: &Global) -> Result<Connection, Failure> {
-    if simulating(global) {
+    let profile = profile::select(global.profile.as_deref(), global.config.as_deref())?;
+    let from_profile =
+        |field: fn(&Profile) -> &Option<String>| profile.as_ref().and_then(|p| field(p).clone());
+    let cloud = global.cloud.clone().or_else(|| from_profile(|p| &p.cloud));
+    let member_cid = global
+        .member_cid
+        .clone()
+        .or_else(|| from_profile(|p| &p.member_cid));
+    if simulating(global, cloud.as_deref()) {
         let config = SimConfig {
             users: global.sim_users,
             ..SimConfig::default()
@@ -72,12 +78,12 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
         })?;
         let creds = simulator.credentials();
         let mut builder = Falcon::builder()
-            .credentials(&falcon_users::Credentials::new(
+            .credentials(&Credentials::new(
                 creds.client_id.clone(),
                 creds.client_secret.clone(),
             ))
             .cloud(falcon_users::Cloud::Custom(simulator.base_url()));
-        if let Some(cid) = &global.member_cid {
+        if let Some(cid) = &member_cid {
             builder = builder.member_cid(cid);
         }
         return Ok(Connection {
@@ -90,16 +96,29 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
         });
     }
     let mut builder = FalconBuilder::from_env()?;
-    if let Some(id) = &global.client_id {
+    let client_id = global
+        .client_id
+        .clone()
+        .or_else(|| from_profile(|p| &p.client_id));
+    if let Some(id) = &client_id {
         builder = builder.client_id(id);
     }
-    if let Some(secret) = &global.client_secret {
-        builder = builder.client_secret(secret);
+    let profile_secret = profile
+        .as_ref()
+        .and_then(|p| Some((&p.name, p.secret.as_ref()?)));
+    match (&global.client_secret, profile_secret, &client_id) {
+        (Some(secret), _, _) => builder = builder.client_secret(secret),
+        // The secret is fetched (a command run) only when it is the one that will be used.
+        (None, Some((name, source)), Some(id)) => {
+            let secret = source.fetch(name)?;
+            builder = builder.credentials(&Credentials::new(id.clone(), secret.expose()));
+        }
+        _ => {}
     }
-    if let Some(cloud) = &global.cloud {
+    if let Some(cloud) = &cloud {
         builder = builder.cloud_name(cloud);
     }
-    if let Some(cid) = &global.member_cid {
+    if let Some(cid) = &member_cid {
         builder = builder.member_cid(cid);
     }
     builder = builder.user_agent(format!("falcon-users-cli/{}", env!("CARGO_PKG_VERSION")));

@@ -15,8 +15,10 @@ mod interrupt;
 mod member_cids;
 mod output;
 mod output_file;
+mod profile;
 mod records;
 mod sanitize;
+mod secret_source;
 mod sim_state;
 
 use std::io::IsTerminal;
@@ -39,9 +41,14 @@ fn main() -> ExitCode {
         Err(e) => return report(Err(not_started("the async runtime", &e))),
     };
     let code = runtime.block_on(async {
-        if let Command::Sim(args) = command {
-            return report(commands::sim::run(args, global.sim_users).await);
-        }
+        // Commands that connect nowhere.
+        let command = match command {
+            Command::Sim(args) => return report(commands::sim::run(args, global.sim_users).await),
+            Command::Config(c) => return report(commands::config::run(&global, &c)),
+            Command::Completions(a) => return report(commands::completions::run(&a)),
+            Command::Man(a) => return report(commands::man::run(&a)),
+            command => command,
+        };
         let mut signals = match Signals::install() {
             Ok(signals) => signals,
             Err(e) => return report(Err(not_started("the signal handlers", &e))),
@@ -91,10 +98,9 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Command::Plan(a) => commands::reconcile::plan(&ctx, a).await,
         Command::Apply(a) => commands::reconcile::apply(&ctx, a).await,
         Command::Auth(c) => commands::auth::run(&ctx, c).await,
-        Command::Sim(_) => Err(Failure::Exit(
-            exit::USAGE,
-            "`sim` takes no connection".into(),
-        )),
+        Command::Sim(_) | Command::Config(_) | Command::Completions(_) | Command::Man(_) => Err(
+            Failure::Exit(exit::USAGE, "this command takes no connection".into()),
+        ),
     };
     // Saved whatever the outcome: a command that failed half way may have changed the tenant.
     let saved = connection.embedded.as_mut().map_or(Ok(()), |e| e.save());
@@ -118,12 +124,51 @@ fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // The certificate verifier logs each refusal as an error of its own; the command's
+        // error already names it (below -vv, once is enough).
+        let quiet = if verbose < 2 {
+            ",rustls_platform_verifier=off"
+        } else {
+            ""
+        };
+        tracing_subscriber::EnvFilter::new(format!("{level}{quiet}"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| console::Stderr)
-        // Colours only for a person: a log captured in a file or a pipe stays plain text.
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(colours(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .try_init();
+}
+
+/// Colours only for a person: a log captured in a file or a pipe stays plain text, and a
+/// non-empty `NO_COLOR` (no-color.org) turns them off on a terminal too.
+fn colours(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        let cases = [
+            (true, None, true),
+            (true, Some(""), true),
+            (true, Some("1"), false),
+            (false, None, false),
+            (false, Some("1"), false),
+        ];
+        for (terminal, no_color, want) in cases {
+            assert_eq!(
+                super::colours(terminal, no_color.map(OsStr::new)),
+                want,
+                "{terminal} {no_color:?}"
+            );
+        }
+    }
 }

@@ -15,12 +15,18 @@ mod expiry;
 mod files;
 #[path = "cli/fleet.rs"]
 mod fleet;
+#[path = "cli/help.rs"]
+mod help;
 #[path = "cli/hostile.rs"]
 mod hostile;
 #[path = "cli/inventory.rs"]
 mod inventory;
+#[path = "cli/network.rs"]
+mod network;
 #[path = "cli/pipes.rs"]
 mod pipes;
+#[path = "cli/profiles.rs"]
+mod profiles;
 #[path = "cli/reconcile.rs"]
 mod reconcile;
 #[path = "cli/remember.rs"]

@@ -22,6 +22,63 @@ pub enum AuthProblem {
     Unauthorized,
 }
 
+/// Why a request did not reach the API or its answer did not come back, so the message can
+/// say what to check. `Display` is the phrase the [`Error::Transport`] message ends with.
+///
+/// ```
+/// use falcon_users::error::NetworkProblem;
+/// assert_eq!(
+///     NetworkProblem::Refused.to_string(),
+///     "connection refused (nothing listens on that port, or a firewall refuses the connection)"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetworkProblem {
+    /// The host refused the TCP connection.
+    Refused,
+    /// The connection was reset or aborted by the other end (or a proxy).
+    Reset,
+    /// The connection attempt timed out.
+    TimedOut,
+    /// The host name did not resolve; the resolver's message.
+    Dns(String),
+    /// The server's TLS certificate was refused; rustls' reason.
+    Certificate(String),
+    /// The server did not answer in TLS (typically a plain-HTTP server on an `https` URL).
+    NotTls,
+    /// The TLS handshake failed otherwise; rustls' reason.
+    Tls(String),
+    /// Anything else: the innermost cause's message.
+    Other(String),
+}
+
+impl std::fmt::Display for NetworkProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetworkProblem::Refused => f.write_str(
+                "connection refused (nothing listens on that port, or a firewall refuses the connection)",
+            ),
+            NetworkProblem::Reset => {
+                f.write_str("the connection was reset by the server or a proxy on the way")
+            }
+            NetworkProblem::TimedOut => f.write_str("the connection timed out"),
+            NetworkProblem::Dns(why) => {
+                write!(f, "the host name could not be resolved ({why}); check the cloud or URL and DNS")
+            }
+            NetworkProblem::Certificate(why) => write!(
+                f,
+                "the server's TLS certificate was refused ({why}); behind a TLS-inspecting proxy, its CA must be trusted (the system's certificate store, or FalconBuilder::add_root_certificate_pem)"
+            ),
+            NetworkProblem::NotTls => f.write_str(
+                "the TLS handshake failed: the server did not answer in TLS (a plain-HTTP server on an https URL?)",
+            ),
+            NetworkProblem::Tls(why) => write!(f, "the TLS handshake failed ({why})"),
+            NetworkProblem::Other(why) => f.write_str(why),
+        }
+    }
+}
+
 /// Every failure of the `falcon-users` crate.
 ///
 /// `Display` is a sentence a user can act on; secrets never appear in it. Errors are `Clone` so
@@ -78,11 +135,17 @@ pub enum Error {
         trace_id: Option<String>,
     },
 
-    /// The request could not be sent or the response could not be read.
-    #[error("{operation}: could not reach the Falcon API: {source}")]
+    /// The request could not be sent or the response could not be read: the message names the
+    /// host and the root cause (connection refused, a name that does not resolve, a refused TLS
+    /// certificate, ...).
+    #[error("{operation}: could not reach the Falcon API{}: {problem}", host.as_deref().map(|h| format!(" at {h}")).unwrap_or_default())]
     Transport {
         /// The operationId in flight.
         operation: &'static str,
+        /// `host:port` of the server that could not be reached, when known.
+        host: Option<String>,
+        /// What failed, found in the underlying error's chain of causes.
+        problem: NetworkProblem,
         /// The underlying error.
         #[source]
         source: Arc<reqwest::Error>,

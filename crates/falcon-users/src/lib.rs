@@ -58,7 +58,7 @@ pub use runtime::retry;
 
 pub use builder::FalconBuilder;
 pub use client::Falcon;
-pub use error::{AuthProblem, Error, Result};
+pub use error::{AuthProblem, Error, NetworkProblem, Result};
 pub use model::cid::Cid;
 pub use model::cloud::Cloud;
 pub use model::credentials::Credentials;

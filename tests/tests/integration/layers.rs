@@ -81,6 +81,7 @@ fn falcon_users_layers_point_down() {
             &[
                 "runtime::body",
                 "runtime::endpoint",
+                "runtime::network",
                 "runtime::pacing",
                 "runtime::retry",
                 "runtime::stats",

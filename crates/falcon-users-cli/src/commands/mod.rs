@@ -2,9 +2,12 @@
 
 pub mod auth;
 pub mod bulk;
+pub mod completions;
+pub mod config;
 pub mod grants;
 pub mod inventory;
 pub mod lifecycle;
+pub mod man;
 pub mod reconcile;
 pub mod roles;
 pub mod sim;

@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 pub const BOUND: Duration = Duration::from_secs(30);
 
 /// The binary with `args`, the Falcon variables of the caller's environment removed and `env`
-/// set, stdin closed. `HOME` and `XDG_STATE_HOME` point below the binary itself, a file, where
+/// set, stdin closed. `HOME`, `XDG_STATE_HOME` and `XDG_CONFIG_HOME` (no config file, no
+/// profile) point below the binary itself, a file, where
 /// no directory can be made (not even by root): a `--simulate` command that is not given a
 /// state file of its own (`FALCON_SIM_STATE`, see [`SimState`]) fails instead of writing the
 /// tenant into the real home.
@@ -29,6 +30,9 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
         "FALCON_CLOUD",
         "FALCON_MEMBER_CID",
         "FALCON_SIM_STATE",
+        "FALCON_PROFILE",
+        "FALCON_CONFIG",
+        "NO_COLOR",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -36,6 +40,7 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let nowhere = Path::new(bin).join("no-home");
     cmd.env("HOME", &nowhere)
         .env("XDG_STATE_HOME", &nowhere)
+        .env("XDG_CONFIG_HOME", &nowhere)
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null());

@@ -2,13 +2,15 @@
 //!
 //! From the bottom: the [`endpoint`] in force, [`pacing`], the [`retry`] decision (a pure
 //! function), [`stats`], the [`token`] cache, response [`body`] handling and [`response`]
-//! classification, the [`trace`] ids of answers; [`shared::Runtime`] composes that state; the [`pipeline`] is the hook that
+//! classification, the [`trace`] ids of answers, the [`network`] cause of a transport failure;
+//! [`shared::Runtime`] composes that state; the [`pipeline`] is the hook that
 //! runs each request through it; the [`minter`] gets tokens (its requests use a pipeline too).
 
 pub(crate) mod body;
 pub(crate) mod carry;
 pub(crate) mod endpoint;
 pub(crate) mod minter;
+pub(crate) mod network;
 pub(crate) mod pacing;
 pub(crate) mod pipeline;
 pub(crate) mod response;

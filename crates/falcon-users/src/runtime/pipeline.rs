@@ -15,9 +15,10 @@ use secrecy::{ExposeSecret, SecretString};
 use tracing::{debug, warn};
 
 use crate::clock::later;
-use crate::error::Error;
+use crate::error::{Error, NetworkProblem};
 use crate::runtime::body::buffer;
 use crate::runtime::carry::{carried, carry};
+use crate::runtime::network;
 use crate::runtime::pacing::Limiter;
 use crate::runtime::retry::{Attempt, Budget, First, Outcome, Then, decide};
 use crate::runtime::shared::Runtime;
@@ -162,7 +163,12 @@ impl Pipeline {
                         Budget::from_headers(resp.headers(), now),
                     )
                 }
-                Err(e) if e.is_connect() => (Outcome::ConnectFailed, Budget::default()),
+                Err(e) if e.is_connect() => match network::problem_of(e) {
+                    NetworkProblem::Certificate(_) | NetworkProblem::NotTls => {
+                        (Outcome::TlsRefused, Budget::default())
+                    }
+                    _ => (Outcome::ConnectFailed, Budget::default()),
+                },
                 Err(_) => (Outcome::Lost, Budget::default()),
             };
             // A request that cannot be cloned cannot be sent again, whatever the outcome.

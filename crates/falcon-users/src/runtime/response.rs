@@ -10,6 +10,7 @@ use falcon_users_api::types::{MsaspecError, MsaspecResponseFields};
 use crate::error::{AuthProblem, Error, Result, trace, truncate};
 use crate::runtime::body::RAW_BODY_HEADER;
 use crate::runtime::carry::carried;
+use crate::runtime::network;
 use crate::runtime::retry::retry_after;
 
 /// Awaits a generated call and converts its error, naming the operation.
@@ -128,6 +129,8 @@ fn from_reqwest(operation: &'static str, e: reqwest::Error) -> Error {
     } else {
         Error::Transport {
             operation,
+            host: e.url().and_then(network::host_port),
+            problem: network::problem_of(&e),
             source: Arc::new(e.without_url()),
         }
     }

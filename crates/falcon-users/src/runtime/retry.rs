@@ -63,6 +63,9 @@ pub(crate) enum Outcome {
     Status(u16),
     /// The connection was never made: the request did not reach the server.
     ConnectFailed,
+    /// The server's TLS was refused (its certificate, or no TLS at all): the same server
+    /// answers the same way again, so repeating only delays the error.
+    TlsRefused,
     /// Sent, but the answer was lost (timeout, reset, truncated body): it may have landed.
     Lost,
 }
@@ -185,6 +188,7 @@ pub(crate) fn decide(
         Outcome::Status(_) => (First::Nothing, Then::GiveUp),
         // A connect failure never reached the server: safe to repeat for any request.
         Outcome::ConnectFailed => (First::Nothing, retry(backoff)),
+        Outcome::TlsRefused => (First::Nothing, Then::GiveUp),
         Outcome::Lost if idempotent => (First::Nothing, retry(backoff)),
         Outcome::Lost => (First::Nothing, Then::GiveUp),
     };
@@ -249,7 +253,7 @@ mod tests {
     #[test]
     fn the_retry_decision_table() {
         use First::{HoldAll, Nothing, RefreshToken};
-        use Outcome::{ConnectFailed, Lost, Status};
+        use Outcome::{ConnectFailed, Lost, Status, TlsRefused};
         use Then::GiveUp;
         let none = Budget::default();
         let spent = |ms| Budget {
@@ -278,7 +282,7 @@ mod tests {
             ..first()
         };
         #[rustfmt::skip]
-        let table: [(&str, Outcome, bool, Budget, Attempt, Action); 20] = [
+        let table: [(&str, Outcome, bool, Budget, Attempt, Action); 21] = [
             ("401 first time refreshes", Status(401), true, none, first(), act(RefreshToken, retry(0))),
             ("401 on a write refreshes too", Status(401), false, none, first(), act(RefreshToken, retry(0))),
             ("401 after a refresh gives up", Status(401), true, none, refreshed, act(Nothing, GiveUp)),
@@ -294,6 +298,7 @@ mod tests {
             ("5xx write gives up", Status(500), false, none, first(), act(Nothing, GiveUp)),
             ("connect error on a write backs off", ConnectFailed, false, none, first(), act(Nothing, retry(50))),
             ("connect error on a read backs off", ConnectFailed, true, none, first(), act(Nothing, retry(50))),
+            ("a refused TLS certificate gives up at once", TlsRefused, true, none, first(), act(Nothing, GiveUp)),
             ("lost answer on a read backs off", Lost, true, none, first(), act(Nothing, retry(50))),
             ("lost answer on a write gives up", Lost, false, none, first(), act(Nothing, GiveUp)),
             ("attempts exhausted gives up", Status(502), true, none, last, act(Nothing, GiveUp)),
