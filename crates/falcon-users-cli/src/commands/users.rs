@@ -107,7 +107,12 @@ fn named(written: &str, uuid: &str) -> String {
 async fn get(ctx: &Ctx, users: &[String]) -> Outcome {
     let (found, missing) = look_up(&ctx.falcon, users).await?;
     for who in &missing {
-        console::line(format_args!("not found: {who}"));
+        match who {
+            UserRef::Uid(uid) => {
+                console::line(format_args!("no user with login {uid} in this CID"))
+            }
+            UserRef::Uuid(uuid) => console::line(format_args!("no user {uuid} in this CID")),
+        }
     }
     let rows: Vec<UserRow> = found.into_iter().map(UserRow).collect();
     print_all(ctx.format, &rows)?;
@@ -123,20 +128,21 @@ fn get_exit(found: usize, missing: usize) -> u8 {
     }
 }
 
-/// The users named (in the order named, each once) and the names of those not found. A login
-/// costs one lookup; the UUIDs are fetched together.
+/// The users named (in the order named, each once) and those not found. A login costs one
+/// lookup; the UUIDs are fetched together. What the service says besides (an envelope's
+/// `errors`) is shown as warnings.
 async fn look_up(
     falcon: &Falcon,
     users: &[String],
-) -> Result<(Vec<DomainUser>, Vec<String>), Failure> {
+) -> Result<(Vec<DomainUser>, Vec<UserRef>), Failure> {
     let mut missing = Vec::new();
-    // (as written, its UUID when known)
-    let mut named: Vec<(String, String)> = Vec::new();
+    // (as named, its UUID)
+    let mut named: Vec<(UserRef, String)> = Vec::new();
     for written in users {
         let who = UserRef::from(written);
         match falcon.user_uuid(&who).await {
-            Ok(uuid) => named.push((who.to_string(), uuid)),
-            Err(Error::InvalidInput { .. }) if who.is_login() => missing.push(who.to_string()),
+            Ok(uuid) => named.push((who, uuid)),
+            Err(Error::InvalidInput { .. }) if who.is_login() => missing.push(who),
             Err(err) => return Err(err.into()),
         }
     }
@@ -145,7 +151,12 @@ async fn look_up(
         Vec::new()
     } else {
         match falcon.get_users(uuids.as_slice()).await {
-            Ok(found) => found.resources,
+            Ok(found) => {
+                for e in &found.errors {
+                    console::line(format_args!("warning: {} (code {})", e.message, e.code));
+                }
+                found.resources
+            }
             // Every UUID unknown: some services say so with a 404.
             Err(Error::Api { status: 404, .. }) => Vec::new(),
             Err(err) => return Err(err.into()),

@@ -98,9 +98,12 @@ fn users_get_prints_those_found_and_reports_the_others_with_exit_5() {
     assert_eq!(code, Some(5), "{stderr}");
     let found: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(field(&found, "uuid"), [uuid.clone()]);
-    assert!(stderr.contains("not found: nobody@example.com"), "{stderr}");
     assert!(
-        stderr.contains("not found: 00000000000000000000000000000000"),
+        stderr.contains("no user with login nobody@example.com"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no user 00000000000000000000000000000000 in this CID"),
         "{stderr}"
     );
 
