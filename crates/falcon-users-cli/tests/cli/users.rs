@@ -97,7 +97,7 @@ fn users_get_prints_those_found_and_reports_the_others_with_exit_5() {
     let (code, stdout, stderr) = ended(&out);
     assert_eq!(code, Some(5), "{stderr}");
     let found: Value = serde_json::from_str(&stdout).expect("JSON");
-    assert_eq!(field(&found, "uuid"), [uuid.clone()]);
+    assert_eq!(field(&found, "uuid"), std::slice::from_ref(&uuid));
     assert!(
         stderr.contains("no user with login nobody@example.com"),
         "{stderr}"
