@@ -377,23 +377,30 @@ impl Falcon {
             .map(drop)
     }
 
-    /// Applies `reset_password` or `reset_2fa` to users by UUID (`userActionV1`), any number,
-    /// in batches. Name users by login with [`Falcon::user_uuid`] first.
+    /// Applies `reset_password` or `reset_2fa` to users (`userActionV1`), any number, in
+    /// batches. Each user is named by UUID or by login: every login is looked up first (one
+    /// `queryUserV1` each), and a login nobody has is refused before any action is sent.
     ///
     /// ```no_run
     /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
     /// use falcon_users::types::DomainUserActionActionName;
-    /// let uuid = falcon.user_uuid("ann@example.com").await?;
-    /// falcon.user_action(uuid, DomainUserActionActionName::ResetPassword).await?;
+    /// falcon
+    ///     .user_action("ann@example.com, 5a1e-uuid", DomainUserActionActionName::ResetPassword)
+    ///     .await?;
     /// # Ok(()) }
     /// ```
     pub async fn user_action(
         &self,
-        ids: impl Into<IdList>,
+        users: impl Into<IdList>,
         action: DomainUserActionActionName,
     ) -> Result<()> {
-        let ids = ids.into();
-        ids.validate("ids")?;
+        let named = users.into();
+        named.validate("ids")?;
+        let mut uuids = Vec::with_capacity(named.len());
+        for user in named {
+            uuids.push(self.user_uuid(user).await?);
+        }
+        let ids = IdList::from(uuids);
         let batch = self.batch();
         let api = self.ready().await?;
         for chunk in ids.chunks(batch.query_ids) {

@@ -3,8 +3,9 @@
 
 use chrono::{Duration, Utc};
 use falcon_users::api::operations::{
-    DELETE_USER_V1, QUERY_USER_V1, UPDATE_USER_V1, USER_ROLES_ACTION_V1,
+    DELETE_USER_V1, QUERY_USER_V1, UPDATE_USER_V1, USER_ACTION_V1, USER_ROLES_ACTION_V1,
 };
+use falcon_users::types::DomainUserActionActionName;
 use falcon_users::{Error, GrantOptions, GrantQuery, RevokeOptions, UserRef, UserUpdate};
 use falcon_users_sim::{SimConfig, Simulator};
 use falcon_users_tests::sim::{falcon as client, new_user, roles_of_login};
@@ -104,6 +105,19 @@ async fn update_grant_revoke_and_delete_take_a_login_with_one_lookup_each() {
         Some("ada@example.com")
     );
 
+    let before = sim.request_count(&USER_ACTION_V1);
+    let (reset, n) = lookups(
+        &sim,
+        falcon.user_action(
+            format!("ada@example.com, {uuid}"),
+            DomainUserActionActionName::ResetPassword,
+        ),
+    )
+    .await;
+    reset.unwrap();
+    assert_eq!(n, 1, "the login looked up, the UUID not");
+    assert_eq!(sim.request_count(&USER_ACTION_V1) - before, 1, "one batch");
+
     let (deleted, n) = lookups(&sim, falcon.delete_user("ada@example.com")).await;
     deleted.unwrap();
     assert_eq!(n, 1);
@@ -116,7 +130,13 @@ async fn an_unknown_login_is_refused_naming_it_before_any_change() {
     let sim = sim().await;
     let falcon = client(&sim, sim.credentials());
     let writes = |sim: &Simulator| {
-        [&DELETE_USER_V1, &UPDATE_USER_V1, &USER_ROLES_ACTION_V1].map(|op| sim.request_count(op))
+        [
+            &DELETE_USER_V1,
+            &UPDATE_USER_V1,
+            &USER_ROLES_ACTION_V1,
+            &USER_ACTION_V1,
+        ]
+        .map(|op| sim.request_count(op))
     };
     let before = writes(&sim);
 
@@ -140,6 +160,10 @@ async fn an_unknown_login_is_refused_naming_it_before_any_change() {
                 "falcon_console_guest",
                 RevokeOptions::new(),
             )
+            .await
+            .unwrap_err(),
+        falcon
+            .user_action("nobody@example.com", DomainUserActionActionName::Reset2fa)
             .await
             .unwrap_err(),
         falcon
