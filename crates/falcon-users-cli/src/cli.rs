@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use falcon_users::Cid;
+use falcon_users::types::{CombinedUserRolesV2Sort, QueryUserV1Sort};
 
 use crate::expiry;
 use crate::member_cids::{self, MemberCids};
@@ -171,8 +172,14 @@ pub enum UsersCommand {
         /// Stop after this many users.
         #[arg(long)]
         limit: Option<usize>,
+        /// Order: a field, optionally with |asc or |desc, e.g. "uid|desc" (fields: cid_name,
+        /// created_at, first_name, has_temporary_roles, last_login_at, last_name, name,
+        /// status, temporarily_assigned_cids, uid).
+        #[arg(long, value_name = "FIELD[|asc|desc]", value_parser = parse_user_sort)]
+        sort: Option<QueryUserV1Sort>,
     },
-    /// Show users by UUID or login (email).
+    /// Show users by UUID or login (email). A user not found is reported on stderr and the
+    /// others are printed: exit 5 when some were found, 2 when none was.
     Get {
         /// UUIDs or emails.
         #[arg(required = true)]
@@ -191,8 +198,8 @@ pub enum UsersCommand {
     },
     /// Rename a user.
     Update {
-        /// UUID.
-        uuid: String,
+        /// UUID or email.
+        user: String,
         /// New first name.
         #[arg(long)]
         first_name: Option<String>,
@@ -202,22 +209,76 @@ pub enum UsersCommand {
     },
     /// Delete a user (irreversible; asks unless --yes).
     Delete {
-        /// UUID.
-        uuid: String,
+        /// UUID or email.
+        user: String,
     },
+    /// Send users a password reset (asks unless --yes).
+    ResetPassword {
+        /// UUIDs or emails.
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// Reset users' two-factor authentication: they enrol again at their next login (asks
+    /// unless --yes).
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        /// UUIDs or emails.
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+}
+
+/// A `users list --sort` value as the spec spells it (`uid`, `uid|asc`, `uid|desc`, ...).
+fn parse_user_sort(text: &str) -> Result<QueryUserV1Sort, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "not a sort of users; one of: {}",
+            falcon_users::api::operations::QUERY_USER_V1
+                .sort_values
+                .join(", ")
+        )
+    })
+}
+
+/// A `grants list --sort` value as the spec spells it (`role_name`, `expires_at|desc`, ...).
+fn parse_grant_sort(text: &str) -> Result<CombinedUserRolesV2Sort, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "not a sort of grants; one of: {}",
+            falcon_users::api::operations::COMBINED_USER_ROLES_V2
+                .sort_values
+                .join(", ")
+        )
+    })
 }
 
 /// `roles ...`
 #[derive(Debug, Subcommand)]
 pub enum RolesCommand {
     /// Every role available in the CID.
-    List,
-    /// Role details.
-    Get {
-        /// Role ids.
-        #[arg(required = true)]
-        ids: Vec<String>,
+    List {
+        /// Order by id or display name (the service lists roles in no stated order).
+        #[arg(long, value_enum, default_value_t = RoleSort::Id)]
+        sort: RoleSort,
     },
+    /// Role details, or with --permissions the permissions each role confers.
+    Get {
+        /// Role ids or display names.
+        #[arg(required = true)]
+        roles: Vec<String>,
+        /// List each role's permissions instead (one row per role and permission).
+        #[arg(long)]
+        permissions: bool,
+    },
+}
+
+/// The order of `roles list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleSort {
+    /// By role id.
+    Id,
+    /// By display name, ignoring case.
+    Name,
 }
 
 /// `grants ...`
@@ -231,12 +292,16 @@ pub enum GrantsCommand {
         /// handle's own.
         #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
         cid: Option<Cid>,
+        /// Order: cid, expires_at, role_name, type or user_uuid, optionally with |asc or |desc
+        /// [default: role_name].
+        #[arg(long, value_name = "FIELD[|asc|desc]", value_parser = parse_grant_sort)]
+        sort: Option<CombinedUserRolesV2Sort>,
     },
     /// Grant roles to a user, or (--users-from, --filter) to many.
     Grant {
         /// UUID or email (with --users-from or --filter: the first role).
         user: String,
-        /// Role ids (with --users-from or --filter, also display names).
+        /// Role ids or display names.
         roles: Vec<String>,
         /// End the grant after this many hours (1 to 168; at the edges the time is kept a
         /// minute inside the window, so that it is still valid when the service checks it).
@@ -254,10 +319,11 @@ pub enum GrantsCommand {
         bulk: BulkUsers,
     },
     /// Revoke roles from a user, or (--users-from, --filter) from many (asks unless --yes).
+    /// A role the user does not hold is reported "not held" and left alone (exit 0).
     Revoke {
         /// UUID or email (with --users-from or --filter: the first role).
         user: String,
-        /// Role ids (with --users-from or --filter, also display names).
+        /// Role ids or display names.
         roles: Vec<String>,
         /// Flight Control: in this child CID (a parent user's roles there) instead of the
         /// handle's own.
@@ -324,7 +390,7 @@ pub struct ProvisionArgs {
     /// Login (email).
     #[arg(required_unless_present = "from", conflicts_with = "from")]
     pub uid: Option<String>,
-    /// Roles to grant (comma-separated or repeated).
+    /// Roles to grant, by id or display name (comma-separated or repeated).
     #[arg(
         long,
         value_delimiter = ',',
@@ -391,6 +457,9 @@ pub struct InventoryArgs {
     /// FQL filter on users.
     #[arg(long)]
     pub filter: Option<String>,
+    /// Order of the users, as for `users list --sort` (e.g. "uid|desc").
+    #[arg(long, value_name = "FIELD[|asc|desc]", value_parser = parse_user_sort)]
+    pub sort: Option<QueryUserV1Sort>,
     /// Write here instead of stdout: all or nothing (a temporary file beside it, mode 0600,
     /// renamed over it only when the run succeeds).
     #[arg(long, short = 'o', value_name = "FILE")]

@@ -3,7 +3,9 @@
 //! Each row type lists its columns once, title next to cell, so adding a field to one and not
 //! the other cannot happen.
 
-use falcon_users::types::{DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2};
+use falcon_users::types::{
+    DomainPermissionDetails, DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2,
+};
 use falcon_users::workflows::UserWithGrants;
 use serde::Serialize;
 
@@ -88,6 +90,43 @@ impl Record for RoleRow {
             Column {
                 name: "description",
                 cell: |r| r.0.description.clone(),
+            },
+        ]
+    }
+}
+
+/// A permission a role confers (`roles get --permissions`).
+#[derive(Serialize)]
+pub struct PermissionRow {
+    /// The role.
+    pub role_id: String,
+    /// The permission.
+    #[serde(flatten)]
+    pub permission: DomainPermissionDetails,
+}
+
+impl Record for PermissionRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "role_id",
+                cell: |r| r.role_id.clone(),
+            },
+            Column {
+                name: "permission",
+                cell: |r| r.permission.id.clone(),
+            },
+            Column {
+                name: "display_name",
+                cell: |r| r.permission.display_name.clone(),
+            },
+            Column {
+                name: "group",
+                cell: |r| r.permission.permission_group_id.clone(),
+            },
+            Column {
+                name: "depends_on",
+                cell: |r| r.permission.depends_on.join(";"),
             },
         ]
     }

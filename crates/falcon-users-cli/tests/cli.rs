@@ -33,6 +33,8 @@ mod reconcile;
 mod remember;
 #[path = "cli/support.rs"]
 mod support;
+#[path = "cli/users.rs"]
+mod users;
 
 use falcon_users_sim::{SimConfig, Simulator};
 

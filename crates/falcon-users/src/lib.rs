@@ -63,9 +63,10 @@ pub use model::cid::Cid;
 pub use model::cloud::Cloud;
 pub use model::credentials::Credentials;
 pub use model::ids::{BatchLimits, IdList};
-pub use ops::grants::GrantQuery;
+pub use model::user_ref::UserRef;
+pub use ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
 pub use ops::paging::Entities;
-pub use ops::users::UserQuery;
+pub use ops::users::{UserQuery, UserUpdate};
 pub use retry::RetryPolicy;
 pub use runtime::stats::StatsSnapshot;
 

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use falcon_users::workflows::InventoryOptions;
 use falcon_users::{Cid, UserQuery};
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -180,7 +181,10 @@ pub async fn stream(base_url: &str, cids: &str, at_once: usize, concurrency: usi
         .collect::<falcon_users::Result<_>>()?;
     let started = Instant::now();
     let falcon = super::client(base_url)?;
-    let mut items = falcon.fleet_inventory(&cids, UserQuery::new(), at_once, concurrency);
+    let options = InventoryOptions::new()
+        .children(at_once)
+        .concurrency(concurrency);
+    let mut items = falcon.fleet_inventory(&cids, UserQuery::new(), options);
     let (mut rows, mut failed, mut bytes) = (0u64, 0u64, 0usize);
     while let Some(item) = items.next().await {
         match item.outcome {

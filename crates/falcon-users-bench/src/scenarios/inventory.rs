@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use falcon_users::UserQuery;
+use falcon_users::workflows::InventoryOptions;
 use futures::StreamExt;
 
 use crate::peer::Peer;
@@ -76,7 +77,7 @@ pub fn run(peer: &Peer, settings: &Settings) -> Result<Report> {
         let started = Instant::now();
         let mut stream = falcon.inventory(
             UserQuery::new().page_size(PAGE as u64),
-            settings.concurrency,
+            InventoryOptions::new().concurrency(settings.concurrency),
         );
         let (mut users, mut grants, mut surfaced_429, mut other_errors) = (0u64, 0u64, 0u64, 0u64);
         while let Some(item) = stream.next().await {

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use falcon_users::UserQuery;
+use falcon_users::workflows::InventoryOptions;
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
@@ -186,7 +187,10 @@ pub async fn stream(base_url: &str, out: &str, concurrency: usize) -> Result<()>
         .open(out)
         .with_context(|| format!("opening {out}"))?;
     let mut sink = std::io::BufWriter::new(file);
-    let mut stream = falcon.inventory(UserQuery::new(), concurrency);
+    let mut stream = falcon.inventory(
+        UserQuery::new(),
+        InventoryOptions::new().concurrency(concurrency),
+    );
     let mut users = 0u64;
     while let Some(item) = stream.try_next().await? {
         serde_json::to_writer(

@@ -1,14 +1,15 @@
 //! `grants list|grant|revoke`.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use falcon_users::GrantQuery;
+use falcon_users::{GrantOptions, GrantQuery, RevokeOptions, UserRef};
 use futures::TryStreamExt;
 
 use falcon_users::workflows::roster::RoleEdit;
 
 use super::bulk::edit_roles;
-use super::{Ctx, Failure, Outcome, resolve_uuid};
+use super::{Ctx, Failure, Outcome, resolve_roles};
 use crate::cli::GrantsCommand;
 use crate::confirm::confirm;
 use crate::console;
@@ -21,14 +22,16 @@ use crate::records::GrantRow;
 pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
     let falcon = &ctx.falcon;
     match command {
-        GrantsCommand::List { user, cid } => {
-            let uuid = resolve_uuid(falcon, &user).await?;
-            let query = match cid {
-                Some(cid) => GrantQuery::new().cid(cid),
-                None => GrantQuery::new(),
-            };
+        GrantsCommand::List { user, cid, sort } => {
+            let mut query = GrantQuery::new();
+            if let Some(cid) = cid {
+                query = query.cid(cid);
+            }
+            if let Some(sort) = sort {
+                query = query.sort(sort);
+            }
             let rows: Vec<GrantRow> = falcon
-                .grants(&uuid, query)
+                .grants(&user, query)
                 .map_ok(GrantRow)
                 .try_collect()
                 .await?;
@@ -74,21 +77,30 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
             ..
         } => {
             no_roles(&roles)?;
-            let uuid = resolve_uuid(falcon, &user).await?;
+            let uuid = falcon.user_uuid(&user).await?;
+            let (roles, _) = resolve_roles(falcon, &roles, cid.is_some()).await?;
             let expires_at = expires_at
                 .or_else(|| expires_in_hours.map(|h| expiry::in_hours(h, chrono::Utc::now())));
+            let mut options = GrantOptions::new();
+            if let Some(cid) = cid.clone() {
+                options = options.cid(cid);
+            }
+            if let Some(at) = expires_at {
+                options = options.expires_at(at);
+            }
             ctx.changes.begin();
             falcon
-                .grant_roles(&uuid, roles.clone(), cid.as_ref(), expires_at)
+                .grant_roles(UserRef::Uuid(uuid), roles.clone(), options)
                 .await?;
+            let who = user.trim();
             match expires_at {
                 Some(at) => console::line(format_args!(
-                    "granted {} to {uuid} until {}",
+                    "granted {} to {who} until {}",
                     roles.join(", "),
                     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 )),
                 None => console::line(format_args!(
-                    "granted {} to {uuid}{}",
+                    "granted {} to {who}{}",
                     roles.join(", "),
                     in_cid(cid.as_ref())
                 )),
@@ -98,17 +110,42 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
             user, roles, cid, ..
         } => {
             no_roles(&roles)?;
-            let uuid = resolve_uuid(falcon, &user).await?;
-            if !confirm(ctx.yes, &format!("revoke {} from {uuid}", roles.join(", "))).await {
+            let uuid = falcon.user_uuid(&user).await?;
+            let (roles, _) = resolve_roles(falcon, &roles, cid.is_some()).await?;
+            let mut query = GrantQuery::new();
+            if let Some(cid) = cid.clone() {
+                query = query.cid(cid);
+            }
+            let held: BTreeSet<String> = falcon
+                .grants(UserRef::Uuid(uuid.clone()), query)
+                .map_ok(|g| g.role_id)
+                .try_collect()
+                .await?;
+            let (revoke, not_held) = split_held(&roles, &held);
+            let who = user.trim();
+            for role in &not_held {
+                console::line(format_args!(
+                    "not held: {who} does not hold {role}{}; nothing to revoke",
+                    in_cid(cid.as_ref())
+                ));
+            }
+            if revoke.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            if !confirm(ctx.yes, &format!("revoke {} from {who}", revoke.join(", "))).await {
                 return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
+            }
+            let mut options = RevokeOptions::new();
+            if let Some(cid) = cid.clone() {
+                options = options.cid(cid);
             }
             ctx.changes.begin();
             falcon
-                .revoke_roles(&uuid, roles.clone(), cid.as_ref())
+                .revoke_roles(UserRef::Uuid(uuid), revoke.clone(), options)
                 .await?;
             console::line(format_args!(
-                "revoked {} from {uuid}{}",
-                roles.join(", "),
+                "revoked {} from {who}{}",
+                revoke.join(", "),
                 in_cid(cid.as_ref())
             ));
         }
@@ -121,10 +158,37 @@ fn in_cid(cid: Option<&falcon_users::Cid>) -> String {
     cid.map(|c| format!(" in CID {c}")).unwrap_or_default()
 }
 
+/// The roles to revoke (those held) and those the user does not hold, each in the order named.
+fn split_held(roles: &[String], held: &BTreeSet<String>) -> (Vec<String>, Vec<String>) {
+    roles.iter().cloned().partition(|r| held.contains(r))
+}
+
 /// The single-user form needs at least one role (the bulk forms take the first from `user`).
 fn no_roles(roles: &[String]) -> Result<(), Failure> {
     if roles.is_empty() {
         return Err(Failure::Exit(exit::USAGE, "name at least one role".into()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_held_roles_are_revoked() {
+        let held: BTreeSet<String> = ["a", "c"].map(String::from).into();
+        let cases: [(&[&str], &[&str], &[&str]); 4] = [
+            (&["a", "c"], &["a", "c"], &[]),
+            (&["b"], &[], &["b"]),
+            (&["b", "a", "d"], &["a"], &["b", "d"]),
+            (&[], &[], &[]),
+        ];
+        for (named, revoked, not_held) in cases {
+            let named: Vec<String> = named.iter().map(|r| r.to_string()).collect();
+            let (r, n) = split_held(&named, &held);
+            assert_eq!(r, revoked, "revoked of {named:?}");
+            assert_eq!(n, not_held, "not held of {named:?}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use std::collections::BTreeMap;
 
-use falcon_users::workflows::UserWithGrants;
+use falcon_users::workflows::{InventoryOptions, UserWithGrants};
 use falcon_users::{Cid, UserQuery};
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -127,19 +127,25 @@ async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W,
     if let Some(filter) = &args.filter {
         query = query.filter(filter.clone());
     }
+    if let Some(sort) = args.sort {
+        query = query.sort(sort);
+    }
+    let options = InventoryOptions::new()
+        .concurrency(args.concurrency)
+        .children(args.children);
     let mut tally = Tally::default();
     // Rows labelled with the child they come from (`None`: the handle's own CID).
     let mut rows: BoxStream<'static, (Option<Cid>, falcon_users::Result<UserWithGrants>)> =
         match &args.member_cids {
             None => ctx
                 .falcon
-                .inventory(query, args.concurrency)
+                .inventory(query, options)
                 .map(|row| (None, row))
                 .boxed(),
             Some(children) => {
                 tally.by_cid = children.0.iter().map(|c| (c.clone(), 0)).collect();
                 ctx.falcon
-                    .fleet_inventory(&children.0, query, args.children, args.concurrency)
+                    .fleet_inventory(&children.0, query, options)
                     .map(|item| (Some(item.cid), item.outcome))
                     .boxed()
             }

@@ -26,7 +26,9 @@ pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
             ));
         }
     };
-    let mut job = Provision::new(&uid, args.roles)
+    // Names are resolved to ids here; the workflow checks the ids again before creating.
+    let (roles, _) = super::resolve_roles(&ctx.falcon, &args.roles, false).await?;
+    let mut job = Provision::new(&uid, roles)
         .legacy_create(args.legacy)
         .on_grant_failure(if args.keep_on_failure {
             OnGrantFailure::Report

@@ -15,6 +15,8 @@ pub mod users;
 
 use std::process::ExitCode;
 
+use falcon_users::types::DomainRole;
+use falcon_users::workflows::roster::Catalogue;
 use falcon_users::{Error, Falcon};
 
 use crate::cli::Format;
@@ -74,17 +76,30 @@ fn abandoned(signal: Signal, why: Abandon) -> String {
 /// The result of a command.
 pub type Outcome = Result<ExitCode, Failure>;
 
-/// A UUID from a UUID or a login (email).
-pub async fn resolve_uuid(falcon: &Falcon, user: &str) -> Result<String, Error> {
-    if user.contains('@') {
-        let found = falcon.find_user_by_uid(user).await?;
-        found
-            .and_then(|u| u.uuid)
-            .ok_or_else(|| Error::InvalidInput {
-                field: "user",
-                reason: format!("no user with login {user}"),
-            })
-    } else {
-        Ok(user.trim().to_owned())
+/// Role ids for roles written by id or display name, resolved against the roles the CID offers
+/// (one read of them, which is returned too). Every name that matches no role is reported in
+/// one usage error, each with a "did you mean" when one is close. With `pass_unknown` (a
+/// change in another CID, whose roles may differ) a name that matches nothing is passed on as
+/// an id for the service to judge.
+pub async fn resolve_roles(
+    falcon: &Falcon,
+    written: &[String],
+    pass_unknown: bool,
+) -> Result<(Vec<String>, Vec<DomainRole>), Failure> {
+    let offered = falcon.roles().await?;
+    let catalogue = Catalogue::from_roles(&offered);
+    let mut ids: Vec<String> = Vec::new();
+    let mut problems = Vec::new();
+    for role in written.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        match catalogue.resolve(role) {
+            Ok(id) if !ids.contains(&id) => ids.push(id),
+            Ok(_) => {}
+            Err(_) if pass_unknown => ids.push(role.to_owned()),
+            Err(problem) => problems.push(problem),
+        }
     }
+    if !problems.is_empty() {
+        return Err(Failure::Exit(crate::exit::USAGE, problems.join("\n")));
+    }
+    Ok((ids, offered))
 }

@@ -2,18 +2,46 @@
 
 use std::process::ExitCode;
 
-use super::{Ctx, Outcome};
-use crate::cli::RolesCommand;
+use super::{Ctx, Outcome, resolve_roles};
+use crate::cli::{RoleSort, RolesCommand};
 use crate::output::print_all;
-use crate::records::RoleRow;
+use crate::records::{PermissionRow, RoleRow};
 
 /// Runs a `roles` subcommand.
 pub async fn run(ctx: &Ctx, command: RolesCommand) -> Outcome {
-    let roles = match command {
-        RolesCommand::List => ctx.falcon.roles().await?,
-        RolesCommand::Get { ids } => ctx.falcon.get_roles(ids).await?.resources,
-    };
-    let rows: Vec<RoleRow> = roles.into_iter().map(RoleRow).collect();
-    print_all(ctx.format, &rows)?;
+    match command {
+        RolesCommand::List { sort } => {
+            let mut roles = ctx.falcon.roles().await?;
+            match sort {
+                RoleSort::Id => roles.sort_by(|a, b| a.id.cmp(&b.id)),
+                RoleSort::Name => {
+                    roles.sort_by_cached_key(|r| (r.display_name.to_lowercase(), r.id.clone()))
+                }
+            }
+            let rows: Vec<RoleRow> = roles.into_iter().map(RoleRow).collect();
+            print_all(ctx.format, &rows)?;
+        }
+        RolesCommand::Get { roles, permissions } => {
+            let (ids, offered) = resolve_roles(&ctx.falcon, &roles, false).await?;
+            if permissions {
+                let mut rows = Vec::new();
+                for id in &ids {
+                    let granted = ctx.falcon.role_permissions(id).await?;
+                    rows.extend(granted.into_iter().map(|permission| PermissionRow {
+                        role_id: id.clone(),
+                        permission,
+                    }));
+                }
+                print_all(ctx.format, &rows)?;
+            } else {
+                let rows: Vec<RoleRow> = ids
+                    .iter()
+                    .filter_map(|id| offered.iter().find(|r| &r.id == id).cloned())
+                    .map(RoleRow)
+                    .collect();
+                print_all(ctx.format, &rows)?;
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

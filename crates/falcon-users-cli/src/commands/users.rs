@@ -1,12 +1,12 @@
-//! `users list|get|create|update|delete`.
+//! `users list|get|create|update|delete|reset-password|reset-2fa`.
 
 use std::process::ExitCode;
 
-use falcon_users::UserQuery;
-use falcon_users::types::DomainCreateUserRequest;
+use falcon_users::types::{DomainCreateUserRequest, DomainUser, DomainUserActionActionName};
+use falcon_users::{Error, Falcon, UserQuery, UserRef, UserUpdate};
 use futures::{StreamExt, TryStreamExt};
 
-use super::{Ctx, Failure, Outcome, resolve_uuid};
+use super::{Ctx, Failure, Outcome};
 use crate::cli::UsersCommand;
 use crate::confirm::confirm;
 use crate::console;
@@ -18,10 +18,17 @@ use crate::records::UserRow;
 pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
     let falcon = &ctx.falcon;
     match command {
-        UsersCommand::List { filter, limit } => {
+        UsersCommand::List {
+            filter,
+            limit,
+            sort,
+        } => {
             let mut query = UserQuery::new();
             if let Some(f) = filter {
                 query = query.filter(f);
+            }
+            if let Some(sort) = sort {
+                query = query.sort(sort);
             }
             let users: Vec<UserRow> = falcon
                 .users(query)
@@ -31,18 +38,7 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
                 .await?;
             print_all(ctx.format, &users)?;
         }
-        UsersCommand::Get { users } => {
-            let mut uuids = Vec::new();
-            for user in &users {
-                uuids.push(resolve_uuid(falcon, user).await?);
-            }
-            let found = falcon.get_users(uuids).await?;
-            for e in &found.errors {
-                console::line(format_args!("warning: {} (code {})", e.message, e.code));
-            }
-            let rows: Vec<UserRow> = found.resources.into_iter().map(UserRow).collect();
-            print_all(ctx.format, &rows)?;
-        }
+        UsersCommand::Get { users } => return get(ctx, &users).await,
         UsersCommand::Create {
             uid,
             first_name,
@@ -61,24 +57,175 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
             print_all(ctx.format, &[UserRow(user)])?;
         }
         UsersCommand::Update {
-            uuid,
+            user,
             first_name,
             last_name,
         } => {
+            let mut change = UserUpdate::new();
+            if let Some(first) = first_name {
+                change = change.first_name(first);
+            }
+            if let Some(last) = last_name {
+                change = change.last_name(last);
+            }
             ctx.changes.begin();
-            let user = falcon
-                .update_user(&uuid, first_name.as_deref(), last_name.as_deref())
-                .await?;
+            let user = falcon.update_user(&user, change).await?;
             print_all(ctx.format, &[UserRow(user)])?;
         }
-        UsersCommand::Delete { uuid } => {
-            if !confirm(ctx.yes, &format!("delete user {uuid} permanently")).await {
+        UsersCommand::Delete { user } => {
+            // Resolved before asking, so that the prompt names a user who exists.
+            let uuid = falcon.user_uuid(&user).await?;
+            let who = named(&user, &uuid);
+            if !confirm(ctx.yes, &format!("delete user {who} permanently")).await {
                 return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
             }
             ctx.changes.begin();
-            falcon.delete_user(&uuid).await?;
-            console::line(format_args!("deleted {uuid}"));
+            falcon.delete_user(UserRef::Uuid(uuid)).await?;
+            console::line(format_args!("deleted {who}"));
+        }
+        UsersCommand::ResetPassword { users } => {
+            return act(ctx, &users, DomainUserActionActionName::ResetPassword).await;
+        }
+        UsersCommand::Reset2fa { users } => {
+            return act(ctx, &users, DomainUserActionActionName::Reset2fa).await;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `login (uuid)` for a user named by login, the UUID alone otherwise.
+fn named(written: &str, uuid: &str) -> String {
+    if UserRef::from(written).is_login() {
+        format!("{} ({uuid})", written.trim())
+    } else {
+        uuid.to_owned()
+    }
+}
+
+/// `users get`: every user found is printed, every one missing reported; exit 5 when some are
+/// missing, 2 when all are.
+async fn get(ctx: &Ctx, users: &[String]) -> Outcome {
+    let (found, missing) = look_up(&ctx.falcon, users).await?;
+    for who in &missing {
+        match who {
+            UserRef::Uid(uid) => {
+                console::line(format_args!("no user with login {uid} in this CID"))
+            }
+            UserRef::Uuid(uuid) => console::line(format_args!("no user {uuid} in this CID")),
+        }
+    }
+    let rows: Vec<UserRow> = found.into_iter().map(UserRow).collect();
+    print_all(ctx.format, &rows)?;
+    Ok(ExitCode::from(get_exit(rows.len(), missing.len())))
+}
+
+/// The exit code of `users get` for how many users were found and how many were not.
+fn get_exit(found: usize, missing: usize) -> u8 {
+    match (found, missing) {
+        (_, 0) => 0,
+        (0, _) => exit::USAGE,
+        _ => exit::PARTIAL,
+    }
+}
+
+/// The users named (in the order named, each once) and those not found. A login costs one
+/// lookup; the UUIDs are fetched together. What the service says besides (an envelope's
+/// `errors`) is shown as warnings.
+async fn look_up(
+    falcon: &Falcon,
+    users: &[String],
+) -> Result<(Vec<DomainUser>, Vec<UserRef>), Failure> {
+    let mut missing = Vec::new();
+    // (as named, its UUID)
+    let mut named: Vec<(UserRef, String)> = Vec::new();
+    for written in users {
+        let who = UserRef::from(written);
+        match falcon.user_uuid(&who).await {
+            Ok(uuid) => named.push((who, uuid)),
+            Err(Error::InvalidInput { .. }) if who.is_login() => missing.push(who),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let uuids: Vec<&str> = named.iter().map(|(_, uuid)| uuid.as_str()).collect();
+    let mut fetched = if uuids.is_empty() {
+        Vec::new()
+    } else {
+        match falcon.get_users(uuids.as_slice()).await {
+            Ok(found) => {
+                for e in &found.errors {
+                    console::line(format_args!("warning: {} (code {})", e.message, e.code));
+                }
+                found.resources
+            }
+            // Every UUID unknown: some services say so with a 404.
+            Err(Error::Api { status: 404, .. }) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        }
+    };
+    let mut found = Vec::new();
+    for (written, uuid) in named {
+        match fetched
+            .iter()
+            .position(|u| u.uuid.as_deref() == Some(uuid.as_str()))
+        {
+            Some(i) => found.push(fetched.swap_remove(i)),
+            None if found
+                .iter()
+                .any(|u: &DomainUser| u.uuid.as_deref() == Some(&uuid)) => {}
+            None => missing.push(written),
+        }
+    }
+    Ok((found, missing))
+}
+
+/// `users reset-password|reset-2fa`: every user resolved first (a login nobody has stops it
+/// before any change), then confirmed, then one `userActionV1` for all.
+async fn act(ctx: &Ctx, users: &[String], action: DomainUserActionActionName) -> Outcome {
+    let falcon = &ctx.falcon;
+    let mut uuids = Vec::new();
+    let mut names = Vec::new();
+    for written in users {
+        let uuid = falcon.user_uuid(written).await?;
+        names.push(named(written, &uuid));
+        uuids.push(uuid);
+    }
+    let what = match action {
+        DomainUserActionActionName::ResetPassword => "reset the password of",
+        DomainUserActionActionName::Reset2fa => "reset two-factor authentication of",
+    };
+    if !confirm(ctx.yes, &format!("{what} {}", names.join(", "))).await {
+        return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
+    }
+    ctx.changes.begin();
+    falcon.user_action(uuids, action).await?;
+    let done = match action {
+        DomainUserActionActionName::ResetPassword => "password reset",
+        DomainUserActionActionName::Reset2fa => "two-factor authentication reset",
+    };
+    for name in names {
+        console::line(format_args!("{done}: {name}"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_exits_partial_only_when_some_were_found() {
+        let cases = [
+            ((2, 0), 0),
+            ((0, 0), 0),
+            ((1, 1), exit::PARTIAL),
+            ((0, 2), exit::USAGE),
+        ];
+        for ((found, missing), code) in cases {
+            assert_eq!(
+                get_exit(found, missing),
+                code,
+                "{found} found, {missing} missing"
+            );
+        }
+    }
 }

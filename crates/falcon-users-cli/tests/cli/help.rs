@@ -81,7 +81,7 @@ fn global_options_have_their_own_sections_after_the_commands_own() {
     let list = help(&["users", "list", "-h"]);
     assert_eq!(
         options_in(&list, "Options:"),
-        ["--filter", "--limit", "--help", "--version"]
+        ["--filter", "--limit", "--sort", "--help", "--version"]
     );
     for text in [&top, &delete] {
         // An unset variable is not shown as set to the empty string.

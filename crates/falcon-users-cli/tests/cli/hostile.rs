@@ -127,7 +127,8 @@ fn json_escapes_every_control_character_and_round_trips_the_value() {
 #[test]
 fn server_messages_on_stderr_are_escaped_and_cannot_forge_lines() {
     let server = hostile_server();
-    for (uuid, code) in [("u-fail", 4), ("u-warn", 0)] {
+    // u-warn: no user, and a warning in the envelope (exit 2: none of the users named exists).
+    for (uuid, code, lines) in [("u-fail", 4, 1), ("u-warn", 2, 2)] {
         let out = run_against(&server, &["-f", "json", "users", "get", uuid]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{uuid}: {stderr}");
@@ -138,8 +139,8 @@ fn server_messages_on_stderr_are_escaped_and_cannot_forge_lines() {
         );
         assert_eq!(
             stderr.lines().count(),
-            1,
-            "{uuid}: one message, one line: {stderr}"
+            lines,
+            "{uuid}: each message one line: {stderr}"
         );
     }
 }

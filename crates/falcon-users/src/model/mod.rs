@@ -1,4 +1,4 @@
-//! Values: what users type (ids, CIDs, clouds, credentials, FQL) checked and normalised before any
+//! Values: what users type (ids, users, CIDs, clouds, credentials, FQL) checked and normalised before any
 //! request exists. Nothing here sends anything.
 
 pub mod cid;
@@ -6,4 +6,5 @@ pub mod cloud;
 pub mod credentials;
 pub mod fql;
 pub mod ids;
+pub mod user_ref;
 pub mod validation;

@@ -6,12 +6,13 @@ use falcon_users_api::types::{
     CombinedUserRolesV2Sort, FlightcontrolapiCombinedUserRolesResourceV2,
     FlightcontrolapiGrantInput,
 };
-use futures::stream::BoxStream;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::model::ids::IdList;
+use crate::model::user_ref::UserRef;
 use crate::model::validation::{check_expiry, checked_id, page_size};
 use crate::ops::paging::{DEFAULT_OFFSET_CEILING, Listing, Page, Slice, listing};
 use crate::runtime::response::call;
@@ -84,12 +85,108 @@ impl GrantQuery {
     }
 }
 
+/// How [`Falcon::grant_roles`] grants: in which CID, and until when.
+///
+/// ```
+/// use chrono::{Duration, Utc};
+/// use falcon_users::GrantOptions;
+/// let child: falcon_users::Cid = "0123456789abcdef0123456789abcdef".parse().unwrap();
+/// let options = GrantOptions::new()
+///     .cid(child)
+///     .expires_at(Utc::now() + Duration::hours(8));
+/// assert!(options.expires_at.is_some());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GrantOptions {
+    /// The CID to grant in (default: the handle's member CID, else the user's home CID).
+    pub cid: Option<Cid>,
+    /// When the grant ends (1 hour to 7 days ahead; default: never).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl GrantOptions {
+    /// A permanent grant in the default CID.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Grant in `cid` (a Flight Control child the parent acts in) instead of the default.
+    pub fn cid(mut self, cid: Cid) -> Self {
+        self.cid = Some(cid);
+        self
+    }
+
+    /// End the grant at `at`, between 1 hour and 7 days from now (checked before any request).
+    pub fn expires_at(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+}
+
+/// How [`Falcon::revoke_roles`] revokes: in which CID.
+///
+/// ```
+/// let child: falcon_users::Cid = "0123456789abcdef0123456789abcdef".parse().unwrap();
+/// let options = falcon_users::RevokeOptions::new().cid(child);
+/// assert!(options.cid.is_some());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RevokeOptions {
+    /// The CID to revoke in (default: the handle's member CID, else the user's home CID).
+    pub cid: Option<Cid>,
+}
+
+impl RevokeOptions {
+    /// Revoke in the default CID.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Revoke in `cid` (a Flight Control child the parent acts in) instead of the default.
+    pub fn cid(mut self, cid: Cid) -> Self {
+        self.cid = Some(cid);
+        self
+    }
+}
+
 impl Falcon {
     /// Every grant of a user in this handle's CID, or the query's ([`GrantQuery::cid`])
-    /// (`CombinedUserRolesV2`, paged), each once.
+    /// (`CombinedUserRolesV2`, paged), each once. The user is named by login or UUID (a login
+    /// costs one lookup before the first page).
     /// The service pages no further than 10,000 grants: past that (no user holds so many) the
     /// stream ends with [`Error::ListingIncomplete`] after the grants it reached.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::GrantQuery;
+    /// use futures::TryStreamExt;
+    /// let grants: Vec<_> = falcon
+    ///     .grants("ann@example.com", GrantQuery::new())
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn grants(
+        &self,
+        user: impl Into<UserRef>,
+        query: GrantQuery,
+    ) -> BoxStream<'static, Result<FlightcontrolapiCombinedUserRolesResourceV2>> {
+        match user.into() {
+            UserRef::Uuid(uuid) => self.grants_of(&uuid, query),
+            login @ UserRef::Uid(_) => {
+                let falcon = self.clone();
+                let uuid = async move {
+                    let uuid = falcon.user_uuid(login).await?;
+                    Ok(falcon.grants_of(&uuid, query))
+                };
+                futures::stream::once(uuid).try_flatten().boxed()
+            }
+        }
+    }
+
+    fn grants_of(
         &self,
         user_uuid: &str,
         query: GrantQuery,
@@ -138,51 +235,81 @@ impl Falcon {
         })
     }
 
-    /// Grants roles to a user (`userRolesActionV1`, action `grant`). `cid` defaults to the
-    /// member CID of this handle, else the user's home CID (looked up). `expires_at`, when
-    /// given, must be between 1 hour and 7 days ahead.
+    /// Grants roles to a user named by login or UUID (`userRolesActionV1`, action `grant`).
+    /// The CID defaults to the member CID of this handle, else the user's home CID (looked
+    /// up). The roles and the expiry are checked before any request; a login costs one lookup.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use chrono::{Duration, Utc};
+    /// use falcon_users::GrantOptions;
+    /// falcon
+    ///     .grant_roles("ann@example.com", "falcon_console_guest", GrantOptions::new())
+    ///     .await?;
+    /// let until = GrantOptions::new().expires_at(Utc::now() + Duration::hours(8));
+    /// falcon.grant_roles("ann@example.com", ["remote_responder"], until).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn grant_roles(
         &self,
-        user_uuid: &str,
+        user: impl Into<UserRef>,
         role_ids: impl Into<IdList>,
-        cid: Option<&Cid>,
-        expires_at: Option<DateTime<Utc>>,
+        options: GrantOptions,
     ) -> Result<()> {
-        if let Some(at) = expires_at {
+        if let Some(at) = options.expires_at {
             check_expiry(at)?;
         }
         self.role_action(
             "grant",
-            user_uuid,
+            user.into(),
             role_ids.into(),
-            cid,
-            expires_at.map(|t| t.to_rfc3339()),
+            options.cid.as_ref(),
+            options.expires_at.map(|t| t.to_rfc3339()),
         )
         .await
     }
 
-    /// Revokes roles from a user (`userRolesActionV1`, action `revoke`); `cid` as in
-    /// [`Falcon::grant_roles`].
+    /// Revokes roles from a user named by login or UUID (`userRolesActionV1`, action
+    /// `revoke`); the CID as in [`Falcon::grant_roles`]. The service accepts revoking a role
+    /// the user does not hold: read [`Falcon::grants`] first to tell the two apart.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::RevokeOptions;
+    /// falcon
+    ///     .revoke_roles("ann@example.com", "falcon_console_guest", RevokeOptions::new())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_roles(
         &self,
-        user_uuid: &str,
+        user: impl Into<UserRef>,
         role_ids: impl Into<IdList>,
-        cid: Option<&Cid>,
+        options: RevokeOptions,
     ) -> Result<()> {
-        self.role_action("revoke", user_uuid, role_ids.into(), cid, None)
-            .await
+        self.role_action(
+            "revoke",
+            user.into(),
+            role_ids.into(),
+            options.cid.as_ref(),
+            None,
+        )
+        .await
     }
 
     async fn role_action(
         &self,
         action: &str,
-        user_uuid: &str,
+        user: UserRef,
         role_ids: IdList,
         cid: Option<&Cid>,
         expires_at: Option<String>,
     ) -> Result<()> {
-        let uuid = checked_id("user_uuid", user_uuid)?.to_owned();
+        if let UserRef::Uuid(uuid) = &user {
+            checked_id("user_uuid", uuid)?;
+        }
         role_ids.validate("role_ids")?;
+        let uuid = self.user_uuid(user).await?;
         let cid = match (cid, self.cid_param()) {
             (Some(cid), _) => cid.to_string(),
             (None, Some(member)) => member,

@@ -1,31 +1,93 @@
-//! Roles: the ids available in a CID and their details.
+//! Roles: the ids available in a CID, their details and the permissions they confer.
 
-use falcon_users_api::operations::{ENTITIES_ROLES_GET_V2, QUERIES_ROLES_V1};
-use falcon_users_api::types::{DomainRole, MsaspecIdsRequest};
+use falcon_users_api::operations::{
+    ENTITIES_PERMISSIONS_GET_V1, ENTITIES_ROLE_PERMISSIONS_V1, ENTITIES_ROLES_GET_V2,
+    QUERIES_ROLES_V1,
+};
+use falcon_users_api::types::{DomainPermissionDetails, DomainRole, MsaspecIdsRequest};
 
 use crate::client::Falcon;
 use crate::error::Result;
 use crate::model::ids::IdList;
+use crate::model::user_ref::UserRef;
 use crate::model::validation::checked_id;
 use crate::ops::paging::{Entities, batched};
 use crate::runtime::response::call;
 
 impl Falcon {
-    /// Role ids available in this handle's CID (`queriesRolesV1`, not paginated); with a user,
-    /// the ids relevant to that user.
-    pub async fn role_ids(&self, user_uuid: Option<&str>) -> Result<Vec<String>> {
+    /// Role ids available in this handle's CID (`queriesRolesV1`, not paginated).
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// let ids = falcon.role_ids().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn role_ids(&self) -> Result<Vec<String>> {
+        self.query_role_ids(None).await
+    }
+
+    /// The role ids relevant to one user, named by login or UUID (`queriesRolesV1` with
+    /// `user_uuid`; a login costs one lookup first).
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// let ids = falcon.user_role_ids("ann@example.com").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn user_role_ids(&self, user: impl Into<UserRef>) -> Result<Vec<String>> {
+        let uuid = self.user_uuid(user).await?;
+        self.query_role_ids(Some(uuid)).await
+    }
+
+    async fn query_role_ids(&self, user_uuid: Option<String>) -> Result<Vec<String>> {
         let api = self.ready().await?;
         let mut req = api.queries_roles_v1();
         if let Some(cid) = self.cid_param() {
             req = req.cid(cid);
         }
         if let Some(uuid) = user_uuid {
-            req = req.user_uuid(checked_id("user_uuid", uuid)?);
+            req = req.user_uuid(uuid);
         }
         Ok(call(&QUERIES_ROLES_V1, req.send())
             .await?
             .resources
             .unwrap_or_default())
+    }
+
+    /// The permissions a role confers, with details: the role's permission ids
+    /// (`entitiesRolePermissionsV1`), then their entities (`entitiesPermissionsGETV1`, in
+    /// batches), in the order the service lists them.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// for permission in falcon.role_permissions("falcon_console_guest").await? {
+    ///     println!("{} ({})", permission.id, permission.display_name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn role_permissions(&self, role_id: &str) -> Result<Vec<DomainPermissionDetails>> {
+        let role_id = checked_id("role_id", role_id)?;
+        let api = self.ready().await?;
+        let ids = call(
+            &ENTITIES_ROLE_PERMISSIONS_V1,
+            api.entities_role_permissions_v1().id(role_id).send(),
+        )
+        .await?
+        .resources
+        .unwrap_or_default();
+        let ids = IdList::from(ids);
+        let mut details = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(self.batch().body_ids) {
+            let response = call(
+                &ENTITIES_PERMISSIONS_GET_V1,
+                api.entities_permissions_get_v1()
+                    .body(MsaspecIdsRequest { ids: chunk })
+                    .send(),
+            )
+            .await?;
+            details.extend(response.resources.unwrap_or_default());
+        }
+        Ok(details)
     }
 
     /// Role details by id (`entitiesRolesGETV2`), any number of ids, batched and merged.
@@ -53,7 +115,7 @@ impl Falcon {
 
     /// Every role available in this handle's CID, with details.
     pub async fn roles(&self) -> Result<Vec<DomainRole>> {
-        let ids = self.role_ids(None).await?;
+        let ids = self.role_ids().await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }

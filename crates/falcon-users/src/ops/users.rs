@@ -16,6 +16,7 @@ use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::fql;
 use crate::model::ids::IdList;
+use crate::model::user_ref::UserRef;
 use crate::model::validation::{checked_id, checked_name, page_size, validate_email};
 use crate::ops::paging::{
     DEFAULT_OFFSET_CEILING, Entities, Listing, Page, Slice, batched, detailed, listing,
@@ -86,6 +87,42 @@ impl UserQuery {
             ceiling,
             split: true,
         })
+    }
+}
+
+/// A change to a user's names ([`Falcon::update_user`]): set the first name, the last name or
+/// both; a name not set is left as it is.
+///
+/// ```
+/// use falcon_users::UserUpdate;
+/// let change = UserUpdate::new().first_name("Ann").last_name("Lee");
+/// assert_eq!(change.first_name.as_deref(), Some("Ann"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UserUpdate {
+    /// The new first name, if it changes.
+    pub first_name: Option<String>,
+    /// The new last name, if it changes.
+    pub last_name: Option<String>,
+}
+
+impl UserUpdate {
+    /// No change yet: set at least one name.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The new first name (trimmed; checked before the request).
+    pub fn first_name(mut self, name: impl Into<String>) -> Self {
+        self.first_name = Some(name.into());
+        self
+    }
+
+    /// The new last name (trimmed; checked before the request).
+    pub fn last_name(mut self, name: impl Into<String>) -> Self {
+        self.last_name = Some(name.into());
+        self
     }
 }
 
@@ -213,15 +250,7 @@ impl Falcon {
 
     /// The user whose login (`uid`, usually the email) is `uid`, if any.
     pub async fn find_user_by_uid(&self, uid: &str) -> Result<Option<DomainUser>> {
-        let uid = uid.trim();
-        if uid.is_empty() {
-            return Err(Error::invalid("uid", "empty"));
-        }
-        let query = UserQuery::new()
-            .filter(fql::eq("uid", &uid.to_lowercase()))
-            .page_size(1);
-        let page = self.query_user_ids(&query, 0).await?;
-        match page.resources.unwrap_or_default().into_iter().next() {
+        match self.uuid_of_login(uid).await? {
             Some(uuid) => Ok(self
                 .retrieve_users(vec![uuid])
                 .await?
@@ -230,6 +259,64 @@ impl Falcon {
                 .next()),
             None => Ok(None),
         }
+    }
+
+    /// The user named by login or UUID, if they exist: a login is looked up (`queryUserV1`),
+    /// then the entity fetched (`retrieveUsersGETV1`); an unknown UUID is `None`, not an error.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// if let Some(user) = falcon.find_user("ann@example.com").await? {
+    ///     println!("{:?}", user.uuid);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_user(&self, user: impl Into<UserRef>) -> Result<Option<DomainUser>> {
+        match user.into() {
+            UserRef::Uid(uid) => self.find_user_by_uid(&uid).await,
+            UserRef::Uuid(uuid) => {
+                let uuid = checked_id("user", &uuid)?;
+                match self.retrieve_users(vec![uuid.to_owned()]).await {
+                    Ok(found) => Ok(found
+                        .resources
+                        .into_iter()
+                        .find(|u| u.uuid.as_deref() == Some(uuid))),
+                    Err(Error::Api { status: 404, .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// The UUID of a user named by login or UUID: a UUID is checked and returned as it is (no
+    /// request), a login costs one lookup (`queryUserV1`). Nothing is cached. A login nobody
+    /// has is [`Error::InvalidInput`] naming it.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// let uuid = falcon.user_uuid("ann@example.com").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn user_uuid(&self, user: impl Into<UserRef>) -> Result<String> {
+        match user.into() {
+            UserRef::Uuid(uuid) => Ok(checked_id("user_uuid", &uuid)?.to_owned()),
+            UserRef::Uid(uid) => self.uuid_of_login(&uid).await?.ok_or_else(|| {
+                Error::invalid("user", format!("no user with login {uid} in this CID"))
+            }),
+        }
+    }
+
+    /// The UUID of the user with this login, if any: one `queryUserV1` request.
+    async fn uuid_of_login(&self, uid: &str) -> Result<Option<String>> {
+        let uid = uid.trim();
+        if uid.is_empty() {
+            return Err(Error::invalid("uid", "empty"));
+        }
+        let query = UserQuery::new()
+            .filter(fql::eq("uid", &uid.to_lowercase()))
+            .page_size(1);
+        let page = self.query_user_ids(&query, 0).await?;
+        Ok(page.resources.unwrap_or_default().into_iter().next())
     }
 
     /// Creates a user (`createUserV1`). `uid` must be an email address; names are trimmed.
@@ -247,24 +334,33 @@ impl Falcon {
         first_resource(&CREATE_USER_V1, created.resources)
     }
 
-    /// Changes a user's first and/or last name (`updateUserV1`).
+    /// Changes a user's first and/or last name (`updateUserV1`); the user is named by login or
+    /// UUID (a login costs one lookup first).
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::UserUpdate;
+    /// let user = falcon
+    ///     .update_user("ann@example.com", UserUpdate::new().last_name("Lee"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn update_user(
         &self,
-        user_uuid: &str,
-        first_name: Option<&str>,
-        last_name: Option<&str>,
+        user: impl Into<UserRef>,
+        update: UserUpdate,
     ) -> Result<DomainUser> {
-        let uuid = checked_id("user_uuid", user_uuid)?;
-        if first_name.is_none() && last_name.is_none() {
+        if update.first_name.is_none() && update.last_name.is_none() {
             return Err(Error::invalid(
                 "first_name",
                 "give a first name, a last name or both",
             ));
         }
         let body = DomainUpdateUserRequest {
-            first_name: checked_name("first_name", first_name.map(str::to_owned))?,
-            last_name: checked_name("last_name", last_name.map(str::to_owned))?,
+            first_name: checked_name("first_name", update.first_name)?,
+            last_name: checked_name("last_name", update.last_name)?,
         };
+        let uuid = self.user_uuid(user).await?;
         let api = self.ready().await?;
         let updated = call(
             &UPDATE_USER_V1,
@@ -274,23 +370,46 @@ impl Falcon {
         first_resource(&UPDATE_USER_V1, updated.resources)
     }
 
-    /// Deletes a user for good (`deleteUserV1`). Never retried on a 5xx.
-    pub async fn delete_user(&self, user_uuid: &str) -> Result<()> {
-        let uuid = checked_id("user_uuid", user_uuid)?;
+    /// Deletes a user for good (`deleteUserV1`), named by login or UUID (a login costs one
+    /// lookup first). Never retried on a 5xx.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// falcon.delete_user("ann@example.com").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_user(&self, user: impl Into<UserRef>) -> Result<()> {
+        let uuid = self.user_uuid(user).await?;
         let api = self.ready().await?;
         call(&DELETE_USER_V1, api.delete_user_v1().user_uuid(uuid).send())
             .await
             .map(drop)
     }
 
-    /// Applies `reset_password` or `reset_2fa` to users (`userActionV1`).
+    /// Applies `reset_password` or `reset_2fa` to users (`userActionV1`), any number, in
+    /// batches. Each user is named by UUID or by login: every login is looked up first (one
+    /// `queryUserV1` each), and a login nobody has is refused before any action is sent.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::types::DomainUserActionActionName;
+    /// falcon
+    ///     .user_action("ann@example.com, 5a1e-uuid", DomainUserActionActionName::ResetPassword)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn user_action(
         &self,
-        ids: impl Into<IdList>,
+        users: impl Into<IdList>,
         action: DomainUserActionActionName,
     ) -> Result<()> {
-        let ids = ids.into();
-        ids.validate("ids")?;
+        let named = users.into();
+        named.validate("ids")?;
+        let mut uuids = Vec::with_capacity(named.len());
+        for user in named {
+            uuids.push(self.user_uuid(user).await?);
+        }
+        let ids = IdList::from(uuids);
         let batch = self.batch();
         let api = self.ready().await?;
         for chunk in ids.chunks(batch.query_ids) {

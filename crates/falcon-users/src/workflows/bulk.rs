@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::model::cid::Cid;
 use crate::model::ids::IdList;
 use crate::model::validation::check_expiry;
+use crate::ops::grants::{GrantOptions, RevokeOptions};
 
 /// Grant or revoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +59,16 @@ impl Falcon {
                 async move {
                     let result = match change {
                         RoleChange::Grant { expires_at } => {
-                            self.grant_roles(&uuid, roles, cid, expires_at).await
+                            let options = GrantOptions {
+                                cid: cid.cloned(),
+                                expires_at,
+                            };
+                            self.grant_roles(&uuid, roles, options).await
                         }
-                        RoleChange::Revoke => self.revoke_roles(&uuid, roles, cid).await,
+                        RoleChange::Revoke => {
+                            let options = RevokeOptions { cid: cid.cloned() };
+                            self.revoke_roles(&uuid, roles, options).await
+                        }
                     };
                     BulkOutcome {
                         user_uuid: uuid,

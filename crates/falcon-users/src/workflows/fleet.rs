@@ -11,7 +11,7 @@ use crate::client::Falcon;
 use crate::error::Result;
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
-use crate::workflows::inventory::UserWithGrants;
+use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
 
 /// One item of [`Falcon::fleet_inventory`]: a row of a child CID, or that child's failure.
 #[derive(Debug)]
@@ -73,8 +73,9 @@ impl Falcon {
             .await
     }
 
-    /// [`Falcon::inventory`] of every CID in `cids`, `children` of them at a time, each through
-    /// its own member handle with `concurrency` grants listings in flight. The per-child
+    /// [`Falcon::inventory`] of every CID in `cids`, [`InventoryOptions::children`] of them at a
+    /// time, each through its own member handle with [`InventoryOptions::concurrency`] grants
+    /// listings in flight. The per-child
     /// streams are merged as they produce (rows of different children interleave; each child's
     /// rows stay in its order), never collected: memory is bounded per child in work, not by
     /// the fleet's users. A child whose inventory fails gives one item with the failure, after
@@ -82,6 +83,7 @@ impl Falcon {
     ///
     /// ```no_run
     /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::workflows::InventoryOptions;
     /// use falcon_users::{Cid, UserQuery};
     /// use futures::StreamExt;
     ///
@@ -89,7 +91,8 @@ impl Falcon {
     ///     "0123456789abcdef0123456789abcdef".parse()?,
     ///     "fedcba9876543210fedcba9876543210".parse()?,
     /// ];
-    /// let mut items = falcon.fleet_inventory(&children, UserQuery::new(), 4, 8);
+    /// let options = InventoryOptions::new().children(4).concurrency(8);
+    /// let mut items = falcon.fleet_inventory(&children, UserQuery::new(), options);
     /// while let Some(item) = items.next().await {
     ///     match item.outcome {
     ///         Ok(row) => println!("{} {:?}", item.cid, row.user.uid),
@@ -102,9 +105,9 @@ impl Falcon {
         &self,
         cids: &[Cid],
         query: UserQuery,
-        children: usize,
-        concurrency: usize,
+        options: InventoryOptions,
     ) -> BoxStream<'static, FleetItem> {
+        let children = options.children;
         let falcon = self.clone();
         // Owned: the stream outlives the borrow of `cids`.
         let cids: Vec<Cid> = cids.to_vec();
@@ -112,7 +115,7 @@ impl Falcon {
             .into_iter()
             .map(move |cid| -> BoxStream<'static, FleetItem> {
                 let rows = match falcon.for_member(cid.as_str()) {
-                    Ok(member) => member.inventory(query.clone(), concurrency),
+                    Ok(member) => member.inventory(query.clone(), options.clone()),
                     Err(err) => stream::once(async move { Err(err) }).boxed(),
                 };
                 rows.map(move |outcome| FleetItem {

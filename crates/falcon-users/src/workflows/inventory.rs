@@ -24,11 +24,58 @@ pub struct UserWithGrants {
     pub deleted: bool,
 }
 
+/// How [`Falcon::inventory`] and [`Falcon::fleet_inventory`] run: how many grants listings are
+/// in flight at once, and (fleet only) how many child CIDs are worked at once.
+///
+/// ```
+/// use falcon_users::workflows::InventoryOptions;
+/// let options = InventoryOptions::new().concurrency(16);
+/// assert_eq!(options.concurrency, 16);
+/// assert_eq!(InventoryOptions::new().concurrency, 8);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InventoryOptions {
+    /// Grants listings in flight at once (default 8; 0 counts as 1).
+    pub concurrency: usize,
+    /// Child CIDs worked at once by [`Falcon::fleet_inventory`] (default 8; 0 counts as 1).
+    pub children: usize,
+}
+
+impl Default for InventoryOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            children: 8,
+        }
+    }
+}
+
+impl InventoryOptions {
+    /// Eight grants listings in flight (and eight children at once in a fleet).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Grants listings in flight at once (0 counts as 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// Child CIDs worked at once by [`Falcon::fleet_inventory`] (0 counts as 1).
+    pub fn children(mut self, n: usize) -> Self {
+        self.children = n;
+        self
+    }
+}
+
 impl Falcon {
     /// Every user matching `query` with their grants: ids page by page (complete for any
     /// tenant size, see [`Falcon::user_ids`]), entities in batches, then one grants listing
-    /// per user, `concurrency` at a time, in user order. Only a bounded window of users is held
-    /// in memory (one batch of at most 500); the rate limiter and retries apply to every call.
+    /// per user, [`InventoryOptions::concurrency`] at a time, in user order. Only a bounded
+    /// window of users is held in memory (one batch of at most 500); the rate limiter and
+    /// retries apply to every call.
     ///
     /// A user deleted while the inventory runs does not end it: their row comes with
     /// [`UserWithGrants::deleted`] set (and a `tracing` warning names them). Any other failure
@@ -37,9 +84,10 @@ impl Falcon {
     /// ```no_run
     /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
     /// use falcon_users::UserQuery;
+    /// use falcon_users::workflows::InventoryOptions;
     /// use futures::TryStreamExt;
     ///
-    /// let mut rows = falcon.inventory(UserQuery::new(), 16);
+    /// let mut rows = falcon.inventory(UserQuery::new(), InventoryOptions::new().concurrency(16));
     /// while let Some(row) = rows.try_next().await? {
     ///     if row.deleted {
     ///         eprintln!("{:?} was deleted during the run", row.user.uid);
@@ -52,7 +100,7 @@ impl Falcon {
     pub fn inventory(
         &self,
         query: UserQuery,
-        concurrency: usize,
+        options: InventoryOptions,
     ) -> BoxStream<'static, Result<UserWithGrants>> {
         let falcon = self.clone();
         // One entity batch at a time: the grants listings (one per user) take far longer than
@@ -64,7 +112,7 @@ impl Falcon {
                 let falcon = falcon.clone();
                 async move { falcon.with_grants(user?).await }
             })
-            .buffered(concurrency.max(1));
+            .buffered(options.concurrency.max(1));
         end_at_error(rows).boxed()
     }
 

@@ -15,9 +15,11 @@ mod provision;
 pub mod roster;
 mod stop;
 
+/// Where [`UserRef`] was first defined; it lives in the crate root now.
+pub use crate::model::user_ref::UserRef;
 pub use bulk::{BulkOutcome, RoleChange};
 pub use fleet::FleetItem;
-pub use inventory::UserWithGrants;
-pub use offboard::{OffboardPlan, OffboardReport, UserRef};
+pub use inventory::{InventoryOptions, UserWithGrants};
+pub use offboard::{OffboardPlan, OffboardReport};
 pub use provision::{OnGrantFailure, Provision, ProvisionOutcome};
 pub use stop::Stop;

@@ -9,30 +9,9 @@ use tracing::info;
 use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
-use crate::model::validation::checked_id;
-use crate::ops::grants::GrantQuery;
+use crate::model::user_ref::UserRef;
+use crate::ops::grants::{GrantQuery, RevokeOptions};
 use crate::workflows::stop::Stop;
-
-/// How the user to offboard is named: by login (email) or by UUID.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserRef {
-    /// The login, usually an email address.
-    Uid(String),
-    /// The user's UUID.
-    Uuid(String),
-}
-
-impl From<&str> for UserRef {
-    /// Text with an `@` is a login, anything else a UUID.
-    fn from(s: &str) -> Self {
-        let s = s.trim();
-        if s.contains('@') {
-            UserRef::Uid(s.to_lowercase())
-        } else {
-            UserRef::Uuid(s.to_owned())
-        }
-    }
-}
 
 /// What offboarding will do (or did): the user, the grants to revoke by CID, then the delete.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +49,11 @@ impl Falcon {
         dry_run: bool,
         stop: &Stop,
     ) -> Result<OffboardReport> {
-        let user = self.resolve_user(&who.into()).await?;
+        let who = who.into();
+        let user = self
+            .find_user(&who)
+            .await?
+            .ok_or_else(|| Error::invalid("user", format!("no user {who} in this CID")))?;
         let uuid = user.uuid.clone().unwrap_or_default();
         let grants: Vec<_> = self.grants(&uuid, GrantQuery::new()).try_collect().await?;
         let mut revoke: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -106,32 +89,15 @@ impl Falcon {
         for (next, (cid, roles)) in plan.revoke.iter().enumerate() {
             stop.before("offboarding", &steps, next)?;
             let cid: Option<Cid> = cid.parse().ok();
-            self.revoke_roles(&uuid, roles, cid.as_ref()).await?;
+            self.revoke_roles(UserRef::Uuid(uuid.clone()), roles, RevokeOptions { cid })
+                .await?;
         }
         stop.before("offboarding", &steps, plan.revoke.len())?;
-        self.delete_user(&uuid).await?;
+        self.delete_user(UserRef::Uuid(uuid.clone())).await?;
         info!(uuid = %uuid, grants = plan.grants.len(), "offboarded");
         Ok(OffboardReport {
             plan,
             executed: true,
-        })
-    }
-
-    async fn resolve_user(&self, who: &UserRef) -> Result<DomainUser> {
-        let found = match who {
-            UserRef::Uid(uid) => self.find_user_by_uid(uid).await?,
-            UserRef::Uuid(uuid) => {
-                let uuid = checked_id("user", uuid)?;
-                self.get_users(uuid).await?.resources.into_iter().next()
-            }
-        };
-        found.ok_or_else(|| {
-            Error::invalid(
-                "user",
-                match who {
-                    UserRef::Uid(u) | UserRef::Uuid(u) => format!("no user {u} in this CID"),
-                },
-            )
         })
     }
 }

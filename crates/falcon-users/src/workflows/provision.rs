@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::model::ids::IdList;
 use crate::model::validation::validate_email;
-use crate::ops::grants::GrantQuery;
+use crate::ops::grants::{GrantOptions, GrantQuery};
 use crate::workflows::once::exactly_once;
 use crate::workflows::stop::Stop;
 
@@ -221,7 +221,13 @@ impl Falcon {
     async fn grant_once(&self, uuid: &str, role_ids: &IdList, cid: Option<&Cid>) -> Result<()> {
         exactly_once(
             self,
-            || self.grant_roles(uuid, role_ids.clone(), cid, None),
+            || {
+                let options = GrantOptions {
+                    cid: cid.cloned(),
+                    expires_at: None,
+                };
+                self.grant_roles(uuid, role_ids.clone(), options)
+            },
             || async { self.holds_all(uuid, role_ids).await.then_some(()) },
         )
         .await
@@ -229,7 +235,7 @@ impl Falcon {
 
     /// Refuses role ids the tenant does not offer, before anything is created.
     async fn check_roles_exist(&self, role_ids: &IdList) -> Result<()> {
-        let available: BTreeSet<String> = self.role_ids(None).await?.into_iter().collect();
+        let available: BTreeSet<String> = self.role_ids().await?.into_iter().collect();
         let unknown: Vec<&str> = role_ids
             .as_slice()
             .iter()
@@ -270,8 +276,11 @@ impl Falcon {
         let step = [format!("grant {} to {uuid}", missing.join(", "))];
         job.stop.before(WORKFLOW, &step, 0)?;
         let cid = user.cid.as_deref().and_then(|c| c.parse::<Cid>().ok());
-        self.grant_roles(&uuid, missing.clone(), cid.as_ref(), None)
-            .await?;
+        let options = GrantOptions {
+            cid,
+            expires_at: None,
+        };
+        self.grant_roles(&uuid, missing.clone(), options).await?;
         Ok(ProvisionOutcome::RolesAdded {
             user,
             granted: missing,

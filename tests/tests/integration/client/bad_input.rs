@@ -7,7 +7,8 @@ use chrono::{Duration, Utc};
 use falcon_users::types::{DomainCreateUserRequest, DomainUserActionActionName};
 use falcon_users::workflows::{Provision, RoleChange};
 use falcon_users::{
-    BatchLimits, Cid, Cloud, Error, Falcon, FalconBuilder, GrantQuery, RetryPolicy, UserQuery,
+    BatchLimits, Cid, Cloud, Error, Falcon, FalconBuilder, GrantOptions, GrantQuery, RetryPolicy,
+    RevokeOptions, UserQuery, UserUpdate,
 };
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -153,11 +154,11 @@ fn cases() -> Vec<Case> {
             .delete_user("   ")
             .await),
         case!("update with empty uuid", "user_uuid", |f, u| f
-            .update_user("", Some("A"), None)
+            .update_user("", UserUpdate::new().first_name("A"))
             .await
             .map(drop)),
         case!("update with no names", "first_name", |f, u| f
-            .update_user("u-1", None, None)
+            .update_user("u-1", UserUpdate::new())
             .await
             .map(drop)),
         case!("grants of empty uuid", "user_uuid", |f, u| {
@@ -168,10 +169,10 @@ fn cases() -> Vec<Case> {
                 .map(drop)
         }),
         case!("grant with no roles", "role_ids", |f, u| f
-            .grant_roles("u-1", "", None, None)
+            .grant_roles("u-1", "", GrantOptions::new())
             .await),
         case!("revoke with no roles", "role_ids", |f, u| f
-            .revoke_roles("u-1", Vec::<String>::new(), None)
+            .revoke_roles("u-1", Vec::<String>::new(), RevokeOptions::new())
             .await),
         case!("blank and empty role ids", "ids", |f, u| f
             .get_roles([" ", ""])
@@ -186,18 +187,19 @@ fn cases() -> Vec<Case> {
             .await
             .map(drop)),
         case!("grant with only commas", "role_ids", |f, u| f
-            .grant_roles("u-1", ",,", None, None)
+            .grant_roles("u-1", ",,", GrantOptions::new())
             .await),
         case!("grant to a member with no roles", "role_ids", |f, u| {
             let cid: Cid = MEMBER_CID.parse().unwrap();
-            f.grant_roles("u-1", "", Some(&cid), None).await
+            f.grant_roles("u-1", "", GrantOptions::new().cid(cid)).await
         }),
         case!(
             "revoke for a member with blank roles",
             "role_ids",
             |f, u| {
                 let cid: Cid = MEMBER_CID.parse().unwrap();
-                f.revoke_roles("u-1", " ,", Some(&cid)).await
+                f.revoke_roles("u-1", " ,", RevokeOptions::new().cid(cid))
+                    .await
             }
         ),
         case!("find empty uid", "uid", |f, u| f
@@ -236,7 +238,7 @@ fn cases() -> Vec<Case> {
             "zero-width space in new first name",
             "first_name",
             |f, u| {
-                f.update_user("u-1", Some("A\u{200B}nn"), None)
+                f.update_user("u-1", UserUpdate::new().first_name("A\u{200B}nn"))
                     .await
                     .map(drop)
             }
@@ -283,15 +285,15 @@ fn cases() -> Vec<Case> {
         }),
         // Grant expiry.
         case!("expiry in 10 minutes", "expires_at", |f, u| {
-            f.grant_roles("u-1", "r", None, Some(Utc::now() + Duration::minutes(10)))
+            f.grant_roles("u-1", "r", expiring(Utc::now() + Duration::minutes(10)))
                 .await
         }),
         case!("expiry in 8 days", "expires_at", |f, u| {
-            f.grant_roles("u-1", "r", None, Some(Utc::now() + Duration::days(8)))
+            f.grant_roles("u-1", "r", expiring(Utc::now() + Duration::days(8)))
                 .await
         }),
         case!("expiry in the past", "expires_at", |f, u| {
-            f.grant_roles("u-1", "r", None, Some(Utc::now() - Duration::hours(1)))
+            f.grant_roles("u-1", "r", expiring(Utc::now() - Duration::hours(1)))
                 .await
         }),
         case!("bulk grant expiring too soon", "expires_at", |f, u| {
@@ -497,4 +499,9 @@ async fn non_ascii_names_and_duplicate_ids_are_accepted() {
     falcon.get_users("a, b, a, b").await.unwrap();
     create.assert_async().await;
     fetch.assert_async().await;
+}
+
+/// A grant ending at `at`.
+fn expiring(at: chrono::DateTime<Utc>) -> GrantOptions {
+    GrantOptions::new().expires_at(at)
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use falcon_users::workflows::InventoryOptions;
 use falcon_users::{BatchLimits, Error, Falcon, UserQuery};
 use falcon_users_tests::bounded;
 use falcon_users_tests::mock::*;
@@ -188,7 +189,8 @@ async fn inventory_delivers_every_row_before_a_failing_grants_listing() {
     let _grants = grants_of(&server, id(150), 403).await;
     let falcon = client(&server);
 
-    let (rows, err) = drain(falcon.inventory(UserQuery::new().page_size(100), 8)).await;
+    let (rows, err) =
+        drain(falcon.inventory(UserQuery::new().page_size(100), concurrently(8))).await;
     first_then_denied(uuids(rows.iter().map(|r| &r.user)), 150, &err);
     assert!(rows.iter().all(|r| r.grants.len() == 1 && !r.deleted));
 }
@@ -202,7 +204,8 @@ async fn inventory_delivers_every_row_before_a_failing_page() {
     let _grants = grants_of(&server, "nobody".into(), 404).await;
     let falcon = client(&server);
 
-    let (rows, err) = drain(falcon.inventory(UserQuery::new().page_size(100), 16)).await;
+    let (rows, err) =
+        drain(falcon.inventory(UserQuery::new().page_size(100), concurrently(16))).await;
     first_then_denied(uuids(rows.iter().map(|r| &r.user)), 200, &err);
 }
 
@@ -226,7 +229,8 @@ async fn a_grants_listing_answering_not_found_for_a_user_who_exists_is_an_error(
     let _grants = grants_of(&server, id(42), 404).await;
     let falcon = client(&server);
 
-    let (rows, err) = drain(falcon.inventory(UserQuery::new().page_size(100), 4)).await;
+    let (rows, err) =
+        drain(falcon.inventory(UserQuery::new().page_size(100), concurrently(4))).await;
     assert!(matches!(err, Error::Api { status: 404, .. }), "{err:?}");
     let want: Vec<String> = (0..42).map(id).collect();
     assert_eq!(uuids(rows.iter().map(|r| &r.user)), want);
@@ -329,4 +333,8 @@ async fn taking_three_users_from_a_listing_of_tiny_pages_sends_a_few_requests() 
     // A batch waits for two pages at most; 4 batches in flight; one page prefetched.
     assert!(pages <= 2 * 4 + 1, "{pages} pages");
     assert!(lookups <= 4, "{lookups} batches");
+}
+
+fn concurrently(n: usize) -> InventoryOptions {
+    InventoryOptions::new().concurrency(n)
 }

@@ -401,7 +401,7 @@ async fn a_token_failure_surfaces_as_auth_through_every_entry_point() {
         ),
         "{err:?}"
     );
-    let err = bounded(falcon.role_ids(None)).await.unwrap_err();
+    let err = bounded(falcon.role_ids()).await.unwrap_err();
     assert!(matches!(err, Error::Auth { .. }), "{err:?}");
     // Through the generated client the hook's message is kept.
     let err = bounded(falcon.api().query_user_v1().send())

@@ -2,7 +2,7 @@
 //! isolation, FQL and paging, token expiry. (The rate limit against the real clock is in the
 //! `load` binary, `sim::e2e`.)
 
-use falcon_users::{Error, GrantQuery, UserQuery, fql};
+use falcon_users::{Error, GrantOptions, GrantQuery, RevokeOptions, UserQuery, fql};
 use falcon_users_sim::{ClientCredentials, SimConfig, Simulator};
 use falcon_users_tests::sim::{falcon as client, new_user};
 use futures::TryStreamExt;
@@ -56,8 +56,7 @@ async fn create_grant_revoke_delete_change_state() {
         .grant_roles(
             &uuid,
             "falcon_console_guest, falconhost_read_only",
-            None,
-            None,
+            GrantOptions::new(),
         )
         .await
         .unwrap();
@@ -71,7 +70,7 @@ async fn create_grant_revoke_delete_change_state() {
     assert_eq!(roles, ["falcon_console_guest", "falconhost_read_only"]);
 
     falcon
-        .revoke_roles(&uuid, "falcon_console_guest", None)
+        .revoke_roles(&uuid, "falcon_console_guest", RevokeOptions::new())
         .await
         .unwrap();
     let left: Vec<_> = falcon
@@ -82,7 +81,7 @@ async fn create_grant_revoke_delete_change_state() {
     assert_eq!(left.len(), 1);
 
     let bad_role = falcon
-        .grant_roles(&uuid, "no_such_role", None, None)
+        .grant_roles(&uuid, "no_such_role", GrantOptions::new())
         .await
         .unwrap_err();
     assert!(

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use falcon_users::workflows::InventoryOptions;
 use falcon_users::{Error, Falcon, UserQuery};
 use falcon_users_api::operations::QUERY_USER_V1;
 use falcon_users_sim::{SimConfig, Simulator};
@@ -157,7 +158,7 @@ async fn a_user_deleted_while_the_inventory_runs_is_marked_and_the_rest_follows(
         (last, t.users.keys().cloned().collect::<BTreeSet<_>>())
     });
 
-    let mut stream = falcon.inventory(UserQuery::new(), 1);
+    let mut stream = falcon.inventory(UserQuery::new(), InventoryOptions::new().concurrency(1));
     let first = bounded(stream.next()).await.unwrap().unwrap();
     falcon.delete_user(&last).await.unwrap();
     let mut rows = vec![first];

@@ -3,7 +3,9 @@
 //! state is in the `load` binary.)
 
 use falcon_users::Error;
-use falcon_users::workflows::{OnGrantFailure, Provision, ProvisionOutcome, RoleChange};
+use falcon_users::workflows::{
+    InventoryOptions, OnGrantFailure, Provision, ProvisionOutcome, RoleChange,
+};
 use falcon_users_api::operations;
 use falcon_users_tests::sim::{roles_of_login as roles_of, workflow_tenant as setup};
 
@@ -234,7 +236,11 @@ async fn a_fleet_inventory_labels_rows_by_child_and_reports_a_failing_child_as_a
     cids.insert(1, stranger.clone());
 
     let items: Vec<_> = falcon
-        .fleet_inventory(&cids, UserQuery::new(), 2, 4)
+        .fleet_inventory(
+            &cids,
+            UserQuery::new(),
+            InventoryOptions::new().children(2).concurrency(4),
+        )
         .collect()
         .await;
     let mut rows: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

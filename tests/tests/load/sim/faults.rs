@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use falcon_users::UserQuery;
-use falcon_users::workflows::Provision;
+use falcon_users::workflows::{InventoryOptions, Provision};
 use falcon_users_api::operations;
 use falcon_users_sim::Simulator;
 use falcon_users_tests::sim::{falcon_builder, fast_retries, roles_held, storm};
@@ -18,7 +18,10 @@ async fn an_inventory_of_5000_users_under_a_storm_is_exact() {
         .build()
         .unwrap();
     let got: Vec<_> = falcon
-        .inventory(UserQuery::new().page_size(500), 16)
+        .inventory(
+            UserQuery::new().page_size(500),
+            InventoryOptions::new().concurrency(16),
+        )
         .try_collect()
         .await
         .unwrap();

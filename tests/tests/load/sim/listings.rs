@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
+use falcon_users::workflows::InventoryOptions;
 use falcon_users::{Falcon, UserQuery};
 use falcon_users_api::operations::{QUERY_USER_V1, RETRIEVE_USERS_GET_V1};
 use falcon_users_sim::{SimConfig, Simulator};
@@ -107,7 +108,7 @@ async fn the_inventory_of_a_tenant_past_the_ceiling_equals_the_state() {
     let (sim, falcon) = big_tenant(12_000).await;
     let started = Instant::now();
     let rows: Vec<_> = falcon
-        .inventory(UserQuery::new(), 32)
+        .inventory(UserQuery::new(), InventoryOptions::new().concurrency(32))
         .try_collect()
         .await
         .unwrap();

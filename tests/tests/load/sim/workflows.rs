@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use falcon_users::UserQuery;
+use falcon_users::workflows::InventoryOptions;
 use falcon_users_tests::sim::workflow_tenant;
 use futures::TryStreamExt;
 
@@ -10,7 +11,7 @@ use futures::TryStreamExt;
 async fn an_inventory_of_five_thousand_users_equals_the_state() {
     let (sim, falcon) = workflow_tenant(5_000).await;
     let rows: Vec<_> = falcon
-        .inventory(UserQuery::new(), 16)
+        .inventory(UserQuery::new(), InventoryOptions::new().concurrency(16))
         .try_collect()
         .await
         .unwrap();

@@ -14,7 +14,8 @@ use tracing::{info, warn};
 use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
-use crate::ops::grants::GrantQuery;
+use crate::ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
+use crate::ops::users::UserUpdate;
 use crate::runtime::trace::traced;
 use crate::workflows::once::exactly_once;
 use crate::workflows::provision::may_be_taken;
@@ -356,10 +357,11 @@ impl Run<'_> {
                 exactly_once(
                     falcon,
                     || async {
-                        falcon
-                            .update_user(uuid, first_name.as_deref(), last_name.as_deref())
-                            .await
-                            .map(drop)
+                        let change = UserUpdate {
+                            first_name: first_name.clone(),
+                            last_name: last_name.clone(),
+                        };
+                        falcon.update_user(uuid, change).await.map(drop)
                     },
                     // Renaming twice is harmless: nothing to read first.
                     || async { None },
@@ -369,7 +371,13 @@ impl Run<'_> {
             Action::Grant { roles, expires_at } => {
                 exactly_once(
                     falcon,
-                    || falcon.grant_roles(uuid, roles.clone(), cid, *expires_at),
+                    || {
+                        let options = GrantOptions {
+                            cid: cid.cloned(),
+                            expires_at: *expires_at,
+                        };
+                        falcon.grant_roles(uuid, roles.clone(), options)
+                    },
                     || async {
                         let held = held_roles(falcon, uuid).await?;
                         roles
@@ -383,7 +391,10 @@ impl Run<'_> {
             Action::Revoke { roles } => {
                 exactly_once(
                     falcon,
-                    || falcon.revoke_roles(uuid, roles.clone(), cid),
+                    || {
+                        let options = RevokeOptions { cid: cid.cloned() };
+                        falcon.revoke_roles(uuid, roles.clone(), options)
+                    },
                     || async {
                         let held = held_roles(falcon, uuid).await?;
                         roles.iter().all(|r| !held.contains_key(r)).then_some(())

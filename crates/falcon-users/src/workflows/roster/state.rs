@@ -12,7 +12,7 @@ use crate::client::Falcon;
 use crate::error::Result;
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
-use crate::workflows::inventory::UserWithGrants;
+use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
 use crate::workflows::roster::resolve::Catalogue;
 use crate::workflows::roster::rows::{Roster, RosterEntry, RosterRole};
 
@@ -143,7 +143,10 @@ impl Falcon {
         let everyone = async {
             let mut users = BTreeMap::new();
             let mut named = None;
-            let mut rows = self.inventory(UserQuery::new(), concurrency);
+            let mut rows = self.inventory(
+                UserQuery::new(),
+                InventoryOptions::new().concurrency(concurrency),
+            );
             while let Some(row) = rows.try_next().await? {
                 if row.deleted {
                     continue;

@@ -11,6 +11,7 @@ use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
+use crate::workflows::inventory::InventoryOptions;
 use crate::workflows::roster::plan::{Change, Mode, PLAN_VERSION, Plan};
 use crate::workflows::roster::resolve::Catalogue;
 use crate::workflows::roster::state::{CidState, TenantState, UserState};
@@ -70,7 +71,10 @@ impl Falcon {
             let catalogue = Catalogue::from_roles(&handle.roles().await?);
             let mut users = BTreeMap::new();
             if let Targets::Filter { fql, .. } = targets {
-                let mut rows = handle.inventory(UserQuery::new().filter(fql.clone()), concurrency);
+                let mut rows = handle.inventory(
+                    UserQuery::new().filter(fql.clone()),
+                    InventoryOptions::new().concurrency(concurrency),
+                );
                 while let Some(row) = rows.try_next().await? {
                     if row.deleted {
                         continue;
