@@ -52,7 +52,7 @@ pub mod workflows;
 // The public paths of earlier releases, kept (each names the module where the concept lives now),
 // and `validation`, the argument checks the workflows share with the operations.
 pub use model::credentials as auth;
-pub use model::{cid, cloud, fql, ids, validation};
+pub use model::{cid, cloud, fql, ids, validation, views};
 pub use ops::paging as paginate;
 pub use runtime::retry;
 
@@ -64,6 +64,7 @@ pub use model::cloud::Cloud;
 pub use model::credentials::Credentials;
 pub use model::ids::{BatchLimits, IdList};
 pub use model::user_ref::UserRef;
+pub use model::views::{Grant, GrantView, Role, User, UserStatus, UserType, UserView};
 pub use ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
 pub use ops::paging::Entities;
 pub use ops::users::{UserQuery, UserUpdate};

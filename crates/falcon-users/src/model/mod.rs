@@ -1,5 +1,5 @@
 //! Values: what users type (ids, users, CIDs, clouds, credentials, FQL) checked and normalised before any
-//! request exists. Nothing here sends anything.
+//! request exists, and typed views of what the service returns. Nothing here sends anything.
 
 pub mod cid;
 pub mod cloud;
@@ -8,3 +8,4 @@ pub mod fql;
 pub mod ids;
 pub mod user_ref;
 pub mod validation;
+pub mod views;
