@@ -1,6 +1,8 @@
 //! Roles: the ids available in a CID and their details.
 
-use falcon_users_api::operations::{ENTITIES_ROLES_GET_V2, QUERIES_ROLES_V1};
+use falcon_users_api::operations::{
+    ENTITIES_ROLE_PERMISSIONS_V1, ENTITIES_ROLES_GET_V2, QUERIES_ROLES_V1,
+};
 use falcon_users_api::types::{DomainRole, MsaspecIdsRequest};
 
 use crate::client::Falcon;
@@ -58,5 +60,17 @@ impl Falcon {
             return Ok(Vec::new());
         }
         Ok(self.get_roles(ids).await?.resources)
+    }
+
+    /// The permission ids a role grants in this handle's CID (`entitiesRolePermissionsV1`).
+    pub async fn role_permissions(&self, role_id: &str) -> Result<Vec<String>> {
+        let api = self.ready().await?;
+        let req = api
+            .entities_role_permissions_v1()
+            .id(checked_id("id", role_id)?);
+        Ok(call(&ENTITIES_ROLE_PERMISSIONS_V1, req.send())
+            .await?
+            .resources
+            .unwrap_or_default())
     }
 }
