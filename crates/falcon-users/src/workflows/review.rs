@@ -449,6 +449,9 @@ pub fn row_findings(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleBook {
     roles: HashMap<String, RoleVerdict>,
+    /// How a role id the book does not know is judged: these ids are privileged
+    /// (`None`: [`FALLBACK_PRIVILEGED_ROLES`]).
+    unknown: Option<Vec<String>>,
 }
 
 impl RoleBook {
@@ -471,12 +474,30 @@ impl RoleBook {
         self.roles.get(role_id)
     }
 
-    /// Whether holding `role_id` is privileged; a role the book does not know is judged by
+    /// Judges the role ids the book does not know by `privileged_roles` (any case) instead of
     /// [`FALLBACK_PRIVILEGED_ROLES`].
+    pub fn judge_unknown_by(mut self, privileged_roles: Vec<String>) -> Self {
+        self.unknown = Some(privileged_roles);
+        self
+    }
+
+    /// Whether holding `role_id` is privileged; a role the book does not know is judged by
+    /// [`RoleBook::judge_unknown_by`]'s list, else by [`FALLBACK_PRIVILEGED_ROLES`].
+    ///
+    /// ```
+    /// use falcon_users::workflows::review::RoleBook;
+    /// assert!(RoleBook::default().is_privileged("falcon_administrator"));
+    /// let only_guest = RoleBook::default().judge_unknown_by(vec!["falcon_console_guest".into()]);
+    /// assert!(!only_guest.is_privileged("falcon_administrator"));
+    /// assert!(only_guest.is_privileged("Falcon_Console_Guest"));
+    /// ```
     pub fn is_privileged(&self, role_id: &str) -> bool {
-        match self.get(role_id) {
-            Some(verdict) => verdict.privileged,
-            None => FALLBACK_PRIVILEGED_ROLES.contains(&role_id),
+        match (self.get(role_id), &self.unknown) {
+            (Some(verdict), _) => verdict.privileged,
+            (None, Some(list)) => list
+                .iter()
+                .any(|id| id.trim().eq_ignore_ascii_case(role_id)),
+            (None, None) => FALLBACK_PRIVILEGED_ROLES.contains(&role_id),
         }
     }
 
@@ -625,13 +646,25 @@ impl Falcon {
     /// then each role's permissions (`entitiesRolePermissionsV1`, `concurrency` at a time),
     /// unless `privileged_roles` decides. A refused permission read (403) judges every role by
     /// [`FALLBACK_PRIVILEGED_ROLES`] (after one request, with a `tracing` warning); a role the
-    /// read does not know (404) is judged by it alone.
+    /// read does not know (404) is judged by it alone. A refused roles listing (403) gives no
+    /// verdicts: [`RoleBook::is_privileged`] then judges each granted role id by the list.
     pub async fn role_verdicts(
         &self,
         privileged_roles: Option<&[String]>,
         concurrency: usize,
     ) -> Result<Vec<RoleVerdict>> {
-        let roles = self.roles().await?;
+        let roles = match self.roles().await {
+            Ok(roles) => roles,
+            // No roles to judge: every grant is then judged by its id alone (RoleBook).
+            Err(Error::Api { status: 403, .. }) => {
+                warn!(
+                    "the roles could not be listed (403): privilege judged from the built-in \
+                     administrator roles"
+                );
+                Vec::new()
+            }
+            Err(err) => return Err(err),
+        };
         if privileged_roles.is_some() || roles.is_empty() {
             return Ok(roles
                 .iter()
@@ -701,6 +734,9 @@ impl Falcon {
         };
         let privileged = review.privileged_roles.as_deref();
         let mut book = RoleBook::new(self.role_verdicts(privileged, review.concurrency).await?);
+        if let Some(list) = &review.privileged_roles {
+            book = book.judge_unknown_by(list.clone());
+        }
         let mut failed: Vec<(Cid, Error)> = Vec::new();
         let mut children: Vec<Cid> = Vec::new();
         let member_books = self
