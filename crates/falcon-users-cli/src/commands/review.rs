@@ -70,6 +70,11 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
         }
     }
     console::line(format_args!("{}", basis_line(&report)));
+    let stats = ctx.falcon.stats();
+    console::line(format_args!(
+        "{} requests ({} retried, {} rate limited)",
+        stats.requests, stats.retries, stats.rate_limited
+    ));
     if !report.failed.is_empty() {
         return Ok(ExitCode::from(exit::PARTIAL));
     }

@@ -2,7 +2,9 @@
 //! forge rows and columns, a spreadsheet formula. Tables and stderr
 //! show them escaped; CSV neutralises the formula; JSON keeps the exact value.
 
-use falcon_users::api::operations::{COMBINED_USER_ROLES_V2, QUERY_USER_V1, RETRIEVE_USERS_GET_V1};
+use falcon_users::api::operations::{
+    COMBINED_USER_ROLES_V2, QUERIES_ROLES_V1, QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
+};
 use httpmock::Method::{GET, POST};
 use httpmock::MockServer;
 use serde_json::{Value, json};
@@ -107,6 +109,31 @@ fn the_inventory_table_keeps_one_line_per_user_with_every_field_escaped() {
         "{table}"
     );
     assert!(!table.lines().any(|l| l.trim_start().starts_with("forged")));
+}
+
+#[test]
+fn the_review_table_shows_hostile_fields_escaped() {
+    let server = hostile_server();
+    // The roles cannot be listed: the review judges privilege from the built-in list.
+    let refused =
+        json!({"meta": meta(), "resources": [], "errors": [{"code": 403, "message": ERROR}]});
+    answer(&server, GET, QUERIES_ROLES_V1.path, None, 403, refused);
+    let out = run_against(&server, &["-f", "table", "review"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_inert("review table", &out.stdout);
+    assert_inert("review stderr", &out.stderr);
+    let table = text(&out.stdout);
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("eve@example.com"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{table}");
+    assert!(
+        rows[0].contains("inactive-with-roles")
+            && rows[0].contains("status =HYPERLINK")
+            && rows[0].contains("\\u{1b}[2Jrole\\u{202e}"),
+        "{table}"
+    );
 }
 
 #[test]
