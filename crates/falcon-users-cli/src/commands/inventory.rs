@@ -16,7 +16,7 @@ use futures::stream::BoxStream;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Ctx, Failure, Outcome};
-use crate::cli::{Format, InventoryArgs};
+use crate::cli::InventoryArgs;
 use crate::console;
 use crate::exit;
 use crate::output::{self, JsonLayout, Layout, RowWriter};
@@ -171,15 +171,14 @@ async fn stream<W: Write>(
     out: W,
 ) -> Result<(W, Tally), Failure> {
     // JSON and CSV rows are written as they come; a table is printed, aligned, at the end.
-    let format = layout.format;
     let mut writer = RowWriter::<InventoryRow, W>::new(out, layout)?;
     let mut names = RoleNames::default();
-    let progress =
-        if io::stderr().is_terminal() && (args.output.is_some() || format != Format::Table) {
-            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-        } else {
-            ProgressBar::hidden()
-        };
+    // A table reaches stdout only at the end, so it too has progress while it is read.
+    let progress = if io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
     progress.set_style(
         ProgressStyle::with_template("{spinner} {pos} users [{elapsed}] {per_sec}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -228,7 +227,8 @@ async fn stream<W: Write>(
         }
         progress.inc(1);
     }
-    let out = writer.finish()?;
+    // Cleared first: the table must not be drawn over by the bar's last frame.
     progress.finish_and_clear();
+    let out = writer.finish()?;
     Ok((out, tally))
 }
