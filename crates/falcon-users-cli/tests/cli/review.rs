@@ -350,3 +350,40 @@ fn refused_role_permissions_fall_back_to_the_builtin_administrator_roles() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_child_that_cannot_be_reviewed_is_reported_with_exit_5_and_the_rest_is_written() {
+    let state = SimState::new();
+    let first = review_json(&state, &[]);
+    let children = children_of(&state);
+    // Not a child of this parent: its token is refused.
+    let stranger = "0123456789abcdef0123456789abcdef";
+    let list = format!("{children},{stranger}");
+    let out = sim_run(
+        &state,
+        &[
+            "-f",
+            "json",
+            "review",
+            "--member-cids",
+            &list,
+            "--fail-on",
+            "privileged",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "partial wins over --fail-on: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("error: child CID") && l.contains(stranger)),
+        "{stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("the others' review");
+    assert_eq!(doc["summary"]["users"], 240);
+    assert!(count(&doc, "privileged") >= count(&first, "privileged"));
+}
