@@ -12,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
-use falcon_users_api::types::DomainRole;
+use falcon_users_api::types::{DomainRole, FlightcontrolapiCombinedUserRolesResourceV2 as Grant};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
@@ -305,13 +305,13 @@ pub fn row_findings(
     }
     let user = &row.user;
     let home = user.cid.clone().unwrap_or_default();
-    let grant_cid = |g: &falcon_users_api::types::FlightcontrolapiCombinedUserRolesResourceV2| {
+    let grant_cid = |g: &Grant| {
         g.cid
             .clone()
             .or_else(|| member_cid.map(str::to_owned))
             .unwrap_or_else(|| home.clone())
     };
-    let name_of = |g: &falcon_users_api::types::FlightcontrolapiCombinedUserRolesResourceV2| {
+    let name_of = |g: &Grant| {
         g.role_name
             .clone()
             .filter(|n| !n.is_empty())
@@ -810,7 +810,7 @@ impl Falcon {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use falcon_users_api::types::{DomainUser, FlightcontrolapiCombinedUserRolesResourceV2};
+    use falcon_users_api::types::DomainUser;
 
     use super::*;
 
@@ -831,11 +831,8 @@ mod tests {
         }
     }
 
-    fn grant(
-        role_id: &str,
-        expires_at: Option<&str>,
-    ) -> FlightcontrolapiCombinedUserRolesResourceV2 {
-        FlightcontrolapiCombinedUserRolesResourceV2 {
+    fn grant(role_id: &str, expires_at: Option<&str>) -> Grant {
+        Grant {
             cid: Some(HOME.into()),
             cid_group_id: None,
             cid_group_name: None,
