@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use falcon_users::Cid;
 use falcon_users::types::{CombinedUserRolesV2Sort, QueryUserV1Sort};
+use falcon_users::workflows::review::FindingKind;
 
 use crate::expiry;
 use crate::member_cids::{self, MemberCids};
@@ -141,6 +142,16 @@ pub enum Command {
     Offboard(OffboardArgs),
     /// Every user with their grants, streamed.
     Inventory(InventoryArgs),
+    /// The access review: findings (user, CID, why) from one inventory read; --fail-on for
+    /// scheduled jobs (exit 8).
+    ///
+    /// Findings, each a row with the user, the CID and why: no-roles, privileged (judged from what
+    /// each role permits; when the permissions cannot be read, from the built-in administrator
+    /// roles falcon_administrator, user_admin, falconhost_admin, remote_responder_three), stale,
+    /// expiring, child-cid-grant (with --member-cids), inactive-with-roles. A summary (findings per
+    /// kind, per role) comes first in a table, on stderr otherwise. Exit 8 when a finding named by
+    /// --fail-on was found (5 when a child CID could not be reviewed).
+    Review(ReviewArgs),
     /// Write the tenant's users as a roster (CSV) to edit, then `plan` and `apply`.
     Roster(RosterArgs),
     /// Plan the changes that make the tenant match a roster (CSV or JSON); changes nothing.
@@ -461,7 +472,9 @@ pub struct InventoryArgs {
     #[arg(long, value_name = "FIELD[|asc|desc]", value_parser = parse_user_sort)]
     pub sort: Option<QueryUserV1Sort>,
     /// Write here instead of stdout: all or nothing (a temporary file beside it, mode 0600,
-    /// renamed over it only when the run succeeds).
+    /// renamed over it only when the run succeeds). The format comes from -f, else from the
+    /// name: .csv, .json (one array), .jsonl (JSON lines), .txt (a table); any other name
+    /// needs -f.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Grants listings in flight (per CID with --member-cids).
@@ -476,6 +489,45 @@ pub struct InventoryArgs {
     /// Child CIDs worked at once with --member-cids.
     #[arg(long, default_value_t = 8, value_name = "N", requires = "member_cids")]
     pub children: usize,
+}
+
+/// `review ...`
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// `stale`: no login for this many days, or never logged in and created that long ago.
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    pub stale_days: u32,
+    /// `expiring`: temporary grants ending within this many days (the service lets them run
+    /// 7 days at most, so 7 reports every temporary grant).
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub expiring_days: u32,
+    /// Flight Control: also review these child CIDs (comma-separated, or @FILE), each with its
+    /// own token; their users' roles are `child-cid-grant` findings.
+    #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
+    pub member_cids: Option<MemberCids>,
+    /// The privileged roles (ids, comma-separated), instead of judging each role by its
+    /// permissions.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub privileged_roles: Option<Vec<String>>,
+    /// Exit 8 when any finding of these kinds is found (comma-separated): no-roles,
+    /// privileged, stale, expiring, child-cid-grant, inactive-with-roles.
+    #[arg(long, value_name = "FINDING", value_delimiter = ',', value_parser = parse_finding)]
+    pub fail_on: Vec<FindingKind>,
+    /// Write the findings here instead of stdout, all or nothing (mode 0600). The format
+    /// comes from -f, else from the name: .csv, .json, .jsonl, .txt (a table).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Grants listings in flight (per CID).
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Child CIDs worked at once with --member-cids.
+    #[arg(long, default_value_t = 4, value_name = "N", requires = "member_cids")]
+    pub children: usize,
+}
+
+/// A finding kind as `--fail-on` takes it.
+fn parse_finding(text: &str) -> Result<FindingKind, String> {
+    text.parse()
 }
 
 /// `roster ...`

@@ -9,6 +9,7 @@
 //! | 5    | some items succeeded and some failed |
 //! | 6    | a destructive change was not confirmed |
 //! | 7    | the output could not be written (file, directory, stdout, the simulated tenant's state file), or the process could not start |
+//! | 8    | `review --fail-on`: a finding of a kind it names was found (the review itself completed) |
 //! | 130  | stopped by SIGINT (Ctrl-C) before it finished |
 //! | 143  | stopped by SIGTERM before it finished |
 //!
@@ -30,6 +31,8 @@ pub const PARTIAL: u8 = 5;
 pub const NOT_CONFIRMED: u8 = 6;
 /// The output could not be written, or the process could not set itself up (runtime, signals).
 pub const LOCAL: u8 = 7;
+/// `review --fail-on`: a finding of a kind it names was found.
+pub const FINDINGS: u8 = 8;
 /// Stopped by SIGINT: 128 + 2, as shells report it.
 pub const SIGINT: u8 = 130;
 /// Stopped by SIGTERM: 128 + 15, as shells report it.
@@ -122,6 +125,7 @@ mod tests {
             PARTIAL,
             NOT_CONFIRMED,
             LOCAL,
+            FINDINGS,
             SIGINT,
             SIGTERM,
         ];

@@ -84,6 +84,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
     let ctx = Ctx {
         falcon: connection.falcon.clone(),
         format: output::resolve(global.format),
+        explicit_format: global.format,
         yes: global.yes,
         changes,
     };
@@ -94,6 +95,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Command::Provision(a) => commands::lifecycle::provision(&ctx, a).await,
         Command::Offboard(a) => commands::lifecycle::offboard(&ctx, a).await,
         Command::Inventory(a) => commands::inventory::run(&ctx, a).await,
+        Command::Review(a) => commands::review::run(&ctx, a).await,
         Command::Roster(a) => commands::reconcile::export(&ctx, a).await,
         Command::Plan(a) => commands::reconcile::plan(&ctx, a).await,
         Command::Apply(a) => commands::reconcile::apply(&ctx, a).await,

@@ -2,6 +2,7 @@
 //! Every cell and document passes [`crate::sanitize`] for its format on the way out.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -13,6 +14,12 @@ pub trait Record: Serialize + Sized {
     /// The table/CSV columns, in order. Titles and cells come from this one list, so a header
     /// and its rows cannot differ in width (a CSV writer refuses that at runtime).
     fn columns() -> Vec<Column<Self>>;
+
+    /// The columns of a table, for people: [`Record::columns`] unless a record has more than
+    /// fit on a screen.
+    fn table_columns() -> Vec<Column<Self>> {
+        Self::columns()
+    }
 }
 
 /// One table/CSV column: its title and how to read its cell from a record.
@@ -41,6 +48,67 @@ pub fn cells<R>(columns: &[Column<R>], record: &R, format: Format) -> Vec<String
             }
         })
         .collect()
+}
+
+/// How JSON output is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonLayout {
+    /// One document per line (what a stream on stdout gets, and a `.jsonl` file).
+    Lines,
+    /// One document: an array of the records (a `.json` file).
+    Document,
+}
+
+/// What to write: the format and, for JSON, its layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The format.
+    pub format: Format,
+    /// The JSON layout (used when `format` is JSON).
+    pub json: JsonLayout,
+}
+
+/// The format a file's name asks for: `.csv`; `.json` (one document); `.jsonl` or `.ndjson`
+/// (JSON lines); `.txt` (an aligned table). Any case.
+pub fn layout_of_name(path: &Path) -> Option<Layout> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    let (format, json) = match extension.as_str() {
+        "csv" => (Format::Csv, JsonLayout::Lines),
+        "json" => (Format::Json, JsonLayout::Document),
+        "jsonl" | "ndjson" => (Format::Json, JsonLayout::Lines),
+        "txt" => (Format::Table, JsonLayout::Lines),
+        _ => return None,
+    };
+    Some(Layout { format, json })
+}
+
+/// The layout of an output: `-f` when given, else the output file's extension
+/// ([`layout_of_name`]), else (stdout) a table on a terminal and JSON otherwise. JSON keeps the
+/// file's layout (`.json` one document, `.jsonl` lines) even under `-f json`; elsewhere it is
+/// `unnamed`. A file whose name tells no format, without `-f`, is refused (a sentence naming
+/// the choices): guessing would write a format nobody asked for.
+pub fn layout(
+    explicit: Option<Format>,
+    output: Option<&Path>,
+    unnamed: JsonLayout,
+) -> Result<Layout, String> {
+    let named = output.and_then(layout_of_name);
+    match (explicit, named, output) {
+        (Some(format), named, _) => Ok(Layout {
+            format,
+            json: named.map_or(unnamed, |n| n.json),
+        }),
+        (None, Some(named), _) => Ok(named),
+        (None, None, Some(path)) => Err(format!(
+            "cannot tell the output format from the name {}: name it .csv, .json, .jsonl or \
+             .txt (a table), or choose with -f csv|json|table",
+            path.display()
+        )),
+        (None, None, None) => Ok(Layout {
+            format: resolve(None),
+            json: unnamed,
+        }),
+    }
 }
 
 /// The format to use when the user did not choose: a table for people, JSON for pipes.
@@ -85,26 +153,41 @@ pub fn print_all<R: Record>(format: Format, records: &[R]) -> io::Result<()> {
     match format {
         Format::Json => writeln!(out, "{}", json(records, true)?),
         Format::Csv => {
-            let mut writer = RowWriter::new(out, Format::Csv)?;
+            let csv = Layout {
+                format: Format::Csv,
+                json: JsonLayout::Lines,
+            };
+            let mut writer = RowWriter::new(out, csv)?;
             for record in records {
                 writer.write(record)?;
             }
             writer.finish().map(drop)
         }
         Format::Table => {
-            let mut table = comfy_table::Table::new();
-            table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-            let columns = R::columns();
-            table.set_header(header(&columns));
-            for record in records {
-                table.add_row(cells(&columns, record, format));
-            }
-            writeln!(out, "{table}")
+            let columns = R::table_columns();
+            let rows = records.iter().map(|r| cells(&columns, r, format));
+            writeln!(out, "{}", table(header(&columns), rows))
         }
     }
 }
 
-/// Writes records one at a time: JSON lines, CSV rows, or tab-separated table rows.
+/// An aligned table of these (already escaped) cells.
+pub fn table<I: IntoIterator<Item = Vec<String>>>(
+    titles: Vec<&'static str>,
+    rows: I,
+) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(titles);
+    for row in rows {
+        table.add_row(row);
+    }
+    table
+}
+
+/// Writes records one at a time: JSON lines or a JSON array, CSV rows, or an aligned table.
+/// JSON and CSV are written as the records come; a table is aligned, so its rows are kept
+/// (as cells) until [`RowWriter::finish`] prints it.
 pub struct RowWriter<R, W: Write> {
     format: Format,
     columns: Vec<Column<R>>,
@@ -113,25 +196,34 @@ pub struct RowWriter<R, W: Write> {
 
 enum Sink<W: Write> {
     Csv(Box<csv::Writer<W>>),
-    Plain(W),
+    JsonLines(W),
+    JsonArray { out: W, empty: bool },
+    Table { out: W, rows: Vec<Vec<String>> },
 }
 
 impl<R: Record, W: Write> RowWriter<R, W> {
-    /// Starts the output (header row for CSV and table).
-    pub fn new(mut out: W, format: Format) -> io::Result<Self> {
-        let columns = R::columns();
-        let titles = header(&columns);
-        let sink = match format {
-            Format::Csv => {
+    /// Starts the output (the header row for CSV, `[` for a JSON array).
+    pub fn new(mut out: W, layout: Layout) -> io::Result<Self> {
+        let format = layout.format;
+        let columns = match format {
+            Format::Table => R::table_columns(),
+            _ => R::columns(),
+        };
+        let sink = match (format, layout.json) {
+            (Format::Csv, _) => {
                 let mut csv = csv::Writer::from_writer(out);
-                csv.write_record(&titles).map_err(csv_to_io)?;
+                csv.write_record(header(&columns)).map_err(csv_to_io)?;
                 Sink::Csv(Box::new(csv))
             }
-            Format::Table => {
-                writeln!(out, "{}", titles.join("\t"))?;
-                Sink::Plain(out)
+            (Format::Table, _) => Sink::Table {
+                out,
+                rows: Vec::new(),
+            },
+            (Format::Json, JsonLayout::Lines) => Sink::JsonLines(out),
+            (Format::Json, JsonLayout::Document) => {
+                write!(out, "[")?;
+                Sink::JsonArray { out, empty: true }
             }
-            Format::Json => Sink::Plain(out),
         };
         Ok(RowWriter {
             format,
@@ -146,30 +238,36 @@ impl<R: Record, W: Write> RowWriter<R, W> {
             Sink::Csv(csv) => csv
                 .write_record(cells(&self.columns, record, self.format))
                 .map_err(csv_to_io),
-            Sink::Plain(out) if self.format == Format::Json => {
-                writeln!(out, "{}", json(record, false)?)
+            Sink::JsonLines(out) => writeln!(out, "{}", json(record, false)?),
+            Sink::JsonArray { out, empty } => {
+                let separator = if *empty { "\n" } else { ",\n" };
+                *empty = false;
+                write!(out, "{separator}{}", json(record, false)?)
             }
-            Sink::Plain(out) => writeln!(
-                out,
-                "{}",
-                cells(&self.columns, record, self.format).join("\t")
-            ),
+            Sink::Table { rows, .. } => {
+                rows.push(cells(&self.columns, record, self.format));
+                Ok(())
+            }
         }
     }
 
-    /// Flushes everything and hands back the destination.
+    /// Ends the output (prints the table, closes the array), flushes, and hands back the
+    /// destination.
     pub fn finish(self) -> io::Result<W> {
-        match self.sink {
-            Sink::Csv(csv) => {
-                let mut out = (*csv).into_inner().map_err(|e| e.into_error())?;
-                out.flush()?;
-                Ok(out)
+        let mut out = match self.sink {
+            Sink::Csv(csv) => (*csv).into_inner().map_err(|e| e.into_error())?,
+            Sink::JsonLines(out) => out,
+            Sink::JsonArray { mut out, empty } => {
+                writeln!(out, "{}]", if empty { "" } else { "\n" })?;
+                out
             }
-            Sink::Plain(mut out) => {
-                out.flush()?;
-                Ok(out)
+            Sink::Table { mut out, rows } => {
+                writeln!(out, "{}", table(header(&self.columns), rows))?;
+                out
             }
-        }
+        };
+        out.flush()?;
+        Ok(out)
     }
 }
 
@@ -178,5 +276,56 @@ fn csv_to_io(err: csv::Error) -> io::Error {
     match err.into_kind() {
         csv::ErrorKind::Io(io) => io,
         other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_layout_comes_from_the_flag_then_the_extension() {
+        use Format::*;
+        use JsonLayout::*;
+        let lines = |format| {
+            Ok(Layout {
+                format,
+                json: Lines,
+            })
+        };
+        let document = |format| {
+            Ok(Layout {
+                format,
+                json: Document,
+            })
+        };
+        for (flag, name, expected) in [
+            (None, "inv.csv", lines(Csv)),
+            (None, "INV.CSV", lines(Csv)),
+            (None, "inv.json", document(Json)),
+            (None, "inv.jsonl", lines(Json)),
+            (None, "dir.d/inv.ndjson", lines(Json)),
+            (None, "inv.txt", lines(Table)),
+            (Some(Csv), "inv.json", document(Csv)),
+            (Some(Json), "inv.json", document(Json)),
+            (Some(Json), "inv.jsonl", lines(Json)),
+            (Some(Table), "inv.csv", lines(Table)),
+            (Some(Json), "inv.out", lines(Json)),
+            (Some(Csv), "inventory", lines(Csv)),
+        ] {
+            assert_eq!(
+                layout(flag, Some(Path::new(name)), Lines),
+                expected,
+                "{flag:?} {name}"
+            );
+        }
+        for name in ["inv.out", "inventory", "inv.", ".csv"] {
+            let refused = layout(None, Some(Path::new(name)), Lines).unwrap_err();
+            assert!(
+                refused.contains(name) && refused.contains("-f"),
+                "{refused}"
+            );
+        }
+        assert_eq!(layout(Some(Csv), None, Document), document(Csv));
     }
 }

@@ -7,6 +7,7 @@ use falcon_users::types::{
     DomainPermissionDetails, DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2,
 };
 use falcon_users::workflows::UserWithGrants;
+use falcon_users::workflows::review::Finding;
 use serde::Serialize;
 
 use crate::output::{Column, Record};
@@ -168,7 +169,12 @@ impl Record for GrantRow {
     }
 }
 
-/// A user with their grants (inventory).
+/// A user with their grants (inventory). JSON: the user's fields (`created_at`,
+/// `last_login_at` (absent: never), `status`, `user_type`, ...) and `grants`, each with
+/// `role_id`, `role_name`, `cid`, `grant_type` and `expires_at` (absent: permanent). CSV: one
+/// row per user; the grants as `;`-separated lists that line up position by position: `roles`
+/// (ids), `role_names`, `grant_cids`, `grant_types`, `expires_at` (empty for a permanent grant;
+/// the whole cell empty when none is temporary).
 #[derive(Serialize)]
 pub struct InventoryRow {
     /// The user.
@@ -193,16 +199,142 @@ impl AsRef<DomainUser> for InventoryRow {
     }
 }
 
+impl InventoryRow {
+    /// One field of every grant, `;`-separated.
+    fn grant_list(
+        &self,
+        field: fn(&FlightcontrolapiCombinedUserRolesResourceV2) -> &str,
+    ) -> String {
+        let values: Vec<&str> = self.grants.iter().map(field).collect();
+        values.join(";")
+    }
+}
+
+/// The user fields an inventory adds to [`user_columns`], then its grant lists.
+fn inventory_columns() -> Vec<Column<InventoryRow>> {
+    vec![
+        Column {
+            name: "user_type",
+            cell: |r| text(&r.user.user_type),
+        },
+        Column {
+            name: "created_at",
+            cell: |r| text(&r.user.created_at),
+        },
+        Column {
+            name: "last_login_at",
+            cell: |r| text(&r.user.last_login_at),
+        },
+        Column {
+            name: "roles",
+            cell: |r| r.grant_list(|g| g.role_id.as_str()),
+        },
+        Column {
+            name: "role_names",
+            cell: |r| r.grant_list(|g| g.role_name.as_deref().unwrap_or_default()),
+        },
+        Column {
+            name: "grant_cids",
+            cell: |r| r.grant_list(|g| g.cid.as_deref().unwrap_or_default()),
+        },
+        Column {
+            name: "grant_types",
+            cell: |r| r.grant_list(|g| g.grant_type.as_deref().unwrap_or_default()),
+        },
+        Column {
+            name: "expires_at",
+            cell: |r| {
+                if r.grants.iter().all(|g| g.expires_at.is_none()) {
+                    return String::new();
+                }
+                r.grant_list(|g| g.expires_at.as_deref().unwrap_or_default())
+            },
+        },
+    ]
+}
+
 impl Record for InventoryRow {
     fn columns() -> Vec<Column<Self>> {
         let mut columns = user_columns();
-        columns.push(Column {
+        columns.extend(inventory_columns());
+        columns
+    }
+
+    /// For a screen: who, their state, and their roles by name (by id when unnamed).
+    fn table_columns() -> Vec<Column<Self>> {
+        let wanted = [
+            "uid",
+            "first_name",
+            "last_name",
+            "status",
+            "cid",
+            "last_login_at",
+            "expires_at",
+        ];
+        let mut columns: Vec<Column<Self>> = Self::columns()
+            .into_iter()
+            .filter(|c| wanted.contains(&c.name))
+            .collect();
+        let roles = Column {
             name: "roles",
             cell: |r: &InventoryRow| {
-                let roles: Vec<&str> = r.grants.iter().map(|g| g.role_id.as_str()).collect();
-                roles.join(";")
+                r.grant_list(|g| {
+                    g.role_name
+                        .as_deref()
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or(&g.role_id)
+                })
             },
-        });
+        };
+        columns.insert(columns.len() - 1, roles);
         columns
+    }
+}
+
+/// A finding of `review`.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct FindingRow(pub Finding);
+
+impl Record for FindingRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "finding",
+                cell: |r| r.0.kind.name().to_owned(),
+            },
+            Column {
+                name: "uid",
+                cell: |r| r.0.uid.clone(),
+            },
+            Column {
+                name: "user_uuid",
+                cell: |r| r.0.user_uuid.clone(),
+            },
+            Column {
+                name: "cid",
+                cell: |r| r.0.cid.clone(),
+            },
+            Column {
+                name: "roles",
+                cell: |r| r.0.roles.join(";"),
+            },
+            Column {
+                name: "role_names",
+                cell: |r| r.0.role_names.join(";"),
+            },
+            Column {
+                name: "why",
+                cell: |r| r.0.why.clone(),
+            },
+        ]
+    }
+
+    /// For a screen: the ids are in the CSV and JSON.
+    fn table_columns() -> Vec<Column<Self>> {
+        Self::columns()
+            .into_iter()
+            .filter(|c| !matches!(c.name, "user_uuid" | "roles"))
+            .collect()
     }
 }

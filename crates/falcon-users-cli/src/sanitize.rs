@@ -2,7 +2,7 @@
 //! dangerous ([`is_deceptive_char`], the same one that refuses them in logins and names); each
 //! destination renders them harmlessly:
 //!
-//! - for a terminal (tables, the tab-separated stream, messages on stderr) they are written as
+//! - for a terminal (tables, messages on stderr) they are written as
 //!   visible escapes (`\n`, `\t`, `\u{1b}`), so no escape sequence reaches the terminal and no
 //!   line break or tab forges a row or a column;
 //! - in JSON they are `\uXXXX` escapes, so the document still decodes to the exact value;

@@ -31,6 +31,8 @@ mod profiles;
 mod reconcile;
 #[path = "cli/remember.rs"]
 mod remember;
+#[path = "cli/review.rs"]
+mod review;
 #[path = "cli/support.rs"]
 mod support;
 #[path = "cli/users.rs"]
@@ -53,7 +55,9 @@ fn inventory_on_the_embedded_simulator_as_csv_and_json() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next(),
-        Some("uuid,uid,first_name,last_name,status,cid,roles")
+        Some(
+            "uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at"
+        )
     );
     assert_eq!(lines.count(), 120);
     assert!(text(&csv.stderr).contains("120 users"));
@@ -247,10 +251,13 @@ fn csv_headers_and_rows_have_the_same_width_for_every_record_type() {
     let (header, _) = strict_csv(&["roles", "list"]);
     assert_eq!(header, "id,display_name,is_global,cid,description");
     let (header, inventory) = strict_csv(&["inventory"]);
-    assert_eq!(header, "uuid,uid,first_name,last_name,status,cid,roles");
+    assert_eq!(
+        header,
+        "uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at"
+    );
     let granted = inventory
         .iter()
-        .find(|row| !row[6].is_empty())
+        .find(|row| !row[9].is_empty())
         .expect("some simulated user holds a role");
     let (header, _) = strict_csv(&["grants", "list", &granted[0]]);
     assert_eq!(

@@ -29,6 +29,11 @@ pub struct SimConfig {
     pub child_cids: usize,
     /// Seed of everything random (tenant data and faults): same seed, same run.
     pub seed: u64,
+    /// Give a few of the parent's users what an access review looks for, so that each of its
+    /// findings occurs: a login long ago (the second user by login), temporary grants
+    /// ending within days, an administrator, an inactive user with roles, a user without
+    /// roles, one who never logged in. `true` by default; `false` seeds the tenant without them.
+    pub review_cases: bool,
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
     /// Region this instance plays (`X-Cs-Region`); tokens from another region are refused.
@@ -61,6 +66,7 @@ impl Default for SimConfig {
             roles: 20,
             child_cids: 2,
             seed: 7,
+            review_cases: true,
             port: 0,
             region: "us-1".into(),
             token_ttl: Duration::from_secs(1799),

@@ -1,5 +1,6 @@
 //! A deterministic, realistic tenant from a seed: names, logins, roles and a spread of grants.
 
+use chrono::{DateTime, Duration, Utc};
 use falcon_users_api::types::DomainRole;
 
 use crate::config::SimConfig;
@@ -41,8 +42,9 @@ pub const BUILTIN_ROLES: &[(&str, &str)] = &[
     ("user_admin", "Falcon User Admin"),
 ];
 
-/// The tenant described by `config`, the same for the same seed.
-pub fn tenant(config: &SimConfig) -> State {
+/// The tenant described by `config`, the same for the same seed (with
+/// [`SimConfig::review_cases`], the temporary grants end a few days after `now`).
+pub fn tenant(config: &SimConfig, now: DateTime<Utc>) -> State {
     let mut rng = fastrand::Rng::with_seed(config.seed);
     let parent_cid = hex32(&mut rng);
     let child_cids: Vec<String> = (0..config.child_cids).map(|_| hex32(&mut rng)).collect();
@@ -71,6 +73,9 @@ pub fn tenant(config: &SimConfig) -> State {
     {
         let mut tenant = populate(&mut rng, &state, cid.clone(), users, config.roles);
         tenant.name = name;
+        if config.review_cases && cid == state.parent_cid {
+            review_cases(&mut tenant, now);
+        }
         state.tenants.insert(cid, tenant);
     }
     state
@@ -152,6 +157,78 @@ fn populate(
         }
     }
     tenant
+}
+
+/// Gives the first users of `tenant` (in login order) what an access review finds, without
+/// drawing from the seed's random numbers (so every other user stays as seeded):
+///
+/// | user (login order) | made                                                        |
+/// |--------------------|-------------------------------------------------------------|
+/// | 2nd                | last login 30 days after creation (in 2025: long ago)       |
+/// | 3rd, 5th           | a temporary grant ending 2 and 5 days after `now`           |
+/// | 6th                | holds `falcon_administrator`                                |
+/// | 7th                | `inactive`, holding at least one role                       |
+/// | 8th                | holds no role                                               |
+/// | 9th                | never logged in (created in 2025)                           |
+///
+/// A tenant with fewer users gets the cases it has users for.
+pub fn review_cases(tenant: &mut Tenant, now: DateTime<Utc>) {
+    let order: Vec<String> = tenant.by_uid.values().cloned().collect();
+    let cid = tenant.cid.clone();
+    let grant = |role: &str, expires_at: Option<String>| Grant {
+        role_id: role.into(),
+        cid: cid.clone(),
+        expires_at,
+    };
+    // Whole hours, as people set them.
+    let days_ahead = |days: i64| {
+        (now + Duration::days(days))
+            .format("%Y-%m-%dT%H:00:00Z")
+            .to_string()
+    };
+    for (index, uuid) in order.iter().enumerate().take(9) {
+        let held = tenant.grants.entry(uuid.clone()).or_default();
+        let holds = |held: &Vec<Grant>, role: &str| held.iter().any(|g| g.role_id == role);
+        let Some(user) = tenant.users.get_mut(uuid) else {
+            continue;
+        };
+        match index {
+            1 => {
+                user.last_login_at = DateTime::parse_from_rfc3339(&user.created_at)
+                    .map(|created| {
+                        (created + Duration::days(30))
+                            .with_timezone(&Utc)
+                            .format("%Y-%m-%dT%H:%M:00Z")
+                            .to_string()
+                    })
+                    .unwrap_or_else(|_| "2025-02-01T08:30:00Z".into());
+            }
+            2 | 4 => {
+                let role = ["falcon_console_guest", "falconhost_read_only"]
+                    .into_iter()
+                    .find(|r| !holds(held, r))
+                    .unwrap_or("falconhost_investigator");
+                held.retain(|g| g.role_id != role);
+                held.push(grant(
+                    role,
+                    Some(days_ahead(if index == 2 { 2 } else { 5 })),
+                ));
+            }
+            5 if !holds(held, "falcon_administrator") => {
+                held.push(grant("falcon_administrator", None));
+            }
+            6 => {
+                user.status = "inactive".into();
+                if held.is_empty() {
+                    held.push(grant("falconhost_analyst", None));
+                }
+            }
+            7 => held.clear(),
+            8 => user.last_login_at = String::new(),
+            _ => {}
+        }
+    }
+    tenant.grants.retain(|_, held| !held.is_empty());
 }
 
 /// 32 lowercase hex characters.

@@ -62,7 +62,7 @@ impl Simulator {
     ) -> std::io::Result<Simulator> {
         // Checked before seeding: a refused size is never generated.
         validate(&config)?;
-        let state = seed::tenant(&config);
+        let state = seed::tenant(&config, clock.utc());
         Simulator::serve_state(config, state, clock).await
     }
 

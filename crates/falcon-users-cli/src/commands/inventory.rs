@@ -6,34 +6,42 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use falcon_users::workflows::roster::Catalogue;
 use falcon_users::workflows::{InventoryOptions, UserWithGrants};
-use falcon_users::{Cid, UserQuery};
+use falcon_users::{Cid, Falcon, UserQuery};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Ctx, Failure, Outcome};
-use crate::cli::{Format, InventoryArgs};
+use crate::cli::InventoryArgs;
 use crate::console;
 use crate::exit;
-use crate::output::RowWriter;
+use crate::output::{self, JsonLayout, Layout, RowWriter};
 use crate::output_file::OutputFile;
 use crate::records::InventoryRow;
 
 /// Runs `inventory`.
 pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
+    // Checked before any request: a name that tells no format is refused at once.
+    let layout = output::layout(
+        ctx.explicit_format,
+        args.output.as_deref(),
+        JsonLayout::Lines,
+    )
+    .map_err(|why| Failure::Exit(exit::USAGE, why))?;
     let tally = match &args.output {
         Some(path) => {
             let file = OutputFile::create(path)?;
-            let (file, tally) = stream(ctx, &args, file).await?;
+            let (file, tally) = stream(ctx, &args, layout, file).await?;
             tally.refuse_if_nothing_worked()?;
             file.commit()?;
             tally
         }
         None => {
-            let tally = stream(ctx, &args, io::BufWriter::new(io::stdout()))
+            let tally = stream(ctx, &args, layout, io::BufWriter::new(io::stdout()))
                 .await?
                 .1;
             tally.refuse_if_nothing_worked()?;
@@ -108,17 +116,69 @@ impl Tally {
     }
 }
 
+/// Role display names per CID, read the first time a grant comes without one (the service
+/// names them in grants listings; the catalogue is the fallback, one read per CID). A CID
+/// whose roles cannot be read leaves such grants unnamed, with one warning.
+#[derive(Default)]
+struct RoleNames {
+    by_cid: HashMap<Option<Cid>, Catalogue>,
+}
+
+impl RoleNames {
+    async fn fill(&mut self, falcon: &Falcon, cid: Option<&Cid>, row: &mut UserWithGrants) {
+        if row
+            .grants
+            .iter()
+            .all(|g| g.role_name.as_deref().is_some_and(|n| !n.is_empty()))
+        {
+            return;
+        }
+        let key = cid.cloned();
+        if !self.by_cid.contains_key(&key) {
+            let read = match cid {
+                None => falcon.roles().await,
+                Some(cid) => match falcon.for_member(cid.as_str()) {
+                    Ok(member) => member.roles().await,
+                    Err(err) => Err(err),
+                },
+            };
+            let catalogue = match read {
+                Ok(roles) => Catalogue::from_roles(&roles),
+                Err(err) => {
+                    console::line(format_args!(
+                        "warning: role names could not be read{}: {err}",
+                        cid.map(|c| format!(" in {c}")).unwrap_or_default()
+                    ));
+                    Catalogue::default()
+                }
+            };
+            self.by_cid.insert(key.clone(), catalogue);
+        }
+        let catalogue = &self.by_cid[&key];
+        for grant in &mut row.grants {
+            if grant.role_name.as_deref().is_none_or(str::is_empty) {
+                grant.role_name = catalogue.name(&grant.role_id).map(str::to_owned);
+            }
+        }
+    }
+}
+
 /// Writes every row to `out`; hands `out` back with the tally once all are written.
-async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W, Tally), Failure> {
-    // A table of a stream is printed as tab-separated lines; JSON as one object per line.
-    let format = ctx.format;
-    let mut writer = RowWriter::<InventoryRow, W>::new(out, format)?;
-    let progress =
-        if io::stderr().is_terminal() && (args.output.is_some() || format != Format::Table) {
-            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-        } else {
-            ProgressBar::hidden()
-        };
+async fn stream<W: Write>(
+    ctx: &Ctx,
+    args: &InventoryArgs,
+    layout: Layout,
+    out: W,
+) -> Result<(W, Tally), Failure> {
+    // JSON and CSV rows are written as they come; a table is printed, aligned, at the end.
+    let mut writer = RowWriter::<InventoryRow, W>::new(out, layout)?;
+    let mut names = RoleNames::default();
+    // A table reaches stdout only at the end, so it too has progress while it is read.
+    let progress = if io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
     progress.set_style(
         ProgressStyle::with_template("{spinner} {pos} users [{elapsed}] {per_sec}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -151,7 +211,7 @@ async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W,
             }
         };
     while let Some((cid, row)) = rows.next().await {
-        let item = match (row, cid.as_ref()) {
+        let mut item = match (row, cid.as_ref()) {
             (Ok(item), _) => item,
             (Err(err), None) => return Err(err.into()),
             (Err(err), Some(cid)) => {
@@ -165,6 +225,7 @@ async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W,
             tally.deleted += 1;
             continue;
         }
+        names.fill(&ctx.falcon, cid.as_ref(), &mut item).await;
         writer.write(&InventoryRow::from(item))?;
         tally.written += 1;
         if let Some(n) = cid.and_then(|c| tally.by_cid.get_mut(&c)) {
@@ -172,7 +233,8 @@ async fn stream<W: Write>(ctx: &Ctx, args: &InventoryArgs, out: W) -> Result<(W,
         }
         progress.inc(1);
     }
-    let out = writer.finish()?;
+    // Cleared first: the table must not be drawn over by the bar's last frame.
     progress.finish_and_clear();
+    let out = writer.finish()?;
     Ok((out, tally))
 }

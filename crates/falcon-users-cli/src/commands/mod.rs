@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod lifecycle;
 pub mod man;
 pub mod reconcile;
+pub mod review;
 pub mod roles;
 pub mod sim;
 pub mod users;
@@ -28,6 +29,8 @@ pub struct Ctx {
     pub falcon: Falcon,
     /// The output format.
     pub format: Format,
+    /// The format `-f` named, if any (an output file's extension decides otherwise).
+    pub explicit_format: Option<Format>,
     /// `--yes` was given.
     pub yes: bool,
     /// Marks the start of changes, so that a signal lets the step in flight finish.

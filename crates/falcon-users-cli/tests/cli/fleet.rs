@@ -26,7 +26,9 @@ fn logins_by_cid(csv: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("uuid,uid,first_name,last_name,status,cid,roles"),
+        Some(
+            "uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at"
+        ),
         "{csv}"
     );
     let mut by_cid: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

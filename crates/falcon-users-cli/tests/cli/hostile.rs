@@ -1,8 +1,10 @@
 //! API data written to attack the reader: terminal escape sequences, line breaks and tabs that
-//! forge rows and columns, a spreadsheet formula. Tables, the tab-separated stream and stderr
+//! forge rows and columns, a spreadsheet formula. Tables and stderr
 //! show them escaped; CSV neutralises the formula; JSON keeps the exact value.
 
-use falcon_users::api::operations::{COMBINED_USER_ROLES_V2, QUERY_USER_V1, RETRIEVE_USERS_GET_V1};
+use falcon_users::api::operations::{
+    COMBINED_USER_ROLES_V2, QUERIES_ROLES_V1, QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
+};
 use httpmock::Method::{GET, POST};
 use httpmock::MockServer;
 use serde_json::{Value, json};
@@ -78,24 +80,59 @@ fn tables_show_hostile_fields_escaped_on_their_own_row() {
 }
 
 #[test]
-fn the_tab_separated_stream_keeps_one_line_and_seven_columns_per_user() {
+fn the_inventory_table_keeps_one_line_per_user_with_every_field_escaped() {
     let out = succeeded(&["-f", "table", "inventory"]);
-    assert_inert("tsv", &out.stdout);
-    let stream = text(&out.stdout);
-    let lines: Vec<&str> = stream.lines().collect();
-    assert_eq!(lines.len(), 2, "header and one user: {stream:?}");
-    let cells: Vec<&str> = lines[1].split('\t').collect();
+    assert_inert("inventory table", &out.stdout);
+    let table = text(&out.stdout);
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("eve@example.com"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{table}");
+    let cells: Vec<&str> = rows[0]
+        .trim_matches(|c| c == '│' || c == ' ')
+        .split('┆')
+        .map(str::trim)
+        .collect();
     assert_eq!(
         cells,
         [
-            "u-1",
             "eve@example.com",
             "\\u{1b}]0;pwned\\u{7}Eve",
             "Lee\\nforged-uuid\\tforged@example.com",
             FORMULA,
-            "0123456789abcdef0123456789abcdef",
+            CID,
+            "",
             "\\u{1b}[2Jrole\\u{202e}",
-        ]
+            "",
+        ],
+        "{table}"
+    );
+    assert!(!table.lines().any(|l| l.trim_start().starts_with("forged")));
+}
+
+#[test]
+fn the_review_table_shows_hostile_fields_escaped() {
+    let server = hostile_server();
+    // The roles cannot be listed: the review judges privilege from the built-in list.
+    let refused =
+        json!({"meta": meta(), "resources": [], "errors": [{"code": 403, "message": ERROR}]});
+    answer(&server, GET, QUERIES_ROLES_V1.path, None, 403, refused);
+    let out = run_against(&server, &["-f", "table", "review"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_inert("review table", &out.stdout);
+    assert_inert("review stderr", &out.stderr);
+    let table = text(&out.stdout);
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("eve@example.com"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{table}");
+    assert!(
+        rows[0].contains("inactive-with-roles")
+            && rows[0].contains("status =HYPERLINK")
+            && rows[0].contains("\\u{1b}[2Jrole\\u{202e}"),
+        "{table}"
     );
 }
 

@@ -150,7 +150,9 @@ pub async fn permission_groups(gate: Admitted, bytes: Bytes) -> Answer {
     Ok(answer(status, &gate.headers, &body))
 }
 
-/// `entitiesRolePermissionsV1`: administrators get every permission, other roles a read-only or a stable subset.
+/// `entitiesRolePermissionsV1`: administrators (a role id with `admin` in it) get every
+/// permission; other roles every read and a stable subset of the writes on hosts and
+/// detections, never `users:write` (only administrators manage who has access).
 pub async fn role_permissions(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
@@ -163,7 +165,9 @@ pub async fn role_permissions(
     let ids: Vec<String> = PERMISSIONS
         .iter()
         .filter(|p| {
-            id.contains("admin") || p.0.ends_with(":read") || (id.len() + p.0.len()) % 3 == 0
+            id.contains("admin")
+                || p.0.ends_with(":read")
+                || (p.1 != "users" && (id.len() + p.0.len()) % 3 == 0)
         })
         .map(|p| p.0.to_owned())
         .collect();

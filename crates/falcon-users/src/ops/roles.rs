@@ -121,4 +121,18 @@ impl Falcon {
         }
         Ok(self.get_roles(ids).await?.resources)
     }
+
+    /// The permission ids a role grants in this handle's CID (`entitiesRolePermissionsV1`):
+    /// one request, for callers that judge roles by their ids (see
+    /// [`Falcon::role_permissions`] for the details).
+    pub async fn role_permission_ids(&self, role_id: &str) -> Result<Vec<String>> {
+        let api = self.ready().await?;
+        let req = api
+            .entities_role_permissions_v1()
+            .id(checked_id("id", role_id)?);
+        Ok(call(&ENTITIES_ROLE_PERMISSIONS_V1, req.send())
+            .await?
+            .resources
+            .unwrap_or_default())
+    }
 }

@@ -1,6 +1,7 @@
 //! The multi-step jobs that go wrong by hand: provisioning (create, then grant), offboarding
 //! (revoke, then delete), a full inventory of users with their grants, bulk role changes, jobs
-//! over a Flight Control fleet of child CIDs, and [`roster`]s reconciled by plan and apply.
+//! over a Flight Control fleet of child CIDs, [`roster`]s reconciled by plan and apply, and the
+//! access [`review`].
 //!
 //! Each step is a call of the ergonomic layer (a `Falcon` method); the workflows add ordering,
 //! validation before any change, exactly-once changes, and an exact account of what happened when
@@ -12,6 +13,7 @@ mod inventory;
 mod offboard;
 mod once;
 mod provision;
+pub mod review;
 pub mod roster;
 mod stop;
 

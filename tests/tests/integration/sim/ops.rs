@@ -374,7 +374,14 @@ mod users {
 
     #[tokio::test]
     async fn query_user_v1_answers_every_documented_sort_and_filter_field() {
-        let c = ctx().await;
+        // Without the seeded review cases: the one temporary grant is the test's own.
+        let c = ctx_with(SimConfig {
+            users: 50,
+            child_cids: 2,
+            review_cases: false,
+            ..SimConfig::default()
+        })
+        .await;
         let all: Vec<String> = c.users(&c.parent).into_iter().map(|u| u.uuid).collect();
         let (parent, child) = (c.parent.clone(), c.children[0].clone());
         // One parent user holds a role in a child until the day after tomorrow: the only

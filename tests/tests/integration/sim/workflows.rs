@@ -1,13 +1,14 @@
 //! Workflows against the simulator: provisioning (idempotent, validated, both failure modes),
-//! offboarding (dry run and real), bulk role changes. (An inventory of 5,000 users equal to the
-//! state is in the `load` binary.)
+//! offboarding (dry run and real), bulk role changes, the access review. (An inventory of 5,000
+//! users equal to the state is in the `load` binary.)
 
 use falcon_users::Error;
 use falcon_users::workflows::{
     InventoryOptions, OnGrantFailure, Provision, ProvisionOutcome, RoleChange,
 };
 use falcon_users_api::operations;
-use falcon_users_tests::sim::{roles_of_login as roles_of, workflow_tenant as setup};
+use falcon_users_sim::SimConfig;
+use falcon_users_tests::sim::{roles_of_login as roles_of, tenant_with, workflow_tenant as setup};
 
 #[tokio::test]
 async fn provisioning_is_idempotent_and_completes_missing_roles() {
@@ -293,4 +294,91 @@ async fn a_fleet_inventory_labels_rows_by_child_and_reports_a_failing_child_as_a
             }
         }
     }
+}
+
+/// The review of a parent and its two children: one inventory read of each (a grants listing per
+/// user), the roles and each role's permissions once per CID, and every kind of finding, each
+/// in the CID it concerns.
+#[tokio::test]
+async fn the_review_reads_each_cid_once_and_finds_every_kind() {
+    use falcon_users::Cid;
+    use falcon_users::workflows::review::{FindingKind, Review};
+
+    let (sim, falcon) = tenant_with(SimConfig {
+        users: 40,
+        roles: 5,
+        child_cids: 2,
+        ..SimConfig::default()
+    })
+    .await;
+    let children: Vec<Cid> = sim
+        .child_cids()
+        .iter()
+        .map(|c| c.parse().unwrap())
+        .collect();
+    let review = Review {
+        member_cids: children.clone(),
+        ..Review::default()
+    };
+    let report = falcon.review(&review).await.unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let users = 40 + 2 * 4;
+    assert_eq!(report.summary.users, users);
+    assert_eq!(
+        sim.request_count(&operations::COMBINED_USER_ROLES_V2),
+        users,
+        "one grants listing per user"
+    );
+    let roles_per_cid = 12 + 5;
+    assert_eq!(sim.request_count(&operations::QUERIES_ROLES_V1), 3);
+    assert_eq!(
+        sim.request_count(&operations::ENTITIES_ROLE_PERMISSIONS_V1),
+        3 * roles_per_cid
+    );
+    for kind in FindingKind::ALL {
+        assert!(
+            report.summary.findings[&kind] > 0,
+            "{kind}: {:?}",
+            report.summary
+        );
+    }
+    let counted: u64 = report.summary.findings.values().sum();
+    assert_eq!(report.findings.len() as u64, counted);
+
+    // The temporary grants the simulator holds are the expiring findings, each in its CID.
+    let temporary: Vec<(String, String)> = sim.inspect(|state| {
+        let mut held = Vec::new();
+        for tenant in state.tenants.values() {
+            for (uuid, grants) in &tenant.grants {
+                for grant in grants.iter().filter(|g| g.expires_at.is_some()) {
+                    held.push((uuid.clone(), grant.role_id.clone()));
+                }
+            }
+        }
+        held.sort();
+        held
+    });
+    let mut expiring: Vec<(String, String)> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Expiring)
+        .map(|f| (f.user_uuid.clone(), f.roles[0].clone()))
+        .collect();
+    expiring.sort();
+    assert_eq!(expiring, temporary);
+    let child_cids: Vec<String> = sim.child_cids();
+    for finding in &report.findings {
+        if finding.kind == FindingKind::ChildCidGrant {
+            assert!(child_cids.contains(&finding.cid), "{finding:?}");
+        }
+    }
+
+    // A window longer than the tenant's history: nothing is stale.
+    let patient = Review {
+        stale_days: 100_000,
+        ..Review::default()
+    };
+    let report = falcon.review(&patient).await.unwrap();
+    assert_eq!(report.summary.findings[&FindingKind::Stale], 0);
+    assert_eq!(report.summary.findings[&FindingKind::ChildCidGrant], 0);
 }

@@ -1,0 +1,207 @@
+//! `review`: the access review. One inventory read (and the roles with their permissions once
+//! per CID), then the findings: a summary (per kind, per role) and a row per finding, as a
+//! table, CSV or JSON, to stdout or a file written all or nothing. `--fail-on` turns findings
+//! of the named kinds into exit 8 for scheduled jobs.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use falcon_users::workflows::review::{Basis, FindingKind, Review, ReviewReport, ReviewSummary};
+use serde::Serialize;
+
+use super::{Ctx, Failure, Outcome};
+use crate::cli::{Format, ReviewArgs};
+use crate::console;
+use crate::exit;
+use crate::output::{self, JsonLayout, Layout, RowWriter, json, table};
+use crate::output_file::OutputFile;
+use crate::records::FindingRow;
+use crate::sanitize::for_terminal;
+
+/// Runs `review`.
+pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
+    // A review is one document, not a stream: JSON is one object unless a .jsonl file asks
+    // for lines.
+    let layout = output::layout(
+        ctx.explicit_format,
+        args.output.as_deref(),
+        JsonLayout::Document,
+    )
+    .map_err(|why| Failure::Exit(exit::USAGE, why))?;
+    let review = Review {
+        stale_days: args.stale_days,
+        expiring_days: args.expiring_days,
+        member_cids: args.member_cids.map(|m| m.0).unwrap_or_default(),
+        privileged_roles: args.privileged_roles,
+        concurrency: args.concurrency,
+        children: args.children,
+        ..Review::default()
+    };
+    let report = ctx.falcon.review(&review).await?;
+    for (cid, err) in &report.failed {
+        console::line(format_args!("error: child CID {cid}: {err}"));
+    }
+    match &args.output {
+        Some(path) => {
+            let mut file = OutputFile::create(path)?;
+            write(&mut file, layout, &report)?;
+            file.commit()?;
+        }
+        None => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            write(&mut out, layout, &report)?;
+            out.flush()?;
+        }
+    }
+    // The summary goes on stderr unless the table on stdout already shows it.
+    if args.output.is_some() || layout.format != Format::Table {
+        for line in summary_lines(&report.summary) {
+            console::line(format_args!("{line}"));
+        }
+    }
+    console::line(format_args!("{}", basis_line(&report)));
+    let stats = ctx.falcon.stats();
+    console::line(format_args!(
+        "{} requests ({} retried, {} rate limited)",
+        stats.requests, stats.retries, stats.rate_limited
+    ));
+    // The handle's own CID was reviewed (its failure ends the review); a child that could
+    // not be is a partial review, whatever else was found.
+    if !report.failed.is_empty() {
+        return Ok(ExitCode::from(exit::PARTIAL));
+    }
+    let hits: Vec<String> = args
+        .fail_on
+        .iter()
+        .filter(|kind| report.summary.findings.get(kind).copied().unwrap_or(0) > 0)
+        .map(|kind| format!("{kind} ({})", report.summary.findings[kind]))
+        .collect();
+    if hits.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        console::line(format_args!("--fail-on: found {}", hits.join(", ")));
+        Ok(ExitCode::from(exit::FINDINGS))
+    }
+}
+
+/// The whole JSON document.
+#[derive(Serialize)]
+struct Document<'a> {
+    summary: &'a ReviewSummary,
+    findings: Vec<&'a falcon_users::workflows::review::Finding>,
+    roles: &'a [falcon_users::workflows::review::RoleVerdict],
+    deleted_during_review: u64,
+}
+
+/// Writes the report in `layout`: a table is the summary and then the findings; CSV the
+/// findings; JSON one document (summary, findings, role verdicts) or, as lines, a finding a
+/// line.
+fn write<W: Write>(out: &mut W, layout: Layout, report: &ReviewReport) -> io::Result<()> {
+    match (layout.format, layout.json) {
+        (Format::Json, JsonLayout::Document) => {
+            let document = Document {
+                summary: &report.summary,
+                findings: report.findings.iter().collect(),
+                roles: &report.roles,
+                deleted_during_review: report.deleted,
+            };
+            writeln!(out, "{}", json(&document, true)?)
+        }
+        (Format::Table, _) => {
+            for line in summary_lines(&report.summary) {
+                writeln!(out, "{}", for_terminal(&line))?;
+            }
+            writeln!(out, "{}", role_table(&report.summary))?;
+            rows(out, layout, report)
+        }
+        _ => rows(out, layout, report),
+    }
+}
+
+fn rows<W: Write>(out: &mut W, layout: Layout, report: &ReviewReport) -> io::Result<()> {
+    let mut writer = RowWriter::<FindingRow, _>::new(out, layout)?;
+    for finding in &report.findings {
+        writer.write(&FindingRow(finding.clone()))?;
+    }
+    writer.finish().map(drop)
+}
+
+/// `review: 200 users; 171 findings: no-roles 25, privileged 30, ...`.
+fn summary_lines(summary: &ReviewSummary) -> Vec<String> {
+    let total: u64 = summary.findings.values().sum();
+    let kinds: Vec<String> = FindingKind::ALL
+        .iter()
+        .map(|kind| {
+            format!(
+                "{kind} {}",
+                summary.findings.get(kind).copied().unwrap_or(0)
+            )
+        })
+        .collect();
+    vec![format!(
+        "review: {} users; {total} findings: {}",
+        summary.users,
+        kinds.join(", ")
+    )]
+}
+
+/// The roles held, with how many hold each and the findings that name it: privileged roles
+/// first, then by name.
+fn role_table(summary: &ReviewSummary) -> comfy_table::Table {
+    let mut roles: Vec<_> = summary.roles.iter().collect();
+    roles.sort_by(|a, b| {
+        (!a.privileged, &a.role_name, &a.role_id).cmp(&(!b.privileged, &b.role_name, &b.role_id))
+    });
+    let rows = roles.into_iter().map(|role| {
+        let findings: Vec<String> = role
+            .findings
+            .iter()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
+        [
+            role.role_id.clone(),
+            role.role_name.clone(),
+            if role.privileged { "yes" } else { "" }.to_owned(),
+            role.holders.to_string(),
+            findings.join(", "),
+        ]
+        .into_iter()
+        .map(|cell| for_terminal(&cell).into_owned())
+        .collect::<Vec<String>>()
+    });
+    table(
+        vec!["role", "role_name", "privileged", "holders", "findings"],
+        rows,
+    )
+}
+
+/// How privilege was judged, said once.
+fn basis_line(report: &ReviewReport) -> String {
+    let count = |basis| report.roles.iter().filter(|r| r.basis == basis).count();
+    let privileged: Vec<&str> = report
+        .roles
+        .iter()
+        .filter(|r| r.privileged)
+        .map(|r| r.role_id.as_str())
+        .collect();
+    let how = match (count(Basis::Override), count(Basis::Fallback)) {
+        (n, _) if n > 0 => "as --privileged-roles names them".to_owned(),
+        (_, 0) => "from the permissions of each role".to_owned(),
+        (_, n) if n == report.roles.len() => {
+            "from the built-in administrator roles (the role permissions could not be read)"
+                .to_owned()
+        }
+        (_, n) => format!(
+            "from the permissions of each role ({n} roles without known permissions: from the \
+             built-in administrator roles)"
+        ),
+    };
+    format!(
+        "privileged roles, judged {how}: {}",
+        if privileged.is_empty() {
+            "none".to_owned()
+        } else {
+            for_terminal(&privileged.join(", ")).into_owned()
+        }
+    )
+}

@@ -1,0 +1,389 @@
+//! `review` on the binary: every kind of finding on the simulator's seeded tenant (and on its
+//! children with `--member-cids`), `--fail-on` and its exit code, the CSV, JSON and table
+//! outputs, `--privileged-roles`, and privilege judged from the built-in administrator roles
+//! when the permissions cannot be read.
+
+use std::collections::BTreeSet;
+use std::fs;
+
+use falcon_users::api::operations::{
+    COMBINED_USER_ROLES_V2, ENTITIES_ROLE_PERMISSIONS_V1, ENTITIES_ROLES_GET_V2, QUERIES_ROLES_V1,
+    QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
+};
+use httpmock::Method::{GET, POST};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const KINDS: [&str; 6] = [
+    "no-roles",
+    "privileged",
+    "stale",
+    "expiring",
+    "child-cid-grant",
+    "inactive-with-roles",
+];
+
+/// Runs `args` on the embedded simulator kept in `state`.
+fn sim_run(state: &SimState, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--simulate"];
+    all.extend_from_slice(args);
+    let env = state.env();
+    command(&all, &env).output().expect("the binary runs")
+}
+
+/// The JSON document of `review` with `args`; it must succeed.
+fn review_json(state: &SimState, args: &[&str]) -> Value {
+    let mut all = vec!["-f", "json", "review"];
+    all.extend_from_slice(args);
+    let out = sim_run(state, &all);
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+/// The seeded tenant's child CIDs, from the saved state (comma-separated).
+fn children_of(state: &SimState) -> String {
+    let saved: Value = serde_json::from_str(&fs::read_to_string(state.file()).unwrap()).unwrap();
+    let children: Vec<&str> = saved["state"]["child_cids"]
+        .as_array()
+        .expect("child_cids")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(children.len(), 2);
+    children.join(",")
+}
+
+fn count(doc: &Value, kind: &str) -> u64 {
+    doc["summary"]["findings"][kind]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no count for {kind}: {doc}"))
+}
+
+#[test]
+fn the_seeded_tenant_shows_every_kind_of_finding() {
+    let state = SimState::new();
+    let doc = review_json(&state, &[]);
+    assert_eq!(doc["summary"]["users"], 200);
+    for kind in KINDS {
+        let n = count(&doc, kind);
+        if kind == "child-cid-grant" {
+            assert_eq!(n, 0, "no child CID reviewed, none held there");
+        } else {
+            assert!(n > 0, "{kind}: {doc}");
+        }
+    }
+    let findings = doc["findings"].as_array().unwrap();
+    let total: u64 = KINDS.iter().map(|k| count(&doc, k)).sum();
+    assert_eq!(findings.len() as u64, total);
+    for finding in findings {
+        for field in ["finding", "uid", "user_uuid", "cid", "why"] {
+            assert!(
+                finding[field].as_str().is_some_and(|s| !s.is_empty()),
+                "{field}: {finding}"
+            );
+        }
+    }
+    // The seeded cases: two temporary grants, a login a year before, and privilege judged
+    // from the roles' permissions (only administrators manage users in the simulator).
+    assert_eq!(count(&doc, "expiring"), 2);
+    assert!(
+        findings.iter().any(|f| f["finding"] == "stale"
+            && f["why"].as_str().unwrap().starts_with("last login 2025-")),
+        "a login long ago"
+    );
+    assert!(
+        findings.iter().any(|f| f["finding"] == "stale"
+            && f["why"].as_str().unwrap().starts_with("never logged in")),
+        "never logged in"
+    );
+    let privileged: BTreeSet<&str> = doc["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["privileged"] == true)
+        .map(|r| {
+            assert_eq!(r["basis"], "permissions", "{r}");
+            r["role_id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        privileged,
+        BTreeSet::from(["falcon_administrator", "falconhost_admin", "user_admin"])
+    );
+    let held_privileged: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f["finding"] == "privileged")
+        .flat_map(|f| f["roles"].as_array().unwrap().iter())
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(held_privileged.is_subset(&privileged) && !held_privileged.is_empty());
+
+    // With the children: their users' roles are child-cid-grant findings in their CIDs, and
+    // every kind occurs.
+    let children = children_of(&state);
+    let fleet = review_json(&state, &["--member-cids", &children]);
+    assert_eq!(fleet["summary"]["users"], 240, "200 + 20 in each child");
+    for kind in KINDS {
+        assert!(count(&fleet, kind) > 0, "{kind}");
+    }
+    for finding in fleet["findings"].as_array().unwrap() {
+        if finding["finding"] == "child-cid-grant" {
+            assert!(
+                children.contains(finding["cid"].as_str().unwrap()),
+                "{finding}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fail_on_exits_8_only_for_the_kinds_it_names() {
+    let state = SimState::new();
+    let clean = sim_run(
+        &state,
+        &["-f", "csv", "review", "--fail-on", "child-cid-grant"],
+    );
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean.stderr));
+
+    let hit = sim_run(
+        &state,
+        &[
+            "-f",
+            "csv",
+            "review",
+            "--fail-on",
+            "child-cid-grant,expiring",
+        ],
+    );
+    let stderr = text(&hit.stderr);
+    assert_eq!(hit.status.code(), Some(8), "{stderr}");
+    assert!(stderr.contains("--fail-on: found expiring (2)"), "{stderr}");
+    assert!(
+        text(&hit.stdout).lines().count() > 2,
+        "the rows are written all the same"
+    );
+
+    let unknown = sim_run(&state, &["review", "--fail-on", "old-logins"]);
+    let stderr = text(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("stale") && stderr.contains("inactive-with-roles"),
+        "names the kinds: {stderr}"
+    );
+}
+
+#[test]
+fn csv_table_and_json_lines_carry_the_same_findings() {
+    let state = SimState::new();
+    let doc = review_json(&state, &[]);
+    let total = doc["findings"].as_array().unwrap().len();
+
+    let csv = sim_run(&state, &["-f", "csv", "review"]);
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "finding",
+            "uid",
+            "user_uuid",
+            "cid",
+            "roles",
+            "role_names",
+            "why"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), total);
+    let kinds: BTreeSet<&str> = rows.iter().map(|r| r.get(0).unwrap()).collect();
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    let summary = text(&csv.stderr);
+    assert!(summary.contains("review: 200 users;"), "{summary}");
+    assert!(
+        summary.contains("privileged roles, judged from the permissions"),
+        "{summary}"
+    );
+
+    let table = sim_run(&state, &["-f", "table", "review"]);
+    let out = text(&table.stdout);
+    assert!(
+        out.starts_with("review: 200 users;"),
+        "the summary comes first: {out}"
+    );
+    assert!(
+        out.contains("Falcon Administrator") && out.contains("holders"),
+        "{out}"
+    );
+    assert!(out.contains("inactive-with-roles"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("findings.jsonl");
+    let written = sim_run(&state, &["review", "-o", lines.to_str().unwrap()]);
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    assert!(written.stdout.is_empty());
+    let content = fs::read_to_string(&lines).unwrap();
+    let parsed: Vec<Value> = content
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a finding a line"))
+        .collect();
+    assert_eq!(parsed.len(), total);
+    assert!(
+        parsed
+            .iter()
+            .all(|f| KINDS.contains(&f["finding"].as_str().unwrap()))
+    );
+}
+
+#[test]
+fn privileged_roles_can_be_named_instead() {
+    let state = SimState::new();
+    let out = sim_run(
+        &state,
+        &[
+            "-f",
+            "json",
+            "review",
+            "--privileged-roles",
+            "falcon_console_guest",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let privileged: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["finding"] == "privileged")
+        .collect();
+    assert!(!privileged.is_empty());
+    assert!(
+        privileged
+            .iter()
+            .all(|f| f["roles"] == json!(["falcon_console_guest"])),
+        "{privileged:?}"
+    );
+    assert!(
+        text(&out.stderr).contains("as --privileged-roles names them"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn meta(total: u64) -> Value {
+    json!({"query_time": 0.01, "trace_id": "trace-1",
+           "pagination": {"offset": 0, "limit": 500, "total": total}})
+}
+
+#[test]
+fn refused_role_permissions_fall_back_to_the_builtin_administrator_roles() {
+    let server = mock_server();
+    let ids = json!({"meta": meta(2), "resources": ["u-1", "u-2"], "errors": []});
+    answer(&server, GET, QUERY_USER_V1.path, None, 200, ids);
+    let user = |uuid: &str, uid: &str| {
+        json!({"uuid": uuid, "uid": uid, "status": "active", "cid": "0123456789abcdef0123456789abcdef",
+               "created_at": "2026-01-01T00:00:00Z", "last_login_at": chrono::Utc::now().to_rfc3339()})
+    };
+    let users = json!({"meta": meta(2), "errors": [],
+                       "resources": [user("u-1", "admin@example.com"), user("u-2", "guest@example.com")]});
+    answer(&server, POST, RETRIEVE_USERS_GET_V1.path, None, 200, users);
+    for (uuid, role) in [
+        ("u-1", "falcon_administrator"),
+        ("u-2", "falcon_console_guest"),
+    ] {
+        let grant =
+            json!({"uuid": uuid, "role_id": role, "cid": "0123456789abcdef0123456789abcdef"});
+        server.mock(|when, then| {
+            when.method(GET)
+                .path(COMBINED_USER_ROLES_V2.path)
+                .query_param("user_uuid", uuid);
+            then.status(200)
+                .header("content-type", "application/json")
+                .json_body(json!({"meta": meta(1), "errors": [], "resources": [grant]}));
+        });
+    }
+    let roles = json!({"meta": meta(2), "errors": [],
+                       "resources": ["falcon_administrator", "falcon_console_guest"]});
+    answer(&server, GET, QUERIES_ROLES_V1.path, None, 200, roles);
+    let role = |id: &str, name: &str| json!({"id": id, "display_name": name, "description": "", "is_global": true});
+    let details = json!({"meta": meta(2), "errors": [], "resources": [
+        role("falcon_administrator", "Falcon Administrator"),
+        role("falcon_console_guest", "Falcon Console Guest")]});
+    answer(
+        &server,
+        POST,
+        ENTITIES_ROLES_GET_V2.path,
+        None,
+        200,
+        details,
+    );
+    let refused = json!({"meta": meta(0), "resources": [],
+                         "errors": [{"code": 403, "message": "access denied"}]});
+    answer(
+        &server,
+        GET,
+        ENTITIES_ROLE_PERMISSIONS_V1.path,
+        None,
+        403,
+        refused,
+    );
+
+    let out = run_against(&server, &["-f", "csv", "review", "--fail-on", "privileged"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    let csv = text(&out.stdout);
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(
+        rows[0].starts_with("privileged,admin@example.com,u-1,")
+            && rows[0].contains("Falcon Administrator"),
+        "{csv}"
+    );
+    assert!(
+        stderr.contains("from the built-in administrator roles"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_child_that_cannot_be_reviewed_is_reported_with_exit_5_and_the_rest_is_written() {
+    let state = SimState::new();
+    let first = review_json(&state, &[]);
+    let children = children_of(&state);
+    // Not a child of this parent: its token is refused.
+    let stranger = "0123456789abcdef0123456789abcdef";
+    let list = format!("{children},{stranger}");
+    let out = sim_run(
+        &state,
+        &[
+            "-f",
+            "json",
+            "review",
+            "--member-cids",
+            &list,
+            "--fail-on",
+            "privileged",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "partial wins over --fail-on: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("error: child CID") && l.contains(stranger)),
+        "{stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("the others' review");
+    assert_eq!(doc["summary"]["users"], 240);
+    assert!(count(&doc, "privileged") >= count(&first, "privileged"));
+}
