@@ -2,10 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use falcon_users_api::operations::{COMBINED_USER_ROLES_V2, USER_ROLES_ACTION_V1};
-use falcon_users_api::types::{
-    CombinedUserRolesV2Sort, FlightcontrolapiCombinedUserRolesResourceV2,
-    FlightcontrolapiGrantInput,
-};
+use falcon_users_api::types::{CombinedUserRolesV2Sort, FlightcontrolapiGrantInput};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::client::Falcon;
@@ -14,13 +11,14 @@ use crate::model::cid::Cid;
 use crate::model::ids::IdList;
 use crate::model::user_ref::UserRef;
 use crate::model::validation::{check_expiry, checked_id, page_size};
+use crate::model::views::Grant;
 use crate::ops::paging::{DEFAULT_OFFSET_CEILING, Listing, Page, Slice, listing};
 use crate::runtime::response::call;
 
 /// What tells two grants of one user apart: the role, where it is held, and how.
 type GrantKey = [Option<String>; 6];
 
-fn grant_key(g: &FlightcontrolapiCombinedUserRolesResourceV2) -> GrantKey {
+fn grant_key(g: &Grant) -> GrantKey {
     [
         Some(g.role_id.clone()),
         g.cid.clone(),
@@ -172,7 +170,7 @@ impl Falcon {
         &self,
         user: impl Into<UserRef>,
         query: GrantQuery,
-    ) -> BoxStream<'static, Result<FlightcontrolapiCombinedUserRolesResourceV2>> {
+    ) -> BoxStream<'static, Result<Grant>> {
         match user.into() {
             UserRef::Uuid(uuid) => self.grants_of(&uuid, query),
             login @ UserRef::Uid(_) => {
@@ -186,11 +184,7 @@ impl Falcon {
         }
     }
 
-    fn grants_of(
-        &self,
-        user_uuid: &str,
-        query: GrantQuery,
-    ) -> BoxStream<'static, Result<FlightcontrolapiCombinedUserRolesResourceV2>> {
+    fn grants_of(&self, user_uuid: &str, query: GrantQuery) -> BoxStream<'static, Result<Grant>> {
         let checked = checked_id("user_uuid", user_uuid)
             .map(str::to_owned)
             .and_then(|uuid| Ok((uuid, page_size(query.page_size)?)));

@@ -4,13 +4,14 @@ use falcon_users_api::operations::{
     ENTITIES_PERMISSIONS_GET_V1, ENTITIES_ROLE_PERMISSIONS_V1, ENTITIES_ROLES_GET_V2,
     QUERIES_ROLES_V1,
 };
-use falcon_users_api::types::{DomainPermissionDetails, DomainRole, MsaspecIdsRequest};
+use falcon_users_api::types::{DomainPermissionDetails, MsaspecIdsRequest};
 
 use crate::client::Falcon;
 use crate::error::Result;
 use crate::model::ids::IdList;
 use crate::model::user_ref::UserRef;
 use crate::model::validation::checked_id;
+use crate::model::views::Role;
 use crate::ops::paging::{Entities, batched};
 use crate::runtime::response::call;
 
@@ -91,7 +92,7 @@ impl Falcon {
     }
 
     /// Role details by id (`entitiesRolesGETV2`), any number of ids, batched and merged.
-    pub async fn get_roles(&self, ids: impl Into<IdList>) -> Result<Entities<DomainRole>> {
+    pub async fn get_roles(&self, ids: impl Into<IdList>) -> Result<Entities<Role>> {
         let ids = ids.into();
         ids.validate("ids")?;
         let batch = self.batch();
@@ -114,7 +115,7 @@ impl Falcon {
     }
 
     /// Every role available in this handle's CID, with details.
-    pub async fn roles(&self) -> Result<Vec<DomainRole>> {
+    pub async fn roles(&self) -> Result<Vec<Role>> {
         let ids = self.role_ids().await?;
         if ids.is_empty() {
             return Ok(Vec::new());

@@ -6,9 +6,9 @@ use falcon_users_api::operations::{
     UPDATE_USER_V1, USER_ACTION_V1,
 };
 use falcon_users_api::types::{
-    DomainCreateUserRequest, DomainUpdateUserRequest, DomainUser, DomainUserAction,
-    DomainUserActionActionName, DomainUserActionRequest, DomainUserCreateRequest,
-    MsaspecIdsRequest, MsaspecQueryResponse, QueryUserV1Sort,
+    DomainCreateUserRequest, DomainUpdateUserRequest, DomainUserAction, DomainUserActionActionName,
+    DomainUserActionRequest, DomainUserCreateRequest, MsaspecIdsRequest, MsaspecQueryResponse,
+    QueryUserV1Sort,
 };
 use futures::stream::BoxStream;
 
@@ -18,6 +18,7 @@ use crate::model::fql;
 use crate::model::ids::IdList;
 use crate::model::user_ref::UserRef;
 use crate::model::validation::{checked_id, checked_name, page_size, validate_email};
+use crate::model::views::User;
 use crate::ops::paging::{
     DEFAULT_OFFSET_CEILING, Entities, Listing, Page, Slice, batched, detailed, listing,
 };
@@ -212,7 +213,7 @@ impl Falcon {
     /// `retrieveUsersGETV1`), a few batches in flight, order kept. Memory stays constant in the
     /// number of users. A user deleted between the two steps is left out. Every user fetched
     /// before an error is delivered, then the error, then the stream ends.
-    pub fn users(&self, query: UserQuery) -> BoxStream<'static, Result<DomainUser>> {
+    pub fn users(&self, query: UserQuery) -> BoxStream<'static, Result<User>> {
         self.users_batched(query, self.batch().concurrency)
     }
 
@@ -221,7 +222,7 @@ impl Falcon {
         &self,
         query: UserQuery,
         batches: usize,
-    ) -> BoxStream<'static, Result<DomainUser>> {
+    ) -> BoxStream<'static, Result<User>> {
         let falcon = self.clone();
         let batch = self.batch();
         let size = page_size(query.page_size).unwrap_or(500);
@@ -238,7 +239,7 @@ impl Falcon {
     }
 
     /// Users by UUID, any number: split into batches, fetched concurrently, merged in order.
-    pub async fn get_users(&self, ids: impl Into<IdList>) -> Result<Entities<DomainUser>> {
+    pub async fn get_users(&self, ids: impl Into<IdList>) -> Result<Entities<User>> {
         let ids = ids.into();
         ids.validate("ids")?;
         let batch = self.batch();
@@ -249,7 +250,7 @@ impl Falcon {
     }
 
     /// The user whose login (`uid`, usually the email) is `uid`, if any.
-    pub async fn find_user_by_uid(&self, uid: &str) -> Result<Option<DomainUser>> {
+    pub async fn find_user_by_uid(&self, uid: &str) -> Result<Option<User>> {
         match self.uuid_of_login(uid).await? {
             Some(uuid) => Ok(self
                 .retrieve_users(vec![uuid])
@@ -271,7 +272,7 @@ impl Falcon {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn find_user(&self, user: impl Into<UserRef>) -> Result<Option<DomainUser>> {
+    pub async fn find_user(&self, user: impl Into<UserRef>) -> Result<Option<User>> {
         match user.into() {
             UserRef::Uid(uid) => self.find_user_by_uid(&uid).await,
             UserRef::Uuid(uuid) => {
@@ -320,7 +321,7 @@ impl Falcon {
     }
 
     /// Creates a user (`createUserV1`). `uid` must be an email address; names are trimmed.
-    pub async fn create_user(&self, mut user: DomainCreateUserRequest) -> Result<DomainUser> {
+    pub async fn create_user(&self, mut user: DomainCreateUserRequest) -> Result<User> {
         let uid = user.uid.as_deref().unwrap_or_default().trim().to_owned();
         validate_email(&uid)?;
         user.uid = Some(uid);
@@ -345,11 +346,7 @@ impl Falcon {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn update_user(
-        &self,
-        user: impl Into<UserRef>,
-        update: UserUpdate,
-    ) -> Result<DomainUser> {
+    pub async fn update_user(&self, user: impl Into<UserRef>, update: UserUpdate) -> Result<User> {
         if update.first_name.is_none() && update.last_name.is_none() {
             return Err(Error::invalid(
                 "first_name",
@@ -425,7 +422,7 @@ impl Falcon {
         Ok(())
     }
 
-    async fn retrieve_users(&self, ids: Vec<String>) -> Result<Entities<DomainUser>> {
+    async fn retrieve_users(&self, ids: Vec<String>) -> Result<Entities<User>> {
         let api = self.ready().await?;
         let response = call(
             &RETRIEVE_USERS_GET_V1,
@@ -442,7 +439,7 @@ impl Falcon {
 
     /// Creates a user through the deprecated `CreateUser` operation (for tenants that still need
     /// it), returning it in the shape of `createUserV1`'s user.
-    pub async fn create_user_legacy(&self, user: DomainUserCreateRequest) -> Result<DomainUser> {
+    pub async fn create_user_legacy(&self, user: DomainUserCreateRequest) -> Result<User> {
         let api = self.ready().await?;
         #[allow(deprecated)] // asked for explicitly (`Provision::legacy_create`)
         let created = call(
@@ -451,14 +448,14 @@ impl Falcon {
         )
         .await?;
         let meta = first_resource(&LEGACY_CREATE_USER, created.resources)?;
-        Ok(DomainUser {
+        Ok(User {
             cid: Some(meta.customer),
             first_name: meta.first_name,
             last_name: meta.last_name,
             status: meta.status,
             uid: meta.uid,
             uuid: Some(meta.uuid),
-            ..DomainUser::default()
+            ..User::default()
         })
     }
 }

@@ -1,11 +1,11 @@
 //! Every user with their grants, as a stream: constant memory in the number of users.
 
-use falcon_users_api::types::{DomainUser, FlightcontrolapiCombinedUserRolesResourceV2};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use tracing::warn;
 
 use crate::client::Falcon;
 use crate::error::{Error, Result};
+use crate::model::views::{Grant, User};
 use crate::ops::grants::GrantQuery;
 use crate::ops::paging::end_at_error;
 use crate::ops::users::UserQuery;
@@ -14,9 +14,9 @@ use crate::ops::users::UserQuery;
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserWithGrants {
     /// The user.
-    pub user: DomainUser,
+    pub user: User,
     /// Their grants (direct and Flight Control).
-    pub grants: Vec<FlightcontrolapiCombinedUserRolesResourceV2>,
+    pub grants: Vec<Grant>,
     /// The user was deleted while the inventory ran: listed, but gone by the time their grants
     /// were asked for (the grants listing answered "not found" and a fresh lookup found no such
     /// user). `grants` is then empty because there are none left, not because they held none.
@@ -116,7 +116,7 @@ impl Falcon {
         end_at_error(rows).boxed()
     }
 
-    async fn with_grants(&self, user: DomainUser) -> Result<UserWithGrants> {
+    async fn with_grants(&self, user: User) -> Result<UserWithGrants> {
         let uuid = user.uuid.clone().unwrap_or_default();
         let listed = self.grants(&uuid, GrantQuery::new()).try_collect().await;
         match listed {

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use falcon_users_api::types::{DomainUser, FlightcontrolapiCombinedUserRolesResourceV2};
 use futures::TryStreamExt;
 use tracing::info;
 
@@ -10,6 +9,7 @@ use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::model::user_ref::UserRef;
+use crate::model::views::{Grant, User};
 use crate::ops::grants::{GrantQuery, RevokeOptions};
 use crate::workflows::stop::Stop;
 
@@ -17,9 +17,9 @@ use crate::workflows::stop::Stop;
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffboardPlan {
     /// The user found.
-    pub user: DomainUser,
+    pub user: User,
     /// Grants to revoke.
-    pub grants: Vec<FlightcontrolapiCombinedUserRolesResourceV2>,
+    pub grants: Vec<Grant>,
     /// Role ids to revoke, per CID.
     pub revoke: BTreeMap<String, Vec<String>>,
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use falcon_users_api::types::{DomainCreateUserRequest, DomainUser, DomainUserCreateRequest};
+use falcon_users_api::types::{DomainCreateUserRequest, DomainUserCreateRequest};
 use futures::TryStreamExt;
 use tracing::{info, warn};
 
@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::model::ids::IdList;
 use crate::model::validation::validate_email;
+use crate::model::views::User;
 use crate::ops::grants::{GrantOptions, GrantQuery};
 use crate::workflows::once::exactly_once;
 use crate::workflows::stop::Stop;
@@ -56,27 +57,27 @@ pub enum ProvisionOutcome {
     /// The user was created and every role granted.
     Created {
         /// The new user.
-        user: DomainUser,
+        user: User,
         /// Roles granted.
         granted: Vec<String>,
     },
     /// The user existed; the roles it lacked were granted.
     RolesAdded {
         /// The existing user.
-        user: DomainUser,
+        user: User,
         /// Roles granted now (the others were already held).
         granted: Vec<String>,
     },
     /// The user existed with every requested role: nothing was changed.
     AlreadyProvisioned {
         /// The existing user.
-        user: DomainUser,
+        user: User,
     },
 }
 
 impl ProvisionOutcome {
     /// The user, new or existing.
-    pub fn user(&self) -> &DomainUser {
+    pub fn user(&self) -> &User {
         match self {
             ProvisionOutcome::Created { user, .. }
             | ProvisionOutcome::RolesAdded { user, .. }
@@ -252,11 +253,7 @@ impl Falcon {
         }
     }
 
-    async fn complete_existing(
-        &self,
-        job: &Provision,
-        user: DomainUser,
-    ) -> Result<ProvisionOutcome> {
+    async fn complete_existing(&self, job: &Provision, user: User) -> Result<ProvisionOutcome> {
         let uuid = user.uuid.clone().unwrap_or_default();
         let held: BTreeSet<String> = self
             .grants(&uuid, GrantQuery::new())
@@ -288,7 +285,7 @@ impl Falcon {
     }
 
     /// Creates the user; if the outcome is unknown, looks it up before trying again.
-    async fn create_once(&self, job: &Provision) -> Result<DomainUser> {
+    async fn create_once(&self, job: &Provision) -> Result<User> {
         let names = (job.first_name.clone(), job.last_name.clone());
         self.create_exactly_once(&job.uid, names, job.cid.as_ref(), job.legacy)
             .await
@@ -303,7 +300,7 @@ impl Falcon {
         (first_name, last_name): (Option<String>, Option<String>),
         cid: Option<&Cid>,
         legacy: bool,
-    ) -> Result<DomainUser> {
+    ) -> Result<User> {
         exactly_once(
             self,
             || async {

@@ -1,7 +1,8 @@
 //! Roles named the way people write them: by id or display name, with a suggestion on a near miss.
 
-use falcon_users_api::types::DomainRole;
 use serde::{Deserialize, Serialize};
+
+use crate::model::views::Role;
 
 /// The roles a CID offers: what role names on a roster are resolved against.
 ///
@@ -20,7 +21,7 @@ pub struct Catalogue {
 
 impl Catalogue {
     /// The roles of a `queriesRolesV1` + `entitiesRolesGETV2` read.
-    pub fn from_roles(roles: &[DomainRole]) -> Self {
+    pub fn from_roles(roles: &[Role]) -> Self {
         Self::from_pairs(
             roles
                 .iter()

@@ -4,13 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use falcon_users_api::types::FlightcontrolapiCombinedUserRolesResourceV2;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::client::Falcon;
 use crate::error::Result;
 use crate::model::cid::Cid;
+use crate::model::views::Grant;
 use crate::ops::users::UserQuery;
 use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
 use crate::workflows::roster::resolve::Catalogue;
@@ -73,9 +73,7 @@ impl UserState {
 }
 
 /// When a grant ends (`None`: permanent, or an end that is not RFC 3339).
-pub(crate) fn grant_end(
-    grant: &FlightcontrolapiCombinedUserRolesResourceV2,
-) -> Option<DateTime<Utc>> {
+pub(crate) fn grant_end(grant: &Grant) -> Option<DateTime<Utc>> {
     let text = grant.expires_at.as_deref()?;
     DateTime::parse_from_rfc3339(text)
         .ok()
