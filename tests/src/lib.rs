@@ -12,6 +12,11 @@
 //! Some names repeat across modules with different values (`CID`, `CLIENT_ID`, `error_body`
 //! vs `gateway_error`): glob-import [`fixtures`] or [`mock`], never both; [`sim`] only alone.
 
+/// The README's Rust examples, compiled as doctests so that they keep up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
+
 use std::future::Future;
 use std::time::Duration;
 
