@@ -71,6 +71,42 @@ pub use ops::users::{UserQuery, UserUpdate};
 pub use retry::RetryPolicy;
 pub use runtime::stats::StatsSnapshot;
 
+/// The date-time crate of the signatures (grant ends, typed timestamps), re-exported so that a
+/// caller's version always matches.
+pub use chrono;
+/// The stream crate of the signatures (listings are `BoxStream`s), re-exported likewise.
+pub use futures;
+/// The URL type of [`Cloud::Custom`].
+pub use url::Url;
+
+/// What most programs use, in one import: the handle, the query and option builders, the
+/// short type names with their typed views, and the stream extension traits the listings need.
+///
+/// ```no_run
+/// use falcon_users::prelude::*;
+///
+/// # async fn demo() -> falcon_users::Result<()> {
+/// let falcon = Falcon::from_env()?;
+/// let mut users = falcon.users(UserQuery::new().filter("status:'active'"));
+/// while let Some(user) = users.try_next().await? {
+///     let seen = user.last_login_at().map(|t| t.to_rfc3339());
+///     println!("{:?} last seen {seen:?}", user.uid);
+/// }
+/// falcon
+///     .grant_roles("ann@example.com", "falcon_console_guest", GrantOptions::new())
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub mod prelude {
+    pub use crate::model::views::{Grant, GrantView, Role, User, UserStatus, UserType, UserView};
+    pub use crate::workflows::InventoryOptions;
+    pub use crate::{
+        Cid, Error, Falcon, GrantOptions, GrantQuery, Result, RevokeOptions, UserQuery, UserRef,
+        UserUpdate,
+    };
+    pub use futures::{StreamExt, TryStreamExt};
+}
+
 /// The generated low-level crate, re-exported: its `types` are the types this crate returns.
 pub use falcon_users_api as api;
 /// The spec's request and response types.
