@@ -380,6 +380,10 @@ pub struct BulkUsers {
     /// named is looked for in each of them, by login. Results are labelled by CID.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse, requires = "users_source")]
     pub member_cids: Option<MemberCids>,
+    /// Append a JSON line per action to this file (time, CID, user, action, outcome, trace id),
+    /// as `apply` does.
+    #[arg(long, value_name = "FILE", requires = "users_source")]
+    pub journal: Option<PathBuf>,
     /// Show what would change, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -432,6 +436,9 @@ pub struct ProvisionArgs {
     /// or @FILE); a row naming another CID is refused, as `plan` does.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse, requires = "from")]
     pub member_cids: Option<MemberCids>,
+    /// With --from: append a JSON line per action to this file, as `apply` does.
+    #[arg(long, value_name = "FILE", requires = "from")]
+    pub journal: Option<PathBuf>,
     /// With --from: changes in flight.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
@@ -450,13 +457,17 @@ pub struct OffboardArgs {
     #[arg(long)]
     pub missing_ok: bool,
     /// Flight Control: offboard in these member CIDs instead of the handle's own (comma-
-    /// separated, or @FILE with one per line): each user, named by login, in each of them
-    /// (with --missing-ok, a CID where they have no account is reported "absent").
+    /// separated, or @FILE with one per line): each user, named by login, is looked for in
+    /// every one of them and offboarded where homed; one found in none is absent.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
     pub member_cids: Option<MemberCids>,
     /// Show the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Append a JSON line per action to this file (time, CID, user, action, outcome, trace id),
+    /// as `apply` does.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
     /// Changes in flight.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,

@@ -54,16 +54,14 @@ pub async fn provision(ctx: &Ctx, args: &ProvisionArgs, file: &Path) -> Outcome 
         unchanged: Vec::new(),
         absent: Vec::new(),
     };
-    run(
-        ctx,
-        bulk,
-        false,
-        args.dry_run,
-        false,
-        args.concurrency,
-        "provision",
-    )
-    .await
+    let how = How {
+        fleet: false,
+        dry_run: args.dry_run,
+        missing_ok: false,
+        concurrency: args.concurrency,
+        journal: args.journal.as_deref(),
+    };
+    run(ctx, bulk, &how, "provision").await
 }
 
 /// Runs `offboard` of several users, or of `--from FILE`.
@@ -82,16 +80,14 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Outcome {
     .await?;
     let mut bulk = offboard_plan(&state, &named);
     bulk.absent.extend(nowhere);
-    run(
-        ctx,
-        bulk,
-        members.is_some(),
-        args.dry_run,
-        args.missing_ok,
-        args.concurrency,
-        "offboard (revoke every role, then delete)",
-    )
-    .await
+    let how = How {
+        fleet: members.is_some(),
+        dry_run: args.dry_run,
+        missing_ok: args.missing_ok,
+        concurrency: args.concurrency,
+        journal: args.journal.as_deref(),
+    };
+    run(ctx, bulk, &how, "offboard (revoke every role, then delete)").await
 }
 
 /// Runs `grants grant|revoke|set --users-from FILE | --filter FQL`: the users read (one lookup
@@ -134,16 +130,14 @@ pub async fn edit_roles(
         RoleEdit::Revoke => format!("revoke {}", roles.join(", ")),
         RoleEdit::Set => format!("set the roles to exactly {}", roles.join(", ")),
     };
-    run(
-        ctx,
-        bulk,
-        members.is_some(),
-        users.dry_run,
-        false,
-        users.concurrency,
-        &what,
-    )
-    .await
+    let how = How {
+        fleet: members.is_some(),
+        dry_run: users.dry_run,
+        missing_ok: false,
+        concurrency: users.concurrency,
+        journal: users.journal.as_deref(),
+    };
+    run(ctx, bulk, &how, &what).await
 }
 
 /// The CIDs a bulk command works in: the member CIDs given, or the handle's own (`None`).
@@ -255,19 +249,32 @@ fn users_in(file: &Path) -> Result<Vec<String>, Failure> {
         .collect())
 }
 
-/// Shows the plan; unless a dry run, confirms it once, applies it (the state was read just
-/// now: no second read), and prints one table: every change's outcome, then the users left
-/// alone (`fleet`: the users were looked for across member CIDs). Exit 5 when a change failed,
-/// or a user was absent without `missing_ok`.
-async fn run(
-    ctx: &Ctx,
-    bulk: BulkPlan,
+/// How a bulk command runs.
+struct How<'a> {
+    /// The users were looked for across member CIDs.
     fleet: bool,
+    /// Show the plan, change nothing.
     dry_run: bool,
+    /// An absent user is not a failure.
     missing_ok: bool,
+    /// Changes in flight.
     concurrency: usize,
-    what: &str,
-) -> Outcome {
+    /// Append a JSON line per action here.
+    journal: Option<&'a Path>,
+}
+
+/// Shows the plan; unless a dry run, confirms it once, applies it (the state was read just
+/// now: no second read), journals each action when asked, and prints one table: every change's
+/// outcome, then the users left alone. Exit 5 when a change failed, or a user was absent
+/// without `missing_ok`; 7 when the journal could not be written (no further change started).
+async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
+    let How {
+        fleet,
+        dry_run,
+        missing_ok,
+        concurrency,
+        journal,
+    } = *how;
     let BulkPlan {
         plan,
         unchanged,
@@ -307,11 +314,31 @@ async fn run(
         if !confirm(ctx.yes, &question).await {
             return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
         }
+        let journal = match journal {
+            Some(path) => Journal::append_to(path).map_err(|e| {
+                Failure::Exit(
+                    exit::LOCAL,
+                    format!("cannot write the journal {}: {e}", path.display()),
+                )
+            })?,
+            None => Journal::off(),
+        };
         let options = ApplyOptions::new()
             .concurrency(concurrency)
             .verify(false)
             .stop_on(ctx.changes.begin());
-        ctx.falcon.apply(&plan, &options, &Journal::off()).await?
+        let report = ctx.falcon.apply(&plan, &options, &journal).await?;
+        if let (Some(why), Some(path)) = (journal.failure(), how.journal) {
+            show_report(ctx, &plan, &report, Vec::new())?;
+            return Err(Failure::Exit(
+                exit::LOCAL,
+                format!(
+                    "the journal {} could not be written ({why}); no further change was started",
+                    path.display()
+                ),
+            ));
+        }
+        report
     };
     if dry_run {
         console::line(format_args!("dry run: nothing was changed"));

@@ -60,7 +60,12 @@ pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
 /// Runs `offboard`.
 pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
     let user = match args.users.as_slice() {
-        [one] if args.from.is_none() && !args.missing_ok && args.member_cids.is_none() => {
+        [one]
+            if args.from.is_none()
+                && !args.missing_ok
+                && args.member_cids.is_none()
+                && args.journal.is_none() =>
+        {
             one.clone()
         }
         _ => return super::bulk::offboard(ctx, &args).await,

@@ -241,3 +241,86 @@ fn grants_set_for_users_from_a_file_is_idempotent() {
     let no_users = run(&state, &["--yes", "grants", "set", "falcon_console_guest"]);
     assert_eq!(no_users.status.code(), Some(2));
 }
+
+#[test]
+fn a_bulk_command_journals_each_action_when_asked_and_appends_on_a_second_run() {
+    let state = SimState::new();
+    let dir = tempfile::tempdir().unwrap();
+    let roster = write(
+        dir.path(),
+        "r.csv",
+        "uid,roles\nj1@corp.example.com,falcon_console_guest\nj2@corp.example.com,falcon_console_guest\n",
+    );
+    let journal = dir.path().join("bulk.journal.jsonl");
+    let journal_arg = journal.to_str().unwrap();
+    let made = run(
+        &state,
+        &[
+            "--yes",
+            "provision",
+            "--from",
+            &roster,
+            "--journal",
+            journal_arg,
+        ],
+    );
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let lines = |path: &Path| -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect()
+    };
+    let entries = lines(&journal);
+    // A create and a grant for each user, each done, with its time and trace id.
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    for entry in &entries {
+        assert_eq!(entry["outcome"], "done", "{entry}");
+        assert!(
+            entry["time"].is_string() && entry["trace_id"].is_string(),
+            "{entry}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&journal).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let gone = run(
+        &state,
+        &[
+            "--yes",
+            "offboard",
+            "j1@corp.example.com",
+            "--journal",
+            journal_arg,
+        ],
+    );
+    assert!(gone.status.success(), "{}", text(&gone.stderr));
+    let entries = lines(&journal);
+    assert!(entries.len() > 4, "appended: {entries:?}");
+    assert!(
+        entries[4..]
+            .iter()
+            .all(|e| e["uid"] == "j1@corp.example.com" && e["outcome"] == "done"),
+        "{entries:?}"
+    );
+
+    // A journal that cannot be opened stops before any change (exit 7).
+    let blocked = run(
+        &state,
+        &[
+            "--yes",
+            "offboard",
+            "j2@corp.example.com",
+            "--journal",
+            dir.path().join("missing-dir/j.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(blocked.status.code(), Some(7), "{}", text(&blocked.stderr));
+    let still = run(&state, &["users", "get", "j2@corp.example.com"]);
+    assert!(still.status.success(), "{}", text(&still.stderr));
+}
