@@ -6,14 +6,13 @@
 //! is set by the children in flight, each holding one batch of users and its requests, never by
 //! the fleet: the peak must match the small fleet's).
 
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use falcon_users::workflows::InventoryOptions;
 use falcon_users::{Cid, UserQuery};
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::measure::{mib, own_peak_rss};
 use crate::report::Report;
@@ -133,7 +132,7 @@ impl Run {
     /// The first `fleet` children of `sim`, `at_once` at a time; every row must arrive.
     fn new(sim: &SimProcess, settings: &Settings, fleet: usize, at_once: usize) -> Result<Run> {
         let cids = sim.child_cids[..fleet].join(",");
-        let answer = child(&[
+        let answer = super::child(&[
             "fleet-stream",
             "--base-url",
             &sim.base_url,
@@ -156,20 +155,6 @@ impl Run {
             peak: mib(answer["peak_rss"].as_u64().unwrap_or(0)),
         })
     }
-}
-
-/// Runs this binary with `args` and reads its JSON answer.
-fn child(args: &[&str]) -> Result<Value> {
-    let output = Command::new(std::env::current_exe()?)
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("running the {} child", args[0]))?;
-    if !output.status.success() {
-        bail!("the {} child failed ({})", args[0], output.status);
-    }
-    serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("the {} child's answer is not JSON", args[0]))
 }
 
 /// The child: the fleet's inventory, `at_once` children at a time, rows serialized and dropped

@@ -3,13 +3,12 @@
 //! Then one call against a server whose answer never ends: the body limit holds the peak.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use falcon_users::UserQuery;
 use falcon_users::workflows::InventoryOptions;
 use futures::TryStreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::measure::{mib, own_peak_rss};
 use crate::report::Report;
@@ -21,18 +20,15 @@ pub fn run(sizes: [usize; 2], concurrency: usize) -> Result<Report> {
     let mut peaks = Vec::new();
     for users in sizes {
         let sim = SimProcess::start(&SimSpec::unlimited(users)?)?;
-        let exe = std::env::current_exe()?;
-        let output = Command::new(exe)
-            .args(["stream", "--base-url", &sim.base_url, "--out", "/dev/null"])
-            .args(["--concurrency", &concurrency.to_string()])
-            .stderr(Stdio::inherit())
-            .output()
-            .context("running the streaming child")?;
-        if !output.status.success() {
-            bail!("the streaming child failed ({})", output.status);
-        }
-        let answer: Value = serde_json::from_slice(&output.stdout)
-            .context("the streaming child's answer is not JSON")?;
+        let answer = super::child(&[
+            "stream",
+            "--base-url",
+            &sim.base_url,
+            "--out",
+            "/dev/null",
+            "--concurrency",
+            &concurrency.to_string(),
+        ])?;
         let streamed = answer["users"].as_u64().unwrap_or(0);
         if streamed != users as u64 {
             bail!("streamed {streamed} users of {users}");
@@ -54,7 +50,7 @@ pub fn run(sizes: [usize; 2], concurrency: usize) -> Result<Report> {
         0.15,
     );
     let flood = FloodServer::start()?;
-    let answer = child(&["flood-call", "--base-url", &flood.base_url])?;
+    let answer = super::child(&["flood-call", "--base-url", &flood.base_url])?;
     let peak = mib(answer["peak_rss"].as_u64().unwrap_or(0));
     report.figure("peak RSS, one endless answer", peak, "MiB");
     report.figure(
@@ -69,20 +65,6 @@ pub fn run(sizes: [usize; 2], concurrency: usize) -> Result<Report> {
     );
     report.at_most("peak RSS MiB, one endless answer", peak, 96.0);
     Ok(report)
-}
-
-/// Runs this binary with `args` and reads its JSON answer.
-fn child(args: &[&str]) -> Result<Value> {
-    let output = Command::new(std::env::current_exe()?)
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("running the {} child", args[0]))?;
-    if !output.status.success() {
-        bail!("the {} child failed ({})", args[0], output.status);
-    }
-    serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("the {} child's answer is not JSON", args[0]))
 }
 
 /// The child: one call against a server whose answer never ends (with the default body limit);

@@ -35,6 +35,21 @@ pub fn bound_secs(requests: u64, rate_per_minute: u32, latency_ms: u64, concurre
     by_rate.max(by_latency)
 }
 
+/// Runs this binary with `args` (one of its hidden child commands, in a fresh process so that
+/// its peak memory is its own) and reads the JSON answer it prints.
+pub fn child(args: &[&str]) -> Result<serde_json::Value> {
+    let output = std::process::Command::new(std::env::current_exe()?)
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running the {} child", args[0]))?;
+    if !output.status.success() {
+        anyhow::bail!("the {} child failed ({})", args[0], output.status);
+    }
+    serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("the {} child's answer is not JSON", args[0]))
+}
+
 /// Median of a non-empty sample.
 pub fn median(mut sample: Vec<f64>) -> f64 {
     sample.sort_by(f64::total_cmp);
