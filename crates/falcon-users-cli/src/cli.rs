@@ -127,13 +127,13 @@ pub enum Format {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Users: list, get, create, update, delete.
+    /// Users: list, get, create, update, delete, reset a password or second factor.
     #[command(subcommand)]
     Users(UsersCommand),
-    /// Roles: list the available ones, get details.
+    /// Roles: list the available ones, get details and permissions.
     #[command(subcommand)]
     Roles(RolesCommand),
-    /// Grants: list a user's roles, grant, revoke.
+    /// Grants: list a user's roles, grant, revoke, set (one user or many).
     #[command(subcommand)]
     Grants(GrantsCommand),
     /// Create a user and grant roles, checked first; idempotent.
