@@ -3,7 +3,8 @@
 //! The curated spec is already generator-friendly; these checks keep it that way when a maintainer
 //! pastes in upstream shapes: progenitor panics on `default` responses that differ from the others,
 //! on per-status error schemas and on request bodies with two media types, and names that collide
-//! after case folding produce code that does not compile.
+//! after case folding produce code that does not compile. One rewrite is for the docs only: a
+//! property that is a `$ref` with a `description` beside it keeps that description.
 
 use std::collections::BTreeMap;
 
@@ -89,6 +90,15 @@ pub fn normalize(mut spec: Value) -> Result<Value> {
         }
     }
 
+    if let Some(schemas) = spec
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for schema in schemas.values_mut() {
+            wrap_described_refs(schema);
+        }
+    }
+
     if !problems.is_empty() {
         bail!(
             "the spec has shapes progenitor cannot generate:\n  - {}",
@@ -124,6 +134,28 @@ fn inline_header_refs(responses: &mut serde_json::Map<String, Value>, headers: &
                 *header = resolved.clone();
             }
         }
+    }
+}
+
+/// OpenAPI 3.0 ignores the siblings of a `$ref`, and so does progenitor: a property given as
+/// `{"$ref": ..., "description": ...}` would lose its doc comment. `{"allOf": [{"$ref": ...}],
+/// "description": ...}` means the same type (typify generates the referenced type itself) and
+/// keeps the description. Nested properties are rewritten too.
+fn wrap_described_refs(schema: &mut Value) {
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for property in properties.values_mut() {
+        if let Some(object) = property.as_object_mut()
+            && object.len() > 1
+            && let Some(reference) = object.remove("$ref")
+        {
+            object.insert(
+                "allOf".into(),
+                Value::Array(vec![serde_json::json!({"$ref": reference})]),
+            );
+        }
+        wrap_described_refs(property);
     }
 }
 
@@ -197,6 +229,34 @@ mod tests {
         }}}}});
         let out = normalize(ok).unwrap();
         assert!(out.pointer("/paths/~1a/get/responses/default").is_none());
+    }
+
+    #[test]
+    fn described_refs_become_a_one_element_all_of() {
+        let spec = json!({
+            "paths": {},
+            "components": {"schemas": {"A": {"type": "object", "properties": {
+                "described": {"description": "d", "$ref": "#/components/schemas/B"},
+                "plain": {"$ref": "#/components/schemas/B"},
+                "inline": {"type": "object", "properties": {
+                    "deep": {"description": "e", "$ref": "#/components/schemas/B"}
+                }}
+            }}}}
+        });
+        let out = normalize(spec).unwrap();
+        let props = "/components/schemas/A/properties";
+        assert_eq!(
+            out.pointer(&format!("{props}/described")),
+            Some(&json!({"description": "d", "allOf": [{"$ref": "#/components/schemas/B"}]}))
+        );
+        assert_eq!(
+            out.pointer(&format!("{props}/plain")),
+            Some(&json!({"$ref": "#/components/schemas/B"}))
+        );
+        assert_eq!(
+            out.pointer(&format!("{props}/inline/properties/deep/allOf/0/$ref")),
+            Some(&json!("#/components/schemas/B"))
+        );
     }
 
     #[test]

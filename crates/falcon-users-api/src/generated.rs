@@ -63,12 +63,15 @@ pub mod types {
             value.parse()
         }
     }
-    ///`ApiUserMetadataResponse`
+    ///Envelope of the deprecated `/users` operations (`retrieveUser`, `CreateUser`, `UpdateUser`): users in the legacy camelCase shape.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ApiUserMetadataResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///The users found, created or updated.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<DomainUserMetadata>>,
     }
@@ -77,12 +80,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`ApiUserRoleIdsResponse`
+    ///Envelope of the deprecated `GrantUserRoleIds` and `RevokeUserRoleIds`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ApiUserRoleIdsResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///Role ids the request concerned, as the service reports them.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
@@ -91,12 +97,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`ApiUserRoleResponse`
+    ///Envelope of the deprecated `GetRoles`: roles in the legacy shape.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ApiUserRoleResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///The roles found for the requested ids.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<DomainUserRole>>,
     }
@@ -329,21 +338,28 @@ pub mod types {
             CombinedUserRolesV3Sort::RoleNameAsc
         }
     }
-    ///`DomainAccessTokenResponseV1`
+    ///Body of a successful `oauth2AccessToken` (HTTP 201): a bearer token and its lifetime. The whole body is secret.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DomainAccessTokenResponseV1 {
+        ///The bearer token to send as `Authorization: Bearer` on every other request; a secret, never log it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub access_token: ::std::option::Option<::std::string::String>,
+        ///Lifetime of the token in seconds from now; 1799 (about 30 minutes) in practice, so mint a new one shortly before it runs out.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in: ::std::option::Option<i32>,
+        ///OpenID Connect id token; not issued for the client-credentials exchange this API uses.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id_token: ::std::option::Option<::std::string::String>,
+        ///Token type identifier of an OAuth2 token exchange; absent for client credentials.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub issued_token_type: ::std::option::Option<::std::string::String>,
+        ///Refresh token; not issued for client credentials, where a new token is minted with the client id and secret instead.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
+        ///Space-separated scopes, when the service states them; usually absent, the API client's configured scopes apply.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scope: ::std::option::Option<::std::string::String>,
+        ///Always `bearer`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_type: ::std::option::Option<::std::string::String>,
     }
@@ -352,17 +368,22 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainActionUserRolesRequestV2`
+    ///Body of `userRolesActionV2`: grant or revoke roles for one user (possibly an invited external user) in one CID. No field is marked required, but the service needs `action`, `cid`, `role_ids` and `uuid`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DomainActionUserRolesRequestV2 {
+        ///`grant` (or its alias `assign-role`) or `revoke` (or `remove-role`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
+        ///CID (32 lowercase hex, no `-XX` checksum suffix) in which the roles are granted or revoked.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
+        ///Only with `grant`: when a temporary grant ends, an RFC 3339 timestamp 1 hour to 7 days ahead; omit for a permanent grant.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Ids of the roles to grant or revoke; built-in roles have text ids such as `falcon_console_guest`, custom roles 32-hex ids and can only be granted in their home CID.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub role_ids: ::std::vec::Vec<::std::string::String>,
+        ///UUID of the user whose roles change.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uuid: ::std::option::Option<::std::string::String>,
     }
@@ -371,9 +392,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainActionValidationRequest`
+    ///Body of `userAllowedActionsV1`: the user, CID and action combinations to check.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainActionValidationRequest {
+        ///The combinations to check, one entry per user, CID and action.
         pub allowed_actions: ::std::vec::Vec<DomainAllowedAction>,
     }
     impl DomainActionValidationRequest {
@@ -381,12 +403,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainActionValidationResponse`
+    ///Envelope of `userAllowedActionsV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainActionValidationResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaApiError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaMetaInfo,
+        ///The checked combinations the caller is allowed to perform.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<
             ::std::vec::Vec<DomainAllowedActionResponse>,
@@ -397,13 +422,17 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainAllowedAction`
+    ///One user, CID and action to check with `userAllowedActionsV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainAllowedAction {
+        ///Name of the action to check; upstream does not list the names.
         pub action: ::std::string::String,
+        ///CID (32 lowercase hex, no `-XX` checksum suffix) the action would be performed in.
         pub cid: ::std::string::String,
+        ///Optional ids of the resources the action would touch, such as role ids.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub resource_ids: ::std::vec::Vec<::std::string::String>,
+        ///UUID of the user the action would apply to.
         pub uuid: ::std::string::String,
     }
     impl DomainAllowedAction {
@@ -411,13 +440,17 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainAllowedActionResponse`
+    ///One user, CID and action that the caller is allowed to perform, as `userAllowedActionsV1` answers.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainAllowedActionResponse {
+        ///Name of the allowed action, as it was asked for.
         pub action: ::std::string::String,
+        ///CID (32 lowercase hex, no `-XX` checksum suffix) the action may be performed in.
         pub cid: ::std::string::String,
+        ///Ids of the resources the action may touch, as they were asked for.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub resource_ids: ::std::vec::Vec<::std::string::String>,
+        ///UUID of the user the action may apply to.
         pub uuid: ::std::string::String,
     }
     impl DomainAllowedActionResponse {
@@ -425,17 +458,22 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainCreateUserRequest`
+    ///Body of `createUserV1`. Roles are not part of it: grant them afterwards with `userRolesActionV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DomainCreateUserRequest {
+        ///CID (32 lowercase hex, no `-XX` checksum suffix) to create the user in; omit it for the CID the token belongs to.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
+        ///Given name; optional.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_name: ::std::option::Option<::std::string::String>,
+        ///Family name; optional.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_name: ::std::option::Option<::std::string::String>,
+        ///Initial password; optional and best left out: without one the service emails the user an activation link to choose their own, and with single sign-on it is ignored.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
+        ///Login name, normally the user's email address; required and unique.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uid: ::std::option::Option<::std::string::String>,
     }
@@ -444,41 +482,59 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainInvitation`
+    ///An invitation for an external user to work in a CID, as `getUserInvitationsGETV1` returns it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainInvitation {
+        ///When the invitee accepted (RFC 3339 timestamp); absent until then.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub accepted_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///When the invitation was canceled (RFC 3339 timestamp); absent unless it was.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub canceled_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///Who canceled the invitation; absent unless it was canceled.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub canceled_by: ::std::option::Option<::std::string::String>,
+        ///When the invitation was created (RFC 3339 timestamp).
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the invitation email was sent (RFC 3339 timestamp); absent if none was.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email_sent_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///When the invitation lapses if it has not been accepted (RFC 3339 timestamp).
         pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Id of the invitation, as `queryUserInvitationsV1` lists it.
         pub invitation_id: ::std::string::String,
+        ///Token with which the invitee accepts the invitation; treat it as a secret.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub invitation_token: ::std::option::Option<::std::string::String>,
+        ///Email address of the invited person.
         pub invitee_email: ::std::string::String,
+        ///UUID of the invited user, once they have an account.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub invitee_uuid: ::std::option::Option<::std::string::String>,
+        ///CID (32 lowercase hex, no `-XX` checksum suffix) of the user who sent the invitation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub inviter_cid: ::std::option::Option<::std::string::String>,
+        ///Login (email address) of the user who sent the invitation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub inviter_email: ::std::option::Option<::std::string::String>,
+        ///UUID of the user who sent the invitation.
         pub inviter_uuid: ::std::string::String,
+        ///Id of the earlier invitation this one was issued again from, if any.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub original_invitation_id: ::std::option::Option<::std::string::String>,
+        ///State of the invitation, e.g. `pending`; FQL filters can select on it.
         pub status: ::std::string::String,
+        ///CID (32 lowercase hex, no `-XX` checksum suffix) the invitee is invited to.
         pub target_cid: ::std::string::String,
+        ///When the invitation last changed (RFC 3339 timestamp).
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Who last changed the invitation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_by: ::std::option::Option<::std::string::String>,
     }
@@ -487,15 +543,22 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainPermissionDetails`
+    ///One permission of the catalogue, as `entitiesPermissionsGETV1` returns it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainPermissionDetails {
+        ///Ids of the permissions this one needs; a role with it has those too.
         pub depends_on: ::std::vec::Vec<::std::string::String>,
+        ///What the permission allows, for people.
         pub description: ::std::string::String,
+        ///Human-readable name of the permission.
         pub display_name: ::std::string::String,
+        ///Permission id, as `queriesPermissionsV1` and `entitiesRolePermissionsV1` list it.
         pub id: ::std::string::String,
+        ///Ids of the permissions that need this one (the reverse of `depends_on`).
         pub is_required_for: ::std::vec::Vec<::std::string::String>,
+        ///Id of the group the permission belongs to; fetch it with `entitiesPermissionGroupsGETV1`.
         pub permission_group_id: ::std::string::String,
+        ///Kind of permission as the service classifies it; upstream does not list the values.
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
@@ -504,12 +567,16 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainPermissionGroup`
+    ///A named group of related permissions, as `entitiesPermissionGroupsGETV1` returns it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainPermissionGroup {
+        ///What the permissions of the group are about, for people.
         pub description: ::std::string::String,
+        ///Human-readable name of the group.
         pub display_name: ::std::string::String,
+        ///Group id, as a permission's `permission_group_id` names it.
         pub id: ::std::string::String,
+        ///Kind of group as the service classifies it; upstream does not list the values.
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
@@ -518,14 +585,19 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainRole`
+    ///A role, as `entitiesRolesGETV2` (and the deprecated `entitiesRolesV1`) return it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainRole {
+        ///Home CID of a custom role (32 lowercase hex, no `-XX` checksum suffix), the only CID it can be granted in; built-in roles have none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
+        ///What the role is for, for people.
         pub description: ::std::string::String,
+        ///Name of the role as the console shows it.
         pub display_name: ::std::string::String,
+        ///Role id, as grants and `queriesRolesV1` name it; built-in roles have text ids such as `falcon_console_guest`, custom roles 32-hex ids and can only be granted in their home CID.
         pub id: ::std::string::String,
+        ///Whether the role is a global (built-in) one rather than a custom role of one CID.
         pub is_global: bool,
     }
     impl DomainRole {
@@ -533,9 +605,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainRoleIds`
+    ///Body of the deprecated `GrantUserRoleIds`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainRoleIds {
+        ///Ids of the roles to grant to the user named in the `user_uuid` query parameter.
         #[serde(rename = "roleIds")]
         pub role_ids: ::std::vec::Vec<::std::string::String>,
     }
@@ -544,14 +617,16 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainUpdateUserFields`
+    ///Body of the deprecated `UpdateUser` (camelCase fields); upstream expects both names.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DomainUpdateUserFields {
+        ///New given name.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub first_name: ::std::option::Option<::std::string::String>,
+        ///New family name.
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -563,11 +638,13 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainUpdateUserRequest`
+    ///Body of `updateUserV1`: the names to change; a field left out keeps its value.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DomainUpdateUserRequest {
+        ///New given name; omit to keep the current one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_name: ::std::option::Option<::std::string::String>,
+        ///New family name; omit to keep the current one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_name: ::std::option::Option<::std::string::String>,
     }
@@ -576,33 +653,45 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainUser`
+    ///A user, as `retrieveUsersGETV1`/`V2`, `createUserV1` and `updateUserV1` return it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DomainUser {
+        ///When the user was given access (RFC 3339 timestamp); only sent by newer versions of the service.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub access_granted_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///Home CID of the user (32 lowercase hex, no `-XX` checksum suffix).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
+        ///When the account was created (RFC 3339 timestamp).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_at: ::std::option::Option<::std::string::String>,
+        ///Multi-factor authentication factors the user has enrolled; empty or absent when none.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub factors: ::std::vec::Vec<::std::string::String>,
+        ///Given name; may be empty.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_name: ::std::option::Option<::std::string::String>,
+        ///When the user last signed in (RFC 3339 timestamp); may be absent for a user who never has.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_login_at: ::std::option::Option<::std::string::String>,
+        ///Family name; may be empty.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_name: ::std::option::Option<::std::string::String>,
+        ///Account status, e.g. `active`; upstream does not list the values, and FQL filters can select on it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
+        ///Login name, normally the user's email address; unique.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uid: ::std::option::Option<::std::string::String>,
+        ///When the account last changed (RFC 3339 timestamp).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_at: ::std::option::Option<::std::string::String>,
+        ///`internal` for a user of the tenant, `external` for one invited from outside it; only sent by newer versions of the service.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_type: ::std::option::Option<::std::string::String>,
+        ///The user's id (a UUID), which the other user and grant operations take.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uuid: ::std::option::Option<::std::string::String>,
     }
@@ -611,10 +700,12 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainUserAction`
+    ///The account action `userActionV1` applies.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainUserAction {
+        ///`reset_password` to make the user set a new password, or `reset_2fa` to make them enrol their second factor again.
         pub action_name: DomainUserActionActionName,
+        ///Optional argument of the action; neither of the two actions documents one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action_value: ::std::option::Option<::std::string::String>,
     }
@@ -623,7 +714,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainUserActionActionName`
+    ///`reset_password` to make the user set a new password, or `reset_2fa` to make them enrol their second factor again.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -678,10 +769,12 @@ pub mod types {
             value.parse()
         }
     }
-    ///`DomainUserActionRequest`
+    ///Body of `userActionV1`: one account action applied to several users.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainUserActionRequest {
+        ///The action to apply.
         pub action: DomainUserAction,
+        ///UUIDs of the users to apply it to.
         pub ids: ::std::vec::Vec<::std::string::String>,
     }
     impl DomainUserActionRequest {
@@ -689,21 +782,25 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainUserCreateRequest`
+    ///Body of the deprecated `CreateUser` (camelCase fields).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DomainUserCreateRequest {
+        ///Given name; optional.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub first_name: ::std::option::Option<::std::string::String>,
+        ///Family name; optional.
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub last_name: ::std::option::Option<::std::string::String>,
+        ///Initial password; optional and best left out: without one the service emails the user an activation link to choose their own, and with single sign-on it is ignored.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
+        ///Login name, normally the user's email address; required and unique.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uid: ::std::option::Option<::std::string::String>,
     }
@@ -712,24 +809,30 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainUserMetadata`
+    ///A user in the legacy shape (camelCase names) of the deprecated `/users` operations.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainUserMetadata {
+        ///Home CID of the user (32 lowercase hex, no `-XX` checksum suffix).
         pub customer: ::std::string::String,
+        ///Given name; may be empty.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub first_name: ::std::option::Option<::std::string::String>,
+        ///Family name; may be empty.
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub last_name: ::std::option::Option<::std::string::String>,
+        ///Account status, e.g. `active`; upstream does not list the values.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
+        ///Login name, normally the user's email address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uid: ::std::option::Option<::std::string::String>,
+        ///The user's id (a UUID).
         pub uuid: ::std::string::String,
     }
     impl DomainUserMetadata {
@@ -737,13 +840,17 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DomainUserRole`
+    ///A role in the legacy shape of the deprecated `GetRoles`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainUserRole {
+        ///Home CID of a custom role (32 lowercase hex, no `-XX` checksum suffix); built-in roles have none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
+        ///What the role is for, for people.
         pub description: ::std::string::String,
+        ///Name of the role as the console shows it.
         pub display_name: ::std::string::String,
+        ///Role id; built-in roles have text ids such as `falcon_console_guest`, custom roles 32-hex ids and can only be granted in their home CID.
         pub id: ::std::string::String,
     }
     impl DomainUserRole {
@@ -751,12 +858,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiAggregatesResponse`
+    ///Envelope of `aggregateUsersV1` and `aggregateUsersV2`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiAggregatesResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///One result per aggregation of the request, each carrying that aggregation's `name`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<MsaAggregationResult>>,
     }
@@ -765,26 +875,36 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiCombinedUserRolesResourceV1`
+    ///One role a user holds in a CID, as the deprecated `combinedUserRolesV1` lists it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiCombinedUserRolesResourceV1 {
+        ///CID (32 lowercase hex, no `-XX` checksum suffix) in which the user holds the role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
+        ///For a grant inherited through Flight Control, the id of the CID group it came through.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid_group_id: ::std::option::Option<::std::string::String>,
+        ///Name of that CID group.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid_group_name: ::std::option::Option<::std::string::String>,
+        ///How the user holds the role: `direct` for a grant made in the CID itself; the values for grants inherited through Flight Control are not documented.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub grant_type: ::std::option::Option<::std::string::String>,
+        ///For a grant inherited through Flight Control, the parent CID (32 lowercase hex, no `-XX` checksum suffix) it came from.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub parent_cid: ::std::option::Option<::std::string::String>,
+        ///Id of the role; built-in roles have text ids such as `falcon_console_guest`, custom roles 32-hex ids and can only be granted in their home CID.
         pub role_id: ::std::string::String,
+        ///Name of the role as the console shows it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role_name: ::std::option::Option<::std::string::String>,
+        ///For a grant inherited through a Flight Control user group, the id of that group.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_group_id: ::std::option::Option<::std::string::String>,
+        ///Name of that user group.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_group_name: ::std::option::Option<::std::string::String>,
+        ///UUID of the user holding the role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uuid: ::std::option::Option<::std::string::String>,
     }
@@ -793,30 +913,42 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiCombinedUserRolesResourceV2`
+    ///One role a user holds in a CID, as `CombinedUserRolesV2` and `CombinedUserRolesV3` list it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiCombinedUserRolesResourceV2 {
+        ///CID (32 lowercase hex, no `-XX` checksum suffix) in which the user holds the role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
+        ///For a grant inherited through Flight Control, the id of the CID group it came through.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid_group_id: ::std::option::Option<::std::string::String>,
+        ///Name of that CID group.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid_group_name: ::std::option::Option<::std::string::String>,
+        ///When a temporary grant ends (RFC 3339 timestamp); absent for a permanent one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::std::string::String>,
+        ///How the user holds the role: `direct` for a grant made in the CID itself; the values for grants inherited through Flight Control are not documented.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub grant_type: ::std::option::Option<::std::string::String>,
+        ///For a grant inherited through Flight Control, the parent CID (32 lowercase hex, no `-XX` checksum suffix) it came from.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub parent_cid: ::std::option::Option<::std::string::String>,
+        ///Id of the role; built-in roles have text ids such as `falcon_console_guest`, custom roles 32-hex ids and can only be granted in their home CID.
         pub role_id: ::std::string::String,
+        ///Name of the role as the console shows it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role_name: ::std::option::Option<::std::string::String>,
+        ///For a grant inherited through a Flight Control user group, the id of that group.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_group_id: ::std::option::Option<::std::string::String>,
+        ///Name of that user group.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_group_name: ::std::option::Option<::std::string::String>,
+        ///`internal` or `external`, as on the user; only sent by newer versions of the service.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_type: ::std::option::Option<::std::string::String>,
+        ///UUID of the user holding the role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uuid: ::std::option::Option<::std::string::String>,
     }
@@ -825,12 +957,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiCombinedUserRolesResponseV1`
+    ///Envelope of the deprecated `combinedUserRolesV1`: one page of a user's grants.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiCombinedUserRolesResponseV1 {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///The grants of this page.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<
             ::std::vec::Vec<FlightcontrolapiCombinedUserRolesResourceV1>,
@@ -841,12 +976,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiCombinedUserRolesResponseV2`
+    ///Envelope of `CombinedUserRolesV2` and `CombinedUserRolesV3`: one page of a user's grants.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiCombinedUserRolesResponseV2 {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///The grants of this page.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<
             ::std::vec::Vec<FlightcontrolapiCombinedUserRolesResourceV2>,
@@ -857,12 +995,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiGetPermissionGroupsResponse`
+    ///Envelope of `entitiesPermissionGroupsGETV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiGetPermissionGroupsResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaApiError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaMetaInfo,
+        ///The permission groups found for the requested ids.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<DomainPermissionGroup>>,
     }
@@ -871,12 +1012,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiGetPermissionsResponse`
+    ///Envelope of `entitiesPermissionsGETV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiGetPermissionsResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaApiError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaMetaInfo,
+        ///The permissions found for the requested ids.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<DomainPermissionDetails>>,
     }
@@ -885,12 +1029,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiGetRolePermissionsResponse`
+    ///Envelope of `entitiesRolePermissionsV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiGetRolePermissionsResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaApiError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaMetaInfo,
+        ///Ids of the permissions that make up the role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
@@ -899,12 +1046,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiGetRolesResponse`
+    ///Envelope of `entitiesRolesGETV2` and the deprecated `entitiesRolesV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiGetRolesResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///The roles found for the requested ids.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<DomainRole>>,
     }
@@ -913,17 +1063,22 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiGrantInput`
+    ///Body of `userRolesActionV1`: grant or revoke roles for one user in one CID. No field is marked required, but the service needs `action`, `cid`, `role_ids` and `uuid`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FlightcontrolapiGrantInput {
+        ///`grant` or `revoke`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
+        ///CID (32 lowercase hex, no `-XX` checksum suffix) in which the roles are granted or revoked.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cid: ::std::option::Option<::std::string::String>,
+        ///Only with `grant`: when a temporary grant ends, an RFC 3339 timestamp 1 hour to 7 days ahead; omit for a permanent grant.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::std::string::String>,
+        ///Ids of the roles to grant or revoke; built-in roles have text ids such as `falcon_console_guest`, custom roles 32-hex ids and can only be granted in their home CID.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub role_ids: ::std::vec::Vec<::std::string::String>,
+        ///UUID of the user whose roles change.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uuid: ::std::option::Option<::std::string::String>,
     }
@@ -932,12 +1087,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiInvitationResponse`
+    ///Envelope of `getUserInvitationsGETV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiInvitationResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaApiError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaMetaInfo,
+        ///The invitations found for the requested ids.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<DomainInvitation>>,
     }
@@ -946,12 +1104,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiQueryInvitationResponse`
+    ///Envelope of `queryUserInvitationsV1`: one page of invitation ids.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiQueryInvitationResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaApiError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaMetaInfo,
+        ///Invitation ids of this page; fetch the invitations with `getUserInvitationsGETV1`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
@@ -960,12 +1121,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiUserResponse`
+    ///Envelope of `retrieveUsersGETV1`, `createUserV1` and `updateUserV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiUserResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///The users found, created or updated.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<DomainUser>>,
     }
@@ -974,12 +1138,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FlightcontrolapiUserV2Response`
+    ///Envelope of `retrieveUsersGETV2`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FlightcontrolapiUserV2Response {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaApiError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaMetaInfo,
+        ///The users found, external ones included, with their `user_type`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<DomainUser>>,
     }
@@ -1101,34 +1268,55 @@ pub mod types {
             LegacyCombinedUserRolesV1Sort::RoleNameAsc
         }
     }
-    ///`MsaAggregateQueryRequest`
+    ///One aggregation over the tenant's users, for `aggregateUsersV1` and `aggregateUsersV2`: `type` picks the kind (e.g. `terms`), `field` the user field it groups by. Fields a kind does not use are sent empty.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaAggregateQueryRequest {
+        ///Date ranges of a date range aggregation, one bucket each.
         pub date_ranges: ::std::vec::Vec<MsaDateRangeSpec>,
+        ///Pattern of bucket keys a terms aggregation leaves out; empty for none.
         pub exclude: ::std::string::String,
+        ///Bounds a histogram covers even where no users fall.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub extended_bounds: ::std::option::Option<MsaExtendedBoundsSpec>,
+        ///User field to aggregate on, e.g. `status`.
         pub field: ::std::string::String,
+        ///FQL filter limiting the users aggregated; empty for all of them.
         pub filter: ::std::string::String,
+        ///The named filters of a filters aggregation; optional.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub filters_spec: ::std::option::Option<MsaApiFiltersSpec>,
+        ///Index of the first bucket to return.
         pub from: i32,
+        ///Pattern of bucket keys a terms aggregation keeps; empty for all.
         pub include: ::std::string::String,
+        ///Bucket width of a histogram or date histogram.
         pub interval: ::std::string::String,
+        ///Leave out buckets that count more users than this.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub max_doc_count: ::std::option::Option<i64>,
+        ///Leave out buckets that count fewer users than this.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub min_doc_count: ::std::option::Option<i64>,
+        ///Bucket key for users that lack `field`; empty to leave them out.
         pub missing: ::std::string::String,
+        ///Name of this aggregation; its result carries the same name.
         pub name: ::std::string::String,
+        ///Percentiles to compute for a percentiles aggregation; optional.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub percents: ::std::vec::Vec<f64>,
+        ///Free-text query limiting the users aggregated; empty for none.
         pub q: ::std::string::String,
+        ///Numeric ranges of a range aggregation, one bucket each.
         pub ranges: ::std::vec::Vec<MsaRangeSpec>,
+        ///Largest number of buckets to return.
         pub size: i32,
+        ///Order of the buckets; empty for the service's default.
         pub sort: ::std::string::String,
+        ///Aggregations computed inside each bucket of this one.
         pub sub_aggregates: ::std::vec::Vec<MsaAggregateQueryRequest>,
+        ///Time zone in which dates are bucketed, e.g. `UTC`.
         pub time_zone: ::std::string::String,
+        ///Kind of aggregation, e.g. `terms`; optional.
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
@@ -1137,15 +1325,20 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaAggregationResult`
+    ///The result of one aggregation of the request.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaAggregationResult {
+        ///The buckets, each with its count.
         pub buckets: ::std::vec::Vec<MsaAggregationResultItem>,
+        ///Largest error in the bucket counts of a terms aggregation, when they are approximate.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub doc_count_error_upper_bound: ::std::option::Option<i64>,
+        ///Matching users, for aggregations that return them; usually absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub hits: ::std::option::Option<MsaHits>,
+        ///Name of the aggregation this result answers.
         pub name: ::std::string::String,
+        ///Number of users in buckets that were not returned (beyond `size`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sum_other_doc_count: ::std::option::Option<i64>,
     }
@@ -1154,27 +1347,36 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaAggregationResultItem`
+    ///One bucket of an aggregation result.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaAggregationResultItem {
+        ///Number of users in the bucket.
         pub count: i64,
+        ///Lower bound of a range bucket.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub from: ::std::option::Option<f64>,
+        ///Key of the bucket as text, e.g. the formatted date of a date bucket.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub key_as_string: ::std::option::Option<::std::string::String>,
         ///Bucket label; a string for terms buckets, an object for some others.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub label: ::std::option::Option<::serde_json::Value>,
+        ///Lower bound of a range bucket as text, e.g. a date.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub string_from: ::std::option::Option<::std::string::String>,
+        ///Upper bound of a range bucket as text, e.g. a date.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub string_to: ::std::option::Option<::std::string::String>,
+        ///Results of the nested aggregations, computed over this bucket's users.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub sub_aggregates: ::std::vec::Vec<MsaAggregationResult>,
+        ///Upper bound of a range bucket.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub to: ::std::option::Option<f64>,
+        ///Result of a metric aggregation, such as a sum or a percentile.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value: ::std::option::Option<f64>,
+        ///That result as text.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value_as_string: ::std::option::Option<::std::string::String>,
     }
@@ -1183,12 +1385,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaApiError`
+    ///One entry of an envelope's `errors` list.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaApiError {
+        ///HTTP status code of this error, e.g. 400 or 404.
         pub code: i32,
+        ///Id of the entity the error concerns, when it concerns one (e.g. a user UUID that was not found).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
+        ///What went wrong, in the service's words; meant for people, not for matching on.
         pub message: ::std::string::String,
     }
     impl MsaApiError {
@@ -1196,14 +1401,17 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaApiFiltersSpec`
+    ///The buckets of a filters aggregation: one per named FQL filter.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaApiFiltersSpec {
+        ///Bucket name mapped to the FQL filter whose matching users that bucket counts.
         pub filters: ::std::collections::HashMap<
             ::std::string::String,
             ::std::string::String,
         >,
+        ///Whether to add a bucket for the users that match none of the filters.
         pub other_bucket: bool,
+        ///Name of that extra bucket.
         pub other_bucket_key: ::std::string::String,
     }
     impl MsaApiFiltersSpec {
@@ -1211,10 +1419,12 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaDateRangeSpec`
+    ///One bucket of a date range aggregation.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaDateRangeSpec {
+        ///Start of the range: a date or date-math expression such as `now-7d`.
         pub from: ::std::string::String,
+        ///End of the range: a date or date-math expression such as `now`.
         pub to: ::std::string::String,
     }
     impl MsaDateRangeSpec {
@@ -1222,12 +1432,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaEntitiesResponse`
+    ///Envelope whose `resources` may hold any JSON. Upstream answers some errors of the deprecated operations with it; here every error uses `msaspec.ResponseFields` instead.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaEntitiesResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///Any JSON payload; empty on errors.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1238,10 +1451,12 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaExtendedBoundsSpec`
+    ///Bounds a histogram aggregation covers whatever the data.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaExtendedBoundsSpec {
+        ///Upper bound, as text (a number or a date).
         pub max: ::std::string::String,
+        ///Lower bound, as text (a number or a date).
         pub min: ::std::string::String,
     }
     impl MsaExtendedBoundsSpec {
@@ -1249,13 +1464,16 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaHit`
+    ///One matching record in the hits of an aggregation.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaHit {
+        ///Id of the record.
         #[serde(rename = "ID")]
         pub id: ::std::string::String,
+        ///Relevance score of the record.
         #[serde(rename = "Score")]
         pub score: f64,
+        ///The record itself, as JSON text.
         #[serde(rename = "Source")]
         pub source: ::std::string::String,
     }
@@ -1264,11 +1482,13 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaHits`
+    ///The records an aggregation returns alongside its buckets.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaHits {
+        ///The records.
         #[serde(rename = "Hits")]
         pub hits: ::std::vec::Vec<MsaHit>,
+        ///Highest relevance score among them.
         #[serde(rename = "MaxScore")]
         pub max_score: f64,
     }
@@ -1277,15 +1497,20 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaMetaInfo`
+    ///Metadata present in every envelope.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaMetaInfo {
+        ///Where this page sits in the full result; only on paged queries.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pagination: ::std::option::Option<MsaPaging>,
+        ///Name of the backend component that answered; informational only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub powered_by: ::std::option::Option<::std::string::String>,
+        ///Seconds the service spent on the request, as a fraction.
         pub query_time: f64,
+        ///Id of this request for CrowdStrike support; the same value as the `X-Cs-Traceid` response header.
         pub trace_id: ::std::string::String,
+        ///How many resources a write changed; only on some write operations.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub writes: ::std::option::Option<MsaResources>,
     }
@@ -1294,11 +1519,14 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaPaging`
+    ///Position of a page of an offset/limit query in the whole result.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaPaging {
+        ///Page size the service applied: the request's `limit`, or the default when it had none.
         pub limit: i32,
+        ///Zero-based index of the first record of this page; pass `offset + limit` to get the next one.
         pub offset: i32,
+        ///Number of records matching the query across all pages.
         pub total: i64,
     }
     impl MsaPaging {
@@ -1306,12 +1534,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaQueryResponse`
+    ///Envelope of the deprecated `/users` and `/user-roles` queries: a list of ids or logins.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaQueryResponse {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
+        ///The ids found; logins (email addresses) for `RetrieveEmailsByCID`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
@@ -1320,11 +1551,13 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaRangeSpec`
+    ///One bucket of a numeric range aggregation.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaRangeSpec {
+        ///Lower bound of the range.
         #[serde(rename = "From")]
         pub from: f64,
+        ///Upper bound of the range.
         #[serde(rename = "To")]
         pub to: f64,
     }
@@ -1333,11 +1566,13 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaReplyMetaOnly`
+    ///Envelope with only `meta` and `errors`: the answer of the deprecated `DeleteUser`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaReplyMetaOnly {
+        ///Errors the service reports for this request; absent, `null` or empty when there are none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaApiError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaMetaInfo,
     }
     impl MsaReplyMetaOnly {
@@ -1345,9 +1580,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaResources`
+    ///Count of what a write changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaResources {
+        ///Number of resources the request created, changed or deleted.
         pub resources_affected: i32,
     }
     impl MsaResources {
@@ -1355,12 +1591,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaspecError`
+    ///One entry of an envelope's `errors` list.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaspecError {
+        ///HTTP status code of this error, e.g. 400 or 404.
         pub code: i32,
+        ///Id of the entity the error concerns, when it concerns one (e.g. a user UUID that was not found).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
+        ///What went wrong, in the service's words; meant for people, not for matching on.
         pub message: ::std::string::String,
     }
     impl MsaspecError {
@@ -1368,9 +1607,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaspecIdsRequest`
+    ///Body of the lookups that take their ids in a POST body (`retrieveUsersGETV1`/`V2`, `entitiesRolesGETV2`, `entitiesPermissionsGETV1`, `entitiesPermissionGroupsGETV1`, `getUserInvitationsGETV1`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaspecIdsRequest {
+        ///The ids to look up: user UUIDs, role, permission, permission group or invitation ids depending on the operation. Upstream allows 5,000 users or roles (500 permissions or groups) per request; user lookups are best kept to 100.
         pub ids: ::std::vec::Vec<::std::string::String>,
     }
     impl MsaspecIdsRequest {
@@ -1378,15 +1618,20 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaspecMetaInfo`
+    ///Metadata present in every envelope.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaspecMetaInfo {
+        ///Where this page sits in the full result; only on paged queries.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pagination: ::std::option::Option<MsaspecPaging>,
+        ///Name of the backend component that answered; informational only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub powered_by: ::std::option::Option<::std::string::String>,
+        ///Seconds the service spent on the request, as a fraction.
         pub query_time: f64,
+        ///Id of this request for CrowdStrike support; the same value as the `X-Cs-Traceid` response header.
         pub trace_id: ::std::string::String,
+        ///How many resources a write changed; only on some write operations.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub writes: ::std::option::Option<MsaspecWrites>,
     }
@@ -1395,11 +1640,14 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaspecPaging`
+    ///Position of a page of an offset/limit query in the whole result.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaspecPaging {
+        ///Page size the service applied: the request's `limit`, or the default when it had none.
         pub limit: i32,
+        ///Zero-based index of the first record of this page; pass `offset + limit` to get the next one.
         pub offset: i32,
+        ///Number of records matching the query across all pages.
         pub total: i64,
     }
     impl MsaspecPaging {
@@ -1407,10 +1655,12 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaspecQueryResponse`
+    ///Envelope of the current id queries (`queryUserV1`/`V2`, `queriesRolesV1`, `queriesPermissionsV1`): a page of ids.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaspecQueryResponse {
+        ///Request metadata; `pagination` tells where this page sits, except for `queriesRolesV1`, which is not paginated.
         pub meta: MsaspecMetaInfo,
+        ///The ids of this page: user UUIDs, role ids or permission ids.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
@@ -1419,11 +1669,13 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaspecResponseFields`
+    ///Envelope with only `meta` and `errors`: the success answer of writes that return no entities (`deleteUserV1`, `userActionV1`, the role actions, `oauth2RevokeToken`), and the one error body of every 4xx and 5xx answer.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaspecResponseFields {
+        ///What went wrong; on a success absent, `null` or empty.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the query took and, for paged queries, the pagination state.
         pub meta: MsaspecMetaInfo,
     }
     impl MsaspecResponseFields {
@@ -1431,9 +1683,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MsaspecWrites`
+    ///Count of what a write changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaspecWrites {
+        ///Number of resources the request created, changed or deleted.
         pub resources_affected: i32,
     }
     impl MsaspecWrites {
@@ -1441,7 +1694,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`Oauth2AccessTokenBody`
+    ///Form fields of `oauth2AccessToken`: the API client's credentials and, for a Flight Control parent, optionally the member CID the token is to act in.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Oauth2AccessTokenBody {
         ///API client id.
@@ -1457,7 +1710,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`Oauth2RevokeTokenBody`
+    ///Form fields of `oauth2RevokeToken`: the token to invalidate; the client id and secret go in the HTTP Basic credentials.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Oauth2RevokeTokenBody {
         ///API client id.

@@ -53,3 +53,6 @@ mod properties;
 
 /// Module layering of the crates.
 mod layers;
+
+/// The spec's models are documented, and the docs reach the generated types.
+mod spec;
