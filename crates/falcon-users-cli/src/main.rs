@@ -12,6 +12,7 @@ mod console;
 mod exit;
 mod expiry;
 mod interrupt;
+mod journal_file;
 mod member_cids;
 mod output;
 mod output_file;

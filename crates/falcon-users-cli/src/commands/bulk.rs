@@ -18,6 +18,7 @@ use crate::cli::{BulkUsers, OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
 use crate::console;
 use crate::exit;
+use crate::journal_file::JournalFile;
 use crate::member_cids::MemberCids;
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
@@ -314,29 +315,17 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         if !confirm(ctx.yes, &question).await {
             return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
         }
-        let journal = match journal {
-            Some(path) => Journal::append_to(path).map_err(|e| {
-                Failure::Exit(
-                    exit::LOCAL,
-                    format!("cannot write the journal {}: {e}", path.display()),
-                )
-            })?,
-            None => Journal::off(),
-        };
+        let journal = journal.map(JournalFile::open).transpose()?;
+        let off = Journal::off();
         let options = ApplyOptions::new()
             .concurrency(concurrency)
             .verify(false)
             .stop_on(ctx.changes.begin());
-        let report = ctx.falcon.apply(&plan, &options, &journal).await?;
-        if let (Some(why), Some(path)) = (journal.failure(), how.journal) {
+        let sink = journal.as_ref().map_or(&off, |j| &j.journal);
+        let report = ctx.falcon.apply(&plan, &options, sink).await?;
+        if let Some(Err(failed)) = journal.as_ref().map(JournalFile::check) {
             show_report(ctx, &plan, &report, Vec::new())?;
-            return Err(Failure::Exit(
-                exit::LOCAL,
-                format!(
-                    "the journal {} could not be written ({why}); no further change was started",
-                    path.display()
-                ),
-            ));
+            return Err(failed);
         }
         report
     };

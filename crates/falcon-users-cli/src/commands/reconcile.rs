@@ -9,8 +9,7 @@ use std::process::ExitCode;
 
 use falcon_users::Error;
 use falcon_users::workflows::roster::{
-    ApplyOptions, ApplyReport, Change, ChangeOutcome, Guardrails, Journal, Mode, Plan, PlanOptions,
-    Roster,
+    ApplyOptions, ApplyReport, Change, ChangeOutcome, Guardrails, Mode, Plan, PlanOptions, Roster,
 };
 use serde::Serialize;
 
@@ -19,6 +18,7 @@ use crate::cli::{ApplyArgs, Format, ModeArg, PlanArgs, PlanningArgs, RosterArgs}
 use crate::confirm::confirm;
 use crate::console;
 use crate::exit;
+use crate::journal_file::JournalFile;
 use crate::output::{Column, Record, print_all, print_json};
 use crate::output_file::OutputFile;
 
@@ -89,17 +89,12 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
         .journal
         .clone()
         .unwrap_or_else(|| journal_beside(&args.file));
-    let journal = Journal::append_to(&journal_path).map_err(|e| {
-        Failure::Exit(
-            exit::LOCAL,
-            format!("cannot write the journal {}: {e}", journal_path.display()),
-        )
-    })?;
+    let journal = JournalFile::open(&journal_path)?;
     let options = ApplyOptions::new()
         .concurrency(args.planning.concurrency)
         .verify(verify)
         .stop_on(ctx.changes.begin());
-    let report = ctx.falcon.apply(&plan, &options, &journal).await?;
+    let report = ctx.falcon.apply(&plan, &options, &journal.journal).await?;
     show_report(ctx, &plan, &report, Vec::new())?;
     let (done, already, failed, not_started) = report.counts();
     let stats = ctx.falcon.stats();
@@ -110,15 +105,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
         stats.retries,
         journal_path.display()
     ));
-    if let Some(why) = journal.failure() {
-        return Err(Failure::Exit(
-            exit::LOCAL,
-            format!(
-                "the journal {} could not be written ({why}); no further change was started",
-                journal_path.display()
-            ),
-        ));
-    }
+    journal.check()?;
     if report.is_complete() {
         Ok(ExitCode::SUCCESS)
     } else {

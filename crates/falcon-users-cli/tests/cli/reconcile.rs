@@ -259,11 +259,8 @@ fn guardrails_stale_plans_and_bad_rosters_exit_2() {
         text(&stale.stderr)
     );
     assert!(
-        !dir.path().join("plan.json.journal.jsonl").exists() || {
-            fs::read_to_string(dir.path().join("plan.json.journal.jsonl"))
-                .unwrap()
-                .is_empty()
-        }
+        !dir.path().join("plan.json.journal.jsonl").exists(),
+        "a refused plan leaves no journal behind"
     );
 
     let bad = dir.path().join("bad.csv");

@@ -1,0 +1,59 @@
+//! The journal file of a run (`apply`, the bulk commands): opened for appending before the first
+//! change, so that an unwritable path stops the run before anything is done, and removed again
+//! when this run created it and wrote nothing (a plan refused as stale leaves no empty file).
+
+use std::path::{Path, PathBuf};
+
+use falcon_users::workflows::roster::Journal;
+
+use crate::commands::Failure;
+use crate::exit;
+
+/// An open journal file.
+pub struct JournalFile {
+    /// The journal to hand to `apply`.
+    pub journal: Journal,
+    path: PathBuf,
+    created: bool,
+}
+
+impl JournalFile {
+    /// Opens `path` for appending, creating it (mode 0600) when absent; exit 7 when it cannot be.
+    pub fn open(path: &Path) -> Result<Self, Failure> {
+        let created = !path.exists();
+        let journal = Journal::append_to(path).map_err(|e| {
+            Failure::Exit(
+                exit::LOCAL,
+                format!("cannot write the journal {}: {e}", path.display()),
+            )
+        })?;
+        Ok(Self {
+            journal,
+            path: path.to_owned(),
+            created,
+        })
+    }
+
+    /// Exit 7 when a line could not be written (the run started no further change after it).
+    pub fn check(&self) -> Result<(), Failure> {
+        match self.journal.failure() {
+            Some(why) => Err(Failure::Exit(
+                exit::LOCAL,
+                format!(
+                    "the journal {} could not be written ({why}); no further change was started",
+                    self.path.display()
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for JournalFile {
+    fn drop(&mut self) {
+        let empty = std::fs::metadata(&self.path).is_ok_and(|m| m.len() == 0);
+        if self.created && empty {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
