@@ -142,13 +142,7 @@ fn inventory_rows_carry_what_a_reviewer_needs() {
         &[],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let (header, mut reader) = csv_header(&out.stdout);
     for column in [
         "created_at",
         "last_login_at",

@@ -181,13 +181,7 @@ fn csv_table_and_json_lines_carry_the_same_findings() {
 
     let csv = sim_run(&state, &["-f", "csv", "review"]);
     assert!(csv.status.success(), "{}", text(&csv.stderr));
-    let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let (header, mut reader) = csv_header(&csv.stdout);
     assert_eq!(
         header,
         [

@@ -82,6 +82,18 @@ impl SimState {
     }
 }
 
+/// The header row of a CSV output, and a reader positioned on its records.
+pub fn csv_header(bytes: &[u8]) -> (Vec<String>, csv::Reader<&[u8]>) {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header = reader
+        .headers()
+        .expect("a CSV header row")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    (header, reader)
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
