@@ -143,9 +143,15 @@ fn run(profile: &str, argv: &[String], timeout: Duration) -> Result<String, Fail
     let Some(mut stdout) = child.stdout.take() else {
         return Err(failed("gave no output pipe".into()));
     };
+    // Past the bound the rest is read and dropped: a helper that prints without end costs no
+    // memory, and is stopped by the timeout.
     let reader = std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        stdout.read_to_end(&mut bytes).map(|_| bytes)
+        (&mut stdout)
+            .take(MAX_SECRET_OUTPUT + 1)
+            .read_to_end(&mut bytes)?;
+        std::io::copy(&mut stdout, &mut std::io::sink())?;
+        Ok::<_, std::io::Error>(bytes)
     });
     let started = Instant::now();
     let status = loop {
@@ -173,8 +179,17 @@ fn run(profile: &str, argv: &[String], timeout: Duration) -> Result<String, Fail
         .join()
         .map_err(|_| failed("could not be read".into()))?
         .map_err(|e| failed(format!("could not be read: {e}")))?;
+    if bytes.len() as u64 > MAX_SECRET_OUTPUT {
+        return Err(failed(format!(
+            "printed more than {} KiB; a secret is one line",
+            MAX_SECRET_OUTPUT / 1024
+        )));
+    }
     String::from_utf8(bytes).map_err(|_| failed("printed a secret that is not UTF-8".into()))
 }
+
+/// The most a `secret_command` may print (a client secret is 40 characters).
+const MAX_SECRET_OUTPUT: u64 = 64 * 1024;
 
 #[cfg(test)]
 mod tests {
@@ -199,6 +214,10 @@ mod tests {
         let cases = [
             (command("echo leaked-7; exit 3", long), "exit status: 3"),
             (command("printf '  '", long), "is empty"),
+            (
+                command("head -c 200000 /dev/zero | tr '\\0' x", long),
+                "printed more than 64 KiB",
+            ),
             (
                 command("echo leaked-7; sleep 5", Duration::from_millis(200)),
                 "did not finish within",
