@@ -49,6 +49,7 @@ pub struct FalconBuilder {
     root_certificates: Vec<Vec<u8>>,
     retry: Option<RetryPolicy>,
     max_concurrency: Option<usize>,
+    max_in_flight: Option<usize>,
     renew_window: Option<Duration>,
     max_response_bytes: Option<u64>,
     batch: Option<BatchLimits>,
@@ -178,6 +179,25 @@ impl FalconBuilder {
         self
     }
 
+    /// Most requests in flight at once across every CID the handle and its member handles act
+    /// in (default: no limit beyond each CID's [`max_concurrency`](Self::max_concurrency)). For
+    /// a fleet worked many children at once, this bounds the connections and the memory in
+    /// flight without giving up the per-CID budgets: the children share the `n` slots.
+    ///
+    /// ```
+    /// let falcon = falcon_users::Falcon::builder()
+    ///     .client_id("id")
+    ///     .client_secret("secret")
+    ///     .max_concurrency(8)
+    ///     .max_in_flight(32)
+    ///     .build()?;
+    /// # Ok::<(), falcon_users::Error>(())
+    /// ```
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = Some(n);
+        self
+    }
+
     /// How long before expiry a token is renewed (default 2 minutes).
     pub fn token_renew_window(mut self, window: Duration) -> Self {
         self.renew_window = Some(window);
@@ -257,6 +277,9 @@ impl FalconBuilder {
         if max_concurrency == 0 {
             return Err(Error::invalid("max_concurrency", "must be at least 1"));
         }
+        if self.max_in_flight == Some(0) {
+            return Err(Error::invalid("max_in_flight", "must be at least 1"));
+        }
         let retry = self.retry.unwrap_or_default();
         if retry.max_attempts == 0 {
             return Err(Error::invalid(
@@ -305,6 +328,7 @@ impl FalconBuilder {
             credentials: Credentials::new(client_id, client_secret),
             retry,
             max_concurrency,
+            max_in_flight: self.max_in_flight,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             renew_window: self.renew_window.unwrap_or(Duration::from_secs(120)),
             request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(30)),

@@ -129,6 +129,15 @@ impl Pipeline {
             let Some(permit) = self.limiter.acquire(clock, time_left()).await else {
                 return Err(carry(timed_out()).await);
             };
+            // The CID's own slot first, then one of the handle's overall slots (always in this
+            // order, so two requests never hold one each of what the other waits for).
+            let overall = match &runtime.in_flight {
+                Some(slots) => match tokio::time::timeout(time_left(), slots.acquire()).await {
+                    Ok(Ok(slot)) => Some(slot),
+                    _ => return Err(carry(timed_out()).await),
+                },
+                None => None,
+            };
             let remaining = time_left();
             if remaining.is_zero() {
                 return Err(carry(timed_out()).await);
@@ -141,6 +150,7 @@ impl Pipeline {
                 Ok(response) => buffer(response, op, runtime.max_response_bytes).await,
                 Err(e) => Err(e),
             };
+            drop(overall);
             drop(permit);
             // The pipeline's own verdict (a body over the limit): final, never retried.
             if let Err(e) = &result

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use crate::clock::Clock;
 use crate::model::cid::Cid;
 use crate::model::credentials::Credentials;
@@ -25,6 +27,7 @@ pub(crate) struct Settings {
     pub(crate) credentials: Credentials,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_concurrency: usize,
+    pub(crate) max_in_flight: Option<usize>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) renew_window: Duration,
     pub(crate) request_timeout: Duration,
@@ -59,6 +62,8 @@ pub(crate) struct Runtime {
     /// The lane of the credentials' own CID.
     pub(crate) home: Lane,
     max_concurrency: usize,
+    /// Slots shared by every lane, when the handle bounds its requests in flight overall.
+    pub(crate) in_flight: Option<Semaphore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) renew_window: Duration,
     pub(crate) request_timeout: Duration,
@@ -80,6 +85,7 @@ impl Runtime {
             retry: settings.retry,
             home: Lane::new(None, settings.max_concurrency),
             max_concurrency: settings.max_concurrency,
+            in_flight: settings.max_in_flight.map(Semaphore::new),
             clock: settings.clock,
             renew_window: settings.renew_window,
             request_timeout: settings.request_timeout,

@@ -400,6 +400,45 @@ async fn each_member_cid_has_its_own_concurrency_limit() {
     assert!(max > 3, "the member ran beside the parent's 3 ({max})");
 }
 
+/// `max_in_flight` bounds the requests of every CID together: three CIDs of 3 each would run
+/// 9 at once; with 4 overall slots they share 4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn max_in_flight_bounds_every_cid_together() {
+    let server = Server::start(Duration::from_millis(200), |seen| {
+        if seen.path() == TOKEN_PATH {
+            Reply::json(201, &token_json("tok-mini", 1799))
+        } else {
+            Reply::json(200, &page(json!(["u-1"]), 0, 500, 1))
+        }
+    })
+    .await;
+    let falcon = Falcon::builder()
+        .client_id(CLIENT_ID)
+        .client_secret(SECRET)
+        .cloud(Cloud::Custom(server.url(0)))
+        .max_concurrency(3)
+        .max_in_flight(4)
+        .build()
+        .unwrap();
+    let first = falcon.for_member(CID).unwrap();
+    let second = falcon
+        .for_member("fedcba9876543210fedcba9876543210")
+        .unwrap();
+    for handle in [&falcon, &first, &second] {
+        bounded(handle.authenticate()).await.unwrap();
+    }
+    let max = max_in_flight(&server, &[falcon.clone(), first, second]).await;
+    assert!(max <= 4, "{max} in flight with max_in_flight(4)");
+    assert!(max > 3, "the CIDs still ran side by side ({max})");
+    let refused = Falcon::builder()
+        .client_id(CLIENT_ID)
+        .client_secret(SECRET)
+        .max_in_flight(0)
+        .build()
+        .unwrap_err();
+    assert!(refused.to_string().contains("max_in_flight"), "{refused}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn max_concurrency_one_serialises_requests() {
     let server = Server::start(Duration::from_millis(10), |seen| {
