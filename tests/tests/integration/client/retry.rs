@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use falcon_users::clock::{Clock, ManualClock};
 use falcon_users::types::DomainCreateUserRequest;
-use falcon_users::{Cloud, Error, Falcon, RetryPolicy};
+use falcon_users::{Cloud, Error, Falcon, FalconBuilder, RetryPolicy};
 use falcon_users_tests::bounded;
 use falcon_users_tests::loopback::{Reply, Server};
 use falcon_users_tests::mock::*;
@@ -345,8 +345,12 @@ async fn a_500_forever_on_a_get_stops_after_max_attempts() {
 
 // ---- 12. concurrency limit -------------------------------------------------------------------
 
-/// A loopback API answering after `delay`, and a handle on it with `max_concurrency(3)`.
-async fn concurrency_server(delay: Duration) -> (Server, Falcon) {
+/// A loopback API answering after `delay`, and an authenticated handle on it with the limits
+/// `limits` sets.
+async fn concurrency_server(
+    delay: Duration,
+    limits: impl FnOnce(FalconBuilder) -> FalconBuilder,
+) -> (Server, Falcon) {
     let server = Server::start(delay, |seen| {
         if seen.path() == TOKEN_PATH {
             Reply::json(201, &token_json("tok-mini", 1799))
@@ -355,13 +359,11 @@ async fn concurrency_server(delay: Duration) -> (Server, Falcon) {
         }
     })
     .await;
-    let falcon = Falcon::builder()
+    let builder = Falcon::builder()
         .client_id(CLIENT_ID)
         .client_secret(SECRET)
-        .cloud(Cloud::Custom(server.url(0)))
-        .max_concurrency(3)
-        .build()
-        .unwrap();
+        .cloud(Cloud::Custom(server.url(0)));
+    let falcon = limits(builder).build().unwrap();
     bounded(falcon.authenticate()).await.unwrap();
     (server, falcon)
 }
@@ -381,7 +383,8 @@ async fn max_in_flight(server: &Server, handles: &[Falcon]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn in_flight_requests_stay_within_max_concurrency() {
-    let (server, falcon) = concurrency_server(Duration::from_millis(50)).await;
+    let (server, falcon) =
+        concurrency_server(Duration::from_millis(50), |b| b.max_concurrency(3)).await;
     // Clones of a handle share its CID's limit.
     let max = max_in_flight(&server, &[falcon.clone(), falcon.clone()]).await;
     assert!(max <= 3, "{max} requests in flight with max_concurrency(3)");
@@ -392,7 +395,8 @@ async fn in_flight_requests_stay_within_max_concurrency() {
 /// `max_concurrency` beside the parent's instead of queueing behind it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_member_cid_has_its_own_concurrency_limit() {
-    let (server, falcon) = concurrency_server(Duration::from_millis(200)).await;
+    let (server, falcon) =
+        concurrency_server(Duration::from_millis(200), |b| b.max_concurrency(3)).await;
     let member = falcon.for_member(CID).unwrap();
     bounded(member.authenticate()).await.unwrap();
     let max = max_in_flight(&server, &[falcon.clone(), member.clone(), member]).await;
@@ -404,28 +408,16 @@ async fn each_member_cid_has_its_own_concurrency_limit() {
 /// 9 at once; with 4 overall slots they share 4.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn max_in_flight_bounds_every_cid_together() {
-    let server = Server::start(Duration::from_millis(200), |seen| {
-        if seen.path() == TOKEN_PATH {
-            Reply::json(201, &token_json("tok-mini", 1799))
-        } else {
-            Reply::json(200, &page(json!(["u-1"]), 0, 500, 1))
-        }
+    let (server, falcon) = concurrency_server(Duration::from_millis(200), |b| {
+        b.max_concurrency(3).max_in_flight(4)
     })
     .await;
-    let falcon = Falcon::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(SECRET)
-        .cloud(Cloud::Custom(server.url(0)))
-        .max_concurrency(3)
-        .max_in_flight(4)
-        .build()
-        .unwrap();
     let first = falcon.for_member(CID).unwrap();
     let second = falcon
         .for_member("fedcba9876543210fedcba9876543210")
         .unwrap();
-    for handle in [&falcon, &first, &second] {
-        bounded(handle.authenticate()).await.unwrap();
+    for member in [&first, &second] {
+        bounded(member.authenticate()).await.unwrap();
     }
     let max = max_in_flight(&server, &[falcon.clone(), first, second]).await;
     assert!(max <= 4, "{max} in flight with max_in_flight(4)");
@@ -441,21 +433,8 @@ async fn max_in_flight_bounds_every_cid_together() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn max_concurrency_one_serialises_requests() {
-    let server = Server::start(Duration::from_millis(10), |seen| {
-        if seen.path() == TOKEN_PATH {
-            Reply::json(201, &token_json("tok-mini", 1799))
-        } else {
-            Reply::json(200, &page(json!(["u-1"]), 0, 500, 1))
-        }
-    })
-    .await;
-    let falcon = Falcon::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(SECRET)
-        .cloud(Cloud::Custom(server.url(0)))
-        .max_concurrency(1)
-        .build()
-        .unwrap();
+    let (server, falcon) =
+        concurrency_server(Duration::from_millis(10), |b| b.max_concurrency(1)).await;
     let results = bounded(futures::future::join_all((0..8).map(|_| query(&falcon)))).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(server.max_in_flight(), 1);
