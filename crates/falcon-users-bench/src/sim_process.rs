@@ -34,6 +34,20 @@ pub struct SimSpec {
 }
 
 impl SimSpec {
+    /// `users` in one CID (no children) behind `latency_ms` and a limit of `rate_per_minute`
+    /// that binds from the start: the bucket holds one second's worth, not a minute's.
+    pub fn rate_bound(users: usize, roles: usize, latency_ms: u64, rate_per_minute: u32) -> Self {
+        Self {
+            users,
+            roles,
+            latency_ms,
+            rate_per_minute,
+            burst: Some((rate_per_minute / 60).max(1)),
+            child_cids: 0,
+            users_per_child: 0,
+        }
+    }
+
     /// No latency, a limit that never binds (the `serve` defaults): the client's own cost.
     pub fn unlimited(users: usize) -> Result<Self> {
         Ok(Self {

@@ -64,15 +64,7 @@ impl Settings {
 
 /// Provisions the roster on a fresh simulator with no users.
 pub fn run(settings: &Settings) -> Result<Report> {
-    let spec = SimSpec {
-        users: 0,
-        roles: 20,
-        latency_ms: settings.latency_ms,
-        rate_per_minute: settings.rate_per_minute,
-        burst: Some((settings.rate_per_minute / 60).max(1)),
-        child_cids: 0,
-        users_per_child: 0,
-    };
+    let spec = SimSpec::rate_bound(0, 20, settings.latency_ms, settings.rate_per_minute);
     let roster = settings.roster()?;
     let mut report = Report::new("bulk provisioning");
     let sim = SimProcess::start(&spec)?;

@@ -61,15 +61,11 @@ pub fn run(settings: &Settings) -> Result<Report> {
     if settings.small_fleet == 0 || settings.small_fleet >= settings.children {
         bail!("--small-fleet must be at least 1 and less than --children");
     }
+    // Each child's budget binds from the start.
     let spec = SimSpec {
-        users: 50,
-        roles: 20,
-        latency_ms: settings.latency_ms,
-        rate_per_minute: settings.rate_per_minute,
-        // One second's worth: each child's budget binds from the start.
-        burst: Some((settings.rate_per_minute / 60).max(1)),
         child_cids: settings.children,
         users_per_child: settings.users_per_child,
+        ..SimSpec::rate_bound(50, 20, settings.latency_ms, settings.rate_per_minute)
     };
     let sim = SimProcess::start(&spec)?;
     if sim.child_cids.len() != settings.children {

@@ -59,16 +59,12 @@ impl Settings {
 
 /// Runs the inventory with falcon-users, then the sequential FalconPy loop, on fresh simulators.
 pub fn run(peer: &Peer, settings: &Settings) -> Result<Report> {
-    let spec = SimSpec {
-        users: settings.users,
-        roles: settings.roles,
-        latency_ms: settings.latency_ms,
-        rate_per_minute: settings.rate_per_minute,
-        // One second's worth: the limit binds from the start instead of after a minute.
-        burst: Some((settings.rate_per_minute / 60).max(1)),
-        child_cids: 0,
-        users_per_child: 0,
-    };
+    let spec = SimSpec::rate_bound(
+        settings.users,
+        settings.roles,
+        settings.latency_ms,
+        settings.rate_per_minute,
+    );
     let mut report = Report::new("inventory");
     let sim = SimProcess::start(&spec)?;
     let runtime = tokio::runtime::Runtime::new()?;

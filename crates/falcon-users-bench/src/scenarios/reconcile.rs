@@ -37,15 +37,12 @@ pub struct Settings {
 
 /// Runs the reconcile on a fresh simulator.
 pub fn run(settings: &Settings) -> Result<Report> {
-    let spec = SimSpec {
-        users: settings.users,
-        roles: 20,
-        latency_ms: settings.latency_ms,
-        rate_per_minute: settings.rate_per_minute,
-        burst: Some((settings.rate_per_minute / 60).max(1)),
-        child_cids: 0,
-        users_per_child: 0,
-    };
+    let spec = SimSpec::rate_bound(
+        settings.users,
+        20,
+        settings.latency_ms,
+        settings.rate_per_minute,
+    );
     let sim = SimProcess::start(&spec)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let mut report = Report::new("reconcile");
