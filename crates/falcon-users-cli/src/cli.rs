@@ -560,19 +560,20 @@ pub struct RosterArgs {
 #[derive(Debug, Args)]
 pub struct PlanningArgs {
     /// additive: only create users and grant roles; exact: also revoke the roles the roster
-    /// does not list.
-    #[arg(long, value_enum, default_value_t = ModeArg::Additive)]
-    pub mode: ModeArg,
+    /// does not list [default: additive]. With a saved plan, it must be the plan's mode.
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
     /// Offboard the users in --scope that the roster does not list.
     #[arg(long, requires = "scope")]
     pub prune: bool,
     /// FQL on users: whom the roster speaks for, e.g. "uid:'*@corp.example.com'".
     #[arg(long, value_name = "FQL")]
     pub scope: Option<String>,
-    /// Refuse a plan that offboards more users than this.
+    /// Refuse a plan that offboards more users than this (`apply` holds a saved plan to it too).
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_offboard: usize,
-    /// Refuse a plan that leaves more existing users than this without any role.
+    /// Refuse a plan that leaves more existing users than this without any role (`apply` holds
+    /// a saved plan to it too).
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_strip: usize,
     /// Grants listings (reading) or changes (applying) in flight.

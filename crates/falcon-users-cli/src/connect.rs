@@ -82,7 +82,9 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
                 creds.client_id.clone(),
                 creds.client_secret.clone(),
             ))
-            .cloud(falcon_users::Cloud::Custom(simulator.base_url()));
+            .cloud(falcon_users::Cloud::Custom(simulator.base_url()))
+            // Its port changes from run to run; a plan saved in one names it as the next finds it.
+            .endpoint_name("simulator");
         if let Some(cid) = &member_cid {
             builder = builder.member_cid(cid);
         }

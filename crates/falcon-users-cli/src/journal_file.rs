@@ -20,7 +20,8 @@ pub struct JournalFile {
 impl JournalFile {
     /// Opens `path` for appending, creating it (mode 0600) when absent; exit 7 when it cannot be.
     pub fn open(path: &Path) -> Result<Self, Failure> {
-        let created = !path.exists();
+        // Not `exists()`: that follows a link, and a dangling one would be taken as absent.
+        let created = std::fs::symlink_metadata(path).is_err();
         let journal = Journal::append_to(path).map_err(|e| {
             Failure::Exit(
                 exit::LOCAL,

@@ -56,6 +56,7 @@ pub struct FalconBuilder {
     clock: Option<Arc<dyn Clock>>,
     allow_plain_http: bool,
     overrides: HashMap<Cloud, Url>,
+    endpoint_name: Option<String>,
 }
 
 impl fmt::Debug for FalconBuilder {
@@ -244,6 +245,14 @@ impl FalconBuilder {
         self
     }
 
+    /// Names a custom endpoint whose URL changes from run to run (a simulator started on a free
+    /// port): a saved plan records this name as its cloud instead of the URL, so that it can be
+    /// applied in a later run ([`Origin`](crate::workflows::roster::Origin)).
+    pub fn endpoint_name(mut self, name: impl Into<String>) -> Self {
+        self.endpoint_name = Some(name.into());
+        self
+    }
+
     /// Checks the settings and builds the client. Nothing is sent yet.
     pub fn build(self) -> Result<Falcon> {
         let client_id = self
@@ -267,7 +276,7 @@ impl FalconBuilder {
         }
         let all_https = cloud.base_url().scheme() == "https"
             && self.overrides.values().all(|u| u.scheme() == "https");
-        let endpoint = Endpoint::new(&cloud, self.overrides);
+        let endpoint = Endpoint::new(&cloud, self.overrides, self.endpoint_name);
         let member = self
             .member_cid
             .as_deref()

@@ -109,6 +109,17 @@ impl Falcon {
         self.runtime.endpoint.url()
     }
 
+    /// The cloud in force as a saved plan names it: its region (`us-1`, ...), the name given
+    /// to a custom endpoint ([`FalconBuilder::endpoint_name`](crate::FalconBuilder::endpoint_name)), or its URL.
+    pub fn cloud_label(&self) -> String {
+        self.runtime.endpoint.label()
+    }
+
+    /// The API client id (never the secret).
+    pub fn client_id(&self) -> &str {
+        self.runtime.credentials.client_id()
+    }
+
     /// Gets a token now (normally this happens on the first call), so that credential and
     /// cloud problems show up early.
     ///

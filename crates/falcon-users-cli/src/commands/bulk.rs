@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use falcon_users::Cid;
 use falcon_users::Error;
 use falcon_users::workflows::roster::{
-    ApplyOptions, BulkPlan, Journal, PlanOptions, RoleEdit, Roster, Targets, TenantState,
-    edit_plan, locate, offboard_plan, plan,
+    ApplyOptions, BulkPlan, Guardrails, Journal, PlanOptions, RoleEdit, Roster, Targets,
+    TenantState, edit_plan, locate, offboard_plan, plan,
 };
 
 use super::reconcile::{ResultRow, show_plan, show_report};
@@ -320,6 +320,8 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         let options = ApplyOptions::new()
             .concurrency(concurrency)
             .verify(false)
+            // Each user was named (or matched) and the batch confirmed as a whole.
+            .guardrails(Guardrails::unlimited())
             .stop_on(ctx.changes.begin());
         let sink = journal.as_ref().map_or(&off, |j| &j.journal);
         let report = ctx.falcon.apply(&plan, &options, sink).await?;

@@ -69,14 +69,28 @@ pub async fn plan(ctx: &Ctx, args: PlanArgs) -> Outcome {
 
 /// Runs `apply`.
 pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
+    let guardrails = Guardrails {
+        max_offboard: args.planning.max_offboard,
+        max_strip: args.planning.max_strip,
+    };
     let (plan, verify) = match saved_plan(&args.file)? {
-        Some(plan) => (plan, true),
+        Some(plan) => {
+            as_planned(&plan, &args.planning)?;
+            (plan, true)
+        }
         None => (make_plan(ctx, &args.file, &args.planning).await?, false),
     };
     show_plan(ctx, &plan, false)?;
     if plan.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
+    // Checked again by the apply against the users as read then; here so that a plan over
+    // this run's limits is refused before the question.
+    guardrails.check(
+        plan.changes
+            .iter()
+            .map(|c| (c.before.as_ref(), c.after.as_ref())),
+    )?;
     let (create, update, offboard) = plan.counts();
     let what = format!(
         "apply {} changes ({create} to create, {update} to update, {offboard} to offboard)",
@@ -93,6 +107,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
     let options = ApplyOptions::new()
         .concurrency(args.planning.concurrency)
         .verify(verify)
+        .guardrails(guardrails)
         .stop_on(ctx.changes.begin());
     let report = ctx.falcon.apply(&plan, &options, &journal.journal).await?;
     show_report(ctx, &plan, &report, Vec::new())?;
@@ -119,14 +134,70 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
     }
 }
 
+/// Refuses planning flags given to `apply` with a saved plan that the plan was not made with
+/// (they would otherwise be silently ignored). Flags left out take the plan's.
+fn as_planned(plan: &Plan, args: &PlanningArgs) -> Result<(), Failure> {
+    let made = &plan.options;
+    let mut differ = Vec::new();
+    if let Some(mode) = args.mode.map(mode_of)
+        && mode != made.mode
+    {
+        differ.push(format!(
+            "--mode {} (the plan was made with --mode {})",
+            mode_name(mode),
+            mode_name(made.mode)
+        ));
+    }
+    if args.prune && !made.prune {
+        differ.push("--prune (the plan was made without it)".to_owned());
+    }
+    if let Some(scope) = &args.scope
+        && made.scope.as_ref() != Some(scope)
+    {
+        differ.push(format!(
+            "--scope {scope:?} (the plan was made with {})",
+            made.scope
+                .as_ref()
+                .map_or("no scope".to_owned(), |s| format!("{s:?}"))
+        ));
+    }
+    if let Some(members) = &args.member_cids {
+        let given: std::collections::BTreeSet<_> = members.0.iter().collect();
+        let planned: std::collections::BTreeSet<_> = made.member_cids.iter().collect();
+        if given != planned {
+            differ.push("--member-cids (the plan was made with other member CIDs)".to_owned());
+        }
+    }
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Sdk(Error::PlanRefused {
+        reason: format!(
+            "{} differs from the saved plan; plan again with the options wanted, or leave them out",
+            differ.join(", ")
+        ),
+    }))
+}
+
+fn mode_of(arg: ModeArg) -> Mode {
+    match arg {
+        ModeArg::Additive => Mode::Additive,
+        ModeArg::Exact => Mode::Exact,
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Additive => "additive",
+        Mode::Exact => "exact",
+    }
+}
+
 /// Reads the roster and the tenant, and plans.
 async fn make_plan(ctx: &Ctx, roster: &Path, args: &PlanningArgs) -> Result<Plan, Failure> {
     let roster = Roster::from_path(roster)?;
     let options = PlanOptions {
-        mode: match args.mode {
-            ModeArg::Additive => Mode::Additive,
-            ModeArg::Exact => Mode::Exact,
-        },
+        mode: args.mode.map_or(Mode::Additive, mode_of),
         prune: args.prune,
         scope: args.scope.clone(),
         guardrails: Guardrails {
@@ -139,20 +210,10 @@ async fn make_plan(ctx: &Ctx, roster: &Path, args: &PlanningArgs) -> Result<Plan
             .map(|m| m.0.clone())
             .unwrap_or_default(),
     };
-    let state = ctx
+    Ok(ctx
         .falcon
-        .roster_state(
-            &options.cids_to_read(&roster),
-            options.scope.as_deref(),
-            args.concurrency,
-        )
-        .await?;
-    Ok(falcon_users::workflows::roster::plan(
-        &roster,
-        &state,
-        &options,
-        chrono::Utc::now(),
-    )?)
+        .plan_roster(&roster, &options, args.concurrency)
+        .await?)
 }
 
 /// A plan saved by `plan -o`, told from a JSON roster by its `plan_version`; `None` for a
@@ -235,7 +296,11 @@ pub(super) fn show_report(
         .results
         .iter()
         .map(|r| ResultRow {
-            cid: cid_label(&plan.changes[r.index]),
+            // Where the actions went, as read from the tenant; the plan's word only when unknown.
+            cid: r
+                .acted_in
+                .as_ref()
+                .map_or_else(|| cid_label(&plan.changes[r.index]), ToString::to_string),
             uid: r.uid.clone(),
             outcome: match &r.outcome {
                 ChangeOutcome::Done { .. } => "done",

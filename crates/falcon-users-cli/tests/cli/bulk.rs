@@ -273,9 +273,14 @@ fn a_bulk_command_journals_each_action_when_asked_and_appends_on_a_second_run() 
             .collect()
     };
     let entries = lines(&journal);
-    // A create and a grant for each user, each done, with its time and trace id.
-    assert_eq!(entries.len(), 4, "{entries:?}");
-    for entry in &entries {
+    // A create and a grant for each user, each written ahead (`started`), then done with its
+    // time and trace id.
+    assert_eq!(entries.len(), 8, "{entries:?}");
+    for pair in entries.chunks(2) {
+        assert_eq!(pair[0]["outcome"], "started", "{pair:?}");
+        assert_eq!(pair[0]["action"], pair[1]["action"], "{pair:?}");
+    }
+    for entry in entries.iter().skip(1).step_by(2) {
         assert_eq!(entry["outcome"], "done", "{entry}");
         assert!(
             entry["time"].is_string() && entry["trace_id"].is_string(),
@@ -301,11 +306,12 @@ fn a_bulk_command_journals_each_action_when_asked_and_appends_on_a_second_run() 
     );
     assert!(gone.status.success(), "{}", text(&gone.stderr));
     let entries = lines(&journal);
-    assert!(entries.len() > 4, "appended: {entries:?}");
+    assert!(entries.len() > 8, "appended: {entries:?}");
     assert!(
-        entries[4..]
+        entries[8..]
             .iter()
-            .all(|e| e["uid"] == "j1@corp.example.com" && e["outcome"] == "done"),
+            .all(|e| e["uid"] == "j1@corp.example.com"
+                && (e["outcome"] == "started" || e["outcome"] == "done")),
         "{entries:?}"
     );
 

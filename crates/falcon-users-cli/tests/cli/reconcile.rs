@@ -95,8 +95,12 @@ fn export_edit_plan_apply_and_plan_again_finds_nothing() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect();
+    // Written ahead: a `started` line for each action, then its `done` line with a trace id.
+    let (started, ended): (Vec<&Value>, Vec<&Value>) =
+        entries.iter().partition(|e| e["outcome"] == "started");
+    assert_eq!(started.len(), ended.len(), "{journal}");
     assert!(
-        entries
+        ended
             .iter()
             .all(|e| e["outcome"] == "done" && e["trace_id"].is_string())
     );

@@ -19,10 +19,13 @@ pub(crate) struct Endpoint {
     pub(crate) custom: bool,
     pub(crate) gov: bool,
     moved: AtomicBool,
+    /// What a custom endpoint is called where its URL changes from run to run (a simulator on a
+    /// fresh port): how saved plans name the cloud.
+    name: Option<String>,
 }
 
 impl Endpoint {
-    pub(crate) fn new(cloud: &Cloud, overrides: HashMap<Cloud, Url>) -> Self {
+    pub(crate) fn new(cloud: &Cloud, overrides: HashMap<Cloud, Url>, name: Option<String>) -> Self {
         let url = overrides
             .get(cloud)
             .cloned()
@@ -33,6 +36,20 @@ impl Endpoint {
             custom: matches!(cloud, Cloud::Custom(_)),
             gov: cloud.is_gov(),
             moved: AtomicBool::new(false),
+            name,
+        }
+    }
+
+    /// The cloud in force, as a saved plan names it: the endpoint's name when it was given one,
+    /// else the region of the host in force (after any autodiscovery), else the URL.
+    pub(crate) fn label(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        let url = self.url();
+        match self.resolve_redirect(&url).and_then(|c| c.region()) {
+            Some(region) => region.to_owned(),
+            None => url.to_string(),
         }
     }
 

@@ -131,13 +131,32 @@ async fn joiners_movers_and_leavers_in_one_plan_then_nothing_left() {
     assert_eq!(sim.user("new.two@example.com").unwrap().last_name, "Two");
     assert_eq!(sim.request_count(&operations::CREATE_USER_V1), 2);
 
+    // Written ahead: each action's `started` line, then its `done` line with the trace id.
     let entries = journal.entries();
+    let (started, ended): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.outcome == "started");
     assert!(
-        entries
+        ended
             .iter()
             .all(|e| e.outcome == "done" && e.trace_id.is_some()),
         "{entries:#?}"
     );
+    let actions = |lines: &[&falcon_users::workflows::roster::JournalEntry]| {
+        lines
+            .iter()
+            .map(|e| format!("{} {}", e.uid, e.action))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(actions(&started), actions(&ended));
+    for (i, e) in entries.iter().enumerate() {
+        if e.outcome == "done" {
+            assert!(
+                entries[..i]
+                    .iter()
+                    .any(|s| s.outcome == "started" && s.uid == e.uid && s.action == e.action),
+                "{e:?} was not written ahead"
+            );
+        }
+    }
     let actions: Vec<(&str, &str)> = entries
         .iter()
         .filter(|e| &e.uid == leaver)

@@ -1,9 +1,12 @@
 //! Applying a plan: each change once, several at a time under the rate limit, every action
-//! journaled. A saved plan is checked first: every user must still be where the plan found
-//! them, or on the way to where it takes them (an earlier, interrupted apply); anything else
-//! refuses the whole plan before any change. What is left of each change is worked out from
-//! where the user is now, so running an apply again after it was killed finishes the job without
-//! repeating what was done.
+//! journaled before it is sent and when it ends. The guardrails of the apply hold for every
+//! plan. A saved plan is checked first, against the tenant as read now and never on its own
+//! word: it must have been made on this cloud, CID and member CID; every user must still be
+//! where the plan found them, or on the way to where it takes them (an earlier, interrupted
+//! apply); every role it grants must be offered where it grants it. Anything else refuses the
+//! whole plan before any change. Grants go to the CID read now, and what is left of each change
+//! is worked out from where the user is now, so running an apply again after it was killed
+//! finishes the job without repeating what was done.
 
 use std::collections::BTreeMap;
 
@@ -19,9 +22,9 @@ use crate::ops::users::UserUpdate;
 use crate::runtime::trace::traced;
 use crate::workflows::once::exactly_once;
 use crate::workflows::provision::may_be_taken;
-use crate::workflows::roster::journal::{Journal, JournalEntry};
+use crate::workflows::roster::journal::{Journal, JournalEntry, STARTED};
 use crate::workflows::roster::plan::{
-    Action, Change, PLAN_VERSION, Plan, actions, never_shorter, position, same_end,
+    Action, Change, Guardrails, PLAN_VERSION, Plan, actions, never_shorter, position, same_end,
 };
 use crate::workflows::roster::state::{UserState, grant_end};
 use crate::workflows::stop::Stop;
@@ -32,6 +35,7 @@ pub struct ApplyOptions {
     concurrency: usize,
     verify: bool,
     stop: Stop,
+    guardrails: Guardrails,
 }
 
 impl Default for ApplyOptions {
@@ -40,6 +44,7 @@ impl Default for ApplyOptions {
             concurrency: 8,
             verify: true,
             stop: Stop::new(),
+            guardrails: Guardrails::default(),
         }
     }
 }
@@ -56,11 +61,19 @@ impl ApplyOptions {
         self
     }
 
-    /// Whether to read each user before changing them (default true). Turn it off only for a
-    /// plan made from a state read just now, as a plan-and-apply in one go does: each change
-    /// then costs only its own requests.
+    /// Whether to check the plan against the tenant first (default true): where it was made,
+    /// each user read again, the roles it grants offered. Turn it off only for a plan this
+    /// process made from a state read just now, as a plan-and-apply in one go does: the plan is
+    /// then trusted as it is, and each change costs only its own requests.
     pub fn verify(mut self, verify: bool) -> Self {
         self.verify = verify;
+        self
+    }
+
+    /// The limits the apply holds the plan to, whatever limits it was made with (default 5
+    /// offboarded and 5 stripped of every role: [`Guardrails::default`]).
+    pub fn guardrails(mut self, guardrails: Guardrails) -> Self {
+        self.guardrails = guardrails;
         self
     }
 
@@ -99,8 +112,11 @@ pub enum ChangeOutcome {
 pub struct ChangeResult {
     /// The change's position in the plan.
     pub index: usize,
-    /// The CID.
+    /// The CID, as the plan names it (`None`: the handle's own).
     pub cid: Option<Cid>,
+    /// The CID the actions went to, as read from the tenant (`None`: not known, as when the
+    /// handle's own CID lists no user and nothing was created).
+    pub acted_in: Option<Cid>,
     /// The login.
     pub uid: String,
     /// The outcome.
@@ -156,6 +172,22 @@ impl Falcon {
                 ),
             });
         }
+        // The handle's own CID, to address grants to: read now when checking, else the one the
+        // plan (made just now) read.
+        let own_cid = if options.verify {
+            let acting = match plan.made_against.cid {
+                Some(_) => self.acting_cid().await?,
+                None => None,
+            };
+            if let Some(why) = plan.made_against.mismatch(&self.origin(acting.clone())) {
+                return Err(Error::PlanRefused {
+                    reason: format!("it was made elsewhere: {why}; plan again here"),
+                });
+            }
+            acting
+        } else {
+            plan.made_against.cid.clone()
+        };
         let mut handles: BTreeMap<Option<Cid>, Falcon> = BTreeMap::new();
         for cid in plan.cids() {
             let handle = match &cid {
@@ -174,7 +206,7 @@ impl Falcon {
                 .buffered(options.concurrency)
                 .try_collect()
                 .await?;
-            let stale: Vec<String> = plan
+            let mut stale: Vec<String> = plan
                 .changes
                 .iter()
                 .zip(&read)
@@ -184,11 +216,12 @@ impl Falcon {
                         .map(|why| format!("{}: {why}", c.uid))
                 })
                 .collect();
+            stale.extend(unoffered_roles(plan, &read, &handles).await?);
             if !stale.is_empty() {
                 let shown: Vec<&str> = stale.iter().take(5).map(String::as_str).collect();
                 return Err(Error::PlanRefused {
                     reason: format!(
-                        "{} of its {} users no longer start where the plan found them ({}{}); plan again",
+                        "{} of its {} changes no longer hold against the tenant ({}{}); plan again",
                         stale.len(),
                         plan.changes.len(),
                         shown.join("; "),
@@ -200,26 +233,33 @@ impl Falcon {
         } else {
             plan.changes.iter().map(|c| c.before.clone()).collect()
         };
+        options.guardrails.check(
+            plan.changes
+                .iter()
+                .zip(&currents)
+                .map(|(c, now)| (now.as_ref(), c.after.as_ref())),
+        )?;
         let results = stream::iter(plan.changes.iter().zip(currents).enumerate())
             .map(|(index, (change, current))| {
                 let falcon = handle(change);
+                let home = change.cid.clone().or_else(|| own_cid.clone());
                 async move {
+                    let mut run = Run {
+                        falcon: &falcon,
+                        change,
+                        home,
+                        journal,
+                        stop: &options.stop,
+                    };
                     let outcome = if options.stop.is_raised() {
                         ChangeOutcome::NotStarted
                     } else {
-                        let home = change.cid.clone().or_else(|| plan.home_cid.clone());
-                        let run = Run {
-                            falcon: &falcon,
-                            change,
-                            home,
-                            journal,
-                            stop: &options.stop,
-                        };
                         run.to_target(current).await
                     };
                     ChangeResult {
                         index,
                         cid: change.cid.clone(),
+                        acted_in: run.home,
                         uid: change.uid.clone(),
                         outcome,
                     }
@@ -237,6 +277,72 @@ impl Falcon {
     }
 }
 
+/// The roles a plan would grant that the CID it grants them in does not offer, as read now (one
+/// catalogue per CID the plan grants in), each as `login: why`.
+async fn unoffered_roles(
+    plan: &Plan,
+    currents: &[Option<UserState>],
+    handles: &BTreeMap<Option<Cid>, Falcon>,
+) -> Result<Vec<String>> {
+    let mut wanted: BTreeMap<&Option<Cid>, Vec<(&str, &str)>> = BTreeMap::new();
+    for (change, current) in plan.changes.iter().zip(currents) {
+        let Some(after) = &change.after else { continue };
+        for role in after.roles.keys() {
+            if current.as_ref().is_none_or(|c| !c.roles.contains_key(role)) {
+                wanted
+                    .entry(&change.cid)
+                    .or_default()
+                    .push((change.uid.as_str(), role.as_str()));
+            }
+        }
+    }
+    let mut unoffered = Vec::new();
+    for (cid, grants) in wanted {
+        let Some(falcon) = handles.get(cid) else {
+            continue;
+        };
+        let offered: std::collections::BTreeSet<String> =
+            falcon.roles().await?.into_iter().map(|r| r.id).collect();
+        let place = cid
+            .as_ref()
+            .map_or("this CID".to_owned(), |c| format!("CID {c}"));
+        unoffered.extend(
+            grants
+                .into_iter()
+                .filter(|(_, role)| !offered.contains(*role))
+                .map(|(uid, role)| format!("{uid}: {role} is not a role {place} offers")),
+        );
+    }
+    Ok(unoffered)
+}
+
+/// Whether `action`, started by a run that was killed before it ended, took effect, judged from
+/// the user as read now (`None`: absent).
+pub(crate) fn took_effect(action: &Action, now: Option<&UserState>) -> bool {
+    match (action, now) {
+        (Action::Create { .. }, now) => now.is_some(),
+        (Action::Delete, now) => now.is_none(),
+        (_, None) => false,
+        (
+            Action::Rename {
+                first_name,
+                last_name,
+            },
+            Some(now),
+        ) => {
+            let same =
+                |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
+            same(first_name, &now.first_name) && same(last_name, &now.last_name)
+        }
+        (Action::Grant { roles, expires_at }, Some(now)) => roles.iter().all(|r| {
+            now.roles
+                .get(r)
+                .is_some_and(|end| same_end(*end, *expires_at))
+        }),
+        (Action::Revoke { roles }, Some(now)) => roles.iter().all(|r| !now.roles.contains_key(r)),
+    }
+}
+
 /// One change being carried out.
 struct Run<'a> {
     falcon: &'a Falcon,
@@ -248,38 +354,76 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// A journal line for `action` of this change.
+    fn entry(&self, action: &Action, uuid: &Option<String>, outcome: &str) -> JournalEntry {
+        JournalEntry {
+            time: Utc::now(),
+            cid: self.home.clone().or_else(|| self.change.cid.clone()),
+            uid: self.change.uid.clone(),
+            user_uuid: uuid.clone(),
+            action: action.clone(),
+            outcome: outcome.to_owned(),
+            error: None,
+            trace_id: None,
+        }
+    }
+
     /// Carries out the actions from `current` to the change's target.
-    async fn to_target(&self, current: Option<UserState>) -> ChangeOutcome {
+    async fn to_target(&mut self, current: Option<UserState>) -> ChangeOutcome {
+        let mut uuid = current.as_ref().and_then(|c| c.uuid.clone());
+        // What a killed run left in flight for this user: record how it turned out.
+        for started in self.journal.take_in_flight(&self.change.uid) {
+            let outcome = match took_effect(&started.action, current.as_ref()) {
+                true => "interrupted: done",
+                false => "interrupted: not done",
+            };
+            if !self
+                .journal
+                .record(&self.entry(&started.action, &uuid, outcome))
+            {
+                self.stop.raise();
+            }
+        }
         let mut todo = actions(current.as_ref(), self.change.after.as_ref());
-        let mut uuid = current.and_then(|c| c.uuid);
         if todo.is_empty() {
             return ChangeOutcome::AlreadyDone;
         }
         let mut done = Vec::new();
-        let mut home = self.home.clone();
         let mut next = 0;
         while let Some(action) = todo.get(next).cloned() {
             next += 1;
+            // Written ahead: a run killed while the request is out still names the action.
+            if !self.journal.record(&self.entry(&action, &uuid, STARTED)) {
+                // Without a record, a later run could not be told what this one did.
+                self.stop.raise();
+                return match done.is_empty() {
+                    true => ChangeOutcome::NotStarted,
+                    false => ChangeOutcome::Failed {
+                        done,
+                        action,
+                        error: Error::invalid(
+                            "journal",
+                            "could not be written; the action was not sent",
+                        ),
+                    },
+                };
+            }
             let mut existed = None;
+            let mut home = self.home.clone();
             let (result, trace_id) =
                 traced(self.act(&action, &mut uuid, &mut home, &mut existed)).await;
+            self.home = home;
+            let outcome = match (&result, &existed) {
+                (Err(_), _) => "failed",
+                (Ok(()), Some(_)) => "already exists",
+                (Ok(()), None) => "done",
+            };
             let entry = JournalEntry {
-                time: Utc::now(),
-                cid: self.change.cid.clone(),
-                uid: self.change.uid.clone(),
-                user_uuid: uuid.clone(),
-                action: action.clone(),
-                outcome: match (&result, &existed) {
-                    (Err(_), _) => "failed",
-                    (Ok(()), Some(_)) => "already exists",
-                    (Ok(()), None) => "done",
-                }
-                .to_owned(),
                 error: result.as_ref().err().map(ToString::to_string),
                 trace_id,
+                ..self.entry(&action, &uuid, outcome)
             };
             if !self.journal.record(&entry) {
-                // Without a record, a later run could not be told what this one did.
                 self.stop.raise();
             }
             match result {

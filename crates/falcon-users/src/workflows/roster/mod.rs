@@ -25,6 +25,7 @@
 
 mod apply;
 mod journal;
+mod origin;
 mod plan;
 mod resolve;
 mod rows;
@@ -38,6 +39,7 @@ use crate::error::Result;
 
 pub use apply::{ApplyOptions, ApplyReport, ChangeOutcome, ChangeResult};
 pub use journal::{Journal, JournalEntry};
+pub use origin::Origin;
 pub use plan::{
     Action, Change, Guardrails, Mode, PLAN_VERSION, Plan, PlanOptions, actions, plan, position,
 };

@@ -11,11 +11,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result, RowProblem};
 use crate::model::cid::Cid;
 use crate::model::validation::GRANT_EXPIRY_HOURS;
+use crate::workflows::roster::origin::Origin;
 use crate::workflows::roster::rows::Roster;
 use crate::workflows::roster::state::{TenantState, UserState};
 
-/// The version of the saved plan format; an apply refuses any other.
-pub const PLAN_VERSION: u32 = 1;
+/// The version of the saved plan format; an apply refuses any other. Version 2 records where
+/// the plan was made ([`Origin`]) and every option it was made with.
+pub const PLAN_VERSION: u32 = 2;
 
 /// How far two ends of one grant may differ and still be the same end: services keep whole
 /// seconds, and a roster may be written by hand to the minute.
@@ -51,8 +53,67 @@ impl Default for Guardrails {
     }
 }
 
+impl Guardrails {
+    /// No limit: for changes the user named one by one (a bulk offboard of the logins given).
+    pub fn unlimited() -> Self {
+        Self {
+            max_offboard: usize::MAX,
+            max_strip: usize::MAX,
+        }
+    }
+
+    /// Refuses changes, each from the state `before` to `after` (either absent), that offboard
+    /// or strip of every role more users than the limits allow.
+    ///
+    /// ```
+    /// use falcon_users::workflows::roster::{Guardrails, UserState};
+    /// let held = UserState { roles: [("a".to_string(), None)].into(), ..UserState::default() };
+    /// let leavers = vec![(Some(&held), None); 6];
+    /// let refused = Guardrails::default().check(leavers.iter().copied()).unwrap_err();
+    /// assert!(refused.to_string().contains("--max-offboard 6"));
+    /// let limits = Guardrails { max_offboard: 6, max_strip: 5 };
+    /// assert!(limits.check(leavers.iter().copied()).is_ok());
+    /// ```
+    pub fn check<'a>(
+        &self,
+        changes: impl IntoIterator<Item = (Option<&'a UserState>, Option<&'a UserState>)>,
+    ) -> Result<()> {
+        let (mut offboard, mut stripped) = (0, 0);
+        for (before, after) in changes {
+            match after {
+                None => offboard += 1,
+                Some(after) => {
+                    if before.is_some_and(|b| !b.roles.is_empty()) && after.roles.is_empty() {
+                        stripped += 1;
+                    }
+                }
+            }
+        }
+        if offboard > self.max_offboard {
+            return Err(Error::PlanRefused {
+                reason: format!(
+                    "it would offboard {offboard} users, more than the limit of {}; if the \
+                     roster is complete (not a truncated export), raise the limit \
+                     (--max-offboard {offboard})",
+                    self.max_offboard
+                ),
+            });
+        }
+        if stripped > self.max_strip {
+            return Err(Error::PlanRefused {
+                reason: format!(
+                    "it would revoke every role of {stripped} users, more than the limit of {}; \
+                     if that is intended, raise the limit (--max-strip {stripped})",
+                    self.max_strip
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// How to plan.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanOptions {
     /// Additive (default) or exact.
     pub mode: Mode,
@@ -201,21 +262,20 @@ impl std::fmt::Display for Action {
 }
 
 /// A plan: the changes, and what they start from (each change's `before`), ready to save as
-/// JSON and apply later.
+/// JSON and apply later, with where and how it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// [`PLAN_VERSION`].
     pub plan_version: u32,
     /// When the tenant was read.
     pub created_at: DateTime<Utc>,
-    /// The mode planned in.
-    pub mode: Mode,
-    /// Whether users outside the roster were pruned.
-    pub prune: bool,
-    /// The prune scope.
-    pub scope: Option<String>,
-    /// The handle's own CID, when its users named it (grants there are addressed to it).
-    pub home_cid: Option<Cid>,
+    /// The version of the library that made it.
+    pub tool_version: String,
+    /// Where it was made: an apply elsewhere is refused.
+    pub made_against: Origin,
+    /// The options it was made with (the guardrails as they were then: an apply checks its
+    /// own).
+    pub options: PlanOptions,
     /// The changes, in CID then login order.
     pub changes: Vec<Change>,
     /// Roster users that already match.
@@ -583,48 +643,33 @@ pub fn plan(
         }
     }
     changes.sort_by(|a, b| (&a.cid, &a.uid).cmp(&(&b.cid, &b.uid)));
-    check_guardrails(&changes, &options.guardrails)?;
-    Ok(Plan {
-        plan_version: PLAN_VERSION,
-        created_at: now,
-        mode: options.mode,
-        prune: options.prune,
-        scope: options.scope.clone(),
-        home_cid: home_named.as_deref().and_then(|c| c.parse().ok()),
-        changes,
-        unchanged,
-    })
+    options.guardrails.check(
+        changes
+            .iter()
+            .map(|c| (c.before.as_ref(), c.after.as_ref())),
+    )?;
+    Ok(Plan::new(state, options.clone(), now, changes, unchanged))
 }
 
-/// Refuses a plan that offboards or strips more users than the limits allow.
-fn check_guardrails(changes: &[Change], limits: &Guardrails) -> Result<()> {
-    let offboard = changes.iter().filter(|c| c.after.is_none()).count();
-    if offboard > limits.max_offboard {
-        return Err(Error::PlanRefused {
-            reason: format!(
-                "it would offboard {offboard} users, more than the limit of {}; if the roster \
-                 is complete (not a truncated export), raise the limit (--max-offboard {offboard})",
-                limits.max_offboard
-            ),
-        });
+impl Plan {
+    /// A plan of `changes` to `state`, made now with `options`.
+    pub(crate) fn new(
+        state: &TenantState,
+        options: PlanOptions,
+        now: DateTime<Utc>,
+        changes: Vec<Change>,
+        unchanged: usize,
+    ) -> Plan {
+        Plan {
+            plan_version: PLAN_VERSION,
+            created_at: now,
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            made_against: state.origin.clone(),
+            options,
+            changes,
+            unchanged,
+        }
     }
-    let stripped = changes
-        .iter()
-        .filter(|c| {
-            c.before.as_ref().is_some_and(|b| !b.roles.is_empty())
-                && c.after.as_ref().is_some_and(|a| a.roles.is_empty())
-        })
-        .count();
-    if stripped > limits.max_strip {
-        return Err(Error::PlanRefused {
-            reason: format!(
-                "it would revoke every role of {stripped} users, more than the limit of {}; if \
-                 that is intended, raise the limit (--max-strip {stripped})",
-                limits.max_strip
-            ),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -668,6 +713,7 @@ mod tests {
         };
         TenantState {
             cids: [(None, cid)].into_iter().collect(),
+            origin: Default::default(),
         }
     }
 

@@ -13,6 +13,7 @@ use crate::model::cid::Cid;
 use crate::model::views::Grant;
 use crate::ops::users::UserQuery;
 use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
+use crate::workflows::roster::origin::Origin;
 use crate::workflows::roster::resolve::Catalogue;
 use crate::workflows::roster::rows::{Roster, RosterEntry, RosterRole};
 
@@ -30,11 +31,24 @@ pub struct UserState {
     pub roles: BTreeMap<String, Option<DateTime<Utc>>>,
 }
 
-/// The tenant as a plan sees it: each CID read, by CID (`None`: the handle's own CID).
+/// The tenant as a plan sees it: each CID read, by CID (`None`: the handle's own CID), and
+/// where it was read from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantState {
     /// Each CID read.
     pub cids: BTreeMap<Option<Cid>, CidState>,
+    /// Where it was read: what a plan of it records, and an apply of that plan checks.
+    pub origin: Origin,
+}
+
+impl TenantState {
+    /// The handle's own CID, as its users named it (`None`: not read, or no user).
+    pub fn own_cid(&self) -> Option<Cid> {
+        self.cids
+            .get(&None)
+            .and_then(|s| s.named.as_deref())
+            .and_then(|c| c.parse().ok())
+    }
 }
 
 /// One CID as read.
@@ -132,7 +146,18 @@ impl Falcon {
             })
             .buffer_unordered(cids.len().clamp(1, 20));
         let cids = read.try_collect().await?;
-        Ok(TenantState { cids })
+        let mut state = TenantState {
+            cids,
+            origin: Origin::default(),
+        };
+        // A roster naming member CIDs only did not read the handle's own: its CID is what an
+        // apply of the plan checks it acts in.
+        let own = match state.cids.contains_key(&None) {
+            true => state.own_cid(),
+            false => self.acting_cid().await?,
+        };
+        state.origin = self.origin(own);
+        Ok(state)
     }
 
     async fn cid_state(&self, scope: Option<&str>, concurrency: usize) -> Result<CidState> {
@@ -187,18 +212,28 @@ impl Falcon {
     /// One user's state now, looked up by login: what an apply of a saved plan compares with
     /// the state the plan started from.
     pub(crate) async fn user_state(&self, uid: &str) -> Result<Option<UserState>> {
+        Ok(self.user_found(uid).await?.map(|(state, _)| state))
+    }
+
+    /// One user's state now, looked up by login, with the CID their entity names.
+    pub(crate) async fn user_found(
+        &self,
+        uid: &str,
+    ) -> Result<Option<(UserState, Option<String>)>> {
         let Some(user) = self.find_user_by_uid(uid).await? else {
             return Ok(None);
         };
+        let cid = user.cid.clone().filter(|c| !c.is_empty());
         let uuid = user.uuid.clone().unwrap_or_default();
         let grants = self
             .grants(&uuid, crate::ops::grants::GrantQuery::new())
             .try_collect()
             .await?;
-        Ok(Some(UserState::from_inventory(&UserWithGrants {
+        let state = UserState::from_inventory(&UserWithGrants {
             user,
             grants,
             deleted: false,
-        })))
+        });
+        Ok(Some((state, cid)))
     }
 }

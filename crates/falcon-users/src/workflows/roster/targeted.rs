@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
 use crate::workflows::inventory::InventoryOptions;
-use crate::workflows::roster::plan::{Change, Mode, PLAN_VERSION, Plan};
+use crate::workflows::roster::origin::Origin;
+use crate::workflows::roster::plan::{Change, Guardrails, Mode, Plan, PlanOptions};
 use crate::workflows::roster::resolve::Catalogue;
 use crate::workflows::roster::state::{CidState, TenantState, UserState};
 
@@ -70,6 +71,8 @@ impl Falcon {
             };
             let catalogue = Catalogue::from_roles(&handle.roles().await?);
             let mut users = BTreeMap::new();
+            // The CID the users read name as theirs: what an apply addresses grants to.
+            let mut named = None;
             if let Targets::Filter { fql, .. } = targets {
                 let mut rows = handle.inventory(
                     UserQuery::new().filter(fql.clone()),
@@ -79,20 +82,30 @@ impl Falcon {
                     if row.deleted {
                         continue;
                     }
+                    if named.is_none() {
+                        named = row.user.cid.clone().filter(|c| !c.is_empty());
+                    }
                     let uid = row.user.uid.clone().unwrap_or_default().to_lowercase();
                     users.insert(uid, UserState::from_inventory(&row));
                 }
             } else {
                 let distinct: BTreeSet<String> = logins.iter().map(|l| l.to_lowercase()).collect();
-                let read: Vec<(String, Option<UserState>)> = stream::iter(distinct)
-                    .map(|uid| {
-                        let handle = handle.clone();
-                        async move { handle.user_state(&uid).await.map(|s| (uid, s)) }
-                    })
-                    .buffer_unordered(concurrency.max(1))
-                    .try_collect()
-                    .await?;
-                users.extend(read.into_iter().filter_map(|(uid, s)| s.map(|s| (uid, s))));
+                let read: Vec<(String, Option<(UserState, Option<String>)>)> =
+                    stream::iter(distinct)
+                        .map(|uid| {
+                            let handle = handle.clone();
+                            async move { handle.user_found(&uid).await.map(|s| (uid, s)) }
+                        })
+                        .buffer_unordered(concurrency.max(1))
+                        .try_collect()
+                        .await?;
+                for (uid, (state, cid)) in read
+                    .into_iter()
+                    .filter_map(|(uid, found)| Some((uid, found?)))
+                {
+                    named = named.or(cid);
+                    users.insert(uid, state);
+                }
             }
             cids.insert(
                 cid,
@@ -100,11 +113,16 @@ impl Falcon {
                     catalogue,
                     users,
                     in_scope: None,
-                    named: None,
+                    named,
                 },
             );
         }
-        Ok(TenantState { cids })
+        let mut state = TenantState {
+            cids,
+            origin: Origin::default(),
+        };
+        state.origin = self.origin(state.own_cid());
+        Ok(state)
     }
 }
 
@@ -250,25 +268,16 @@ fn plan_each(
             }
         }
     }
-    let mut plan = empty_plan(changes);
-    plan.unchanged = unchanged.len();
+    let options = PlanOptions {
+        mode: Mode::Exact,
+        guardrails: Guardrails::unlimited(),
+        ..PlanOptions::default()
+    };
+    let plan = Plan::new(state, options, Utc::now(), changes, unchanged.len());
     BulkPlan {
         plan,
         unchanged,
         absent,
-    }
-}
-
-fn empty_plan(changes: Vec<Change>) -> Plan {
-    Plan {
-        plan_version: PLAN_VERSION,
-        created_at: Utc::now(),
-        mode: Mode::Exact,
-        prune: false,
-        scope: None,
-        home_cid: None,
-        changes,
-        unchanged: 0,
     }
 }
 
