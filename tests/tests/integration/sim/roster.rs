@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use falcon_users::Error;
 use falcon_users::workflows::roster::{
-    ApplyOptions, ChangeOutcome, Journal, Mode, Plan, PlanOptions, Roster, plan,
+    ApplyOptions, ChangeOutcome, Guardrails, Journal, JournalEntry, Mode, Plan, PlanOptions,
+    Roster, plan,
 };
 use falcon_users::{Cid, Falcon};
 use falcon_users_api::operations;
@@ -397,4 +398,237 @@ async fn rows_are_checked_against_each_cids_roles_and_members_are_reconciled() {
         err.to_string().contains("not one of the member CIDs"),
         "{err}"
     );
+}
+
+/// A saved plan is applied only where it was made, and on the tenant's word, not the file's:
+/// edited to name another CID, applied as a Flight Control member, or granting a role the CID
+/// does not offer, it is refused as a whole before any change. Applied where it was made, its
+/// grants go to the CID read now (the report names it), and a rerun says `already done`.
+#[tokio::test]
+async fn a_saved_plan_is_bound_to_where_it_was_made_and_checked_against_the_tenant() {
+    let (sim, falcon) = tenant_with(SimConfig {
+        users: 4,
+        child_cids: 1,
+        ..SimConfig::default()
+    })
+    .await;
+    let parent = sim.parent_cid();
+    let child = sim.child_cids()[0].clone();
+    let (admin, _) = builtin_role(&sim, 1);
+    let victim = sim.users(&parent)[0].uid.clone();
+    let roster = Roster::from_csv(
+        format!("uid,roles\n{victim},{admin}\njoiner@example.com,{admin}\n").as_bytes(),
+    )
+    .unwrap();
+    let planned = plan_now(&falcon, &roster, &PlanOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(planned.made_against.cid, Some(parent.parse().unwrap()));
+    assert_eq!(planned.made_against.member_cid, None);
+    assert_eq!(planned.made_against.client_id, sim.credentials().client_id);
+    let saved = serde_json::to_string(&planned).unwrap();
+    assert!(!saved.contains(&sim.credentials().client_secret));
+    let changes = || {
+        sim.request_count(&operations::CREATE_USER_V1)
+            + sim.request_count(&operations::USER_ROLES_ACTION_V1)
+    };
+
+    let mut elsewhere = planned.clone();
+    elsewhere.made_against.cid = Some(child.parse().unwrap());
+    // The victim is homed in the parent: the child holds no such user to grant to.
+    let mut other_cid = planned.clone();
+    let at = other_cid
+        .changes
+        .iter()
+        .position(|c| c.uid == victim)
+        .unwrap();
+    other_cid.changes[at].cid = Some(child.parse().unwrap());
+    let mut unoffered = planned.clone();
+    for change in &mut unoffered.changes {
+        if let Some(after) = &mut change.after {
+            after
+                .roles
+                .insert("f0000000000000000000000000000000".into(), None);
+        }
+    }
+    let as_child = falcon.for_member(&child).unwrap();
+    let refusals: Vec<(&Falcon, &Plan, Vec<String>)> = vec![
+        (
+            &falcon,
+            &elsewhere,
+            vec![format!("made in CID {child}"), parent.clone()],
+        ),
+        (
+            &as_child,
+            &planned,
+            vec!["made for member CID none".into(), child.clone()],
+        ),
+        (
+            &falcon,
+            &other_cid,
+            vec![format!("{victim}: the user no longer exists")],
+        ),
+        (
+            &falcon,
+            &unoffered,
+            vec!["f0000000000000000000000000000000 is not a role this CID offers".into()],
+        ),
+    ];
+    for (handle, tampered, says) in refusals {
+        let err = handle
+            .apply(tampered, &ApplyOptions::new(), &Journal::off())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::PlanRefused { .. }), "{err}");
+        for part in says {
+            assert!(err.to_string().contains(&part), "{part:?} in {err}");
+        }
+        assert_eq!(changes(), 0, "nothing changed: {err}");
+    }
+
+    let report = falcon
+        .apply(&planned, &ApplyOptions::new(), &Journal::off())
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    for result in &report.results {
+        assert_eq!(result.acted_in, Some(parent.parse().unwrap()), "{result:?}");
+    }
+    assert_eq!(held(&sim, &parent)[victim.as_str()].contains(&admin), true);
+    assert!(sim.grants(&victim).iter().all(|g| g.cid == parent));
+    let again = falcon
+        .apply(&planned, &ApplyOptions::new(), &Journal::off())
+        .await
+        .unwrap();
+    assert_eq!(again.counts(), (0, 2, 0, 0), "{again:#?}");
+}
+
+/// The guardrails of the apply hold for a saved plan whatever limits it was made with.
+#[tokio::test]
+async fn an_apply_holds_a_saved_plan_to_its_own_guardrails() {
+    let (sim, falcon) = tenant_with(SimConfig {
+        users: 8,
+        ..SimConfig::default()
+    })
+    .await;
+    let roster = Roster::from_csv("uid,roles\n".as_bytes()).unwrap();
+    let mut options = exact_prune("uid:'*'");
+    options.guardrails.max_offboard = 100;
+    let planned = plan_now(&falcon, &roster, &options).await.unwrap();
+    assert_eq!(planned.counts().2, 8);
+    for limits in [
+        Guardrails::default(),
+        Guardrails {
+            max_offboard: 0,
+            max_strip: 0,
+        },
+    ] {
+        let err = falcon
+            .apply(
+                &planned,
+                &ApplyOptions::new().guardrails(limits),
+                &Journal::off(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("--max-offboard 8"), "{err}");
+    }
+    assert_eq!(sim.request_count(&operations::DELETE_USER_V1), 0);
+    let raised = Guardrails {
+        max_offboard: 8,
+        max_strip: 5,
+    };
+    let report = falcon
+        .apply(
+            &planned,
+            &ApplyOptions::new().guardrails(raised),
+            &Journal::off(),
+        )
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(sim.users(&sim.parent_cid()).len(), 0);
+}
+
+/// The journal is written ahead: what a run killed mid-request leaves (a `started` line and
+/// no outcome) is resolved by the next run, which records whether the action took effect.
+#[tokio::test]
+async fn a_killed_runs_action_in_flight_is_resolved_by_the_next_run() {
+    let (sim, falcon) = tenant_with(SimConfig {
+        users: 2,
+        ..SimConfig::default()
+    })
+    .await;
+    let (guest, _) = builtin_role(&sim, 0);
+    let roster = Roster::from_csv(
+        format!("uid,first_name,last_name,roles\nmade@example.com,Ma,De,{guest}\nlost@example.com,Lo,St,{guest}\n").as_bytes(),
+    )
+    .unwrap();
+    let planned = plan_now(&falcon, &roster, &PlanOptions::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json.journal.jsonl");
+    // The killed run: both creates were written ahead; one request reached the service.
+    let killed = Journal::append_to(&path).unwrap();
+    drop(killed);
+    let mut lines = String::new();
+    for change in &planned.changes {
+        let entry = JournalEntry {
+            time: chrono::Utc::now(),
+            cid: None,
+            uid: change.uid.clone(),
+            user_uuid: None,
+            action: change.actions()[0].clone(),
+            outcome: "started".into(),
+            error: None,
+            trace_id: None,
+        };
+        lines.push_str(&serde_json::to_string(&entry).unwrap());
+        lines.push('\n');
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()))
+        .unwrap();
+    sim.seed()
+        .user("made@example.com")
+        .first_name("Ma")
+        .last_name("De")
+        .create()
+        .unwrap();
+
+    let journal = Journal::append_to(&path).unwrap();
+    let report = falcon
+        .apply(&planned, &ApplyOptions::new().concurrency(1), &journal)
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(journal.unresolved(), 0);
+    drop(journal);
+    let written: Vec<(String, String, String)> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<JournalEntry>(l).unwrap())
+        .map(|e| (e.uid, e.action.name().to_owned(), e.outcome))
+        .collect();
+    let line = |uid: &str, action: &str, outcome: &str| {
+        (uid.to_owned(), action.to_owned(), outcome.to_owned())
+    };
+    assert_eq!(
+        written[2..],
+        [
+            line("lost@example.com", "create", "interrupted: not done"),
+            line("lost@example.com", "create", "started"),
+            line("lost@example.com", "create", "done"),
+            line("lost@example.com", "grant", "started"),
+            line("lost@example.com", "grant", "done"),
+            line("made@example.com", "create", "interrupted: done"),
+            line("made@example.com", "grant", "started"),
+            line("made@example.com", "grant", "done"),
+        ],
+        "{written:#?}"
+    );
+    assert_eq!(sim.request_count(&operations::CREATE_USER_V1), 1);
 }

@@ -584,3 +584,58 @@ async fn held_roles(
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(first: &str, roles: &[&str]) -> UserState {
+        UserState {
+            uuid: Some("u".into()),
+            first_name: Some(first.into()),
+            last_name: Some("Lee".into()),
+            roles: roles.iter().map(|r| (r.to_string(), None)).collect(),
+        }
+    }
+
+    /// (the action a killed run left in flight, the user as read now, whether it took effect)
+    #[test]
+    fn whether_an_interrupted_action_took_effect() {
+        let create = Action::Create {
+            first_name: Some("Ann".into()),
+            last_name: None,
+        };
+        let rename = Action::Rename {
+            first_name: Some("Ann".into()),
+            last_name: None,
+        };
+        let grant = Action::Grant {
+            roles: vec!["a".into(), "b".into()],
+            expires_at: None,
+        };
+        let revoke = Action::Revoke {
+            roles: vec!["a".into()],
+        };
+        let cases: Vec<(&Action, Option<UserState>, bool)> = vec![
+            (&create, None, false),
+            (&create, Some(user("Ann", &[])), true),
+            (&Action::Delete, None, true),
+            (&Action::Delete, Some(user("Ann", &[])), false),
+            (&rename, Some(user("Ann", &[])), true),
+            (&rename, Some(user("Bo", &[])), false),
+            (&rename, None, false),
+            (&grant, Some(user("Ann", &["a", "b", "c"])), true),
+            (&grant, Some(user("Ann", &["a"])), false),
+            (&grant, None, false),
+            (&revoke, Some(user("Ann", &["b"])), true),
+            (&revoke, Some(user("Ann", &["a", "b"])), false),
+        ];
+        for (action, now, took) in cases {
+            assert_eq!(
+                took_effect(action, now.as_ref()),
+                took,
+                "{action} on {now:?}"
+            );
+        }
+    }
+}
