@@ -57,6 +57,7 @@ pub async fn provision(ctx: &Ctx, args: &ProvisionArgs, file: &Path) -> Outcome 
     };
     let how = How {
         fleet: false,
+        looked_up: args.dry_run,
         dry_run: args.dry_run,
         missing_ok: false,
         concurrency: args.concurrency,
@@ -83,6 +84,7 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Outcome {
     bulk.absent.extend(nowhere);
     let how = How {
         fleet: members.is_some(),
+        looked_up: true,
         dry_run: args.dry_run,
         missing_ok: args.missing_ok,
         concurrency: args.concurrency,
@@ -133,6 +135,7 @@ pub async fn edit_roles(
     };
     let how = How {
         fleet: members.is_some(),
+        looked_up: true,
         dry_run: users.dry_run,
         missing_ok: false,
         concurrency: users.concurrency,
@@ -254,6 +257,8 @@ fn users_in(file: &Path) -> Result<Vec<String>, Failure> {
 struct How<'a> {
     /// The users were looked for across member CIDs.
     fleet: bool,
+    /// The users were read (a provisioning run creates without looking first).
+    looked_up: bool,
     /// Show the plan, change nothing.
     dry_run: bool,
     /// An absent user is not a failure.
@@ -271,6 +276,7 @@ struct How<'a> {
 async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
     let How {
         fleet,
+        looked_up,
         dry_run,
         missing_ok,
         concurrency,
@@ -282,7 +288,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         absent,
     } = bulk;
     // A dry run in JSON prints the plan document (what `plan -f json` prints).
-    show_plan(ctx, &plan, dry_run)?;
+    show_plan(ctx, &plan, dry_run, looked_up)?;
     let label = |cid: &Option<Cid>| {
         cid.as_ref()
             .map_or_else(|| "own".to_owned(), Cid::to_string)
@@ -340,12 +346,13 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         show_report(ctx, &plan, &report, left_alone)?;
     }
     let (done, already, failed, not_started) = report.counts();
+    // One outcome per user: an absent user is `absent` with --missing-ok, else `failed`.
     let failed = failed + absent_failed;
     console::line(format_args!(
         "{done} done, {already} already done, {} unchanged, {} absent, {failed} failed, \
          {not_started} not started; {} requests",
         unchanged.len(),
-        absent.len(),
+        absent.len() - absent_failed,
         ctx.falcon.stats().requests
     ));
     if failed + not_started == 0 {

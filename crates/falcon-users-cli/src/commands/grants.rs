@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use falcon_users::{GrantOptions, GrantQuery, RevokeOptions, UserRef};
+use falcon_users::{GrantOptions, GrantQuery, GrantView, RevokeOptions, UserRef};
 use futures::TryStreamExt;
 
 use falcon_users::workflows::roster::RoleEdit;
@@ -88,11 +88,30 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
             if let Some(at) = expires_at {
                 options = options.expires_at(at);
             }
+            let mut query = GrantQuery::new();
+            if let Some(cid) = cid.clone() {
+                query = query.cid(cid);
+            }
+            let held: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> = falcon
+                .grants(UserRef::Uuid(uuid.clone()), query)
+                .map_ok(|g| (g.role_id.clone(), g.expires_at()))
+                .try_collect()
+                .await?;
+            let (roles, already) = split_granted(&roles, &held, expires_at);
+            let who = user.trim();
+            for role in &already {
+                console::line(format_args!(
+                    "already held: {who} holds {role}{}; nothing to grant",
+                    in_cid(cid.as_ref())
+                ));
+            }
+            if roles.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
             ctx.changes.begin();
             falcon
                 .grant_roles(UserRef::Uuid(uuid), roles.clone(), options)
                 .await?;
-            let who = user.trim();
             match expires_at {
                 Some(at) => console::line(format_args!(
                     "granted {} to {who} until {}",
@@ -163,6 +182,25 @@ fn split_held(roles: &[String], held: &BTreeSet<String>) -> (Vec<String>, Vec<St
     roles.iter().cloned().partition(|r| held.contains(r))
 }
 
+/// The roles to grant and those already held as asked (permanent, or ending when asked,
+/// to the second the service keeps), each in the order named. A role held with another end is
+/// granted again: that sets its end.
+fn split_granted(
+    roles: &[String],
+    held: &[(String, Option<chrono::DateTime<chrono::Utc>>)],
+    end: Option<chrono::DateTime<chrono::Utc>>,
+) -> (Vec<String>, Vec<String>) {
+    let as_asked = |have: &Option<chrono::DateTime<chrono::Utc>>| match (have, end) {
+        (None, None) => true,
+        (Some(have), Some(end)) => have.timestamp() == end.timestamp(),
+        _ => false,
+    };
+    roles
+        .iter()
+        .cloned()
+        .partition(|r| !held.iter().any(|(id, have)| id == r && as_asked(have)))
+}
+
 /// The single-user form needs at least one role (the bulk forms take the first from `user`).
 fn no_roles(roles: &[String]) -> Result<(), Failure> {
     if roles.is_empty() {
@@ -174,6 +212,47 @@ fn no_roles(roles: &[String]) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (named, held with their ends in hours from t, asked end, granted, already held)
+    #[test]
+    fn roles_held_as_asked_are_not_granted_again() {
+        let t = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let at = |h: i64| Some(t + chrono::Duration::hours(h));
+        type Held = Vec<(&'static str, Option<i64>)>;
+        let cases: Vec<(Vec<&str>, Held, Option<i64>, Vec<&str>, Vec<&str>)> = vec![
+            (
+                vec!["a", "b"],
+                vec![("a", None)],
+                None,
+                vec!["b"],
+                vec!["a"],
+            ),
+            (vec!["a"], vec![], None, vec!["a"], vec![]),
+            (vec!["a"], vec![("a", Some(2))], Some(2), vec![], vec!["a"]),
+            // Another end: granting again sets it.
+            (vec!["a"], vec![("a", Some(2))], Some(3), vec!["a"], vec![]),
+            (vec!["a"], vec![("a", Some(2))], None, vec!["a"], vec![]),
+            (vec!["a"], vec![("a", None)], Some(2), vec!["a"], vec![]),
+        ];
+        for (named, held, end, grant, already) in cases {
+            let named: Vec<String> = named.iter().map(|r| r.to_string()).collect();
+            let held: Vec<_> = held
+                .iter()
+                .map(|(r, h)| (r.to_string(), h.and_then(at)))
+                .collect();
+            let (g, a) = split_granted(&named, &held, end.and_then(at));
+            assert_eq!(
+                (g, a),
+                (
+                    grant.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                    already.iter().map(|r| r.to_string()).collect::<Vec<_>>()
+                ),
+                "{named:?} {held:?} {end:?}"
+            );
+        }
+    }
 
     #[test]
     fn only_held_roles_are_revoked() {

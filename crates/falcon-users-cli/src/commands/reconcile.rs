@@ -55,7 +55,7 @@ pub async fn export(ctx: &Ctx, args: RosterArgs) -> Outcome {
 /// Runs `plan`.
 pub async fn plan(ctx: &Ctx, args: PlanArgs) -> Outcome {
     let plan = make_plan(ctx, &args.roster, &args.planning).await?;
-    show_plan(ctx, &plan, true)?;
+    show_plan(ctx, &plan, true, true)?;
     if let Some(path) = &args.output {
         save(&plan, path)?;
         console::line(format_args!(
@@ -80,7 +80,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
         }
         None => (make_plan(ctx, &args.file, &args.planning).await?, false),
     };
-    show_plan(ctx, &plan, false)?;
+    show_plan(ctx, &plan, false, true)?;
     if plan.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -266,18 +266,41 @@ fn journal_beside(file: &Path) -> PathBuf {
 
 /// Prints the plan: `plan` prints it in its format (the plan document itself as JSON); `apply`
 /// shows the rows on a terminal table only, so that its JSON or CSV is the results alone.
-pub(super) fn show_plan(ctx: &Ctx, plan: &Plan, document: bool) -> Result<(), Failure> {
+/// `looked_up` false: the users were not read first (a provisioning run creates each and
+/// completes a login found taken), so a `create` is said to be that.
+pub(super) fn show_plan(
+    ctx: &Ctx,
+    plan: &Plan,
+    document: bool,
+    looked_up: bool,
+) -> Result<(), Failure> {
     let (create, update, offboard) = plan.counts();
+    let rows = || {
+        let mut rows = plan_rows(plan);
+        if !looked_up {
+            for row in rows.iter_mut().filter(|r| r.change == "create") {
+                row.change = "create or complete";
+            }
+        }
+        rows
+    };
     match ctx.format {
         Format::Json if document => print_json(plan)?,
-        Format::Csv if document => print_all(ctx.format, &plan_rows(plan))?,
-        Format::Table if !plan.is_empty() => print_all(ctx.format, &plan_rows(plan))?,
+        Format::Csv if document => print_all(ctx.format, &rows())?,
+        Format::Table if !plan.is_empty() => print_all(ctx.format, &rows())?,
         _ => {}
     }
-    console::line(format_args!(
-        "plan: {create} to create, {update} to update, {offboard} to offboard; {} already match",
-        plan.unchanged
-    ));
+    if looked_up {
+        console::line(format_args!(
+            "plan: {create} to create, {update} to update, {offboard} to offboard; {} already match",
+            plan.unchanged
+        ));
+    } else {
+        console::line(format_args!(
+            "plan: {create} to create, or to complete where the login exists (not looked up \
+             first: --dry-run looks each up)"
+        ));
+    }
     Ok(())
 }
 

@@ -336,3 +336,144 @@ fn a_fleet_roster_is_exported_planned_and_applied_per_child() {
     let after = planned(&command(&again, &env).output().unwrap());
     assert_eq!(after["changes"], Value::Array(vec![]), "{after}");
 }
+
+/// A saved plan meets `apply`'s own guardrails (the defaults too), is refused where it was not
+/// made (another member CID: exit 2, naming both sides, nothing created) and with planning
+/// flags it was not made with; applied where it was made, the report names the CID each change
+/// went to.
+#[test]
+fn apply_holds_a_saved_plan_to_its_guardrails_and_to_where_it_was_made() {
+    let sim = Sim::start(SimConfig {
+        users: 8,
+        child_cids: 1,
+        ..SimConfig::default()
+    });
+    let env = sim.env();
+    let env = pairs(&env);
+    let parent = sim.sim.parent_cid();
+    let child = sim.sim.child_cids()[0].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let keep = sim.sim.users(&parent)[0].uid.clone();
+    let roster = dir.path().join("roster.csv");
+    fs::write(
+        &roster,
+        format!(
+            "uid,roles\n{keep},falcon_console_guest\nnew.hire@example.com,falcon_console_guest\n"
+        ),
+    )
+    .unwrap();
+    let saved = dir.path().join("plan.json");
+    let made = run(
+        &[
+            "plan",
+            path(&roster),
+            "--mode",
+            "exact",
+            "--prune",
+            "--scope",
+            "uid:'*'",
+            "--max-offboard",
+            "100",
+            "-o",
+            path(&saved),
+        ],
+        &env,
+    );
+    ok(&made);
+    let plan: Value = serde_json::from_str(&fs::read_to_string(&saved).unwrap()).unwrap();
+    let changes = plan["changes"].as_array().unwrap().len();
+    let leavers = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["after"].is_null())
+        .count();
+    assert!(leavers > 5, "{plan}");
+    let limit = leavers.to_string();
+    let raise = format!("--max-offboard {leavers}");
+    let deleted = || {
+        sim.sim
+            .request_count(&falcon_users::api::operations::DELETE_USER_V1)
+    };
+    let created = || sim.sim.request_count(&CREATE_USER_V1);
+
+    let refusals: Vec<(Vec<&str>, Vec<String>)> = vec![
+        (vec!["apply", path(&saved), "--yes"], vec![raise.clone()]),
+        (
+            vec![
+                "apply",
+                path(&saved),
+                "--max-offboard",
+                "0",
+                "--max-strip",
+                "0",
+                "--yes",
+            ],
+            vec![raise.clone()],
+        ),
+        (
+            vec![
+                "--member-cid",
+                &child,
+                "apply",
+                path(&saved),
+                "--max-offboard",
+                &limit,
+                "--yes",
+            ],
+            vec![
+                "made for member CID none".into(),
+                format!("this is member CID {child}"),
+            ],
+        ),
+        (
+            vec![
+                "apply",
+                path(&saved),
+                "--mode",
+                "additive",
+                "--max-offboard",
+                &limit,
+                "--yes",
+            ],
+            vec!["--mode additive (the plan was made with --mode exact)".into()],
+        ),
+    ];
+    for (args, says) in refusals {
+        let out = run(&args, &env);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for part in says {
+            assert!(err.contains(&part), "{args:?}: {part:?} in {err}");
+        }
+        assert_eq!((deleted(), created()), (0, 0), "{args:?} changed nothing");
+    }
+    assert!(
+        sim.sim
+            .users(&child)
+            .iter()
+            .all(|u| u.uid != "new.hire@example.com"),
+        "nothing created in the child"
+    );
+
+    let applied = run(
+        &[
+            "-f",
+            "csv",
+            "apply",
+            path(&saved),
+            "--max-offboard",
+            &limit,
+            "--yes",
+        ],
+        &env,
+    );
+    let table = ok(&applied);
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), changes, "{table}");
+    assert!(
+        rows.iter().all(|r| r.starts_with(&format!("{parent},"))),
+        "each change names the CID it went to: {table}"
+    );
+    assert_eq!(deleted(), leavers as u64);
+}
