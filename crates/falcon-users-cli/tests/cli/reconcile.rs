@@ -448,6 +448,22 @@ fn apply_holds_a_saved_plan_to_its_guardrails_and_to_where_it_was_made() {
         }
         assert_eq!((deleted(), created()), (0, 0), "{args:?} changed nothing");
     }
+    // A field this release does not write (the old `home_cid`) is an edit, not a plan.
+    let mut edited = plan.clone();
+    edited["home_cid"] = Value::String(child.clone());
+    let tampered = dir.path().join("edited.json");
+    fs::write(&tampered, edited.to_string()).unwrap();
+    let out = run(
+        &["apply", path(&tampered), "--max-offboard", &limit, "--yes"],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unknown field `home_cid`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!((deleted(), created()), (0, 0));
     assert!(
         sim.sim
             .users(&child)

@@ -12,6 +12,7 @@ use crate::ops::users::UserQuery;
 
 /// Where a plan was made (or where it is being applied).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Origin {
     /// The cloud: its region (`us-1`, `eu-1`, ...), or the name of a custom endpoint
     /// ([`FalconBuilder::endpoint_name`](crate::FalconBuilder::endpoint_name)), else its URL.

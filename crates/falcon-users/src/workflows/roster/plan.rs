@@ -37,6 +37,7 @@ pub enum Mode {
 /// Limits against the classic accident, a truncated export: a plan that crosses one is refused
 /// until the limit is raised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Guardrails {
     /// The most users a plan may offboard (default 5).
     pub max_offboard: usize,
@@ -114,6 +115,7 @@ impl Guardrails {
 
 /// How to plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlanOptions {
     /// Additive (default) or exact.
     pub mode: Mode,
@@ -143,6 +145,7 @@ impl PlanOptions {
 
 /// One user going from what the plan saw to what the roster asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Change {
     /// The CID (`None`: the handle's own).
     pub cid: Option<Cid>,
@@ -264,6 +267,7 @@ impl std::fmt::Display for Action {
 /// A plan: the changes, and what they start from (each change's `before`), ready to save as
 /// JSON and apply later, with where and how it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
     /// [`PLAN_VERSION`].
     pub plan_version: u32,

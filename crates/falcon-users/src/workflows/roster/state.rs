@@ -20,6 +20,7 @@ use crate::workflows::roster::rows::{Roster, RosterEntry, RosterRole};
 /// A user as a plan sees them in one CID: UUID, names, and the roles held there directly, each
 /// with its end (`None`: permanent).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UserState {
     /// The UUID (`None` in the `after` of a user not created yet).
     pub uuid: Option<String>,
