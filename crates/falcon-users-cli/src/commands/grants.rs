@@ -221,7 +221,14 @@ mod tests {
             .with_timezone(&chrono::Utc);
         let at = |h: i64| Some(t + chrono::Duration::hours(h));
         type Held = Vec<(&'static str, Option<i64>)>;
-        let cases: Vec<(Vec<&str>, Held, Option<i64>, Vec<&str>, Vec<&str>)> = vec![
+        type Case = (
+            Vec<&'static str>,
+            Held,
+            Option<i64>,
+            Vec<&'static str>,
+            Vec<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 vec!["a", "b"],
                 vec![("a", None)],

@@ -494,7 +494,7 @@ async fn a_saved_plan_is_bound_to_where_it_was_made_and_checked_against_the_tena
     for result in &report.results {
         assert_eq!(result.acted_in, Some(parent.parse().unwrap()), "{result:?}");
     }
-    assert_eq!(held(&sim, &parent)[victim.as_str()].contains(&admin), true);
+    assert!(held(&sim, &parent)[victim.as_str()].contains(&admin));
     assert!(sim.grants(&victim).iter().all(|g| g.cid == parent));
     let again = falcon
         .apply(&planned, &ApplyOptions::new(), &Journal::off())

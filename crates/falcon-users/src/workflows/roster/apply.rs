@@ -254,7 +254,7 @@ impl Falcon {
                     let outcome = if options.stop.is_raised() {
                         ChangeOutcome::NotStarted
                     } else {
-                        run.to_target(current).await
+                        run.carry_out(current).await
                     };
                     ChangeResult {
                         index,
@@ -369,7 +369,7 @@ impl Run<'_> {
     }
 
     /// Carries out the actions from `current` to the change's target.
-    async fn to_target(&mut self, current: Option<UserState>) -> ChangeOutcome {
+    async fn carry_out(&mut self, current: Option<UserState>) -> ChangeOutcome {
         let mut uuid = current.as_ref().and_then(|c| c.uuid.clone());
         // What a killed run left in flight for this user: record how it turned out.
         for started in self.journal.take_in_flight(&self.change.uid) {

@@ -271,7 +271,8 @@ mod tests {
             roles: vec!["a".into()],
             expires_at: None,
         };
-        let cases: Vec<(Vec<String>, Vec<(&str, Action)>)> = vec![
+        type Case = (Vec<String>, Vec<(&'static str, Action)>);
+        let cases: Vec<Case> = vec![
             (vec![], vec![]),
             (
                 vec![line("ann@x.com", create(), "started")],

@@ -87,6 +87,9 @@ impl UserState {
     }
 }
 
+/// A user as read by login: their state, and the CID their entity names.
+pub(crate) type Found = (UserState, Option<String>);
+
 /// When a grant ends (`None`: permanent, or an end that is not RFC 3339).
 pub(crate) fn grant_end(grant: &Grant) -> Option<DateTime<Utc>> {
     let text = grant.expires_at.as_deref()?;

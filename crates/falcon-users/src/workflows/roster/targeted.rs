@@ -15,7 +15,7 @@ use crate::workflows::inventory::InventoryOptions;
 use crate::workflows::roster::origin::Origin;
 use crate::workflows::roster::plan::{Change, Guardrails, Mode, Plan, PlanOptions};
 use crate::workflows::roster::resolve::Catalogue;
-use crate::workflows::roster::state::{CidState, TenantState, UserState};
+use crate::workflows::roster::state::{CidState, Found, TenantState, UserState};
 
 /// Whose state to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,15 +90,14 @@ impl Falcon {
                 }
             } else {
                 let distinct: BTreeSet<String> = logins.iter().map(|l| l.to_lowercase()).collect();
-                let read: Vec<(String, Option<(UserState, Option<String>)>)> =
-                    stream::iter(distinct)
-                        .map(|uid| {
-                            let handle = handle.clone();
-                            async move { handle.user_found(&uid).await.map(|s| (uid, s)) }
-                        })
-                        .buffer_unordered(concurrency.max(1))
-                        .try_collect()
-                        .await?;
+                let read: Vec<(String, Option<Found>)> = stream::iter(distinct)
+                    .map(|uid| {
+                        let handle = handle.clone();
+                        async move { handle.user_found(&uid).await.map(|s| (uid, s)) }
+                    })
+                    .buffer_unordered(concurrency.max(1))
+                    .try_collect()
+                    .await?;
                 for (uid, (state, cid)) in read
                     .into_iter()
                     .filter_map(|(uid, found)| Some((uid, found?)))
