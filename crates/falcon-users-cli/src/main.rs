@@ -13,6 +13,7 @@ mod exit;
 mod expiry;
 mod interrupt;
 mod journal_file;
+mod list_file;
 mod member_cids;
 mod output;
 mod output_file;
