@@ -214,22 +214,37 @@ impl Roster {
 
     /// Writes the roster as CSV with every column, roles by id or name as held, each temporary
     /// role as `role@time` (what [`Roster::from_csv`] reads back as the same roster).
+    ///
+    /// The cells are written as held: a program that shows the file to people (or to a
+    /// spreadsheet) should write [`Roster::rows`] through its own escaping instead.
     pub fn write_csv(&self, out: impl Write) -> std::io::Result<()> {
         let mut csv = csv::Writer::from_writer(out);
         csv.write_record(COLUMNS).map_err(csv_io)?;
-        for entry in &self.entries {
-            let roles: Vec<String> = entry.roles.iter().map(RosterRole::cell).collect();
-            csv.write_record([
-                entry.uid.as_str(),
-                entry.first_name.as_deref().unwrap_or_default(),
-                entry.last_name.as_deref().unwrap_or_default(),
-                &roles.join(";"),
-                entry.cid.as_ref().map(Cid::as_str).unwrap_or_default(),
-                "",
-            ])
-            .map_err(csv_io)?;
+        for row in self.rows() {
+            csv.write_record(row).map_err(csv_io)?;
         }
         csv.flush()
+    }
+
+    /// The cells of each entry, in [`COLUMNS`] order, as [`Roster::write_csv`] writes them:
+    /// roles `;`-separated, each temporary one as `role@time`; `expires_at` empty (each role
+    /// carries its own end).
+    pub fn rows(&self) -> impl Iterator<Item = [String; COLUMNS.len()]> + '_ {
+        self.entries.iter().map(|entry| {
+            let roles: Vec<String> = entry.roles.iter().map(RosterRole::cell).collect();
+            [
+                entry.uid.clone(),
+                entry.first_name.clone().unwrap_or_default(),
+                entry.last_name.clone().unwrap_or_default(),
+                roles.join(";"),
+                entry
+                    .cid
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_default(),
+                String::new(),
+            ]
+        })
     }
 }
 
