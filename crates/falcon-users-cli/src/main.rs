@@ -13,6 +13,7 @@ mod exit;
 mod expiry;
 mod interrupt;
 mod journal_file;
+mod list_file;
 mod member_cids;
 mod output;
 mod output_file;
@@ -117,9 +118,9 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
     }
 }
 
-/// Logs go to stderr (through [`console::Stderr`]: a closed pipe is not a crash; the
-/// subscriber escapes terminal control sequences in logged values); `-v` raises the level,
-/// `RUST_LOG` overrides it.
+/// Logs go to stderr (through [`console::Stderr`]: a closed pipe is not a crash), every value
+/// and message escaped as the tables are ([`console::LogFields`]) at every level; `-v` raises
+/// the level, `RUST_LOG` overrides it.
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
@@ -138,6 +139,7 @@ fn init_logging(verbose: u8) {
         tracing_subscriber::EnvFilter::new(format!("{level}{quiet}"))
     });
     let _ = tracing_subscriber::fmt()
+        .fmt_fields(console::LogFields)
         .with_env_filter(filter)
         .with_writer(|| console::Stderr)
         .with_ansi(colours(

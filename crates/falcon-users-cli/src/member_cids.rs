@@ -1,9 +1,13 @@
 //! `--member-cids LIST`: the Flight Control child CIDs a command works through, given as
-//! comma-separated CIDs or as `@FILE` (one per line, `#` starts a comment, blank lines
-//! ignored). One clap value parser, so every command that works on a fleet reads the list the
-//! same way, and a bad CID is refused (exit 2) before any request.
+//! comma-separated CIDs or as `@FILE`, a [list file](crate::list_file) (one CID a line, `#`
+//! comments, at most 100,000 CIDs and 16 MiB). One clap value parser, so every command that works
+//! on a fleet reads the list the same way, and a bad CID is refused (exit 2) before any request.
+
+use std::path::Path;
 
 use falcon_users::Cid;
+
+use crate::list_file;
 
 /// The child CIDs of `--member-cids`, in the order given, each once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,53 +15,31 @@ pub struct MemberCids(pub Vec<Cid>);
 
 /// Parses `--member-cids`: `CID,CID,...` or `@FILE`. CIDs are accepted as [`Cid`] parses them
 /// (32 hex characters, any case, a pasted `-XX` checksum suffix dropped); a CID given twice is
-/// kept once. Refused: an empty list, a bad CID (named, with its line in a file), an unreadable
-/// file.
+/// kept once. Refused: an empty list, a bad CID (named, with its line in a file), a file that
+/// cannot be read or is past the [list file](crate::list_file) bounds.
 pub fn parse(text: &str) -> Result<MemberCids, String> {
-    match text.strip_prefix('@') {
+    let cids = match text.strip_prefix('@') {
         Some(path) => {
-            let content = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the CID list {path}: {e}"))?;
-            from_lines(&content).map_err(|e| format!("{path}: {e}"))
+            let content = list_file::read(Path::new(path), "CID list")?;
+            let lines = list_file::entries(&content).map(|(n, item)| (Some(n), item));
+            list_file::distinct(lines, parse_cid).map_err(|e| format!("{path}: {e}"))?
         }
-        None => collect(
+        None => list_file::distinct(
             text.split(',')
                 .map(str::trim)
                 .filter(|item| !item.is_empty())
-                .map(|item| (item, None)),
-        ),
-    }
-}
-
-/// The CIDs of a list file: one per line, `#` comments and blank lines skipped.
-fn from_lines(content: &str) -> Result<MemberCids, String> {
-    collect(content.lines().enumerate().filter_map(|(n, line)| {
-        let item = line
-            .split_once('#')
-            .map_or(line, |(before, _)| before)
-            .trim();
-        (!item.is_empty()).then_some((item, Some(n + 1)))
-    }))
-}
-
-/// Parses each `(text, line)` as a CID, keeping the first of duplicates.
-fn collect<'a>(
-    items: impl Iterator<Item = (&'a str, Option<usize>)>,
-) -> Result<MemberCids, String> {
-    let mut cids: Vec<Cid> = Vec::new();
-    for (item, line) in items {
-        let cid: Cid = item.parse().map_err(|e: falcon_users::Error| {
-            let at = line.map(|n| format!("line {n}: ")).unwrap_or_default();
-            format!("{at}{e}")
-        })?;
-        if !cids.contains(&cid) {
-            cids.push(cid);
-        }
-    }
+                .map(|item| (None, item)),
+            parse_cid,
+        )?,
+    };
     if cids.is_empty() {
         return Err("no CID given: a comma-separated list or @FILE with one CID per line".into());
     }
     Ok(MemberCids(cids))
+}
+
+fn parse_cid(item: &str) -> Result<Cid, String> {
+    item.parse().map_err(|e: falcon_users::Error| e.to_string())
 }
 
 #[cfg(test)]
@@ -111,5 +93,26 @@ mod tests {
         let missing = dir.path().join("missing.txt");
         let err = parse(&format!("@{}", missing.display())).unwrap_err();
         assert!(err.contains("cannot read the CID list"), "{err}");
+    }
+
+    #[test]
+    fn a_file_of_the_most_cids_is_read_and_one_more_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.txt");
+        let lines: Vec<String> = (0..=list_file::MAX_ENTRIES)
+            .map(|n| format!("{n:032x}"))
+            .collect();
+        std::fs::write(&path, lines[..list_file::MAX_ENTRIES].join("\n")).unwrap();
+        let read = parse(&format!("@{}", path.display())).expect("100,000 CIDs");
+        assert_eq!(read.0.len(), list_file::MAX_ENTRIES);
+        assert_eq!(read.0[7], lines[7].parse().unwrap());
+
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let err = parse(&format!("@{}", path.display())).unwrap_err();
+        assert!(
+            err.starts_with(&path.display().to_string())
+                && err.contains("more than 100000 entries"),
+            "{err}"
+        );
     }
 }

@@ -36,14 +36,15 @@ pub fn header<R>(columns: &[Column<R>]) -> Vec<&'static str> {
 }
 
 /// One record's cells, in column order, as they may be written in `format`: escaped for a
-/// terminal in a table, neutralised against formulas in CSV.
+/// terminal in a table, and in CSV too ([`for_csv`]: a CSV is `cat` as often as opened), there
+/// also neutralised against formulas.
 pub fn cells<R>(columns: &[Column<R>], record: &R, format: Format) -> Vec<String> {
     columns
         .iter()
         .map(|c| {
             let cell = (c.cell)(record);
             match format {
-                Format::Csv => for_csv(cell),
+                Format::Csv => for_csv(&cell),
                 Format::Table | Format::Json => for_terminal(&cell).into_owned(),
             }
         })

@@ -6,7 +6,9 @@
 //!   visible escapes (`\n`, `\t`, `\u{1b}`), so no escape sequence reaches the terminal and no
 //!   line break or tab forges a row or a column;
 //! - in JSON they are `\uXXXX` escapes, so the document still decodes to the exact value;
-//! - in CSV, a cell a spreadsheet would run as a formula gets a leading `'` (OWASP).
+//! - in CSV they are the terminal's escapes (a CSV is shown with `cat` as often as opened in a
+//!   spreadsheet), and a cell a spreadsheet would run as a formula gets a leading `'` (OWASP).
+//!   Every CSV the CLI writes goes through [`for_csv`] (the `RowWriter` of `output`).
 
 use std::borrow::Cow;
 use std::fmt::{self, Write};
@@ -73,14 +75,16 @@ pub fn for_json(json: String) -> String {
     out
 }
 
-/// A CSV cell that a spreadsheet would treat as a formula (it starts with `=`, `+`, `-`, `@`,
-/// a tab or a carriage return) gets a leading `'`, as OWASP's CSV injection guidance says; the
-/// CSV writer does the quoting.
-pub fn for_csv(cell: String) -> String {
+/// A CSV cell: escaped as for a terminal ([`for_terminal`]), and when a spreadsheet would treat
+/// it as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) with a leading
+/// `'`, as OWASP's CSV injection guidance says; the CSV writer does the quoting.
+pub fn for_csv(cell: &str) -> String {
+    // Escaped first: a leading tab or carriage return is then `\t` or `\r`, text already.
+    let cell = for_terminal(cell);
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {
-        cell
+        cell.into_owned()
     }
 }
 
@@ -127,7 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn csv_cells_that_start_a_formula_are_neutralised() {
+    fn csv_cells_are_escaped_and_those_that_start_a_formula_neutralised() {
         let cases = [
             (
                 "=HYPERLINK(\"http://x\",\"y\")",
@@ -136,14 +140,19 @@ mod tests {
             ("+1", "'+1"),
             ("-2+3", "'-2+3"),
             ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-            ("\rx", "'\rx"),
+            ("\tx", "\\tx"),
+            ("\rx", "\\rx"),
+            ("\u{1b}[2J=1", "\\u{1b}[2J=1"),
+            ("=\u{1b}]0;x\u{7}", "'=\\u{1b}]0;x\\u{7}"),
+            ("Lee\nforged", "Lee\\nforged"),
+            ("evil\u{202e}", "evil\\u{202e}"),
             ("ann@example.com", "ann@example.com"),
             ("a=b", "a=b"),
+            ("Zoë 李", "Zoë 李"),
             ("", ""),
         ];
         for (raw, cell) in cases {
-            assert_eq!(for_csv(raw.to_owned()), cell, "{raw:?}");
+            assert_eq!(for_csv(raw), cell, "{raw:?}");
         }
     }
 }

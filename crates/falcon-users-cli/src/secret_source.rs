@@ -5,7 +5,8 @@
 use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use crate::commands::Failure;
@@ -124,6 +125,13 @@ impl SecretSource {
 /// captured as the secret, stderr left to the helper (its prompts and errors reach the person
 /// directly, as with git's credential helpers). A failure names the program and its exit
 /// status, never what it printed.
+///
+/// The helper runs in a process group of its own, and the timeout bounds the whole group: a
+/// helper that is still running, or that exited leaving a process of its own holding its stdout
+/// (`sleep 30 &`), is stopped with everything in its group when the time is up; the CLI never
+/// waits for the pipe past the deadline. While it runs, the helper's group has the terminal (if
+/// the CLI had it), so a helper that asks on `/dev/tty` is not stopped for reading it. (Elsewhere
+/// than Unix, the timeout stops the helper alone.)
 fn run(profile: &str, argv: &[String], timeout: Duration) -> Result<String, Failure> {
     let program = argv.first().map_or("", String::as_str);
     let failed = |why: String| {
@@ -132,53 +140,77 @@ fn run(profile: &str, argv: &[String], timeout: Duration) -> Result<String, Fail
             format!("profile {profile:?}: the secret_command {program} {why}"),
         )
     };
-    let mut child = Command::new(program)
+    let timed_out = |what: &str| {
+        failed(format!(
+            "{what} within {} s and was stopped, with every process it started (raise \
+             secret_command_timeout if it waits for you)",
+            timeout.as_secs()
+        ))
+    };
+    let deadline = Instant::now() + timeout;
+    let mut command = Command::new(program);
+    command
         .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::inherit());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .spawn()
         .map_err(|e| failed(format!("could not be started: {e}")))?;
-    // Read on a thread: a helper that prints more than a pipe holds must not block forever.
+    let terminal = Foreground::hand_to(&child);
     let Some(mut stdout) = child.stdout.take() else {
+        stop(&mut child);
         return Err(failed("gave no output pipe".into()));
     };
-    // Past the bound the rest is read and dropped: a helper that prints without end costs no
-    // memory, and is stopped by the timeout.
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        (&mut stdout)
-            .take(MAX_SECRET_OUTPUT + 1)
-            .read_to_end(&mut bytes)?;
-        std::io::copy(&mut stdout, &mut std::io::sink())?;
-        Ok::<_, std::io::Error>(bytes)
+    // Read on a thread: a helper that prints more than a pipe holds must not block forever, and
+    // the wait for its output is bounded by the deadline, not by the pipe's end (which a
+    // process left behind may hold open). Past the bound the rest is read and dropped: a
+    // helper that prints without end costs no memory, and is stopped by the timeout.
+    let (sent, output) = mpsc::channel();
+    std::thread::spawn(move || {
+        let read = (|| {
+            let mut bytes = Vec::new();
+            (&mut stdout)
+                .take(MAX_SECRET_OUTPUT + 1)
+                .read_to_end(&mut bytes)?;
+            std::io::copy(&mut stdout, &mut std::io::sink())?;
+            Ok::<_, std::io::Error>(bytes)
+        })();
+        let _ = sent.send(read);
     });
-    let started = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(failed(format!(
-                    "did not finish within {} s and was stopped (raise secret_command_timeout \
-                     if it waits for you)",
-                    timeout.as_secs()
-                )));
+            Ok(None) if Instant::now() >= deadline => {
+                stop(&mut child);
+                return Err(timed_out("did not finish"));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(failed(format!("could not be waited for: {e}"))),
+            Err(e) => {
+                stop(&mut child);
+                return Err(failed(format!("could not be waited for: {e}")));
+            }
         }
     };
+    // The helper has ended: the terminal is the CLI's again.
+    drop(terminal);
     if !status.success() {
         return Err(failed(format!(
             "failed ({status}); its output is not shown"
         )));
     }
-    let bytes = reader
-        .join()
-        .map_err(|_| failed("could not be read".into()))?
-        .map_err(|e| failed(format!("could not be read: {e}")))?;
+    let bytes = match output.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(read) => read.map_err(|e| failed(format!("could not be read: {e}")))?,
+        Err(RecvTimeoutError::Timeout) => {
+            stop(&mut child);
+            return Err(timed_out(
+                "ended, but a process it started kept its output open, not closed",
+            ));
+        }
+        Err(RecvTimeoutError::Disconnected) => return Err(failed("could not be read".into())),
+    };
     if bytes.len() as u64 > MAX_SECRET_OUTPUT {
         return Err(failed(format!(
             "printed more than {} KiB; a secret is one line",
@@ -186,6 +218,79 @@ fn run(profile: &str, argv: &[String], timeout: Duration) -> Result<String, Fail
         )));
     }
     String::from_utf8(bytes).map_err(|_| failed("printed a secret that is not UTF-8".into()))
+}
+
+/// Kills the helper and, on Unix, every process of its group (SIGKILL: a helper past its time
+/// is not asked), and reaps the helper itself. A group already empty is not an error.
+fn stop(child: &mut Child) {
+    #[cfg(unix)]
+    let _ = nix::sys::signal::killpg(group_of(child), nix::sys::signal::Signal::SIGKILL);
+    #[cfg(not(unix))]
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The helper's process group: its own pid (it was started with `process_group(0)`).
+#[cfg(unix)]
+fn group_of(child: &Child) -> nix::unistd::Pid {
+    nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))
+}
+
+/// The terminal handed to the helper's process group while it runs (as a shell does for the
+/// job it starts), given back when dropped. Without it, a helper that reads `/dev/tty` (sudo,
+/// a password prompt) would be stopped by the terminal (SIGTTIN), being in another group.
+#[cfg(unix)]
+struct Foreground {
+    tty: std::fs::File,
+    ours: nix::unistd::Pid,
+}
+
+#[cfg(unix)]
+impl Foreground {
+    /// Hands the terminal to the helper's group when the CLI has it in the foreground; `None`
+    /// without a controlling terminal or in the background (where the helper could not read
+    /// it anyway).
+    fn hand_to(child: &Child) -> Option<Foreground> {
+        use nix::sys::signal::{Signal, killpg};
+        use nix::unistd::{getpgrp, tcgetpgrp, tcsetpgrp};
+        let tty = std::fs::File::open("/dev/tty").ok()?;
+        let ours = getpgrp();
+        if tcgetpgrp(&tty).ok()? != ours {
+            return None;
+        }
+        let group = group_of(child);
+        tcsetpgrp(&tty, group).ok()?;
+        // It may have tried to read before it had the terminal, and been stopped for that.
+        let _ = killpg(group, Signal::SIGCONT);
+        Some(Foreground { tty, ours })
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+        // The CLI is in the background now: taking the terminal back raises SIGTTOU, which
+        // would stop it unless blocked while it does.
+        let mut ttou = SigSet::empty();
+        ttou.add(Signal::SIGTTOU);
+        let mut before = SigSet::empty();
+        if pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ttou), Some(&mut before)).is_ok() {
+            let _ = nix::unistd::tcsetpgrp(&self.tty, self.ours);
+            let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None);
+        }
+    }
+}
+
+/// Elsewhere than Unix the helper shares the CLI's console: nothing to hand over.
+#[cfg(not(unix))]
+struct Foreground;
+
+#[cfg(not(unix))]
+impl Foreground {
+    fn hand_to(_: &Child) -> Option<Foreground> {
+        None
+    }
 }
 
 /// The most a `secret_command` may print (a client secret is 40 characters).
@@ -243,6 +348,74 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// Whether `pid` runs (a zombie waiting for its parent to reap it runs no more).
+    #[cfg(target_os = "linux")]
+    fn running(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, s)| !s.starts_with('Z'))
+        })
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_timeout_stops_the_helpers_whole_group_and_never_waits_on_its_pipe() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let pids = dir.path().join("pids");
+        let pids = pids.to_str().expect("a UTF-8 path");
+        let cases = [
+            // Still running at the deadline, a process of its own holding stdout too.
+            (
+                format!("sleep 30 & echo $$ $! > {pids}; echo leaked-7; exec sleep 30"),
+                "did not finish within 2 s",
+            ),
+            // Ended at once, leaving a process that holds its stdout open.
+            (
+                format!("sleep 30 & echo $$ $! > {pids}; echo leaked-7"),
+                "kept its output open",
+            ),
+        ];
+        for (script, want) in cases {
+            let started = Instant::now();
+            let err = command(&script, Duration::from_secs(2))
+                .fetch("p")
+                .expect_err(want)
+                .to_string();
+            let took = started.elapsed();
+            assert!(took < Duration::from_secs(10), "{script}: took {took:?}");
+            assert!(err.contains(want) && !err.contains("leaked-7"), "{err}");
+            let written = std::fs::read_to_string(pids).expect("the helper wrote its pids");
+            for pid in written.split_whitespace() {
+                let gone = Instant::now();
+                while running(pid) {
+                    assert!(
+                        gone.elapsed() < Duration::from_secs(5),
+                        "{script}: {pid} runs"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        // A process it leaves behind that does not hold its output is not waited for (nor
+        // stopped: an agent a helper starts outlives it).
+        let started = Instant::now();
+        let got = command(
+            "sleep 30 >/dev/null 2>&1 & echo $! > PIDS; echo cmd-secret-2"
+                .replace("PIDS", pids)
+                .as_str(),
+            Duration::from_secs(20),
+        )
+        .fetch("p")
+        .expect("the secret");
+        assert_eq!(got.expose(), "cmd-secret-2");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let agent = std::fs::read_to_string(pids).expect("the helper wrote its pid");
+        assert!(running(agent.trim()), "left running");
+        let _ = std::process::Command::new("kill")
+            .arg(agent.trim())
+            .status();
     }
 
     #[cfg(unix)]

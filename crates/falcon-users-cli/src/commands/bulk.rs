@@ -2,6 +2,7 @@
 //! and carried out by the roster engine's apply (each change once, one result table, exit 5
 //! when some rows failed).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -19,6 +20,7 @@ use crate::confirm::confirm;
 use crate::console;
 use crate::exit;
 use crate::journal_file::JournalFile;
+use crate::list_file;
 use crate::member_cids::MemberCids;
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
@@ -216,41 +218,44 @@ async fn logins_of(
         Err(Error::Api { status: 404, .. }) => Vec::new(),
         Err(other) => return Err(other.into()),
     };
+    // By UUID in a map: a lookup per name, not a scan of the users found.
+    let logins: HashMap<String, String> = found
+        .into_iter()
+        .filter_map(|u| Some((u.uuid?, u.uid?)))
+        .collect();
     Ok(named
         .into_iter()
-        .map(|n| {
-            found
-                .iter()
-                .find(|u| u.uuid.as_deref() == Some(n.trim()))
-                .and_then(|u| u.uid.clone())
-                .unwrap_or(n)
-        })
+        .map(|n| logins.get(n.trim()).cloned().unwrap_or(n))
         .collect())
 }
 
 /// The logins of a file: a roster CSV (its `uid` column) when the first line is a header
-/// naming `uid`, else one login per line (blank lines and `#` comments skipped).
+/// naming `uid`, else a [list file](crate::list_file) of one login (or UUID) a line. Either way
+/// within the list file bounds, each login once.
 fn users_in(file: &Path) -> Result<Vec<String>, Failure> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let refused = |reason: String| {
         Failure::Sdk(Error::InvalidInput {
             field: "from",
-            reason: format!("cannot read {}: {e}", file.display()),
+            reason,
         })
-    })?;
+    };
+    let text = list_file::read(file, "list of users").map_err(refused)?;
     let first = text.lines().next().unwrap_or_default().to_lowercase();
-    if first
+    let logins = if first
         .split(',')
         .any(|c| c.trim().trim_matches('"') == "uid")
     {
         let roster = Roster::from_csv(text.as_bytes())?;
-        return Ok(roster.entries().iter().map(|e| e.uid.clone()).collect());
-    }
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect())
+        let rows = roster
+            .entries()
+            .iter()
+            .map(|e| (Some(e.row), e.uid.as_str()));
+        list_file::distinct(rows, |uid| Ok(uid.to_owned()))
+    } else {
+        let lines = list_file::entries(&text).map(|(n, login)| (Some(n), login));
+        list_file::distinct(lines, |login| Ok(login.to_owned()))
+    };
+    logins.map_err(|e| refused(format!("{}: {e}", file.display())))
 }
 
 /// How a bulk command runs.

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use falcon_users::Error;
 use falcon_users::workflows::roster::{
-    ApplyOptions, ApplyReport, Change, ChangeOutcome, Guardrails, Mode, Plan, PlanOptions, Roster,
+    ApplyOptions, ApplyReport, COLUMNS, Change, ChangeOutcome, Guardrails, Mode, Plan, PlanOptions,
+    Roster,
 };
 use serde::Serialize;
 
@@ -19,7 +20,7 @@ use crate::confirm::confirm;
 use crate::console;
 use crate::exit;
 use crate::journal_file::JournalFile;
-use crate::output::{Column, Record, print_all, print_json};
+use crate::output::{Column, JsonLayout, Layout, Record, RowWriter, print_all, print_json};
 use crate::output_file::OutputFile;
 
 /// Runs `roster`: the tenant as a roster CSV.
@@ -34,22 +35,28 @@ pub async fn export(ctx: &Ctx, args: RosterArgs) -> Outcome {
         .await?;
     let roster = Roster::from_state(&state);
     match &args.output {
-        Some(path) => {
-            let mut file = OutputFile::create(path)?;
-            roster.write_csv(&mut file)?;
-            file.commit()?;
-        }
-        None => {
-            let mut out = io::stdout().lock();
-            roster.write_csv(&mut out)?;
-            out.flush()?;
-        }
+        Some(path) => write_roster(&roster, OutputFile::create(path)?)?.commit()?,
+        None => drop(write_roster(&roster, io::stdout().lock())?),
     }
     console::line(format_args!(
         "{} users written as a roster",
         roster.entries().len()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `roster` as CSV through the writer of every other CSV (cells escaped, formulas
+/// neutralised: people open this file to edit it), and hands back `out`.
+fn write_roster<W: Write>(roster: &Roster, out: W) -> io::Result<W> {
+    let csv = Layout {
+        format: Format::Csv,
+        json: JsonLayout::Lines,
+    };
+    let mut writer = RowWriter::new(out, csv)?;
+    for row in roster.rows() {
+        writer.write(&RosterRow(row))?;
+    }
+    writer.finish()
 }
 
 /// Runs `plan`.
@@ -367,6 +374,29 @@ fn cid_label(change: &Change) -> String {
         .cid
         .as_ref()
         .map_or_else(|| "own".to_owned(), ToString::to_string)
+}
+
+/// One roster row, as `roster` writes it: the cells of [`Roster::rows`], under the roster's
+/// columns ([`COLUMNS`]).
+#[derive(Serialize)]
+struct RosterRow([String; COLUMNS.len()]);
+
+impl Record for RosterRow {
+    fn columns() -> Vec<Column<Self>> {
+        let cells: [fn(&Self) -> String; COLUMNS.len()] = [
+            |r| r.0[0].clone(),
+            |r| r.0[1].clone(),
+            |r| r.0[2].clone(),
+            |r| r.0[3].clone(),
+            |r| r.0[4].clone(),
+            |r| r.0[5].clone(),
+        ];
+        COLUMNS
+            .into_iter()
+            .zip(cells)
+            .map(|(name, cell)| Column { name, cell })
+            .collect()
+    }
 }
 
 /// One change of a plan, as printed.

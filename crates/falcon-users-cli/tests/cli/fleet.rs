@@ -532,3 +532,37 @@ fn provision_from_a_roster_with_member_cids_creates_in_the_children_named_and_re
         .collect();
     assert_eq!(lou_roles, ["falconhost_read_only"]);
 }
+
+/// A list file without end (`/dev/zero`) is refused at once, naming the file and the bound, as
+/// `--member-cids @FILE` and as the users of a bulk command: never read until memory runs out.
+#[test]
+fn list_files_past_their_bound_are_refused_at_once() {
+    for args in [
+        ["--simulate", "inventory", "--member-cids", "@/dev/zero"].as_slice(),
+        &["--simulate", "--yes", "offboard", "--from", "/dev/zero"],
+        &[
+            "--simulate",
+            "--yes",
+            "grants",
+            "grant",
+            "falcon_console_guest",
+            "--users-from",
+            "/dev/zero",
+        ],
+    ] {
+        let state = SimState::new();
+        let child = command(args, &state.env())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        // Bounded: a binary still reading after 30 s fails the test.
+        let out = finish(child);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("/dev/zero: larger than 16 MiB"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

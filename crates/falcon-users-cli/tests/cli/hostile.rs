@@ -1,10 +1,11 @@
 //! API data written to attack the reader: terminal escape sequences, line breaks and tabs that
-//! forge rows and columns, a spreadsheet formula. Tables and stderr
+//! forge rows and columns, a spreadsheet formula. Tables, CSV and stderr
 //! show them escaped; CSV neutralises the formula; JSON keeps the exact value.
 
 use falcon_users::api::operations::{
-    COMBINED_USER_ROLES_V2, QUERIES_ROLES_V1, QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
+    COMBINED_USER_ROLES_V2, DELETE_USER_V1, QUERIES_ROLES_V1, QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
 };
+use falcon_users::validation::is_deceptive_char;
 use httpmock::Method::{GET, POST};
 use httpmock::MockServer;
 use serde_json::{Value, json};
@@ -137,15 +138,16 @@ fn the_review_table_shows_hostile_fields_escaped() {
 }
 
 #[test]
-fn csv_neutralises_formulas_and_keeps_other_values_exact() {
+fn csv_escapes_control_characters_and_neutralises_formulas() {
     let out = succeeded(&["-f", "csv", "users", "list"]);
+    assert_inert("csv", &out.stdout);
     let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 1);
-    assert_eq!(&rows[0][2], TITLE);
+    assert_eq!(&rows[0][2], "\\u{1b}]0;pwned\\u{7}Eve");
     assert_eq!(
-        &rows[0][3], FORGED,
-        "quoted, so the line break stays in the cell"
+        &rows[0][3], "Lee\\nforged-uuid\\tforged@example.com",
+        "one line a row, for `cat` too"
     );
     assert_eq!(rows[0][4], format!("'{FORMULA}"), "shown as text, not run");
 }
@@ -179,5 +181,252 @@ fn server_messages_on_stderr_are_escaped_and_cannot_forge_lines() {
             lines,
             "{uuid}: each message one line: {stderr}"
         );
+    }
+}
+
+/// A simulated tenant whose users and roles attack the reader in every field a command prints:
+/// terminal escape sequences (OSC title with BEL, CSI, C1 CSI), a right-to-left override,
+/// zero-width characters, forged line breaks and tabs, and spreadsheet formulas; and one
+/// ordinary user.
+struct HostileTenant {
+    sim: Sim,
+    /// The UUIDs of the hostile users.
+    uuids: Vec<String>,
+}
+
+/// Logins as a hostile server may hold them (stored lower case).
+const LOGINS: [&str; 3] = [
+    "\u{1b}[2jmallory\u{7}@example.com",
+    "eve\u{202e}moc.live@example.com",
+    "=hyperlink(\"http://evil.example\",\"x\")@example.com",
+];
+/// A role id a formula (ids with control characters or blanks the SDK refuses to send, so a
+/// tenant holding one cannot be listed at all), its display name an escape sequence.
+const EVIL_ROLE: &str = "+cmd|'/c-calc'!a0";
+
+impl HostileTenant {
+    fn new() -> HostileTenant {
+        let sim = Sim::start(falcon_users_sim::SimConfig {
+            users: 0,
+            roles: 0,
+            ..falcon_users_sim::SimConfig::default()
+        });
+        let seed = || sim.sim.seed();
+        let parent = sim.sim.parent_cid();
+        seed()
+            .custom_role(
+                &parent,
+                EVIL_ROLE,
+                "\u{1b}]0;pwned\u{7}Role\u{9b}2J\u{202e}",
+            )
+            .expect("the hostile role");
+        seed()
+            .user("ann@example.com")
+            .first_name("Ann")
+            .last_name("Lee")
+            .grant("falcon_console_guest")
+            .create()
+            .expect("ann");
+        let names = [
+            (TITLE, FORGED, FORMULA),
+            ("+SUM(1)\u{200b}", "-2+3\u{9b}2J", "active"),
+            ("@cmd\u{7}", "\tTab\rReturn", "inactive"),
+        ];
+        let mut uuids = Vec::new();
+        for (login, (first, last, status)) in LOGINS.iter().zip(names) {
+            let user = seed()
+                .user(login)
+                .first_name(first)
+                .last_name(last)
+                .status(status)
+                .grant(EVIL_ROLE)
+                .grant("falcon_console_guest")
+                .create()
+                .expect("a hostile user");
+            uuids.push(user.uuid);
+        }
+        HostileTenant { sim, uuids }
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let env = self.sim.env();
+        let child = command(args, &pairs(&env))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        finish(child)
+    }
+}
+
+/// Every command that prints tenant data, in every format, against a tenant full of hostile
+/// names: no character a terminal acts on (ESC, BEL, C1, a text-direction override, any other
+/// control or invisible character but the line break ending a line) reaches stdout or stderr,
+/// and no CSV cell starts a formula. The log lines too: `apply -v` of a plan whose changes fail
+/// prints the `change failed` warning with each hostile login.
+#[test]
+fn every_command_printing_tenant_data_keeps_a_hostile_tenant_inert() {
+    let tenant = HostileTenant::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (roster, ann_only, plan, leavers) = (
+        file("roster.csv"),
+        file("ann.csv"),
+        file("plan.json"),
+        file("leavers.txt"),
+    );
+    std::fs::write(&leavers, tenant.uuids.join("\n")).unwrap();
+    let prune = ["--mode", "exact", "--prune", "--scope", "uid:'*'"];
+    // (arguments, exit code), in every format.
+    let mut runs: Vec<(Vec<String>, i32)> = Vec::new();
+    for f in ["table", "json", "csv"] {
+        let mut run = |args: &[&str], code: i32| {
+            let all = ["-f", f].into_iter().chain(args.iter().copied());
+            runs.push((all.map(str::to_owned).collect(), code));
+        };
+        run(&["users", "list"], 0);
+        let ids: Vec<&str> = tenant.uuids.iter().map(String::as_str).collect();
+        run(&[&["users", "get"][..], &ids].concat(), 0);
+        run(&["users", "get", LOGINS[0]], 0);
+        run(&["grants", "list", &tenant.uuids[1]], 0);
+        run(&["roles", "list"], 0);
+        run(&["roles", "get", EVIL_ROLE], 0);
+        run(&["inventory"], 0);
+        run(&["-vvv", "inventory"], 0);
+        run(&["review"], 0);
+        run(&["offboard", "--from", &leavers, "--dry-run"], 0);
+        let set = [
+            "grants",
+            "set",
+            "falcon_console_guest",
+            "--users-from",
+            &leavers,
+        ];
+        run(&[&set[..], &["--dry-run"]].concat(), 0);
+    }
+    runs.push((vec!["roster".to_owned()], 0));
+    for (args, code) in &runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let printed = check(&tenant, &args, *code);
+        assert!(shows_hostile_data(&printed), "{args:?}: {printed}");
+    }
+    check(&tenant, &["roster", "-o", &roster], 0);
+    let exported = std::fs::read_to_string(&roster).unwrap();
+    assert_inert_text("roster -o", &exported);
+    assert_csv_inert("roster -o", &exported);
+    assert!(shows_hostile_data(&exported), "{exported}");
+
+    // Read back, the ordinary row is the tenant's user unchanged; the hostile rows come back
+    // as their escaped, neutralised text: here a role `'+cmd…` no CID has, so the roster is
+    // refused, naming each such row.
+    let refused = check(
+        &tenant,
+        &[&["-f", "json", "plan", &roster][..], &prune].concat(),
+        2,
+    );
+    for row in ["row 2, roles", "row 3, roles", "row 5, roles"] {
+        assert!(refused.contains(row), "{refused}");
+    }
+    let ann: Vec<&str> = exported
+        .lines()
+        .filter(|l| l.starts_with("uid,") || l.starts_with("ann@"))
+        .collect();
+    std::fs::write(&ann_only, ann.join("\n") + "\n").unwrap();
+    for f in ["table", "json", "csv"] {
+        let printed = check(
+            &tenant,
+            &[&["-f", f, "plan", &ann_only][..], &prune].concat(),
+            0,
+        );
+        assert!(
+            printed.contains("0 to create, 0 to update, 3 to offboard; 1 already match")
+                && shows_hostile_data(&printed),
+            "{printed}"
+        );
+    }
+    check(
+        &tenant,
+        &[
+            &["-f", "json", "plan", &ann_only][..],
+            &prune,
+            &["-o", &plan],
+        ]
+        .concat(),
+        0,
+    );
+
+    // The plan offboards the hostile users; every delete fails, so each change fails and the
+    // SDK warns `change failed` with the login and the server's message.
+    tenant.sim.sim.fail_next(&DELETE_USER_V1, 400, 3);
+    let applied = check(&tenant, &["-v", "--yes", "-f", "table", "apply", &plan], 5);
+    assert!(
+        applied.contains("change failed")
+            && applied.contains("uid=\\u{1b}[2jmallory\\u{7}@example.com"),
+        "{applied}"
+    );
+
+    // The bulk commands' reports: the grant is done, then found done.
+    for f in ["table", "json", "csv"] {
+        let grant = [
+            "grants",
+            "grant",
+            "falconhost_read_only",
+            "--filter",
+            "uid:'*'",
+        ];
+        let printed = check(&tenant, &[&["--yes", "-f", f][..], &grant].concat(), 0);
+        assert!(shows_hostile_data(&printed), "{printed}");
+    }
+}
+
+/// Runs `args` against the tenant: the exit code is `code`, and stdout and stderr are inert
+/// ([`assert_inert_text`]); CSV (from `-f csv` or `roster`) starts no cell with a formula.
+/// Answers stdout and stderr together.
+fn check(tenant: &HostileTenant, args: &[&str], code: i32) -> String {
+    let out = tenant.run(args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert_inert_text(&format!("{args:?} stdout"), &stdout);
+    assert_inert_text(&format!("{args:?} stderr"), &stderr);
+    let csv = args.windows(2).any(|w| w == ["-f", "csv"]) || args == ["roster"];
+    if csv {
+        assert_csv_inert(&format!("{args:?}"), &stdout);
+    }
+    format!("{stdout}{stderr}")
+}
+
+/// Whether `printed` shows an escape sequence or a direction override, escaped (so the test
+/// saw the hostile data it means to).
+fn shows_hostile_data(printed: &str) -> bool {
+    ["\\u{1b}", "\\u001b", "\\u{202e}", "\\u202e"]
+        .iter()
+        .any(|shown| printed.contains(shown))
+}
+
+/// No character that a terminal acts on or that hides or reorders text: controls (but the
+/// line break), DEL, C1, direction marks and overrides, zero-width characters.
+fn assert_inert_text(what: &str, shown: &str) {
+    let raw: Vec<char> = shown
+        .chars()
+        .filter(|c| *c != '\n' && is_deceptive_char(*c))
+        .collect();
+    assert!(raw.is_empty(), "{what}: raw {raw:?} in {shown:?}");
+}
+
+/// A CSV whose every cell (the header's too) is read back by a CSV reader and starts with no
+/// formula trigger.
+fn assert_csv_inert(what: &str, csv: &str) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(csv.as_bytes());
+    for record in reader.records() {
+        let record = record.unwrap_or_else(|e| panic!("{what}: not CSV: {e}: {csv}"));
+        for cell in &record {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{what}: the cell {cell:?} starts a formula"
+            );
+        }
     }
 }

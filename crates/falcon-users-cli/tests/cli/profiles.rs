@@ -333,3 +333,58 @@ fn the_profiles_listing_names_secret_sources_not_secrets() {
     let path = setup.run(&["config", "path"], &[("FALCON_CONFIG", config)]);
     assert_eq!(text(&path.stdout).trim(), config);
 }
+
+/// A helper that asks on the terminal (as `sudo` or a password prompt does) gets it while it
+/// runs, although it runs in a process group of its own (so that its timeout can stop all it
+/// started): without the terminal it would be stopped for reading it, and time out.
+#[test]
+fn a_secret_command_that_asks_on_the_terminal_is_answered() {
+    let setup = Setup::new();
+    let creds = setup.sim.sim.credentials();
+    let config = setup.path("asking.toml");
+    write_mode(
+        &config,
+        &format!(
+            "[profiles.ask]\nclient_id = \"{}\"\ncloud = \"{}\"\nsecret_command_timeout = 10\n\
+             secret_command = [\"sh\", \"-c\", \"printf 'secret? ' >/dev/tty; \
+             read s </dev/tty; echo \\\"$s\\\"\"]\n",
+            creds.client_id,
+            setup.sim.sim.base_url_str()
+        ),
+        0o600,
+    );
+    let config = config.to_str().expect("a UTF-8 path");
+    let args = [
+        "--config",
+        config,
+        "--profile",
+        "ask",
+        "-f",
+        "json",
+        "users",
+        "list",
+    ];
+    let Some(mut cmd) = on_a_terminal(&args, &[]) else {
+        eprintln!("skipped: no `script` to make a terminal with");
+        return;
+    };
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script starts");
+    // Typed at once: the terminal keeps the line until the helper reads it. The pipe stays
+    // open until the end (an end of input would end the terminal's session).
+    let mut keys = child.stdin.take().expect("stdin");
+    std::io::Write::write_all(&mut keys, format!("{}\n", setup.secret()).as_bytes())
+        .expect("typed");
+    let out = finish(child);
+    drop(keys);
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("secret? ") && shown.contains("\"uid\""),
+        "{shown}"
+    );
+}

@@ -47,6 +47,35 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// [`command`] run on a terminal of its own: a pseudo-terminal from util-linux `script`, whose
+/// stdin is typed into the terminal and whose stdout is the terminal's output (the binary's
+/// stdout and stderr, with `\r\n` line ends). `None` where `script` is missing.
+pub fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> Option<Command> {
+    let present = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        return None;
+    }
+    let inner = command(args, env);
+    let quote =
+        |arg: &std::ffi::OsStr| format!("'{}'", arg.to_string_lossy().replace('\'', "'\\''"));
+    let line: Vec<String> = std::iter::once(inner.get_program())
+        .chain(inner.get_args())
+        .map(quote)
+        .collect();
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line.join(" "), "/dev/null"]);
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
+    }
+    Some(cmd)
+}
+
 /// Runs the binary to the end, with a state file of its own that goes when it ends (a
 /// `--simulate` command starts from a newly seeded tenant) unless `env` names one.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {

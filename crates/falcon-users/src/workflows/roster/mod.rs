@@ -44,7 +44,10 @@ pub use plan::{
     Action, Change, Guardrails, Mode, PLAN_VERSION, Plan, PlanOptions, actions, plan, position,
 };
 pub use resolve::Catalogue;
-pub use rows::{COLUMNS, MAX_ENTRIES, Roster, RosterEntry, RosterRole};
+pub use rows::{
+    COLUMNS, MAX_BYTES, MAX_ENTRIES, MAX_LINE_BYTES, MAX_ROLES_PER_ENTRY, Roster, RosterEntry,
+    RosterRole,
+};
 pub use state::{CidState, TenantState, UserState};
 pub use targeted::{BulkPlan, RoleEdit, Targets, edit_plan, locate, offboard_plan};
 

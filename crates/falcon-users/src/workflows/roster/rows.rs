@@ -1,7 +1,7 @@
 //! The roster's rows: read from CSV or JSON, every row checked (logins, names, roles as written,
 //! CIDs, ends), every problem reported with its row; written back as CSV.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -24,6 +24,19 @@ pub const COLUMNS: [&str; 6] = [
 
 /// The most rows a roster may have: far beyond any tenant, small enough to hold in memory.
 pub const MAX_ENTRIES: usize = 1_000_000;
+
+/// The largest roster read: 256 MiB (a million rows of 268 bytes each). Past it, reading
+/// stops with a problem saying so.
+pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The longest line of a CSV roster: 1 MiB (a row naming [`MAX_ROLES_PER_ENTRY`] roles, each
+/// with its end, takes a seventh of it), so that a file with no line break (`/dev/zero`) is
+/// refused at once instead of read whole as one cell.
+pub const MAX_LINE_BYTES: u64 = 1024 * 1024;
+
+/// The most roles one row may name: far more than a CID offers (built-in and custom roles
+/// together), so that a runaway cell is refused with its row rather than worked through.
+pub const MAX_ROLES_PER_ENTRY: usize = 500;
 
 /// A roster: who should exist, with which roles, in which CID. Built only through the parsers
 /// (or [`Roster::new`]), so every entry has been checked.
@@ -91,11 +104,12 @@ impl Roster {
     }
 
     /// Reads a CSV roster (RFC 4180, a header row; an Excel byte-order mark is ignored).
+    /// At most [`MAX_BYTES`], in lines of at most [`MAX_LINE_BYTES`].
     pub fn from_csv(reader: impl Read) -> Result<Self> {
         let mut csv = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .flexible(false)
-            .from_reader(reader);
+            .from_reader(Bounded::new(reader, Some(MAX_LINE_BYTES)));
         let headers = match csv.headers() {
             Ok(h) => h.clone(),
             Err(e) => return Err(refused(1, "row", csv_problem(&e))),
@@ -103,11 +117,12 @@ impl Roster {
         let columns = header_columns(&headers)?;
         let mut checker = Checker::default();
         let mut record = csv::StringRecord::new();
+        let mut row = 1;
         loop {
             match csv.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let row = record.position().map_or(0, |p| p.line() as usize);
+                    row = record.position().map_or(row + 1, |p| p.line() as usize);
                     if checker.full(row) {
                         break;
                     }
@@ -126,7 +141,8 @@ impl Roster {
                     checker.push_raw(row, raw);
                 }
                 Err(e) => {
-                    let row = e.position().map_or(0, |p| p.line() as usize);
+                    // A read error has no position: it is in the row after the last one read.
+                    let row = e.position().map_or(row + 1, |p| p.line() as usize);
                     checker.problem(row, "row", csv_problem(&e));
                     // A broken quote or a short row leaves the reader somewhere it cannot
                     // resync from: report the rest as unread rather than guess.
@@ -140,10 +156,10 @@ impl Roster {
     }
 
     /// Reads a JSON roster: an array of objects with the roster's columns as keys (`roles` a
-    /// `;`-separated string or an array of strings).
-    pub fn from_json(mut reader: impl Read) -> Result<Self> {
+    /// `;`-separated string or an array of strings). At most [`MAX_BYTES`].
+    pub fn from_json(reader: impl Read) -> Result<Self> {
         let mut text = String::new();
-        reader
+        Bounded::new(reader, None)
             .read_to_string(&mut text)
             .map_err(|e| refused(1, "row", format!("could not read the roster: {e}")))?;
         let values: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
@@ -198,22 +214,37 @@ impl Roster {
 
     /// Writes the roster as CSV with every column, roles by id or name as held, each temporary
     /// role as `role@time` (what [`Roster::from_csv`] reads back as the same roster).
+    ///
+    /// The cells are written as held: a program that shows the file to people (or to a
+    /// spreadsheet) should write [`Roster::rows`] through its own escaping instead.
     pub fn write_csv(&self, out: impl Write) -> std::io::Result<()> {
         let mut csv = csv::Writer::from_writer(out);
         csv.write_record(COLUMNS).map_err(csv_io)?;
-        for entry in &self.entries {
-            let roles: Vec<String> = entry.roles.iter().map(RosterRole::cell).collect();
-            csv.write_record([
-                entry.uid.as_str(),
-                entry.first_name.as_deref().unwrap_or_default(),
-                entry.last_name.as_deref().unwrap_or_default(),
-                &roles.join(";"),
-                entry.cid.as_ref().map(Cid::as_str).unwrap_or_default(),
-                "",
-            ])
-            .map_err(csv_io)?;
+        for row in self.rows() {
+            csv.write_record(row).map_err(csv_io)?;
         }
         csv.flush()
+    }
+
+    /// The cells of each entry, in [`COLUMNS`] order, as [`Roster::write_csv`] writes them:
+    /// roles `;`-separated, each temporary one as `role@time`; `expires_at` empty (each role
+    /// carries its own end).
+    pub fn rows(&self) -> impl Iterator<Item = [String; COLUMNS.len()]> + '_ {
+        self.entries.iter().map(|entry| {
+            let roles: Vec<String> = entry.roles.iter().map(RosterRole::cell).collect();
+            [
+                entry.uid.clone(),
+                entry.first_name.clone().unwrap_or_default(),
+                entry.last_name.clone().unwrap_or_default(),
+                roles.join(";"),
+                entry
+                    .cid
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_default(),
+                String::new(),
+            ]
+        })
     }
 }
 
@@ -228,6 +259,55 @@ impl RosterRole {
             ),
             None => self.role.clone(),
         }
+    }
+}
+
+/// A roster's reader, failing past [`MAX_BYTES`] and, when given, a line longer than
+/// `max_line` (the parsers report the error with its row).
+struct Bounded<R> {
+    inner: R,
+    read: u64,
+    line: u64,
+    max_line: Option<u64>,
+}
+
+impl<R: Read> Bounded<R> {
+    fn new(inner: R, max_line: Option<u64>) -> Self {
+        Bounded {
+            inner,
+            read: 0,
+            line: 0,
+            max_line,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let bytes = &buf[..n];
+        self.read += n as u64;
+        if self.read > MAX_BYTES {
+            return Err(std::io::Error::other(format!(
+                "larger than {} MiB, the most a roster may be",
+                MAX_BYTES >> 20
+            )));
+        }
+        let Some(max) = self.max_line else {
+            return Ok(n);
+        };
+        // The first piece continues the line read so far; each after a line break starts one.
+        for (i, piece) in bytes.split(|b| *b == b'\n').enumerate() {
+            let len = piece.len() as u64;
+            self.line = if i == 0 { self.line + len } else { len };
+            if self.line > max {
+                return Err(std::io::Error::other(format!(
+                    "a line longer than {} MiB, the most a roster line may be",
+                    max >> 20
+                )));
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -330,17 +410,29 @@ impl Checker {
                 }
             },
         };
-        let cells = match raw.roles {
+        let cells: Vec<String> = match raw.roles {
             None => Vec::new(),
             Some(RawRoles::Text(text)) => text.split(';').map(str::to_owned).collect(),
             Some(RawRoles::List(list)) => list,
         };
+        let mut cells: Vec<&str> = cells
+            .iter()
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if cells.len() > MAX_ROLES_PER_ENTRY {
+            let named = cells.len();
+            self.problem(
+                row,
+                "roles",
+                format!("{named} roles: a row names at most {MAX_ROLES_PER_ENTRY}"),
+            );
+            cells.clear();
+        }
         let mut roles: Vec<RosterRole> = Vec::new();
+        // Each role once (the first as written): a set, so a long cell costs linear time.
+        let mut named: HashSet<&str> = HashSet::new();
         for cell in cells {
-            let cell = cell.trim();
-            if cell.is_empty() {
-                continue;
-            }
             let (role, expires_at) = match cell.rsplit_once('@') {
                 Some((role, time)) => match parse_time(time.trim()) {
                     Some(at) => (role.trim(), Some(at)),
@@ -360,7 +452,7 @@ impl Checker {
                 );
                 continue;
             }
-            if !roles.iter().any(|r| r.role == role) {
+            if named.insert(role) {
                 roles.push(RosterRole {
                     role: role.to_owned(),
                     expires_at,
@@ -534,6 +626,68 @@ mod tests {
         roster.write_csv(&mut out).unwrap();
         let again = Roster::from_csv(out.as_slice()).unwrap();
         assert_eq!(again.entries()[0].roles, entry.roles);
+    }
+
+    #[test]
+    fn a_row_names_at_most_the_role_cap_and_each_role_once() {
+        let many: Vec<String> = (0..120_000).map(|n| format!("r{n}")).collect();
+        // 120,000 roles in one cell (or one JSON list): refused with the row and the cap.
+        let csv = format!(
+            "uid,roles\nann@example.com,a\nbob@example.com,\"{}\"\n",
+            many.join(";")
+        );
+        let err = Roster::from_csv(csv.as_bytes()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("120000 roles: a row names at most 500"),
+            "{err}"
+        );
+        assert_eq!(problems(err), [(3, "roles".to_owned())]);
+        let json = serde_json::json!([{"uid": "bob@example.com", "roles": many}]).to_string();
+        let err = Roster::from_json(json.as_bytes()).unwrap_err();
+        assert_eq!(problems(err), [(1, "roles".to_owned())]);
+
+        // At the cap, each role written twice: read, each once, in the order first written.
+        let half = &many[..MAX_ROLES_PER_ENTRY / 2];
+        let twice: Vec<&String> = half.iter().chain(half).collect();
+        let cell = twice
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(";");
+        let csv = format!("uid,roles\nann@example.com,\"{cell}\"\n");
+        let roster = Roster::from_csv(csv.as_bytes()).unwrap();
+        let read: Vec<&str> = roster.entries()[0]
+            .roles
+            .iter()
+            .map(|r| r.role.as_str())
+            .collect();
+        assert_eq!(read, half);
+    }
+
+    #[test]
+    fn a_roster_with_no_line_break_or_past_the_size_cap_is_refused_as_it_is_read() {
+        // No line break: refused in the header's row, after reading about a mebibyte of it.
+        let zeros = std::io::repeat(0).take(MAX_BYTES * 4);
+        let err = Roster::from_csv(zeros).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("row 1, row: could not read the roster: a line longer than 1 MiB"),
+            "{err}"
+        );
+        // A long line after good rows: refused in its own row.
+        let long = format!(
+            "uid,first_name\nann@example.com,Ann\nbob@example.com,{}\n",
+            "x".repeat(MAX_LINE_BYTES as usize)
+        );
+        assert_eq!(
+            problems(Roster::from_csv(long.as_bytes()).unwrap_err()),
+            [(3, "row".to_owned())]
+        );
+        // JSON has no lines to bound; the whole document is.
+        let spaces = std::io::repeat(b' ').take(MAX_BYTES + 1);
+        let err = Roster::from_json(spaces).unwrap_err();
+        assert!(err.to_string().contains("larger than 256 MiB"), "{err}");
     }
 
     #[test]
