@@ -86,7 +86,7 @@ impl Simulator {
             config.rate_limit_per_minute,
             config.seed,
         )
-        .with_max_live_tokens(config.limits.max_live_tokens)
+        .with_max_live_tokens_per_client(config.limits.max_live_tokens_per_client)
         .with_clock(clock)
         .with_refused_per_minute(config.refused_per_minute);
         if let Some(burst) = config.rate_limit_burst {
