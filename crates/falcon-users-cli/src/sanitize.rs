@@ -66,8 +66,10 @@ pub fn for_json(json: String) -> String {
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         if raw(c) {
-            // Every deceptive character is in the Basic Multilingual Plane: one escape each.
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
+            // JSON escapes are UTF-16 units: a tag character (U+E0041) is a surrogate pair.
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{:04x}", unit);
+            }
         } else {
             out.push(c);
         }
@@ -105,6 +107,9 @@ mod tests {
             ("zero\u{200B}width", "zero\\u{200b}width"),
             ("\u{feff}bom", "\\u{feff}bom"),
             ("a\u{2028}b", "a\\u{2028}b"),
+            ("soft\u{ad}hyphen", "soft\\u{ad}hyphen"),
+            ("tag\u{e0041}", "tag\\u{e0041}"),
+            ("blank\u{2800}", "blank\\u{2800}"),
         ];
         for (raw, shown) in cases {
             assert_eq!(for_terminal(raw), shown, "{raw:?}");
@@ -114,7 +119,7 @@ mod tests {
 
     #[test]
     fn json_escapes_keep_the_value_and_leave_no_raw_control_character() {
-        let raw = "a\u{1b}]0;x\u{7}\u{7f}\u{9b}\u{202e}\u{200b}\n\"\\ Zoë";
+        let raw = "a\u{1b}]0;x\u{7}\u{7f}\u{9b}\u{202e}\u{200b}\u{ad}\u{e0041}\n\"\\ Zoë";
         let value = serde_json::json!({ "name": raw, "list": [raw] });
         for text in [
             serde_json::to_string(&value).unwrap(),

@@ -3,8 +3,9 @@
 //! file: an exclusive lock on `sim-tenant.lock` beside it is held from loading to saving, so
 //! concurrent commands run one after the other instead of overwriting each other's changes.
 //! The file is replaced atomically (through [`OutputFile`]), mode `0600`, and carries a format
-//! version: a file this build cannot read is an error that names `--sim-reset`, never a reason
-//! to start over silently.
+//! version: a file this build cannot read, or one edited by hand into a tenant that contradicts
+//! itself ([`State::problems`]), is an error that names `--sim-reset`, never a reason to start
+//! over silently. A state file named like its own lock (`X.lock`) is refused.
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -73,19 +74,58 @@ struct Saved {
     state: State,
 }
 
-/// Why a state file cannot be used, in words for the user (pure: testable as a table).
+/// The contradictions listed in a refusal; the rest are counted.
+const PROBLEMS_SHOWN: usize = 5;
+
+/// Why a state file cannot be used, in words for the user (pure: testable as a table): it is
+/// not a saved tenant, of another format version, damaged, or a tenant that contradicts itself.
 pub fn parse(bytes: &[u8]) -> Result<State, String> {
     let header: Header =
         serde_json::from_slice(bytes).map_err(|e| format!("it is not a saved tenant ({e})"))?;
-    match header.version {
-        None => Err("it has no format version".into()),
+    let state = match header.version {
+        None => return Err("it has no format version".into()),
         Some(FORMAT_VERSION) => serde_json::from_slice::<Saved>(bytes)
             .map(|s| s.state)
-            .map_err(|e| format!("it is damaged ({e})")),
-        Some(v) => Err(format!(
-            "it has format version {v}, and this build reads version {FORMAT_VERSION}"
-        )),
+            .map_err(|e| format!("it is damaged ({e})"))?,
+        Some(v) => {
+            return Err(format!(
+                "it has format version {v}, and this build reads version {FORMAT_VERSION}"
+            ));
+        }
+    };
+    let problems = state.problems();
+    if problems.is_empty() {
+        return Ok(state);
     }
+    let more = problems.len().saturating_sub(PROBLEMS_SHOWN);
+    Err(format!(
+        "it is damaged: the tenant contradicts itself ({}{})",
+        problems[..problems.len().min(PROBLEMS_SHOWN)].join("; "),
+        if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        }
+    ))
+}
+
+/// The lock file beside the state file `path`: the same name with `.lock`. Refused when that is
+/// `path` itself (a state file named `X.lock`, in any case): the lock would be the file it
+/// guards, read back as an empty tenant and replaced on every save.
+pub fn lock_path(path: &Path) -> Result<PathBuf, String> {
+    let named_like_lock = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("lock"));
+    if named_like_lock {
+        return Err(format!(
+            "{} cannot hold the simulated tenant: its lock file is the same name with .lock, the \
+             file itself; choose a --sim-state (or FALCON_SIM_STATE) that does not end in .lock, \
+             such as {}",
+            path.display(),
+            path.with_extension("json").display()
+        ));
+    }
+    Ok(path.with_extension("lock"))
 }
 
 /// The state file, locked for this command.
@@ -103,12 +143,12 @@ impl Store {
         let local = |what: &str, e: io::Error| {
             Failure::Exit(exit::LOCAL, format!("cannot {what} {shown}: {e}"))
         };
+        let lock_path = lock_path(&path).map_err(|why| Failure::Exit(exit::USAGE, why))?;
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
         };
         create_private_dir(&dir).map_err(|e| local("create the directory of", e))?;
-        let lock_path = path.with_extension("lock");
         let mut options = OpenOptions::new();
         options.create(true).truncate(false).write(true);
         #[cfg(unix)]
@@ -188,6 +228,7 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use falcon_users_sim::state::Tenant;
 
     #[test]
     fn the_default_path_follows_xdg_then_home() {
@@ -247,13 +288,84 @@ mod tests {
         }
     }
 
+    /// A parent and a child, each with its tenant.
+    fn two_cids() -> State {
+        let (parent, child) = ("a".repeat(32), "b".repeat(32));
+        State {
+            tenants: [&parent, &child]
+                .into_iter()
+                .map(|cid| {
+                    let tenant = Tenant {
+                        cid: cid.clone(),
+                        ..Tenant::default()
+                    };
+                    (cid.clone(), tenant)
+                })
+                .collect(),
+            parent_cid: parent.clone(),
+            child_cids: vec![child.clone()],
+            ..State::default()
+        }
+    }
+
+    #[test]
+    fn a_tenant_that_contradicts_itself_is_damaged_and_every_problem_is_named() {
+        let mut state = two_cids();
+        state.child_cids.push("c".repeat(32));
+        state.parent_cid = "d".repeat(32);
+        let bytes = serde_json::to_vec(&SavedRef {
+            version: FORMAT_VERSION,
+            state: &state,
+        })
+        .expect("serializes");
+        let err = parse(&bytes).expect_err("refused");
+        assert!(
+            err.starts_with("it is damaged: the tenant contradicts itself ("),
+            "{err}"
+        );
+        for expected in [
+            "the parent CID \"dddddddddddddddddddddddddddddddd\" has no tenant",
+            "child CID cccccccccccccccccccccccccccccccc has no tenant",
+            "CID aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa has a tenant but is neither",
+        ] {
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+        for n in 0..10 {
+            state.child_cids.push(format!("{n:032}"));
+        }
+        let bytes = serde_json::to_vec(&SavedRef {
+            version: FORMAT_VERSION,
+            state: &state,
+        })
+        .expect("serializes");
+        let err = parse(&bytes).expect_err("refused");
+        assert!(err.ends_with("; and 8 more)"), "{err}");
+    }
+
+    #[test]
+    fn a_state_file_named_like_its_lock_is_refused() {
+        for (path, lock) in [
+            ("/s/sim-tenant.json", Some("/s/sim-tenant.lock")),
+            ("/s/sim-tenant", Some("/s/sim-tenant.lock")),
+            ("rel/x.state", Some("rel/x.lock")),
+            ("/s/x.lock", None),
+            ("/s/x.LOCK", None),
+            ("x.lock", None),
+        ] {
+            match (lock_path(Path::new(path)), lock) {
+                (Ok(got), Some(want)) => assert_eq!(got, Path::new(want), "{path}"),
+                (Err(why), None) => {
+                    assert!(why.starts_with(&format!("{path} cannot hold")), "{why}");
+                    assert!(why.contains("--sim-state"), "{why}");
+                }
+                (got, want) => panic!("{path}: {got:?}, expected {want:?}"),
+            }
+        }
+    }
+
     #[test]
     fn a_saved_state_reads_back() {
-        let state = State {
-            parent_cid: "a".repeat(32),
-            child_cids: vec!["b".repeat(32)],
-            ..State::default()
-        };
+        let state = two_cids();
         let bytes = serde_json::to_vec(&SavedRef {
             version: FORMAT_VERSION,
             state: &state,

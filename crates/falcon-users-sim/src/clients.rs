@@ -6,7 +6,8 @@
 //! child's budget leaves the parent's and the other children's whole.
 //!
 //! The registry holds live tokens only: an expired one is purged when the next is minted, and
-//! a revoked one at once. A token carries a tag only this instance can compute, so one that is
+//! a revoked one at once. Each client holds at most its own number of live tokens, so one
+//! client minting in a loop is refused on its own and every other client still gets tokens. A token carries a tag only this instance can compute, so one that is
 //! no longer held is still told apart from a forgery: it answers "expired", as it did while it
 //! was held.
 
@@ -79,6 +80,7 @@ pub struct Clients {
     /// Registered clients by id.
     pub clients: HashMap<String, ApiClient>,
     tokens: Mutex<Tokens>,
+    /// Live tokens one client may hold.
     max_live: usize,
     /// API budgets by (client id, CID the token acts in).
     buckets: Mutex<HashMap<(String, String), Bucket>>,
@@ -93,12 +95,14 @@ pub struct Clients {
     clock: SimClock,
 }
 
-/// The live tokens, by the nonce their text carries, and the same nonces by expiry so that
-/// purging takes the expired ones from the front.
+/// The live tokens, by the nonce their text carries, and the same nonces by expiry (all of
+/// them, so that purging takes the expired ones from the front, and each client's, so that its
+/// count and its first expiry are at hand).
 #[derive(Debug, Default)]
 struct Tokens {
     live: HashMap<u64, TokenInfo>,
     by_expiry: BTreeSet<(Instant, u64)>,
+    by_client: HashMap<String, BTreeSet<(Instant, u64)>>,
 }
 
 impl Tokens {
@@ -108,24 +112,45 @@ impl Tokens {
             if at > now {
                 break;
             }
-            self.by_expiry.pop_first();
-            self.live.remove(&nonce);
+            self.remove(nonce);
         }
+    }
+
+    fn insert(&mut self, nonce: u64, info: TokenInfo) {
+        let key = (info.expires_at, nonce);
+        self.by_expiry.insert(key);
+        self.by_client
+            .entry(info.client_id.clone())
+            .or_default()
+            .insert(key);
+        self.live.insert(nonce, info);
     }
 
     fn remove(&mut self, nonce: u64) -> Option<TokenInfo> {
         let info = self.live.remove(&nonce)?;
-        self.by_expiry.remove(&(info.expires_at, nonce));
+        let key = (info.expires_at, nonce);
+        self.by_expiry.remove(&key);
+        if let Some(mine) = self.by_client.get_mut(&info.client_id) {
+            mine.remove(&key);
+            if mine.is_empty() {
+                self.by_client.remove(&info.client_id);
+            }
+        }
         Some(info)
+    }
+
+    /// The live tokens of `client_id`, by expiry.
+    fn of(&self, client_id: &str) -> Option<&BTreeSet<(Instant, u64)>> {
+        self.by_client.get(client_id)
     }
 }
 
-/// Why a token was not minted.
+/// Why a token was not minted: the client holds its most live tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooManyTokens {
-    /// The most live tokens the instance holds.
+    /// The most live tokens one client holds.
     pub max: usize,
-    /// When the first of them expires.
+    /// When the first of the client's tokens expires.
     pub retry_after: SystemTime,
 }
 
@@ -209,8 +234,8 @@ impl Clients {
         self
     }
 
-    /// Holds at most `max` live tokens (default: no bound).
-    pub fn with_max_live_tokens(mut self, max: usize) -> Self {
+    /// Holds at most `max` live tokens for each client (default: no bound).
+    pub fn with_max_live_tokens_per_client(mut self, max: usize) -> Self {
         self.max_live = max;
         self
     }
@@ -237,8 +262,8 @@ impl Clients {
         self.ttl
     }
 
-    /// Mints a token for a client acting in `cid`, unless the instance holds its most live
-    /// tokens already.
+    /// Mints a token for a client acting in `cid`, unless that client holds its most live
+    /// tokens already (other clients' tokens do not count).
     pub fn mint(
         &self,
         client_id: &str,
@@ -248,8 +273,10 @@ impl Clients {
         let now = self.clock.instant();
         let mut tokens = self.lock_tokens();
         tokens.purge(now);
-        if tokens.live.len() >= self.max_live {
-            let first = tokens.by_expiry.first().map_or(now, |(at, _)| *at);
+        if let Some(mine) = tokens.of(client_id)
+            && mine.len() >= self.max_live
+        {
+            let first = mine.first().map_or(now, |(at, _)| *at);
             return Err(TooManyTokens {
                 max: self.max_live,
                 retry_after: SystemTime::now() + first.saturating_duration_since(now),
@@ -263,17 +290,15 @@ impl Clients {
         while tokens.live.contains_key(&nonce) {
             nonce = fastrand::u64(..);
         }
-        let expires_at = now + self.ttl;
-        tokens.live.insert(
+        tokens.insert(
             nonce,
             TokenInfo {
                 client_id: client_id.to_owned(),
                 cid: cid.to_owned(),
                 scopes,
-                expires_at,
+                expires_at: now + self.ttl,
             },
         );
-        tokens.by_expiry.insert((expires_at, nonce));
         Ok(format!(
             "{}.{nonce:016x}{:016x}",
             self.region,
@@ -520,7 +545,7 @@ mod tests {
 
     #[test]
     fn live_tokens_are_bounded() {
-        let clients = clients(Duration::from_secs(60)).with_max_live_tokens(3);
+        let clients = clients(Duration::from_secs(60)).with_max_live_tokens_per_client(3);
         let first = mint(&clients).unwrap();
         mint(&clients).unwrap();
         mint(&clients).unwrap();
@@ -538,6 +563,31 @@ mod tests {
         assert_eq!(clients.held(), 3);
         clients.revoke(&first, "c");
         mint(&clients).unwrap();
+    }
+
+    /// The bound is each client's: one client at its bound leaves every other one minting, and
+    /// its count falls as its tokens expire (purged) or are revoked.
+    #[test]
+    fn each_client_has_its_own_bound_on_live_tokens() {
+        let clock = SimClock::default();
+        let clients = Clients::new("us-1", Duration::from_secs(60), 6000, 7)
+            .with_max_live_tokens_per_client(2)
+            .with_clock(clock.clone());
+        let greedy: Vec<String> = (0..2).map(|_| mint(&clients).unwrap()).collect();
+        assert_eq!(mint(&clients).unwrap_err().max, 2);
+        for _ in 0..2 {
+            clients.mint("other", "cid", vec![READ]).unwrap();
+        }
+        assert!(clients.mint("other", "cid", vec![READ]).is_err());
+        assert!(clients.mint("third", "cid", vec![READ]).is_ok());
+        assert_eq!(clients.held(), 5);
+        assert!(clients.revoke(&greedy[0], "c"));
+        mint(&clients).unwrap();
+        assert!(mint(&clients).is_err(), "back at its bound");
+        clock.advance(Duration::from_secs(61));
+        mint(&clients).unwrap();
+        assert_eq!(clients.held(), 1, "every expired token was purged");
+        clients.mint("other", "cid", vec![READ]).unwrap();
     }
 
     #[test]

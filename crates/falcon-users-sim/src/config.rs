@@ -80,6 +80,9 @@ impl Default for SimConfig {
     }
 }
 
+/// The default [`Limits::header_read_timeout`].
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What clients may make a simulator hold, and how long it waits for them: a client that
 /// connects and sends nothing, half a request or a huge or endless body, or mints tokens in a
 /// loop, costs a bounded amount and only for a bounded time.
@@ -87,10 +90,12 @@ impl Default for SimConfig {
 pub struct Limits {
     /// Time a connection has to deliver a whole request head, counted from when it opens or its
     /// previous answer is sent: so it is also how long an idle keep-alive connection stays open.
-    /// Past it the connection is closed. Default 30 s.
+    /// Past it the connection is closed. Default [`HEADER_READ_TIMEOUT`] (5 s): every client is
+    /// on this machine and sends its head at once, so a connection that has not is a slow or
+    /// idle one, and holds a connection slot for no longer than that.
     pub header_read_timeout: Duration,
     /// Time a request body has to arrive whole once its head has; past it the answer is 408.
-    /// Default 30 s.
+    /// Default 5 s (the largest legitimate body crosses loopback in milliseconds).
     pub body_timeout: Duration,
     /// Largest request body, in bytes; a larger one is answered 413. Default 2 MiB (the
     /// largest legitimate body, 5,000 ids, is about 200 KB).
@@ -98,19 +103,20 @@ pub struct Limits {
     /// Connections served at once; further ones wait to be accepted until one closes (an idle
     /// one does within `header_read_timeout`). Default 1,000.
     pub max_connections: usize,
-    /// Tokens alive at once, all clients together; minting another is answered 429 until one
-    /// expires or is revoked. Default 100,000.
-    pub max_live_tokens: usize,
+    /// Tokens alive at once for each client (API client id); a client at its bound is answered
+    /// 429 until one of its own tokens expires or is revoked, and other clients mint as before.
+    /// Default 100,000.
+    pub max_live_tokens_per_client: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            header_read_timeout: Duration::from_secs(30),
-            body_timeout: Duration::from_secs(30),
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            body_timeout: Duration::from_secs(5),
             max_body_bytes: 2 * 1024 * 1024,
             max_connections: 1000,
-            max_live_tokens: 100_000,
+            max_live_tokens_per_client: 100_000,
         }
     }
 }
@@ -270,7 +276,10 @@ impl SimConfig {
             ("limits.body_timeout", limits.body_timeout.is_zero()),
             ("limits.max_body_bytes", limits.max_body_bytes == 0),
             ("limits.max_connections", limits.max_connections == 0),
-            ("limits.max_live_tokens", limits.max_live_tokens == 0),
+            (
+                "limits.max_live_tokens_per_client",
+                limits.max_live_tokens_per_client == 0,
+            ),
         ];
         if let Some((setting, _)) = positive.into_iter().find(|(_, zero)| *zero) {
             return Err(ConfigError {
@@ -428,9 +437,9 @@ mod tests {
                 },
             ),
             (
-                "limits.max_live_tokens",
+                "limits.max_live_tokens_per_client",
                 Limits {
-                    max_live_tokens: 0,
+                    max_live_tokens_per_client: 0,
                     ..Limits::default()
                 },
             ),

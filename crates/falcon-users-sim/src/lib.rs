@@ -6,6 +6,12 @@
 //! documented FQL filters and sorts, per-client rate limits with the real headers, and seeded
 //! fault injection. Request and response bodies are the generated `falcon-users-api` types.
 //!
+//! It is fair to every client ([`Limits`]): a connection that has not sent a whole request head
+//! within [`config::HEADER_READ_TIMEOUT`] (5 s) of opening or of its previous answer is closed,
+//! so idle and half-open connections hold a connection slot for no longer than that; and the
+//! bound on live tokens is each API client's own, so one client minting in a loop is refused
+//! (429) while every other client still gets tokens.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use falcon_users_sim::{SimConfig, Simulator};

@@ -68,8 +68,16 @@ impl Simulator {
 
     /// Serves `state` (one a [`Simulator::snapshot`] took, perhaps in another process) instead
     /// of a seeded tenant; `config.users`, `roles` and `child_cids` are then not used. Refuses
-    /// what [`Simulator::start`] refuses.
+    /// what [`Simulator::start`] refuses, and a state that contradicts itself (an
+    /// `InvalidInput` error listing its [`State::problems`]).
     pub async fn start_with_state(config: SimConfig, state: State) -> std::io::Result<Simulator> {
+        let problems = state.problems();
+        if !problems.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the state contradicts itself: {}", problems.join("; ")),
+            ));
+        }
         Simulator::serve_state(config, state, SimClock::default()).await
     }
 
@@ -86,7 +94,7 @@ impl Simulator {
             config.rate_limit_per_minute,
             config.seed,
         )
-        .with_max_live_tokens(config.limits.max_live_tokens)
+        .with_max_live_tokens_per_client(config.limits.max_live_tokens_per_client)
         .with_clock(clock)
         .with_refused_per_minute(config.refused_per_minute);
         if let Some(burst) = config.rate_limit_burst {
@@ -394,6 +402,32 @@ mod tests {
         assert_eq!(
             page,
             first.inspect(|s| s.query_users(&cid, None, None, 0, 500)).0
+        );
+    }
+
+    /// A state that contradicts itself is not served: the error lists its problems.
+    #[tokio::test]
+    async fn a_state_that_contradicts_itself_does_not_start() {
+        let config = SimConfig {
+            users: 5,
+            ..SimConfig::default()
+        };
+        let mut state = Simulator::start(config.clone())
+            .await
+            .expect("starts")
+            .snapshot();
+        let child = state.child_cids[0].clone();
+        state.tenants.remove(&child);
+        let err = Simulator::start_with_state(config, state)
+            .await
+            .err()
+            .expect("refused");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(
+            err.to_string().contains(&format!(
+                "contradicts itself: child CID {child} has no tenant"
+            )),
+            "{err}"
         );
     }
 }

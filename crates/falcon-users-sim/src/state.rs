@@ -329,6 +329,146 @@ impl State {
         all
     }
 
+    /// Every way the state contradicts itself, one sentence each, in CID order (none for a
+    /// consistent state). The simulator relies on all of it, and a seeded or served state keeps
+    /// it; a saved state edited by hand may not, so one is checked before it is served: the
+    /// parent and each listed child have a tenant filed under their CID, and no other CID does;
+    /// each user is filed under their UUID, in their home CID, with a lower-case login that no
+    /// other user of that CID has (compared as the service does, ignoring case), and a UUID no
+    /// other CID has; every grant is held by an existing user, in the CID it is filed under,
+    /// of a role that CID has, at most once, and ends at an RFC 3339 time if it ends; custom
+    /// role ids are unique in their CID and none is a built-in one.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let parent = self.parent_cid.as_str();
+        if !self.tenants.contains_key(parent) {
+            problems.push(format!("the parent CID {parent:?} has no tenant"));
+        }
+        let mut children = BTreeSet::new();
+        for child in &self.child_cids {
+            if child == parent {
+                problems.push(format!("child CID {child} is the parent CID too"));
+            } else if !children.insert(child.as_str()) {
+                problems.push(format!("child CID {child} is listed twice"));
+            } else if !self.tenants.contains_key(child) {
+                problems.push(format!("child CID {child} has no tenant"));
+            }
+        }
+        let mut cids: Vec<&String> = self.tenants.keys().collect();
+        cids.sort();
+        // Every user's home CID and login, by UUID: grants name users by UUID, in any CID.
+        let mut homes: HashMap<&str, (&str, &str)> = HashMap::new();
+        for &cid in &cids {
+            let tenant = &self.tenants[cid];
+            if tenant.cid != *cid {
+                problems.push(format!(
+                    "the tenant filed under CID {cid} says it is CID {}",
+                    tenant.cid
+                ));
+            }
+            if cid != parent && !children.contains(cid.as_str()) {
+                problems.push(format!(
+                    "CID {cid} has a tenant but is neither the parent nor a listed child"
+                ));
+            }
+            let mut users: Vec<(&String, &User)> = tenant.users.iter().collect();
+            users.sort_by(|a, b| (&a.1.uid, a.0).cmp(&(&b.1.uid, b.0)));
+            let mut logins: BTreeMap<String, &str> = BTreeMap::new();
+            for (key, user) in users {
+                let uid = user.uid.as_str();
+                if *key != user.uuid {
+                    problems.push(format!(
+                        "in CID {cid}, user {uid} is filed under UUID {key} but has UUID {}",
+                        user.uuid
+                    ));
+                }
+                if user.cid != *cid {
+                    problems.push(format!(
+                        "user {uid} is in CID {cid} but names CID {} as their home",
+                        user.cid
+                    ));
+                }
+                if user.uid != user.uid.to_lowercase() {
+                    problems.push(format!("in CID {cid}, login {uid} is not lower case"));
+                }
+                if let Some(first) = logins.insert(user.uid.to_lowercase(), uid) {
+                    problems.push(format!(
+                        "in CID {cid}, login {uid} belongs to two users{}",
+                        if first == uid {
+                            String::new()
+                        } else {
+                            format!(" (also spelled {first})")
+                        }
+                    ));
+                }
+                if let Some((other, _)) = homes.insert(user.uuid.as_str(), (cid.as_str(), uid)) {
+                    problems.push(format!(
+                        "UUID {} is a user of CID {other} and of CID {cid}",
+                        user.uuid
+                    ));
+                }
+            }
+            let mut custom = BTreeSet::new();
+            for role in &tenant.custom_roles {
+                if self.builtin_roles.iter().any(|b| b.id == role.id) {
+                    problems.push(format!(
+                        "in CID {cid}, custom role {} has the id of a built-in role",
+                        role.id
+                    ));
+                } else if !custom.insert(role.id.as_str()) {
+                    problems.push(format!(
+                        "in CID {cid}, custom role {} is there twice",
+                        role.id
+                    ));
+                }
+            }
+        }
+        for &cid in &cids {
+            let mut held: Vec<(&String, &Vec<Grant>)> = self.tenants[cid].grants.iter().collect();
+            held.sort_by_key(|(uuid, _)| *uuid);
+            for (uuid, grants) in held {
+                let Some(&(_, uid)) = homes.get(uuid.as_str()) else {
+                    problems.push(format!(
+                        "in CID {cid}, {} held by UUID {uuid}, which is no user",
+                        if grants.len() == 1 {
+                            "a grant is"
+                        } else {
+                            "grants are"
+                        }
+                    ));
+                    continue;
+                };
+                let mut roles = BTreeSet::new();
+                for grant in grants {
+                    let role = grant.role_id.as_str();
+                    if grant.cid != *cid {
+                        problems.push(format!(
+                            "in CID {cid}, user {uid}'s grant of {role} names CID {}",
+                            grant.cid
+                        ));
+                    }
+                    if self.role(cid, role).is_none() {
+                        problems.push(format!(
+                            "in CID {cid}, user {uid} holds role {role}, which CID {cid} does not have"
+                        ));
+                    }
+                    if !roles.insert(role) {
+                        problems.push(format!("in CID {cid}, user {uid} holds role {role} twice"));
+                    }
+                    if let Some(text) = &grant.expires_at
+                        && grant.expiry().is_none()
+                    {
+                        problems.push(format!(
+                            "in CID {cid}, user {uid}'s grant of {role} ends at {text:?}, which is \
+                             not an RFC 3339 time"
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
     /// Deletes a user homed in `cid`, with the grants they hold anywhere (Flight Control
     /// children too).
     pub fn remove_user(&mut self, cid: &str, uuid: &str) -> Option<User> {
@@ -391,5 +531,195 @@ pub fn grant_resource(
         user_group_name: None,
         user_type: Some("internal".into()),
         uuid: Some(user_uuid.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimConfig;
+
+    /// A seeded tenant: a parent, two children, users with grants in each, custom roles.
+    fn seeded() -> State {
+        let config = SimConfig {
+            users: 12,
+            child_cids: 2,
+            ..SimConfig::default()
+        };
+        let mut state = crate::seed::tenant(&config, Utc::now());
+        state.rebuild_indexes();
+        state
+    }
+
+    /// A user of `cid` who holds at least one grant there.
+    fn granted_user(state: &State, cid: &str) -> String {
+        let tenant = &state.tenants[cid];
+        let mut uuids: Vec<&String> = tenant
+            .users
+            .keys()
+            .filter(|u| tenant.grants.contains_key(*u))
+            .collect();
+        uuids.sort();
+        uuids[0].clone()
+    }
+
+    #[test]
+    fn every_contradiction_of_a_hand_edited_state_is_found() {
+        type Edit = fn(&mut State);
+        let cases: &[(&str, Edit, &str)] = &[
+            ("nothing changed", |_| {}, ""),
+            (
+                "a child without its tenant",
+                |s| {
+                    let child = s.child_cids[1].clone();
+                    s.tenants.remove(&child);
+                },
+                "has no tenant",
+            ),
+            (
+                "a missing parent",
+                |s| s.parent_cid = "f".repeat(32),
+                "the parent CID \"ffffffffffffffffffffffffffffffff\" has no tenant",
+            ),
+            (
+                "a child listed twice",
+                |s| s.child_cids.push(s.child_cids[0].clone()),
+                "is listed twice",
+            ),
+            (
+                "a tenant no one lists",
+                |s| {
+                    s.child_cids.pop();
+                },
+                "has a tenant but is neither the parent nor a listed child",
+            ),
+            (
+                "a login twice in one CID, in another case",
+                |s| {
+                    let parent = s.parent_cid.clone();
+                    let tenant = s.tenants.get_mut(&parent).unwrap();
+                    let mut twin = tenant.users.values().next().unwrap().clone();
+                    twin.uuid = "0".repeat(32);
+                    twin.uid = twin.uid.to_uppercase();
+                    tenant.users.insert(twin.uuid.clone(), twin);
+                },
+                "belongs to two users (also spelled",
+            ),
+            (
+                "a grant for an unknown user",
+                |s| {
+                    let parent = s.parent_cid.clone();
+                    let tenant = s.tenants.get_mut(&parent).unwrap();
+                    let grants = tenant.grants.values().next().unwrap().clone();
+                    tenant.grants.insert("nobody".into(), grants);
+                },
+                "held by UUID nobody, which is no user",
+            ),
+            (
+                "a grant of a role the CID does not have",
+                |s| {
+                    let parent = s.parent_cid.clone();
+                    let uuid = granted_user(s, &parent);
+                    let grants = s.tenants.get_mut(&parent).unwrap().grants.get_mut(&uuid);
+                    grants.unwrap()[0].role_id = "made_up".into();
+                },
+                "holds role made_up, which CID",
+            ),
+            (
+                "a grant filed under one CID naming another",
+                |s| {
+                    let (parent, child) = (s.parent_cid.clone(), s.child_cids[0].clone());
+                    let uuid = granted_user(s, &parent);
+                    let grants = s.tenants.get_mut(&parent).unwrap().grants.get_mut(&uuid);
+                    grants.unwrap()[0].cid = child;
+                },
+                "names CID",
+            ),
+            (
+                "a role held twice",
+                |s| {
+                    let parent = s.parent_cid.clone();
+                    let uuid = granted_user(s, &parent);
+                    let grants = s.tenants.get_mut(&parent).unwrap().grants.get_mut(&uuid);
+                    let grants = grants.unwrap();
+                    grants.push(grants[0].clone());
+                },
+                "twice",
+            ),
+            (
+                "an end that is no time",
+                |s| {
+                    let parent = s.parent_cid.clone();
+                    let uuid = granted_user(s, &parent);
+                    let grants = s.tenants.get_mut(&parent).unwrap().grants.get_mut(&uuid);
+                    grants.unwrap()[0].expires_at = Some("tomorrow".into());
+                },
+                "ends at \"tomorrow\", which is not an RFC 3339 time",
+            ),
+            (
+                "a user homed elsewhere",
+                |s| {
+                    let (parent, child) = (s.parent_cid.clone(), s.child_cids[0].clone());
+                    let tenant = s.tenants.get_mut(&parent).unwrap();
+                    tenant.users.values_mut().next().unwrap().cid = child;
+                },
+                "as their home",
+            ),
+            (
+                "a user filed under another UUID",
+                |s| {
+                    let parent = s.parent_cid.clone();
+                    let tenant = s.tenants.get_mut(&parent).unwrap();
+                    let key = tenant.users.keys().next().unwrap().clone();
+                    let mut user = tenant.users.remove(&key).unwrap();
+                    user.uuid = "1".repeat(32);
+                    tenant.users.insert(key, user);
+                },
+                "is filed under UUID",
+            ),
+            (
+                "a custom role twice",
+                |s| {
+                    let child = s.child_cids[0].clone();
+                    let roles = &mut s.tenants.get_mut(&child).unwrap().custom_roles;
+                    roles.push(roles[0].clone());
+                },
+                "is there twice",
+            ),
+        ];
+        for (what, edit, expected) in cases {
+            let mut state = seeded();
+            edit(&mut state);
+            let problems = state.problems();
+            if expected.is_empty() {
+                assert_eq!(problems, Vec::<String>::new(), "{what}");
+            } else {
+                assert!(
+                    problems.iter().any(|p| p.contains(expected)),
+                    "{what}: {problems:#?}"
+                );
+            }
+        }
+    }
+
+    /// Several contradictions are all reported, not only the first.
+    #[test]
+    fn every_problem_is_reported() {
+        let mut state = seeded();
+        let child = state.child_cids[0].clone();
+        state.tenants.remove(&child);
+        let parent = state.parent_cid.clone();
+        let tenant = state.tenants.get_mut(&parent).unwrap();
+        tenant.grants.insert("ghost".into(), Vec::new());
+        let user = tenant.users.values_mut().next().unwrap();
+        user.uid = user.uid.to_uppercase();
+        let problems = state.problems();
+        assert!(problems.len() >= 3, "{problems:#?}");
+        for expected in ["has no tenant", "UUID ghost", "is not lower case"] {
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{problems:#?}"
+            );
+        }
     }
 }

@@ -274,3 +274,127 @@ fn help_shows_where_the_state_lives_and_how_to_reset_it() {
         assert!(help.contains(needle), "{needle}: {help}");
     }
 }
+
+/// A state file named like its own lock (`--sim-state X.lock`, or `FALCON_SIM_STATE`) is
+/// refused with exit code 2 before anything is written, with `--sim-reset` too: the lock would
+/// be the state file itself, read back as an empty tenant and replaced on every save.
+#[test]
+fn a_state_file_named_like_its_own_lock_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["tenant.lock", "tenant.LOCK"] {
+        let file = dir.path().join(name);
+        let path = file.to_str().unwrap();
+        let list = ["--simulate", "users", "list"];
+        let runs = [
+            command(&[&["--sim-state", path][..], &list].concat(), &[]),
+            command(
+                &[&["--sim-state", path, "--sim-reset"][..], &list].concat(),
+                &[],
+            ),
+            command(&list, &[("FALCON_SIM_STATE", path)]),
+        ];
+        for mut cmd in runs {
+            let out = cmd.output().unwrap();
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "{path} cannot hold the simulated tenant: its lock file is the same name with \
+                     .lock, the file itself"
+                )),
+                "{stderr}"
+            );
+            assert!(stderr.contains("--sim-state"), "{stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            assert!(out.stdout.is_empty());
+            assert!(names_in(dir.path()).is_empty(), "nothing written");
+        }
+    }
+}
+
+/// A saved tenant edited by hand into one that contradicts itself is refused with exit code 2,
+/// naming the contradiction, the file and `--sim-reset`, and is left as it is.
+#[test]
+fn a_hand_edited_tenant_that_contradicts_itself_is_refused() {
+    type Edit = fn(&mut Value);
+    let edits: &[(&str, Edit, &str)] = &[
+        (
+            "the parent's tenant removed",
+            |s| {
+                let parent = s["parent_cid"].as_str().unwrap().to_owned();
+                s["tenants"].as_object_mut().unwrap().remove(&parent);
+            },
+            "the parent CID \"",
+        ),
+        (
+            "a child's tenant removed",
+            |s| {
+                let child = s["child_cids"][0].as_str().unwrap().to_owned();
+                s["tenants"].as_object_mut().unwrap().remove(&child);
+            },
+            "has no tenant",
+        ),
+        (
+            "a login twice",
+            |s| {
+                let parent = s["parent_cid"].as_str().unwrap().to_owned();
+                let users = s["tenants"][&parent]["users"].as_object_mut().unwrap();
+                let mut twin = users.values().next().unwrap().clone();
+                let uuid = "0".repeat(32);
+                twin["uuid"] = uuid.clone().into();
+                users.insert(uuid, twin);
+            },
+            "belongs to two users",
+        ),
+        (
+            "a grant for an unknown user",
+            |s| {
+                let parent = s["parent_cid"].as_str().unwrap().to_owned();
+                s["tenants"][&parent]["grants"]["nobody"] = serde_json::json!([
+                    {"role_id": "falcon_console_guest", "cid": parent, "expires_at": null}
+                ]);
+            },
+            "a grant is held by UUID nobody, which is no user",
+        ),
+        (
+            "a grant of an unknown role",
+            |s| {
+                let parent = s["parent_cid"].as_str().unwrap().to_owned();
+                let users = s["tenants"][&parent]["users"].as_object().unwrap();
+                let uuid = users.keys().next().unwrap().clone();
+                s["tenants"][&parent]["grants"][&uuid] = serde_json::json!([
+                    {"role_id": "made_up", "cid": parent, "expires_at": null}
+                ]);
+            },
+            "holds role made_up, which CID",
+        ),
+    ];
+    for (what, edit, expected) in edits {
+        let state = SimState::new();
+        ok(sim(&state, &["--sim-users", "4", "users", "list"]));
+        let mut saved: Value = serde_json::from_slice(&fs::read(state.file()).unwrap()).unwrap();
+        edit(&mut saved["state"]);
+        let contents = serde_json::to_string(&saved).unwrap();
+        fs::write(state.file(), &contents).unwrap();
+        let out = sim(&state, &["users", "list"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        for needle in [
+            &format!(
+                "cannot use the simulated tenant in {}: it is damaged: the tenant contradicts itself (",
+                state.file().display()
+            ),
+            *expected,
+            "--sim-reset",
+        ] {
+            assert!(stderr.contains(needle), "{what}: {needle}: {stderr}");
+        }
+        assert!(out.stdout.is_empty(), "{what}");
+        assert_eq!(
+            fs::read_to_string(state.file()).unwrap(),
+            contents,
+            "{what}: left as it is"
+        );
+        ok(sim(&state, &["--sim-reset", "users", "list"]));
+    }
+}

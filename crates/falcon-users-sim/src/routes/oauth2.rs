@@ -87,8 +87,8 @@ pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: By
     {
         Ok(token) => token,
         Err(full) => {
-            // The service's token endpoint answers 429 too; here the cause is the bound on
-            // live tokens, and RetryAfter is when the first of them expires.
+            // The service's token endpoint answers 429 too; here the cause is the client's bound
+            // on live tokens, and RetryAfter is when the first of its tokens expires.
             let headers = Headers {
                 retry_after: Some(full.retry_after),
                 ..headers
@@ -98,7 +98,8 @@ pub async fn token(State(shared): State<Arc<Shared>>, arrival: Arrival, body: By
                 &headers,
                 started,
                 format!(
-                    "too many live tokens (at most {}): revoke one or wait for one to expire",
+                    "too many live tokens for this client (at most {} per client): revoke one \
+                     or wait for one to expire",
                     full.max
                 ),
             );

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::model::fql;
 use crate::model::ids::IdList;
 use crate::model::user_ref::UserRef;
-use crate::model::validation::{checked_id, checked_name, page_size, validate_email};
+use crate::model::validation::{checked_id, checked_identity, checked_name, page_size};
 use crate::model::views::User;
 use crate::ops::paging::{
     DEFAULT_OFFSET_CEILING, Entities, Listing, Page, Slice, batched, detailed, listing,
@@ -322,11 +322,12 @@ impl Falcon {
 
     /// Creates a user (`createUserV1`). `uid` must be an email address; names are trimmed.
     pub async fn create_user(&self, mut user: DomainCreateUserRequest) -> Result<User> {
-        let uid = user.uid.as_deref().unwrap_or_default().trim().to_owned();
-        validate_email(&uid)?;
-        user.uid = Some(uid);
-        user.first_name = checked_name("first_name", user.first_name)?;
-        user.last_name = checked_name("last_name", user.last_name)?;
+        let (uid, first_name, last_name) = checked_identity(
+            user.uid.as_deref().unwrap_or_default(),
+            user.first_name,
+            user.last_name,
+        )?;
+        (user.uid, user.first_name, user.last_name) = (Some(uid), first_name, last_name);
         if user.cid.is_none() {
             user.cid = self.cid_param();
         }
@@ -438,8 +439,15 @@ impl Falcon {
     }
 
     /// Creates a user through the deprecated `CreateUser` operation (for tenants that still need
-    /// it), returning it in the shape of `createUserV1`'s user.
-    pub async fn create_user_legacy(&self, user: DomainUserCreateRequest) -> Result<User> {
+    /// it), returning it in the shape of `createUserV1`'s user. The login and names are checked
+    /// as [`create_user`](Self::create_user) checks them.
+    pub async fn create_user_legacy(&self, mut user: DomainUserCreateRequest) -> Result<User> {
+        let (uid, first_name, last_name) = checked_identity(
+            user.uid.as_deref().unwrap_or_default(),
+            user.first_name,
+            user.last_name,
+        )?;
+        (user.uid, user.first_name, user.last_name) = (Some(uid), first_name, last_name);
         let api = self.ready().await?;
         #[allow(deprecated)] // asked for explicitly (`Provision::legacy_create`)
         let created = call(

@@ -11,7 +11,7 @@ use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::model::ids::IdList;
-use crate::model::validation::validate_email;
+use crate::model::validation::checked_identity;
 use crate::model::views::User;
 use crate::ops::grants::{GrantOptions, GrantQuery};
 use crate::workflows::once::exactly_once;
@@ -169,7 +169,8 @@ impl Falcon {
     /// refused because another caller created the same login meanwhile ends as that user's
     /// outcome (`RolesAdded` or `AlreadyProvisioned`), not as an error.
     pub async fn provision(&self, job: &Provision) -> Result<ProvisionOutcome> {
-        validate_email(&job.uid)?;
+        // Refused here, before the lookups, as the create would refuse them.
+        checked_identity(&job.uid, job.first_name.clone(), job.last_name.clone())?;
         job.role_ids.validate("role_ids")?;
         let falcon = match (&job.cid, self.member_cid()) {
             (Some(cid), member) if member != Some(cid) => self.for_member(cid.as_str())?,

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use falcon_users_sim::config::HEADER_READ_TIMEOUT;
 use falcon_users_sim::{Limits, SimConfig, Simulator};
 use falcon_users_tests::sim::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -321,14 +322,14 @@ async fn expired_tokens_are_purged_and_still_answer_expired() {
 #[tokio::test]
 async fn minting_beyond_the_live_token_bound_is_429_until_one_is_revoked() {
     let sim = sim(limits(Limits {
-        max_live_tokens: 3,
+        max_live_tokens_per_client: 3,
         ..Limits::default()
     }))
     .await;
     let base = sim.base_url_str();
     let first = mint(&base, RW_ID, RW_SECRET, None).await;
     mint(&base, RW_ID, RW_SECRET, None).await;
-    mint(&base, RO_ID, RO_SECRET, None).await;
+    mint(&base, RW_ID, RW_SECRET, None).await;
     let refused = failure(
         falcon_users_api::Client::new(&base, falcon_users_api::Hooks::none())
             .oauth2_access_token()
@@ -338,7 +339,10 @@ async fn minting_beyond_the_live_token_bound_is_429_until_one_is_revoked() {
     )
     .await;
     assert_eq!(refused.status, 429, "{refused:?}");
-    assert!(refused.mentions("too many live tokens"), "{refused:?}");
+    assert!(
+        refused.mentions("too many live tokens for this client (at most 3 per client)"),
+        "{refused:?}"
+    );
     let retry_at = header_num(&refused.headers, "x-ratelimit-retryafter");
     assert!(retry_at > now_secs() + 1000, "when the first token expires");
     assert_eq!(sim.tokens_held(), 3);
@@ -353,6 +357,78 @@ async fn minting_beyond_the_live_token_bound_is_429_until_one_is_revoked() {
         .unwrap();
     assert_eq!(sim.tokens_held(), 2);
     mint(&base, RW_ID, RW_SECRET, None).await;
+}
+
+/// The live-token bound is each client's: the read-only client minting in a loop until it is
+/// refused leaves the read-write client minting and working, and its own refusal names the bound.
+#[tokio::test]
+async fn one_client_at_its_token_bound_does_not_keep_another_out() {
+    let sim = sim(limits(Limits {
+        max_live_tokens_per_client: 5,
+        ..Limits::default()
+    }))
+    .await;
+    let base = sim.base_url_str();
+    let plain = falcon_users_api::Client::new(&base, falcon_users_api::Hooks::none());
+    let mut minted = 0;
+    let refused = loop {
+        let result = plain
+            .oauth2_access_token()
+            .body(token_body(RO_ID, RO_SECRET, None))
+            .send()
+            .await;
+        if result.is_err() {
+            break failure(result).await;
+        }
+        minted += 1;
+        assert!(minted <= 5, "the read-only client minted past its bound");
+    };
+    assert_eq!((minted, refused.status), (5, 429), "{refused:?}");
+    for _ in 0..5 {
+        let token = mint(&base, RW_ID, RW_SECRET, None).await;
+        bearer(&base, &token).query_user_v1().send().await.unwrap();
+    }
+    assert_eq!(sim.tokens_held(), 10);
+}
+
+/// With the default limits, 200 connections that send nothing or half a request line are
+/// closed by the server within the documented header timeout, and a client that sends its
+/// request is served while they are held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_half_open_connections_are_dropped_after_the_default_header_timeout() {
+    let sim = sim(SimConfig {
+        users: 10,
+        ..SimConfig::default()
+    })
+    .await;
+    let mut idle = Vec::new();
+    for n in 0..200 {
+        let mut stream = TcpStream::connect(port(&sim)).await.unwrap();
+        if n % 2 == 0 {
+            stream.write_all(b"POST /oauth2/tok").await.unwrap();
+        }
+        idle.push(stream);
+    }
+    let served = async {
+        let token = mint(&sim.base_url_str(), RO_ID, RO_SECRET, None).await;
+        bearer(&sim.base_url_str(), &token)
+            .query_user_v1()
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let answer = timeout(BOUND, served)
+        .await
+        .expect("a client is served while the idle connections are held");
+    assert_eq!(answer.resources.map(|r| r.len()), Some(10));
+    // The README promises a few seconds (5 s): bounded well under the 30 s a connection could
+    // once hold a slot for.
+    assert!(HEADER_READ_TIMEOUT <= Duration::from_secs(5));
+    let closed = futures::future::join_all(idle.iter_mut().map(until_closed));
+    timeout(BOUND, closed)
+        .await
+        .expect("every idle connection is closed within the header timeout");
 }
 
 #[tokio::test]

@@ -632,3 +632,54 @@ async fn a_killed_runs_action_in_flight_is_resolved_by_the_next_run() {
     );
     assert_eq!(sim.request_count(&operations::CREATE_USER_V1), 1);
 }
+
+/// A roster row whose login hides a soft hyphen (U+00AD) is refused as the roster is read,
+/// before any request; one slipped into a saved plan by hand is refused by the create itself,
+/// so no such login is ever created.
+#[tokio::test]
+async fn a_soft_hyphen_login_is_refused_before_any_request() {
+    let (sim, falcon) = tenant_with(SimConfig {
+        users: 3,
+        ..SimConfig::default()
+    })
+    .await;
+    let (guest, _) = builtin_role(&sim, 0);
+    let hidden = "ad\u{ad}min@example.com";
+    let before = sim.request_counts();
+    let err = Roster::from_csv(format!("uid,roles\n{hidden},{guest}\n").as_bytes()).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "row 2, uid: \"ad\\u{ad}min@example.com\" is not an email address: \
+             character 3 (counting from 1) is U+00AD, an invisible (default-ignorable) character"
+        ),
+        "{err}"
+    );
+    assert_eq!(sim.request_counts(), before, "nothing was sent");
+
+    let roster =
+        Roster::from_csv(format!("uid,roles\nadmin@example.com,{guest}\n").as_bytes()).unwrap();
+    let planned = plan_now(&falcon, &roster, &PlanOptions::default())
+        .await
+        .unwrap();
+    let edited = serde_json::to_string(&planned)
+        .unwrap()
+        .replace("admin@example.com", hidden);
+    let edited: Plan = serde_json::from_str(&edited).unwrap();
+    let report = falcon
+        .apply(&edited, &ApplyOptions::new(), &Journal::off())
+        .await
+        .unwrap();
+    match &report.results[0].outcome {
+        ChangeOutcome::Failed {
+            error: Error::InvalidInput { field, reason },
+            ..
+        } => assert!(*field == "uid" && reason.contains("U+00AD"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.request_count(&operations::CREATE_USER_V1), 0);
+    assert!(
+        sim.users(&sim.parent_cid())
+            .iter()
+            .all(|u| !u.uid.contains('\u{ad}'))
+    );
+}

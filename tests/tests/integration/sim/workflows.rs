@@ -84,6 +84,27 @@ async fn unknown_roles_are_refused_before_anything_is_created() {
     assert!(roles_of(&sim, "x@example.com").is_none());
 }
 
+/// An invisible character in a name is refused before any request, whichever create
+/// operation the job asks for (the legacy one included).
+#[tokio::test]
+async fn invisible_names_are_refused_before_any_request() {
+    let (sim, falcon) = setup(5).await;
+    let before = sim.request_counts();
+    for legacy in [false, true] {
+        let job = Provision::new("new@example.com", ["falcon_console_guest"])
+            .names("Ann\u{34f}", "Lee")
+            .legacy_create(legacy);
+        let err = falcon.provision(&job).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field: "first_name", reason }
+                if reason.contains("character 4 (counting from 1) is U+034F")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(sim.request_counts(), before, "nothing was sent");
+    assert!(roles_of(&sim, "new@example.com").is_none());
+}
+
 #[tokio::test]
 async fn a_failed_grant_is_rolled_back() {
     let (sim, falcon) = setup(5).await;

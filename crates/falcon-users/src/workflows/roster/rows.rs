@@ -702,6 +702,40 @@ mod tests {
         }
     }
 
+    /// Invisible and look-alike characters are refused in the row and column they are in,
+    /// naming the code point and its position, in CSV and JSON alike.
+    #[test]
+    fn invisible_and_mixed_script_identities_are_refused_by_row_and_column() {
+        let csv = "uid,first_name,last_name\n\
+                   ad\u{ad}min@example.com,,\n\
+                   \u{430}dmin@example.com,,\n\
+                   zoe@example.com,Zo\u{115f}e,\n\
+                   jose@example.com,Jos\u{e9},Gu\u{f0}mundsd\u{f3}ttir\n\
+                   kim@example.com,,Kim\u{2800}\n";
+        let err = Roster::from_csv(csv.as_bytes()).unwrap_err();
+        let text = err.to_string();
+        for expected in [
+            "row 2, uid: \"ad\\u{ad}min@example.com\" is not an email address: character 3 (counting from 1) is U+00AD, an invisible (default-ignorable) character",
+            "row 3, uid: \"\u{430}dmin@example.com\" is not an email address: character 1 (counting from 1) is U+0430, Cyrillic",
+            "row 4, first_name: \"Zo\u{115f}e\": character 3 (counting from 1) is U+115F",
+            "row 6, last_name: \"Kim\u{2800}\": character 4 (counting from 1) is U+2800",
+        ] {
+            assert!(text.contains(expected), "{expected}\n in {text}");
+        }
+        assert_eq!(
+            problems(err),
+            [
+                (2, "uid".to_owned()),
+                (3, "uid".to_owned()),
+                (4, "first_name".to_owned()),
+                (6, "last_name".to_owned()),
+            ]
+        );
+        let json = r#"[{"uid":"ad\u00admin@example.com"}]"#;
+        let found = problems(Roster::from_json(json.as_bytes()).unwrap_err());
+        assert_eq!(found, [(1, "uid".to_owned())]);
+    }
+
     #[test]
     fn the_same_login_may_appear_once_per_cid() {
         let child = "0123456789abcdef0123456789abcdef";
