@@ -5,7 +5,7 @@
 //! Every stream here keeps its order, delivers every row it fetched before an error, yields the
 //! error, and ends.
 //!
-//! Where a listing goes after each page is one pure decision, [`next_page`]: the next offset is
+//! Where a listing goes after each page is one pure decision, `next_page`: the next offset is
 //! where the last page was *asked* to end, whatever came back, and a part that cannot be shown
 //! complete says so.
 
