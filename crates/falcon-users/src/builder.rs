@@ -19,6 +19,7 @@ use crate::runtime::body::DEFAULT_MAX_RESPONSE_BYTES;
 use crate::runtime::endpoint::Endpoint;
 use crate::runtime::retry::RetryPolicy;
 use crate::runtime::shared::{Runtime, Settings};
+use crate::runtime::transport::{Transport, TransportSettings};
 
 impl Falcon {
     /// Starts configuring a client.
@@ -151,7 +152,10 @@ impl FalconBuilder {
         self
     }
 
-    /// An explicit proxy URL (otherwise `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` apply).
+    /// An explicit proxy for https requests, instead of the system's (`HTTPS_PROXY` or
+    /// `ALL_PROXY`, either case, with `NO_PROXY`). A plain-http endpoint (the simulator, a
+    /// loopback URL) is never reached through a proxy, this one included: the credentials
+    /// would cross it in clear.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = Some(url.into());
         self
@@ -304,35 +308,19 @@ impl FalconBuilder {
             ));
         }
 
-        install_crypto_provider();
-        let mut http = reqwest::Client::builder()
-            // The token endpoint's 308 is autodiscovery, handled by us; never follow blindly.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(
-                self.user_agent
-                    .unwrap_or_else(|| format!("falcon-users/{}", env!("CARGO_PKG_VERSION"))),
-            )
-            .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
-            .pool_max_idle_per_host(max_concurrency);
-        if all_https && endpoint.url().scheme() == "https" {
-            http = http.https_only(true);
-        }
-        if let Some(proxy) = &self.proxy {
-            let proxy = reqwest::Proxy::all(proxy)
-                .map_err(|e| Error::Config(format!("bad proxy URL: {e}")))?;
-            http = http.proxy(proxy);
-        }
-        for pem in &self.root_certificates {
-            let cert = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| Error::Config(format!("bad root certificate: {e}")))?;
-            http = http.add_root_certificate(cert);
-        }
-        let http = http
-            .build()
-            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+        let transport = Transport::new(TransportSettings {
+            user_agent: self
+                .user_agent
+                .unwrap_or_else(|| format!("falcon-users/{}", env!("CARGO_PKG_VERSION"))),
+            connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(10)),
+            idle_per_host: max_concurrency,
+            proxy: self.proxy,
+            root_certificates: self.root_certificates,
+            plain_http: !all_https,
+        })?;
 
         let runtime = Arc::new(Runtime::new(Settings {
-            http,
+            transport,
             endpoint,
             credentials: Credentials::new(client_id, client_secret),
             retry,
@@ -371,14 +359,5 @@ fn check_scheme(url: &Url, allow_plain_http: bool) -> Result<()> {
                 "{url} uses plain http to a non-loopback host; use https, or opt in with danger_allow_plain_http(true)"
             ),
         ))
-    }
-}
-
-/// TLS uses rustls with the `ring` provider: it builds in a fraction of the time of aws-lc,
-/// which dominated a consumer's clean build. A provider the application installed first wins.
-fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Err means another thread installed one meanwhile: that one is used, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }

@@ -139,6 +139,11 @@ impl Falcon {
         self.runtime.stats.snapshot()
     }
 
+    /// The counter of rows the listings of this handle dropped as received more than once.
+    pub(crate) fn duplicates(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        Arc::clone(&self.runtime.stats.duplicates)
+    }
+
     /// The generated client, with a valid token already in hand (so auth failures come back
     /// as typed [`crate::error::Error::Auth`] rather than as the hook's message).
     pub(crate) async fn ready(&self) -> Result<falcon_users_api::Client> {

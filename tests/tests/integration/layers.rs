@@ -87,6 +87,7 @@ fn falcon_users_layers_point_down() {
                 "runtime::stats",
                 "runtime::token",
                 "runtime::trace",
+                "runtime::transport",
             ],
             &["runtime::response", "runtime::shared"],
             &["runtime::pipeline"],

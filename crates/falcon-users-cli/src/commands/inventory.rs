@@ -15,7 +15,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Ctx, Failure, Outcome};
+use super::{Ctx, Failure, Outcome, requests_summary};
 use crate::cli::InventoryArgs;
 use crate::console;
 use crate::exit;
@@ -54,12 +54,10 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
         n => format!(" ({n} deleted while the inventory ran, left out)"),
     };
     console::line(format_args!(
-        "{} users{deleted}{}; {} requests ({} retried, {} rate limited)",
+        "{} users{deleted}{}; {}",
         tally.written,
         tally.per_cid(),
-        stats.requests,
-        stats.retries,
-        stats.rate_limited
+        requests_summary(&stats)
     ));
     if tally.failed.is_empty() {
         Ok(ExitCode::SUCCESS)

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use falcon_users::types::DomainRole;
 use falcon_users::workflows::roster::Catalogue;
-use falcon_users::{Error, Falcon};
+use falcon_users::{Error, Falcon, StatsSnapshot};
 
 use crate::cli::Format;
 use crate::interrupt::{Abandon, Changes, GRACE, Signal};
@@ -78,6 +78,19 @@ fn abandoned(signal: Signal, why: Abandon) -> String {
 
 /// The result of a command.
 pub type Outcome = Result<ExitCode, Failure>;
+
+/// What the client sent, for a command's last line: requests, retries, 429s, and the rows the
+/// service sent twice (dropped, so each user counts once), when it did.
+pub fn requests_summary(stats: &StatsSnapshot) -> String {
+    let duplicates = match stats.duplicates_dropped {
+        0 => String::new(),
+        n => format!(", {n} rows sent twice by the service dropped"),
+    };
+    format!(
+        "{} requests ({} retried, {} rate limited{duplicates})",
+        stats.requests, stats.retries, stats.rate_limited
+    )
+}
 
 /// Role ids for roles written by id or display name, resolved against the roles the CID offers
 /// (one read of them, which is returned too). Every name that matches no role is reported in

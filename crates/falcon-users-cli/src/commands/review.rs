@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use falcon_users::workflows::review::{Basis, FindingKind, Review, ReviewReport, ReviewSummary};
 use serde::Serialize;
 
-use super::{Ctx, Failure, Outcome};
+use super::{Ctx, Failure, Outcome, requests_summary};
 use crate::cli::{Format, ReviewArgs};
 use crate::console;
 use crate::exit;
@@ -60,11 +60,7 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
         }
     }
     console::line(format_args!("{}", basis_line(&report)));
-    let stats = ctx.falcon.stats();
-    console::line(format_args!(
-        "{} requests ({} retried, {} rate limited)",
-        stats.requests, stats.retries, stats.rate_limited
-    ));
+    console::line(requests_summary(&ctx.falcon.stats()));
     // The handle's own CID was reviewed (its failure ends the review); a child that could
     // not be is a partial review, whatever else was found.
     if !report.failed.is_empty() {

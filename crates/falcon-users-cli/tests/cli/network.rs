@@ -1,8 +1,10 @@
-//! Network failures name the host and the cause; the simulator's region header is no warning.
+//! Network failures name the host and the cause; the simulator's region header is no warning;
+//! credentials never reach a proxy in clear, and https still goes through one.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -128,5 +130,111 @@ fn the_simulator_region_header_is_not_a_warning() {
         !text(&embedded.stderr).contains("X-Cs-Region"),
         "{}",
         text(&embedded.stderr)
+    );
+}
+
+/// A loopback listener standing in for a proxy: keeps the first bytes of every connection made
+/// to it and answers 502.
+struct RecordingProxy {
+    url: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl RecordingProxy {
+    fn start() -> RecordingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut head = vec![0u8; 64 * 1024];
+                let n = stream.read(&mut head).unwrap_or(0);
+                record
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head[..n]).into_owned());
+                let _ = stream.write_all(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        RecordingProxy { url, seen }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// The issue: with a proxy variable set, the token request (`client_id=...&client_secret=...`)
+/// to a plain-http cloud went to the proxy in clear. A plain-http endpoint is reached directly,
+/// whichever variable names the proxy.
+#[test]
+fn a_plain_http_endpoint_is_never_reached_through_a_proxy() {
+    let sim = Sim::start(SimConfig {
+        users: 3,
+        ..SimConfig::default()
+    });
+    let sim_env = sim.env();
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        let proxy = RecordingProxy::start();
+        let mut env = pairs(&sim_env);
+        env.push((var, proxy.url.as_str()));
+        let out = run(&["-f", "json", "users", "list"], &env);
+        assert!(out.status.success(), "{var}: {}", text(&out.stderr));
+        let users: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(users.as_array().map(Vec::len), Some(3), "{var}");
+        assert_eq!(
+            proxy.seen(),
+            Vec::<String>::new(),
+            "{var}: nothing to the proxy"
+        );
+    }
+}
+
+/// https keeps the proxy (a `CONNECT` tunnel: TLS runs through it end to end), from
+/// `HTTPS_PROXY` or `ALL_PROXY`; a host in `NO_PROXY` is reached directly.
+#[test]
+fn https_still_goes_through_the_proxy_unless_no_proxy_names_the_host() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("an address").port()
+    };
+    let cloud = format!("https://127.0.0.1:{port}");
+    let creds = [
+        ("FALCON_CLOUD", cloud.as_str()),
+        ("FALCON_CLIENT_ID", "id"),
+        ("FALCON_CLIENT_SECRET", "secret-not-shown-3"),
+    ];
+    for var in ["HTTPS_PROXY", "ALL_PROXY"] {
+        let proxy = RecordingProxy::start();
+        let mut env = creds.to_vec();
+        env.push((var, proxy.url.as_str()));
+        let out = run(&["users", "list"], &env);
+        assert_eq!(out.status.code(), Some(4), "{var}: the proxy refused");
+        let seen = proxy.seen();
+        assert!(!seen.is_empty(), "{var}: the proxy was used");
+        for head in &seen {
+            assert!(
+                head.starts_with(&format!("CONNECT 127.0.0.1:{port} ")),
+                "{var}: a tunnel, nothing in clear: {head:?}"
+            );
+            assert!(!head.contains("secret-not-shown-3"), "{var}: {head:?}");
+        }
+    }
+
+    let proxy = RecordingProxy::start();
+    let mut env = creds.to_vec();
+    env.extend([("ALL_PROXY", proxy.url.as_str()), ("NO_PROXY", "127.0.0.1")]);
+    let out = run(&["users", "list"], &env);
+    assert_eq!(out.status.code(), Some(4), "nothing listens there");
+    assert!(text(&out.stderr).contains("connection refused"));
+    assert_eq!(
+        proxy.seen(),
+        Vec::<String>::new(),
+        "NO_PROXY names the host"
     );
 }

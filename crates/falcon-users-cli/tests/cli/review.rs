@@ -11,6 +11,7 @@ use falcon_users::api::operations::{
     QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
 };
 use httpmock::Method::{GET, POST};
+use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -275,6 +276,28 @@ fn meta(total: u64) -> Value {
            "pagination": {"offset": 0, "limit": 500, "total": total}})
 }
 
+/// The CID offers the administrator and guest roles; reading their permissions is refused.
+fn two_builtin_roles_without_permissions(server: &MockServer) {
+    let roles = json!({"meta": meta(2), "errors": [],
+                       "resources": ["falcon_administrator", "falcon_console_guest"]});
+    answer(server, GET, QUERIES_ROLES_V1.path, None, 200, roles);
+    let role = |id: &str, name: &str| json!({"id": id, "display_name": name, "description": "", "is_global": true});
+    let details = json!({"meta": meta(2), "errors": [], "resources": [
+        role("falcon_administrator", "Falcon Administrator"),
+        role("falcon_console_guest", "Falcon Console Guest")]});
+    answer(server, POST, ENTITIES_ROLES_GET_V2.path, None, 200, details);
+    let refused = json!({"meta": meta(0), "resources": [],
+                         "errors": [{"code": 403, "message": "access denied"}]});
+    answer(
+        server,
+        GET,
+        ENTITIES_ROLE_PERMISSIONS_V1.path,
+        None,
+        403,
+        refused,
+    );
+}
+
 #[test]
 fn refused_role_permissions_fall_back_to_the_builtin_administrator_roles() {
     let server = mock_server();
@@ -302,31 +325,7 @@ fn refused_role_permissions_fall_back_to_the_builtin_administrator_roles() {
                 .json_body(json!({"meta": meta(1), "errors": [], "resources": [grant]}));
         });
     }
-    let roles = json!({"meta": meta(2), "errors": [],
-                       "resources": ["falcon_administrator", "falcon_console_guest"]});
-    answer(&server, GET, QUERIES_ROLES_V1.path, None, 200, roles);
-    let role = |id: &str, name: &str| json!({"id": id, "display_name": name, "description": "", "is_global": true});
-    let details = json!({"meta": meta(2), "errors": [], "resources": [
-        role("falcon_administrator", "Falcon Administrator"),
-        role("falcon_console_guest", "Falcon Console Guest")]});
-    answer(
-        &server,
-        POST,
-        ENTITIES_ROLES_GET_V2.path,
-        None,
-        200,
-        details,
-    );
-    let refused = json!({"meta": meta(0), "resources": [],
-                         "errors": [{"code": 403, "message": "access denied"}]});
-    answer(
-        &server,
-        GET,
-        ENTITIES_ROLE_PERMISSIONS_V1.path,
-        None,
-        403,
-        refused,
-    );
+    two_builtin_roles_without_permissions(&server);
 
     let out = run_against(&server, &["-f", "csv", "review", "--fail-on", "privileged"]);
     let stderr = text(&out.stderr);
@@ -341,6 +340,94 @@ fn refused_role_permissions_fall_back_to_the_builtin_administrator_roles() {
     );
     assert!(
         stderr.contains("from the built-in administrator roles"),
+        "{stderr}"
+    );
+}
+
+/// A 700-user tenant whose first page of ids (limit 500) holds 550: the first 500 and 50 of them
+/// again. Later pages are as asked when `rest`, else empty. Every user is an administrator.
+fn tenant_with_an_overfull_page(rest: bool) -> MockServer {
+    let server = mock_server();
+    let id = |n: u64| format!("u-{n:03}");
+    server.mock(|when, then| {
+        when.method(GET).path(QUERY_USER_V1.path);
+        then.respond_with(move |req: &HttpMockRequest| {
+            let number = |name: &str| -> u64 {
+                let params = req.query_params();
+                let value = params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+                value.and_then(|v| v.parse().ok()).unwrap_or(0)
+            };
+            let (offset, limit) = (number("offset"), number("limit"));
+            let mut ids: Vec<String> = if offset == 0 || rest {
+                (offset..(offset + limit).min(700)).map(id).collect()
+            } else {
+                Vec::new()
+            };
+            if offset == 0 {
+                ids.extend((0..50).map(id));
+            }
+            let body = json!({"meta": meta(700), "resources": ids, "errors": []});
+            HttpMockResponse::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .build()
+        });
+    });
+    server.mock(|when, then| {
+        when.method(POST).path(RETRIEVE_USERS_GET_V1.path);
+        then.respond_with(|req: &HttpMockRequest| {
+            let asked: Value = serde_json::from_slice(req.body_ref()).expect("a JSON body");
+            let users: Vec<Value> = asked["ids"]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .map(|uuid| {
+                    json!({"uuid": uuid, "uid": format!("{}@example.com", uuid.as_str().unwrap()),
+                           "status": "active", "cid": "0123456789abcdef0123456789abcdef",
+                           "created_at": "2026-01-01T00:00:00Z",
+                           "last_login_at": chrono::Utc::now().to_rfc3339()})
+                })
+                .collect();
+            let body = json!({"meta": meta(users.len() as u64), "errors": [], "resources": users});
+            HttpMockResponse::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .build()
+        });
+    });
+    let grant =
+        json!({"role_id": "falcon_administrator", "cid": "0123456789abcdef0123456789abcdef"});
+    let grants = json!({"meta": meta(1), "errors": [], "resources": [grant]});
+    answer(&server, GET, COMBINED_USER_ROLES_V2.path, None, 200, grants);
+    two_builtin_roles_without_permissions(&server);
+    server
+}
+
+/// The tenant: a page of 550 ids for `limit=500` made the next page start at 550, and
+/// the review covered 650 of 700 users with exit 0. Now every user is reviewed once; and when
+/// the rest never comes, the review fails instead of reporting a part as the whole.
+#[test]
+fn a_users_listing_that_cannot_be_shown_complete_fails_the_review() {
+    let whole = tenant_with_an_overfull_page(true);
+    let out = run_against(&whole, &["-f", "json", "review"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["summary"]["users"], 700, "every user once: {stderr}");
+    assert_eq!(count(&doc, "privileged"), 700);
+    assert!(
+        stderr.contains("50 rows sent twice by the service dropped"),
+        "{stderr}"
+    );
+
+    let cut = tenant_with_an_overfull_page(false);
+    let out = run_against(&cut, &["-f", "json", "review"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("the listing is incomplete, 200 rows not listed"),
         "{stderr}"
     );
 }

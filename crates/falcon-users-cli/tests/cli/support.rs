@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 /// Every wait in these tests gives up after this long (a hang fails instead of blocking).
 pub const BOUND: Duration = Duration::from_secs(30);
 
-/// The binary with `args`, the Falcon variables of the caller's environment removed and `env`
+/// The binary with `args`, the Falcon and proxy variables of the caller's environment removed and `env`
 /// set, stdin closed. `HOME`, `XDG_STATE_HOME` and `XDG_CONFIG_HOME` (no config file, no
 /// profile) point below the binary itself, a file, where
 /// no directory can be made (not even by root): a `--simulate` command that is not given a
@@ -34,6 +34,15 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
         "FALCON_CONFIG",
         "NO_COLOR",
         "RUST_LOG",
+        // A proxy of the caller's would take the tests' loopback traffic elsewhere.
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
     ] {
         cmd.env_remove(var);
     }

@@ -154,7 +154,10 @@ impl Falcon {
     /// (`CombinedUserRolesV2`, paged), each once. The user is named by login or UUID (a login
     /// costs one lookup before the first page).
     /// The service pages no further than 10,000 grants: past that (no user holds so many) the
-    /// stream ends with [`Error::ListingIncomplete`] after the grants it reached.
+    /// stream ends with [`Error::ListingIncomplete`] after the grants it reached. So does a
+    /// listing whose pages hold fewer grants than the service counted (a total of 200,000 and
+    /// an empty second page): the grants it got come first, then the error, never a short
+    /// success. A grant sent twice comes once (see [`Falcon::user_ids`]).
     ///
     /// ```no_run
     /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
@@ -198,6 +201,7 @@ impl Falcon {
             page_size: size,
             ceiling: DEFAULT_OFFSET_CEILING,
             split: false,
+            duplicates: self.duplicates(),
         };
         listing(spec, grant_key, move |slice: Slice| {
             let (falcon, query, uuid) = (falcon.clone(), query.clone(), uuid.clone());

@@ -4,16 +4,22 @@
 //!
 //! Every stream here keeps its order, delivers every row it fetched before an error, yields the
 //! error, and ends.
+//!
+//! Where a listing goes after each page is one pure decision, `next_page`: the next offset is
+//! where the last page was *asked* to end, whatever came back, and a part that cannot be shown
+//! complete says so.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::{self, Future};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use falcon_users_api::Operation;
 use falcon_users_api::types::MsaspecError;
 use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use tokio::task::JoinHandle;
+use tracing::warn;
 
 use crate::error::{Error, Result};
 use crate::ops::partition::{Part, Plan, Tally, plan, tally};
@@ -55,7 +61,7 @@ pub(crate) struct Slice {
 }
 
 /// How a listing pages.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Listing {
     pub(crate) operation: &'static Operation,
     /// Rows per request (the last request below the ceiling asks for fewer).
@@ -64,6 +70,78 @@ pub(crate) struct Listing {
     pub(crate) ceiling: u64,
     /// Whether the query may be split by login past the ceiling (user queries).
     pub(crate) split: bool,
+    /// Where the rows received more than once and dropped are counted (the handle's stats).
+    pub(crate) duplicates: Arc<AtomicU64>,
+}
+
+/// What the last page of a part brought: asked from `offset` with `limit`, `received` rows, of
+/// which `new` were not received from the part before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub(crate) offset: u64,
+    pub(crate) limit: u64,
+    pub(crate) received: u64,
+    pub(crate) new: u64,
+}
+
+/// Where a part goes after a page ([`next_page`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Ask for `limit` rows from `offset`.
+    Page { offset: u64, limit: u64 },
+    /// Every row the part counted (or, with no count, every row the service gives) is listed.
+    Done,
+    /// Rows are left past the ceiling: split the part, or report them missing.
+    Ceiling,
+    /// The page held only rows received already: the service ignores the offset.
+    Repeats,
+    /// The service gives nothing more, but counted `missing` rows more than were listed.
+    Short { missing: u64 },
+}
+
+/// The paging decision of one part, from the count of its first page (`total`), the distinct
+/// rows listed from it so far (`listed`) and its last page.
+///
+/// The next page starts where the last one was asked to end, not after the rows received: a
+/// page longer than asked (duplicates, say) would otherwise push the offset past rows never
+/// sent. Rows received twice are dropped by the caller, so an overlap costs nothing; rows a
+/// short page left out are reported missing, not guessed at from a shifted offset. A part ends complete only when it holds
+/// as many distinct rows as it counted (or, without a count, at a page shorter than asked);
+/// ending short of the count is [`Next::Short`], never [`Next::Done`].
+pub(crate) fn next_page(
+    total: Option<u64>,
+    listed: u64,
+    last: Answer,
+    page_size: u64,
+    ceiling: u64,
+) -> Next {
+    if total.is_some_and(|total| listed >= total) {
+        return Next::Done;
+    }
+    let next = last.offset.saturating_add(last.limit);
+    let more = last.received > 0
+        && match total {
+            Some(total) => next < total,
+            None => last.received >= last.limit,
+        };
+    if !more {
+        return match total {
+            Some(total) => Next::Short {
+                missing: total - listed,
+            },
+            None => Next::Done,
+        };
+    }
+    if last.new == 0 {
+        return Next::Repeats;
+    }
+    if next >= ceiling {
+        return Next::Ceiling;
+    }
+    Next::Page {
+        offset: next,
+        limit: page_size.min(ceiling - next).max(1),
+    }
 }
 
 /// What tells the rows of a listing apart (an id; a grant's role, CID and kind).
@@ -74,13 +152,16 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static> RowKey for K {}
 /// Every row of a listing, `page_size` at a time, in order: one request in flight at a time,
 /// the next sent while the caller consumes the current page; nothing sent until first polled.
 ///
-/// Bounded whatever the server answers: a part stops at the total its first page counted, at
-/// an empty page, at a page whose rows were all delivered already (the server ignores the
-/// offset), and at the ceiling. Rows are delivered once (`key` tells them apart). When a
-/// splittable listing counts more rows than the ceiling, it lists its parts instead (see
-/// [`crate::ops::partition`]); otherwise the ceiling ends it with [`Error::ListingIncomplete`],
-/// and a 400 past offset 0 with [`Error::PagingRefused`]. A 400 on the first page is the
-/// caller's error (e.g. a bad filter) and is returned as is.
+/// Pages advance by the limit asked for ([`next_page`]). Rows are delivered once across the
+/// whole listing (`key` tells them apart); a row received again is dropped, logged and counted
+/// in `spec.duplicates`. Bounded whatever the server answers: a part stops at the total its
+/// first page counted, at an empty or short page, at a page whose rows were all received
+/// already (the server ignores the offset), and at the ceiling; one that stops short of its
+/// count ends the listing with [`Error::ListingIncomplete`] after every row it could list,
+/// never with a short success. When a splittable listing counts more rows than the ceiling, it
+/// lists its parts instead (see [`crate::ops::partition`]); otherwise the ceiling ends it with
+/// [`Error::ListingIncomplete`], and a 400 past offset 0 with [`Error::PagingRefused`]. A 400
+/// on the first page is the caller's error (e.g. a bad filter) and is returned as is.
 pub(crate) fn listing<T, K, F, Fut>(
     spec: Listing,
     key: fn(&T) -> K,
@@ -101,6 +182,8 @@ where
         leaf: None,
         splits: Vec::new(),
         gaps: Vec::new(),
+        delivered: HashSet::new(),
+        hasher: RandomState::new(),
         ended: false,
     };
     stream::unfold(walk, |mut walk| async move {
@@ -139,14 +222,10 @@ struct Leaf<K> {
     part: Part,
     /// The count of its first page: paging stops there whatever later pages say.
     total: Option<u64>,
-    /// The offset of the next page.
-    next: u64,
-    /// The last page's length and the limit it was asked with.
-    last: (u64, u64),
-    /// The rows delivered from it (at most the ceiling): a row comes once.
+    /// What its last page brought.
+    last: Answer,
+    /// The distinct rows received from it (about the ceiling at most).
     seen: HashSet<K>,
-    /// The last page held only rows delivered already: the server ignores the offset.
-    stale: bool,
     skip: Delivered<K>,
 }
 
@@ -198,6 +277,11 @@ struct Walk<T, K, F> {
     /// The parts being listed through their parts, outermost first.
     splits: Vec<Split<K>>,
     gaps: Vec<Gap>,
+    /// Every row delivered, across parts, as a keyed hash (8 bytes a row, whatever the key):
+    /// parts never overlap unless the service errs, and then a row still comes once. Keyed per
+    /// listing, so no server can choose ids that collide.
+    delivered: HashSet<u64>,
+    hasher: RandomState,
     ended: bool,
 }
 
@@ -340,39 +424,67 @@ where
         self.leaf = Some(Leaf {
             part,
             total,
-            next: 0,
-            last: (0, 0),
+            last: Answer {
+                offset: 0,
+                limit: 0,
+                received: 0,
+                new: 0,
+            },
             seen: HashSet::new(),
-            stale: false,
             skip,
         });
         let limit = self.spec.page_size.min(self.spec.ceiling).max(1);
         Ok(self.paged(0, limit, page))
     }
 
-    /// The rows of a page of the leaf (asked from `offset` with `limit`) not delivered before.
+    /// The rows of a page of the leaf (asked from `offset` with `limit`) not delivered before;
+    /// the rows received again are dropped, logged and counted.
     fn paged(&mut self, offset: u64, limit: u64, page: Page<T>) -> Vec<T> {
         let Some(leaf) = self.leaf.as_mut() else {
             return Vec::new();
         };
         let received = page.items.len() as u64;
         let key = self.key;
-        let mut new = 0u64;
+        let (delivered, hasher) = (&mut self.delivered, &self.hasher);
+        let (mut new, mut repeated) = (0u64, 0u64);
         let rows: Vec<T> = page
             .items
             .into_iter()
             .filter(|row| {
                 let k = key(row);
                 if !leaf.seen.insert(k.clone()) {
+                    repeated += 1;
                     return false;
                 }
                 new += 1;
-                !leaf.skip.as_ref().is_some_and(|s| s.contains(&k))
+                // Delivered before this part was split: expected again, not a duplicate.
+                if leaf.skip.as_ref().is_some_and(|s| s.contains(&k)) {
+                    return false;
+                }
+                if !delivered.insert(hasher.hash_one(&k)) {
+                    repeated += 1;
+                    return false;
+                }
+                true
             })
             .collect();
-        leaf.stale = received > 0 && new == 0;
-        leaf.next = offset.saturating_add(received);
-        leaf.last = (received, limit);
+        leaf.last = Answer {
+            offset,
+            limit,
+            received,
+            new,
+        };
+        if repeated > 0 {
+            self.spec.duplicates.fetch_add(repeated, Ordering::Relaxed);
+            warn!(
+                operation = self.spec.operation.id,
+                offset,
+                limit,
+                received,
+                duplicates = repeated,
+                "rows received more than once were dropped"
+            );
+        }
         rows
     }
 
@@ -426,48 +538,67 @@ where
     fn next_step(&mut self) -> Option<Step<K>> {
         loop {
             if let Some(leaf) = self.leaf.as_ref() {
-                let (received, limit) = leaf.last;
-                let more = received > 0
-                    && match leaf.total {
-                        Some(total) => leaf.next < total,
-                        None => received >= limit,
-                    };
-                if more && !leaf.stale && leaf.next < self.spec.ceiling {
-                    return Some(Step::Page(Slice {
-                        part: leaf.part.clone(),
-                        offset: leaf.next,
-                        limit: self
-                            .spec
-                            .page_size
-                            .min(self.spec.ceiling - leaf.next)
-                            .max(1),
-                    }));
-                }
+                let listed = leaf.seen.len() as u64;
+                let last = leaf.last;
+                let turn = next_page(
+                    leaf.total,
+                    listed,
+                    last,
+                    self.spec.page_size,
+                    self.spec.ceiling,
+                );
                 // Rows left that this part cannot page to: split it, or say what is missing.
-                let stale = leaf.stale;
-                let gap = more.then(|| {
-                    let reason = if stale {
-                        format!(
-                            "the service answered offset {} of {} with rows it had sent \
-                             already (it ignores the offset)",
-                            leaf.next - received,
-                            leaf.part
-                        )
-                    } else {
-                        format!(
+                let missing = leaf.total.map(|t| t.saturating_sub(listed));
+                let (reason, splittable) = match turn {
+                    Next::Page { offset, limit } => {
+                        return Some(Step::Page(Slice {
+                            part: leaf.part.clone(),
+                            offset,
+                            limit,
+                        }));
+                    }
+                    Next::Done => (None, false),
+                    Next::Ceiling => (
+                        Some(format!(
                             "the service pages no further than {} rows and {} cannot be split \
                              into parts it pages through; narrow the filter to list the rest",
                             self.spec.ceiling, leaf.part
+                        )),
+                        true,
+                    ),
+                    Next::Repeats => (
+                        Some(format!(
+                            "the service answered offset {} of {} with rows it had sent \
+                             already (it ignores the offset)",
+                            last.offset, leaf.part
+                        )),
+                        false,
+                    ),
+                    Next::Short { .. } => {
+                        let answered = if last.received == 0 {
+                            format!("answered offset {} with no rows", last.offset)
+                        } else {
+                            format!(
+                                "gave {listed} distinct ones up to offset {}",
+                                last.offset.saturating_add(last.limit)
+                            )
+                        };
+                        (
+                            Some(format!(
+                                "the service counted {} rows for {} but {answered}; rows \
+                                 added or removed while it was listed shift the pages, run \
+                                 it again",
+                                leaf.total.unwrap_or_default(),
+                                leaf.part
+                            )),
+                            false,
                         )
-                    };
-                    let listed = leaf.seen.len() as u64;
-                    let missing = leaf.total.map(|t| t.saturating_sub(listed));
-                    Gap { missing, reason }
-                });
-                if let Some(gap) = gap
-                    && (stale || !self.split_leaf())
+                    }
+                };
+                if let Some(reason) = reason
+                    && !(splittable && self.split_leaf())
                 {
-                    self.gaps.push(gap);
+                    self.gaps.push(Gap { missing, reason });
                 }
                 self.leaf = None;
                 continue;
@@ -742,6 +873,7 @@ mod tests {
             page_size,
             ceiling,
             split: true,
+            duplicates: Arc::default(),
         }
     }
 
@@ -755,6 +887,188 @@ mod tests {
             }
         }
         1 + counts.values().filter(|n| **n > ceiling).count() as u64
+    }
+
+    /// The decision after each page, as a table: (count, distinct rows listed, last page as
+    /// (offset, limit, received, new), next step), with pages of 500 under a ceiling of 10,000.
+    #[test]
+    fn the_next_page_starts_where_the_last_was_asked_to_end() {
+        use Next::*;
+        /// (name, count, listed, (offset, limit, received, new), next).
+        type Case = (&'static str, Option<u64>, u64, (u64, u64, u64, u64), Next);
+        let cases: [Case; 16] = [
+            (
+                "full first page",
+                Some(700),
+                500,
+                (0, 500, 500, 500),
+                Page {
+                    offset: 500,
+                    limit: 500,
+                },
+            ),
+            (
+                "550 ids, 50 twice: on from 500, not 550",
+                Some(700),
+                500,
+                (0, 500, 550, 500),
+                Page {
+                    offset: 500,
+                    limit: 500,
+                },
+            ),
+            (
+                "550 distinct: on from 500, the overlap is dropped",
+                Some(1_200),
+                550,
+                (0, 500, 550, 550),
+                Page {
+                    offset: 500,
+                    limit: 500,
+                },
+            ),
+            (
+                "a short page: on from 1,000, not 900",
+                Some(2_000),
+                900,
+                (500, 500, 400, 400),
+                Page {
+                    offset: 1_000,
+                    limit: 500,
+                },
+            ),
+            (
+                "the count is reached",
+                Some(700),
+                700,
+                (500, 500, 200, 200),
+                Done,
+            ),
+            (
+                "an overfull page reaches the count early",
+                Some(550),
+                550,
+                (0, 500, 550, 550),
+                Done,
+            ),
+            (
+                "no count, a short page",
+                None,
+                700,
+                (500, 500, 200, 200),
+                Done,
+            ),
+            ("no count, an empty page", None, 500, (500, 500, 0, 0), Done),
+            (
+                "no count, a full page",
+                None,
+                1_000,
+                (500, 500, 500, 500),
+                Page {
+                    offset: 1_000,
+                    limit: 500,
+                },
+            ),
+            (
+                "an empty page short of the count",
+                Some(200_000),
+                2,
+                (2, 500, 0, 0),
+                Short { missing: 199_998 },
+            ),
+            (
+                "the last page ends short of the count",
+                Some(700),
+                650,
+                (500, 500, 150, 150),
+                Short { missing: 50 },
+            ),
+            (
+                "a full page of rows received already",
+                Some(9_000),
+                2,
+                (2, 2, 2, 0),
+                Repeats,
+            ),
+            (
+                "the ceiling, rows left",
+                Some(12_000),
+                10_000,
+                (9_500, 500, 500, 500),
+                Ceiling,
+            ),
+            (
+                "the page below the ceiling asks for what fits",
+                Some(12_000),
+                9_800,
+                (9_300, 500, 500, 500),
+                Page {
+                    offset: 9_800,
+                    limit: 200,
+                },
+            ),
+            (
+                "more counted than listed, the ceiling reached",
+                Some(10_000),
+                9_950,
+                (9_500, 500, 450, 450),
+                Short { missing: 50 },
+            ),
+            (
+                "nothing counted, nothing sent",
+                Some(0),
+                0,
+                (0, 500, 0, 0),
+                Done,
+            ),
+        ];
+        for (name, total, listed, (offset, limit, received, new), want) in cases {
+            let last = Answer {
+                offset,
+                limit,
+                received,
+                new,
+            };
+            assert_eq!(
+                next_page(total, listed, last, 500, DEFAULT_OFFSET_CEILING),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    /// A service whose first page holds `extra` ids twice beyond the limit, then pages as asked.
+    fn overfull(
+        logins: Vec<String>,
+        extra: usize,
+    ) -> impl Fn(Slice) -> Result<Page<String>> + Send + Sync + 'static {
+        move |slice: Slice| {
+            let (offset, limit) = (slice.offset as usize, slice.limit as usize);
+            let mut items: Vec<String> = logins.iter().skip(offset).take(limit).cloned().collect();
+            if offset == 0 {
+                items.extend(logins.iter().take(extra).cloned());
+            }
+            Ok(Page {
+                total: Some(logins.len() as u64),
+                items,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_overfull_page_skips_no_row_and_its_duplicates_are_counted() {
+        let logins: Vec<String> = (0..70).map(|n| format!("u{n:02}@x.io")).collect();
+        let page = Arc::new(overfull(logins.clone(), 5));
+        let spec = users(50, DEFAULT_OFFSET_CEILING);
+        let counted = spec.duplicates.clone();
+        let stream = listing(spec, String::clone, move |slice| {
+            let page = page.clone();
+            async move { page(slice) }
+        });
+        let (rows, error) = drain(stream).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(rows, logins, "every row once, in order");
+        assert_eq!(counted.load(Ordering::SeqCst), 5);
     }
 
     #[tokio::test]
@@ -881,6 +1195,7 @@ mod tests {
             page_size: 10,
             ceiling: 30,
             split: false,
+            duplicates: Arc::default(),
         };
         let (rows, error) = list(spec, &service).await;
         assert_eq!(rows.len(), 30);

@@ -77,7 +77,7 @@ impl UserQuery {
         self
     }
 
-    fn listing(&self) -> Result<Listing> {
+    fn listing(&self, falcon: &Falcon) -> Result<Listing> {
         let ceiling = self.offset_ceiling.unwrap_or(DEFAULT_OFFSET_CEILING);
         if ceiling == 0 {
             return Err(Error::invalid("offset_ceiling", "must be at least 1"));
@@ -87,6 +87,7 @@ impl UserQuery {
             page_size: page_size(self.page_size)?,
             ceiling,
             split: true,
+            duplicates: falcon.duplicates(),
         })
     }
 }
@@ -171,6 +172,13 @@ impl Falcon {
     /// query's sort order, the parts in the order of their characters (letters, digits, then
     /// the rest); it costs one more request per part counted, a few dozen per split.
     ///
+    /// **Never a short success.** Each page is asked for from where the last one was asked to
+    /// end, whatever it held: an id sent twice (on two pages, or a page longer than asked)
+    /// comes once and is counted in [`StatsSnapshot::duplicates_dropped`](crate::StatsSnapshot).
+    /// A part that ends with fewer distinct ids than its first page counted (an empty or short
+    /// page before the count) ends the stream with [`Error::ListingIncomplete`] after every id
+    /// it could list.
+    ///
     /// A server that answers nonsense cannot make it loop: each part stops at the count of its
     /// first page, at the ceiling, at an empty page and at a page of ids already delivered
     /// (the offset is ignored); counts that cannot be true end it with
@@ -188,7 +196,7 @@ impl Falcon {
     /// # Ok(()) }
     /// ```
     pub fn user_ids(&self, query: UserQuery) -> BoxStream<'static, Result<String>> {
-        let spec = match query.listing() {
+        let spec = match query.listing(self) {
             Ok(spec) => spec,
             Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
         };

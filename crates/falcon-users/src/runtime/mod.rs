@@ -2,7 +2,8 @@
 //!
 //! From the bottom: the [`endpoint`] in force, [`pacing`], the [`retry`] decision (a pure
 //! function), [`stats`], the [`token`] cache, response [`body`] handling and [`response`]
-//! classification, the [`trace`] ids of answers, the [`network`] cause of a transport failure;
+//! classification, the [`trace`] ids of answers, the [`network`] cause of a transport failure,
+//! the [`transport`] (the HTTP clients: plain http never through a proxy);
 //! [`shared::Runtime`] composes that state; the [`pipeline`] is the hook that
 //! runs each request through it; the [`minter`] gets tokens (its requests use a pipeline too).
 
@@ -19,3 +20,4 @@ pub(crate) mod shared;
 pub(crate) mod stats;
 pub(crate) mod token;
 pub(crate) mod trace;
+pub(crate) mod transport;

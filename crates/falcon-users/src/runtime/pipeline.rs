@@ -50,7 +50,7 @@ pub(crate) fn client(
     };
     Client::new_with_client(
         runtime.endpoint.url().as_str().trim_end_matches('/'),
-        runtime.http.clone(),
+        runtime.transport.builder_client(),
         Hooks::new(Arc::new(pipeline)),
     )
 }
@@ -109,7 +109,6 @@ impl Pipeline {
 
     async fn send(
         &self,
-        client: &reqwest::Client,
         mut request: Request,
         op: &'static Operation,
     ) -> reqwest::Result<Response> {
@@ -145,6 +144,8 @@ impl Pipeline {
             *request.timeout_mut() = Some(runtime.request_timeout.min(remaining));
             let next = request.try_clone();
             Stats::bump(&runtime.stats.requests);
+            // Chosen by the URL, so a plain-http endpoint never goes through a proxy.
+            let client = runtime.transport.for_url(request.url());
             let result = match client.execute(request).await {
                 // Reading the body here puts truncated and dropped bodies inside the retry loop.
                 Ok(response) => buffer(response, op, runtime.max_response_bytes).await,
@@ -271,11 +272,11 @@ impl RequestHook for Pipeline {
 
     fn execute<'a>(
         &'a self,
-        client: &'a reqwest::Client,
+        _client: &'a reqwest::Client,
         request: Request,
         operation: &'static Operation,
     ) -> BoxFuture<'a, reqwest::Result<Response>> {
-        Box::pin(self.send(client, request, operation))
+        Box::pin(self.send(request, operation))
     }
 }
 

@@ -19,10 +19,11 @@ use crate::runtime::pacing::Limiter;
 use crate::runtime::retry::RetryPolicy;
 use crate::runtime::stats::Stats;
 use crate::runtime::token::TokenCache;
+use crate::runtime::transport::Transport;
 
 /// The settings a [`Runtime`] is built from (what the builder checked).
 pub(crate) struct Settings {
-    pub(crate) http: reqwest::Client,
+    pub(crate) transport: Transport,
     pub(crate) endpoint: Endpoint,
     pub(crate) credentials: Credentials,
     pub(crate) retry: RetryPolicy,
@@ -55,7 +56,7 @@ impl Lane {
 
 /// Everything the requests of one handle (and its members) share.
 pub(crate) struct Runtime {
-    pub(crate) http: reqwest::Client,
+    pub(crate) transport: Transport,
     pub(crate) endpoint: Endpoint,
     pub(crate) credentials: Credentials,
     pub(crate) retry: RetryPolicy,
@@ -79,7 +80,7 @@ impl Runtime {
     /// A runtime with no token cached yet.
     pub(crate) fn new(settings: Settings) -> Self {
         Self {
-            http: settings.http,
+            transport: settings.transport,
             endpoint: settings.endpoint,
             credentials: settings.credentials,
             retry: settings.retry,

@@ -1,5 +1,6 @@
 //! Counters of what a `Falcon` handle sent, for tests, benchmarks and the CLI's summaries.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Live counters shared by every clone of one `Falcon` (and its member handles).
@@ -9,6 +10,8 @@ pub(crate) struct Stats {
     pub(crate) retries: AtomicU64,
     pub(crate) rate_limited: AtomicU64,
     pub(crate) token_requests: AtomicU64,
+    /// Shared with the listings, which count into it as they page.
+    pub(crate) duplicates: Arc<AtomicU64>,
 }
 
 /// A copy of the counters at one moment.
@@ -22,6 +25,9 @@ pub struct StatsSnapshot {
     pub rate_limited: u64,
     /// Requests to the token endpoint.
     pub token_requests: u64,
+    /// Rows a listing received more than once (an id on two pages, or twice on one) and
+    /// delivered once: a server that does this is misbehaving, but no row is lost to it.
+    pub duplicates_dropped: u64,
 }
 
 impl Stats {
@@ -31,6 +37,7 @@ impl Stats {
             retries: self.retries.load(Ordering::Relaxed),
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
             token_requests: self.token_requests.load(Ordering::Relaxed),
+            duplicates_dropped: self.duplicates.load(Ordering::Relaxed),
         }
     }
 

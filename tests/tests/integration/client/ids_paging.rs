@@ -384,8 +384,30 @@ async fn three_pages_of_two_give_five_ids_in_order() {
     assert_eq!(falcon.stats().requests, 4, "1 token + 3 pages");
 }
 
+/// The ids a stream delivers and the error it ends with; fails if it ends without one, or if
+/// anything follows it.
+async fn ids_then_error(
+    stream: futures::stream::BoxStream<'static, falcon_users::Result<String>>,
+) -> (Vec<String>, Error) {
+    bounded(async move {
+        let mut stream = stream;
+        let mut ids = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(id) => ids.push(id),
+                Err(err) => {
+                    assert!(stream.next().await.is_none(), "the stream ends after {err}");
+                    return (ids, err);
+                }
+            }
+        }
+        panic!("a short success: {} ids and no error", ids.len());
+    })
+    .await
+}
+
 #[tokio::test]
-async fn a_total_that_lies_high_stops_at_the_first_empty_page() {
+async fn a_total_that_lies_high_ends_incomplete_at_the_first_empty_page() {
     let server = MockServer::start_async().await;
     let _token = token_mock(&server, "tok").await;
     let p0 = page_at(&server, 0, 200, page(json!(["u1", "u2"]), 0, 2, 100)).await;
@@ -394,10 +416,23 @@ async fn a_total_that_lies_high_stops_at_the_first_empty_page() {
     let stray = all_query_requests(&server).await;
     let falcon = builder(&server).build().unwrap();
 
-    let ids: Vec<String> = bounded(falcon.user_ids(UserQuery::new().page_size(2)).try_collect())
-        .await
-        .unwrap();
-    assert_eq!(ids, ["u1", "u2", "u3", "u4"]);
+    let (ids, err) = ids_then_error(falcon.user_ids(UserQuery::new().page_size(2))).await;
+    assert_eq!(
+        ids,
+        ["u1", "u2", "u3", "u4"],
+        "every id it could list first"
+    );
+    match &err {
+        Error::ListingIncomplete {
+            operation: "queryUserV1",
+            missing: Some(96),
+            reason,
+        } => assert!(
+            reason.contains("counted 100 rows") && reason.contains("offset 4 with no rows"),
+            "{reason}"
+        ),
+        other => panic!("expected 96 missing, got {other:?}"),
+    }
     assert_eq!(
         p0.calls_async().await + p2.calls_async().await + p4.calls_async().await,
         3
@@ -405,24 +440,63 @@ async fn a_total_that_lies_high_stops_at_the_first_empty_page() {
     assert_eq!(stray.calls_async().await, 0);
 }
 
+/// A grants listing counting 200,000 grants whose second page is empty: the contradiction is
+/// the incomplete-listing error, not two grants and a success.
 #[tokio::test]
-async fn a_short_page_advances_the_offset_by_the_ids_received() {
+async fn a_grants_total_the_pages_contradict_ends_incomplete() {
     let server = MockServer::start_async().await;
     let _token = token_mock(&server, "tok").await;
-    let p0 = page_at(&server, 0, 200, page(json!(["u1", "u2"]), 0, 2, 100)).await;
-    // One id where two were asked for, with a total that says there are more.
-    let p2 = page_at(&server, 2, 200, page(json!(["u3"]), 2, 2, 100)).await;
-    let p3 = page_at(&server, 3, 200, page(json!([]), 3, 2, 100)).await;
+    let grant = |role: &str| json!({"role_id": role, "cid": CID});
+    let first = page(json!([grant("r1"), grant("r2")]), 0, 2, 200_000);
+    let _p0 = page_of(&server, GRANTS_PATH, 0, 200, first).await;
+    let _p2 = page_of(&server, GRANTS_PATH, 2, 200, page(json!([]), 2, 2, 200_000)).await;
+    let falcon = builder(&server).build().unwrap();
+
+    let mut stream = falcon.grants("user-1", GrantQuery::new().page_size(2));
+    assert_eq!(bounded(stream.next()).await.unwrap().unwrap().role_id, "r1");
+    assert_eq!(bounded(stream.next()).await.unwrap().unwrap().role_id, "r2");
+    let err = bounded(stream.next()).await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ListingIncomplete {
+                operation: "CombinedUserRolesV2",
+                missing: Some(199_998),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("counted 200000 rows"), "{err}");
+    assert!(bounded(stream.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn a_short_page_advances_the_offset_by_the_limit_asked_and_the_gap_is_reported() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let p0 = page_at(&server, 0, 200, page(json!(["u1", "u2"]), 0, 2, 5)).await;
+    // One id where two were asked for: the page from 2 is asked for from 4, not from 3.
+    let p2 = page_at(&server, 2, 200, page(json!(["u3"]), 2, 2, 5)).await;
+    let p4 = page_at(&server, 4, 200, page(json!(["u5"]), 4, 2, 5)).await;
     let stray = all_query_requests(&server).await;
     let falcon = builder(&server).build().unwrap();
 
-    let ids: Vec<String> = bounded(falcon.user_ids(UserQuery::new().page_size(2)).try_collect())
-        .await
-        .unwrap();
-    assert_eq!(ids, ["u1", "u2", "u3"]);
+    let (ids, err) = ids_then_error(falcon.user_ids(UserQuery::new().page_size(2))).await;
+    assert_eq!(ids, ["u1", "u2", "u3", "u5"]);
+    assert!(
+        matches!(
+            err,
+            Error::ListingIncomplete {
+                missing: Some(1),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(p0.calls_async().await, 1);
     assert_eq!(p2.calls_async().await, 1);
-    assert_eq!(p3.calls_async().await, 1, "the empty page ends the stream");
+    assert_eq!(p4.calls_async().await, 1);
     assert_eq!(stray.calls_async().await, 0);
 }
 

@@ -295,6 +295,71 @@ async fn totals_that_cannot_be_true_are_caught_in_two_or_three_requests() {
     }
 }
 
+/// `queryUserV1` over a tenant of 700 users whose first page (offset 0, limit 500) holds 550
+/// ids: the first 500, then 50 of them again. The other pages are as asked, or empty when the
+/// rest never comes.
+async fn overfull_first_page(server: &MockServer, rest: bool) -> Mock<'_> {
+    server
+        .mock_async(move |when, then| {
+            when.method(GET).path(QUERY_USERS_PATH);
+            then.respond_with(move |req: &HttpMockRequest| {
+                let (offset, limit) = (number(req, "offset"), number(req, "limit"));
+                let mut ids: Vec<String> = match (offset, rest) {
+                    (0, _) | (_, true) => (offset..(offset + limit).min(700)).map(id).collect(),
+                    (_, false) => Vec::new(),
+                };
+                if offset == 0 {
+                    ids.extend((0..50).map(id));
+                }
+                json_reply(200, &page(json!(ids), offset, limit, 700))
+            });
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_page_longer_than_asked_skips_no_user_and_its_duplicates_are_counted() {
+    let server = with_token().await;
+    let pages = overfull_first_page(&server, true).await;
+    let _batches = entities_of(&server, None).await;
+    let falcon = client(&server);
+
+    let users: Vec<_> = bounded(falcon.users(UserQuery::new()).try_collect())
+        .await
+        .unwrap();
+    let want: Vec<String> = (0..700).map(id).collect();
+    assert_eq!(uuids(&users), want, "all 700 users, each once, in order");
+    assert_eq!(falcon.stats().duplicates_dropped, 50);
+    assert_eq!(
+        pages.calls_async().await,
+        2,
+        "offsets 0 and 500: no extra request"
+    );
+}
+
+#[tokio::test]
+async fn a_page_longer_than_asked_whose_rest_never_comes_ends_incomplete() {
+    let server = with_token().await;
+    let _pages = overfull_first_page(&server, false).await;
+    let _batches = entities_of(&server, None).await;
+    let falcon = client(&server);
+
+    let (users, err) = drain(falcon.users(UserQuery::new())).await;
+    let want: Vec<String> = (0..500).map(id).collect();
+    assert_eq!(uuids(&users), want, "every user it could list, once");
+    assert!(
+        matches!(
+            err,
+            Error::ListingIncomplete {
+                operation: "queryUserV1",
+                missing: Some(200),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn full_pages_without_a_total_stop_at_the_ceiling() {
     let server = with_token().await;
