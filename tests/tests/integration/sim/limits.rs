@@ -157,22 +157,8 @@ async fn idle_connections_beyond_the_limit_do_not_keep_a_client_out() {
     .await;
     // Four times the limit: the first eight are served (and idle), the rest wait to be accepted,
     // eight at a time as the header timeout closes those before them.
-    let mut idle = Vec::new();
-    for _ in 0..32 {
-        let mut stream = TcpStream::connect(port(&sim)).await.unwrap();
-        stream.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
-        idle.push(stream);
-    }
-    let served = async {
-        let token = mint(&sim.base_url_str(), RW_ID, RW_SECRET, None).await;
-        bearer(&sim.base_url_str(), &token)
-            .query_user_v1()
-            .send()
-            .await
-            .unwrap()
-            .into_inner()
-    };
-    let answer = timeout(BOUND, served)
+    let mut idle = hold_open(&sim, 32, |_| &b"GET / HTTP/1.1\r\n"[..]).await;
+    let answer = timeout(BOUND, users_page(&sim, RW_ID, RW_SECRET))
         .await
         .expect("a normal client is served while idle connections come and go");
     assert_eq!(answer.resources.map(|r| r.len()), Some(100));
@@ -401,24 +387,13 @@ async fn idle_half_open_connections_are_dropped_after_the_default_header_timeout
         ..SimConfig::default()
     })
     .await;
-    let mut idle = Vec::new();
-    for n in 0..200 {
-        let mut stream = TcpStream::connect(port(&sim)).await.unwrap();
-        if n % 2 == 0 {
-            stream.write_all(b"POST /oauth2/tok").await.unwrap();
-        }
-        idle.push(stream);
-    }
-    let served = async {
-        let token = mint(&sim.base_url_str(), RO_ID, RO_SECRET, None).await;
-        bearer(&sim.base_url_str(), &token)
-            .query_user_v1()
-            .send()
-            .await
-            .unwrap()
-            .into_inner()
-    };
-    let answer = timeout(BOUND, served)
+    // Half send nothing, half a request line.
+    let mut idle = hold_open(&sim, 200, |n| match n % 2 {
+        0 => &b"POST /oauth2/tok"[..],
+        _ => &b""[..],
+    })
+    .await;
+    let answer = timeout(BOUND, users_page(&sim, RO_ID, RO_SECRET))
         .await
         .expect("a client is served while the idle connections are held");
     assert_eq!(answer.resources.map(|r| r.len()), Some(10));
@@ -515,4 +490,34 @@ async fn names_longer_than_the_bound_are_refused_and_not_stored() {
         (kept.first_name, kept.last_name.as_str()),
         (longest, "Hopper")
     );
+}
+
+/// `n` connections to `sim`, the `i`th having sent `sent(i)` and nothing more.
+async fn hold_open(
+    sim: &Simulator,
+    n: usize,
+    sent: impl Fn(usize) -> &'static [u8],
+) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for i in 0..n {
+        let mut stream = TcpStream::connect(port(sim)).await.unwrap();
+        stream.write_all(sent(i)).await.unwrap();
+        held.push(stream);
+    }
+    held
+}
+
+/// The first page of users, as a client with its own token gets it.
+async fn users_page(
+    sim: &Simulator,
+    id: &str,
+    secret: &str,
+) -> falcon_users_api::types::MsaspecQueryResponse {
+    let token = mint(&sim.base_url_str(), id, secret, None).await;
+    bearer(&sim.base_url_str(), &token)
+        .query_user_v1()
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
 }
