@@ -88,15 +88,7 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
             if let Some(at) = expires_at {
                 options = options.expires_at(at);
             }
-            let mut query = GrantQuery::new();
-            if let Some(cid) = cid.clone() {
-                query = query.cid(cid);
-            }
-            let held: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> = falcon
-                .grants(UserRef::Uuid(uuid.clone()), query)
-                .map_ok(|g| (g.role_id.clone(), g.expires_at()))
-                .try_collect()
-                .await?;
+            let held = held(falcon, &uuid, cid.as_ref()).await?;
             let (roles, already) = split_granted(&roles, &held, expires_at);
             let who = user.trim();
             for role in &already {
@@ -131,15 +123,11 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
             no_roles(&roles)?;
             let uuid = falcon.user_uuid(&user).await?;
             let (roles, _) = resolve_roles(falcon, &roles, cid.is_some()).await?;
-            let mut query = GrantQuery::new();
-            if let Some(cid) = cid.clone() {
-                query = query.cid(cid);
-            }
-            let held: BTreeSet<String> = falcon
-                .grants(UserRef::Uuid(uuid.clone()), query)
-                .map_ok(|g| g.role_id)
-                .try_collect()
-                .await?;
+            let held: BTreeSet<String> = held(falcon, &uuid, cid.as_ref())
+                .await?
+                .into_iter()
+                .map(|(role, _)| role)
+                .collect();
             let (revoke, not_held) = split_held(&roles, &held);
             let who = user.trim();
             for role in &not_held {
@@ -170,6 +158,23 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The roles `uuid` holds (in `cid`, when given), each with its end (`None`: permanent).
+async fn held(
+    falcon: &falcon_users::Falcon,
+    uuid: &str,
+    cid: Option<&falcon_users::Cid>,
+) -> Result<Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>, Failure> {
+    let mut query = GrantQuery::new();
+    if let Some(cid) = cid {
+        query = query.cid(cid.clone());
+    }
+    Ok(falcon
+        .grants(UserRef::Uuid(uuid.to_owned()), query)
+        .map_ok(|g| (g.role_id.clone(), g.expires_at()))
+        .try_collect()
+        .await?)
 }
 
 /// ` in CID x` for a change made in a child CID, nothing otherwise.
