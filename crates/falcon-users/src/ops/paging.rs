@@ -11,7 +11,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::future::{self, Future};
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -152,9 +152,10 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static> RowKey for K {}
 /// Every row of a listing, `page_size` at a time, in order: one request in flight at a time,
 /// the next sent while the caller consumes the current page; nothing sent until first polled.
 ///
-/// Pages advance by the limit asked for ([`next_page`]). Rows are delivered once across the
-/// whole listing (`key` tells them apart); a row received again is dropped, logged and counted
-/// in `spec.duplicates`. Bounded whatever the server answers: a part stops at the total its
+/// Pages advance by the limit asked for ([`next_page`]). Rows are delivered once (`key` tells
+/// them apart): a row received again within its part is dropped, logged and counted in
+/// `spec.duplicates`. The rows remembered are one part's (at most about the ceiling), so memory
+/// stays flat in the size of the listing; parts never overlap, by their filters. Bounded whatever the server answers: a part stops at the total its
 /// first page counted, at an empty or short page, at a page whose rows were all received
 /// already (the server ignores the offset), and at the ceiling; one that stops short of its
 /// count ends the listing with [`Error::ListingIncomplete`] after every row it could list,
@@ -182,8 +183,6 @@ where
         leaf: None,
         splits: Vec::new(),
         gaps: Vec::new(),
-        delivered: HashSet::new(),
-        hasher: RandomState::new(),
         ended: false,
     };
     stream::unfold(walk, |mut walk| async move {
@@ -277,11 +276,6 @@ struct Walk<T, K, F> {
     /// The parts being listed through their parts, outermost first.
     splits: Vec<Split<K>>,
     gaps: Vec<Gap>,
-    /// Every row delivered, across parts, as a keyed hash (8 bytes a row, whatever the key):
-    /// parts never overlap unless the service errs, and then a row still comes once. Keyed per
-    /// listing, so no server can choose ids that collide.
-    delivered: HashSet<u64>,
-    hasher: RandomState,
     ended: bool,
 }
 
@@ -445,7 +439,6 @@ where
         };
         let received = page.items.len() as u64;
         let key = self.key;
-        let (delivered, hasher) = (&mut self.delivered, &self.hasher);
         let (mut new, mut repeated) = (0u64, 0u64);
         let rows: Vec<T> = page
             .items
@@ -458,14 +451,7 @@ where
                 }
                 new += 1;
                 // Delivered before this part was split: expected again, not a duplicate.
-                if leaf.skip.as_ref().is_some_and(|s| s.contains(&k)) {
-                    return false;
-                }
-                if !delivered.insert(hasher.hash_one(&k)) {
-                    repeated += 1;
-                    return false;
-                }
-                true
+                !leaf.skip.as_ref().is_some_and(|s| s.contains(&k))
             })
             .collect();
         leaf.last = Answer {
