@@ -493,3 +493,62 @@ fn apply_holds_a_saved_plan_to_its_guardrails_and_to_where_it_was_made() {
     );
     assert_eq!(deleted(), leavers as u64);
 }
+
+/// The journal is never written through a planted symbolic link, nor to a file others may
+/// read: `apply` stops before any change (exit 7) and the link's target is left as it was.
+#[cfg(unix)]
+#[test]
+fn apply_refuses_a_journal_that_is_a_link_or_open_to_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let state = SimState::new();
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    fs::write(
+        &roster,
+        "uid,roles\njoiner@example.com,falcon_console_guest\n",
+    )
+    .unwrap();
+    let saved = dir.path().join("plan.json");
+    ok(&sim_run(
+        &state,
+        &["plan", path(&roster), "-o", path(&saved)],
+    ));
+    let victim = dir.path().join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    let journal = dir.path().join("plan.json.journal.jsonl");
+    std::os::unix::fs::symlink(&victim, &journal).unwrap();
+    let out = sim_run(&state, &["apply", path(&saved), "--yes"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("symbolic link"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(
+        fs::symlink_metadata(&journal)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
+    fs::remove_file(&journal).unwrap();
+    fs::write(&journal, "").unwrap();
+    fs::set_permissions(&journal, fs::Permissions::from_mode(0o666)).unwrap();
+    let out = sim_run(&state, &["apply", path(&saved), "--yes"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("mode 666"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Nothing was changed: the plan still applies from where it was made.
+    fs::set_permissions(&journal, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = sim_run(&state, &["-f", "csv", "apply", path(&saved), "--yes"]);
+    assert!(
+        ok(&out).contains(",joiner@example.com,done,"),
+        "{}",
+        text(&out.stdout)
+    );
+}
