@@ -86,6 +86,8 @@ pub fn run(settings: &Settings) -> Result<Report> {
                 &planned,
                 &ApplyOptions::new()
                     .verify(false)
+                    // The apply holds the plan to its own limits: the same as the planning's.
+                    .guardrails(options.guardrails)
                     .concurrency(settings.concurrency),
                 &Journal::off(),
             )
