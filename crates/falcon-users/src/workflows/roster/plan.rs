@@ -12,8 +12,8 @@ use crate::error::{Error, Result, RowProblem};
 use crate::model::cid::Cid;
 use crate::model::validation::GRANT_EXPIRY_HOURS;
 use crate::workflows::roster::origin::Origin;
-use crate::workflows::roster::rows::Roster;
-use crate::workflows::roster::state::{TenantState, UserState};
+use crate::workflows::roster::rows::{Roster, RosterEntry, RosterRole};
+use crate::workflows::roster::state::{CidState, TenantState, UserState};
 
 /// The version of the saved plan format; an apply refuses any other. Version 2 records where
 /// the plan was made ([`Origin`]) and every option it was made with.
@@ -494,128 +494,38 @@ pub fn plan(
     options: &PlanOptions,
     now: DateTime<Utc>,
 ) -> Result<Plan> {
-    if options.prune && options.scope.is_none() {
-        return Err(Error::PlanRefused {
-            reason: "pruning needs a scope (FQL on users, such as uid:'*@example.com'): the \
-                     users the roster speaks for"
-                .into(),
-        });
-    }
-    let earliest = now + Duration::hours(*GRANT_EXPIRY_HOURS.start());
-    let latest = now + Duration::hours(*GRANT_EXPIRY_HOURS.end());
+    refuse_pruning_without_scope(options)?;
+    let window = GrantWindow::at(now);
     // The handle's own CID, named by its hex in a roster, is the handle's own CID.
-    let home_named = state.cids.get(&None).and_then(|s| s.named.clone());
-    let key = |cid: &Option<Cid>| match cid {
-        Some(c) if home_named.as_deref() == Some(c.as_str()) => None,
-        other => other.clone(),
-    };
+    let home_named = state.cids.get(&None).and_then(|s| s.named.as_deref());
     let mut problems = Vec::new();
     let mut changes = Vec::new();
     let mut unchanged = 0;
     let mut listed: BTreeSet<(Option<Cid>, &str)> = BTreeSet::new();
     for entry in roster.entries() {
-        let cid = key(&entry.cid);
-        if let Some(c) = &cid
-            && !options.member_cids.is_empty()
-            && !options.member_cids.contains(c)
-        {
-            problems.push(RowProblem::new(
-                entry.row,
-                "cid",
-                format!("{c} is not one of the member CIDs being managed"),
-            ));
-            continue;
-        }
-        let Some(cid_state) = state.cids.get(&cid) else {
-            problems.push(RowProblem::new(
-                entry.row,
-                "cid",
-                format!(
-                    "CID {} was not read",
-                    cid.as_ref().map_or("(own)", Cid::as_str)
-                ),
-            ));
-            continue;
+        let (cid, cid_state) = match row_cid(entry, state, options, home_named) {
+            Ok(found) => found,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
         };
         listed.insert((cid.clone(), entry.uid.as_str()));
         let before = cid_state.users.get(&entry.uid);
-        let mut wanted: BTreeMap<String, Option<DateTime<Utc>>> = BTreeMap::new();
-        let mut row_ok = true;
-        for role in &entry.roles {
-            let id = match cid_state.catalogue.resolve(&role.role) {
-                Ok(id) => id,
-                Err(why) => {
-                    problems.push(RowProblem::new(entry.row, "roles", why));
-                    row_ok = false;
-                    continue;
-                }
-            };
-            let held = before.and_then(|b| b.roles.get(&id));
-            if let Some(end) = role.expires_at {
-                if end <= now {
-                    continue;
-                }
-                let held_so = held.is_some_and(|h| same_end(*h, Some(end)));
-                if end > latest || (end < earliest && !held_so) {
-                    problems.push(RowProblem::new(
-                        entry.row,
-                        "expires_at",
-                        format!(
-                            "{} ends {}: a grant can end 1 hour to 7 days from now",
-                            role.role,
-                            end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                        ),
-                    ));
-                    row_ok = false;
-                    continue;
-                }
-            }
-            match wanted.get(&id) {
-                Some(other) if !same_end(*other, role.expires_at) => {
-                    problems.push(RowProblem::new(
-                        entry.row,
-                        "roles",
-                        format!("{id} is listed twice with different ends"),
-                    ));
-                    row_ok = false;
-                }
-                _ => {
-                    wanted.insert(id, role.expires_at);
-                }
-            }
-        }
-        if !row_ok {
-            continue;
-        }
-        let roles = match (options.mode, before) {
-            (Mode::Exact, _) | (Mode::Additive, None) => wanted,
-            (Mode::Additive, Some(before)) => {
-                let mut roles = before.roles.clone();
-                for (id, end) in wanted {
-                    let merged = never_shorter(roles.get(&id).copied(), end);
-                    roles.insert(id, merged);
-                }
-                roles
+        let wanted = match wanted_roles(entry, cid_state, before, &window) {
+            Ok(wanted) => wanted,
+            Err(row_problems) => {
+                problems.extend(row_problems);
+                continue;
             }
         };
-        let after = UserState {
-            uuid: before.and_then(|b| b.uuid.clone()),
-            first_name: entry
-                .first_name
-                .clone()
-                .or_else(|| before.and_then(|b| b.first_name.clone())),
-            last_name: entry
-                .last_name
-                .clone()
-                .or_else(|| before.and_then(|b| b.last_name.clone())),
-            roles,
-        };
+        let roles = target_roles(options.mode, before, wanted);
         let change = Change {
             cid,
             uid: entry.uid.clone(),
             row: Some(entry.row),
             before: before.cloned(),
-            after: Some(after),
+            after: Some(target_user(entry, before, roles)),
         };
         if change.actions().is_empty() {
             unchanged += 1;
@@ -628,23 +538,7 @@ pub fn plan(
         return Err(Error::Roster { problems });
     }
     if options.prune {
-        for (cid, cid_state) in &state.cids {
-            let in_scope = cid_state.in_scope.as_ref();
-            for (uid, user) in &cid_state.users {
-                if listed.contains(&(cid.clone(), uid.as_str()))
-                    || !in_scope.is_some_and(|s| s.contains(uid))
-                {
-                    continue;
-                }
-                changes.push(Change {
-                    cid: cid.clone(),
-                    uid: uid.clone(),
-                    row: None,
-                    before: Some(user.clone()),
-                    after: None,
-                });
-            }
-        }
+        changes.extend(pruned(state, &listed));
     }
     changes.sort_by(|a, b| (&a.cid, &a.uid).cmp(&(&b.cid, &b.uid)));
     options.guardrails.check(
@@ -653,6 +547,222 @@ pub fn plan(
             .map(|c| (c.before.as_ref(), c.after.as_ref())),
     )?;
     Ok(Plan::new(state, options.clone(), now, changes, unchanged))
+}
+
+/// Pruning offboards the users the roster speaks for and does not list: without a scope that
+/// would be every user of the tenant.
+fn refuse_pruning_without_scope(options: &PlanOptions) -> Result<()> {
+    if options.prune && options.scope.is_none() {
+        return Err(Error::PlanRefused {
+            reason: "pruning needs a scope (FQL on users, such as uid:'*@example.com'): the \
+                     users the roster speaks for"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// When a temporary grant made now may end ([`GRANT_EXPIRY_HOURS`] from `now`).
+struct GrantWindow {
+    now: DateTime<Utc>,
+    earliest: DateTime<Utc>,
+    latest: DateTime<Utc>,
+}
+
+impl GrantWindow {
+    fn at(now: DateTime<Utc>) -> Self {
+        GrantWindow {
+            now,
+            earliest: now + Duration::hours(*GRANT_EXPIRY_HOURS.start()),
+            latest: now + Duration::hours(*GRANT_EXPIRY_HOURS.end()),
+        }
+    }
+}
+
+/// The CID a row acts in (the handle's own CID named by its hex is the handle's own, `None`),
+/// with its state: a problem when it is not one of the member CIDs managed, or was not read.
+fn row_cid<'s>(
+    entry: &RosterEntry,
+    state: &'s TenantState,
+    options: &PlanOptions,
+    home_named: Option<&str>,
+) -> std::result::Result<(Option<Cid>, &'s CidState), RowProblem> {
+    let cid = match &entry.cid {
+        Some(c) if home_named == Some(c.as_str()) => None,
+        other => other.clone(),
+    };
+    if let Some(c) = &cid
+        && !options.member_cids.is_empty()
+        && !options.member_cids.contains(c)
+    {
+        return Err(RowProblem::new(
+            entry.row,
+            "cid",
+            format!("{c} is not one of the member CIDs being managed"),
+        ));
+    }
+    match state.cids.get(&cid) {
+        Some(cid_state) => Ok((cid, cid_state)),
+        None => Err(RowProblem::new(
+            entry.row,
+            "cid",
+            format!(
+                "CID {} was not read",
+                cid.as_ref().map_or("(own)", Cid::as_str)
+            ),
+        )),
+    }
+}
+
+/// The roles a row asks for, by id, with their ends: each resolved in the CID's catalogue and
+/// its end checked; a role whose end has passed is left out. Every problem of the row, in the
+/// order of its roles, when any.
+fn wanted_roles(
+    entry: &RosterEntry,
+    cid_state: &CidState,
+    before: Option<&UserState>,
+    window: &GrantWindow,
+) -> std::result::Result<BTreeMap<String, Option<DateTime<Utc>>>, Vec<RowProblem>> {
+    let mut wanted: BTreeMap<String, Option<DateTime<Utc>>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for role in &entry.roles {
+        let id = match cid_state.catalogue.resolve(&role.role) {
+            Ok(id) => id,
+            Err(why) => {
+                problems.push(RowProblem::new(entry.row, "roles", why));
+                continue;
+            }
+        };
+        let held = before.and_then(|b| b.roles.get(&id));
+        match check_end(entry.row, role, held, window) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        }
+        if let Err(problem) = want_once(&mut wanted, id, role.expires_at, entry.row) {
+            problems.push(problem);
+        }
+    }
+    if problems.is_empty() {
+        Ok(wanted)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Whether a role's end is still wanted (`false`: it has passed) and can be granted: no more
+/// than 7 days ahead, and no less than an hour ahead unless the role is already held so.
+fn check_end(
+    row: usize,
+    role: &RosterRole,
+    held: Option<&Option<DateTime<Utc>>>,
+    window: &GrantWindow,
+) -> std::result::Result<bool, RowProblem> {
+    let Some(end) = role.expires_at else {
+        return Ok(true);
+    };
+    if end <= window.now {
+        return Ok(false);
+    }
+    let held_so = held.is_some_and(|h| same_end(*h, Some(end)));
+    if end > window.latest || (end < window.earliest && !held_so) {
+        return Err(RowProblem::new(
+            row,
+            "expires_at",
+            format!(
+                "{} ends {}: a grant can end 1 hour to 7 days from now",
+                role.role,
+                end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        ));
+    }
+    Ok(true)
+}
+
+/// Adds a role to those wanted; the same role listed twice must have the same end.
+fn want_once(
+    wanted: &mut BTreeMap<String, Option<DateTime<Utc>>>,
+    id: String,
+    end: Option<DateTime<Utc>>,
+    row: usize,
+) -> std::result::Result<(), RowProblem> {
+    match wanted.get(&id) {
+        Some(other) if !same_end(*other, end) => Err(RowProblem::new(
+            row,
+            "roles",
+            format!("{id} is listed twice with different ends"),
+        )),
+        _ => {
+            wanted.insert(id, end);
+            Ok(())
+        }
+    }
+}
+
+/// The roles a user ends with: those wanted (exact mode, or a new user), or in additive mode
+/// those held merged with those wanted, never shorter ([`never_shorter`]).
+fn target_roles(
+    mode: Mode,
+    before: Option<&UserState>,
+    wanted: BTreeMap<String, Option<DateTime<Utc>>>,
+) -> BTreeMap<String, Option<DateTime<Utc>>> {
+    match (mode, before) {
+        (Mode::Exact, _) | (Mode::Additive, None) => wanted,
+        (Mode::Additive, Some(before)) => {
+            let mut roles = before.roles.clone();
+            for (id, end) in wanted {
+                let merged = never_shorter(roles.get(&id).copied(), end);
+                roles.insert(id, merged);
+            }
+            roles
+        }
+    }
+}
+
+/// The user a row asks for: its names, or the names held when it gives none, and `roles`.
+fn target_user(
+    entry: &RosterEntry,
+    before: Option<&UserState>,
+    roles: BTreeMap<String, Option<DateTime<Utc>>>,
+) -> UserState {
+    UserState {
+        uuid: before.and_then(|b| b.uuid.clone()),
+        first_name: entry
+            .first_name
+            .clone()
+            .or_else(|| before.and_then(|b| b.first_name.clone())),
+        last_name: entry
+            .last_name
+            .clone()
+            .or_else(|| before.and_then(|b| b.last_name.clone())),
+        roles,
+    }
+}
+
+/// The offboarding of every user in the prune scope the roster does not list (by CID and login).
+fn pruned(state: &TenantState, listed: &BTreeSet<(Option<Cid>, &str)>) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for (cid, cid_state) in &state.cids {
+        let in_scope = cid_state.in_scope.as_ref();
+        for (uid, user) in &cid_state.users {
+            if listed.contains(&(cid.clone(), uid.as_str()))
+                || !in_scope.is_some_and(|s| s.contains(uid))
+            {
+                continue;
+            }
+            changes.push(Change {
+                cid: cid.clone(),
+                uid: uid.clone(),
+                row: None,
+                before: Some(user.clone()),
+                after: None,
+            });
+        }
+    }
+    changes
 }
 
 impl Plan {
