@@ -98,6 +98,14 @@ fn falcon_users_layers_point_down() {
             &["ops::paging"],
             &["ops::users", "ops::roles", "ops::grants"],
             &["workflows::once"],
+            &["workflows::inventory"],
+            &["workflows::review::finding", "workflows::review::privilege"],
+            &[
+                "workflows::review::fixtures",
+                "workflows::review::rules",
+                "workflows::review::tally",
+            ],
+            &["workflows::review::run"],
             &["workflows"],
         ],
     );

@@ -1,0 +1,237 @@
+//! The review run against a tenant: the roles and their verdicts read once per CID, then one
+//! inventory read whose rows are judged as they arrive.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use falcon_users_api::types::DomainRole;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use tracing::warn;
+
+use crate::client::Falcon;
+use crate::error::{Error, Result};
+use crate::model::cid::Cid;
+use crate::ops::users::UserQuery;
+use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
+use crate::workflows::review::finding::{Finding, FindingKind};
+use crate::workflows::review::privilege::{RoleBook, RoleVerdict, judge};
+use crate::workflows::review::rules::{ReviewOptions, row_findings};
+use crate::workflows::review::tally::ReviewSummary;
+
+/// What [`Falcon::review`] found.
+#[derive(Debug)]
+pub struct ReviewReport {
+    /// The counts.
+    pub summary: ReviewSummary,
+    /// Every finding, in user order per CID (the handle's own CID first).
+    pub findings: Vec<Finding>,
+    /// The verdict on every role of the CIDs reviewed.
+    pub roles: Vec<RoleVerdict>,
+    /// Child CIDs whose review failed, with the failure (their rows so far are counted).
+    pub failed: Vec<(Cid, Error)>,
+    /// Users deleted while the inventory ran (left out).
+    pub deleted: u64,
+}
+
+/// What [`Falcon::review`] reviews and how.
+#[derive(Debug, Clone)]
+pub struct Review {
+    /// See [`ReviewOptions::stale_days`]; 90 by default.
+    pub stale_days: u32,
+    /// See [`ReviewOptions::expiring_days`]; 7 by default (the service lets a temporary grant
+    /// run 7 days at most, so by default every temporary grant is reported).
+    pub expiring_days: u32,
+    /// The time to judge at; `None`: the handle's clock.
+    pub now: Option<DateTime<Utc>>,
+    /// Which users (all by default).
+    pub query: UserQuery,
+    /// Flight Control: also review these child CIDs, each through its own member handle.
+    pub member_cids: Vec<Cid>,
+    /// The privileged role ids, instead of judging each role by its permissions.
+    pub privileged_roles: Option<Vec<String>>,
+    /// Grants listings (and permission reads) in flight per CID; 8 by default.
+    pub concurrency: usize,
+    /// Child CIDs worked at once; 4 by default.
+    pub children: usize,
+}
+
+impl Default for Review {
+    fn default() -> Self {
+        Review {
+            stale_days: 90,
+            expiring_days: 7,
+            now: None,
+            query: UserQuery::new(),
+            member_cids: Vec::new(),
+            privileged_roles: None,
+            concurrency: 8,
+            children: 4,
+        }
+    }
+}
+
+impl Falcon {
+    /// The roles of this handle's CID with their verdicts ([`judge`]): the roles read once,
+    /// then each role's permissions (`entitiesRolePermissionsV1`, `concurrency` at a time),
+    /// unless `privileged_roles` decides. A refused permission read (403) judges every role by
+    /// [`FALLBACK_PRIVILEGED_ROLES`] (after one request, with a `tracing` warning); a role the
+    /// read does not know (404) is judged by it alone. A refused roles listing (403) gives no
+    /// verdicts: [`RoleBook::is_privileged`] then judges each granted role id by the list.
+    ///
+    /// [`FALLBACK_PRIVILEGED_ROLES`]: super::FALLBACK_PRIVILEGED_ROLES
+    pub async fn role_verdicts(
+        &self,
+        privileged_roles: Option<&[String]>,
+        concurrency: usize,
+    ) -> Result<Vec<RoleVerdict>> {
+        let roles = match self.roles().await {
+            Ok(roles) => roles,
+            // No roles to judge: every grant is then judged by its id alone (RoleBook).
+            Err(Error::Api { status: 403, .. }) => {
+                warn!(
+                    "the roles could not be listed (403): privilege judged from the built-in \
+                     administrator roles"
+                );
+                Vec::new()
+            }
+            Err(err) => return Err(err),
+        };
+        if privileged_roles.is_some() || roles.is_empty() {
+            return Ok(roles
+                .iter()
+                .map(|r| judge(r, None, privileged_roles))
+                .collect());
+        }
+        let permissions = |role: DomainRole| async move {
+            match self.role_permission_ids(&role.id).await {
+                Ok(perms) => Ok((role, Some(perms))),
+                Err(Error::Api { status: 404, .. }) => Ok((role, None)),
+                Err(err) => Err(err),
+            }
+        };
+        let mut roles = roles.into_iter();
+        let mut judged = Vec::new();
+        if let Some(first) = roles.next() {
+            match permissions(first.clone()).await {
+                Ok((role, perms)) => judged.push(judge(&role, perms.as_deref(), None)),
+                Err(Error::Api { status: 403, .. }) => {
+                    warn!(
+                        "role permissions refused (403): privilege judged from the built-in \
+                         administrator roles"
+                    );
+                    return Ok(std::iter::once(first)
+                        .chain(roles)
+                        .map(|r| judge(&r, None, None))
+                        .collect());
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let rest: Vec<RoleVerdict> = stream::iter(roles)
+            .map(permissions)
+            .buffered(concurrency.max(1))
+            .map_ok(|(role, perms)| judge(&role, perms.as_deref(), None))
+            .try_collect()
+            .await?;
+        judged.extend(rest);
+        Ok(judged)
+    }
+
+    /// The access review: one inventory read of this handle's CID (and of each of
+    /// `review.member_cids`, through [`Falcon::fleet_inventory`]), plus the roles and their
+    /// permissions once per CID ([`Falcon::role_verdicts`]); every row goes through
+    /// [`row_findings`] as it arrives, so only the findings are kept. A child CID that fails is
+    /// reported in [`ReviewReport::failed`] and the others go on; a failure in the handle's
+    /// own CID ends the review.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::workflows::review::{FindingKind, Review};
+    ///
+    /// let report = falcon.review(&Review::default()).await?;
+    /// for finding in &report.findings {
+    ///     println!("{} {} {}: {}", finding.kind, finding.uid, finding.cid, finding.why);
+    /// }
+    /// println!("{} privileged", report.summary.findings[&FindingKind::Privileged]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn review(&self, review: &Review) -> Result<ReviewReport> {
+        let options = ReviewOptions {
+            stale_days: review.stale_days,
+            expiring_days: review.expiring_days,
+            now: review
+                .now
+                .unwrap_or_else(|| DateTime::<Utc>::from(self.clock().now())),
+        };
+        let privileged = review.privileged_roles.as_deref();
+        let mut book = RoleBook::new(self.role_verdicts(privileged, review.concurrency).await?);
+        if let Some(list) = &review.privileged_roles {
+            book = book.judge_unknown_by(list.clone());
+        }
+        let mut failed: Vec<(Cid, Error)> = Vec::new();
+        let mut children: Vec<Cid> = Vec::new();
+        let member_books = self
+            .for_each_cid(&review.member_cids, review.children, |member| async move {
+                member.role_verdicts(privileged, review.concurrency).await
+            })
+            .await;
+        for (cid, verdicts) in member_books {
+            match verdicts {
+                Ok(verdicts) => {
+                    book.extend(verdicts);
+                    children.push(cid);
+                }
+                Err(err) => failed.push((cid, err)),
+            }
+        }
+
+        let mut report = ReviewReport {
+            summary: ReviewSummary::default(),
+            findings: Vec::new(),
+            roles: Vec::new(),
+            failed: Vec::new(),
+            deleted: 0,
+        };
+        for kind in FindingKind::ALL {
+            report.summary.findings.insert(kind, 0);
+        }
+        let mut take = |row: &UserWithGrants, member: Option<&str>| {
+            if row.deleted {
+                report.deleted += 1;
+                return;
+            }
+            let found = row_findings(row, member, &book, &options);
+            report.summary.add(row, &found, &book);
+            report.findings.extend(found);
+        };
+        let inventory = InventoryOptions::new()
+            .concurrency(review.concurrency)
+            .children(review.children);
+        let mut own = self.inventory(review.query.clone(), inventory.clone());
+        while let Some(row) = own.try_next().await? {
+            take(&row, None);
+        }
+        if !children.is_empty() {
+            let mut fleet = self.fleet_inventory(&children, review.query.clone(), inventory);
+            // Rows of different children interleave: collected per child, so each child's
+            // findings stay together in user order.
+            let mut by_child: BTreeMap<usize, Vec<Finding>> = BTreeMap::new();
+            while let Some(item) = fleet.next().await {
+                let index = children.iter().position(|c| *c == item.cid).unwrap_or(0);
+                match item.outcome {
+                    Ok(row) if row.deleted => report.deleted += 1,
+                    Ok(row) => {
+                        let found = row_findings(&row, Some(item.cid.as_str()), &book, &options);
+                        report.summary.add(&row, &found, &book);
+                        by_child.entry(index).or_default().extend(found);
+                    }
+                    Err(err) => failed.push((item.cid, err)),
+                }
+            }
+            report.findings.extend(by_child.into_values().flatten());
+        }
+        report.roles = book.verdicts().into_iter().cloned().collect();
+        report.failed = failed;
+        Ok(report)
+    }
+}

@@ -1,0 +1,159 @@
+//! The counts of a review: users read, findings per kind, and per role.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::workflows::inventory::UserWithGrants;
+use crate::workflows::review::finding::{Finding, FindingKind};
+use crate::workflows::review::privilege::RoleBook;
+
+/// How many users hold a role, and the findings that name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleTally {
+    /// The role id.
+    pub role_id: String,
+    /// Its display name.
+    pub role_name: String,
+    /// Holding it is privileged.
+    pub privileged: bool,
+    /// Users holding it (a user holding it in two CIDs counts twice).
+    pub holders: u64,
+    /// Findings naming it, per kind (kinds with none left out).
+    pub findings: BTreeMap<FindingKind, u64>,
+}
+
+/// The counts of a review: users read, findings per kind, and per role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReviewSummary {
+    /// Users reviewed (deleted during the read: not counted).
+    pub users: u64,
+    /// Findings per kind; every kind is present, with 0 when none.
+    pub findings: BTreeMap<FindingKind, u64>,
+    /// Every role held by someone or named by a finding, by role id.
+    pub roles: Vec<RoleTally>,
+}
+
+impl ReviewSummary {
+    /// Counts `row` with its `findings` (from [`row_findings`](super::row_findings)).
+    pub fn add(&mut self, row: &UserWithGrants, findings: &[Finding], roles: &RoleBook) {
+        if row.deleted {
+            return;
+        }
+        for kind in FindingKind::ALL {
+            self.findings.entry(kind).or_insert(0);
+        }
+        self.users += 1;
+        for grant in &row.grants {
+            let i = tally(
+                &mut self.roles,
+                roles,
+                &grant.role_id,
+                grant.role_name.as_deref(),
+            );
+            self.roles[i].holders += 1;
+        }
+        for finding in findings {
+            *self.findings.entry(finding.kind).or_insert(0) += 1;
+            for (id, name) in finding.roles.iter().zip(&finding.role_names) {
+                let i = tally(&mut self.roles, roles, id, Some(name));
+                *self.roles[i].findings.entry(finding.kind).or_insert(0) += 1;
+            }
+        }
+    }
+}
+
+/// The index of `id`'s tally in `tallies` (sorted by role id), added if new.
+fn tally(tallies: &mut Vec<RoleTally>, roles: &RoleBook, id: &str, name: Option<&str>) -> usize {
+    match tallies.binary_search_by(|t| t.role_id.as_str().cmp(id)) {
+        Ok(i) => i,
+        Err(i) => {
+            let role_name = name
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .or_else(|| roles.get(id).map(|v| v.role_name.clone()))
+                .unwrap_or_else(|| id.to_owned());
+            tallies.insert(
+                i,
+                RoleTally {
+                    role_id: id.to_owned(),
+                    role_name,
+                    privileged: roles.is_privileged(id),
+                    holders: 0,
+                    findings: BTreeMap::new(),
+                },
+            );
+            i
+        }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflows::review::fixtures::{book, now, row};
+    use crate::workflows::review::rules::{ReviewOptions, row_findings};
+
+    #[test]
+    fn the_summary_counts_findings_per_kind_and_per_role() {
+        let options = ReviewOptions {
+            stale_days: 90,
+            expiring_days: 7,
+            now: now(),
+        };
+        let book = book();
+        let mut summary = ReviewSummary::default();
+        for user in [
+            row(
+                "active",
+                "2025-01-01T00:00:00Z",
+                None,
+                &["admin_role", "reader"],
+            ),
+            row(
+                "inactive",
+                "2025-01-01T00:00:00Z",
+                Some("2026-11-30T00:00:00Z"),
+                &["reader"],
+            ),
+            row(
+                "active",
+                "2025-01-01T00:00:00Z",
+                Some("2026-11-30T00:00:00Z"),
+                &[],
+            ),
+        ] {
+            let found = row_findings(&user, None, &book, &options);
+            summary.add(&user, &found, &book);
+        }
+        assert_eq!(summary.users, 3);
+        let counts: Vec<(FindingKind, u64)> = summary.findings.into_iter().collect();
+        use FindingKind::*;
+        assert_eq!(
+            counts,
+            [
+                (NoRoles, 1),
+                (Privileged, 1),
+                (Stale, 1),
+                (Expiring, 0),
+                (ChildCidGrant, 0),
+                (InactiveWithRoles, 1)
+            ]
+        );
+        let reader = summary
+            .roles
+            .iter()
+            .find(|r| r.role_id == "reader")
+            .unwrap();
+        assert_eq!(reader.holders, 2);
+        assert!(!reader.privileged);
+        assert_eq!(reader.findings[&Stale], 1);
+        assert_eq!(reader.findings[&InactiveWithRoles], 1);
+        let admin = summary
+            .roles
+            .iter()
+            .find(|r| r.role_id == "admin_role")
+            .unwrap();
+        assert_eq!((admin.holders, admin.privileged), (1, true));
+        assert_eq!(admin.findings[&Privileged], 1);
+    }
+}
