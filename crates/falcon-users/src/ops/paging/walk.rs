@@ -1,338 +1,45 @@
-//! Offset/limit listings as `Stream`s (the next request is sent while the current page is
-//! consumed), split by login past the service's offset ceiling; ids turned into entities in
-//! batches; id lists split into batches and merged back in order.
-//!
-//! Every stream here keeps its order, delivers every row it fetched before an error, yields the
-//! error, and ends.
-//!
-//! Where a listing goes after each page is one pure decision, `next_page`: the next offset is
-//! where the last page was *asked* to end, whatever came back, and a part that cannot be shown
-//! complete says so.
+//! The walk past the offset ceiling: from each answer, the rows to deliver and the request to
+//! send next; a part the service counts past the ceiling is listed through its parts by login,
+//! and rows it cannot reach are reported, never guessed at.
 
-use std::collections::{HashSet, VecDeque};
-use std::future::{self, Future};
-use std::hash::Hash;
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-use falcon_users_api::Operation;
-use falcon_users_api::types::MsaspecError;
-use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
-use tokio::task::JoinHandle;
 use tracing::warn;
 
 use crate::error::{Error, Result};
+use crate::ops::paging::next::{Answer, Next, next_page};
+use crate::ops::paging::page::{Listing, Page, RowKey, Slice};
+use crate::ops::paging::progress::{Delivered, Gap, Leaf, Split, Step};
 use crate::ops::partition::{Part, Plan, Tally, plan, tally};
 
-pub use crate::ops::partition::DEFAULT_OFFSET_CEILING;
-
-/// Entities fetched by id, with the per-id errors the API reported beside them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entities<T> {
-    /// The entities found, in the order of the ids asked for (batch by batch).
-    pub resources: Vec<T>,
-    /// Errors the API returned next to the resources (e.g. ids it does not know).
-    pub errors: Vec<MsaspecError>,
-}
-
-impl<T> Default for Entities<T> {
-    fn default() -> Self {
-        Self {
-            resources: Vec::new(),
-            errors: Vec::new(),
-        }
-    }
-}
-
-/// One page of a paged operation.
-pub(crate) struct Page<T> {
-    pub(crate) items: Vec<T>,
-    /// `meta.pagination.total` as reported with this page.
-    pub(crate) total: Option<u64>,
-}
-
-/// What one request of a listing asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Slice {
-    /// Which rows of the query (always [`Part::All`] unless the listing may split).
-    pub(crate) part: Part,
-    pub(crate) offset: u64,
-    pub(crate) limit: u64,
-}
-
-/// How a listing pages.
-#[derive(Debug, Clone)]
-pub(crate) struct Listing {
-    pub(crate) operation: &'static Operation,
-    /// Rows per request (the last request below the ceiling asks for fewer).
-    pub(crate) page_size: u64,
-    /// The largest `offset + limit` the service accepts; lowered when it refuses less.
-    pub(crate) ceiling: u64,
-    /// Whether the query may be split by login past the ceiling (user queries).
-    pub(crate) split: bool,
-    /// Where the rows received more than once and dropped are counted (the handle's stats).
-    pub(crate) duplicates: Arc<AtomicU64>,
-}
-
-/// What the last page of a part brought: asked from `offset` with `limit`, `received` rows, of
-/// which `new` were not received from the part before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Answer {
-    pub(crate) offset: u64,
-    pub(crate) limit: u64,
-    pub(crate) received: u64,
-    pub(crate) new: u64,
-}
-
-/// Where a part goes after a page ([`next_page`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Next {
-    /// Ask for `limit` rows from `offset`.
-    Page { offset: u64, limit: u64 },
-    /// Every row the part counted (or, with no count, every row the service gives) is listed.
-    Done,
-    /// Rows are left past the ceiling: split the part, or report them missing.
-    Ceiling,
-    /// The page held only rows received already: the service ignores the offset.
-    Repeats,
-    /// The service gives nothing more, but counted `missing` rows more than were listed.
-    Short { missing: u64 },
-}
-
-/// The paging decision of one part, from the count of its first page (`total`), the distinct
-/// rows listed from it so far (`listed`) and its last page.
-///
-/// The next page starts where the last one was asked to end, not after the rows received: a
-/// page longer than asked (duplicates, say) would otherwise push the offset past rows never
-/// sent. Rows received twice are dropped by the caller, so an overlap costs nothing; rows a
-/// short page left out are reported missing, not guessed at from a shifted offset. A part ends complete only when it holds
-/// as many distinct rows as it counted (or, without a count, at a page shorter than asked);
-/// ending short of the count is [`Next::Short`], never [`Next::Done`].
-pub(crate) fn next_page(
-    total: Option<u64>,
-    listed: u64,
-    last: Answer,
-    page_size: u64,
-    ceiling: u64,
-) -> Next {
-    if total.is_some_and(|total| listed >= total) {
-        return Next::Done;
-    }
-    let next = last.offset.saturating_add(last.limit);
-    let more = last.received > 0
-        && match total {
-            Some(total) => next < total,
-            None => last.received >= last.limit,
-        };
-    if !more {
-        return match total {
-            Some(total) => Next::Short {
-                missing: total - listed,
-            },
-            None => Next::Done,
-        };
-    }
-    if last.new == 0 {
-        return Next::Repeats;
-    }
-    if next >= ceiling {
-        return Next::Ceiling;
-    }
-    Next::Page {
-        offset: next,
-        limit: page_size.min(ceiling - next).max(1),
-    }
-}
-
-/// What tells the rows of a listing apart (an id; a grant's role, CID and kind).
-pub(crate) trait RowKey: Hash + Eq + Clone + Send + Sync + 'static {}
-
-impl<K: Hash + Eq + Clone + Send + Sync + 'static> RowKey for K {}
-
-/// Every row of a listing, `page_size` at a time, in order: one request in flight at a time,
-/// the next sent while the caller consumes the current page; nothing sent until first polled.
-///
-/// Pages advance by the limit asked for ([`next_page`]). Rows are delivered once (`key` tells
-/// them apart): a row received again within its part is dropped, logged and counted in
-/// `spec.duplicates`. The rows remembered are one part's (at most about the ceiling), so memory
-/// stays flat in the size of the listing; parts never overlap, by their filters. Bounded whatever the server answers: a part stops at the total its
-/// first page counted, at an empty or short page, at a page whose rows were all received
-/// already (the server ignores the offset), and at the ceiling; one that stops short of its
-/// count ends the listing with [`Error::ListingIncomplete`] after every row it could list,
-/// never with a short success. When a splittable listing counts more rows than the ceiling, it
-/// lists its parts instead (see [`crate::ops::partition`]); otherwise the ceiling ends it with
-/// [`Error::ListingIncomplete`], and a 400 past offset 0 with [`Error::PagingRefused`]. A 400
-/// on the first page is the caller's error (e.g. a bad filter) and is returned as is.
-pub(crate) fn listing<T, K, F, Fut>(
-    spec: Listing,
+/// A listing's walk: where it stands, and how its rows are told apart.
+pub(super) struct Walk<T, K> {
+    /// How the listing pages (its ceiling lowered when the service refuses less).
+    pub(super) spec: Listing,
     key: fn(&T) -> K,
-    fetch: F,
-) -> BoxStream<'static, Result<T>>
-where
-    T: Send + 'static,
-    K: RowKey,
-    F: Fn(Slice) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Page<T>>> + Send + 'static,
-{
-    let walk = Walk {
-        spec,
-        key,
-        fetch: Arc::new(fetch),
-        started: false,
-        running: None,
-        leaf: None,
-        splits: Vec::new(),
-        gaps: Vec::new(),
-        ended: false,
-    };
-    stream::unfold(walk, |mut walk| async move {
-        let rows = walk.next_rows().await?;
-        Some((rows, walk))
-    })
-    .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
-    .try_flatten()
-    .boxed()
-}
-
-/// A request running in the background; dropping the stream cancels it.
-struct Prefetch<T>(JoinHandle<Result<Page<T>>>);
-
-impl<T> Drop for Prefetch<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Rows delivered before a part was split: its parts deliver them again, so they are dropped.
-type Delivered<K> = Option<Arc<HashSet<K>>>;
-
-/// What the request in flight is for.
-enum Step<K> {
-    /// The first page of a part: its count decides whether it is paged or split.
-    Probe(Part, Delivered<K>),
-    /// A further page of the part being paged.
-    Page(Slice),
-    /// The count of the innermost split part, again, after its parts came up short.
-    Recount,
-}
-
-/// The part being paged.
-struct Leaf<K> {
-    part: Part,
-    /// The count of its first page: paging stops there whatever later pages say.
-    total: Option<u64>,
-    /// What its last page brought.
-    last: Answer,
-    /// The distinct rows received from it (about the ceiling at most).
-    seen: HashSet<K>,
-    skip: Delivered<K>,
-}
-
-/// A part listed through its parts.
-struct Split<K> {
-    part: Part,
-    total: u64,
-    /// The parts counted, and their counts together.
-    probed: usize,
-    counted: u64,
-    /// The parts not counted yet, in order.
-    left: VecDeque<Part>,
-    recounted: bool,
-    skip: Delivered<K>,
-    /// Its first part, counted at the whole's count and too big to page: listed through its
-    /// own parts once a second part was counted (see [`tally`]), so that a service ignoring
-    /// the filter is caught at once instead of one level deeper each time.
-    deferred: Option<Box<Split<K>>>,
-}
-
-impl<K> Split<K> {
-    fn new(part: Part, total: u64, parts: Vec<Part>, skip: Delivered<K>) -> Self {
-        Split {
-            part,
-            total,
-            probed: 0,
-            counted: 0,
-            left: parts.into(),
-            recounted: false,
-            skip,
-            deferred: None,
-        }
-    }
-}
-
-/// Rows the listing could not reach.
-struct Gap {
-    missing: Option<u64>,
-    reason: String,
-}
-
-struct Walk<T, K, F> {
-    spec: Listing,
-    key: fn(&T) -> K,
-    fetch: Arc<F>,
-    started: bool,
-    running: Option<(Step<K>, Prefetch<T>)>,
     leaf: Option<Leaf<K>>,
     /// The parts being listed through their parts, outermost first.
     splits: Vec<Split<K>>,
     gaps: Vec<Gap>,
-    ended: bool,
 }
 
-impl<T, K, F, Fut> Walk<T, K, F>
-where
-    T: Send + 'static,
-    K: RowKey,
-    F: Fn(Slice) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Page<T>>> + Send + 'static,
-{
-    /// The next page's rows to deliver (never empty), or the error that ends the listing.
-    async fn next_rows(&mut self) -> Option<Result<Vec<T>>> {
-        if self.ended {
-            return None;
-        }
-        if !self.started {
-            self.started = true;
-            let first = Step::Probe(Part::All, None);
-            self.running = Some(self.send(first));
-        }
-        loop {
-            let Some((step, mut request)) = self.running.take() else {
-                self.ended = true;
-                return self.incomplete().map(Err);
-            };
-            let answer = match (&mut request.0).await {
-                Ok(answer) => answer,
-                Err(join) => {
-                    self.ended = true;
-                    return Some(Err(Error::Internal {
-                        operation: self.spec.operation.id,
-                        message: format!("the task sending a page request failed: {join}"),
-                    }));
-                }
-            };
-            let rows = match answer {
-                Ok(page) => self.take(step, page),
-                Err(err) => self.refused(step, err).map(|()| Vec::new()),
-            };
-            match rows {
-                Err(err) => {
-                    self.ended = true;
-                    return Some(Err(err));
-                }
-                Ok(rows) => {
-                    // Prefetch: the next request runs while the caller works through these.
-                    self.running = self.next_step().map(|step| self.send(step));
-                    if !rows.is_empty() {
-                        return Some(Ok(rows));
-                    }
-                }
-            }
+impl<T, K: RowKey> Walk<T, K> {
+    /// A walk that has not started: its first step probes the whole query.
+    pub(super) fn new(spec: Listing, key: fn(&T) -> K) -> Self {
+        Walk {
+            spec,
+            key,
+            leaf: None,
+            splits: Vec::new(),
+            gaps: Vec::new(),
         }
     }
 
-    fn send(&self, step: Step<K>) -> (Step<K>, Prefetch<T>) {
-        let slice = match &step {
+    /// What a step asks the service for.
+    pub(super) fn slice(&self, step: &Step<K>) -> Slice {
+        match step {
             Step::Probe(part, _) => Slice {
                 part: part.clone(),
                 offset: 0,
@@ -344,13 +51,11 @@ where
                 offset: 0,
                 limit: 1,
             },
-        };
-        let running = Prefetch(tokio::spawn((self.fetch)(slice)));
-        (step, running)
+        }
     }
 
     /// Takes in an answer; returns the rows to deliver.
-    fn take(&mut self, step: Step<K>, page: Page<T>) -> Result<Vec<T>> {
+    pub(super) fn take(&mut self, step: Step<K>, page: Page<T>) -> Result<Vec<T>> {
         match step {
             Step::Probe(part, skip) => self.probed(part, skip, page),
             Step::Page(slice) => Ok(self.paged(slice.offset, slice.limit, page)),
@@ -476,7 +181,7 @@ where
 
     /// A failed request: a 400 past offset 0 means the service pages less far than assumed;
     /// the part is then split (`Ok`), or the listing ends.
-    fn refused(&mut self, step: Step<K>, err: Error) -> Result<()> {
+    pub(super) fn refused(&mut self, step: Step<K>, err: Error) -> Result<()> {
         let Step::Page(slice) = step else {
             return Err(err);
         };
@@ -521,7 +226,7 @@ where
     }
 
     /// The request to send next, if any.
-    fn next_step(&mut self) -> Option<Step<K>> {
+    pub(super) fn next_step(&mut self) -> Option<Step<K>> {
         loop {
             if let Some(leaf) = self.leaf.as_ref() {
                 let listed = leaf.seen.len() as u64;
@@ -615,7 +320,7 @@ where
     }
 
     /// The error for the rows the listing could not reach, if any.
-    fn incomplete(&mut self) -> Option<Error> {
+    pub(super) fn incomplete(&mut self) -> Option<Error> {
         if self.gaps.is_empty() {
             return None;
         }
@@ -635,138 +340,17 @@ where
     }
 }
 
-/// Ends a stream after its first error (the error included).
-pub(crate) fn end_at_error<T, S>(items: S) -> impl Stream<Item = Result<T>> + Send
-where
-    T: Send,
-    S: Stream<Item = Result<T>> + Send,
-{
-    items.scan(false, |failed, item| {
-        if *failed {
-            return future::ready(None);
-        }
-        *failed = item.is_err();
-        future::ready(Some(item))
-    })
-}
-
-/// Groups the pages of ids of a listing into batches of `batch` ids. A batch waits for at most
-/// as many pages as fill it at the asked `page_size`, plus one: a server answering with shorter
-/// pages makes smaller batches, never a batch that waits for hundreds of pages. An error comes
-/// after the ids received before it.
-fn batches(
-    ids: BoxStream<'static, Result<String>>,
-    batch: usize,
-    page_size: u64,
-) -> impl Stream<Item = Result<Vec<String>>> + Send {
-    let batch = batch.max(1);
-    let pages_per_batch = (batch as u64).div_ceil(page_size.max(1)).saturating_add(1);
-    // The ids of one page arrive together; `ready_chunks` hands them over as one group.
-    let pages = ids.ready_chunks(batch);
-    stream::unfold(
-        (pages, Vec::<String>::new(), 0u64, None::<Error>, false),
-        move |(mut pages, mut held, mut groups, mut error, mut done)| async move {
-            loop {
-                if held.len() >= batch {
-                    let rest = held.split_off(batch);
-                    let full = std::mem::replace(&mut held, rest);
-                    groups = u64::from(!held.is_empty());
-                    return Some((Ok(full), (pages, held, groups, error, done)));
-                }
-                if !held.is_empty() && (done || groups >= pages_per_batch) {
-                    let out = std::mem::take(&mut held);
-                    return Some((Ok(out), (pages, held, 0, error, done)));
-                }
-                if done {
-                    return error.take().map(|e| (Err(e), (pages, held, 0, None, true)));
-                }
-                match pages.next().await {
-                    Some(group) => {
-                        for id in group {
-                            match id {
-                                Ok(id) if error.is_none() => held.push(id),
-                                Ok(_) => {}
-                                Err(e) => {
-                                    error.get_or_insert(e);
-                                    done = true;
-                                }
-                            }
-                        }
-                        groups += 1;
-                    }
-                    None => done = true,
-                }
-            }
-        },
-    )
-}
-
-/// Turns a listing of ids into entities, `batch` ids per request, `concurrency` requests in
-/// flight, order kept; the ids of an entity the API no longer knows are dropped. Every entity
-/// fetched before an error is delivered, then the error, then the stream ends.
-pub(crate) fn detailed<T, F, Fut>(
-    ids: BoxStream<'static, Result<String>>,
-    batch: usize,
-    page_size: u64,
-    concurrency: usize,
-    fetch: F,
-) -> BoxStream<'static, Result<T>>
-where
-    T: Send + 'static,
-    F: Fn(Vec<String>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Entities<T>>> + Send + 'static,
-{
-    let fetch = Arc::new(fetch);
-    let entities = batches(ids, batch, page_size)
-        .map(move |ids| {
-            let fetch = fetch.clone();
-            async move {
-                match ids {
-                    Ok(ids) => match fetch(ids).await {
-                        Ok(found) => found.resources.into_iter().map(Ok).collect(),
-                        Err(e) => vec![Err(e)],
-                    },
-                    Err(e) => vec![Err(e)],
-                }
-            }
-        })
-        .buffered(concurrency.max(1))
-        .flat_map(stream::iter);
-    end_at_error(entities).boxed()
-}
-
-/// Sends one request per batch (`concurrency` at once) and merges resources and errors in batch
-/// order.
-pub(crate) async fn batched<T, F, Fut>(
-    batches: Vec<Vec<String>>,
-    concurrency: usize,
-    fetch: F,
-) -> Result<Entities<T>>
-where
-    F: Fn(Vec<String>) -> Fut,
-    Fut: Future<Output = Result<Entities<T>>>,
-{
-    let parts: Vec<Entities<T>> = stream::iter(batches)
-        .map(fetch)
-        .buffered(concurrency.max(1))
-        .try_collect()
-        .await?;
-    let mut merged = Entities::default();
-    for part in parts {
-        merged.resources.extend(part.resources);
-        merged.errors.extend(part.errors);
-    }
-    Ok(merged)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use falcon_users_api::operations::{COMBINED_USER_ROLES_V2, QUERY_USER_V1};
+    use futures::stream::{BoxStream, StreamExt};
 
     use super::*;
+    use crate::ops::paging::prefetch::listing;
+    use crate::ops::partition::DEFAULT_OFFSET_CEILING;
 
     /// A user query over `logins` as the service answers it: ids are the logins, in login
     /// order, matched case-insensitively; `offset + limit` past `ceiling` is a 400.
@@ -873,154 +457,6 @@ mod tests {
             }
         }
         1 + counts.values().filter(|n| **n > ceiling).count() as u64
-    }
-
-    /// The decision after each page, as a table: (count, distinct rows listed, last page as
-    /// (offset, limit, received, new), next step), with pages of 500 under a ceiling of 10,000.
-    #[test]
-    fn the_next_page_starts_where_the_last_was_asked_to_end() {
-        use Next::*;
-        /// (name, count, listed, (offset, limit, received, new), next).
-        type Case = (&'static str, Option<u64>, u64, (u64, u64, u64, u64), Next);
-        let cases: [Case; 16] = [
-            (
-                "full first page",
-                Some(700),
-                500,
-                (0, 500, 500, 500),
-                Page {
-                    offset: 500,
-                    limit: 500,
-                },
-            ),
-            (
-                "550 ids, 50 twice: on from 500, not 550",
-                Some(700),
-                500,
-                (0, 500, 550, 500),
-                Page {
-                    offset: 500,
-                    limit: 500,
-                },
-            ),
-            (
-                "550 distinct: on from 500, the overlap is dropped",
-                Some(1_200),
-                550,
-                (0, 500, 550, 550),
-                Page {
-                    offset: 500,
-                    limit: 500,
-                },
-            ),
-            (
-                "a short page: on from 1,000, not 900",
-                Some(2_000),
-                900,
-                (500, 500, 400, 400),
-                Page {
-                    offset: 1_000,
-                    limit: 500,
-                },
-            ),
-            (
-                "the count is reached",
-                Some(700),
-                700,
-                (500, 500, 200, 200),
-                Done,
-            ),
-            (
-                "an overfull page reaches the count early",
-                Some(550),
-                550,
-                (0, 500, 550, 550),
-                Done,
-            ),
-            (
-                "no count, a short page",
-                None,
-                700,
-                (500, 500, 200, 200),
-                Done,
-            ),
-            ("no count, an empty page", None, 500, (500, 500, 0, 0), Done),
-            (
-                "no count, a full page",
-                None,
-                1_000,
-                (500, 500, 500, 500),
-                Page {
-                    offset: 1_000,
-                    limit: 500,
-                },
-            ),
-            (
-                "an empty page short of the count",
-                Some(200_000),
-                2,
-                (2, 500, 0, 0),
-                Short { missing: 199_998 },
-            ),
-            (
-                "the last page ends short of the count",
-                Some(700),
-                650,
-                (500, 500, 150, 150),
-                Short { missing: 50 },
-            ),
-            (
-                "a full page of rows received already",
-                Some(9_000),
-                2,
-                (2, 2, 2, 0),
-                Repeats,
-            ),
-            (
-                "the ceiling, rows left",
-                Some(12_000),
-                10_000,
-                (9_500, 500, 500, 500),
-                Ceiling,
-            ),
-            (
-                "the page below the ceiling asks for what fits",
-                Some(12_000),
-                9_800,
-                (9_300, 500, 500, 500),
-                Page {
-                    offset: 9_800,
-                    limit: 200,
-                },
-            ),
-            (
-                "more counted than listed, the ceiling reached",
-                Some(10_000),
-                9_950,
-                (9_500, 500, 450, 450),
-                Short { missing: 50 },
-            ),
-            (
-                "nothing counted, nothing sent",
-                Some(0),
-                0,
-                (0, 500, 0, 0),
-                Done,
-            ),
-        ];
-        for (name, total, listed, (offset, limit, received, new), want) in cases {
-            let last = Answer {
-                offset,
-                limit,
-                received,
-                new,
-            };
-            assert_eq!(
-                next_page(total, listed, last, 500, DEFAULT_OFFSET_CEILING),
-                want,
-                "{name}"
-            );
-        }
     }
 
     /// A service whose first page holds `extra` ids twice beyond the limit, then pages as asked.

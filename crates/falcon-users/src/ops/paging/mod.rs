@@ -1,0 +1,28 @@
+//! Offset/limit listings as `Stream`s (the next request is sent while the current page is
+//! consumed), split by login past the service's offset ceiling; ids turned into entities in
+//! batches; id lists split into batches and merged back in order.
+//!
+//! Every stream here keeps its order, delivers every row it fetched before an error, yields the
+//! error, and ends.
+//!
+//! Where a listing goes after each page is one pure decision, `next_page`: the next offset is
+//! where the last page was *asked* to end, whatever came back, and a part that cannot be shown
+//! complete says so.
+//!
+//! One concept per module, each importing only those before it: what a request asks for and
+//! gets (`page`), the paging decision (`next`), where a walk past the ceiling stands
+//! (`progress`), the walk's decisions (`walk`), the prefetching stream that sends its requests
+//! (`prefetch`), and ids turned into entities in batches (`batch`).
+
+mod batch;
+mod next;
+mod page;
+mod prefetch;
+mod progress;
+mod walk;
+
+pub use crate::ops::partition::DEFAULT_OFFSET_CEILING;
+pub use batch::Entities;
+pub(crate) use batch::{batched, detailed, end_at_error};
+pub(crate) use page::{Listing, Page, Slice};
+pub(crate) use prefetch::listing;
