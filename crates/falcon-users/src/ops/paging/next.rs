@@ -33,7 +33,9 @@ pub(crate) enum Next {
 /// received twice are dropped by the caller, so an overlap costs nothing; rows a short page left
 /// out are reported missing, not guessed at from a shifted offset. A part ends complete only when
 /// it holds as many distinct rows as it counted (or, without a count, at a page shorter than
-/// asked); ending short of the count is [`Next::Short`], never [`Next::Done`].
+/// asked); ending short of the count is [`Next::Short`], never [`Next::Done`]. A part that
+/// reaches its count's offset short of it after a full page reads on (rows created meanwhile
+/// shift the pages), and is short only when the service then gives nothing more.
 pub(crate) fn next_page(
     total: Option<u64>,
     listed: u64,
@@ -47,7 +49,9 @@ pub(crate) fn next_page(
     let next = last.offset.saturating_add(last.limit);
     let more = last.received > 0
         && match total {
-            Some(total) => next < total,
+            // Short of the count at its end, after a full page: rows added while the part was
+            // listed pushed some of the counted ones past it. Read on while pages come full.
+            Some(total) => next < total || last.received >= last.limit,
             None => last.received >= last.limit,
         };
     if !more {
@@ -83,7 +87,24 @@ mod tests {
         use Next::*;
         /// (name, count, listed, (offset, limit, received, new), next).
         type Case = (&'static str, Option<u64>, u64, (u64, u64, u64, u64), Next);
-        let cases: [Case; 16] = [
+        let cases: [Case; 18] = [
+            (
+                "rows added meanwhile pushed counted ones past the count: read on",
+                Some(400),
+                393,
+                (300, 100, 100, 93),
+                Page {
+                    offset: 400,
+                    limit: 500,
+                },
+            ),
+            (
+                "read on past the count, and nothing came",
+                Some(400),
+                393,
+                (400, 100, 0, 0),
+                Short { missing: 7 },
+            ),
             (
                 "full first page",
                 Some(700),
