@@ -302,6 +302,61 @@ async fn bulk_role_changes_report_per_user() {
     });
 }
 
+/// A bulk change takes roles by display name too, resolved once before any change; a typo is
+/// refused with the nearest before any user is changed.
+#[tokio::test]
+async fn bulk_role_changes_take_display_names_resolved_once() {
+    let (sim, falcon) = setup(10).await;
+    let users: Vec<String> = sim
+        .users(&sim.parent_cid())
+        .into_iter()
+        .take(3)
+        .map(|u| u.uuid)
+        .collect();
+    let roles_read = sim.request_count(&operations::QUERIES_ROLES_V1);
+    let outcomes = falcon
+        .change_roles_bulk(
+            users.clone(),
+            vec!["falcon investigator", "Falcon Console Guest"],
+            RoleChange::Grant { expires_at: None },
+            None,
+            4,
+        )
+        .await
+        .unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    assert_eq!(
+        sim.request_count(&operations::QUERIES_ROLES_V1),
+        roles_read + 1,
+        "the roles read once for all users"
+    );
+    let parent = sim.parent_cid();
+    sim.inspect(|s| {
+        for uuid in &users {
+            let held: Vec<&str> = s.tenants[&parent].grants[uuid]
+                .iter()
+                .map(|g| g.role_id.as_str())
+                .collect();
+            assert!(held.contains(&"falconhost_investigator"), "{held:?}");
+            assert!(held.contains(&"falcon_console_guest"), "{held:?}");
+        }
+    });
+
+    let changes = sim.request_count(&operations::USER_ROLES_ACTION_V1);
+    let err = falcon
+        .change_roles_bulk(users, "Falcon Investigater", RoleChange::Revoke, None, 4)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid role_ids: no role \"Falcon Investigater\" in this CID; did you mean Falcon Investigator?"
+    );
+    assert_eq!(
+        sim.request_count(&operations::USER_ROLES_ACTION_V1),
+        changes
+    );
+}
+
 /// A fleet inventory: every child's rows labelled with its CID, each child with its own token;
 /// a CID that is not a child gives one failure item and the others' rows all come.
 #[tokio::test]
