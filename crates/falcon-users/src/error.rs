@@ -363,6 +363,28 @@ impl Error {
         }
     }
 
+    /// Whether the service answered that what was asked for does not exist (HTTP 404): an
+    /// unknown UUID, role or permission. A lookup that finds nothing is an answer, not a
+    /// failure, so callers map this to "absent" (`None`, an empty list) and pass every other
+    /// error on.
+    ///
+    /// ```
+    /// use falcon_users::Error;
+    /// let api = |status| Error::Api {
+    ///     operation: "retrieveUsersGETV1",
+    ///     status,
+    ///     trace_id: None,
+    ///     errors: Vec::new(),
+    ///     raw_body: None,
+    /// };
+    /// assert!(api(404).is_not_found());
+    /// assert!(!api(400).is_not_found());
+    /// assert!(!Error::Timeout { operation: "retrieveUsersGETV1" }.is_not_found());
+    /// ```
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api { status: 404, .. })
+    }
+
     /// The trace id of the failing response, for CrowdStrike support tickets.
     pub fn trace_id(&self) -> Option<&str> {
         match self {

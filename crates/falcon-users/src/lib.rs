@@ -59,10 +59,12 @@ pub use runtime::retry;
 pub use builder::FalconBuilder;
 pub use client::Falcon;
 pub use error::{AuthProblem, Error, NetworkProblem, Result};
+pub use model::catalogue::Catalogue;
 pub use model::cid::Cid;
 pub use model::cloud::Cloud;
 pub use model::credentials::Credentials;
 pub use model::ids::{BatchLimits, IdList};
+pub use model::role_ref::RoleRef;
 pub use model::user_ref::UserRef;
 pub use model::views::{Grant, GrantView, Role, User, UserStatus, UserType, UserView};
 pub use ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
@@ -101,8 +103,8 @@ pub mod prelude {
     pub use crate::model::views::{Grant, GrantView, Role, User, UserStatus, UserType, UserView};
     pub use crate::workflows::InventoryOptions;
     pub use crate::{
-        Cid, Error, Falcon, GrantOptions, GrantQuery, Result, RevokeOptions, UserQuery, UserRef,
-        UserUpdate,
+        Cid, Error, Falcon, GrantOptions, GrantQuery, Result, RevokeOptions, RoleRef, UserQuery,
+        UserRef, UserUpdate,
     };
     pub use futures::{StreamExt, TryStreamExt};
 }

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use falcon_users::Cid;
 use falcon_users::Error;
 use falcon_users::workflows::roster::{
     ApplyOptions, BulkPlan, Guardrails, Journal, PlanOptions, RoleEdit, Roster, Targets,
     TenantState, edit_plan, locate, offboard_plan, plan,
 };
+use falcon_users::{Cid, UserRef};
 
 use super::reconcile::{ResultRow, show_plan, show_report};
 use super::{Ctx, Failure, Outcome};
@@ -196,15 +196,16 @@ async fn logins_of(
     named: Vec<String>,
     members: Option<&MemberCids>,
 ) -> Result<Vec<String>, Failure> {
-    let ids: Vec<String> = named
+    let ids: Vec<UserRef> = named
         .iter()
-        .filter(|n| !n.contains('@'))
-        .map(|n| n.trim().to_owned())
+        .map(UserRef::from)
+        .filter(|n| !n.is_login())
         .collect();
     if ids.is_empty() {
         return Ok(named);
     }
     if members.is_some() {
+        let ids: Vec<&str> = ids.iter().map(UserRef::as_str).collect();
         return Err(Failure::Exit(
             exit::USAGE,
             format!(
@@ -213,13 +214,10 @@ async fn logins_of(
             ),
         ));
     }
-    let found = match ctx.falcon.get_users(ids).await {
-        Ok(found) => found.resources,
-        Err(Error::Api { status: 404, .. }) => Vec::new(),
-        Err(other) => return Err(other.into()),
-    };
+    let (found, _) = ctx.falcon.resolve_users(ids).await?;
     // By UUID in a map: a lookup per name, not a scan of the users found.
     let logins: HashMap<String, String> = found
+        .resources
         .into_iter()
         .filter_map(|u| Some((u.uuid?, u.uid?)))
         .collect();

@@ -17,8 +17,7 @@ pub mod users;
 use std::process::ExitCode;
 
 use falcon_users::types::DomainRole;
-use falcon_users::workflows::roster::Catalogue;
-use falcon_users::{Error, Falcon, StatsSnapshot};
+use falcon_users::{Catalogue, Error, Falcon, StatsSnapshot};
 
 use crate::cli::Format;
 use crate::interrupt::{Abandon, Changes, GRACE, Signal};
@@ -92,11 +91,11 @@ pub fn requests_summary(stats: &StatsSnapshot) -> String {
     )
 }
 
-/// Role ids for roles written by id or display name, resolved against the roles the CID offers
-/// (one read of them, which is returned too). Every name that matches no role is reported in
-/// one usage error, each with a "did you mean" when one is close. With `pass_unknown` (a
-/// change in another CID, whose roles may differ) a name that matches nothing is passed on as
-/// an id for the service to judge.
+/// Role ids for roles written by id or display name, resolved by the library against the roles
+/// the CID offers (one read of them, which is returned too). Every name that matches no role is
+/// reported in one usage error, a line each, with a "did you mean" when one is close. With
+/// `pass_unknown` (a change in another CID, whose roles may differ) a name that matches nothing
+/// is passed on as an id for the service to judge.
 pub async fn resolve_roles(
     falcon: &Falcon,
     written: &[String],
@@ -104,18 +103,12 @@ pub async fn resolve_roles(
 ) -> Result<(Vec<String>, Vec<DomainRole>), Failure> {
     let offered = falcon.roles().await?;
     let catalogue = Catalogue::from_roles(&offered);
-    let mut ids: Vec<String> = Vec::new();
-    let mut problems = Vec::new();
-    for role in written.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
-        match catalogue.resolve(role) {
-            Ok(id) if !ids.contains(&id) => ids.push(id),
-            Ok(_) => {}
-            Err(_) if pass_unknown => ids.push(role.to_owned()),
-            Err(problem) => problems.push(problem),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Failure::Exit(crate::exit::USAGE, problems.join("\n")));
-    }
+    let ids = if pass_unknown {
+        catalogue.resolve_or_pass(written)
+    } else {
+        catalogue
+            .resolve_all(written)
+            .map_err(|problems| Failure::Exit(crate::exit::USAGE, problems.join("\n")))?
+    };
     Ok((ids, offered))
 }

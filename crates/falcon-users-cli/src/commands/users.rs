@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use falcon_users::types::{DomainCreateUserRequest, DomainUser, DomainUserActionActionName};
-use falcon_users::{Error, Falcon, UserQuery, UserRef, UserUpdate};
+use falcon_users::{Falcon, UserQuery, UserRef, UserUpdate};
 use futures::{StreamExt, TryStreamExt};
 
 use super::{Ctx, Failure, Outcome};
@@ -128,54 +128,17 @@ fn get_exit(found: usize, missing: usize) -> u8 {
     }
 }
 
-/// The users named (in the order named, each once) and those not found. A login costs one
-/// lookup; the UUIDs are fetched together. What the service says besides (an envelope's
-/// `errors`) is shown as warnings.
+/// The users named (in the order named, each once) and those not found, in as few requests as
+/// the API allows. What the service says besides (an envelope's `errors`) is shown as warnings.
 async fn look_up(
     falcon: &Falcon,
     users: &[String],
 ) -> Result<(Vec<DomainUser>, Vec<UserRef>), Failure> {
-    let mut missing = Vec::new();
-    // (as named, its UUID)
-    let mut named: Vec<(UserRef, String)> = Vec::new();
-    for written in users {
-        let who = UserRef::from(written);
-        match falcon.user_uuid(&who).await {
-            Ok(uuid) => named.push((who, uuid)),
-            Err(Error::InvalidInput { .. }) if who.is_login() => missing.push(who),
-            Err(err) => return Err(err.into()),
-        }
+    let (found, missing) = falcon.resolve_users(users).await?;
+    for e in &found.errors {
+        console::line(format_args!("warning: {} (code {})", e.message, e.code));
     }
-    let uuids: Vec<&str> = named.iter().map(|(_, uuid)| uuid.as_str()).collect();
-    let mut fetched = if uuids.is_empty() {
-        Vec::new()
-    } else {
-        match falcon.get_users(uuids.as_slice()).await {
-            Ok(found) => {
-                for e in &found.errors {
-                    console::line(format_args!("warning: {} (code {})", e.message, e.code));
-                }
-                found.resources
-            }
-            // Every UUID unknown: some services say so with a 404.
-            Err(Error::Api { status: 404, .. }) => Vec::new(),
-            Err(err) => return Err(err.into()),
-        }
-    };
-    let mut found = Vec::new();
-    for (written, uuid) in named {
-        match fetched
-            .iter()
-            .position(|u| u.uuid.as_deref() == Some(uuid.as_str()))
-        {
-            Some(i) => found.push(fetched.swap_remove(i)),
-            None if found
-                .iter()
-                .any(|u: &DomainUser| u.uuid.as_deref() == Some(&uuid)) => {}
-            None => missing.push(written),
-        }
-    }
-    Ok((found, missing))
+    Ok((found.resources, missing))
 }
 
 /// `users reset-password|reset-2fa`: every user resolved first (a login nobody has stops it

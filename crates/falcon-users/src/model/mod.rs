@@ -1,11 +1,14 @@
-//! Values: what users type (ids, users, CIDs, clouds, credentials, FQL) checked and normalised before any
-//! request exists, and typed views of what the service returns. Nothing here sends anything.
+//! Values: what users type (ids, users, roles, CIDs, clouds, credentials, FQL) checked and
+//! normalised before any request exists, the roles a CID offers, and typed views of what the
+//! service returns. Nothing here sends anything.
 
+pub mod catalogue;
 pub mod cid;
 pub mod cloud;
 pub mod credentials;
 pub mod fql;
 pub mod ids;
+pub mod role_ref;
 pub mod user_ref;
 pub mod validation;
 pub mod views;

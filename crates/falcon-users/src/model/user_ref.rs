@@ -17,7 +17,9 @@ use std::fmt;
 ///
 /// A login costs one lookup (`queryUserV1`) per call that needs the UUID; nothing is cached, so
 /// a renamed or recreated user is always found as they are now. Resolve once with
-/// [`Falcon::user_uuid`](crate::Falcon::user_uuid) to reuse a UUID across calls.
+/// [`Falcon::user_uuid`](crate::Falcon::user_uuid) to reuse a UUID across calls, or many at
+/// once with [`Falcon::resolve_users`](crate::Falcon::resolve_users) (two requests, and the
+/// ones that do not exist).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UserRef {
     /// The login, usually an email address.

@@ -7,8 +7,10 @@ use falcon_users_api::operations::{
 use falcon_users_api::types::{DomainPermissionDetails, MsaspecIdsRequest};
 
 use crate::client::Falcon;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::model::catalogue::Catalogue;
 use crate::model::ids::IdList;
+use crate::model::role_ref::{RoleRef, check_roles};
 use crate::model::user_ref::UserRef;
 use crate::model::validation::checked_id;
 use crate::model::views::Role;
@@ -121,6 +123,76 @@ impl Falcon {
             return Ok(Vec::new());
         }
         Ok(self.get_roles(ids).await?.resources)
+    }
+
+    /// The roles this handle's CID offers, as a [`Catalogue`] to resolve role names against:
+    /// one read ([`Falcon::roles`]: `queriesRolesV1`, then `entitiesRolesGETV2`).
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// let roles = falcon.role_catalogue().await?;
+    /// println!("{:?}", roles.resolve("Falcon Console Guest"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn role_catalogue(&self) -> Result<Catalogue> {
+        Ok(Catalogue::from_roles(&self.roles().await?))
+    }
+
+    /// The role ids of roles named by id or display name ([`RoleRef`]), resolved against one
+    /// read of the roles this handle's CID offers, as [`Catalogue::resolve_all`] resolves them:
+    /// in the order named, each id once. Roles that are all ids offered cost one request
+    /// (`queriesRolesV1`); a display name (or an id in another case) costs one more, for the
+    /// names (`entitiesRolesGETV2`).
+    ///
+    /// An empty list, or a role with control characters, is refused before any request. Roles
+    /// that match no role (or the name of several) are [`Error::InvalidInput`] on `roles`,
+    /// naming each, with the nearest id or name when one is close: `invalid roles: no role
+    /// "Falcon Console Gest" in this CID; did you mean Falcon Console Guest?`.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// let ids = falcon.resolve_roles(["Falcon Console Guest", "falconhost_analyst"]).await?;
+    /// assert_eq!(ids, ["falcon_console_guest", "falconhost_analyst"]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn resolve_roles<R: Into<RoleRef>>(
+        &self,
+        roles: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<String>> {
+        let roles: Vec<RoleRef> = roles.into_iter().map(Into::into).collect();
+        self.resolve_role_refs("roles", &roles, false).await
+    }
+
+    /// [`Falcon::resolve_roles`], its errors naming `field` (the caller's argument). With
+    /// `elsewhere` (a change in another CID, whose roles this handle's may not be), a role that
+    /// matches nothing here is passed on as written for the service to judge
+    /// ([`Catalogue::resolve_or_pass`]).
+    pub(crate) async fn resolve_role_refs(
+        &self,
+        field: &'static str,
+        roles: &[RoleRef],
+        elsewhere: bool,
+    ) -> Result<Vec<String>> {
+        check_roles(field, roles)?;
+        let offered = self.role_ids().await?;
+        let named = || roles.iter().filter(|r| !r.as_str().is_empty());
+        // Ids as the service lists them need no names: the read of the details is saved.
+        if named().all(|r| offered.iter().any(|id| id == r.as_str())) {
+            let ids: IdList = named().collect();
+            return Ok(ids.into_vec());
+        }
+        let details = if offered.is_empty() {
+            Vec::new()
+        } else {
+            self.get_roles(offered).await?.resources
+        };
+        let catalogue = Catalogue::from_roles(&details);
+        if elsewhere {
+            return Ok(catalogue.resolve_or_pass(roles));
+        }
+        catalogue
+            .resolve_all(roles)
+            .map_err(|problems| Error::invalid(field, problems.join("; ")))
     }
 
     /// The permission ids a role grants in this handle's CID (`entitiesRolePermissionsV1`):

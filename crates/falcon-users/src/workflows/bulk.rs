@@ -7,6 +7,7 @@ use crate::client::Falcon;
 use crate::error::Result;
 use crate::model::cid::Cid;
 use crate::model::ids::IdList;
+use crate::model::role_ref::{RoleRef, check_roles};
 use crate::model::validation::check_expiry;
 use crate::ops::grants::{GrantOptions, RevokeOptions};
 
@@ -32,20 +33,31 @@ pub struct BulkOutcome {
 }
 
 impl Falcon {
-    /// Applies `change` of `role_ids` to every user in `user_uuids`, `concurrency` at a time.
+    /// Applies `change` of `roles` to every user in `user_uuids`, `concurrency` at a time.
     /// Every user gets an outcome; one failure does not stop the others.
+    ///
+    /// Roles are named by id or display name ([`RoleRef`]), resolved once, before any change,
+    /// against the roles this handle's CID offers ([`Falcon::resolve_roles`]: one request, two
+    /// for a display name); one that matches none is refused with the nearest. For a change in
+    /// another `cid`, whose roles may differ, a role that matches nothing here is passed on as
+    /// written for the service to judge.
     pub async fn change_roles_bulk(
         &self,
         user_uuids: impl Into<IdList>,
-        role_ids: impl Into<IdList>,
+        roles: impl Into<IdList>,
         change: RoleChange,
         cid: Option<&Cid>,
         concurrency: usize,
     ) -> Result<Vec<BulkOutcome>> {
         let users = user_uuids.into();
-        let roles = role_ids.into();
+        let roles: Vec<RoleRef> = roles
+            .into()
+            .into_vec()
+            .into_iter()
+            .map(RoleRef::from)
+            .collect();
         users.validate("user_uuids")?;
-        roles.validate("role_ids")?;
+        check_roles("role_ids", &roles)?;
         if let RoleChange::Grant {
             expires_at: Some(at),
         } = change
@@ -53,6 +65,11 @@ impl Falcon {
             // Checked once here rather than failing every user the same way.
             check_expiry(at)?;
         }
+        let elsewhere = cid.is_some_and(|c| self.member_cid() != Some(c));
+        let roles = IdList::from(
+            self.resolve_role_refs("role_ids", &roles, elsewhere)
+                .await?,
+        );
         Ok(stream::iter(users)
             .map(|uuid| {
                 let roles = roles.clone();

@@ -5,6 +5,7 @@ use tracing::warn;
 
 use crate::client::Falcon;
 use crate::error::{Error, Result};
+use crate::model::user_ref::UserRef;
 use crate::model::views::{Grant, User};
 use crate::ops::grants::GrantQuery;
 use crate::ops::paging::end_at_error;
@@ -132,7 +133,7 @@ impl Falcon {
                     status: 400 | 404, ..
                 },
             ) => {
-                if self.user_exists(&uuid).await? {
+                if self.find_user(UserRef::Uuid(uuid.clone())).await?.is_some() {
                     return Err(err);
                 }
                 warn!(
@@ -146,17 +147,6 @@ impl Falcon {
                     deleted: true,
                 })
             }
-            Err(err) => Err(err),
-        }
-    }
-
-    async fn user_exists(&self, uuid: &str) -> Result<bool> {
-        match self.get_users(uuid).await {
-            Ok(found) => Ok(found
-                .resources
-                .iter()
-                .any(|u| u.uuid.as_deref() == Some(uuid))),
-            Err(Error::Api { status: 404, .. }) => Ok(false),
             Err(err) => Err(err),
         }
     }

@@ -11,6 +11,7 @@ use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::model::ids::IdList;
+use crate::model::role_ref::{RoleRef, check_roles};
 use crate::model::validation::checked_identity;
 use crate::model::views::User;
 use crate::ops::grants::{GrantOptions, GrantQuery};
@@ -30,11 +31,12 @@ pub enum OnGrantFailure {
     Report,
 }
 
-/// A user to provision: login, names, roles, and how to behave on failure.
+/// A user to provision: login, names, roles (by id or display name), and how to behave on
+/// failure.
 ///
 /// ```
 /// use falcon_users::workflows::{OnGrantFailure, Provision};
-/// let job = Provision::new("ann@example.com", ["falcon_console_guest"])
+/// let job = Provision::new("ann@example.com", ["Falcon Console Guest", "falconhost_analyst"])
 ///     .names("Ann", "Lee")
 ///     .on_grant_failure(OnGrantFailure::Report);
 /// ```
@@ -43,7 +45,7 @@ pub struct Provision {
     uid: String,
     first_name: Option<String>,
     last_name: Option<String>,
-    role_ids: IdList,
+    roles: Vec<RoleRef>,
     cid: Option<Cid>,
     legacy: bool,
     on_grant_failure: OnGrantFailure,
@@ -105,13 +107,20 @@ impl ProvisionOutcome {
 }
 
 impl Provision {
-    /// A user with login `uid` (an email) and the roles to grant.
-    pub fn new(uid: impl Into<String>, role_ids: impl Into<IdList>) -> Self {
+    /// A user with login `uid` (an email) and the roles to grant, each named by id or display
+    /// name (a [`RoleRef`]; a string is split on commas, as an [`IdList`] is). The names are
+    /// resolved when the job runs, against the roles of the CID it provisions in.
+    pub fn new(uid: impl Into<String>, roles: impl Into<IdList>) -> Self {
         Self {
             uid: uid.into().trim().to_lowercase(),
             first_name: None,
             last_name: None,
-            role_ids: role_ids.into(),
+            roles: roles
+                .into()
+                .into_vec()
+                .into_iter()
+                .map(RoleRef::from)
+                .collect(),
             cid: None,
             legacy: false,
             on_grant_failure: OnGrantFailure::default(),
@@ -161,8 +170,10 @@ impl Provision {
 }
 
 impl Falcon {
-    /// Creates the user and grants the roles, after checking the email and that every role id
-    /// exists in the tenant. Provisioning a user that already has the roles changes nothing.
+    /// Creates the user and grants the roles, after checking the email and resolving every role
+    /// (by id or display name, [`Falcon::resolve_roles`]) against the roles the CID offers: a
+    /// role that matches none is refused before anything is created, with the nearest id or
+    /// name. Provisioning a user that already has the roles changes nothing.
     ///
     /// A create whose response was lost (timeout, connection reset, 5xx) is not sent again
     /// blindly: the user is looked up by `uid` first, and only created if absent. A create
@@ -171,19 +182,23 @@ impl Falcon {
     pub async fn provision(&self, job: &Provision) -> Result<ProvisionOutcome> {
         // Refused here, before the lookups, as the create would refuse them.
         checked_identity(&job.uid, job.first_name.clone(), job.last_name.clone())?;
-        job.role_ids.validate("role_ids")?;
+        check_roles("role_ids", &job.roles)?;
         let falcon = match (&job.cid, self.member_cid()) {
             (Some(cid), member) if member != Some(cid) => self.for_member(cid.as_str())?,
             _ => self.clone(),
         };
-        falcon.check_roles_exist(&job.role_ids).await?;
+        let role_ids = IdList::from(
+            falcon
+                .resolve_role_refs("role_ids", &job.roles, false)
+                .await?,
+        );
 
         if let Some(user) = falcon.find_user_by_uid(&job.uid).await? {
-            return falcon.complete_existing(job, user).await;
+            return falcon.complete_existing(job, &role_ids, user).await;
         }
         let steps = [
             format!("create user {}", job.uid),
-            format!("grant {}", job.role_ids.as_slice().join(", ")),
+            format!("grant {}", role_ids.as_slice().join(", ")),
         ];
         job.stop.before(WORKFLOW, &steps, 0)?;
         let user = match falcon.create_once(job).await {
@@ -194,7 +209,7 @@ impl Falcon {
                 match falcon.find_user_by_uid(&job.uid).await {
                     Ok(Some(user)) => {
                         info!(uid = %job.uid, "created concurrently by another caller");
-                        return falcon.complete_existing(job, user).await;
+                        return falcon.complete_existing(job, &role_ids, user).await;
                     }
                     _ => return Err(refused),
                 }
@@ -203,18 +218,22 @@ impl Falcon {
         };
         let uuid = user.uuid.clone().unwrap_or_default();
         if let Err(stopped) = job.stop.before(WORKFLOW, &steps, 1) {
-            return Err(falcon.after_failed_grant(job, &uuid, stopped).await);
+            return Err(falcon
+                .after_failed_grant(job, &role_ids, &uuid, stopped)
+                .await);
         }
         let cid = user.cid.as_deref().and_then(|c| c.parse::<Cid>().ok());
-        match falcon.grant_once(&uuid, &job.role_ids, cid.as_ref()).await {
+        match falcon.grant_once(&uuid, &role_ids, cid.as_ref()).await {
             Ok(()) => {
                 info!(uid = %job.uid, uuid = %uuid, "provisioned");
                 Ok(ProvisionOutcome::Created {
                     user,
-                    granted: job.role_ids.as_slice().to_vec(),
+                    granted: role_ids.into_vec(),
                 })
             }
-            Err(grant_error) => Err(falcon.after_failed_grant(job, &uuid, grant_error).await),
+            Err(grant_error) => Err(falcon
+                .after_failed_grant(job, &role_ids, &uuid, grant_error)
+                .await),
         }
     }
 
@@ -235,34 +254,19 @@ impl Falcon {
         .await
     }
 
-    /// Refuses role ids the tenant does not offer, before anything is created.
-    async fn check_roles_exist(&self, role_ids: &IdList) -> Result<()> {
-        let available: BTreeSet<String> = self.role_ids().await?.into_iter().collect();
-        let unknown: Vec<&str> = role_ids
-            .as_slice()
-            .iter()
-            .filter(|r| !available.contains(*r))
-            .map(String::as_str)
-            .collect();
-        if unknown.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                "role_ids",
-                format!("not available in this CID: {}", unknown.join(", ")),
-            ))
-        }
-    }
-
-    async fn complete_existing(&self, job: &Provision, user: User) -> Result<ProvisionOutcome> {
+    async fn complete_existing(
+        &self,
+        job: &Provision,
+        role_ids: &IdList,
+        user: User,
+    ) -> Result<ProvisionOutcome> {
         let uuid = user.uuid.clone().unwrap_or_default();
         let held: BTreeSet<String> = self
             .grants(&uuid, GrantQuery::new())
             .map_ok(|g| g.role_id)
             .try_collect()
             .await?;
-        let missing: Vec<String> = job
-            .role_ids
+        let missing: Vec<String> = role_ids
             .as_slice()
             .iter()
             .filter(|r| !held.contains(*r))
@@ -339,7 +343,13 @@ impl Falcon {
         held.is_ok_and(|held| role_ids.as_slice().iter().all(|r| held.contains(r)))
     }
 
-    async fn after_failed_grant(&self, job: &Provision, uuid: &str, grant_error: Error) -> Error {
+    async fn after_failed_grant(
+        &self,
+        job: &Provision,
+        role_ids: &IdList,
+        uuid: &str,
+        grant_error: Error,
+    ) -> Error {
         let rolled_back = match job.on_grant_failure {
             OnGrantFailure::Report => false,
             OnGrantFailure::RollBack => self.delete_once(uuid).await,
@@ -348,7 +358,7 @@ impl Falcon {
             uid: job.uid.clone(),
             user_uuid: uuid.to_owned(),
             rolled_back,
-            roles_not_granted: job.role_ids.as_slice().to_vec(),
+            roles_not_granted: role_ids.as_slice().to_vec(),
             source: Box::new(grant_error),
         }
     }

@@ -215,3 +215,81 @@ async fn role_permissions_and_a_users_role_ids_come_from_the_permission_operatio
     let every = falcon.role_ids().await.unwrap();
     assert!(theirs.iter().all(|r| every.contains(r)), "{theirs:?}");
 }
+
+/// Users named by login and UUID, some missing, found in two requests: one `queryUserV1` for
+/// every login, one `retrieveUsersGETV1` for every UUID; each user once, in the order named,
+/// and the missing ones named as they were written.
+#[tokio::test]
+async fn resolve_users_finds_logins_and_uuids_in_two_requests_and_names_the_missing() {
+    use falcon_users::api::operations::RETRIEVE_USERS_GET_V1;
+
+    let sim = sim().await;
+    let falcon = client(&sim, sim.credentials());
+    let mut uuids = Vec::new();
+    for uid in ["ann@example.com", "bob@example.com", "cy@example.com"] {
+        let user = falcon.create_user(new_user(uid, "")).await.unwrap();
+        uuids.push(user.uuid.unwrap());
+    }
+    let ghost = "0000000000000000000000000000ffff";
+    let before = sim.request_counts();
+    let (found, missing) = falcon
+        .resolve_users([
+            "Bob@Example.com",
+            ghost,
+            "nobody@example.com",
+            uuids[0].as_str(),
+            uuids[1].as_str(),
+            "cy@example.com",
+            "bob@example.com",
+        ])
+        .await
+        .unwrap();
+    let sent: Vec<(&str, u64)> = sim
+        .request_counts()
+        .into_iter()
+        .map(|(op, n)| (op, n - before.get(op).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(
+        sent,
+        [(QUERY_USER_V1.id, 1), (RETRIEVE_USERS_GET_V1.id, 1)],
+        "one query for the logins, one fetch for the UUIDs"
+    );
+    let logins: Vec<&str> = found
+        .resources
+        .iter()
+        .map(|u| u.uid.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        logins,
+        ["bob@example.com", "ann@example.com", "cy@example.com"]
+    );
+    assert_eq!(
+        missing,
+        [
+            UserRef::Uuid(ghost.to_owned()),
+            UserRef::Uid("nobody@example.com".to_owned())
+        ]
+    );
+
+    // UUIDs alone: one request; nothing named: none.
+    let before = sim.request_count(&QUERY_USER_V1);
+    let (found, missing) = falcon.resolve_users([uuids[2].as_str()]).await.unwrap();
+    assert_eq!(found.resources.len(), 1);
+    assert!(missing.is_empty());
+    assert_eq!(sim.request_count(&QUERY_USER_V1), before);
+    let (found, missing) = falcon.resolve_users(Vec::<String>::new()).await.unwrap();
+    assert!(found.resources.is_empty() && missing.is_empty());
+
+    // A UUID that cannot be an id is refused, naming it, before any request.
+    let before = sim.request_counts();
+    let err = falcon
+        .resolve_users(["ann@example.com", "not a uuid"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput { field: "users", .. }),
+        "{err:?}"
+    );
+    assert_eq!(sim.request_counts(), before);
+}

@@ -84,6 +84,76 @@ async fn unknown_roles_are_refused_before_anything_is_created() {
     assert!(roles_of(&sim, "x@example.com").is_none());
 }
 
+/// Roles are named as people write them: by display name (any case), by id, the same role both
+/// ways once. A misspelt name or id is refused before anything is created, with the nearest; ids
+/// alone cost one roles request, a display name one more (the names).
+#[tokio::test]
+async fn provision_takes_role_display_names_and_suggests_the_nearest_on_a_typo() {
+    let (sim, falcon) = setup(5).await;
+    let reads = |sim: &falcon_users_sim::Simulator| {
+        [
+            &operations::QUERIES_ROLES_V1,
+            &operations::ENTITIES_ROLES_GET_V2,
+        ]
+        .map(|op| sim.request_count(op))
+    };
+
+    let job = Provision::new(
+        "ada@example.com",
+        [
+            "Falcon Console Guest",
+            "falcon analyst",
+            "falcon_console_guest",
+        ],
+    );
+    let done = falcon.provision(&job).await.unwrap();
+    assert!(matches!(done, ProvisionOutcome::Created { .. }), "{done:?}");
+    assert_eq!(
+        done.granted(),
+        ["falcon_console_guest", "falconhost_analyst"]
+    );
+    assert_eq!(
+        roles_of(&sim, "ada@example.com").unwrap(),
+        ["falcon_console_guest", "falconhost_analyst"]
+    );
+    assert_eq!(
+        reads(&sim),
+        [1, 1],
+        "one read of the roles, with their names"
+    );
+
+    let before = reads(&sim);
+    let by_id = Provision::new("bea@example.com", ["falcon_console_guest"]);
+    falcon.provision(&by_id).await.unwrap();
+    assert_eq!(reads(&sim), [before[0] + 1, before[1]], "ids need no names");
+
+    for (role, problem) in [
+        (
+            "Falcon Console Gest",
+            "invalid role_ids: no role \"Falcon Console Gest\" in this CID; did you mean Falcon Console Guest?",
+        ),
+        (
+            "falcon_console_gest",
+            "invalid role_ids: no role \"falcon_console_gest\" in this CID; did you mean falcon_console_guest?",
+        ),
+    ] {
+        let err = falcon
+            .provision(&Provision::new("cy@example.com", [role]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), problem);
+        assert!(matches!(
+            err,
+            Error::InvalidInput {
+                field: "role_ids",
+                ..
+            }
+        ));
+    }
+    assert_eq!(sim.request_count(&operations::CREATE_USER_V1), 2);
+    assert!(roles_of(&sim, "cy@example.com").is_none());
+}
+
 /// An invisible character in a name is refused before any request, whichever create
 /// operation the job asks for (the legacy one included).
 #[tokio::test]
@@ -230,6 +300,61 @@ async fn bulk_role_changes_report_per_user() {
             );
         }
     });
+}
+
+/// A bulk change takes roles by display name too, resolved once before any change; a typo is
+/// refused with the nearest before any user is changed.
+#[tokio::test]
+async fn bulk_role_changes_take_display_names_resolved_once() {
+    let (sim, falcon) = setup(10).await;
+    let users: Vec<String> = sim
+        .users(&sim.parent_cid())
+        .into_iter()
+        .take(3)
+        .map(|u| u.uuid)
+        .collect();
+    let roles_read = sim.request_count(&operations::QUERIES_ROLES_V1);
+    let outcomes = falcon
+        .change_roles_bulk(
+            users.clone(),
+            vec!["falcon investigator", "Falcon Console Guest"],
+            RoleChange::Grant { expires_at: None },
+            None,
+            4,
+        )
+        .await
+        .unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    assert_eq!(
+        sim.request_count(&operations::QUERIES_ROLES_V1),
+        roles_read + 1,
+        "the roles read once for all users"
+    );
+    let parent = sim.parent_cid();
+    sim.inspect(|s| {
+        for uuid in &users {
+            let held: Vec<&str> = s.tenants[&parent].grants[uuid]
+                .iter()
+                .map(|g| g.role_id.as_str())
+                .collect();
+            assert!(held.contains(&"falconhost_investigator"), "{held:?}");
+            assert!(held.contains(&"falcon_console_guest"), "{held:?}");
+        }
+    });
+
+    let changes = sim.request_count(&operations::USER_ROLES_ACTION_V1);
+    let err = falcon
+        .change_roles_bulk(users, "Falcon Investigater", RoleChange::Revoke, None, 4)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid role_ids: no role \"Falcon Investigater\" in this CID; did you mean Falcon Investigator?"
+    );
+    assert_eq!(
+        sim.request_count(&operations::USER_ROLES_ACTION_V1),
+        changes
+    );
 }
 
 /// A fleet inventory: every child's rows labelled with its CID, each child with its own token;

@@ -105,7 +105,7 @@ impl Falcon {
         let permissions = |role: DomainRole| async move {
             match self.role_permission_ids(&role.id).await {
                 Ok(perms) => Ok((role, Some(perms))),
-                Err(Error::Api { status: 404, .. }) => Ok((role, None)),
+                Err(e) if e.is_not_found() => Ok((role, None)),
                 Err(err) => Err(err),
             }
         };

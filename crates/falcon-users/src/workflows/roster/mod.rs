@@ -27,7 +27,6 @@ mod apply;
 mod journal;
 mod origin;
 mod plan;
-mod resolve;
 mod rows;
 mod state;
 mod targeted;
@@ -37,13 +36,14 @@ use chrono::Utc;
 use crate::client::Falcon;
 use crate::error::Result;
 
+/// Where [`Catalogue`] was first defined; it lives with the roles now.
+pub use crate::model::catalogue::Catalogue;
 pub use apply::{ApplyOptions, ApplyReport, ChangeOutcome, ChangeResult};
 pub use journal::{Journal, JournalEntry};
 pub use origin::Origin;
 pub use plan::{
     Action, Change, Guardrails, Mode, PLAN_VERSION, Plan, PlanOptions, actions, plan, position,
 };
-pub use resolve::Catalogue;
 pub use rows::{
     COLUMNS, MAX_BYTES, MAX_ENTRIES, MAX_LINE_BYTES, MAX_ROLES_PER_ENTRY, Roster, RosterEntry,
     RosterRole,

@@ -793,7 +793,7 @@ mod tests {
     use chrono::{DateTime, Duration, Utc};
 
     use super::*;
-    use crate::workflows::roster::resolve::Catalogue;
+    use crate::model::catalogue::Catalogue;
     use crate::workflows::roster::state::CidState;
 
     fn now() -> DateTime<Utc> {

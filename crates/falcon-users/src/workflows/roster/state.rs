@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::Falcon;
 use crate::error::Result;
+use crate::model::catalogue::Catalogue;
 use crate::model::cid::Cid;
 use crate::model::views::Grant;
 use crate::ops::users::UserQuery;
 use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
 use crate::workflows::roster::origin::Origin;
-use crate::workflows::roster::resolve::Catalogue;
 use crate::workflows::roster::rows::{Roster, RosterEntry, RosterRole};
 
 /// A user as a plan sees them in one CID: UUID, names, and the roles held there directly, each

@@ -9,12 +9,12 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::client::Falcon;
 use crate::error::{Error, Result};
+use crate::model::catalogue::Catalogue;
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
 use crate::workflows::inventory::InventoryOptions;
 use crate::workflows::roster::origin::Origin;
 use crate::workflows::roster::plan::{Change, Guardrails, Mode, Plan, PlanOptions};
-use crate::workflows::roster::resolve::Catalogue;
 use crate::workflows::roster::state::{CidState, Found, TenantState, UserState};
 
 /// Whose state to read.
