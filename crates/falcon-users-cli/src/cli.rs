@@ -77,6 +77,10 @@ pub struct Global {
     )]
     pub client_secret: Option<String>,
     /// Cloud: us-1, us-2, us-3, eu-1, us-gov-1, us-gov-2, a URL, or `simulator`.
+    #[cfg_attr(
+        not(feature = "simulator"),
+        arg(help = "Cloud: us-1, us-2, us-3, eu-1, us-gov-1, us-gov-2, or a URL")
+    )]
     #[arg(long, env = "FALCON_CLOUD", global = true, hide_env_values = true)]
     pub cloud: Option<String>,
     /// Flight Control: act in this member CID.

@@ -294,10 +294,33 @@ mod without_simulator {
         assert_refused(&failure, "`sim`");
     }
 
+    /// The main job's path is untouched: a real (here loopback) cloud connects as before.
+    #[tokio::test]
+    async fn a_real_cloud_still_connects() {
+        let cli = parse(&[
+            "--cloud",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "secret",
+            "roles",
+            "list",
+        ]);
+        let connection = connect(&cli.global).await.expect("connects");
+        assert_eq!(connection.falcon.base_url().as_str(), "http://127.0.0.1:9/");
+    }
+
     #[test]
     fn the_help_offers_no_simulator() {
         let help = Cli::command().render_long_help().to_string();
-        for word in ["--simulate", "--sim-", "Simulator:", "\n  sim "] {
+        for word in [
+            "--simulate",
+            "--sim-",
+            "Simulator:",
+            "\n  sim ",
+            "simulator",
+        ] {
             assert!(!help.contains(word), "{word} in {help}");
         }
     }
