@@ -1,7 +1,9 @@
-//! Maintainer tasks for falcon-users: `cargo xtask generate [--check]` and `cargo xtask spec-diff`.
+//! Maintainer tasks for falcon-users: `cargo xtask generate [--check]`, `cargo xtask spec-diff`
+//! and `cargo xtask new-operation`.
 
 mod generate;
 mod naming;
+mod new_operation;
 mod normalize;
 mod operation_table;
 mod passes;
@@ -42,6 +44,17 @@ enum Command {
         #[arg(long)]
         unexplained_only: bool,
     },
+    /// Write the spec entry of an upstream operation our spec lacks (descriptions left for a
+    /// person) and print every file the new operation needs.
+    NewOperation {
+        /// The upstream operationId, e.g. `entitiesPermissionsGETV1`.
+        operation_id: String,
+        /// The upstream Swagger 2.0 JSON file.
+        upstream: PathBuf,
+        /// Our OpenAPI 3.0 spec, which gets the entry.
+        #[arg(long, default_value = "spec/user-management.json")]
+        spec: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,6 +67,11 @@ fn main() -> ExitCode {
             curation,
             unexplained_only,
         } => spec_diff::run(&upstream, &spec, &curation, unexplained_only),
+        Command::NewOperation {
+            operation_id,
+            upstream,
+            spec,
+        } => new_operation::run(&workspace_root(), &operation_id, &upstream, &spec),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

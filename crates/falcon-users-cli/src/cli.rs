@@ -23,6 +23,16 @@ use crate::member_cids::{self, MemberCids};
 /// so a session sees its own changes; --sim-reset starts over.
 #[derive(Debug, Parser)]
 #[command(name = "falcon-users", version, propagate_version = true)]
+// A build without the simulator says nothing of it.
+#[cfg_attr(
+    not(feature = "simulator"),
+    command(
+        long_about = "User lifecycle work on CrowdStrike Falcon: inventory, provisioning, \
+        offboarding, role changes.\n\nCredentials come from flags, FALCON_CLIENT_ID / \
+        FALCON_CLIENT_SECRET / FALCON_CLOUD / FALCON_MEMBER_CID, or a profile of the config file \
+        (--profile; see `config profiles`), in that order of precedence."
+    )
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -67,6 +77,10 @@ pub struct Global {
     )]
     pub client_secret: Option<String>,
     /// Cloud: us-1, us-2, us-3, eu-1, us-gov-1, us-gov-2, a URL, or `simulator`.
+    #[cfg_attr(
+        not(feature = "simulator"),
+        arg(help = "Cloud: us-1, us-2, us-3, eu-1, us-gov-1, us-gov-2, or a URL")
+    )]
     #[arg(long, env = "FALCON_CLOUD", global = true, hide_env_values = true)]
     pub cloud: Option<String>,
     /// Flight Control: act in this member CID.
@@ -81,6 +95,15 @@ pub struct Global {
     /// More logging on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The simulator's flags.
+    #[command(flatten)]
+    pub sim: SimFlags,
+}
+
+/// The embedded simulator's flags, after the other global options.
+#[cfg(feature = "simulator")]
+#[derive(Debug, Args)]
+pub struct SimFlags {
     /// Run against an embedded simulator instead of Falcon.
     #[arg(long, global = true, help_heading = "Simulator")]
     pub simulate: bool,
@@ -111,6 +134,40 @@ pub struct Global {
         help_heading = "Simulator"
     )]
     pub sim_users: usize,
+}
+
+/// A build without the embedded simulator still knows its flags, hidden, so that using one is
+/// refused with a message naming the missing feature (not clap's bare "unexpected argument").
+#[cfg(not(feature = "simulator"))]
+#[derive(Debug, Args)]
+pub struct SimFlags {
+    /// Refused: this build has no simulator.
+    #[arg(long, global = true, hide = true)]
+    pub simulate: bool,
+    /// Refused: this build has no simulator.
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    pub sim_state: Option<std::ffi::OsString>,
+    /// Refused: this build has no simulator.
+    #[arg(long, global = true, hide = true)]
+    pub sim_reset: bool,
+    /// Refused: this build has no simulator.
+    #[arg(long, global = true, hide = true, value_name = "N")]
+    pub sim_users: Option<std::ffi::OsString>,
+}
+
+#[cfg(not(feature = "simulator"))]
+impl SimFlags {
+    /// The first simulator flag given, if any.
+    pub fn given(&self) -> Option<&'static str> {
+        [
+            (self.simulate, "--simulate"),
+            (self.sim_state.is_some(), "--sim-state"),
+            (self.sim_reset, "--sim-reset"),
+            (self.sim_users.is_some(), "--sim-users"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
 }
 
 /// How results are printed.
@@ -162,6 +219,7 @@ pub enum Command {
     #[command(subcommand)]
     Auth(AuthCommand),
     /// Run the simulator in the foreground and print how to reach it.
+    #[cfg_attr(not(feature = "simulator"), command(hide = true))]
     Sim(SimArgs),
     /// The config file's profiles (tenants): list them, show where the file is.
     #[command(subcommand)]

@@ -1,12 +1,15 @@
 //! Turning flags, environment and profile into a `Falcon` client, or into an embedded simulator.
 
 use falcon_users::{Credentials, Falcon, FalconBuilder};
+#[cfg(feature = "simulator")]
 use falcon_users_sim::{SimConfig, Simulator};
 
 use crate::cli::Global;
 use crate::commands::Failure;
+#[cfg(feature = "simulator")]
 use crate::console;
 use crate::profile::{self, Profile};
+#[cfg(feature = "simulator")]
 use crate::sim_state::{self, Store};
 
 /// A client, and the simulator it talks to when simulating (kept alive while in use).
@@ -14,16 +17,30 @@ pub struct Connection {
     /// The client.
     pub falcon: Falcon,
     /// The embedded simulator, if any.
+    #[cfg(feature = "simulator")]
     pub embedded: Option<Embedded>,
 }
 
+impl Connection {
+    /// Saves the embedded simulator's tenant as the command left it (nothing to do on Falcon).
+    pub fn save(&mut self) -> Result<(), Failure> {
+        #[cfg(feature = "simulator")]
+        if let Some(embedded) = &mut self.embedded {
+            return embedded.save();
+        }
+        Ok(())
+    }
+}
+
 /// The embedded simulator and the locked file its tenant is kept in.
+#[cfg(feature = "simulator")]
 pub struct Embedded {
     simulator: Simulator,
     store: Store,
     saved: bool,
 }
 
+#[cfg(feature = "simulator")]
 impl Embedded {
     /// Saves the tenant as the command left it.
     pub fn save(&mut self) -> Result<(), Failure> {
@@ -32,6 +49,7 @@ impl Embedded {
     }
 }
 
+#[cfg(feature = "simulator")]
 impl Drop for Embedded {
     /// A command dropped before it saved (stopped by a signal) may still have changed the
     /// tenant, as it would have changed a real one: keep those changes too.
@@ -46,12 +64,12 @@ impl Drop for Embedded {
 
 /// Whether the user asked for the embedded simulator (`cloud`: the one in force).
 fn simulating(global: &Global, cloud: Option<&str>) -> bool {
-    global.simulate || cloud.is_some_and(|c| c.trim().eq_ignore_ascii_case("simulator"))
+    global.sim.simulate || cloud.is_some_and(|c| c.trim().eq_ignore_ascii_case("simulator"))
 }
 
 /// Connects as the flags, environment and profile say (in that order of precedence, value by
 /// value: a flag or variable overrides the profile's value for it).
-/// When simulating, the tenant is the one saved by the previous command (see [`sim_state`]),
+/// When simulating, the tenant is the one saved by the previous command (see `sim_state`),
 /// or a new one seeded from `--sim-users` and the fixed default seed (the same every time).
 pub async fn connect(global: &Global) -> Result<Connection, Failure> {
     let profile = profile::select(global.profile.as_deref(), global.config.as_deref())?;
@@ -63,39 +81,7 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
         .clone()
         .or_else(|| from_profile(|p| &p.member_cid));
     if simulating(global, cloud.as_deref()) {
-        let config = SimConfig {
-            users: global.sim_users,
-            ..SimConfig::default()
-        };
-        let path = sim_state::path(global.sim_state.as_deref())?;
-        let (store, saved) = Store::open(path, global.sim_reset)?;
-        let started = match saved {
-            Some(state) => Simulator::start_with_state(config, state).await,
-            None => Simulator::start(config).await,
-        };
-        let simulator = started.map_err(|e| {
-            falcon_users::Error::Config(format!("could not start the simulator: {e}"))
-        })?;
-        let creds = simulator.credentials();
-        let mut builder = Falcon::builder()
-            .credentials(&Credentials::new(
-                creds.client_id.clone(),
-                creds.client_secret.clone(),
-            ))
-            .cloud(falcon_users::Cloud::Custom(simulator.base_url()))
-            // Its port changes from run to run; a plan saved in one names it as the next finds it.
-            .endpoint_name("simulator");
-        if let Some(cid) = &member_cid {
-            builder = builder.member_cid(cid);
-        }
-        return Ok(Connection {
-            falcon: builder.build()?,
-            embedded: Some(Embedded {
-                simulator,
-                store,
-                saved: false,
-            }),
-        });
+        return embedded(global, member_cid.as_deref()).await;
     }
     let mut builder = FalconBuilder::from_env()?;
     let client_id = global
@@ -126,11 +112,73 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
     builder = builder.user_agent(format!("falcon-users-cli/{}", env!("CARGO_PKG_VERSION")));
     Ok(Connection {
         falcon: builder.build()?,
+        #[cfg(feature = "simulator")]
         embedded: None,
     })
 }
 
-#[cfg(test)]
+/// Starts the embedded simulator on the saved (or a newly seeded) tenant and a client for it.
+#[cfg(feature = "simulator")]
+async fn embedded(global: &Global, member_cid: Option<&str>) -> Result<Connection, Failure> {
+    let config = SimConfig {
+        users: global.sim.sim_users,
+        ..SimConfig::default()
+    };
+    let path = sim_state::path(global.sim.sim_state.as_deref())?;
+    let (store, saved) = Store::open(path, global.sim.sim_reset)?;
+    let started = match saved {
+        Some(state) => Simulator::start_with_state(config, state).await,
+        None => Simulator::start(config).await,
+    };
+    let simulator = started
+        .map_err(|e| falcon_users::Error::Config(format!("could not start the simulator: {e}")))?;
+    let creds = simulator.credentials();
+    let mut builder = Falcon::builder()
+        .credentials(&Credentials::new(
+            creds.client_id.clone(),
+            creds.client_secret.clone(),
+        ))
+        .cloud(falcon_users::Cloud::Custom(simulator.base_url()))
+        // Its port changes from run to run; a plan saved in one names it as the next finds it.
+        .endpoint_name("simulator");
+    if let Some(cid) = member_cid {
+        builder = builder.member_cid(cid);
+    }
+    Ok(Connection {
+        falcon: builder.build()?,
+        embedded: Some(Embedded {
+            simulator,
+            store,
+            saved: false,
+        }),
+    })
+}
+
+/// This build has no simulator: the user asked for one, so say which feature it lacks.
+#[cfg(not(feature = "simulator"))]
+async fn embedded(global: &Global, _member_cid: Option<&str>) -> Result<Connection, Failure> {
+    let asked = if global.sim.simulate {
+        "--simulate"
+    } else {
+        "the cloud `simulator`"
+    };
+    Err(no_simulator(asked))
+}
+
+/// The refusal of anything that needs the embedded simulator in a build without it (exit 2:
+/// the arguments ask for what this binary cannot do).
+#[cfg(not(feature = "simulator"))]
+pub fn no_simulator(asked: &str) -> Failure {
+    Failure::Exit(
+        crate::exit::USAGE,
+        format!(
+            "{asked} needs the embedded simulator, and this build of falcon-users has none: it \
+             was built without the cargo feature `simulator` (a default feature)"
+        ),
+    )
+}
+
+#[cfg(all(test, feature = "simulator"))]
 mod tests {
     use clap::Parser;
     use falcon_users::types::DomainCreateUserRequest;
@@ -184,5 +232,96 @@ mod tests {
                 .any(|u| u.uid == "stopped@example.com")
         );
         assert_eq!(parent.users.len(), 4);
+    }
+}
+
+/// A build without the simulator refuses every way of asking for it, with exit 2 and a
+/// message naming the feature; the help does not offer it.
+#[cfg(all(test, not(feature = "simulator")))]
+mod without_simulator {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::exit;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("falcon-users").chain(args.iter().copied()))
+            .expect("valid arguments")
+    }
+
+    fn assert_refused(failure: &Failure, asked: &str) {
+        assert_eq!(exit::for_failure(failure), exit::USAGE, "{failure}");
+        let message = failure.to_string();
+        assert!(message.starts_with(asked), "{message}");
+        assert!(
+            message.contains("built without the cargo feature `simulator`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn every_simulator_flag_is_named_as_refused() {
+        for (args, flag) in [
+            (&["--simulate", "roles", "list"][..], "--simulate"),
+            (&["roles", "list", "--sim-state", "t.json"], "--sim-state"),
+            (&["--sim-reset", "inventory"], "--sim-reset"),
+            (&["users", "list", "--sim-users", "3"], "--sim-users"),
+        ] {
+            let cli = parse(args);
+            assert_eq!(cli.global.sim.given(), Some(flag), "{args:?}");
+            assert_refused(&no_simulator(flag), flag);
+        }
+        assert_eq!(parse(&["roles", "list"]).global.sim.given(), None);
+    }
+
+    #[tokio::test]
+    async fn the_simulator_cloud_and_the_sim_command_are_refused() {
+        for cloud in ["simulator", " Simulator "] {
+            let cli = parse(&["--cloud", cloud, "roles", "list"]);
+            let Err(failure) = connect(&cli.global).await else {
+                panic!("connected to the cloud {cloud:?}");
+            };
+            assert_refused(&failure, "the cloud `simulator`");
+        }
+        let cli = parse(&["sim", "--port", "0"]);
+        let Command::Sim(args) = cli.command else {
+            panic!("not the sim command");
+        };
+        let failure = crate::commands::sim::run(args, &cli.global.sim)
+            .await
+            .expect_err("refused");
+        assert_refused(&failure, "`sim`");
+    }
+
+    /// The main job's path is untouched: a real (here loopback) cloud connects as before.
+    #[tokio::test]
+    async fn a_real_cloud_still_connects() {
+        let cli = parse(&[
+            "--cloud",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "secret",
+            "roles",
+            "list",
+        ]);
+        let connection = connect(&cli.global).await.expect("connects");
+        assert_eq!(connection.falcon.base_url().as_str(), "http://127.0.0.1:9/");
+    }
+
+    #[test]
+    fn the_help_offers_no_simulator() {
+        let help = Cli::command().render_long_help().to_string();
+        for word in [
+            "--simulate",
+            "--sim-",
+            "Simulator:",
+            "\n  sim ",
+            "simulator",
+        ] {
+            assert!(!help.contains(word), "{word} in {help}");
+        }
     }
 }

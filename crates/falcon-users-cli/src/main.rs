@@ -21,6 +21,7 @@ mod profile;
 mod records;
 mod sanitize;
 mod secret_source;
+#[cfg(feature = "simulator")]
 mod sim_state;
 
 use std::io::IsTerminal;
@@ -35,6 +36,10 @@ use crate::interrupt::{Changes, Signals};
 fn main() -> ExitCode {
     let Cli { global, command } = Cli::parse();
     init_logging(global.verbose);
+    #[cfg(not(feature = "simulator"))]
+    if let Some(flag) = global.sim.given() {
+        return report(Err(connect::no_simulator(flag)));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -45,7 +50,7 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         // Commands that connect nowhere.
         let command = match command {
-            Command::Sim(args) => return report(commands::sim::run(args, global.sim_users).await),
+            Command::Sim(args) => return report(commands::sim::run(args, &global.sim).await),
             Command::Config(c) => return report(commands::config::run(&global, &c)),
             Command::Completions(a) => return report(commands::completions::run(&a)),
             Command::Man(a) => return report(commands::man::run(&a)),
@@ -107,7 +112,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         ),
     };
     // Saved whatever the outcome: a command that failed half way may have changed the tenant.
-    let saved = connection.embedded.as_mut().map_or(Ok(()), |e| e.save());
+    let saved = connection.save();
     match (outcome, saved) {
         (outcome, Ok(())) => outcome,
         (Ok(_), Err(failure)) => Err(failure),

@@ -117,7 +117,12 @@ fn problems(entries: &[Entry]) -> Vec<String> {
         .map(|op| op.id)
         .collect();
     if !missing.is_empty() {
-        problems.push(format!("no simulator handler for {}", missing.join(", ")));
+        // The maintainer reads this after adding an operation to the spec: say where it goes.
+        problems.push(format!(
+            "no simulator handler for {}: write it in crates/falcon-users-sim/src/routes/<area>.rs \
+             and file it under its operation in `registry()` in crates/falcon-users-sim/src/router.rs",
+            missing.join(", ")
+        ));
     }
     for (n, entry) in entries.iter().enumerate() {
         if !operations::ALL.contains(entry.op) {
@@ -239,7 +244,9 @@ mod tests {
         assert_eq!(
             problems(&entries),
             [
-                "no simulator handler for userRolesActionV1",
+                "no simulator handler for userRolesActionV1: write it in \
+                 crates/falcon-users-sim/src/routes/<area>.rs and file it under its operation in \
+                 `registry()` in crates/falcon-users-sim/src/router.rs",
                 "queryUserV1 has two handlers"
             ]
         );

@@ -10,13 +10,13 @@ use serde_json::Value;
 const MAX_REF_HOPS: usize = 32;
 
 /// A parsed JSON document plus its path, so every error can say which file is at fault.
-pub(super) struct Document {
-    pub(super) path: PathBuf,
-    pub(super) root: Value,
+pub(crate) struct Document {
+    pub(crate) path: PathBuf,
+    pub(crate) root: Value,
 }
 
 impl Document {
-    pub(super) fn load(path: &Path) -> Result<Self> {
+    pub(crate) fn load(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let root = serde_json::from_str(&text)
@@ -24,13 +24,13 @@ impl Document {
         Ok(Self::new(path.to_path_buf(), root))
     }
 
-    pub(super) fn new(path: PathBuf, root: Value) -> Self {
+    pub(crate) fn new(path: PathBuf, root: Value) -> Self {
         Self { path, root }
     }
 
     /// Follows `value`'s `$ref` chain (if any) to the referenced value. Also returns the last
     /// reference taken, which identifies named schemas for the cycle guard.
-    pub(super) fn resolve<'a>(
+    pub(crate) fn resolve<'a>(
         &'a self,
         mut value: &'a Value,
     ) -> Result<(&'a Value, Option<&'a str>)> {
@@ -60,12 +60,12 @@ impl Document {
     }
 
     /// Like [`Document::resolve`], for callers that do not care about the reference name.
-    pub(super) fn deref<'a>(&'a self, value: &'a Value) -> Result<&'a Value> {
+    pub(crate) fn deref<'a>(&'a self, value: &'a Value) -> Result<&'a Value> {
         Ok(self.resolve(value)?.0)
     }
 
     /// The names in the object at `pointer` (empty when that optional section is absent).
-    pub(super) fn keys_at(&self, pointer: &str) -> Result<BTreeSet<&str>> {
+    pub(crate) fn keys_at(&self, pointer: &str) -> Result<BTreeSet<&str>> {
         let Some(value) = self.root.pointer(pointer) else {
             return Ok(BTreeSet::new());
         };
@@ -78,7 +78,7 @@ impl Document {
 
 /// A document that never was a file, named `test.json` in its errors.
 #[cfg(test)]
-pub(super) fn test_document(root: Value) -> Document {
+pub(crate) fn test_document(root: Value) -> Document {
     Document::new(PathBuf::from("test.json"), root)
 }
 

@@ -46,9 +46,9 @@
 //! [`curation`] (the explained-drift patterns) and [`report`].
 
 mod curation;
-mod document;
+pub(crate) mod document;
 mod inputs;
-mod operations;
+pub(crate) mod operations;
 mod report;
 mod responses;
 mod schema;

@@ -16,15 +16,15 @@ const METHODS: [&str; 8] = [
 ];
 
 /// An operation and where it lives.
-pub(super) struct Operation<'a> {
-    pub(super) method: &'static str,
-    pub(super) path: &'a str,
-    pub(super) path_item: &'a Value,
-    pub(super) op: &'a Value,
+pub(crate) struct Operation<'a> {
+    pub(crate) method: &'static str,
+    pub(crate) path: &'a str,
+    pub(crate) path_item: &'a Value,
+    pub(crate) op: &'a Value,
 }
 
 /// All operations of `doc`, keyed by operationId (or `method:path` when it has none).
-pub(super) fn operations(doc: &Document) -> Result<BTreeMap<String, Operation<'_>>> {
+pub(crate) fn operations(doc: &Document) -> Result<BTreeMap<String, Operation<'_>>> {
     let paths = doc
         .root
         .get("paths")

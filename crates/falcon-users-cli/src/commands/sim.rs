@@ -2,17 +2,21 @@
 
 use std::process::ExitCode;
 
+#[cfg(feature = "simulator")]
 use falcon_users_sim::{SimConfig, Simulator};
 
 use super::{Failure, Outcome};
-use crate::cli::SimArgs;
+use crate::cli::{SimArgs, SimFlags};
+#[cfg(feature = "simulator")]
 use crate::exit;
+#[cfg(feature = "simulator")]
 use crate::output::print_lines;
 
 /// Runs the simulator until Ctrl-C.
-pub async fn run(args: SimArgs, users: usize) -> Outcome {
+#[cfg(feature = "simulator")]
+pub async fn run(args: SimArgs, flags: &SimFlags) -> Outcome {
     let config = SimConfig {
-        users,
+        users: flags.sim_users,
         seed: args.seed,
         port: args.port,
         ..SimConfig::default()
@@ -30,4 +34,10 @@ pub async fn run(args: SimArgs, users: usize) -> Outcome {
     ])?;
     let _ = tokio::signal::ctrl_c().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// This build has no simulator to run.
+#[cfg(not(feature = "simulator"))]
+pub async fn run(_args: SimArgs, _flags: &SimFlags) -> Outcome {
+    Err::<ExitCode, Failure>(crate::connect::no_simulator("`sim`"))
 }
