@@ -1,7 +1,11 @@
-//! Wire-format fixtures: our tenant's ids and credentials, and realistic response bodies
-//! (envelopes, users, roles, grants, ...) for the generated client's wire and decode tests.
+//! Wire-format fixtures: our tenant's ids and credentials, the service's and the gateway's
+//! `meta`, and realistic resources (users, roles, grants, ...) for the generated client's wire
+//! and decode tests. Envelopes are built with `falcon_users_httpmock::envelope`, re-exported.
 
 use serde_json::{Value, json};
+
+// The one envelope vocabulary of every test.
+pub use falcon_users_httpmock::envelope::*;
 
 /// Our tenant (32 lowercase hex).
 pub const CID: &str = "8f3c1a2b4d5e6f708192a3b4c5d6e7f8";
@@ -30,7 +34,10 @@ pub const BASIC_AUTH: &str = "Basic MGExYjJjM2Q0ZTVmNjA3MTgyOTNhNGI1YzZkN2U4Zjk6
 // Response fixtures (our own, realistic shapes)
 // ---------------------------------------------------------------------------------------------
 
-pub fn meta() -> Value {
+/// The user-management service's `meta`: a realistic query time, `powered_by` and [`TRACE_ID`].
+/// Wrap it with the envelope vocabulary re-exported here (`paged_meta`, `write_meta`,
+/// `with_resources`, `meta_only`, `with_error`).
+pub fn service_meta() -> Value {
     json!({
         "query_time": 0.012_345_678,
         "powered_by": "user-management",
@@ -38,35 +45,12 @@ pub fn meta() -> Value {
     })
 }
 
-pub fn meta_paged(offset: u64, limit: u64, total: u64) -> Value {
-    let mut m = meta();
-    m["pagination"] = json!({"offset": offset, "limit": limit, "total": total});
-    m
-}
-
-pub fn meta_writes(affected: u64) -> Value {
-    let mut m = meta();
-    m["writes"] = json!({"resources_affected": affected});
-    m
-}
-
-pub fn envelope(meta: Value, resources: Value) -> Value {
-    json!({"meta": meta, "resources": resources, "errors": []})
-}
-
-pub fn meta_only(meta: Value) -> Value {
-    json!({"meta": meta, "errors": []})
-}
-
-/// The API gateway's error envelope (with `powered_by` and [`TRACE_ID`]).
-pub fn gateway_error(code: u16, message: &str) -> Value {
+/// The API gateway's `meta`, as on the errors it answers itself (with [`TRACE_ID`]).
+pub fn gateway_meta() -> Value {
     json!({
-        "meta": {
-            "query_time": 0.000_412_3,
-            "powered_by": "crowdstrike-api-gateway",
-            "trace_id": TRACE_ID
-        },
-        "errors": [{"code": code, "message": message}]
+        "query_time": 0.000_412_3,
+        "powered_by": "crowdstrike-api-gateway",
+        "trace_id": TRACE_ID
     })
 }
 

@@ -9,8 +9,9 @@
 //!   answers, the ergonomic client on it, the roles a user holds, the fault storm.
 //! - [`module_edges`]: the import graph of a crate, for the layer checks.
 //!
-//! Some names repeat across modules with different values (`CID`, `CLIENT_ID`, `error_body`
-//! vs `gateway_error`): glob-import [`fixtures`] or [`mock`], never both; [`sim`] only alone.
+//! Envelopes have one vocabulary, `falcon_users_httpmock::envelope`, which [`fixtures`] and
+//! [`mock`] both re-export. Their tenant constants repeat with different values (`CID`,
+//! `CLIENT_ID`): glob-import [`fixtures`] or [`mock`], never both; [`sim`] only alone.
 
 /// The README's Rust examples, compiled as doctests so that they keep up with the API.
 #[cfg(doctest)]

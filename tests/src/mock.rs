@@ -10,8 +10,9 @@ use httpmock::Method::GET;
 use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
 
-// The token endpoint and envelopes, from the fixture helpers every downstream test can use.
-pub use falcon_users_httpmock::envelope::{entities, error_body, json_reply, page, reply_sequence};
+// The token endpoint and the one envelope vocabulary, from the mock helpers every downstream
+// test can use.
+pub use falcon_users_httpmock::envelope::*;
 pub use falcon_users_httpmock::token::{TOKEN_PATH, token_json, token_mock, token_sequence};
 use url::Url;
 

@@ -187,7 +187,7 @@ fn run<T: Envelope>(full: Value, check: impl Fn(&T)) {
 #[test]
 fn msaspec_query_response() {
     run(
-        json!({"meta": meta_paged(0, 100, 3), "resources": [USER_1, USER_2, USER_3]}),
+        json!({"meta": paged_meta(service_meta(), 0, 100, 3), "resources": [USER_1, USER_2, USER_3]}),
         |b: &types::MsaspecQueryResponse| {
             assert_eq!(b.resources.as_ref().unwrap()[1], USER_2);
             let p = b.meta.pagination.as_ref().unwrap();
@@ -200,7 +200,7 @@ fn msaspec_query_response() {
 #[test]
 fn msa_query_response() {
     run(
-        envelope(meta(), json!([EMAIL_1, EMAIL_2, EMAIL_3])),
+        with_resources(service_meta(), json!([EMAIL_1, EMAIL_2, EMAIL_3])),
         |b: &types::MsaQueryResponse| {
             assert_eq!(b.resources.as_ref().unwrap()[2], EMAIL_3);
             assert!(b.meta.pagination.is_none());
@@ -212,8 +212,8 @@ fn msa_query_response() {
 #[test]
 fn query_invitation_response() {
     run(
-        envelope(
-            meta_paged(0, 50, 2),
+        with_resources(
+            paged_meta(service_meta(), 0, 50, 2),
             json!(["inv-7c1e9a4b2d", "inv-3f52d08e61"]),
         ),
         |b: &types::FlightcontrolapiQueryInvitationResponse| {
@@ -226,7 +226,7 @@ fn query_invitation_response() {
 #[test]
 fn get_role_permissions_response() {
     run(
-        envelope(meta(), json!(["hosts:read", "hosts:write"])),
+        with_resources(service_meta(), json!(["hosts:read", "hosts:write"])),
         |b: &types::FlightcontrolapiGetRolePermissionsResponse| {
             assert_eq!(
                 b.resources.as_deref().unwrap(),
@@ -239,7 +239,10 @@ fn get_role_permissions_response() {
 #[test]
 fn user_role_ids_response() {
     run(
-        envelope(meta_writes(2), json!(["falcon_console_guest", CUSTOM_ROLE])),
+        with_resources(
+            write_meta(service_meta(), 2),
+            json!(["falcon_console_guest", CUSTOM_ROLE]),
+        ),
         |b: &types::ApiUserRoleIdsResponse| {
             assert_eq!(b.resources.as_ref().unwrap()[1], CUSTOM_ROLE);
             assert_eq!(b.meta.writes.as_ref().unwrap().resources_affected, 2);
@@ -250,7 +253,7 @@ fn user_role_ids_response() {
 #[test]
 fn user_response() {
     run(
-        envelope(meta(), users_v1()),
+        with_resources(service_meta(), users_v1()),
         |b: &types::FlightcontrolapiUserResponse| {
             let users = b.resources.as_ref().unwrap();
             assert_eq!(users[0].uid.as_deref(), Some(EMAIL_1));
@@ -270,7 +273,7 @@ fn user_response() {
 #[test]
 fn user_v2_response() {
     run(
-        envelope(meta_paged(0, 3, 3), users_v1()),
+        with_resources(paged_meta(service_meta(), 0, 3, 3), users_v1()),
         |b: &types::FlightcontrolapiUserV2Response| {
             let users = b.resources.as_ref().unwrap();
             assert_eq!(users[2].user_type.as_deref(), Some("external"));
@@ -283,7 +286,7 @@ fn user_v2_response() {
 #[test]
 fn get_roles_response() {
     run(
-        envelope(meta(), roles()),
+        with_resources(service_meta(), roles()),
         |b: &types::FlightcontrolapiGetRolesResponse| {
             let roles = b.resources.as_ref().unwrap();
             assert_eq!(roles[0].id, "falcon_console_guest");
@@ -297,7 +300,7 @@ fn get_roles_response() {
 #[test]
 fn user_role_response() {
     run(
-        envelope(meta(), user_roles_legacy()),
+        with_resources(service_meta(), user_roles_legacy()),
         |b: &types::ApiUserRoleResponse| {
             let roles = b.resources.as_ref().unwrap();
             assert_eq!(roles[1].id, "falconhost_read_only");
@@ -310,7 +313,7 @@ fn user_role_response() {
 #[test]
 fn user_metadata_response() {
     run(
-        envelope(meta(), user_metadata()),
+        with_resources(service_meta(), user_metadata()),
         |b: &types::ApiUserMetadataResponse| {
             let users = b.resources.as_ref().unwrap();
             assert_eq!(users[0].uuid, USER_1);
@@ -324,7 +327,7 @@ fn user_metadata_response() {
 #[test]
 fn combined_user_roles_response_v1() {
     run(
-        envelope(meta_paged(0, 100, 3), combined_roles_v1()),
+        with_resources(paged_meta(service_meta(), 0, 100, 3), combined_roles_v1()),
         |b: &types::FlightcontrolapiCombinedUserRolesResponseV1| {
             let grants = b.resources.as_ref().unwrap();
             assert_eq!(grants[0].role_id, "falcon_administrator");
@@ -340,7 +343,7 @@ fn combined_user_roles_response_v1() {
 #[test]
 fn combined_user_roles_response_v2() {
     run(
-        envelope(meta_paged(0, 100, 3), combined_roles_v2()),
+        with_resources(paged_meta(service_meta(), 0, 100, 3), combined_roles_v2()),
         |b: &types::FlightcontrolapiCombinedUserRolesResponseV2| {
             let grants = b.resources.as_ref().unwrap();
             assert_eq!(grants[0].expires_at, None);
@@ -367,7 +370,7 @@ fn aggregates_response() {
         "Hits": [{"ID": USER_1, "Score": 1.0, "Source": "{}"}]
     });
     run(
-        envelope(meta(), results),
+        with_resources(service_meta(), results),
         |b: &types::FlightcontrolapiAggregatesResponse| {
             let results = b.resources.as_ref().unwrap();
             assert_eq!(results[0].buckets[0].count, 118);
@@ -384,7 +387,7 @@ fn aggregates_response() {
 #[test]
 fn action_validation_response() {
     run(
-        envelope(meta(), allowed_actions()),
+        with_resources(service_meta(), allowed_actions()),
         |b: &types::DomainActionValidationResponse| {
             let actions = b.resources.as_ref().unwrap();
             assert_eq!(actions[0].action, "grant");
@@ -401,7 +404,7 @@ fn action_validation_response() {
 #[test]
 fn invitation_response() {
     run(
-        envelope(meta(), invitations()),
+        with_resources(service_meta(), invitations()),
         |b: &types::FlightcontrolapiInvitationResponse| {
             let inv = b.resources.as_ref().unwrap();
             assert_eq!(inv[0].invitee_email, "dana.ivanova@partner.example");
@@ -419,7 +422,7 @@ fn invitation_response() {
 #[test]
 fn permission_groups_response() {
     run(
-        envelope(meta(), permission_groups()),
+        with_resources(service_meta(), permission_groups()),
         |b: &types::FlightcontrolapiGetPermissionGroupsResponse| {
             let groups = b.resources.as_ref().unwrap();
             assert_eq!(groups[0].id, "pg_hosts");
@@ -432,7 +435,7 @@ fn permission_groups_response() {
 #[test]
 fn permissions_response() {
     run(
-        envelope(meta(), permissions()),
+        with_resources(service_meta(), permissions()),
         |b: &types::FlightcontrolapiGetPermissionsResponse| {
             let perms = b.resources.as_ref().unwrap();
             assert_eq!(perms[1].depends_on, ["hosts:read"]);
@@ -446,12 +449,12 @@ fn permissions_response() {
 fn response_fields() {
     // A write acknowledgement, and a partial failure carrying error entries.
     run(
-        meta_only(meta_writes(3)),
+        meta_only(write_meta(service_meta(), 3)),
         |b: &types::MsaspecResponseFields| {
             assert_eq!(b.meta.writes.as_ref().unwrap().resources_affected, 3);
         },
     );
-    let mut partial = meta_only(meta_writes(1));
+    let mut partial = meta_only(write_meta(service_meta(), 1));
     partial["errors"] = json!([
         {"code": 404, "message": "user not found", "id": USER_3},
         {"code": 400, "message": "invalid roleID"}
@@ -466,12 +469,15 @@ fn response_fields() {
 
 #[test]
 fn reply_meta_only() {
-    run(meta_only(meta_writes(1)), |b: &types::MsaReplyMetaOnly| {
-        assert_eq!(b.meta.writes.as_ref().unwrap().resources_affected, 1);
-        assert_eq!(b.meta.powered_by.as_deref(), Some("user-management"));
-    });
     run(
-        gateway_error(401, "access denied, invalid bearer token"),
+        meta_only(write_meta(service_meta(), 1)),
+        |b: &types::MsaReplyMetaOnly| {
+            assert_eq!(b.meta.writes.as_ref().unwrap().resources_affected, 1);
+            assert_eq!(b.meta.powered_by.as_deref(), Some("user-management"));
+        },
+    );
+    run(
+        with_error(gateway_meta(), 401, "access denied, invalid bearer token"),
         |b: &types::MsaReplyMetaOnly| {
             assert_eq!(b.errors.as_ref().unwrap()[0].code, 401);
         },
@@ -499,7 +505,7 @@ fn access_token_response() {
 
     let mut extra = full.clone();
     extra["jti"] = json!("6a1f1c2e");
-    extra["meta"] = meta();
+    extra["meta"] = service_meta();
     assert_eq!(decode(extra), t);
 
     let mut nulls = full;

@@ -37,7 +37,7 @@ async fn aggregate_users_v1() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), aggregation_results()));
+                .json_body(with_resources(service_meta(), aggregation_results()));
         })
         .await;
 
@@ -65,7 +65,7 @@ async fn aggregate_users_v2() {
             exact_query(when, &[("user_type", "internal")]);
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), aggregation_results()));
+                .json_body(with_resources(service_meta(), aggregation_results()));
         })
         .await;
 
@@ -84,8 +84,8 @@ async fn aggregate_users_v2() {
 /// types it as an object, our spec accepts any value (spec/CURATION.md, departure 7).
 #[test]
 fn aggregate_bucket_with_string_label_decodes() {
-    let body = envelope(
-        meta(),
+    let body = with_resources(
+        service_meta(),
         json!([{
             "name": "status",
             "buckets": [

@@ -33,7 +33,7 @@ async fn grant_invalid_role_400_decodes_error_envelope() {
             then.status(400)
                 .header("content-type", "application/json")
                 .header("X-Cs-Traceid", TRACE_ID)
-                .json_body(gateway_error(400, "invalid roleID"));
+                .json_body(with_error(gateway_meta(), 400, "invalid roleID"));
         })
         .await;
 
@@ -66,8 +66,12 @@ async fn grant_invalid_role_400_decodes_error_envelope() {
 #[tokio::test]
 async fn query_user_403_typed_helper_error() {
     let server = MockServer::start_async().await;
-    let body: types::MsaspecResponseFields =
-        serde_json::from_value(gateway_error(403, "access denied, authorization failed")).unwrap();
+    let body: types::MsaspecResponseFields = serde_json::from_value(with_error(
+        gateway_meta(),
+        403,
+        "access denied, authorization failed",
+    ))
+    .unwrap();
     let mock = server.query_user_v1(|when, then| {
         when.filter("status:'active'");
         then.forbidden(&body);
@@ -100,7 +104,7 @@ async fn retrieve_users_429_has_retry_after() {
                 .header("X-Ratelimit-Limit", "6000")
                 .header("X-Ratelimit-Remaining", "0")
                 .header("X-Ratelimit-Retryafter", "1749050471")
-                .json_body(gateway_error(429, "API rate limit exceeded."));
+                .json_body(with_error(gateway_meta(), 429, "API rate limit exceeded."));
         })
         .await;
 
@@ -169,7 +173,7 @@ async fn retrieve_user_404_decodes_error_envelope() {
             when.method(Method::GET).path("/users/entities/users/v1");
             then.status(404)
                 .header("content-type", "application/json")
-                .json_body(gateway_error(404, "user not found"));
+                .json_body(with_error(gateway_meta(), 404, "user not found"));
         })
         .await;
 
@@ -193,7 +197,11 @@ async fn query_user_v2_401_gateway_error_is_declared() {
                 .path("/user-management/queries/users/v2");
             then.status(401)
                 .header("content-type", "application/json")
-                .json_body(gateway_error(401, "access denied, invalid bearer token"));
+                .json_body(with_error(
+                    gateway_meta(),
+                    401,
+                    "access denied, invalid bearer token",
+                ));
         })
         .await;
 
@@ -215,7 +223,11 @@ async fn token_403_decodes_error_envelope() {
             when.method(Method::POST).path("/oauth2/token");
             then.status(403)
                 .header("content-type", "application/json")
-                .json_body(gateway_error(403, "access denied, invalid client"));
+                .json_body(with_error(
+                    gateway_meta(),
+                    403,
+                    "access denied, invalid client",
+                ));
         })
         .await;
 

@@ -31,7 +31,10 @@ async fn legacy_combined_user_roles_v1() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta_paged(100, 3, 103), combined_roles_v1()));
+                .json_body(with_resources(
+                    paged_meta(service_meta(), 100, 3, 103),
+                    combined_roles_v1(),
+                ));
         })
         .await;
 
@@ -81,7 +84,10 @@ async fn combined_user_roles_v2() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta_paged(0, 100, 3), combined_roles_v2()));
+                .json_body(with_resources(
+                    paged_meta(service_meta(), 0, 100, 3),
+                    combined_roles_v2(),
+                ));
         })
         .await;
 
@@ -135,7 +141,10 @@ async fn combined_user_roles_v3() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta_paged(3, 3, 9), combined_roles_v2()));
+                .json_body(with_resources(
+                    paged_meta(service_meta(), 3, 3, 9),
+                    combined_roles_v2(),
+                ));
         })
         .await;
 
@@ -171,7 +180,7 @@ async fn user_roles_action_v1_typed_helpers() {
         uuid: Some(USER_2.to_owned()),
     };
     let body: types::MsaspecResponseFields =
-        serde_json::from_value(meta_only(meta_writes(2))).unwrap();
+        serde_json::from_value(meta_only(write_meta(service_meta(), 2))).unwrap();
     let mock = server.user_roles_action_v1(|when, then| {
         let when = when.body(&grant);
         no_query(json_request(
@@ -218,7 +227,7 @@ async fn user_roles_action_v2() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(meta_only(meta_writes(1)));
+                .json_body(meta_only(write_meta(service_meta(), 1)));
         })
         .await;
 

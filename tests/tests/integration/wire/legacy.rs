@@ -27,7 +27,7 @@ async fn get_roles() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), user_roles_legacy()));
+                .json_body(with_resources(service_meta(), user_roles_legacy()));
         })
         .await;
 
@@ -65,8 +65,8 @@ async fn legacy_grant_user_role_ids() {
             exact_query(when, &[("user_uuid", USER_2)]);
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(
-                    meta_writes(2),
+                .json_body(with_resources(
+                    write_meta(service_meta(), 2),
                     json!(["falcon_console_guest", "falconhost_read_only", CUSTOM_ROLE]),
                 ));
         })
@@ -91,8 +91,11 @@ async fn legacy_grant_user_role_ids() {
 async fn revoke_user_role_ids_typed_helpers() {
     let server = MockServer::start_async().await;
     let ids = vec!["falconhost_read_only".to_owned(), CUSTOM_ROLE.to_owned()];
-    let body: types::ApiUserRoleIdsResponse =
-        serde_json::from_value(envelope(meta_writes(2), json!(["falcon_console_guest"]))).unwrap();
+    let body: types::ApiUserRoleIdsResponse = serde_json::from_value(with_resources(
+        write_meta(service_meta(), 2),
+        json!(["falcon_console_guest"]),
+    ))
+    .unwrap();
     let mock = server.legacy_revoke_user_role_ids(|when, then| {
         let when = when.user_uuid(USER_2).ids(&ids);
         no_body(exact_query(
@@ -130,8 +133,8 @@ async fn legacy_get_available_role_ids() {
             no_body(no_query(when));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(
-                    meta(),
+                .json_body(with_resources(
+                    service_meta(),
                     json!([
                         "falcon_administrator",
                         "falcon_console_guest",
@@ -164,8 +167,8 @@ async fn legacy_get_user_role_ids() {
             no_body(exact_query(when, &[("user_uuid", USER_1)]));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(
-                    meta(),
+                .json_body(with_resources(
+                    service_meta(),
                     json!(["falcon_administrator", "falcon_console_guest", CUSTOM_ROLE]),
                 ));
         })
@@ -195,7 +198,7 @@ async fn retrieve_user() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), user_metadata()));
+                .json_body(with_resources(service_meta(), user_metadata()));
         })
         .await;
 
@@ -230,8 +233,8 @@ async fn create_user() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(
-                    meta_writes(1),
+                .json_body(with_resources(
+                    write_meta(service_meta(), 1),
                     json!([user_metadata()[2].clone()]),
                 ));
         })
@@ -265,7 +268,7 @@ async fn delete_user() {
             no_body(exact_query(when, &[("user_uuid", USER_3)]));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(meta_only(meta_writes(1)));
+                .json_body(meta_only(write_meta(service_meta(), 1)));
         })
         .await;
 
@@ -293,7 +296,7 @@ async fn update_user() {
             user["firstName"] = json!("Robert");
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta_writes(1), json!([user])));
+                .json_body(with_resources(write_meta(service_meta(), 1), json!([user])));
         })
         .await;
 
@@ -324,7 +327,10 @@ async fn legacy_retrieve_emails_by_cid() {
             no_body(no_query(when));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), json!([EMAIL_1, EMAIL_2, EMAIL_3])));
+                .json_body(with_resources(
+                    service_meta(),
+                    json!([EMAIL_1, EMAIL_2, EMAIL_3]),
+                ));
         })
         .await;
 
@@ -351,7 +357,10 @@ async fn retrieve_user_uuids_by_cid() {
             no_body(no_query(when));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), json!([USER_1, USER_2, USER_3])));
+                .json_body(with_resources(
+                    service_meta(),
+                    json!([USER_1, USER_2, USER_3]),
+                ));
         })
         .await;
 
@@ -369,7 +378,7 @@ async fn retrieve_user_uuid_typed_helpers() {
     let server = MockServer::start_async().await;
     let emails = vec![EMAIL_1.to_owned(), EMAIL_3.to_owned()];
     let body: types::MsaQueryResponse =
-        serde_json::from_value(envelope(meta(), json!([USER_1, USER_3]))).unwrap();
+        serde_json::from_value(with_resources(service_meta(), json!([USER_1, USER_3]))).unwrap();
     let mock = server.legacy_retrieve_user_uuid(|when, then| {
         let when = when.uid(&emails);
         no_body(exact_query(

@@ -227,7 +227,7 @@ async fn oauth2_revoke_token() {
                 .is_true(|req| req.uri().query().is_none());
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(meta_only(meta()));
+                .json_body(meta_only(service_meta()));
         })
         .await;
 

@@ -20,7 +20,7 @@ async fn entities_permission_groups_get_v1() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), permission_groups()));
+                .json_body(with_resources(service_meta(), permission_groups()));
         })
         .await;
 
@@ -54,7 +54,7 @@ async fn entities_permissions_get_v1() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), permissions()));
+                .json_body(with_resources(service_meta(), permissions()));
         })
         .await;
 
@@ -90,8 +90,8 @@ async fn entities_role_permissions_v1() {
             no_body(exact_query(when, &[("id", CUSTOM_ROLE)]));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(
-                    meta(),
+                .json_body(with_resources(
+                    service_meta(),
                     json!(["hosts:read", "hosts:write", "user-management:read"]),
                 ));
         })
@@ -121,8 +121,8 @@ async fn queries_permissions_v1() {
             no_body(exact_query(when, &[("limit", "3"), ("offset", "6")]));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(
-                    meta_paged(6, 3, 212),
+                .json_body(with_resources(
+                    paged_meta(service_meta(), 6, 3, 212),
                     json!(["hosts:read", "hosts:write", "user-management:read"]),
                 ));
         })
@@ -160,8 +160,8 @@ async fn query_user_invitations_v1() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(
-                    meta_paged(0, 50, 3),
+                .json_body(with_resources(
+                    paged_meta(service_meta(), 0, 50, 3),
                     json!(["inv-7c1e9a4b2d", "inv-3f52d08e61", "inv-a9b8c7d6e5"]),
                 ));
         })
@@ -200,7 +200,7 @@ async fn get_user_invitations_get_v1() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), invitations()));
+                .json_body(with_resources(service_meta(), invitations()));
         })
         .await;
 
@@ -251,7 +251,7 @@ async fn user_allowed_actions_v1() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), allowed_actions()));
+                .json_body(with_resources(service_meta(), allowed_actions()));
         })
         .await;
 

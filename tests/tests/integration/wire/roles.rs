@@ -24,8 +24,8 @@ async fn queries_roles_v1() {
             // queriesRolesV1 has no paging: no pagination block.
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(
-                    meta(),
+                .json_body(with_resources(
+                    service_meta(),
                     json!(["falcon_console_guest", "falconhost_read_only", CUSTOM_ROLE]),
                 ));
         })
@@ -52,7 +52,7 @@ async fn queries_roles_v1() {
 async fn entities_roles_v1_typed_helpers() {
     let server = MockServer::start_async().await;
     let body: types::FlightcontrolapiGetRolesResponse =
-        serde_json::from_value(envelope(meta(), roles())).unwrap();
+        serde_json::from_value(with_resources(service_meta(), roles())).unwrap();
     let ids = vec![
         "falcon_console_guest".to_owned(),
         "falcon_administrator".to_owned(),
@@ -110,7 +110,7 @@ async fn entities_roles_get_v2() {
             exact_query(when, &[("cid", CHILD_CID)]);
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), roles()));
+                .json_body(with_resources(service_meta(), roles()));
         })
         .await;
 

@@ -10,8 +10,8 @@ use serde_json::json;
 #[tokio::test]
 async fn query_user_v1_typed_helpers() {
     let server = MockServer::start_async().await;
-    let body: types::MsaspecQueryResponse = serde_json::from_value(envelope(
-        meta_paged(200, 3, 203),
+    let body: types::MsaspecQueryResponse = serde_json::from_value(with_resources(
+        paged_meta(service_meta(), 200, 3, 203),
         json!([USER_1, USER_2, USER_3]),
     ))
     .unwrap();
@@ -83,7 +83,10 @@ async fn query_user_v2() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta_paged(0, 500, 2), json!([USER_2, USER_3])));
+                .json_body(with_resources(
+                    paged_meta(service_meta(), 0, 500, 2),
+                    json!([USER_2, USER_3]),
+                ));
         })
         .await;
 
@@ -107,7 +110,7 @@ async fn query_user_v2() {
 async fn retrieve_users_get_v1_typed_helpers() {
     let server = MockServer::start_async().await;
     let body: types::FlightcontrolapiUserResponse =
-        serde_json::from_value(envelope(meta(), users_v1())).unwrap();
+        serde_json::from_value(with_resources(service_meta(), users_v1())).unwrap();
     let ids = vec![USER_1.to_owned(), USER_2.to_owned(), USER_3.to_owned()];
     let mock = server.retrieve_users_get_v1(|when, then| {
         let when = when.body(&types::MsaspecIdsRequest { ids: ids.clone() });
@@ -146,7 +149,7 @@ async fn retrieve_users_get_v2() {
             no_query(json_request(when, json!({"ids": [USER_1, USER_3]})));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta(), users_v1()));
+                .json_body(with_resources(service_meta(), users_v1()));
         })
         .await;
 
@@ -176,7 +179,7 @@ async fn create_user_v1_typed_helpers() {
     };
     let created = json!([users_v1()[1].clone()]);
     let body: types::FlightcontrolapiUserResponse =
-        serde_json::from_value(envelope(meta_writes(1), created)).unwrap();
+        serde_json::from_value(with_resources(write_meta(service_meta(), 1), created)).unwrap();
     let mock = server.create_user_v1(|when, then| {
         let when = when.validate_only(true).body(&request);
         let when = json_request(
@@ -213,7 +216,7 @@ async fn delete_user_v1() {
             no_body(exact_query(when, &[("user_uuid", USER_3)]));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(meta_only(meta_writes(1)));
+                .json_body(meta_only(write_meta(service_meta(), 1)));
         })
         .await;
 
@@ -246,7 +249,10 @@ async fn update_user_v1() {
             exact_query(when, &[("user_uuid", USER_1)]);
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(envelope(meta_writes(1), json!([updated])));
+                .json_body(with_resources(
+                    write_meta(service_meta(), 1),
+                    json!([updated]),
+                ));
         })
         .await;
 
@@ -280,7 +286,7 @@ async fn user_action_v1() {
             ));
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(meta_only(meta_writes(2)));
+                .json_body(meta_only(write_meta(service_meta(), 2)));
         })
         .await;
 
