@@ -1,20 +1,17 @@
-//! The simulator against clients that would make it fall over (issue 14, section 9): a
-//! pathological FQL glob, half a request head, idle connections beyond the connection limit,
-//! oversized and endless bodies, and tokens minted in a loop. Each is answered or cut off in
-//! bounded time, and a well-behaved client is still served. Waits are bounded ("does not hang"),
+//! The simulator against clients that would make it fall over: a pathological FQL glob, half a
+//! request head, idle connections beyond the connection limit, oversized and endless bodies, and
+//! tokens minted in a loop. Each is answered or cut off in bounded time, and a well-behaved client is still served. Waits are bounded ("does not hang"),
 //! never timed assertions of speed.
 
 use std::time::Duration;
 
 use falcon_users_sim::config::HEADER_READ_TIMEOUT;
 use falcon_users_sim::{Limits, SimConfig, Simulator};
+use falcon_users_tests::BOUND;
 use falcon_users_tests::sim::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-
-/// The generous bound every wait here has.
-const BOUND: Duration = Duration::from_secs(10);
 
 async fn sim(config: SimConfig) -> Simulator {
     Simulator::start(config).await.expect("simulator starts")
@@ -96,8 +93,8 @@ fn pathological_globs_answer_promptly_and_hold_no_one_up() {
                 answer.into_inner().meta.pagination.expect("paged").total
             }
         };
-        // Before the fix each of these took about 50 s of a worker thread and held the state
-        // lock; two of them kept every other client out.
+        // A backtracking matcher takes about 50 s of a worker thread on each of these, holding
+        // the state lock; two of them would keep every other client out.
         let run = async {
             tokio::join!(
                 total("uid:'******z'"),
@@ -397,8 +394,8 @@ async fn idle_half_open_connections_are_dropped_after_the_default_header_timeout
         .await
         .expect("a client is served while the idle connections are held");
     assert_eq!(answer.resources.map(|r| r.len()), Some(10));
-    // The README promises a few seconds (5 s): bounded well under the 30 s a connection could
-    // once hold a slot for.
+    // The README promises a few seconds (5 s); the wait below is bounded ([`BOUND`]) well under
+    // the 30 s a connection could once hold a slot for.
     assert!(HEADER_READ_TIMEOUT <= Duration::from_secs(5));
     let closed = futures::future::join_all(idle.iter_mut().map(until_closed));
     timeout(BOUND, closed)
