@@ -28,7 +28,7 @@
 // boxing them would only add an allocation to every failing request.
 #![allow(clippy::result_large_err)]
 
-// Layers, bottom first (imports point down; `tests/tests/layers.rs` checks it):
+// Layers, bottom first (imports point down; `tests/tests/integration/layers.rs` checks it):
 // configuration; the domain (state, FQL, API clients and tokens, seeding); what handlers share;
 // HTTP (envelope, extractors, gate, fault and body layers, the handlers, the router built from
 // the operation table); the server.
@@ -39,20 +39,20 @@ pub mod config;
 mod envelope;
 mod extract;
 mod faults;
-mod fixture;
 pub mod fql;
 mod gate;
 mod rate;
 mod router;
 mod routes;
-mod seed;
+mod seeder;
 mod server;
 mod shared;
 pub mod state;
+mod tenant_gen;
 
 pub use clients::ClientCredentials;
 pub use clock::SimClock;
 pub use config::{ConfigError, Faults, Limits, SimConfig};
-pub use fixture::{SeedError, Seeder, UserSeed};
+pub use seeder::{SeedError, Seeder, UserSeed};
 pub use server::Simulator;
 pub use shared::InjectedFaults;

@@ -6,9 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use falcon_users_api::types::DomainRole;
 
-use crate::seed;
 use crate::shared::Shared;
 use crate::state::{Grant, User};
+use crate::tenant_gen;
 
 /// Why a seeding call changed nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +79,7 @@ impl<'a> Seeder<'a> {
         UserSeed {
             shared: self.shared,
             user: User {
-                uuid: seed::uuid(&mut fastrand::Rng::new()),
+                uuid: tenant_gen::uuid(&mut fastrand::Rng::new()),
                 uid: uid.trim().to_lowercase(),
                 first_name: local.to_owned(),
                 last_name: "Seeded".into(),

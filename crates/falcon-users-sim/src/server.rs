@@ -23,11 +23,11 @@ use url::Url;
 use crate::clients::{ApiClient, ClientCredentials, Clients, READ, WRITE};
 use crate::clock::SimClock;
 use crate::config::{Limits, SimConfig};
-use crate::fixture::Seeder;
 use crate::router::router;
-use crate::seed;
+use crate::seeder::Seeder;
 use crate::shared::{InjectedFaults, Shared, lock};
 use crate::state::{Grant, State, User};
+use crate::tenant_gen;
 
 /// A running simulator on 127.0.0.1. Dropping it stops the server.
 ///
@@ -62,7 +62,7 @@ impl Simulator {
     ) -> std::io::Result<Simulator> {
         // Checked before seeding: a refused size is never generated.
         validate(&config)?;
-        let state = seed::tenant(&config, clock.utc());
+        let state = tenant_gen::tenant(&config, clock.utc());
         Simulator::serve_state(config, state, clock).await
     }
 

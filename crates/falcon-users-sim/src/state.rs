@@ -546,7 +546,7 @@ mod tests {
             child_cids: 2,
             ..SimConfig::default()
         };
-        let mut state = crate::seed::tenant(&config, Utc::now());
+        let mut state = crate::tenant_gen::tenant(&config, Utc::now());
         state.rebuild_indexes();
         state
     }

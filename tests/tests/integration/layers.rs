@@ -126,9 +126,9 @@ fn simulator_layers_point_down() {
         "falcon-users-sim",
         &[
             &["config", "clock"],
-            &["fql", "state", "clients", "seed"],
+            &["fql", "state", "clients", "tenant_gen"],
             &["shared"],
-            &["fixture"],
+            &["seeder"],
             &["envelope", "rate"],
             &["gate"],
             &["extract", "faults", "body"],

@@ -40,11 +40,11 @@ mod sim {
     mod e2e;
     mod falconpy;
     mod faults;
-    mod fixture;
     mod limits;
     mod listings;
     mod ops;
     mod roster;
+    mod seeder;
     mod workflows;
 }
 

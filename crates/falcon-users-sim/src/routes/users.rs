@@ -6,9 +6,9 @@ use crate::config::{MAX_NAME_CHARS, USERS};
 use crate::envelope::{answer, meta, paged_meta, write_meta};
 use crate::extract::{MAX_IDS, Params, body};
 use crate::gate::Admitted;
-use crate::seed;
 use crate::shared::Shared;
 use crate::state::User;
+use crate::tenant_gen;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -200,7 +200,7 @@ pub fn new_user(
     let first_name = name(gate, "first_name", &first.unwrap_or_default())?;
     let last_name = name(gate, "last_name", &last.unwrap_or_default())?;
     Ok(User {
-        uuid: seed::uuid(&mut fastrand::Rng::new()),
+        uuid: tenant_gen::uuid(&mut fastrand::Rng::new()),
         uid,
         first_name,
         last_name,
