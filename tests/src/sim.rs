@@ -2,7 +2,7 @@
 //! header ([`Ctx`], [`mint`], [`bearer`], [`basic`]), reading its answers ([`failure`],
 //! [`outcome`], [`header`]), request bodies ([`ids`], [`terms`], [`new_user`]), the ergonomic client on it
 //! ([`falcon`], [`falcon_builder`], [`fast_retries`]), the roles a user holds ([`roles_held`]) and
-//! the fault storm ([`storm`]).
+//! a fault storm ([`storm`]).
 //!
 //! Its short names (`header`, `ids`, `terms`, `bearer`, `Ctx`) mean simulator things: a file may
 //! glob-import this module, but never next to [`crate::fixtures`] or [`crate::mock`].
@@ -293,7 +293,7 @@ pub fn fast_retries() -> RetryPolicy {
     }
 }
 
-/// The storm over `users` seeded users: 20 % 429s, 5 % 500/503s, 2 % dropped answers
+/// A fault storm over `users` seeded users, harsher than a busy tenant: 20 % 429s, 5 % 500/503s, 2 % dropped answers
 /// (work done, answer lost).
 pub fn storm(seed: u64, users: usize) -> SimConfig {
     SimConfig {

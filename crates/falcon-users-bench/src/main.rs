@@ -1,5 +1,5 @@
-//! `falcon-users-bench`: measures falcon-users against the targets of the performance issue and
-//! against FalconPy, on the simulator (always on 127.0.0.1), and prints each scenario as a table
+//! `falcon-users-bench`: measures falcon-users against its performance targets (BENCHMARKS.md)
+//! and against FalconPy, on the simulator (always on 127.0.0.1), and prints each scenario as a table
 //! and all of them as JSON.
 //!
 //! ```text
@@ -42,7 +42,7 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Every scenario with the issue's settings (the default).
+    /// Every scenario with its default settings, those BENCHMARKS.md reports (the default).
     All,
     /// 1. Client CPU per sequential `queryUserV1` call.
     Overhead(OverheadArgs),

@@ -10,7 +10,7 @@ pub struct Report {
     pub scenario: &'static str,
     /// Measured figures, in order.
     pub figures: Vec<Figure>,
-    /// Targets the issue sets, checked against the figures.
+    /// The targets BENCHMARKS.md states, checked against the figures.
     pub targets: Vec<Target>,
     /// Why something was not measured (e.g. FalconPy unavailable).
     pub notes: Vec<String>,

@@ -1,6 +1,6 @@
 //! Scenario 5: Consumer build cost: a clean `cargo build --release` of a minimal program that uses
 //! `falcon-users`, in a fresh target directory. Wall time and the peak memory of the largest
-//! compiler process, compared with the figures the issue gives for `rusty_falcon` 0.7.1.
+//! compiler process, compared with the reported figures for `rusty_falcon` 0.7.1 (not measured here).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::measure::{children_peak_rss, mib};
 use crate::report::Report;
 
-/// `rusty_falcon` 0.7.1 on this machine kind: 6 min 50 s, 7 GB peak (from the issue).
+/// `rusty_falcon` 0.7.1 on this machine kind: 6 min 50 s, 7 GB peak (reported, not measured here).
 const PEER_WALL: Duration = Duration::from_secs(6 * 60 + 50);
 const PEER_PEAK_GB: f64 = 7.0;
 

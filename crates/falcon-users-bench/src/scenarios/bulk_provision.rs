@@ -12,7 +12,7 @@ use falcon_users::workflows::roster::{
 use crate::report::Report;
 use crate::sim_process::{SimProcess, SimSpec};
 
-/// The scenario's settings (also its command-line arguments; the defaults are the issue's).
+/// The scenario's settings (also its command-line arguments; the defaults are those BENCHMARKS.md reports).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
     /// Users on the roster, none of them in the tenant yet.

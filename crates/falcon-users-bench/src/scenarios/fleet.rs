@@ -19,7 +19,7 @@ use crate::report::Report;
 use crate::scenarios::inventory;
 use crate::sim_process::{SimProcess, SimSpec};
 
-/// The scenario's settings (the defaults are the issue's: 20 children of 2,000 users).
+/// The scenario's settings (the defaults are those BENCHMARKS.md reports: 20 children of 2,000 users).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
     /// Child CIDs of the full fleet (at most 20, the simulator's bound).

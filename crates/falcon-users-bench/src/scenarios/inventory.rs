@@ -12,7 +12,7 @@ use crate::peer::Peer;
 use crate::report::Report;
 use crate::sim_process::{SimProcess, SimSpec};
 
-/// The scenario's settings (also its command-line arguments; the defaults are the issue's).
+/// The scenario's settings (also its command-line arguments; the defaults are those BENCHMARKS.md reports).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
     /// Users in the tenant.

@@ -15,7 +15,7 @@ use crate::report::Report;
 use crate::scenarios::inventory;
 use crate::sim_process::{SimProcess, SimSpec};
 
-/// The scenario's settings (the defaults are the issue's).
+/// The scenario's settings (the defaults are those BENCHMARKS.md reports).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
     /// Users in the tenant.

@@ -169,7 +169,7 @@ impl RecordingProxy {
     }
 }
 
-/// The issue: with a proxy variable set, the token request (`client_id=...&client_secret=...`)
+/// With a proxy variable set, the token request (`client_id=...&client_secret=...`)
 /// to a plain-http cloud went to the proxy in clear. A plain-http endpoint is reached directly,
 /// whichever variable names the proxy.
 #[test]

@@ -405,7 +405,7 @@ fn tenant_with_an_overfull_page(rest: bool) -> MockServer {
     server
 }
 
-/// The tenant: a page of 550 ids for `limit=500` made the next page start at 550, and
+/// A tenant whose service answers a page of 550 ids for `limit=500`: that once made the next page start at 550, and
 /// the review covered 650 of 700 users with exit 0. Now every user is reviewed once; and when
 /// the rest never comes, the review fails instead of reporting a part as the whole.
 #[test]

@@ -441,7 +441,7 @@ async fn max_concurrency_one_serialises_requests() {
     assert_eq!(server.seen().len(), 9, "1 token + 8 calls");
 }
 
-// ---- absurd rate-limit headers (issue 14, class 1: nothing a server sends panics) ----------
+// ---- absurd rate-limit headers (nothing a server sends makes the client panic) -------------
 
 /// A reply with `status` and these headers, and an error envelope.
 fn with_headers(status: u16, headers: &[(&str, &str)]) -> HttpMockResponse {

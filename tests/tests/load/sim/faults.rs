@@ -1,4 +1,4 @@
-//! The fault storm at size (seeded): an inventory of 5,000 users is exactly the
+//! The fault storm ([`storm`](falcon_users_tests::sim::storm)) at size (seeded): an inventory of 5,000 users is exactly the
 //! simulator's state, and provisioning 500 users creates each once with exactly its roles.
 
 use std::collections::{BTreeMap, BTreeSet};
