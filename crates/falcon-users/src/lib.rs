@@ -38,8 +38,8 @@
 #![warn(missing_docs)]
 
 // The crate is a one-way stack, bottom first; each module imports only from below it (checked by
-// `tests/tests/layers.rs`). Values and the error at the bottom, then the request runtime, the
-// handle and its builder, the operations, the workflows.
+// `tests/tests/integration/layers.rs`). Values and the error at the bottom, then the request
+// runtime, the handle and its builder, the operations, the workflows.
 mod builder;
 mod client;
 pub mod clock;
@@ -49,11 +49,10 @@ mod ops;
 mod runtime;
 pub mod workflows;
 
-// The public paths of earlier releases, kept (each names the module where the concept lives now),
-// and `validation`, the argument checks the workflows share with the operations.
-pub use model::credentials as auth;
+// The modules whose items are not all at the root, public under their own names (`validation`:
+// the argument checks the workflows share with the operations).
 pub use model::{cid, cloud, fql, ids, validation, views};
-pub use ops::paging as paginate;
+pub use ops::paging;
 pub use runtime::retry;
 
 pub use builder::FalconBuilder;

@@ -65,7 +65,7 @@ impl UserQuery {
     }
 
     /// The largest `offset + limit` the service accepts (default
-    /// [`DEFAULT_OFFSET_CEILING`](crate::paginate::DEFAULT_OFFSET_CEILING), the Falcon API's):
+    /// [`DEFAULT_OFFSET_CEILING`](crate::paging::DEFAULT_OFFSET_CEILING), the Falcon API's):
     /// [`Falcon::user_ids`] lists a query that counts more users than this in parts. Only
     /// worth changing for a service that pages further (fewer parts) or less far (the listing
     /// also learns that from the service's refusal, at the cost of a few requests).

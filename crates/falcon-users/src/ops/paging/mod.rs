@@ -13,6 +13,14 @@
 //! gets (`page`), the paging decision (`next`), where a walk past the ceiling stands
 //! (`progress`), the walk's decisions (`walk`), the prefetching stream that sends its requests
 //! (`prefetch`), and ids turned into entities in batches (`batch`).
+//!
+//! ```
+//! use falcon_users::paging::{DEFAULT_OFFSET_CEILING, Entities};
+//!
+//! let found: Entities<String> = Entities::default();
+//! assert!(found.resources.is_empty() && found.errors.is_empty());
+//! assert_eq!(DEFAULT_OFFSET_CEILING, 10_000);
+//! ```
 
 mod batch;
 mod next;
