@@ -1,6 +1,7 @@
 //! `auth check`: a scope counts as granted only when the probe's answer proves it.
 
 use falcon_users::api::operations::{CREATE_USER_V1, QUERY_USER_V1};
+use falcon_users_httpmock::envelope::{meta, with_error, with_resources};
 use httpmock::Method::{GET, POST};
 use httpmock::MockServer;
 use serde_json::{Value, json};
@@ -11,11 +12,10 @@ use crate::support::*;
 fn server(read: u16, write: u16) -> MockServer {
     let server = mock_server();
     let body = |status: u16| {
-        let meta = json!({"query_time": 0.01, "trace_id": "trace-1"});
         if status < 300 {
-            json!({"meta": meta, "resources": [], "errors": []})
+            with_resources(meta("trace-1"), json!([]))
         } else {
-            json!({"meta": meta, "errors": [{"code": status, "message": "no"}]})
+            with_error(meta("trace-1"), status, "no")
         }
     };
     answer(&server, GET, QUERY_USER_V1.path, None, read, body(read));

@@ -6,6 +6,7 @@ use falcon_users::api::operations::{
     COMBINED_USER_ROLES_V2, DELETE_USER_V1, QUERIES_ROLES_V1, QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
 };
 use falcon_users::validation::is_deceptive_char;
+use falcon_users_httpmock::envelope::{entities, page};
 use httpmock::Method::{GET, POST};
 use httpmock::MockServer;
 use serde_json::{Value, json};
@@ -19,32 +20,25 @@ const ROLE: &str = "\u{1b}[2Jrole\u{202e}";
 const CID: &str = "0123456789abcdef0123456789abcdef";
 const ERROR: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}gone\nerror: forged line";
 
-fn meta() -> Value {
-    json!({"query_time": 0.01, "trace_id": "trace-1",
-           "pagination": {"offset": 0, "limit": 500, "total": 1}})
-}
-
 /// A tenant of one user whose fields attack the reader, holding one role whose id does too.
 fn hostile_server() -> MockServer {
     let server = mock_server();
     let users = QUERY_USER_V1.path;
-    let entities = RETRIEVE_USERS_GET_V1.path;
+    let lookup = RETRIEVE_USERS_GET_V1.path;
     let user = json!({
         "uuid": "u-1", "uid": "eve@example.com", "cid": CID,
         "first_name": TITLE, "last_name": FORGED, "status": FORMULA,
     });
-    let ids = json!({"meta": meta(), "resources": ["u-1"], "errors": []});
+    let ids = page(json!(["u-1"]), 0, 500, 1);
     answer(&server, GET, users, None, 200, ids);
-    let found = json!({"meta": meta(), "errors": [], "resources": [user]});
-    answer(&server, POST, entities, Some("u-1"), 200, found);
-    let warned =
-        json!({"meta": meta(), "resources": [], "errors": [{"code": 404, "message": ERROR}]});
-    answer(&server, POST, entities, Some("u-warn"), 200, warned);
-    let failed =
-        json!({"meta": meta(), "resources": [], "errors": [{"code": 400, "message": ERROR}]});
-    answer(&server, POST, entities, Some("u-fail"), 400, failed);
+    let found = entities(json!([user]), json!([]));
+    answer(&server, POST, lookup, Some("u-1"), 200, found);
+    let warned = entities(json!([]), json!([{"code": 404, "message": ERROR}]));
+    answer(&server, POST, lookup, Some("u-warn"), 200, warned);
+    let failed = entities(json!([]), json!([{"code": 400, "message": ERROR}]));
+    answer(&server, POST, lookup, Some("u-fail"), 400, failed);
     let grant = json!({"uuid": "u-1", "role_id": ROLE, "cid": CID});
-    let grants = json!({"meta": meta(), "errors": [], "resources": [grant]});
+    let grants = page(json!([grant]), 0, 500, 1);
     answer(&server, GET, COMBINED_USER_ROLES_V2.path, None, 200, grants);
     server
 }
@@ -116,8 +110,7 @@ fn the_inventory_table_keeps_one_line_per_user_with_every_field_escaped() {
 fn the_review_table_shows_hostile_fields_escaped() {
     let server = hostile_server();
     // The roles cannot be listed: the review judges privilege from the built-in list.
-    let refused =
-        json!({"meta": meta(), "resources": [], "errors": [{"code": 403, "message": ERROR}]});
+    let refused = entities(json!([]), json!([{"code": 403, "message": ERROR}]));
     answer(&server, GET, QUERIES_ROLES_V1.path, None, 403, refused);
     let out = run_against(&server, &["-f", "table", "review"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

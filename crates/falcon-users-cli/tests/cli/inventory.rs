@@ -2,24 +2,25 @@
 //! grants is left out of the output and counted, and the run goes on.
 
 use falcon_users::api::operations::{COMBINED_USER_ROLES_V2, QUERY_USER_V1, RETRIEVE_USERS_GET_V1};
+use falcon_users_httpmock::envelope::{entities, page};
 use httpmock::Method::{GET, POST};
 use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn meta(total: u64) -> Value {
-    json!({"query_time": 0.01, "trace_id": "trace-1",
-           "pagination": {"offset": 0, "limit": 500, "total": total}})
-}
-
 #[test]
 fn a_user_deleted_during_the_inventory_is_left_out_and_counted() {
     let server = mock_server();
-    let ids = json!({"meta": meta(2), "resources": ["u-1", "u-2"], "errors": []});
+    let ids = page(json!(["u-1", "u-2"]), 0, 500, 2);
     answer(&server, GET, QUERY_USER_V1.path, None, 200, ids);
     let user = |uuid: &str, uid: &str| json!({"uuid": uuid, "uid": uid, "first_name": "A", "last_name": "B"});
-    let both = json!({"meta": meta(2), "errors": [],
-                      "resources": [user("u-1", "stays@example.com"), user("u-2", "gone@example.com")]});
+    let both = entities(
+        json!([
+            user("u-1", "stays@example.com"),
+            user("u-2", "gone@example.com")
+        ]),
+        json!([]),
+    );
     server.mock(|when, then| {
         when.method(POST)
             .path(RETRIEVE_USERS_GET_V1.path)
@@ -35,8 +36,10 @@ fn a_user_deleted_during_the_inventory_is_left_out_and_counted() {
             .body_excludes("u-1");
         then.status(200)
             .header("content-type", "application/json")
-            .json_body(json!({"meta": meta(0), "resources": [],
-                              "errors": [{"code": 404, "message": "user not found"}]}));
+            .json_body(entities(
+                json!([]),
+                json!([{"code": 404, "message": "user not found"}]),
+            ));
     });
     let grant = json!({"uuid": "u-1", "role_id": "falcon_console_guest",
                        "cid": "0123456789abcdef0123456789abcdef"});
@@ -46,7 +49,7 @@ fn a_user_deleted_during_the_inventory_is_left_out_and_counted() {
             .query_param("user_uuid", "u-1");
         then.status(200)
             .header("content-type", "application/json")
-            .json_body(json!({"meta": meta(1), "errors": [], "resources": [grant]}));
+            .json_body(page(json!([grant]), 0, 500, 1));
     });
     server.mock(|when, then| {
         when.method(GET)
@@ -54,8 +57,10 @@ fn a_user_deleted_during_the_inventory_is_left_out_and_counted() {
             .query_param("user_uuid", "u-2");
         then.status(404)
             .header("content-type", "application/json")
-            .json_body(json!({"meta": meta(0), "resources": [],
-                              "errors": [{"code": 404, "message": "user not found"}]}));
+            .json_body(entities(
+                json!([]),
+                json!([{"code": 404, "message": "user not found"}]),
+            ));
     });
 
     let out = run_against(&server, &["-f", "csv", "inventory"]);

@@ -10,8 +10,9 @@ use falcon_users::api::operations::{
     COMBINED_USER_ROLES_V2, ENTITIES_ROLE_PERMISSIONS_V1, ENTITIES_ROLES_GET_V2, QUERIES_ROLES_V1,
     QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
 };
+use falcon_users_httpmock::envelope::{entities, json_reply, page};
 use httpmock::Method::{GET, POST};
-use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
+use httpmock::{HttpMockRequest, MockServer};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -271,23 +272,28 @@ fn privileged_roles_can_be_named_instead() {
     );
 }
 
-fn meta(total: u64) -> Value {
-    json!({"query_time": 0.01, "trace_id": "trace-1",
-           "pagination": {"offset": 0, "limit": 500, "total": total}})
-}
-
 /// The CID offers the administrator and guest roles; reading their permissions is refused.
 fn two_builtin_roles_without_permissions(server: &MockServer) {
-    let roles = json!({"meta": meta(2), "errors": [],
-                       "resources": ["falcon_administrator", "falcon_console_guest"]});
+    let roles = page(
+        json!(["falcon_administrator", "falcon_console_guest"]),
+        0,
+        500,
+        2,
+    );
     answer(server, GET, QUERIES_ROLES_V1.path, None, 200, roles);
     let role = |id: &str, name: &str| json!({"id": id, "display_name": name, "description": "", "is_global": true});
-    let details = json!({"meta": meta(2), "errors": [], "resources": [
-        role("falcon_administrator", "Falcon Administrator"),
-        role("falcon_console_guest", "Falcon Console Guest")]});
+    let details = entities(
+        json!([
+            role("falcon_administrator", "Falcon Administrator"),
+            role("falcon_console_guest", "Falcon Console Guest")
+        ]),
+        json!([]),
+    );
     answer(server, POST, ENTITIES_ROLES_GET_V2.path, None, 200, details);
-    let refused = json!({"meta": meta(0), "resources": [],
-                         "errors": [{"code": 403, "message": "access denied"}]});
+    let refused = entities(
+        json!([]),
+        json!([{"code": 403, "message": "access denied"}]),
+    );
     answer(
         server,
         GET,
@@ -301,14 +307,19 @@ fn two_builtin_roles_without_permissions(server: &MockServer) {
 #[test]
 fn refused_role_permissions_fall_back_to_the_builtin_administrator_roles() {
     let server = mock_server();
-    let ids = json!({"meta": meta(2), "resources": ["u-1", "u-2"], "errors": []});
+    let ids = page(json!(["u-1", "u-2"]), 0, 500, 2);
     answer(&server, GET, QUERY_USER_V1.path, None, 200, ids);
     let user = |uuid: &str, uid: &str| {
         json!({"uuid": uuid, "uid": uid, "status": "active", "cid": "0123456789abcdef0123456789abcdef",
                "created_at": "2026-01-01T00:00:00Z", "last_login_at": chrono::Utc::now().to_rfc3339()})
     };
-    let users = json!({"meta": meta(2), "errors": [],
-                       "resources": [user("u-1", "admin@example.com"), user("u-2", "guest@example.com")]});
+    let users = entities(
+        json!([
+            user("u-1", "admin@example.com"),
+            user("u-2", "guest@example.com")
+        ]),
+        json!([]),
+    );
     answer(&server, POST, RETRIEVE_USERS_GET_V1.path, None, 200, users);
     for (uuid, role) in [
         ("u-1", "falcon_administrator"),
@@ -322,7 +333,7 @@ fn refused_role_permissions_fall_back_to_the_builtin_administrator_roles() {
                 .query_param("user_uuid", uuid);
             then.status(200)
                 .header("content-type", "application/json")
-                .json_body(json!({"meta": meta(1), "errors": [], "resources": [grant]}));
+                .json_body(page(json!([grant]), 0, 500, 1));
         });
     }
     two_builtin_roles_without_permissions(&server);
@@ -366,12 +377,7 @@ fn tenant_with_an_overfull_page(rest: bool) -> MockServer {
             if offset == 0 {
                 ids.extend((0..50).map(id));
             }
-            let body = json!({"meta": meta(700), "resources": ids, "errors": []});
-            HttpMockResponse::builder()
-                .status(200)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .build()
+            json_reply(200, &page(json!(ids), 0, 500, 700))
         });
     });
     server.mock(|when, then| {
@@ -389,17 +395,12 @@ fn tenant_with_an_overfull_page(rest: bool) -> MockServer {
                            "last_login_at": chrono::Utc::now().to_rfc3339()})
                 })
                 .collect();
-            let body = json!({"meta": meta(users.len() as u64), "errors": [], "resources": users});
-            HttpMockResponse::builder()
-                .status(200)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .build()
+            json_reply(200, &entities(json!(users), json!([])))
         });
     });
     let grant =
         json!({"role_id": "falcon_administrator", "cid": "0123456789abcdef0123456789abcdef"});
-    let grants = json!({"meta": meta(1), "errors": [], "resources": [grant]});
+    let grants = page(json!([grant]), 0, 500, 1);
     answer(&server, GET, COMBINED_USER_ROLES_V2.path, None, 200, grants);
     two_builtin_roles_without_permissions(&server);
     server
