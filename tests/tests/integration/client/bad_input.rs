@@ -10,6 +10,7 @@ use falcon_users::{
     BatchLimits, Cid, Cloud, Error, Falcon, FalconBuilder, GrantOptions, GrantQuery, RetryPolicy,
     RevokeOptions, UserQuery, UserUpdate,
 };
+use falcon_users_httpmock::envelope::{meta, with_resources};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use httpmock::MockServer;
@@ -441,9 +442,8 @@ async fn fql_values_are_escaped_not_injected() {
         .mock_async(|when, then| {
             when.path("/user-management/queries/users/v1")
                 .query_param("filter", r"uid:'o\'brien\*@example.com'");
-            then.status(200).json_body(
-                serde_json::json!({"meta": {"query_time": 0.0, "trace_id": "t"}, "resources": []}),
-            );
+            then.status(200)
+                .json_body(with_resources(meta("t"), serde_json::json!([])));
         })
         .await;
     let falcon = builder(&Url::parse(&server.base_url()).unwrap())
@@ -471,17 +471,18 @@ async fn non_ascii_names_and_duplicate_ids_are_accepted() {
         .mock_async(|when, then| {
             when.path("/user-management/entities/users/v1")
                 .json_body(serde_json::json!({"uid": "zoe@example.com", "first_name": "Zoë", "last_name": "Núñez-Øster"}));
-            then.status(200).json_body(serde_json::json!({"meta": {"query_time": 0.0, "trace_id": "t"},
-                "resources": [{"uuid": "u-1", "uid": "zoe@example.com"}]}));
+            then.status(200).json_body(with_resources(
+                meta("t"),
+                serde_json::json!([{"uuid": "u-1", "uid": "zoe@example.com"}]),
+            ));
         })
         .await;
     let fetch = server
         .mock_async(|when, then| {
             when.path("/user-management/entities/users/GET/v1")
                 .json_body(serde_json::json!({"ids": ["a", "b"]}));
-            then.status(200).json_body(
-                serde_json::json!({"meta": {"query_time": 0.0, "trace_id": "t"}, "resources": []}),
-            );
+            then.status(200)
+                .json_body(with_resources(meta("t"), serde_json::json!([])));
         })
         .await;
     let falcon = builder(&Url::parse(&server.base_url()).unwrap())

@@ -527,8 +527,11 @@ async fn a_token_401_on_a_commercial_cloud_suggests_a_government_cloud() {
     let regions = Regions::start(1, |_, _| {
         Reply::json(
             401,
-            &json!({"meta": {"query_time": 0.0, "trace_id": "trace-us1-401"},
-                    "errors": [{"code": 401, "message": "access denied, invalid bearer token"}]}),
+            &with_error(
+                meta("trace-us1-401"),
+                401,
+                "access denied, invalid bearer token",
+            ),
         )
     })
     .await;

@@ -153,10 +153,7 @@ async fn no_token_answer_reaches_an_error_or_a_log() {
             400,
             &json!({"errors": [{"code": 400, "message": LEAKY_TOKEN, "id": LEAKY_TOKEN}]}),
         ),
-        Reply::json(
-            503,
-            &json!({"meta": {"query_time": 0.0, "trace_id": "t"}, "errors": [{"code": 503, "message": LEAKY_TOKEN}]}),
-        ),
+        Reply::json(503, &with_error(meta("t"), 503, LEAKY_TOKEN)),
         Reply {
             body: format!("<html>{LEAKY_TOKEN}</html>"),
             ..Reply::json(502, &json!(null))
