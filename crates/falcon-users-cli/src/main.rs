@@ -9,8 +9,10 @@ mod commands;
 mod confirm;
 mod connect;
 mod console;
+mod ctx;
 mod exit;
 mod expiry;
+mod failure;
 mod interrupt;
 mod journal_file;
 mod list_file;
@@ -19,6 +21,7 @@ mod output;
 mod output_file;
 mod profile;
 mod records;
+mod role_names;
 mod sanitize;
 mod secret_source;
 #[cfg(feature = "simulator")]
@@ -30,7 +33,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, Global};
-use crate::commands::{Ctx, Failure, Outcome};
+use crate::ctx::Ctx;
+use crate::failure::{Failure, Outcome};
 use crate::interrupt::{Changes, Signals};
 
 fn main() -> ExitCode {
@@ -81,7 +85,7 @@ fn report(outcome: Outcome) -> ExitCode {
         Err(Failure::Io(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(failure) => {
             console::line(format_args!("error: {failure}"));
-            ExitCode::from(exit::for_failure(&failure))
+            ExitCode::from(failure.exit_code())
         }
     }
 }

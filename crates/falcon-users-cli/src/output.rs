@@ -4,6 +4,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
+use falcon_users::StatsSnapshot;
 use serde::Serialize;
 
 use crate::cli::Format;
@@ -278,6 +279,19 @@ fn csv_to_io(err: csv::Error) -> io::Error {
         csv::ErrorKind::Io(io) => io,
         other => io::Error::other(format!("{other:?}")),
     }
+}
+
+/// What the client sent, for a command's last line: requests, retries, 429s, and the rows the
+/// service sent twice (dropped, so each user counts once), when it did.
+pub fn requests_summary(stats: &StatsSnapshot) -> String {
+    let duplicates = match stats.duplicates_dropped {
+        0 => String::new(),
+        n => format!(", {n} rows sent twice by the service dropped"),
+    };
+    format!(
+        "{} requests ({} retried, {} rate limited{duplicates})",
+        stats.requests, stats.retries, stats.rate_limited
+    )
 }
 
 #[cfg(test)]

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::commands::Failure;
 use crate::exit;
+use crate::failure::Failure;
 use crate::secret_source::SecretSource;
 
 /// The config file's name in the user's config directory.

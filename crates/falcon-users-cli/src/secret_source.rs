@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use crate::commands::Failure;
 use crate::exit;
+use crate::failure::Failure;
 use crate::profile::{mode_text, permissions};
 
 /// A client secret in memory; `Debug` does not show it.

@@ -14,11 +14,12 @@ use falcon_users::workflows::roster::{
 use falcon_users::{Cid, UserRef};
 
 use super::reconcile::{ResultRow, show_plan, show_report};
-use super::{Ctx, Failure, Outcome};
 use crate::cli::{BulkUsers, OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
 use crate::journal_file::JournalFile;
 use crate::list_file;
 use crate::member_cids::MemberCids;

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
-use super::Outcome;
 use crate::cli::Cli;
+use crate::failure::Outcome;
 
 /// `completions SHELL`
 #[derive(Debug, Args)]

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::{Failure, Outcome};
 use crate::cli::Global;
 use crate::console;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
 use crate::output::{self, Column, Record, print_all, print_lines};
 use crate::profile::{self, Profile};
 

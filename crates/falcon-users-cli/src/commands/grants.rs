@@ -9,14 +9,16 @@ use futures::TryStreamExt;
 use falcon_users::workflows::roster::RoleEdit;
 
 use super::bulk::edit_roles;
-use super::{Ctx, Failure, Outcome, resolve_roles};
 use crate::cli::GrantsCommand;
 use crate::confirm::confirm;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
 use crate::expiry;
+use crate::failure::{Failure, Outcome};
 use crate::output::print_all;
 use crate::records::GrantRow;
+use crate::role_names::resolve_roles;
 
 /// Runs a `grants` subcommand.
 pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {

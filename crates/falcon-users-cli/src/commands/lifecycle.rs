@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use falcon_users::workflows::{OnGrantFailure, Provision};
 use serde_json::json;
 
-use super::{Ctx, Failure, Outcome};
 use crate::cli::{Format, OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
 use crate::output::{print_all, print_json};
 use crate::records::{GrantRow, UserRow};
 
@@ -27,7 +28,7 @@ pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
         }
     };
     // Names are resolved to ids here; the workflow checks the ids again before creating.
-    let (roles, _) = super::resolve_roles(&ctx.falcon, &args.roles, false).await?;
+    let (roles, _) = crate::role_names::resolve_roles(&ctx.falcon, &args.roles, false).await?;
     let mut job = Provision::new(&uid, roles)
         .legacy_create(args.legacy)
         .on_grant_failure(if args.keep_on_failure {

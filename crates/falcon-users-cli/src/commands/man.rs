@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory};
 
-use super::{Failure, Outcome};
 use crate::cli::Cli;
 use crate::console;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
 
 /// `man [--out DIR]`
 #[derive(Debug, Args)]
