@@ -2,8 +2,8 @@
 
 use falcon_users::Falcon;
 
-use crate::cli::Format;
 use crate::interrupt::Changes;
+use crate::output::Format;
 
 /// What every command needs.
 pub struct Ctx {

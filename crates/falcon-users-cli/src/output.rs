@@ -4,11 +4,22 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
+use clap::ValueEnum;
 use falcon_users::StatsSnapshot;
 use serde::Serialize;
 
-use crate::cli::Format;
 use crate::sanitize::{for_csv, for_json, for_terminal};
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns.
+    Table,
+    /// JSON (one document; JSON lines for streams).
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
 
 /// Something printable as one row.
 pub trait Record: Serialize + Sized {

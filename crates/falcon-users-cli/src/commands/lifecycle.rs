@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use falcon_users::workflows::{OnGrantFailure, Provision};
 use serde_json::json;
 
-use crate::cli::{Format, OffboardArgs, ProvisionArgs};
+use crate::cli::{OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
 use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::output::Format;
 use crate::output::{print_all, print_json};
 use crate::records::{GrantRow, UserRow};
 

@@ -14,13 +14,14 @@ use falcon_users::workflows::roster::{
 };
 use serde::Serialize;
 
-use crate::cli::{ApplyArgs, Format, ModeArg, PlanArgs, PlanningArgs, RosterArgs};
+use crate::cli::{ApplyArgs, ModeArg, PlanArgs, PlanningArgs, RosterArgs};
 use crate::confirm::confirm;
 use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::journal_file::JournalFile;
+use crate::output::Format;
 use crate::output::{Column, JsonLayout, Layout, Record, RowWriter, print_all, print_json};
 use crate::output_file::OutputFile;
 
