@@ -4,6 +4,7 @@
 // and survive closed pipes; the print macros do neither.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod bulk;
 mod cli;
 mod commands;
 mod confirm;

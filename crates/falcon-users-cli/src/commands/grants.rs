@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 
 use falcon_users::workflows::roster::RoleEdit;
 
-use super::bulk::edit_roles;
+use crate::bulk::edit_roles;
 use crate::cli::GrantsCommand;
 use crate::confirm::confirm;
 use crate::console;

@@ -19,7 +19,7 @@ use crate::records::{GrantRow, UserRow};
 /// Runs `provision`.
 pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
     let uid = match (&args.uid, &args.from) {
-        (_, Some(file)) => return super::bulk::provision(ctx, &args, file).await,
+        (_, Some(file)) => return crate::bulk::provision(ctx, &args, file).await,
         (Some(uid), None) => uid.clone(),
         (None, None) => {
             return Err(Failure::Exit(
@@ -70,7 +70,7 @@ pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
         {
             one.clone()
         }
-        _ => return super::bulk::offboard(ctx, &args).await,
+        _ => return crate::bulk::offboard(ctx, &args).await,
     };
     let plan = ctx.falcon.offboard(user.as_str(), true).await?.plan;
     let uid = plan.user.uid.clone().unwrap_or_default();

@@ -1,7 +1,6 @@
 //! One module per command family; each takes the connected client and the output settings.
 
 pub mod auth;
-pub mod bulk;
 pub mod completions;
 pub mod config;
 pub mod grants;

@@ -1,6 +1,8 @@
 //! Printing records as a table, JSON or CSV, to stdout or a file, without buffering streams.
 //! Every cell and document passes [`crate::sanitize`] for its format on the way out.
 
+pub mod plan;
+
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 

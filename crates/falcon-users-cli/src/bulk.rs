@@ -1,6 +1,6 @@
-//! `provision --from`, `offboard` of several users, `grants grant|revoke|set` of many: bulk commands planned from targeted reads
-//! and carried out by the roster engine's apply (each change once, one result table, exit 5
-//! when some rows failed).
+//! Bulk changes, shared by `provision --from`, `offboard` of several users and
+//! `grants grant|revoke|set` of many: planned from targeted reads and carried out by the roster
+//! engine's apply (each change once, one result table, exit 5 when some rows failed).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,7 +13,6 @@ use falcon_users::workflows::roster::{
 };
 use falcon_users::{Cid, UserRef};
 
-use super::reconcile::{ResultRow, show_plan, show_report};
 use crate::cli::{BulkUsers, OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
 use crate::console;
@@ -23,6 +22,7 @@ use crate::failure::{Failure, Outcome};
 use crate::journal_file::JournalFile;
 use crate::list_file;
 use crate::member_cids::MemberCids;
+use crate::output::plan::{ResultRow, show_plan, show_report};
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
 /// lookup first (a login found taken is completed instead) and a grant.
@@ -292,7 +292,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         absent,
     } = bulk;
     // A dry run in JSON prints the plan document (what `plan -f json` prints).
-    show_plan(ctx, &plan, dry_run, looked_up)?;
+    show_plan(ctx.format, &plan, dry_run, looked_up)?;
     let label = |cid: &Option<Cid>| {
         cid.as_ref()
             .map_or_else(|| "own".to_owned(), Cid::to_string)
@@ -336,7 +336,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         let sink = journal.as_ref().map_or(&off, |j| &j.journal);
         let report = ctx.falcon.apply(&plan, &options, sink).await?;
         if let Some(Err(failed)) = journal.as_ref().map(JournalFile::check) {
-            show_report(ctx, &plan, &report, Vec::new())?;
+            show_report(ctx.format, &plan, &report, Vec::new())?;
             return Err(failed);
         }
         report
@@ -347,7 +347,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
             crate::output::print_all(ctx.format, &left_alone)?;
         }
     } else {
-        show_report(ctx, &plan, &report, left_alone)?;
+        show_report(ctx.format, &plan, &report, left_alone)?;
     }
     let (done, already, failed, not_started) = report.counts();
     // One outcome per user: an absent user is `absent` with --missing-ok, else `failed`.
