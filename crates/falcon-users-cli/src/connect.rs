@@ -251,7 +251,7 @@ mod without_simulator {
     }
 
     fn assert_refused(failure: &Failure, asked: &str) {
-        assert_eq!(exit::for_failure(failure), exit::USAGE, "{failure}");
+        assert_eq!(failure.exit_code(), exit::USAGE, "{failure}");
         let message = failure.to_string();
         assert!(message.starts_with(asked), "{message}");
         assert!(
