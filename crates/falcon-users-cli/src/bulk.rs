@@ -13,12 +13,13 @@ use falcon_users::workflows::roster::{
 };
 use falcon_users::{Cid, UserRef};
 
-use crate::cli::{BulkUsers, OffboardArgs, ProvisionArgs};
+use crate::cli::BulkUsers;
 use crate::confirm::confirm;
 use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::jobs::{OffboardMany, ProvisionFromFile};
 use crate::journal_file::JournalFile;
 use crate::list_file;
 use crate::member_cids::MemberCids;
@@ -26,8 +27,8 @@ use crate::output::plan::{ResultRow, show_plan, show_report};
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
 /// lookup first (a login found taken is completed instead) and a grant.
-pub async fn provision(ctx: &Ctx, args: &ProvisionArgs, file: &Path) -> Outcome {
-    let roster = Roster::from_path(file)?;
+pub async fn provision(ctx: &Ctx, args: &ProvisionFromFile) -> Outcome {
+    let roster = Roster::from_path(&args.file)?;
     let options = PlanOptions {
         member_cids: args
             .member_cids
@@ -70,7 +71,7 @@ pub async fn provision(ctx: &Ctx, args: &ProvisionArgs, file: &Path) -> Outcome 
 }
 
 /// Runs `offboard` of several users, or of `--from FILE`.
-pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Outcome {
+pub async fn offboard(ctx: &Ctx, args: &OffboardMany) -> Outcome {
     let mut named: Vec<String> = args.users.clone();
     if let Some(file) = &args.from {
         named.extend(users_in(file)?);

@@ -15,6 +15,7 @@ mod exit;
 mod expiry;
 mod failure;
 mod interrupt;
+mod jobs;
 mod journal_file;
 mod list_file;
 mod member_cids;
@@ -104,8 +105,11 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Command::Users(c) => commands::users::run(&ctx, c).await,
         Command::Roles(c) => commands::roles::run(&ctx, c).await,
         Command::Grants(c) => commands::grants::run(&ctx, c).await,
-        Command::Provision(a) => commands::lifecycle::provision(&ctx, a).await,
-        Command::Offboard(a) => commands::lifecycle::offboard(&ctx, a).await,
+        Command::Provision(a) => match jobs::Provision::try_from(a) {
+            Ok(job) => commands::lifecycle::provision(&ctx, job).await,
+            Err(failure) => Err(failure),
+        },
+        Command::Offboard(a) => commands::lifecycle::offboard(&ctx, a.into()).await,
         Command::Inventory(a) => commands::inventory::run(&ctx, a).await,
         Command::Review(a) => commands::review::run(&ctx, a).await,
         Command::Roster(a) => commands::reconcile::export(&ctx, a).await,

@@ -171,7 +171,7 @@ fn cli_layers_point_down() {
                 "secret_source",
             ],
             &["profile", "sim_state"],
-            &["connect", "ctx"],
+            &["connect", "ctx", "jobs"],
             &["bulk"],
             &["commands"],
         ],
