@@ -13,13 +13,12 @@ use falcon_users::workflows::roster::{
 };
 use falcon_users::{Cid, UserRef};
 
-use crate::cli::BulkUsers;
 use crate::confirm::confirm;
 use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
-use crate::jobs::{OffboardMany, ProvisionFromFile};
+use crate::jobs::{EditRoles, OffboardMany, ProvisionFromFile, Users};
 use crate::journal_file::JournalFile;
 use crate::list_file;
 use crate::member_cids::MemberCids;
@@ -100,39 +99,26 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardMany) -> Outcome {
 /// Runs `grants grant|revoke|set --users-from FILE | --filter FQL`: the users read (one lookup
 /// each, or the filtered listing with grants), the roles resolved by id or display name, and
 /// only the users whose roles differ changed.
-pub async fn edit_roles(
-    ctx: &Ctx,
-    edit: RoleEdit,
-    roles: Vec<String>,
-    users: &BulkUsers,
-) -> Outcome {
-    let members = users.member_cids.as_ref();
-    let (state, named, nowhere) = match (&users.users_from, &users.filter) {
-        (Some(file), _) => {
+pub async fn edit_roles(ctx: &Ctx, job: &EditRoles) -> Outcome {
+    let members = job.member_cids.as_ref();
+    let (state, named, nowhere) = match &job.users {
+        Users::File(file) => {
             let logins = logins_of(ctx, users_in(file)?, members).await?;
-            read_logins(ctx, logins, members, users.concurrency).await?
+            read_logins(ctx, logins, members, job.concurrency).await?
         }
-        (None, Some(fql)) => {
+        Users::Filter(fql) => {
             let targets = Targets::Filter {
                 fql: fql.clone(),
                 cids: cids_of(members),
             };
-            let state = ctx
-                .falcon
-                .targeted_state(&targets, users.concurrency)
-                .await?;
+            let state = ctx.falcon.targeted_state(&targets, job.concurrency).await?;
             (state, Vec::new(), Vec::new())
         }
-        (None, None) => {
-            return Err(Failure::Exit(
-                exit::USAGE,
-                "name the users: --users-from FILE or --filter FQL".into(),
-            ));
-        }
     };
-    let mut bulk = edit_plan(&state, &named, edit, &roles)?;
+    let roles = &job.roles;
+    let mut bulk = edit_plan(&state, &named, job.edit, roles)?;
     bulk.absent.extend(nowhere);
-    let what = match edit {
+    let what = match job.edit {
         RoleEdit::Grant => format!("grant {}", roles.join(", ")),
         RoleEdit::Revoke => format!("revoke {}", roles.join(", ")),
         RoleEdit::Set => format!("set the roles to exactly {}", roles.join(", ")),
@@ -140,10 +126,10 @@ pub async fn edit_roles(
     let how = How {
         fleet: members.is_some(),
         looked_up: true,
-        dry_run: users.dry_run,
+        dry_run: job.dry_run,
         missing_ok: false,
-        concurrency: users.concurrency,
-        journal: users.journal.as_deref(),
+        concurrency: job.concurrency,
+        journal: job.journal.as_deref(),
     };
     run(ctx, bulk, &how, &what).await
 }

@@ -441,13 +441,6 @@ pub struct BulkUsers {
     pub concurrency: usize,
 }
 
-impl BulkUsers {
-    /// Whether a file or a filter names the users.
-    pub fn is_given(&self) -> bool {
-        self.users_from.is_some() || self.filter.is_some()
-    }
-}
-
 /// `provision ...`
 #[derive(Debug, Args)]
 pub struct ProvisionArgs {

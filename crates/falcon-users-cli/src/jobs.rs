@@ -4,7 +4,12 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{OffboardArgs, ProvisionArgs};
+use chrono::{DateTime, Utc};
+use falcon_users::Cid;
+use falcon_users::types::CombinedUserRolesV2Sort;
+use falcon_users::workflows::roster::RoleEdit;
+
+use crate::cli::{BulkUsers, GrantsCommand, OffboardArgs, ProvisionArgs};
 use crate::exit;
 use crate::failure::Failure;
 use crate::member_cids::MemberCids;
@@ -135,6 +140,150 @@ impl From<OffboardArgs> for Offboard {
     }
 }
 
+/// `grants`: a listing, a change to one user, or one edit for many users.
+#[derive(Debug)]
+pub enum Grants {
+    /// `grants list USER`
+    List {
+        /// UUID or login.
+        user: String,
+        /// The child CID to list in.
+        cid: Option<Cid>,
+        /// The order.
+        sort: Option<CombinedUserRolesV2Sort>,
+    },
+    /// `grants grant USER ROLE...`
+    Grant {
+        /// UUID or login.
+        user: String,
+        /// The roles, by id or display name, as written.
+        roles: Vec<String>,
+        /// End the grant after this many hours.
+        expires_in_hours: Option<u32>,
+        /// End the grant at this time.
+        expires_at: Option<DateTime<Utc>>,
+        /// The child CID to grant in.
+        cid: Option<Cid>,
+    },
+    /// `grants revoke USER ROLE...`
+    Revoke {
+        /// UUID or login.
+        user: String,
+        /// The roles, by id or display name, as written.
+        roles: Vec<String>,
+        /// The child CID to revoke in.
+        cid: Option<Cid>,
+    },
+    /// `grants grant|revoke|set ... --users-from FILE | --filter FQL`
+    Many(EditRoles),
+}
+
+/// One role edit for every user a file names or a filter matches, as one bulk change.
+#[derive(Debug)]
+pub struct EditRoles {
+    /// Grant, revoke or set.
+    pub edit: RoleEdit,
+    /// The roles, by id or display name, as written.
+    pub roles: Vec<String>,
+    /// Who.
+    pub users: Users,
+    /// Look for each user in these member CIDs.
+    pub member_cids: Option<MemberCids>,
+    /// Append a JSON line per action here.
+    pub journal: Option<PathBuf>,
+    /// Show what would change, change nothing.
+    pub dry_run: bool,
+    /// Reads and changes in flight.
+    pub concurrency: usize,
+}
+
+/// The users of a bulk role edit.
+#[derive(Debug)]
+pub enum Users {
+    /// One login a line, or a roster CSV's uid column.
+    File(PathBuf),
+    /// The users an FQL filter matches.
+    Filter(String),
+}
+
+impl EditRoles {
+    /// The bulk edit, when `bulk` names the users; otherwise the words (user and roles) back,
+    /// for the one-user form.
+    fn of(edit: RoleEdit, roles: Vec<String>, bulk: BulkUsers) -> Result<Self, Vec<String>> {
+        let users = match (bulk.users_from, bulk.filter) {
+            (Some(file), _) => Users::File(file),
+            (None, Some(fql)) => Users::Filter(fql),
+            (None, None) => return Err(roles),
+        };
+        Ok(EditRoles {
+            edit,
+            roles,
+            users,
+            member_cids: bulk.member_cids,
+            journal: bulk.journal,
+            dry_run: bulk.dry_run,
+            concurrency: bulk.concurrency,
+        })
+    }
+}
+
+impl TryFrom<GrantsCommand> for Grants {
+    type Error = Failure;
+
+    fn try_from(command: GrantsCommand) -> Result<Self, Failure> {
+        Ok(match command {
+            GrantsCommand::List { user, cid, sort } => Grants::List { user, cid, sort },
+            // With a file or a filter, the first word after `grant` is a role, not a user.
+            GrantsCommand::Grant {
+                user,
+                roles,
+                expires_in_hours,
+                expires_at,
+                cid,
+                bulk,
+            } => match EditRoles::of(
+                RoleEdit::Grant,
+                [user].into_iter().chain(roles).collect(),
+                bulk,
+            ) {
+                Ok(many) => Grants::Many(many),
+                Err(mut words) => Grants::Grant {
+                    user: words.remove(0),
+                    roles: words,
+                    expires_in_hours,
+                    expires_at,
+                    cid,
+                },
+            },
+            GrantsCommand::Revoke {
+                user,
+                roles,
+                cid,
+                bulk,
+            } => match EditRoles::of(
+                RoleEdit::Revoke,
+                [user].into_iter().chain(roles).collect(),
+                bulk,
+            ) {
+                Ok(many) => Grants::Many(many),
+                Err(mut words) => Grants::Revoke {
+                    user: words.remove(0),
+                    roles: words,
+                    cid,
+                },
+            },
+            GrantsCommand::Set { roles, bulk } => {
+                Grants::Many(EditRoles::of(RoleEdit::Set, roles, bulk).map_err(|_| {
+                    Failure::Exit(
+                        exit::USAGE,
+                        "grants set needs --users-from FILE or --filter FQL".into(),
+                    )
+                })?)
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -234,6 +383,70 @@ mod tests {
                 matches!(offboard(args), Offboard::Many(_)),
                 "{args:?} is a bulk offboard"
             );
+        }
+    }
+
+    fn grants(args: &[&str]) -> Result<Grants, Failure> {
+        let Command::Grants(command) = command(args) else {
+            panic!("not grants");
+        };
+        Grants::try_from(command)
+    }
+
+    #[test]
+    fn grants_with_a_file_or_a_filter_are_one_edit_whose_first_word_is_a_role() {
+        match grants(&[
+            "grants",
+            "grant",
+            "a@x.example",
+            "r1",
+            "--cid",
+            "0123456789abcdef0123456789abcdef",
+        ]) {
+            Ok(Grants::Grant {
+                user, roles, cid, ..
+            }) => {
+                assert_eq!(
+                    (user.as_str(), roles),
+                    ("a@x.example", vec!["r1".to_owned()])
+                );
+                assert!(cid.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+        match grants(&[
+            "grants",
+            "revoke",
+            "r1",
+            "r2",
+            "--users-from",
+            "u.txt",
+            "--dry-run",
+        ]) {
+            Ok(Grants::Many(job)) => {
+                assert_eq!(job.edit, RoleEdit::Revoke);
+                assert_eq!(job.roles, ["r1", "r2"]);
+                assert!(matches!(job.users, Users::File(ref f) if f == &PathBuf::from("u.txt")));
+                assert!(job.dry_run);
+            }
+            other => panic!("{other:?}"),
+        }
+        match grants(&["grants", "set", "r1", "--filter", "uid:'*@x.example'"]) {
+            Ok(Grants::Many(job)) => {
+                assert_eq!(job.edit, RoleEdit::Set);
+                assert!(matches!(job.users, Users::Filter(ref f) if f == "uid:'*@x.example'"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match grants(&["grants", "set", "r1"]) {
+            Err(failure) => {
+                assert_eq!(failure.exit_code(), exit::USAGE);
+                assert_eq!(
+                    failure.to_string(),
+                    "grants set needs --users-from FILE or --filter FQL"
+                );
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -104,7 +104,10 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
     let outcome = match command {
         Command::Users(c) => commands::users::run(&ctx, c).await,
         Command::Roles(c) => commands::roles::run(&ctx, c).await,
-        Command::Grants(c) => commands::grants::run(&ctx, c).await,
+        Command::Grants(c) => match jobs::Grants::try_from(c) {
+            Ok(job) => commands::grants::run(&ctx, job).await,
+            Err(failure) => Err(failure),
+        },
         Command::Provision(a) => match jobs::Provision::try_from(a) {
             Ok(job) => commands::lifecycle::provision(&ctx, job).await,
             Err(failure) => Err(failure),
