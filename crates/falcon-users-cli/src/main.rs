@@ -4,6 +4,11 @@
 // and survive closed pipes; the print macros do neither.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+// Layers, bottom first (imports point down; `tests/tests/integration/layers.rs` checks it):
+// how a run ends (`exit`, `failure`); escaping, files and the one rendering path (`output`);
+// the grammar (`cli`); secrets, profiles, the connection and each command's typed job (`jobs`);
+// the bulk machinery; the commands, which never import each other; and this file, which
+// parses, connects, runs and exits.
 mod bulk;
 mod cli;
 mod commands;
