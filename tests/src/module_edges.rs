@@ -91,12 +91,27 @@ impl<'ast> Visit<'ast> for Paths {
 
     // Inline test modules may reach anywhere; they are not part of the layering.
     fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
-        let is_test = item.attrs.iter().any(|a| {
-            a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test")
-        });
+        let is_test = item
+            .attrs
+            .iter()
+            .any(|a| a.path().is_ident("cfg") && a.parse_args().is_ok_and(|m| needs_test(&m)));
         if !is_test {
             syn::visit::visit_item_mod(self, item);
         }
+    }
+}
+
+/// Whether a `cfg` predicate holds only in a test build: `test`, or `all(…)` with `test` among
+/// its terms (`all(test, feature = "x")`).
+fn needs_test(predicate: &syn::Meta) -> bool {
+    match predicate {
+        syn::Meta::Path(path) => path.is_ident("test"),
+        syn::Meta::List(list) if list.path.is_ident("all") => list
+            .parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            )
+            .is_ok_and(|terms| terms.iter().any(needs_test)),
+        _ => false,
     }
 }
 

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
 use crate::spec_diff::document::Document;
-use crate::spec_diff::operations::{Operation, operations};
+use crate::spec_diff::operation::{Operation, operations};
 
 /// What the entry says where a description is for a person to write in the project's words.
 pub const TO_WRITE: &str = "TODO: describe in the project's own words";

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 
 use falcon_users::Cid;
 use falcon_users::types::{CombinedUserRolesV2Sort, QueryUserV1Sort};
@@ -11,6 +12,7 @@ use falcon_users::workflows::review::FindingKind;
 
 use crate::expiry;
 use crate::member_cids::{self, MemberCids};
+use crate::output::Format;
 
 /// User lifecycle work on CrowdStrike Falcon: inventory, provisioning, offboarding, role changes.
 ///
@@ -170,17 +172,6 @@ impl SimFlags {
     }
 }
 
-/// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Aligned columns.
-    Table,
-    /// JSON (one document; JSON lines for streams).
-    Json,
-    /// CSV with a header row.
-    Csv,
-}
-
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -223,11 +214,11 @@ pub enum Command {
     Sim(SimArgs),
     /// The config file's profiles (tenants): list them, show where the file is.
     #[command(subcommand)]
-    Config(crate::commands::config::ConfigCommand),
+    Config(ConfigCommand),
     /// Print a completion script for bash, zsh, fish, powershell or elvish.
-    Completions(crate::commands::completions::CompletionsArgs),
+    Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
-    Man(crate::commands::man::ManArgs),
+    Man(ManArgs),
 }
 
 /// `users ...`
@@ -448,13 +439,6 @@ pub struct BulkUsers {
     /// Reads and changes in flight.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
-}
-
-impl BulkUsers {
-    /// Whether a file or a filter names the users.
-    pub fn is_given(&self) -> bool {
-        self.users_from.is_some() || self.filter.is_some()
-    }
 }
 
 /// `provision ...`
@@ -693,4 +677,31 @@ pub struct SimArgs {
     /// Seed of the generated tenant.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+}
+
+/// `config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The profiles of the config file: name, client id, cloud, member CID and where the
+    /// secret comes from (never the secret itself).
+    Profiles,
+    /// The config file in use (--config, FALCON_CONFIG, or the default place).
+    Path,
+}
+
+/// `completions SHELL`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// `man [--out DIR]`
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command (falcon-users.1, falcon-users-users.1,
+    /// falcon-users-users-list.1, ...) into this directory instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

@@ -5,9 +5,9 @@ use falcon_users::{Credentials, Falcon, FalconBuilder};
 use falcon_users_sim::{SimConfig, Simulator};
 
 use crate::cli::Global;
-use crate::commands::Failure;
 #[cfg(feature = "simulator")]
 use crate::console;
+use crate::failure::Failure;
 use crate::profile::{self, Profile};
 #[cfg(feature = "simulator")]
 use crate::sim_state::{self, Store};
@@ -251,7 +251,7 @@ mod without_simulator {
     }
 
     fn assert_refused(failure: &Failure, asked: &str) {
-        assert_eq!(exit::for_failure(failure), exit::USAGE, "{failure}");
+        assert_eq!(failure.exit_code(), exit::USAGE, "{failure}");
         let message = failure.to_string();
         assert!(message.starts_with(asked), "{message}");
         assert!(

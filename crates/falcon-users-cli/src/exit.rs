@@ -17,8 +17,6 @@
 
 use falcon_users::Error;
 
-use crate::commands::Failure;
-
 /// Bad arguments or input refused before any request (clap also uses 2).
 pub const USAGE: u8 = 2;
 /// Credentials, scopes or cloud.
@@ -51,61 +49,9 @@ pub fn for_error(err: &Error) -> u8 {
     }
 }
 
-/// The exit code for a failed command.
-pub fn for_failure(failure: &Failure) -> u8 {
-    match failure {
-        Failure::Sdk(err) => for_error(err),
-        Failure::Io(_) => LOCAL,
-        Failure::Exit(code, _) => *code,
-        Failure::Interrupted(signal)
-        | Failure::Stopped(signal, _)
-        | Failure::Abandoned(signal, _) => signal.exit_code(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interrupt::{Abandon, Signal};
-
-    #[test]
-    fn every_failure_has_a_documented_code() {
-        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory");
-        let sdk = |e| Failure::Sdk(e);
-        let cases = [
-            (sdk(Error::Config("x".into())), USAGE),
-            (
-                sdk(Error::InvalidInput {
-                    field: "uid",
-                    reason: "x".into(),
-                }),
-                USAGE,
-            ),
-            (
-                sdk(Error::Stopped {
-                    workflow: "offboarding",
-                    done: vec![],
-                    not_done: vec![],
-                }),
-                PARTIAL,
-            ),
-            (Failure::Io(io()), LOCAL),
-            (Failure::Exit(NOT_CONFIRMED, "no".into()), NOT_CONFIRMED),
-            (Failure::Interrupted(Signal::Interrupt), SIGINT),
-            (Failure::Interrupted(Signal::Terminate), SIGTERM),
-            (
-                Failure::Stopped(Signal::Terminate, Box::new(Failure::Io(io()))),
-                SIGTERM,
-            ),
-            (
-                Failure::Abandoned(Signal::Interrupt, Abandon::SecondSignal),
-                SIGINT,
-            ),
-        ];
-        for (failure, code) in cases {
-            assert_eq!(for_failure(&failure), code, "{failure:?}");
-        }
-    }
 
     /// The README's exit-code table and this module's agree, code by code.
     #[test]

@@ -5,7 +5,6 @@
 //! [`GRACE`] without an end, stops at once. Either way the exit code is the shell's for the
 //! first signal (130, 143), unless the command had already started its last step and completed.
 
-use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
@@ -15,49 +14,11 @@ use std::time::Duration;
 use falcon_users::workflows::Stop;
 use tokio::sync::mpsc;
 
-use crate::commands::{Failure, Outcome};
 use crate::console;
-use crate::exit;
+use crate::failure::{Abandon, Failure, Outcome, Signal};
 
 /// How long a change in flight may take to finish after the first signal.
 pub const GRACE: Duration = Duration::from_secs(30);
-
-/// A signal that asks the run to end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    /// SIGINT (Ctrl-C).
-    Interrupt,
-    /// SIGTERM.
-    Terminate,
-}
-
-impl Signal {
-    /// The exit code a shell reports for a process ended by this signal (128 + its number).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Signal::Interrupt => exit::SIGINT,
-            Signal::Terminate => exit::SIGTERM,
-        }
-    }
-}
-
-impl fmt::Display for Signal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Signal::Interrupt => "SIGINT",
-            Signal::Terminate => "SIGTERM",
-        })
-    }
-}
-
-/// Why a change in flight was abandoned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Abandon {
-    /// A second signal came.
-    SecondSignal,
-    /// The change did not finish within [`GRACE`].
-    Grace,
-}
 
 /// Whether the command has begun changing the tenant, and the stop its workflows watch.
 #[derive(Debug, Clone, Default)]
@@ -148,7 +109,7 @@ pub async fn supervise(
     tokio::select! {
         outcome = &mut work => outcome.map_err(|failure| Failure::Stopped(signal, Box::new(failure))),
         _ = signals.next() => Err(Failure::Abandoned(signal, Abandon::SecondSignal)),
-        () = tokio::time::sleep(grace) => Err(Failure::Abandoned(signal, Abandon::Grace)),
+        () = tokio::time::sleep(grace) => Err(Failure::Abandoned(signal, Abandon::Grace(grace))),
     }
 }
 
@@ -157,6 +118,7 @@ mod tests {
     use std::process::ExitCode;
 
     use super::*;
+    use crate::exit;
 
     fn signals() -> (mpsc::UnboundedSender<Signal>, Signals) {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -263,7 +225,7 @@ mod tests {
         let twice = [Signal::Interrupt, Signal::Terminate];
         for (sent, grace, expected) in [
             (&twice[..], GRACE, Abandon::SecondSignal),
-            (&twice[..1], Duration::ZERO, Abandon::Grace),
+            (&twice[..1], Duration::ZERO, Abandon::Grace(Duration::ZERO)),
         ] {
             match change_interrupted(sent, grace, None).await {
                 Err(Failure::Abandoned(signal, why)) => {

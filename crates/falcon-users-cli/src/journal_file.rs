@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use falcon_users::workflows::roster::Journal;
 
-use crate::commands::Failure;
 use crate::exit;
+use crate::failure::Failure;
 
 /// An open journal file.
 pub struct JournalFile {

@@ -4,14 +4,23 @@
 // and survive closed pipes; the print macros do neither.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+// Layers, bottom first (imports point down; `tests/tests/integration/layers.rs` checks it):
+// how a run ends (`exit`, `failure`); escaping, files and the one rendering path (`output`);
+// the grammar (`cli`); secrets, profiles, the connection and each command's typed job (`jobs`);
+// the bulk machinery; the commands, which never import each other; and this file, which
+// parses, connects, runs and exits.
+mod bulk;
 mod cli;
 mod commands;
 mod confirm;
 mod connect;
 mod console;
+mod ctx;
 mod exit;
 mod expiry;
+mod failure;
 mod interrupt;
+mod jobs;
 mod journal_file;
 mod list_file;
 mod member_cids;
@@ -19,6 +28,7 @@ mod output;
 mod output_file;
 mod profile;
 mod records;
+mod role_names;
 mod sanitize;
 mod secret_source;
 #[cfg(feature = "simulator")]
@@ -30,7 +40,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, Global};
-use crate::commands::{Ctx, Failure, Outcome};
+use crate::ctx::Ctx;
+use crate::failure::{Failure, Outcome};
 use crate::interrupt::{Changes, Signals};
 
 fn main() -> ExitCode {
@@ -81,7 +92,7 @@ fn report(outcome: Outcome) -> ExitCode {
         Err(Failure::Io(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(failure) => {
             console::line(format_args!("error: {failure}"));
-            ExitCode::from(exit::for_failure(&failure))
+            ExitCode::from(failure.exit_code())
         }
     }
 }
@@ -98,9 +109,15 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
     let outcome = match command {
         Command::Users(c) => commands::users::run(&ctx, c).await,
         Command::Roles(c) => commands::roles::run(&ctx, c).await,
-        Command::Grants(c) => commands::grants::run(&ctx, c).await,
-        Command::Provision(a) => commands::lifecycle::provision(&ctx, a).await,
-        Command::Offboard(a) => commands::lifecycle::offboard(&ctx, a).await,
+        Command::Grants(c) => match jobs::Grants::try_from(c) {
+            Ok(job) => commands::grants::run(&ctx, job).await,
+            Err(failure) => Err(failure),
+        },
+        Command::Provision(a) => match jobs::Provision::try_from(a) {
+            Ok(job) => commands::lifecycle::provision(&ctx, job).await,
+            Err(failure) => Err(failure),
+        },
+        Command::Offboard(a) => commands::lifecycle::offboard(&ctx, a.into()).await,
         Command::Inventory(a) => commands::inventory::run(&ctx, a).await,
         Command::Review(a) => commands::review::run(&ctx, a).await,
         Command::Roster(a) => commands::reconcile::export(&ctx, a).await,

@@ -24,9 +24,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::commands::Failure;
 use crate::exit;
-use crate::secret_source::SecretSource;
+use crate::failure::Failure;
+use crate::secret_source::{SecretSource, mode_text, permissions};
 
 /// The config file's name in the user's config directory.
 const FILE_NAME: &str = "config.toml";
@@ -295,26 +295,6 @@ fn resolve_path(path: &Path, base: &Path) -> PathBuf {
     } else {
         base.join(path)
     }
-}
-
-/// The permission bits of `path` (`0o600`, the owner's alone, off unix or when unreadable:
-/// reading it then fails with its own message).
-pub fn permissions(path: &Path) -> u32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o777)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        0o600
-    }
-}
-
-/// Permission bits as `chmod` takes them, e.g. `0644`.
-pub fn mode_text(mode: u32) -> String {
-    format!("{mode:04o}")
 }
 
 fn usage(message: String) -> Failure {

@@ -4,14 +4,13 @@
 
 use std::fmt;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use crate::commands::Failure;
 use crate::exit;
-use crate::profile::{mode_text, permissions};
+use crate::failure::Failure;
 
 /// A client secret in memory; `Debug` does not show it.
 #[derive(Clone)]
@@ -295,6 +294,27 @@ impl Foreground {
 
 /// The most a `secret_command` may print (a client secret is 40 characters).
 const MAX_SECRET_OUTPUT: u64 = 64 * 1024;
+
+/// The permission bits of `path`: a file holding a secret (a secret file, a config file with a
+/// secret in it) must be its owner's alone. `0o600` off unix or when unreadable (reading it then
+/// fails with its own message).
+pub fn permissions(path: &Path) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        0o600
+    }
+}
+
+/// Permission bits as `chmod` takes them, e.g. `0644`.
+pub fn mode_text(mode: u32) -> String {
+    format!("{mode:04o}")
+}
 
 #[cfg(test)]
 mod tests {

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use falcon_users_sim::state::State;
 use serde::{Deserialize, Serialize};
 
-use crate::commands::Failure;
 use crate::console;
 use crate::exit;
+use crate::failure::Failure;
 use crate::output_file::OutputFile;
 
 /// The version of the file format this build writes and reads.

@@ -1,20 +1,26 @@
 //! Each crate is a one-way stack of modules: imports only point down, and no modules import
-//! each other in a cycle. The layer tables below are the intended architecture.
+//! each other in a cycle. The layer tables below are the intended architecture: the library,
+//! the simulator, the CLI and xtask.
 
 use std::path::Path;
 
 use falcon_users_tests::module_edges::{check_layers, edges};
 
-fn src(krate: &str) -> std::path::PathBuf {
+/// The sources of the crate in `dir` (relative to the workspace root).
+fn src(dir: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
-        .join("crates")
-        .join(krate)
+        .join(dir)
         .join("src")
 }
 
 fn assert_layers(krate: &str, layers: &[&[&str]]) {
-    let problems = check_layers(&src(krate), layers);
+    let dir = if krate == "xtask" {
+        krate.to_owned()
+    } else {
+        format!("crates/{krate}")
+    };
+    let problems = check_layers(&src(&dir), layers);
     assert!(
         problems.is_empty(),
         "{krate} is not a one-way stack:\n  {}",
@@ -22,7 +28,8 @@ fn assert_layers(krate: &str, layers: &[&[&str]]) {
     );
 }
 
-/// A throwaway crate: the checker must see grouped, inline, `super` and root imports.
+/// A throwaway crate: the checker must see grouped, inline, `super` and root imports, and skip
+/// test modules.
 #[test]
 fn the_checker_reports_cycles_upward_imports_and_root_paths() {
     let dir = tempfile::tempdir().unwrap();
@@ -32,7 +39,9 @@ fn the_checker_reports_cycles_upward_imports_and_root_paths() {
         ("lib.rs", "mod low; mod top; pub use low::Thing;"),
         (
             "low.rs",
-            "pub struct Thing; fn f() -> crate::top::Up { todo!() }",
+            // A test module, also under a compound cfg, may reach anywhere.
+            "pub struct Thing; fn f() -> crate::top::Up { todo!() } \
+             #[cfg(all(test, unix))] mod t { use super::*; use crate::Thing; }",
         ),
         (
             "top/mod.rs",
@@ -135,6 +144,75 @@ fn simulator_layers_point_down() {
             &["routes"],
             &["router"],
             &["server"],
+        ],
+    );
+}
+
+/// The CLI as a thin shell: how a run ends (failure, exit codes) at the bottom, then the one
+/// rendering path, the grammar, the connection, the machinery commands share, and the commands
+/// on top; `main` (the crate root) parses, connects, runs and exits.
+#[test]
+fn cli_layers_point_down() {
+    assert_layers(
+        "falcon-users-cli",
+        &[
+            &["exit"],
+            &["failure"],
+            &["sanitize", "list_file", "expiry", "output_file"],
+            &["console", "member_cids"],
+            &["output"],
+            &["records"],
+            &["cli"],
+            &[
+                "confirm",
+                "interrupt",
+                "journal_file",
+                "role_names",
+                "secret_source",
+            ],
+            &["profile", "sim_state"],
+            &["connect", "ctx", "jobs"],
+            &["bulk"],
+            &["commands"],
+        ],
+    );
+}
+
+/// One module per command, each on its own: what two commands share lives below `commands`.
+#[test]
+fn cli_commands_never_import_each_other() {
+    let (edges, problems) = edges(&src("crates/falcon-users-cli"));
+    assert!(problems.is_empty(), "{problems:?}");
+    let between: Vec<String> = edges
+        .iter()
+        .filter(|(from, to)| from.starts_with("commands") && to.starts_with("commands"))
+        .map(|(from, to)| format!("{from} imports {to}"))
+        .collect();
+    assert!(
+        between.is_empty(),
+        "commands import each other:\n  {}",
+        between.join("\n  ")
+    );
+}
+
+/// The generator's passes below generation; spec-diff's documents and findings below the
+/// comparisons, below the report and the task.
+#[test]
+fn xtask_layers_point_down() {
+    assert_layers(
+        "xtask",
+        &[
+            &["naming"],
+            &["normalize", "operation_table"],
+            &["passes"],
+            &["generate"],
+            &["spec_diff::document", "spec_diff::curation"],
+            &["spec_diff::finding", "spec_diff::operation"],
+            &["spec_diff::schema"],
+            &["spec_diff::inputs", "spec_diff::responses"],
+            &["spec_diff::operations"],
+            &["spec_diff::report"],
+            &["spec_diff", "new_operation"],
         ],
     );
 }

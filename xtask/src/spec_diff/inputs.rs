@@ -6,9 +6,9 @@ use anyhow::{Result, anyhow};
 use serde_json::Value;
 
 use super::document::Document;
-use super::operations::Operation;
+use super::finding::{Finding, NO_SCHEMA, Pair};
+use super::operation::Operation;
 use super::schema::{compare_schemas, schema_findings, type_label};
-use super::{Finding, NO_SCHEMA, Pair};
 
 /// A parameter reduced to what both formats express alike.
 pub(super) struct Param<'a> {

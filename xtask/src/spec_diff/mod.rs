@@ -41,14 +41,17 @@
 //! for that substitution never hides drift in our own `msa.QueryResponse`. Only differences
 //! outside every named schema keep the per-operation `body.*`/`response.*` keys.
 //!
-//! Modules, one per concern: [`document`] (loading, `$ref`s), [`operations`], [`inputs`]
+//! Modules, one per concern: [`document`] (loading, `$ref`s), [`finding`] (what a difference
+//! is), [`operation`] (which operations each side has), [`operations`] (how two differ), [`inputs`]
 //! (parameters, request bodies), [`responses`], [`schema`] (shape comparison and models),
 //! [`curation`] (the explained-drift patterns) and [`report`].
 
 mod curation;
 pub(crate) mod document;
+mod finding;
 mod inputs;
-pub(crate) mod operations;
+pub(crate) mod operation;
+mod operations;
 mod report;
 mod responses;
 mod schema;
@@ -57,14 +60,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
-use serde_json::Value;
-
 use curation::Curation;
 use document::Document;
+use finding::{Finding, Pair};
 use report::Report;
-
-/// Stands in for an absent schema, so that "no schema" compares as type `any`.
-static NO_SCHEMA: Value = Value::Null;
 
 /// Compares `upstream` (Swagger 2.0) with `spec` (our OpenAPI 3.0), prints one line per
 /// difference (only the unexplained ones with `unexplained_only`) and a summary, and returns
@@ -84,44 +83,11 @@ pub fn run(upstream: &Path, spec: &Path, curation: &Path, unexplained_only: bool
     Ok(report.unexplained == 0)
 }
 
-/// One difference: a stable key for curation patterns and a sentence with both values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Finding {
-    key: String,
-    detail: String,
-    /// For a model difference, where the model is used (`<operationId> <status>` or
-    /// `<operationId> body`); empty for a difference that belongs to one operation.
-    used_in: Vec<String>,
-}
-
-impl Finding {
-    fn new(key: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            detail: detail.into(),
-            used_in: Vec::new(),
-        }
-    }
-}
-
-/// The two documents being compared, passed around together.
-#[derive(Clone, Copy)]
-struct Pair<'a> {
-    upstream: &'a Document,
-    ours: &'a Document,
-}
-
-impl<'a> Pair<'a> {
-    fn new(upstream: &'a Document, ours: &'a Document) -> Self {
-        Self { upstream, ours }
-    }
-}
-
 /// Every difference between the two documents: by operation (in operationId order), then
 /// operations only we have, then model differences (each once, in key order), then schema names.
 fn diff(upstream: &Document, ours: &Document) -> Result<Vec<Finding>> {
-    let upstream_ops = operations::operations(upstream)?;
-    let ours_ops = operations::operations(ours)?;
+    let upstream_ops = operation::operations(upstream)?;
+    let ours_ops = operation::operations(ours)?;
     let pair = Pair::new(upstream, ours);
     let mut findings = Vec::new();
     for (id, up_op) in &upstream_ops {

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::Finding;
 use super::curation::Curation;
+use super::finding::Finding;
 
 /// The printable report and the count that decides the exit code.
 pub(super) struct Report {

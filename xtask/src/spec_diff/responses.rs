@@ -6,9 +6,9 @@ use anyhow::{Result, anyhow};
 use serde_json::Value;
 
 use super::document::Document;
-use super::operations::Operation;
+use super::finding::{Finding, Pair};
+use super::operation::Operation;
 use super::schema::{compare_schemas, schema_findings, type_label};
-use super::{Finding, Pair};
 
 /// Response differences: status codes, and for shared statuses the body schema's shape.
 /// Headers and descriptions are deliberately ignored.

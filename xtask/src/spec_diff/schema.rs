@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::document::Document;
-use super::{Finding, Pair};
+use super::finding::{Finding, Pair};
 
 /// How deep the structural schema walk goes. Real envelopes nest about five levels; the limit
 /// only guards against pathological documents, the cycle guard handles recursive schemas.

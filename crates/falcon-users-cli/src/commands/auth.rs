@@ -13,9 +13,11 @@ use falcon_users::api::operations::{CREATE_USER_V1, QUERY_USER_V1};
 use falcon_users::types::DomainCreateUserRequest;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, Outcome};
-use crate::cli::{AuthCommand, Format};
+use crate::cli::AuthCommand;
+use crate::ctx::Ctx;
 use crate::exit;
+use crate::failure::Outcome;
+use crate::output::Format;
 use crate::output::{print_json, print_lines};
 
 /// What a probe proved about a scope.

@@ -3,19 +3,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory};
-use clap_complete::Shell;
+use clap::CommandFactory;
 
-use super::Outcome;
-use crate::cli::Cli;
-
-/// `completions SHELL`
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell to complete for.
-    #[arg(value_enum)]
-    pub shell: Shell,
-}
+use crate::cli::{Cli, CompletionsArgs};
+use crate::failure::Outcome;
 
 /// Prints the completion script for `args.shell` to stdout.
 pub fn run(args: &CompletionsArgs) -> Outcome {

@@ -2,25 +2,14 @@
 
 use std::process::ExitCode;
 
-use clap::Subcommand;
 use serde::Serialize;
 
-use super::{Failure, Outcome};
-use crate::cli::Global;
+use crate::cli::{ConfigCommand, Global};
 use crate::console;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
 use crate::output::{self, Column, Record, print_all, print_lines};
 use crate::profile::{self, Profile};
-
-/// `config ...`
-#[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
-    /// The profiles of the config file: name, client id, cloud, member CID and where the
-    /// secret comes from (never the secret itself).
-    Profiles,
-    /// The config file in use (--config, FALCON_CONFIG, or the default place).
-    Path,
-}
 
 /// One profile as listed.
 #[derive(Debug, Serialize)]

@@ -6,23 +6,23 @@ use std::process::ExitCode;
 use falcon_users::{GrantOptions, GrantQuery, GrantView, RevokeOptions, UserRef};
 use futures::TryStreamExt;
 
-use falcon_users::workflows::roster::RoleEdit;
-
-use super::bulk::edit_roles;
-use super::{Ctx, Failure, Outcome, resolve_roles};
-use crate::cli::GrantsCommand;
+use crate::bulk::edit_roles;
 use crate::confirm::confirm;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
 use crate::expiry;
+use crate::failure::{Failure, Outcome};
+use crate::jobs::Grants;
 use crate::output::print_all;
 use crate::records::GrantRow;
+use crate::role_names::resolve_roles;
 
 /// Runs a `grants` subcommand.
-pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
+pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
     let falcon = &ctx.falcon;
-    match command {
-        GrantsCommand::List { user, cid, sort } => {
+    match job {
+        Grants::List { user, cid, sort } => {
             let mut query = GrantQuery::new();
             if let Some(cid) = cid {
                 query = query.cid(cid);
@@ -37,44 +37,13 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
                 .await?;
             print_all(ctx.format, &rows)?;
         }
-        GrantsCommand::Grant {
-            user, roles, bulk, ..
-        } if bulk.is_given() => {
-            return edit_roles(
-                ctx,
-                RoleEdit::Grant,
-                [user].into_iter().chain(roles).collect(),
-                &bulk,
-            )
-            .await;
-        }
-        GrantsCommand::Revoke {
-            user, roles, bulk, ..
-        } if bulk.is_given() => {
-            return edit_roles(
-                ctx,
-                RoleEdit::Revoke,
-                [user].into_iter().chain(roles).collect(),
-                &bulk,
-            )
-            .await;
-        }
-        GrantsCommand::Set { roles, bulk } => {
-            if !bulk.is_given() {
-                return Err(Failure::Exit(
-                    exit::USAGE,
-                    "grants set needs --users-from FILE or --filter FQL".into(),
-                ));
-            }
-            return edit_roles(ctx, RoleEdit::Set, roles, &bulk).await;
-        }
-        GrantsCommand::Grant {
+        Grants::Many(job) => return edit_roles(ctx, &job).await,
+        Grants::Grant {
             user,
             roles,
             expires_in_hours,
             expires_at,
             cid,
-            ..
         } => {
             no_roles(&roles)?;
             let uuid = falcon.user_uuid(&user).await?;
@@ -117,9 +86,7 @@ pub async fn run(ctx: &Ctx, command: GrantsCommand) -> Outcome {
                 )),
             }
         }
-        GrantsCommand::Revoke {
-            user, roles, cid, ..
-        } => {
+        Grants::Revoke { user, roles, cid } => {
             no_roles(&roles)?;
             let uuid = falcon.user_uuid(&user).await?;
             let (roles, _) = resolve_roles(falcon, &roles, cid.is_some()).await?;

@@ -15,10 +15,12 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Ctx, Failure, Outcome, requests_summary};
 use crate::cli::InventoryArgs;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
+use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter};
 use crate::output_file::OutputFile;
 use crate::records::InventoryRow;

@@ -6,28 +6,28 @@ use std::process::ExitCode;
 use falcon_users::workflows::{OnGrantFailure, Provision};
 use serde_json::json;
 
-use super::{Ctx, Failure, Outcome};
-use crate::cli::{Format, OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
+use crate::jobs::{self, ProvisionOne};
+use crate::output::Format;
 use crate::output::{print_all, print_json};
 use crate::records::{GrantRow, UserRow};
 
 /// Runs `provision`.
-pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
-    let uid = match (&args.uid, &args.from) {
-        (_, Some(file)) => return super::bulk::provision(ctx, &args, file).await,
-        (Some(uid), None) => uid.clone(),
-        (None, None) => {
-            return Err(Failure::Exit(
-                exit::USAGE,
-                "give a login and --roles, or --from FILE".into(),
-            ));
-        }
-    };
+pub async fn provision(ctx: &Ctx, job: jobs::Provision) -> Outcome {
+    match job {
+        jobs::Provision::One(one) => provision_one(ctx, one).await,
+        jobs::Provision::FromFile(job) => crate::bulk::provision(ctx, &job).await,
+    }
+}
+
+async fn provision_one(ctx: &Ctx, args: ProvisionOne) -> Outcome {
+    let uid = args.uid;
     // Names are resolved to ids here; the workflow checks the ids again before creating.
-    let (roles, _) = super::resolve_roles(&ctx.falcon, &args.roles, false).await?;
+    let (roles, _) = crate::role_names::resolve_roles(&ctx.falcon, &args.roles, false).await?;
     let mut job = Provision::new(&uid, roles)
         .legacy_create(args.legacy)
         .on_grant_failure(if args.keep_on_failure {
@@ -35,7 +35,7 @@ pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
         } else {
             OnGrantFailure::RollBack
         });
-    if let (Some(first), Some(last)) = (&args.first_name, &args.last_name) {
+    if let Some((first, last)) = &args.names {
         job = job.names(first, last);
     }
     // The workflow reads and checks before its first change; the stop covers all of it.
@@ -58,17 +58,10 @@ pub async fn provision(ctx: &Ctx, args: ProvisionArgs) -> Outcome {
 }
 
 /// Runs `offboard`.
-pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
-    let user = match args.users.as_slice() {
-        [one]
-            if args.from.is_none()
-                && !args.missing_ok
-                && args.member_cids.is_none()
-                && args.journal.is_none() =>
-        {
-            one.clone()
-        }
-        _ => return super::bulk::offboard(ctx, &args).await,
+pub async fn offboard(ctx: &Ctx, job: jobs::Offboard) -> Outcome {
+    let (user, dry_run) = match job {
+        jobs::Offboard::One { user, dry_run } => (user, dry_run),
+        jobs::Offboard::Many(job) => return crate::bulk::offboard(ctx, &job).await,
     };
     let plan = ctx.falcon.offboard(user.as_str(), true).await?.plan;
     let uid = plan.user.uid.clone().unwrap_or_default();
@@ -90,7 +83,7 @@ pub async fn offboard(ctx: &Ctx, args: OffboardArgs) -> Outcome {
         }
         Ok(())
     };
-    if args.dry_run {
+    if dry_run {
         show(false)?;
         return Ok(ExitCode::SUCCESS);
     }

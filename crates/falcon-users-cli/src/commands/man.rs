@@ -1,24 +1,14 @@
 //! `man`: manual pages (roff) generated from the command-line grammar.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory};
+use clap::CommandFactory;
 
-use super::{Failure, Outcome};
-use crate::cli::Cli;
+use crate::cli::{Cli, ManArgs};
 use crate::console;
 use crate::exit;
-
-/// `man [--out DIR]`
-#[derive(Debug, Args)]
-pub struct ManArgs {
-    /// Write one page per command (falcon-users.1, falcon-users-users.1,
-    /// falcon-users-users-list.1, ...) into this directory instead of printing the main page.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
+use crate::failure::{Failure, Outcome};
 
 /// Prints the main page to stdout, or writes every page into `--out`.
 pub fn run(args: &ManArgs) -> Outcome {

@@ -9,18 +9,20 @@ use std::process::ExitCode;
 
 use falcon_users::Error;
 use falcon_users::workflows::roster::{
-    ApplyOptions, ApplyReport, COLUMNS, Change, ChangeOutcome, Guardrails, Mode, Plan, PlanOptions,
-    Roster,
+    ApplyOptions, COLUMNS, Guardrails, Mode, Plan, PlanOptions, Roster,
 };
 use serde::Serialize;
 
-use super::{Ctx, Failure, Outcome};
-use crate::cli::{ApplyArgs, Format, ModeArg, PlanArgs, PlanningArgs, RosterArgs};
+use crate::cli::{ApplyArgs, ModeArg, PlanArgs, PlanningArgs, RosterArgs};
 use crate::confirm::confirm;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
 use crate::journal_file::JournalFile;
-use crate::output::{Column, JsonLayout, Layout, Record, RowWriter, print_all, print_json};
+use crate::output::Format;
+use crate::output::plan::{show_plan, show_report};
+use crate::output::{Column, JsonLayout, Layout, Record, RowWriter};
 use crate::output_file::OutputFile;
 
 /// Runs `roster`: the tenant as a roster CSV.
@@ -62,7 +64,7 @@ fn write_roster<W: Write>(roster: &Roster, out: W) -> io::Result<W> {
 /// Runs `plan`.
 pub async fn plan(ctx: &Ctx, args: PlanArgs) -> Outcome {
     let plan = make_plan(ctx, &args.roster, &args.planning).await?;
-    show_plan(ctx, &plan, true, true)?;
+    show_plan(ctx.format, &plan, true, true)?;
     if let Some(path) = &args.output {
         save(&plan, path)?;
         console::line(format_args!(
@@ -87,7 +89,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
         }
         None => (make_plan(ctx, &args.file, &args.planning).await?, false),
     };
-    show_plan(ctx, &plan, false, true)?;
+    show_plan(ctx.format, &plan, false, true)?;
     if plan.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -117,7 +119,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
         .guardrails(guardrails)
         .stop_on(ctx.changes.begin());
     let report = ctx.falcon.apply(&plan, &options, &journal.journal).await?;
-    show_report(ctx, &plan, &report, Vec::new())?;
+    show_report(ctx.format, &plan, &report, Vec::new())?;
     let (done, already, failed, not_started) = report.counts();
     let stats = ctx.falcon.stats();
     console::line(format_args!(
@@ -271,111 +273,6 @@ fn journal_beside(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Prints the plan: `plan` prints it in its format (the plan document itself as JSON); `apply`
-/// shows the rows on a terminal table only, so that its JSON or CSV is the results alone.
-/// `looked_up` false: the users were not read first (a provisioning run creates each and
-/// completes a login found taken), so a `create` is said to be that.
-pub(super) fn show_plan(
-    ctx: &Ctx,
-    plan: &Plan,
-    document: bool,
-    looked_up: bool,
-) -> Result<(), Failure> {
-    let (create, update, offboard) = plan.counts();
-    let rows = || {
-        let mut rows = plan_rows(plan);
-        if !looked_up {
-            for row in rows.iter_mut().filter(|r| r.change == "create") {
-                row.change = "create or complete";
-            }
-        }
-        rows
-    };
-    match ctx.format {
-        Format::Json if document => print_json(plan)?,
-        Format::Csv if document => print_all(ctx.format, &rows())?,
-        Format::Table if !plan.is_empty() => print_all(ctx.format, &rows())?,
-        _ => {}
-    }
-    if looked_up {
-        console::line(format_args!(
-            "plan: {create} to create, {update} to update, {offboard} to offboard; {} already match",
-            plan.unchanged
-        ));
-    } else {
-        console::line(format_args!(
-            "plan: {create} to create, or to complete where the login exists (not looked up \
-             first: --dry-run looks each up)"
-        ));
-    }
-    Ok(())
-}
-
-fn plan_rows(plan: &Plan) -> Vec<PlanRow> {
-    plan.changes.iter().map(PlanRow::from).collect()
-}
-
-/// Prints each change's outcome, then `more` rows (the users a bulk command left alone).
-pub(super) fn show_report(
-    ctx: &Ctx,
-    plan: &Plan,
-    report: &ApplyReport,
-    more: Vec<ResultRow>,
-) -> Result<(), Failure> {
-    let mut rows: Vec<ResultRow> = report
-        .results
-        .iter()
-        .map(|r| ResultRow {
-            // Where the actions went, as read from the tenant; the plan's word only when unknown.
-            cid: r
-                .acted_in
-                .as_ref()
-                .map_or_else(|| cid_label(&plan.changes[r.index]), ToString::to_string),
-            uid: r.uid.clone(),
-            outcome: match &r.outcome {
-                ChangeOutcome::Done { .. } => "done",
-                ChangeOutcome::AlreadyDone => "already done",
-                ChangeOutcome::Failed { .. } => "failed",
-                ChangeOutcome::NotStarted => "not started",
-            },
-            detail: match &r.outcome {
-                ChangeOutcome::Done { actions } => join(actions),
-                ChangeOutcome::AlreadyDone | ChangeOutcome::NotStarted => String::new(),
-                ChangeOutcome::Failed {
-                    done,
-                    action,
-                    error,
-                } => {
-                    let before = if done.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (done: {})", join(done))
-                    };
-                    format!("{action}: {error}{before}")
-                }
-            },
-        })
-        .collect();
-    rows.extend(more);
-    print_all(ctx.format, &rows)?;
-    Ok(())
-}
-
-fn join(actions: &[falcon_users::workflows::roster::Action]) -> String {
-    actions
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn cid_label(change: &Change) -> String {
-    change
-        .cid
-        .as_ref()
-        .map_or_else(|| "own".to_owned(), ToString::to_string)
-}
-
 /// One roster row, as `roster` writes it: the cells of [`Roster::rows`], under the roster's
 /// columns ([`COLUMNS`]).
 #[derive(Serialize)]
@@ -396,80 +293,5 @@ impl Record for RosterRow {
             .zip(cells)
             .map(|(name, cell)| Column { name, cell })
             .collect()
-    }
-}
-
-/// One change of a plan, as printed.
-#[derive(Serialize)]
-struct PlanRow {
-    cid: String,
-    uid: String,
-    change: &'static str,
-    actions: String,
-}
-
-impl From<&Change> for PlanRow {
-    fn from(c: &Change) -> Self {
-        PlanRow {
-            cid: cid_label(c),
-            uid: c.uid.clone(),
-            change: c.kind(),
-            actions: join(&c.actions()),
-        }
-    }
-}
-
-impl Record for PlanRow {
-    fn columns() -> Vec<Column<Self>> {
-        vec![
-            Column {
-                name: "cid",
-                cell: |r| r.cid.clone(),
-            },
-            Column {
-                name: "uid",
-                cell: |r| r.uid.clone(),
-            },
-            Column {
-                name: "change",
-                cell: |r| r.change.to_owned(),
-            },
-            Column {
-                name: "actions",
-                cell: |r| r.actions.clone(),
-            },
-        ]
-    }
-}
-
-/// One change's outcome, as printed.
-#[derive(Serialize)]
-pub(super) struct ResultRow {
-    pub(super) cid: String,
-    pub(super) uid: String,
-    pub(super) outcome: &'static str,
-    pub(super) detail: String,
-}
-
-impl Record for ResultRow {
-    fn columns() -> Vec<Column<Self>> {
-        vec![
-            Column {
-                name: "cid",
-                cell: |r| r.cid.clone(),
-            },
-            Column {
-                name: "uid",
-                cell: |r| r.uid.clone(),
-            },
-            Column {
-                name: "outcome",
-                cell: |r| r.outcome.to_owned(),
-            },
-            Column {
-                name: "detail",
-                cell: |r| r.detail.clone(),
-            },
-        ]
     }
 }

@@ -9,10 +9,13 @@ use std::process::ExitCode;
 use falcon_users::workflows::review::{Basis, FindingKind, Review, ReviewReport, ReviewSummary};
 use serde::Serialize;
 
-use super::{Ctx, Failure, Outcome, requests_summary};
-use crate::cli::{Format, ReviewArgs};
+use crate::cli::ReviewArgs;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
+use crate::output::Format;
+use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter, json, table};
 use crate::output_file::OutputFile;
 use crate::records::FindingRow;

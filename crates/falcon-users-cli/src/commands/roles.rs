@@ -2,10 +2,12 @@
 
 use std::process::ExitCode;
 
-use super::{Ctx, Outcome, resolve_roles};
 use crate::cli::{RoleSort, RolesCommand};
+use crate::ctx::Ctx;
+use crate::failure::Outcome;
 use crate::output::print_all;
 use crate::records::{PermissionRow, RoleRow};
+use crate::role_names::resolve_roles;
 
 /// Runs a `roles` subcommand.
 pub async fn run(ctx: &Ctx, command: RolesCommand) -> Outcome {

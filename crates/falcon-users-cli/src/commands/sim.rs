@@ -5,10 +5,10 @@ use std::process::ExitCode;
 #[cfg(feature = "simulator")]
 use falcon_users_sim::{SimConfig, Simulator};
 
-use super::{Failure, Outcome};
 use crate::cli::{SimArgs, SimFlags};
 #[cfg(feature = "simulator")]
 use crate::exit;
+use crate::failure::{Failure, Outcome};
 #[cfg(feature = "simulator")]
 use crate::output::print_lines;
 

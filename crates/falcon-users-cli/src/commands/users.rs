@@ -6,11 +6,12 @@ use falcon_users::types::{DomainCreateUserRequest, DomainUser, DomainUserActionA
 use falcon_users::{Falcon, UserQuery, UserRef, UserUpdate};
 use futures::{StreamExt, TryStreamExt};
 
-use super::{Ctx, Failure, Outcome};
 use crate::cli::UsersCommand;
 use crate::confirm::confirm;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
 use crate::output::print_all;
 use crate::records::UserRow;
 

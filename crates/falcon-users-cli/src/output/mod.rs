@@ -1,13 +1,27 @@
 //! Printing records as a table, JSON or CSV, to stdout or a file, without buffering streams.
 //! Every cell and document passes [`crate::sanitize`] for its format on the way out.
 
+pub mod plan;
+
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
+use clap::ValueEnum;
+use falcon_users::StatsSnapshot;
 use serde::Serialize;
 
-use crate::cli::Format;
 use crate::sanitize::{for_csv, for_json, for_terminal};
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns.
+    Table,
+    /// JSON (one document; JSON lines for streams).
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
 
 /// Something printable as one row.
 pub trait Record: Serialize + Sized {
@@ -278,6 +292,19 @@ fn csv_to_io(err: csv::Error) -> io::Error {
         csv::ErrorKind::Io(io) => io,
         other => io::Error::other(format!("{other:?}")),
     }
+}
+
+/// What the client sent, for a command's last line: requests, retries, 429s, and the rows the
+/// service sent twice (dropped, so each user counts once), when it did.
+pub fn requests_summary(stats: &StatsSnapshot) -> String {
+    let duplicates = match stats.duplicates_dropped {
+        0 => String::new(),
+        n => format!(", {n} rows sent twice by the service dropped"),
+    };
+    format!(
+        "{} requests ({} retried, {} rate limited{duplicates})",
+        stats.requests, stats.retries, stats.rate_limited
+    )
 }
 
 #[cfg(test)]

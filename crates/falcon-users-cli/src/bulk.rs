@@ -1,6 +1,6 @@
-//! `provision --from`, `offboard` of several users, `grants grant|revoke|set` of many: bulk commands planned from targeted reads
-//! and carried out by the roster engine's apply (each change once, one result table, exit 5
-//! when some rows failed).
+//! Bulk changes, shared by `provision --from`, `offboard` of several users and
+//! `grants grant|revoke|set` of many: planned from targeted reads and carried out by the roster
+//! engine's apply (each change once, one result table, exit 5 when some rows failed).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,20 +13,21 @@ use falcon_users::workflows::roster::{
 };
 use falcon_users::{Cid, UserRef};
 
-use super::reconcile::{ResultRow, show_plan, show_report};
-use super::{Ctx, Failure, Outcome};
-use crate::cli::{BulkUsers, OffboardArgs, ProvisionArgs};
 use crate::confirm::confirm;
 use crate::console;
+use crate::ctx::Ctx;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
+use crate::jobs::{EditRoles, OffboardMany, ProvisionFromFile, Users};
 use crate::journal_file::JournalFile;
 use crate::list_file;
 use crate::member_cids::MemberCids;
+use crate::output::plan::{ResultRow, show_plan, show_report};
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
 /// lookup first (a login found taken is completed instead) and a grant.
-pub async fn provision(ctx: &Ctx, args: &ProvisionArgs, file: &Path) -> Outcome {
-    let roster = Roster::from_path(file)?;
+pub async fn provision(ctx: &Ctx, args: &ProvisionFromFile) -> Outcome {
+    let roster = Roster::from_path(&args.file)?;
     let options = PlanOptions {
         member_cids: args
             .member_cids
@@ -69,7 +70,7 @@ pub async fn provision(ctx: &Ctx, args: &ProvisionArgs, file: &Path) -> Outcome 
 }
 
 /// Runs `offboard` of several users, or of `--from FILE`.
-pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Outcome {
+pub async fn offboard(ctx: &Ctx, args: &OffboardMany) -> Outcome {
     let mut named: Vec<String> = args.users.clone();
     if let Some(file) = &args.from {
         named.extend(users_in(file)?);
@@ -98,39 +99,26 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Outcome {
 /// Runs `grants grant|revoke|set --users-from FILE | --filter FQL`: the users read (one lookup
 /// each, or the filtered listing with grants), the roles resolved by id or display name, and
 /// only the users whose roles differ changed.
-pub async fn edit_roles(
-    ctx: &Ctx,
-    edit: RoleEdit,
-    roles: Vec<String>,
-    users: &BulkUsers,
-) -> Outcome {
-    let members = users.member_cids.as_ref();
-    let (state, named, nowhere) = match (&users.users_from, &users.filter) {
-        (Some(file), _) => {
+pub async fn edit_roles(ctx: &Ctx, job: &EditRoles) -> Outcome {
+    let members = job.member_cids.as_ref();
+    let (state, named, nowhere) = match &job.users {
+        Users::File(file) => {
             let logins = logins_of(ctx, users_in(file)?, members).await?;
-            read_logins(ctx, logins, members, users.concurrency).await?
+            read_logins(ctx, logins, members, job.concurrency).await?
         }
-        (None, Some(fql)) => {
+        Users::Filter(fql) => {
             let targets = Targets::Filter {
                 fql: fql.clone(),
                 cids: cids_of(members),
             };
-            let state = ctx
-                .falcon
-                .targeted_state(&targets, users.concurrency)
-                .await?;
+            let state = ctx.falcon.targeted_state(&targets, job.concurrency).await?;
             (state, Vec::new(), Vec::new())
         }
-        (None, None) => {
-            return Err(Failure::Exit(
-                exit::USAGE,
-                "name the users: --users-from FILE or --filter FQL".into(),
-            ));
-        }
     };
-    let mut bulk = edit_plan(&state, &named, edit, &roles)?;
+    let roles = &job.roles;
+    let mut bulk = edit_plan(&state, &named, job.edit, roles)?;
     bulk.absent.extend(nowhere);
-    let what = match edit {
+    let what = match job.edit {
         RoleEdit::Grant => format!("grant {}", roles.join(", ")),
         RoleEdit::Revoke => format!("revoke {}", roles.join(", ")),
         RoleEdit::Set => format!("set the roles to exactly {}", roles.join(", ")),
@@ -138,10 +126,10 @@ pub async fn edit_roles(
     let how = How {
         fleet: members.is_some(),
         looked_up: true,
-        dry_run: users.dry_run,
+        dry_run: job.dry_run,
         missing_ok: false,
-        concurrency: users.concurrency,
-        journal: users.journal.as_deref(),
+        concurrency: job.concurrency,
+        journal: job.journal.as_deref(),
     };
     run(ctx, bulk, &how, &what).await
 }
@@ -291,7 +279,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         absent,
     } = bulk;
     // A dry run in JSON prints the plan document (what `plan -f json` prints).
-    show_plan(ctx, &plan, dry_run, looked_up)?;
+    show_plan(ctx.format, &plan, dry_run, looked_up)?;
     let label = |cid: &Option<Cid>| {
         cid.as_ref()
             .map_or_else(|| "own".to_owned(), Cid::to_string)
@@ -335,7 +323,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         let sink = journal.as_ref().map_or(&off, |j| &j.journal);
         let report = ctx.falcon.apply(&plan, &options, sink).await?;
         if let Some(Err(failed)) = journal.as_ref().map(JournalFile::check) {
-            show_report(ctx, &plan, &report, Vec::new())?;
+            show_report(ctx.format, &plan, &report, Vec::new())?;
             return Err(failed);
         }
         report
@@ -346,7 +334,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
             crate::output::print_all(ctx.format, &left_alone)?;
         }
     } else {
-        show_report(ctx, &plan, &report, left_alone)?;
+        show_report(ctx.format, &plan, &report, left_alone)?;
     }
     let (done, already, failed, not_started) = report.counts();
     // One outcome per user: an absent user is `absent` with --missing-ok, else `failed`.
