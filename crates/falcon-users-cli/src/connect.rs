@@ -242,7 +242,7 @@ mod without_simulator {
     use clap::{CommandFactory, Parser};
 
     use super::*;
-    use crate::cli::{Cli, Command};
+    use crate::cli::Cli;
     use crate::exit;
 
     fn parse(args: &[&str]) -> Cli {
@@ -276,7 +276,7 @@ mod without_simulator {
     }
 
     #[tokio::test]
-    async fn the_simulator_cloud_and_the_sim_command_are_refused() {
+    async fn the_simulator_cloud_is_refused() {
         for cloud in ["simulator", " Simulator "] {
             let cli = parse(&["--cloud", cloud, "roles", "list"]);
             let Err(failure) = connect(&cli.global).await else {
@@ -284,14 +284,6 @@ mod without_simulator {
             };
             assert_refused(&failure, "the cloud `simulator`");
         }
-        let cli = parse(&["sim", "--port", "0"]);
-        let Command::Sim(args) = cli.command else {
-            panic!("not the sim command");
-        };
-        let failure = crate::commands::sim::run(args, &cli.global.sim)
-            .await
-            .expect_err("refused");
-        assert_refused(&failure, "`sim`");
     }
 
     /// The main job's path is untouched: a real (here loopback) cloud connects as before.

@@ -41,3 +41,27 @@ pub async fn run(args: SimArgs, flags: &SimFlags) -> Outcome {
 pub async fn run(_args: SimArgs, _flags: &SimFlags) -> Outcome {
     Err::<ExitCode, Failure>(crate::connect::no_simulator("`sim`"))
 }
+
+#[cfg(all(test, not(feature = "simulator")))]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    #[tokio::test]
+    async fn the_sim_command_is_refused() {
+        let cli = Cli::try_parse_from(["falcon-users", "sim", "--port", "0"]).expect("valid");
+        let Command::Sim(args) = cli.command else {
+            panic!("not the sim command");
+        };
+        let failure = run(args, &cli.global.sim).await.expect_err("refused");
+        assert_eq!(failure.exit_code(), crate::exit::USAGE, "{failure}");
+        let message = failure.to_string();
+        assert!(
+            message.starts_with("`sim`")
+                && message.contains("built without the cargo feature `simulator`"),
+            "{message}"
+        );
+    }
+}
