@@ -82,13 +82,24 @@ impl Falcon {
     /// own pacing: the service budgets requests per CID, so a member handle is paced (and held
     /// after a 429) by that CID's budget alone, and never slows the parent or another member.
     /// Handles for the same CID share one token and one budget.
-    pub fn for_member(&self, cid: impl AsRef<str>) -> Result<Falcon> {
-        let cid: Cid = cid.as_ref().parse()?;
-        let lane = self.runtime.lane(Some(&cid));
-        Ok(Falcon {
+    ///
+    /// Takes a [`Cid`], already checked: a CID a user typed or pasted is parsed once, where it
+    /// comes in, with [`str::parse`] (which accepts the console's `-XX` suffix and upper case, and
+    /// says what is wrong with anything else); so this cannot fail.
+    ///
+    /// ```no_run
+    /// # fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// let child: falcon_users::Cid = "0123456789ABCDEF0123456789ABCDEF-2A".parse()?;
+    /// let member = falcon.for_member(&child);
+    /// assert_eq!(member.member_cid(), Some(&child));
+    /// # Ok(()) }
+    /// ```
+    pub fn for_member(&self, cid: &Cid) -> Falcon {
+        let lane = self.runtime.lane(Some(cid));
+        Falcon {
             token: Arc::new(Minter::new(Arc::clone(&self.runtime), lane)),
             ..self.clone()
-        })
+        }
     }
 
     /// The same client with another overall deadline per call (retries included).

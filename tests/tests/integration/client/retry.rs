@@ -397,7 +397,7 @@ async fn in_flight_requests_stay_within_max_concurrency() {
 async fn each_member_cid_has_its_own_concurrency_limit() {
     let (server, falcon) =
         concurrency_server(Duration::from_millis(200), |b| b.max_concurrency(3)).await;
-    let member = falcon.for_member(CID).unwrap();
+    let member = falcon.for_member(&CID.parse().unwrap());
     bounded(member.authenticate()).await.unwrap();
     let max = max_in_flight(&server, &[falcon.clone(), member.clone(), member]).await;
     assert!(max <= 6, "{max} in flight: at most 3 per CID");
@@ -412,10 +412,8 @@ async fn max_in_flight_bounds_every_cid_together() {
         b.max_concurrency(3).max_in_flight(4)
     })
     .await;
-    let first = falcon.for_member(CID).unwrap();
-    let second = falcon
-        .for_member("fedcba9876543210fedcba9876543210")
-        .unwrap();
+    let first = falcon.for_member(&CID.parse().unwrap());
+    let second = falcon.for_member(&"fedcba9876543210fedcba9876543210".parse().unwrap());
     for member in [&first, &second] {
         bounded(member.authenticate()).await.unwrap();
     }
