@@ -20,6 +20,7 @@ use crate::runtime::body::buffer;
 use crate::runtime::carry::{carried, carry};
 use crate::runtime::network;
 use crate::runtime::pacing::Limiter;
+use crate::runtime::rate::RateHeaders;
 use crate::runtime::retry::{Attempt, Budget, First, Outcome, Then, decide};
 use crate::runtime::shared::Runtime;
 use crate::runtime::stats::Stats;
@@ -146,7 +147,7 @@ impl Pipeline {
             Stats::bump(&runtime.stats.requests);
             // Chosen by the URL, so a plain-http endpoint never goes through a proxy.
             let client = runtime.transport.for_url(request.url());
-            let result = match client.execute(request).await {
+            let mut result = match client.execute(request).await {
                 // Reading the body here puts truncated and dropped bodies inside the retry loop.
                 Ok(response) => buffer(response, op, runtime.max_response_bytes).await,
                 Err(e) => Err(e),
@@ -160,19 +161,20 @@ impl Pipeline {
                 return result;
             }
             let now = clock.now();
-            let (outcome, budget) = match &result {
+            let (outcome, budget) = match &mut result {
                 Ok(resp) => {
-                    self.limiter.observe(resp.headers());
+                    // Read once, on the handle's clock: the pacing, the retry decision below and
+                    // the error a 429 becomes all take this reading.
+                    let rate = RateHeaders::read(resp.headers(), now);
+                    rate.stamp(resp.headers_mut());
+                    self.limiter.observe(&rate);
                     trace::note(resp.headers());
                     let status = resp.status().as_u16();
                     debug!(operation, status, attempt, "response");
                     if status == 429 {
                         Stats::bump(&runtime.stats.rate_limited);
                     }
-                    (
-                        Outcome::Status(status),
-                        Budget::from_headers(resp.headers(), now),
-                    )
+                    (Outcome::Status(status), Budget::at(&rate, now))
                 }
                 Err(e) if e.is_connect() => match network::problem_of(e) {
                     NetworkProblem::Certificate(_) | NetworkProblem::NotTls => {
