@@ -42,8 +42,8 @@ pub struct Falcon {
 impl fmt::Debug for Falcon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Falcon")
-            .field("base_url", &self.runtime.endpoint.url().as_str())
-            .field("client_id", &self.runtime.credentials.client_id())
+            .field("base_url", &self.runtime.settings.endpoint.url().as_str())
+            .field("client_id", &self.runtime.settings.credentials.client_id())
             .field("member_cid", &self.member_cid())
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
@@ -56,7 +56,7 @@ impl Falcon {
         let lane = runtime.lane(member.as_ref());
         Falcon {
             token: Arc::new(Minter::new(Arc::clone(&runtime), lane)),
-            deadline: runtime.deadline,
+            deadline: runtime.settings.deadline,
             runtime,
         }
     }
@@ -117,18 +117,18 @@ impl Falcon {
 
     /// The API base URL in use (after any autodiscovery).
     pub fn base_url(&self) -> url::Url {
-        self.runtime.endpoint.url()
+        self.runtime.settings.endpoint.url()
     }
 
     /// The cloud in force as a saved plan names it: its region (`us-1`, ...), the name given
     /// to a custom endpoint ([`FalconBuilder::endpoint_name`](crate::FalconBuilder::endpoint_name)), or its URL.
     pub fn cloud_label(&self) -> String {
-        self.runtime.endpoint.label()
+        self.runtime.settings.endpoint.label()
     }
 
     /// The API client id (never the secret).
     pub fn client_id(&self) -> &str {
-        self.runtime.credentials.client_id()
+        self.runtime.settings.credentials.client_id()
     }
 
     /// Gets a token now (normally this happens on the first call), so that credential and
@@ -164,7 +164,7 @@ impl Falcon {
 
     /// Ids per request and batches in flight for id-list operations.
     pub(crate) fn batch(&self) -> BatchLimits {
-        self.runtime.batch
+        self.runtime.settings.batch
     }
 
     /// The `cid` to send to operations that take one: the member CID of this handle, if any.
@@ -174,12 +174,12 @@ impl Falcon {
 
     /// How requests are retried (also how long a workflow waits before checking a change again).
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.runtime.retry
+        &self.runtime.settings.retry
     }
 
     /// The clock this handle takes its waits on (a [`clock::ManualClock`](crate::clock::ManualClock) in tests).
     pub fn clock(&self) -> &dyn Clock {
-        self.runtime.clock.as_ref()
+        self.runtime.settings.clock.as_ref()
     }
 }
 

@@ -50,8 +50,13 @@ pub(crate) fn client(
         deadline,
     };
     Client::new_with_client(
-        runtime.endpoint.url().as_str().trim_end_matches('/'),
-        runtime.transport.builder_client(),
+        runtime
+            .settings
+            .endpoint
+            .url()
+            .as_str()
+            .trim_end_matches('/'),
+        runtime.settings.transport.builder_client(),
         Hooks::new(Arc::new(pipeline)),
     )
 }
@@ -72,7 +77,7 @@ impl Pipeline {
         operation: &'static Operation,
     ) -> Result<(), String> {
         // Autodiscovery may have moved the tenant to another host after this client was built.
-        let base = self.runtime.endpoint.url();
+        let base = self.runtime.settings.endpoint.url();
         let url = request.url_mut();
         if url.host_str() != base.host_str()
             || url.port() != base.port()
@@ -85,7 +90,7 @@ impl Pipeline {
         match operation.auth {
             Auth::None => Ok(()),
             Auth::Basic => {
-                let creds = &self.runtime.credentials;
+                let creds = &self.runtime.settings.credentials;
                 let basic = basic_auth(&creds.client_id, creds.client_secret.expose_secret());
                 request.headers_mut().insert(AUTHORIZATION, basic);
                 Ok(())
@@ -115,7 +120,7 @@ impl Pipeline {
     ) -> reqwest::Result<Response> {
         let operation = op.id;
         let runtime = &self.runtime;
-        let clock = runtime.clock.as_ref();
+        let clock = runtime.settings.clock.as_ref();
         let started = clock.now();
         let time_left = || {
             self.deadline
@@ -142,14 +147,14 @@ impl Pipeline {
             if remaining.is_zero() {
                 return Err(carry(timed_out()).await);
             }
-            *request.timeout_mut() = Some(runtime.request_timeout.min(remaining));
+            *request.timeout_mut() = Some(runtime.settings.request_timeout.min(remaining));
             let next = request.try_clone();
             Stats::bump(&runtime.stats.requests);
             // Chosen by the URL, so a plain-http endpoint never goes through a proxy.
-            let client = runtime.transport.for_url(request.url());
+            let client = runtime.settings.transport.for_url(request.url());
             let mut result = match client.execute(request).await {
                 // Reading the body here puts truncated and dropped bodies inside the retry loop.
-                Ok(response) => buffer(response, op, runtime.max_response_bytes).await,
+                Ok(response) => buffer(response, op, runtime.settings.max_response_bytes).await,
                 Err(e) => Err(e),
             };
             drop(overall);
@@ -197,7 +202,13 @@ impl Pipeline {
                 jitter: fastrand::f64(),
             };
             // Only what changes nothing may be sent again after a 5xx or a lost answer.
-            let action = decide(outcome, op.read_only, budget, situation, &runtime.retry);
+            let action = decide(
+                outcome,
+                op.read_only,
+                budget,
+                situation,
+                &runtime.settings.retry,
+            );
             match action.first {
                 First::Nothing => {}
                 First::HoldAll { wait } => self.limiter.hold_until(later(now, wait)),

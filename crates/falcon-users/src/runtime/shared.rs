@@ -21,7 +21,7 @@ use crate::runtime::stats::Stats;
 use crate::runtime::token::TokenCache;
 use crate::runtime::transport::Transport;
 
-/// The settings a [`Runtime`] is built from (what the builder checked).
+/// The settings a [`Runtime`] is built from and keeps (what the builder checked).
 pub(crate) struct Settings {
     pub(crate) transport: Transport,
     pub(crate) endpoint: Endpoint,
@@ -54,24 +54,14 @@ impl Lane {
     }
 }
 
-/// Everything the requests of one handle (and its members) share.
+/// Everything the requests of one handle (and its members) share: the settings as the builder
+/// checked them, held once, and the state their requests build up.
 pub(crate) struct Runtime {
-    pub(crate) transport: Transport,
-    pub(crate) endpoint: Endpoint,
-    pub(crate) credentials: Credentials,
-    pub(crate) retry: RetryPolicy,
+    pub(crate) settings: Settings,
     /// The lane of the credentials' own CID.
     pub(crate) home: Lane,
-    max_concurrency: usize,
     /// Slots shared by every lane, when the handle bounds its requests in flight overall.
     pub(crate) in_flight: Option<Semaphore>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) renew_window: Duration,
-    pub(crate) request_timeout: Duration,
-    pub(crate) deadline: Duration,
-    /// The most bytes one response body may have.
-    pub(crate) max_response_bytes: u64,
-    pub(crate) batch: BatchLimits,
     pub(crate) stats: Stats,
     members: Mutex<HashMap<Cid, Lane>>,
 }
@@ -80,19 +70,9 @@ impl Runtime {
     /// A runtime with no token cached yet.
     pub(crate) fn new(settings: Settings) -> Self {
         Self {
-            transport: settings.transport,
-            endpoint: settings.endpoint,
-            credentials: settings.credentials,
-            retry: settings.retry,
             home: Lane::new(None, settings.max_concurrency),
-            max_concurrency: settings.max_concurrency,
             in_flight: settings.max_in_flight.map(Semaphore::new),
-            clock: settings.clock,
-            renew_window: settings.renew_window,
-            request_timeout: settings.request_timeout,
-            deadline: settings.deadline,
-            max_response_bytes: settings.max_response_bytes,
-            batch: settings.batch,
+            settings,
             stats: Stats::default(),
             members: Mutex::new(HashMap::new()),
         }
@@ -107,7 +87,7 @@ impl Runtime {
         let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
         members
             .entry(cid.clone())
-            .or_insert_with(|| Lane::new(Some(cid.clone()), self.max_concurrency))
+            .or_insert_with(|| Lane::new(Some(cid.clone()), self.settings.max_concurrency))
             .clone()
     }
 }
