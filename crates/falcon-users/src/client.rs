@@ -160,7 +160,10 @@ impl Falcon {
     /// The generated client, with a valid token already in hand (so auth failures come back
     /// as typed [`crate::error::Error::Auth`] rather than as the hook's message).
     pub(crate) async fn ready(&self) -> Result<falcon_users_api::Client> {
-        self.authenticate().await?;
+        // The common case, a token in hand, costs a look at the cache, not a copy of the token.
+        if !self.token.fresh() {
+            self.authenticate().await?;
+        }
         Ok(self.api())
     }
 

@@ -56,14 +56,18 @@ impl Minter {
     /// A token valid for at least the renew window, minting one if needed; waits at most
     /// `within` (the caller's time left).
     pub(crate) async fn token(&self, within: Duration) -> Result<Token> {
-        let minter = self.clone();
         self.cache
-            .get_or_mint(
-                self.runtime.settings.clock.as_ref(),
-                within,
-                move || async move { minter.mint().await },
-            )
+            .get_or_mint(self.runtime.settings.clock.as_ref(), within, || {
+                // Cloned only to mint (the mint outlives this call), not on every request.
+                let minter = self.clone();
+                async move { minter.mint().await }
+            })
             .await
+    }
+
+    /// A token is cached and not yet due for renewal: a request can go without minting.
+    pub(crate) fn fresh(&self) -> bool {
+        self.cache.fresh(self.runtime.settings.clock.now())
     }
 
     /// Revokes the cached token (if any) at the API and forgets it.

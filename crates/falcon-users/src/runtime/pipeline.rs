@@ -77,16 +77,7 @@ impl Pipeline {
         operation: &'static Operation,
     ) -> Result<(), String> {
         // Autodiscovery may have moved the tenant to another host after this client was built.
-        let base = self.runtime.settings.endpoint.url();
-        let url = request.url_mut();
-        if url.host_str() != base.host_str()
-            || url.port() != base.port()
-            || url.scheme() != base.scheme()
-        {
-            let _ = url.set_scheme(base.scheme());
-            let _ = url.set_host(base.host_str());
-            let _ = url.set_port(base.port());
-        }
+        self.runtime.settings.endpoint.retarget(request.url_mut());
         match operation.auth {
             Auth::None => Ok(()),
             Auth::Basic => {

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
 use crate::clock::later;
 
@@ -14,6 +14,12 @@ use crate::clock::later;
 /// `<seconds>.<nanoseconds>` since the Unix epoch. Whatever a server sends under this name is
 /// dropped first.
 const RETRY_AT_HEADER: &str = "x-falcon-users-retry-at";
+
+// Names made once, not parsed from text at each lookup: every answer is read with them.
+static RETRY_AT: HeaderName = HeaderName::from_static(RETRY_AT_HEADER);
+static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+static RETRY_AFTER_EPOCH: HeaderName = HeaderName::from_static("x-ratelimit-retryafter");
 
 /// What one response said about the budget of the CID it was sent in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,18 +37,18 @@ impl RateHeaders {
     /// Reads the headers of a response that arrived at `now` (the handle's clock). A value that
     /// is not a whole number of `u64` range (negative, fractional, junk) counts as absent.
     pub(crate) fn read(headers: &HeaderMap, now: SystemTime) -> Self {
-        let number = |name: &str| {
+        let number = |name: &HeaderName| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
         };
-        let retry_at = match number("x-ratelimit-retryafter") {
+        let retry_at = match number(&RETRY_AFTER_EPOCH) {
             Some(epoch) => Some(later(UNIX_EPOCH, Duration::from_secs(epoch))),
-            None => number("retry-after").map(|secs| later(now, Duration::from_secs(secs))),
+            None => number(&RETRY_AFTER).map(|secs| later(now, Duration::from_secs(secs))),
         };
         RateHeaders {
-            limit: number("x-ratelimit-limit"),
-            remaining: number("x-ratelimit-remaining"),
+            limit: number(&LIMIT),
+            remaining: number(&REMAINING),
             retry_at,
         }
     }
@@ -50,7 +56,7 @@ impl RateHeaders {
     /// Writes [`retry_at`](Self::retry_at) into the response's headers for [`Self::stamped`],
     /// replacing anything a server sent under that name.
     pub(crate) fn stamp(&self, headers: &mut HeaderMap) {
-        headers.remove(RETRY_AT_HEADER);
+        headers.remove(&RETRY_AT);
         let Some(since) = self
             .retry_at
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -59,13 +65,13 @@ impl RateHeaders {
         };
         let text = format!("{}.{:09}", since.as_secs(), since.subsec_nanos());
         if let Ok(value) = HeaderValue::from_str(&text) {
-            headers.insert(RETRY_AT_HEADER, value);
+            headers.insert(RETRY_AT.clone(), value);
         }
     }
 
     /// The [`retry_at`](Self::retry_at) the pipeline [stamped](Self::stamp) on a response.
     pub(crate) fn stamped(headers: &HeaderMap) -> Option<SystemTime> {
-        let text = headers.get(RETRY_AT_HEADER)?.to_str().ok()?;
+        let text = headers.get(&RETRY_AT)?.to_str().ok()?;
         let (secs, nanos) = text.split_once('.')?;
         let since = Duration::new(secs.parse().ok()?, nanos.parse().ok()?);
         UNIX_EPOCH.checked_add(since)

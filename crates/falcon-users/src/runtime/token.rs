@@ -119,6 +119,11 @@ impl TokenCache {
         outcome
     }
 
+    /// A token is cached and not yet at its renewal point at `now`.
+    pub(crate) fn fresh(&self, now: SystemTime) -> bool {
+        self.lock().token.as_ref().is_some_and(|t| t.renew_at > now)
+    }
+
     /// Drops the cached token if it is still the one that got a 401 (`sent` is what was sent).
     pub(crate) fn invalidate(&self, sent: &str) {
         let mut state = self.lock();
