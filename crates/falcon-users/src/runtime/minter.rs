@@ -8,7 +8,8 @@ use std::time::Duration;
 use falcon_users_api::operations;
 use falcon_users_api::types::{Oauth2AccessTokenBody, Oauth2RevokeTokenBody};
 use futures::future::BoxFuture;
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::header::HeaderValue;
+use secrecy::ExposeSecret;
 use tracing::{debug, warn};
 use url::Url;
 
@@ -150,10 +151,7 @@ impl Minter {
                         lifetime.saturating_sub(runtime.settings.renew_window.min(lifetime / 2)),
                     );
                     debug!(member = ?self.member_cid(), "minted a token");
-                    return Ok(Token {
-                        value: SecretString::from(value),
-                        renew_at,
-                    });
+                    return Ok(Token::new(value, renew_at));
                 }
                 Err(falcon_users_api::Error::UnexpectedResponse(resp))
                     if resp.status().is_redirection() =>
@@ -254,8 +252,8 @@ impl Minter {
 }
 
 impl BearerSource for Minter {
-    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<SecretString>> {
-        Box::pin(async move { self.token(within).await.map(|t| t.value) })
+    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<HeaderValue>> {
+        Box::pin(async move { self.token(within).await.map(|t| t.header) })
     }
 
     fn refused(&self, sent: &str) {

@@ -11,7 +11,7 @@ use falcon_users_api::{Auth, Client, Hooks, Operation, RequestHook};
 use futures::future::BoxFuture;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Request, Response};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tracing::{debug, warn};
 
 use crate::clock::later;
@@ -29,8 +29,9 @@ use crate::runtime::trace;
 /// Where a request's bearer token comes from. The minter implements it; the pipeline only asks,
 /// so minting (which itself sends requests through a pipeline) sits above it.
 pub(crate) trait BearerSource: Send + Sync {
-    /// A token to send, minted if none is cached; waits at most `within`.
-    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<SecretString, Error>>;
+    /// The `Authorization` header of a token to send, minted if none is cached; waits at most
+    /// `within`.
+    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<HeaderValue, Error>>;
     /// The API refused `sent`: forget it if it is still the cached one.
     fn refused(&self, sent: &str);
 }
@@ -92,13 +93,11 @@ impl Pipeline {
                 };
                 // Here, not in `send`, so that the generated client reports a token failure with
                 // its message; the wait is bounded by the call's deadline all the same.
-                let token = source
+                let header = source
                     .bearer(self.deadline)
                     .await
                     .map_err(|e| e.to_string())?;
-                request
-                    .headers_mut()
-                    .insert(AUTHORIZATION, bearer(token.expose_secret()));
+                request.headers_mut().insert(AUTHORIZATION, header);
                 Ok(())
             }
         }
@@ -251,10 +250,8 @@ impl Pipeline {
         };
         source.refused(&bearer_value(retry));
         match source.bearer(time_left).await {
-            Ok(token) => {
-                retry
-                    .headers_mut()
-                    .insert(AUTHORIZATION, bearer(token.expose_secret()));
+            Ok(header) => {
+                retry.headers_mut().insert(AUTHORIZATION, header);
                 true
             }
             Err(e) => {
@@ -282,13 +279,6 @@ impl RequestHook for Pipeline {
     ) -> BoxFuture<'a, reqwest::Result<Response>> {
         Box::pin(self.send(request, operation))
     }
-}
-
-fn bearer(token: &str) -> HeaderValue {
-    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
-    value.set_sensitive(true);
-    value
 }
 
 fn bearer_value(request: &Request) -> String {
