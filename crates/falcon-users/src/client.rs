@@ -42,8 +42,8 @@ pub struct Falcon {
 impl fmt::Debug for Falcon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Falcon")
-            .field("base_url", &self.runtime.endpoint.url().as_str())
-            .field("client_id", &self.runtime.credentials.client_id())
+            .field("base_url", &self.runtime.settings.endpoint.url().as_str())
+            .field("client_id", &self.runtime.settings.credentials.client_id())
             .field("member_cid", &self.member_cid())
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
@@ -56,7 +56,7 @@ impl Falcon {
         let lane = runtime.lane(member.as_ref());
         Falcon {
             token: Arc::new(Minter::new(Arc::clone(&runtime), lane)),
-            deadline: runtime.deadline,
+            deadline: runtime.settings.deadline,
             runtime,
         }
     }
@@ -81,14 +81,27 @@ impl Falcon {
     /// A handle acting in a Flight Control member CID, with its own lazily minted token and its
     /// own pacing: the service budgets requests per CID, so a member handle is paced (and held
     /// after a 429) by that CID's budget alone, and never slows the parent or another member.
-    /// Handles for the same CID share one token and one budget.
-    pub fn for_member(&self, cid: impl AsRef<str>) -> Result<Falcon> {
-        let cid: Cid = cid.as_ref().parse()?;
-        let lane = self.runtime.lane(Some(&cid));
-        Ok(Falcon {
+    /// Handles for the same CID share one token and one budget. Once no handle for a CID is
+    /// left, its token and budget are kept for a later handle there, for the 64 CIDs most
+    /// recently asked for: a walk over a large fleet does not keep one per child.
+    ///
+    /// Takes a [`Cid`], already checked: a CID a user typed or pasted is parsed once, where it
+    /// comes in, with [`str::parse`] (which accepts the console's `-XX` suffix and upper case, and
+    /// says what is wrong with anything else); so this cannot fail.
+    ///
+    /// ```no_run
+    /// # fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// let child: falcon_users::Cid = "0123456789ABCDEF0123456789ABCDEF-2A".parse()?;
+    /// let member = falcon.for_member(&child);
+    /// assert_eq!(member.member_cid(), Some(&child));
+    /// # Ok(()) }
+    /// ```
+    pub fn for_member(&self, cid: &Cid) -> Falcon {
+        let lane = self.runtime.lane(Some(cid));
+        Falcon {
             token: Arc::new(Minter::new(Arc::clone(&self.runtime), lane)),
             ..self.clone()
-        })
+        }
     }
 
     /// The same client with another overall deadline per call (retries included).
@@ -106,18 +119,18 @@ impl Falcon {
 
     /// The API base URL in use (after any autodiscovery).
     pub fn base_url(&self) -> url::Url {
-        self.runtime.endpoint.url()
+        self.runtime.settings.endpoint.url()
     }
 
     /// The cloud in force as a saved plan names it: its region (`us-1`, ...), the name given
     /// to a custom endpoint ([`FalconBuilder::endpoint_name`](crate::FalconBuilder::endpoint_name)), or its URL.
     pub fn cloud_label(&self) -> String {
-        self.runtime.endpoint.label()
+        self.runtime.settings.endpoint.label()
     }
 
     /// The API client id (never the secret).
     pub fn client_id(&self) -> &str {
-        self.runtime.credentials.client_id()
+        self.runtime.settings.credentials.client_id()
     }
 
     /// Gets a token now (normally this happens on the first call), so that credential and
@@ -147,13 +160,16 @@ impl Falcon {
     /// The generated client, with a valid token already in hand (so auth failures come back
     /// as typed [`crate::error::Error::Auth`] rather than as the hook's message).
     pub(crate) async fn ready(&self) -> Result<falcon_users_api::Client> {
-        self.authenticate().await?;
+        // The common case, a token in hand, costs a look at the cache, not a copy of the token.
+        if !self.token.fresh() {
+            self.authenticate().await?;
+        }
         Ok(self.api())
     }
 
     /// Ids per request and batches in flight for id-list operations.
     pub(crate) fn batch(&self) -> BatchLimits {
-        self.runtime.batch
+        self.runtime.settings.batch
     }
 
     /// The `cid` to send to operations that take one: the member CID of this handle, if any.
@@ -163,12 +179,12 @@ impl Falcon {
 
     /// How requests are retried (also how long a workflow waits before checking a change again).
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.runtime.retry
+        &self.runtime.settings.retry
     }
 
     /// The clock this handle takes its waits on (a [`clock::ManualClock`](crate::clock::ManualClock) in tests).
     pub fn clock(&self) -> &dyn Clock {
-        self.runtime.clock.as_ref()
+        self.runtime.settings.clock.as_ref()
     }
 }
 

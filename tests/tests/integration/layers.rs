@@ -86,7 +86,7 @@ fn falcon_users_layers_point_down() {
         &[
             &["error"],
             &["clock", "model"],
-            &["runtime::carry"],
+            &["runtime::carry", "runtime::rate"],
             &[
                 "runtime::body",
                 "runtime::endpoint",

@@ -137,10 +137,7 @@ impl RoleNames {
         if !self.by_cid.contains_key(&key) {
             let read = match cid {
                 None => falcon.roles().await,
-                Some(cid) => match falcon.for_member(cid.as_str()) {
-                    Ok(member) => member.roles().await,
-                    Err(err) => Err(err),
-                },
+                Some(cid) => falcon.for_member(cid).roles().await,
             };
             let catalogue = match read {
                 Ok(roles) => Catalogue::from_roles(&roles),

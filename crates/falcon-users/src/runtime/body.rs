@@ -1,10 +1,11 @@
 //! Response bodies read whole inside the retry loop, within a size limit; any 2xx read as the one
 //! the spec declares; error bodies made into the error envelope so their status is never lost.
 
+use bytes::Bytes;
 use falcon_users_api::Operation;
 use falcon_users_api::types::MsaspecResponseFields;
 use reqwest::header::HeaderValue;
-use reqwest::{Response, StatusCode};
+use reqwest::{Response, ResponseBuilderExt, StatusCode};
 use tracing::debug;
 
 use crate::error::Error;
@@ -40,13 +41,16 @@ pub(crate) async fn buffer(
     }
     let mut status = response.status();
     let version = response.version();
-    let mut headers = response.headers().clone();
-    let mut body = Vec::new();
+    // Moved, not copied: the response is rebuilt from these parts (its URL kept, for errors
+    // that name it), and this runs on every answer.
+    let url = response.url().clone();
+    let mut headers = std::mem::take(response.headers_mut());
+    let mut body = Body::default();
     while let Some(chunk) = response.chunk().await? {
         if (body.len() + chunk.len()) as u64 > limit {
             return Err(carry(too_large()).await);
         }
-        body.extend_from_slice(&chunk);
+        body.push(chunk);
     }
     if status.is_success()
         && status.as_u16() != op.success
@@ -61,15 +65,55 @@ pub(crate) async fn buffer(
     }
     let failed = status.is_client_error() || status.is_server_error();
     let body = if failed {
-        envelope(status, &mut headers, body)
+        Bytes::from(envelope(status, &mut headers, body.into_vec()))
     } else {
-        body
+        body.into_bytes()
     };
-    let mut rebuilt = http::Response::new(body);
-    *rebuilt.status_mut() = status;
-    *rebuilt.version_mut() = version;
+    let mut rebuilt = http::Response::builder()
+        .status(status)
+        .version(version)
+        .url(url)
+        .body(body)
+        .unwrap_or_default();
     *rebuilt.headers_mut() = headers;
     Ok(Response::from(rebuilt))
+}
+
+/// A body as it arrives: most answers come in one chunk, kept as it is; only a body of several
+/// is copied into one buffer.
+#[derive(Default)]
+struct Body {
+    first: Bytes,
+    rest: Vec<u8>,
+}
+
+impl Body {
+    fn len(&self) -> usize {
+        self.first.len() + self.rest.len()
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        if self.first.is_empty() {
+            self.first = chunk;
+        } else {
+            if self.rest.is_empty() {
+                self.rest.extend_from_slice(&self.first);
+            }
+            self.rest.extend_from_slice(&chunk);
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        if self.rest.is_empty() {
+            self.first
+        } else {
+            Bytes::from(self.rest)
+        }
+    }
+
+    fn into_vec(self) -> Vec<u8> {
+        self.into_bytes().into()
+    }
 }
 
 /// An error body as the envelope the generated client decodes: as sent when it is one; with a
@@ -132,6 +176,34 @@ mod tests {
             serde_json::from_slice(&out).expect("json"),
             headers.contains_key(RAW_BODY_HEADER),
         )
+    }
+
+    /// The response rebuilt from memory is the one that came: its URL (which errors of the
+    /// low-level client show), status, headers, and every chunk of its body in order.
+    #[tokio::test]
+    async fn a_buffered_response_keeps_its_url_headers_and_whole_body() {
+        let url = url::Url::parse("http://127.0.0.1:9/user-management/queries/users/v1").unwrap();
+        let chunks = ["{\"resources\":", "[\"u-1\"],", "\"meta\":{}}"];
+        for split in [&chunks[..], &[&chunks.concat()[..]][..]] {
+            let stream = futures::stream::iter(
+                split
+                    .iter()
+                    .map(|c| Ok::<_, std::io::Error>(Bytes::from(c.to_string())))
+                    .collect::<Vec<_>>(),
+            );
+            let sent = http::Response::builder()
+                .status(200)
+                .url(url.clone())
+                .header("x-cs-traceid", "t-1")
+                .body(reqwest::Body::wrap_stream(stream))
+                .unwrap();
+            let op = &falcon_users_api::operations::QUERY_USER_V1;
+            let got = buffer(Response::from(sent), op, 1024).await.unwrap();
+            assert_eq!(got.url(), &url);
+            assert_eq!(got.status(), 200);
+            assert_eq!(got.headers()["x-cs-traceid"], "t-1");
+            assert_eq!(got.text().await.unwrap(), chunks.concat(), "{split:?}");
+        }
     }
 
     #[test]

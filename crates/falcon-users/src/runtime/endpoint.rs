@@ -77,6 +77,20 @@ impl Endpoint {
         self.url.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Points `url` at the host in force now (autodiscovery may have moved the tenant after
+    /// the request was built). Compared in place: this runs on every request.
+    pub(crate) fn retarget(&self, url: &mut Url) {
+        let base = self.url.read().unwrap_or_else(|p| p.into_inner());
+        if url.host_str() != base.host_str()
+            || url.port() != base.port()
+            || url.scheme() != base.scheme()
+        {
+            let _ = url.set_scheme(base.scheme());
+            let _ = url.set_host(base.host_str());
+            let _ = url.set_port(base.port());
+        }
+    }
+
     /// Switches to `cloud`'s host, once per client. Never from a custom URL, and never across
     /// the commercial/government boundary (gov clouds are not autodiscoverable, nor left).
     pub(crate) fn move_to(&self, cloud: &Cloud) -> Result<(), &'static str> {

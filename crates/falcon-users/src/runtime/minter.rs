@@ -8,7 +8,8 @@ use std::time::Duration;
 use falcon_users_api::operations;
 use falcon_users_api::types::{Oauth2AccessTokenBody, Oauth2RevokeTokenBody};
 use futures::future::BoxFuture;
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::header::HeaderValue;
+use secrecy::ExposeSecret;
 use tracing::{debug, warn};
 use url::Url;
 
@@ -56,12 +57,18 @@ impl Minter {
     /// A token valid for at least the renew window, minting one if needed; waits at most
     /// `within` (the caller's time left).
     pub(crate) async fn token(&self, within: Duration) -> Result<Token> {
-        let minter = self.clone();
         self.cache
-            .get_or_mint(self.runtime.clock.as_ref(), within, move || async move {
-                minter.mint().await
+            .get_or_mint(self.runtime.settings.clock.as_ref(), within, || {
+                // Cloned only to mint (the mint outlives this call), not on every request.
+                let minter = self.clone();
+                async move { minter.mint().await }
             })
             .await
+    }
+
+    /// A token is cached and not yet due for renewal: a request can go without minting.
+    pub(crate) fn fresh(&self) -> bool {
+        self.cache.fresh(self.runtime.settings.clock.now())
     }
 
     /// Revokes the cached token (if any) at the API and forgets it.
@@ -70,7 +77,7 @@ impl Minter {
             return Ok(());
         };
         let body = Oauth2RevokeTokenBody {
-            client_id: Some(self.runtime.credentials.client_id.clone()),
+            client_id: Some(self.runtime.settings.credentials.client_id.clone()),
             token: token.value.expose_secret().to_owned(),
         };
         // Revoking names no CID: it is charged to the credentials' own.
@@ -89,18 +96,23 @@ impl Minter {
 
     /// A generated client with retries and limits but no bearer token, paced by `limiter`.
     fn token_endpoint(&self, limiter: Arc<Limiter>) -> falcon_users_api::Client {
-        pipeline::client(&self.runtime, limiter, None, self.runtime.deadline)
+        pipeline::client(&self.runtime, limiter, None, self.runtime.settings.deadline)
     }
 
     /// Asks the token endpoint; follows one region change (308 or `X-Cs-Region`).
     async fn mint(&self) -> Result<Token> {
         let runtime = &self.runtime;
-        let endpoint = &runtime.endpoint;
+        let endpoint = &runtime.settings.endpoint;
         for _ in 0..2 {
             Stats::bump(&runtime.stats.token_requests);
             let body = Oauth2AccessTokenBody {
-                client_id: runtime.credentials.client_id.clone(),
-                client_secret: runtime.credentials.client_secret.expose_secret().to_owned(),
+                client_id: runtime.settings.credentials.client_id.clone(),
+                client_secret: runtime
+                    .settings
+                    .credentials
+                    .client_secret
+                    .expose_secret()
+                    .to_owned(),
                 member_cid: self.member_cid().map(ToString::to_string),
             };
             // The token endpoint reports (and is refused with) the budget of the CID asked for.
@@ -135,14 +147,11 @@ impl Minter {
                     let lifetime =
                         Duration::from_secs(body.expires_in.unwrap_or(1799).max(0) as u64);
                     let renew_at = later(
-                        runtime.clock.now(),
-                        lifetime.saturating_sub(runtime.renew_window.min(lifetime / 2)),
+                        runtime.settings.clock.now(),
+                        lifetime.saturating_sub(runtime.settings.renew_window.min(lifetime / 2)),
                     );
                     debug!(member = ?self.member_cid(), "minted a token");
-                    return Ok(Token {
-                        value: SecretString::from(value),
-                        renew_at,
-                    });
+                    return Ok(Token::new(value, renew_at));
                 }
                 Err(falcon_users_api::Error::UnexpectedResponse(resp))
                     if resp.status().is_redirection() =>
@@ -193,7 +202,7 @@ impl Minter {
     /// The named region's base URL when the token came from another region than the one in use.
     fn other_region(&self, region: &str) -> Option<Cloud> {
         let cloud: Cloud = region.parse().ok()?;
-        let endpoint = &self.runtime.endpoint;
+        let endpoint = &self.runtime.settings.endpoint;
         let target = endpoint.url_for(&cloud);
         (origin(target) != origin(endpoint.url())).then_some(cloud)
     }
@@ -201,7 +210,7 @@ impl Minter {
     /// Token failures rephrased as what the user should check.
     fn explain(&self, err: Error) -> Error {
         let (status, trace_id) = (err.status(), err.trace_id().map(str::to_owned));
-        let endpoint = &self.runtime.endpoint;
+        let endpoint = &self.runtime.settings.endpoint;
         let gov_hint = if endpoint.gov || endpoint.custom {
             ""
         } else {
@@ -243,8 +252,8 @@ impl Minter {
 }
 
 impl BearerSource for Minter {
-    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<SecretString>> {
-        Box::pin(async move { self.token(within).await.map(|t| t.value) })
+    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<HeaderValue>> {
+        Box::pin(async move { self.token(within).await.map(|t| t.header) })
     }
 
     fn refused(&self, sent: &str) {

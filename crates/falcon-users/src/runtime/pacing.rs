@@ -4,10 +4,10 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::HeaderMap;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::clock::{Clock, later};
+use crate::runtime::rate::RateHeaders;
 
 /// Keeps in-flight requests under the concurrency limit and paces them when the API says the
 /// per-minute budget is nearly spent, so that bulk jobs slow down instead of collecting 429s.
@@ -70,18 +70,16 @@ impl Limiter {
         Some(permit)
     }
 
-    /// Records the budget the API reported.
-    pub(crate) fn observe(&self, headers: &HeaderMap) {
-        let read = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-        };
+    /// Records the budget the API reported (a header it left out keeps the last value).
+    pub(crate) fn observe(&self, rate: &RateHeaders) {
+        if rate.limit.is_none() && rate.remaining.is_none() {
+            return;
+        }
         let mut pace = self.lock();
-        if let Some(limit) = read("x-ratelimit-limit") {
+        if let Some(limit) = rate.limit {
             pace.limit = Some(limit);
         }
-        if let Some(remaining) = read("x-ratelimit-remaining") {
+        if let Some(remaining) = rate.remaining {
             pace.remaining = Some(remaining);
         }
     }
@@ -132,7 +130,8 @@ mod tests {
     use std::time::SystemTime;
 
     use super::{Limiter, Pace, Slot, next_slot};
-    use crate::clock::{ABSURD_HEADER_NUMBERS, ManualClock};
+    use crate::clock::{ABSURD_HEADER_NUMBERS, Clock, ManualClock};
+    use crate::runtime::rate::RateHeaders;
 
     /// Whatever budget a server reports (any size, negative, fractional, junk), pacing waits at
     /// most one refill interval (a minute divided by the limit) and never panics.
@@ -144,8 +143,8 @@ mod tests {
                 let mut headers = HeaderMap::new();
                 headers.insert("x-ratelimit-limit", HeaderValue::from_static(limit));
                 headers.insert("x-ratelimit-remaining", HeaderValue::from_static(remaining));
-                limiter.observe(&headers);
                 let clock = ManualClock::new();
+                limiter.observe(&RateHeaders::read(&headers, clock.now()));
                 for _ in 0..3 {
                     drop(limiter.acquire(&clock, Duration::from_secs(3600)).await);
                 }
@@ -166,8 +165,8 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-ratelimit-limit", HeaderValue::from_static("1"));
         headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-        limiter.observe(&headers);
         let clock = ManualClock::new();
+        limiter.observe(&RateHeaders::read(&headers, clock.now()));
         let first = limiter.acquire(&clock, Duration::from_secs(5)).await;
         assert!(first.is_some(), "the first request starts now");
         drop(first);

@@ -11,7 +11,7 @@ use falcon_users_api::{Auth, Client, Hooks, Operation, RequestHook};
 use futures::future::BoxFuture;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Request, Response};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tracing::{debug, warn};
 
 use crate::clock::later;
@@ -20,6 +20,7 @@ use crate::runtime::body::buffer;
 use crate::runtime::carry::{carried, carry};
 use crate::runtime::network;
 use crate::runtime::pacing::Limiter;
+use crate::runtime::rate::RateHeaders;
 use crate::runtime::retry::{Attempt, Budget, First, Outcome, Then, decide};
 use crate::runtime::shared::Runtime;
 use crate::runtime::stats::Stats;
@@ -28,8 +29,9 @@ use crate::runtime::trace;
 /// Where a request's bearer token comes from. The minter implements it; the pipeline only asks,
 /// so minting (which itself sends requests through a pipeline) sits above it.
 pub(crate) trait BearerSource: Send + Sync {
-    /// A token to send, minted if none is cached; waits at most `within`.
-    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<SecretString, Error>>;
+    /// The `Authorization` header of a token to send, minted if none is cached; waits at most
+    /// `within`.
+    fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<HeaderValue, Error>>;
     /// The API refused `sent`: forget it if it is still the cached one.
     fn refused(&self, sent: &str);
 }
@@ -49,8 +51,13 @@ pub(crate) fn client(
         deadline,
     };
     Client::new_with_client(
-        runtime.endpoint.url().as_str().trim_end_matches('/'),
-        runtime.transport.builder_client(),
+        runtime
+            .settings
+            .endpoint
+            .url()
+            .as_str()
+            .trim_end_matches('/'),
+        runtime.settings.transport.builder_client(),
         Hooks::new(Arc::new(pipeline)),
     )
 }
@@ -71,20 +78,11 @@ impl Pipeline {
         operation: &'static Operation,
     ) -> Result<(), String> {
         // Autodiscovery may have moved the tenant to another host after this client was built.
-        let base = self.runtime.endpoint.url();
-        let url = request.url_mut();
-        if url.host_str() != base.host_str()
-            || url.port() != base.port()
-            || url.scheme() != base.scheme()
-        {
-            let _ = url.set_scheme(base.scheme());
-            let _ = url.set_host(base.host_str());
-            let _ = url.set_port(base.port());
-        }
+        self.runtime.settings.endpoint.retarget(request.url_mut());
         match operation.auth {
             Auth::None => Ok(()),
             Auth::Basic => {
-                let creds = &self.runtime.credentials;
+                let creds = &self.runtime.settings.credentials;
                 let basic = basic_auth(&creds.client_id, creds.client_secret.expose_secret());
                 request.headers_mut().insert(AUTHORIZATION, basic);
                 Ok(())
@@ -95,13 +93,11 @@ impl Pipeline {
                 };
                 // Here, not in `send`, so that the generated client reports a token failure with
                 // its message; the wait is bounded by the call's deadline all the same.
-                let token = source
+                let header = source
                     .bearer(self.deadline)
                     .await
                     .map_err(|e| e.to_string())?;
-                request
-                    .headers_mut()
-                    .insert(AUTHORIZATION, bearer(token.expose_secret()));
+                request.headers_mut().insert(AUTHORIZATION, header);
                 Ok(())
             }
         }
@@ -114,7 +110,7 @@ impl Pipeline {
     ) -> reqwest::Result<Response> {
         let operation = op.id;
         let runtime = &self.runtime;
-        let clock = runtime.clock.as_ref();
+        let clock = runtime.settings.clock.as_ref();
         let started = clock.now();
         let time_left = || {
             self.deadline
@@ -141,14 +137,14 @@ impl Pipeline {
             if remaining.is_zero() {
                 return Err(carry(timed_out()).await);
             }
-            *request.timeout_mut() = Some(runtime.request_timeout.min(remaining));
+            *request.timeout_mut() = Some(runtime.settings.request_timeout.min(remaining));
             let next = request.try_clone();
             Stats::bump(&runtime.stats.requests);
             // Chosen by the URL, so a plain-http endpoint never goes through a proxy.
-            let client = runtime.transport.for_url(request.url());
-            let result = match client.execute(request).await {
+            let client = runtime.settings.transport.for_url(request.url());
+            let mut result = match client.execute(request).await {
                 // Reading the body here puts truncated and dropped bodies inside the retry loop.
-                Ok(response) => buffer(response, op, runtime.max_response_bytes).await,
+                Ok(response) => buffer(response, op, runtime.settings.max_response_bytes).await,
                 Err(e) => Err(e),
             };
             drop(overall);
@@ -160,19 +156,20 @@ impl Pipeline {
                 return result;
             }
             let now = clock.now();
-            let (outcome, budget) = match &result {
+            let (outcome, budget) = match &mut result {
                 Ok(resp) => {
-                    self.limiter.observe(resp.headers());
+                    // Read once, on the handle's clock: the pacing, the retry decision below and
+                    // the error a 429 becomes all take this reading.
+                    let rate = RateHeaders::read(resp.headers(), now);
+                    rate.stamp(resp.headers_mut());
+                    self.limiter.observe(&rate);
                     trace::note(resp.headers());
                     let status = resp.status().as_u16();
                     debug!(operation, status, attempt, "response");
                     if status == 429 {
                         Stats::bump(&runtime.stats.rate_limited);
                     }
-                    (
-                        Outcome::Status(status),
-                        Budget::from_headers(resp.headers(), now),
-                    )
+                    (Outcome::Status(status), Budget::at(&rate, now))
                 }
                 Err(e) if e.is_connect() => match network::problem_of(e) {
                     NetworkProblem::Certificate(_) | NetworkProblem::NotTls => {
@@ -195,7 +192,13 @@ impl Pipeline {
                 jitter: fastrand::f64(),
             };
             // Only what changes nothing may be sent again after a 5xx or a lost answer.
-            let action = decide(outcome, op.read_only, budget, situation, &runtime.retry);
+            let action = decide(
+                outcome,
+                op.read_only,
+                budget,
+                situation,
+                &runtime.settings.retry,
+            );
             match action.first {
                 First::Nothing => {}
                 First::HoldAll { wait } => self.limiter.hold_until(later(now, wait)),
@@ -247,10 +250,8 @@ impl Pipeline {
         };
         source.refused(&bearer_value(retry));
         match source.bearer(time_left).await {
-            Ok(token) => {
-                retry
-                    .headers_mut()
-                    .insert(AUTHORIZATION, bearer(token.expose_secret()));
+            Ok(header) => {
+                retry.headers_mut().insert(AUTHORIZATION, header);
                 true
             }
             Err(e) => {
@@ -278,13 +279,6 @@ impl RequestHook for Pipeline {
     ) -> BoxFuture<'a, reqwest::Result<Response>> {
         Box::pin(self.send(request, operation))
     }
-}
-
-fn bearer(token: &str) -> HeaderValue {
-    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
-    value.set_sensitive(true);
-    value
 }
 
 fn bearer_value(request: &Request) -> String {

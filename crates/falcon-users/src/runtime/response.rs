@@ -11,7 +11,7 @@ use crate::error::{AuthProblem, Error, Result, trace, truncate};
 use crate::runtime::body::RAW_BODY_HEADER;
 use crate::runtime::carry::carried;
 use crate::runtime::network;
-use crate::runtime::retry::retry_after;
+use crate::runtime::rate::RateHeaders;
 
 /// Awaits a generated call and converts its error, naming the operation.
 pub(crate) async fn call<T>(
@@ -56,7 +56,7 @@ async fn convert(
             let status = rv.status().as_u16();
             let trace_id = header(rv.headers(), "x-cs-traceid")
                 .or_else(|| Some(rv.meta.trace_id.clone()).filter(|t| !t.is_empty()));
-            let retry_after = retry_after(rv.headers(), SystemTime::now());
+            let retry_after = RateHeaders::stamped(rv.headers());
             let raw = rv.headers().contains_key(RAW_BODY_HEADER);
             let (errors, raw_body) = split_raw(raw, rv.into_inner().errors.unwrap_or_default());
             classify(operation, status, trace_id, errors, raw_body, retry_after)
@@ -64,7 +64,7 @@ async fn convert(
         E::UnexpectedResponse(resp) => {
             let status = resp.status().as_u16();
             let trace_id = header(resp.headers(), "x-cs-traceid");
-            let retry_after = retry_after(resp.headers(), SystemTime::now());
+            let retry_after = RateHeaders::stamped(resp.headers());
             let raw = resp.headers().contains_key(RAW_BODY_HEADER);
             let body = resp.text().await.unwrap_or_default();
             // Classified by status; the body is kept (JSON or not) for the user to read.

@@ -1,11 +1,9 @@
 //! Whether to send a request again, and after how long: the policy, and the decision as a pure
 //! function of what came back, so every rule is a row of a table test rather than an HTTP script.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::HeaderMap;
-
-use crate::clock::later;
+use crate::runtime::rate::RateHeaders;
 
 /// How failed requests are retried. Bounded by attempts and by the call's overall deadline.
 ///
@@ -80,14 +78,14 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    /// Reads `X-RateLimit-Remaining` and the retry-after headers as of `now`.
-    pub(crate) fn from_headers(headers: &HeaderMap, now: SystemTime) -> Self {
+    /// What the retry decision takes from the rate headers as of `now`: whether the whole
+    /// budget is spent (not just this request throttled), and the wait still ahead, if the API
+    /// asked for one.
+    pub(crate) fn at(rate: &RateHeaders, now: SystemTime) -> Self {
         Budget {
-            spent: headers
-                .get("x-ratelimit-remaining")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.trim() == "0"),
-            retry_after: retry_after(headers, now)
+            spent: rate.remaining == Some(0),
+            retry_after: rate
+                .retry_at
                 .and_then(|t| t.duration_since(now).ok())
                 .filter(|w| !w.is_zero()),
         }
@@ -195,28 +193,16 @@ pub(crate) fn decide(
     Action { first, then }
 }
 
-/// `X-RateLimit-RetryAfter` (Unix epoch seconds) or `Retry-After` (delay seconds).
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<SystemTime> {
-    let read = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-    };
-    if let Some(epoch) = read("x-ratelimit-retryafter") {
-        return Some(later(UNIX_EPOCH, Duration::from_secs(epoch)));
-    }
-    read("retry-after").map(|secs| later(now, Duration::from_secs(secs)))
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use falcon_users_api::operations;
     use reqwest::header::{HeaderMap, HeaderValue};
 
     use super::{Action, Attempt, Budget, First, Outcome, RetryPolicy, Then, decide};
     use crate::clock::ABSURD_HEADER_NUMBERS;
+    use crate::runtime::rate::RateHeaders;
 
     const MS: Duration = Duration::from_millis(1);
 
@@ -339,7 +325,7 @@ mod tests {
     #[test]
     fn only_a_spent_budget_holds_everyone() {
         let now = SystemTime::now();
-        let spent = |pairs| Budget::from_headers(&headers(pairs), now).spent;
+        let spent = |pairs| Budget::at(&RateHeaders::read(&headers(pairs), now), now).spent;
         assert!(spent(&[("X-RateLimit-Remaining", "0")]));
         assert!(spent(&[("X-RateLimit-Remaining", " 0 ")]));
         assert!(!spent(&[("X-RateLimit-Remaining", "12")]));
@@ -350,11 +336,43 @@ mod tests {
     #[test]
     fn a_retry_after_in_the_past_or_now_is_no_wait() {
         let now = SystemTime::now();
-        let wait = |pairs| Budget::from_headers(&headers(pairs), now).retry_after;
+        let wait = |pairs| Budget::at(&RateHeaders::read(&headers(pairs), now), now).retry_after;
         assert_eq!(wait(&[("Retry-After", "3")]), Some(Duration::from_secs(3)));
         assert_eq!(wait(&[("Retry-After", "0")]), None);
         assert_eq!(wait(&[("X-RateLimit-RetryAfter", "1")]), None);
         assert_eq!(wait(&[]), None);
+    }
+
+    /// Spent means no request left in the minute; the wait is what is still ahead at `now`.
+    #[test]
+    fn the_budget_the_retry_decision_takes() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        let at = |secs| Some(UNIX_EPOCH + Duration::from_secs(secs));
+        let budget = |remaining, retry_at| {
+            let rate = RateHeaders {
+                limit: Some(10),
+                remaining,
+                retry_at,
+            };
+            Budget::at(&rate, now)
+        };
+        let expect = |spent, wait: Option<u64>| Budget {
+            spent,
+            retry_after: wait.map(Duration::from_secs),
+        };
+        assert_eq!(budget(Some(0), at(1_030)), expect(true, Some(30)));
+        assert_eq!(budget(Some(3), at(1_030)), expect(false, Some(30)));
+        assert_eq!(budget(None, None), expect(false, None));
+        assert_eq!(
+            budget(Some(0), at(1_000)),
+            expect(true, None),
+            "now: no wait"
+        );
+        assert_eq!(
+            budget(Some(0), at(999)),
+            expect(true, None),
+            "past: no wait"
+        );
     }
 
     /// Retries repeat only what the operation table calls read-only: creates, deletes and role
@@ -385,7 +403,7 @@ mod tests {
                 let mut headers = HeaderMap::new();
                 headers.insert(name, HeaderValue::from_static(value));
                 headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-                let budget = Budget::from_headers(&headers, now);
+                let budget = Budget::at(&RateHeaders::read(&headers, now), now);
                 for status in [429, 400, 503] {
                     let action = decide(Outcome::Status(status), true, budget, first(), &policy());
                     let wait = match (action.first, action.then) {

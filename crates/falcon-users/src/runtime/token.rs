@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use falcon_users_api::operations::OAUTH2_ACCESS_TOKEN;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared, WeakShared};
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use tracing::debug;
 
@@ -21,8 +22,25 @@ use crate::model::cid::Cid;
 #[derive(Clone)]
 pub(crate) struct Token {
     pub(crate) value: SecretString,
+    /// `Authorization: Bearer <value>`, made once per token rather than once per request;
+    /// marked sensitive, so it never shows in a `Debug` of the request.
+    pub(crate) header: HeaderValue,
     /// Renewal point: `expires_in` minus the renew window.
     pub(crate) renew_at: SystemTime,
+}
+
+impl Token {
+    /// A token `value` used until `renew_at`.
+    pub(crate) fn new(value: String, renew_at: SystemTime) -> Self {
+        let mut header = HeaderValue::from_str(&format!("Bearer {value}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+        header.set_sensitive(true);
+        Token {
+            value: SecretString::from(value),
+            header,
+            renew_at,
+        }
+    }
 }
 
 /// A mint in progress, shared by every caller that wants a token while it runs.
@@ -117,6 +135,11 @@ impl TokenCache {
             }
         }
         outcome
+    }
+
+    /// A token is cached and not yet at its renewal point at `now`.
+    pub(crate) fn fresh(&self, now: SystemTime) -> bool {
+        self.lock().token.as_ref().is_some_and(|t| t.renew_at > now)
     }
 
     /// Drops the cached token if it is still the one that got a 401 (`sent` is what was sent).
@@ -220,10 +243,7 @@ mod tests {
                 operation: "oauth2AccessToken"
             })
         ));
-        let token = Token {
-            value: SecretString::from("t"),
-            renew_at: SystemTime::now() + Duration::from_secs(60),
-        };
+        let token = Token::new("t".into(), SystemTime::now() + Duration::from_secs(60));
         let fresh = cache
             .get_or_mint(&SystemClock, Duration::from_secs(5), move || async move {
                 Ok(token)

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName};
 
 tokio::task_local! {
     static LISTENING: Arc<Mutex<Option<String>>>;
@@ -19,13 +19,16 @@ pub(crate) async fn traced<F: Future>(work: F) -> (F::Output, Option<String>) {
     (output, last)
 }
 
+/// The header an answer's trace id comes in, made once: every answer is looked up with it.
+static TRACE_ID: HeaderName = HeaderName::from_static("x-cs-traceid");
+
 /// Notes an answer's trace id, if anyone in this task is listening.
 pub(crate) fn note(headers: &HeaderMap) {
-    let Some(id) = headers.get("x-cs-traceid").and_then(|v| v.to_str().ok()) else {
-        return;
-    };
+    // Nobody listening (most calls): nothing to look up.
     let _ = LISTENING.try_with(|slot| {
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_owned());
+        if let Some(id) = headers.get(&TRACE_ID).and_then(|v| v.to_str().ok()) {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_owned());
+        }
     });
 }
 

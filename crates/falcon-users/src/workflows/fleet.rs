@@ -62,10 +62,7 @@ impl Falcon {
         let job = &job;
         stream::iter(cids.iter().cloned())
             .map(|cid| async move {
-                let outcome = match self.for_member(cid.as_str()) {
-                    Ok(member) => job(member).await,
-                    Err(err) => Err(err),
-                };
+                let outcome = job(self.for_member(&cid)).await;
                 (cid, outcome)
             })
             .buffered(concurrency.max(1))
@@ -114,10 +111,9 @@ impl Falcon {
         let per_child = cids
             .into_iter()
             .map(move |cid| -> BoxStream<'static, FleetItem> {
-                let rows = match falcon.for_member(cid.as_str()) {
-                    Ok(member) => member.inventory(query.clone(), options.clone()),
-                    Err(err) => stream::once(async move { Err(err) }).boxed(),
-                };
+                let rows = falcon
+                    .for_member(&cid)
+                    .inventory(query.clone(), options.clone());
                 rows.map(move |outcome| FleetItem {
                     cid: cid.clone(),
                     outcome,

@@ -184,7 +184,7 @@ impl Falcon {
         checked_identity(&job.uid, job.first_name.clone(), job.last_name.clone())?;
         check_roles("role_ids", &job.roles)?;
         let falcon = match (&job.cid, self.member_cid()) {
-            (Some(cid), member) if member != Some(cid) => self.for_member(cid.as_str())?,
+            (Some(cid), member) if member != Some(cid) => self.for_member(cid),
             _ => self.clone(),
         };
         let role_ids = IdList::from(

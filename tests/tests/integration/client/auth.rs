@@ -187,8 +187,8 @@ async fn member_handles_mint_apart_from_the_parent_and_share_per_cid() {
     let falcon = builder(&server).build().unwrap();
     query(&falcon).await.unwrap();
 
-    let pasted = falcon.for_member(CID_PASTED).unwrap();
-    let clean = falcon.for_member(CID).unwrap();
+    let pasted = falcon.for_member(&CID_PASTED.parse().unwrap());
+    let clean = falcon.for_member(&CID.parse().unwrap());
     assert_eq!(pasted.member_cid(), clean.member_cid());
     assert_eq!(pasted.member_cid().unwrap().as_str(), CID);
     assert_eq!(falcon.member_cid(), None);
@@ -198,8 +198,7 @@ async fn member_handles_mint_apart_from_the_parent_and_share_per_cid() {
     // A member handle made later, from a clone, still shares the member token.
     let again = falcon
         .clone()
-        .for_member(format!("  {CID_PASTED}  "))
-        .unwrap();
+        .for_member(&format!("  {CID_PASTED}  ").parse().unwrap());
     query(&again).await.unwrap();
     // And the parent keeps its own token.
     query(&falcon).await.unwrap();

@@ -72,8 +72,8 @@ fn page_with_budget(limit: u64, remaining: u64) -> HttpMockResponse {
 
 fn handles(falcon: &Falcon) -> (Falcon, Falcon) {
     (
-        falcon.for_member(CHILD_A).unwrap(),
-        falcon.for_member(CHILD_B).unwrap(),
+        falcon.for_member(&CHILD_A.parse().unwrap()),
+        falcon.for_member(&CHILD_B.parse().unwrap()),
     )
 }
 

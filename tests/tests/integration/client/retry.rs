@@ -112,6 +112,41 @@ async fn a_retry_after_in_seconds_is_measured_on_the_clients_clock() {
     assert_eq!(clock.sleeps(), [Duration::from_secs(2)]);
 }
 
+/// The 429 a caller gets back says when to retry on the same clock the retry decision used:
+/// a `Retry-After` in seconds counts from the client's clock, not the system's (the clock here
+/// runs a day ahead of the system's).
+#[tokio::test]
+async fn the_retry_instant_of_a_429_error_is_on_the_clients_clock() {
+    let server = MockServer::start_async().await;
+    let _token = token_mock(&server, "tok").await;
+    let clock = Arc::new(ManualClock::new());
+    let falcon = builder(&server)
+        .clock(clock.clone())
+        .retry_policy(RetryPolicy {
+            max_rate_limit_wait: Duration::from_secs(30),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    bounded(falcon.authenticate()).await.unwrap();
+    clock.advance(Duration::from_secs(86_400));
+    let limited = with_headers(
+        429,
+        &[("Retry-After", "600"), ("X-RateLimit-Remaining", "0")],
+    );
+    let api = scripted_query(&server, vec![limited]).await;
+    let err = query(&falcon).await.unwrap_err();
+    match &err {
+        Error::RateLimited {
+            retry_after: Some(at),
+            ..
+        } => assert_eq!(*at, clock.now() + Duration::from_secs(600), "{err}"),
+        other => panic!("expected RateLimited with a retry instant, got {other:?}"),
+    }
+    assert_eq!(api.calls_async().await, 1);
+    assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+}
+
 #[tokio::test]
 async fn a_retry_after_beyond_the_allowed_wait_is_reported_not_waited() {
     let server = MockServer::start_async().await;
@@ -397,7 +432,7 @@ async fn in_flight_requests_stay_within_max_concurrency() {
 async fn each_member_cid_has_its_own_concurrency_limit() {
     let (server, falcon) =
         concurrency_server(Duration::from_millis(200), |b| b.max_concurrency(3)).await;
-    let member = falcon.for_member(CID).unwrap();
+    let member = falcon.for_member(&CID.parse().unwrap());
     bounded(member.authenticate()).await.unwrap();
     let max = max_in_flight(&server, &[falcon.clone(), member.clone(), member]).await;
     assert!(max <= 6, "{max} in flight: at most 3 per CID");
@@ -412,10 +447,8 @@ async fn max_in_flight_bounds_every_cid_together() {
         b.max_concurrency(3).max_in_flight(4)
     })
     .await;
-    let first = falcon.for_member(CID).unwrap();
-    let second = falcon
-        .for_member("fedcba9876543210fedcba9876543210")
-        .unwrap();
+    let first = falcon.for_member(&CID.parse().unwrap());
+    let second = falcon.for_member(&"fedcba9876543210fedcba9876543210".parse().unwrap());
     for member in [&first, &second] {
         bounded(member.authenticate()).await.unwrap();
     }

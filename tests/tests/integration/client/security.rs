@@ -46,7 +46,7 @@ async fn debug_output_never_shows_the_secret() {
         assert!(!text.contains(SECRET), "{text}");
         assert!(text.contains(CLIENT_ID), "{text}");
     }
-    let member = falcon.for_member(CID).unwrap();
+    let member = falcon.for_member(&CID.parse().unwrap());
     assert!(!format!("{member:?}").contains(SECRET));
 
     let credentials = Credentials::new(CLIENT_ID, SECRET);

@@ -140,8 +140,8 @@ async fn children_are_isolated_from_each_other() {
     .await;
     let parent = client(&sim, sim.credentials());
     let children = sim.child_cids();
-    let a = parent.for_member(&children[0]).unwrap();
-    let b = parent.for_member(&children[1]).unwrap();
+    let a = parent.for_member(&children[0].parse().unwrap());
+    let b = parent.for_member(&children[1].parse().unwrap());
     let a_ids: Vec<String> = a.user_ids(UserQuery::new()).try_collect().await.unwrap();
     let b_ids: Vec<String> = b.user_ids(UserQuery::new()).try_collect().await.unwrap();
     assert_eq!(a_ids.len(), sim.users(&children[0]).len());

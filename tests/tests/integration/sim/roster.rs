@@ -451,7 +451,7 @@ async fn a_saved_plan_is_bound_to_where_it_was_made_and_checked_against_the_tena
                 .insert("f0000000000000000000000000000000".into(), None);
         }
     }
-    let as_child = falcon.for_member(&child).unwrap();
+    let as_child = falcon.for_member(&child.parse().unwrap());
     let refusals: Vec<(&Falcon, &Plan, Vec<String>)> = vec![
         (
             &falcon,

@@ -191,7 +191,7 @@ impl Falcon {
         let mut handles: BTreeMap<Option<Cid>, Falcon> = BTreeMap::new();
         for cid in plan.cids() {
             let handle = match &cid {
-                Some(member) => self.for_member(member.as_str())?,
+                Some(member) => self.for_member(member),
                 None => self.clone(),
             };
             handles.insert(cid, handle);

@@ -142,7 +142,7 @@ impl Falcon {
         let read = stream::iter(distinct)
             .map(|cid| async move {
                 let handle = match &cid {
-                    Some(member) => self.for_member(member.as_str())?,
+                    Some(member) => self.for_member(member),
                     None => self.clone(),
                 };
                 let state = handle.cid_state(scope, concurrency).await?;

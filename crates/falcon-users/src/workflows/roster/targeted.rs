@@ -66,7 +66,7 @@ impl Falcon {
         let mut cids = BTreeMap::new();
         for (cid, logins) in wanted {
             let handle = match &cid {
-                Some(member) => self.for_member(member.as_str())?,
+                Some(member) => self.for_member(member),
                 None => self.clone(),
             };
             let catalogue = Catalogue::from_roles(&handle.roles().await?);
