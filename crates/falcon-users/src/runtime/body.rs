@@ -45,6 +45,8 @@ pub(crate) async fn buffer(
     // that name it), and this runs on every answer.
     let url = response.url().clone();
     let mut headers = std::mem::take(response.headers_mut());
+    // Ours alone to set: a server that sent it would have its error envelope read as raw text.
+    headers.remove(RAW_BODY_HEADER);
     let mut body = Body::default();
     while let Some(chunk) = response.chunk().await? {
         if (body.len() + chunk.len()) as u64 > limit {
@@ -204,6 +206,23 @@ mod tests {
             assert_eq!(got.headers()["x-cs-traceid"], "t-1");
             assert_eq!(got.text().await.unwrap(), chunks.concat(), "{split:?}");
         }
+    }
+
+    /// The flag that marks a body as raw text is ours: one a server sends is dropped, so its
+    /// error envelope stays the API's errors.
+    #[tokio::test]
+    async fn a_raw_body_flag_sent_by_the_server_is_dropped() {
+        let full =
+            r#"{"meta":{"query_time":0.1,"trace_id":"t"},"errors":[{"code":403,"message":"no"}]}"#;
+        let sent = http::Response::builder()
+            .status(403)
+            .header(RAW_BODY_HEADER, "1")
+            .body(reqwest::Body::from(full))
+            .unwrap();
+        let op = &falcon_users_api::operations::QUERY_USER_V1;
+        let got = buffer(Response::from(sent), op, 1024).await.unwrap();
+        assert!(!got.headers().contains_key(RAW_BODY_HEADER));
+        assert_eq!(got.text().await.unwrap(), full);
     }
 
     #[test]
