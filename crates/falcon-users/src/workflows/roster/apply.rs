@@ -278,7 +278,7 @@ impl Falcon {
 }
 
 /// The roles a plan would grant that the CID it grants them in does not offer, as read now (one
-/// catalogue per CID the plan grants in), each as `login: why`.
+/// listing of role ids per CID the plan grants in), each as `login: why`.
 async fn unoffered_roles(
     plan: &Plan,
     currents: &[Option<UserState>],
@@ -302,7 +302,7 @@ async fn unoffered_roles(
             continue;
         };
         let offered: std::collections::BTreeSet<String> =
-            falcon.roles().await?.into_iter().map(|r| r.id).collect();
+            falcon.role_ids().await?.into_iter().collect();
         let place = cid
             .as_ref()
             .map_or("this CID".to_owned(), |c| format!("CID {c}"));
