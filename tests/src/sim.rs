@@ -285,12 +285,10 @@ pub async fn tenant_with(config: SimConfig) -> (Simulator, Falcon) {
 
 /// A retry policy for fault storms: 10 attempts, backoff from 5 ms to 50 ms.
 pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 10,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(50),
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::new()
+        .max_attempts(10)
+        .initial_backoff(Duration::from_millis(5))
+        .max_backoff(Duration::from_millis(50))
 }
 
 /// A fault storm over `users` seeded users, harsher than a busy tenant: 20 % 429s, 5 % 500/503s, 2 % dropped answers

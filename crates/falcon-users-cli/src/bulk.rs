@@ -28,14 +28,9 @@ use crate::output::plan::{ResultRow, show_plan, show_report};
 /// lookup first (a login found taken is completed instead) and a grant.
 pub async fn provision(ctx: &Ctx, args: &ProvisionFromFile) -> Outcome {
     let roster = Roster::from_path(&args.file)?;
-    let options = PlanOptions {
-        member_cids: args
-            .member_cids
-            .as_ref()
-            .map(|m| m.0.clone())
-            .unwrap_or_default(),
-        ..PlanOptions::default()
-    };
+    let options = PlanOptions::new()
+        .member_cids(args.member_cids.iter().flat_map(|m| m.0.iter().cloned()))
+        .concurrency(args.concurrency);
     let targets = if args.dry_run {
         // A dry run looks each login up, to tell what exists from what would be created.
         Targets::Logins(
@@ -48,10 +43,7 @@ pub async fn provision(ctx: &Ctx, args: &ProvisionFromFile) -> Outcome {
     } else {
         Targets::Nobody(options.cids_to_read(&roster))
     };
-    let state = ctx
-        .falcon
-        .targeted_state(&targets, args.concurrency)
-        .await?;
+    let state = ctx.falcon.targeted_state(&targets, &options).await?;
     let plan = plan(&roster, &state, &options, chrono::Utc::now())?;
     let bulk = BulkPlan {
         plan,
@@ -111,7 +103,10 @@ pub async fn edit_roles(ctx: &Ctx, job: &EditRoles) -> Outcome {
                 fql: fql.clone(),
                 cids: cids_of(members),
             };
-            let state = ctx.falcon.targeted_state(&targets, job.concurrency).await?;
+            let state = ctx
+                .falcon
+                .targeted_state(&targets, &PlanOptions::new().concurrency(job.concurrency))
+                .await?;
             (state, Vec::new(), Vec::new())
         }
     };
@@ -159,7 +154,10 @@ async fn read_logins(
         .collect();
     let state = ctx
         .falcon
-        .targeted_state(&Targets::Logins(pairs.clone()), concurrency)
+        .targeted_state(
+            &Targets::Logins(pairs.clone()),
+            &PlanOptions::new().concurrency(concurrency),
+        )
         .await?;
     if members.is_none() {
         return Ok((state, pairs, Vec::new()));

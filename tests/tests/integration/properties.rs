@@ -200,7 +200,7 @@ proptest! {
                 .cloud(falcon_users::Cloud::Custom(server.url(0)))
                 .clock(clock.clone())
                 .deadline(deadline)
-                .retry_policy(RetryPolicy { max_attempts: 3, ..RetryPolicy::default() })
+                .retry_policy(RetryPolicy::new().max_attempts(3))
                 .build()
                 .unwrap();
             let (mut outcome, query) = (Vec::new(), UserQuery::new());

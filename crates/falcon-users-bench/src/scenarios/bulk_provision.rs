@@ -72,12 +72,9 @@ pub fn run(settings: &Settings) -> Result<Report> {
     let (done, failed, wall, stats) = runtime.block_on(async {
         let falcon = super::client(&sim.base_url)?;
         let started = Instant::now();
-        let options = PlanOptions::default();
+        let options = PlanOptions::new().concurrency(settings.concurrency);
         let state = falcon
-            .targeted_state(
-                &Targets::Nobody(options.cids_to_read(&roster)),
-                settings.concurrency,
-            )
+            .targeted_state(&Targets::Nobody(options.cids_to_read(&roster)), &options)
             .await?;
         let planned = plan(&roster, &state, &options, chrono::Utc::now())?;
         let applied = falcon

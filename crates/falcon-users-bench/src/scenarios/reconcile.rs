@@ -47,21 +47,23 @@ pub fn run(settings: &Settings) -> Result<Report> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut report = Report::new("reconcile");
     let scope = "uid:'*'";
-    let options = PlanOptions {
-        mode: Mode::Exact,
-        prune: true,
-        scope: Some(scope.into()),
-        guardrails: falcon_users::workflows::roster::Guardrails {
-            max_offboard: settings.users,
-            max_strip: settings.users,
-        },
-        member_cids: Vec::new(),
-    };
+    let options = PlanOptions::new()
+        .mode(Mode::Exact)
+        .prune_in(scope)
+        .guardrails(
+            falcon_users::workflows::roster::Guardrails::new()
+                .max_offboard(settings.users)
+                .max_strip(settings.users),
+        )
+        .concurrency(settings.concurrency);
     let (roster, changed) = runtime.block_on(async {
         // The export the operator starts from (not measured).
         let falcon = super::client(&sim.base_url)?;
         let state = falcon
-            .roster_state(&[None], None, settings.concurrency)
+            .roster_state(
+                &[None],
+                &PlanOptions::new().concurrency(settings.concurrency),
+            )
             .await
             .context("exporting the tenant")?;
         anyhow::Ok(edit(
@@ -77,9 +79,7 @@ pub fn run(settings: &Settings) -> Result<Report> {
     let (requests, actions, wall, left, stats) = runtime.block_on(async {
         let falcon = super::client(&sim.base_url)?;
         let started = Instant::now();
-        let planned = falcon
-            .plan_roster(&roster, &options, settings.concurrency)
-            .await?;
+        let planned = falcon.plan_roster(&roster, &options).await?;
         let actions: usize = planned.changes.iter().map(|c| c.actions().len()).sum();
         let applied = falcon
             .apply(
@@ -96,11 +96,7 @@ pub fn run(settings: &Settings) -> Result<Report> {
         anyhow::ensure!(applied.is_complete(), "the apply did not complete");
         let stats = falcon.stats();
         let requests = stats.requests + stats.token_requests;
-        let left = falcon
-            .plan_roster(&roster, &options, settings.concurrency)
-            .await?
-            .changes
-            .len();
+        let left = falcon.plan_roster(&roster, &options).await?.changes.len();
         anyhow::Ok((requests, actions, wall, left, stats))
     })?;
     drop(sim);

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use falcon_users::workflows::{OnGrantFailure, Provision};
+use falcon_users::workflows::{Offboard, OnGrantFailure, Provision};
 use serde_json::json;
 
 use crate::confirm::confirm;
@@ -63,7 +63,11 @@ pub async fn offboard(ctx: &Ctx, job: jobs::Offboard) -> Outcome {
         jobs::Offboard::One { user, dry_run } => (user, dry_run),
         jobs::Offboard::Many(job) => return crate::bulk::offboard(ctx, &job).await,
     };
-    let plan = ctx.falcon.offboard(user.as_str(), true).await?.plan;
+    let plan = ctx
+        .falcon
+        .offboard(&Offboard::new(user.as_str()).dry_run(true))
+        .await?
+        .plan;
     let uid = plan.user.uid.clone().unwrap_or_default();
     let show = |executed: bool| -> Result<(), Failure> {
         match ctx.format {
@@ -98,7 +102,7 @@ pub async fn offboard(ctx: &Ctx, job: jobs::Offboard) -> Outcome {
     let stop = ctx.changes.begin();
     let done = ctx
         .falcon
-        .offboard_with_stop(user.as_str(), false, &stop)
+        .offboard(&Offboard::new(user.as_str()).stop_on(stop))
         .await?;
     show(done.executed)?;
     Ok(ExitCode::SUCCESS)

@@ -33,7 +33,7 @@ pub async fn export(ctx: &Ctx, args: RosterArgs) -> Outcome {
     }
     let state = ctx
         .falcon
-        .roster_state(&cids, None, args.concurrency)
+        .roster_state(&cids, &PlanOptions::new().concurrency(args.concurrency))
         .await?;
     let roster = Roster::from_state(&state);
     match &args.output {
@@ -78,10 +78,7 @@ pub async fn plan(ctx: &Ctx, args: PlanArgs) -> Outcome {
 
 /// Runs `apply`.
 pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
-    let guardrails = Guardrails {
-        max_offboard: args.planning.max_offboard,
-        max_strip: args.planning.max_strip,
-    };
+    let guardrails = guardrails_of(&args.planning);
     let (plan, verify) = match saved_plan(&args.file)? {
         Some(plan) => {
             as_planned(&plan, &args.planning)?;
@@ -205,24 +202,21 @@ fn mode_name(mode: Mode) -> &'static str {
 /// Reads the roster and the tenant, and plans.
 async fn make_plan(ctx: &Ctx, roster: &Path, args: &PlanningArgs) -> Result<Plan, Failure> {
     let roster = Roster::from_path(roster)?;
-    let options = PlanOptions {
-        mode: args.mode.map_or(Mode::Additive, mode_of),
-        prune: args.prune,
-        scope: args.scope.clone(),
-        guardrails: Guardrails {
-            max_offboard: args.max_offboard,
-            max_strip: args.max_strip,
-        },
-        member_cids: args
-            .member_cids
-            .as_ref()
-            .map(|m| m.0.clone())
-            .unwrap_or_default(),
-    };
-    Ok(ctx
-        .falcon
-        .plan_roster(&roster, &options, args.concurrency)
-        .await?)
+    let options = PlanOptions::new()
+        .mode(args.mode.map_or(Mode::Additive, mode_of))
+        .prune(args.prune)
+        .scope(args.scope.clone())
+        .guardrails(guardrails_of(args))
+        .member_cids(args.member_cids.iter().flat_map(|m| m.0.iter().cloned()))
+        .concurrency(args.concurrency);
+    Ok(ctx.falcon.plan_roster(&roster, &options).await?)
+}
+
+/// The limits `--max-offboard` and `--max-strip` set.
+fn guardrails_of(args: &PlanningArgs) -> Guardrails {
+    Guardrails::new()
+        .max_offboard(args.max_offboard)
+        .max_strip(args.max_strip)
 }
 
 /// A plan saved by `plan -o`, told from a JSON roster by its `plan_version`; `None` for a

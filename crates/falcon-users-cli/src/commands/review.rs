@@ -31,15 +31,15 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
         JsonLayout::Document,
     )
     .map_err(|why| Failure::Exit(exit::USAGE, why))?;
-    let review = Review {
-        stale_days: args.stale_days,
-        expiring_days: args.expiring_days,
-        member_cids: args.member_cids.map(|m| m.0).unwrap_or_default(),
-        privileged_roles: args.privileged_roles,
-        concurrency: args.concurrency,
-        children: args.children,
-        ..Review::default()
-    };
+    let mut review = Review::new()
+        .stale_days(args.stale_days)
+        .expiring_days(args.expiring_days)
+        .member_cids(args.member_cids.map(|m| m.0).unwrap_or_default())
+        .concurrency(args.concurrency)
+        .children(args.children);
+    if let Some(roles) = args.privileged_roles {
+        review = review.privileged_roles(roles);
+    }
     let report = ctx.falcon.review(&review).await?;
     for (cid, err) in &report.failed {
         console::line(format_args!("error: child CID {cid}: {err}"));

@@ -4,7 +4,14 @@
 use crate::error::Error;
 
 /// How many ids one request may carry, and how many such requests run at once.
+///
+/// ```
+/// use falcon_users::BatchLimits;
+/// let limits = BatchLimits::new().query_ids(50).concurrency(2);
+/// assert_eq!((limits.query_ids, limits.concurrency, limits.body_ids), (50, 2, 5000));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BatchLimits {
     /// Ids per JSON body (upstream allows 5,000 for `retrieveUsersGETV1`).
     pub body_ids: usize,
@@ -24,6 +31,37 @@ impl Default for BatchLimits {
             max_query_len: 6000,
             concurrency: 4,
         }
+    }
+}
+
+impl BatchLimits {
+    /// 5,000 ids per body, 100 per query string of at most 6,000 bytes, 4 batches at once.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Ids per JSON body.
+    pub fn body_ids(mut self, n: usize) -> Self {
+        self.body_ids = n;
+        self
+    }
+
+    /// Ids per query string.
+    pub fn query_ids(mut self, n: usize) -> Self {
+        self.query_ids = n;
+        self
+    }
+
+    /// Longest query string for repeated ids, in bytes once encoded.
+    pub fn max_query_len(mut self, bytes: usize) -> Self {
+        self.max_query_len = bytes;
+        self
+    }
+
+    /// Batches of one operation in flight at once.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
     }
 }
 

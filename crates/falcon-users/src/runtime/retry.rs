@@ -10,10 +10,12 @@ use crate::runtime::rate::RateHeaders;
 /// ```
 /// use std::time::Duration;
 /// use falcon_users::RetryPolicy;
-/// let policy = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
+/// let policy = RetryPolicy::new().max_attempts(3);
+/// assert_eq!(policy.max_attempts, 3);
 /// assert_eq!(policy.initial_backoff, Duration::from_millis(200));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts per request, the first included (1 disables retries).
     pub max_attempts: u32,
@@ -37,6 +39,35 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Six attempts, backoff from 200 ms up to 10 s, rate-limit waits up to 90 s.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Attempts per request, the first included (1 disables retries).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// First backoff after a 5xx or connection error.
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// Ceiling of one backoff.
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// Longest single wait a 429 may ask for.
+    pub fn max_rate_limit_wait(mut self, wait: Duration) -> Self {
+        self.max_rate_limit_wait = wait;
+        self
+    }
+
     /// The backoff before attempt `attempt + 1` (attempt counts from 1), with full jitter in
     /// its upper half so that many clients do not retry in lockstep.
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {

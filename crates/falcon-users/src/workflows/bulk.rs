@@ -23,6 +23,50 @@ pub enum RoleChange {
     Revoke,
 }
 
+/// Where and how fast [`Falcon::change_roles_bulk`] works.
+///
+/// ```
+/// use falcon_users::workflows::BulkOptions;
+/// let options = BulkOptions::new().concurrency(4);
+/// assert_eq!((options.concurrency, options.cid), (4, None));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkOptions {
+    /// The CID to change the roles in (`None`: the handle's own).
+    pub cid: Option<Cid>,
+    /// Users changed at once (default 8; 0 counts as 1).
+    pub concurrency: usize,
+}
+
+impl Default for BulkOptions {
+    fn default() -> Self {
+        Self {
+            cid: None,
+            concurrency: 8,
+        }
+    }
+}
+
+impl BulkOptions {
+    /// In the handle's own CID, eight users at once.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The CID to change the roles in.
+    pub fn cid(mut self, cid: Option<Cid>) -> Self {
+        self.cid = cid;
+        self
+    }
+
+    /// Users changed at once (0 counts as 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+}
+
 /// The result for one user of a bulk change.
 #[derive(Debug)]
 pub struct BulkOutcome {
@@ -33,22 +77,23 @@ pub struct BulkOutcome {
 }
 
 impl Falcon {
-    /// Applies `change` of `roles` to every user in `user_uuids`, `concurrency` at a time.
+    /// Applies `change` of `roles` to every user in `user_uuids`, [`BulkOptions::concurrency`]
+    /// at a time, in [`BulkOptions::cid`].
     /// Every user gets an outcome; one failure does not stop the others.
     ///
     /// Roles are named by id or display name ([`RoleRef`]), resolved once, before any change,
     /// against the roles this handle's CID offers ([`Falcon::resolve_roles`]: one request, two
     /// for a display name); one that matches none is refused with the nearest. For a change in
-    /// another `cid`, whose roles may differ, a role that matches nothing here is passed on as
+    /// another CID, whose roles may differ, a role that matches nothing here is passed on as
     /// written for the service to judge.
     pub async fn change_roles_bulk(
         &self,
         user_uuids: impl Into<IdList>,
         roles: impl Into<IdList>,
         change: RoleChange,
-        cid: Option<&Cid>,
-        concurrency: usize,
+        options: &BulkOptions,
     ) -> Result<Vec<BulkOutcome>> {
+        let (cid, concurrency) = (options.cid.as_ref(), options.concurrency);
         let users = user_uuids.into();
         let roles: Vec<RoleRef> = roles
             .into()

@@ -19,9 +19,9 @@ mod stop;
 
 /// Where [`UserRef`] was first defined; it lives in the crate root now.
 pub use crate::model::user_ref::UserRef;
-pub use bulk::{BulkOutcome, RoleChange};
+pub use bulk::{BulkOptions, BulkOutcome, RoleChange};
 pub use fleet::FleetItem;
 pub use inventory::{InventoryOptions, UserWithGrants};
-pub use offboard::{OffboardPlan, OffboardReport};
+pub use offboard::{Offboard, OffboardPlan, OffboardReport};
 pub use provision::{OnGrantFailure, Provision, ProvisionOutcome};
 pub use stop::Stop;

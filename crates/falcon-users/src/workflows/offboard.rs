@@ -33,25 +33,72 @@ pub struct OffboardReport {
     pub executed: bool,
 }
 
-impl Falcon {
-    /// Revokes every grant of a user and deletes them. With `dry_run`, returns the plan and
-    /// changes nothing. Deletion is irreversible: nothing is deleted unless every revoke worked.
-    pub async fn offboard(&self, who: impl Into<UserRef>, dry_run: bool) -> Result<OffboardReport> {
-        self.offboard_with_stop(who, dry_run, &Stop::new()).await
+/// A user to offboard (by login or UUID), and how.
+///
+/// ```
+/// use falcon_users::workflows::{Offboard, Stop};
+/// let stop = Stop::new();
+/// let job = Offboard::new("ann@example.com").dry_run(true).stop_on(stop.clone());
+/// assert!(job.is_dry_run());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Offboard {
+    who: UserRef,
+    dry_run: bool,
+    stop: Stop,
+}
+
+impl Offboard {
+    /// Offboard `who` for real, never stopped.
+    pub fn new(who: impl Into<UserRef>) -> Self {
+        Self {
+            who: who.into(),
+            dry_run: false,
+            stop: Stop::new(),
+        }
     }
 
-    /// [`Falcon::offboard`] that checks `stop` before each step (each CID's revoke, then the
-    /// delete): once it is raised, the step in flight finishes and [`Error::Stopped`] lists the
-    /// steps done (grants revoked so far) and not done (the user then still exists).
-    pub async fn offboard_with_stop(
-        &self,
-        who: impl Into<UserRef>,
-        dry_run: bool,
-        stop: &Stop,
-    ) -> Result<OffboardReport> {
-        let who = who.into();
+    /// Only plan: find the user and their grants, change nothing.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Check `stop` before each step (each CID's revoke, then the delete): once it is raised,
+    /// the step in flight finishes and [`Error::Stopped`] lists the steps done (grants revoked
+    /// so far) and not done (the user then still exists).
+    pub fn stop_on(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Whether this job only plans.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// The user this job offboards.
+    pub fn who(&self) -> &UserRef {
+        &self.who
+    }
+}
+
+impl Falcon {
+    /// Revokes every grant of a user and deletes them ([`Offboard`] says who and how). A dry run
+    /// returns the plan and changes nothing. Deletion is irreversible: nothing is deleted
+    /// unless every revoke worked.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
+    /// use falcon_users::workflows::Offboard;
+    /// let report = falcon.offboard(&Offboard::new("ann@example.com")).await?;
+    /// println!("{} grants revoked", report.plan.grants.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn offboard(&self, job: &Offboard) -> Result<OffboardReport> {
+        let (who, dry_run, stop) = (&job.who, job.dry_run, &job.stop);
         let user = self
-            .find_user(&who)
+            .find_user(who.clone())
             .await?
             .ok_or_else(|| Error::invalid("user", format!("no user {who} in this CID")))?;
         let uuid = user.uuid.clone().unwrap_or_default();

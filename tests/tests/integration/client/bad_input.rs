@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use falcon_users::types::{DomainCreateUserRequest, DomainUserActionActionName};
-use falcon_users::workflows::{Provision, RoleChange};
+use falcon_users::workflows::{BulkOptions, Offboard, Provision, RoleChange};
 use falcon_users::{
     BatchLimits, Cid, Cloud, Error, Falcon, FalconBuilder, GrantOptions, GrantQuery, RetryPolicy,
     RevokeOptions, UserQuery, UserUpdate,
@@ -208,7 +208,7 @@ fn cases() -> Vec<Case> {
             .await
             .map(drop)),
         case!("offboard nobody", "user", |f, u| f
-            .offboard("", true)
+            .offboard(&Offboard::new("").dry_run(true))
             .await
             .map(drop)),
         // Names.
@@ -306,16 +306,20 @@ fn cases() -> Vec<Case> {
                 RoleChange::Grant {
                     expires_at: Some(Utc::now()),
                 },
-                None,
-                2,
+                &BulkOptions::new().concurrency(2),
             )
             .await
             .map(drop)
         }),
         case!("bulk without users", "user_uuids", |f, u| {
-            f.change_roles_bulk("", "r", RoleChange::Revoke, None, 2)
-                .await
-                .map(drop)
+            f.change_roles_bulk(
+                "",
+                "r",
+                RoleChange::Revoke,
+                &BulkOptions::new().concurrency(2),
+            )
+            .await
+            .map(drop)
         }),
         // Page sizes.
         case!("page size zero", "page_size", |f, u| f
@@ -369,19 +373,13 @@ fn cases() -> Vec<Case> {
             .map(drop)),
         case!("zero attempts", "retry_policy.max_attempts", |f, u| {
             builder(&u)
-                .retry_policy(RetryPolicy {
-                    max_attempts: 0,
-                    ..RetryPolicy::default()
-                })
+                .retry_policy(RetryPolicy::new().max_attempts(0))
                 .build()
                 .map(drop)
         }),
         case!("zero batch size", "batch_limits", |f, u| {
             builder(&u)
-                .batch_limits(BatchLimits {
-                    body_ids: 0,
-                    ..BatchLimits::default()
-                })
+                .batch_limits(BatchLimits::new().body_ids(0))
                 .build()
                 .map(drop)
         }),

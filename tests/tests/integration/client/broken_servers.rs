@@ -30,10 +30,7 @@ async fn a_server_slower_than_the_timeout_gives_a_timeout_within_the_deadline() 
         .cloud(Cloud::Custom(server.url(0)))
         .request_timeout(Duration::from_millis(200))
         .deadline(Duration::from_millis(900))
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(20),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::new().initial_backoff(Duration::from_millis(20)))
         .build()
         .unwrap();
     let started = Instant::now();
@@ -112,11 +109,11 @@ async fn a_refused_connection_is_a_transport_error() {
         .cloud(Cloud::Custom(
             url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
         ))
-        .retry_policy(RetryPolicy {
-            max_attempts: 2,
-            initial_backoff: Duration::from_millis(10),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(
+            RetryPolicy::new()
+                .max_attempts(2)
+                .initial_backoff(Duration::from_millis(10)),
+        )
         .build()
         .unwrap();
     let err = falcon.authenticate().await.unwrap_err();

@@ -22,10 +22,7 @@ fn on(server: &Server) -> FalconBuilder {
         .client_id(CLIENT_ID)
         .client_secret(SECRET)
         .cloud(Cloud::Custom(server.url(0)))
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::new().initial_backoff(Duration::from_millis(5)))
 }
 
 fn token() -> Reply {
@@ -168,11 +165,11 @@ async fn no_token_answer_reaches_an_error_or_a_log() {
         let shown = answer.body.clone();
         let server = Server::start(Duration::ZERO, move |_| answer.clone()).await;
         let falcon = on(&server)
-            .retry_policy(RetryPolicy {
-                max_attempts: 2,
-                initial_backoff: Duration::from_millis(1),
-                ..RetryPolicy::default()
-            })
+            .retry_policy(
+                RetryPolicy::new()
+                    .max_attempts(2)
+                    .initial_backoff(Duration::from_millis(1)),
+            )
             .build()
             .unwrap();
         for err in [

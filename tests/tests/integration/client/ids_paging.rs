@@ -179,11 +179,7 @@ async fn smaller_body_limits_make_more_batches() {
     let batches = Arc::new(Mutex::new(Vec::new()));
     let retrieve = echo_users(&server, batches.clone()).await;
     let falcon = builder(&server)
-        .batch_limits(BatchLimits {
-            body_ids: 1000,
-            concurrency: 2,
-            ..BatchLimits::default()
-        })
+        .batch_limits(BatchLimits::new().body_ids(1000).concurrency(2))
         .build()
         .unwrap();
     let ids: Vec<String> = (0..12_345).map(|n| format!("id-{n}")).collect();

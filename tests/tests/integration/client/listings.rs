@@ -102,11 +102,7 @@ async fn grants_of<'a>(server: &'a MockServer, fail_for: String, status: u16) ->
 /// A client sending 100 ids per entity request, 4 at once.
 fn client(server: &MockServer) -> Falcon {
     builder(server)
-        .batch_limits(BatchLimits {
-            body_ids: 100,
-            concurrency: 4,
-            ..BatchLimits::default()
-        })
+        .batch_limits(BatchLimits::new().body_ids(100).concurrency(4))
         .build()
         .unwrap()
 }

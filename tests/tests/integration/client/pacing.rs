@@ -86,10 +86,7 @@ async fn a_members_429_holds_that_member_only_not_the_parent_or_another_member()
         let falcon = builder(&server)
             .clock(clock.clone())
             // One attempt: the 429 is reported, and the hold it sets stays for the next call.
-            .retry_policy(RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::default()
-            })
+            .retry_policy(RetryPolicy::new().max_attempts(1))
             .build()
             .unwrap();
         (falcon, clock)

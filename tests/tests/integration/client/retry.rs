@@ -122,10 +122,7 @@ async fn the_retry_instant_of_a_429_error_is_on_the_clients_clock() {
     let clock = Arc::new(ManualClock::new());
     let falcon = builder(&server)
         .clock(clock.clone())
-        .retry_policy(RetryPolicy {
-            max_rate_limit_wait: Duration::from_secs(30),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::new().max_rate_limit_wait(Duration::from_secs(30)))
         .build()
         .unwrap();
     bounded(falcon.authenticate()).await.unwrap();
@@ -154,10 +151,7 @@ async fn a_retry_after_beyond_the_allowed_wait_is_reported_not_waited() {
     let clock = Arc::new(ManualClock::new());
     let falcon = builder(&server)
         .clock(clock.clone())
-        .retry_policy(RetryPolicy {
-            max_rate_limit_wait: Duration::from_secs(30),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::new().max_rate_limit_wait(Duration::from_secs(30)))
         .build()
         .unwrap();
     let api = scripted_query(&server, vec![rate_limited(epoch_secs(&clock) + 600)]).await;
@@ -231,10 +225,7 @@ async fn a_429_on_every_attempt_ends_after_the_attempt_budget() {
     let clock = Arc::new(ManualClock::new());
     let falcon = builder(&server)
         .clock(clock.clone())
-        .retry_policy(RetryPolicy {
-            max_attempts: 3,
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::new().max_attempts(3))
         .build()
         .unwrap();
     let api = server

@@ -53,7 +53,7 @@ fn logins(sim: &Simulator) -> BTreeSet<String> {
 async fn provision(falcon: &Falcon, roster: &Roster) -> ApplyReport {
     let options = PlanOptions::default();
     let state = falcon
-        .targeted_state(&Targets::Nobody(options.cids_to_read(roster)), 8)
+        .targeted_state(&Targets::Nobody(options.cids_to_read(roster)), &options)
         .await
         .unwrap();
     let planned = plan(roster, &state, &options, chrono::Utc::now()).unwrap();
@@ -198,7 +198,7 @@ async fn dry_runs_only_read() {
         .map(|e| (e.cid.clone(), e.uid.clone()))
         .collect();
     let state = falcon
-        .targeted_state(&Targets::Logins(named.clone()), 8)
+        .targeted_state(&Targets::Logins(named.clone()), &PlanOptions::new())
         .await
         .unwrap();
     let planned = plan(&roster, &state, &PlanOptions::default(), chrono::Utc::now()).unwrap();
@@ -225,7 +225,7 @@ async fn offboarding_several_users_reports_the_absent_and_a_second_run_finds_the
         let falcon = falcon.clone();
         async move {
             let state = falcon
-                .targeted_state(&Targets::Logins(named.clone()), 8)
+                .targeted_state(&Targets::Logins(named.clone()), &PlanOptions::new())
                 .await
                 .unwrap();
             offboard_plan(&state, &named)
@@ -263,7 +263,7 @@ async fn role_edits_change_only_what_differs_and_a_partial_failure_is_finished_b
         let (falcon, named) = (falcon.clone(), named.clone());
         async move {
             let state = falcon
-                .targeted_state(&Targets::Logins(named.clone()), 8)
+                .targeted_state(&Targets::Logins(named.clone()), &PlanOptions::new())
                 .await
                 .unwrap();
             edit_plan(&state, &named, edit, &roles).unwrap()
@@ -321,7 +321,7 @@ async fn role_edits_change_only_what_differs_and_a_partial_failure_is_finished_b
 
     // An unknown role is refused with a suggestion.
     let state = falcon
-        .targeted_state(&Targets::Logins(named.clone()), 8)
+        .targeted_state(&Targets::Logins(named.clone()), &PlanOptions::new())
         .await
         .unwrap();
     let err = edit_plan(&state, &named, RoleEdit::Grant, &[format!("{guest}x")]).unwrap_err();
@@ -334,7 +334,7 @@ async fn role_edits_change_only_what_differs_and_a_partial_failure_is_finished_b
                 fql: format!("uid:'{}'", users[0]),
                 cids: vec![None],
             },
-            8,
+            &PlanOptions::new(),
         )
         .await
         .unwrap();

@@ -38,18 +38,13 @@ async fn plan_now(
     options: &PlanOptions,
 ) -> falcon_users::Result<Plan> {
     let state = falcon
-        .roster_state(&options.cids_to_read(roster), options.scope.as_deref(), 8)
+        .roster_state(&options.cids_to_read(roster), options)
         .await?;
     plan(roster, &state, options, chrono::Utc::now())
 }
 
 fn exact_prune(scope: &str) -> PlanOptions {
-    PlanOptions {
-        mode: Mode::Exact,
-        prune: true,
-        scope: Some(scope.into()),
-        ..PlanOptions::default()
-    }
+    PlanOptions::new().mode(Mode::Exact).prune_in(scope)
 }
 
 /// The README's session: export the tenant as a roster, edit it (two joiners, a mover, a
@@ -64,7 +59,7 @@ async fn joiners_movers_and_leavers_in_one_plan_then_nothing_left() {
     let parent = sim.parent_cid();
     let options = exact_prune("uid:'*'");
     let state = falcon
-        .roster_state(&[None], Some("uid:'*'"), 8)
+        .roster_state(&[None], &PlanOptions::new().scope(Some("uid:'*'".into())))
         .await
         .unwrap();
     let export = Roster::from_state(&state);
@@ -327,17 +322,11 @@ async fn guardrails_refuse_oversized_removals() {
         .map(|u| format!("{},\n", u.uid))
         .collect();
     let stripped = Roster::from_csv(format!("uid,roles\n{everyone}").as_bytes()).unwrap();
-    let exact = PlanOptions {
-        mode: Mode::Exact,
-        ..PlanOptions::default()
-    };
+    let exact = PlanOptions::new().mode(Mode::Exact);
     let err = plan_now(&falcon, &stripped, &exact).await.unwrap_err();
     assert!(err.to_string().contains("--max-strip"), "{err}");
 
-    let no_scope = PlanOptions {
-        prune: true,
-        ..PlanOptions::default()
-    };
+    let no_scope = PlanOptions::new().prune(true);
     let err = plan_now(&falcon, &truncated, &no_scope).await.unwrap_err();
     assert!(err.to_string().contains("needs a scope"), "{err}");
     assert_eq!(sim.request_count(&operations::DELETE_USER_V1), 0);
@@ -389,10 +378,8 @@ async fn rows_are_checked_against_each_cids_roles_and_members_are_reconciled() {
             .all(|u| u.uid != "kid@example.com")
     );
 
-    let managed = PlanOptions {
-        member_cids: vec!["0123456789abcdef0123456789abcdef".parse().unwrap()],
-        ..PlanOptions::default()
-    };
+    let managed =
+        PlanOptions::new().member_cids(["0123456789abcdef0123456789abcdef".parse().unwrap()]);
     let err = plan(&roster, &Default::default(), &managed, chrono::Utc::now()).unwrap_err();
     assert!(
         err.to_string().contains("not one of the member CIDs"),
@@ -518,10 +505,7 @@ async fn an_apply_holds_a_saved_plan_to_its_own_guardrails() {
     assert_eq!(planned.counts().2, 8);
     for limits in [
         Guardrails::default(),
-        Guardrails {
-            max_offboard: 0,
-            max_strip: 0,
-        },
+        Guardrails::new().max_offboard(0).max_strip(0),
     ] {
         let err = falcon
             .apply(
@@ -534,10 +518,7 @@ async fn an_apply_holds_a_saved_plan_to_its_own_guardrails() {
         assert!(err.to_string().contains("--max-offboard 8"), "{err}");
     }
     assert_eq!(sim.request_count(&operations::DELETE_USER_V1), 0);
-    let raised = Guardrails {
-        max_offboard: 8,
-        max_strip: 5,
-    };
+    let raised = Guardrails::new().max_offboard(8);
     let report = falcon
         .apply(
             &planned,

@@ -4,7 +4,8 @@
 
 use falcon_users::Error;
 use falcon_users::workflows::{
-    InventoryOptions, OnGrantFailure, Provision, ProvisionOutcome, RoleChange,
+    BulkOptions, InventoryOptions, Offboard, OnGrantFailure, Provision, ProvisionOutcome,
+    RoleChange,
 };
 use falcon_users_api::operations;
 use falcon_users_sim::SimConfig;
@@ -240,7 +241,10 @@ async fn offboarding_plans_then_revokes_and_deletes() {
         .await
         .unwrap();
 
-    let plan = falcon.offboard("leaver@example.com", true).await.unwrap();
+    let plan = falcon
+        .offboard(&Offboard::new("leaver@example.com").dry_run(true))
+        .await
+        .unwrap();
     assert!(!plan.executed);
     assert_eq!(plan.plan.grants.len(), 2);
     assert_eq!(
@@ -250,7 +254,10 @@ async fn offboarding_plans_then_revokes_and_deletes() {
     );
     assert_eq!(sim.request_count(&operations::DELETE_USER_V1), 0);
 
-    let done = falcon.offboard("leaver@example.com", false).await.unwrap();
+    let done = falcon
+        .offboard(&Offboard::new("leaver@example.com"))
+        .await
+        .unwrap();
     assert!(done.executed);
     assert!(
         roles_of(&sim, "leaver@example.com").is_none(),
@@ -278,8 +285,7 @@ async fn bulk_role_changes_report_per_user() {
             users.clone(),
             "falconhost_investigator",
             RoleChange::Grant { expires_at: None },
-            None,
-            4,
+            &BulkOptions::new().concurrency(4),
         )
         .await
         .unwrap();
@@ -319,8 +325,7 @@ async fn bulk_role_changes_take_display_names_resolved_once() {
             users.clone(),
             vec!["falcon investigator", "Falcon Console Guest"],
             RoleChange::Grant { expires_at: None },
-            None,
-            4,
+            &BulkOptions::new().concurrency(4),
         )
         .await
         .unwrap();
@@ -344,7 +349,12 @@ async fn bulk_role_changes_take_display_names_resolved_once() {
 
     let changes = sim.request_count(&operations::USER_ROLES_ACTION_V1);
     let err = falcon
-        .change_roles_bulk(users, "Falcon Investigater", RoleChange::Revoke, None, 4)
+        .change_roles_bulk(
+            users,
+            "Falcon Investigater",
+            RoleChange::Revoke,
+            &BulkOptions::new().concurrency(4),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -462,10 +472,7 @@ async fn the_review_reads_each_cid_once_and_finds_every_kind() {
         .iter()
         .map(|c| c.parse().unwrap())
         .collect();
-    let review = Review {
-        member_cids: children.clone(),
-        ..Review::default()
-    };
+    let review = Review::new().member_cids(children.clone());
     let report = falcon.review(&review).await.unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     let users = 40 + 2 * 4;
@@ -520,10 +527,7 @@ async fn the_review_reads_each_cid_once_and_finds_every_kind() {
     }
 
     // A window longer than the tenant's history: nothing is stale.
-    let patient = Review {
-        stale_days: 100_000,
-        ..Review::default()
-    };
+    let patient = Review::new().stale_days(100_000);
     let report = falcon.review(&patient).await.unwrap();
     assert_eq!(report.summary.findings[&FindingKind::Stale], 0);
     assert_eq!(report.summary.findings[&FindingKind::ChildCidGrant], 0);

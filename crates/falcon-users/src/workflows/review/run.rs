@@ -34,7 +34,14 @@ pub struct ReviewReport {
 }
 
 /// What [`Falcon::review`] reviews and how.
+///
+/// ```
+/// use falcon_users::workflows::review::Review;
+/// let review = Review::new().stale_days(60).concurrency(16);
+/// assert_eq!((review.stale_days, review.expiring_days, review.concurrency), (60, 7, 16));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Review {
     /// See [`ReviewOptions::stale_days`]; 90 by default.
     pub stale_days: u32,
@@ -70,20 +77,74 @@ impl Default for Review {
     }
 }
 
+impl Review {
+    /// Stale after 90 days, expiring within 7, every user of the handle's CID, roles judged by
+    /// their permissions, 8 listings in flight, 4 children at once.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A login older than this many days (or none, and created before) is stale.
+    pub fn stale_days(mut self, days: u32) -> Self {
+        self.stale_days = days;
+        self
+    }
+
+    /// A temporary grant ending within this many days is reported.
+    pub fn expiring_days(mut self, days: u32) -> Self {
+        self.expiring_days = days;
+        self
+    }
+
+    /// The time to judge at (default: the handle's clock).
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// Which users.
+    pub fn query(mut self, query: UserQuery) -> Self {
+        self.query = query;
+        self
+    }
+
+    /// Also review these child CIDs, each through its own member handle.
+    pub fn member_cids(mut self, cids: impl IntoIterator<Item = Cid>) -> Self {
+        self.member_cids = cids.into_iter().collect();
+        self
+    }
+
+    /// The privileged role ids, instead of judging each role by its permissions.
+    pub fn privileged_roles(mut self, roles: impl IntoIterator<Item = String>) -> Self {
+        self.privileged_roles = Some(roles.into_iter().collect());
+        self
+    }
+
+    /// Grants listings (and permission reads) in flight per CID (0 counts as 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// Child CIDs worked at once (0 counts as 1).
+    pub fn children(mut self, n: usize) -> Self {
+        self.children = n;
+        self
+    }
+}
+
 impl Falcon {
     /// The roles of this handle's CID with their verdicts ([`judge`]): the roles read once,
-    /// then each role's permissions (`entitiesRolePermissionsV1`, `concurrency` at a time),
-    /// unless `privileged_roles` decides. A refused permission read (403) judges every role by
+    /// then each role's permissions (`entitiesRolePermissionsV1`, [`Review::concurrency`] at a
+    /// time), unless [`Review::privileged_roles`] decides. A refused permission read (403) judges every role by
     /// [`FALLBACK_PRIVILEGED_ROLES`] (after one request, with a `tracing` warning); a role the
     /// read does not know (404) is judged by it alone. A refused roles listing (403) gives no
     /// verdicts: [`RoleBook::is_privileged`] then judges each granted role id by the list.
     ///
     /// [`FALLBACK_PRIVILEGED_ROLES`]: super::FALLBACK_PRIVILEGED_ROLES
-    pub async fn role_verdicts(
-        &self,
-        privileged_roles: Option<&[String]>,
-        concurrency: usize,
-    ) -> Result<Vec<RoleVerdict>> {
+    pub async fn role_verdicts(&self, review: &Review) -> Result<Vec<RoleVerdict>> {
+        let (privileged_roles, concurrency) =
+            (review.privileged_roles.as_deref(), review.concurrency);
         let roles = match self.roles().await {
             Ok(roles) => roles,
             // No roles to judge: every grant is then judged by its id alone (RoleBook).
@@ -148,7 +209,7 @@ impl Falcon {
     /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
     /// use falcon_users::workflows::review::{FindingKind, Review};
     ///
-    /// let report = falcon.review(&Review::default()).await?;
+    /// let report = falcon.review(&Review::new()).await?;
     /// for finding in &report.findings {
     ///     println!("{} {} {}: {}", finding.kind, finding.uid, finding.cid, finding.why);
     /// }
@@ -163,8 +224,7 @@ impl Falcon {
                 .now
                 .unwrap_or_else(|| DateTime::<Utc>::from(self.clock().now())),
         };
-        let privileged = review.privileged_roles.as_deref();
-        let mut book = RoleBook::new(self.role_verdicts(privileged, review.concurrency).await?);
+        let mut book = RoleBook::new(self.role_verdicts(review).await?);
         if let Some(list) = &review.privileged_roles {
             book = book.judge_unknown_by(list.clone());
         }
@@ -172,7 +232,7 @@ impl Falcon {
         let mut children: Vec<Cid> = Vec::new();
         let member_books = self
             .for_each_cid(&review.member_cids, review.children, |member| async move {
-                member.role_verdicts(privileged, review.concurrency).await
+                member.role_verdicts(review).await
             })
             .await;
         for (cid, verdicts) in member_books {

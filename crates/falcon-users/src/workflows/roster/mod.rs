@@ -27,6 +27,7 @@ mod apply;
 mod journal;
 mod origin;
 mod plan;
+mod read;
 mod rows;
 mod state;
 mod targeted;
@@ -60,7 +61,7 @@ impl Falcon {
     /// use falcon_users::workflows::roster::{ApplyOptions, Journal, PlanOptions, Roster};
     ///
     /// let roster = Roster::from_path("staff.csv".as_ref())?;
-    /// let plan = falcon.plan_roster(&roster, &PlanOptions::default(), 8).await?;
+    /// let plan = falcon.plan_roster(&roster, &PlanOptions::new()).await?;
     /// for change in &plan.changes {
     ///     println!("{} {}: {:?}", change.kind(), change.uid, change.actions());
     /// }
@@ -70,18 +71,9 @@ impl Falcon {
     /// assert!(report.is_complete());
     /// # Ok(()) }
     /// ```
-    pub async fn plan_roster(
-        &self,
-        roster: &Roster,
-        options: &PlanOptions,
-        concurrency: usize,
-    ) -> Result<Plan> {
+    pub async fn plan_roster(&self, roster: &Roster, options: &PlanOptions) -> Result<Plan> {
         let state = self
-            .roster_state(
-                &options.cids_to_read(roster),
-                options.scope.as_deref(),
-                concurrency,
-            )
+            .roster_state(&options.cids_to_read(roster), options)
             .await?;
         plan(roster, &state, options, Utc::now())
     }

@@ -38,6 +38,7 @@ pub enum Mode {
 /// until the limit is raised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Guardrails {
     /// The most users a plan may offboard (default 5).
     pub max_offboard: usize,
@@ -55,6 +56,23 @@ impl Default for Guardrails {
 }
 
 impl Guardrails {
+    /// At most 5 users offboarded and 5 left without any role.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The most users a plan may offboard.
+    pub fn max_offboard(mut self, n: usize) -> Self {
+        self.max_offboard = n;
+        self
+    }
+
+    /// The most existing users a plan may leave without any role.
+    pub fn max_strip(mut self, n: usize) -> Self {
+        self.max_strip = n;
+        self
+    }
+
     /// No limit: for changes the user named one by one (a bulk offboard of the logins given).
     pub fn unlimited() -> Self {
         Self {
@@ -72,7 +90,7 @@ impl Guardrails {
     /// let leavers = vec![(Some(&held), None); 6];
     /// let refused = Guardrails::default().check(leavers.iter().copied()).unwrap_err();
     /// assert!(refused.to_string().contains("--max-offboard 6"));
-    /// let limits = Guardrails { max_offboard: 6, max_strip: 5 };
+    /// let limits = Guardrails::new().max_offboard(6);
     /// assert!(limits.check(leavers.iter().copied()).is_ok());
     /// ```
     pub fn check<'a>(
@@ -113,9 +131,22 @@ impl Guardrails {
     }
 }
 
-/// How to plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How to plan. Saved in the plan (all but [`PlanOptions::concurrency`], which is how the state
+/// is read, not what the plan says).
+///
+/// ```
+/// use falcon_users::workflows::roster::{Guardrails, Mode, PlanOptions};
+/// let options = PlanOptions::new()
+///     .mode(Mode::Exact)
+///     .prune_in("uid:'*@example.com'")
+///     .guardrails(Guardrails::new().max_offboard(20))
+///     .concurrency(16);
+/// assert!(options.prune);
+/// assert_eq!(options.guardrails.max_offboard, 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PlanOptions {
     /// Additive (default) or exact.
     pub mode: Mode,
@@ -128,9 +159,77 @@ pub struct PlanOptions {
     /// Member CIDs to manage besides those the roster names: read, and pruned with `prune`.
     /// When given, a roster row naming any other CID is refused.
     pub member_cids: Vec<Cid>,
+    /// Grants listings in flight at once while the state is read (default 8; 0 counts as 1).
+    #[serde(skip, default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            mode: Mode::default(),
+            prune: false,
+            scope: None,
+            guardrails: Guardrails::default(),
+            member_cids: Vec::new(),
+            concurrency: default_concurrency(),
+        }
+    }
 }
 
 impl PlanOptions {
+    /// Additive, no pruning, the default guardrails, the handle's own CID.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Additive (default) or exact.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Offboard the users matching the FQL `scope` whom the roster does not list.
+    pub fn prune_in(mut self, scope: impl Into<String>) -> Self {
+        self.prune = true;
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Pruning on or off, keeping the scope (a plan refuses pruning without one).
+    pub fn prune(mut self, prune: bool) -> Self {
+        self.prune = prune;
+        self
+    }
+
+    /// The users the roster speaks for (FQL on users), without pruning.
+    pub fn scope(mut self, scope: Option<String>) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// The limits.
+    pub fn guardrails(mut self, guardrails: Guardrails) -> Self {
+        self.guardrails = guardrails;
+        self
+    }
+
+    /// Member CIDs to manage besides those the roster names.
+    pub fn member_cids(mut self, cids: impl IntoIterator<Item = Cid>) -> Self {
+        self.member_cids = cids.into_iter().collect();
+        self
+    }
+
+    /// Grants listings in flight at once while the state is read (0 counts as 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
     /// The CIDs a plan of `roster` needs read (`None`: the handle's own CID).
     pub fn cids_to_read(&self, roster: &Roster) -> Vec<Option<Cid>> {
         let mut cids: BTreeSet<Option<Cid>> =

@@ -37,14 +37,15 @@ pub enum Targets {
 
 impl Falcon {
     /// Reads the roles each CID of `targets` offers (two requests per CID) and the users it
-    /// names (`concurrency` reads in flight). A login that does not exist is simply absent from
+    /// names ([`PlanOptions::concurrency`] reads in flight). A login that does not exist is simply absent from
     /// the state. Member CIDs are read through their own member handles (their own tokens and
     /// rate budgets), one CID after another.
     pub async fn targeted_state(
         &self,
         targets: &Targets,
-        concurrency: usize,
+        options: &PlanOptions,
     ) -> Result<TenantState> {
+        let concurrency = options.concurrency;
         let mut wanted: BTreeMap<Option<Cid>, Vec<String>> = BTreeMap::new();
         match targets {
             Targets::Nobody(cids) => {
@@ -267,11 +268,9 @@ fn plan_each(
             }
         }
     }
-    let options = PlanOptions {
-        mode: Mode::Exact,
-        guardrails: Guardrails::unlimited(),
-        ..PlanOptions::default()
-    };
+    let options = PlanOptions::new()
+        .mode(Mode::Exact)
+        .guardrails(Guardrails::unlimited());
     let plan = Plan::new(state, options, Utc::now(), changes, unchanged.len());
     BulkPlan {
         plan,
