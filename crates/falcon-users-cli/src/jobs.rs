@@ -9,10 +9,68 @@ use falcon_users::Cid;
 use falcon_users::types::CombinedUserRolesV2Sort;
 use falcon_users::workflows::roster::RoleEdit;
 
-use crate::cli::{BulkUsers, GrantsCommand, OffboardArgs, ProvisionArgs};
+use crate::cli::{
+    ApplyArgs, AuthCommand, BulkUsers, Command, GrantsCommand, InventoryArgs, OffboardArgs,
+    PlanArgs, ProvisionArgs, ReviewArgs, RolesCommand, RosterArgs, UsersCommand,
+};
 use crate::exit;
 use crate::failure::Failure;
 use crate::member_cids::MemberCids;
+
+/// A command that works against a tenant, its arguments resolved into the job it runs. Made
+/// before connecting, so that arguments the grammar cannot refuse are refused without a token
+/// request (and without credentials).
+#[derive(Debug)]
+pub enum Job {
+    /// `users ...`.
+    Users(UsersCommand),
+    /// `roles ...`.
+    Roles(RolesCommand),
+    /// `grants ...`.
+    Grants(Grants),
+    /// `provision`.
+    Provision(Provision),
+    /// `offboard`.
+    Offboard(Offboard),
+    /// `inventory`.
+    Inventory(InventoryArgs),
+    /// `review`.
+    Review(ReviewArgs),
+    /// `roster`.
+    Roster(RosterArgs),
+    /// `plan`.
+    Plan(PlanArgs),
+    /// `apply`.
+    Apply(ApplyArgs),
+    /// `auth ...`.
+    Auth(AuthCommand),
+}
+
+impl TryFrom<Command> for Job {
+    type Error = Failure;
+
+    fn try_from(command: Command) -> Result<Self, Failure> {
+        Ok(match command {
+            Command::Users(c) => Job::Users(c),
+            Command::Roles(c) => Job::Roles(c),
+            Command::Grants(c) => Job::Grants(c.try_into()?),
+            Command::Provision(a) => Job::Provision(a.try_into()?),
+            Command::Offboard(a) => Job::Offboard(a.into()),
+            Command::Inventory(a) => Job::Inventory(a),
+            Command::Review(a) => Job::Review(a),
+            Command::Roster(a) => Job::Roster(a),
+            Command::Plan(a) => Job::Plan(a),
+            Command::Apply(a) => Job::Apply(a),
+            Command::Auth(c) => Job::Auth(c),
+            Command::Sim(_) | Command::Config(_) | Command::Completions(_) | Command::Man(_) => {
+                return Err(Failure::Exit(
+                    exit::USAGE,
+                    "this command takes no connection".into(),
+                ));
+            }
+        })
+    }
+}
 
 /// `provision`: one user, or every row of a roster.
 #[derive(Debug)]

@@ -43,6 +43,7 @@ use crate::cli::{Cli, Command, Global};
 use crate::ctx::Ctx;
 use crate::failure::{Failure, Outcome};
 use crate::interrupt::{Changes, Signals};
+use crate::jobs::Job;
 
 fn main() -> ExitCode {
     let Cli { global, command } = Cli::parse();
@@ -98,6 +99,8 @@ fn report(outcome: Outcome) -> ExitCode {
 }
 
 async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
+    // The job first: a bad argument is refused before any credential is read or request sent.
+    let job = Job::try_from(command)?;
     let mut connection = connect::connect(&global).await?;
     let ctx = Ctx {
         falcon: connection.falcon.clone(),
@@ -106,27 +109,18 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         yes: global.yes,
         changes,
     };
-    let outcome = match command {
-        Command::Users(c) => commands::users::run(&ctx, c).await,
-        Command::Roles(c) => commands::roles::run(&ctx, c).await,
-        Command::Grants(c) => match jobs::Grants::try_from(c) {
-            Ok(job) => commands::grants::run(&ctx, job).await,
-            Err(failure) => Err(failure),
-        },
-        Command::Provision(a) => match jobs::Provision::try_from(a) {
-            Ok(job) => commands::lifecycle::provision(&ctx, job).await,
-            Err(failure) => Err(failure),
-        },
-        Command::Offboard(a) => commands::lifecycle::offboard(&ctx, a.into()).await,
-        Command::Inventory(a) => commands::inventory::run(&ctx, a).await,
-        Command::Review(a) => commands::review::run(&ctx, a).await,
-        Command::Roster(a) => commands::reconcile::export(&ctx, a).await,
-        Command::Plan(a) => commands::reconcile::plan(&ctx, a).await,
-        Command::Apply(a) => commands::reconcile::apply(&ctx, a).await,
-        Command::Auth(c) => commands::auth::run(&ctx, c).await,
-        Command::Sim(_) | Command::Config(_) | Command::Completions(_) | Command::Man(_) => Err(
-            Failure::Exit(exit::USAGE, "this command takes no connection".into()),
-        ),
+    let outcome = match job {
+        Job::Users(c) => commands::users::run(&ctx, c).await,
+        Job::Roles(c) => commands::roles::run(&ctx, c).await,
+        Job::Grants(job) => commands::grants::run(&ctx, job).await,
+        Job::Provision(job) => commands::lifecycle::provision(&ctx, job).await,
+        Job::Offboard(job) => commands::lifecycle::offboard(&ctx, job).await,
+        Job::Inventory(a) => commands::inventory::run(&ctx, a).await,
+        Job::Review(a) => commands::review::run(&ctx, a).await,
+        Job::Roster(a) => commands::reconcile::export(&ctx, a).await,
+        Job::Plan(a) => commands::reconcile::plan(&ctx, a).await,
+        Job::Apply(a) => commands::reconcile::apply(&ctx, a).await,
+        Job::Auth(c) => commands::auth::run(&ctx, c).await,
     };
     // Saved whatever the outcome: a command that failed half way may have changed the tenant.
     let saved = connection.save();

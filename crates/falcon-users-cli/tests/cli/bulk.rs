@@ -382,3 +382,25 @@ fn granting_a_held_role_says_already_held() {
         "{said}"
     );
 }
+
+/// A job the grammar cannot refuse (`grants set` naming no users) is refused before anything
+/// else: without credentials it is the usage error, not the missing credentials; with a
+/// server, no request reaches it.
+#[test]
+fn a_bad_job_is_refused_before_connecting() {
+    let out = crate::support::run(&["grants", "set", "falcon_console_guest"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("grants set needs --users-from FILE or --filter FQL"),
+        "{err}"
+    );
+    let server = httpmock::MockServer::start();
+    let anything = server.mock(|when, then| {
+        when.any_request();
+        then.status(500);
+    });
+    let out = crate::support::run_against(&server, &["grants", "set", "falcon_console_guest"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(anything.calls(), 0);
+}
