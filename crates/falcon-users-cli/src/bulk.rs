@@ -14,7 +14,6 @@ use falcon_users::workflows::roster::{
 use falcon_users::{Cid, UserRef};
 
 use crate::confirm::confirm;
-use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
@@ -22,6 +21,7 @@ use crate::jobs::{EditRoles, OffboardMany, ProvisionFromFile, Users};
 use crate::journal_file::JournalFile;
 use crate::list_file;
 use crate::member_cids::MemberCids;
+use crate::output::console;
 use crate::output::plan::{ResultRow, show_plan, show_report};
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a

@@ -2,7 +2,7 @@
 
 use std::io::{self, BufRead, IsTerminal};
 
-use crate::console;
+use crate::output::console;
 
 /// True when the user confirmed (or passed `--yes`). Without a terminal there is nobody to ask,
 /// so the answer is no. The answer is read on a blocking thread, so a signal while the prompt

@@ -5,9 +5,9 @@ use falcon_users::{Credentials, Falcon, FalconBuilder};
 use falcon_users_sim::{SimConfig, Simulator};
 
 use crate::cli::Global;
-#[cfg(feature = "simulator")]
-use crate::console;
 use crate::failure::Failure;
+#[cfg(feature = "simulator")]
+use crate::output::console;
 use crate::profile::{self, Profile};
 #[cfg(feature = "simulator")]
 use crate::sim_state::{self, Store};

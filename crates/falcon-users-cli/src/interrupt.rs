@@ -14,8 +14,8 @@ use std::time::Duration;
 use falcon_users::workflows::Stop;
 use tokio::sync::mpsc;
 
-use crate::console;
 use crate::failure::{Abandon, Failure, Outcome, Signal};
+use crate::output::console;
 
 /// How long a change in flight may take to finish after the first signal.
 pub const GRACE: Duration = Duration::from_secs(30);

@@ -14,7 +14,6 @@ mod cli;
 mod commands;
 mod confirm;
 mod connect;
-mod console;
 mod ctx;
 mod exit;
 mod expiry;
@@ -25,11 +24,8 @@ mod journal_file;
 mod list_file;
 mod member_cids;
 mod output;
-mod output_file;
 mod profile;
 mod records;
-mod role_names;
-mod sanitize;
 mod secret_source;
 #[cfg(feature = "simulator")]
 mod sim_state;
@@ -44,6 +40,7 @@ use crate::ctx::Ctx;
 use crate::failure::{Failure, Outcome};
 use crate::interrupt::{Changes, Signals};
 use crate::jobs::Job;
+use crate::output::console;
 
 fn main() -> ExitCode {
     let Cli { global, command } = Cli::parse();

@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use falcon_users_sim::state::State;
 use serde::{Deserialize, Serialize};
 
-use crate::console;
 use crate::exit;
 use crate::failure::Failure;
-use crate::output_file::OutputFile;
+use crate::output::console;
+use crate::output::file::OutputFile;
 
 /// The version of the file format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;

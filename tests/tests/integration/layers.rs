@@ -148,9 +148,10 @@ fn simulator_layers_point_down() {
     );
 }
 
-/// The CLI as a thin shell: how a run ends (failure, exit codes) at the bottom, then the one
-/// rendering path, the grammar, the connection, the machinery commands share, and the commands
-/// on top; `main` (the crate root) parses, connects, runs and exits.
+/// The CLI as a thin shell: how a run ends (failure, exit codes) at the bottom, then local
+/// inputs, the one rendering path (escaping, files, console, tables, plans), the grammar, the
+/// connection, the machinery commands share, and the commands on top; `main` (the crate
+/// root) builds the job, connects, runs and exits.
 #[test]
 fn cli_layers_point_down() {
     assert_layers(
@@ -158,18 +159,12 @@ fn cli_layers_point_down() {
         &[
             &["exit"],
             &["failure"],
-            &["sanitize", "list_file", "expiry", "output_file"],
-            &["console", "member_cids"],
+            &["list_file", "expiry"],
+            &["member_cids"],
             &["output"],
             &["records"],
             &["cli"],
-            &[
-                "confirm",
-                "interrupt",
-                "journal_file",
-                "role_names",
-                "secret_source",
-            ],
+            &["confirm", "interrupt", "journal_file", "secret_source"],
             &["profile", "sim_state"],
             &["connect", "ctx", "jobs"],
             &["bulk"],

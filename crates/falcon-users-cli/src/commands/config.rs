@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::cli::{ConfigCommand, Global};
-use crate::console;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::output::console;
 use crate::output::{self, Column, Record, print_all, print_lines};
 use crate::profile::{self, Profile};
 

@@ -8,15 +8,14 @@ use futures::TryStreamExt;
 
 use crate::bulk::edit_roles;
 use crate::confirm::confirm;
-use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::expiry;
 use crate::failure::{Failure, Outcome};
 use crate::jobs::Grants;
+use crate::output::console;
 use crate::output::print_all;
 use crate::records::GrantRow;
-use crate::role_names::resolve_roles;
 
 /// Runs a `grants` subcommand.
 pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
@@ -47,7 +46,7 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
         } => {
             no_roles(&roles)?;
             let uuid = falcon.user_uuid(&user).await?;
-            let (roles, _) = resolve_roles(falcon, &roles, cid.is_some()).await?;
+            let roles = falcon.resolve_roles_for(&roles, cid.as_ref()).await?;
             let expires_at = expires_at
                 .or_else(|| expires_in_hours.map(|h| expiry::in_hours(h, chrono::Utc::now())));
             let mut options = GrantOptions::new();
@@ -89,7 +88,7 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
         Grants::Revoke { user, roles, cid } => {
             no_roles(&roles)?;
             let uuid = falcon.user_uuid(&user).await?;
-            let (roles, _) = resolve_roles(falcon, &roles, cid.is_some()).await?;
+            let roles = falcon.resolve_roles_for(&roles, cid.as_ref()).await?;
             let held: BTreeSet<String> = held(falcon, &uuid, cid.as_ref())
                 .await?
                 .into_iter()

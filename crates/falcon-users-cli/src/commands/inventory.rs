@@ -16,13 +16,13 @@ use futures::stream::BoxStream;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::InventoryArgs;
-use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::output::console;
+use crate::output::file::OutputFile;
 use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter};
-use crate::output_file::OutputFile;
 use crate::records::InventoryRow;
 
 /// Runs `inventory`.

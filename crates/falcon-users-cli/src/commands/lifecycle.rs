@@ -7,12 +7,12 @@ use falcon_users::workflows::{Offboard, OnGrantFailure, Provision};
 use serde_json::json;
 
 use crate::confirm::confirm;
-use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::jobs::{self, ProvisionOne};
 use crate::output::Format;
+use crate::output::console;
 use crate::output::{print_all, print_json};
 use crate::records::{GrantRow, UserRow};
 
@@ -26,9 +26,8 @@ pub async fn provision(ctx: &Ctx, job: jobs::Provision) -> Outcome {
 
 async fn provision_one(ctx: &Ctx, args: ProvisionOne) -> Outcome {
     let uid = args.uid;
-    // Names are resolved to ids here; the workflow checks the ids again before creating.
-    let (roles, _) = crate::role_names::resolve_roles(&ctx.falcon, &args.roles, false).await?;
-    let mut job = Provision::new(&uid, roles)
+    // Roles as written: the workflow resolves names once, before its first change.
+    let mut job = Provision::new(&uid, args.roles)
         .legacy_create(args.legacy)
         .on_grant_failure(if args.keep_on_failure {
             OnGrantFailure::Report

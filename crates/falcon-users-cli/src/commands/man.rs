@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, ManArgs};
-use crate::console;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::output::console;
 
 /// Prints the main page to stdout, or writes every page into `--out`.
 pub fn run(args: &ManArgs) -> Outcome {

@@ -15,15 +15,15 @@ use serde::Serialize;
 
 use crate::cli::{ApplyArgs, ModeArg, PlanArgs, PlanningArgs, RosterArgs};
 use crate::confirm::confirm;
-use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::journal_file::JournalFile;
 use crate::output::Format;
+use crate::output::console;
+use crate::output::file::OutputFile;
 use crate::output::plan::{show_plan, show_report};
 use crate::output::{Column, JsonLayout, Layout, Record, RowWriter};
-use crate::output_file::OutputFile;
 
 /// Runs `roster`: the tenant as a roster CSV.
 pub async fn export(ctx: &Ctx, args: RosterArgs) -> Outcome {

@@ -10,16 +10,16 @@ use falcon_users::workflows::review::{Basis, FindingKind, Review, ReviewReport, 
 use serde::Serialize;
 
 use crate::cli::ReviewArgs;
-use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::output::Format;
+use crate::output::console;
+use crate::output::escape::for_terminal;
+use crate::output::file::OutputFile;
 use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter, json, table};
-use crate::output_file::OutputFile;
 use crate::records::FindingRow;
-use crate::sanitize::for_terminal;
 
 /// Runs `review`.
 pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {

@@ -2,12 +2,15 @@
 
 use std::process::ExitCode;
 
+use falcon_users::types::DomainRole;
+use falcon_users::{Catalogue, Falcon};
+
 use crate::cli::{RoleSort, RolesCommand};
 use crate::ctx::Ctx;
-use crate::failure::Outcome;
+use crate::exit;
+use crate::failure::{Failure, Outcome};
 use crate::output::print_all;
 use crate::records::{PermissionRow, RoleRow};
-use crate::role_names::resolve_roles;
 
 /// Runs a `roles` subcommand.
 pub async fn run(ctx: &Ctx, command: RolesCommand) -> Outcome {
@@ -24,7 +27,7 @@ pub async fn run(ctx: &Ctx, command: RolesCommand) -> Outcome {
             print_all(ctx.format, &rows)?;
         }
         RolesCommand::Get { roles, permissions } => {
-            let (ids, offered) = resolve_roles(&ctx.falcon, &roles, false).await?;
+            let (ids, offered) = resolve_roles(&ctx.falcon, &roles).await?;
             if permissions {
                 let mut rows = Vec::new();
                 for id in &ids {
@@ -46,4 +49,18 @@ pub async fn run(ctx: &Ctx, command: RolesCommand) -> Outcome {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Role ids for roles written by id or display name, with the roles the CID offers (one read
+/// of their details serves both the names and the rows shown). Every name that matches no
+/// role is reported in one usage error, a line each, with a "did you mean" when one is close.
+async fn resolve_roles(
+    falcon: &Falcon,
+    written: &[String],
+) -> Result<(Vec<String>, Vec<DomainRole>), Failure> {
+    let offered = falcon.roles().await?;
+    let ids = Catalogue::from_roles(&offered)
+        .resolve_all(written)
+        .map_err(|problems| Failure::Exit(exit::USAGE, problems.join("\n")))?;
+    Ok((ids, offered))
 }

@@ -8,10 +8,10 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::cli::UsersCommand;
 use crate::confirm::confirm;
-use crate::console;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::output::console;
 use crate::output::print_all;
 use crate::records::UserRow;
 

@@ -1,6 +1,11 @@
-//! Printing records as a table, JSON or CSV, to stdout or a file, without buffering streams.
-//! Every cell and document passes [`crate::sanitize`] for its format on the way out.
+//! The one rendering path: records as a table, JSON or CSV, to stdout or a file, without
+//! buffering streams; plans and reports ([`plan`]); lines and logs on stderr ([`console`]);
+//! files replaced atomically ([`file`]). Every cell, document and logged value passes
+//! [`escape`] for its format on the way out.
 
+pub mod console;
+pub mod escape;
+pub mod file;
 pub mod plan;
 
 use std::io::{self, IsTerminal, Write};
@@ -10,7 +15,7 @@ use clap::ValueEnum;
 use falcon_users::StatsSnapshot;
 use serde::Serialize;
 
-use crate::sanitize::{for_csv, for_json, for_terminal};
+use self::escape::{for_csv, for_json, for_terminal};
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,8 +4,8 @@
 use falcon_users::workflows::roster::{Action, ApplyReport, Change, ChangeOutcome, Plan};
 use serde::Serialize;
 
+use super::console;
 use super::{Column, Format, Record, print_all, print_json};
-use crate::console;
 use crate::failure::Failure;
 
 /// Prints the plan: `plan` prints it in its format (the plan document itself as JSON); `apply`

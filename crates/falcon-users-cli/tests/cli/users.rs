@@ -347,3 +347,40 @@ fn listings_sort_as_asked_and_an_unknown_sort_is_refused_naming_the_values() {
     sorted.sort_by_key(|n| n.to_lowercase());
     assert_eq!(by_name, sorted);
 }
+
+/// `provision` and `grants grant` read the roles once: the ids in one request, display names
+/// in one more (counted in the `-vv` request log).
+#[test]
+fn roles_are_read_once_per_command() {
+    let state = SimState::new();
+    let reads = |args: &[&str]| -> (usize, usize) {
+        let mut all = vec!["-vv"];
+        all.extend_from_slice(args);
+        let out = sim(&state, &all);
+        let (code, _, stderr) = ended(&out);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        let count = |op: &str| {
+            stderr
+                .lines()
+                .filter(|l| l.contains("response") && l.contains(&format!("\"{op}\"")))
+                .count()
+        };
+        (count("queriesRolesV1"), count("entitiesRolesGETV2"))
+    };
+    let named = [
+        "provision",
+        "ro1@example.com",
+        "--roles",
+        "Falcon Console Guest",
+    ];
+    assert_eq!(reads(&named), (1, 1));
+    let by_id = [
+        "provision",
+        "ro2@example.com",
+        "--roles",
+        "falcon_console_guest",
+    ];
+    assert_eq!(reads(&by_id), (1, 0));
+    let grant = ["grants", "grant", "ro2@example.com", "falconhost_read_only"];
+    assert_eq!(reads(&grant), (1, 0));
+}

@@ -9,6 +9,7 @@ use falcon_users_api::types::{DomainPermissionDetails, MsaspecIdsRequest};
 use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::catalogue::Catalogue;
+use crate::model::cid::Cid;
 use crate::model::ids::IdList;
 use crate::model::role_ref::{RoleRef, check_roles};
 use crate::model::user_ref::UserRef;
@@ -160,20 +161,39 @@ impl Falcon {
         roles: impl IntoIterator<Item = R>,
     ) -> Result<Vec<String>> {
         let roles: Vec<RoleRef> = roles.into_iter().map(Into::into).collect();
-        self.resolve_role_refs("roles", &roles, false).await
+        self.resolve_role_refs("roles", &roles, None).await
     }
 
-    /// [`Falcon::resolve_roles`], its errors naming `field` (the caller's argument). With
-    /// `elsewhere` (a change in another CID, whose roles this handle's may not be), a role that
-    /// matches nothing here is passed on as written for the service to judge
+    /// [`Falcon::resolve_roles`] for a change in `cid` (`None`: this handle's own CID). In
+    /// another CID, whose roles may differ from this handle's, a role that matches nothing here
+    /// is passed on as written for the service to judge; in this handle's CID it is refused
+    /// with the nearest, as [`Falcon::resolve_roles`] refuses it.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon, child: falcon_users::Cid) -> falcon_users::Result<()> {
+    /// let ids = falcon.resolve_roles_for(["Falcon Console Guest"], Some(&child)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn resolve_roles_for<R: Into<RoleRef>>(
+        &self,
+        roles: impl IntoIterator<Item = R>,
+        cid: Option<&Cid>,
+    ) -> Result<Vec<String>> {
+        let roles: Vec<RoleRef> = roles.into_iter().map(Into::into).collect();
+        self.resolve_role_refs("roles", &roles, cid).await
+    }
+
+    /// [`Falcon::resolve_roles_for`], its errors naming `field` (the caller's argument). In a
+    /// `cid` other than this handle's, a role that matches nothing here is passed on as written
     /// ([`Catalogue::resolve_or_pass`]).
     pub(crate) async fn resolve_role_refs(
         &self,
         field: &'static str,
         roles: &[RoleRef],
-        elsewhere: bool,
+        cid: Option<&Cid>,
     ) -> Result<Vec<String>> {
         check_roles(field, roles)?;
+        let elsewhere = cid.is_some_and(|c| self.member_cid() != Some(c));
         let offered = self.role_ids().await?;
         let named = || roles.iter().filter(|r| !r.as_str().is_empty());
         // Ids as the service lists them need no names: the read of the details is saved.

@@ -110,11 +110,7 @@ impl Falcon {
             // Checked once here rather than failing every user the same way.
             check_expiry(at)?;
         }
-        let elsewhere = cid.is_some_and(|c| self.member_cid() != Some(c));
-        let roles = IdList::from(
-            self.resolve_role_refs("role_ids", &roles, elsewhere)
-                .await?,
-        );
+        let roles = IdList::from(self.resolve_role_refs("role_ids", &roles, cid).await?);
         Ok(stream::iter(users)
             .map(|uuid| {
                 let roles = roles.clone();

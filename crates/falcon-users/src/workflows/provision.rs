@@ -189,7 +189,7 @@ impl Falcon {
         };
         let role_ids = IdList::from(
             falcon
-                .resolve_role_refs("role_ids", &job.roles, false)
+                .resolve_role_refs("role_ids", &job.roles, None)
                 .await?,
         );
 

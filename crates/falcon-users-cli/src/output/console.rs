@@ -10,7 +10,7 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
 use tracing_subscriber::fmt::format::Writer;
 
-use crate::sanitize::ForTerminal;
+use super::escape::ForTerminal;
 
 /// Writes `message` and a line break to stderr, escaped for a terminal; write errors are
 /// dropped (there is nowhere left to report them).
