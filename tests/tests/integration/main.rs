@@ -35,6 +35,7 @@ mod client {
 /// it (`e2e`, users named by login: `by_login`), injected faults (`faults`), FalconPy on it (`falconpy`), hostile clients (`limits`), listings past the offset
 /// ceiling (`listings`) and the workflows (`workflows`).
 mod sim {
+    mod answers;
     mod bulk;
     mod by_login;
     mod e2e;
