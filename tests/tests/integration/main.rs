@@ -19,6 +19,7 @@ mod decode;
 /// The ergonomic client: tokens, clouds, ids and paging, listings whatever the server does,
 /// retries, secrets, bad input and broken servers.
 mod client {
+    mod answers;
     mod auth;
     mod bad_input;
     mod broken_servers;
