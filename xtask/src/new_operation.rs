@@ -754,7 +754,8 @@ mod tests {
         // Where the curated entry states what upstream does not (spec/CURATION.md): the OAuth2
         // forms (departures 3-5), read-only POSTs without `/GET/`, a 400 upstream does not list
         // (departure 9), filter and sort fields upstream gives only as examples, and
-        // replacements newer than the one upstream's summary names.
+        // replacements newer than the one upstream's summary names. The 207 of entity lookups
+        // (departure 11) is left out of the comparison.
         let person_decides = [
             "oauth2AccessToken",
             "oauth2RevokeToken",
@@ -788,7 +789,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{id}: {e:#}"));
             assert_eq!(
                 without_descriptions(&new.entry.to_value()),
-                without_descriptions(op.op),
+                without_descriptions(&without_multi_status(op.op)),
                 "{id}"
             );
             assert!(
@@ -799,14 +800,27 @@ mod tests {
             // Written into the file without the operation, it lands where it was.
             let text_without = serde_json::to_string_pretty(&without).unwrap();
             let back: Value = serde_json::from_str(&insert(&text_without, &new).unwrap()).unwrap();
+            let mut expected = spec.clone();
+            let curated = expected.pointer_mut(&pointer).unwrap();
+            curated[op.method] = without_multi_status(&curated[op.method]);
             assert_eq!(
                 without_descriptions(&back),
-                without_descriptions(&spec),
+                without_descriptions(&expected),
                 "{id}"
             );
             checked += 1;
         }
         assert!(checked >= 25, "only {checked} operations checked");
+    }
+
+    /// An operation without the 207 the spec adds to entity lookups (departure 11), which
+    /// upstream does not declare and so `new-operation` does not write.
+    fn without_multi_status(op: &Value) -> Value {
+        let mut op = op.clone();
+        if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+            responses.remove("207");
+        }
+        op
     }
 
     /// No description is taken from upstream: the summary, the parameters and the body are

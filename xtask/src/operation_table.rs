@@ -201,7 +201,9 @@ fn declared_statuses(op: &Value) -> Vec<u16> {
     statuses
 }
 
-/// The one 2xx status the operation declares (every operation of this API has exactly one).
+/// The one 2xx status the operation declares besides a 207: every operation of this API has
+/// exactly one, and an entity lookup may also declare the multi-status 207 (a partial answer
+/// in the same envelope, read as a success like any 2xx).
 fn success_status(op: &Value) -> Result<u16, String> {
     let declared: Vec<u16> = op
         .get("responses")
@@ -209,7 +211,7 @@ fn success_status(op: &Value) -> Result<u16, String> {
         .into_iter()
         .flatten()
         .filter_map(|(code, _)| code.parse::<u16>().ok())
-        .filter(|code| (200..300).contains(code))
+        .filter(|code| (200..300).contains(code) && *code != 207)
         .collect();
     match declared.as_slice() {
         [one] => Ok(*one),
@@ -390,6 +392,17 @@ mod tests {
     }
 
     #[test]
+    fn a_multi_status_beside_the_success_is_not_a_second_success() {
+        let all = read(&spec(json!({
+            "operationId": "lookup",
+            "responses": {"200": {}, "207": {}, "404": {}}
+        })))
+        .unwrap();
+        assert_eq!(all[0].success, 200);
+        assert_eq!(all[0].statuses, vec![200, 207, 404]);
+    }
+
+    #[test]
     fn missing_facts_are_refused_by_operation() {
         for (op, expected) in [
             (
@@ -419,6 +432,10 @@ mod tests {
             (
                 json!({"operationId": "m", "responses": {"200": {}, "202": {}}}),
                 "m: declares several 2xx responses [200, 202]",
+            ),
+            (
+                json!({"operationId": "p", "responses": {"207": {}}}),
+                "p: declares no 2xx response",
             ),
         ] {
             let err = format!("{:#}", read(&spec(op)).unwrap_err());

@@ -184,7 +184,7 @@ pub const ENTITIES_PERMISSION_GROUPS_GET_V1: Operation = Operation {
     path: "/user-management/entities/permission-groups/GET/v1",
     read_only: true,
     success: 200,
-    statuses: &[200, 400, 401, 403, 404, 429, 500],
+    statuses: &[200, 207, 400, 401, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -202,7 +202,7 @@ pub const ENTITIES_PERMISSIONS_GET_V1: Operation = Operation {
     path: "/user-management/entities/permissions/GET/v1",
     read_only: true,
     success: 200,
-    statuses: &[200, 400, 401, 403, 404, 429, 500],
+    statuses: &[200, 207, 400, 401, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -238,7 +238,7 @@ pub const ENTITIES_ROLES_GET_V2: Operation = Operation {
     path: "/user-management/entities/roles/GET/v2",
     read_only: true,
     success: 200,
-    statuses: &[200, 400, 403, 404, 429, 500],
+    statuses: &[200, 207, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -256,7 +256,7 @@ pub const LEGACY_ENTITIES_ROLES_V1: Operation = Operation {
     path: "/user-management/entities/roles/v1",
     read_only: true,
     success: 200,
-    statuses: &[200, 400, 403, 404, 429, 500],
+    statuses: &[200, 207, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -364,7 +364,7 @@ pub const RETRIEVE_USERS_GET_V1: Operation = Operation {
     path: "/user-management/entities/users/GET/v1",
     read_only: true,
     success: 200,
-    statuses: &[200, 400, 403, 429, 500],
+    statuses: &[200, 207, 400, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -382,7 +382,7 @@ pub const RETRIEVE_USERS_GET_V2: Operation = Operation {
     path: "/user-management/entities/users/GET/v2",
     read_only: true,
     success: 200,
-    statuses: &[200, 400, 401, 403, 429, 500],
+    statuses: &[200, 207, 400, 401, 403, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -671,7 +671,7 @@ pub const LEGACY_GET_ROLES: Operation = Operation {
     path: "/user-roles/entities/user-roles/v1",
     read_only: true,
     success: 200,
-    statuses: &[200, 400, 403, 404, 429, 500],
+    statuses: &[200, 207, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],
@@ -761,7 +761,7 @@ pub const LEGACY_RETRIEVE_USER: Operation = Operation {
     path: "/users/entities/users/v1",
     read_only: true,
     success: 200,
-    statuses: &[200, 400, 403, 404, 429, 500],
+    statuses: &[200, 207, 400, 403, 404, 429, 500],
     secret_response: false,
     auth: Auth::Bearer {
         scopes: &["user-management:read"],

@@ -811,6 +811,18 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn multi_status(
+            self,
+            value: &types::FlightcontrolapiGetPermissionGroupsResponse,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
             Self(
                 self
@@ -903,6 +915,18 @@ pub mod operations {
                 self
                     .0
                     .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(
+            self,
+            value: &types::FlightcontrolapiGetPermissionsResponse,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -1110,6 +1134,18 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn multi_status(
+            self,
+            value: &types::FlightcontrolapiGetRolesResponse,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
             Self(
                 self
@@ -1201,6 +1237,18 @@ pub mod operations {
                 self
                     .0
                     .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(
+            self,
+            value: &types::FlightcontrolapiGetRolesResponse,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -1705,6 +1753,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn multi_status(self, value: &types::FlightcontrolapiUserResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
             Self(
                 self
@@ -1777,6 +1834,18 @@ pub mod operations {
                 self
                     .0
                     .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(
+            self,
+            value: &types::FlightcontrolapiUserV2Response,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -2678,6 +2747,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn multi_status(self, value: &types::ApiUserRoleResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
             Self(
                 self
@@ -3069,6 +3147,15 @@ pub mod operations {
                 self
                     .0
                     .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::ApiUserMetadataResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )

@@ -154,8 +154,19 @@ pub fn filter(
         .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid filter: {e}")))
 }
 
+/// The status of an entity lookup by ids, as the service answers one: 200 when every id was
+/// found, 207 (multi-status: the items found in `resources`, a 404 entry per unknown id in
+/// `errors`) when only some were, and `none` when none was.
+pub fn lookup_status(found: usize, missing: usize, none: StatusCode) -> StatusCode {
+    match (found, missing) {
+        (0, _) => none,
+        (_, 0) => StatusCode::OK,
+        _ => StatusCode::MULTI_STATUS,
+    }
+}
+
 /// The items `find` knows among at most 500 `ids`, a 404 error entry per unknown id, and the
-/// status: 404 when none is known.
+/// status ([`lookup_status`]): 404 when none is known.
 pub fn by_ids<T: Serialize>(
     gate: &Admitted,
     ids: &[String],
@@ -178,11 +189,7 @@ pub fn by_ids<T: Serialize>(
             }),
         }
     }
-    let status = if found.is_empty() {
-        gate.not_found()
-    } else {
-        StatusCode::OK
-    };
+    let status = lookup_status(found.len(), errors.len(), gate.not_found());
     Ok((
         Envelope {
             errors,

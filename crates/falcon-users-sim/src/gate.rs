@@ -261,6 +261,38 @@ impl Admitted {
         }
     }
 
+    /// Whether `uuid` is a user this request may name in `cid`: homed there, or homed in the
+    /// token's own CID (a parent's user acting in a child).
+    pub fn knows_user(&self, state: &State, cid: &str, uuid: &str) -> bool {
+        [cid, self.token.cid.as_str()].iter().any(|c| {
+            state
+                .tenants
+                .get(*c)
+                .is_some_and(|t| t.users.contains_key(uuid))
+        })
+    }
+
+    /// The service's answer to a user-scoped operation naming a user that does not exist (never
+    /// did, or was deleted): `invalid user uuid='<uuid>' specified`, as a 400 (the service does
+    /// not answer these with 404), or a 404 where the operation declares one (the legacy
+    /// `/users` operations). See `spec/CURATION.md`, "Answers the swagger does not state".
+    pub fn unknown_user(&self, uuid: &str) -> Response {
+        self.fail(
+            self.not_found(),
+            format!("invalid user uuid='{uuid}' specified"),
+        )
+    }
+
+    /// The service's answer to a grant or revoke naming a role that cannot be granted there
+    /// (unknown in the CID, or a custom role of another CID): 400
+    /// `invalid roleID='<id>' specified`.
+    pub fn invalid_role(&self, id: &str) -> Response {
+        self.fail(
+            StatusCode::BAD_REQUEST,
+            format!("invalid roleID='{id}' specified"),
+        )
+    }
+
     /// An error answer with this request's headers.
     pub fn fail(&self, status: StatusCode, message: impl Into<String>) -> Response {
         error(status, &self.headers, self.started, message)

@@ -142,6 +142,19 @@ impl State {
         self.roles(cid).find(|r| r.id == id)
     }
 
+    /// Whether `role` may be granted in `cid` to the user `uuid`: a built-in role, or a custom
+    /// role of `cid` granted to a user homed there (a custom role belongs to the CID it was
+    /// made in, and the service refuses it anywhere else, even to a parent's user acting in a
+    /// child).
+    pub fn grantable(&self, cid: &str, role: &str, uuid: &str) -> bool {
+        if self.builtin_roles.iter().any(|r| r.id == role) {
+            return self.knows(cid);
+        }
+        self.tenants.get(cid).is_some_and(|t| {
+            t.custom_roles.iter().any(|r| r.id == role) && t.users.contains_key(uuid)
+        })
+    }
+
     /// The roles of `cid` with these ids, and a 404 error entry per unknown id.
     pub fn lookup_roles(&self, cid: &str, ids: &[String]) -> (Vec<DomainRole>, Vec<MsaspecError>) {
         let mut found = Vec::new();

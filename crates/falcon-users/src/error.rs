@@ -124,6 +124,36 @@ pub enum Error {
         raw_body: Option<String>,
     },
 
+    /// The service refused to grant a role in a CID (HTTP 400 `invalid roleID='…'
+    /// specified`): a custom role (32-hex id) belongs to the CID it was made in and can only be
+    /// granted there, to users homed there; any other id is not a role of that CID.
+    ///
+    /// ```
+    /// use falcon_users::Error;
+    /// let err = Error::RoleRefused {
+    ///     operation: "userRolesActionV1",
+    ///     role: "0123456789abcdef0123456789abcdef".into(),
+    ///     cid: "fedcba9876543210fedcba9876543210".into(),
+    ///     trace_id: None,
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "userRolesActionV1: role 0123456789abcdef0123456789abcdef cannot be granted in CID fedcba9876543210fedcba9876543210: it is a custom role of another CID (custom roles can only be granted in the CID that made them, to users homed there)"
+    /// );
+    /// assert_eq!(err.status(), Some(400));
+    /// ```
+    #[error("{operation}: role {role} cannot be granted in CID {cid}: {}{}", refusal(role), trace(trace_id.as_deref()))]
+    RoleRefused {
+        /// The operationId that refused it.
+        operation: &'static str,
+        /// The role id the service named.
+        role: String,
+        /// The CID the grant was for.
+        cid: String,
+        /// `X-CS-TRACEID` of the refusal.
+        trace_id: Option<String>,
+    },
+
     /// Still rate limited after the retry budget was spent.
     #[error("{operation} was rate limited (HTTP 429){}{}", retry_after.map(|t| format!("; the API asked to wait until {}", humantime(t))).unwrap_or_default(), trace(trace_id.as_deref()))]
     RateLimited {
@@ -359,36 +389,82 @@ impl Error {
             Error::Api { status, .. } => Some(*status),
             Error::Auth { status, .. } => *status,
             Error::RateLimited { .. } => Some(429),
+            Error::RoleRefused { .. } => Some(400),
             _ => None,
         }
     }
 
-    /// Whether the service answered that what was asked for does not exist (HTTP 404): an
-    /// unknown UUID, role or permission. A lookup that finds nothing is an answer, not a
-    /// failure, so callers map this to "absent" (`None`, an empty list) and pass every other
-    /// error on.
+    /// Whether the service answered that what was asked for does not exist: an unknown UUID,
+    /// role or permission (HTTP 404), or a user that does not exist or was deleted, which the
+    /// service answers on user-scoped operations (a user's grants, grant and revoke, rename,
+    /// delete) with a 400 `invalid user uuid='…' specified` instead. A lookup that finds
+    /// nothing is an answer, not a failure, so callers map this to "absent" (`None`, an empty
+    /// list) and pass every other error on.
     ///
     /// ```
     /// use falcon_users::Error;
-    /// let api = |status| Error::Api {
-    ///     operation: "retrieveUsersGETV1",
+    /// use falcon_users::types::MsaspecError;
+    /// let api = |status, message: &str| Error::Api {
+    ///     operation: "CombinedUserRolesV2",
     ///     status,
     ///     trace_id: None,
-    ///     errors: Vec::new(),
+    ///     errors: vec![MsaspecError { code: status as i32, id: None, message: message.into() }],
     ///     raw_body: None,
     /// };
-    /// assert!(api(404).is_not_found());
-    /// assert!(!api(400).is_not_found());
+    /// assert!(api(404, "not found").is_not_found());
+    /// assert!(api(400, "invalid user uuid='5a1e' specified").is_not_found());
+    /// assert!(!api(400, "invalid roleID='abc' specified").is_not_found());
     /// assert!(!Error::Timeout { operation: "retrieveUsersGETV1" }.is_not_found());
     /// ```
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::Api { status: 404, .. })
+        match self {
+            Error::Api { status: 404, .. } => true,
+            Error::Api {
+                status: 400,
+                errors,
+                ..
+            } => errors.iter().any(|e| unknown_user(&e.message).is_some()),
+            _ => false,
+        }
+    }
+
+    /// The role the service refused to grant (400 `invalid roleID='<id>' specified`): one the
+    /// CID does not have, or a custom role that belongs to another CID.
+    ///
+    /// ```
+    /// use falcon_users::Error;
+    /// use falcon_users::types::MsaspecError;
+    /// let err = Error::Api {
+    ///     operation: "userRolesActionV1",
+    ///     status: 400,
+    ///     trace_id: None,
+    ///     errors: vec![MsaspecError {
+    ///         code: 400,
+    ///         id: None,
+    ///         message: "invalid roleID='0123456789abcdef0123456789abcdef' specified".into(),
+    ///     }],
+    ///     raw_body: None,
+    /// };
+    /// assert_eq!(err.refused_role(), Some("0123456789abcdef0123456789abcdef"));
+    /// ```
+    pub fn refused_role(&self) -> Option<&str> {
+        match self {
+            Error::Api {
+                status: 400,
+                errors,
+                ..
+            } => errors
+                .iter()
+                .find_map(|e| quoted(&e.message, "invalid roleID=")),
+            _ => None,
+        }
     }
 
     /// The trace id of the failing response, for CrowdStrike support tickets.
     pub fn trace_id(&self) -> Option<&str> {
         match self {
             Error::Api { trace_id, .. }
+            | Error::RoleRefused { trace_id, .. }
             | Error::Auth { trace_id, .. }
             | Error::RateLimited { trace_id, .. } => trace_id.as_deref(),
             _ => None,
@@ -401,6 +477,32 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// Why the service refuses `role` in a CID, told by the id's form: custom roles have 32-hex ids.
+fn refusal(role: &str) -> &'static str {
+    if role.len() == 32 && role.bytes().all(|b| b.is_ascii_hexdigit()) {
+        "it is a custom role of another CID (custom roles can only be granted in the CID that made them, to users homed there)"
+    } else {
+        "the CID has no role with this id"
+    }
+}
+
+/// The UUID in the service's answer to a user that does not exist,
+/// `invalid user uuid='<uuid>' specified` (the prefix in any case).
+fn unknown_user(message: &str) -> Option<&str> {
+    quoted(message, "invalid user uuid=")
+}
+
+/// The value quoted after `prefix` (matched in any case) at the start of `message`:
+/// `prefix'<value>'`.
+fn quoted<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = message.trim_start().get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    let rest = message.trim_start()[prefix.len()..].strip_prefix('\'')?;
+    rest.split_once('\'').map(|(value, _)| value)
 }
 
 fn summary(errors: &[MsaspecError], raw: Option<&str>) -> String {

@@ -19,6 +19,7 @@ mod decode;
 /// The ergonomic client: tokens, clouds, ids and paging, listings whatever the server does,
 /// retries, secrets, bad input and broken servers.
 mod client {
+    mod answers;
     mod auth;
     mod bad_input;
     mod broken_servers;
@@ -35,6 +36,7 @@ mod client {
 /// it (`e2e`, users named by login: `by_login`), injected faults (`faults`), FalconPy on it (`falconpy`), hostile clients (`limits`), listings past the offset
 /// ceiling (`listings`) and the workflows (`workflows`).
 mod sim {
+    mod answers;
     mod bulk;
     mod by_login;
     mod e2e;

@@ -18,7 +18,7 @@ use crate::extract::{Params, body};
 use crate::fql::Sort;
 use crate::gate::Admitted;
 use crate::shared::Shared;
-use crate::state::{Grant, State as Tenants, grant_resource};
+use crate::state::{Grant, grant_resource};
 
 type Answer = Result<Response, Response>;
 
@@ -72,8 +72,8 @@ fn combined(shared: &Shared, gate: Admitted, raw: Option<&str>) -> Result<Combin
         descending: false,
     });
     let state = shared.read();
-    if !user_known(&state, &gate, &cid, &uuid) {
-        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("user {uuid} not found")));
+    if !gate.knows_user(&state, &cid, &uuid) {
+        return Err(gate.unknown_user(&uuid));
     }
     let mut all: Vec<FlightcontrolapiCombinedUserRolesResourceV2> = state
         .tenants
@@ -110,16 +110,6 @@ fn combined(shared: &Shared, gate: Admitted, raw: Option<&str>) -> Result<Combin
     let page = all.into_iter().skip(offset).take(limit).collect();
     let paging = paged_meta(gate.started, &gate.headers.trace, offset, limit, total);
     Ok((gate, page, paging))
-}
-
-/// The user exists in the CID, or is a user of the token's own CID acting there.
-fn user_known(state: &Tenants, gate: &Admitted, cid: &str, uuid: &str) -> bool {
-    [cid, gate.token.cid.as_str()].iter().any(|c| {
-        state
-            .tenants
-            .get(*c)
-            .is_some_and(|t| t.users.contains_key(uuid))
-    })
 }
 
 /// `userRolesActionV1`: grant or revoke roles, optionally until `expires_at`.
@@ -221,14 +211,19 @@ fn apply(
         }
     }
     let mut state = shared.write();
-    if !user_known(&state, gate, &cid, uuid) {
-        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("user {uuid} not found")));
+    if !gate.knows_user(&state, &cid, uuid) {
+        return Err(gate.unknown_user(uuid));
     }
-    if let Some(bad) = role_ids.iter().find(|r| state.role(&cid, r).is_none()) {
-        return Err(gate.fail(
-            StatusCode::BAD_REQUEST,
-            format!("invalid roleID {bad} for CID {cid}"),
-        ));
+    // A revoke names roles the user may hold; a grant only roles it may give there.
+    let refused = |r: &String| {
+        if grant {
+            !state.grantable(&cid, r, uuid)
+        } else {
+            state.role(&cid, r).is_none()
+        }
+    };
+    if let Some(bad) = role_ids.iter().find(|r| refused(r)) {
+        return Err(gate.invalid_role(bad));
     }
     let expires = expires_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     let tenant = state

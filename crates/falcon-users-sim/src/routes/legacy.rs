@@ -14,7 +14,7 @@ use falcon_users_api::types::{
 
 use super::users::{insert, new_user, remove, rename};
 use crate::envelope::{answer, meta, write_meta};
-use crate::extract::{Params, body};
+use crate::extract::{Params, body, lookup_status};
 use crate::gate::Admitted;
 use crate::shared::Shared;
 use crate::state::{Grant, User};
@@ -34,6 +34,7 @@ fn metadata(user: &User) -> DomainUserMetadata {
 
 fn users_answer(
     gate: &Admitted,
+    status: StatusCode,
     users: Vec<DomainUserMetadata>,
     errors: Vec<MsaspecError>,
 ) -> Response {
@@ -42,7 +43,7 @@ fn users_answer(
         meta: meta(gate.started, &gate.headers.trace),
         resources: Some(users),
     };
-    answer(StatusCode::OK, &gate.headers, &body)
+    answer(status, &gate.headers, &body)
 }
 
 fn ids_answer(gate: &Admitted, ids: Vec<String>) -> Response {
@@ -77,7 +78,8 @@ pub async fn retrieve(
     if found.is_empty() {
         return Err(gate.fail(gate.not_found(), "none of the users exist"));
     }
-    Ok(users_answer(&gate, found, errors))
+    let status = lookup_status(found.len(), errors.len(), gate.not_found());
+    Ok(users_answer(&gate, status, found, errors))
 }
 
 /// `CreateUser`, in the token's CID.
@@ -93,7 +95,12 @@ pub async fn create(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: By
         shared.now_text(),
     )?;
     let created = insert(&shared, &gate, &cid, user)?;
-    Ok(users_answer(&gate, vec![metadata(&created)], Vec::new()))
+    Ok(users_answer(
+        &gate,
+        StatusCode::OK,
+        vec![metadata(&created)],
+        Vec::new(),
+    ))
 }
 
 /// `UpdateUser`.
@@ -106,7 +113,12 @@ pub async fn update(
     let uuid = Params::parse(raw.as_deref()).required("user_uuid", &gate)?;
     let fields: DomainUpdateUserFields = body(&bytes, &gate)?;
     let user = rename(&shared, &gate, &uuid, fields.first_name, fields.last_name)?;
-    Ok(users_answer(&gate, vec![metadata(&user)], Vec::new()))
+    Ok(users_answer(
+        &gate,
+        StatusCode::OK,
+        vec![metadata(&user)],
+        Vec::new(),
+    ))
 }
 
 /// `DeleteUser`.
@@ -187,11 +199,7 @@ pub async fn get_roles(
             id: r.id,
         })
         .collect();
-    let status = if found.is_empty() {
-        gate.not_found()
-    } else {
-        StatusCode::OK
-    };
+    let status = lookup_status(found.len(), errors.len(), gate.not_found());
     let body = ApiUserRoleResponse {
         errors: Some(errors),
         meta: meta(gate.started, &gate.headers.trace),
@@ -222,16 +230,28 @@ fn change(
     }
     let cid = gate.token.cid.clone();
     let mut state = shared.write();
-    if let Some(bad) = roles.iter().find(|r| state.role(&cid, r).is_none()) {
-        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("invalid roleID {bad}")));
+    if !state
+        .tenants
+        .get(&cid)
+        .is_some_and(|t| t.users.contains_key(uuid))
+    {
+        return Err(gate.unknown_user(uuid));
+    }
+    // A revoke names roles the user may hold; a grant only roles it may give there.
+    let refused = |r: &String| {
+        if grant {
+            !state.grantable(&cid, r, uuid)
+        } else {
+            state.role(&cid, r).is_none()
+        }
+    };
+    if let Some(bad) = roles.iter().find(|r| refused(r)) {
+        return Err(gate.invalid_role(bad));
     }
     let tenant = state
         .tenants
         .get_mut(&cid)
         .ok_or_else(|| gate.fail(StatusCode::FORBIDDEN, "unknown CID"))?;
-    if !tenant.users.contains_key(uuid) {
-        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("user {uuid} not found")));
-    }
     let held = tenant.grants.entry(uuid.to_owned()).or_default();
     for role in roles {
         let position = held.iter().position(|g| &g.role_id == role);
@@ -295,7 +315,7 @@ pub async fn user_role_ids(
     let state = shared.read();
     let tenant = state.tenants.get(&gate.token.cid);
     if !tenant.is_some_and(|t| t.users.contains_key(&uuid)) {
-        return Err(gate.fail(StatusCode::BAD_REQUEST, format!("user {uuid} not found")));
+        return Err(gate.unknown_user(&uuid));
     }
     let ids = tenant
         .and_then(|t| t.grants.get(&uuid))

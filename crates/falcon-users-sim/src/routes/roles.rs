@@ -11,7 +11,7 @@ use falcon_users_api::types::{
 };
 
 use crate::envelope::{answer, meta};
-use crate::extract::{MAX_IDS, Params, body};
+use crate::extract::{MAX_IDS, Params, body, lookup_status};
 use crate::gate::Admitted;
 use crate::shared::Shared;
 
@@ -45,6 +45,9 @@ pub async fn query(
     let all = state.roles(&cid).map(|r| r.id.clone());
     let ids: Vec<String> = match params.get("user_uuid").filter(|u| !u.is_empty()) {
         None => all.collect(),
+        Some(uuid) if !gate.knows_user(&state, &cid, uuid) => {
+            return Err(gate.unknown_user(uuid));
+        }
         Some(uuid) => {
             let held: Vec<&str> = state
                 .tenants
@@ -79,11 +82,7 @@ fn details(
         ));
     }
     let (found, errors) = shared.read().lookup_roles(cid, ids);
-    let status = if found.is_empty() {
-        gate.not_found()
-    } else {
-        StatusCode::OK
-    };
+    let status = lookup_status(found.len(), errors.len(), gate.not_found());
     let body = FlightcontrolapiGetRolesResponse {
         errors: Some(errors),
         meta: meta(gate.started, &gate.headers.trace),

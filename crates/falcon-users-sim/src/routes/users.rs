@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::config::{MAX_NAME_CHARS, USERS};
 use crate::envelope::{answer, meta, paged_meta, write_meta};
-use crate::extract::{MAX_IDS, Params, body};
+use crate::extract::{MAX_IDS, Params, body, lookup_status};
 use crate::gate::Admitted;
 use crate::shared::Shared;
 use crate::state::User;
@@ -106,29 +106,41 @@ fn lookup(
     Ok((found, errors))
 }
 
-/// `retrieveUsersGETV1`.
-pub async fn retrieve_v1(State(shared): State<Arc<Shared>>, gate: Admitted, raw: Bytes) -> Answer {
-    let request: MsaspecIdsRequest = body(&raw, &gate)?;
-    let (found, errors) = lookup(&shared, &gate, &request.ids)?;
+/// The answer to a users entity read: the users found and a 207 with a 404 entry per unknown
+/// id when only some are known; when none is, a 200 with empty `resources` and no errors (what
+/// clients read as "the user is gone": Terraform's `user` resource drops a user on an empty
+/// `resources` and fails on any error entry).
+fn retrieved(
+    shared: &Shared,
+    gate: &Admitted,
+    ids: &[String],
+) -> Result<(StatusCode, FlightcontrolapiUserResponse), Response> {
+    let (found, mut errors) = lookup(shared, gate, ids)?;
+    let status = lookup_status(found.len(), errors.len(), StatusCode::OK);
+    if found.is_empty() {
+        errors.clear();
+    }
     let body = FlightcontrolapiUserResponse {
         errors: Some(errors),
         meta: meta(gate.started, &gate.headers.trace),
         resources: Some(found),
     };
-    Ok(answer(StatusCode::OK, &gate.headers, &body))
+    Ok((status, body))
+}
+
+/// `retrieveUsersGETV1`.
+pub async fn retrieve_v1(State(shared): State<Arc<Shared>>, gate: Admitted, raw: Bytes) -> Answer {
+    let request: MsaspecIdsRequest = body(&raw, &gate)?;
+    let (status, body) = retrieved(&shared, &gate, &request.ids)?;
+    Ok(answer(status, &gate.headers, &body))
 }
 
 /// `retrieveUsersGETV2`: v1's answer in the v2 envelope.
 pub async fn retrieve_v2(State(shared): State<Arc<Shared>>, gate: Admitted, raw: Bytes) -> Answer {
     let request: MsaspecIdsRequest = body(&raw, &gate)?;
-    let (found, errors) = lookup(&shared, &gate, &request.ids)?;
-    let v1 = FlightcontrolapiUserResponse {
-        errors: Some(errors),
-        meta: meta(gate.started, &gate.headers.trace),
-        resources: Some(found),
-    };
+    let (status, v1) = retrieved(&shared, &gate, &request.ids)?;
     let body: FlightcontrolapiUserV2Response = gate.reshape(&v1)?;
-    Ok(answer(StatusCode::OK, &gate.headers, &body))
+    Ok(answer(status, &gate.headers, &body))
 }
 
 /// `createUserV1`: in the token's CID or, from the parent, a child's.
@@ -290,7 +302,7 @@ pub fn rename(
         .tenants
         .get_mut(&home)
         .and_then(|t| t.users.get_mut(uuid))
-        .ok_or_else(|| gate.fail(gate.not_found(), format!("user {uuid} not found")))?;
+        .ok_or_else(|| gate.unknown_user(uuid))?;
     if let Some(first) = first {
         user.first_name = first;
     }
@@ -322,7 +334,7 @@ pub fn remove(shared: &Shared, gate: &Admitted, uuid: &str) -> Result<User, Resp
     let home = gate.home_of(&state, uuid).unwrap_or_default();
     state
         .remove_user(&home, uuid)
-        .ok_or_else(|| gate.fail(gate.not_found(), format!("user {uuid} not found")))
+        .ok_or_else(|| gate.unknown_user(uuid))
 }
 
 /// `userActionV1`: account actions (password reset and the like) on existing users; the
@@ -330,11 +342,8 @@ pub fn remove(shared: &Shared, gate: &Admitted, uuid: &str) -> Result<User, Resp
 pub async fn action(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: Bytes) -> Answer {
     let request: DomainUserActionRequest = body(&bytes, &gate)?;
     let (found, errors) = lookup(&shared, &gate, &request.ids)?;
-    if !errors.is_empty() {
-        return Err(gate.fail(
-            StatusCode::BAD_REQUEST,
-            format!("{} of the users do not exist", errors.len()),
-        ));
+    if let Some(unknown) = errors.iter().find_map(|e| e.id.as_deref()) {
+        return Err(gate.unknown_user(unknown));
     }
     let body = MsaspecResponseFields {
         errors: Some(Vec::new()),

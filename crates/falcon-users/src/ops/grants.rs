@@ -326,7 +326,8 @@ impl Falcon {
                 &USER_ROLES_ACTION_V1,
                 api.user_roles_action_v1().body(body).send(),
             )
-            .await?;
+            .await
+            .map_err(|err| role_refused(err, &cid))?;
         }
         Ok(())
     }
@@ -341,5 +342,19 @@ impl Falcon {
             .and_then(|u| u.cid)
             .filter(|c| !c.is_empty())
             .ok_or_else(|| Error::invalid("user_uuid", format!("no user {user_uuid} in this CID")))
+    }
+}
+
+/// A refused role ([`Error::refused_role`]) as [`Error::RoleRefused`], naming the role and the
+/// CID; any other error as it is.
+fn role_refused(err: Error, cid: &str) -> Error {
+    match err.refused_role() {
+        Some(role) => Error::RoleRefused {
+            operation: USER_ROLES_ACTION_V1.id,
+            role: role.to_owned(),
+            cid: cid.to_owned(),
+            trace_id: err.trace_id().map(str::to_owned),
+        },
+        None => err,
     }
 }

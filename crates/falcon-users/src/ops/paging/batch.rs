@@ -27,6 +27,32 @@ impl<T> Default for Entities<T> {
     }
 }
 
+impl<T> Entities<T> {
+    /// The ids the service said it does not know: the `id` of every `errors` entry with code
+    /// 404, in the order reported. A lookup with some unknown ids is answered with the items
+    /// found and one such entry per unknown id (HTTP 207, a success); every batch's are kept.
+    ///
+    /// ```
+    /// use falcon_users::Entities;
+    /// use falcon_users::types::MsaspecError;
+    /// let found: Entities<String> = Entities {
+    ///     resources: vec!["falcon_console_guest".into()],
+    ///     errors: vec![MsaspecError {
+    ///         code: 404,
+    ///         id: Some("no_such_role".into()),
+    ///         message: "role no_such_role not found".into(),
+    ///     }],
+    /// };
+    /// assert_eq!(found.not_found().collect::<Vec<_>>(), ["no_such_role"]);
+    /// ```
+    pub fn not_found(&self) -> impl Iterator<Item = &str> {
+        self.errors
+            .iter()
+            .filter(|e| e.code == 404)
+            .filter_map(|e| e.id.as_deref())
+    }
+}
+
 /// Ends a stream after its first error (the error included).
 pub(crate) fn end_at_error<T, S>(items: S) -> impl Stream<Item = Result<T>> + Send
 where

@@ -134,7 +134,7 @@ async fn combined_user_roles_v2_refuses_unknown_users_bad_limits_and_bad_fql() {
     .await;
     assert_eq!(unknown.status, 400);
     assert!(unknown.declared);
-    assert!(unknown.mentions("user ghost not found"));
+    assert!(unknown.mentions("invalid user uuid='ghost' specified"));
     let uuid = c.users(&c.parent)[0].uuid.clone();
     let limit = failure(
         c.ro.combined_user_roles_v2()
@@ -162,7 +162,8 @@ async fn combined_user_roles_v1_in_a_child_cid() {
     let c = ctx().await;
     let child = &c.children[0];
     let user = c.user_without_roles(&c.parent);
-    let role = c.custom_role(child, 2);
+    // A built-in role: a child's custom role is refused to a user homed in the parent.
+    let role = c.builtin_not_held(child, &user.uuid);
     c.rw.user_roles_action_v1()
         .body(grant_v1("grant", &user.uuid, child, &[&role], None))
         .send()
@@ -362,7 +363,7 @@ async fn user_roles_action_v1_refuses_foreign_roles_bad_expiry_and_missing_field
     .await;
     assert_eq!(refused.status, 400);
     assert!(refused.declared);
-    assert!(refused.mentions(&format!("invalid roleID {foreign}")));
+    assert!(refused.mentions(&format!("invalid roleID='{foreign}' specified")));
     assert!(c.held(&c.parent, &user.uuid).is_empty());
 
     for hours in [0, 24 * 8] {
@@ -427,7 +428,8 @@ async fn user_roles_action_v2_assigns_and_removes_in_a_child() {
     let c = ctx().await;
     let child = &c.children[1];
     let user = c.users(&c.parent)[1].clone();
-    let role = c.custom_role(child, 4);
+    // A built-in role: a child's custom role is refused to a user homed in the parent.
+    let role = "falconhost_analyst".to_owned();
     let expires = in_hours(3);
     let assigned =
         c.rw.user_roles_action_v2()

@@ -57,6 +57,7 @@ fn grant_v2(
 }
 
 mod aggregates;
+mod answers;
 mod gateway;
 mod grants;
 mod invitations;
