@@ -37,6 +37,10 @@ pub struct Falcon {
     runtime: Arc<Runtime>,
     token: Arc<Minter>,
     deadline: Duration,
+    /// The generated client of this handle (its token, its CID's budget, its deadline), made
+    /// once: a call borrows it instead of building one (the base URL copied, the hook
+    /// allocated) every time. A host moved by autodiscovery is applied per request.
+    api: Arc<falcon_users_api::Client>,
 }
 
 impl fmt::Debug for Falcon {
@@ -54,10 +58,24 @@ impl Falcon {
     /// The first handle of a new runtime: the credentials' own tenant, or `member`.
     pub(crate) fn new(runtime: Arc<Runtime>, member: Option<Cid>) -> Falcon {
         let lane = runtime.lane(member.as_ref());
+        let token = Arc::new(Minter::new(Arc::clone(&runtime), lane));
+        let deadline = runtime.settings.deadline;
+        Falcon::assemble(runtime, token, deadline)
+    }
+
+    /// A handle with the generated client its parts make.
+    fn assemble(runtime: Arc<Runtime>, token: Arc<Minter>, deadline: Duration) -> Falcon {
+        let api = Arc::new(pipeline::client(
+            &runtime,
+            token.limiter(),
+            Some(token.clone()),
+            deadline,
+        ));
         Falcon {
-            token: Arc::new(Minter::new(Arc::clone(&runtime), lane)),
-            deadline: runtime.settings.deadline,
             runtime,
+            token,
+            deadline,
+            api,
         }
     }
 
@@ -69,13 +87,8 @@ impl Falcon {
     /// let perms = falcon.api().queries_permissions_v1().limit(10).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn api(&self) -> falcon_users_api::Client {
-        pipeline::client(
-            &self.runtime,
-            self.token.limiter(),
-            Some(self.token.clone()),
-            self.deadline,
-        )
+    pub fn api(&self) -> &falcon_users_api::Client {
+        &self.api
     }
 
     /// A handle acting in a Flight Control member CID, with its own lazily minted token and its
@@ -98,18 +111,13 @@ impl Falcon {
     /// ```
     pub fn for_member(&self, cid: &Cid) -> Falcon {
         let lane = self.runtime.lane(Some(cid));
-        Falcon {
-            token: Arc::new(Minter::new(Arc::clone(&self.runtime), lane)),
-            ..self.clone()
-        }
+        let token = Arc::new(Minter::new(Arc::clone(&self.runtime), lane));
+        Falcon::assemble(Arc::clone(&self.runtime), token, self.deadline)
     }
 
     /// The same client with another overall deadline per call (retries included).
     pub fn with_deadline(&self, deadline: Duration) -> Falcon {
-        Falcon {
-            deadline,
-            ..self.clone()
-        }
+        Falcon::assemble(Arc::clone(&self.runtime), Arc::clone(&self.token), deadline)
     }
 
     /// The member CID this handle acts in, if any.
@@ -159,7 +167,7 @@ impl Falcon {
 
     /// The generated client, with a valid token already in hand (so auth failures come back
     /// as typed [`crate::error::Error::Auth`] rather than as the hook's message).
-    pub(crate) async fn ready(&self) -> Result<falcon_users_api::Client> {
+    pub(crate) async fn ready(&self) -> Result<&falcon_users_api::Client> {
         // The common case, a token in hand, costs a look at the cache, not a copy of the token.
         if !self.token.fresh() {
             self.authenticate().await?;
