@@ -1013,6 +1013,144 @@ mod tests {
         }
     }
 
+    /// Whether `filter` on fields `n`, `at` and `name` holds for a record with these values.
+    fn typed(filter: &str, n: &str, at: &str, name: &str) -> bool {
+        let f = Filter::parse(filter, &["n", "at", "name"], now()).unwrap();
+        f.matches(|field| match field {
+            "n" => vec![n],
+            "at" => vec![at],
+            "name" => vec![name],
+            _ => vec![],
+        })
+    }
+
+    #[test]
+    fn numbers_compare_numerically_and_exactly() {
+        assert!(typed("n:>9", "10", "", ""), "not as text: '10' < '9'");
+        assert!(!typed("n:>9", "9", "", ""));
+        assert!(typed("n:>=9", "9.0", "", ""));
+        assert!(typed("n:<-1.5", "-2", "", ""));
+        assert!(
+            typed("n:10", "10.0", "", ""),
+            "a bare number equals numerically"
+        );
+        assert!(!typed("n:'10'", "10.0", "", ""), "a quoted one is text");
+        assert!(!typed("n:>9", "ten", "", ""), "a word is not a number");
+        // 32-digit ids stay distinct (an f64 would round both to the same number).
+        let id = "12345678901234567890123456789012";
+        assert!(!typed(
+            &format!("n:{id}"),
+            "12345678901234567890123456789013",
+            "",
+            ""
+        ));
+        assert!(typed(&format!("n:<={id}"), id, "", ""));
+    }
+
+    #[test]
+    fn dates_compare_as_instants_whole_partial_and_relative() {
+        let at = "2026-12-08T09:30:00Z";
+        for (filter, expected) in [
+            ("at:>'2026-12-08T09:00:00Z'", true),
+            ("at:>'2026-12-08T10:30:00+02:00'", true),
+            ("at:<'2026-12-08T09:30:00.001Z'", true),
+            ("at:'2026-12-08T11:30:00+02:00'", true),
+            ("at:>'2026'", true),
+            ("at:<'2026-12-08'", false),
+            ("at:>='2026-12-08T09'", true),
+            ("at:<'2026-12-08T09:31'", true),
+            ("at:>2026-12-08T09:30:00Z", false),
+            ("at:>'now'", true),
+            ("at:<'now+1d'", true),
+            ("at:<'NOW+21h'", false),
+            ("at:<'now+22h'", true),
+            ("at:>'now-1w'", true),
+            ("at:>'now+1800m'", false),
+            ("at:<'now+77401s'", true),
+        ] {
+            assert_eq!(typed(filter, "", at, ""), expected, "{filter}");
+        }
+        // A date field without a time, or with text, compares as text.
+        assert!(typed("at:>'2026'", "", "later", ""));
+        for bad in [
+            "at:>'now-'",
+            "at:>'now-3x'",
+            "at:>'now3d'",
+            "at:>'now-99999999999999w'",
+        ] {
+            let err = Filter::parse(bad, &["at"], now()).unwrap_err();
+            assert!(err.contains("bad relative date"), "{bad}: {err}");
+        }
+        // Equality with a name that starts like a relative date is text.
+        assert!(typed("name:'now-ish'", "", "", "Now-ish"));
+    }
+
+    #[test]
+    fn text_match_ignores_case_spaces_and_punctuation() {
+        for (filter, name, expected) in [
+            ("name:~'lovelace'", "Ada Lovelace", true),
+            ("name:~'LOVE'", "Ada Lovelace", true),
+            ("name:~'ada   love'", "Ada Lovelace", true),
+            ("name:~'ada-lovelace'", "ada.lovelace", true),
+            ("name:~'lovelace ada'", "Ada Lovelace", false),
+            ("name:!~'lovelace'", "Ada Lovelace", false),
+            ("name:~['x','ada']", "Ada Lovelace", true),
+            ("name:~'é'", "René", true),
+        ] {
+            assert_eq!(typed(filter, "", "", name), expected, "{filter} on {name}");
+        }
+    }
+
+    #[test]
+    fn lists_match_exactly_and_null_means_no_value() {
+        assert!(check("status:['inactive','active']", "x", "active"));
+        assert!(
+            !check("status:['ACTIVE']", "x", "active"),
+            "case counts in a list"
+        );
+        assert!(
+            !check("uid:['a*']", "ab", "x"),
+            "a list item's star is a star"
+        );
+        assert!(check("uid:['a*']", "a*", "x"));
+        assert!(
+            check("uid:*['z*','a*']", "ab", "x"),
+            "with :* items are patterns"
+        );
+        assert!(!check("status:!['inactive','active']", "x", "active"));
+        let f = parse("first_name:null").unwrap();
+        assert!(f.matches(|_| Vec::<&str>::new()));
+        assert!(!f.matches(|_| [""]));
+        let f = parse("first_name:!null").unwrap();
+        assert!(f.matches(|_| ["Ann"]) && !f.matches(|_| Vec::<&str>::new()));
+        assert!(check("status:'null'", "x", "null"), "a quoted null is text");
+        assert!(check("status:[null,'active']", "x", "active"));
+    }
+
+    #[test]
+    fn whitespace_may_stand_between_any_tokens() {
+        for filter in [
+            "status: 'active'",
+            "status :'active'",
+            " status:'active' ",
+            "status:\t'active'",
+            "status: ! 'gone'",
+            "status: [ 'gone' , 'active' ]",
+            "uid:'a*' + status:'active'",
+            "status:'gone' , status:'active'",
+            "( status:'active' )",
+        ] {
+            assert!(check(filter, "ann", "active"), "{filter:?}");
+        }
+    }
+
+    #[test]
+    fn plus_binds_looser_than_comma() {
+        // `a,b+c` is `(a or b) and c`, as before parentheses were general.
+        assert!(!check("status:'active',uid:'a*'+uid:'z*'", "ab", "active"));
+        assert!(check("status:'active',uid:'a*'+uid:'*b'", "ab", "x"));
+    }
+
     #[test]
     fn sorts() {
         assert_eq!(
