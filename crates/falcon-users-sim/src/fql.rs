@@ -190,7 +190,7 @@ fn absolute_time(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// `now`, `now-15d`, `now+2h`: `None` for text that is not relative to now, an error for text
-/// that starts as one but is not.
+/// that starts as one (`now-`, `now+`) but is not.
 fn relative_time(text: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, String> {
     let lower = text.to_ascii_lowercase();
     let Some(rest) = lower.strip_prefix("now") else {
@@ -201,12 +201,19 @@ fn relative_time(text: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>
     }
     let bad =
         || format!("bad relative date {text:?} (expected now, or now-15d with s, m, h, d or w)");
-    let (sign, rest) = match rest.split_at(1) {
-        ("-", rest) => (-1, rest),
-        ("+", rest) => (1, rest),
-        _ => return Err(bad()),
+    let (sign, rest) = if let Some(rest) = rest.strip_prefix('-') {
+        (-1, rest)
+    } else if let Some(rest) = rest.strip_prefix('+') {
+        (1, rest)
+    } else {
+        // A word that starts so (`Nowak`) is text.
+        return Ok(None);
     };
-    let (count, unit) = rest.split_at(rest.len().saturating_sub(1));
+    // Digits, then one ASCII letter (byte slicing is safe once the text is all ASCII).
+    if !rest.is_ascii() || rest.len() < 2 {
+        return Err(bad());
+    }
+    let (count, unit) = rest.split_at(rest.len() - 1);
     let count: i64 = count
         .parse()
         .ok()
@@ -1075,14 +1082,19 @@ mod tests {
         for bad in [
             "at:>'now-'",
             "at:>'now-3x'",
-            "at:>'now3d'",
+            "at:>'now+d'",
             "at:>'now-99999999999999w'",
+            "at:>'now-1é'",
+            "at:>'now+é'",
         ] {
             let err = Filter::parse(bad, &["at"], now()).unwrap_err();
             assert!(err.contains("bad relative date"), "{bad}: {err}");
         }
-        // Equality with a name that starts like a relative date is text.
+        // Equality with a name that starts like a relative date is text, and so is a
+        // comparison with a word that starts with `now`.
         assert!(typed("name:'now-ish'", "", "", "Now-ish"));
+        assert!(typed("name:>'nowak'", "", "", "Nowakowski"));
+        assert!(!typed("name:<'NOWÉ'", "", "", "nowé"));
     }
 
     #[test]

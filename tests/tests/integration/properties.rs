@@ -277,3 +277,59 @@ proptest! {
         }
     }
 }
+
+/// Text made of FQL's tokens in any order, or any text at all.
+fn fql_soup() -> impl Strategy<Value = String> {
+    const TOKENS: &[&str] = &[
+        "uid",
+        "status",
+        ":",
+        "!",
+        "~",
+        "*",
+        ">",
+        ">=",
+        "<",
+        "<=",
+        "'",
+        "\"",
+        "[",
+        "]",
+        "(",
+        ")",
+        ",",
+        "+",
+        " ",
+        "null",
+        "now",
+        "-",
+        "1",
+        "d",
+        "é",
+        "\\",
+        "a",
+        "2026-01-01",
+    ];
+    prop_oneof![
+        proptest::collection::vec(proptest::sample::select(TOKENS), 0..40)
+            .prop_map(|tokens| tokens.concat()),
+        ".{0,60}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The simulator's FQL parser answers any text with a filter or an error, never a panic,
+    /// and a filter it answers can be evaluated.
+    #[test]
+    fn the_fql_parser_never_panics(input in fql_soup()) {
+        use falcon_users_sim::fql::Filter;
+        if let Ok(filter) = Filter::parse(&input, &["uid", "status"], chrono::Utc::now()) {
+            let _ = filter.matches(|field| match field {
+                "uid" => vec!["now-1d é"],
+                _ => vec![],
+            });
+        }
+    }
+}
