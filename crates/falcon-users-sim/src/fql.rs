@@ -31,6 +31,7 @@
 //! matches, and its negation when none does. Where the documentation is silent the choices are
 //! recorded in `spec/CURATION.md` (*Guesses*).
 
+use std::cell::OnceCell;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -396,23 +397,55 @@ impl Node {
             Node::Any(parts) => parts.iter().any(|p| p.matches(values)),
             Node::Condition(c) => {
                 let held: Vec<I::Item> = values(&c.field).into_iter().collect();
-                let held: Vec<&str> = held.iter().map(AsRef::as_ref).collect();
+                let held: Vec<Held> = held.iter().map(|h| Held::new(h.as_ref())).collect();
                 c.test.holds(&held) != c.negated
             }
         }
     }
 }
 
+/// A field value, with what the tests read of it worked out at most once, however many values
+/// of the filter it meets (a list of 500 ids is one condition).
+struct Held<'a> {
+    text: &'a str,
+    lower: OnceCell<String>,
+    number: OnceCell<Option<Number>>,
+    time: OnceCell<Option<DateTime<Utc>>>,
+}
+
+impl<'a> Held<'a> {
+    fn new(text: &'a str) -> Self {
+        Held {
+            text,
+            lower: OnceCell::new(),
+            number: OnceCell::new(),
+            time: OnceCell::new(),
+        }
+    }
+
+    fn lower(&self) -> &str {
+        self.lower.get_or_init(|| self.text.to_lowercase())
+    }
+
+    fn number(&self) -> Option<Number> {
+        *self.number.get_or_init(|| Number::parse(self.text))
+    }
+
+    fn time(&self) -> Option<DateTime<Utc>> {
+        *self.time.get_or_init(|| absolute_time(self.text))
+    }
+}
+
 impl Test {
     /// Whether the field's values `held` (none: the field is absent) pass.
-    fn holds(&self, held: &[&str]) -> bool {
+    fn holds(&self, held: &[Held]) -> bool {
         match self {
             Test::Equal { values, exact } => values.iter().any(|value| match value {
                 Value::Null => held.is_empty(),
                 Value::Given(given) => held.iter().any(|h| given.equals(h, *exact)),
             }),
             Test::Text(wanted) => held.iter().any(|h| {
-                let text = words(h);
+                let text = words(h.text);
                 wanted.iter().any(|w| text.contains(w.as_str()))
             }),
             Test::Compare(how, Value::Given(given)) => held
@@ -427,37 +460,33 @@ impl Given {
     /// Whether the field value `held` equals this: exactly as written (`exact`, a list's
     /// item), or by the pattern ignoring case; a bare number numerically, a whole time as an
     /// instant.
-    fn equals(&self, held: &str, exact: bool) -> bool {
+    fn equals(&self, held: &Held, exact: bool) -> bool {
         let by_text = if exact {
-            held == self.text
+            held.text == self.text
         } else {
-            self.glob.matches(&held.to_lowercase())
+            self.glob.matches(held.lower())
         };
         by_text
-            || self
-                .number
-                .zip(Number::parse(held))
-                .is_some_and(|(n, h)| h.cmp(n) == Some(Ordering::Equal))
-            || (self.full_time
-                && self
-                    .instant
-                    .zip(absolute_time(held))
-                    .is_some_and(|(t, h)| h == t))
+            || self.number.is_some_and(|n| {
+                held.number()
+                    .is_some_and(|h| h.cmp(n) == Some(Ordering::Equal))
+            })
+            || (self.full_time && self.instant.is_some_and(|t| held.time() == Some(t)))
     }
 
     /// How the field value `held` orders against this: as numbers when this is a bare
     /// number (none when `held` is not one), as instants when this is a date and `held` reads
     /// as one, else as text ignoring case.
-    fn order_of(&self, held: &str) -> Option<Ordering> {
+    fn order_of(&self, held: &Held) -> Option<Ordering> {
         if let Some(n) = self.number {
-            return Number::parse(held).and_then(|h| h.cmp(n));
+            return held.number().and_then(|h| h.cmp(n));
         }
         if let Some(t) = self.instant
-            && let Some(h) = absolute_time(held)
+            && let Some(h) = held.time()
         {
             return Some(h.cmp(&t));
         }
-        Some(held.to_lowercase().cmp(&self.text.to_lowercase()))
+        Some(held.lower().cmp(&self.text.to_lowercase()))
     }
 }
 
