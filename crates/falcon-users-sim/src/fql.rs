@@ -6,12 +6,14 @@
 //!
 //! Whitespace may stand between any two tokens (`first_name: 'Ava' , last_name:['A','B']`).
 //!
-//! - A condition is `field:` then an optional operator, then a value:
+//! - A condition is `field:` (the name read in lower case, as the docs say the service
+//!   converts it) then an optional operator, then a value:
 //!   - none: equal. A quoted value is compared ignoring case, and `*` in it is a wildcard
 //!     (`uid:'ann*'`); a bare number equals numerically, a whole RFC 3339 time as an instant;
 //!   - `!`: not equal (none of the field's values equals);
 //!   - `>`, `>=`, `<`, `<=`: compares dates as instants when both sides read as dates, numbers
-//!     numerically when the value is a bare number, and otherwise text, ignoring case;
+//!     numerically when the value is a bare number, and otherwise text, ignoring case; one
+//!     value only (no list, `null`, wildcard or `!`);
 //!   - `~`: text match: the value, ignoring case, spaces and punctuation, is part of the
 //!     field's text read the same way (`name:~'ada love'` finds Ada Lovelace); `!~` negates it;
 //!   - `*`: wildcard match, the same as equality with a quoted value (`uid:*'*@corp.example'`);
