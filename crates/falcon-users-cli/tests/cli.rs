@@ -13,6 +13,8 @@ mod cut_short;
 mod expiry;
 #[path = "cli/files.rs"]
 mod files;
+#[path = "cli/filters.rs"]
+mod filters;
 #[path = "cli/fleet.rs"]
 mod fleet;
 #[path = "cli/help.rs"]

@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use falcon_users_api::types::MsaspecError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -105,9 +106,10 @@ impl Params {
         Ok((offset as usize, limit as usize))
     }
 
-    /// The `filter` parameter, on the fields the operation's table entry states.
-    pub fn filter(&self, gate: &Admitted) -> Result<Option<Filter>, Response> {
-        filter(self.get("filter"), gate.op.filter_fields, gate)
+    /// The `filter` parameter, on the fields the operation's table entry states, relative
+    /// dates counted from `now`.
+    pub fn filter(&self, gate: &Admitted, now: DateTime<Utc>) -> Result<Option<Filter>, Response> {
+        filter(self.get("filter"), gate.op.filter_fields, gate, now)
     }
 
     /// The `sort` parameter, on the fields the operation's table entry states.
@@ -142,14 +144,16 @@ pub fn body<T: DeserializeOwned>(bytes: &[u8], gate: &Admitted) -> Result<T, Res
     })
 }
 
-/// An FQL filter (none when empty) on `fields`, or a 400 envelope.
+/// An FQL filter (none when empty) on `fields`, relative dates counted from `now`, or a 400
+/// envelope.
 pub fn filter(
     raw: Option<&str>,
     fields: &[&str],
     gate: &Admitted,
+    now: DateTime<Utc>,
 ) -> Result<Option<Filter>, Response> {
     raw.filter(|f| !f.trim().is_empty())
-        .map(|f| Filter::parse(f, fields))
+        .map(|f| Filter::parse(f, fields, now))
         .transpose()
         .map_err(|e| gate.fail(StatusCode::BAD_REQUEST, format!("invalid filter: {e}")))
 }

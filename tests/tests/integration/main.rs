@@ -42,6 +42,7 @@ mod sim {
     mod e2e;
     mod falconpy;
     mod faults;
+    mod fql;
     mod limits;
     mod listings;
     mod ops;

@@ -220,3 +220,116 @@ proptest! {
         prop_assert!(total <= deadline * 3, "waited {total:?} over three calls: {waited:?}");
     }
 }
+
+/// Text full of what FQL gives meaning to: quotes, brackets, escapes, wildcards, combinators.
+fn fql_hostile() -> impl Strategy<Value = String> {
+    prop_oneof!["[a-zA-Z'\"\\]\\[\\\\*,+()!:~<> ]{0,24}", ".{0,40}",]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A value built into a filter by the client's helpers stays one value, read back by the
+    /// simulator's parser (the service's grammar): the filter selects the record holding that
+    /// value and not one holding a longer value, and never adds a condition or a wildcard.
+    #[test]
+    fn fql_helpers_keep_hostile_values_inside_their_quotes(
+        a in fql_hostile(),
+        b in fql_hostile(),
+    ) {
+        use falcon_users_sim::fql::Filter;
+        let now = chrono::Utc::now();
+        let parse = |f: &str| Filter::parse(f, &["uid", "status"], now)
+            .unwrap_or_else(|e| panic!("{f:?} does not parse: {e}"));
+        let holds = |f: &Filter, uid: &str| f.matches(|field| match field {
+            "uid" => vec![uid.to_owned()],
+            _ => vec!["active".to_owned()],
+        });
+        let longer = format!("{a}x");
+        // Equality ignores case; lists match exactly.
+        for filter in [fql::eq("uid", &a), fql::any_of("uid", [&a, &b])] {
+            let parsed = parse(&filter);
+            prop_assert!(holds(&parsed, &a), "{filter} misses {a:?}");
+            prop_assert!(!holds(&parsed, &longer) || longer == b, "{filter} takes {longer:?}");
+        }
+        let list = parse(&fql::any_of("uid", [&a, &b]));
+        prop_assert!(holds(&list, &b));
+        for filter in [fql::not("uid", &a), fql::none_of("uid", [&a])] {
+            let parsed = parse(&filter);
+            prop_assert!(!holds(&parsed, &a), "{filter} takes {a:?}");
+            prop_assert!(holds(&parsed, &longer), "{filter} misses {longer:?}");
+        }
+        // A prefix is a prefix of the literal value; combined filters keep their parts.
+        let prefix = parse(&fql::starts_with("uid", &a));
+        prop_assert!(holds(&prefix, &a) && holds(&prefix, &longer));
+        let lead = if a.to_lowercase().starts_with('y') { 'z' } else { 'y' };
+        let shifted = format!("{lead}{a}");
+        prop_assert!(a.is_empty() || !holds(&prefix, &shifted), "prefix {:?} takes {:?}", a, shifted);
+        let both = parse(&fql::and([fql::eq("uid", &a), fql::eq("status", "gone")]));
+        prop_assert!(!holds(&both, &a), "the AND of {a:?} holds without its second part");
+        let either = parse(&fql::or([fql::eq("uid", &a), fql::eq("status", "gone")]));
+        prop_assert!(holds(&either, &a));
+        // A comparison's quoted text is compared whole (text that starts as `now` is a
+        // relative date to the service, so it is left to the simulator's own tests).
+        if !a.to_lowercase().starts_with("now") {
+            let after = parse(&fql::ge("uid", a.as_str()));
+            prop_assert!(holds(&after, &longer));
+        }
+    }
+}
+
+/// Text made of FQL's tokens in any order, or any text at all.
+fn fql_soup() -> impl Strategy<Value = String> {
+    const TOKENS: &[&str] = &[
+        "uid",
+        "status",
+        ":",
+        "!",
+        "~",
+        "*",
+        ">",
+        ">=",
+        "<",
+        "<=",
+        "'",
+        "\"",
+        "[",
+        "]",
+        "(",
+        ")",
+        ",",
+        "+",
+        " ",
+        "null",
+        "now",
+        "-",
+        "1",
+        "d",
+        "é",
+        "\\",
+        "a",
+        "2026-01-01",
+    ];
+    prop_oneof![
+        proptest::collection::vec(proptest::sample::select(TOKENS), 0..40)
+            .prop_map(|tokens| tokens.concat()),
+        ".{0,60}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The simulator's FQL parser answers any text with a filter or an error, never a panic,
+    /// and a filter it answers can be evaluated.
+    #[test]
+    fn the_fql_parser_never_panics(input in fql_soup()) {
+        use falcon_users_sim::fql::Filter;
+        if let Ok(filter) = Filter::parse(&input, &["uid", "status"], chrono::Utc::now()) {
+            let _ = filter.matches(|field| match field {
+                "uid" => vec!["now-1d é"],
+                _ => vec![],
+            });
+        }
+    }
+}

@@ -96,7 +96,12 @@ fn aggregate(shared: &Shared, gate: &Admitted, bytes: &[u8], external_only: bool
                 ),
             ));
         }
-        let filter = filter(Some(request.filter.as_str()), filter_fields(gate.op), gate)?;
+        let filter = filter(
+            Some(request.filter.as_str()),
+            filter_fields(gate.op),
+            gate,
+            shared.clock().utc(),
+        )?;
         let mut counts: BTreeMap<String, i64> = BTreeMap::new();
         for user in tenant
             .into_iter()

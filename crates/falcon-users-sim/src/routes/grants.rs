@@ -66,7 +66,7 @@ fn combined(shared: &Shared, gate: Admitted, raw: Option<&str>) -> Result<Combin
     let cid = gate.cid(shared, params.get("cid"))?;
     params.flag("direct_only", &gate)?; // every simulated grant is direct
     let (offset, limit) = params.page(&gate, 500, shared.config.offset_ceiling)?;
-    let filter = params.filter(&gate)?;
+    let filter = params.filter(&gate, shared.clock().utc())?;
     let sort = params.sort(&gate)?.unwrap_or(Sort {
         field: "role_name".into(),
         descending: false,

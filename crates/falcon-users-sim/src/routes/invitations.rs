@@ -29,7 +29,7 @@ pub async fn query_invitations(
     let params = Params::parse(raw.as_deref());
     let (offset, limit) = params.page(&gate, 500, shared.config.offset_ceiling)?;
     // Checked, though there is nothing to filter or sort: a bad one is still a 400.
-    params.filter(&gate)?;
+    params.filter(&gate, shared.clock().utc())?;
     params.sort(&gate)?;
     let envelope = Envelope::<String> {
         errors: Vec::new(),

@@ -42,7 +42,7 @@ pub async fn query_v2(
 fn query(shared: &Shared, gate: Admitted, raw: Option<&str>, v2: bool) -> Answer {
     let params = Params::parse(raw);
     let (offset, limit) = params.page(&gate, 500, shared.config.offset_ceiling)?;
-    let filter = params.filter(&gate)?;
+    let filter = params.filter(&gate, shared.clock().utc())?;
     let sort = params.sort(&gate)?;
     let external_only = match params.get("user_type") {
         Some("external") if v2 => true,
