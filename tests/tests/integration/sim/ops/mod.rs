@@ -64,4 +64,5 @@ mod legacy;
 mod oauth2;
 mod permissions;
 mod roles;
+mod sensor_download;
 mod users;
