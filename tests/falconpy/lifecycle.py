@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""FalconPy's UserManagement against the simulator: a user's lifecycle, then every method.
+"""FalconPy against the simulator: UserManagement through a user's lifecycle, then every method;
+then the CCID lookup through SensorDownload.
 
     python3 tests/falconpy/lifecycle.py --base-url URL --client-id ID --client-secret S --cid CID
 
@@ -172,6 +173,14 @@ def main():
         ran.add(calls[name])
         calls[name]()
     done = {c["method"] for c in rec.calls}
+
+    # The CCID lookup scripts make first, through the SensorDownload class on the same token
+    # (`auth_object` shares it: no second mint).
+    import falconpy.sensor_download as sensor_module
+    from falconpy import SensorDownload
+    sensors = Recorder(SensorDownload(auth_object=falcon.auth_object), sensor_module)
+    sensors.call("ccid", "get_sensor_installer_ccid")
+    rec.calls.extend(sensors.calls)
     revoked = falcon.logout()
     rec.calls.append({"step": "logout", "method": "logout", "operations": ["oauth2RevokeToken"],
                       "status": revoked.get("status_code"), "errors": [], "resources": []})

@@ -1,7 +1,7 @@
 //! FalconPy, a client nobody here wrote, against the simulator: `tests/falconpy/lifecycle.py`
 //! drives its `UserManagement` class through a user's lifecycle and then every method the class
-//! has, and this test holds each answer to the status the spec declares for the operation the
-//! method sent. FalconPy comes from PyPI into the venv `scripts/falconpy_env.py` keeps (the
+//! has, then the CCID lookup through its `SensorDownload` class (on the same token), and this
+//! test holds each answer to the status the spec declares for the operation the method sent. FalconPy comes from PyPI into the venv `scripts/falconpy_env.py` keeps (the
 //! benchmark's mechanism), cached under the target dir. Without python or PyPI the test is
 //! skipped loudly, except under `CI=true`, where that is a failure.
 //!
@@ -208,6 +208,16 @@ async fn falconpy_user_management_lifecycle_and_every_method() {
             .collect();
         assert_eq!(found, roles.iter().copied().collect(), "{method}");
     }
+    // The CCID lookup through SensorDownload: the parent's CID, upper case with its checksum.
+    let ccid = step("get_sensor_installer_ccid", "ccid");
+    let parent = sim.parent_cid().to_ascii_uppercase();
+    assert!(
+        ccid.len() == 1
+            && ccid[0]
+                .as_str()
+                .is_some_and(|c| c.len() == 35 && c.starts_with(&format!("{parent}-"))),
+        "{ccid:?}"
+    );
     let buckets = &step("aggregate_users", "every")[0]["buckets"];
     assert!(
         buckets.as_array().is_some_and(|b| !b.is_empty()),
