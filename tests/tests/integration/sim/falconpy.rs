@@ -10,8 +10,9 @@
 //! the ones its caller names. FalconPy's own quirks, which the script works with: a service class
 //! mints a token when constructed (an explicit `login()` would leave a second one live); keywords
 //! an endpoint does not declare are dropped silently; `get_user_allowed_actions` takes only
-//! `allowed_actions`; a real region's `X-Cs-Region` moves `base_url` to crowdstrike.com, so the
-//! simulator here plays `local-1`.
+//! `allowed_actions`; a real region's `X-Cs-Region` would move `base_url` to crowdstrike.com
+//! (1.6.6 looks the header up case-sensitively, and the simulator's names are lower case, so it
+//! does not today), so the simulator here plays `local-1`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
