@@ -29,13 +29,15 @@ pub(super) fn diff_schema_names(
         let mut names = Vec::new();
         definition_refs(value, &mut names);
         for name in names {
-            if defined.contains(name) && reached.insert(name) {
-                if let Some(def) = upstream.root.pointer(&format!(
-                    "/definitions/{}",
-                    name.replace('~', "~0").replace('/', "~1")
-                )) {
-                    todo.push(def);
-                }
+            let pointer = format!(
+                "/definitions/{}",
+                name.replace('~', "~0").replace('/', "~1")
+            );
+            if defined.contains(name)
+                && reached.insert(name)
+                && let Some(def) = upstream.root.pointer(&pointer)
+            {
+                todo.push(def);
             }
         }
     }
