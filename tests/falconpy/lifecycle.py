@@ -3,6 +3,7 @@
 then the CCID lookup through SensorDownload.
 
     python3 tests/falconpy/lifecycle.py --base-url URL --client-id ID --client-secret S --cid CID
+        [--token-only]
 
 Run by the `sim::falconpy` integration test (which starts the simulator and asserts the answer).
 It bootstraps the shared FalconPy venv (`scripts/falconpy_env.py`) and re-executes inside it.
@@ -34,6 +35,9 @@ def parse_args():
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--client-secret", required=True)
     parser.add_argument("--cid", required=True)
+    parser.add_argument("--token-only", action="store_true",
+                        help="mint a token and report where FalconPy's region autodiscovery "
+                             "left base_url; nothing else is sent")
     return parser.parse_args()
 
 
@@ -90,6 +94,10 @@ def main():
     # no real one has, so `autodiscover_region` keeps it.
     falcon = UserManagement(client_id=args.client_id, client_secret=args.client_secret,
                             base_url=args.base_url)
+    if args.token_only:
+        # The token stays live: revoking it would go wherever base_url now points.
+        answer({"falconpy_version": installed_version(), "token_status": falcon.token_status,
+                "base_url": falcon.base_url}, 0)
     rec = Recorder(falcon, module)
     # The constructor has minted the token (a service class logs itself in).
     rec.calls.append({"step": "token", "method": "login", "operations": ["oauth2AccessToken"],

@@ -344,7 +344,10 @@ async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        // Header names go out as the service writes them (`X-Cs-Region`, `X-Cs-Traceid`), not
+        // lower case: FalconPy looks `X-Cs-Region` up case-sensitively for its autodiscovery.
+        .title_case_headers(true);
     let graceful = GracefulShutdown::new();
     loop {
         let slot = tokio::select! {

@@ -10,9 +10,9 @@
 //! the ones its caller names. FalconPy's own quirks, which the script works with: a service class
 //! mints a token when constructed (an explicit `login()` would leave a second one live); keywords
 //! an endpoint does not declare are dropped silently; `get_user_allowed_actions` takes only
-//! `allowed_actions`; a real region's `X-Cs-Region` would move `base_url` to crowdstrike.com
-//! (1.6.6 looks the header up case-sensitively, and the simulator's names are lower case, so it
-//! does not today), so the simulator here plays `local-1`.
+//! `allowed_actions`; a real region's `X-Cs-Region` moves `base_url` to crowdstrike.com (its
+//! autodiscovery looks the header name up case-sensitively, so the simulator writes header names
+//! as the service does), so the simulator here plays `local-1`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -45,8 +45,9 @@ const NOT_IN_FALCONPY: &[&str] = &[
     "queriesPermissionsV1",
 ];
 
-/// Runs the script against `sim`; `None` when FalconPy is unavailable outside CI.
-async fn run_falconpy(sim: &Simulator) -> Option<Value> {
+/// Runs the script against `sim` (with `extra` arguments); `None` when FalconPy is unavailable
+/// outside CI.
+async fn run_falconpy(sim: &Simulator, extra: &[&str]) -> Option<Value> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("falconpy-venv");
     let creds = sim.credentials();
@@ -57,6 +58,7 @@ async fn run_falconpy(sim: &Simulator) -> Option<Value> {
         .args(["--client-id", &creds.client_id])
         .args(["--client-secret", &creds.client_secret])
         .args(["--cid", &sim.parent_cid()])
+        .args(extra)
         .env("FALCONPY_VENV", &venv)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -121,7 +123,7 @@ async fn falconpy_user_management_lifecycle_and_every_method() {
     })
     .await
     .unwrap();
-    let Some(answer) = run_falconpy(&sim).await else {
+    let Some(answer) = run_falconpy(&sim, &[]).await else {
         return;
     };
     eprintln!(
@@ -233,4 +235,33 @@ async fn falconpy_user_management_lifecycle_and_every_method() {
         );
     }
     assert_eq!(sim.tokens_held(), 0, "FalconPy's logout revoked its token");
+}
+
+/// FalconPy's region autodiscovery works on the simulator as on the service: a token answer's
+/// `X-Cs-Region` naming a real region moves `base_url` to that cloud's host (the script's
+/// loopback guard keeps anything from being sent there), and a region no cloud has leaves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn falconpy_follows_the_token_answers_region_as_on_the_service() {
+    for (region, moved_to) in [
+        ("us-2", Some("https://api.us-2.crowdstrike.com")),
+        ("local-1", None),
+    ] {
+        let sim = Simulator::start(SimConfig {
+            users: 0,
+            region: region.into(),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let Some(answer) = run_falconpy(&sim, &["--token-only"]).await else {
+            return;
+        };
+        assert_eq!(answer["token_status"], 201, "{region}: {answer}");
+        let expected = moved_to.map_or_else(|| sim.base_url_str(), str::to_owned);
+        assert_eq!(
+            answer["base_url"].as_str().map(|u| u.trim_end_matches('/')),
+            Some(expected.as_str()),
+            "{region}: {answer}"
+        );
+    }
 }
