@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""FalconPy's UserManagement against the simulator: a user's lifecycle, then every method.
+"""FalconPy against the simulator: UserManagement through a user's lifecycle, then every method;
+then the CCID lookup through SensorDownload.
 
     python3 tests/falconpy/lifecycle.py --base-url URL --client-id ID --client-secret S --cid CID
+        [--token-only]
 
 Run by the `sim::falconpy` integration test (which starts the simulator and asserts the answer).
 It bootstraps the shared FalconPy venv (`scripts/falconpy_env.py`) and re-executes inside it.
@@ -33,6 +35,9 @@ def parse_args():
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--client-secret", required=True)
     parser.add_argument("--cid", required=True)
+    parser.add_argument("--token-only", action="store_true",
+                        help="mint a token and report where FalconPy's region autodiscovery "
+                             "left base_url; nothing else is sent")
     return parser.parse_args()
 
 
@@ -89,6 +94,10 @@ def main():
     # no real one has, so `autodiscover_region` keeps it.
     falcon = UserManagement(client_id=args.client_id, client_secret=args.client_secret,
                             base_url=args.base_url)
+    if args.token_only:
+        # The token stays live: revoking it would go wherever base_url now points.
+        answer({"falconpy_version": installed_version(), "token_status": falcon.token_status,
+                "base_url": falcon.base_url}, 0)
     rec = Recorder(falcon, module)
     # The constructor has minted the token (a service class logs itself in).
     rec.calls.append({"step": "token", "method": "login", "operations": ["oauth2AccessToken"],
@@ -172,6 +181,14 @@ def main():
         ran.add(calls[name])
         calls[name]()
     done = {c["method"] for c in rec.calls}
+
+    # The CCID lookup scripts make first, through the SensorDownload class on the same token
+    # (`auth_object` shares it: no second mint).
+    import falconpy.sensor_download as sensor_module
+    from falconpy import SensorDownload
+    sensors = Recorder(SensorDownload(auth_object=falcon.auth_object), sensor_module)
+    sensors.call("ccid", "get_sensor_installer_ccid")
+    rec.calls.extend(sensors.calls)
     revoked = falcon.logout()
     rec.calls.append({"step": "logout", "method": "logout", "operations": ["oauth2RevokeToken"],
                       "status": revoked.get("status_code"), "errors": [], "resources": []})

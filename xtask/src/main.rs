@@ -29,10 +29,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Compare our spec with an upstream Swagger 2.0 document and report drift.
+    /// Compare our spec with upstream Swagger 2.0 documents and report drift: each operation
+    /// of ours against the first document given that has it.
     SpecDiff {
-        /// The upstream Swagger 2.0 JSON file.
-        upstream: PathBuf,
+        /// The upstream Swagger 2.0 JSON files (one per upstream collection).
+        #[arg(required = true, num_args = 1..)]
+        upstream: Vec<PathBuf>,
         /// Our OpenAPI 3.0 spec.
         #[arg(long, default_value = "spec/user-management.json")]
         spec: PathBuf,

@@ -143,6 +143,10 @@ pub struct NewOperation {
     pub to_decide: Vec<String>,
     /// Schemas the entry references that our spec does not have yet.
     pub missing_schemas: Vec<String>,
+    /// Its tags (upstream's collections) that our spec's top-level `tags` does not declare yet.
+    pub new_tags: Vec<String>,
+    /// Its OAuth2 scopes that our `oauth2` security scheme does not declare yet.
+    pub new_scopes: Vec<String>,
 }
 
 /// What our spec already says, which a new entry reuses: per-status response descriptions
@@ -483,6 +487,30 @@ pub fn entry_for(upstream: &Document, ours: &Document, id: &str) -> Result<NewOp
         .into_iter()
         .filter(|r| !house.schemas.contains(r))
         .collect();
+    let declared_tags: BTreeSet<&str> = ours
+        .root
+        .get("tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("name").and_then(Value::as_str))
+        .collect();
+    let new_tags = strings(up.get("tags"))
+        .filter(|t| !declared_tags.contains(t))
+        .map(str::to_owned)
+        .collect();
+    let declared_scopes = ours.keys_at(SCOPES)?;
+    let new_scopes = up
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|requirement| strings(requirement.get("oauth2")))
+        .filter(|s| !declared_scopes.contains(s))
+        .map(str::to_owned)
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
     Ok(NewOperation {
         id: id.to_owned(),
         path: op.path.to_owned(),
@@ -490,7 +518,86 @@ pub fn entry_for(upstream: &Document, ours: &Document, id: &str) -> Result<NewOp
         entry,
         to_decide,
         missing_schemas,
+        new_tags,
+        new_scopes,
     })
+}
+
+/// Where our spec declares its OAuth2 scopes.
+const SCOPES: &str = "/components/securitySchemes/oauth2/flows/clientCredentials/scopes";
+
+/// The strings of a JSON array (none for anything else).
+fn strings(value: Option<&Value>) -> impl Iterator<Item = &str> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// `spec_text` with `new`'s tags declared in the top-level `tags` and its scopes in the `oauth2`
+/// scheme, each described [`TO_WRITE`] for a person: an operation of a collection or scope the
+/// spec had no word for brings its declaration with it. Only those lines are added.
+pub fn declare(spec_text: &str, new: &NewOperation) -> Result<String> {
+    let mut text = spec_text.to_owned();
+    // The file is pretty JSON, two spaces a level: the top-level `tags` list closes at `\n  ]`
+    // and the scopes object at the `}` indented as its key.
+    for tag in &new.new_tags {
+        let open = text
+            .find("\n  \"tags\": [\n")
+            .ok_or_else(|| anyhow!("the spec has no top-level `tags` list to declare {tag} in"))?;
+        let close = open
+            + text[open..]
+                .find("\n  ]")
+                .ok_or_else(|| anyhow!("cannot find the end of the top-level `tags` list"))?;
+        let item = format!(
+            ",\n    {{\n      \"name\": {},\n      \"description\": {}\n    }}",
+            Value::from(tag.as_str()),
+            Value::from(TO_WRITE)
+        );
+        text.insert_str(close, &item);
+    }
+    for scope in &new.new_scopes {
+        let scheme = text
+            .find("\"clientCredentials\": {")
+            .ok_or_else(|| anyhow!("the spec's oauth2 scheme has no clientCredentials flow"))?;
+        let key = scheme
+            + text[scheme..]
+                .find("\"scopes\": {\n")
+                .ok_or_else(|| anyhow!("the spec's oauth2 flow declares no `scopes`"))?;
+        let indent = key - text[..key].rfind('\n').map_or(0, |n| n + 1);
+        let end = format!("\n{}}}", " ".repeat(indent));
+        let close = key
+            + text[key..]
+                .find(&end)
+                .ok_or_else(|| anyhow!("cannot find the end of the oauth2 `scopes`"))?;
+        let line = format!(
+            ",\n{}{}: {}",
+            " ".repeat(indent + 2),
+            Value::from(scope.as_str()),
+            Value::from(TO_WRITE)
+        );
+        text.insert_str(close, &line);
+    }
+    // The file must still parse and declare each of them.
+    let written: Value = serde_json::from_str(&text).context("the spec after the declarations")?;
+    for tag in &new.new_tags {
+        let found = written
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|t| t.get("name").and_then(Value::as_str) == Some(tag));
+        if !found {
+            bail!("the tag {tag} did not land in the top-level `tags`");
+        }
+    }
+    for scope in &new.new_scopes {
+        if written.pointer(SCOPES).and_then(|s| s.get(scope)).is_none() {
+            bail!("the scope {scope} did not land in the oauth2 scheme");
+        }
+    }
+    Ok(text)
 }
 
 impl NewOperation {
@@ -593,7 +700,7 @@ pub fn run(root: &Path, id: &str, upstream: &Path, spec: &Path) -> Result<bool> 
     let text =
         std::fs::read_to_string(spec).with_context(|| format!("reading {}", spec.display()))?;
     new.order_headers_as(&text);
-    let written = insert(&text, &new)?;
+    let written = declare(&insert(&text, &new)?, &new)?;
     std::fs::write(spec, written).with_context(|| format!("writing {}", spec.display()))?;
     print!("{}", next_steps(root, spec, &new));
     Ok(true)
@@ -622,6 +729,28 @@ fn next_steps(root: &Path, spec: &Path, new: &NewOperation) -> String {
             shown(spec)
         ),
     );
+    for tag in &new.new_tags {
+        say(
+            &mut out,
+            format!(
+                "{}: the collection `{tag}` is new to the spec and was declared in its top-level \
+                 `tags` (describe it); `cargo xtask spec-diff` now holds upstream's `{tag}` \
+                 operations to the spec: pass it the upstream document that has them.",
+                shown(spec)
+            ),
+        );
+    }
+    for scope in &new.new_scopes {
+        say(
+            &mut out,
+            format!(
+                "{}: the scope `{scope}` is new to the spec and was declared in the oauth2 scheme \
+                 (describe it); the simulator's full client holds every scope of the table, its \
+                 read-only client only `user-management:read`.",
+                shown(spec)
+            ),
+        );
+    }
     for fact in &new.to_decide {
         say(&mut out, format!("{}: {fact}.", shown(spec)));
     }
@@ -687,11 +816,12 @@ mod tests {
     use super::*;
     use crate::spec_diff::document::test_document;
 
-    /// The upstream reference, beside the clone as CI has it; `None` (and a line saying so)
-    /// when it is absent.
-    fn upstream() -> Option<Document> {
+    /// The upstream reference `name`, beside the clone as CI has it; `None` (and a line saying
+    /// so) when it is absent.
+    fn reference(name: &str) -> Option<Document> {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/reference/upstream-user-management.swagger.json");
+            .join("../../shared/reference")
+            .join(name);
         if !path.exists() {
             eprintln!(
                 "skipped: {} is absent, so new-operation is not checked against upstream",
@@ -700,6 +830,20 @@ mod tests {
             return None;
         }
         Some(Document::load(&path).expect("the upstream swagger loads"))
+    }
+
+    /// The User Management reference.
+    fn upstream() -> Option<Document> {
+        reference("upstream-user-management.swagger.json")
+    }
+
+    /// Every upstream document the spec takes operations from (User Management; Flight Control,
+    /// which has the CCID lookup); `None` unless all are present.
+    fn upstreams() -> Option<Vec<Document>> {
+        Some(vec![
+            upstream()?,
+            reference("upstream-flight-control.swagger.json")?,
+        ])
     }
 
     fn spec_path() -> PathBuf {
@@ -748,7 +892,7 @@ mod tests {
     /// every operation whose facts upstream states in a form the task reads.
     #[test]
     fn an_operation_taken_out_of_the_spec_is_written_back_as_curated() {
-        let Some(upstream) = upstream() else { return };
+        let Some(upstreams) = upstreams() else { return };
         let text = std::fs::read_to_string(spec_path()).unwrap();
         let spec: Value = serde_json::from_str(&text).unwrap();
         // Where the curated entry states what upstream does not (spec/CURATION.md): the OAuth2
@@ -785,7 +929,12 @@ mod tests {
             if item.is_empty() {
                 without["paths"].as_object_mut().unwrap().remove(op.path);
             }
-            let new = entry_for(&upstream, &test_document(without.clone()), &id)
+            // Each from the upstream document that has it.
+            let upstream = upstreams
+                .iter()
+                .find(|doc| operations(doc).unwrap().contains_key(&id))
+                .unwrap_or_else(|| panic!("{id}: no upstream document has it"));
+            let new = entry_for(upstream, &test_document(without.clone()), &id)
                 .unwrap_or_else(|e| panic!("{id}: {e:#}"));
             assert_eq!(
                 without_descriptions(&new.entry.to_value()),
@@ -870,6 +1019,8 @@ mod tests {
                 entry: Node::object().with("operationId", "n"),
                 to_decide: Vec::new(),
                 missing_schemas: Vec::new(),
+                new_tags: Vec::new(),
+                new_scopes: Vec::new(),
             };
             let written = insert(&text, &new).unwrap();
             let value: Value = serde_json::from_str(&written).unwrap();
@@ -887,6 +1038,70 @@ mod tests {
             let order: Vec<&String> = value["paths"].as_object().unwrap().keys().collect();
             assert!(order.is_sorted(), "{order:?}");
         }
+    }
+
+    /// An operation of a collection and a scope the spec has no word for (the CCID lookup,
+    /// taken out of the spec with its tag and scope) brings their declarations with it, left
+    /// for a person to describe; apart from descriptions the spec is as curated.
+    #[test]
+    fn a_new_collection_and_scope_are_declared_with_the_operation() {
+        let Some(upstreams) = upstreams() else { return };
+        let text = std::fs::read_to_string(spec_path()).unwrap();
+        let spec: Value = serde_json::from_str(&text).unwrap();
+        let mut without = spec.clone();
+        without["paths"]
+            .as_object_mut()
+            .unwrap()
+            .remove("/sensors/queries/installers/ccid/v1")
+            .expect("the CCID lookup is in the spec");
+        without["tags"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|t| t["name"] != "sensor_download");
+        without
+            .pointer_mut(SCOPES)
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .remove("sensor-installers:read")
+            .expect("its scope is declared");
+        let new = entry_for(
+            &upstreams[1],
+            &test_document(without.clone()),
+            "GetSensorInstallersCCIDByQuery",
+        )
+        .unwrap();
+        assert_eq!(new.new_tags, ["sensor_download"]);
+        assert_eq!(new.new_scopes, ["sensor-installers:read"]);
+        let text_without = serde_json::to_string_pretty(&without).unwrap();
+        let written = declare(&insert(&text_without, &new).unwrap(), &new).unwrap();
+        let back: Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(
+            back.pointer(SCOPES).unwrap()["sensor-installers:read"],
+            TO_WRITE
+        );
+        let tag = back["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "sensor_download")
+            .unwrap();
+        assert_eq!(tag["description"], TO_WRITE);
+        // Scope descriptions are plain strings: compare the spec with them blanked.
+        let blank_scopes = |mut v: Value| {
+            for (_, d) in v.pointer_mut(SCOPES).unwrap().as_object_mut().unwrap() {
+                *d = Value::Null;
+            }
+            without_descriptions(&v)
+        };
+        assert_eq!(blank_scopes(back), blank_scopes(spec));
+        // Nothing to declare when the spec already has both.
+        let again = entry_for(
+            &upstreams[1],
+            &test_document(serde_json::from_str(&written).unwrap()),
+            "GetSensorInstallersCCIDByQuery",
+        );
+        assert!(again.is_err(), "already in the spec");
     }
 
     #[test]

@@ -630,22 +630,39 @@ fn bad_inputs_exit_2_naming_the_file() {
     assert!(outcome.stderr.contains(OURS), "{}", outcome.stderr);
 }
 
-/// Our real spec against the upstream reference, when the reference is present (it lives next
-/// to the repository, not in it). The curation is maintained separately, so this only checks
-/// that the comparison completes and reports.
+/// Our real spec against the upstream references (User Management, and Flight Control with the
+/// CCID lookup), when present (they live next to the repository, not in it). The curation is
+/// maintained separately, so this only checks that the comparison completes and reports.
 #[test]
 fn real_spec_against_upstream_reference() {
     let root = manifest_dir().join("..");
-    let upstream = root.join("../shared/reference/upstream-user-management.swagger.json");
-    if !upstream.exists() {
-        eprintln!("skipped: {} not found", upstream.display());
+    let reference = root.join("../shared/reference");
+    let upstreams: Vec<PathBuf> = [
+        "upstream-user-management.swagger.json",
+        "upstream-flight-control.swagger.json",
+    ]
+    .iter()
+    .map(|name| reference.join(name))
+    .filter(|path| path.exists())
+    .collect();
+    if upstreams.is_empty() {
+        eprintln!("skipped: no upstream reference in {}", reference.display());
         return;
     }
-    let outcome = run_paths(
-        &upstream,
-        &root.join("spec/user-management.json"),
-        &root.join("spec/CURATION.md"),
-    );
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("spec-diff")
+        .args(&upstreams)
+        .arg("--spec")
+        .arg(root.join("spec/user-management.json"))
+        .arg("--curation")
+        .arg(root.join("spec/CURATION.md"))
+        .output()
+        .expect("xtask runs");
+    let outcome = Outcome {
+        code: output.status.code().expect("xtask exits normally"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
     assert!(
         matches!(outcome.code, 0 | 1),
         "exit {}:\n{}{}",
@@ -654,4 +671,113 @@ fn real_spec_against_upstream_reference() {
         outcome.stderr
     );
     outcome.summary();
+}
+
+/// Runs the binary with several upstream documents (in this order) against `ours`.
+fn run_upstreams(upstreams: &[&Value], ours: &Value) -> Outcome {
+    let dir = TempDir::new().expect("temp dir");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command.arg("spec-diff");
+    for (n, doc) in upstreams.iter().enumerate() {
+        let path = dir.path().join(format!("upstream-{n}.swagger.json"));
+        std::fs::write(&path, doc.to_string()).expect("write upstream");
+        command.arg(path);
+    }
+    let ours_path = dir.path().join(OURS);
+    std::fs::write(&ours_path, ours.to_string()).expect("write ours");
+    let output = command
+        .arg("--spec")
+        .arg(ours_path)
+        .arg("--curation")
+        .arg(dir.path().join("CURATION.md"))
+        .output()
+        .expect("xtask runs");
+    Outcome {
+        code: output.status.code().expect("xtask exits normally"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The fixture upstream split in two, as upstream publishes one document per collection: the
+/// query operation lives in a second document, beside an operation of a collection our spec
+/// does not cover (tagged `mssp`) and the definition only that one uses.
+fn split_upstream() -> (Value, Value) {
+    let whole = fixture(UPSTREAM);
+    let mut first = whole.clone();
+    let query = first["paths"]
+        .as_object_mut()
+        .expect("paths")
+        .remove(QUERY)
+        .expect("the query path");
+    let mut second = whole;
+    second["paths"] = json!({
+        QUERY: query,
+        "/mssp/queries/other/v1": {"get": {
+            "operationId": "queryOtherV1",
+            "tags": ["mssp"],
+            "responses": {"200": {"description": "OK",
+                "schema": {"$ref": "#/definitions/mssp.Only"}}}
+        }}
+    });
+    second["definitions"]["mssp.Only"] = json!({"type": "object",
+        "properties": {"id": {"type": "string"}}});
+    (first, second)
+}
+
+/// Ours with the collections it covers declared: the fixture's operations are untagged, so
+/// they are covered whatever the list says.
+fn ours_covering(tags: &[&str]) -> Value {
+    let mut ours = fixture(OURS);
+    ours["tags"] = tags.iter().map(|t| json!({"name": t})).collect();
+    ours
+}
+
+#[test]
+fn each_operation_is_compared_with_the_upstream_document_that_has_it() {
+    let (first, second) = split_upstream();
+    let ours = ours_covering(&["things"]);
+    let outcome = run_upstreams(&[&first, &second], &ours);
+    assert_eq!(outcome.code, 0, "{}{}", outcome.stdout, outcome.stderr);
+    assert!(outcome.keys().is_empty(), "{}", outcome.stdout);
+    assert!(
+        outcome.stdout.contains("upstream-1.swagger.json"),
+        "{}",
+        outcome.stdout
+    );
+
+    // Drift in the operation only the second document has is found there.
+    let mut drifted = ours.clone();
+    remove_param(op(&mut drifted, QUERY, "get"), "filter");
+    let outcome = run_upstreams(&[&first, &second], &drifted);
+    assert_eq!(outcome.code, 1, "{}", outcome.stdout);
+    assert_eq!(outcome.keys(), ["param.missing:queryThingsV1:query.filter"]);
+
+    // Without the second document the operation is ours alone.
+    let outcome = run_upstreams(&[&first], &ours);
+    assert_eq!(
+        outcome.keys(),
+        ["op.extra:queryThingsV1"],
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn upstream_operations_of_collections_the_spec_does_not_cover_are_not_missing() {
+    let (first, second) = split_upstream();
+    // Covered: `mssp` is out of scope, and so is the definition only its operation uses.
+    let outcome = run_upstreams(&[&first, &second], &ours_covering(&["things"]));
+    assert!(outcome.keys().is_empty(), "{}", outcome.stdout);
+    // A spec that declares `mssp` (or no collections at all) lacks both.
+    for ours in [ours_covering(&["things", "mssp"]), fixture(OURS)] {
+        let outcome = run_upstreams(&[&first, &second], &ours);
+        assert_eq!(outcome.code, 1, "{}", outcome.stdout);
+        assert_eq!(
+            outcome.keys(),
+            ["op.missing:queryOtherV1", "schema.missing:mssp.Only"],
+            "{}",
+            outcome.stdout
+        );
+    }
 }

@@ -8699,7 +8699,7 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for CrowdStrike Falcon User Management
 
-Curated by the falcon-users project: every User Management operation plus the OAuth2 token endpoints. See spec/CURATION.md for where and why this document departs from upstream.
+Curated by the falcon-users project: every User Management operation, the OAuth2 token endpoints and the adjacent sensor-download lookup of the token's own CID. See spec/CURATION.md for where and why this document departs from upstream.
 
 Version: 2026-11-22*/
 pub struct Client {
@@ -8788,6 +8788,20 @@ let response = client.oauth2_access_token()
 ```*/
     pub fn oauth2_access_token(&self) -> builder::Oauth2AccessToken<'_> {
         builder::Oauth2AccessToken::new(self)
+    }
+    /**The CID the token acts in (the member CID for a Flight Control member token), in upper case with its `-XX` checksum, as the console shows it and sensor installers take it. One resource; no parameters
+
+Sends a `GET` request to `/sensors/queries/installers/ccid/v1`
+
+```ignore
+let response = client.get_sensor_installers_ccid_by_query()
+    .send()
+    .await;
+```*/
+    pub fn get_sensor_installers_ccid_by_query(
+        &self,
+    ) -> builder::GetSensorInstallersCcidByQuery<'_> {
+        builder::GetSensorInstallersCcidByQuery::new(self)
     }
     /**Run aggregation queries (terms, ranges, date ranges...) over the users of the tenant
 
@@ -9675,6 +9689,85 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_sensor_installers_ccid_by_query`]
+
+[`Client::get_sensor_installers_ccid_by_query`]: super::Client::get_sensor_installers_ccid_by_query*/
+    #[derive(Debug, Clone)]
+    pub struct GetSensorInstallersCcidByQuery<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> GetSensorInstallersCcidByQuery<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/sensors/queries/installers/ccid/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MsaspecQueryResponse>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client } = self;
+            let url = format!("{}/sensors/queries/installers/ccid/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_sensor_installers_ccid_by_query",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -38,6 +38,24 @@ pub const OAUTH2_ACCESS_TOKEN: Operation = Operation {
     sort_fields: &[],
     filter_fields: &[],
 };
+/// `GetSensorInstallersCCIDByQuery` (`GET /sensors/queries/installers/ccid/v1`).
+pub const GET_SENSOR_INSTALLERS_CCID_BY_QUERY: Operation = Operation {
+    id: "GetSensorInstallersCCIDByQuery",
+    name: "get_sensor_installers_ccid_by_query",
+    method: HttpMethod::Get,
+    path: "/sensors/queries/installers/ccid/v1",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["sensor-installers:read"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
 /// `aggregateUsersV1` (`POST /user-management/aggregates/users/v1`).
 pub const AGGREGATE_USERS_V1: Operation = Operation {
     id: "aggregateUsersV1",
@@ -883,6 +901,7 @@ pub const LEGACY_RETRIEVE_USER_UUID: Operation = Operation {
 pub const ALL: &[Operation] = &[
     OAUTH2_REVOKE_TOKEN,
     OAUTH2_ACCESS_TOKEN,
+    GET_SENSOR_INSTALLERS_CCID_BY_QUERY,
     AGGREGATE_USERS_V1,
     AGGREGATE_USERS_V2,
     LEGACY_COMBINED_USER_ROLES_V1,
@@ -926,6 +945,9 @@ pub fn by_name(name: &str) -> Option<&'static Operation> {
     match name {
         "oauth2_revoke_token" => Some(&OAUTH2_REVOKE_TOKEN),
         "oauth2_access_token" => Some(&OAUTH2_ACCESS_TOKEN),
+        "get_sensor_installers_ccid_by_query" => {
+            Some(&GET_SENSOR_INSTALLERS_CCID_BY_QUERY)
+        }
         "aggregate_users_v1" => Some(&AGGREGATE_USERS_V1),
         "aggregate_users_v2" => Some(&AGGREGATE_USERS_V2),
         "legacy_combined_user_roles_v1" => Some(&LEGACY_COMBINED_USER_ROLES_V1),
@@ -971,6 +993,7 @@ pub fn by_id(id: &str) -> Option<&'static Operation> {
     match id {
         "oauth2RevokeToken" => Some(&OAUTH2_REVOKE_TOKEN),
         "oauth2AccessToken" => Some(&OAUTH2_ACCESS_TOKEN),
+        "GetSensorInstallersCCIDByQuery" => Some(&GET_SENSOR_INSTALLERS_CCID_BY_QUERY),
         "aggregateUsersV1" => Some(&AGGREGATE_USERS_V1),
         "aggregateUsersV2" => Some(&AGGREGATE_USERS_V2),
         "combinedUserRolesV1" => Some(&LEGACY_COMBINED_USER_ROLES_V1),

@@ -167,6 +167,79 @@ pub mod operations {
             )
         }
     }
+    pub struct GetSensorInstallersCcidByQueryWhen(::httpmock::When);
+    impl GetSensorInstallersCcidByQueryWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/sensors/queries/installers/ccid/v1$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+    }
+    pub struct GetSensorInstallersCcidByQueryThen(::httpmock::Then);
+    impl GetSensorInstallersCcidByQueryThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::MsaspecQueryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
     pub struct AggregateUsersV1When(::httpmock::When);
     impl AggregateUsersV1When {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -3696,6 +3769,15 @@ pub trait MockServerExt {
     fn oauth2_access_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::Oauth2AccessTokenWhen, operations::Oauth2AccessTokenThen);
+    fn get_sensor_installers_ccid_by_query<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetSensorInstallersCcidByQueryWhen,
+            operations::GetSensorInstallersCcidByQueryThen,
+        );
     fn aggregate_users_v1<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::AggregateUsersV1When, operations::AggregateUsersV1Then);
@@ -3894,6 +3976,23 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::Oauth2AccessTokenWhen::new(when),
                 operations::Oauth2AccessTokenThen::new(then),
+            )
+        })
+    }
+    fn get_sensor_installers_ccid_by_query<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetSensorInstallersCcidByQueryWhen,
+            operations::GetSensorInstallersCcidByQueryThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetSensorInstallersCcidByQueryWhen::new(when),
+                operations::GetSensorInstallersCcidByQueryThen::new(then),
             )
         })
     }

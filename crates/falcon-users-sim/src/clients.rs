@@ -25,6 +25,22 @@ pub const READ: &str = "user-management:read";
 pub const WRITE: &str = "user-management:write";
 pub use crate::config::UNAUTHENTICATED_PER_MINUTE;
 
+/// Every scope an operation of the table needs, in table order: what the full client holds, so
+/// an operation added to the spec brings its scope along with no list here to keep.
+pub fn every_scope() -> Vec<&'static str> {
+    let mut scopes: Vec<&'static str> = Vec::new();
+    for op in falcon_users_api::operations::ALL {
+        if let falcon_users_api::Auth::Bearer { scopes: needed } = op.auth {
+            for scope in needed {
+                if !scopes.contains(scope) {
+                    scopes.push(scope);
+                }
+            }
+        }
+    }
+    scopes
+}
+
 /// Credentials of a registered API client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCredentials {

@@ -29,6 +29,11 @@ struct Args {
     /// Requests per minute per API client.
     #[arg(long, default_value_t = 6000)]
     rate_limit: u32,
+    /// The region it plays, sent as `X-Cs-Region` with every token. SDKs that autodiscover
+    /// their region (FalconPy, PSFalcon) move to that real cloud's host on a real region's
+    /// name: give them one no cloud has, such as `local-1`.
+    #[arg(long, default_value = "us-1")]
+    region: String,
 }
 
 /// Exit code of a usage error (what clap exits with on a bad argument).
@@ -45,6 +50,7 @@ async fn main() -> std::process::ExitCode {
         seed: args.seed,
         port: args.port,
         rate_limit_per_minute: args.rate_limit,
+        region: args.region,
         ..SimConfig::default()
     };
     // The arguments were checked one by one; this is the same check of the whole.

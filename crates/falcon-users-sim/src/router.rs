@@ -19,7 +19,9 @@ use crate::body;
 use crate::envelope::{Headers, error, trace_id};
 use crate::faults;
 use crate::rate;
-use crate::routes::{aggregates, grants, invitations, legacy, oauth2, permissions, roles, users};
+use crate::routes::{
+    aggregates, grants, invitations, legacy, oauth2, permissions, roles, sensor_download, users,
+};
 use crate::shared::Shared;
 
 type Route = MethodRouter<Arc<Shared>>;
@@ -104,6 +106,10 @@ fn registry() -> Vec<Entry> {
             legacy::available_role_ids,
         ),
         handle(&op::LEGACY_GET_USER_ROLE_IDS, legacy::user_role_ids),
+        handle(
+            &op::GET_SENSOR_INSTALLERS_CCID_BY_QUERY,
+            sensor_download::ccid,
+        ),
     ]
 }
 

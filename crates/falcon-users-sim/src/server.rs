@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 use url::Url;
 
-use crate::clients::{ApiClient, ClientCredentials, Clients, READ, WRITE};
+use crate::clients::{ApiClient, ClientCredentials, Clients, READ, every_scope};
 use crate::clock::SimClock;
 use crate::config::{Limits, SimConfig};
 use crate::router::router;
@@ -104,7 +104,7 @@ impl Simulator {
             (
                 "sim-rw-client",
                 "sim-rw-secret",
-                vec![READ, WRITE],
+                every_scope(),
                 state.parent_cid.clone(),
             ),
             (
@@ -237,7 +237,8 @@ impl Simulator {
             .unwrap_or_default()
     }
 
-    /// A client with read and write scopes in the parent CID.
+    /// A client in the parent CID with every scope an operation of the table needs (user
+    /// management read and write, sensor download read).
     pub fn credentials(&self) -> ClientCredentials {
         ClientCredentials {
             client_id: "sim-rw-client".into(),
@@ -245,7 +246,9 @@ impl Simulator {
         }
     }
 
-    /// A client with the read scope only.
+    /// A client with the user-management read scope only (no write, no sensor download: its
+    /// [`GetSensorInstallersCCIDByQuery`](falcon_users_api::operations::GET_SENSOR_INSTALLERS_CCID_BY_QUERY)
+    /// is refused with 403).
     pub fn read_only_credentials(&self) -> ClientCredentials {
         ClientCredentials {
             client_id: "sim-ro-client".into(),
@@ -341,7 +344,10 @@ async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        // Header names go out as the service writes them (`X-Cs-Region`, `X-Cs-Traceid`), not
+        // lower case: FalconPy looks `X-Cs-Region` up case-sensitively for its autodiscovery.
+        .title_case_headers(true);
     let graceful = GracefulShutdown::new();
     loop {
         let slot = tokio::select! {

@@ -56,3 +56,55 @@ fn sizes_beyond_the_bounds_are_usage_errors() {
         assert!(stderr.contains(max), "{args:?} names the maximum: {stderr}");
     }
 }
+
+/// `--region` is the `X-Cs-Region` a token answer carries, so SDKs that follow it to a real
+/// cloud (FalconPy, PSFalcon) can be kept on the simulator with a name no cloud has.
+#[test]
+fn the_region_option_is_the_token_answers_region() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_falcon-users-sim"))
+        .args(["--port", "0", "--users", "0", "--region", "local-1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut base, mut client) = (None, None);
+    // The banner comes at once; a hang fails instead of blocking (the child is killed below).
+    for line in lines.by_ref().take(8) {
+        let line = line.expect("stdout");
+        if let Some(url) = line.strip_prefix("FALCON_CLOUD=") {
+            base = Some(url.to_owned());
+        }
+        if let Some(id) = line.strip_prefix("FALCON_CLIENT_SECRET=") {
+            client = Some(id.to_owned());
+            break;
+        }
+    }
+    let (base, secret) = (base.expect("the base URL"), client.expect("the secret"));
+    let host = base.trim_start_matches("http://");
+    let body = format!("client_id=sim-rw-client&client_secret={secret}");
+    let mut stream = TcpStream::connect(host).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "POST /oauth2/token HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request sent");
+    let mut answer = String::new();
+    let read = stream.read_to_string(&mut answer);
+    let _ = child.kill();
+    let _ = child.wait();
+    read.expect("the answer");
+    let head = answer.split("\r\n\r\n").next().unwrap_or_default();
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+    // Spelled as the service spells it: FalconPy looks the name up case-sensitively.
+    assert!(head.contains("\r\nX-Cs-Region: local-1\r\n"), "{head}");
+}

@@ -67,6 +67,7 @@ pub use model::role_ref::RoleRef;
 pub use model::user_ref::UserRef;
 pub use model::views::{Grant, GrantView, Role, User, UserStatus, UserType, UserView};
 pub use ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
+pub use ops::own_cid::{OwnCid, SENSOR_DOWNLOAD_READ};
 pub use ops::paging::Entities;
 pub use ops::users::{UserQuery, UserUpdate};
 pub use retry::RetryPolicy;

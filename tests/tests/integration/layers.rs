@@ -113,7 +113,7 @@ fn falcon_users_layers_point_down() {
             &["ops::paging::walk"],
             &["ops::paging::prefetch"],
             &["ops::paging"],
-            &["ops::users", "ops::roles", "ops::grants"],
+            &["ops::users", "ops::roles", "ops::grants", "ops::own_cid"],
             &["workflows::once"],
             &["workflows::inventory"],
             &["workflows::review::finding", "workflows::review::privilege"],

@@ -10,6 +10,7 @@ mod wire {
     mod oauth2;
     mod permissions_invitations;
     mod roles;
+    mod sensor_download;
     mod users;
 }
 

@@ -44,6 +44,16 @@ fn description_problem(description: Option<&Value>, at: &str) -> Option<String> 
 /// response must say what they are (`cargo xtask new-operation` leaves them to write).
 fn operation_description_problems(spec: &Value) -> Vec<String> {
     let mut problems = Vec::new();
+    // The collections and scopes an operation brings (`cargo xtask new-operation` declares
+    // new ones with a placeholder).
+    for tag in spec["tags"].as_array().into_iter().flatten() {
+        let at = format!("tag {}", tag["name"].as_str().unwrap_or("?"));
+        problems.extend(description_problem(tag.get("description"), &at));
+    }
+    let scopes = spec.pointer("/components/securitySchemes/oauth2/flows/clientCredentials/scopes");
+    for (scope, text) in scopes.and_then(Value::as_object).into_iter().flatten() {
+        problems.extend(description_problem(Some(text), &format!("scope {scope}")));
+    }
     for (path, methods) in spec["paths"].as_object().unwrap() {
         for (method, op) in methods.as_object().unwrap() {
             let id = op["operationId"].as_str().unwrap_or(path);
@@ -147,7 +157,12 @@ fn every_spec_operation_is_described() {
 #[test]
 fn the_operation_description_check_finds_what_is_missing() {
     let todo = "TODO: describe in the project's own words";
-    let spec = serde_json::json!({"paths": {
+    let spec = serde_json::json!({
+    "tags": [{"name": "old", "description": "Old."}, {"name": "fresh", "description": todo}],
+    "components": {"securitySchemes": {"oauth2": {"flows": {"clientCredentials": {"scopes": {
+        "a:read": "Reads.", "b:read": todo
+    }}}}}},
+    "paths": {
         "/done": {"get": {
             "operationId": "done", "summary": "Fine.",
             "parameters": [{"name": "ids", "description": "Ids."}],
@@ -164,6 +179,8 @@ fn the_operation_description_check_finds_what_is_missing() {
     assert_eq!(
         problems,
         [
+            "tag fresh: still to write (TODO)",
+            "scope b:read: still to write (TODO)",
             "fresh summary: no description",
             "fresh parameter limit: still to write (TODO)",
             "post /new body: still to write (TODO)",

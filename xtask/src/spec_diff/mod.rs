@@ -1,4 +1,11 @@
-//! `cargo xtask spec-diff`: compare our OpenAPI 3.0 spec with upstream's Swagger 2.0 document.
+//! `cargo xtask spec-diff`: compare our OpenAPI 3.0 spec with upstream's Swagger 2.0 documents.
+//!
+//! Upstream publishes one document per collection (User Management; Flight Control with the
+//! sensor-download CCID lookup), and our spec holds operations of several. Each operation of ours
+//! is compared with the first upstream document given that has it; it is `op.extra` only when
+//! none has it. The collections the spec covers are its top-level `tags`: an upstream operation
+//! tagged only with others (Flight Control's `mssp`) is out of scope, not missing, and so are
+//! the definitions only such operations use. A spec without `tags` covers everything.
 //!
 //! Our spec is curated by hand, so it can silently drift from the API it describes. This task
 //! lists every factual difference (operations, parameters, request bodies, responses, schema
@@ -56,41 +63,82 @@ mod report;
 mod responses;
 mod schema;
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use curation::Curation;
 use document::Document;
 use finding::{Finding, Pair};
 use report::Report;
+use serde_json::Value;
 
-/// Compares `upstream` (Swagger 2.0) with `spec` (our OpenAPI 3.0), prints one line per
-/// difference (only the unexplained ones with `unexplained_only`) and a summary, and returns
-/// whether every difference is explained by `curation`.
-pub fn run(upstream: &Path, spec: &Path, curation: &Path, unexplained_only: bool) -> Result<bool> {
-    let upstream_doc = Document::load(upstream)?;
+/// Compares `upstreams` (Swagger 2.0, one or more) with `spec` (our OpenAPI 3.0), prints one
+/// line per difference (only the unexplained ones with `unexplained_only`) and a summary, and
+/// returns whether every difference is explained by `curation`.
+pub fn run(
+    upstreams: &[PathBuf],
+    spec: &Path,
+    curation: &Path,
+    unexplained_only: bool,
+) -> Result<bool> {
+    let upstream_docs = upstreams
+        .iter()
+        .map(|path| Document::load(path))
+        .collect::<Result<Vec<_>>>()?;
     let ours_doc = Document::load(spec)?;
     let curation = Curation::load(curation)?;
-    let findings = diff(&upstream_doc, &ours_doc)?;
+    let findings = diff(&upstream_docs, &ours_doc)?;
     let report = Report::build(&findings, &curation, unexplained_only);
+    let names: Vec<String> = upstreams.iter().map(|p| p.display().to_string()).collect();
     println!(
         "spec-diff: comparing {} with upstream {}",
         spec.display(),
-        upstream.display()
+        names.join(", ")
     );
     print!("{}", report.text);
     Ok(report.unexplained == 0)
 }
 
-/// Every difference between the two documents: by operation (in operationId order), then
-/// operations only we have, then model differences (each once, in key order), then schema names.
-fn diff(upstream: &Document, ours: &Document) -> Result<Vec<Finding>> {
-    let upstream_ops = operation::operations(upstream)?;
+/// The collections (tags) our spec covers; `None` when it declares none (it covers all).
+fn collections(ours: &Document) -> Option<BTreeSet<&str>> {
+    let tags = ours.root.get("tags")?.as_array()?;
+    Some(
+        tags.iter()
+            .filter_map(|t| t.get("name").and_then(Value::as_str))
+            .collect(),
+    )
+}
+
+/// Whether an upstream operation belongs to a collection our spec covers (an untagged one does).
+fn in_scope(op: &Value, covered: Option<&BTreeSet<&str>>) -> bool {
+    let Some(covered) = covered else { return true };
+    match op.get("tags").and_then(Value::as_array) {
+        Some(tags) if !tags.is_empty() => tags
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| covered.contains(t))),
+        _ => true,
+    }
+}
+
+/// Every difference between the upstream documents and ours: by operation (in operationId
+/// order), then operations only we have, then model differences (each once, in key order), then
+/// schema names.
+fn diff(upstreams: &[Document], ours: &Document) -> Result<Vec<Finding>> {
+    let covered = collections(ours);
     let ours_ops = operation::operations(ours)?;
-    let pair = Pair::new(upstream, ours);
+    // Each upstream operation with the document it is compared in: the first that has it.
+    let mut upstream_ops: BTreeMap<String, (&Document, operation::Operation<'_>)> = BTreeMap::new();
+    for doc in upstreams {
+        for (id, op) in operation::operations(doc)? {
+            if !ours_ops.contains_key(&id) && !in_scope(op.op, covered.as_ref()) {
+                continue;
+            }
+            upstream_ops.entry(id).or_insert((doc, op));
+        }
+    }
     let mut findings = Vec::new();
-    for (id, up_op) in &upstream_ops {
+    for (id, (doc, up_op)) in &upstream_ops {
         match ours_ops.get(id) {
             None => findings.push(Finding::new(
                 format!("op.missing:{id}"),
@@ -101,6 +149,7 @@ fn diff(upstream: &Document, ours: &Document) -> Result<Vec<Finding>> {
                 ),
             )),
             Some(our_op) => {
+                let pair = Pair::new(doc, ours);
                 findings.extend(operations::diff_operation(&pair, id, up_op, our_op)?);
             }
         }
@@ -118,7 +167,18 @@ fn diff(upstream: &Document, ours: &Document) -> Result<Vec<Finding>> {
         }
     }
     let mut findings = merge_models(findings);
-    findings.extend(schema::diff_schema_names(upstream, ours)?);
+    let mut missing = BTreeMap::new();
+    for doc in upstreams {
+        let used: Vec<&Value> = upstream_ops
+            .values()
+            .filter(|(d, _)| std::ptr::eq(*d, doc))
+            .map(|(_, op)| op.op)
+            .collect();
+        for finding in schema::diff_schema_names(doc, ours, &used)? {
+            missing.entry(finding.key.clone()).or_insert(finding);
+        }
+    }
+    findings.extend(missing.into_values());
     Ok(findings)
 }
 

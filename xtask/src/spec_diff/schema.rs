@@ -1,6 +1,6 @@
 //! Structural schema comparison, and which shared model a difference belongs to.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use serde_json::Value;
@@ -12,12 +12,36 @@ use super::finding::{Finding, Pair};
 /// only guards against pathological documents, the cycle guard handles recursive schemas.
 const MAX_SCHEMA_DEPTH: usize = 32;
 
-/// Upstream definitions that our `components.schemas` lacks. Only this direction: names are
-/// what SDK users see, and a helper schema only we have is our own business.
-pub(super) fn diff_schema_names(upstream: &Document, ours: &Document) -> Result<Vec<Finding>> {
+/// Upstream definitions that our `components.schemas` lacks, among those the compared
+/// operations `used` reach (directly or through other definitions): a definition only an
+/// out-of-scope operation uses is not ours to have. Only this direction: names are what SDK
+/// users see, and a helper schema only we have is our own business.
+pub(super) fn diff_schema_names(
+    upstream: &Document,
+    ours: &Document,
+    used: &[&Value],
+) -> Result<Vec<Finding>> {
     let ours_names = ours.keys_at("/components/schemas")?;
-    Ok(upstream
-        .keys_at("/definitions")?
+    let defined = upstream.keys_at("/definitions")?;
+    let mut reached = BTreeSet::new();
+    let mut todo: Vec<&Value> = used.to_vec();
+    while let Some(value) = todo.pop() {
+        let mut names = Vec::new();
+        definition_refs(value, &mut names);
+        for name in names {
+            let pointer = format!(
+                "/definitions/{}",
+                name.replace('~', "~0").replace('/', "~1")
+            );
+            if defined.contains(name)
+                && reached.insert(name)
+                && let Some(def) = upstream.root.pointer(&pointer)
+            {
+                todo.push(def);
+            }
+        }
+    }
+    Ok(reached
         .difference(&ours_names)
         .map(|name| {
             Finding::new(
@@ -26,6 +50,26 @@ pub(super) fn diff_schema_names(upstream: &Document, ours: &Document) -> Result<
             )
         })
         .collect())
+}
+
+/// The definition names of every `#/definitions/...` reference inside `value`.
+fn definition_refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v.as_str()) {
+                    ("$ref", Some(r)) => {
+                        if let Some(name) = r.strip_prefix("#/definitions/") {
+                            out.push(name);
+                        }
+                    }
+                    _ => definition_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| definition_refs(v, out)),
+        _ => {}
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,12 +5,19 @@
 //! (400, 409, 422) for the write probe (`validate_only`, nothing is created). A 403 proves the
 //! scope is missing. Anything else (401, 429, 5xx, no answer) proves nothing: the scope is
 //! reported unknown, with the reason, and the exit code is 4.
+//!
+//! It also shows the CID the handle acts in, as the service states it (`Falcon::own_cid`, the
+//! sensor-download lookup). That needs a scope the CLI needs for nothing else ("Sensor Download:
+//! Read"), so its probe is reported like the others but never decides the exit code: a client
+//! without it is told so plainly and still passes.
 
 use std::process::ExitCode;
 
-use falcon_users::UserQuery;
-use falcon_users::api::operations::{CREATE_USER_V1, QUERY_USER_V1};
+use falcon_users::api::operations::{
+    CREATE_USER_V1, GET_SENSOR_INSTALLERS_CCID_BY_QUERY, QUERY_USER_V1,
+};
 use falcon_users::types::DomainCreateUserRequest;
+use falcon_users::{OwnCid, SENSOR_DOWNLOAD_READ, UserQuery};
 use serde_json::{Map, Value, json};
 
 use crate::cli::AuthCommand;
@@ -104,12 +111,24 @@ pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
         ("user-management:read", &read),
         ("user-management:write", &write),
     ];
+    let (own, sensor) = match falcon.own_cid().await {
+        Ok(own) => (Some(own), Access::Granted),
+        Err(e) => (
+            None,
+            verdict(
+                GET_SENSOR_INSTALLERS_CCID_BY_QUERY.id,
+                Err((e.status(), e.to_string())),
+                &[],
+            ),
+        ),
+    };
+    let sensor_scope = sensor_scope();
     let base = falcon.base_url();
     match ctx.format {
         Format::Json => {
             let mut found = Map::new();
             let mut unknown = Map::new();
-            for (scope, access) in scopes {
+            for (scope, access) in scopes.into_iter().chain([(sensor_scope, &sensor)]) {
                 found.insert(scope.into(), access.json());
                 if let Access::Unknown(why) = access {
                     unknown.insert(scope.into(), Value::String(why.clone()));
@@ -118,6 +137,7 @@ pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
             print_json(&json!({
                 "token": "ok", "base_url": base.as_str(),
                 "member_cid": falcon.member_cid().map(ToString::to_string),
+                "cid": own.as_ref().map(|o| o.with_checksum.clone()),
                 "scopes": found, "unknown": unknown
             }))?;
         }
@@ -126,11 +146,13 @@ pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
             if let Some(cid) = falcon.member_cid() {
                 lines.push(format!("member:    {cid}"));
             }
+            lines.push(format!("cid:       {}", cid_line(own.as_ref(), &sensor)));
             lines.push(format!("read:      {}", read.text()));
             lines.push(format!("write:     {}", write.text()));
             print_lines(&lines)?;
         }
     }
+    // Only the User Management scopes decide: the CID lookup is shown, not required.
     let inconclusive = scopes
         .iter()
         .any(|(_, access)| matches!(access, Access::Unknown(_)));
@@ -139,6 +161,29 @@ pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The scope id the CID lookup needs, from the operation table.
+fn sensor_scope() -> &'static str {
+    match GET_SENSOR_INSTALLERS_CCID_BY_QUERY.auth {
+        falcon_users::api::Auth::Bearer {
+            scopes: [scope, ..],
+        } => scope,
+        _ => "sensor-installers:read",
+    }
+}
+
+/// The `cid:` line: the CID as the service states it, or why it is not shown.
+fn cid_line(own: Option<&OwnCid>, access: &Access) -> String {
+    match (own, access) {
+        (Some(own), _) => own.with_checksum.clone(),
+        (None, Access::Denied) => format!(
+            "not shown: the API client lacks the scope \"{SENSOR_DOWNLOAD_READ}\" ({}), which \
+             only this lookup needs",
+            sensor_scope()
+        ),
+        (None, other) => other.text(),
+    }
 }
 
 #[cfg(test)]

@@ -63,3 +63,70 @@ fn write_is_true_only_when_the_probe_proves_it() {
         }
     }
 }
+
+/// `auth check` on the simulator shows the CID the client acts in, as the service states it;
+/// a client without the sensor-download scope is told so plainly and still passes.
+#[test]
+fn the_check_shows_the_cid_and_says_when_its_scope_is_missing() {
+    let sim = Sim::start(falcon_users_sim::SimConfig {
+        users: 3,
+        child_cids: 1,
+        ..Default::default()
+    });
+    let parent = sim.sim.parent_cid().to_ascii_uppercase();
+    let env = sim.env();
+
+    let out = run(&["-f", "json", "auth", "check"], &pairs(&env));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let cid = report["cid"].as_str().expect("the CID");
+    assert!(cid.starts_with(&format!("{parent}-")), "{report}");
+    assert_eq!(cid.len(), 32 + 3, "{cid}: -XX");
+    assert_eq!(report["scopes"]["sensor-installers:read"], json!(true));
+
+    let out = run(&["-f", "table", "auth", "check"], &pairs(&env));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("cid:       {cid}\n")),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A member handle: the member's CID.
+    let child = sim.sim.child_cids()[0].clone();
+    let out = run(
+        &["-f", "json", "--member-cid", &child, "auth", "check"],
+        &pairs(&env),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let member = report["cid"].as_str().expect("the member's CID");
+    assert!(
+        member.starts_with(&format!("{}-", child.to_ascii_uppercase())),
+        "{report}"
+    );
+
+    // The read-only client lacks "Sensor Download: Read": said, and the check still passes.
+    let ro = sim.sim.read_only_credentials();
+    let ro_env = [
+        ("FALCON_CLOUD", sim.sim.base_url_str()),
+        ("FALCON_CLIENT_ID", ro.client_id),
+        ("FALCON_CLIENT_SECRET", ro.client_secret),
+    ];
+    let out = run(&["-f", "table", "auth", "check"], &pairs(&ro_env));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            "cid:       not shown: the API client lacks the scope \"Sensor Download: Read\" \
+             (sensor-installers:read)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("write:     no"), "{stdout}");
+    let out = run(&["-f", "json", "auth", "check"], &pairs(&ro_env));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(report["cid"], Value::Null, "{report}");
+    assert_eq!(report["scopes"]["sensor-installers:read"], json!(false));
+}

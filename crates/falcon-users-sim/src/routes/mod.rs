@@ -8,4 +8,5 @@ pub mod legacy;
 pub mod oauth2;
 pub mod permissions;
 pub mod roles;
+pub mod sensor_download;
 pub mod users;

@@ -202,3 +202,62 @@ async fn expired_tokens_are_refreshed_transparently() {
     falcon.query_user_ids(&UserQuery::new(), 0).await.unwrap();
     assert_eq!(falcon.stats().token_requests, 2);
 }
+
+#[tokio::test]
+async fn own_cid_is_the_handles_cid_with_its_checksum_and_the_members_for_a_member_handle() {
+    let sim = sim(SimConfig {
+        users: 0,
+        child_cids: 1,
+        ..SimConfig::default()
+    })
+    .await;
+    let falcon = client(&sim, sim.credentials());
+    let own = falcon.own_cid().await.unwrap();
+    // One request, even in a CID without users (where `acting_cid` finds nothing).
+    assert_eq!(own.cid.as_str(), sim.parent_cid());
+    assert_eq!(falcon.acting_cid().await.unwrap(), None);
+    assert_eq!(
+        sim.request_count(&falcon_users_api::operations::GET_SENSOR_INSTALLERS_CCID_BY_QUERY),
+        1
+    );
+    let (head, checksum) = own.with_checksum.rsplit_once('-').unwrap();
+    assert_eq!(head, sim.parent_cid().to_ascii_uppercase());
+    assert_eq!(checksum.len(), 2, "{own}");
+    assert_eq!(own.to_string(), own.with_checksum);
+
+    let child: falcon_users::Cid = sim.child_cids()[0].parse().unwrap();
+    let member = falcon.for_member(&child).own_cid().await.unwrap();
+    assert_eq!(member.cid, child);
+    assert!(
+        member
+            .with_checksum
+            .starts_with(&child.as_str().to_ascii_uppercase()),
+        "{member}"
+    );
+}
+
+#[tokio::test]
+async fn own_cid_without_the_sensor_download_scope_names_the_scope() {
+    let sim = sim(SimConfig::default()).await;
+    let reader = client(&sim, sim.read_only_credentials());
+    let err = reader.own_cid().await.unwrap_err();
+    match &err {
+        Error::Auth {
+            problem: falcon_users::AuthProblem::Forbidden,
+            status: Some(403),
+            trace_id: Some(_),
+            ..
+        } => {}
+        other => panic!("expected Auth 403, got {other:?}"),
+    }
+    let message = err.to_string();
+    for needed in [
+        "\"Sensor Download: Read\"",
+        "sensor-installers:read",
+        "GetSensorInstallersCCIDByQuery",
+        "access denied",
+        "[trace id sim-",
+    ] {
+        assert!(message.contains(needed), "{needed} not in {message}");
+    }
+}

@@ -1,7 +1,7 @@
 //! FalconPy, a client nobody here wrote, against the simulator: `tests/falconpy/lifecycle.py`
 //! drives its `UserManagement` class through a user's lifecycle and then every method the class
-//! has, and this test holds each answer to the status the spec declares for the operation the
-//! method sent. FalconPy comes from PyPI into the venv `scripts/falconpy_env.py` keeps (the
+//! has, then the CCID lookup through its `SensorDownload` class (on the same token), and this
+//! test holds each answer to the status the spec declares for the operation the method sent. FalconPy comes from PyPI into the venv `scripts/falconpy_env.py` keeps (the
 //! benchmark's mechanism), cached under the target dir. Without python or PyPI the test is
 //! skipped loudly, except under `CI=true`, where that is a failure.
 //!
@@ -10,8 +10,9 @@
 //! the ones its caller names. FalconPy's own quirks, which the script works with: a service class
 //! mints a token when constructed (an explicit `login()` would leave a second one live); keywords
 //! an endpoint does not declare are dropped silently; `get_user_allowed_actions` takes only
-//! `allowed_actions`; a real region's `X-Cs-Region` moves `base_url` to crowdstrike.com, so the
-//! simulator here plays `local-1`.
+//! `allowed_actions`; a real region's `X-Cs-Region` moves `base_url` to crowdstrike.com (its
+//! autodiscovery looks the header name up case-sensitively, so the simulator writes header names
+//! as the service does), so the simulator here plays `local-1`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -44,8 +45,9 @@ const NOT_IN_FALCONPY: &[&str] = &[
     "queriesPermissionsV1",
 ];
 
-/// Runs the script against `sim`; `None` when FalconPy is unavailable outside CI.
-async fn run_falconpy(sim: &Simulator) -> Option<Value> {
+/// Runs the script against `sim` (with `extra` arguments); `None` when FalconPy is unavailable
+/// outside CI.
+async fn run_falconpy(sim: &Simulator, extra: &[&str]) -> Option<Value> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("falconpy-venv");
     let creds = sim.credentials();
@@ -56,6 +58,7 @@ async fn run_falconpy(sim: &Simulator) -> Option<Value> {
         .args(["--client-id", &creds.client_id])
         .args(["--client-secret", &creds.client_secret])
         .args(["--cid", &sim.parent_cid()])
+        .args(extra)
         .env("FALCONPY_VENV", &venv)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -120,7 +123,7 @@ async fn falconpy_user_management_lifecycle_and_every_method() {
     })
     .await
     .unwrap();
-    let Some(answer) = run_falconpy(&sim).await else {
+    let Some(answer) = run_falconpy(&sim, &[]).await else {
         return;
     };
     eprintln!(
@@ -208,6 +211,16 @@ async fn falconpy_user_management_lifecycle_and_every_method() {
             .collect();
         assert_eq!(found, roles.iter().copied().collect(), "{method}");
     }
+    // The CCID lookup through SensorDownload: the parent's CID, upper case with its checksum.
+    let ccid = step("get_sensor_installer_ccid", "ccid");
+    let parent = sim.parent_cid().to_ascii_uppercase();
+    assert!(
+        ccid.len() == 1
+            && ccid[0]
+                .as_str()
+                .is_some_and(|c| c.len() == 35 && c.starts_with(&format!("{parent}-"))),
+        "{ccid:?}"
+    );
     let buckets = &step("aggregate_users", "every")[0]["buckets"];
     assert!(
         buckets.as_array().is_some_and(|b| !b.is_empty()),
@@ -222,4 +235,33 @@ async fn falconpy_user_management_lifecycle_and_every_method() {
         );
     }
     assert_eq!(sim.tokens_held(), 0, "FalconPy's logout revoked its token");
+}
+
+/// FalconPy's region autodiscovery works on the simulator as on the service: a token answer's
+/// `X-Cs-Region` naming a real region moves `base_url` to that cloud's host (the script's
+/// loopback guard keeps anything from being sent there), and a region no cloud has leaves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn falconpy_follows_the_token_answers_region_as_on_the_service() {
+    for (region, moved_to) in [
+        ("us-2", Some("https://api.us-2.crowdstrike.com")),
+        ("local-1", None),
+    ] {
+        let sim = Simulator::start(SimConfig {
+            users: 0,
+            region: region.into(),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let Some(answer) = run_falconpy(&sim, &["--token-only"]).await else {
+            return;
+        };
+        assert_eq!(answer["token_status"], 201, "{region}: {answer}");
+        let expected = moved_to.map_or_else(|| sim.base_url_str(), str::to_owned);
+        assert_eq!(
+            answer["base_url"].as_str().map(|u| u.trim_end_matches('/')),
+            Some(expected.as_str()),
+            "{region}: {answer}"
+        );
+    }
 }

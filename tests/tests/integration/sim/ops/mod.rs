@@ -65,4 +65,5 @@ mod legacy;
 mod oauth2;
 mod permissions;
 mod roles;
+mod sensor_download;
 mod users;
