@@ -317,6 +317,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
             .verify(false)
             // Each user was named (or matched) and the batch confirmed as a whole.
             .guardrails(Guardrails::unlimited())
+            .settle(ctx.settle.clone())
             .stop_on(ctx.changes.begin());
         let sink = journal.as_ref().map_or(&off, |j| &j.journal);
         let report = ctx.falcon.apply(&plan, &options, sink).await?;

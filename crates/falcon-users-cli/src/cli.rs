@@ -94,6 +94,11 @@ pub struct Global {
     /// Do not ask before destructive changes.
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+    /// After changing the tenant, wait up to SECS for the service to show the changes (its
+    /// listings lag its writes, by 30 s and more), so that a command run right after sees them;
+    /// 0 returns at once. A service without lag costs one read.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 90)]
+    pub settle: u64,
     /// More logging on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

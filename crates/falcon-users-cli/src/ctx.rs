@@ -1,9 +1,13 @@
 //! What every command is handed: the connected client and the output settings.
 
 use falcon_users::Falcon;
+use std::time::Duration;
+
+use falcon_users::workflows::{Settle, Waiting};
 
 use crate::interrupt::Changes;
 use crate::output::Format;
+use crate::output::console;
 
 /// What every command needs.
 pub struct Ctx {
@@ -17,4 +21,31 @@ pub struct Ctx {
     pub yes: bool,
     /// Marks the start of changes, so that a signal lets the step in flight finish.
     pub changes: Changes,
+    /// How long a command that changed the tenant waits for the service to show it.
+    pub settle: Settle,
+}
+
+/// The wait `--settle SECS` asks for, saying on stderr when it starts and how it ended (a check
+/// that passes at once says nothing).
+pub fn settle(secs: u64) -> Settle {
+    Settle::new()
+        .limit(Duration::from_secs(secs))
+        .on_progress(|w: &Waiting| match w.shown {
+            None => console::line(format_args!(
+                "waiting up to {} s for the service to show {}",
+                w.limit.as_secs(),
+                w.what
+            )),
+            Some(true) => console::line(format_args!(
+                "the service shows {} after {} s",
+                w.what,
+                w.waited.as_secs()
+            )),
+            Some(false) => console::line(format_args!(
+                "warning: the service does not show {} after {} s; a command run right after \
+                 may not see them yet",
+                w.what,
+                w.waited.as_secs()
+            )),
+        })
 }

@@ -105,6 +105,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         explicit_format: global.format,
         yes: global.yes,
         changes,
+        settle: ctx::settle(global.settle),
     };
     let outcome = match job {
         Job::Users(c) => commands::users::run(&ctx, c).await,

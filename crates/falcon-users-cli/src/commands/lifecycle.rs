@@ -28,6 +28,7 @@ async fn provision_one(ctx: &Ctx, args: ProvisionOne) -> Outcome {
     let uid = args.uid;
     // Roles as written: the workflow resolves names once, before its first change.
     let mut job = Provision::new(&uid, args.roles)
+        .settle(ctx.settle.clone())
         .legacy_create(args.legacy)
         .on_grant_failure(if args.keep_on_failure {
             OnGrantFailure::Report
@@ -101,7 +102,11 @@ pub async fn offboard(ctx: &Ctx, job: jobs::Offboard) -> Outcome {
     let stop = ctx.changes.begin();
     let done = ctx
         .falcon
-        .offboard(&Offboard::new(user.as_str()).stop_on(stop))
+        .offboard(
+            &Offboard::new(user.as_str())
+                .stop_on(stop)
+                .settle(ctx.settle.clone()),
+        )
         .await?;
     show(done.executed)?;
     Ok(ExitCode::SUCCESS)

@@ -114,6 +114,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
         .concurrency(args.planning.concurrency)
         .verify(verify)
         .guardrails(guardrails)
+        .settle(ctx.settle.clone())
         .stop_on(ctx.changes.begin());
     let report = ctx.falcon.apply(&plan, &options, &journal.journal).await?;
     show_report(ctx.format, &plan, &report, Vec::new())?;

@@ -70,6 +70,7 @@ fn global_options_have_their_own_sections_after_the_commands_own() {
         "--member-cid",
         "--format",
         "--yes",
+        "--settle",
         "--verbose",
     ] {
         assert!(globals.contains(&option), "{option} in {globals:?}");

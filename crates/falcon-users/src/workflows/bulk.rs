@@ -1,6 +1,10 @@
 //! One role change applied to many users, with a result per user.
 
 use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::TryStreamExt;
 use futures::stream::{self, StreamExt};
 
 use crate::client::Falcon;
@@ -9,7 +13,8 @@ use crate::model::cid::Cid;
 use crate::model::ids::IdList;
 use crate::model::role_ref::{RoleRef, check_roles};
 use crate::model::validation::check_expiry;
-use crate::ops::grants::{GrantOptions, RevokeOptions};
+use crate::ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
+use crate::workflows::settle::Settle;
 
 /// Grant or revoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +34,17 @@ pub enum RoleChange {
 /// use falcon_users::workflows::BulkOptions;
 /// let options = BulkOptions::new().concurrency(4);
 /// assert_eq!((options.concurrency, options.cid), (4, None));
+/// assert_eq!(options.settle.limit.as_secs(), 90);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct BulkOptions {
     /// The CID to change the roles in (`None`: the handle's own).
     pub cid: Option<Cid>,
     /// Users changed at once (default 8; 0 counts as 1).
     pub concurrency: usize,
+    /// How long to wait, after the last change, for the service to show it.
+    pub settle: Settle,
 }
 
 impl Default for BulkOptions {
@@ -44,6 +52,7 @@ impl Default for BulkOptions {
         Self {
             cid: None,
             concurrency: 8,
+            settle: Settle::new(),
         }
     }
 }
@@ -63,6 +72,13 @@ impl BulkOptions {
     /// Users changed at once (0 counts as 1).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n;
+        self
+    }
+
+    /// How long to wait, after the last change, for the service to show it (default
+    /// [`Settle::new`]: up to 90 s), so that a read right after sees every change.
+    pub fn settle(mut self, settle: Settle) -> Self {
+        self.settle = settle;
         self
     }
 }
@@ -111,7 +127,10 @@ impl Falcon {
             check_expiry(at)?;
         }
         let roles = IdList::from(self.resolve_role_refs("role_ids", &roles, cid).await?);
-        Ok(stream::iter(users)
+        // The order the changes finish in: the last one is the last the service shows.
+        let finished = AtomicUsize::new(0);
+        let finished = &finished;
+        let outcomes: Vec<(usize, BulkOutcome)> = stream::iter(users)
             .map(|uuid| {
                 let roles = roles.clone();
                 async move {
@@ -128,14 +147,40 @@ impl Falcon {
                             self.revoke_roles(&uuid, roles, options).await
                         }
                     };
-                    BulkOutcome {
+                    let order = finished.fetch_add(1, Ordering::Relaxed);
+                    let outcome = BulkOutcome {
                         user_uuid: uuid,
                         result,
-                    }
+                    };
+                    (order, outcome)
                 }
             })
             .buffered(concurrency.max(1))
             .collect()
-            .await)
+            .await;
+        let last = outcomes
+            .iter()
+            .filter(|(_, o)| o.result.is_ok())
+            .max_by_key(|(order, _)| *order);
+        if let Some((_, last)) = last {
+            let query = match cid {
+                Some(cid) => GrantQuery::new().cid(cid.clone()),
+                None => GrantQuery::new(),
+            };
+            let granting = matches!(change, RoleChange::Grant { .. });
+            self.settle(&options.settle, "the role changes", || async {
+                let held: BTreeSet<String> = self
+                    .grants(&last.user_uuid, query.clone())
+                    .map_ok(|g| g.role_id)
+                    .try_collect()
+                    .await?;
+                Ok(roles
+                    .as_slice()
+                    .iter()
+                    .all(|r| held.contains(r) == granting))
+            })
+            .await;
+        }
+        Ok(outcomes.into_iter().map(|(_, o)| o).collect())
     }
 }

@@ -15,6 +15,7 @@ mod once;
 mod provision;
 pub mod review;
 pub mod roster;
+mod settle;
 mod stop;
 
 /// Where [`UserRef`] was first defined; it lives in the crate root now.
@@ -24,4 +25,5 @@ pub use fleet::FleetItem;
 pub use inventory::{InventoryOptions, UserWithGrants};
 pub use offboard::{Offboard, OffboardPlan, OffboardReport};
 pub use provision::{OnGrantFailure, Provision, ProvisionOutcome};
+pub use settle::{Settle, Settled, Waiting};
 pub use stop::Stop;

@@ -11,6 +11,7 @@ use crate::model::cid::Cid;
 use crate::model::user_ref::UserRef;
 use crate::model::views::{Grant, User};
 use crate::ops::grants::{GrantQuery, RevokeOptions};
+use crate::workflows::settle::{Settle, Settled};
 use crate::workflows::stop::Stop;
 
 /// What offboarding will do (or did): the user, the grants to revoke by CID, then the delete.
@@ -31,6 +32,8 @@ pub struct OffboardReport {
     pub plan: OffboardPlan,
     /// Whether the changes were made (false for a dry run).
     pub executed: bool,
+    /// Whether the service showed the user gone before the offboarding returned.
+    pub settled: Settled,
 }
 
 /// A user to offboard (by login or UUID), and how.
@@ -46,6 +49,7 @@ pub struct Offboard {
     who: UserRef,
     dry_run: bool,
     stop: Stop,
+    settle: Settle,
 }
 
 impl Offboard {
@@ -55,6 +59,7 @@ impl Offboard {
             who: who.into(),
             dry_run: false,
             stop: Stop::new(),
+            settle: Settle::new(),
         }
     }
 
@@ -69,6 +74,13 @@ impl Offboard {
     /// so far) and not done (the user then still exists).
     pub fn stop_on(mut self, stop: Stop) -> Self {
         self.stop = stop;
+        self
+    }
+
+    /// How long to wait, once the user is deleted, for the service to show them gone (default
+    /// [`Settle::new`]: up to 90 s), so that a lookup right after does not find them.
+    pub fn settle(mut self, settle: Settle) -> Self {
+        self.settle = settle;
         self
     }
 
@@ -125,6 +137,7 @@ impl Falcon {
             return Ok(OffboardReport {
                 plan,
                 executed: false,
+                settled: Settled::NotChecked,
             });
         }
         let steps: Vec<String> = plan
@@ -142,9 +155,17 @@ impl Falcon {
         stop.before("offboarding", &steps, plan.revoke.len())?;
         self.delete_user(UserRef::Uuid(uuid.clone())).await?;
         info!(uuid = %uuid, grants = plan.grants.len(), "offboarded");
+        let settled = self
+            .settle(
+                &job.settle,
+                &plan.user.uid.clone().unwrap_or_default(),
+                || async { Ok(self.find_user(UserRef::Uuid(uuid.clone())).await?.is_none()) },
+            )
+            .await;
         Ok(OffboardReport {
             plan,
             executed: true,
+            settled,
         })
     }
 }

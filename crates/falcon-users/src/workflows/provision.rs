@@ -16,6 +16,7 @@ use crate::model::validation::checked_identity;
 use crate::model::views::User;
 use crate::ops::grants::{GrantOptions, GrantQuery};
 use crate::workflows::once::exactly_once;
+use crate::workflows::settle::Settle;
 use crate::workflows::stop::Stop;
 
 /// The workflow's name in [`Error::Stopped`].
@@ -50,6 +51,7 @@ pub struct Provision {
     legacy: bool,
     on_grant_failure: OnGrantFailure,
     stop: Stop,
+    settle: Settle,
 }
 
 /// What provisioning did.
@@ -125,6 +127,7 @@ impl Provision {
             legacy: false,
             on_grant_failure: OnGrantFailure::default(),
             stop: Stop::new(),
+            settle: Settle::new(),
         }
     }
 
@@ -163,6 +166,13 @@ impl Provision {
         self
     }
 
+    /// How long to wait, once the user is created or granted, for the service to show them
+    /// (default [`Settle::new`]: up to 90 s), so that a lookup right after finds them.
+    pub fn settle(mut self, settle: Settle) -> Self {
+        self.settle = settle;
+        self
+    }
+
     /// The login this job provisions.
     pub fn uid(&self) -> &str {
         &self.uid
@@ -179,6 +189,10 @@ impl Falcon {
     /// blindly: the user is looked up by `uid` first, and only created if absent. A create
     /// refused because another caller created the same login meanwhile ends as that user's
     /// outcome (`RolesAdded` or `AlreadyProvisioned`), not as an error.
+    ///
+    /// Before it returns, it waits ([`Provision::settle`]) until the service shows the user
+    /// with the roles granted: its listings lag its writes, and a rerun that did not find the
+    /// user would create them again.
     pub async fn provision(&self, job: &Provision) -> Result<ProvisionOutcome> {
         // Refused here, before the lookups, as the create would refuse them.
         checked_identity(&job.uid, job.first_name.clone(), job.last_name.clone())?;
@@ -187,6 +201,31 @@ impl Falcon {
             (Some(cid), member) if member != Some(cid) => self.for_member(cid),
             _ => self.clone(),
         };
+        let outcome = falcon.provision_in(job).await?;
+        if let ProvisionOutcome::Created { granted, .. }
+        | ProvisionOutcome::RolesAdded { granted, .. } = &outcome
+        {
+            falcon
+                .settle(&job.settle, &job.uid, || async {
+                    let Some(found) = falcon.find_user_by_uid(&job.uid).await? else {
+                        return Ok(false);
+                    };
+                    let uuid = found.uuid.unwrap_or_default();
+                    let held: BTreeSet<String> = falcon
+                        .grants(&uuid, GrantQuery::new())
+                        .map_ok(|g| g.role_id)
+                        .try_collect()
+                        .await?;
+                    Ok(granted.iter().all(|r| held.contains(r)))
+                })
+                .await;
+        }
+        Ok(outcome)
+    }
+
+    /// [`Falcon::provision`]'s changes, on the handle of the CID it provisions in.
+    async fn provision_in(&self, job: &Provision) -> Result<ProvisionOutcome> {
+        let falcon = self;
         let role_ids = IdList::from(
             falcon
                 .resolve_role_refs("role_ids", &job.roles, None)

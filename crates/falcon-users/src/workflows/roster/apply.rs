@@ -27,6 +27,7 @@ use crate::workflows::roster::plan::{
     Action, Change, Guardrails, PLAN_VERSION, Plan, actions, never_shorter, position, same_end,
 };
 use crate::workflows::roster::state::{UserState, grant_end};
+use crate::workflows::settle::{Settle, Settled};
 use crate::workflows::stop::Stop;
 
 /// How to apply.
@@ -36,6 +37,7 @@ pub struct ApplyOptions {
     verify: bool,
     stop: Stop,
     guardrails: Guardrails,
+    settle: Settle,
 }
 
 impl Default for ApplyOptions {
@@ -45,6 +47,7 @@ impl Default for ApplyOptions {
             verify: true,
             stop: Stop::new(),
             guardrails: Guardrails::default(),
+            settle: Settle::new(),
         }
     }
 }
@@ -80,6 +83,13 @@ impl ApplyOptions {
     /// Start no further change once `stop` is raised (the changes in flight finish).
     pub fn stop_on(mut self, stop: Stop) -> Self {
         self.stop = stop;
+        self
+    }
+
+    /// How long to wait, after the last change, for the service to show it (default
+    /// [`Settle::new`]: up to 90 s), so that a plan made right after starts from the changes.
+    pub fn settle(mut self, settle: Settle) -> Self {
+        self.settle = settle;
         self
     }
 }
@@ -128,6 +138,8 @@ pub struct ChangeResult {
 pub struct ApplyReport {
     /// One per change.
     pub results: Vec<ChangeResult>,
+    /// Whether the service showed the changes before the apply returned ([`ApplyOptions::settle`]).
+    pub settled: Settled,
 }
 
 impl ApplyReport {
@@ -268,9 +280,27 @@ impl Falcon {
             .buffer_unordered(options.concurrency)
             .collect::<Vec<_>>()
             .await;
+        // In the order they finished: the last change done is the last the service shows.
+        let settled = match results
+            .iter()
+            .rev()
+            .find(|r| matches!(r.outcome, ChangeOutcome::Done { .. }))
+        {
+            Some(last) => {
+                let change = &plan.changes[last.index];
+                let falcon = handle(change);
+                falcon
+                    .settle(&options.settle, "the changes", || async {
+                        let now = falcon.user_state(&change.uid).await?;
+                        Ok(actions(now.as_ref(), change.after.as_ref()).is_empty())
+                    })
+                    .await
+            }
+            None => Settled::NotChecked,
+        };
         let mut results = results;
         results.sort_by_key(|r| r.index);
-        let report = ApplyReport { results };
+        let report = ApplyReport { results, settled };
         let (done, already, failed, not_started) = report.counts();
         info!(done, already, failed, not_started, "plan applied");
         Ok(report)
