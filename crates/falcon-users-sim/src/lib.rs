@@ -41,6 +41,7 @@ mod extract;
 mod faults;
 pub mod fql;
 mod gate;
+mod lag;
 mod rate;
 mod router;
 mod routes;

@@ -32,7 +32,7 @@ mod client {
 }
 
 /// The simulator: every operation through the generated client (`ops`), the ergonomic client on
-/// it (`e2e`, users named by login: `by_login`), injected faults (`faults`), FalconPy on it (`falconpy`), hostile clients (`limits`), listings past the offset
+/// it (`e2e`, users named by login: `by_login`), injected faults (`faults`), FalconPy on it (`falconpy`), reads that lag writes (`lag`), hostile clients (`limits`), listings past the offset
 /// ceiling (`listings`) and the workflows (`workflows`).
 mod sim {
     mod bulk;
@@ -40,6 +40,7 @@ mod sim {
     mod e2e;
     mod falconpy;
     mod faults;
+    mod lag;
     mod limits;
     mod listings;
     mod ops;

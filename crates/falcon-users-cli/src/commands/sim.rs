@@ -19,6 +19,7 @@ pub async fn run(args: SimArgs, flags: &SimFlags) -> Outcome {
         users: flags.sim_users,
         seed: args.seed,
         port: args.port,
+        read_lag: flags.sim_read_lag.unwrap_or_default(),
         ..SimConfig::default()
     };
     let sim = Simulator::start(config)

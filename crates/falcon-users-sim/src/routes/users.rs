@@ -73,9 +73,9 @@ fn query(shared: &Shared, gate: Admitted, raw: Option<&str>, v2: bool) -> Answer
     Ok(answer(StatusCode::OK, &gate.headers, &body))
 }
 
-/// Users of the token's CID by UUID, and a 404 error entry per unknown id.
+/// Users of the token's CID in `state` by UUID, and a 404 error entry per unknown id.
 fn lookup(
-    shared: &Shared,
+    state: &crate::state::State,
     gate: &Admitted,
     ids: &[String],
 ) -> Result<(Vec<DomainUser>, Vec<MsaspecError>), Response> {
@@ -85,9 +85,8 @@ fn lookup(
             format!("between 1 and {MAX_IDS} ids are required"),
         ));
     }
-    let state = shared.read();
     let tenants: Vec<_> = gate
-        .user_cids(&state)
+        .user_cids(state)
         .iter()
         .filter_map(|cid| state.tenants.get(cid))
         .collect();
@@ -109,7 +108,7 @@ fn lookup(
 /// `retrieveUsersGETV1`.
 pub async fn retrieve_v1(State(shared): State<Arc<Shared>>, gate: Admitted, raw: Bytes) -> Answer {
     let request: MsaspecIdsRequest = body(&raw, &gate)?;
-    let (found, errors) = lookup(&shared, &gate, &request.ids)?;
+    let (found, errors) = lookup(&shared.read(), &gate, &request.ids)?;
     let body = FlightcontrolapiUserResponse {
         errors: Some(errors),
         meta: meta(gate.started, &gate.headers.trace),
@@ -121,7 +120,7 @@ pub async fn retrieve_v1(State(shared): State<Arc<Shared>>, gate: Admitted, raw:
 /// `retrieveUsersGETV2`: v1's answer in the v2 envelope.
 pub async fn retrieve_v2(State(shared): State<Arc<Shared>>, gate: Admitted, raw: Bytes) -> Answer {
     let request: MsaspecIdsRequest = body(&raw, &gate)?;
-    let (found, errors) = lookup(&shared, &gate, &request.ids)?;
+    let (found, errors) = lookup(&shared.read(), &gate, &request.ids)?;
     let v1 = FlightcontrolapiUserResponse {
         errors: Some(errors),
         meta: meta(gate.started, &gate.headers.trace),
@@ -151,8 +150,9 @@ pub async fn create(
         shared.now_text(),
     )?;
     if validate_only {
+        // Checked against every write, seen by reads yet or not.
         let taken = shared
-            .read()
+            .truth()
             .tenants
             .get(&cid)
             .is_some_and(|t| t.by_uid.contains_key(&user.uid));
@@ -329,7 +329,8 @@ pub fn remove(shared: &Shared, gate: &Admitted, uuid: &str) -> Result<User, Resp
 /// simulator has no accounts to act on, so it only checks the users exist.
 pub async fn action(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: Bytes) -> Answer {
     let request: DomainUserActionRequest = body(&bytes, &gate)?;
-    let (found, errors) = lookup(&shared, &gate, &request.ids)?;
+    // An action is a write: checked against every user, seen by reads yet or not.
+    let (found, errors) = lookup(&shared.truth(), &gate, &request.ids)?;
     if !errors.is_empty() {
         return Err(gate.fail(
             StatusCode::BAD_REQUEST,
