@@ -41,6 +41,7 @@ mod sim {
     mod falconpy;
     mod faults;
     mod lag;
+    mod lag_workflows;
     mod limits;
     mod listings;
     mod ops;

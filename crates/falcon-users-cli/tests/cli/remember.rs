@@ -398,3 +398,82 @@ fn a_hand_edited_tenant_that_contradicts_itself_is_refused() {
         ok(sim(&state, &["--sim-reset", "users", "list"]));
     }
 }
+
+/// With `--sim-read-lag 30` the embedded tenant's reads trail its writes across processes, as
+/// the service's do: a grant made by one command is not listed by the next command run right
+/// after it (the write, still unseen, was saved with the tenant), and is listed at once by a
+/// command without the lag. The command's simulated waiting is logged at -vv.
+#[test]
+fn a_lagging_embedded_tenant_lists_the_old_grants_right_after_a_grant() {
+    let state = SimState::new();
+    let seeded = ok(sim(&state, &["--sim-users", "5", "users", "list"]));
+    let uid = logins(&seeded)[0].clone();
+    let roles = |list: Value| -> Vec<String> {
+        list.as_array()
+            .expect("an array of grants")
+            .iter()
+            .map(|g| g["role_id"].as_str().expect("a role id").to_owned())
+            .collect()
+    };
+    let before = roles(ok(sim(&state, &["grants", "list", &uid])));
+    let role = ["falcon_console_guest", "falconhost_read_only"]
+        .into_iter()
+        .find(|r| !before.iter().any(|b| b == r))
+        .expect("a role the user lacks");
+
+    let granted = sim(
+        &state,
+        &["-vv", "--sim-read-lag", "30", "grants", "grant", &uid, role],
+    );
+    assert!(granted.status.success(), "{}", text(&granted.stderr));
+    assert!(
+        text(&granted.stderr).contains("simulated_wait"),
+        "{}",
+        text(&granted.stderr)
+    );
+    let lagging = roles(ok(sim(
+        &state,
+        &["--sim-read-lag", "30", "grants", "list", &uid],
+    )));
+    assert_eq!(lagging, before, "right after the grant, the old grants");
+    let seen = roles(ok(sim(&state, &["grants", "list", &uid])));
+    assert!(
+        seen.iter().any(|r| r == role),
+        "no lag: seen at once {seen:?}"
+    );
+}
+
+/// `--sim-read-lag` shapes the embedded simulator only: asked of a real tenant it is refused
+/// (exit 2) before any request, naming --simulate; a value past the bound is a usage error.
+#[test]
+fn sim_read_lag_needs_the_simulator_and_a_bounded_value() {
+    let real = run(
+        &[
+            "--cloud",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "secret",
+            "--sim-read-lag",
+            "30",
+            "roles",
+            "list",
+        ],
+        &[],
+    );
+    assert_eq!(real.status.code(), Some(2), "{}", text(&real.stderr));
+    assert!(
+        text(&real.stderr).contains("--sim-read-lag needs the embedded simulator"),
+        "{}",
+        text(&real.stderr)
+    );
+    let state = SimState::new();
+    let long = sim(&state, &["--sim-read-lag", "3601", "users", "list"]);
+    assert_eq!(long.status.code(), Some(2), "{}", text(&long.stderr));
+    assert!(
+        text(&long.stderr).contains("from 0 to 3600"),
+        "{}",
+        text(&long.stderr)
+    );
+}
