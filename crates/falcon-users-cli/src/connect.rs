@@ -296,6 +296,7 @@ mod without_simulator {
             (&["roles", "list", "--sim-state", "t.json"], "--sim-state"),
             (&["--sim-reset", "inventory"], "--sim-reset"),
             (&["users", "list", "--sim-users", "3"], "--sim-users"),
+            (&["--sim-read-lag", "30", "roles", "list"], "--sim-read-lag"),
         ] {
             let cli = parse(args);
             assert_eq!(cli.global.sim.given(), Some(flag), "{args:?}");

@@ -252,7 +252,6 @@ async fn bulk_grant_and_revoke_and_their_reruns_converge_under_the_lag() {
 /// `change_roles_bulk` (the library's bulk call) granting then, right after, revoking: each
 /// user's change succeeds once, nothing is reported failed.
 #[tokio::test]
-#[ignore = "waits for the library's settle step"]
 async fn change_roles_bulk_and_its_rerun_converge_under_the_lag() {
     let (sim, falcon) = tenant(10).await;
     let parent = sim.parent_cid();
