@@ -164,10 +164,10 @@ pub enum Change {
         cid: String,
         /// Their UUID.
         uuid: String,
-        /// The record before the write.
-        before: Option<User>,
+        /// The record before the write (boxed: a grant change, the common one, stays small).
+        before: Option<Box<User>>,
         /// The record after it.
-        after: Option<User>,
+        after: Option<Box<User>>,
     },
     /// The grants a user holds in one CID (empty: none).
     Grants {
@@ -586,8 +586,8 @@ impl State {
                         changes.push(Change::User {
                             cid: cid.clone(),
                             uuid: uuid.clone(),
-                            before: was.cloned(),
-                            after: after.cloned(),
+                            before: was.cloned().map(Box::new),
+                            after: after.cloned().map(Box::new),
                         });
                     }
                 }
@@ -631,7 +631,7 @@ impl State {
                 }
                 if let Some(user) = if forward { after } else { before } {
                     tenant.by_uid.insert(user.uid.clone(), uuid.clone());
-                    tenant.users.insert(uuid.clone(), user.clone());
+                    tenant.users.insert(uuid.clone(), User::clone(user));
                 }
             }
             Change::Grants {
