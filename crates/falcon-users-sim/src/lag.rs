@@ -42,10 +42,11 @@ fn millis(at: Option<DateTime<Utc>>) -> i64 {
 
 impl Lag {
     /// A lag of `delay` over the true state `truth`, whose [`State::pending`] writes (saved by
-    /// a previous simulator) are taken out of it into the queue, still unseen until their time.
+    /// a previous simulator, in the order they were made) are taken out of it into the queue,
+    /// still unseen until their time.
     pub fn new(delay: Duration, truth: &mut State) -> Lag {
-        let mut pending = std::mem::take(&mut truth.pending);
-        pending.sort_by_key(|w| w.visible_at);
+        // Kept in write order, not sorted by time: undoing them must go newest write first.
+        let pending = std::mem::take(&mut truth.pending);
         let mut visible = truth.clone();
         // What reads saw when it was saved: the true state with each unseen write undone,
         // newest first.
