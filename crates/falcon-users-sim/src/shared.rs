@@ -171,10 +171,14 @@ impl Shared {
     /// The true state with the writes reads do not see yet and the clock's advance: what a
     /// simulator started from it (perhaps in another process) needs to go on as this one would.
     pub fn snapshot(&self) -> State {
-        let mut state = self.truth().clone();
+        // The queue is read under the truth's lock, which every write holds while it queues: the
+        // two agree.
+        let truth = self.truth();
+        let mut state = truth.clone();
         if let Some(lag) = &self.lag {
             state.pending = lag.pending();
         }
+        drop(truth);
         state.clock_advanced_ms =
             u64::try_from(self.clock().advanced().as_millis()).unwrap_or(u64::MAX);
         state
