@@ -38,7 +38,8 @@ pub struct Shared {
     /// Tenants: the true state, what writes are checked against and change.
     state: RwLock<State>,
     /// What reads see when they lag writes ([`SimConfig::read_lag`]); none without a lag.
-    lag: Option<Lag>,
+    /// Boxed: without a lag, what every request touches stays laid out as it was.
+    lag: Option<Box<Lag>>,
     /// Clients, tokens, rate limits.
     pub clients: Clients,
     /// Seeded randomness of the faults.
@@ -99,7 +100,7 @@ impl Shared {
             state.pending.clear();
             None
         } else {
-            Some(Lag::new(config.read_lag, &mut state))
+            Some(Box::new(Lag::new(config.read_lag, &mut state)))
         };
         state.clock_advanced_ms = 0;
         Shared {
