@@ -233,4 +233,45 @@ mod tests {
         assert_eq!(grants(&reloaded.view(later), &uuid), after);
         assert!(lag.pending().is_empty());
     }
+
+    /// A created and a deleted user: unseen (the index too, which queries page over) until
+    /// their time, also after a save and load, then seen.
+    #[test]
+    fn users_created_and_deleted_are_seen_after_the_lag_also_when_reloaded() {
+        let mut truth = seeded();
+        let lag = Lag::new(Duration::from_secs(30), &mut truth);
+        let parent = truth.parent_cid.clone();
+        let tenant = truth.tenants.get_mut(&parent).unwrap();
+        let gone = tenant.users.values().next().unwrap().clone();
+        let mut new = gone.clone();
+        new.uuid = "9".repeat(32);
+        new.uid = "new@example.com".into();
+        assert!(tenant.insert(new.clone()));
+        truth.remove_user(&parent, &gone.uuid).unwrap();
+        let t0 = Utc::now();
+        lag.record(&truth, t0, false);
+        let mut saved = truth.clone();
+        saved.pending = lag.pending();
+        let reloaded = Lag::new(Duration::from_secs(30), &mut saved);
+        let seen = |state: &State, user: &crate::state::User| {
+            let tenant = &state.tenants[&parent];
+            let indexed = tenant.by_uid.get(&user.uid) == Some(&user.uuid);
+            assert_eq!(
+                tenant.users.contains_key(&user.uuid),
+                indexed,
+                "{}",
+                user.uid
+            );
+            indexed
+        };
+        for view in [lag.view(t0), reloaded.view(t0)] {
+            assert!(!seen(&view, &new) && seen(&view, &gone));
+        }
+        let later = t0 + chrono::Duration::seconds(30);
+        for view in [lag.view(later), reloaded.view(later)] {
+            assert!(seen(&view, &new) && !seen(&view, &gone));
+            assert_eq!(view.tenants[&parent].users, truth.tenants[&parent].users);
+            assert_eq!(view.tenants[&parent].by_uid, truth.tenants[&parent].by_uid);
+        }
+    }
 }
