@@ -1,8 +1,9 @@
 //! The simulator (`falcon-users-sim`) for the tests: the generated client with a bearer or Basic
 //! header ([`Ctx`], [`mint`], [`bearer`], [`basic`]), reading its answers ([`failure`],
 //! [`outcome`], [`header`]), request bodies ([`ids`], [`terms`], [`new_user`]), the ergonomic client on it
-//! ([`falcon`], [`falcon_builder`], [`fast_retries`]), the roles a user holds ([`roles_held`]) and
-//! a fault storm ([`storm`]).
+//! ([`falcon`], [`falcon_builder`], [`fast_retries`]), the roles a user holds ([`roles_held`]),
+//! a fault storm ([`storm`]), and a simulator whose reads lag its writes with the client on the
+//! simulator's clock ([`lagged_tenant`]).
 //!
 //! Its short names (`header`, `ids`, `terms`, `bearer`, `Ctx`) mean simulator things: a file may
 //! glob-import this module, but never next to [`crate::fixtures`] or [`crate::mock`].
@@ -283,6 +284,25 @@ pub async fn tenant_with(config: SimConfig) -> (Simulator, Falcon) {
     (sim, falcon)
 }
 
+/// A simulator started with `config` whose reads lag writes by `lag`, and the ergonomic client
+/// on it (32 requests in flight) on the simulator's clock: the client's sleeps advance that
+/// clock at once and its `now` reads it, so waiting out the lag takes no real time
+/// (`sim.clock().advanced()` is the simulated time waited).
+pub async fn lagged_tenant(config: SimConfig, lag: Duration) -> (Simulator, Falcon) {
+    let sim = Simulator::start(SimConfig {
+        read_lag: lag,
+        ..config
+    })
+    .await
+    .unwrap();
+    let falcon = falcon_builder(&sim, sim.credentials())
+        .max_concurrency(32)
+        .clock(std::sync::Arc::new(sim.clock().clone()))
+        .build()
+        .unwrap();
+    (sim, falcon)
+}
+
 /// A retry policy for fault storms: 10 attempts, backoff from 5 ms to 50 ms.
 pub fn fast_retries() -> RetryPolicy {
     RetryPolicy::new()
@@ -327,34 +347,39 @@ pub async fn ctx() -> Ctx {
     .await
 }
 
+/// [`Ctx::on`] a simulator started with `config`.
 pub async fn ctx_with(config: SimConfig) -> Ctx {
-    let sim = Simulator::start(config).await.expect("simulator");
-    let base = sim.base_url_str();
-    let rw_creds = sim.credentials();
-    let ro_creds = sim.read_only_credentials();
-    assert_eq!(
-        (rw_creds.client_id.as_str(), rw_creds.client_secret.as_str()),
-        (RW_ID, RW_SECRET)
-    );
-    assert_eq!(
-        (ro_creds.client_id.as_str(), ro_creds.client_secret.as_str()),
-        (RO_ID, RO_SECRET)
-    );
-    let rw = bearer(&base, &mint(&base, RW_ID, RW_SECRET, None).await);
-    let ro = bearer(&base, &mint(&base, RO_ID, RO_SECRET, None).await);
-    let parent = sim.parent_cid();
-    let children = sim.child_cids();
-    Ctx {
-        sim,
-        base,
-        rw,
-        ro,
-        parent,
-        children,
-    }
+    Ctx::on(Simulator::start(config).await.expect("simulator")).await
 }
 
 impl Ctx {
+    /// The clients on `sim`, already started (say from a saved state).
+    pub async fn on(sim: Simulator) -> Ctx {
+        let base = sim.base_url_str();
+        let rw_creds = sim.credentials();
+        let ro_creds = sim.read_only_credentials();
+        assert_eq!(
+            (rw_creds.client_id.as_str(), rw_creds.client_secret.as_str()),
+            (RW_ID, RW_SECRET)
+        );
+        assert_eq!(
+            (ro_creds.client_id.as_str(), ro_creds.client_secret.as_str()),
+            (RO_ID, RO_SECRET)
+        );
+        let rw = bearer(&base, &mint(&base, RW_ID, RW_SECRET, None).await);
+        let ro = bearer(&base, &mint(&base, RO_ID, RO_SECRET, None).await);
+        let parent = sim.parent_cid();
+        let children = sim.child_cids();
+        Ctx {
+            sim,
+            base,
+            rw,
+            ro,
+            parent,
+            children,
+        }
+    }
+
     /// A read-write client whose token is pinned to member CID `cid`.
     pub async fn member(&self, cid: &str) -> Client {
         bearer(

@@ -141,6 +141,18 @@ pub struct SimFlags {
         help_heading = "Simulator"
     )]
     pub sim_users: usize,
+    /// Make the simulator's reads of users and grants lag its writes by SECS seconds (at most
+    /// 3600), as the service's listings lag by 30 s and more. Time is simulated: the command's
+    /// waits move the simulator's clock instead of sleeping (-vv logs the simulated time).
+    /// Only with --simulate, FALCON_CLOUD=simulator or `sim`.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        value_parser = falcon_users_sim::config::parse_read_lag,
+        help_heading = "Simulator"
+    )]
+    pub sim_read_lag: Option<std::time::Duration>,
 }
 
 /// A build without the embedded simulator still knows its flags, hidden, so that using one is
@@ -160,6 +172,9 @@ pub struct SimFlags {
     /// Refused: this build has no simulator.
     #[arg(long, global = true, hide = true, value_name = "N")]
     pub sim_users: Option<std::ffi::OsString>,
+    /// Refused: this build has no simulator.
+    #[arg(long, global = true, hide = true, value_name = "SECS")]
+    pub sim_read_lag: Option<std::ffi::OsString>,
 }
 
 #[cfg(not(feature = "simulator"))]
@@ -171,6 +186,7 @@ impl SimFlags {
             (self.sim_state.is_some(), "--sim-state"),
             (self.sim_reset, "--sim-reset"),
             (self.sim_users.is_some(), "--sim-users"),
+            (self.sim_read_lag.is_some(), "--sim-read-lag"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))

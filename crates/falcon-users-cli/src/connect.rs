@@ -38,13 +38,25 @@ pub struct Embedded {
     simulator: Simulator,
     store: Store,
     saved: bool,
+    /// How far the simulator's clock was ahead of real time when the command started (a
+    /// saved tenant's clock goes on from where the last command left it).
+    clock_at_start: std::time::Duration,
 }
 
 #[cfg(feature = "simulator")]
 impl Embedded {
-    /// Saves the tenant as the command left it.
+    /// Saves the tenant as the command left it (with its writes not seen yet and its clock).
     pub fn save(&mut self) -> Result<(), Failure> {
         self.saved = true;
+        let waited = self
+            .simulator
+            .clock()
+            .advanced()
+            .saturating_sub(self.clock_at_start);
+        tracing::debug!(
+            simulated_wait = ?waited,
+            "the command's waits moved the simulator's clock instead of sleeping"
+        );
         self.store.save(&self.simulator.snapshot())
     }
 }
@@ -83,6 +95,15 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
     if simulating(global, cloud.as_deref()) {
         return embedded(global, member_cid.as_deref()).await;
     }
+    #[cfg(feature = "simulator")]
+    if global.sim.sim_read_lag.is_some() {
+        return Err(Failure::Exit(
+            crate::exit::USAGE,
+            "--sim-read-lag needs the embedded simulator: add --simulate (or use the cloud \
+             `simulator`); a real Falcon tenant lags as it does"
+                .into(),
+        ));
+    }
     let mut builder = FalconBuilder::from_env()?;
     let client_id = global
         .client_id
@@ -120,8 +141,10 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
 /// Starts the embedded simulator on the saved (or a newly seeded) tenant and a client for it.
 #[cfg(feature = "simulator")]
 async fn embedded(global: &Global, member_cid: Option<&str>) -> Result<Connection, Failure> {
+    let read_lag = global.sim.sim_read_lag.unwrap_or_default();
     let config = SimConfig {
         users: global.sim.sim_users,
+        read_lag,
         ..SimConfig::default()
     };
     let path = sim_state::path(global.sim.sim_state.as_deref())?;
@@ -144,12 +167,18 @@ async fn embedded(global: &Global, member_cid: Option<&str>) -> Result<Connectio
     if let Some(cid) = member_cid {
         builder = builder.member_cid(cid);
     }
+    if !read_lag.is_zero() {
+        // Waiting out the lag moves the simulator's clock, not the wall clock.
+        builder = builder.clock(std::sync::Arc::new(simulator.clock().clone()));
+    }
+    let clock_at_start = simulator.clock().advanced();
     Ok(Connection {
         falcon: builder.build()?,
         embedded: Some(Embedded {
             simulator,
             store,
             saved: false,
+            clock_at_start,
         }),
     })
 }
@@ -267,6 +296,7 @@ mod without_simulator {
             (&["roles", "list", "--sim-state", "t.json"], "--sim-state"),
             (&["--sim-reset", "inventory"], "--sim-reset"),
             (&["users", "list", "--sim-users", "3"], "--sim-users"),
+            (&["--sim-read-lag", "30", "roles", "list"], "--sim-read-lag"),
         ] {
             let cli = parse(args);
             assert_eq!(cli.global.sim.given(), Some(flag), "{args:?}");

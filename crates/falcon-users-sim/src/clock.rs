@@ -61,6 +61,37 @@ impl SimClock {
     }
 }
 
+/// The SDK's clock on the simulator's time, linking the two: `now` reads the simulator's clock
+/// and `sleep` advances it at once, so a client waiting for the simulator (a read-after-write
+/// lag, a rate-limit reset, a token's end) waits no real time, and the simulator sees the time
+/// pass. Concurrent sleeps add up (two 2 s sleeps at once move it 4 s), as with the SDK's own
+/// `ManualClock`. Give it to a client with `FalconBuilder::clock(Arc::new(sim.clock().clone()))`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use falcon_users::clock::Clock;
+/// use falcon_users_sim::SimClock;
+///
+/// let clock = SimClock::default();
+/// clock.sleep(Duration::from_secs(30)).await;
+/// assert_eq!(clock.advanced(), Duration::from_secs(30));
+/// # }
+/// ```
+#[cfg(feature = "falcon")]
+impl falcon_users::clock::Clock for SimClock {
+    fn now(&self) -> SystemTime {
+        self.system()
+    }
+
+    fn sleep(&self, duration: Duration) -> futures::future::BoxFuture<'static, ()> {
+        self.advance(duration);
+        // Still a yield point, as a real sleep is: other tasks run before the sleeper goes on.
+        Box::pin(tokio::task::yield_now())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

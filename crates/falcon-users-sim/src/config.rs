@@ -56,6 +56,12 @@ pub struct SimConfig {
     pub limits: Limits,
     /// Injected faults.
     pub faults: Faults,
+    /// Read-after-write lag: how long after a write (a user created, renamed or deleted, roles
+    /// granted or revoked) reads of users and grants still answer as before it, as the
+    /// service's listings do for more than 30 s. Measured on the simulator's clock, so a test
+    /// advances past it instead of waiting. Writes are checked against the true state at once.
+    /// Zero (the default) is no lag; at most [`MAX_READ_LAG`].
+    pub read_lag: Duration,
 }
 
 impl Default for SimConfig {
@@ -76,6 +82,7 @@ impl Default for SimConfig {
             offset_ceiling: 10_000,
             limits: Limits::default(),
             faults: Faults::default(),
+            read_lag: Duration::ZERO,
         }
     }
 }
@@ -180,6 +187,21 @@ pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Longest injected latency, jitter or slow-body pause: an hour.
 pub const MAX_FAULT_DELAY: Duration = Duration::from_secs(3600);
 
+/// Longest read-after-write lag: an hour (the service's is tens of seconds).
+pub const MAX_READ_LAG: Duration = Duration::from_secs(3600);
+
+/// Parses a read-after-write lag in whole seconds, from 0 to [`MAX_READ_LAG`] (what
+/// `--read-lag` and the CLI's `--sim-read-lag` take, as a clap `value_parser`).
+pub fn parse_read_lag(text: &str) -> Result<Duration, String> {
+    let max = MAX_READ_LAG.as_secs();
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|secs| *secs <= max)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("the read lag must be a whole number of seconds from 0 to {max}"))
+}
+
 /// A setting a simulator cannot run with, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{setting}: {problem}")]
@@ -267,6 +289,7 @@ impl SimConfig {
         at_most("faults.jitter", self.faults.jitter, MAX_FAULT_DELAY)?;
         let slow = self.faults.slow_body_delay;
         at_most("faults.slow_body_delay", slow, MAX_FAULT_DELAY)?;
+        at_most("read_lag", self.read_lag, MAX_READ_LAG)?;
         let limits = &self.limits;
         let positive = [
             (
@@ -375,6 +398,20 @@ mod tests {
                     ..base()
                 },
                 Some("token_ttl"),
+            ),
+            (
+                SimConfig {
+                    read_lag: hour,
+                    ..base()
+                },
+                None,
+            ),
+            (
+                SimConfig {
+                    read_lag: hour + Duration::from_secs(1),
+                    ..base()
+                },
+                Some("read_lag"),
             ),
             (
                 SimConfig {
@@ -490,6 +527,20 @@ mod tests {
             ),
         ] {
             assert_eq!(parse(text), Err(message.to_owned()), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_read_lag_is_whole_seconds_up_to_an_hour() {
+        assert_eq!(parse_read_lag("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_read_lag(" 30 "), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_read_lag("3600"), Ok(MAX_READ_LAG));
+        for bad in ["3601", "-1", "1.5", "30s", ""] {
+            assert_eq!(
+                parse_read_lag(bad),
+                Err("the read lag must be a whole number of seconds from 0 to 3600".into()),
+                "{bad}"
+            );
         }
     }
 }

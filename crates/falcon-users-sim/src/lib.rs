@@ -3,8 +3,9 @@
 //! A stateful, in-memory simulator of the CrowdStrike Falcon **User Management** API on
 //! 127.0.0.1, for tests, demos and benchmarks: every operation of the spec, OAuth2 clients with
 //! scopes and expiring tokens, Flight Control parent and child CIDs, offset pagination and the
-//! documented FQL filters and sorts, per-client rate limits with the real headers, and seeded
-//! fault injection. Request and response bodies are the generated `falcon-users-api` types.
+//! documented FQL filters and sorts, per-client rate limits with the real headers, seeded
+//! fault injection, and the service's read-after-write lag ([`SimConfig::read_lag`]) on a clock
+//! tests advance ([`SimClock`], also the SDK's clock when given to the client). Request and response bodies are the generated `falcon-users-api` types.
 //!
 //! It is fair to every client ([`Limits`]): a connection that has not sent a whole request head
 //! within [`config::HEADER_READ_TIMEOUT`] (5 s) of opening or of its previous answer is closed,
@@ -41,6 +42,7 @@ mod extract;
 mod faults;
 pub mod fql;
 mod gate;
+mod lag;
 mod rate;
 mod router;
 mod routes;

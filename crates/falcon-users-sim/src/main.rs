@@ -1,7 +1,9 @@
 //! `falcon-users-sim`: run the simulator in the foreground and print how to reach it.
 
 use clap::Parser;
-use falcon_users_sim::config::{parse_child_cids, parse_roles, parse_users};
+use std::time::Duration;
+
+use falcon_users_sim::config::{parse_child_cids, parse_read_lag, parse_roles, parse_users};
 use falcon_users_sim::{SimConfig, Simulator};
 
 /// A stateful simulator of the Falcon User Management API on 127.0.0.1.
@@ -34,6 +36,11 @@ struct Args {
     /// name: give them one no cloud has, such as `local-1`.
     #[arg(long, default_value = "us-1")]
     region: String,
+    /// Read-after-write lag, in seconds (at most 3600): reads of users and grants see a
+    /// create, rename, delete, grant or revoke only this long after it, as the service's
+    /// listings lag by 30 s and more. Writes are checked against every earlier write at once.
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_read_lag)]
+    read_lag: Duration,
 }
 
 /// Exit code of a usage error (what clap exits with on a bad argument).
@@ -51,6 +58,7 @@ async fn main() -> std::process::ExitCode {
         port: args.port,
         rate_limit_per_minute: args.rate_limit,
         region: args.region,
+        read_lag: args.read_lag,
         ..SimConfig::default()
     };
     // The arguments were checked one by one; this is the same check of the whole.
@@ -80,6 +88,9 @@ async fn main() -> std::process::ExitCode {
         sim.parent_cid(),
         sim.child_cids().join(", ")
     );
+    if !args.read_lag.is_zero() {
+        println!("reads lag writes by {} s", args.read_lag.as_secs());
+    }
     println!("Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
     std::process::ExitCode::SUCCESS

@@ -101,7 +101,7 @@ impl<'a> Seeder<'a> {
         id: &str,
         display_name: &str,
     ) -> Result<DomainRole, SeedError> {
-        let mut state = self.shared.write();
+        let mut state = self.shared.write_now();
         if state.role(cid, id).is_some() {
             return Err(SeedError::RoleTaken(id.to_owned()));
         }
@@ -130,7 +130,7 @@ impl<'a> Seeder<'a> {
         role: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<Grant, SeedError> {
-        let mut state = self.shared.write();
+        let mut state = self.shared.write_now();
         let uuid = state
             .user_by_login(uid)
             .map(|u| u.uuid.clone())
@@ -164,7 +164,7 @@ impl<'a> Seeder<'a> {
 
     /// Takes `role` in `cid` from the user with login `uid`; false if they did not hold it.
     pub fn revoke(self, uid: &str, cid: &str, role: &str) -> Result<bool, SeedError> {
-        let mut state = self.shared.write();
+        let mut state = self.shared.write_now();
         let uuid = state
             .user_by_login(uid)
             .map(|u| u.uuid.clone())
@@ -199,7 +199,7 @@ impl<'a> Seeder<'a> {
     /// # Ok(()) }
     /// ```
     pub fn update_user(self, uid: &str, change: impl FnOnce(&mut User)) -> Result<User, SeedError> {
-        let mut state = self.shared.write();
+        let mut state = self.shared.write_now();
         let old = state
             .user_by_login(uid)
             .cloned()
@@ -236,7 +236,7 @@ impl<'a> Seeder<'a> {
 
     /// Deletes the user with login `uid` and every grant they hold; false if there was none.
     pub fn remove_user(self, uid: &str) -> bool {
-        let mut state = self.shared.write();
+        let mut state = self.shared.write_now();
         let Some(user) = state.user_by_login(uid).cloned() else {
             return false;
         };
@@ -358,7 +358,7 @@ impl UserSeed<'_> {
 
     /// Adds the user and their grants, all or nothing, and answers the record.
     pub fn create(self) -> Result<User, SeedError> {
-        let mut state = self.shared.write();
+        let mut state = self.shared.write_now();
         let user = self.user;
         if user.uid.is_empty() {
             return Err(SeedError::EmptyLogin);

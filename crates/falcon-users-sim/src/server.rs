@@ -78,7 +78,10 @@ impl Simulator {
                 format!("the state contradicts itself: {}", problems.join("; ")),
             ));
         }
-        Simulator::serve_state(config, state, SimClock::default()).await
+        // The clock goes on from where the saving simulator's was, real time since included.
+        let clock = SimClock::default();
+        clock.advance(Duration::from_millis(state.clock_advanced_ms));
+        Simulator::serve_state(config, state, clock).await
     }
 
     async fn serve_state(
@@ -209,13 +212,13 @@ impl Simulator {
     /// # Ok(()) }
     /// ```
     pub fn user(&self, uid: &str) -> Option<User> {
-        self.shared.read().user_by_login(uid).cloned()
+        self.shared.truth().user_by_login(uid).cloned()
     }
 
     /// The grants the user with login `uid` holds in every CID (none for an unknown login),
     /// temporary ones that lapsed by the clock gone.
     pub fn grants(&self, uid: &str) -> Vec<Grant> {
-        let state = self.shared.read();
+        let state = self.shared.truth();
         state
             .user_by_login(uid)
             .map(|u| state.grants_of(&u.uuid))
@@ -224,7 +227,7 @@ impl Simulator {
 
     /// The users homed in `cid`, by login (none for an unknown CID).
     pub fn users(&self, cid: &str) -> Vec<User> {
-        let state = self.shared.read();
+        let state = self.shared.truth();
         state
             .tenants
             .get(cid)
@@ -267,13 +270,22 @@ impl Simulator {
     }
 
     /// A copy of the whole state as it is now (to save it and start from it later with
-    /// [`Simulator::start_with_state`]).
+    /// [`Simulator::start_with_state`]): the true state, with the writes reads do not see yet
+    /// ([`State::pending`], with a [`SimConfig::read_lag`]) and how far the clock was advanced.
     pub fn snapshot(&self) -> State {
-        self.shared.read().clone()
+        self.shared.snapshot()
     }
 
-    /// Inspects the state (for tests): `sim.inspect(|s| s.tenants[&cid].users.len())`.
+    /// Inspects the true state (for tests): `sim.inspect(|s| s.tenants[&cid].users.len())`.
+    /// With a [`SimConfig::read_lag`] it holds every write, seen by reads yet or not; the
+    /// lookups above ([`Simulator::user`], [`Simulator::grants`], [`Simulator::users`]) do too.
     pub fn inspect<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.shared.truth())
+    }
+
+    /// Inspects the state as reads of users and grants see it now: with a
+    /// [`SimConfig::read_lag`], without the writes younger than the lag by the clock.
+    pub fn inspect_visible<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.shared.read())
     }
 

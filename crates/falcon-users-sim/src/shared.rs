@@ -4,6 +4,7 @@
 //! reaching the server that starts them.
 
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -14,6 +15,7 @@ use falcon_users_api::Operation;
 use crate::clients::Clients;
 use crate::clock::SimClock;
 use crate::config::SimConfig;
+use crate::lag::Lag;
 use crate::state::State;
 
 /// How many faults the simulator injected, by kind (see [`crate::Simulator::faults_injected`]).
@@ -33,8 +35,11 @@ pub struct InjectedFaults {
 pub struct Shared {
     /// The configuration it started with.
     pub config: SimConfig,
-    /// Tenants.
-    pub state: RwLock<State>,
+    /// Tenants: the true state, what writes are checked against and change.
+    state: RwLock<State>,
+    /// What reads see when they lag writes ([`SimConfig::read_lag`]); none without a lag.
+    /// Boxed: without a lag, what every request touches stays laid out as it was.
+    lag: Option<Box<Lag>>,
     /// Clients, tokens, rate limits.
     pub clients: Clients,
     /// Seeded randomness of the faults.
@@ -50,16 +55,56 @@ pub struct Shared {
     next_lapse: AtomicI64,
 }
 
+/// The state, locked for a write; what the write changed is handed to the read-after-write
+/// lag, if any, when it is dropped.
+pub struct StateWrite<'a> {
+    state: RwLockWriteGuard<'a, State>,
+    shared: &'a Shared,
+    immediate: bool,
+}
+
+impl Deref for StateWrite<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl DerefMut for StateWrite<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+impl Drop for StateWrite<'_> {
+    fn drop(&mut self) {
+        if let Some(lag) = &self.shared.lag {
+            lag.record(&self.state, self.shared.clock().utc(), self.immediate);
+        }
+    }
+}
+
 /// Locks `mutex`, recovering a poisoned one: every write leaves the data consistent.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
-    /// Everything a fresh simulator shares: `state` seeded, `clients` registered.
+    /// Everything a fresh simulator shares: `state` seeded, `clients` registered. Writes
+    /// `state` saved unseen ([`State::pending`]) stay unseen until their time with a lag, and
+    /// are seen at once without one (the tenants already hold them).
     pub fn new(config: SimConfig, mut state: State, clients: Clients) -> Shared {
         let next = state.lapse_grants(clients.clock().utc());
+        let lag = if config.read_lag.is_zero() {
+            state.pending.clear();
+            None
+        } else {
+            Some(Box::new(Lag::new(config.read_lag, &mut state)))
+        };
+        state.clock_advanced_ms = 0;
         Shared {
+            lag,
             next_lapse: AtomicI64::new(next.map_or(i64::MAX, |t| t.timestamp())),
             fault_rng: Mutex::new(fastrand::Rng::with_seed(config.seed ^ 0xFA17)),
             config,
@@ -71,24 +116,72 @@ impl Shared {
         }
     }
 
-    /// Reads the state (a poisoned lock is recovered: the data stays consistent per write),
-    /// temporary grants that have lapsed by the clock gone.
+    /// The state as reads of users and grants see it (a poisoned lock is recovered: the data
+    /// stays consistent per write), temporary grants that have lapsed by the clock gone: the
+    /// true state, or with a read-after-write lag the writes old enough to be seen.
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        if self.lapse_due() {
+            drop(self.write());
+        }
+        match &self.lag {
+            None => self.state.read().unwrap_or_else(|p| p.into_inner()),
+            Some(lag) => lag.view(self.clock().utc()),
+        }
+    }
+
+    /// The true state, every write in it even with a lag: what a write is checked against
+    /// (a login already taken, a user that exists) and what a test asks the simulator;
+    /// temporary grants that have lapsed by the clock gone.
+    pub fn truth(&self) -> RwLockReadGuard<'_, State> {
         if self.lapse_due() {
             drop(self.write());
         }
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes the state, temporary grants that have lapsed by the clock gone.
-    pub fn write(&self) -> RwLockWriteGuard<'_, State> {
+    /// Writes the state, temporary grants that have lapsed by the clock gone. With a lag, what
+    /// the write changed is seen by reads only that long after (when the guard is dropped).
+    pub fn write(&self) -> StateWrite<'_> {
+        self.write_seen(false)
+    }
+
+    /// [`Shared::write`] whose changes reads see at once, lag or not: a test seeding its tenant.
+    pub fn write_now(&self) -> StateWrite<'_> {
+        self.write_seen(true)
+    }
+
+    fn write_seen(&self, immediate: bool) -> StateWrite<'_> {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         if self.lapse_due() {
-            let next = state.lapse_grants(self.clock().utc());
+            let now = self.clock().utc();
+            let next = state.lapse_grants(now);
+            if let Some(lag) = &self.lag {
+                lag.lapse(now);
+            }
             // Under the write lock: no grant can be added between the purge and this store.
             self.next_lapse
                 .store(next.map_or(i64::MAX, |t| t.timestamp()), Ordering::SeqCst);
         }
+        StateWrite {
+            state,
+            shared: self,
+            immediate,
+        }
+    }
+
+    /// The true state with the writes reads do not see yet and the clock's advance: what a
+    /// simulator started from it (perhaps in another process) needs to go on as this one would.
+    pub fn snapshot(&self) -> State {
+        // The queue is read under the truth's lock, which every write holds while it queues: the
+        // two agree.
+        let truth = self.truth();
+        let mut state = truth.clone();
+        if let Some(lag) = &self.lag {
+            state.pending = lag.pending();
+        }
+        drop(truth);
+        state.clock_advanced_ms =
+            u64::try_from(self.clock().advanced().as_millis()).unwrap_or(u64::MAX);
         state
     }
 

@@ -124,6 +124,90 @@ pub struct State {
     pub parent_cid: String,
     /// Its children, in creation order.
     pub child_cids: Vec<String>,
+    /// Writes that reads do not see yet, oldest first (a simulator with a read-after-write lag
+    /// keeps them beside the tenants; see [`crate::SimConfig::read_lag`]). The tenants above
+    /// already hold them: they are the true state, and these say what reads still see instead.
+    /// Saved with the state, so that the next process serving it still lags; a simulator
+    /// without a lag serves them at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingWrite>,
+    /// How far the simulator's clock had been moved past real time when this state was taken,
+    /// in milliseconds: a simulator serving it starts that far ahead too, so that its time
+    /// (what [`PendingWrite::visible_at`], grant ends and creation times are compared with)
+    /// goes on from where the last one left it instead of jumping back to real time.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clock_advanced_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A write the reads of a lagging simulator do not see yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingWrite {
+    /// When reads start seeing it, on the simulator's clock.
+    pub visible_at: DateTime<Utc>,
+    /// The records it changed.
+    pub changes: Vec<Change>,
+}
+
+/// One record a write changed, with its value before and after: enough to show it (apply
+/// `after`) when it becomes visible, and to work out what reads still see from the true state
+/// (put back `before`, newest write first) after loading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Change {
+    /// A user record: created (`before` none), renamed, or deleted (`after` none).
+    User {
+        /// Their home CID.
+        cid: String,
+        /// Their UUID.
+        uuid: String,
+        /// The record before the write (boxed: a grant change, the common one, stays small).
+        before: Option<Box<User>>,
+        /// The record after it.
+        after: Option<Box<User>>,
+    },
+    /// The grants a user holds in one CID (empty: none).
+    Grants {
+        /// The CID.
+        cid: String,
+        /// The user's UUID.
+        uuid: String,
+        /// The grants before the write.
+        before: Vec<Grant>,
+        /// The grants after it.
+        after: Vec<Grant>,
+    },
+}
+
+impl Change {
+    /// The CID of the record it changed.
+    pub fn cid(&self) -> &str {
+        match self {
+            Change::User { cid, .. } | Change::Grants { cid, .. } => cid,
+        }
+    }
+
+    /// Whether `other` changed the same record.
+    pub fn same_record(&self, other: &Change) -> bool {
+        match (self, other) {
+            (
+                Change::User { cid, uuid, .. },
+                Change::User {
+                    cid: c, uuid: u, ..
+                },
+            )
+            | (
+                Change::Grants { cid, uuid, .. },
+                Change::Grants {
+                    cid: c, uuid: u, ..
+                },
+            ) => cid == c && uuid == u,
+            _ => false,
+        }
+    }
 }
 
 impl State {
@@ -479,7 +563,104 @@ impl State {
                 }
             }
         }
+        for write in &self.pending {
+            for change in &write.changes {
+                if !self.tenants.contains_key(change.cid()) {
+                    problems.push(format!(
+                        "a write not visible yet changes CID {}, which has no tenant",
+                        change.cid()
+                    ));
+                }
+            }
+        }
         problems
+    }
+
+    /// The user and grant records that differ between `before` and this state, each with both
+    /// values, in CID then UUID order (users before grants). Tenants `before` lacks count as
+    /// empty. It compares every record: O(users + grants), paid per write only by a simulator
+    /// with a read-after-write lag.
+    pub fn changes_since(&self, before: &State) -> Vec<Change> {
+        let empty = Tenant::default();
+        let mut cids: Vec<&String> = self.tenants.keys().collect();
+        cids.sort();
+        let mut changes = Vec::new();
+        for cid in cids {
+            let (now, then) = (
+                &self.tenants[cid],
+                before.tenants.get(cid).unwrap_or(&empty),
+            );
+            if now.users != then.users {
+                let mut uuids: BTreeSet<&String> = now.users.keys().collect();
+                uuids.extend(then.users.keys());
+                for uuid in uuids {
+                    let (after, was) = (now.users.get(uuid), then.users.get(uuid));
+                    if after != was {
+                        changes.push(Change::User {
+                            cid: cid.clone(),
+                            uuid: uuid.clone(),
+                            before: was.cloned().map(Box::new),
+                            after: after.cloned().map(Box::new),
+                        });
+                    }
+                }
+            }
+            if now.grants != then.grants {
+                let mut uuids: BTreeSet<&String> = now.grants.keys().collect();
+                uuids.extend(then.grants.keys());
+                let held =
+                    |t: &'_ Tenant, uuid: &str| t.grants.get(uuid).cloned().unwrap_or_default();
+                for uuid in uuids {
+                    let (after, was) = (held(now, uuid), held(then, uuid));
+                    if after != was {
+                        changes.push(Change::Grants {
+                            cid: cid.clone(),
+                            uuid: uuid.clone(),
+                            before: was,
+                            after,
+                        });
+                    }
+                }
+            }
+        }
+        changes
+    }
+
+    /// Sets the record `change` names to its value after the write (`forward`) or before it.
+    /// A CID without a tenant is skipped ([`State::problems`] names it in a loaded state).
+    pub fn apply(&mut self, change: &Change, forward: bool) {
+        let Some(tenant) = self.tenants.get_mut(change.cid()) else {
+            return;
+        };
+        match change {
+            Change::User {
+                uuid,
+                before,
+                after,
+                ..
+            } => {
+                if let Some(old) = tenant.users.remove(uuid) {
+                    tenant.by_uid.remove(&old.uid);
+                }
+                if let Some(user) = if forward { after } else { before } {
+                    tenant.by_uid.insert(user.uid.clone(), uuid.clone());
+                    tenant.users.insert(uuid.clone(), User::clone(user));
+                }
+            }
+            Change::Grants {
+                uuid,
+                before,
+                after,
+                ..
+            } => {
+                let grants = if forward { after } else { before };
+                if grants.is_empty() {
+                    tenant.grants.remove(uuid);
+                } else {
+                    tenant.grants.insert(uuid.clone(), grants.clone());
+                }
+            }
+        }
     }
 
     /// Deletes a user homed in `cid`, with the grants they hold anywhere (Flight Control

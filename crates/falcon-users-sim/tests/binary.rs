@@ -46,6 +46,7 @@ fn sizes_beyond_the_bounds_are_usage_errors() {
         (&["--users=-5"], "--users", "200000"),
         (&["--roles", "100000000"], "--roles", "1000"),
         (&["--child-cids", "100000000"], "--child-cids", "20"),
+        (&["--read-lag", "3601"], "--read-lag", "3600"),
     ] {
         let (code, stderr) = refused(args);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
@@ -107,4 +108,96 @@ fn the_region_option_is_the_token_answers_region() {
     assert!(head.starts_with("HTTP/1.1 201"), "{head}");
     // Spelled as the service spells it: FalconPy looks the name up case-sensitively.
     assert!(head.contains("\r\nX-Cs-Region: local-1\r\n"), "{head}");
+}
+
+/// `--read-lag 30`: a grant through the binary's API is not in the user's grants listing right
+/// after it; with `--read-lag 0` it is.
+#[tokio::test]
+async fn read_lag_makes_the_grants_listing_trail_a_grant() {
+    for (lag, listed_at_once) in [("30", false), ("0", true)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_falcon-users-sim"))
+            .args(["--port", "0", "--users", "3", "--child-cids", "0"])
+            .args(["--read-lag", lag])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary runs");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        let (mut base, mut parent) = (String::new(), String::new());
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut out, &mut line).expect("stdout") > 0 {
+            if let Some(url) = line.trim().strip_prefix("FALCON_CLOUD=") {
+                base = url.to_owned();
+            }
+            if let Some(rest) = line.strip_prefix("parent CID ") {
+                parent = rest.split(';').next().unwrap_or_default().to_owned();
+            }
+            if line.starts_with("Ctrl-C") {
+                break;
+            }
+            line.clear();
+        }
+        assert!(!base.is_empty() && !parent.is_empty(), "the banner");
+        let http = reqwest::Client::new();
+        let call = |request: reqwest::RequestBuilder| async move {
+            let answer = request.send().await.expect("answered");
+            assert!(answer.status().is_success(), "{}", answer.status());
+            answer.json::<serde_json::Value>().await.expect("JSON")
+        };
+        let token = call(http.post(format!("{base}/oauth2/token")).form(&[
+            ("client_id", "sim-rw-client"),
+            ("client_secret", "sim-rw-secret"),
+        ]))
+        .await;
+        let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+        let ids = call(
+            http.get(format!("{base}/user-management/queries/users/v1"))
+                .header("authorization", &bearer),
+        )
+        .await;
+        let uuid = ids["resources"][0].as_str().unwrap().to_owned();
+        let roles = || {
+            let request = http
+                .get(format!(
+                    "{base}/user-management/combined/user-roles/v2?user_uuid={uuid}"
+                ))
+                .header("authorization", &bearer);
+            async move {
+                let listed = call(request).await;
+                listed["resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|g| g["role_id"].as_str().unwrap().to_owned())
+                    .collect::<Vec<String>>()
+            }
+        };
+        let before = roles().await;
+        let role = ["falcon_console_guest", "falconhost_read_only"]
+            .into_iter()
+            .find(|r| !before.iter().any(|b| b == r))
+            .expect("a role the user lacks");
+        call(
+            http.post(format!(
+                "{base}/user-management/entities/user-role-actions/v1"
+            ))
+            .header("authorization", &bearer)
+            .json(&serde_json::json!({
+                "action": "grant",
+                "cid": parent,
+                "role_ids": [role],
+                "uuid": uuid,
+            })),
+        )
+        .await;
+        let after = roles().await;
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(
+            after.iter().any(|r| r == role),
+            listed_at_once,
+            "--read-lag {lag}: {after:?}"
+        );
+    }
 }

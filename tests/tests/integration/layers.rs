@@ -136,6 +136,7 @@ fn simulator_layers_point_down() {
         &[
             &["config", "clock"],
             &["fql", "state", "clients", "tenant_gen"],
+            &["lag"],
             &["shared"],
             &["seeder"],
             &["envelope", "rate"],

@@ -34,7 +34,7 @@ mod client {
 }
 
 /// The simulator: every operation through the generated client (`ops`), the ergonomic client on
-/// it (`e2e`, users named by login: `by_login`), injected faults (`faults`), FalconPy on it (`falconpy`), hostile clients (`limits`), listings past the offset
+/// it (`e2e`, users named by login: `by_login`), injected faults (`faults`), FalconPy on it (`falconpy`), reads that lag writes (`lag`), hostile clients (`limits`), listings past the offset
 /// ceiling (`listings`) and the workflows (`workflows`).
 mod sim {
     mod answers;
@@ -44,6 +44,8 @@ mod sim {
     mod falconpy;
     mod faults;
     mod fql;
+    mod lag;
+    mod lag_workflows;
     mod limits;
     mod listings;
     mod ops;

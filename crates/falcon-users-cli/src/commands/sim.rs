@@ -19,19 +19,24 @@ pub async fn run(args: SimArgs, flags: &SimFlags) -> Outcome {
         users: flags.sim_users,
         seed: args.seed,
         port: args.port,
+        read_lag: flags.sim_read_lag.unwrap_or_default(),
         ..SimConfig::default()
     };
     let sim = Simulator::start(config)
         .await
         .map_err(|e| Failure::Exit(exit::LOCAL, format!("could not start the simulator: {e}")))?;
     let creds = sim.credentials();
-    print_lines(&[
+    let mut lines = vec![
         format!("simulator listening on {}", sim.base_url_str()),
         format!("FALCON_CLOUD={}", sim.base_url_str()),
         format!("FALCON_CLIENT_ID={}", creds.client_id),
         format!("FALCON_CLIENT_SECRET={}", creds.client_secret),
-        "(Ctrl-C to stop)".to_owned(),
-    ])?;
+    ];
+    if let Some(lag) = flags.sim_read_lag.filter(|l| !l.is_zero()) {
+        lines.push(format!("reads lag writes by {} s", lag.as_secs()));
+    }
+    lines.push("(Ctrl-C to stop)".to_owned());
+    print_lines(&lines)?;
     let _ = tokio::signal::ctrl_c().await;
     Ok(ExitCode::SUCCESS)
 }

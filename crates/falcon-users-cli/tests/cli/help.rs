@@ -77,7 +77,13 @@ fn global_options_have_their_own_sections_after_the_commands_own() {
     }
     assert_eq!(
         options_in(&delete, "Simulator:"),
-        ["--simulate", "--sim-state", "--sim-reset", "--sim-users"]
+        [
+            "--simulate",
+            "--sim-state",
+            "--sim-reset",
+            "--sim-users",
+            "--sim-read-lag"
+        ]
     );
     let list = help(&["users", "list", "-h"]);
     assert_eq!(

@@ -398,3 +398,157 @@ fn a_hand_edited_tenant_that_contradicts_itself_is_refused() {
         ok(sim(&state, &["--sim-reset", "users", "list"]));
     }
 }
+
+/// With `--sim-read-lag 30` the embedded tenant's reads trail its writes across processes, as
+/// the service's do: a grant made by one command is not listed by the next command run right
+/// after it (the write, still unseen, was saved with the tenant), and is listed at once by a
+/// command without the lag. The command's simulated waiting is logged at -vv.
+#[test]
+fn a_lagging_embedded_tenant_lists_the_old_grants_right_after_a_grant() {
+    let state = SimState::new();
+    let seeded = ok(sim(&state, &["--sim-users", "5", "users", "list"]));
+    let uid = logins(&seeded)[0].clone();
+    let roles = |list: Value| -> Vec<String> {
+        list.as_array()
+            .expect("an array of grants")
+            .iter()
+            .map(|g| g["role_id"].as_str().expect("a role id").to_owned())
+            .collect()
+    };
+    let before = roles(ok(sim(&state, &["grants", "list", &uid])));
+    let role = ["falcon_console_guest", "falconhost_read_only"]
+        .into_iter()
+        .find(|r| !before.iter().any(|b| b == r))
+        .expect("a role the user lacks");
+
+    let granted = sim(
+        &state,
+        &["-vv", "--sim-read-lag", "30", "grants", "grant", &uid, role],
+    );
+    assert!(granted.status.success(), "{}", text(&granted.stderr));
+    assert!(
+        text(&granted.stderr).contains("simulated_wait"),
+        "{}",
+        text(&granted.stderr)
+    );
+    let lagging = roles(ok(sim(
+        &state,
+        &["--sim-read-lag", "30", "grants", "list", &uid],
+    )));
+    assert_eq!(lagging, before, "right after the grant, the old grants");
+    let seen = roles(ok(sim(&state, &["grants", "list", &uid])));
+    assert!(
+        seen.iter().any(|r| r == role),
+        "no lag: seen at once {seen:?}"
+    );
+}
+
+/// `--sim-read-lag` shapes the embedded simulator only: asked of a real tenant it is refused
+/// (exit 2) before any request, naming --simulate; a value past the bound is a usage error.
+#[test]
+fn sim_read_lag_needs_the_simulator_and_a_bounded_value() {
+    let real = run(
+        &[
+            "--cloud",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "secret",
+            "--sim-read-lag",
+            "30",
+            "roles",
+            "list",
+        ],
+        &[],
+    );
+    assert_eq!(real.status.code(), Some(2), "{}", text(&real.stderr));
+    assert!(
+        text(&real.stderr).contains("--sim-read-lag needs the embedded simulator"),
+        "{}",
+        text(&real.stderr)
+    );
+    let state = SimState::new();
+    let long = sim(&state, &["--sim-read-lag", "3601", "users", "list"]);
+    assert_eq!(long.status.code(), Some(2), "{}", text(&long.stderr));
+    assert!(
+        text(&long.stderr).contains("from 0 to 3600"),
+        "{}",
+        text(&long.stderr)
+    );
+}
+
+/// With the embedded tenant lagging 30 s, `provision` and `offboard` wait (simulated time) for
+/// the service to show their change and say so, so that each rerun right after sees it: the
+/// second provision finds the user provisioned, the second offboard finds no user. With
+/// `--settle 0` nothing waits, and a rerun right after does not see the change.
+#[test]
+fn provision_and_offboard_wait_for_the_lagging_service_so_reruns_see_their_change() {
+    let state = SimState::new();
+    ok(sim(&state, &["--sim-users", "3", "users", "list"]));
+    let lagging = |args: &[&str]| {
+        let mut all = vec!["--sim-read-lag", "30"];
+        all.extend_from_slice(args);
+        sim(&state, &all)
+    };
+    let first = lagging(&[
+        "provision",
+        "lin@example.com",
+        "--roles",
+        "falcon_console_guest",
+    ]);
+    let said = text(&first.stderr);
+    assert!(first.status.success(), "{said}");
+    assert!(
+        said.contains("waiting up to 90 s for the service to show lin@example.com"),
+        "{said}"
+    );
+    assert!(
+        said.contains("the service shows lin@example.com after 30 s"),
+        "{said}"
+    );
+    let again = lagging(&[
+        "provision",
+        "lin@example.com",
+        "--roles",
+        "falcon_console_guest",
+    ]);
+    let again: Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(again["status"], "already provisioned");
+
+    let gone = lagging(&["-y", "offboard", "lin@example.com"]);
+    assert!(gone.status.success(), "{}", text(&gone.stderr));
+    let twice = lagging(&["-y", "offboard", "lin@example.com"]);
+    assert_eq!(twice.status.code(), Some(2), "{}", text(&twice.stderr));
+    assert!(
+        text(&twice.stderr).contains("no user lin@example.com"),
+        "{}",
+        text(&twice.stderr)
+    );
+
+    // A run that did not wait (--settle 0) leaves the login created but unlisted: the rerun
+    // right after finds it taken, waits until it is listed, and completes it (no failure).
+    let quick = lagging(&[
+        "--settle",
+        "0",
+        "provision",
+        "max@example.com",
+        "--roles",
+        "falcon_console_guest",
+    ]);
+    assert!(quick.status.success(), "{}", text(&quick.stderr));
+    assert!(
+        !text(&quick.stderr).contains("waiting"),
+        "{}",
+        text(&quick.stderr)
+    );
+    let rerun = lagging(&[
+        "provision",
+        "max@example.com",
+        "--roles",
+        "falcon_console_guest",
+    ]);
+    assert!(rerun.status.success(), "{}", text(&rerun.stderr));
+    let rerun: Value = serde_json::from_slice(&rerun.stdout).expect("JSON");
+    assert_eq!(rerun["status"], "already provisioned");
+}

@@ -73,9 +73,9 @@ fn query(shared: &Shared, gate: Admitted, raw: Option<&str>, v2: bool) -> Answer
     Ok(answer(StatusCode::OK, &gate.headers, &body))
 }
 
-/// Users of the token's CID by UUID, and a 404 error entry per unknown id.
+/// Users of the token's CID in `state` by UUID, and a 404 error entry per unknown id.
 fn lookup(
-    shared: &Shared,
+    state: &crate::state::State,
     gate: &Admitted,
     ids: &[String],
 ) -> Result<(Vec<DomainUser>, Vec<MsaspecError>), Response> {
@@ -85,9 +85,8 @@ fn lookup(
             format!("between 1 and {MAX_IDS} ids are required"),
         ));
     }
-    let state = shared.read();
     let tenants: Vec<_> = gate
-        .user_cids(&state)
+        .user_cids(state)
         .iter()
         .filter_map(|cid| state.tenants.get(cid))
         .collect();
@@ -115,7 +114,7 @@ fn retrieved(
     gate: &Admitted,
     ids: &[String],
 ) -> Result<(StatusCode, FlightcontrolapiUserResponse), Response> {
-    let (found, mut errors) = lookup(shared, gate, ids)?;
+    let (found, mut errors) = lookup(&shared.read(), gate, ids)?;
     let status = lookup_status(found.len(), errors.len(), StatusCode::OK);
     if found.is_empty() {
         errors.clear();
@@ -163,8 +162,9 @@ pub async fn create(
         shared.now_text(),
     )?;
     if validate_only {
+        // Checked against every write, seen by reads yet or not.
         let taken = shared
-            .read()
+            .truth()
             .tenants
             .get(&cid)
             .is_some_and(|t| t.by_uid.contains_key(&user.uid));
@@ -341,7 +341,8 @@ pub fn remove(shared: &Shared, gate: &Admitted, uuid: &str) -> Result<User, Resp
 /// simulator has no accounts to act on, so it only checks the users exist.
 pub async fn action(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: Bytes) -> Answer {
     let request: DomainUserActionRequest = body(&bytes, &gate)?;
-    let (found, errors) = lookup(&shared, &gate, &request.ids)?;
+    // An action is a write: checked against every user, seen by reads yet or not.
+    let (found, errors) = lookup(&shared.truth(), &gate, &request.ids)?;
     if let Some(unknown) = errors.iter().find_map(|e| e.id.as_deref()) {
         return Err(gate.unknown_user(unknown));
     }

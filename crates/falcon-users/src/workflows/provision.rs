@@ -245,12 +245,28 @@ impl Falcon {
             // Someone else created the login between the lookup and the create (another run
             // with the same roster row): their user is the one to complete, not an error.
             Err(refused) if may_be_taken(&refused) => {
-                match falcon.find_user_by_uid(&job.uid).await {
-                    Ok(Some(user)) => {
+                // Taken, yet maybe not listed: the service's reads lag its writes, so a login
+                // created just before (by another run, or a run that did not wait) is waited
+                // for as a change of this job's own would be.
+                let found =
+                    std::sync::Mutex::new(falcon.find_user_by_uid(&job.uid).await.unwrap_or(None));
+                let listed = found.lock().map(|f| f.is_some()).unwrap_or(false);
+                if !listed {
+                    falcon
+                        .settle(&job.settle, &job.uid, || async {
+                            let user = falcon.find_user_by_uid(&job.uid).await?;
+                            let listed = user.is_some();
+                            *found.lock().unwrap_or_else(|p| p.into_inner()) = user;
+                            Ok(listed)
+                        })
+                        .await;
+                }
+                match found.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                    Some(user) => {
                         info!(uid = %job.uid, "created concurrently by another caller");
                         return falcon.complete_existing(job, &role_ids, user).await;
                     }
-                    _ => return Err(refused),
+                    None => return Err(refused),
                 }
             }
             Err(other) => return Err(other),

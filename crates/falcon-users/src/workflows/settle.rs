@@ -31,8 +31,8 @@ use crate::error::Result;
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Settle {
-    /// The longest wait (default 90 s, as CrowdStrike's own Terraform provider waits); zero
-    /// checks nothing and returns at once.
+    /// The longest wait, in pauses between checks (default 90 s, as CrowdStrike's own
+    /// Terraform provider waits); zero checks nothing and returns at once.
     pub limit: Duration,
     /// Time between two checks (default 2 s).
     pub interval: Duration,
@@ -164,10 +164,10 @@ impl Falcon {
                 });
             }
         };
-        let clock = self.clock();
-        let started = clock.now();
+        // Counted as the pauses taken (the reads between them aside), so that "shown at the
+        // first check" is exactly zero whatever the clock.
+        let mut waited = Duration::ZERO;
         loop {
-            let waited = clock.now().duration_since(started).unwrap_or_default();
             match shown().await {
                 Ok(true) => {
                     if !waited.is_zero() {
@@ -197,7 +197,8 @@ impl Falcon {
                         );
                         tell(waited, None);
                     }
-                    clock.sleep(pause).await;
+                    self.clock().sleep(pause).await;
+                    waited += pause;
                 }
                 Step::GiveUp => {
                     warn!(

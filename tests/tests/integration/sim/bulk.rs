@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use falcon_users::Falcon;
+use falcon_users::workflows::Settled;
 use falcon_users::workflows::roster::{
     ApplyOptions, ApplyReport, BulkPlan, ChangeOutcome, Journal, Plan, PlanOptions, RoleEdit,
     Roster, Targets, edit_plan, offboard_plan, plan,
@@ -151,6 +152,14 @@ async fn a_taken_login_gets_the_roles_it_lacks_and_keeps_the_others() {
     let csv = format!("uid,roles\n{existing},\"{guest};{other}\"\nnew@corp.example.com,{guest}\n");
     let report = provision(&falcon, &Roster::from_csv(csv.as_bytes()).unwrap()).await;
     assert!(report.is_complete(), "{report:#?}");
+    // Without lag the service shows the changes at the first check: the taken login's
+    // completion is judged by what was done, not by the roster's roles alone.
+    assert_eq!(
+        report.settled,
+        Settled::Shown {
+            waited: std::time::Duration::ZERO
+        }
+    );
     let mut want = vec![guest.clone(), other.clone(), third.clone()];
     want.sort();
     assert_eq!(

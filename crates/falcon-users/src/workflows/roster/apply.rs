@@ -281,18 +281,20 @@ impl Falcon {
             .collect::<Vec<_>>()
             .await;
         // In the order they finished: the last change done is the last the service shows.
-        let settled = match results
-            .iter()
-            .rev()
-            .find(|r| matches!(r.outcome, ChangeOutcome::Done { .. }))
-        {
-            Some(last) => {
-                let change = &plan.changes[last.index];
+        // Judged by the actions it did (not by the plan's target: a login found taken is
+        // completed, and keeps roles the plan did not name).
+        let last_done = results.iter().rev().find_map(|r| match &r.outcome {
+            ChangeOutcome::Done { actions } => Some((r.index, actions)),
+            _ => None,
+        });
+        let settled = match last_done {
+            Some((index, done)) => {
+                let change = &plan.changes[index];
                 let falcon = handle(change);
                 falcon
                     .settle(&options.settle, "the changes", || async {
                         let now = falcon.user_state(&change.uid).await?;
-                        Ok(actions(now.as_ref(), change.after.as_ref()).is_empty())
+                        Ok(shows(done, now.as_ref()))
                     })
                     .await
             }
@@ -344,6 +346,15 @@ async fn unoffered_roles(
         );
     }
     Ok(unoffered)
+}
+
+/// Whether the user as read now shows every action of a change done: a deleted user shows
+/// only as gone (the revokes before the delete are moot then).
+fn shows(done: &[Action], now: Option<&UserState>) -> bool {
+    if done.contains(&Action::Delete) {
+        return now.is_none();
+    }
+    done.iter().all(|a| took_effect(a, now))
 }
 
 /// Whether `action`, started by a run that was killed before it ended, took effect, judged from
@@ -666,6 +677,41 @@ mod tests {
                 took,
                 "{action} on {now:?}"
             );
+        }
+    }
+
+    /// (the actions a change did, the user as read now, whether the read shows them all): what
+    /// the apply waits for after its last change.
+    #[test]
+    fn whether_a_read_shows_a_change_done() {
+        let grant = Action::Grant {
+            roles: vec!["a".into()],
+            expires_at: None,
+        };
+        let revoke = Action::Revoke {
+            roles: vec!["b".into()],
+        };
+        let create = Action::Create {
+            first_name: None,
+            last_name: None,
+        };
+        let cases: Vec<(Vec<Action>, Option<UserState>, bool)> = vec![
+            // A taken login completed: the roles it kept do not matter.
+            (vec![grant.clone()], Some(user("Ann", &["a", "c"])), true),
+            (vec![grant.clone()], Some(user("Ann", &["c"])), false),
+            (vec![create.clone(), grant.clone()], None, false),
+            (vec![create, grant.clone()], Some(user("Ann", &["a"])), true),
+            // Offboarded: gone is all there is to show.
+            (vec![revoke.clone(), Action::Delete], None, true),
+            (
+                vec![revoke.clone(), Action::Delete],
+                Some(user("Ann", &[])),
+                false,
+            ),
+            (vec![grant, revoke], Some(user("Ann", &["a", "b"])), false),
+        ];
+        for (done, now, shown) in cases {
+            assert_eq!(shows(&done, now.as_ref()), shown, "{done:?} on {now:?}");
         }
     }
 }
