@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 use crate::peer::Peer;
 use crate::report::Report;
 use crate::scenarios::{
-    build_cost, bulk_provision, cold_start, fleet, inventory, memory, overhead, reconcile,
+    build_cost, bulk_provision, cold_start, fleet, inventory, lag, memory, overhead, reconcile,
 };
 use crate::sim_process::SimSpec;
 
@@ -60,6 +60,8 @@ enum Cmd {
     BulkProvision(bulk_provision::Settings),
     /// 8. A Flight Control fleet's inventory, every child at once.
     Fleet(fleet::Settings),
+    /// 9. A roster change against reads that lag writes, and without the lag.
+    Lag(lag::Settings),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]
     Serve(SimSpec),
@@ -210,6 +212,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Cmd::Reconcile(defaults()?),
             Cmd::BulkProvision(defaults()?),
             Cmd::Fleet(defaults()?),
+            Cmd::Lag(defaults()?),
         ],
         one => vec![one],
     };
@@ -264,6 +267,7 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::ColdStart(a) => cold_start::run(peer, a.runs),
         Cmd::Build => build_cost::run(workspace),
         Cmd::Reconcile(settings) => reconcile::run(&settings),
+        Cmd::Lag(settings) => lag::run(&settings),
         Cmd::BulkProvision(settings) => bulk_provision::run(&settings),
         Cmd::Fleet(settings) => fleet::run(&settings),
         Cmd::All

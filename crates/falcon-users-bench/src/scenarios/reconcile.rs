@@ -139,7 +139,7 @@ pub fn run(settings: &Settings) -> Result<Report> {
 
 /// The export with `percent` of its users changed: joiners added, movers' roles swapped,
 /// leavers dropped (a third each). Returns the roster and how many users it changes.
-fn edit(export: &Roster, percent: f64, roles: &[String]) -> Result<(Roster, usize)> {
+pub(crate) fn edit(export: &Roster, percent: f64, roles: &[String]) -> Result<(Roster, usize)> {
     let entries = export.entries();
     let changed = ((entries.len() as f64 * percent / 100.0).round() as usize).max(3);
     let third = changed / 3;
