@@ -83,6 +83,11 @@ async fn main() -> std::process::ExitCode {
     println!("FALCON_CLIENT_ID={}", rw.client_id);
     println!("FALCON_CLIENT_SECRET={}", rw.client_secret);
     println!("read-only client: {} / {}", ro.client_id, ro.client_secret);
+    let shaped = sim.shaped_credentials();
+    println!(
+        "the full client shaped as the console issues them (PSFalcon): {} / {}",
+        shaped.client_id, shaped.client_secret
+    );
     println!(
         "parent CID {}; children: {}",
         sim.parent_cid(),

@@ -29,6 +29,11 @@ use crate::shared::{InjectedFaults, Shared, lock};
 use crate::state::{Grant, State, User};
 use crate::tenant_gen;
 
+/// The id of the full client shaped as the console issues them: 32 hex characters.
+pub const SHAPED_CLIENT_ID: &str = "5151a0000000000000000000000000a1";
+/// Its secret: 40 word characters.
+pub const SHAPED_CLIENT_SECRET: &str = "SimulatorSecretShapedAsTheConsoleIssues0";
+
 /// A running simulator on 127.0.0.1. Dropping it stops the server.
 ///
 /// ```no_run
@@ -114,6 +119,12 @@ impl Simulator {
                 "sim-ro-client",
                 "sim-ro-secret",
                 vec![READ],
+                state.parent_cid.clone(),
+            ),
+            (
+                SHAPED_CLIENT_ID,
+                SHAPED_CLIENT_SECRET,
+                every_scope(),
                 state.parent_cid.clone(),
             ),
         ] {
@@ -246,6 +257,16 @@ impl Simulator {
         ClientCredentials {
             client_id: "sim-rw-client".into(),
             client_secret: "sim-rw-secret".into(),
+        }
+    }
+
+    /// The full client again, under credentials shaped as the console issues them (a 32-hex
+    /// id, a 40-character secret): for tools that check the shape before sending anything
+    /// (PSFalcon's `Request-FalconToken`).
+    pub fn shaped_credentials(&self) -> ClientCredentials {
+        ClientCredentials {
+            client_id: SHAPED_CLIENT_ID.into(),
+            client_secret: SHAPED_CLIENT_SECRET.into(),
         }
     }
 

@@ -261,3 +261,34 @@ async fn own_cid_without_the_sensor_download_scope_names_the_scope() {
         assert!(message.contains(needed), "{needed} not in {message}");
     }
 }
+
+/// The full client under credentials shaped as the console issues them (a 32-hex id, a
+/// 40-character secret), for tools that check the shape first: every scope, as the full one.
+#[tokio::test]
+async fn the_client_shaped_as_the_console_issues_them_has_every_scope() {
+    let sim = sim(SimConfig {
+        users: 0,
+        ..SimConfig::default()
+    })
+    .await;
+    let shaped = sim.shaped_credentials();
+    assert_eq!(shaped.client_id.len(), 32);
+    assert!(shaped.client_id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(shaped.client_secret.len(), 40);
+    assert!(
+        shaped
+            .client_secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    );
+    let falcon = client(&sim, shaped);
+    assert_eq!(
+        falcon.own_cid().await.unwrap().cid.as_str(),
+        sim.parent_cid()
+    );
+    falcon
+        .create_user(new_user("shaped@example.com", ""))
+        .await
+        .unwrap();
+    assert!(sim.user("shaped@example.com").is_some());
+}
