@@ -7,6 +7,7 @@
 //! cargo run --release -p falcon-users-bench -- overhead --calls 2000
 //! ```
 
+mod defaults;
 mod measure;
 mod peer;
 mod report;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use crate::defaults::defaults;
 use crate::peer::Peer;
 use crate::report::Report;
 use crate::scenarios::{
@@ -278,14 +280,6 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         | Cmd::FirstCall { .. }
         | Cmd::BuildProbe { .. } => anyhow::bail!("not a scenario"),
     }
-}
-
-/// Arguments as the command line gives them with no flags, so that each default is written
-/// once, in its `#[arg]` attribute.
-pub(crate) fn defaults<T: clap::Args + clap::FromArgMatches>() -> Result<T> {
-    let command = T::augment_args(clap::Command::new("defaults"));
-    let matches = command.try_get_matches_from(["defaults"])?;
-    Ok(T::from_arg_matches(&matches)?)
 }
 
 fn tokio_main<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {

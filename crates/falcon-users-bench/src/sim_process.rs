@@ -52,7 +52,7 @@ impl SimSpec {
     pub fn unlimited(users: usize) -> Result<Self> {
         Ok(Self {
             users,
-            ..crate::defaults()?
+            ..crate::defaults::defaults()?
         })
     }
 
