@@ -239,6 +239,24 @@ impl State {
         })
     }
 
+    /// The first of `roles` a grant (`grant`) or revoke of them for the user `uuid` in `cid`
+    /// refuses: a revoke names roles the user may hold, a grant only roles it may give there.
+    pub fn refused_role<'a>(
+        &self,
+        cid: &str,
+        roles: &'a [String],
+        uuid: &str,
+        grant: bool,
+    ) -> Option<&'a String> {
+        roles.iter().find(|r| {
+            if grant {
+                !self.grantable(cid, r, uuid)
+            } else {
+                self.role(cid, r).is_none()
+            }
+        })
+    }
+
     /// The roles of `cid` with these ids, and a 404 error entry per unknown id.
     pub fn lookup_roles(&self, cid: &str, ids: &[String]) -> (Vec<DomainRole>, Vec<MsaspecError>) {
         let mut found = Vec::new();

@@ -214,15 +214,7 @@ fn apply(
     if !gate.knows_user(&state, &cid, uuid) {
         return Err(gate.unknown_user(uuid));
     }
-    // A revoke names roles the user may hold; a grant only roles it may give there.
-    let refused = |r: &String| {
-        if grant {
-            !state.grantable(&cid, r, uuid)
-        } else {
-            state.role(&cid, r).is_none()
-        }
-    };
-    if let Some(bad) = role_ids.iter().find(|r| refused(r)) {
+    if let Some(bad) = state.refused_role(&cid, role_ids, uuid, grant) {
         return Err(gate.invalid_role(bad));
     }
     let expires = expires_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));

@@ -237,15 +237,7 @@ fn change(
     {
         return Err(gate.unknown_user(uuid));
     }
-    // A revoke names roles the user may hold; a grant only roles it may give there.
-    let refused = |r: &String| {
-        if grant {
-            !state.grantable(&cid, r, uuid)
-        } else {
-            state.role(&cid, r).is_none()
-        }
-    };
-    if let Some(bad) = roles.iter().find(|r| refused(r)) {
+    if let Some(bad) = state.refused_role(&cid, roles, uuid, grant) {
         return Err(gate.invalid_role(bad));
     }
     let tenant = state

@@ -56,25 +56,7 @@ impl Falcon {
     async fn cid_state(&self, scope: Option<&str>, concurrency: usize) -> Result<CidState> {
         // The three reads are independent: run side by side, they cost the longest of them.
         let roles = self.roles();
-        let everyone = async {
-            let mut users = BTreeMap::new();
-            let mut named = None;
-            let mut rows = self.inventory(
-                UserQuery::new(),
-                InventoryOptions::new().concurrency(concurrency),
-            );
-            while let Some(row) = rows.try_next().await? {
-                if row.deleted {
-                    continue;
-                }
-                if named.is_none() {
-                    named = row.user.cid.clone().filter(|c| !c.is_empty());
-                }
-                let uid = row.user.uid.clone().unwrap_or_default().to_lowercase();
-                users.insert(uid, UserState::from_inventory(&row));
-            }
-            Ok::<_, crate::error::Error>((users, named))
-        };
+        let everyone = self.users_state(UserQuery::new(), concurrency);
         let scoped = async {
             match scope {
                 None => Ok(None),
@@ -100,6 +82,30 @@ impl Falcon {
             in_scope,
             named,
         })
+    }
+
+    /// The state of every user `query` matches (an inventory; users deleted meanwhile left
+    /// out), by login, with the CID the first of them names as theirs: what an apply addresses
+    /// grants to.
+    pub(crate) async fn users_state(
+        &self,
+        query: UserQuery,
+        concurrency: usize,
+    ) -> Result<(BTreeMap<String, UserState>, Option<String>)> {
+        let mut users = BTreeMap::new();
+        let mut named = None;
+        let mut rows = self.inventory(query, InventoryOptions::new().concurrency(concurrency));
+        while let Some(row) = rows.try_next().await? {
+            if row.deleted {
+                continue;
+            }
+            if named.is_none() {
+                named = row.user.cid.clone().filter(|c| !c.is_empty());
+            }
+            let uid = row.user.uid.clone().unwrap_or_default().to_lowercase();
+            users.insert(uid, UserState::from_inventory(&row));
+        }
+        Ok((users, named))
     }
 
     /// One user's state now, looked up by login: what an apply of a saved plan compares with

@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::model::catalogue::Catalogue;
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
-use crate::workflows::inventory::InventoryOptions;
 use crate::workflows::roster::origin::Origin;
 use crate::workflows::roster::plan::{Change, Guardrails, Mode, Plan, PlanOptions};
 use crate::workflows::roster::state::{CidState, Found, TenantState, UserState};
@@ -75,20 +74,9 @@ impl Falcon {
             // The CID the users read name as theirs: what an apply addresses grants to.
             let mut named = None;
             if let Targets::Filter { fql, .. } = targets {
-                let mut rows = handle.inventory(
-                    UserQuery::new().filter(fql.clone()),
-                    InventoryOptions::new().concurrency(concurrency),
-                );
-                while let Some(row) = rows.try_next().await? {
-                    if row.deleted {
-                        continue;
-                    }
-                    if named.is_none() {
-                        named = row.user.cid.clone().filter(|c| !c.is_empty());
-                    }
-                    let uid = row.user.uid.clone().unwrap_or_default().to_lowercase();
-                    users.insert(uid, UserState::from_inventory(&row));
-                }
+                (users, named) = handle
+                    .users_state(UserQuery::new().filter(fql.clone()), concurrency)
+                    .await?;
             } else {
                 let distinct: BTreeSet<String> = logins.iter().map(|l| l.to_lowercase()).collect();
                 let read: Vec<(String, Option<Found>)> = stream::iter(distinct)
