@@ -1084,7 +1084,12 @@ mod tests {
             .as_array_mut()
             .unwrap()
             .retain(|t| t["name"] != "mssp");
-        let new = entry_for(&upstreams[1], &test_document(without.clone()), "queryChildren").unwrap();
+        let new = entry_for(
+            &upstreams[1],
+            &test_document(without.clone()),
+            "queryChildren",
+        )
+        .unwrap();
         assert_eq!(new.new_tags, ["mssp"]);
         assert_eq!(new.partial_tags, ["mssp"]);
         let text_without = serde_json::to_string_pretty(&without).unwrap();

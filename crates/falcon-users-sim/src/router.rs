@@ -20,7 +20,8 @@ use crate::envelope::{Headers, error, trace_id};
 use crate::faults;
 use crate::rate;
 use crate::routes::{
-    aggregates, children, grants, invitations, legacy, oauth2, permissions, roles, sensor_download, users,
+    aggregates, children, grants, invitations, legacy, oauth2, permissions, roles, sensor_download,
+    users,
 };
 use crate::shared::Shared;
 

@@ -42,8 +42,12 @@ pub async fn query(
     RawQuery(raw): RawQuery,
 ) -> Answer {
     let params = Params::parse(raw.as_deref());
-    let (offset, limit) =
-        params.page_from(&gate, DEFAULT_LIMIT, MAX_LIMIT, shared.config.offset_ceiling)?;
+    let (offset, limit) = params.page_from(
+        &gate,
+        DEFAULT_LIMIT,
+        MAX_LIMIT,
+        shared.config.offset_ceiling,
+    )?;
     let filter = params.filter(&gate, shared.clock().utc())?;
     let ascending = params.sort(&gate)?.is_some_and(|s| !s.descending);
     let state = shared.read();
@@ -59,12 +63,7 @@ pub async fn query(
         cids.reverse();
     }
     let total = cids.len();
-    let page = cids
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .cloned()
-        .collect();
+    let page = cids.into_iter().skip(offset).take(limit).cloned().collect();
     let body = MsaspecQueryResponse {
         meta: paged_meta(gate.started, &gate.headers.trace, offset, limit, total),
         resources: Some(page),
@@ -87,7 +86,11 @@ pub async fn details(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: B
     let kids = children(&state, &gate.token.cid);
     let (mut found, mut errors) = (Vec::new(), Vec::new());
     for id in &request.ids {
-        let cid = id.split('-').next().unwrap_or_default().to_ascii_lowercase();
+        let cid = id
+            .split('-')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         match kids.iter().find(|c| **c == cid) {
             Some(cid) => found.push(link(&state, cid)),
             None => errors.push(MsaspecError {

@@ -45,12 +45,23 @@ async fn query_children_pages_the_parents_children_ten_by_default_newest_first()
     // Newest first: the children in reverse order of creation.
     let newest_first: Vec<String> = c.children.iter().rev().cloned().collect();
     assert_eq!(first, newest_first[..10]);
-    let desc = all_children(&c.rw, 4, types::QueryChildrenSort::LastModifiedTimestampDesc).await;
+    let desc = all_children(
+        &c.rw,
+        4,
+        types::QueryChildrenSort::LastModifiedTimestampDesc,
+    )
+    .await;
     assert_eq!(desc, newest_first);
     let asc = all_children(&c.rw, 5, types::QueryChildrenSort::LastModifiedTimestampAsc).await;
     assert_eq!(asc, c.children, "oldest first");
     // Past the end: an empty page, the same total.
-    let past = c.rw.query_children().offset(13).send().await.unwrap().into_inner();
+    let past =
+        c.rw.query_children()
+            .offset(13)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
     assert_eq!(past.resources.unwrap_or_default(), Vec::<String>::new());
     assert_eq!(past.meta.pagination.unwrap().total, 13);
 }
@@ -63,32 +74,45 @@ async fn query_children_bounds_limit_and_filters_on_cid_only() {
         ..SimConfig::default()
     })
     .await;
-    let most = c.rw.query_children().limit(5000).send().await.unwrap().into_inner();
+    let most =
+        c.rw.query_children()
+            .limit(5000)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
     assert_eq!(most.resources.unwrap().len(), 3);
     for limit in [0, 5001] {
         let refused = failure(c.rw.query_children().limit(limit).send().await).await;
         assert_eq!(refused.status, 400, "limit {limit}");
-        assert!(refused.mentions("between 1 and 5000"), "{:?}", refused.errors);
+        assert!(
+            refused.mentions("between 1 and 5000"),
+            "{:?}",
+            refused.errors
+        );
     }
     let one = &c.children[1];
-    let found = c.rw
-        .query_children()
-        .filter(format!("cid:'{one}'"))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let found =
+        c.rw.query_children()
+            .filter(format!("cid:'{one}'"))
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
     assert_eq!(found.resources.unwrap(), [one.clone()]);
     assert_eq!(found.meta.pagination.unwrap().total, 1);
-    let list = c.rw
-        .query_children()
-        .filter(format!("cid:['{}','{}']", c.children[0], c.children[2]))
-        .sort(types::QueryChildrenSort::LastModifiedTimestampAsc)
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(list.resources.unwrap(), [c.children[0].clone(), c.children[2].clone()]);
+    let list =
+        c.rw.query_children()
+            .filter(format!("cid:['{}','{}']", c.children[0], c.children[2]))
+            .sort(types::QueryChildrenSort::LastModifiedTimestampAsc)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+    assert_eq!(
+        list.resources.unwrap(),
+        [c.children[0].clone(), c.children[2].clone()]
+    );
     let other = failure(c.rw.query_children().filter("name:'x'").send().await).await;
     assert_eq!(other.status, 400);
     assert!(other.mentions("invalid filter"), "{:?}", other.errors);
@@ -126,7 +150,11 @@ async fn get_children_v2_answers_name_status_parent_and_checksum_and_207_for_str
     // The parent itself and a stranger are not children: 207, one 404 entry each.
     let stranger = "0123456789abcdef0123456789abcdef".to_owned();
     let body = types::MsaspecIdsRequest {
-        ids: vec![c.children[0].to_uppercase(), c.parent.clone(), stranger.clone()],
+        ids: vec![
+            c.children[0].to_uppercase(),
+            c.parent.clone(),
+            stranger.clone(),
+        ],
     };
     let raw = reqwest::Client::new()
         .post(format!("{}{}", c.base, operations::GET_CHILDREN_V2.path))
@@ -144,7 +172,10 @@ async fn get_children_v2_answers_name_status_parent_and_checksum_and_207_for_str
         .iter()
         .map(|e| (e["code"].as_i64().unwrap(), e["id"].as_str().unwrap()))
         .collect();
-    assert_eq!(missing, [(404, c.parent.as_str()), (404, stranger.as_str())]);
+    assert_eq!(
+        missing,
+        [(404, c.parent.as_str()), (404, stranger.as_str())]
+    );
     let none = failure(
         c.rw.get_children_v2()
             .body(types::MsaspecIdsRequest { ids: vec![] })
