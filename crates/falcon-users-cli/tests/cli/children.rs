@@ -138,7 +138,7 @@ fn a_cid_that_is_not_a_child_is_refused_before_any_change() {
     let child = &sim.sim.child_cids()[0];
     let stranger = "0123456789abcdef0123456789abcdef";
     let parent = sim.sim.parent_cid();
-    for list in [format!("{child},{stranger}"), format!("{parent}")] {
+    for list in [format!("{child},{stranger}"), parent.clone()] {
         let out = run(
             &[
                 "--yes",
@@ -171,7 +171,7 @@ fn a_cid_that_is_not_a_child_is_refused_before_any_change() {
             "offboard",
             "nobody@example.com",
             "--member-cids",
-            &format!("{stranger}"),
+            stranger,
         ],
         &pairs(&env),
     );

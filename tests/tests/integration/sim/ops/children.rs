@@ -99,7 +99,7 @@ async fn query_children_bounds_limit_and_filters_on_cid_only() {
             .await
             .unwrap()
             .into_inner();
-    assert_eq!(found.resources.unwrap(), [one.clone()]);
+    assert_eq!(found.resources.unwrap(), std::slice::from_ref(one));
     assert_eq!(found.meta.pagination.unwrap().total, 1);
     let list =
         c.rw.query_children()
