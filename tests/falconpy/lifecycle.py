@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """FalconPy against the simulator: UserManagement through a user's lifecycle, then every method;
-then the CCID lookup through SensorDownload.
+then the CCID lookup through SensorDownload and the discovery of the
+parent's children through FlightControl.
 
     python3 tests/falconpy/lifecycle.py --base-url URL --client-id ID --client-secret S --cid CID
         [--token-only]
@@ -189,6 +190,14 @@ def main():
     sensors = Recorder(SensorDownload(auth_object=falcon.auth_object), sensor_module)
     sensors.call("ccid", "get_sensor_installer_ccid")
     rec.calls.extend(sensors.calls)
+    # Flight Control discovery, through the FlightControl class on the same token: the
+    # children's CIDs, then their details.
+    import falconpy.mssp as mssp_module
+    from falconpy import FlightControl
+    fleet = Recorder(FlightControl(auth_object=falcon.auth_object), mssp_module)
+    kids = resources(fleet.call("children", "query_children", limit=100))
+    fleet.call("children", "get_children_v2", ids=kids)
+    rec.calls.extend(fleet.calls)
     revoked = falcon.logout()
     rec.calls.append({"step": "logout", "method": "logout", "operations": ["oauth2RevokeToken"],
                       "status": revoked.get("status_code"), "errors": [], "resources": []})

@@ -458,6 +458,50 @@ pub mod types {
             Default::default()
         }
     }
+    ///A child CID of the parent (Flight Control), as `getChildrenV2` answers it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainChildLink {
+        ///The two-character suffix that follows the CID in the console's `CID-XX` form.
+        pub checksum: ::std::string::String,
+        ///The child's CID: 32 hexadecimal characters, without the checksum.
+        pub child_cid: ::std::string::String,
+        ///The child's global CID, when it has one; not otherwise used here.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub child_gcid: ::std::option::Option<::std::string::String>,
+        ///The CID of the parent the child belongs to.
+        pub child_of: ::std::string::String,
+        ///Domains registered for the child, if any.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub domains: ::std::vec::Vec<::std::string::String>,
+        ///The child's name as the parent's console shows it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The child's state in the fleet, e.g. `active`; the full set of values is not documented.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl DomainChildLink {
+        pub fn builder() -> builder::DomainChildLink {
+            Default::default()
+        }
+    }
+    ///Envelope of `getChildrenV2`: the children found.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainChildrenResponseV1 {
+        ///Errors the service reports for this request, among them one per CID it did not find (on a 207); absent, `null` or empty when there are none.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id and the time the query took.
+        pub meta: MsaspecMetaInfo,
+        ///The children found.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resources: ::std::option::Option<::std::vec::Vec<DomainChildLink>>,
+    }
+    impl DomainChildrenResponseV1 {
+        pub fn builder() -> builder::DomainChildrenResponseV1 {
+            Default::default()
+        }
+    }
     ///Body of `createUserV1`. Roles are not part of it: grant them afterwards with `userRolesActionV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DomainCreateUserRequest {
@@ -1722,6 +1766,70 @@ pub mod types {
     impl Oauth2RevokeTokenBody {
         pub fn builder() -> builder::Oauth2RevokeTokenBody {
             Default::default()
+        }
+    }
+    ///`QueryChildrenSort`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum QueryChildrenSort {
+        #[serde(rename = "last_modified_timestamp|asc")]
+        LastModifiedTimestampAsc,
+        #[serde(rename = "last_modified_timestamp|desc")]
+        LastModifiedTimestampDesc,
+    }
+    impl ::std::fmt::Display for QueryChildrenSort {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LastModifiedTimestampAsc => {
+                    f.write_str("last_modified_timestamp|asc")
+                }
+                Self::LastModifiedTimestampDesc => {
+                    f.write_str("last_modified_timestamp|desc")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for QueryChildrenSort {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "last_modified_timestamp|asc" => Ok(Self::LastModifiedTimestampAsc),
+                "last_modified_timestamp|desc" => Ok(Self::LastModifiedTimestampDesc),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for QueryChildrenSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for QueryChildrenSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for QueryChildrenSort {
+        fn default() -> Self {
+            QueryChildrenSort::LastModifiedTimestampDesc
         }
     }
     ///`QueryUserV1Sort`
@@ -3005,6 +3113,251 @@ pub mod types {
                     cid: Ok(value.cid),
                     resource_ids: Ok(value.resource_ids),
                     uuid: Ok(value.uuid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainChildLink {
+            checksum: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            child_cid: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            child_gcid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            child_of: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            domains: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainChildLink {
+            fn default() -> Self {
+                Self {
+                    checksum: Err("no value supplied for checksum".to_string()),
+                    child_cid: Err("no value supplied for child_cid".to_string()),
+                    child_gcid: Ok(Default::default()),
+                    child_of: Err("no value supplied for child_of".to_string()),
+                    domains: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomainChildLink {
+            pub fn checksum<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.checksum = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for checksum: {e}")
+                    });
+                self
+            }
+            pub fn child_cid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.child_cid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for child_cid: {e}")
+                    });
+                self
+            }
+            pub fn child_gcid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.child_gcid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for child_gcid: {e}")
+                    });
+                self
+            }
+            pub fn child_of<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.child_of = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for child_of: {e}")
+                    });
+                self
+            }
+            pub fn domains<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domains = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for domains: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainChildLink> for super::DomainChildLink {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainChildLink,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    checksum: value.checksum?,
+                    child_cid: value.child_cid?,
+                    child_gcid: value.child_gcid?,
+                    child_of: value.child_of?,
+                    domains: value.domains?,
+                    name: value.name?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainChildLink> for DomainChildLink {
+            fn from(value: super::DomainChildLink) -> Self {
+                Self {
+                    checksum: Ok(value.checksum),
+                    child_cid: Ok(value.child_cid),
+                    child_gcid: Ok(value.child_gcid),
+                    child_of: Ok(value.child_of),
+                    domains: Ok(value.domains),
+                    name: Ok(value.name),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainChildrenResponseV1 {
+            errors: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<super::MsaspecMetaInfo, ::std::string::String>,
+            resources: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::DomainChildLink>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainChildrenResponseV1 {
+            fn default() -> Self {
+                Self {
+                    errors: Ok(Default::default()),
+                    meta: Err("no value supplied for meta".to_string()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomainChildrenResponseV1 {
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MsaspecMetaInfo>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::DomainChildLink>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainChildrenResponseV1>
+        for super::DomainChildrenResponseV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainChildrenResponseV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    errors: value.errors?,
+                    meta: value.meta?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainChildrenResponseV1>
+        for DomainChildrenResponseV1 {
+            fn from(value: super::DomainChildrenResponseV1) -> Self {
+                Self {
+                    errors: Ok(value.errors),
+                    meta: Ok(value.meta),
+                    resources: Ok(value.resources),
                 }
             }
         }
@@ -8763,6 +9116,42 @@ const _: () = {
     {}
 };
 impl Client {
+    /**Get the details of child CIDs (name, status, parent, checksum) by CID, the CIDs in the body
+
+Sends a `POST` request to `/mssp/entities/children/GET/v2`
+
+Arguments:
+- `body`: The child CIDs to look up (without the `-XX` checksum), as `queryChildren` answers them.
+```ignore
+let response = client.get_children_v2()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn get_children_v2(&self) -> builder::GetChildrenV2<'_> {
+        builder::GetChildrenV2::new(self)
+    }
+    /**List the CIDs of the parent's children, a page at a time (ids only; details through getChildrenV2)
+
+Sends a `GET` request to `/mssp/queries/children/v1`
+
+Arguments:
+- `filter`: FQL filter on the child's CID (`cid` is the only field the service takes), e.g. `cid:'0123456789abcdef0123456789abcdef'`.
+- `limit`: Page size; the service's default is 10. No maximum is documented (PSFalcon checks 1 to 5,000 on its side).
+- `offset`: Zero-based index of the first child of the page.
+- `sort`: Order of the children: by the time they last changed, newest first by default.
+```ignore
+let response = client.query_children()
+    .filter(filter)
+    .limit(limit)
+    .offset(offset)
+    .sort(sort)
+    .send()
+    .await;
+```*/
+    pub fn query_children(&self) -> builder::QueryChildren<'_> {
+        builder::QueryChildren::new(self)
+    }
     /**Invalidate a bearer token before it expires. The request authenticates with HTTP Basic (client id and secret)
 
 Sends a `POST` request to `/oauth2/revoke`
@@ -9491,6 +9880,262 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::get_children_v2`]
+
+[`Client::get_children_v2`]: super::Client::get_children_v2*/
+    #[derive(Debug, Clone)]
+    pub struct GetChildrenV2<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::MsaspecIdsRequest, String>,
+    }
+    impl<'a> GetChildrenV2<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MsaspecIdsRequest>,
+            <V as std::convert::TryInto<
+                types::MsaspecIdsRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `MsaspecIdsRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::MsaspecIdsRequest,
+            ) -> types::builder::MsaspecIdsRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/mssp/entities/children/GET/v2`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainChildrenResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::MsaspecIdsRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/children/GET/v2", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_children_v2",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::query_children`]
+
+[`Client::query_children`]: super::Client::query_children*/
+    #[derive(Debug, Clone)]
+    pub struct QueryChildren<'a> {
+        client: &'a super::Client,
+        filter: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<i64>, String>,
+        offset: Result<Option<i64>, String>,
+        sort: Result<Option<types::QueryChildrenSort>, String>,
+    }
+    impl<'a> QueryChildren<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                filter: Ok(None),
+                limit: Ok(None),
+                offset: Ok(None),
+                sort: Ok(None),
+            }
+        }
+        pub fn filter<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.filter = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for filter failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        pub fn sort<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::QueryChildrenSort>,
+        {
+            self.sort = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `QueryChildrenSort` for sort failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/queries/children/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MsaspecQueryResponse>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, filter, limit, offset, sort } = self;
+            let filter = filter.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let sort = sort.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/queries/children/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("filter", &filter))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_children",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::oauth2_revoke_token`]
 
 [`Client::oauth2_revoke_token`]: super::Client::oauth2_revoke_token*/

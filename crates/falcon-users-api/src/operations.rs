@@ -6,6 +6,42 @@
 //! Generated from the spec's paths, methods, security, deprecations, sort enums and
 //! `x-falcon-*` extensions; see `spec/CURATION.md`.
 use crate::operation::{Auth, HttpMethod, Operation};
+/// `getChildrenV2` (`POST /mssp/entities/children/GET/v2`).
+pub const GET_CHILDREN_V2: Operation = Operation {
+    id: "getChildrenV2",
+    name: "get_children_v2",
+    method: HttpMethod::Post,
+    path: "/mssp/entities/children/GET/v2",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `queryChildren` (`GET /mssp/queries/children/v1`).
+pub const QUERY_CHILDREN: Operation = Operation {
+    id: "queryChildren",
+    name: "query_children",
+    method: HttpMethod::Get,
+    path: "/mssp/queries/children/v1",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &["last_modified_timestamp|asc", "last_modified_timestamp|desc"],
+    sort_fields: &["last_modified_timestamp"],
+    filter_fields: &["cid"],
+};
 /// `oauth2RevokeToken` (`POST /oauth2/revoke`).
 pub const OAUTH2_REVOKE_TOKEN: Operation = Operation {
     id: "oauth2RevokeToken",
@@ -899,6 +935,8 @@ pub const LEGACY_RETRIEVE_USER_UUID: Operation = Operation {
 };
 /// Every operation, in path then method order.
 pub const ALL: &[Operation] = &[
+    GET_CHILDREN_V2,
+    QUERY_CHILDREN,
     OAUTH2_REVOKE_TOKEN,
     OAUTH2_ACCESS_TOKEN,
     GET_SENSOR_INSTALLERS_CCID_BY_QUERY,
@@ -943,6 +981,8 @@ pub const ALL: &[Operation] = &[
 /// The operation with this Rust name (as the generated client's hooks see it).
 pub fn by_name(name: &str) -> Option<&'static Operation> {
     match name {
+        "get_children_v2" => Some(&GET_CHILDREN_V2),
+        "query_children" => Some(&QUERY_CHILDREN),
         "oauth2_revoke_token" => Some(&OAUTH2_REVOKE_TOKEN),
         "oauth2_access_token" => Some(&OAUTH2_ACCESS_TOKEN),
         "get_sensor_installers_ccid_by_query" => {
@@ -991,6 +1031,8 @@ pub fn by_name(name: &str) -> Option<&'static Operation> {
 /// The operation with this upstream operationId.
 pub fn by_id(id: &str) -> Option<&'static Operation> {
     match id {
+        "getChildrenV2" => Some(&GET_CHILDREN_V2),
+        "queryChildren" => Some(&QUERY_CHILDREN),
         "oauth2RevokeToken" => Some(&OAUTH2_REVOKE_TOKEN),
         "oauth2AccessToken" => Some(&OAUTH2_ACCESS_TOKEN),
         "GetSensorInstallersCCIDByQuery" => Some(&GET_SENSOR_INSTALLERS_CCID_BY_QUERY),

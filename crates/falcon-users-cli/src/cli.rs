@@ -211,6 +211,11 @@ pub enum Command {
     Offboard(OffboardArgs),
     /// Every user with their grants, streamed.
     Inventory(InventoryArgs),
+    /// Flight Control: the parent's child CIDs, with name and status.
+    ///
+    /// Needs the API client scope "Flight Control: Read" (mssp:read). `--member-cids all`
+    /// works through the same children.
+    Children,
     /// The access review: findings (user, CID, why) from one inventory read; --fail-on for
     /// scheduled jobs (exit 8).
     ///
@@ -446,7 +451,8 @@ pub struct BulkUsers {
     #[arg(long, value_name = "FQL", group = "users_source")]
     pub filter: Option<String>,
     /// Flight Control: work in these member CIDs instead of the handle's own, each with its
-    /// own token and rate budget (comma-separated, or @FILE with one per line); every user
+    /// own token and rate budget (comma-separated, @FILE with one per line, or `all` for every
+    /// child); every user
     /// named is looked for in each of them, by login. Results are labelled by CID.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse, requires = "users_source")]
     pub member_cids: Option<MemberCids>,
@@ -496,7 +502,7 @@ pub struct ProvisionArgs {
     #[arg(long, requires = "from")]
     pub dry_run: bool,
     /// With --from: the member CIDs its rows may name in their `cid` column (comma-separated,
-    /// or @FILE); a row naming another CID is refused, as `plan` does.
+    /// @FILE, or `all` for every child); a row naming another CID is refused, as `plan` does.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse, requires = "from")]
     pub member_cids: Option<MemberCids>,
     /// With --from: append a JSON line per action to this file, as `apply` does.
@@ -520,7 +526,7 @@ pub struct OffboardArgs {
     #[arg(long)]
     pub missing_ok: bool,
     /// Flight Control: offboard in these member CIDs instead of the handle's own (comma-
-    /// separated, or @FILE with one per line): each user, named by login, is looked for in
+    /// separated, @FILE with one per line, or `all` for every child): each user, named by login, is looked for in
     /// every one of them and offboarded where homed; one found in none is absent.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
     pub member_cids: Option<MemberCids>,
@@ -556,8 +562,8 @@ pub struct InventoryArgs {
     pub concurrency: usize,
     /// Flight Control: the users of these child CIDs instead, each child with its own token
     /// and rate budget, several at once; the `cid` column tells whose each row is. LIST is
-    /// comma-separated CIDs or @FILE (one CID a line, `#` comments). A child that fails is
-    /// reported and the others' rows are still written (exit 5).
+    /// comma-separated CIDs, @FILE (one CID a line, `#` comments) or `all` (every child). A
+    /// child that fails is reported and the others' rows are still written (exit 5).
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
     pub member_cids: Option<MemberCids>,
     /// Child CIDs worked at once with --member-cids.
@@ -575,7 +581,8 @@ pub struct ReviewArgs {
     /// 7 days at most, so 7 reports every temporary grant).
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
     pub expiring_days: u32,
-    /// Flight Control: also review these child CIDs (comma-separated, or @FILE), each with its
+    /// Flight Control: also review these child CIDs (comma-separated, @FILE, or `all` for
+    /// every child), each with its
     /// own token; their users' roles are `child-cid-grant` findings.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
     pub member_cids: Option<MemberCids>,
@@ -607,7 +614,8 @@ fn parse_finding(text: &str) -> Result<FindingKind, String> {
 /// `roster ...`
 #[derive(Debug, Args)]
 pub struct RosterArgs {
-    /// Flight Control: also write the users of these member CIDs (comma-separated, or @FILE),
+    /// Flight Control: also write the users of these member CIDs (comma-separated, @FILE, or
+    /// `all` for every child),
     /// each row with its `cid`.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
     pub member_cids: Option<MemberCids>,
@@ -642,8 +650,9 @@ pub struct PlanningArgs {
     /// Grants listings (reading) or changes (applying) in flight.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
-    /// Flight Control: also manage these member CIDs (comma-separated, or @FILE with one per
-    /// line): read, and pruned with --prune; a roster row naming any other CID is refused.
+    /// Flight Control: also manage these member CIDs (comma-separated, @FILE with one per
+    /// line, or `all` for every child): read, and pruned with --prune; a roster row naming any
+    /// other CID is refused.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
     pub member_cids: Option<MemberCids>,
 }

@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0    | done (also when stdout is a pipe its reader closed early, as `head` does) |
-//! | 2    | bad arguments, or input refused before any request (also: a saved simulated tenant that cannot be read) |
+//! | 2    | bad arguments, or input refused before any request (also: a saved simulated tenant that cannot be read; a `--member-cids` CID that is not a child, refused before any change) |
 //! | 3    | credentials, scopes or cloud |
 //! | 4    | the API or the network failed (`auth check`: a scope could not be checked) |
 //! | 5    | some items succeeded and some failed |

@@ -15,7 +15,7 @@ use crate::cli::{
 };
 use crate::exit;
 use crate::failure::Failure;
-use crate::member_cids::MemberCids;
+use crate::member_cids::{MemberCids, Use};
 
 /// A command that works against a tenant, its arguments resolved into the job it runs. Made
 /// before connecting, so that arguments the grammar cannot refuse are refused without a token
@@ -34,6 +34,8 @@ pub enum Job {
     Offboard(Offboard),
     /// `inventory`.
     Inventory(InventoryArgs),
+    /// `children`.
+    Children,
     /// `review`.
     Review(ReviewArgs),
     /// `roster`.
@@ -57,6 +59,7 @@ impl TryFrom<Command> for Job {
             Command::Provision(a) => Job::Provision(a.try_into()?),
             Command::Offboard(a) => Job::Offboard(a.into()),
             Command::Inventory(a) => Job::Inventory(a),
+            Command::Children => Job::Children,
             Command::Review(a) => Job::Review(a),
             Command::Roster(a) => Job::Roster(a),
             Command::Plan(a) => Job::Plan(a),
@@ -69,6 +72,33 @@ impl TryFrom<Command> for Job {
                 ));
             }
         })
+    }
+}
+
+impl Job {
+    /// The `--member-cids` of the job, when it has some, and whether the job changes the
+    /// tenants they name: what is resolved against the children once connected
+    /// ([`MemberCids::resolve`]), whichever command took it. `plan` counts as a change: its
+    /// plan is what `apply` carries out.
+    pub fn member_cids_mut(&mut self) -> Option<(&mut MemberCids, Use)> {
+        let (members, use_) = match self {
+            Job::Grants(Grants::Many(edit)) => (edit.member_cids.as_mut(), Use::Change),
+            Job::Provision(Provision::FromFile(job)) => (job.member_cids.as_mut(), Use::Change),
+            Job::Offboard(Offboard::Many(job)) => (job.member_cids.as_mut(), Use::Change),
+            Job::Plan(args) => (args.planning.member_cids.as_mut(), Use::Change),
+            Job::Apply(args) => (args.planning.member_cids.as_mut(), Use::Change),
+            Job::Inventory(args) => (args.member_cids.as_mut(), Use::Read),
+            Job::Review(args) => (args.member_cids.as_mut(), Use::Read),
+            Job::Roster(args) => (args.member_cids.as_mut(), Use::Read),
+            Job::Users(_)
+            | Job::Roles(_)
+            | Job::Grants(_)
+            | Job::Provision(_)
+            | Job::Offboard(_)
+            | Job::Children
+            | Job::Auth(_) => (None, Use::Read),
+        };
+        members.map(|m| (m, use_))
     }
 }
 

@@ -97,8 +97,12 @@ fn report(outcome: Outcome) -> ExitCode {
 
 async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
     // The job first: a bad argument is refused before any credential is read or request sent.
-    let job = Job::try_from(command)?;
+    let mut job = Job::try_from(command)?;
     let mut connection = connect::connect(&global).await?;
+    // The fleet once, before any command reads or changes anything.
+    if let Some((members, use_)) = job.member_cids_mut() {
+        members.resolve(&connection.falcon, use_).await?;
+    }
     let ctx = Ctx {
         falcon: connection.falcon.clone(),
         format: output::resolve(global.format),
@@ -114,6 +118,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Job::Provision(job) => commands::lifecycle::provision(&ctx, job).await,
         Job::Offboard(job) => commands::lifecycle::offboard(&ctx, job).await,
         Job::Inventory(a) => commands::inventory::run(&ctx, a).await,
+        Job::Children => commands::children::run(&ctx).await,
         Job::Review(a) => commands::review::run(&ctx, a).await,
         Job::Roster(a) => commands::reconcile::export(&ctx, a).await,
         Job::Plan(a) => commands::reconcile::plan(&ctx, a).await,

@@ -3,6 +3,7 @@
 //! Each row type lists its columns once, title next to cell, so adding a field to one and not
 //! the other cannot happen.
 
+use falcon_users::Child;
 use falcon_users::types::{
     DomainPermissionDetails, DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2,
 };
@@ -61,6 +62,60 @@ impl AsRef<DomainUser> for UserRow {
 impl Record for UserRow {
     fn columns() -> Vec<Column<Self>> {
         user_columns()
+    }
+}
+
+/// A child CID of the parent (`children`).
+#[derive(Serialize)]
+pub struct ChildRow {
+    /// The child's CID.
+    pub cid: String,
+    /// Its name, when the service gives one.
+    pub name: Option<String>,
+    /// Its state in the fleet.
+    pub status: Option<String>,
+    /// The CID in the console's `CID-XX` form.
+    pub with_checksum: String,
+    /// Its parent's CID.
+    pub parent_cid: String,
+}
+
+impl From<Child> for ChildRow {
+    fn from(child: Child) -> Self {
+        ChildRow {
+            with_checksum: child.with_checksum(),
+            cid: child.cid.to_string(),
+            name: child.name,
+            status: child.status,
+            parent_cid: child.parent.to_string(),
+        }
+    }
+}
+
+impl Record for ChildRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "cid",
+                cell: |r| r.cid.clone(),
+            },
+            Column {
+                name: "name",
+                cell: |r| text(&r.name),
+            },
+            Column {
+                name: "status",
+                cell: |r| text(&r.status),
+            },
+            Column {
+                name: "with_checksum",
+                cell: |r| r.with_checksum.clone(),
+            },
+            Column {
+                name: "parent_cid",
+                cell: |r| r.parent_cid.clone(),
+            },
+        ]
     }
 }
 

@@ -7,6 +7,8 @@
 mod auth;
 #[path = "cli/bulk.rs"]
 mod bulk;
+#[path = "cli/children.rs"]
+mod children;
 #[path = "cli/cut_short.rs"]
 mod cut_short;
 #[path = "cli/expiry.rs"]

@@ -71,6 +71,18 @@ impl Params {
         max: usize,
         ceiling: u64,
     ) -> Result<(usize, usize), Response> {
+        self.page_from(gate, 100, max, ceiling)
+    }
+
+    /// [`Params::page`] for a query whose `limit` defaults to `default` (Flight Control's
+    /// queries: 10).
+    pub fn page_from(
+        &self,
+        gate: &Admitted,
+        default: i64,
+        max: usize,
+        ceiling: u64,
+    ) -> Result<(usize, usize), Response> {
         let number = |name: &str, default: i64| -> Result<i64, Response> {
             match self.get(name) {
                 None | Some("") => Ok(default),
@@ -83,7 +95,7 @@ impl Params {
             }
         };
         let offset = number("offset", 0)?;
-        let limit = number("limit", 100)?;
+        let limit = number("limit", default)?;
         if offset < 0 {
             return Err(gate.fail(StatusCode::BAD_REQUEST, "offset must be at least 0"));
         }

@@ -20,7 +20,8 @@ use crate::envelope::{Headers, error, trace_id};
 use crate::faults;
 use crate::rate;
 use crate::routes::{
-    aggregates, grants, invitations, legacy, oauth2, permissions, roles, sensor_download, users,
+    aggregates, children, grants, invitations, legacy, oauth2, permissions, roles, sensor_download,
+    users,
 };
 use crate::shared::Shared;
 
@@ -110,6 +111,8 @@ fn registry() -> Vec<Entry> {
             &op::GET_SENSOR_INSTALLERS_CCID_BY_QUERY,
             sensor_download::ccid,
         ),
+        handle(&op::QUERY_CHILDREN, children::query),
+        handle(&op::GET_CHILDREN_V2, children::details),
     ]
 }
 

@@ -4,6 +4,7 @@
 /// The generated client on the wire (httpmock): exact requests, decoded responses.
 mod wire {
     mod aggregates;
+    mod children;
     mod errors;
     mod grants;
     mod legacy;

@@ -5,7 +5,11 @@
 //! is compared with the first upstream document given that has it; it is `op.extra` only when
 //! none has it. The collections the spec covers are its top-level `tags`: an upstream operation
 //! tagged only with others (Flight Control's `mssp`) is out of scope, not missing, and so are
-//! the definitions only such operations use. A spec without `tags` covers everything.
+//! the definitions only such operations use. A spec without `tags` covers everything. A tag marked
+//! `x-falcon-partial: true` is a collection being curated an operation at a time: each of its
+//! upstream operations ours lacks is one `op.uncurated:<tag>:<operationId>` (so one curation
+//! pattern per collection says why, and the list of what is left stays in the report) instead of
+//! an `op.missing`, and the definitions only those operations use are not `schema.missing`.
 //!
 //! Our spec is curated by hand, so it can silently drift from the API it describes. This task
 //! lists every factual difference (operations, parameters, request bodies, responses, schema
@@ -23,6 +27,7 @@
 //! | kind                       | context                          |
 //! |----------------------------|----------------------------------|
 //! | `op.missing` / `op.extra`  | `<operationId>`                  |
+//! | `op.uncurated`             | `<tag>:<operationId>`            |
 //! | `op.method` / `op.path`    | `<operationId>`                  |
 //! | `op.deprecated`            | `<operationId>`                  |
 //! | `param.missing` / `param.extra` / `param.required` / `param.array` / `param.type` / `param.style` | `<operationId>:<location>.<name>` |
@@ -63,7 +68,7 @@ mod report;
 mod responses;
 mod schema;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -100,24 +105,49 @@ pub fn run(
     Ok(report.unexplained == 0)
 }
 
-/// The collections (tags) our spec covers; `None` when it declares none (it covers all).
-fn collections(ours: &Document) -> Option<BTreeSet<&str>> {
+/// The collections (tags) our spec covers, each with whether it is only partly curated
+/// (`x-falcon-partial: true`); `None` when the spec declares none (it covers all).
+fn collections(ours: &Document) -> Option<BTreeMap<&str, bool>> {
     let tags = ours.root.get("tags")?.as_array()?;
     Some(
         tags.iter()
-            .filter_map(|t| t.get("name").and_then(Value::as_str))
+            .filter_map(|t| {
+                let name = t.get("name").and_then(Value::as_str)?;
+                let partial = t.get("x-falcon-partial").and_then(Value::as_bool) == Some(true);
+                Some((name, partial))
+            })
             .collect(),
     )
 }
 
-/// Whether an upstream operation belongs to a collection our spec covers (an untagged one does).
-fn in_scope(op: &Value, covered: Option<&BTreeSet<&str>>) -> bool {
-    let Some(covered) = covered else { return true };
-    match op.get("tags").and_then(Value::as_array) {
-        Some(tags) if !tags.is_empty() => tags
-            .iter()
-            .any(|t| t.as_str().is_some_and(|t| covered.contains(t))),
-        _ => true,
+/// How an upstream operation our spec lacks is judged.
+#[derive(Debug, PartialEq, Eq)]
+enum Scope<'a> {
+    /// In a collection the spec covers: missing.
+    Covered,
+    /// Only in a collection being curated (the tag named): not curated yet.
+    Partial(&'a str),
+    /// Only in collections the spec does not cover: not compared.
+    Out,
+}
+
+/// Where an upstream operation falls among the spec's collections (an untagged one is covered,
+/// and a covering tag wins over a partial one).
+fn scope<'a>(op: &'a Value, covered: Option<&BTreeMap<&str, bool>>) -> Scope<'a> {
+    let Some(covered) = covered else {
+        return Scope::Covered;
+    };
+    let tags: Vec<&str> = op
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|tags| tags.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if tags.is_empty() || tags.iter().any(|t| covered.get(t) == Some(&false)) {
+        return Scope::Covered;
+    }
+    match tags.iter().find(|t| covered.get(*t) == Some(&true)) {
+        Some(tag) => Scope::Partial(tag),
+        None => Scope::Out,
     }
 }
 
@@ -129,10 +159,27 @@ fn diff(upstreams: &[Document], ours: &Document) -> Result<Vec<Finding>> {
     let ours_ops = operation::operations(ours)?;
     // Each upstream operation with the document it is compared in: the first that has it.
     let mut upstream_ops: BTreeMap<String, (&Document, operation::Operation<'_>)> = BTreeMap::new();
+    let mut uncurated: BTreeMap<String, Finding> = BTreeMap::new();
     for doc in upstreams {
         for (id, op) in operation::operations(doc)? {
-            if !ours_ops.contains_key(&id) && !in_scope(op.op, covered.as_ref()) {
-                continue;
+            if !ours_ops.contains_key(&id) {
+                match scope(op.op, covered.as_ref()) {
+                    Scope::Covered => {}
+                    Scope::Out => continue,
+                    Scope::Partial(tag) => {
+                        uncurated.entry(id.clone()).or_insert_with(|| {
+                            Finding::new(
+                                format!("op.uncurated:{tag}:{id}"),
+                                format!(
+                                    "upstream has {} {} in the `{tag}` collection, not curated yet",
+                                    op.method.to_uppercase(),
+                                    op.path
+                                ),
+                            )
+                        });
+                        continue;
+                    }
+                }
             }
             upstream_ops.entry(id).or_insert((doc, op));
         }
@@ -166,6 +213,13 @@ fn diff(upstreams: &[Document], ours: &Document) -> Result<Vec<Finding>> {
             ));
         }
     }
+    // An operation that only one document leaves uncurated is still compared in the other.
+    findings.extend(
+        uncurated
+            .into_iter()
+            .filter(|(id, _)| !upstream_ops.contains_key(id))
+            .map(|(_, finding)| finding),
+    );
     let mut findings = merge_models(findings);
     let mut missing = BTreeMap::new();
     for doc in upstreams {
@@ -212,6 +266,52 @@ fn merge_models(findings: Vec<Finding>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_collection_reports_the_operations_ours_lacks_as_uncurated_not_missing() {
+        use serde_json::json;
+        let upstream = document::test_document(json!({
+            "swagger": "2.0",
+            "paths": {
+                "/a": {"get": {"operationId": "a", "tags": ["part"],
+                    "responses": {"200": {"description": "ok"}}}},
+                "/b": {"get": {"operationId": "b", "tags": ["part"],
+                    "responses": {"200": {"description": "ok",
+                        "schema": {"$ref": "#/definitions/OnlyB"}}}}},
+                "/c": {"get": {"operationId": "c", "tags": ["whole"],
+                    "responses": {"200": {"description": "ok"}}}},
+                "/d": {"get": {"operationId": "d", "tags": ["other"],
+                    "responses": {"200": {"description": "ok"}}}}
+            },
+            "definitions": {"OnlyB": {"type": "object", "properties": {"x": {"type": "string"}}}}
+        }));
+        let ours = |partial: bool| {
+            document::test_document(json!({
+                "openapi": "3.0.3",
+                "tags": [{"name": "part", "x-falcon-partial": partial}, {"name": "whole"}],
+                "paths": {"/a": {"get": {"operationId": "a", "tags": ["part"],
+                    "responses": {"200": {"description": "ok"}}}}},
+                "components": {"schemas": {}}
+            }))
+        };
+        let keys = |ours: &Document| -> Vec<String> {
+            diff(std::slice::from_ref(&upstream), ours)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.key)
+                .collect()
+        };
+        assert_eq!(
+            keys(&ours(true)),
+            ["op.missing:c", "op.uncurated:part:b"],
+            "b is left for later, c is missing, d is out of scope, OnlyB is not missing"
+        );
+        assert_eq!(
+            keys(&ours(false)),
+            ["op.missing:b", "op.missing:c", "schema.missing:OnlyB"],
+            "a fully covered collection holds every operation"
+        );
+    }
 
     #[test]
     fn model_findings_are_merged_by_key_and_keep_every_use_once() {

@@ -1,6 +1,7 @@
 //! One module per command family; each takes the connected client and the output settings.
 
 pub mod auth;
+pub mod children;
 pub mod completions;
 pub mod config;
 pub mod grants;

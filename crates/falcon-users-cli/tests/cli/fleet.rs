@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use falcon_users::api::operations::{OAUTH2_ACCESS_TOKEN, QUERY_USER_V1};
+use falcon_users::api::operations::{OAUTH2_ACCESS_TOKEN, QUERY_CHILDREN, QUERY_USER_V1};
 use falcon_users_sim::SimConfig;
 
 use crate::support::*;
@@ -372,8 +372,10 @@ fn bulk_commands_with_member_cids_change_each_user_in_the_child_they_are_homed_i
     );
     assert!(held_in(&u0, c0).contains(role));
     assert!(held_in(&u1, c1).contains(role));
-    // Each child with its own token, none for the parent.
-    assert_eq!(sim.sim.request_count(&OAUTH2_ACCESS_TOKEN), 2);
+    // Each child with its own token; the parent's one token only lists its children, to
+    // check the list before the change (and changes nothing in the parent).
+    assert_eq!(sim.sim.request_count(&OAUTH2_ACCESS_TOKEN), 3);
+    assert_eq!(sim.sim.request_count(&QUERY_CHILDREN), 1);
 
     // A filter is applied in each member CID; a dry run shows the plan and changes nothing.
     let dry = run(

@@ -2,6 +2,7 @@
 //! operations of the table.
 
 pub mod aggregates;
+pub mod children;
 pub mod grants;
 pub mod invitations;
 pub mod legacy;

@@ -4,8 +4,9 @@
 use falcon_users_api::operations::GET_SENSOR_INSTALLERS_CCID_BY_QUERY;
 
 use crate::client::Falcon;
-use crate::error::{AuthProblem, Error, Result, trace};
+use crate::error::{Error, Result};
 use crate::model::cid::Cid;
+use crate::ops::scope::needs_scope;
 use crate::runtime::response::call;
 
 /// The Falcon console's name of the scope the lookup needs (`sensor-installers:read`), which is
@@ -56,7 +57,7 @@ impl Falcon {
     ///
     /// The API client needs the scope "Sensor Download: Read" (`sensor-installers:read`)
     /// besides its User Management ones; without it this fails with an [`Error::Auth`]
-    /// ([`AuthProblem::Forbidden`]) that names the scope.
+    /// ([`AuthProblem::Forbidden`](crate::AuthProblem::Forbidden)) that names the scope.
     ///
     /// ```no_run
     /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
@@ -67,35 +68,9 @@ impl Falcon {
     pub async fn own_cid(&self) -> Result<OwnCid> {
         let op = &GET_SENSOR_INSTALLERS_CCID_BY_QUERY;
         let api = self.ready().await?;
-        let answer = match call(op, api.get_sensor_installers_ccid_by_query().send()).await {
-            Ok(answer) => answer,
-            Err(Error::Api {
-                status: 403,
-                trace_id,
-                errors,
-                ..
-            }) => {
-                let said: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-                return Err(Error::Auth {
-                    problem: AuthProblem::Forbidden,
-                    status: Some(403),
-                    message: format!(
-                        "{op} was refused (HTTP 403{}): reading the CID needs the API client \
-                         scope \"{SENSOR_DOWNLOAD_READ}\" ({}); add it to the API client in \
-                         the Falcon console{}",
-                        if said.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {}", said.join("; "))
-                        },
-                        scope_ids(),
-                        trace(trace_id.as_deref()),
-                    ),
-                    trace_id,
-                });
-            }
-            Err(other) => return Err(other),
-        };
+        let answer = call(op, api.get_sensor_installers_ccid_by_query().send())
+            .await
+            .map_err(|e| needs_scope(e, op, SENSOR_DOWNLOAD_READ, "reading the CID"))?;
         let resources = answer.resources.unwrap_or_default();
         match resources.as_slice() {
             [one] => one.parse().map_err(|e: Error| Error::Decode {
@@ -107,13 +82,5 @@ impl Falcon {
                 message: format!("expected one CID, got {}", resources.len()),
             }),
         }
-    }
-}
-
-/// The scope ids the lookup needs, from the operation table.
-fn scope_ids() -> String {
-    match GET_SENSOR_INSTALLERS_CCID_BY_QUERY.auth {
-        falcon_users_api::Auth::Bearer { scopes } => scopes.join(", "),
-        _ => String::new(),
     }
 }

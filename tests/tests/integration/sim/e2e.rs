@@ -292,3 +292,71 @@ async fn the_client_shaped_as_the_console_issues_them_has_every_scope() {
         .unwrap();
     assert!(sim.user("shaped@example.com").is_some());
 }
+
+#[tokio::test]
+async fn children_lists_every_child_with_name_and_status_in_one_page_and_one_batch() {
+    let sim = sim(SimConfig {
+        users: 0,
+        child_cids: 12,
+        ..SimConfig::default()
+    })
+    .await;
+    let falcon = client(&sim, sim.credentials());
+    let children = falcon.children().await.unwrap();
+    // Every child, newest first, each with its parent, name, status and checksum.
+    let mut expected: Vec<String> = sim.child_cids();
+    expected.reverse();
+    let got: Vec<&str> = children.iter().map(|c| c.cid.as_str()).collect();
+    assert_eq!(got, expected);
+    for child in &children {
+        assert_eq!(child.parent.as_str(), sim.parent_cid());
+        let name = sim.inspect(|s| s.tenants[child.cid.as_str()].name.clone());
+        assert_eq!(child.name.as_deref(), Some(name.as_str()));
+        assert_eq!(child.status.as_deref(), Some("active"));
+        let member = falcon.for_member(&child.cid).own_cid().await.unwrap();
+        assert_eq!(child.with_checksum(), member.with_checksum);
+    }
+    // Twelve children, more than the service's default page of 10: one page, one batch.
+    let ops = falcon_users_api::operations::ALL;
+    let count = |id: &str| sim.request_count(ops.iter().find(|op| op.id == id).unwrap());
+    assert_eq!((count("queryChildren"), count("getChildrenV2")), (1, 1));
+    // A member handle acts in a child, which has no children.
+    let member = falcon.for_member(&children[0].cid);
+    assert_eq!(member.children().await.unwrap(), []);
+}
+
+#[tokio::test]
+async fn children_without_the_flight_control_scope_names_the_scope_and_the_rest_works() {
+    let sim = sim(SimConfig {
+        users: 5,
+        child_cids: 2,
+        ..SimConfig::default()
+    })
+    .await;
+    let reader = client(&sim, sim.read_only_credentials());
+    let err = reader.children().await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Auth {
+                problem: falcon_users::AuthProblem::Forbidden,
+                status: Some(403),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    for needed in [
+        "\"Flight Control: Read\"",
+        "mssp:read",
+        "queryChildren",
+        "listing the children",
+        "[trace id sim-",
+    ] {
+        assert!(message.contains(needed), "{needed} not in {message}");
+    }
+    // Single-tenant work goes on with the same handle.
+    let ids = reader.query_user_ids(&UserQuery::new(), 0).await.unwrap();
+    assert!(!ids.resources.unwrap_or_default().is_empty());
+}

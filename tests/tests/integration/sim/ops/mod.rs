@@ -58,6 +58,7 @@ fn grant_v2(
 
 mod aggregates;
 mod answers;
+mod children;
 mod gateway;
 mod grants;
 mod invitations;
