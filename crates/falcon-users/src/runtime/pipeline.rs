@@ -62,11 +62,6 @@ pub(crate) fn client(
     )
 }
 
-/// The size the future of one request ([`Pipeline::send`]) stays under: the largest block
-/// glibc's per-thread cache serves (1,032 bytes) less room to spare; a larger block takes the
-/// allocator's slow path, which also sweeps its free lists, on every call.
-const SMALL_ALLOCATION: usize = 1_000;
-
 /// The hook of one generated client.
 struct Pipeline {
     runtime: Arc<Runtime>,
@@ -111,9 +106,10 @@ impl Pipeline {
     /// Sends `request` until [`decide`] says the outcome is final.
     ///
     /// The request (and its spare copy for a retry) is held boxed and the body is read in a
-    /// future of its own: this future is allocated on every call, and kept under
-    /// [`SMALL_ALLOCATION`] it comes from the allocator's per-thread cache instead of its slow
-    /// path for large blocks (it was 2.9 KB, a measurable share of a call's CPU).
+    /// future of its own: this future is allocated on every call, and kept a small block (the
+    /// test `the_future_of_a_request_is_a_small_allocation`) it comes from the allocator's
+    /// per-thread cache instead of its slow path for large blocks (it was 2.9 KB, a
+    /// measurable share of a call's CPU).
     async fn send(
         &self,
         mut request: Box<Request>,
@@ -319,6 +315,11 @@ fn basic_auth(user: &str, password: &str) -> HeaderValue {
 mod tests {
     use super::*;
     use crate::runtime::shared::tests::runtime;
+
+    /// The size the future of one request stays under: the largest block glibc's per-thread
+    /// cache serves (1,032 bytes) less room to spare; a larger block takes the allocator's slow
+    /// path, which also sweeps its free lists, on every call.
+    const SMALL_ALLOCATION: usize = 1_000;
 
     /// The future every call allocates stays a small block (see [`SMALL_ALLOCATION`]); a
     /// change that makes it larger makes every call slower.
