@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use falcon_users_api::Operation;
 use falcon_users_api::types::MsaspecResponseFields;
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Response, ResponseBuilderExt, StatusCode};
 use tracing::debug;
 
@@ -13,6 +13,10 @@ use crate::runtime::carry::carry;
 
 /// Marks a response whose error body was not the JSON envelope and was wrapped by [`buffer`].
 pub(crate) const RAW_BODY_HEADER: &str = "x-falcon-users-raw-body";
+
+/// [`RAW_BODY_HEADER`] as a name made once: every answer is cleared of it, and a name given as
+/// text is parsed again at each lookup.
+static RAW_BODY: HeaderName = HeaderName::from_static(RAW_BODY_HEADER);
 
 /// The default limit on one response body: far above the largest legitimate answer (a page of
 /// 500 grants or 100 users is well under a megabyte), far below what hurts a process.
@@ -46,7 +50,7 @@ pub(crate) async fn buffer(
     let url = response.url().clone();
     let mut headers = std::mem::take(response.headers_mut());
     // Ours alone to set: a server that sent it would have its error envelope read as raw text.
-    headers.remove(RAW_BODY_HEADER);
+    headers.remove(&RAW_BODY);
     let mut body = Body::default();
     while let Some(chunk) = response.chunk().await? {
         if (body.len() + chunk.len()) as u64 > limit {
@@ -148,7 +152,7 @@ fn envelope(
             return patched;
         }
     }
-    headers.insert(RAW_BODY_HEADER, HeaderValue::from_static("1"));
+    headers.insert(RAW_BODY.clone(), HeaderValue::from_static("1"));
     headers.insert(
         reqwest::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

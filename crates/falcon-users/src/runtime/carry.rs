@@ -10,6 +10,8 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use futures::future::BoxFuture;
+
 use crate::error::Error;
 
 /// The wrapper that marks an error as ours in a `reqwest::Error`'s source chain.
@@ -29,14 +31,20 @@ impl StdError for Carried {
 }
 
 /// A `reqwest::Error` that carries `err`; no request is sent.
-pub(crate) async fn carry(err: Error) -> reqwest::Error {
-    let failing = futures::stream::once(async move { Err::<Vec<u8>, _>(Carried(err)) });
-    let response =
-        reqwest::Response::from(http::Response::new(reqwest::Body::wrap_stream(failing)));
-    response
-        .bytes()
-        .await
-        .expect_err("a body whose only item is an error cannot be read")
+///
+/// Boxed: the future holds a whole response while it reads it, and every `carry(..).await`
+/// would otherwise reserve that room in its caller's state, the request pipeline's included,
+/// which is allocated on every call while the errors it carries are rare.
+pub(crate) fn carry(err: Error) -> BoxFuture<'static, reqwest::Error> {
+    Box::pin(async move {
+        let failing = futures::stream::once(async move { Err::<Vec<u8>, _>(Carried(err)) });
+        let response =
+            reqwest::Response::from(http::Response::new(reqwest::Body::wrap_stream(failing)));
+        response
+            .bytes()
+            .await
+            .expect_err("a body whose only item is an error cannot be read")
+    })
 }
 
 /// The error a [`carry`] put into `err`, if it holds one.

@@ -137,7 +137,7 @@ impl Runtime {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashMap;
     use std::sync::Arc;
     use std::time::Duration;
@@ -150,7 +150,8 @@ mod tests {
     use crate::runtime::endpoint::Endpoint;
     use crate::runtime::transport::{Transport, TransportSettings};
 
-    fn runtime() -> Runtime {
+    /// A runtime for the US-1 cloud that sends nothing until asked.
+    pub(crate) fn runtime() -> Runtime {
         let transport = Transport::new(TransportSettings {
             user_agent: "test".into(),
             connect_timeout: Duration::from_secs(1),

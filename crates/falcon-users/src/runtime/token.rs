@@ -61,6 +61,13 @@ struct State {
     flight: Option<WeakShared<BoxFuture<'static, Result<Token>>>>,
 }
 
+impl State {
+    /// The cached token, unless it has reached its renewal point at `now`.
+    fn current(&self, now: SystemTime) -> Option<&Token> {
+        self.token.as_ref().filter(|t| t.renew_at > now)
+    }
+}
+
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache")
@@ -103,7 +110,7 @@ impl TokenCache {
         let flight = {
             let mut state = self.lock();
             let now = clock.now();
-            if let Some(token) = state.token.as_ref().filter(|t| t.renew_at > now) {
+            if let Some(token) = state.current(now) {
                 return Ok(token.clone());
             }
             match state.flight.as_ref().and_then(WeakShared::upgrade) {
@@ -139,7 +146,14 @@ impl TokenCache {
 
     /// A token is cached and not yet at its renewal point at `now`.
     pub(crate) fn fresh(&self, now: SystemTime) -> bool {
-        self.lock().token.as_ref().is_some_and(|t| t.renew_at > now)
+        self.lock().current(now).is_some()
+    }
+
+    /// The `Authorization` header of the cached token when it is not yet at its renewal point:
+    /// what a request needs, without copying the token's secret (a copy that is wiped again as
+    /// soon as the header is taken from it).
+    pub(crate) fn fresh_header(&self, now: SystemTime) -> Option<HeaderValue> {
+        self.lock().current(now).map(|t| t.header.clone())
     }
 
     /// Drops the cached token if it is still the one that got a 401 (`sent` is what was sent).
