@@ -222,7 +222,8 @@ pub enum Command {
     /// Findings, each a row with the user, the CID and why: no-roles, privileged (judged from what
     /// each role permits; when the permissions cannot be read, from the built-in administrator
     /// roles falcon_administrator, user_admin, falconhost_admin, remote_responder_three), stale,
-    /// expiring, child-cid-grant (with --member-cids), inactive-with-roles. A summary (findings per
+    /// expiring, parent-in-child (a parent user's roles in a child, with --member-cids),
+    /// child-cid-grant (a role held outside the user's home CID), inactive-with-roles. A summary (findings per
     /// kind, per role) comes first in a table, on stderr otherwise. Exit 8 when a finding named by
     /// --fail-on was found (5 when a child CID could not be reviewed).
     Review(ReviewArgs),
@@ -583,7 +584,7 @@ pub struct ReviewArgs {
     pub expiring_days: u32,
     /// Flight Control: also review these child CIDs (comma-separated, @FILE, or `all` for
     /// every child), each with its
-    /// own token; their users' roles are `child-cid-grant` findings.
+    /// own token; the parent's users holding roles there are `parent-in-child` findings.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
     pub member_cids: Option<MemberCids>,
     /// The privileged roles (ids, comma-separated), instead of judging each role by its
@@ -591,7 +592,7 @@ pub struct ReviewArgs {
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub privileged_roles: Option<Vec<String>>,
     /// Exit 8 when any finding of these kinds is found (comma-separated): no-roles,
-    /// privileged, stale, expiring, child-cid-grant, inactive-with-roles.
+    /// privileged, stale, expiring, parent-in-child, child-cid-grant, inactive-with-roles.
     #[arg(long, value_name = "FINDING", value_delimiter = ',', value_parser = parse_finding)]
     pub fail_on: Vec<FindingKind>,
     /// Write the findings here instead of stdout, all or nothing (mode 0600). The format

@@ -17,11 +17,12 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 7] = [
     "no-roles",
     "privileged",
     "stale",
     "expiring",
+    "parent-in-child",
     "child-cid-grant",
     "inactive-with-roles",
 ];
@@ -69,8 +70,8 @@ fn the_seeded_tenant_shows_every_kind_of_finding() {
     assert_eq!(doc["summary"]["users"], 200);
     for kind in KINDS {
         let n = count(&doc, kind);
-        if kind == "child-cid-grant" {
-            assert_eq!(n, 0, "no child CID reviewed, none held there");
+        if kind == "child-cid-grant" || kind == "parent-in-child" {
+            assert_eq!(n, 0, "{kind}: no child CID reviewed, none held there");
         } else {
             assert!(n > 0, "{kind}: {doc}");
         }
@@ -121,22 +122,105 @@ fn the_seeded_tenant_shows_every_kind_of_finding() {
         .collect();
     assert!(held_privileged.is_subset(&privileged) && !held_privileged.is_empty());
 
-    // With the children: their users' roles are child-cid-grant findings in their CIDs, and
-    // every kind occurs.
+    // With the children: every kind about a CID's own users occurs in them too, and their
+    // users holding their own CID's roles are no findings (no parent user is granted there).
     let children = children_of(&state);
     let fleet = review_json(&state, &["--member-cids", &children]);
     assert_eq!(fleet["summary"]["users"], 240, "200 + 20 in each child");
     for kind in KINDS {
-        assert!(count(&fleet, kind) > 0, "{kind}");
-    }
-    for finding in fleet["findings"].as_array().unwrap() {
-        if finding["finding"] == "child-cid-grant" {
-            assert!(
-                children.contains(finding["cid"].as_str().unwrap()),
-                "{finding}"
-            );
+        if kind == "child-cid-grant" || kind == "parent-in-child" {
+            assert_eq!(count(&fleet, kind), 0, "{kind}: {fleet}");
+        } else {
+            assert!(count(&fleet, kind) > 0, "{kind}");
         }
     }
+    for finding in fleet["findings"].as_array().unwrap() {
+        if children.contains(finding["cid"].as_str().unwrap()) {
+            assert_ne!(finding["finding"], "child-cid-grant", "{finding}");
+        }
+    }
+}
+
+/// `review --member-cids all` after `grants grant <parent user> falcon_administrator --cid
+/// <child>`: the parent and every child reviewed, the analyst's role in the child one
+/// `parent-in-child` finding, marked privileged; `--fail-on parent-in-child` exits 8.
+#[test]
+fn a_parent_user_granted_in_a_child_is_a_parent_in_child_finding() {
+    let state = SimState::new();
+    // The first run seeds the tenant and saves it.
+    let listed = sim_run(&state, &["children"]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let saved: Value = serde_json::from_str(&fs::read_to_string(state.file()).unwrap()).unwrap();
+    let parent = saved["state"]["parent_cid"].as_str().unwrap().to_owned();
+    let analyst = saved["state"]["tenants"][&parent]["users"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|u| u["uid"].as_str().unwrap().to_owned())
+        .min()
+        .unwrap();
+    let children = children_of(&state);
+    let child = children.split(',').nth(1).unwrap().to_owned();
+    let granted = sim_run(
+        &state,
+        &[
+            "grants",
+            "grant",
+            &analyst,
+            "falcon_administrator",
+            "--cid",
+            &child,
+        ],
+    );
+    assert!(granted.status.success(), "{}", text(&granted.stderr));
+
+    let doc = review_json(&state, &["--member-cids", "all"]);
+    assert_eq!(
+        doc["summary"]["users"], 240,
+        "the parent's 200 and 20 in each child"
+    );
+    let cids: BTreeSet<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["cid"].as_str().unwrap())
+        .collect();
+    for cid in children.split(',').chain([parent.as_str()]) {
+        assert!(cids.contains(cid), "{cid} reviewed: {cids:?}");
+    }
+    let in_child: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["finding"] == "parent-in-child")
+        .collect();
+    assert_eq!(in_child.len(), 1, "{in_child:?}");
+    assert_eq!(in_child[0]["uid"], analyst.as_str());
+    assert_eq!(in_child[0]["cid"], child.as_str());
+    assert_eq!(in_child[0]["roles"], json!(["falcon_administrator"]));
+    let why = in_child[0]["why"].as_str().unwrap();
+    assert!(
+        why.contains("Falcon Administrator (privileged)") && why.contains(&parent),
+        "{why}"
+    );
+    assert_eq!(count(&doc, "child-cid-grant"), 0);
+
+    let hit = sim_run(
+        &state,
+        &[
+            "review",
+            "--member-cids",
+            "all",
+            "--fail-on",
+            "parent-in-child",
+        ],
+    );
+    let stderr = text(&hit.stderr);
+    assert_eq!(hit.status.code(), Some(8), "{stderr}");
+    assert!(
+        stderr.contains("--fail-on: found parent-in-child (1)"),
+        "{stderr}"
+    );
 }
 
 #[test]

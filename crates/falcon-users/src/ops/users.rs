@@ -52,6 +52,16 @@ impl UserQuery {
         self
     }
 
+    /// This query narrowed by the FQL condition `term` (`(<filter>)+<term>`, or `term` alone
+    /// when there is no filter).
+    pub(crate) fn and_filter(mut self, term: String) -> Self {
+        self.filter = Some(match self.filter.take() {
+            Some(filter) if !filter.trim().is_empty() => format!("({filter})+{term}"),
+            _ => term,
+        });
+        self
+    }
+
     /// The order, e.g. `QueryUserV1Sort::UidAsc`.
     pub fn sort(mut self, sort: QueryUserV1Sort) -> Self {
         self.sort = Some(sort);

@@ -10,6 +10,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 use crate::client::Falcon;
 use crate::error::Result;
 use crate::model::cid::Cid;
+use crate::model::fql;
+use crate::ops::grants::GrantQuery;
 use crate::ops::users::UserQuery;
 use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
 
@@ -105,20 +107,75 @@ impl Falcon {
         options: InventoryOptions,
     ) -> BoxStream<'static, FleetItem> {
         let children = options.children;
+        self.per_child_rows(cids, children, move |falcon, cid| {
+            falcon
+                .for_member(cid)
+                .inventory(query.clone(), options.clone())
+        })
+    }
+
+    /// The users of this handle's CID (the Flight Control parent) holding grants in each CID
+    /// of `cids`, each with their grants there: per child, the users matching `query` whose
+    /// `assigned_cids` name it, then one grants listing per user with the child's `cid` (a
+    /// child's own user listing does not list the parent's users). Run, merged and failed as
+    /// [`Falcon::fleet_inventory`] (labelled with the child), but through this handle: the
+    /// parent's users are read with the parent's token.
+    ///
+    /// ```no_run
+    /// # async fn demo(falcon: falcon_users::Falcon, children: Vec<falcon_users::Cid>) {
+    /// use falcon_users::UserQuery;
+    /// use falcon_users::workflows::InventoryOptions;
+    /// use futures::StreamExt;
+    ///
+    /// let mut items = falcon.fleet_parent_users(&children, UserQuery::new(), InventoryOptions::new());
+    /// while let Some(item) = items.next().await {
+    ///     if let Ok(row) = item.outcome {
+    ///         println!("{:?} holds {} roles in {}", row.user.uid, row.grants.len(), item.cid);
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn fleet_parent_users(
+        &self,
+        cids: &[Cid],
+        query: UserQuery,
+        options: InventoryOptions,
+    ) -> BoxStream<'static, FleetItem> {
+        let children = options.children;
+        self.per_child_rows(cids, children, move |falcon, cid| {
+            falcon.inventory_of_grants(
+                query
+                    .clone()
+                    .and_filter(fql::eq("assigned_cids", cid.as_str())),
+                options.clone(),
+                GrantQuery::new().cid(cid.clone()),
+            )
+        })
+    }
+
+    /// The rows `rows` gives for each CID of `cids`, `children` CIDs at a time, merged as they
+    /// produce (each CID's rows in its order), each labelled with its CID.
+    fn per_child_rows<F>(
+        &self,
+        cids: &[Cid],
+        children: usize,
+        rows: F,
+    ) -> BoxStream<'static, FleetItem>
+    where
+        F: Fn(&Falcon, &Cid) -> BoxStream<'static, Result<UserWithGrants>> + Send + 'static,
+    {
         let falcon = self.clone();
         // Owned: the stream outlives the borrow of `cids`.
         let cids: Vec<Cid> = cids.to_vec();
         let per_child = cids
             .into_iter()
             .map(move |cid| -> BoxStream<'static, FleetItem> {
-                let rows = falcon
-                    .for_member(&cid)
-                    .inventory(query.clone(), options.clone());
-                rows.map(move |outcome| FleetItem {
-                    cid: cid.clone(),
-                    outcome,
-                })
-                .boxed()
+                rows(&falcon, &cid)
+                    .map(move |outcome| FleetItem {
+                        cid: cid.clone(),
+                        outcome,
+                    })
+                    .boxed()
             });
         stream::iter(per_child)
             .flatten_unordered(children.max(1))

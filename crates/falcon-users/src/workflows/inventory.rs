@@ -103,6 +103,17 @@ impl Falcon {
         query: UserQuery,
         options: InventoryOptions,
     ) -> BoxStream<'static, Result<UserWithGrants>> {
+        self.inventory_of_grants(query, options, GrantQuery::new())
+    }
+
+    /// [`Falcon::inventory`] with each user's grants listed by `grants` (e.g. those held in a
+    /// child CID).
+    pub(crate) fn inventory_of_grants(
+        &self,
+        query: UserQuery,
+        options: InventoryOptions,
+        grants: GrantQuery,
+    ) -> BoxStream<'static, Result<UserWithGrants>> {
         let falcon = self.clone();
         // One entity batch at a time: the grants listings (one per user) take far longer than
         // the next batch's one request, and a fleet inventory runs one of these per child at
@@ -110,16 +121,16 @@ impl Falcon {
         let rows = self
             .users_batched(query, 1)
             .map(move |user| {
-                let falcon = falcon.clone();
-                async move { falcon.with_grants(user?).await }
+                let (falcon, grants) = (falcon.clone(), grants.clone());
+                async move { falcon.with_grants(user?, grants).await }
             })
             .buffered(options.concurrency.max(1));
         end_at_error(rows).boxed()
     }
 
-    async fn with_grants(&self, user: User) -> Result<UserWithGrants> {
+    async fn with_grants(&self, user: User, grants: GrantQuery) -> Result<UserWithGrants> {
         let uuid = user.uuid.clone().unwrap_or_default();
-        let listed = self.grants(&uuid, GrantQuery::new()).try_collect().await;
+        let listed = self.grants(&uuid, grants).try_collect().await;
         match listed {
             Ok(grants) => Ok(UserWithGrants {
                 user,

@@ -453,12 +453,15 @@ async fn a_fleet_inventory_labels_rows_by_child_and_reports_a_failing_child_as_a
 }
 
 /// The review of a parent and its two children: one inventory read of each (a grants listing per
-/// user), the roles and each role's permissions once per CID, and every kind of finding, each
-/// in the CID it concerns.
+/// user), the parent's users assigned in each child with their grants there, the roles and each
+/// role's permissions once per CID, and every kind of finding the simulator can hold, each in
+/// the CID it concerns: a parent analyst granted `falcon_administrator` in a child is a
+/// privileged `parent-in-child` finding, and the children's users holding their own CID's roles
+/// are no findings.
 #[tokio::test]
 async fn the_review_reads_each_cid_once_and_finds_every_kind() {
-    use falcon_users::Cid;
     use falcon_users::workflows::review::{FindingKind, Review};
+    use falcon_users::{Cid, GrantOptions, UserRef};
 
     let (sim, falcon) = tenant_with(SimConfig {
         users: 40,
@@ -472,15 +475,25 @@ async fn the_review_reads_each_cid_once_and_finds_every_kind() {
         .iter()
         .map(|c| c.parse().unwrap())
         .collect();
+    let analyst = sim.users(&sim.parent_cid())[0].clone();
+    falcon
+        .grant_roles(
+            UserRef::Uuid(analyst.uuid.clone()),
+            "falcon_administrator",
+            GrantOptions::new().cid(children[1].clone()),
+        )
+        .await
+        .unwrap();
+    let grants_before = sim.request_count(&operations::COMBINED_USER_ROLES_V2);
     let review = Review::new().member_cids(children.clone());
     let report = falcon.review(&review).await.unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     let users = 40 + 2 * 4;
     assert_eq!(report.summary.users, users);
     assert_eq!(
-        sim.request_count(&operations::COMBINED_USER_ROLES_V2),
-        users,
-        "one grants listing per user"
+        sim.request_count(&operations::COMBINED_USER_ROLES_V2) - grants_before,
+        users + 1,
+        "one grants listing per user, and the analyst's in the child they are assigned in"
     );
     let roles_per_cid = 12 + 5;
     assert_eq!(sim.request_count(&operations::QUERIES_ROLES_V1), 3);
@@ -489,12 +502,18 @@ async fn the_review_reads_each_cid_once_and_finds_every_kind() {
         3 * roles_per_cid
     );
     for kind in FindingKind::ALL {
+        // The simulator lists a user's grants in their home CID only (or, for a parent's user,
+        // in the child asked for): no grant is read across CIDs.
+        if kind == FindingKind::ChildCidGrant {
+            continue;
+        }
         assert!(
             report.summary.findings[&kind] > 0,
             "{kind}: {:?}",
             report.summary
         );
     }
+    assert_eq!(report.summary.findings[&FindingKind::ChildCidGrant], 0);
     let counted: u64 = report.summary.findings.values().sum();
     assert_eq!(report.findings.len() as u64, counted);
 
@@ -519,12 +538,48 @@ async fn the_review_reads_each_cid_once_and_finds_every_kind() {
         .collect();
     expiring.sort();
     assert_eq!(expiring, temporary);
-    let child_cids: Vec<String> = sim.child_cids();
-    for finding in &report.findings {
-        if finding.kind == FindingKind::ChildCidGrant {
-            assert!(child_cids.contains(&finding.cid), "{finding:?}");
-        }
-    }
+    // The analyst's role in the child is the one parent-in-child finding, privileged by the
+    // child's verdicts; the children's users holding their own roles are no findings of it.
+    let in_child: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::ParentInChild)
+        .collect();
+    assert_eq!(in_child.len(), 1, "{in_child:?}");
+    assert_eq!(in_child[0].user_uuid, analyst.uuid);
+    assert_eq!(in_child[0].cid, children[1].as_str());
+    assert_eq!(in_child[0].roles, ["falcon_administrator"]);
+    assert!(
+        in_child[0]
+            .why
+            .contains("Falcon Administrator (privileged) in child CID"),
+        "{}",
+        in_child[0].why
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::Privileged
+                && f.user_uuid == analyst.uuid
+                && f.cid == children[1].as_str())
+    );
+    let child_homed: Vec<String> = sim
+        .child_cids()
+        .iter()
+        .flat_map(|c| sim.users(c))
+        .map(|u| u.uuid)
+        .collect();
+    assert!(
+        report
+            .findings
+            .iter()
+            .filter(|f| matches!(
+                f.kind,
+                FindingKind::ParentInChild | FindingKind::ChildCidGrant
+            ))
+            .all(|f| !child_homed.contains(&f.user_uuid))
+    );
 
     // A window longer than the tenant's history: nothing is stale.
     let patient = Review::new().stale_days(100_000);

@@ -19,7 +19,11 @@ pub enum FindingKind {
     Stale,
     /// A temporary grant ends within the expiring window.
     Expiring,
-    /// The user holds roles in a Flight Control child CID.
+    /// A user homed in the Flight Control parent holds roles in a child CID: one per user and
+    /// child, privileged roles marked.
+    ParentInChild,
+    /// A grant held in a CID other than the user's home CID (access granted across CIDs, not
+    /// reported as [`FindingKind::ParentInChild`]).
     ChildCidGrant,
     /// The user is not active but still holds roles.
     InactiveWithRoles,
@@ -27,23 +31,25 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 6] = [
+    pub const ALL: [FindingKind; 7] = [
         FindingKind::NoRoles,
         FindingKind::Privileged,
         FindingKind::Stale,
         FindingKind::Expiring,
+        FindingKind::ParentInChild,
         FindingKind::ChildCidGrant,
         FindingKind::InactiveWithRoles,
     ];
 
-    /// The stable name: `no-roles`, `privileged`, `stale`, `expiring`, `child-cid-grant`,
-    /// `inactive-with-roles`.
+    /// The stable name: `no-roles`, `privileged`, `stale`, `expiring`, `parent-in-child`,
+    /// `child-cid-grant`, `inactive-with-roles`.
     pub fn name(self) -> &'static str {
         match self {
             FindingKind::NoRoles => "no-roles",
             FindingKind::Privileged => "privileged",
             FindingKind::Stale => "stale",
             FindingKind::Expiring => "expiring",
+            FindingKind::ParentInChild => "parent-in-child",
             FindingKind::ChildCidGrant => "child-cid-grant",
             FindingKind::InactiveWithRoles => "inactive-with-roles",
         }

@@ -34,7 +34,9 @@ fn span(duration: Duration) -> String {
 /// The findings of one inventory row. `member_cid` is the child CID the row was read in
 /// (`None`: the handle's own CID); `roles` judges and names the roles (a role it does not
 /// know is named by the grant, else by its id, and judged by [`FALLBACK_PRIVILEGED_ROLES`]).
-/// A row whose user was deleted during the read has no findings. Findings come in
+/// A row read in a child whose user is homed elsewhere (a parent's user, with their grants in
+/// the child) gives `parent-in-child`, and none of the findings about the user alone
+/// (`no-roles`, `stale`: found where they are homed). A row whose user was deleted during the read has no findings. Findings come in
 /// [`FindingKind::ALL`] order; `expiring` gives one per grant, the others one per user.
 ///
 /// ```
@@ -72,11 +74,19 @@ pub fn row_findings(
         return Vec::new();
     }
     let held = Held::new(row, member_cid, roles);
-    let mut found: Vec<Finding> = [no_roles(&held), privileged(&held), stale(&held, options)]
-        .into_iter()
-        .flatten()
-        .collect();
+    // A parent's user read in a child is there for their grants in it: what is about the
+    // user alone (no roles, stale) is found where they are homed, once.
+    let about_user = outsider_in(&held).is_none();
+    let mut found: Vec<Finding> = [
+        no_roles(&held).filter(|_| about_user),
+        privileged(&held),
+        stale(&held, options).filter(|_| about_user),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     found.extend(expiring(&held, options));
+    found.extend(parent_in_child(&held));
     found.extend(child_cid_grant(&held));
     found.extend(inactive_with_roles(&held));
     found
@@ -259,11 +269,80 @@ fn expiring(held: &Held, options: &ReviewOptions) -> Vec<Finding> {
         .collect()
 }
 
-/// [`FindingKind::ChildCidGrant`]: the user holds roles in the child CID the row was read in.
+/// The child CID the row was read in, when its user is homed elsewhere (in a fleet: the
+/// parent's user, whose grants in the child were read with the child's `cid`).
+fn outsider_in<'a>(held: &Held<'a>) -> Option<&'a str> {
+    held.member_cid
+        .filter(|child| !held.home.is_empty() && !held.home.eq_ignore_ascii_case(child))
+}
+
+/// [`FindingKind::ParentInChild`]: a user homed outside the child CID the row was read in holds
+/// roles there; privileged ones (by the child's verdicts) are marked in `why`.
+fn parent_in_child(held: &Held) -> Option<Finding> {
+    let child = outsider_in(held)?;
+    let grants: Vec<&Grant> = held
+        .row
+        .grants
+        .iter()
+        .filter(|g| held.cid_of(g).eq_ignore_ascii_case(child))
+        .collect();
+    if grants.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = grants.iter().map(|g| held.name_of(g)).collect();
+    let marked: Vec<String> = grants
+        .iter()
+        .zip(&names)
+        .map(|(g, name)| match held.roles.is_privileged(&g.role_id) {
+            true => format!("{name} (privileged)"),
+            false => name.clone(),
+        })
+        .collect();
+    let why = format!(
+        "user of CID {} holds {} in child CID {child}",
+        held.home,
+        marked.join(", ")
+    );
+    Some(held.finding(
+        FindingKind::ParentInChild,
+        child.to_owned(),
+        grants.iter().map(|g| g.role_id.clone()).collect(),
+        names,
+        why,
+    ))
+}
+
+/// [`FindingKind::ChildCidGrant`]: grants held in a CID other than the user's home CID (access
+/// granted across CIDs), but those [`parent_in_child`] reports; one finding per user, pointing
+/// at the CID of the first.
 fn child_cid_grant(held: &Held) -> Option<Finding> {
-    let child = held.member_cid.filter(|_| !held.row.grants.is_empty())?;
-    let why = format!("holds {} in child CID {child}", held.all_names.join(", "));
-    Some(held.about_all_roles(FindingKind::ChildCidGrant, child.to_owned(), why))
+    if held.home.is_empty() {
+        return None;
+    }
+    let reported = outsider_in(held);
+    let across: Vec<(&Grant, String)> = held
+        .row
+        .grants
+        .iter()
+        .map(|g| (g, held.cid_of(g)))
+        .filter(|(_, cid)| {
+            !cid.eq_ignore_ascii_case(&held.home)
+                && reported.is_none_or(|child| !cid.eq_ignore_ascii_case(child))
+        })
+        .collect();
+    let (_, first) = across.first()?;
+    let held_as: Vec<String> = across
+        .iter()
+        .map(|(g, cid)| format!("{} in CID {cid}", held.name_of(g)))
+        .collect();
+    let why = format!("holds {} (home CID {})", held_as.join(", "), held.home);
+    Some(held.finding(
+        FindingKind::ChildCidGrant,
+        first.clone(),
+        across.iter().map(|(g, _)| g.role_id.clone()).collect(),
+        across.iter().map(|(g, _)| held.name_of(g)).collect(),
+        why,
+    ))
 }
 
 /// [`FindingKind::InactiveWithRoles`]: a user whose status is not `active` still holds roles.
@@ -286,6 +365,15 @@ fn inactive_with_roles(held: &Held) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::workflows::review::fixtures::{CHILD, HOME, book, now, row};
+
+    /// `row` with its user homed in `home` and every grant held in `held_in`.
+    fn homed(mut row: UserWithGrants, home: &str, held_in: &str) -> UserWithGrants {
+        row.user.cid = Some(home.into());
+        for grant in &mut row.grants {
+            grant.cid = Some(held_in.into());
+        }
+        row
+    }
 
     #[test]
     fn findings_table() {
@@ -371,16 +459,44 @@ mod tests {
                 vec![Expiring],
             ),
             (
-                "child CID grant",
-                row("active", created, recent, &["reader"]),
+                "child user with their own CID's roles",
+                homed(row("active", created, recent, &["reader"]), CHILD, CHILD),
                 Some(CHILD),
-                vec![ChildCidGrant],
+                vec![],
             ),
             (
                 "child CID user without roles",
-                row("active", created, recent, &[]),
+                homed(row("active", created, recent, &[]), CHILD, CHILD),
                 Some(CHILD),
                 vec![NoRoles],
+            ),
+            (
+                "parent user with a role in the child",
+                homed(row("active", created, recent, &["reader"]), HOME, CHILD),
+                Some(CHILD),
+                vec![ParentInChild],
+            ),
+            (
+                "parent user with a privileged role in the child",
+                homed(row("active", created, recent, &["admin_role"]), HOME, CHILD),
+                Some(CHILD),
+                vec![Privileged, ParentInChild],
+            ),
+            (
+                "parent user read in a child: stale is found in the parent, not again",
+                homed(
+                    row("active", created, Some("2026-01-01T00:00:00Z"), &["reader"]),
+                    HOME,
+                    CHILD,
+                ),
+                Some(CHILD),
+                vec![ParentInChild],
+            ),
+            (
+                "cross-CID grant: a child user holding a role in the parent",
+                homed(row("active", created, recent, &["reader"]), CHILD, HOME),
+                None,
+                vec![ChildCidGrant],
             ),
             (
                 "inactive with roles",
@@ -396,20 +512,18 @@ mod tests {
             ),
             (
                 "everything at once",
-                row(
-                    "inactive",
-                    created,
-                    None,
-                    &["admin_role@2026-12-02T12:00:00Z"],
+                homed(
+                    row(
+                        "inactive",
+                        created,
+                        None,
+                        &["admin_role@2026-12-02T12:00:00Z"],
+                    ),
+                    HOME,
+                    CHILD,
                 ),
                 Some(CHILD),
-                vec![
-                    Privileged,
-                    Stale,
-                    Expiring,
-                    ChildCidGrant,
-                    InactiveWithRoles,
-                ],
+                vec![Privileged, Expiring, ParentInChild, InactiveWithRoles],
             ),
         ];
         let options = ReviewOptions {
@@ -469,5 +583,51 @@ mod tests {
             ..row("active", "2025-01-01T00:00:00Z", None, &[])
         };
         assert!(row_findings(&deleted, None, &book(), &options).is_empty());
+    }
+
+    #[test]
+    fn parent_in_child_marks_privileged_roles_and_cross_cid_names_where() {
+        let options = ReviewOptions {
+            stale_days: 90,
+            expiring_days: 7,
+            now: now(),
+        };
+        let recent = Some("2026-11-20T08:00:00Z");
+        let analyst = homed(
+            row(
+                "active",
+                "2025-01-01T00:00:00Z",
+                recent,
+                &["reader", "admin_role"],
+            ),
+            HOME,
+            CHILD,
+        );
+        let found = row_findings(&analyst, Some(CHILD), &book(), &options);
+        let finding = found
+            .iter()
+            .find(|f| f.kind == FindingKind::ParentInChild)
+            .unwrap();
+        assert_eq!(finding.cid, CHILD);
+        assert_eq!(finding.roles, ["reader", "admin_role"]);
+        assert_eq!(
+            finding.why,
+            format!(
+                "user of CID {HOME} holds Role reader, Role admin_role (privileged) in child CID {CHILD}"
+            )
+        );
+
+        let across = homed(
+            row("active", "2025-01-01T00:00:00Z", recent, &["reader"]),
+            CHILD,
+            HOME,
+        );
+        let found = row_findings(&across, None, &book(), &options);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].cid, HOME);
+        assert_eq!(
+            found[0].why,
+            format!("holds Role reader in CID {HOME} (home CID {CHILD})")
+        );
     }
 }

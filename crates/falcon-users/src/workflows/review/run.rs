@@ -199,8 +199,10 @@ impl Falcon {
     }
 
     /// The access review: one inventory read of this handle's CID (and of each of
-    /// `review.member_cids`, through [`Falcon::fleet_inventory`]), plus the roles and their
-    /// permissions once per CID ([`Falcon::role_verdicts`]); every row goes through
+    /// `review.member_cids`, through [`Falcon::fleet_inventory`], followed by the handle's
+    /// users holding roles in each child, through [`Falcon::fleet_parent_users`]), plus the
+    /// roles and their permissions once per CID ([`Falcon::role_verdicts`]; a child's rows are
+    /// judged by the child's verdicts); every row goes through
     /// [`row_findings`] as it arrives, so only the findings are kept. A child CID that fails is
     /// reported in [`ReviewReport::failed`] and the others go on; a failure in the handle's
     /// own CID ends the review.
@@ -230,6 +232,9 @@ impl Falcon {
         }
         let mut failed: Vec<(Cid, Error)> = Vec::new();
         let mut children: Vec<Cid> = Vec::new();
+        // Each child's rows are judged by that child's verdicts (its roles' permissions read
+        // there); `book` gathers every verdict for the report.
+        let mut child_books: Vec<RoleBook> = Vec::new();
         let member_books = self
             .for_each_cid(&review.member_cids, review.children, |member| async move {
                 member.role_verdicts(review).await
@@ -238,6 +243,11 @@ impl Falcon {
         for (cid, verdicts) in member_books {
             match verdicts {
                 Ok(verdicts) => {
+                    let mut child_book = RoleBook::new(verdicts.iter().cloned());
+                    if let Some(list) = &review.privileged_roles {
+                        child_book = child_book.judge_unknown_by(list.clone());
+                    }
+                    child_books.push(child_book);
                     book.extend(verdicts);
                     children.push(cid);
                 }
@@ -272,17 +282,31 @@ impl Falcon {
             take(&row, None);
         }
         if !children.is_empty() {
-            let mut fleet = self.fleet_inventory(&children, review.query.clone(), inventory);
+            // Each child's own users (through its member handle), then the parent's users
+            // holding roles there (read by this handle in the child: the child's listing does
+            // not list them; counted as users once, in the parent).
+            let own_users =
+                self.fleet_inventory(&children, review.query.clone(), inventory.clone());
+            let parent_users = self
+                .fleet_parent_users(&children, review.query.clone(), inventory)
+                .map(|item| (true, item));
+            let mut fleet = own_users.map(|item| (false, item)).chain(parent_users);
             // Rows of different children interleave: collected per child, so each child's
             // findings stay together in user order.
             let mut by_child: BTreeMap<usize, Vec<Finding>> = BTreeMap::new();
-            while let Some(item) = fleet.next().await {
+            while let Some((from_parent, item)) = fleet.next().await {
                 let index = children.iter().position(|c| *c == item.cid).unwrap_or(0);
+                let child_book = child_books.get(index).unwrap_or(&book);
                 match item.outcome {
-                    Ok(row) if row.deleted => report.deleted += 1,
+                    Ok(row) if row.deleted => report.deleted += u64::from(!from_parent),
                     Ok(row) => {
-                        let found = row_findings(&row, Some(item.cid.as_str()), &book, &options);
-                        report.summary.add(&row, &found, &book);
+                        let found =
+                            row_findings(&row, Some(item.cid.as_str()), child_book, &options);
+                        if from_parent {
+                            report.summary.add_counted(&row, &found, child_book);
+                        } else {
+                            report.summary.add(&row, &found, child_book);
+                        }
                         by_child.entry(index).or_default().extend(found);
                     }
                     Err(err) => failed.push((item.cid, err)),

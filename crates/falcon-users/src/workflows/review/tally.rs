@@ -40,10 +40,19 @@ impl ReviewSummary {
         if row.deleted {
             return;
         }
+        self.users += 1;
+        self.add_counted(row, findings, roles);
+    }
+
+    /// Counts the grants and `findings` of a user already counted in [`ReviewSummary::users`]
+    /// (a parent's user read again in a child, for their grants there).
+    pub fn add_counted(&mut self, row: &UserWithGrants, findings: &[Finding], roles: &RoleBook) {
+        if row.deleted {
+            return;
+        }
         for kind in FindingKind::ALL {
             self.findings.entry(kind).or_insert(0);
         }
-        self.users += 1;
         for grant in &row.grants {
             let i = tally(
                 &mut self.roles,
@@ -135,6 +144,7 @@ mod tests {
                 (Privileged, 1),
                 (Stale, 1),
                 (Expiring, 0),
+                (ParentInChild, 0),
                 (ChildCidGrant, 0),
                 (InactiveWithRoles, 1)
             ]
