@@ -9,15 +9,18 @@
 //! It also shows the CID the handle acts in, as the service states it (`Falcon::own_cid`, the
 //! sensor-download lookup). That needs a scope the CLI needs for nothing else ("Sensor Download:
 //! Read"), so its probe is reported like the others but never decides the exit code: a client
-//! without it is told so plainly and still passes.
+//! without it is told so plainly and still passes. The Flight Control read scope (children
+//! discovery, `--member-cids all`) is probed and reported the same way: one `queryChildren`
+//! asking for one child.
 
 use std::process::ExitCode;
 
+use falcon_users::api::Operation;
 use falcon_users::api::operations::{
-    CREATE_USER_V1, GET_SENSOR_INSTALLERS_CCID_BY_QUERY, QUERY_USER_V1,
+    CREATE_USER_V1, GET_SENSOR_INSTALLERS_CCID_BY_QUERY, QUERY_CHILDREN, QUERY_USER_V1,
 };
 use falcon_users::types::DomainCreateUserRequest;
-use falcon_users::{OwnCid, SENSOR_DOWNLOAD_READ, UserQuery};
+use falcon_users::{FLIGHT_CONTROL_READ, OwnCid, SENSOR_DOWNLOAD_READ, UserQuery};
 use serde_json::{Map, Value, json};
 
 use crate::cli::AuthCommand;
@@ -96,17 +99,18 @@ pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
         .send()
         .await
         .map(drop)
-        .map_err(|e| {
-            let why = match &e {
-                falcon_users::api::Error::CommunicationError(inner) => {
-                    format!("no answer ({inner})")
-                }
-                falcon_users::api::Error::Custom(message) => message.clone(),
-                _ => "the answer could not be read".to_owned(),
-            };
-            (e.status().map(|s| s.as_u16()), why)
-        });
+        .map_err(raw_failure);
     let write = verdict(CREATE_USER_V1.id, write_answer, &[400, 409, 422]);
+    let fleet_answer = falcon
+        .api()
+        .query_children()
+        .limit(1)
+        .send()
+        .await
+        .map(drop)
+        .map_err(raw_failure);
+    let fleet = verdict(QUERY_CHILDREN.id, fleet_answer, &[]);
+    let fleet_scope = scope_of(&QUERY_CHILDREN, "mssp:read");
     let scopes = [
         ("user-management:read", &read),
         ("user-management:write", &write),
@@ -122,13 +126,17 @@ pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
             ),
         ),
     };
-    let sensor_scope = sensor_scope();
+    let sensor_scope = scope_of(
+        &GET_SENSOR_INSTALLERS_CCID_BY_QUERY,
+        "sensor-installers:read",
+    );
     let base = falcon.base_url();
     match ctx.format {
         Format::Json => {
             let mut found = Map::new();
             let mut unknown = Map::new();
-            for (scope, access) in scopes.into_iter().chain([(sensor_scope, &sensor)]) {
+            let optional = [(sensor_scope, &sensor), (fleet_scope, &fleet)];
+            for (scope, access) in scopes.into_iter().chain(optional) {
                 found.insert(scope.into(), access.json());
                 if let Access::Unknown(why) = access {
                     unknown.insert(scope.into(), Value::String(why.clone()));
@@ -149,10 +157,15 @@ pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
             lines.push(format!("cid:       {}", cid_line(own.as_ref(), &sensor)));
             lines.push(format!("read:      {}", read.text()));
             lines.push(format!("write:     {}", write.text()));
+            lines.push(format!(
+                "fleet:     {}",
+                optional_line(&fleet, FLIGHT_CONTROL_READ, fleet_scope)
+            ));
             print_lines(&lines)?;
         }
     }
-    // Only the User Management scopes decide: the CID lookup is shown, not required.
+    // Only the User Management scopes decide: the CID lookup and Flight Control are shown,
+    // not required.
     let inconclusive = scopes
         .iter()
         .any(|(_, access)| matches!(access, Access::Unknown(_)));
@@ -163,13 +176,32 @@ pub async fn run(ctx: &Ctx, command: AuthCommand) -> Outcome {
     })
 }
 
-/// The scope id the CID lookup needs, from the operation table.
-fn sensor_scope() -> &'static str {
-    match GET_SENSOR_INSTALLERS_CCID_BY_QUERY.auth {
+/// How a probe through the generated client failed: the status, and what went wrong.
+fn raw_failure<E>(e: falcon_users::api::Error<E>) -> (Option<u16>, String) {
+    let why = match &e {
+        falcon_users::api::Error::CommunicationError(inner) => format!("no answer ({inner})"),
+        falcon_users::api::Error::Custom(message) => message.clone(),
+        _ => "the answer could not be read".to_owned(),
+    };
+    (e.status().map(|s| s.as_u16()), why)
+}
+
+/// The scope id `operation` needs, from the operation table (`fallback` if it names none).
+fn scope_of(operation: &Operation, fallback: &'static str) -> &'static str {
+    match operation.auth {
         falcon_users::api::Auth::Bearer {
             scopes: [scope, ..],
         } => scope,
-        _ => "sensor-installers:read",
+        _ => fallback,
+    }
+}
+
+/// The line of a scope only some commands need: `yes`, the scope missing by its console name
+/// and id, or why it is unknown.
+fn optional_line(access: &Access, console_name: &str, scope: &str) -> String {
+    match access {
+        Access::Denied => format!("missing: {console_name} ({scope})"),
+        other => other.text(),
     }
 }
 
@@ -180,7 +212,10 @@ fn cid_line(own: Option<&OwnCid>, access: &Access) -> String {
         (None, Access::Denied) => format!(
             "not shown: the API client lacks the scope \"{SENSOR_DOWNLOAD_READ}\" ({}), which \
              only this lookup needs",
-            sensor_scope()
+            scope_of(
+                &GET_SENSOR_INSTALLERS_CCID_BY_QUERY,
+                "sensor-installers:read"
+            )
         ),
         (None, other) => other.text(),
     }

@@ -1,6 +1,6 @@
 //! `auth check`: a scope counts as granted only when the probe's answer proves it.
 
-use falcon_users::api::operations::{CREATE_USER_V1, QUERY_USER_V1};
+use falcon_users::api::operations::{CREATE_USER_V1, QUERY_CHILDREN, QUERY_USER_V1};
 use falcon_users_httpmock::envelope::{meta, with_error, with_resources};
 use httpmock::Method::{GET, POST};
 use httpmock::MockServer;
@@ -83,11 +83,17 @@ fn the_check_shows_the_cid_and_says_when_its_scope_is_missing() {
     assert!(cid.starts_with(&format!("{parent}-")), "{report}");
     assert_eq!(cid.len(), 32 + 3, "{cid}: -XX");
     assert_eq!(report["scopes"]["sensor-installers:read"], json!(true));
+    assert_eq!(report["scopes"]["mssp:read"], json!(true));
 
     let out = run(&["-f", "table", "auth", "check"], &pairs(&env));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains(&format!("cid:       {cid}\n")),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("fleet:     yes\n"),
         "{}",
         text(&out.stdout)
     );
@@ -124,9 +130,72 @@ fn the_check_shows_the_cid_and_says_when_its_scope_is_missing() {
         "{stdout}"
     );
     assert!(stdout.contains("write:     no"), "{stdout}");
+    // Nor "Flight Control: Read": said the same way, and the check still passes.
+    assert!(
+        stdout.contains("fleet:     missing: Flight Control: Read (mssp:read)\n"),
+        "{stdout}"
+    );
     let out = run(&["-f", "json", "auth", "check"], &pairs(&ro_env));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
     assert_eq!(report["cid"], Value::Null, "{report}");
     assert_eq!(report["scopes"]["sensor-installers:read"], json!(false));
+    assert_eq!(report["scopes"]["mssp:read"], json!(false));
+}
+
+/// The Flight Control probe is one `queryChildren` asking for one child; its 403 is reported
+/// as the missing scope and does not fail the check, and an answer that proves nothing is
+/// reported unknown without failing it either.
+#[test]
+fn flight_control_read_is_probed_once_and_never_fails_the_check() {
+    for (status, seen, line) in [
+        (200, json!(true), "fleet:     yes"),
+        (
+            403,
+            json!(false),
+            "fleet:     missing: Flight Control: Read (mssp:read)",
+        ),
+        (
+            400,
+            Value::Null,
+            "fleet:     unknown (queryChildren answered HTTP 400)",
+        ),
+    ] {
+        let server = server(200, 200);
+        let body = if status < 300 {
+            with_resources(meta("trace-1"), json!(["0123456789abcdef0123456789abcdef"]))
+        } else {
+            with_error(meta("trace-1"), status, "no")
+        };
+        let probe = server.mock(|when, then| {
+            when.method(GET)
+                .path(QUERY_CHILDREN.path)
+                .query_param("limit", "1");
+            then.status(status)
+                .header("content-type", "application/json")
+                .json_body(body.clone());
+        });
+        let out = run_against(&server, &["-f", "json", "auth", "check"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{status}: {}",
+            text(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        assert_eq!(report["scopes"]["mssp:read"], seen, "{status}: {report}");
+        let out = run_against(&server, &["-f", "table", "auth", "check"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{status}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).contains(line),
+            "{status}: {}",
+            text(&out.stdout)
+        );
+        probe.assert_hits(2);
+    }
 }
