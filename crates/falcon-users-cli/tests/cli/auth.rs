@@ -196,6 +196,6 @@ fn flight_control_read_is_probed_once_and_never_fails_the_check() {
             "{status}: {}",
             text(&out.stdout)
         );
-        probe.assert_hits(2);
+        probe.assert_calls(2);
     }
 }
