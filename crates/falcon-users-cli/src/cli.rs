@@ -223,9 +223,9 @@ pub enum Command {
     /// each role permits; when the permissions cannot be read, from the built-in administrator
     /// roles falcon_administrator, user_admin, falconhost_admin, remote_responder_three), stale,
     /// expiring, parent-in-child (a parent user's roles in a child, with --member-cids),
-    /// child-cid-grant (a role held outside the user's home CID), inactive-with-roles. A summary (findings per
-    /// kind, per role) comes first in a table, on stderr otherwise. Exit 8 when a finding named by
-    /// --fail-on was found (5 when a child CID could not be reviewed).
+    /// child-cid-grant (a role held outside the user's home CID), inactive-with-roles. A summary
+    /// (findings per kind, per role) comes first in a table, on stderr otherwise. Exit 8 when a
+    /// finding named by --fail-on was found (5 when a child CID could not be reviewed).
     Review(ReviewArgs),
     /// Write the tenant's users as a roster (CSV) to edit, then `plan` and `apply`.
     Roster(RosterArgs),

@@ -1,7 +1,7 @@
 //! The access review: every user with their grants, read once, and what a reviewer should look
 //! at, as findings (a user, a CID and why): users without roles, privileged roles, stale
-//! accounts, temporary grants about to end, grants held in child CIDs, and inactive users who
-//! still hold roles.
+//! accounts, temporary grants about to end, parent users' roles in child CIDs, grants held
+//! outside the user's home CID, and inactive users who still hold roles.
 //!
 //! The decisions are pure functions ([`row_findings`], [`judge`], [`is_privileged_permission`]),
 //! tested as tables; [`Falcon::review`](crate::Falcon::review) only reads (one inventory, plus
