@@ -1,5 +1,7 @@
 //! Grants: a user's roles in a CID (direct and Flight Control), granting and revoking.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use falcon_users_api::operations::{COMBINED_USER_ROLES_V2, USER_ROLES_ACTION_V1};
 use falcon_users_api::types::{CombinedUserRolesV2Sort, FlightcontrolapiGrantInput};
@@ -231,6 +233,18 @@ impl Falcon {
                 })
             }
         })
+    }
+
+    /// The role ids a user holds, as [`Falcon::grants`] lists them (each once).
+    pub(crate) async fn held_role_ids(
+        &self,
+        user: impl Into<UserRef>,
+        query: GrantQuery,
+    ) -> Result<BTreeSet<String>> {
+        self.grants(user, query)
+            .map_ok(|g| g.role_id)
+            .try_collect()
+            .await
     }
 
     /// Grants roles to a user named by login or UUID (`userRolesActionV1`, action `grant`).

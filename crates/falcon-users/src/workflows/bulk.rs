@@ -1,10 +1,8 @@
 //! One role change applied to many users, with a result per user.
 
-use chrono::{DateTime, Utc};
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use futures::TryStreamExt;
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 
 use crate::client::Falcon;
@@ -169,11 +167,7 @@ impl Falcon {
             };
             let granting = matches!(change, RoleChange::Grant { .. });
             self.settle(&options.settle, "the role changes", || async {
-                let held: BTreeSet<String> = self
-                    .grants(&last.user_uuid, query.clone())
-                    .map_ok(|g| g.role_id)
-                    .try_collect()
-                    .await?;
+                let held = self.held_role_ids(&last.user_uuid, query.clone()).await?;
                 Ok(roles
                     .as_slice()
                     .iter()

@@ -1,10 +1,7 @@
 //! Create a user and grant roles as one operation, validated first, idempotent, and never leaving
 //! a half-provisioned user without saying so.
 
-use std::collections::BTreeSet;
-
 use falcon_users_api::types::{DomainCreateUserRequest, DomainUserCreateRequest};
-use futures::TryStreamExt;
 use tracing::{info, warn};
 
 use crate::client::Falcon;
@@ -16,7 +13,7 @@ use crate::model::validation::checked_identity;
 use crate::model::views::User;
 use crate::ops::grants::{GrantOptions, GrantQuery};
 use crate::workflows::once::exactly_once;
-use crate::workflows::settle::Settle;
+use crate::workflows::settle::{Settle, Settled};
 use crate::workflows::stop::Stop;
 
 /// The workflow's name in [`Error::Stopped`].
@@ -211,11 +208,7 @@ impl Falcon {
                         return Ok(false);
                     };
                     let uuid = found.uuid.unwrap_or_default();
-                    let held: BTreeSet<String> = falcon
-                        .grants(&uuid, GrantQuery::new())
-                        .map_ok(|g| g.role_id)
-                        .try_collect()
-                        .await?;
+                    let held = falcon.held_role_ids(&uuid, GrantQuery::new()).await?;
                     Ok(granted.iter().all(|r| held.contains(r)))
                 })
                 .await;
@@ -248,20 +241,21 @@ impl Falcon {
                 // Taken, yet maybe not listed: the service's reads lag its writes, so a login
                 // created just before (by another run, or a run that did not wait) is waited
                 // for as a change of this job's own would be.
-                let found =
-                    std::sync::Mutex::new(falcon.find_user_by_uid(&job.uid).await.unwrap_or(None));
-                let listed = found.lock().map(|f| f.is_some()).unwrap_or(false);
-                if !listed {
-                    falcon
-                        .settle(&job.settle, &job.uid, || async {
-                            let user = falcon.find_user_by_uid(&job.uid).await?;
-                            let listed = user.is_some();
-                            *found.lock().unwrap_or_else(|p| p.into_inner()) = user;
-                            Ok(listed)
-                        })
-                        .await;
+                // The wait's first check is the lookup itself; with no wait, one lookup.
+                let found = std::sync::Mutex::new(None);
+                let settled = falcon
+                    .settle(&job.settle, &job.uid, || async {
+                        let user = falcon.find_user_by_uid(&job.uid).await?;
+                        let listed = user.is_some();
+                        *found.lock().unwrap_or_else(|p| p.into_inner()) = user;
+                        Ok(listed)
+                    })
+                    .await;
+                let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+                if settled == Settled::NotChecked {
+                    found = falcon.find_user_by_uid(&job.uid).await.unwrap_or(None);
                 }
-                match found.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                match found {
                     Some(user) => {
                         info!(uid = %job.uid, "created concurrently by another caller");
                         return falcon.complete_existing(job, &role_ids, user).await;
@@ -316,11 +310,7 @@ impl Falcon {
         user: User,
     ) -> Result<ProvisionOutcome> {
         let uuid = user.uuid.clone().unwrap_or_default();
-        let held: BTreeSet<String> = self
-            .grants(&uuid, GrantQuery::new())
-            .map_ok(|g| g.role_id)
-            .try_collect()
-            .await?;
+        let held = self.held_role_ids(&uuid, GrantQuery::new()).await?;
         let missing: Vec<String> = role_ids
             .as_slice()
             .iter()
@@ -390,11 +380,7 @@ impl Falcon {
 
     /// Whether the user holds every role (false when that cannot be read).
     async fn holds_all(&self, uuid: &str, role_ids: &IdList) -> bool {
-        let held: Result<BTreeSet<String>> = self
-            .grants(uuid, GrantQuery::new())
-            .map_ok(|g| g.role_id)
-            .try_collect()
-            .await;
+        let held = self.held_role_ids(uuid, GrantQuery::new()).await;
         held.is_ok_and(|held| role_ids.as_slice().iter().all(|r| held.contains(r)))
     }
 
