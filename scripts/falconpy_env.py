@@ -7,6 +7,7 @@ venv or pip cannot be had it prints {"skipped": reason} as the last stdout line 
 Then `guard_loopback()` before importing FalconPy: nothing can leave the machine.
 """
 
+import fcntl
 import json
 import os
 import subprocess
@@ -40,6 +41,17 @@ def bootstrap(script):
         return
     if os.environ.get("FALCONPY_BENCH_FORCE_SKIP") == "1":
         skip("FALCONPY_BENCH_FORCE_SKIP=1")
+    # Several scripts (tests run in parallel) may bootstrap at once: one creates and installs
+    # while the others wait, else two pips install into one venv and one of them fails.
+    os.makedirs(os.path.dirname(VENV), exist_ok=True)
+    with open(VENV + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        prepare()
+    os.execv(VENV_PYTHON, [VENV_PYTHON, os.path.abspath(script)] + sys.argv[1:])
+
+
+def prepare():
+    """Creates the venv and installs FalconPy into it, unless that is done already."""
     if not os.path.exists(VENV_PYTHON):
         print(f"creating {VENV} with crowdstrike-falconpy=={FALCONPY_VERSION}", file=sys.stderr)
         try:
@@ -56,7 +68,6 @@ def bootstrap(script):
                            check=True, stdout=sys.stderr, stderr=sys.stderr)
         except (OSError, subprocess.CalledProcessError) as err:
             skip(f"pip could not install crowdstrike-falconpy=={FALCONPY_VERSION}: {err}")
-    os.execv(VENV_PYTHON, [VENV_PYTHON, os.path.abspath(script)] + sys.argv[1:])
 
 
 def guard_loopback():
