@@ -211,6 +211,13 @@ pub enum Command {
     Offboard(OffboardArgs),
     /// Every user with their grants, streamed.
     Inventory(InventoryArgs),
+    /// One person's effective access across the fleet: every role in every CID, and why
+    /// (direct, through a Flight Control link with its user group and CID group, or temporary
+    /// until when).
+    ///
+    /// By default the handle's own CID and every child (discovered, which needs the scope
+    /// "Flight Control: Read" (mssp:read); without it, the own CID alone, with a note).
+    Access(AccessArgs),
     /// Flight Control: the parent's child CIDs, with name and status.
     ///
     /// Needs the API client scope "Flight Control: Read" (mssp:read). `--member-cids all`
@@ -569,6 +576,21 @@ pub struct InventoryArgs {
     pub member_cids: Option<MemberCids>,
     /// Child CIDs worked at once with --member-cids.
     #[arg(long, default_value_t = 8, value_name = "N", requires = "member_cids")]
+    pub children: usize,
+}
+
+/// `access USER`
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// UUID or email.
+    pub user: String,
+    /// Flight Control: the children to look in besides the own CID: comma-separated CIDs,
+    /// @FILE (one CID a line) or `all` (every child; an error when they cannot be listed)
+    /// [default: every child when they can be listed, else the own CID alone].
+    #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
+    pub member_cids: Option<MemberCids>,
+    /// Child CIDs read at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
     pub children: usize,
 }
 

@@ -9,9 +9,11 @@ use falcon_users::Cid;
 use falcon_users::types::CombinedUserRolesV2Sort;
 use falcon_users::workflows::roster::RoleEdit;
 
+use falcon_users::workflows::Fleet;
+
 use crate::cli::{
-    ApplyArgs, AuthCommand, BulkUsers, Command, GrantsCommand, InventoryArgs, OffboardArgs,
-    PlanArgs, ProvisionArgs, ReviewArgs, RolesCommand, RosterArgs, UsersCommand,
+    AccessArgs, ApplyArgs, AuthCommand, BulkUsers, Command, GrantsCommand, InventoryArgs,
+    OffboardArgs, PlanArgs, ProvisionArgs, ReviewArgs, RolesCommand, RosterArgs, UsersCommand,
 };
 use crate::exit;
 use crate::failure::Failure;
@@ -36,6 +38,8 @@ pub enum Job {
     Inventory(InventoryArgs),
     /// `children`.
     Children,
+    /// `access USER`.
+    Access(Access),
     /// `review`.
     Review(ReviewArgs),
     /// `roster`.
@@ -60,6 +64,7 @@ impl TryFrom<Command> for Job {
             Command::Offboard(a) => Job::Offboard(a.into()),
             Command::Inventory(a) => Job::Inventory(a),
             Command::Children => Job::Children,
+            Command::Access(a) => Job::Access(a.into()),
             Command::Review(a) => Job::Review(a),
             Command::Roster(a) => Job::Roster(a),
             Command::Plan(a) => Job::Plan(a),
@@ -96,9 +101,38 @@ impl Job {
             | Job::Provision(_)
             | Job::Offboard(_)
             | Job::Children
+            // The library discovers (it needs the children's names too): once.
+            | Job::Access(_)
             | Job::Auth(_) => (None, Use::Read),
         };
         members.map(|m| (m, use_))
+    }
+}
+
+/// `access USER`: one person, in the own CID and the children `fleet` names.
+#[derive(Debug)]
+pub struct Access {
+    /// UUID or login.
+    pub user: String,
+    /// The children: discovered (falling back to the own CID without the scope), every child
+    /// (`all`: discovery must work), or as listed.
+    pub fleet: Fleet,
+    /// Children read at once.
+    pub children: usize,
+}
+
+impl From<AccessArgs> for Access {
+    fn from(args: AccessArgs) -> Self {
+        let fleet = match args.member_cids {
+            None => Fleet::Discover,
+            Some(members) if members.is_all() => Fleet::All,
+            Some(members) => Fleet::Listed(members.0),
+        };
+        Access {
+            user: args.user,
+            fleet,
+            children: args.children,
+        }
     }
 }
 

@@ -119,6 +119,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Job::Offboard(job) => commands::lifecycle::offboard(&ctx, job).await,
         Job::Inventory(a) => commands::inventory::run(&ctx, a).await,
         Job::Children => commands::children::run(&ctx).await,
+        Job::Access(job) => commands::access::run(&ctx, job).await,
         Job::Review(a) => commands::review::run(&ctx, a).await,
         Job::Roster(a) => commands::reconcile::export(&ctx, a).await,
         Job::Plan(a) => commands::reconcile::plan(&ctx, a).await,

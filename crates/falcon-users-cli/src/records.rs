@@ -4,6 +4,7 @@
 //! the other cannot happen.
 
 use falcon_users::Child;
+use falcon_users::access::{GroupRef, RoleAccess, Source};
 use falcon_users::types::{
     DomainPermissionDetails, DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2,
 };
@@ -114,6 +115,90 @@ impl Record for ChildRow {
             Column {
                 name: "parent_cid",
                 cell: |r| r.parent_cid.clone(),
+            },
+        ]
+    }
+}
+
+/// One role a person holds in one CID, and why (`access`).
+#[derive(Serialize)]
+pub struct AccessRow {
+    /// The CID the role is held in.
+    pub cid: String,
+    /// Its name, when discovery gave one.
+    pub cid_name: Option<String>,
+    /// The role's id.
+    pub role_id: String,
+    /// The role's name.
+    pub role_name: Option<String>,
+    /// `direct`, `link` or `temporary`.
+    pub source: &'static str,
+    /// A link's user group (name, else id).
+    pub user_group: Option<String>,
+    /// A link's CID group (name, else id).
+    pub cid_group: Option<String>,
+    /// When a temporary grant ends (RFC 3339).
+    pub until: Option<String>,
+}
+
+impl From<&RoleAccess> for AccessRow {
+    fn from(access: &RoleAccess) -> Self {
+        let label = |g: Option<&GroupRef>| g.map(|g| g.label().to_owned());
+        let until = match &access.source {
+            Source::Temporary { until: Some(at) } => {
+                Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }
+            // An end the crate could not read: shown as sent.
+            Source::Temporary { until: None } => access.grant.expires_at.clone(),
+            _ => None,
+        };
+        AccessRow {
+            cid: access.cid().to_owned(),
+            cid_name: access.cid_name.clone(),
+            role_id: access.role_id().to_owned(),
+            role_name: access.grant.role_name.clone(),
+            source: access.source.kind(),
+            user_group: label(access.source.user_group()),
+            cid_group: label(access.source.cid_group()),
+            until,
+        }
+    }
+}
+
+impl Record for AccessRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "cid",
+                cell: |r| r.cid.clone(),
+            },
+            Column {
+                name: "cid_name",
+                cell: |r| text(&r.cid_name),
+            },
+            Column {
+                name: "role_id",
+                cell: |r| r.role_id.clone(),
+            },
+            Column {
+                name: "role_name",
+                cell: |r| text(&r.role_name),
+            },
+            Column {
+                name: "source",
+                cell: |r| r.source.to_owned(),
+            },
+            Column {
+                name: "user_group",
+                cell: |r| text(&r.user_group),
+            },
+            Column {
+                name: "cid_group",
+                cell: |r| text(&r.cid_group),
+            },
+            Column {
+                name: "until",
+                cell: |r| text(&r.until),
             },
         ]
     }

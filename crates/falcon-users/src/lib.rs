@@ -51,7 +51,7 @@ pub mod workflows;
 
 // The modules whose items are not all at the root, public under their own names (`validation`:
 // the argument checks the workflows share with the operations).
-pub use model::{cid, cloud, fql, ids, validation, views};
+pub use model::{access, cid, cloud, fql, ids, validation, views};
 pub use ops::paging;
 pub use runtime::retry;
 

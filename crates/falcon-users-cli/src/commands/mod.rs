@@ -1,5 +1,6 @@
 //! One module per command family; each takes the connected client and the output settings.
 
+pub mod access;
 pub mod auth;
 pub mod children;
 pub mod completions;

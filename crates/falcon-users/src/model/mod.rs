@@ -1,7 +1,8 @@
 //! Values: what users type (ids, users, roles, CIDs, clouds, credentials, FQL) checked and
 //! normalised before any request exists, the roles a CID offers, and typed views of what the
-//! service returns. Nothing here sends anything.
+//! service returns (grants with their sources: [`access`]). Nothing here sends anything.
 
+pub mod access;
 pub mod catalogue;
 pub mod cid;
 pub mod cloud;
