@@ -8,7 +8,7 @@ use falcon_users::access::{GroupRef, RoleAccess, Source};
 use falcon_users::types::{
     DomainPermissionDetails, DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2,
 };
-use falcon_users::workflows::UserWithGrants;
+use falcon_users::workflows::UserAccess;
 use falcon_users::workflows::review::Finding;
 use serde::Serialize;
 
@@ -311,24 +311,26 @@ impl Record for GrantRow {
 
 /// A user with their grants (inventory). JSON: the user's fields (`created_at`,
 /// `last_login_at` (absent: never), `status`, `user_type`, ...) and `grants`, each with
-/// `role_id`, `role_name`, `cid`, `grant_type` and `expires_at` (absent: permanent). CSV: one
+/// `role_id`, `role_name`, `cid`, `grant_type`, `expires_at` (absent: permanent) and `source`
+/// (`kind`: direct, link or temporary; a link's `user_group` and `cid_group`). CSV: one
 /// row per user; the grants as `;`-separated lists that line up position by position: `roles`
 /// (ids), `role_names`, `grant_cids`, `grant_types`, `expires_at` (empty for a permanent grant;
-/// the whole cell empty when none is temporary).
+/// the whole cell empty when none is temporary), `sources`, `user_groups`, `cid_groups` (a
+/// link's groups, name else id; the cells empty when no grant is a link).
 #[derive(Serialize)]
 pub struct InventoryRow {
     /// The user.
     #[serde(flatten)]
     pub user: DomainUser,
-    /// Their grants.
-    pub grants: Vec<FlightcontrolapiCombinedUserRolesResourceV2>,
+    /// Their grants, each with its source.
+    pub grants: Vec<RoleAccess>,
 }
 
-impl From<UserWithGrants> for InventoryRow {
-    fn from(u: UserWithGrants) -> Self {
+impl From<UserAccess> for InventoryRow {
+    fn from(u: UserAccess) -> Self {
         InventoryRow {
             user: u.user,
-            grants: u.grants,
+            grants: u.roles,
         }
     }
 }
@@ -345,8 +347,21 @@ impl InventoryRow {
         &self,
         field: fn(&FlightcontrolapiCombinedUserRolesResourceV2) -> &str,
     ) -> String {
+        self.access_list(move |a| field(&a.grant))
+    }
+
+    /// One field of every grant's access (its source), `;`-separated.
+    fn access_list(&self, field: impl Fn(&RoleAccess) -> &str) -> String {
         let values: Vec<&str> = self.grants.iter().map(field).collect();
         values.join(";")
+    }
+
+    /// A link group of every grant, `;`-separated; empty when no grant came through a link.
+    fn group_list(&self, group: fn(&Source) -> Option<&GroupRef>) -> String {
+        if self.grants.iter().all(|a| group(&a.source).is_none()) {
+            return String::new();
+        }
+        self.access_list(move |a| group(&a.source).map(GroupRef::label).unwrap_or_default())
     }
 }
 
@@ -384,11 +399,23 @@ fn inventory_columns() -> Vec<Column<InventoryRow>> {
         Column {
             name: "expires_at",
             cell: |r| {
-                if r.grants.iter().all(|g| g.expires_at.is_none()) {
+                if r.grants.iter().all(|a| a.grant.expires_at.is_none()) {
                     return String::new();
                 }
                 r.grant_list(|g| g.expires_at.as_deref().unwrap_or_default())
             },
+        },
+        Column {
+            name: "sources",
+            cell: |r| r.access_list(|a| a.source.kind()),
+        },
+        Column {
+            name: "user_groups",
+            cell: |r| r.group_list(Source::user_group),
+        },
+        Column {
+            name: "cid_groups",
+            cell: |r| r.group_list(Source::cid_group),
         },
     ]
 }

@@ -60,7 +60,7 @@ fn inventory_on_the_embedded_simulator_as_csv_and_json() {
     assert_eq!(
         lines.next(),
         Some(
-            "uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at"
+            "uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at,sources,user_groups,cid_groups"
         )
     );
     assert_eq!(lines.count(), 120);
@@ -257,7 +257,7 @@ fn csv_headers_and_rows_have_the_same_width_for_every_record_type() {
     let (header, inventory) = strict_csv(&["inventory"]);
     assert_eq!(
         header,
-        "uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at"
+        "uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at,sources,user_groups,cid_groups"
     );
     let granted = inventory
         .iter()

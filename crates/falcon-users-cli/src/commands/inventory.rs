@@ -1,7 +1,9 @@
 //! `inventory`: every user with their grants, streamed to stdout or a file. A file is written
 //! all or nothing ([`OutputFile`]): a failed or interrupted run leaves the previous one as it was.
-//! With `--member-cids`, the users of each child CID, children worked at once: a child that
-//! fails is reported on stderr and the others' rows are written (and a file committed), exit 5.
+//! With `--member-cids`, the fleet's effective access ([`Falcon::effective_access`]): the own
+//! CID's users, their grants in each child (a row per user and child), and each child's own
+//! users, children worked at once: a child that fails is reported on stderr and the others'
+//! rows are written (and a file committed), exit 5.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -9,10 +11,9 @@ use std::process::ExitCode;
 use std::collections::{BTreeMap, HashMap};
 
 use falcon_users::workflows::roster::Catalogue;
-use falcon_users::workflows::{InventoryOptions, UserWithGrants};
+use falcon_users::workflows::{AccessOptions, AccessPart, Fleet, UserAccess};
 use falcon_users::{Cid, Falcon, UserQuery};
 use futures::StreamExt;
-use futures::stream::BoxStream;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::InventoryArgs;
@@ -74,17 +75,21 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
 #[derive(Debug, Default)]
 struct Tally {
     written: u64,
+    own: u64,
     deleted: u64,
     by_cid: BTreeMap<Cid, u64>,
     failed: Vec<(Cid, u8)>,
 }
 
 impl Tally {
-    /// ` in 3 CIDs (a: 10, b: 12); failed: c` for a fleet, nothing otherwise.
+    /// `: 30 in the own CID, 22 in 2 child CIDs (a: 10, b: 12); failed: c` for a fleet (a
+    /// child's count: the own CID's users holding roles there and its own users), nothing
+    /// otherwise.
     fn per_cid(&self) -> String {
         if self.by_cid.is_empty() {
             return String::new();
         }
+        let in_children: u64 = self.by_cid.values().sum();
         let counts: Vec<String> = self
             .by_cid
             .iter()
@@ -92,7 +97,8 @@ impl Tally {
             .map(|(cid, n)| format!("{cid}: {n}"))
             .collect();
         let mut text = format!(
-            " in {} child CIDs ({})",
+            ": {} in the own CID, {in_children} in {} child CIDs ({})",
+            self.own,
             self.by_cid.len() - self.failed.len(),
             counts.join(", ")
         );
@@ -125,11 +131,11 @@ struct RoleNames {
 }
 
 impl RoleNames {
-    async fn fill(&mut self, falcon: &Falcon, cid: Option<&Cid>, row: &mut UserWithGrants) {
+    async fn fill(&mut self, falcon: &Falcon, cid: Option<&Cid>, row: &mut UserAccess) {
         if row
-            .grants
+            .roles
             .iter()
-            .all(|g| g.role_name.as_deref().is_some_and(|n| !n.is_empty()))
+            .all(|a| a.grant.role_name.as_deref().is_some_and(|n| !n.is_empty()))
         {
             return;
         }
@@ -152,7 +158,7 @@ impl RoleNames {
             self.by_cid.insert(key.clone(), catalogue);
         }
         let catalogue = &self.by_cid[&key];
-        for grant in &mut row.grants {
+        for grant in row.roles.iter_mut().map(|a| &mut a.grant) {
             if grant.role_name.as_deref().is_none_or(str::is_empty) {
                 grant.role_name = catalogue.name(&grant.role_id).map(str::to_owned);
             }
@@ -187,34 +193,31 @@ async fn stream<W: Write>(
     if let Some(sort) = args.sort {
         query = query.sort(sort);
     }
-    let options = InventoryOptions::new()
+    let mut tally = Tally::default();
+    let fleet = match &args.member_cids {
+        None => Fleet::Own,
+        Some(children) => {
+            tally.by_cid = children.0.iter().map(|c| (c.clone(), 0)).collect();
+            Fleet::Listed(children.0.clone())
+        }
+    };
+    let options = AccessOptions::new()
+        .fleet(fleet)
         .concurrency(args.concurrency)
         .children(args.children);
-    let mut tally = Tally::default();
-    // Rows labelled with the child they come from (`None`: the handle's own CID).
-    let mut rows: BoxStream<'static, (Option<Cid>, falcon_users::Result<UserWithGrants>)> =
-        match &args.member_cids {
-            None => ctx
-                .falcon
-                .inventory(query, options)
-                .map(|row| (None, row))
-                .boxed(),
-            Some(children) => {
-                tally.by_cid = children.0.iter().map(|c| (c.clone(), 0)).collect();
-                ctx.falcon
-                    .fleet_inventory(&children.0, query, options)
-                    .map(|item| (Some(item.cid), item.outcome))
-                    .boxed()
-            }
-        };
-    while let Some((cid, row)) = rows.next().await {
-        let mut item = match (row, cid.as_ref()) {
-            (Ok(item), _) => item,
-            (Err(err), None) => return Err(err.into()),
-            (Err(err), Some(cid)) => {
-                // That child's inventory ends here; the others go on.
+    let mut rows = ctx.falcon.effective_access(query, &options).await?.rows;
+    while let Some(item) = rows.next().await {
+        // The child the row's grants are held in (`None`: the handle's own CID).
+        let cid = item.part.child().cloned();
+        let mut item = match (item.outcome, &item.part) {
+            (Ok(row), _) => row,
+            (Err(err), AccessPart::Own) => return Err(err.into()),
+            (Err(err), AccessPart::ParentUsersIn(cid) | AccessPart::ChildUsers(cid)) => {
+                // That child's reading ends here; the others go on.
                 console::line(format_args!("error: child CID {cid}: {err}"));
-                tally.failed.push((cid.clone(), exit::for_error(&err)));
+                if !tally.failed.iter().any(|(f, _)| f == cid) {
+                    tally.failed.push((cid.clone(), exit::for_error(&err)));
+                }
                 continue;
             }
         };
@@ -225,8 +228,9 @@ async fn stream<W: Write>(
         names.fill(&ctx.falcon, cid.as_ref(), &mut item).await;
         writer.write(&InventoryRow::from(item))?;
         tally.written += 1;
-        if let Some(n) = cid.and_then(|c| tally.by_cid.get_mut(&c)) {
-            *n += 1;
+        match cid.and_then(|c| tally.by_cid.get_mut(&c)) {
+            Some(n) => *n += 1,
+            None => tally.own += 1,
         }
         progress.inc(1);
     }

@@ -89,11 +89,12 @@ fn member_cids_all_reaches_every_child() {
     let mut rows = stdout.lines();
     rows.next();
     let cids: BTreeSet<&str> = rows.map(|l| l.split(',').nth(5).unwrap()).collect();
-    let children: BTreeSet<String> = sim.sim.child_cids().into_iter().collect();
+    let mut fleet: BTreeSet<String> = sim.sim.child_cids().into_iter().collect();
+    fleet.insert(sim.sim.parent_cid());
     assert_eq!(
         cids,
-        children.iter().map(String::as_str).collect(),
-        "every child's users, no one else's"
+        fleet.iter().map(String::as_str).collect(),
+        "the parent's users and every child's, no one else's"
     );
     assert!(
         text(&out.stderr).contains("in 3 child CIDs"),
@@ -122,7 +123,7 @@ fn member_cids_all_reaches_every_child() {
         .iter()
         .filter_map(|f| f["cid"].as_str())
         .collect();
-    for child in &children {
+    for child in &sim.sim.child_cids() {
         assert!(reviewed.contains(child.as_str()), "{child} reviewed");
     }
 }

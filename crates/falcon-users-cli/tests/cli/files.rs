@@ -58,7 +58,7 @@ fn a_successful_inventory_replaces_the_file_whole_with_mode_0600() {
     assert!(done.status.success(), "{}", text(&done.stderr));
     assert!(done.stdout.is_empty(), "the rows went to the file");
     let written = fs::read_to_string(&path).unwrap();
-    assert!(written.starts_with("uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at\n"));
+    assert!(written.starts_with("uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at,sources,user_groups,cid_groups\n"));
     assert_eq!(written.lines().count(), 31);
     assert_eq!(names_in(dir.path()), ["inv.csv"]);
     #[cfg(unix)]

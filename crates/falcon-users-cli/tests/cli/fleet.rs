@@ -27,7 +27,7 @@ fn logins_by_cid(csv: &str) -> BTreeMap<String, BTreeSet<String>> {
     assert_eq!(
         lines.next(),
         Some(
-            "uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at"
+            "uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at,sources,user_groups,cid_groups"
         ),
         "{csv}"
     );
@@ -53,7 +53,7 @@ fn expected(sim: &Sim, cids: &[&String]) -> BTreeMap<String, BTreeSet<String>> {
 }
 
 #[test]
-fn inventory_of_member_cids_lists_every_childs_users_labelled_with_their_cid() {
+fn inventory_of_member_cids_lists_the_parent_and_every_childs_users_labelled_with_their_cid() {
     let (sim, children) = fleet();
     let env = sim.env();
     let list = children.join(",");
@@ -63,18 +63,22 @@ fn inventory_of_member_cids_lists_every_childs_users_labelled_with_their_cid() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let by_cid = logins_by_cid(&text(&out.stdout));
-    assert_eq!(by_cid, expected(&sim, &[&children[0], &children[1]]));
-    assert!(
-        !by_cid.contains_key(&sim.sim.parent_cid()),
-        "the parent's users are not in a fleet inventory"
+    let parent = sim.sim.parent_cid();
+    // The fleet is the parent and its children: the parent's users are in it (issue 26).
+    assert_eq!(
+        by_cid,
+        expected(&sim, &[&parent, &children[0], &children[1]])
     );
     let summary = text(&out.stderr);
-    assert!(summary.contains("6 users in 2 child CIDs"), "{summary}");
+    assert!(
+        summary.contains("36 users: 30 in the own CID, 6 in 2 child CIDs"),
+        "{summary}"
+    );
     for child in &children {
         assert!(summary.contains(&format!("{child}: 3")), "{summary}");
     }
-    // Each child with its own token.
-    assert_eq!(sim.sim.request_count(&OAUTH2_ACCESS_TOKEN), 2);
+    // The parent's token, and each child with its own.
+    assert_eq!(sim.sim.request_count(&OAUTH2_ACCESS_TOKEN), 3);
 }
 
 #[test]
@@ -109,7 +113,7 @@ fn member_cids_from_a_file_with_comments_and_checksum_suffixes() {
     let written = std::fs::read_to_string(&output).unwrap();
     assert_eq!(
         logins_by_cid(&written),
-        expected(&sim, &[&children[0], &children[1]])
+        expected(&sim, &[&sim.sim.parent_cid(), &children[0], &children[1]])
     );
 }
 
@@ -172,7 +176,7 @@ fn a_failing_child_is_reported_and_the_others_rows_are_written_with_exit_5() {
             "the failure names the CID and its cause: {stderr}"
         );
         assert!(stderr.contains(&format!("failed: {stranger}")), "{stderr}");
-        assert!(stderr.contains("6 users in 2 child CIDs"), "{stderr}");
+        assert!(stderr.contains("6 in 2 child CIDs"), "{stderr}");
         let csv = if to_file {
             std::fs::read_to_string(&output).expect("the file holding the others' rows")
         } else {
@@ -180,8 +184,8 @@ fn a_failing_child_is_reported_and_the_others_rows_are_written_with_exit_5() {
         };
         assert_eq!(
             logins_by_cid(&csv),
-            expected(&sim, &[&children[0], &children[1]]),
-            "every other child's rows"
+            expected(&sim, &[&sim.sim.parent_cid(), &children[0], &children[1]]),
+            "the parent's and every other child's rows"
         );
     }
 
