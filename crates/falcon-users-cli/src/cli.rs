@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
-use falcon_users::Cid;
 use falcon_users::types::{CombinedUserRolesV2Sort, QueryUserV1Sort};
 use falcon_users::workflows::review::FindingKind;
 
@@ -211,11 +210,10 @@ pub enum Command {
     Offboard(OffboardArgs),
     /// Every user with their grants, streamed.
     Inventory(InventoryArgs),
-    /// One person's effective access across the fleet: every role in every CID, and why
-    /// (direct, through a Flight Control link with its user group and CID group, or temporary
-    /// until when).
+    /// One person's roles in every CID of the fleet, and why each is held.
     ///
-    /// By default the handle's own CID and every child (discovered, which needs the scope
+    /// Each role with its source: direct, through a Flight Control link (its user group and
+    /// CID group), or temporary (until when). By default the handle's own CID and every child (discovered, which needs the scope
     /// "Flight Control: Read" (mssp:read); without it, the own CID alone, with a note).
     Access(AccessArgs),
     /// Flight Control: the parent's child CIDs, with name and status.
@@ -382,10 +380,12 @@ pub enum GrantsCommand {
     List {
         /// UUID or email.
         user: String,
-        /// Flight Control: in this child CID (a parent user's roles there) instead of the
-        /// handle's own.
-        #[arg(long, value_name = "CHILD", value_parser = parse_cid)]
-        cid: Option<Cid>,
+        /// Flight Control: in these child CIDs (a parent user's roles there) instead of the
+        /// handle's own: one CID, comma-separated CIDs, @FILE (one a line) or `all` (every
+        /// child); with several, a child that cannot be read is reported and the others'
+        /// grants listed (exit 5).
+        #[arg(long, value_name = "CHILDREN", value_parser = member_cids::parse)]
+        cid: Option<MemberCids>,
         /// Order: cid, expires_at, role_name, type or user_uuid, optionally with |asc or |desc
         /// [default: role_name].
         #[arg(long, value_name = "FIELD[|asc|desc]", value_parser = parse_grant_sort)]
@@ -404,10 +404,12 @@ pub enum GrantsCommand {
         /// End the grant at this time: RFC 3339 (2030-01-02T15:04:05Z), 1 hour to 7 days from now.
         #[arg(long, value_name = "TIME", value_parser = expiry::parse_at, conflicts_with_all = ["users_from", "filter"])]
         expires_at: Option<DateTime<Utc>>,
-        /// Flight Control: in this child CID (a parent user's roles there) instead of the
-        /// handle's own.
-        #[arg(long, value_name = "CHILD", value_parser = parse_cid, conflicts_with_all = ["users_from", "filter"])]
-        cid: Option<Cid>,
+        /// Flight Control: in these child CIDs (a parent user's roles there) instead of the
+        /// handle's own: one CID, comma-separated CIDs, @FILE (one a line) or `all` (every
+        /// child). Each is checked against the children before any change; with several, one
+        /// result row per CID and exit 5 when some failed.
+        #[arg(long, value_name = "CHILDREN", value_parser = member_cids::parse, conflicts_with_all = ["users_from", "filter"])]
+        cid: Option<MemberCids>,
         /// Many users at once.
         #[command(flatten)]
         bulk: BulkUsers,
@@ -419,10 +421,12 @@ pub enum GrantsCommand {
         user: String,
         /// Role ids or display names.
         roles: Vec<String>,
-        /// Flight Control: in this child CID (a parent user's roles there) instead of the
-        /// handle's own.
-        #[arg(long, value_name = "CHILD", value_parser = parse_cid, conflicts_with_all = ["users_from", "filter"])]
-        cid: Option<Cid>,
+        /// Flight Control: in these child CIDs (a parent user's roles there) instead of the
+        /// handle's own: one CID, comma-separated CIDs, @FILE (one a line) or `all` (every
+        /// child). Each is checked against the children before any change; with several, one
+        /// result row per CID and exit 5 when some failed.
+        #[arg(long, value_name = "CHILDREN", value_parser = member_cids::parse, conflicts_with_all = ["users_from", "filter"])]
+        cid: Option<MemberCids>,
         /// Many users at once.
         #[command(flatten)]
         bulk: BulkUsers,
@@ -437,11 +441,6 @@ pub enum GrantsCommand {
         #[command(flatten)]
         bulk: BulkUsers,
     },
-}
-
-/// A CID as `--cid` takes it (a pasted `-XX` checksum suffix is dropped).
-fn parse_cid(text: &str) -> Result<Cid, String> {
-    text.parse().map_err(|e: falcon_users::Error| e.to_string())
 }
 
 /// The users of a bulk `grants` command.

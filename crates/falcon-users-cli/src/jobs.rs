@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use falcon_users::Cid;
 use falcon_users::types::CombinedUserRolesV2Sort;
 use falcon_users::workflows::roster::RoleEdit;
 
@@ -81,12 +80,18 @@ impl TryFrom<Command> for Job {
 }
 
 impl Job {
-    /// The `--member-cids` of the job, when it has some, and whether the job changes the
-    /// tenants they name: what is resolved against the children once connected
+    /// The `--member-cids` of the job (or `grants`' `--cid`), when it has some, whether the job
+    /// changes the tenants they name, and the flag's name (for messages): what is resolved against the children once connected
     /// ([`MemberCids::resolve`]), whichever command took it. `plan` counts as a change: its
     /// plan is what `apply` carries out.
-    pub fn member_cids_mut(&mut self) -> Option<(&mut MemberCids, Use)> {
+    pub fn member_cids_mut(&mut self) -> Option<(&mut MemberCids, Use, &'static str)> {
         let (members, use_) = match self {
+            Job::Grants(Grants::List { cids, .. }) => {
+                return cids.as_mut().map(|c| (c, Use::Read, "--cid"));
+            }
+            Job::Grants(Grants::Grant { cids, .. } | Grants::Revoke { cids, .. }) => {
+                return cids.as_mut().map(|c| (c, Use::Change, "--cid"));
+            }
             Job::Grants(Grants::Many(edit)) => (edit.member_cids.as_mut(), Use::Change),
             Job::Provision(Provision::FromFile(job)) => (job.member_cids.as_mut(), Use::Change),
             Job::Offboard(Offboard::Many(job)) => (job.member_cids.as_mut(), Use::Change),
@@ -97,7 +102,6 @@ impl Job {
             Job::Roster(args) => (args.member_cids.as_mut(), Use::Read),
             Job::Users(_)
             | Job::Roles(_)
-            | Job::Grants(_)
             | Job::Provision(_)
             | Job::Offboard(_)
             | Job::Children
@@ -105,7 +109,7 @@ impl Job {
             | Job::Access(_)
             | Job::Auth(_) => (None, Use::Read),
         };
-        members.map(|m| (m, use_))
+        members.map(|m| (m, use_, "--member-cids"))
     }
 }
 
@@ -269,8 +273,8 @@ pub enum Grants {
     List {
         /// UUID or login.
         user: String,
-        /// The child CID to list in.
-        cid: Option<Cid>,
+        /// The child CIDs to list in (`--cid`).
+        cids: Option<MemberCids>,
         /// The order.
         sort: Option<CombinedUserRolesV2Sort>,
     },
@@ -284,8 +288,8 @@ pub enum Grants {
         expires_in_hours: Option<u32>,
         /// End the grant at this time.
         expires_at: Option<DateTime<Utc>>,
-        /// The child CID to grant in.
-        cid: Option<Cid>,
+        /// The child CIDs to grant in (`--cid`).
+        cids: Option<MemberCids>,
     },
     /// `grants revoke USER ROLE...`
     Revoke {
@@ -293,8 +297,8 @@ pub enum Grants {
         user: String,
         /// The roles, by id or display name, as written.
         roles: Vec<String>,
-        /// The child CID to revoke in.
-        cid: Option<Cid>,
+        /// The child CIDs to revoke in (`--cid`).
+        cids: Option<MemberCids>,
     },
     /// `grants grant|revoke|set ... --users-from FILE | --filter FQL`
     Many(EditRoles),
@@ -354,7 +358,11 @@ impl TryFrom<GrantsCommand> for Grants {
 
     fn try_from(command: GrantsCommand) -> Result<Self, Failure> {
         Ok(match command {
-            GrantsCommand::List { user, cid, sort } => Grants::List { user, cid, sort },
+            GrantsCommand::List { user, cid, sort } => Grants::List {
+                user,
+                cids: cid,
+                sort,
+            },
             // With a file or a filter, the first word after `grant` is a role, not a user.
             GrantsCommand::Grant {
                 user,
@@ -374,7 +382,7 @@ impl TryFrom<GrantsCommand> for Grants {
                     roles: words,
                     expires_in_hours,
                     expires_at,
-                    cid,
+                    cids: cid,
                 },
             },
             GrantsCommand::Revoke {
@@ -391,7 +399,7 @@ impl TryFrom<GrantsCommand> for Grants {
                 Err(mut words) => Grants::Revoke {
                     user: words.remove(0),
                     roles: words,
-                    cid,
+                    cids: cid,
                 },
             },
             GrantsCommand::Set { roles, bulk } => {

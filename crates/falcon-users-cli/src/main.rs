@@ -100,8 +100,8 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
     let mut job = Job::try_from(command)?;
     let mut connection = connect::connect(&global).await?;
     // The fleet once, before any command reads or changes anything.
-    if let Some((members, use_)) = job.member_cids_mut() {
-        members.resolve(&connection.falcon, use_).await?;
+    if let Some((members, use_, flag)) = job.member_cids_mut() {
+        members.resolve(&connection.falcon, use_, flag).await?;
     }
     let ctx = Ctx {
         falcon: connection.falcon.clone(),

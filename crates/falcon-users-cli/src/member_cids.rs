@@ -83,7 +83,8 @@ impl MemberCids {
     /// read scope, `all` fails with the discovery's error (which names the scope), and a listed
     /// set is used as given after a warning (it worked without discovery before, and still
     /// does).
-    pub async fn resolve(&mut self, falcon: &Falcon, use_: Use) -> Result<(), Failure> {
+    /// `flag` names the option in messages (`--member-cids`, or `grants`' `--cid`).
+    pub async fn resolve(&mut self, falcon: &Falcon, use_: Use, flag: &str) -> Result<(), Failure> {
         if use_ == Use::Read && !self.is_all() {
             // Reading a CID that is not a child fails that CID alone, reported as such beside
             // the others' rows: nothing to protect, so no discovery (and no parent token).
@@ -99,14 +100,14 @@ impl MemberCids {
                 },
             ) if !self.is_all() => {
                 console::line(format_args!(
-                    "warning: --member-cids not checked against the children: {err}"
+                    "warning: {flag} not checked against the children: {err}"
                 ));
                 return Ok(());
             }
             Err(err) if self.is_all() => {
                 return Err(Failure::Exit(
                     exit::for_error(&err),
-                    format!("--member-cids {ALL}: the children could not be listed: {err}"),
+                    format!("{flag} {ALL}: the children could not be listed: {err}"),
                 ));
             }
             Err(err) => return Err(err.into()),
@@ -115,7 +116,7 @@ impl MemberCids {
             if children.is_empty() {
                 return Err(Failure::Exit(
                     exit::USAGE,
-                    format!("--member-cids {ALL}: this CID has no child CIDs"),
+                    format!("{flag} {ALL}: this CID has no child CIDs"),
                 ));
             }
             self.0 = children;
@@ -131,7 +132,7 @@ impl MemberCids {
             return Ok(());
         }
         let said = format!(
-            "--member-cids: not a child CID of this parent: {} ({} children; \
+            "{flag}: not a child CID of this parent: {} ({} children; \
              `falcon-users children` lists them)",
             strangers.join(", "),
             children.len()

@@ -1,10 +1,12 @@
-//! `grants list|grant|revoke`.
+//! `grants list|grant|revoke`; with `--cid` naming several children (or `all`), the same in
+//! each, with one summary.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use falcon_users::{GrantOptions, GrantQuery, GrantView, RevokeOptions, UserRef};
-use futures::TryStreamExt;
+use falcon_users::types::CombinedUserRolesV2Sort;
+use falcon_users::{Cid, GrantOptions, GrantQuery, GrantView, RevokeOptions, UserRef};
+use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::bulk::edit_roles;
 use crate::confirm::confirm;
@@ -13,7 +15,9 @@ use crate::exit;
 use crate::expiry;
 use crate::failure::{Failure, Outcome};
 use crate::jobs::Grants;
+use crate::member_cids::MemberCids;
 use crate::output::console;
+use crate::output::plan::ResultRow;
 use crate::output::print_all;
 use crate::records::GrantRow;
 
@@ -21,7 +25,11 @@ use crate::records::GrantRow;
 pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
     let falcon = &ctx.falcon;
     match job {
-        Grants::List { user, cid, sort } => {
+        Grants::List { user, cids, sort } => {
+            let cid = match one_cid(cids) {
+                Ok(cid) => cid,
+                Err(cids) => return list_many(ctx, &user, &cids, sort).await,
+            };
             let mut query = GrantQuery::new();
             if let Some(cid) = cid {
                 query = query.cid(cid);
@@ -42,13 +50,20 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
             roles,
             expires_in_hours,
             expires_at,
-            cid,
+            cids,
         } => {
             no_roles(&roles)?;
-            let uuid = falcon.user_uuid(&user).await?;
-            let roles = falcon.resolve_roles_for(&roles, cid.as_ref()).await?;
             let expires_at = expires_at
                 .or_else(|| expires_in_hours.map(|h| expiry::in_hours(h, chrono::Utc::now())));
+            let cid = match one_cid(cids) {
+                Ok(cid) => cid,
+                Err(cids) => {
+                    let edit = Edit::Grant(expires_at);
+                    return change_many(ctx, edit, &user, &roles, &cids).await;
+                }
+            };
+            let uuid = falcon.user_uuid(&user).await?;
+            let roles = falcon.resolve_roles_for(&roles, cid.as_ref()).await?;
             let mut options = GrantOptions::new();
             if let Some(cid) = cid.clone() {
                 options = options.cid(cid);
@@ -85,8 +100,12 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
                 )),
             }
         }
-        Grants::Revoke { user, roles, cid } => {
+        Grants::Revoke { user, roles, cids } => {
             no_roles(&roles)?;
+            let cid = match one_cid(cids) {
+                Ok(cid) => cid,
+                Err(cids) => return change_many(ctx, Edit::Revoke, &user, &roles, &cids).await,
+            };
             let uuid = falcon.user_uuid(&user).await?;
             let roles = falcon.resolve_roles_for(&roles, cid.as_ref()).await?;
             let held: BTreeSet<String> = held(falcon, &uuid, cid.as_ref())
@@ -126,21 +145,243 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The one CID `--cid` names (`None`: not given), or the CIDs when it names several or `all`.
+/// `all` is worked as a fleet however many children there are.
+fn one_cid(cids: Option<MemberCids>) -> Result<Option<Cid>, Vec<Cid>> {
+    match cids {
+        None => Ok(None),
+        Some(mut one) if one.0.len() == 1 && !one.is_all() => Ok(one.0.pop()),
+        Some(many) => Err(many.0),
+    }
+}
+
+/// `grants list USER --cid A,B|all`: the user's grants in each CID, one listing per CID;
+/// a CID that cannot be read is reported and the others' grants printed (exit 5).
+async fn list_many(
+    ctx: &Ctx,
+    user: &str,
+    cids: &[Cid],
+    sort: Option<CombinedUserRolesV2Sort>,
+) -> Outcome {
+    let falcon = &ctx.falcon;
+    let uuid = falcon.user_uuid(user).await?;
+    let listed: Vec<(Cid, falcon_users::Result<Vec<GrantRow>>)> = stream::iter(cids.to_vec())
+        .map(|cid| {
+            let mut query = GrantQuery::new().cid(cid.clone());
+            if let Some(sort) = sort {
+                query = query.sort(sort);
+            }
+            let rows = falcon
+                .grants(UserRef::Uuid(uuid.clone()), query)
+                .map_ok(GrantRow)
+                .try_collect();
+            async move { (cid, rows.await) }
+        })
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for (cid, outcome) in listed {
+        match outcome {
+            Ok(found) => rows.extend(found),
+            Err(err) => {
+                console::line(format_args!("error: child CID {cid}: {err}"));
+                failed.push(exit::for_error(&err));
+            }
+        }
+    }
+    print_all(ctx.format, &rows)?;
+    console::line(format_args!(
+        "{} grants in {} CIDs{}",
+        rows.len(),
+        cids.len() - failed.len(),
+        match failed.len() {
+            0 => String::new(),
+            n => format!("; {n} could not be read"),
+        }
+    ));
+    exit_of(&failed, cids.len())
+}
+
+/// Children worked at once by the `--cid` forms over several CIDs.
+const IN_FLIGHT: usize = 8;
+
+/// A change `grants grant|revoke --cid A,B|all` makes in each CID.
+#[derive(Debug, Clone, Copy)]
+enum Edit {
+    /// Grant, until when (`None`: permanently).
+    Grant(Option<chrono::DateTime<chrono::Utc>>),
+    /// Revoke.
+    Revoke,
+}
+
+/// What one CID needs: the roles to change, and those left as they are (already held as
+/// asked, or not held).
+struct CidPlan {
+    change: Vec<String>,
+    leave: Vec<String>,
+}
+
+/// `grants grant|revoke USER ROLE... --cid A,B|all`: every CID read first (the roles resolved
+/// in it, what the user holds there), then, after one confirmation for a revoke, the changes;
+/// one result row per CID, a summary, exit 5 when some CIDs failed (their own code when all
+/// did).
+async fn change_many(ctx: &Ctx, edit: Edit, user: &str, roles: &[String], cids: &[Cid]) -> Outcome {
+    let falcon = &ctx.falcon;
+    let who = user.trim();
+    let uuid = falcon.user_uuid(user).await?;
+    let plans: Vec<(Cid, falcon_users::Result<CidPlan>)> = stream::iter(cids.to_vec())
+        .map(|cid| {
+            let uuid = uuid.clone();
+            async move {
+                let plan = async {
+                    let roles = falcon.resolve_roles_for(roles, Some(&cid)).await?;
+                    let held = held(falcon, &uuid, Some(&cid)).await?;
+                    let (change, leave) = match edit {
+                        Edit::Grant(end) => split_granted(&roles, &held, end),
+                        Edit::Revoke => {
+                            let held: BTreeSet<String> = held.into_iter().map(|(r, _)| r).collect();
+                            split_held(&roles, &held)
+                        }
+                    };
+                    Ok(CidPlan { change, leave })
+                };
+                (cid.clone(), plan.await)
+            }
+        })
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+    let to_change = plans
+        .iter()
+        .filter(|(_, p)| p.as_ref().is_ok_and(|p| !p.change.is_empty()))
+        .count();
+    if matches!(edit, Edit::Revoke) && to_change > 0 {
+        let question = format!("revoke roles from {who} in {to_change} CIDs");
+        if !confirm(ctx.yes, &question).await {
+            return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
+        }
+    }
+    if to_change > 0 {
+        ctx.changes.begin();
+    }
+    let rows: Vec<(ResultRow, Option<u8>)> = stream::iter(plans)
+        .map(|(cid, plan)| {
+            let uuid = uuid.clone();
+            async move { change_in(falcon, edit, who, &uuid, &cid, plan).await }
+        })
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+    let failed: Vec<u8> = rows.iter().filter_map(|(_, code)| *code).collect();
+    let changed = rows.iter().filter(|(r, _)| r.outcome == "done").count();
+    let rows: Vec<ResultRow> = rows.into_iter().map(|(row, _)| row).collect();
+    print_all(ctx.format, &rows)?;
+    console::line(format_args!(
+        "{} {who} in {} CIDs: {changed} changed, {} unchanged, {} failed",
+        match edit {
+            Edit::Grant(_) => "granted to",
+            Edit::Revoke => "revoked from",
+        },
+        cids.len(),
+        cids.len() - changed - failed.len(),
+        failed.len()
+    ));
+    exit_of(&failed, cids.len())
+}
+
+/// Carries out one CID's plan: its result row, and the exit code of its failure.
+async fn change_in(
+    falcon: &falcon_users::Falcon,
+    edit: Edit,
+    who: &str,
+    uuid: &str,
+    cid: &Cid,
+    plan: falcon_users::Result<CidPlan>,
+) -> (ResultRow, Option<u8>) {
+    let row = |outcome: &'static str, detail: String| ResultRow {
+        cid: cid.to_string(),
+        uid: who.to_owned(),
+        outcome,
+        detail,
+    };
+    let left = |plan: &CidPlan| match (edit, plan.leave.is_empty()) {
+        (_, true) => String::new(),
+        (Edit::Grant(_), false) => format!("already held: {}", plan.leave.join(", ")),
+        (Edit::Revoke, false) => format!("not held: {}", plan.leave.join(", ")),
+    };
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(err) => {
+            let code = exit::for_error(&err);
+            return (row("failed", err.to_string()), Some(code));
+        }
+    };
+    if plan.change.is_empty() {
+        return (row("already done", left(&plan)), None);
+    }
+    let user = UserRef::Uuid(uuid.to_owned());
+    let done = match edit {
+        Edit::Grant(end) => {
+            let mut options = GrantOptions::new().cid(cid.clone());
+            if let Some(at) = end {
+                options = options.expires_at(at);
+            }
+            falcon.grant_roles(user, plan.change.clone(), options).await
+        }
+        Edit::Revoke => {
+            let options = RevokeOptions::new().cid(cid.clone());
+            falcon
+                .revoke_roles(user, plan.change.clone(), options)
+                .await
+        }
+    };
+    match done {
+        Ok(()) => {
+            let verb = match edit {
+                Edit::Grant(_) => "granted",
+                Edit::Revoke => "revoked",
+            };
+            let mut detail = format!("{verb} {}", plan.change.join(", "));
+            if !plan.leave.is_empty() {
+                detail.push_str(&format!("; {}", left(&plan)));
+            }
+            (row("done", detail), None)
+        }
+        Err(err) => {
+            let code = exit::for_error(&err);
+            (row("failed", err.to_string()), Some(code))
+        }
+    }
+}
+
+/// Success when nothing failed; every CID failing: the first failure's own code; some: 5.
+fn exit_of(failed: &[u8], of: usize) -> Outcome {
+    match failed.first() {
+        None => Ok(ExitCode::SUCCESS),
+        Some(code) if failed.len() == of => {
+            Err(Failure::Exit(*code, format!("every CID failed ({of})")))
+        }
+        Some(_) => Ok(ExitCode::from(exit::PARTIAL)),
+    }
+}
+
 /// The roles `uuid` holds (in `cid`, when given), each with its end (`None`: permanent).
 async fn held(
     falcon: &falcon_users::Falcon,
     uuid: &str,
     cid: Option<&falcon_users::Cid>,
-) -> Result<Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>, Failure> {
+) -> falcon_users::Result<Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>> {
     let mut query = GrantQuery::new();
     if let Some(cid) = cid {
         query = query.cid(cid.clone());
     }
-    Ok(falcon
+    falcon
         .grants(UserRef::Uuid(uuid.to_owned()), query)
         .map_ok(|g| (g.role_id.clone(), g.expires_at()))
         .try_collect()
-        .await?)
+        .await
 }
 
 /// ` in CID x` for a change made in a child CID, nothing otherwise.
