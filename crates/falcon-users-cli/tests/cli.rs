@@ -3,6 +3,8 @@
 //! failure, signals, escaping, and closed pipes.
 
 // One test binary (a binary per file would link the world once each); the areas are modules.
+#[path = "cli/access.rs"]
+mod access;
 #[path = "cli/auth.rs"]
 mod auth;
 #[path = "cli/bulk.rs"]

@@ -21,6 +21,7 @@ mod decode;
 /// The ergonomic client: tokens, clouds, ids and paging, listings whatever the server does,
 /// retries, secrets, bad input and broken servers.
 mod client {
+    mod access;
     mod answers;
     mod auth;
     mod bad_input;
@@ -38,6 +39,7 @@ mod client {
 /// it (`e2e`, users named by login: `by_login`), injected faults (`faults`), FalconPy on it (`falconpy`), reads that lag writes (`lag`), hostile clients (`limits`), listings past the offset
 /// ceiling (`listings`) and the workflows (`workflows`).
 mod sim {
+    mod access;
     mod answers;
     mod bulk;
     mod by_login;

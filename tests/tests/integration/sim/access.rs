@@ -1,0 +1,274 @@
+//! Effective access on the simulator: one person across the fleet (`access_of`) and everyone
+//! (`effective_access`), each role with its source (direct, temporary; link sources are read
+//! from listing rows in `client/access.rs`), in the fewest requests, and single-tenant work
+//! without the Flight Control read scope.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use falcon_users::access::Source;
+use falcon_users::workflows::{AccessOptions, AccessPart, Fleet};
+use falcon_users::{Error, GrantOptions, UserQuery};
+use falcon_users_sim::{SimConfig, Simulator};
+use falcon_users_tests::sim::falcon as client;
+use futures::StreamExt;
+
+async fn fleet(users: usize, children: usize) -> Simulator {
+    Simulator::start(SimConfig {
+        users,
+        child_cids: children,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The requests of each operation the simulator answered since `before`.
+fn since(sim: &Simulator, before: &BTreeMap<&'static str, u64>) -> BTreeMap<&'static str, u64> {
+    sim.request_counts()
+        .into_iter()
+        .map(|(op, n)| (op, n - before.get(op).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+fn child_name(sim: &Simulator, cid: &str) -> String {
+    sim.inspect(|s| s.tenants[cid].name.clone())
+}
+
+#[tokio::test]
+async fn access_of_one_person_reads_every_cid_with_sources_in_the_fewest_requests() {
+    let sim = fleet(10, 3).await;
+    let falcon = client(&sim, sim.credentials());
+    let parent = sim.parent_cid();
+    let children = sim.child_cids();
+    let analyst = sim.users(&parent)[0].clone();
+    let child: falcon_users::Cid = children[1].parse().unwrap();
+    falcon
+        .grant_roles(
+            analyst.uid.as_str(),
+            "falcon_administrator",
+            GrantOptions::new().cid(child.clone()),
+        )
+        .await
+        .unwrap();
+    let until = Utc::now() + Duration::hours(5);
+    falcon
+        .grant_roles(
+            analyst.uid.as_str(),
+            "remote_responder_one",
+            GrantOptions::new().expires_at(until),
+        )
+        .await
+        .unwrap();
+
+    let before = sim.request_counts();
+    let report = falcon
+        .access_of(analyst.uid.as_str(), &AccessOptions::new())
+        .await
+        .unwrap();
+    // The login and the user (2), the children (a page of ids, a batch of details), one grants
+    // listing in the own CID and one per child: nothing else.
+    let expected: BTreeMap<&str, u64> = [
+        ("queryUserV1", 1),
+        ("retrieveUsersGETV1", 1),
+        ("queryChildren", 1),
+        ("getChildrenV2", 1),
+        ("CombinedUserRolesV2", 4),
+    ]
+    .into();
+    assert_eq!(since(&sim, &before), expected);
+
+    assert_eq!(report.user.uid.as_deref(), Some(analyst.uid.as_str()));
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(report.scope.not_discovered.is_none());
+    assert_eq!(report.scope.children.len(), 3);
+    // Own CID: exactly what the simulator holds, each direct but the temporary one.
+    let own: Vec<_> = report.roles.iter().filter(|r| r.cid() == parent).collect();
+    let mut held: Vec<String> = sim
+        .grants(&analyst.uid)
+        .iter()
+        .filter(|g| g.cid == parent)
+        .map(|g| g.role_id.clone())
+        .collect();
+    held.sort();
+    let mut listed: Vec<String> = own.iter().map(|r| r.role_id().to_owned()).collect();
+    listed.sort();
+    assert_eq!(listed, held);
+    for role in &own {
+        let want = if role.role_id() == "remote_responder_one" {
+            "temporary"
+        } else {
+            "direct"
+        };
+        assert_eq!(role.source.kind(), want, "{role:?}");
+        assert_eq!(role.cid_name, None, "the own CID has no discovered name");
+    }
+    let temporary = own
+        .iter()
+        .find(|r| r.role_id() == "remote_responder_one")
+        .unwrap();
+    assert_eq!(
+        temporary.source.until().map(|t| t.timestamp()),
+        Some(until.timestamp())
+    );
+    // The child: the one role granted there, direct, with the child's name.
+    let in_children: Vec<_> = report.roles.iter().filter(|r| r.cid() != parent).collect();
+    assert_eq!(in_children.len(), 1, "{in_children:?}");
+    assert_eq!(in_children[0].cid(), child.as_str());
+    assert_eq!(in_children[0].role_id(), "falcon_administrator");
+    assert_eq!(in_children[0].source, Source::Direct);
+    assert_eq!(
+        in_children[0].cid_name.as_deref(),
+        Some(child_name(&sim, child.as_str()).as_str())
+    );
+
+    // Explicit children: no discovery, one listing in each named child.
+    let before = sim.request_counts();
+    let listed = falcon
+        .access_of(
+            analyst.uuid.as_str(),
+            &AccessOptions::new().fleet(Fleet::Listed(vec![child.clone()])),
+        )
+        .await
+        .unwrap();
+    let expected: BTreeMap<&str, u64> =
+        [("retrieveUsersGETV1", 1), ("CombinedUserRolesV2", 2)].into();
+    assert_eq!(since(&sim, &before), expected);
+    assert_eq!(listed.roles.len(), report.roles.len());
+    assert_eq!(
+        listed.roles.last().unwrap().cid_name,
+        None,
+        "no discovery, no names"
+    );
+
+    // An unknown person is an error naming them, before any grants listing.
+    let err = falcon
+        .access_of("nobody@example.com", &AccessOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(err.to_string().contains("nobody@example.com"), "{err}");
+}
+
+#[tokio::test]
+async fn effective_access_covers_the_parent_its_users_in_children_and_each_childs_users() {
+    let sim = fleet(12, 3).await;
+    let falcon = client(&sim, sim.credentials());
+    let parent = sim.parent_cid();
+    let children = sim.child_cids();
+    let analyst = sim.users(&parent)[3].clone();
+    let child: falcon_users::Cid = children[0].parse().unwrap();
+    falcon
+        .grant_roles(
+            analyst.uid.as_str(),
+            "falconhost_analyst",
+            GrantOptions::new().cid(child.clone()),
+        )
+        .await
+        .unwrap();
+
+    let before = sim.request_counts();
+    let mut access = falcon
+        .effective_access(UserQuery::new(), &AccessOptions::new())
+        .await
+        .unwrap();
+    let mut own = 0;
+    let mut parent_in: BTreeMap<String, Vec<(String, String, &'static str)>> = BTreeMap::new();
+    let mut child_users: BTreeMap<String, usize> = BTreeMap::new();
+    while let Some(item) = access.rows.next().await {
+        let row = item.outcome.unwrap();
+        match item.part {
+            AccessPart::Own => {
+                assert_eq!(row.user.cid.as_deref(), Some(parent.as_str()));
+                assert!(row.roles.iter().all(|r| r.cid() == parent));
+                own += 1;
+            }
+            AccessPart::ParentUsersIn(cid) => {
+                for role in &row.roles {
+                    assert_eq!(role.cid(), cid.as_str());
+                    assert_eq!(
+                        role.cid_name.as_deref(),
+                        Some(child_name(&sim, cid.as_str()).as_str())
+                    );
+                    parent_in.entry(cid.to_string()).or_default().push((
+                        row.user.uid.clone().unwrap(),
+                        role.role_id().to_owned(),
+                        role.source.kind(),
+                    ));
+                }
+            }
+            AccessPart::ChildUsers(cid) => {
+                assert_eq!(row.user.cid.as_deref(), Some(cid.as_str()));
+                *child_users.entry(cid.to_string()).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(own, sim.users(&parent).len());
+    let expected: BTreeMap<String, Vec<(String, String, &str)>> = [(
+        child.to_string(),
+        vec![(analyst.uid.clone(), "falconhost_analyst".into(), "direct")],
+    )]
+    .into();
+    assert_eq!(parent_in, expected);
+    for cid in &children {
+        assert_eq!(child_users.get(cid), Some(&sim.users(cid).len()), "{cid}");
+    }
+    // The minimum: discovery (a page, a batch); the parent's users (a page of ids, a batch of
+    // details, a listing each); per child, the parent's users assigned there (a query; details
+    // and a listing only where there are some) and the child's own users (its token, a page, a
+    // batch, a listing each).
+    let child_total: u64 = children.iter().map(|c| sim.users(c).len() as u64).sum();
+    let parent_users = sim.users(&parent).len() as u64;
+    let expected: BTreeMap<&str, u64> = [
+        ("oauth2AccessToken", 3),
+        ("queryChildren", 1),
+        ("getChildrenV2", 1),
+        ("queryUserV1", 1 + 3 + 3),
+        ("retrieveUsersGETV1", 1 + 1 + 3),
+        ("CombinedUserRolesV2", parent_users + 1 + child_total),
+    ]
+    .into();
+    assert_eq!(since(&sim, &before), expected);
+}
+
+#[tokio::test]
+async fn without_the_flight_control_scope_access_is_the_own_cid_with_the_reason() {
+    let sim = fleet(5, 2).await;
+    let reader = client(&sim, sim.read_only_credentials());
+    let parent = sim.parent_cid();
+    let user = sim
+        .users(&parent)
+        .into_iter()
+        .find(|u| !sim.grants(&u.uid).is_empty())
+        .expect("a seeded user holds a role");
+    let report = reader
+        .access_of(user.uid.as_str(), &AccessOptions::new())
+        .await
+        .unwrap();
+    let why = report
+        .scope
+        .not_discovered
+        .as_ref()
+        .expect("the refusal is kept");
+    assert!(why.to_string().contains("mssp:read"), "{why}");
+    assert!(report.scope.children.is_empty());
+    assert!(!report.roles.is_empty());
+    assert!(report.roles.iter().all(|r| r.cid() == parent));
+
+    let access = reader
+        .effective_access(UserQuery::new(), &AccessOptions::new())
+        .await
+        .unwrap();
+    assert!(access.scope.not_discovered.is_some());
+    let parts: Vec<AccessPart> = access.rows.map(|i| i.part).collect().await;
+    assert_eq!(parts.len(), sim.users(&parent).len());
+    assert!(parts.iter().all(|p| *p == AccessPart::Own));
+
+    // `all` asks for the children: their refusal is the answer.
+    let err = reader
+        .access_of(user.uid.as_str(), &AccessOptions::new().fleet(Fleet::All))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("mssp:read"), "{err}");
+}
