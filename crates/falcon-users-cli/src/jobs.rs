@@ -534,13 +534,14 @@ mod tests {
             "0123456789abcdef0123456789abcdef",
         ]) {
             Ok(Grants::Grant {
-                user, roles, cid, ..
+                user, roles, cids, ..
             }) => {
                 assert_eq!(
                     (user.as_str(), roles),
                     ("a@x.example", vec!["r1".to_owned()])
                 );
-                assert!(cid.is_some());
+                let cids = cids.expect("--cid").0;
+                assert_eq!(cids, ["0123456789abcdef0123456789abcdef".parse().unwrap()]);
             }
             other => panic!("{other:?}"),
         }
