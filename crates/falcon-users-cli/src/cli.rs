@@ -231,6 +231,12 @@ pub enum Command {
     /// child-cid-grant (a role held outside the user's home CID), inactive-with-roles. A summary
     /// (findings per kind, per role) comes first in a table, on stderr otherwise. Exit 8 when a
     /// finding named by --fail-on was found (5 when a child CID could not be reviewed).
+    ///
+    /// A file written with -o (.json, .jsonl, .csv) is evidence: it states when, by what,
+    /// against which cloud and CIDs and with which options it was made, with a SHA-256 digest
+    /// (in the .json itself; beside CSV and JSON lines in FILE.evidence.json). `review verify
+    /// FILE` checks it.
+    #[command(args_conflicts_with_subcommands = true)]
     Review(ReviewArgs),
     /// Write the tenant's users as a roster (CSV) to edit, then `plan` and `apply`.
     Roster(RosterArgs),
@@ -626,6 +632,28 @@ pub struct ReviewArgs {
     /// Child CIDs worked at once with --member-cids.
     #[arg(long, default_value_t = 4, value_name = "N", requires = "member_cids")]
     pub children: usize,
+    /// `review verify FILE` instead of a review.
+    #[command(subcommand)]
+    pub action: Option<ReviewAction>,
+}
+
+/// What `review` does besides reviewing.
+#[derive(Debug, Subcommand)]
+pub enum ReviewAction {
+    /// Whether a review or inventory file is intact (exit 0), altered since it was written
+    /// (exit 9), or not evidence (exit 2); and what it covers.
+    ///
+    /// FILE is a .json written by `review -o`, or a .csv or .jsonl with its FILE.evidence.json
+    /// beside it (naming either works). Connects nowhere.
+    Verify(VerifyArgs),
+}
+
+/// `review verify FILE`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The file of evidence (or its sidecar FILE.evidence.json).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// A finding kind as `--fail-on` takes it.

@@ -490,6 +490,15 @@ pub fn verify(file: &[u8], sidecar: Option<&[u8]>) -> Verdict {
     }
 }
 
+/// The digest a sealed document states on its digest line (`sha256:<hex>`), as written: to
+/// keep elsewhere (a ticket, a log), since whoever can edit a file can also recompute a
+/// digest kept in it.
+pub fn stated_digest(document: &[u8]) -> Option<String> {
+    let at = sealed_body(document)? + DIGEST_PREFIX.len();
+    let hex = std::str::from_utf8(&document[at..][..HEX_LEN]).ok()?;
+    Some(format!("sha256:{hex}"))
+}
+
 /// The length of what the digest covers, when `document` ends with a well-formed digest line
 /// (and the closing line).
 fn sealed_body(document: &[u8]) -> Option<usize> {
@@ -580,7 +589,11 @@ mod tests {
     }
 
     fn evidence() -> Evidence {
-        let mut evidence = Evidence::new(&falcon().0, "review")
+        evidence_of(&falcon().0)
+    }
+
+    fn evidence_of(falcon: &Falcon) -> Evidence {
+        let mut evidence = Evidence::new(falcon, "review")
             .tool("falcon-users-cli", "9.9.9")
             .review_options(&Review::new().stale_days(60))
             .note("a child failed");
@@ -604,13 +617,14 @@ mod tests {
 
     #[test]
     fn evidence_states_time_tools_cloud_options_and_requests_without_secrets() {
-        let mut evidence = evidence();
+        let (falcon, made_at) = falcon();
+        let mut evidence = evidence_of(&falcon);
         let text = sealed(&mut evidence);
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         let meta = &doc["evidence"];
         assert_eq!(meta["scheme"], SCHEME);
         assert_eq!(meta["kind"], "review");
-        assert_eq!(meta["made_at"], falcon().1);
+        assert_eq!(meta["made_at"], made_at);
         assert_eq!(meta["tools"]["falcon-users"], env!("CARGO_PKG_VERSION"));
         assert_eq!(meta["tools"]["falcon-users-cli"], "9.9.9");
         assert_eq!(meta["cloud"]["base_url"], "https://127.0.0.1:8443/api");
@@ -645,13 +659,13 @@ mod tests {
     fn a_sealed_document_verifies_intact_and_says_what_it_covers() {
         let mut evidence = evidence();
         let text = sealed(&mut evidence);
+        // The digest is that of every byte before its line, as the README recomputes it.
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let body: String = lines[..lines.len() - 2].concat();
         assert_eq!(
             verify(text.as_bytes(), None),
             Verdict::Intact(Box::new(evidence))
         );
-        // The digest is that of every byte before its line, as the README recomputes it.
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        let body: String = lines[..lines.len() - 2].concat();
         assert!(text.contains(&format!(
             "\"digest\": \"sha256:{}\"",
             sha256(body.as_bytes())
