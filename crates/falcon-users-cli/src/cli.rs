@@ -567,7 +567,8 @@ pub struct InventoryArgs {
     /// Write here instead of stdout: all or nothing (a temporary file beside it, mode 0600,
     /// renamed over it only when the run succeeds). The format comes from -f, else from the
     /// name: .csv, .json (one array), .jsonl (JSON lines), .txt (a table); any other name
-    /// needs -f.
+    /// needs -f. Other than a table, the file's evidence (when, what, options, SHA-256) is
+    /// written beside it in FILE.evidence.json; `review verify FILE` checks it.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Grants listings in flight (per CID with --member-cids).
@@ -623,7 +624,9 @@ pub struct ReviewArgs {
     #[arg(long, value_name = "FINDING", value_delimiter = ',', value_parser = parse_finding)]
     pub fail_on: Vec<FindingKind>,
     /// Write the findings here instead of stdout, all or nothing (mode 0600). The format
-    /// comes from -f, else from the name: .csv, .json, .jsonl, .txt (a table).
+    /// comes from -f, else from the name: .csv, .json, .jsonl, .txt (a table). Other than a
+    /// table, the file is evidence: a .json carries it, CSV and JSON lines have
+    /// FILE.evidence.json beside them; `review verify FILE` checks it.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Grants listings in flight (per CID).
@@ -643,8 +646,8 @@ pub enum ReviewAction {
     /// Whether a review or inventory file is intact (exit 0), altered since it was written
     /// (exit 9), or not evidence (exit 2); and what it covers.
     ///
-    /// FILE is a .json written by `review -o`, or a .csv or .jsonl with its FILE.evidence.json
-    /// beside it (naming either works). Connects nowhere.
+    /// FILE is a review's .json, or a .csv, .jsonl or inventory .json with its
+    /// FILE.evidence.json beside it (naming either works). Connects nowhere.
     Verify(VerifyArgs),
 }
 

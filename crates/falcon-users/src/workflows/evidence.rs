@@ -28,7 +28,13 @@
 //!
 //! The data digest tells a changed row from changed metadata; the whole digest covers both.
 //! Every byte counts: the digests are over the bytes as written, not over a re-serialization,
-//! so a change of spacing or key order is an edit too.
+//! so a change of spacing or key order is an edit too. The same rule (a digest of every byte
+//! before its line, the metadata as this JSON) is meant for any other document, such as a
+//! page, that carries its own evidence: only where the data ends and the digest line's form
+//! change.
+//!
+//! A digest is not a signature: whoever can edit a file can recompute the digests in it. It
+//! proves a file unchanged against a copy of its digest kept elsewhere (the CLI prints it).
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
