@@ -231,6 +231,12 @@ pub enum Command {
     /// child-cid-grant (a role held outside the user's home CID), inactive-with-roles. A summary
     /// (findings per kind, per role) comes first in a table, on stderr otherwise. Exit 8 when a
     /// finding named by --fail-on was found (5 when a child CID could not be reviewed).
+    ///
+    /// A file written with -o (.json, .jsonl, .csv) is evidence: it states when, by what,
+    /// against which cloud and CIDs and with which options it was made, with a SHA-256 digest
+    /// (in the .json itself; beside CSV and JSON lines in FILE.evidence.json). `review verify
+    /// FILE` checks it.
+    #[command(args_conflicts_with_subcommands = true)]
     Review(ReviewArgs),
     /// Write the tenant's users as a roster (CSV) to edit, then `plan` and `apply`.
     Roster(RosterArgs),
@@ -561,7 +567,8 @@ pub struct InventoryArgs {
     /// Write here instead of stdout: all or nothing (a temporary file beside it, mode 0600,
     /// renamed over it only when the run succeeds). The format comes from -f, else from the
     /// name: .csv, .json (one array), .jsonl (JSON lines), .txt (a table); any other name
-    /// needs -f.
+    /// needs -f. Other than a table, the file's evidence (when, what, options, SHA-256) is
+    /// written beside it in FILE.evidence.json; `review verify FILE` checks it.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Grants listings in flight (per CID with --member-cids).
@@ -617,7 +624,9 @@ pub struct ReviewArgs {
     #[arg(long, value_name = "FINDING", value_delimiter = ',', value_parser = parse_finding)]
     pub fail_on: Vec<FindingKind>,
     /// Write the findings here instead of stdout, all or nothing (mode 0600). The format
-    /// comes from -f, else from the name: .csv, .json, .jsonl, .txt (a table).
+    /// comes from -f, else from the name: .csv, .json, .jsonl, .txt (a table). Other than a
+    /// table, the file is evidence: a .json carries it, CSV and JSON lines have
+    /// FILE.evidence.json beside them; `review verify FILE` checks it.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Grants listings in flight (per CID).
@@ -626,6 +635,28 @@ pub struct ReviewArgs {
     /// Child CIDs worked at once with --member-cids.
     #[arg(long, default_value_t = 4, value_name = "N", requires = "member_cids")]
     pub children: usize,
+    /// `review verify FILE` instead of a review.
+    #[command(subcommand)]
+    pub action: Option<ReviewAction>,
+}
+
+/// What `review` does besides reviewing.
+#[derive(Debug, Subcommand)]
+pub enum ReviewAction {
+    /// Whether a review or inventory file is intact (exit 0), altered since it was written
+    /// (exit 9), or not evidence (exit 2); and what it covers.
+    ///
+    /// FILE is a review's .json, or a .csv, .jsonl or inventory .json with its
+    /// FILE.evidence.json beside it (naming either works). Connects nowhere.
+    Verify(VerifyArgs),
+}
+
+/// `review verify FILE`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The file of evidence (or its sidecar FILE.evidence.json).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// A finding kind as `--fail-on` takes it.

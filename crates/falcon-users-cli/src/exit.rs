@@ -10,6 +10,7 @@
 //! | 6    | a destructive change was not confirmed |
 //! | 7    | the output could not be written (file, directory, stdout, the simulated tenant's state file), or the process could not start |
 //! | 8    | `review --fail-on`: a finding of a kind it names was found (the review itself completed) |
+//! | 9    | `review verify`: the file was altered since it was written |
 //! | 130  | stopped by SIGINT (Ctrl-C) before it finished |
 //! | 143  | stopped by SIGTERM before it finished |
 //!
@@ -31,6 +32,8 @@ pub const NOT_CONFIRMED: u8 = 6;
 pub const LOCAL: u8 = 7;
 /// `review --fail-on`: a finding of a kind it names was found.
 pub const FINDINGS: u8 = 8;
+/// `review verify`: the file of evidence was altered since it was written.
+pub const ALTERED: u8 = 9;
 /// Stopped by SIGINT: 128 + 2, as shells report it.
 pub const SIGINT: u8 = 130;
 /// Stopped by SIGTERM: 128 + 15, as shells report it.
@@ -72,6 +75,7 @@ mod tests {
             NOT_CONFIRMED,
             LOCAL,
             FINDINGS,
+            ALTERED,
             SIGINT,
             SIGTERM,
         ];

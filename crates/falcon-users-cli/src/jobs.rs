@@ -64,12 +64,16 @@ impl TryFrom<Command> for Job {
             Command::Inventory(a) => Job::Inventory(a),
             Command::Children => Job::Children,
             Command::Access(a) => Job::Access(a.into()),
-            Command::Review(a) => Job::Review(a),
+            Command::Review(a) if a.action.is_none() => Job::Review(a),
             Command::Roster(a) => Job::Roster(a),
             Command::Plan(a) => Job::Plan(a),
             Command::Apply(a) => Job::Apply(a),
             Command::Auth(c) => Job::Auth(c),
-            Command::Sim(_) | Command::Config(_) | Command::Completions(_) | Command::Man(_) => {
+            Command::Sim(_)
+            | Command::Config(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Review(_) => {
                 return Err(Failure::Exit(
                     exit::USAGE,
                     "this command takes no connection".into(),

@@ -35,7 +35,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, Global};
+use crate::cli::{Cli, Command, Global, ReviewAction, ReviewArgs};
 use crate::ctx::Ctx;
 use crate::failure::{Failure, Outcome};
 use crate::interrupt::{Changes, Signals};
@@ -63,6 +63,10 @@ fn main() -> ExitCode {
             Command::Config(c) => return report(commands::config::run(&global, &c)),
             Command::Completions(a) => return report(commands::completions::run(&a)),
             Command::Man(a) => return report(commands::man::run(&a)),
+            Command::Review(ReviewArgs {
+                action: Some(ReviewAction::Verify(a)),
+                ..
+            }) => return report(commands::review::verify(&a)),
             command => command,
         };
         let mut signals = match Signals::install() {

@@ -1,5 +1,5 @@
 //! `inventory`: every user with their grants, streamed to stdout or a file. A file is written
-//! all or nothing ([`OutputFile`]): a failed or interrupted run leaves the previous one as it was.
+//! all or nothing ([`EvidenceFile`]), with its evidence: a failed or interrupted run leaves the previous one as it was.
 //! With `--member-cids`, the fleet's effective access ([`Falcon::effective_access`]): the own
 //! CID's users, their grants in each child (a row per user and child), and each child's own
 //! users, children worked at once: a child that fails is reported on stderr and the others'
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use std::collections::{BTreeMap, HashMap};
 
+use falcon_users::workflows::evidence::Evidence;
 use falcon_users::workflows::roster::Catalogue;
 use falcon_users::workflows::{AccessOptions, AccessPart, Fleet, UserAccess};
 use falcon_users::{Cid, Falcon, UserQuery};
@@ -20,8 +21,9 @@ use crate::cli::InventoryArgs;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::output::Format;
 use crate::output::console;
-use crate::output::file::OutputFile;
+use crate::output::evidence::EvidenceFile;
 use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter};
 use crate::records::InventoryRow;
@@ -37,10 +39,16 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
     .map_err(|why| Failure::Exit(exit::USAGE, why))?;
     let tally = match &args.output {
         Some(path) => {
-            let file = OutputFile::create(path)?;
+            let file = EvidenceFile::create(path)?;
             let (file, tally) = stream(ctx, &args, layout, file).await?;
             tally.refuse_if_nothing_worked()?;
-            file.commit()?;
+            // A table is for people; every other file is evidence (taken once every row is
+            // read, so that it counts their requests).
+            let evidence = match layout.format {
+                Format::Table => None,
+                _ => Some(evidence(ctx, &args, &tally).await),
+            };
+            file.commit(evidence)?;
             tally
         }
         None => {
@@ -67,6 +75,39 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
     } else {
         Ok(ExitCode::from(exit::PARTIAL))
     }
+}
+
+/// What an inventory file states about itself: the CIDs, every option, the children that
+/// failed and the users left out.
+async fn evidence(ctx: &Ctx, args: &InventoryArgs, tally: &Tally) -> Evidence {
+    let member_cids: Vec<Cid> = args
+        .member_cids
+        .as_ref()
+        .map(|m| m.0.clone())
+        .unwrap_or_default();
+    let listed: Vec<String> = member_cids.iter().map(ToString::to_string).collect();
+    let mut evidence = ctx
+        .falcon
+        .evidence("inventory", &member_cids)
+        .await
+        .tool(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .option("filter", &args.filter)
+        .option("sort", args.sort.map(|s| s.to_string()))
+        .option("member_cids", listed)
+        .option("concurrency", args.concurrency)
+        .option("children", args.children);
+    for (cid, code) in &tally.failed {
+        evidence = evidence.note(format!(
+            "child CID {cid} could not be read (exit {code}): its rows are missing"
+        ));
+    }
+    if tally.deleted > 0 {
+        evidence = evidence.note(format!(
+            "{} users deleted while the inventory ran are left out",
+            tally.deleted
+        ));
+    }
+    evidence
 }
 
 /// Rows written, and users left out because they were deleted while the inventory ran (their

@@ -6,17 +6,19 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use chrono::{DateTime, SubsecRound, Utc};
+use falcon_users::workflows::evidence::{self, Verdict};
 use falcon_users::workflows::review::{Basis, FindingKind, Review, ReviewReport, ReviewSummary};
 use serde::Serialize;
 
-use crate::cli::ReviewArgs;
+use crate::cli::{ReviewArgs, VerifyArgs};
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::output::Format;
 use crate::output::console;
 use crate::output::escape::for_terminal;
-use crate::output::file::OutputFile;
+use crate::output::evidence::{EvidenceFile, sealed_document, verdict_lines};
 use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter, json, table};
 use crate::records::FindingRow;
@@ -31,10 +33,13 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
         JsonLayout::Document,
     )
     .map_err(|why| Failure::Exit(exit::USAGE, why))?;
+    let member_cids = args.member_cids.map(|m| m.0).unwrap_or_default();
+    // Judged at one stated time, which the evidence records.
     let mut review = Review::new()
         .stale_days(args.stale_days)
         .expiring_days(args.expiring_days)
-        .member_cids(args.member_cids.map(|m| m.0).unwrap_or_default())
+        .now(DateTime::<Utc>::from(ctx.falcon.clock().now()).trunc_subsecs(0))
+        .member_cids(member_cids.clone())
         .concurrency(args.concurrency)
         .children(args.children);
     if let Some(roles) = args.privileged_roles {
@@ -46,9 +51,36 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     }
     match &args.output {
         Some(path) => {
-            let mut file = OutputFile::create(path)?;
-            write(&mut file, layout, &report)?;
-            file.commit()?;
+            // A table is for people; every other file is evidence.
+            let evidence = match layout.format {
+                Format::Table => None,
+                _ => {
+                    let fail_on: Vec<String> =
+                        args.fail_on.iter().map(ToString::to_string).collect();
+                    let mut evidence = ctx
+                        .falcon
+                        .evidence("review", &member_cids)
+                        .await
+                        .tool(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+                        .review_options(&review)
+                        .option("fail_on", fail_on);
+                    for (cid, err) in &report.failed {
+                        evidence =
+                            evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
+                    }
+                    Some(evidence)
+                }
+            };
+            let mut file = EvidenceFile::create(path)?;
+            match (layout.format, layout.json, evidence) {
+                (Format::Json, JsonLayout::Document, Some(evidence)) => {
+                    file.commit_sealed(&sealed_document(&document(&report), evidence)?)?;
+                }
+                (_, _, evidence) => {
+                    write(&mut file, layout, &report)?;
+                    file.commit(evidence)?;
+                }
+            }
         }
         None => {
             let mut out = io::BufWriter::new(io::stdout().lock());
@@ -92,19 +124,23 @@ struct Document<'a> {
     deleted_during_review: u64,
 }
 
+/// The report as one JSON document.
+fn document(report: &ReviewReport) -> Document<'_> {
+    Document {
+        summary: &report.summary,
+        findings: report.findings.iter().collect(),
+        roles: &report.roles,
+        deleted_during_review: report.deleted,
+    }
+}
+
 /// Writes the report in `layout`: a table is the summary and then the findings; CSV the
 /// findings; JSON one document (summary, findings, role verdicts) or, as lines, a finding a
 /// line.
 fn write<W: Write>(out: &mut W, layout: Layout, report: &ReviewReport) -> io::Result<()> {
     match (layout.format, layout.json) {
         (Format::Json, JsonLayout::Document) => {
-            let document = Document {
-                summary: &report.summary,
-                findings: report.findings.iter().collect(),
-                roles: &report.roles,
-                deleted_during_review: report.deleted,
-            };
-            writeln!(out, "{}", json(&document, true)?)
+            writeln!(out, "{}", json(&document(report), true)?)
         }
         (Format::Table, _) => {
             for line in summary_lines(&report.summary) {
@@ -203,4 +239,54 @@ fn basis_line(report: &ReviewReport) -> String {
             for_terminal(&privileged.join(", ")).into_owned()
         }
     )
+}
+
+/// Runs `review verify FILE`: reads the file (and its sidecar, or the data file beside a
+/// sidecar), says whether it is intact and what it covers. Exit 0 intact, 9 altered, 2 not
+/// evidence (or not readable).
+pub fn verify(args: &VerifyArgs) -> Outcome {
+    let given = &args.file;
+    let name = given.to_string_lossy();
+    let (data_path, sidecar_path) = match name.strip_suffix(evidence::SIDECAR_SUFFIX) {
+        Some(data) => (std::path::PathBuf::from(data), given.clone()),
+        None => (given.clone(), output::evidence::sidecar_path(given)),
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| {
+            Failure::Exit(
+                exit::USAGE,
+                format!(
+                    "cannot read {}: {e}",
+                    for_terminal(&path.display().to_string())
+                ),
+            )
+        })
+    };
+    let data = read(&data_path)?;
+    // A sidecar named on the command line must be there; beside a data file, it may not be.
+    let sidecar = if sidecar_path.exists() || &sidecar_path == given {
+        Some(read(&sidecar_path)?)
+    } else {
+        None
+    };
+    let verdict = evidence::verify(&data, sidecar.as_deref());
+    let shown = data_path.display().to_string();
+    match &verdict {
+        Verdict::NotEvidence(why) => Err(Failure::Exit(
+            exit::USAGE,
+            format!(
+                "{} is not evidence: {why}; CSV and JSON lines carry theirs in {}",
+                for_terminal(&shown),
+                for_terminal(&sidecar_path.display().to_string())
+            ),
+        )),
+        Verdict::Intact(_) => {
+            output::print_lines(&verdict_lines(&shown, &verdict))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Verdict::Altered { .. } => {
+            output::print_lines(&verdict_lines(&shown, &verdict))?;
+            Ok(ExitCode::from(exit::ALTERED))
+        }
+    }
 }

@@ -1,10 +1,11 @@
 //! The one rendering path: records as a table, JSON or CSV, to stdout or a file, without
 //! buffering streams; plans and reports ([`plan`]); lines and logs on stderr ([`console`]);
-//! files replaced atomically ([`file`]). Every cell, document and logged value passes
+//! files replaced atomically ([`file`]), with their evidence ([`evidence`]). Every cell, document and logged value passes
 //! [`escape`] for its format on the way out.
 
 pub mod console;
 pub mod escape;
+pub mod evidence;
 pub mod file;
 pub mod plan;
 

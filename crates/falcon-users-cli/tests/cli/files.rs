@@ -60,12 +60,15 @@ fn a_successful_inventory_replaces_the_file_whole_with_mode_0600() {
     let written = fs::read_to_string(&path).unwrap();
     assert!(written.starts_with("uuid,uid,first_name,last_name,status,cid,user_type,created_at,last_login_at,roles,role_names,grant_cids,grant_types,expires_at,sources,user_groups,cid_groups\n"));
     assert_eq!(written.lines().count(), 31);
-    assert_eq!(names_in(dir.path()), ["inv.csv"]);
+    // No temporary file left; the evidence beside the CSV.
+    assert_eq!(names_in(dir.path()), ["inv.csv", "inv.csv.evidence.json"]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "personal data: owner only, {mode:o}");
+        for file in [path.clone(), dir.path().join("inv.csv.evidence.json")] {
+            let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "personal data: owner only, {mode:o}");
+        }
     }
 }
 

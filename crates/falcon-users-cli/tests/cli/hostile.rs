@@ -3,7 +3,8 @@
 //! show them escaped; CSV neutralises the formula; JSON keeps the exact value.
 
 use falcon_users::api::operations::{
-    COMBINED_USER_ROLES_V2, DELETE_USER_V1, QUERIES_ROLES_V1, QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
+    COMBINED_USER_ROLES_V2, DELETE_USER_V1, GET_SENSOR_INSTALLERS_CCID_BY_QUERY, QUERIES_ROLES_V1,
+    QUERY_USER_V1, RETRIEVE_USERS_GET_V1,
 };
 use falcon_users::validation::is_deceptive_char;
 use falcon_users_httpmock::envelope::{entities, page};
@@ -421,5 +422,81 @@ fn assert_csv_inert(what: &str, csv: &str) {
                 "{what}: the cell {cell:?} starts a formula"
             );
         }
+    }
+}
+
+/// Evidence states the tenant's and the user's strings (a filter, the service's error in a
+/// note): in the file they are JSON escapes, exact when read back; `review verify` shows them
+/// escaped.
+#[test]
+fn evidence_keeps_hostile_strings_inert_in_the_file_and_in_verify() {
+    let server = hostile_server();
+    // The own CID cannot be read: the service's message becomes a note.
+    let refused = entities(json!([]), json!([{"code": 400, "message": ERROR}]));
+    answer(
+        &server,
+        GET,
+        GET_SENSOR_INSTALLERS_CCID_BY_QUERY.path,
+        None,
+        400,
+        refused,
+    );
+    // The roles cannot be listed: the review judges privilege from the built-in list.
+    let no_roles = entities(json!([]), json!([{"code": 403, "message": ERROR}]));
+    answer(&server, GET, QUERIES_ROLES_V1.path, None, 403, no_roles);
+    let filter = "uid:'\u{1b}[31m=cmd|' /C calc'!A0\u{202e}'";
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["inv.csv", "review.json"] {
+        let path = dir.path().join(name);
+        let args = match name {
+            "inv.csv" => vec![
+                "inventory",
+                "--filter",
+                filter,
+                "-o",
+                path.to_str().unwrap(),
+            ],
+            _ => vec!["review", "-o", path.to_str().unwrap()],
+        };
+        let out = run_against(&server, &args);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        assert_inert(name, &out.stderr);
+        let evidence_file = match name {
+            "inv.csv" => dir.path().join("inv.csv.evidence.json"),
+            _ => path.clone(),
+        };
+        let written = std::fs::read(&evidence_file).unwrap();
+        assert_inert(name, &written);
+        let evidence: Value = serde_json::from_slice(&written).unwrap();
+        let evidence = &evidence["evidence"];
+        if name == "inv.csv" {
+            assert_eq!(
+                evidence["options"]["filter"], filter,
+                "exact when read back"
+            );
+        }
+        let note = evidence["notes"][0].as_str().unwrap();
+        assert!(
+            note.contains("own CID") && note.contains("\u{1b}[2J"),
+            "{note}"
+        );
+
+        let out = command(&["review", "verify", path.to_str().unwrap()], &[])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        assert_inert(name, &out.stdout);
+        let shown = text(&out.stdout);
+        assert!(
+            shown.contains("note: the own CID") && shown.contains("\\u{1b}[2J"),
+            "{shown}"
+        );
+        if name == "inv.csv" {
+            assert!(shown.contains("\\u001b[31m=cmd|"), "{shown}");
+        }
+        assert!(
+            !shown.lines().any(|l| l.starts_with("error: forged")),
+            "{shown}"
+        );
     }
 }

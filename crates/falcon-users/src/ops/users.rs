@@ -52,6 +52,11 @@ impl UserQuery {
         self
     }
 
+    /// The FQL filter, if any (what a record of the query, such as evidence, states).
+    pub fn filter_text(&self) -> Option<&str> {
+        self.filter.as_deref()
+    }
+
     /// This query narrowed by the FQL condition `term` (`(<filter>)+<term>`, or `term` alone
     /// when there is no filter).
     pub(crate) fn and_filter(mut self, term: String) -> Self {

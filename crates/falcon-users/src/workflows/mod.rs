@@ -1,7 +1,8 @@
 //! The multi-step jobs that go wrong by hand: provisioning (create, then grant), offboarding
 //! (revoke, then delete), a full inventory of users with their grants, bulk role changes, jobs
 //! over a Flight Control fleet of child CIDs, [`roster`]s reconciled by plan and apply, and the
-//! access [`review`], and effective access (who holds which role where, and why).
+//! access [`review`], and effective access (who holds which role where, and why); the
+//! [`evidence`] every review and inventory file carries about itself.
 //!
 //! Each step is a call of the ergonomic layer (a `Falcon` method); the workflows add ordering,
 //! validation before any change, exactly-once changes, and an exact account of what happened when
@@ -9,6 +10,7 @@
 
 mod access;
 mod bulk;
+pub mod evidence;
 mod fleet;
 mod inventory;
 mod offboard;

@@ -1,0 +1,837 @@
+//! Evidence that describes itself: what a review or an inventory file says about how it was
+//! made ([`Evidence`]: when, by which tool, against which cloud and CIDs, with which options,
+//! with how many requests), sealed with a SHA-256 digest so that a later edit of any byte, of
+//! the data or of the metadata, is found by [`verify`].
+//!
+//! # The sealed document
+//!
+//! The metadata and the digest live in a JSON object written pretty (two-space indent), the
+//! `evidence` member and then the `digest` member last:
+//!
+//! ```text
+//! {
+//!   "summary": ...,                      <- the data members (none in a sidecar)
+//!   "findings": ...,
+//!   "evidence": { ... },                 <- the metadata
+//!   "digest": "sha256:<64 hex digits>"
+//! }
+//! ```
+//!
+//! - **`digest`** is the SHA-256 of every byte of the file before the line that holds it (the
+//!   file without its last two lines): `sed '$d' FILE | sed '$d' | sha256sum`.
+//! - **`evidence.data.sha256`** is the SHA-256 of the data: in a document that carries its
+//!   data (a review's `.json`), every byte before the line `  "evidence": {`
+//!   (`sed '/^  "evidence": {$/,$d' FILE | sha256sum`); for a file that cannot carry metadata
+//!   without changing what its rows mean (CSV, JSON lines, a JSON array), the whole file,
+//!   whose metadata is then a **sidecar** `FILE.evidence.json` ([`sidecar_name`]) holding only
+//!   `evidence` and `digest` (`sha256sum FILE`).
+//!
+//! The data digest tells a changed row from changed metadata; the whole digest covers both.
+//! Every byte counts: the digests are over the bytes as written, not over a re-serialization,
+//! so a change of spacing or key order is an edit too. The same rule (a digest of every byte
+//! before its line, the metadata as this JSON) is meant for any other document, such as a
+//! page, that carries its own evidence: only where the data ends and the digest line's form
+//! change.
+//!
+//! A digest is not a signature: whoever can edit a file can recompute the digests in it. It
+//! proves a file unchanged against a copy of its digest kept elsewhere (the CLI prints it).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::client::Falcon;
+use crate::model::cid::Cid;
+use crate::workflows::review::Review;
+
+/// The name of this scheme, stated in every [`Evidence`]: a later version of the scheme changes it.
+pub const SCHEME: &str = "falcon-users-evidence/1";
+
+/// The suffix of a sidecar: `r.csv` has its metadata in `r.csv.evidence.json`.
+pub const SIDECAR_SUFFIX: &str = ".evidence.json";
+
+/// The line (after a line break) that starts the metadata member of a sealed document.
+const EVIDENCE_LINE: &[u8] = b"\n  \"evidence\": {\n";
+/// What precedes the digest on its line.
+const DIGEST_PREFIX: &[u8] = b"  \"digest\": \"sha256:";
+/// What follows the digest: the end of its line and the document's closing line.
+const DIGEST_SUFFIX: &[u8] = b"\"\n}\n";
+/// A SHA-256 in hex.
+const HEX_LEN: usize = 64;
+
+/// What a file of evidence says about itself: how, when and against what it was made. Every
+/// field is stated by the tool that wrote the file; [`verify`] says whether it is still as
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Evidence {
+    /// [`SCHEME`].
+    pub scheme: String,
+    /// What the file is: `review`, `inventory`.
+    pub kind: String,
+    /// When it was made, from the handle's clock (RFC 3339, UTC, whole seconds).
+    pub made_at: DateTime<Utc>,
+    /// The programs that made it, with their versions (this library's always; a tool built on
+    /// it adds its own with [`Evidence::tool`]).
+    pub tools: BTreeMap<String, String>,
+    /// The cloud the data was read from.
+    pub cloud: CloudRef,
+    /// The CID the handle acts in, when it could be read ([`Falcon::own_cid`]).
+    pub cid: Option<CidRef>,
+    /// Flight Control: the child CIDs covered, with their names when the children could be
+    /// listed.
+    pub member_cids: Vec<CidRef>,
+    /// Every option and threshold the run was made with, by name (e.g. `stale_days`).
+    pub options: BTreeMap<String, serde_json::Value>,
+    /// What the handle sent, up to the moment the evidence was taken.
+    pub requests: Requests,
+    /// Where the data is and its digest (set when the file is written).
+    pub data: DataRef,
+    /// What the reader should know: a CID that could not be read, a child that failed.
+    pub notes: Vec<String>,
+}
+
+/// The cloud as evidence names it: no credential, no query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudRef {
+    /// Its region (`us-1`, ...), the name given to a custom endpoint, or its URL.
+    pub name: String,
+    /// The API base URL, without any user, password, query or fragment.
+    pub base_url: String,
+}
+
+/// A CID with what is known of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CidRef {
+    /// 32 lowercase hex.
+    pub cid: String,
+    /// The console's form (`...-XX`), when known.
+    pub with_checksum: Option<String>,
+    /// Its name in the parent's console, when known.
+    pub name: Option<String>,
+}
+
+/// The requests a run made ([`Falcon::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Requests {
+    /// HTTP requests, token requests and retries included.
+    pub requests: u64,
+    /// Requests sent again.
+    pub retries: u64,
+    /// 429 answers.
+    pub rate_limited: u64,
+    /// Requests to the token endpoint.
+    pub token_requests: u64,
+}
+
+/// The data the evidence vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DataRef {
+    /// The data file's name, for a sidecar (the data is then the whole file); `None` in a
+    /// document that carries its data.
+    pub file: Option<String>,
+    /// Its length in bytes.
+    pub bytes: u64,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+}
+
+impl Evidence {
+    /// Evidence of `kind` from what is at hand without a request: the time on the handle's
+    /// clock, this library's version, the cloud, the requests so far. [`Falcon::evidence`]
+    /// adds the CIDs.
+    pub fn new(falcon: &Falcon, kind: &str) -> Self {
+        let made_at = DateTime::<Utc>::from(falcon.clock().now()).trunc_subsecs(0);
+        let stats = falcon.stats();
+        Evidence {
+            scheme: SCHEME.to_owned(),
+            kind: kind.to_owned(),
+            made_at,
+            tools: BTreeMap::from([(
+                env!("CARGO_PKG_NAME").to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+            )]),
+            cloud: CloudRef {
+                name: falcon.cloud_label(),
+                base_url: without_secrets(falcon.base_url()),
+            },
+            cid: None,
+            member_cids: Vec::new(),
+            options: BTreeMap::new(),
+            requests: Requests {
+                requests: stats.requests,
+                retries: stats.retries,
+                rate_limited: stats.rate_limited,
+                token_requests: stats.token_requests,
+            },
+            data: DataRef::default(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds the program that wrote the file, with its version.
+    pub fn tool(mut self, name: &str, version: &str) -> Self {
+        self.tools.insert(name.to_owned(), version.to_owned());
+        self
+    }
+
+    /// Records an option or threshold (a later value of the same name replaces it).
+    pub fn option(mut self, name: &str, value: impl Serialize) -> Self {
+        // A value that does not serialize (none of this crate's) is recorded as null, not lost silently.
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.options.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Adds a note for the reader.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// `url` without what could be a secret: user, password, query, fragment.
+fn without_secrets(mut url: url::Url) -> String {
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
+}
+
+impl Falcon {
+    /// The [`Evidence`] of a run of `kind` that covered the handle's CID and `member_cids`:
+    /// the CID read from the service ([`Falcon::own_cid`], one request) and, when there are
+    /// member CIDs, their names ([`Falcon::children`]); then the time and the requests so
+    /// far (these reads included). Never fails: what cannot be read is left out, with a note
+    /// saying why (the API client may lack the scope "Sensor Download: Read" or "Flight
+    /// Control: Read").
+    ///
+    /// Take it once the run's requests are done, so that they are counted.
+    pub async fn evidence(&self, kind: &str, member_cids: &[Cid]) -> Evidence {
+        let mut notes = Vec::new();
+        let cid = match self.own_cid().await {
+            Ok(own) => Some(CidRef {
+                cid: own.cid.to_string(),
+                with_checksum: Some(own.with_checksum),
+                name: None,
+            }),
+            Err(err) => {
+                notes.push(format!("the own CID could not be read: {err}"));
+                None
+            }
+        };
+        let children = if member_cids.is_empty() {
+            Vec::new()
+        } else {
+            self.children().await.unwrap_or_else(|err| {
+                notes.push(format!("the child CIDs' names could not be read: {err}"));
+                Vec::new()
+            })
+        };
+        let member_cids = member_cids
+            .iter()
+            .map(|cid| {
+                let child = children.iter().find(|c| &c.cid == cid);
+                CidRef {
+                    cid: cid.to_string(),
+                    with_checksum: child.map(|c| c.with_checksum()),
+                    name: child.and_then(|c| c.name.clone()),
+                }
+            })
+            .collect();
+        let mut evidence = Evidence::new(self, kind);
+        evidence.cid = cid;
+        evidence.member_cids = member_cids;
+        evidence.notes = notes;
+        evidence
+    }
+}
+
+/// A writer that passes bytes through and keeps their SHA-256 and count: the data of a file
+/// is digested as it is written, however long it is.
+pub struct Digesting<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Digesting<W> {
+    /// Digests what goes to `inner`.
+    pub fn new(inner: W) -> Self {
+        Digesting {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The destination, and the digest of what was written to it (no file name).
+    pub fn finish(self) -> (W, DataRef) {
+        let data = DataRef {
+            file: None,
+            bytes: self.bytes,
+            sha256: hex(&self.hasher.finalize()),
+        };
+        (self.inner, data)
+    }
+}
+
+impl<W: Write> Write for Digesting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Only what the destination took is digested.
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The name of the sidecar of a data file named `name` (`r.csv` → `r.csv.evidence.json`).
+pub fn sidecar_name(name: &str) -> String {
+    format!("{name}{SIDECAR_SUFFIX}")
+}
+
+/// A sealed document being put together from text rendered by the caller (who escapes it
+/// for its destination): first the data, then the metadata member, then the digest.
+///
+/// ```
+/// use falcon_users::workflows::evidence::{Sealing, verify, Verdict};
+/// let sealing = Sealing::document("{\n  \"rows\": 2\n}").unwrap();
+/// let data = sealing.data();
+/// assert_eq!(data.sha256, falcon_users::workflows::evidence::sha256(b"{\n  \"rows\": 2,\n"));
+/// // The caller renders `{"evidence": ...}` pretty, with `data` in it; here by hand.
+/// let member = format!(
+///     "{{\n  \"evidence\": {{\n    \"data\": {{\n      \"sha256\": \"{}\"\n    }}\n  }}\n}}",
+///     data.sha256
+/// );
+/// let sealed = sealing.finish(&member).unwrap();
+/// assert!(sealed.ends_with("\"\n}\n"));
+/// // Not evidence of this crate (its metadata has none of the fields), but sealed.
+/// assert!(matches!(verify(sealed.as_bytes(), None), Verdict::NotEvidence(_)));
+/// ```
+#[derive(Debug)]
+pub struct Sealing {
+    body: String,
+    data: DataRef,
+}
+
+impl Sealing {
+    /// Starts a document that carries its data: `rendered` is a pretty JSON object (`{`, its
+    /// members at two spaces, `}`) without `evidence` or `digest`.
+    pub fn document(rendered: &str) -> io::Result<Self> {
+        let open = rendered.trim_end();
+        let inner = open
+            .strip_prefix("{\n")
+            .and_then(|rest| rest.strip_suffix("\n}"))
+            .ok_or_else(|| not_pretty("the data"))?;
+        let body = format!("{{\n{inner},\n");
+        let data = DataRef {
+            file: None,
+            bytes: body.len() as u64,
+            sha256: sha256(body.as_bytes()),
+        };
+        Ok(Sealing { body, data })
+    }
+
+    /// Starts the sidecar of a data file: its metadata alone.
+    pub fn sidecar() -> Self {
+        Sealing {
+            body: "{\n".to_owned(),
+            data: DataRef::default(),
+        }
+    }
+
+    /// The data's digest, for [`Evidence::data`] (in a sidecar: nothing; the data file's
+    /// digest comes from [`Digesting`]).
+    pub fn data(&self) -> DataRef {
+        self.data.clone()
+    }
+
+    /// The sealed document: the data, the metadata from `rendered` (the pretty JSON of an
+    /// object whose only member is `evidence`), and the digest of both.
+    pub fn finish(self, rendered: &str) -> io::Result<String> {
+        let member = rendered
+            .trim_end()
+            .strip_prefix("{\n  \"evidence\": {\n")
+            .and_then(|rest| rest.strip_suffix("\n}"))
+            .ok_or_else(|| not_pretty("the metadata"))?;
+        let mut text = self.body;
+        text.push_str("  \"evidence\": {\n");
+        text.push_str(member);
+        text.push_str(",\n");
+        let digest = sha256(text.as_bytes());
+        text.push_str(std::str::from_utf8(DIGEST_PREFIX).unwrap_or_default());
+        text.push_str(&digest);
+        text.push_str(std::str::from_utf8(DIGEST_SUFFIX).unwrap_or_default());
+        Ok(text)
+    }
+}
+
+fn not_pretty(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what} is not a JSON object written pretty"),
+    )
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every byte is as written; what the evidence covers.
+    Intact(Box<Evidence>),
+    /// Something changed since the file was written.
+    Altered {
+        /// Where.
+        part: Part,
+        /// What the file claims to cover, when its metadata can still be read (not to be
+        /// trusted: it may be what was changed).
+        claims: Option<Box<Evidence>>,
+    },
+    /// Not a file of evidence (no metadata and no digest), with why.
+    NotEvidence(String),
+}
+
+/// Where a file of evidence was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The data: its bytes are not those `evidence.data.sha256` states.
+    Data,
+    /// The metadata, or the digest that vouches for it (the two cannot be told apart: the
+    /// digest is all that vouches for the metadata).
+    Metadata,
+    /// The digest line is missing or malformed, or the document no longer ends with it.
+    Digest,
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Part::Data => "the data is not what was digested",
+            Part::Metadata => "the metadata or its digest was changed",
+            Part::Digest => "the digest line is missing or damaged",
+        })
+    }
+}
+
+/// Verifies a file of evidence: `file` alone for a document that carries its data (a
+/// review's `.json`), or a data file and its `sidecar`. Reads nothing but the bytes given.
+///
+/// Intact when the digest on the document's digest line is the SHA-256 of every byte before
+/// it and the data's bytes have the SHA-256 its metadata states; altered when either differs
+/// or the digest line is damaged; not evidence when there is no digest and no metadata.
+pub fn verify(file: &[u8], sidecar: Option<&[u8]>) -> Verdict {
+    // The data, and where the metadata member starts (at the line break before it): in a
+    // sidecar the whole file and right after `{`, else the bytes up to the `evidence` line.
+    let (document, data, metadata_at) = match sidecar {
+        Some(sidecar) => (
+            sidecar,
+            Some(file),
+            sidecar.starts_with(b"{\n").then_some(1),
+        ),
+        None => match find(file, EVIDENCE_LINE) {
+            Some(at) => (file, Some(&file[..=at]), Some(at)),
+            None => (file, None, None),
+        },
+    };
+    // Read on its own, so that neither a damaged row nor a damaged digest line hides what
+    // the file claims to cover.
+    let claims = metadata_at.and_then(|at| read_member(&document[at..]));
+    let Some(body_len) = sealed_body(document) else {
+        // A document that names a digest or carries metadata was evidence once.
+        return if sidecar.is_some() || metadata_at.is_some() || contains(document, DIGEST_PREFIX) {
+            Verdict::Altered {
+                part: Part::Digest,
+                claims: claims.map(Box::new),
+            }
+        } else {
+            Verdict::NotEvidence(
+                "it has neither metadata nor a digest (files written before evidence was \
+                 added, tables and stdout have none)"
+                    .to_owned(),
+            )
+        };
+    };
+    let stated = &document[body_len + DIGEST_PREFIX.len()..][..HEX_LEN];
+    let whole_intact = sha256(&document[..body_len]).as_bytes() == stated;
+    let Some(evidence) = claims else {
+        return if whole_intact {
+            Verdict::NotEvidence("it is sealed, but its metadata is not evidence".to_owned())
+        } else {
+            Verdict::Altered {
+                part: Part::Metadata,
+                claims: None,
+            }
+        };
+    };
+    let data_intact = data.is_some_and(|d| {
+        sha256(d) == evidence.data.sha256 && d.len() as u64 == evidence.data.bytes
+    });
+    match (data_intact, whole_intact) {
+        (true, true) => Verdict::Intact(Box::new(evidence)),
+        (false, _) => Verdict::Altered {
+            part: Part::Data,
+            claims: Some(Box::new(evidence)),
+        },
+        (true, false) => Verdict::Altered {
+            part: Part::Metadata,
+            claims: Some(Box::new(evidence)),
+        },
+    }
+}
+
+/// The digest a sealed document states on its digest line (`sha256:<hex>`), as written: to
+/// keep elsewhere (a ticket, a log), since whoever can edit a file can also recompute a
+/// digest kept in it.
+pub fn stated_digest(document: &[u8]) -> Option<String> {
+    let at = sealed_body(document)? + DIGEST_PREFIX.len();
+    let hex = std::str::from_utf8(&document[at..][..HEX_LEN]).ok()?;
+    Some(format!("sha256:{hex}"))
+}
+
+/// The length of what the digest covers, when `document` ends with a well-formed digest line
+/// (and the closing line).
+fn sealed_body(document: &[u8]) -> Option<usize> {
+    let tail = DIGEST_PREFIX.len() + HEX_LEN + DIGEST_SUFFIX.len();
+    let start = document.len().checked_sub(tail)?;
+    let line = &document[start..];
+    let well_formed = line.starts_with(DIGEST_PREFIX)
+        && line.ends_with(DIGEST_SUFFIX)
+        && line[DIGEST_PREFIX.len()..][..HEX_LEN]
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        && (start == 0 || document[start - 1] == b'\n');
+    well_formed.then_some(start)
+}
+
+/// The evidence of a metadata member (`\n  "evidence": {...}` up to the digest line), when
+/// it parses as this scheme's.
+fn read_member(from: &[u8]) -> Option<Evidence> {
+    #[derive(Deserialize)]
+    struct Carrier {
+        evidence: Evidence,
+    }
+    let end = rfind(from, b",\n  \"digest\"")?;
+    let object = [&b"{"[..], &from[..end], &b"\n}"[..]].concat();
+    serde_json::from_slice::<Carrier>(&object)
+        .ok()
+        .map(|c| c.evidence)
+        .filter(|e| e.scheme == SCHEME)
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    find(haystack, needle).is_some()
+}
+
+impl Evidence {
+    /// Records every option and threshold of `review`: `stale_days`, `expiring_days`,
+    /// `judged_at` ([`Review::now`]; `null`: the handle's clock when the review ran), `filter`, `privileged_roles` (`null`: each role judged by its permissions),
+    /// `member_cids`, `concurrency`, `children`.
+    pub fn review_options(self, review: &Review) -> Self {
+        let member_cids: Vec<String> = review.member_cids.iter().map(Cid::to_string).collect();
+        self.option("stale_days", review.stale_days)
+            .option("expiring_days", review.expiring_days)
+            .option("judged_at", review.now)
+            .option("filter", review.query.filter_text())
+            .option("privileged_roles", &review.privileged_roles)
+            .option("member_cids", member_cids)
+            .option("concurrency", review.concurrency)
+            .option("children", review.children)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::model::cloud::Cloud;
+
+    /// A handle on a manual clock a year ahead of the system's (so the evidence's time can
+    /// only come from it), on a custom endpoint whose URL carries a query and a fragment
+    /// (which may not reach the evidence; a user or password the builder refuses); and that
+    /// clock's time as evidence states it.
+    fn falcon() -> (Falcon, String) {
+        let clock = ManualClock::new();
+        clock.advance(Duration::from_millis(365 * 86_400_000 + 500));
+        let made_at =
+            DateTime::<Utc>::from(clock.now()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let url: url::Url = "https://127.0.0.1:8443/api?token=s3cret#x".parse().unwrap();
+        let falcon = Falcon::builder()
+            .client_id("id")
+            .client_secret("secret")
+            .cloud(Cloud::Us2)
+            .endpoint_override(Cloud::Us2, url)
+            .clock(Arc::new(clock))
+            .build()
+            .unwrap();
+        (falcon, made_at)
+    }
+
+    fn evidence() -> Evidence {
+        evidence_of(&falcon().0)
+    }
+
+    fn evidence_of(falcon: &Falcon) -> Evidence {
+        let mut evidence = Evidence::new(falcon, "review")
+            .tool("falcon-users-cli", "9.9.9")
+            .review_options(&Review::new().stale_days(60))
+            .note("a child failed");
+        evidence.member_cids.push(CidRef {
+            cid: "0123456789abcdef0123456789abcdef".into(),
+            with_checksum: Some("0123456789ABCDEF0123456789ABCDEF-C4".into()),
+            name: Some("Acme \u{1b}[31m =cmd|' /C calc'!A0".into()),
+        });
+        evidence
+    }
+
+    /// What the CLI does: the data rendered pretty, the metadata member rendered pretty.
+    fn sealed(evidence: &mut Evidence) -> String {
+        let data =
+            serde_json::json!({"summary": {"users": 2}, "findings": [{"uid": "ann@example.com"}]});
+        let sealing = Sealing::document(&serde_json::to_string_pretty(&data).unwrap()).unwrap();
+        evidence.data = sealing.data();
+        let member = serde_json::to_string_pretty(&serde_json::json!({ "evidence": evidence }));
+        sealing.finish(&member.unwrap()).unwrap()
+    }
+
+    #[test]
+    fn evidence_states_time_tools_cloud_options_and_requests_without_secrets() {
+        let (falcon, made_at) = falcon();
+        let mut evidence = evidence_of(&falcon);
+        let text = sealed(&mut evidence);
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let meta = &doc["evidence"];
+        assert_eq!(meta["scheme"], SCHEME);
+        assert_eq!(meta["kind"], "review");
+        assert_eq!(meta["made_at"], made_at);
+        assert_eq!(meta["tools"]["falcon-users"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(meta["tools"]["falcon-users-cli"], "9.9.9");
+        assert_eq!(meta["cloud"]["base_url"], "https://127.0.0.1:8443/api");
+        for key in [
+            "stale_days",
+            "expiring_days",
+            "judged_at",
+            "filter",
+            "privileged_roles",
+            "member_cids",
+            "concurrency",
+            "children",
+        ] {
+            assert!(meta["options"].get(key).is_some(), "{key}: {meta}");
+        }
+        assert_eq!(meta["options"]["stale_days"], 60);
+        assert_eq!(meta["requests"]["requests"], 0);
+        assert_eq!(
+            meta["member_cids"][0]["with_checksum"],
+            "0123456789ABCDEF0123456789ABCDEF-C4"
+        );
+        assert_eq!(meta["notes"][0], "a child failed");
+        assert!(!text.contains("s3cret"), "{text}");
+        // The data members come first and stay as they were; the digest is the last member.
+        let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 4, "{keys:?}");
+        assert_eq!(doc["findings"][0]["uid"], "ann@example.com");
+        assert!(doc["digest"].as_str().unwrap().starts_with("sha256:"));
+    }
+
+    #[test]
+    fn a_sealed_document_verifies_intact_and_says_what_it_covers() {
+        let mut evidence = evidence();
+        let text = sealed(&mut evidence);
+        // The digest is that of every byte before its line, as the README recomputes it.
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let body: String = lines[..lines.len() - 2].concat();
+        assert_eq!(
+            verify(text.as_bytes(), None),
+            Verdict::Intact(Box::new(evidence))
+        );
+        assert!(text.contains(&format!(
+            "\"digest\": \"sha256:{}\"",
+            sha256(body.as_bytes())
+        )));
+    }
+
+    #[test]
+    fn a_one_byte_edit_anywhere_in_a_document_is_found_and_placed() {
+        let mut evidence = evidence();
+        let text = sealed(&mut evidence).into_bytes();
+        // The line break that ends the data and starts the metadata's line belongs to both.
+        let metadata_from = find(&text, EVIDENCE_LINE).unwrap();
+        let digest_from = text.len() - DIGEST_PREFIX.len() - HEX_LEN - DIGEST_SUFFIX.len();
+        for at in 0..text.len() {
+            // A byte changed to another printable one, and (a change of spacing) a space.
+            for with in [if text[at] == b'0' { b'1' } else { b'0' }, b' '] {
+                if text[at] == with {
+                    continue;
+                }
+                let mut edited = text.clone();
+                edited[at] = with;
+                let verdict = verify(&edited, None);
+                let Verdict::Altered { part, .. } = verdict else {
+                    panic!("byte {at} set to {with:?}: {verdict:?}");
+                };
+                if at < metadata_from {
+                    // The data's digest no longer matches, or a broken document is a broken seal.
+                    assert!(
+                        matches!(part, Part::Data | Part::Digest),
+                        "byte {at}: {part:?}"
+                    );
+                } else if at < digest_from {
+                    assert!(
+                        matches!(part, Part::Metadata | Part::Data | Part::Digest),
+                        "byte {at}: {part:?}"
+                    );
+                }
+            }
+        }
+        // A row changed in a way that keeps the document valid: the data.
+        let edited = String::from_utf8(text.clone())
+            .unwrap()
+            .replace("ann@", "bob@");
+        assert!(matches!(
+            verify(edited.as_bytes(), None),
+            Verdict::Altered {
+                part: Part::Data,
+                claims: Some(_)
+            }
+        ));
+        // The metadata changed, the document valid: the metadata.
+        let edited = String::from_utf8(text.clone())
+            .unwrap()
+            .replace("\"stale_days\": 60", "\"stale_days\": 90");
+        assert!(matches!(
+            verify(edited.as_bytes(), None),
+            Verdict::Altered {
+                part: Part::Metadata,
+                claims: Some(_)
+            }
+        ));
+        // A digit of the digest: the metadata or its digest.
+        let mut edited = text.clone();
+        edited[digest_from + DIGEST_PREFIX.len()] ^= 1;
+        assert!(matches!(
+            verify(&edited, None),
+            Verdict::Altered {
+                part: Part::Metadata,
+                ..
+            }
+        ));
+        // The digest line cut off.
+        let cut = &text[..digest_from];
+        assert!(matches!(
+            verify(cut, None),
+            Verdict::Altered {
+                part: Part::Digest,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_data_file_with_its_sidecar_verifies_and_any_edit_of_either_is_found() {
+        let mut writer = Digesting::new(Vec::new());
+        writer
+            .write_all(b"uuid,uid\nu-1,ann@example.com\n")
+            .unwrap();
+        let (csv, mut data) = writer.finish();
+        data.file = Some("r.csv".into());
+        let mut evidence = evidence();
+        evidence.data = data;
+        let member = serde_json::to_string_pretty(&serde_json::json!({ "evidence": &evidence }));
+        let sidecar = Sealing::sidecar()
+            .finish(&member.unwrap())
+            .unwrap()
+            .into_bytes();
+        assert_eq!(
+            verify(&csv, Some(&sidecar)),
+            Verdict::Intact(Box::new(evidence))
+        );
+        for at in 0..csv.len() {
+            let mut edited = csv.clone();
+            edited[at] ^= 0x20;
+            assert!(
+                matches!(
+                    verify(&edited, Some(&sidecar)),
+                    Verdict::Altered {
+                        part: Part::Data,
+                        ..
+                    }
+                ),
+                "data byte {at}"
+            );
+        }
+        for at in 0..sidecar.len() {
+            let mut edited = sidecar.clone();
+            edited[at] = if edited[at] == b'0' { b'1' } else { b'0' };
+            let verdict = verify(&csv, Some(&edited));
+            assert!(
+                matches!(verdict, Verdict::Altered { .. }),
+                "sidecar byte {at}: {verdict:?}"
+            );
+        }
+        // A row added at the end.
+        let mut longer = csv.clone();
+        longer.extend_from_slice(b"u-2,eve@example.com\n");
+        assert!(matches!(
+            verify(&longer, Some(&sidecar)),
+            Verdict::Altered {
+                part: Part::Data,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn files_without_metadata_or_digest_are_not_evidence() {
+        for file in [
+            &b"uuid,uid\nu-1,a\n"[..],
+            b"{\"summary\": {}}\n",
+            b"",
+            b"\xff\xfe",
+        ] {
+            assert!(
+                matches!(verify(file, None), Verdict::NotEvidence(_)),
+                "{file:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_document_not_written_pretty_is_refused_when_sealing() {
+        assert!(Sealing::document("{\"a\":1}").is_err());
+        assert!(Sealing::document("[\n  1\n]").is_err());
+        assert!(
+            Sealing::document("{\n  \"a\": 1\n}")
+                .unwrap()
+                .finish("{\"evidence\":{}}")
+                .is_err()
+        );
+    }
+}
