@@ -9,6 +9,7 @@
 
 mod bulk;
 mod fleet;
+pub mod flight_control;
 mod inventory;
 mod offboard;
 mod once;
