@@ -306,10 +306,11 @@ fn unfit(after: &FleetModel, state: &FleetState, current: &FleetModel) -> Vec<St
             }
         }
     }
-    for by_cid in after.links.values() {
-        for roles in by_cid.values() {
+    for (user, by_cid) in &after.links {
+        for (cid, roles) in by_cid {
+            let held = current.link(user, cid);
             for role in roles {
-                if !state.catalogue.contains(role) {
+                if !state.catalogue.contains(role) && !held.contains(role) {
                     out.push(format!("{role} is not a role this CID offers"));
                 }
             }

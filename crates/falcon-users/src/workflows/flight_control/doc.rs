@@ -635,7 +635,8 @@ mod tests {
     /// (file text, the problems it is refused with as `line field: reason part`)
     #[test]
     fn what_a_file_is_refused_for() {
-        let cases: Vec<(String, Vec<(usize, &str, &str)>)> = vec![
+        type Case = (String, Vec<(usize, &'static str, &'static str)>);
+        let cases: Vec<Case> = vec![
             (
                 "[[user_group]]\nname = \"a\"\nmembrs = []\n".into(),
                 vec![(3, "membrs", "unknown field `membrs`")],

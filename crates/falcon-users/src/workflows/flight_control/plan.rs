@@ -351,11 +351,17 @@ pub fn desired(file: &FleetFile, name: &str, state: &FleetState) -> Result<Fleet
         );
     }
     for link in &file.links {
+        // A role the link gives now stays nameable by id even if the catalogue does not list
+        // it (an export planned again is no change).
+        let held = live.link(&link.user_group, &link.cid_group);
         let mut roles = BTreeSet::new();
         for role in &link.roles {
             match state.catalogue.resolve(role.value.as_str()) {
                 Ok(id) => {
                     roles.insert(id);
+                }
+                Err(_) if held.contains(&role.value) => {
+                    roles.insert(role.value.clone());
                 }
                 Err(why) => problems.push(FileProblem::new(role.line, "link.roles", why)),
             }
@@ -1317,7 +1323,8 @@ mod tests {
             links: vec![Link {
                 user_group_id: "u1".into(),
                 cid_group_id: "c1".into(),
-                roles: ["falcon_admin".to_string()].into(),
+                // A role the catalogue does not list (another CID's custom role).
+                roles: ["falcon_admin".to_string(), "c0ffee".to_string()].into(),
             }],
             users: (1..=8)
                 .map(|n| (format!("uuid-{n}"), format!("u{n}@x.com")))
@@ -1337,6 +1344,7 @@ mod tests {
         let text = FleetFile::render(&state.model().unwrap(), &state.children);
         assert!(text.contains("name = \"Acme\""), "{text}");
         assert!(text.contains("id = \"u1\""), "{text}");
+        assert!(text.contains("\"c0ffee\""), "{text}");
         let file = FleetFile::parse(&text, "export.toml").unwrap();
         let planned = plan(
             &file,
@@ -1380,7 +1388,7 @@ mod tests {
     fn a_plan_taking_access_from_more_users_than_the_limit_is_refused() {
         let state = state();
         // ops keeps one of its seven members: six lose the administrator role in Acme.
-        let text = "[[user_group]]\nname = \"ops\"\nmembers = [\"u1@x.com\"]\n[[cid_group]]\nname = \"emea\"\ncids = [{ cid = \"00000000000000000000000000000001\" }]\n[[link]]\nuser_group = \"ops\"\ncid_group = \"emea\"\nroles = [\"Falcon Administrator\"]\n";
+        let text = "[[user_group]]\nname = \"ops\"\nmembers = [\"u1@x.com\"]\n[[cid_group]]\nname = \"emea\"\ncids = [{ cid = \"00000000000000000000000000000001\" }]\n[[link]]\nuser_group = \"ops\"\ncid_group = \"emea\"\nroles = [\"Falcon Administrator\", \"c0ffee\"]\n";
         let file = FleetFile::parse(text, "f.toml").unwrap();
         let err = plan(&file, "f.toml", &state, Guardrails::default(), Utc::now()).unwrap_err();
         assert!(matches!(err, Error::PlanRefused { .. }), "{err}");
