@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """FalconPy against the simulator: UserManagement through a user's lifecycle, then every method;
-then the CCID lookup through SensorDownload and the discovery of the
-parent's children through FlightControl.
+then the CCID lookup through SensorDownload and Flight Control through FlightControl (the
+parent's children, then user groups, CID groups, their members and a link, made and undone).
 
     python3 tests/falconpy/lifecycle.py --base-url URL --client-id ID --client-secret S --cid CID
         [--token-only]
@@ -13,10 +13,11 @@ The last stdout line is one JSON object:
     {"falconpy_version": ..., "uid": the lifecycle user's login, "legacy_uid": ...,
      "roles": the built-in roles granted, "calls": [{"step", "method", "operations", "status",
      "errors", "resources"}], "unexercised": [methods this script has no call for],
-     "aliases": {method: [its other names]}}
+     "aliases": {method: [its other names]},
+     "fleet_unexercised": [FlightControl methods this script has no call for]}
 
-Each call records the operation ids FalconPy sent (by wrapping `process_service_request`), so
-the test knows which endpoint a method really hit. Nothing is asserted here: the test does it.
+Each call records the operation ids FalconPy sent and the endpoints (method and path) they hit
+(by wrapping `process_service_request`), so the test knows which endpoint a method really hit. Nothing is asserted here: the test does it.
 """
 
 import argparse
@@ -49,21 +50,30 @@ class Recorder:
         self.falcon = falcon
         self.calls = []
         self.sent = []
+        self.hit = []
         real = module.process_service_request
 
         def spy(*args, **kwargs):
-            self.sent.append(kwargs.get("operation_id"))
+            operation_id = kwargs.get("operation_id")
+            self.sent.append(operation_id)
+            # The endpoint it hits, from FalconPy's own table: FalconPy names some endpoints
+            # otherwise than the spec (its bare Flight Control getters hit the v2 paths).
+            for endpoint in kwargs.get("endpoints") or []:
+                if endpoint[0] == operation_id:
+                    self.hit.append(f"{endpoint[1]} {endpoint[2]}")
             return real(*args, **kwargs)
 
         module.process_service_request = spy
 
     def call(self, step, method, *args, **kwargs):
         self.sent = []
+        self.hit = []
         reply = getattr(self.falcon, method)(*args, **kwargs)
         body = reply.get("body") or {}
         errors = [e.get("message", "") if isinstance(e, dict) else str(e)
                   for e in (body.get("errors") or [])] if isinstance(body, dict) else []
         self.calls.append({"step": step, "method": method, "operations": list(self.sent),
+                           "endpoints": list(self.hit),
                            "status": reply.get("status_code"), "errors": errors,
                            "resources": resources(body) if isinstance(body, dict) else []})
         return body if isinstance(body, dict) else {}
@@ -197,12 +207,53 @@ def main():
     fleet = Recorder(FlightControl(auth_object=falcon.auth_object), mssp_module)
     kids = resources(fleet.call("children", "query_children", limit=100))
     fleet.call("children", "get_children_v2", ids=kids)
+    fleet.call("children", "get_children", ids=kids)
+    # Flight Control groups: a user group with a user of the parent, a CID group with the
+    # first child, a link giving a role, each read back, then undone.
+    member = resources(falcon.query_users(limit=1)["body"])[0]
+    users_group = resources(fleet.call("groups", "create_user_groups", body={
+        "resources": [{"name": "FalconPy Analysts", "description": "made by FalconPy"}]}))
+    ug = users_group[0]["user_group_id"] if users_group else "none"
+    fleet.call("groups", "update_user_groups", body={
+        "resources": [{"user_group_id": ug, "description": "changed by FalconPy"}]})
+    fleet.call("groups", "add_user_group_members", body={
+        "resources": [{"user_group_id": ug, "user_uuids": [member]}]})
+    fleet.call("groups", "query_user_groups", name="FalconPy Analysts")
+    fleet.call("groups", "get_user_groups_by_id", ids=[ug])
+    fleet.call("groups", "get_user_group_members_by_id", ids=[ug])
+    fleet.call("groups", "query_user_group_members", user_uuid=member)
+    cid_group = resources(fleet.call("groups", "create_cid_groups", body={
+        "resources": [{"name": "FalconPy Children", "description": "made by FalconPy"}]}))
+    cg = cid_group[0]["cid_group_id"] if cid_group else "none"
+    fleet.call("groups", "update_cid_groups", body={
+        "resources": [{"cid_group_id": cg, "name": "FalconPy Kids"}]})
+    fleet.call("groups", "add_cid_group_members", body={
+        "resources": [{"cid_group_id": cg, "cids": kids[:1]}]})
+    fleet.call("groups", "query_cid_groups", name="FalconPy Kids")
+    fleet.call("groups", "get_cid_group_by_id", ids=[cg])
+    fleet.call("groups", "get_cid_group_members_by", ids=[cg])
+    fleet.call("groups", "query_cid_group_members", cid=kids[0] if kids else "none")
+    link = {"user_group_id": ug, "cid_group_id": cg}
+    fleet.call("links", "add_role", body={
+        "resources": [dict(link, role_ids=["falcon_console_guest"])]})
+    links = resources(fleet.call("links", "query_roles", user_group_id=ug))
+    fleet.call("links", "get_roles_by_id", ids=links)
+    fleet.call("links", "delete_roles", body={"resources": [link]})
+    fleet.call("undo", "delete_user_group_members", body={
+        "resources": [{"user_group_id": ug, "user_uuids": [member]}]})
+    fleet.call("undo", "delete_cid_group_members", body={
+        "resources": [{"cid_group_id": cg, "cids": kids[:1]}]})
+    fleet.call("undo", "delete_user_groups", user_group_ids=[ug])
+    fleet.call("undo", "delete_cid_groups", cid_group_ids=[cg])
+    fleet_methods = methods_of(FlightControl)
+    fleet_done = {c["method"] for c in fleet.calls}
     rec.calls.extend(fleet.calls)
     revoked = falcon.logout()
     rec.calls.append({"step": "logout", "method": "logout", "operations": ["oauth2RevokeToken"],
                       "status": revoked.get("status_code"), "errors": [], "resources": []})
     answer({"falconpy_version": installed_version(), "uid": uid, "legacy_uid": legacy_uid,
-            "roles": builtin, "calls": rec.calls, "unexercised": sorted(m for m in methods if m not in done), "aliases": methods})
+            "roles": builtin, "calls": rec.calls, "unexercised": sorted(m for m in methods if m not in done), "aliases": methods,
+            "fleet_unexercised": sorted(m for m in fleet_methods if m not in fleet_done)})
 
 
 if __name__ == "__main__":

@@ -502,6 +502,99 @@ pub mod types {
             Default::default()
         }
     }
+    ///A CID group: a named set of CIDs (the parent and its children) that links give roles in.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct DomainCidGroup {
+        ///The CID that owns the group (the parent); assigned by the service.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cid: ::std::option::Option<::std::string::String>,
+        ///The group's id, 32 hexadecimal characters, assigned by the service; needed to change the group.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cid_group_id: ::std::option::Option<::std::string::String>,
+        ///Free text about the group; may be empty.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///A flag the service sets on a group; what it means is not documented (the simulator answers `false`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_default: ::std::option::Option<bool>,
+        ///The group's name; needed when making a group.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl DomainCidGroup {
+        pub fn builder() -> builder::DomainCidGroup {
+            Default::default()
+        }
+    }
+    ///The member CIDs of one CID group: what is added, removed or read.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainCidGroupMembers {
+        ///The CID group's id.
+        pub cid_group_id: ::std::string::String,
+        ///CIDs, 32 hexadecimal characters without the checksum: the parent or its children.
+        pub cids: ::std::vec::Vec<::std::string::String>,
+    }
+    impl DomainCidGroupMembers {
+        pub fn builder() -> builder::DomainCidGroupMembers {
+            Default::default()
+        }
+    }
+    ///Body of `addCIDGroupMembers` and `deleteCIDGroupMembersV2`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainCidGroupMembersRequestV1 {
+        ///One item per CID group, with the CIDs to add or remove.
+        pub resources: ::std::vec::Vec<DomainCidGroupMembers>,
+    }
+    impl DomainCidGroupMembersRequestV1 {
+        pub fn builder() -> builder::DomainCidGroupMembersRequestV1 {
+            Default::default()
+        }
+    }
+    ///Envelope of the CID group member calls: each group's member CIDs.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainCidGroupMembersResponseV1 {
+        ///Errors the service reports for this request, among them one per id it did not find or item it refused (on a 207, code 404 for an unknown id); absent, `null` or empty when there are none.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the request took and, for changes, how many records it changed.
+        pub meta: MsaspecMetaInfo,
+        ///One item per CID group found, with its member CIDs after the call.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resources: ::std::option::Option<::std::vec::Vec<DomainCidGroupMembers>>,
+    }
+    impl DomainCidGroupMembersResponseV1 {
+        pub fn builder() -> builder::DomainCidGroupMembersResponseV1 {
+            Default::default()
+        }
+    }
+    ///Body of `createCIDGroups` and `updateCIDGroups`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainCidGroupsRequestV1 {
+        ///The groups to make or change.
+        pub resources: ::std::vec::Vec<DomainCidGroup>,
+    }
+    impl DomainCidGroupsRequestV1 {
+        pub fn builder() -> builder::DomainCidGroupsRequestV1 {
+            Default::default()
+        }
+    }
+    ///Envelope of the CID group calls: the groups made, changed or read.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainCidGroupsResponseV1 {
+        ///Errors the service reports for this request, among them one per id it did not find or item it refused (on a 207, code 404 for an unknown id); absent, `null` or empty when there are none.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the request took and, for changes, how many records it changed.
+        pub meta: MsaspecMetaInfo,
+        ///The CID groups, as they are after the call.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resources: ::std::option::Option<::std::vec::Vec<DomainCidGroup>>,
+    }
+    impl DomainCidGroupsResponseV1 {
+        pub fn builder() -> builder::DomainCidGroupsResponseV1 {
+            Default::default()
+        }
+    }
     ///Body of `createUserV1`. Roles are not part of it: grant them afterwards with `userRolesActionV1`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DomainCreateUserRequest {
@@ -584,6 +677,53 @@ pub mod types {
     }
     impl DomainInvitation {
         pub fn builder() -> builder::DomainInvitation {
+            Default::default()
+        }
+    }
+    ///Body of `addRole` and `deletedRoles`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainMsspRoleRequestV1 {
+        ///One item per link to change.
+        pub resources: ::std::vec::Vec<DomainMsspRoles>,
+    }
+    impl DomainMsspRoleRequestV1 {
+        pub fn builder() -> builder::DomainMsspRoleRequestV1 {
+            Default::default()
+        }
+    }
+    ///Envelope of the link calls: the links changed or read.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainMsspRoleResponseV1 {
+        ///Errors the service reports for this request, among them one per id it did not find or item it refused (on a 207, code 404 for an unknown id); absent, `null` or empty when there are none.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the request took and, for changes, how many records it changed.
+        pub meta: MsaspecMetaInfo,
+        ///The links, each with the roles it gives after the call.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resources: ::std::option::Option<::std::vec::Vec<DomainMsspRoles>>,
+    }
+    impl DomainMsspRoleResponseV1 {
+        pub fn builder() -> builder::DomainMsspRoleResponseV1 {
+            Default::default()
+        }
+    }
+    ///A link between a user group and a CID group, with the roles it gives the group's members in the CID group's CIDs.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainMsspRoles {
+        ///The CID group's id.
+        pub cid_group_id: ::std::string::String,
+        ///The link's id, made by the service; opaque text (it is built from the two group ids, but nothing should rely on that).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///Role ids: on `addRole` the roles to add, on `deletedRoles` the roles to take off (absent: the whole link), on reads every role the link gives.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub role_ids: ::std::vec::Vec<::std::string::String>,
+        ///The user group's id.
+        pub user_group_id: ::std::string::String,
+    }
+    impl DomainMsspRoles {
+        pub fn builder() -> builder::DomainMsspRoles {
             Default::default()
         }
     }
@@ -850,6 +990,96 @@ pub mod types {
     }
     impl DomainUserCreateRequest {
         pub fn builder() -> builder::DomainUserCreateRequest {
+            Default::default()
+        }
+    }
+    ///A user group: a named set of the parent's users that links give roles to.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct DomainUserGroup {
+        ///The CID that owns the group (the parent); assigned by the service.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cid: ::std::option::Option<::std::string::String>,
+        ///Free text about the group; may be empty.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The group's name; needed when making a group.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The group's id, 32 hexadecimal characters, assigned by the service; needed to change the group.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_group_id: ::std::option::Option<::std::string::String>,
+    }
+    impl DomainUserGroup {
+        pub fn builder() -> builder::DomainUserGroup {
+            Default::default()
+        }
+    }
+    ///The members of one user group: what is added, removed or read.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainUserGroupMembers {
+        ///The user group's id.
+        pub user_group_id: ::std::string::String,
+        ///UUIDs of users of the parent.
+        pub user_uuids: ::std::vec::Vec<::std::string::String>,
+    }
+    impl DomainUserGroupMembers {
+        pub fn builder() -> builder::DomainUserGroupMembers {
+            Default::default()
+        }
+    }
+    ///Body of `addUserGroupMembers` and `deleteUserGroupMembers`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainUserGroupMembersRequestV1 {
+        ///One item per user group, with the users to add or remove.
+        pub resources: ::std::vec::Vec<DomainUserGroupMembers>,
+    }
+    impl DomainUserGroupMembersRequestV1 {
+        pub fn builder() -> builder::DomainUserGroupMembersRequestV1 {
+            Default::default()
+        }
+    }
+    ///Envelope of the user group member calls: each group's members.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainUserGroupMembersResponseV1 {
+        ///Errors the service reports for this request, among them one per id it did not find or item it refused (on a 207, code 404 for an unknown id); absent, `null` or empty when there are none.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the request took and, for changes, how many records it changed.
+        pub meta: MsaspecMetaInfo,
+        ///One item per user group found, with its member UUIDs after the call.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resources: ::std::option::Option<::std::vec::Vec<DomainUserGroupMembers>>,
+    }
+    impl DomainUserGroupMembersResponseV1 {
+        pub fn builder() -> builder::DomainUserGroupMembersResponseV1 {
+            Default::default()
+        }
+    }
+    ///Body of `createUserGroups` and `updateUserGroups`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainUserGroupsRequestV1 {
+        ///The groups to make or change.
+        pub resources: ::std::vec::Vec<DomainUserGroup>,
+    }
+    impl DomainUserGroupsRequestV1 {
+        pub fn builder() -> builder::DomainUserGroupsRequestV1 {
+            Default::default()
+        }
+    }
+    ///Envelope of the user group calls: the groups made, changed or read.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DomainUserGroupsResponseV1 {
+        ///Errors the service reports for this request, among them one per id it did not find or item it refused (on a 207, code 404 for an unknown id); absent, `null` or empty when there are none.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errors: ::std::option::Option<::std::vec::Vec<MsaspecError>>,
+        ///Request metadata: the trace id, the time the request took and, for changes, how many records it changed.
+        pub meta: MsaspecMetaInfo,
+        ///The user groups, as they are after the call.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resources: ::std::option::Option<::std::vec::Vec<DomainUserGroup>>,
+    }
+    impl DomainUserGroupsResponseV1 {
+        pub fn builder() -> builder::DomainUserGroupsResponseV1 {
             Default::default()
         }
     }
@@ -1476,7 +1706,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Envelope whose `resources` may hold any JSON. Upstream answers some errors of the deprecated operations with it; here every error uses `msaspec.ResponseFields` instead.
+    ///Envelope whose `resources` may hold any JSON: the answer of `deleteCIDGroups` and `deleteUserGroups` (which fill only `meta` and `errors`). Upstream answers some errors of the deprecated operations with it too; here every error uses `msaspec.ResponseFields` instead.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaEntitiesResponse {
         ///Errors the service reports for this request; absent, `null` or empty when there are none.
@@ -1578,7 +1808,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Envelope of the deprecated `/users` and `/user-roles` queries: a list of ids or logins.
+    ///Envelope of the id queries of the deprecated `/users` and `/user-roles` operations and of Flight Control's groups, members and links: a list of ids or logins.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MsaQueryResponse {
         ///Errors the service reports for this request; absent, `null` or empty when there are none.
@@ -1830,6 +2060,342 @@ pub mod types {
     impl ::std::default::Default for QueryChildrenSort {
         fn default() -> Self {
             QueryChildrenSort::LastModifiedTimestampDesc
+        }
+    }
+    ///`QueryCidGroupMembersSort`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum QueryCidGroupMembersSort {
+        #[serde(rename = "last_modified_timestamp|asc")]
+        LastModifiedTimestampAsc,
+        #[serde(rename = "last_modified_timestamp|desc")]
+        LastModifiedTimestampDesc,
+    }
+    impl ::std::fmt::Display for QueryCidGroupMembersSort {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LastModifiedTimestampAsc => {
+                    f.write_str("last_modified_timestamp|asc")
+                }
+                Self::LastModifiedTimestampDesc => {
+                    f.write_str("last_modified_timestamp|desc")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for QueryCidGroupMembersSort {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "last_modified_timestamp|asc" => Ok(Self::LastModifiedTimestampAsc),
+                "last_modified_timestamp|desc" => Ok(Self::LastModifiedTimestampDesc),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for QueryCidGroupMembersSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for QueryCidGroupMembersSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for QueryCidGroupMembersSort {
+        fn default() -> Self {
+            QueryCidGroupMembersSort::LastModifiedTimestampDesc
+        }
+    }
+    ///`QueryCidGroupsSort`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum QueryCidGroupsSort {
+        #[serde(rename = "last_modified_timestamp|asc")]
+        LastModifiedTimestampAsc,
+        #[serde(rename = "last_modified_timestamp|desc")]
+        LastModifiedTimestampDesc,
+        #[serde(rename = "name|asc")]
+        NameAsc,
+        #[serde(rename = "name|desc")]
+        NameDesc,
+    }
+    impl ::std::fmt::Display for QueryCidGroupsSort {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LastModifiedTimestampAsc => {
+                    f.write_str("last_modified_timestamp|asc")
+                }
+                Self::LastModifiedTimestampDesc => {
+                    f.write_str("last_modified_timestamp|desc")
+                }
+                Self::NameAsc => f.write_str("name|asc"),
+                Self::NameDesc => f.write_str("name|desc"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for QueryCidGroupsSort {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "last_modified_timestamp|asc" => Ok(Self::LastModifiedTimestampAsc),
+                "last_modified_timestamp|desc" => Ok(Self::LastModifiedTimestampDesc),
+                "name|asc" => Ok(Self::NameAsc),
+                "name|desc" => Ok(Self::NameDesc),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for QueryCidGroupsSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for QueryCidGroupsSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for QueryCidGroupsSort {
+        fn default() -> Self {
+            QueryCidGroupsSort::NameAsc
+        }
+    }
+    ///`QueryRolesSort`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum QueryRolesSort {
+        #[serde(rename = "last_modified_timestamp|asc")]
+        LastModifiedTimestampAsc,
+        #[serde(rename = "last_modified_timestamp|desc")]
+        LastModifiedTimestampDesc,
+    }
+    impl ::std::fmt::Display for QueryRolesSort {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LastModifiedTimestampAsc => {
+                    f.write_str("last_modified_timestamp|asc")
+                }
+                Self::LastModifiedTimestampDesc => {
+                    f.write_str("last_modified_timestamp|desc")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for QueryRolesSort {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "last_modified_timestamp|asc" => Ok(Self::LastModifiedTimestampAsc),
+                "last_modified_timestamp|desc" => Ok(Self::LastModifiedTimestampDesc),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for QueryRolesSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for QueryRolesSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for QueryRolesSort {
+        fn default() -> Self {
+            QueryRolesSort::LastModifiedTimestampDesc
+        }
+    }
+    ///`QueryUserGroupMembersSort`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum QueryUserGroupMembersSort {
+        #[serde(rename = "last_modified_timestamp|asc")]
+        LastModifiedTimestampAsc,
+        #[serde(rename = "last_modified_timestamp|desc")]
+        LastModifiedTimestampDesc,
+    }
+    impl ::std::fmt::Display for QueryUserGroupMembersSort {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LastModifiedTimestampAsc => {
+                    f.write_str("last_modified_timestamp|asc")
+                }
+                Self::LastModifiedTimestampDesc => {
+                    f.write_str("last_modified_timestamp|desc")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for QueryUserGroupMembersSort {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "last_modified_timestamp|asc" => Ok(Self::LastModifiedTimestampAsc),
+                "last_modified_timestamp|desc" => Ok(Self::LastModifiedTimestampDesc),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for QueryUserGroupMembersSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for QueryUserGroupMembersSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for QueryUserGroupMembersSort {
+        fn default() -> Self {
+            QueryUserGroupMembersSort::LastModifiedTimestampDesc
+        }
+    }
+    ///`QueryUserGroupsSort`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum QueryUserGroupsSort {
+        #[serde(rename = "last_modified_timestamp|asc")]
+        LastModifiedTimestampAsc,
+        #[serde(rename = "last_modified_timestamp|desc")]
+        LastModifiedTimestampDesc,
+        #[serde(rename = "name|asc")]
+        NameAsc,
+        #[serde(rename = "name|desc")]
+        NameDesc,
+    }
+    impl ::std::fmt::Display for QueryUserGroupsSort {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LastModifiedTimestampAsc => {
+                    f.write_str("last_modified_timestamp|asc")
+                }
+                Self::LastModifiedTimestampDesc => {
+                    f.write_str("last_modified_timestamp|desc")
+                }
+                Self::NameAsc => f.write_str("name|asc"),
+                Self::NameDesc => f.write_str("name|desc"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for QueryUserGroupsSort {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "last_modified_timestamp|asc" => Ok(Self::LastModifiedTimestampAsc),
+                "last_modified_timestamp|desc" => Ok(Self::LastModifiedTimestampDesc),
+                "name|asc" => Ok(Self::NameAsc),
+                "name|desc" => Ok(Self::NameDesc),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for QueryUserGroupsSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for QueryUserGroupsSort {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for QueryUserGroupsSort {
+        fn default() -> Self {
+            QueryUserGroupsSort::NameAsc
         }
     }
     ///`QueryUserV1Sort`
@@ -3362,6 +3928,461 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct DomainCidGroup {
+            cid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            cid_group_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_default: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainCidGroup {
+            fn default() -> Self {
+                Self {
+                    cid: Ok(Default::default()),
+                    cid_group_id: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    is_default: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomainCidGroup {
+            pub fn cid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cid: {e}")
+                    });
+                self
+            }
+            pub fn cid_group_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cid_group_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cid_group_id: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn is_default<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_default = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_default: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainCidGroup> for super::DomainCidGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainCidGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cid: value.cid?,
+                    cid_group_id: value.cid_group_id?,
+                    description: value.description?,
+                    is_default: value.is_default?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainCidGroup> for DomainCidGroup {
+            fn from(value: super::DomainCidGroup) -> Self {
+                Self {
+                    cid: Ok(value.cid),
+                    cid_group_id: Ok(value.cid_group_id),
+                    description: Ok(value.description),
+                    is_default: Ok(value.is_default),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainCidGroupMembers {
+            cid_group_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            cids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainCidGroupMembers {
+            fn default() -> Self {
+                Self {
+                    cid_group_id: Err("no value supplied for cid_group_id".to_string()),
+                    cids: Err("no value supplied for cids".to_string()),
+                }
+            }
+        }
+        impl DomainCidGroupMembers {
+            pub fn cid_group_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cid_group_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cid_group_id: {e}")
+                    });
+                self
+            }
+            pub fn cids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cids: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainCidGroupMembers>
+        for super::DomainCidGroupMembers {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainCidGroupMembers,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cid_group_id: value.cid_group_id?,
+                    cids: value.cids?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainCidGroupMembers>
+        for DomainCidGroupMembers {
+            fn from(value: super::DomainCidGroupMembers) -> Self {
+                Self {
+                    cid_group_id: Ok(value.cid_group_id),
+                    cids: Ok(value.cids),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainCidGroupMembersRequestV1 {
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::DomainCidGroupMembers>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainCidGroupMembersRequestV1 {
+            fn default() -> Self {
+                Self {
+                    resources: Err("no value supplied for resources".to_string()),
+                }
+            }
+        }
+        impl DomainCidGroupMembersRequestV1 {
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::DomainCidGroupMembers>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainCidGroupMembersRequestV1>
+        for super::DomainCidGroupMembersRequestV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainCidGroupMembersRequestV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainCidGroupMembersRequestV1>
+        for DomainCidGroupMembersRequestV1 {
+            fn from(value: super::DomainCidGroupMembersRequestV1) -> Self {
+                Self {
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainCidGroupMembersResponseV1 {
+            errors: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<super::MsaspecMetaInfo, ::std::string::String>,
+            resources: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::DomainCidGroupMembers>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainCidGroupMembersResponseV1 {
+            fn default() -> Self {
+                Self {
+                    errors: Ok(Default::default()),
+                    meta: Err("no value supplied for meta".to_string()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomainCidGroupMembersResponseV1 {
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MsaspecMetaInfo>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::DomainCidGroupMembers>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainCidGroupMembersResponseV1>
+        for super::DomainCidGroupMembersResponseV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainCidGroupMembersResponseV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    errors: value.errors?,
+                    meta: value.meta?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainCidGroupMembersResponseV1>
+        for DomainCidGroupMembersResponseV1 {
+            fn from(value: super::DomainCidGroupMembersResponseV1) -> Self {
+                Self {
+                    errors: Ok(value.errors),
+                    meta: Ok(value.meta),
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainCidGroupsRequestV1 {
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::DomainCidGroup>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainCidGroupsRequestV1 {
+            fn default() -> Self {
+                Self {
+                    resources: Err("no value supplied for resources".to_string()),
+                }
+            }
+        }
+        impl DomainCidGroupsRequestV1 {
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::DomainCidGroup>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainCidGroupsRequestV1>
+        for super::DomainCidGroupsRequestV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainCidGroupsRequestV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainCidGroupsRequestV1>
+        for DomainCidGroupsRequestV1 {
+            fn from(value: super::DomainCidGroupsRequestV1) -> Self {
+                Self {
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainCidGroupsResponseV1 {
+            errors: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<super::MsaspecMetaInfo, ::std::string::String>,
+            resources: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::DomainCidGroup>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainCidGroupsResponseV1 {
+            fn default() -> Self {
+                Self {
+                    errors: Ok(Default::default()),
+                    meta: Err("no value supplied for meta".to_string()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomainCidGroupsResponseV1 {
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MsaspecMetaInfo>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::DomainCidGroup>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainCidGroupsResponseV1>
+        for super::DomainCidGroupsResponseV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainCidGroupsResponseV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    errors: value.errors?,
+                    meta: value.meta?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainCidGroupsResponseV1>
+        for DomainCidGroupsResponseV1 {
+            fn from(value: super::DomainCidGroupsResponseV1) -> Self {
+                Self {
+                    errors: Ok(value.errors),
+                    meta: Ok(value.meta),
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct DomainCreateUserRequest {
             cid: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -3860,6 +4881,239 @@ pub mod types {
                     target_cid: Ok(value.target_cid),
                     updated_at: Ok(value.updated_at),
                     updated_by: Ok(value.updated_by),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainMsspRoleRequestV1 {
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::DomainMsspRoles>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainMsspRoleRequestV1 {
+            fn default() -> Self {
+                Self {
+                    resources: Err("no value supplied for resources".to_string()),
+                }
+            }
+        }
+        impl DomainMsspRoleRequestV1 {
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::DomainMsspRoles>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainMsspRoleRequestV1>
+        for super::DomainMsspRoleRequestV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainMsspRoleRequestV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainMsspRoleRequestV1>
+        for DomainMsspRoleRequestV1 {
+            fn from(value: super::DomainMsspRoleRequestV1) -> Self {
+                Self {
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainMsspRoleResponseV1 {
+            errors: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<super::MsaspecMetaInfo, ::std::string::String>,
+            resources: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::DomainMsspRoles>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainMsspRoleResponseV1 {
+            fn default() -> Self {
+                Self {
+                    errors: Ok(Default::default()),
+                    meta: Err("no value supplied for meta".to_string()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomainMsspRoleResponseV1 {
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MsaspecMetaInfo>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::DomainMsspRoles>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainMsspRoleResponseV1>
+        for super::DomainMsspRoleResponseV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainMsspRoleResponseV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    errors: value.errors?,
+                    meta: value.meta?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainMsspRoleResponseV1>
+        for DomainMsspRoleResponseV1 {
+            fn from(value: super::DomainMsspRoleResponseV1) -> Self {
+                Self {
+                    errors: Ok(value.errors),
+                    meta: Ok(value.meta),
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainMsspRoles {
+            cid_group_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            role_ids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_group_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainMsspRoles {
+            fn default() -> Self {
+                Self {
+                    cid_group_id: Err("no value supplied for cid_group_id".to_string()),
+                    id: Ok(Default::default()),
+                    role_ids: Ok(Default::default()),
+                    user_group_id: Err("no value supplied for user_group_id".to_string()),
+                }
+            }
+        }
+        impl DomainMsspRoles {
+            pub fn cid_group_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cid_group_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cid_group_id: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn role_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_ids: {e}")
+                    });
+                self
+            }
+            pub fn user_group_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_group_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_group_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainMsspRoles> for super::DomainMsspRoles {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainMsspRoles,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cid_group_id: value.cid_group_id?,
+                    id: value.id?,
+                    role_ids: value.role_ids?,
+                    user_group_id: value.user_group_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainMsspRoles> for DomainMsspRoles {
+            fn from(value: super::DomainMsspRoles) -> Self {
+                Self {
+                    cid_group_id: Ok(value.cid_group_id),
+                    id: Ok(value.id),
+                    role_ids: Ok(value.role_ids),
+                    user_group_id: Ok(value.user_group_id),
                 }
             }
         }
@@ -4897,6 +6151,444 @@ pub mod types {
                     last_name: Ok(value.last_name),
                     password: Ok(value.password),
                     uid: Ok(value.uid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainUserGroup {
+            cid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_group_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainUserGroup {
+            fn default() -> Self {
+                Self {
+                    cid: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    user_group_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomainUserGroup {
+            pub fn cid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cid: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn user_group_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_group_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_group_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainUserGroup> for super::DomainUserGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainUserGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cid: value.cid?,
+                    description: value.description?,
+                    name: value.name?,
+                    user_group_id: value.user_group_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainUserGroup> for DomainUserGroup {
+            fn from(value: super::DomainUserGroup) -> Self {
+                Self {
+                    cid: Ok(value.cid),
+                    description: Ok(value.description),
+                    name: Ok(value.name),
+                    user_group_id: Ok(value.user_group_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainUserGroupMembers {
+            user_group_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            user_uuids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainUserGroupMembers {
+            fn default() -> Self {
+                Self {
+                    user_group_id: Err(
+                        "no value supplied for user_group_id".to_string(),
+                    ),
+                    user_uuids: Err("no value supplied for user_uuids".to_string()),
+                }
+            }
+        }
+        impl DomainUserGroupMembers {
+            pub fn user_group_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_group_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_group_id: {e}")
+                    });
+                self
+            }
+            pub fn user_uuids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_uuids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_uuids: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainUserGroupMembers>
+        for super::DomainUserGroupMembers {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainUserGroupMembers,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    user_group_id: value.user_group_id?,
+                    user_uuids: value.user_uuids?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainUserGroupMembers>
+        for DomainUserGroupMembers {
+            fn from(value: super::DomainUserGroupMembers) -> Self {
+                Self {
+                    user_group_id: Ok(value.user_group_id),
+                    user_uuids: Ok(value.user_uuids),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainUserGroupMembersRequestV1 {
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::DomainUserGroupMembers>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainUserGroupMembersRequestV1 {
+            fn default() -> Self {
+                Self {
+                    resources: Err("no value supplied for resources".to_string()),
+                }
+            }
+        }
+        impl DomainUserGroupMembersRequestV1 {
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::DomainUserGroupMembers>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainUserGroupMembersRequestV1>
+        for super::DomainUserGroupMembersRequestV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainUserGroupMembersRequestV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainUserGroupMembersRequestV1>
+        for DomainUserGroupMembersRequestV1 {
+            fn from(value: super::DomainUserGroupMembersRequestV1) -> Self {
+                Self {
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainUserGroupMembersResponseV1 {
+            errors: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<super::MsaspecMetaInfo, ::std::string::String>,
+            resources: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::DomainUserGroupMembers>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainUserGroupMembersResponseV1 {
+            fn default() -> Self {
+                Self {
+                    errors: Ok(Default::default()),
+                    meta: Err("no value supplied for meta".to_string()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomainUserGroupMembersResponseV1 {
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MsaspecMetaInfo>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::DomainUserGroupMembers>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainUserGroupMembersResponseV1>
+        for super::DomainUserGroupMembersResponseV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainUserGroupMembersResponseV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    errors: value.errors?,
+                    meta: value.meta?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainUserGroupMembersResponseV1>
+        for DomainUserGroupMembersResponseV1 {
+            fn from(value: super::DomainUserGroupMembersResponseV1) -> Self {
+                Self {
+                    errors: Ok(value.errors),
+                    meta: Ok(value.meta),
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainUserGroupsRequestV1 {
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::DomainUserGroup>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainUserGroupsRequestV1 {
+            fn default() -> Self {
+                Self {
+                    resources: Err("no value supplied for resources".to_string()),
+                }
+            }
+        }
+        impl DomainUserGroupsRequestV1 {
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::DomainUserGroup>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainUserGroupsRequestV1>
+        for super::DomainUserGroupsRequestV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainUserGroupsRequestV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainUserGroupsRequestV1>
+        for DomainUserGroupsRequestV1 {
+            fn from(value: super::DomainUserGroupsRequestV1) -> Self {
+                Self {
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomainUserGroupsResponseV1 {
+            errors: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<super::MsaspecMetaInfo, ::std::string::String>,
+            resources: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::DomainUserGroup>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomainUserGroupsResponseV1 {
+            fn default() -> Self {
+                Self {
+                    errors: Ok(Default::default()),
+                    meta: Err("no value supplied for meta".to_string()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomainUserGroupsResponseV1 {
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::MsaspecError>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MsaspecMetaInfo>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::DomainUserGroup>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomainUserGroupsResponseV1>
+        for super::DomainUserGroupsResponseV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomainUserGroupsResponseV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    errors: value.errors?,
+                    meta: value.meta?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomainUserGroupsResponseV1>
+        for DomainUserGroupsResponseV1 {
+            fn from(value: super::DomainUserGroupsResponseV1) -> Self {
+                Self {
+                    errors: Ok(value.errors),
+                    meta: Ok(value.meta),
+                    resources: Ok(value.resources),
                 }
             }
         }
@@ -9131,6 +10823,278 @@ let response = client.get_children_v2()
     pub fn get_children_v2(&self) -> builder::GetChildrenV2<'_> {
         builder::GetChildrenV2::new(self)
     }
+    /**Read the details of the parent's children by CID, the CIDs in the query string: the GET form of getChildrenV2, for short lists
+
+Sends a `GET` request to `/mssp/entities/children/v1`
+
+Arguments:
+- `ids`: Child CIDs (32 hexadecimal characters, with or without the `-XX` checksum), the key repeated for each.
+```ignore
+let response = client.get_children()
+    .ids(ids)
+    .send()
+    .await;
+```*/
+    pub fn get_children(&self) -> builder::GetChildren<'_> {
+        builder::GetChildren::new(self)
+    }
+    /**Put CIDs into CID groups: the parent itself or its children. CIDs already in a group stay; the group's links then give their roles in the CIDs added
+
+Sends a `POST` request to `/mssp/entities/cid-group-members/v1`
+
+Arguments:
+- `body`: For each CID group (`cid_group_id`), the CIDs to put in it (`cids`, without the checksum).
+```ignore
+let response = client.add_cid_group_members()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn add_cid_group_members(&self) -> builder::AddCidGroupMembers<'_> {
+        builder::AddCidGroupMembers::new(self)
+    }
+    /**Read the member CIDs of CID groups, by group id
+
+Sends a `GET` request to `/mssp/entities/cid-group-members/v2`
+
+Arguments:
+- `ids`: CID group ids (32 hexadecimal characters), the key repeated for each.
+```ignore
+let response = client.get_cid_group_members_by_v2()
+    .ids(ids)
+    .send()
+    .await;
+```*/
+    pub fn get_cid_group_members_by_v2(&self) -> builder::GetCidGroupMembersByV2<'_> {
+        builder::GetCidGroupMembersByV2::new(self)
+    }
+    /**Take CIDs out of CID groups; the group's links stop giving their roles in the CIDs taken out
+
+Sends a `DELETE` request to `/mssp/entities/cid-group-members/v2`
+
+Arguments:
+- `body`: For each CID group (`cid_group_id`), the CIDs to take out of it (`cids`).
+```ignore
+let response = client.delete_cid_group_members_v2()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn delete_cid_group_members_v2(&self) -> builder::DeleteCidGroupMembersV2<'_> {
+        builder::DeleteCidGroupMembersV2::new(self)
+    }
+    /**Make CID groups, each with a `name` and an optional `description`; the service assigns the id. A parent has at most 500 CID groups
+
+Sends a `POST` request to `/mssp/entities/cid-groups/v1`
+
+Arguments:
+- `body`: The groups to make: `name` and `description` only (the id and the owning CID are the service's).
+```ignore
+let response = client.create_cid_groups()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_cid_groups(&self) -> builder::CreateCidGroups<'_> {
+        builder::CreateCidGroups::new(self)
+    }
+    /**Delete CID groups by id, together with their member lists and every link that names them
+
+Sends a `DELETE` request to `/mssp/entities/cid-groups/v1`
+
+Arguments:
+- `cid_group_ids`: Ids of the CID groups to delete, the key repeated for each.
+```ignore
+let response = client.delete_cid_groups()
+    .cid_group_ids(cid_group_ids)
+    .send()
+    .await;
+```*/
+    pub fn delete_cid_groups(&self) -> builder::DeleteCidGroups<'_> {
+        builder::DeleteCidGroups::new(self)
+    }
+    /**Rename CID groups or change their description; each item names its group by `cid_group_id`
+
+Sends a `PATCH` request to `/mssp/entities/cid-groups/v1`
+
+Arguments:
+- `body`: For each group: its `cid_group_id` and the new `name`, `description` or both.
+```ignore
+let response = client.update_cid_groups()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_cid_groups(&self) -> builder::UpdateCidGroups<'_> {
+        builder::UpdateCidGroups::new(self)
+    }
+    /**Read CID groups by id: name, description and owning CID
+
+Sends a `GET` request to `/mssp/entities/cid-groups/v2`
+
+Arguments:
+- `ids`: CID group ids (32 hexadecimal characters), the key repeated for each.
+```ignore
+let response = client.get_cid_group_by_id_v2()
+    .ids(ids)
+    .send()
+    .await;
+```*/
+    pub fn get_cid_group_by_id_v2(&self) -> builder::GetCidGroupByIdV2<'_> {
+        builder::GetCidGroupByIdV2::new(self)
+    }
+    /**Read links between user groups and CID groups by link id, each with the roles it gives
+
+Sends a `GET` request to `/mssp/entities/mssp-roles/v1`
+
+Arguments:
+- `ids`: Link ids as `queryRoles` lists them (opaque text), the key repeated for each.
+```ignore
+let response = client.get_roles_by_id()
+    .ids(ids)
+    .send()
+    .await;
+```*/
+    pub fn get_roles_by_id(&self) -> builder::GetRolesById<'_> {
+        builder::GetRolesById::new(self)
+    }
+    /**Link a user group to a CID group with roles: every member of the user group holds those roles in every CID of the CID group. On an existing link the roles are added to the ones it gives; none is taken away
+
+Sends a `POST` request to `/mssp/entities/mssp-roles/v1`
+
+Arguments:
+- `body`: For each link: `user_group_id`, `cid_group_id` and the `role_ids` to give; `id` is left out (the service makes it).
+```ignore
+let response = client.add_role()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn add_role(&self) -> builder::AddRole<'_> {
+        builder::AddRole::new(self)
+    }
+    /**Take roles off links between user groups and CID groups. An item without `role_ids` removes the link itself, with every role it gave
+
+Sends a `DELETE` request to `/mssp/entities/mssp-roles/v1`
+
+Arguments:
+- `body`: For each link: `user_group_id`, `cid_group_id` and the `role_ids` to take off, or no `role_ids` to remove the whole link.
+```ignore
+let response = client.deleted_roles()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn deleted_roles(&self) -> builder::DeletedRoles<'_> {
+        builder::DeletedRoles::new(self)
+    }
+    /**Put users of the parent into user groups, by UUID. A user group has at most 500 members
+
+Sends a `POST` request to `/mssp/entities/user-group-members/v1`
+
+Arguments:
+- `body`: For each user group (`user_group_id`), the UUIDs of the users to put in it (`user_uuids`).
+```ignore
+let response = client.add_user_group_members()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn add_user_group_members(&self) -> builder::AddUserGroupMembers<'_> {
+        builder::AddUserGroupMembers::new(self)
+    }
+    /**Take users out of user groups; they stop holding the roles the group's links gave them
+
+Sends a `DELETE` request to `/mssp/entities/user-group-members/v1`
+
+Arguments:
+- `body`: For each user group (`user_group_id`), the UUIDs of the users to take out (`user_uuids`).
+```ignore
+let response = client.delete_user_group_members()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn delete_user_group_members(&self) -> builder::DeleteUserGroupMembers<'_> {
+        builder::DeleteUserGroupMembers::new(self)
+    }
+    /**Read the member UUIDs of user groups, by group id
+
+Sends a `GET` request to `/mssp/entities/user-group-members/v2`
+
+Arguments:
+- `ids`: User group ids (32 hexadecimal characters), the key repeated for each.
+```ignore
+let response = client.get_user_group_members_by_id_v2()
+    .ids(ids)
+    .send()
+    .await;
+```*/
+    pub fn get_user_group_members_by_id_v2(
+        &self,
+    ) -> builder::GetUserGroupMembersByIdV2<'_> {
+        builder::GetUserGroupMembersByIdV2::new(self)
+    }
+    /**Make user groups, each with a `name` and an optional `description`; the service assigns the id. A customer has at most 500 user groups
+
+Sends a `POST` request to `/mssp/entities/user-groups/v1`
+
+Arguments:
+- `body`: The groups to make: `name` and `description` only (the id and the owning CID are the service's).
+```ignore
+let response = client.create_user_groups()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_user_groups(&self) -> builder::CreateUserGroups<'_> {
+        builder::CreateUserGroups::new(self)
+    }
+    /**Delete user groups by id, together with their member lists and every link that names them
+
+Sends a `DELETE` request to `/mssp/entities/user-groups/v1`
+
+Arguments:
+- `user_group_ids`: Ids of the user groups to delete, the key repeated for each.
+```ignore
+let response = client.delete_user_groups()
+    .user_group_ids(user_group_ids)
+    .send()
+    .await;
+```*/
+    pub fn delete_user_groups(&self) -> builder::DeleteUserGroups<'_> {
+        builder::DeleteUserGroups::new(self)
+    }
+    /**Rename user groups or change their description; each item names its group by `user_group_id`
+
+Sends a `PATCH` request to `/mssp/entities/user-groups/v1`
+
+Arguments:
+- `body`: For each group: its `user_group_id` and the new `name`, `description` or both.
+```ignore
+let response = client.update_user_groups()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_user_groups(&self) -> builder::UpdateUserGroups<'_> {
+        builder::UpdateUserGroups::new(self)
+    }
+    /**Read user groups by id: name, description and owning CID
+
+Sends a `GET` request to `/mssp/entities/user-groups/v2`
+
+Arguments:
+- `ids`: User group ids (32 hexadecimal characters), the key repeated for each.
+```ignore
+let response = client.get_user_groups_by_id_v2()
+    .ids(ids)
+    .send()
+    .await;
+```*/
+    pub fn get_user_groups_by_id_v2(&self) -> builder::GetUserGroupsByIdV2<'_> {
+        builder::GetUserGroupsByIdV2::new(self)
+    }
     /**List the CIDs of the parent's children, a page at a time (ids only; details through getChildrenV2)
 
 Sends a `GET` request to `/mssp/queries/children/v1`
@@ -9151,6 +11115,115 @@ let response = client.query_children()
 ```*/
     pub fn query_children(&self) -> builder::QueryChildren<'_> {
         builder::QueryChildren::new(self)
+    }
+    /**List the ids of the CID groups a CID is a member of, a page at a time
+
+Sends a `GET` request to `/mssp/queries/cid-group-members/v1`
+
+Arguments:
+- `cid`: The CID to look up (32 hexadecimal characters, with or without the `-XX` checksum).
+- `limit`: Page size; the service's default is 10. No maximum is documented.
+- `offset`: Zero-based index of the first id of the page.
+- `sort`: Order of the ids: by the time the record last changed, newest first by default.
+```ignore
+let response = client.query_cid_group_members()
+    .cid(cid)
+    .limit(limit)
+    .offset(offset)
+    .sort(sort)
+    .send()
+    .await;
+```*/
+    pub fn query_cid_group_members(&self) -> builder::QueryCidGroupMembers<'_> {
+        builder::QueryCidGroupMembers::new(self)
+    }
+    /**List the ids of the parent's CID groups, a page at a time, optionally only those with a given name
+
+Sends a `GET` request to `/mssp/queries/cid-groups/v1`
+
+Arguments:
+- `limit`: Page size; the service's default is 10. No maximum is documented.
+- `name`: Only the groups with this name (the whole name, any case).
+- `offset`: Zero-based index of the first id of the page.
+- `sort`: Order of the ids: by group name (A to Z by default) or by the time the group last changed.
+```ignore
+let response = client.query_cid_groups()
+    .limit(limit)
+    .name(name)
+    .offset(offset)
+    .sort(sort)
+    .send()
+    .await;
+```*/
+    pub fn query_cid_groups(&self) -> builder::QueryCidGroups<'_> {
+        builder::QueryCidGroups::new(self)
+    }
+    /**List the ids of the links between user groups and CID groups: those of a user group, of a CID group, or of both, optionally only the links that give a role. A `user_group_id` or a `cid_group_id` is needed
+
+Sends a `GET` request to `/mssp/queries/mssp-roles/v1`
+
+Arguments:
+- `cid_group_id`: Only the links to this CID group.
+- `limit`: Page size; the service's default is 10. No maximum is documented.
+- `offset`: Zero-based index of the first id of the page.
+- `role_id`: Only the links that give this role.
+- `sort`: Order of the ids: by the time the record last changed, newest first by default.
+- `user_group_id`: Only the links from this user group.
+```ignore
+let response = client.query_roles()
+    .cid_group_id(cid_group_id)
+    .limit(limit)
+    .offset(offset)
+    .role_id(role_id)
+    .sort(sort)
+    .user_group_id(user_group_id)
+    .send()
+    .await;
+```*/
+    pub fn query_roles(&self) -> builder::QueryRoles<'_> {
+        builder::QueryRoles::new(self)
+    }
+    /**List the ids of the user groups a user is a member of, a page at a time
+
+Sends a `GET` request to `/mssp/queries/user-group-members/v1`
+
+Arguments:
+- `limit`: Page size; the service's default is 10. No maximum is documented.
+- `offset`: Zero-based index of the first id of the page.
+- `sort`: Order of the ids: by the time the record last changed, newest first by default.
+- `user_uuid`: The user's UUID.
+```ignore
+let response = client.query_user_group_members()
+    .limit(limit)
+    .offset(offset)
+    .sort(sort)
+    .user_uuid(user_uuid)
+    .send()
+    .await;
+```*/
+    pub fn query_user_group_members(&self) -> builder::QueryUserGroupMembers<'_> {
+        builder::QueryUserGroupMembers::new(self)
+    }
+    /**List the ids of the customer's user groups, a page at a time, optionally only those with a given name
+
+Sends a `GET` request to `/mssp/queries/user-groups/v1`
+
+Arguments:
+- `limit`: Page size; the service's default is 10. No maximum is documented.
+- `name`: Only the groups with this name (the whole name, any case).
+- `offset`: Zero-based index of the first id of the page.
+- `sort`: Order of the ids: by group name (A to Z by default) or by the time the group last changed.
+```ignore
+let response = client.query_user_groups()
+    .limit(limit)
+    .name(name)
+    .offset(offset)
+    .sort(sort)
+    .send()
+    .await;
+```*/
+    pub fn query_user_groups(&self) -> builder::QueryUserGroups<'_> {
+        builder::QueryUserGroups::new(self)
     }
     /**Invalidate a bearer token before it expires. The request authenticates with HTTP Basic (client id and secret)
 
@@ -9994,6 +12067,1973 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::get_children`]
+
+[`Client::get_children`]: super::Client::get_children*/
+    #[derive(Debug, Clone)]
+    pub struct GetChildren<'a> {
+        client: &'a super::Client,
+        ids: Result<::std::vec::Vec<::std::string::String>, String>,
+    }
+    impl<'a> GetChildren<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                ids: Err("ids was not initialized".to_string()),
+            }
+        }
+        pub fn ids<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.ids = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for ids failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/entities/children/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainChildrenResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, ids } = self;
+            let ids = ids.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/children/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("ids", &ids))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_children",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::add_cid_group_members`]
+
+[`Client::add_cid_group_members`]: super::Client::add_cid_group_members*/
+    #[derive(Debug, Clone)]
+    pub struct AddCidGroupMembers<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainCidGroupMembersRequestV1, String>,
+    }
+    impl<'a> AddCidGroupMembers<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainCidGroupMembersRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainCidGroupMembersRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainCidGroupMembersRequestV1` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainCidGroupMembersRequestV1,
+            ) -> types::builder::DomainCidGroupMembersRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/mssp/entities/cid-group-members/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainCidGroupMembersResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainCidGroupMembersRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/cid-group-members/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "add_cid_group_members",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_cid_group_members_by_v2`]
+
+[`Client::get_cid_group_members_by_v2`]: super::Client::get_cid_group_members_by_v2*/
+    #[derive(Debug, Clone)]
+    pub struct GetCidGroupMembersByV2<'a> {
+        client: &'a super::Client,
+        ids: Result<::std::vec::Vec<::std::string::String>, String>,
+    }
+    impl<'a> GetCidGroupMembersByV2<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                ids: Err("ids was not initialized".to_string()),
+            }
+        }
+        pub fn ids<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.ids = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for ids failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/entities/cid-group-members/v2`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainCidGroupMembersResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, ids } = self;
+            let ids = ids.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/cid-group-members/v2", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("ids", &ids))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_cid_group_members_by_v2",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_cid_group_members_v2`]
+
+[`Client::delete_cid_group_members_v2`]: super::Client::delete_cid_group_members_v2*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteCidGroupMembersV2<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainCidGroupMembersRequestV1, String>,
+    }
+    impl<'a> DeleteCidGroupMembersV2<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainCidGroupMembersRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainCidGroupMembersRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainCidGroupMembersRequestV1` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainCidGroupMembersRequestV1,
+            ) -> types::builder::DomainCidGroupMembersRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `DELETE` request to `/mssp/entities/cid-group-members/v2`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainCidGroupMembersResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainCidGroupMembersRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/cid-group-members/v2", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_cid_group_members_v2",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_cid_groups`]
+
+[`Client::create_cid_groups`]: super::Client::create_cid_groups*/
+    #[derive(Debug, Clone)]
+    pub struct CreateCidGroups<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainCidGroupsRequestV1, String>,
+    }
+    impl<'a> CreateCidGroups<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainCidGroupsRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainCidGroupsRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainCidGroupsRequestV1` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainCidGroupsRequestV1,
+            ) -> types::builder::DomainCidGroupsRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/mssp/entities/cid-groups/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainCidGroupsResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainCidGroupsRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/cid-groups/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_cid_groups",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_cid_groups`]
+
+[`Client::delete_cid_groups`]: super::Client::delete_cid_groups*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteCidGroups<'a> {
+        client: &'a super::Client,
+        cid_group_ids: Result<::std::vec::Vec<::std::string::String>, String>,
+    }
+    impl<'a> DeleteCidGroups<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cid_group_ids: Err("cid_group_ids was not initialized".to_string()),
+            }
+        }
+        pub fn cid_group_ids<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.cid_group_ids = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for cid_group_ids failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/mssp/entities/cid-groups/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MsaEntitiesResponse>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, cid_group_ids } = self;
+            let cid_group_ids = cid_group_ids.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/cid-groups/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("cid_group_ids", &cid_group_ids),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_cid_groups",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_cid_groups`]
+
+[`Client::update_cid_groups`]: super::Client::update_cid_groups*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateCidGroups<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainCidGroupsRequestV1, String>,
+    }
+    impl<'a> UpdateCidGroups<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainCidGroupsRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainCidGroupsRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainCidGroupsRequestV1` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainCidGroupsRequestV1,
+            ) -> types::builder::DomainCidGroupsRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/mssp/entities/cid-groups/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainCidGroupsResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainCidGroupsRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/cid-groups/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_cid_groups",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_cid_group_by_id_v2`]
+
+[`Client::get_cid_group_by_id_v2`]: super::Client::get_cid_group_by_id_v2*/
+    #[derive(Debug, Clone)]
+    pub struct GetCidGroupByIdV2<'a> {
+        client: &'a super::Client,
+        ids: Result<::std::vec::Vec<::std::string::String>, String>,
+    }
+    impl<'a> GetCidGroupByIdV2<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                ids: Err("ids was not initialized".to_string()),
+            }
+        }
+        pub fn ids<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.ids = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for ids failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/entities/cid-groups/v2`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainCidGroupsResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, ids } = self;
+            let ids = ids.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/cid-groups/v2", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("ids", &ids))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_cid_group_by_id_v2",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_roles_by_id`]
+
+[`Client::get_roles_by_id`]: super::Client::get_roles_by_id*/
+    #[derive(Debug, Clone)]
+    pub struct GetRolesById<'a> {
+        client: &'a super::Client,
+        ids: Result<::std::vec::Vec<::std::string::String>, String>,
+    }
+    impl<'a> GetRolesById<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                ids: Err("ids was not initialized".to_string()),
+            }
+        }
+        pub fn ids<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.ids = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for ids failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/entities/mssp-roles/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainMsspRoleResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, ids } = self;
+            let ids = ids.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/mssp-roles/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("ids", &ids))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_roles_by_id",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::add_role`]
+
+[`Client::add_role`]: super::Client::add_role*/
+    #[derive(Debug, Clone)]
+    pub struct AddRole<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainMsspRoleRequestV1, String>,
+    }
+    impl<'a> AddRole<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainMsspRoleRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainMsspRoleRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainMsspRoleRequestV1` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainMsspRoleRequestV1,
+            ) -> types::builder::DomainMsspRoleRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/mssp/entities/mssp-roles/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainMsspRoleResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainMsspRoleRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/mssp-roles/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "add_role",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::deleted_roles`]
+
+[`Client::deleted_roles`]: super::Client::deleted_roles*/
+    #[derive(Debug, Clone)]
+    pub struct DeletedRoles<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainMsspRoleRequestV1, String>,
+    }
+    impl<'a> DeletedRoles<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainMsspRoleRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainMsspRoleRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainMsspRoleRequestV1` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainMsspRoleRequestV1,
+            ) -> types::builder::DomainMsspRoleRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `DELETE` request to `/mssp/entities/mssp-roles/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainMsspRoleResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainMsspRoleRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/mssp-roles/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "deleted_roles",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::add_user_group_members`]
+
+[`Client::add_user_group_members`]: super::Client::add_user_group_members*/
+    #[derive(Debug, Clone)]
+    pub struct AddUserGroupMembers<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainUserGroupMembersRequestV1, String>,
+    }
+    impl<'a> AddUserGroupMembers<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainUserGroupMembersRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainUserGroupMembersRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainUserGroupMembersRequestV1` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainUserGroupMembersRequestV1,
+            ) -> types::builder::DomainUserGroupMembersRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/mssp/entities/user-group-members/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainUserGroupMembersResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainUserGroupMembersRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/user-group-members/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "add_user_group_members",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_user_group_members`]
+
+[`Client::delete_user_group_members`]: super::Client::delete_user_group_members*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteUserGroupMembers<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainUserGroupMembersRequestV1, String>,
+    }
+    impl<'a> DeleteUserGroupMembers<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainUserGroupMembersRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainUserGroupMembersRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainUserGroupMembersRequestV1` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainUserGroupMembersRequestV1,
+            ) -> types::builder::DomainUserGroupMembersRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `DELETE` request to `/mssp/entities/user-group-members/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainUserGroupMembersResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainUserGroupMembersRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/user-group-members/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_user_group_members",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_user_group_members_by_id_v2`]
+
+[`Client::get_user_group_members_by_id_v2`]: super::Client::get_user_group_members_by_id_v2*/
+    #[derive(Debug, Clone)]
+    pub struct GetUserGroupMembersByIdV2<'a> {
+        client: &'a super::Client,
+        ids: Result<::std::vec::Vec<::std::string::String>, String>,
+    }
+    impl<'a> GetUserGroupMembersByIdV2<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                ids: Err("ids was not initialized".to_string()),
+            }
+        }
+        pub fn ids<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.ids = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for ids failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/entities/user-group-members/v2`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainUserGroupMembersResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, ids } = self;
+            let ids = ids.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/user-group-members/v2", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("ids", &ids))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_user_group_members_by_id_v2",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_user_groups`]
+
+[`Client::create_user_groups`]: super::Client::create_user_groups*/
+    #[derive(Debug, Clone)]
+    pub struct CreateUserGroups<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainUserGroupsRequestV1, String>,
+    }
+    impl<'a> CreateUserGroups<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainUserGroupsRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainUserGroupsRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainUserGroupsRequestV1` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainUserGroupsRequestV1,
+            ) -> types::builder::DomainUserGroupsRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/mssp/entities/user-groups/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainUserGroupsResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainUserGroupsRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/user-groups/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_user_groups",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_user_groups`]
+
+[`Client::delete_user_groups`]: super::Client::delete_user_groups*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteUserGroups<'a> {
+        client: &'a super::Client,
+        user_group_ids: Result<::std::vec::Vec<::std::string::String>, String>,
+    }
+    impl<'a> DeleteUserGroups<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_group_ids: Err("user_group_ids was not initialized".to_string()),
+            }
+        }
+        pub fn user_group_ids<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.user_group_ids = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for user_group_ids failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/mssp/entities/user-groups/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MsaEntitiesResponse>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, user_group_ids } = self;
+            let user_group_ids = user_group_ids.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/user-groups/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "user_group_ids",
+                        &user_group_ids,
+                    ),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_user_groups",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_user_groups`]
+
+[`Client::update_user_groups`]: super::Client::update_user_groups*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateUserGroups<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DomainUserGroupsRequestV1, String>,
+    }
+    impl<'a> UpdateUserGroups<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DomainUserGroupsRequestV1>,
+            <V as std::convert::TryInto<
+                types::DomainUserGroupsRequestV1,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DomainUserGroupsRequestV1` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DomainUserGroupsRequestV1,
+            ) -> types::builder::DomainUserGroupsRequestV1,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/mssp/entities/user-groups/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainUserGroupsResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DomainUserGroupsRequestV1::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/user-groups/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_user_groups",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_user_groups_by_id_v2`]
+
+[`Client::get_user_groups_by_id_v2`]: super::Client::get_user_groups_by_id_v2*/
+    #[derive(Debug, Clone)]
+    pub struct GetUserGroupsByIdV2<'a> {
+        client: &'a super::Client,
+        ids: Result<::std::vec::Vec<::std::string::String>, String>,
+    }
+    impl<'a> GetUserGroupsByIdV2<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                ids: Err("ids was not initialized".to_string()),
+            }
+        }
+        pub fn ids<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.ids = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for ids failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/entities/user-groups/v2`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DomainUserGroupsResponseV1>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, ids } = self;
+            let ids = ids.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/entities/user-groups/v2", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("ids", &ids))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_user_groups_by_id_v2",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                207u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::query_children`]
 
 [`Client::query_children`]: super::Client::query_children*/
@@ -10097,6 +14137,762 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_children",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::query_cid_group_members`]
+
+[`Client::query_cid_group_members`]: super::Client::query_cid_group_members*/
+    #[derive(Debug, Clone)]
+    pub struct QueryCidGroupMembers<'a> {
+        client: &'a super::Client,
+        cid: Result<::std::string::String, String>,
+        limit: Result<Option<i64>, String>,
+        offset: Result<Option<i64>, String>,
+        sort: Result<Option<types::QueryCidGroupMembersSort>, String>,
+    }
+    impl<'a> QueryCidGroupMembers<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cid: Err("cid was not initialized".to_string()),
+                limit: Ok(None),
+                offset: Ok(None),
+                sort: Ok(None),
+            }
+        }
+        pub fn cid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cid failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        pub fn sort<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::QueryCidGroupMembersSort>,
+        {
+            self.sort = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `QueryCidGroupMembersSort` for sort failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/queries/cid-group-members/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MsaQueryResponse>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, cid, limit, offset, sort } = self;
+            let cid = cid.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let sort = sort.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/queries/cid-group-members/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cid", &cid))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_cid_group_members",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::query_cid_groups`]
+
+[`Client::query_cid_groups`]: super::Client::query_cid_groups*/
+    #[derive(Debug, Clone)]
+    pub struct QueryCidGroups<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<i64>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        offset: Result<Option<i64>, String>,
+        sort: Result<Option<types::QueryCidGroupsSort>, String>,
+    }
+    impl<'a> QueryCidGroups<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+                name: Ok(None),
+                offset: Ok(None),
+                sort: Ok(None),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for limit failed".to_string());
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        pub fn sort<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::QueryCidGroupsSort>,
+        {
+            self.sort = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `QueryCidGroupsSort` for sort failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/queries/cid-groups/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MsaQueryResponse>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, limit, name, offset, sort } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let sort = sort.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/queries/cid-groups/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_cid_groups",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::query_roles`]
+
+[`Client::query_roles`]: super::Client::query_roles*/
+    #[derive(Debug, Clone)]
+    pub struct QueryRoles<'a> {
+        client: &'a super::Client,
+        cid_group_id: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<i64>, String>,
+        offset: Result<Option<i64>, String>,
+        role_id: Result<Option<::std::string::String>, String>,
+        sort: Result<Option<types::QueryRolesSort>, String>,
+        user_group_id: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> QueryRoles<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cid_group_id: Ok(None),
+                limit: Ok(None),
+                offset: Ok(None),
+                role_id: Ok(None),
+                sort: Ok(None),
+                user_group_id: Ok(None),
+            }
+        }
+        pub fn cid_group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cid_group_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cid_group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        pub fn role_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.role_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for role_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn sort<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::QueryRolesSort>,
+        {
+            self.sort = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `QueryRolesSort` for sort failed".to_string()
+                });
+            self
+        }
+        pub fn user_group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_group_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/queries/mssp-roles/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MsaQueryResponse>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self {
+                client,
+                cid_group_id,
+                limit,
+                offset,
+                role_id,
+                sort,
+                user_group_id,
+            } = self;
+            let cid_group_id = cid_group_id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let role_id = role_id.map_err(Error::InvalidRequest)?;
+            let sort = sort.map_err(Error::InvalidRequest)?;
+            let user_group_id = user_group_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/queries/mssp-roles/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("cid_group_id", &cid_group_id),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("role_id", &role_id))
+                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .query(
+                    &progenitor_client::QueryParam::new("user_group_id", &user_group_id),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_roles",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::query_user_group_members`]
+
+[`Client::query_user_group_members`]: super::Client::query_user_group_members*/
+    #[derive(Debug, Clone)]
+    pub struct QueryUserGroupMembers<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<i64>, String>,
+        offset: Result<Option<i64>, String>,
+        sort: Result<Option<types::QueryUserGroupMembersSort>, String>,
+        user_uuid: Result<::std::string::String, String>,
+    }
+    impl<'a> QueryUserGroupMembers<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+                offset: Ok(None),
+                sort: Ok(None),
+                user_uuid: Err("user_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        pub fn sort<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::QueryUserGroupMembersSort>,
+        {
+            self.sort = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `QueryUserGroupMembersSort` for sort failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn user_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_uuid failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/queries/user-group-members/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MsaQueryResponse>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, limit, offset, sort, user_uuid } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let sort = sort.map_err(Error::InvalidRequest)?;
+            let user_uuid = user_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/queries/user-group-members/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_user_group_members",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::query_user_groups`]
+
+[`Client::query_user_groups`]: super::Client::query_user_groups*/
+    #[derive(Debug, Clone)]
+    pub struct QueryUserGroups<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<i64>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        offset: Result<Option<i64>, String>,
+        sort: Result<Option<types::QueryUserGroupsSort>, String>,
+    }
+    impl<'a> QueryUserGroups<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+                name: Ok(None),
+                offset: Ok(None),
+                sort: Ok(None),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for limit failed".to_string());
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        pub fn sort<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::QueryUserGroupsSort>,
+        {
+            self.sort = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `QueryUserGroupsSort` for sort failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/mssp/queries/user-groups/v1`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MsaQueryResponse>,
+            Error<types::MsaspecResponseFields>,
+        > {
+            let Self { client, limit, name, offset, sort } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let sort = sort.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/mssp/queries/user-groups/v1", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_user_groups",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

@@ -24,6 +24,330 @@ pub const GET_CHILDREN_V2: Operation = Operation {
     sort_fields: &[],
     filter_fields: &[],
 };
+/// `getChildren` (`GET /mssp/entities/children/v1`).
+pub const GET_CHILDREN: Operation = Operation {
+    id: "getChildren",
+    name: "get_children",
+    method: HttpMethod::Get,
+    path: "/mssp/entities/children/v1",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `addCIDGroupMembers` (`POST /mssp/entities/cid-group-members/v1`).
+pub const ADD_CID_GROUP_MEMBERS: Operation = Operation {
+    id: "addCIDGroupMembers",
+    name: "add_cid_group_members",
+    method: HttpMethod::Post,
+    path: "/mssp/entities/cid-group-members/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `getCIDGroupMembersByV2` (`GET /mssp/entities/cid-group-members/v2`).
+pub const GET_CID_GROUP_MEMBERS_BY_V2: Operation = Operation {
+    id: "getCIDGroupMembersByV2",
+    name: "get_cid_group_members_by_v2",
+    method: HttpMethod::Get,
+    path: "/mssp/entities/cid-group-members/v2",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `deleteCIDGroupMembersV2` (`DELETE /mssp/entities/cid-group-members/v2`).
+pub const DELETE_CID_GROUP_MEMBERS_V2: Operation = Operation {
+    id: "deleteCIDGroupMembersV2",
+    name: "delete_cid_group_members_v2",
+    method: HttpMethod::Delete,
+    path: "/mssp/entities/cid-group-members/v2",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `createCIDGroups` (`POST /mssp/entities/cid-groups/v1`).
+pub const CREATE_CID_GROUPS: Operation = Operation {
+    id: "createCIDGroups",
+    name: "create_cid_groups",
+    method: HttpMethod::Post,
+    path: "/mssp/entities/cid-groups/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `updateCIDGroups` (`PATCH /mssp/entities/cid-groups/v1`).
+pub const UPDATE_CID_GROUPS: Operation = Operation {
+    id: "updateCIDGroups",
+    name: "update_cid_groups",
+    method: HttpMethod::Patch,
+    path: "/mssp/entities/cid-groups/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `deleteCIDGroups` (`DELETE /mssp/entities/cid-groups/v1`).
+pub const DELETE_CID_GROUPS: Operation = Operation {
+    id: "deleteCIDGroups",
+    name: "delete_cid_groups",
+    method: HttpMethod::Delete,
+    path: "/mssp/entities/cid-groups/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `getCIDGroupByIdV2` (`GET /mssp/entities/cid-groups/v2`).
+pub const GET_CID_GROUP_BY_ID_V2: Operation = Operation {
+    id: "getCIDGroupByIdV2",
+    name: "get_cid_group_by_id_v2",
+    method: HttpMethod::Get,
+    path: "/mssp/entities/cid-groups/v2",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `getRolesByID` (`GET /mssp/entities/mssp-roles/v1`).
+pub const GET_ROLES_BY_ID: Operation = Operation {
+    id: "getRolesByID",
+    name: "get_roles_by_id",
+    method: HttpMethod::Get,
+    path: "/mssp/entities/mssp-roles/v1",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `addRole` (`POST /mssp/entities/mssp-roles/v1`).
+pub const ADD_ROLE: Operation = Operation {
+    id: "addRole",
+    name: "add_role",
+    method: HttpMethod::Post,
+    path: "/mssp/entities/mssp-roles/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `deletedRoles` (`DELETE /mssp/entities/mssp-roles/v1`).
+pub const DELETED_ROLES: Operation = Operation {
+    id: "deletedRoles",
+    name: "deleted_roles",
+    method: HttpMethod::Delete,
+    path: "/mssp/entities/mssp-roles/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `addUserGroupMembers` (`POST /mssp/entities/user-group-members/v1`).
+pub const ADD_USER_GROUP_MEMBERS: Operation = Operation {
+    id: "addUserGroupMembers",
+    name: "add_user_group_members",
+    method: HttpMethod::Post,
+    path: "/mssp/entities/user-group-members/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `deleteUserGroupMembers` (`DELETE /mssp/entities/user-group-members/v1`).
+pub const DELETE_USER_GROUP_MEMBERS: Operation = Operation {
+    id: "deleteUserGroupMembers",
+    name: "delete_user_group_members",
+    method: HttpMethod::Delete,
+    path: "/mssp/entities/user-group-members/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `getUserGroupMembersByIDV2` (`GET /mssp/entities/user-group-members/v2`).
+pub const GET_USER_GROUP_MEMBERS_BY_ID_V2: Operation = Operation {
+    id: "getUserGroupMembersByIDV2",
+    name: "get_user_group_members_by_id_v2",
+    method: HttpMethod::Get,
+    path: "/mssp/entities/user-group-members/v2",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `createUserGroups` (`POST /mssp/entities/user-groups/v1`).
+pub const CREATE_USER_GROUPS: Operation = Operation {
+    id: "createUserGroups",
+    name: "create_user_groups",
+    method: HttpMethod::Post,
+    path: "/mssp/entities/user-groups/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `updateUserGroups` (`PATCH /mssp/entities/user-groups/v1`).
+pub const UPDATE_USER_GROUPS: Operation = Operation {
+    id: "updateUserGroups",
+    name: "update_user_groups",
+    method: HttpMethod::Patch,
+    path: "/mssp/entities/user-groups/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `deleteUserGroups` (`DELETE /mssp/entities/user-groups/v1`).
+pub const DELETE_USER_GROUPS: Operation = Operation {
+    id: "deleteUserGroups",
+    name: "delete_user_groups",
+    method: HttpMethod::Delete,
+    path: "/mssp/entities/user-groups/v1",
+    read_only: false,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:write"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
+/// `getUserGroupsByIDV2` (`GET /mssp/entities/user-groups/v2`).
+pub const GET_USER_GROUPS_BY_ID_V2: Operation = Operation {
+    id: "getUserGroupsByIDV2",
+    name: "get_user_groups_by_id_v2",
+    method: HttpMethod::Get,
+    path: "/mssp/entities/user-groups/v2",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 207, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &[],
+    sort_fields: &[],
+    filter_fields: &[],
+};
 /// `queryChildren` (`GET /mssp/queries/children/v1`).
 pub const QUERY_CHILDREN: Operation = Operation {
     id: "queryChildren",
@@ -41,6 +365,106 @@ pub const QUERY_CHILDREN: Operation = Operation {
     sort_values: &["last_modified_timestamp|asc", "last_modified_timestamp|desc"],
     sort_fields: &["last_modified_timestamp"],
     filter_fields: &["cid"],
+};
+/// `queryCIDGroupMembers` (`GET /mssp/queries/cid-group-members/v1`).
+pub const QUERY_CID_GROUP_MEMBERS: Operation = Operation {
+    id: "queryCIDGroupMembers",
+    name: "query_cid_group_members",
+    method: HttpMethod::Get,
+    path: "/mssp/queries/cid-group-members/v1",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &["last_modified_timestamp|asc", "last_modified_timestamp|desc"],
+    sort_fields: &["last_modified_timestamp"],
+    filter_fields: &[],
+};
+/// `queryCIDGroups` (`GET /mssp/queries/cid-groups/v1`).
+pub const QUERY_CID_GROUPS: Operation = Operation {
+    id: "queryCIDGroups",
+    name: "query_cid_groups",
+    method: HttpMethod::Get,
+    path: "/mssp/queries/cid-groups/v1",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &[
+        "last_modified_timestamp|asc",
+        "last_modified_timestamp|desc",
+        "name|asc",
+        "name|desc",
+    ],
+    sort_fields: &["last_modified_timestamp", "name"],
+    filter_fields: &[],
+};
+/// `queryRoles` (`GET /mssp/queries/mssp-roles/v1`).
+pub const QUERY_ROLES: Operation = Operation {
+    id: "queryRoles",
+    name: "query_roles",
+    method: HttpMethod::Get,
+    path: "/mssp/queries/mssp-roles/v1",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &["last_modified_timestamp|asc", "last_modified_timestamp|desc"],
+    sort_fields: &["last_modified_timestamp"],
+    filter_fields: &[],
+};
+/// `queryUserGroupMembers` (`GET /mssp/queries/user-group-members/v1`).
+pub const QUERY_USER_GROUP_MEMBERS: Operation = Operation {
+    id: "queryUserGroupMembers",
+    name: "query_user_group_members",
+    method: HttpMethod::Get,
+    path: "/mssp/queries/user-group-members/v1",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &["last_modified_timestamp|asc", "last_modified_timestamp|desc"],
+    sort_fields: &["last_modified_timestamp"],
+    filter_fields: &[],
+};
+/// `queryUserGroups` (`GET /mssp/queries/user-groups/v1`).
+pub const QUERY_USER_GROUPS: Operation = Operation {
+    id: "queryUserGroups",
+    name: "query_user_groups",
+    method: HttpMethod::Get,
+    path: "/mssp/queries/user-groups/v1",
+    read_only: true,
+    success: 200,
+    statuses: &[200, 400, 403, 429, 500],
+    secret_response: false,
+    auth: Auth::Bearer {
+        scopes: &["mssp:read"],
+    },
+    replaced_by: None,
+    sort_values: &[
+        "last_modified_timestamp|asc",
+        "last_modified_timestamp|desc",
+        "name|asc",
+        "name|desc",
+    ],
+    sort_fields: &["last_modified_timestamp", "name"],
+    filter_fields: &[],
 };
 /// `oauth2RevokeToken` (`POST /oauth2/revoke`).
 pub const OAUTH2_REVOKE_TOKEN: Operation = Operation {
@@ -936,7 +1360,30 @@ pub const LEGACY_RETRIEVE_USER_UUID: Operation = Operation {
 /// Every operation, in path then method order.
 pub const ALL: &[Operation] = &[
     GET_CHILDREN_V2,
+    GET_CHILDREN,
+    ADD_CID_GROUP_MEMBERS,
+    GET_CID_GROUP_MEMBERS_BY_V2,
+    DELETE_CID_GROUP_MEMBERS_V2,
+    CREATE_CID_GROUPS,
+    UPDATE_CID_GROUPS,
+    DELETE_CID_GROUPS,
+    GET_CID_GROUP_BY_ID_V2,
+    GET_ROLES_BY_ID,
+    ADD_ROLE,
+    DELETED_ROLES,
+    ADD_USER_GROUP_MEMBERS,
+    DELETE_USER_GROUP_MEMBERS,
+    GET_USER_GROUP_MEMBERS_BY_ID_V2,
+    CREATE_USER_GROUPS,
+    UPDATE_USER_GROUPS,
+    DELETE_USER_GROUPS,
+    GET_USER_GROUPS_BY_ID_V2,
     QUERY_CHILDREN,
+    QUERY_CID_GROUP_MEMBERS,
+    QUERY_CID_GROUPS,
+    QUERY_ROLES,
+    QUERY_USER_GROUP_MEMBERS,
+    QUERY_USER_GROUPS,
     OAUTH2_REVOKE_TOKEN,
     OAUTH2_ACCESS_TOKEN,
     GET_SENSOR_INSTALLERS_CCID_BY_QUERY,
@@ -982,7 +1429,30 @@ pub const ALL: &[Operation] = &[
 pub fn by_name(name: &str) -> Option<&'static Operation> {
     match name {
         "get_children_v2" => Some(&GET_CHILDREN_V2),
+        "get_children" => Some(&GET_CHILDREN),
+        "add_cid_group_members" => Some(&ADD_CID_GROUP_MEMBERS),
+        "get_cid_group_members_by_v2" => Some(&GET_CID_GROUP_MEMBERS_BY_V2),
+        "delete_cid_group_members_v2" => Some(&DELETE_CID_GROUP_MEMBERS_V2),
+        "create_cid_groups" => Some(&CREATE_CID_GROUPS),
+        "update_cid_groups" => Some(&UPDATE_CID_GROUPS),
+        "delete_cid_groups" => Some(&DELETE_CID_GROUPS),
+        "get_cid_group_by_id_v2" => Some(&GET_CID_GROUP_BY_ID_V2),
+        "get_roles_by_id" => Some(&GET_ROLES_BY_ID),
+        "add_role" => Some(&ADD_ROLE),
+        "deleted_roles" => Some(&DELETED_ROLES),
+        "add_user_group_members" => Some(&ADD_USER_GROUP_MEMBERS),
+        "delete_user_group_members" => Some(&DELETE_USER_GROUP_MEMBERS),
+        "get_user_group_members_by_id_v2" => Some(&GET_USER_GROUP_MEMBERS_BY_ID_V2),
+        "create_user_groups" => Some(&CREATE_USER_GROUPS),
+        "update_user_groups" => Some(&UPDATE_USER_GROUPS),
+        "delete_user_groups" => Some(&DELETE_USER_GROUPS),
+        "get_user_groups_by_id_v2" => Some(&GET_USER_GROUPS_BY_ID_V2),
         "query_children" => Some(&QUERY_CHILDREN),
+        "query_cid_group_members" => Some(&QUERY_CID_GROUP_MEMBERS),
+        "query_cid_groups" => Some(&QUERY_CID_GROUPS),
+        "query_roles" => Some(&QUERY_ROLES),
+        "query_user_group_members" => Some(&QUERY_USER_GROUP_MEMBERS),
+        "query_user_groups" => Some(&QUERY_USER_GROUPS),
         "oauth2_revoke_token" => Some(&OAUTH2_REVOKE_TOKEN),
         "oauth2_access_token" => Some(&OAUTH2_ACCESS_TOKEN),
         "get_sensor_installers_ccid_by_query" => {
@@ -1032,7 +1502,30 @@ pub fn by_name(name: &str) -> Option<&'static Operation> {
 pub fn by_id(id: &str) -> Option<&'static Operation> {
     match id {
         "getChildrenV2" => Some(&GET_CHILDREN_V2),
+        "getChildren" => Some(&GET_CHILDREN),
+        "addCIDGroupMembers" => Some(&ADD_CID_GROUP_MEMBERS),
+        "getCIDGroupMembersByV2" => Some(&GET_CID_GROUP_MEMBERS_BY_V2),
+        "deleteCIDGroupMembersV2" => Some(&DELETE_CID_GROUP_MEMBERS_V2),
+        "createCIDGroups" => Some(&CREATE_CID_GROUPS),
+        "updateCIDGroups" => Some(&UPDATE_CID_GROUPS),
+        "deleteCIDGroups" => Some(&DELETE_CID_GROUPS),
+        "getCIDGroupByIdV2" => Some(&GET_CID_GROUP_BY_ID_V2),
+        "getRolesByID" => Some(&GET_ROLES_BY_ID),
+        "addRole" => Some(&ADD_ROLE),
+        "deletedRoles" => Some(&DELETED_ROLES),
+        "addUserGroupMembers" => Some(&ADD_USER_GROUP_MEMBERS),
+        "deleteUserGroupMembers" => Some(&DELETE_USER_GROUP_MEMBERS),
+        "getUserGroupMembersByIDV2" => Some(&GET_USER_GROUP_MEMBERS_BY_ID_V2),
+        "createUserGroups" => Some(&CREATE_USER_GROUPS),
+        "updateUserGroups" => Some(&UPDATE_USER_GROUPS),
+        "deleteUserGroups" => Some(&DELETE_USER_GROUPS),
+        "getUserGroupsByIDV2" => Some(&GET_USER_GROUPS_BY_ID_V2),
         "queryChildren" => Some(&QUERY_CHILDREN),
+        "queryCIDGroupMembers" => Some(&QUERY_CID_GROUP_MEMBERS),
+        "queryCIDGroups" => Some(&QUERY_CID_GROUPS),
+        "queryRoles" => Some(&QUERY_ROLES),
+        "queryUserGroupMembers" => Some(&QUERY_USER_GROUP_MEMBERS),
+        "queryUserGroups" => Some(&QUERY_USER_GROUPS),
         "oauth2RevokeToken" => Some(&OAUTH2_REVOKE_TOKEN),
         "oauth2AccessToken" => Some(&OAUTH2_ACCESS_TOKEN),
         "GetSensorInstallersCCIDByQuery" => Some(&GET_SENSOR_INSTALLERS_CCID_BY_QUERY),

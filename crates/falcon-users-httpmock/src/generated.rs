@@ -91,6 +91,1554 @@ pub mod operations {
             )
         }
     }
+    pub struct GetChildrenWhen(::httpmock::When);
+    impl GetChildrenWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/children/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn ids(self, value: &::std::vec::Vec<::std::string::String>) -> Self {
+            Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))
+        }
+    }
+    pub struct GetChildrenThen(::httpmock::Then);
+    impl GetChildrenThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainChildrenResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainChildrenResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct AddCidGroupMembersWhen(::httpmock::When);
+    impl AddCidGroupMembersWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/cid-group-members/v1$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainCidGroupMembersRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct AddCidGroupMembersThen(::httpmock::Then);
+    impl AddCidGroupMembersThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainCidGroupMembersResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(
+            self,
+            value: &types::DomainCidGroupMembersResponseV1,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetCidGroupMembersByV2When(::httpmock::When);
+    impl GetCidGroupMembersByV2When {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/cid-group-members/v2$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn ids(self, value: &::std::vec::Vec<::std::string::String>) -> Self {
+            Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))
+        }
+    }
+    pub struct GetCidGroupMembersByV2Then(::httpmock::Then);
+    impl GetCidGroupMembersByV2Then {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainCidGroupMembersResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(
+            self,
+            value: &types::DomainCidGroupMembersResponseV1,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct DeleteCidGroupMembersV2When(::httpmock::When);
+    impl DeleteCidGroupMembersV2When {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::DELETE)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/cid-group-members/v2$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainCidGroupMembersRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct DeleteCidGroupMembersV2Then(::httpmock::Then);
+    impl DeleteCidGroupMembersV2Then {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainCidGroupMembersResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(
+            self,
+            value: &types::DomainCidGroupMembersResponseV1,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct CreateCidGroupsWhen(::httpmock::When);
+    impl CreateCidGroupsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/cid-groups/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainCidGroupsRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct CreateCidGroupsThen(::httpmock::Then);
+    impl CreateCidGroupsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainCidGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainCidGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct DeleteCidGroupsWhen(::httpmock::When);
+    impl DeleteCidGroupsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::DELETE)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/cid-groups/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn cid_group_ids(
+            self,
+            value: &::std::vec::Vec<::std::string::String>,
+        ) -> Self {
+            Self(
+                value.iter().fold(self.0, |when, v| when.query_param("cid_group_ids", v)),
+            )
+        }
+    }
+    pub struct DeleteCidGroupsThen(::httpmock::Then);
+    impl DeleteCidGroupsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::MsaEntitiesResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::MsaEntitiesResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct UpdateCidGroupsWhen(::httpmock::When);
+    impl UpdateCidGroupsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::PATCH)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/cid-groups/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainCidGroupsRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct UpdateCidGroupsThen(::httpmock::Then);
+    impl UpdateCidGroupsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainCidGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainCidGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetCidGroupByIdV2When(::httpmock::When);
+    impl GetCidGroupByIdV2When {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/cid-groups/v2$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn ids(self, value: &::std::vec::Vec<::std::string::String>) -> Self {
+            Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))
+        }
+    }
+    pub struct GetCidGroupByIdV2Then(::httpmock::Then);
+    impl GetCidGroupByIdV2Then {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainCidGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainCidGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetRolesByIdWhen(::httpmock::When);
+    impl GetRolesByIdWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/mssp-roles/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn ids(self, value: &::std::vec::Vec<::std::string::String>) -> Self {
+            Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))
+        }
+    }
+    pub struct GetRolesByIdThen(::httpmock::Then);
+    impl GetRolesByIdThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainMsspRoleResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainMsspRoleResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct AddRoleWhen(::httpmock::When);
+    impl AddRoleWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/mssp-roles/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainMsspRoleRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct AddRoleThen(::httpmock::Then);
+    impl AddRoleThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainMsspRoleResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainMsspRoleResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct DeletedRolesWhen(::httpmock::When);
+    impl DeletedRolesWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::DELETE)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/mssp-roles/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainMsspRoleRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct DeletedRolesThen(::httpmock::Then);
+    impl DeletedRolesThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainMsspRoleResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainMsspRoleResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct AddUserGroupMembersWhen(::httpmock::When);
+    impl AddUserGroupMembersWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/user-group-members/v1$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainUserGroupMembersRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct AddUserGroupMembersThen(::httpmock::Then);
+    impl AddUserGroupMembersThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainUserGroupMembersResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(
+            self,
+            value: &types::DomainUserGroupMembersResponseV1,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct DeleteUserGroupMembersWhen(::httpmock::When);
+    impl DeleteUserGroupMembersWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::DELETE)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/user-group-members/v1$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainUserGroupMembersRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct DeleteUserGroupMembersThen(::httpmock::Then);
+    impl DeleteUserGroupMembersThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainUserGroupMembersResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(
+            self,
+            value: &types::DomainUserGroupMembersResponseV1,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetUserGroupMembersByIdV2When(::httpmock::When);
+    impl GetUserGroupMembersByIdV2When {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/user-group-members/v2$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn ids(self, value: &::std::vec::Vec<::std::string::String>) -> Self {
+            Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))
+        }
+    }
+    pub struct GetUserGroupMembersByIdV2Then(::httpmock::Then);
+    impl GetUserGroupMembersByIdV2Then {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainUserGroupMembersResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(
+            self,
+            value: &types::DomainUserGroupMembersResponseV1,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct CreateUserGroupsWhen(::httpmock::When);
+    impl CreateUserGroupsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/user-groups/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainUserGroupsRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct CreateUserGroupsThen(::httpmock::Then);
+    impl CreateUserGroupsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainUserGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainUserGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct DeleteUserGroupsWhen(::httpmock::When);
+    impl DeleteUserGroupsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::DELETE)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/user-groups/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn user_group_ids(
+            self,
+            value: &::std::vec::Vec<::std::string::String>,
+        ) -> Self {
+            Self(
+                value
+                    .iter()
+                    .fold(self.0, |when, v| when.query_param("user_group_ids", v)),
+            )
+        }
+    }
+    pub struct DeleteUserGroupsThen(::httpmock::Then);
+    impl DeleteUserGroupsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::MsaEntitiesResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::MsaEntitiesResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct UpdateUserGroupsWhen(::httpmock::When);
+    impl UpdateUserGroupsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::PATCH)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/user-groups/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::DomainUserGroupsRequestV1) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct UpdateUserGroupsThen(::httpmock::Then);
+    impl UpdateUserGroupsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainUserGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainUserGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetUserGroupsByIdV2When(::httpmock::When);
+    impl GetUserGroupsByIdV2When {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/entities/user-groups/v2$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn ids(self, value: &::std::vec::Vec<::std::string::String>) -> Self {
+            Self(value.iter().fold(self.0, |when, v| when.query_param("ids", v)))
+        }
+    }
+    pub struct GetUserGroupsByIdV2Then(::httpmock::Then);
+    impl GetUserGroupsByIdV2Then {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DomainUserGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn multi_status(self, value: &types::DomainUserGroupsResponseV1) -> Self {
+            Self(
+                self
+                    .0
+                    .status(207u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
     pub struct QueryChildrenWhen(::httpmock::When);
     impl QueryChildrenWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -155,6 +1703,574 @@ pub mod operations {
             self.0
         }
         pub fn ok(self, value: &types::MsaspecQueryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct QueryCidGroupMembersWhen(::httpmock::When);
+    impl QueryCidGroupMembersWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/queries/cid-group-members/v1$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn cid(self, value: &str) -> Self {
+            Self(self.0.query_param("cid", value.to_string()))
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn sort<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::QueryCidGroupMembersSort>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sort", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sort"))
+            }
+        }
+    }
+    pub struct QueryCidGroupMembersThen(::httpmock::Then);
+    impl QueryCidGroupMembersThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::MsaQueryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct QueryCidGroupsWhen(::httpmock::When);
+    impl QueryCidGroupsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/queries/cid-groups/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn name<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("name", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("name"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn sort<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::QueryCidGroupsSort>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sort", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sort"))
+            }
+        }
+    }
+    pub struct QueryCidGroupsThen(::httpmock::Then);
+    impl QueryCidGroupsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::MsaQueryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct QueryRolesWhen(::httpmock::When);
+    impl QueryRolesWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/queries/mssp-roles/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn cid_group_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("cid_group_id", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("cid_group_id"))
+            }
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn role_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("role_id", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("role_id"))
+            }
+        }
+        pub fn sort<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::QueryRolesSort>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sort", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sort"))
+            }
+        }
+        pub fn user_group_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("user_group_id", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("user_group_id"))
+            }
+        }
+    }
+    pub struct QueryRolesThen(::httpmock::Then);
+    impl QueryRolesThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::MsaQueryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct QueryUserGroupMembersWhen(::httpmock::When);
+    impl QueryUserGroupMembersWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/queries/user-group-members/v1$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn sort<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::QueryUserGroupMembersSort>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sort", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sort"))
+            }
+        }
+        pub fn user_uuid(self, value: &str) -> Self {
+            Self(self.0.query_param("user_uuid", value.to_string()))
+        }
+    }
+    pub struct QueryUserGroupMembersThen(::httpmock::Then);
+    impl QueryUserGroupMembersThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::MsaQueryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::MsaspecResponseFields) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(
+            self,
+            value: &types::MsaspecResponseFields,
+        ) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct QueryUserGroupsWhen(::httpmock::When);
+    impl QueryUserGroupsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/mssp/queries/user-groups/v1$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn name<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("name", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("name"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn sort<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::QueryUserGroupsSort>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sort", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sort"))
+            }
+        }
+    }
+    pub struct QueryUserGroupsThen(::httpmock::Then);
+    impl QueryUserGroupsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::MsaQueryResponse) -> Self {
             Self(
                 self
                     .0
@@ -3962,9 +6078,105 @@ pub trait MockServerExt {
     fn get_children_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::GetChildrenV2When, operations::GetChildrenV2Then);
+    fn get_children<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetChildrenWhen, operations::GetChildrenThen);
+    fn add_cid_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::AddCidGroupMembersWhen,
+            operations::AddCidGroupMembersThen,
+        );
+    fn get_cid_group_members_by_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetCidGroupMembersByV2When,
+            operations::GetCidGroupMembersByV2Then,
+        );
+    fn delete_cid_group_members_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::DeleteCidGroupMembersV2When,
+            operations::DeleteCidGroupMembersV2Then,
+        );
+    fn create_cid_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::CreateCidGroupsWhen, operations::CreateCidGroupsThen);
+    fn delete_cid_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeleteCidGroupsWhen, operations::DeleteCidGroupsThen);
+    fn update_cid_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::UpdateCidGroupsWhen, operations::UpdateCidGroupsThen);
+    fn get_cid_group_by_id_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetCidGroupByIdV2When, operations::GetCidGroupByIdV2Then);
+    fn get_roles_by_id<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetRolesByIdWhen, operations::GetRolesByIdThen);
+    fn add_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::AddRoleWhen, operations::AddRoleThen);
+    fn deleted_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeletedRolesWhen, operations::DeletedRolesThen);
+    fn add_user_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::AddUserGroupMembersWhen,
+            operations::AddUserGroupMembersThen,
+        );
+    fn delete_user_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::DeleteUserGroupMembersWhen,
+            operations::DeleteUserGroupMembersThen,
+        );
+    fn get_user_group_members_by_id_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetUserGroupMembersByIdV2When,
+            operations::GetUserGroupMembersByIdV2Then,
+        );
+    fn create_user_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::CreateUserGroupsWhen, operations::CreateUserGroupsThen);
+    fn delete_user_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeleteUserGroupsWhen, operations::DeleteUserGroupsThen);
+    fn update_user_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::UpdateUserGroupsWhen, operations::UpdateUserGroupsThen);
+    fn get_user_groups_by_id_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetUserGroupsByIdV2When,
+            operations::GetUserGroupsByIdV2Then,
+        );
     fn query_children<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::QueryChildrenWhen, operations::QueryChildrenThen);
+    fn query_cid_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::QueryCidGroupMembersWhen,
+            operations::QueryCidGroupMembersThen,
+        );
+    fn query_cid_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::QueryCidGroupsWhen, operations::QueryCidGroupsThen);
+    fn query_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::QueryRolesWhen, operations::QueryRolesThen);
+    fn query_user_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::QueryUserGroupMembersWhen,
+            operations::QueryUserGroupMembersThen,
+        );
+    fn query_user_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::QueryUserGroupsWhen, operations::QueryUserGroupsThen);
     fn oauth2_revoke_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::Oauth2RevokeTokenWhen, operations::Oauth2RevokeTokenThen);
@@ -4170,6 +6382,225 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
+    fn get_children<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetChildrenWhen, operations::GetChildrenThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetChildrenWhen::new(when),
+                operations::GetChildrenThen::new(then),
+            )
+        })
+    }
+    fn add_cid_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::AddCidGroupMembersWhen,
+            operations::AddCidGroupMembersThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::AddCidGroupMembersWhen::new(when),
+                operations::AddCidGroupMembersThen::new(then),
+            )
+        })
+    }
+    fn get_cid_group_members_by_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetCidGroupMembersByV2When,
+            operations::GetCidGroupMembersByV2Then,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetCidGroupMembersByV2When::new(when),
+                operations::GetCidGroupMembersByV2Then::new(then),
+            )
+        })
+    }
+    fn delete_cid_group_members_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::DeleteCidGroupMembersV2When,
+            operations::DeleteCidGroupMembersV2Then,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::DeleteCidGroupMembersV2When::new(when),
+                operations::DeleteCidGroupMembersV2Then::new(then),
+            )
+        })
+    }
+    fn create_cid_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::CreateCidGroupsWhen, operations::CreateCidGroupsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::CreateCidGroupsWhen::new(when),
+                operations::CreateCidGroupsThen::new(then),
+            )
+        })
+    }
+    fn delete_cid_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeleteCidGroupsWhen, operations::DeleteCidGroupsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::DeleteCidGroupsWhen::new(when),
+                operations::DeleteCidGroupsThen::new(then),
+            )
+        })
+    }
+    fn update_cid_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::UpdateCidGroupsWhen, operations::UpdateCidGroupsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::UpdateCidGroupsWhen::new(when),
+                operations::UpdateCidGroupsThen::new(then),
+            )
+        })
+    }
+    fn get_cid_group_by_id_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetCidGroupByIdV2When, operations::GetCidGroupByIdV2Then),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetCidGroupByIdV2When::new(when),
+                operations::GetCidGroupByIdV2Then::new(then),
+            )
+        })
+    }
+    fn get_roles_by_id<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetRolesByIdWhen, operations::GetRolesByIdThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetRolesByIdWhen::new(when),
+                operations::GetRolesByIdThen::new(then),
+            )
+        })
+    }
+    fn add_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::AddRoleWhen, operations::AddRoleThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::AddRoleWhen::new(when),
+                operations::AddRoleThen::new(then),
+            )
+        })
+    }
+    fn deleted_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeletedRolesWhen, operations::DeletedRolesThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::DeletedRolesWhen::new(when),
+                operations::DeletedRolesThen::new(then),
+            )
+        })
+    }
+    fn add_user_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::AddUserGroupMembersWhen,
+            operations::AddUserGroupMembersThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::AddUserGroupMembersWhen::new(when),
+                operations::AddUserGroupMembersThen::new(then),
+            )
+        })
+    }
+    fn delete_user_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::DeleteUserGroupMembersWhen,
+            operations::DeleteUserGroupMembersThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::DeleteUserGroupMembersWhen::new(when),
+                operations::DeleteUserGroupMembersThen::new(then),
+            )
+        })
+    }
+    fn get_user_group_members_by_id_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetUserGroupMembersByIdV2When,
+            operations::GetUserGroupMembersByIdV2Then,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetUserGroupMembersByIdV2When::new(when),
+                operations::GetUserGroupMembersByIdV2Then::new(then),
+            )
+        })
+    }
+    fn create_user_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::CreateUserGroupsWhen, operations::CreateUserGroupsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::CreateUserGroupsWhen::new(when),
+                operations::CreateUserGroupsThen::new(then),
+            )
+        })
+    }
+    fn delete_user_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeleteUserGroupsWhen, operations::DeleteUserGroupsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::DeleteUserGroupsWhen::new(when),
+                operations::DeleteUserGroupsThen::new(then),
+            )
+        })
+    }
+    fn update_user_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::UpdateUserGroupsWhen, operations::UpdateUserGroupsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::UpdateUserGroupsWhen::new(when),
+                operations::UpdateUserGroupsThen::new(then),
+            )
+        })
+    }
+    fn get_user_groups_by_id_v2<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetUserGroupsByIdV2When,
+            operations::GetUserGroupsByIdV2Then,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetUserGroupsByIdV2When::new(when),
+                operations::GetUserGroupsByIdV2Then::new(then),
+            )
+        })
+    }
     fn query_children<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::QueryChildrenWhen, operations::QueryChildrenThen),
@@ -4178,6 +6609,67 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::QueryChildrenWhen::new(when),
                 operations::QueryChildrenThen::new(then),
+            )
+        })
+    }
+    fn query_cid_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::QueryCidGroupMembersWhen,
+            operations::QueryCidGroupMembersThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::QueryCidGroupMembersWhen::new(when),
+                operations::QueryCidGroupMembersThen::new(then),
+            )
+        })
+    }
+    fn query_cid_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::QueryCidGroupsWhen, operations::QueryCidGroupsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::QueryCidGroupsWhen::new(when),
+                operations::QueryCidGroupsThen::new(then),
+            )
+        })
+    }
+    fn query_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::QueryRolesWhen, operations::QueryRolesThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::QueryRolesWhen::new(when),
+                operations::QueryRolesThen::new(then),
+            )
+        })
+    }
+    fn query_user_group_members<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::QueryUserGroupMembersWhen,
+            operations::QueryUserGroupMembersThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::QueryUserGroupMembersWhen::new(when),
+                operations::QueryUserGroupMembersThen::new(then),
+            )
+        })
+    }
+    fn query_user_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::QueryUserGroupsWhen, operations::QueryUserGroupsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::QueryUserGroupsWhen::new(when),
+                operations::QueryUserGroupsThen::new(then),
             )
         })
     }

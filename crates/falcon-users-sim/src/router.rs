@@ -20,8 +20,8 @@ use crate::envelope::{Headers, error, trace_id};
 use crate::faults;
 use crate::rate;
 use crate::routes::{
-    aggregates, children, grants, invitations, legacy, oauth2, permissions, roles, sensor_download,
-    users,
+    aggregates, children, flight_control, grants, invitations, legacy, oauth2, permissions, roles,
+    sensor_download, users,
 };
 use crate::shared::Shared;
 
@@ -113,6 +113,53 @@ fn registry() -> Vec<Entry> {
         ),
         handle(&op::QUERY_CHILDREN, children::query),
         handle(&op::GET_CHILDREN_V2, children::details),
+        handle(&op::GET_CHILDREN, children::details_by_query),
+        handle(&op::QUERY_CID_GROUPS, flight_control::query_cid_groups),
+        handle(&op::GET_CID_GROUP_BY_ID_V2, flight_control::cid_groups),
+        handle(&op::CREATE_CID_GROUPS, flight_control::create_cid_groups),
+        handle(&op::UPDATE_CID_GROUPS, flight_control::update_cid_groups),
+        handle(&op::DELETE_CID_GROUPS, flight_control::delete_cid_groups),
+        handle(
+            &op::QUERY_CID_GROUP_MEMBERS,
+            flight_control::query_cid_group_members,
+        ),
+        handle(
+            &op::GET_CID_GROUP_MEMBERS_BY_V2,
+            flight_control::cid_group_members,
+        ),
+        handle(
+            &op::ADD_CID_GROUP_MEMBERS,
+            flight_control::add_cid_group_members,
+        ),
+        handle(
+            &op::DELETE_CID_GROUP_MEMBERS_V2,
+            flight_control::delete_cid_group_members,
+        ),
+        handle(&op::QUERY_USER_GROUPS, flight_control::query_user_groups),
+        handle(&op::GET_USER_GROUPS_BY_ID_V2, flight_control::user_groups),
+        handle(&op::CREATE_USER_GROUPS, flight_control::create_user_groups),
+        handle(&op::UPDATE_USER_GROUPS, flight_control::update_user_groups),
+        handle(&op::DELETE_USER_GROUPS, flight_control::delete_user_groups),
+        handle(
+            &op::QUERY_USER_GROUP_MEMBERS,
+            flight_control::query_user_group_members,
+        ),
+        handle(
+            &op::GET_USER_GROUP_MEMBERS_BY_ID_V2,
+            flight_control::user_group_members,
+        ),
+        handle(
+            &op::ADD_USER_GROUP_MEMBERS,
+            flight_control::add_user_group_members,
+        ),
+        handle(
+            &op::DELETE_USER_GROUP_MEMBERS,
+            flight_control::delete_user_group_members,
+        ),
+        handle(&op::QUERY_ROLES, flight_control::query_links),
+        handle(&op::GET_ROLES_BY_ID, flight_control::links),
+        handle(&op::ADD_ROLE, flight_control::add_link_roles),
+        handle(&op::DELETED_ROLES, flight_control::delete_link_roles),
     ]
 }
 

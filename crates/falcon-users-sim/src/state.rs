@@ -12,6 +12,10 @@ use falcon_users_api::types::{
 
 use crate::fql::{Filter, Sort};
 
+pub mod fleet;
+
+use fleet::{Fleet, LINK_GRANT_TYPE, LinkGrant};
+
 /// A user as the simulator stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
@@ -124,6 +128,9 @@ pub struct State {
     pub parent_cid: String,
     /// Its children, in creation order.
     pub child_cids: Vec<String>,
+    /// The parent's Flight Control CID groups, user groups and links.
+    #[serde(default, skip_serializing_if = "Fleet::is_empty")]
+    pub fleet: Fleet,
     /// Writes that reads do not see yet, oldest first (a simulator with a read-after-write lag
     /// keeps them beside the tenants; see [`crate::SimConfig::read_lag`]). The tenants above
     /// already hold them: they are the true state, and these say what reads still see instead.
@@ -180,13 +187,25 @@ pub enum Change {
         /// The grants after it.
         after: Vec<Grant>,
     },
+    /// The parent's Flight Control groups and links, whole (they change rarely, and a link's
+    /// grants depend on all three at once).
+    Fleet {
+        /// The parent CID, which owns them.
+        cid: String,
+        /// The fleet before the write.
+        before: Box<Fleet>,
+        /// The fleet after it.
+        after: Box<Fleet>,
+    },
 }
 
 impl Change {
     /// The CID of the record it changed.
     pub fn cid(&self) -> &str {
         match self {
-            Change::User { cid, .. } | Change::Grants { cid, .. } => cid,
+            Change::User { cid, .. } | Change::Grants { cid, .. } | Change::Fleet { cid, .. } => {
+                cid
+            }
         }
     }
 
@@ -205,6 +224,7 @@ impl Change {
                     cid: c, uuid: u, ..
                 },
             ) => cid == c && uuid == u,
+            (Change::Fleet { .. }, Change::Fleet { .. }) => true,
             _ => false,
         }
     }
@@ -581,6 +601,15 @@ impl State {
                 }
             }
         }
+        problems.extend(self.fleet.problems(
+            |cid| cid == parent || children.contains(cid),
+            |uuid| {
+                self.tenants
+                    .get(parent)
+                    .is_some_and(|t| t.users.contains_key(uuid))
+            },
+            |role| self.builtin_roles.iter().any(|r| r.id == role),
+        ));
         for write in &self.pending {
             for change in &write.changes {
                 if !self.tenants.contains_key(change.cid()) {
@@ -595,8 +624,8 @@ impl State {
     }
 
     /// The user and grant records that differ between `before` and this state, each with both
-    /// values, in CID then UUID order (users before grants). Tenants `before` lacks count as
-    /// empty. It compares every record: O(users + grants), paid per write only by a simulator
+    /// values, in CID then UUID order (users before grants), then the fleet if it differs.
+    /// Tenants `before` lacks count as empty. It compares every record: O(users + grants), paid per write only by a simulator
     /// with a read-after-write lag.
     pub fn changes_since(&self, before: &State) -> Vec<Change> {
         let empty = Tenant::default();
@@ -641,12 +670,23 @@ impl State {
                 }
             }
         }
+        if self.fleet != before.fleet {
+            changes.push(Change::Fleet {
+                cid: self.parent_cid.clone(),
+                before: Box::new(before.fleet.clone()),
+                after: Box::new(self.fleet.clone()),
+            });
+        }
         changes
     }
 
     /// Sets the record `change` names to its value after the write (`forward`) or before it.
     /// A CID without a tenant is skipped ([`State::problems`] names it in a loaded state).
     pub fn apply(&mut self, change: &Change, forward: bool) {
+        if let Change::Fleet { before, after, .. } = change {
+            self.fleet = Fleet::clone(if forward { after } else { before });
+            return;
+        }
         let Some(tenant) = self.tenants.get_mut(change.cid()) else {
             return;
         };
@@ -678,16 +718,18 @@ impl State {
                     tenant.grants.insert(uuid.clone(), grants.clone());
                 }
             }
+            Change::Fleet { .. } => {}
         }
     }
 
     /// Deletes a user homed in `cid`, with the grants they hold anywhere (Flight Control
-    /// children too).
+    /// children too) and their places in user groups.
     pub fn remove_user(&mut self, cid: &str, uuid: &str) -> Option<User> {
         let user = self.tenants.get_mut(cid)?.remove(uuid)?;
         for tenant in self.tenants.values_mut() {
             tenant.grants.remove(uuid);
         }
+        self.fleet.forget_user(uuid);
         Some(user)
     }
 }
@@ -741,6 +783,32 @@ pub fn grant_resource(
         role_name,
         user_group_id: None,
         user_group_name: None,
+        user_type: Some("internal".into()),
+        uuid: Some(user_uuid.to_owned()),
+    }
+}
+
+/// A role held through a Flight Control link, in the grants listings' shape: the source
+/// fields name the link's groups, `parent_cid` the parent whose link gives it.
+pub fn link_grant_resource(
+    state: &State,
+    user_uuid: &str,
+    cid: &str,
+    grant: &LinkGrant<'_>,
+) -> FlightcontrolapiCombinedUserRolesResourceV2 {
+    FlightcontrolapiCombinedUserRolesResourceV2 {
+        cid: Some(cid.to_owned()),
+        cid_group_id: Some(grant.cid_group.id.clone()),
+        cid_group_name: Some(grant.cid_group.name.clone()),
+        expires_at: None,
+        grant_type: Some(LINK_GRANT_TYPE.into()),
+        parent_cid: Some(state.parent_cid.clone()),
+        role_id: grant.role_id.to_owned(),
+        role_name: state
+            .role(cid, grant.role_id)
+            .map(|r| r.display_name.clone()),
+        user_group_id: Some(grant.user_group.id.clone()),
+        user_group_name: Some(grant.user_group.name.clone()),
         user_type: Some("internal".into()),
         uuid: Some(user_uuid.to_owned()),
     }

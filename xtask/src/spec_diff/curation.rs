@@ -9,7 +9,7 @@ use regex::Regex;
 const EXPLAINED_HEADING: &str = "explained drift";
 
 /// The "Explained drift" patterns of CURATION.md.
-pub(super) struct Curation {
+pub(crate) struct Curation {
     pub(super) path: PathBuf,
     pub(super) found: bool,
     pub(super) patterns: Vec<Pattern>,
@@ -27,7 +27,7 @@ pub(super) struct Pattern {
 impl Curation {
     /// Reads `path`; a missing file means no difference is explained (a fresh checkout or a
     /// project without curation notes is still diffable).
-    pub(super) fn load(path: &Path) -> Result<Self> {
+    pub(crate) fn load(path: &Path) -> Result<Self> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => Some(text),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
@@ -48,7 +48,7 @@ impl Curation {
     }
 
     /// Index of the first pattern matching the whole `key`.
-    pub(super) fn explain(&self, key: &str) -> Option<usize> {
+    pub(crate) fn explain(&self, key: &str) -> Option<usize> {
         self.patterns
             .iter()
             .position(|pattern| pattern.regex.is_match(key))

@@ -58,7 +58,7 @@
 //! (parameters, request bodies), [`responses`], [`schema`] (shape comparison and models),
 //! [`curation`] (the explained-drift patterns) and [`report`].
 
-mod curation;
+pub(crate) mod curation;
 pub(crate) mod document;
 mod finding;
 mod inputs;

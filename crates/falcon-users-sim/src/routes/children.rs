@@ -1,4 +1,5 @@
-//! Flight Control discovery: the parent's children (`queryChildren`, `getChildrenV2`).
+//! Flight Control discovery: the parent's children (`queryChildren`, `getChildrenV2` and its
+//! GET form `getChildren`).
 //!
 //! Children are never changed here, so a child's last change is its creation: the
 //! `last_modified_timestamp` order is the order of `State::child_cids` (ties cannot happen).
@@ -76,6 +77,22 @@ pub async fn query(
 /// is missing, even all (the Flight Control entity calls' way; the operation declares no 404).
 pub async fn details(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: Bytes) -> Answer {
     let request: MsaspecIdsRequest = body(&bytes, &gate)?;
+    answer_details(&shared, &gate, &request.ids)
+}
+
+/// `getChildren`: [`details`] with the CIDs in the query string (`ids=a&ids=b`).
+pub async fn details_by_query(
+    State(shared): State<Arc<Shared>>,
+    gate: Admitted,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let ids = Params::parse(raw.as_deref()).all("ids");
+    answer_details(&shared, &gate, &ids)
+}
+
+/// The details of the children among `ids`, both forms' answer.
+fn answer_details(shared: &Shared, gate: &Admitted, ids: &[String]) -> Answer {
+    let request = MsaspecIdsRequest { ids: ids.to_vec() };
     if request.ids.is_empty() || request.ids.len() > MAX_IDS {
         return Err(gate.fail(
             StatusCode::BAD_REQUEST,
@@ -86,11 +103,7 @@ pub async fn details(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: B
     let kids = children(&state, &gate.token.cid);
     let (mut found, mut errors) = (Vec::new(), Vec::new());
     for id in &request.ids {
-        let cid = id
-            .split('-')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let cid = bare_cid(id);
         match kids.iter().find(|c| **c == cid) {
             Some(cid) => found.push(link(&state, cid)),
             None => errors.push(MsaspecError {
@@ -111,6 +124,15 @@ pub async fn details(State(shared): State<Arc<Shared>>, gate: Admitted, bytes: B
         resources: Some(found),
     };
     Ok(answer(status, &gate.headers, &body))
+}
+
+/// A CID as the simulator keys it: lower case, without the console's `-XX` checksum.
+pub fn bare_cid(text: &str) -> String {
+    text.trim()
+        .split('-')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
 /// The children of `cid`, oldest first: the parent's, none for anyone else.

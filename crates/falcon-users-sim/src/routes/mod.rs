@@ -3,6 +3,7 @@
 
 pub mod aggregates;
 pub mod children;
+pub mod flight_control;
 pub mod grants;
 pub mod invitations;
 pub mod legacy;

@@ -466,9 +466,110 @@ struct Provocation {
     body: Option<String>,
 }
 
+/// The parent's Flight Control groups a Flight Control operation's known ids name: made
+/// afresh for each (a delete of the previous operation may have taken them).
+struct FleetIds {
+    user_group: String,
+    cid_group: String,
+    link: String,
+    child: String,
+}
+
+/// A user group with `member`, a CID group with the first child, and a link between them.
+async fn fleet_fixture(c: &Ctx, member: &str) -> FleetIds {
+    let user_group =
+        c.rw.create_user_groups()
+            .body(types::DomainUserGroupsRequestV1 {
+                resources: vec![types::DomainUserGroup {
+                    name: Some("Sweep users".into()),
+                    ..Default::default()
+                }],
+            })
+            .send()
+            .await
+            .expect("a user group")
+            .into_inner()
+            .resources
+            .unwrap_or_default()[0]
+            .user_group_id
+            .clone()
+            .expect("its id");
+    let cid_group =
+        c.rw.create_cid_groups()
+            .body(types::DomainCidGroupsRequestV1 {
+                resources: vec![types::DomainCidGroup {
+                    name: Some("Sweep CIDs".into()),
+                    ..Default::default()
+                }],
+            })
+            .send()
+            .await
+            .expect("a CID group")
+            .into_inner()
+            .resources
+            .unwrap_or_default()[0]
+            .cid_group_id
+            .clone()
+            .expect("its id");
+    let child = c.children[0].clone();
+    c.rw.add_user_group_members()
+        .body(types::DomainUserGroupMembersRequestV1 {
+            resources: vec![types::DomainUserGroupMembers {
+                user_group_id: user_group.clone(),
+                user_uuids: vec![member.to_owned()],
+            }],
+        })
+        .send()
+        .await
+        .expect("a member");
+    c.rw.add_cid_group_members()
+        .body(types::DomainCidGroupMembersRequestV1 {
+            resources: vec![types::DomainCidGroupMembers {
+                cid_group_id: cid_group.clone(),
+                cids: vec![child.clone()],
+            }],
+        })
+        .send()
+        .await
+        .expect("a member CID");
+    let link =
+        c.rw.add_role()
+            .body(types::DomainMsspRoleRequestV1 {
+                resources: vec![types::DomainMsspRoles {
+                    cid_group_id: cid_group.clone(),
+                    id: None,
+                    role_ids: vec!["falcon_console_guest".into()],
+                    user_group_id: user_group.clone(),
+                }],
+            })
+            .send()
+            .await
+            .expect("a link")
+            .into_inner()
+            .resources
+            .unwrap_or_default()[0]
+            .id
+            .clone()
+            .expect("its id");
+    FleetIds {
+        user_group,
+        cid_group,
+        link,
+        child,
+    }
+}
+
 /// What each operation is sent to draw out its statuses: success, bad input, unknown ids,
-/// another CID, a read-only token, wrong credentials.
-fn provocations(c: &Ctx, op: &Operation, rw: &str, ro: &str, spare: &str) -> Vec<Provocation> {
+/// another CID, a read-only token, wrong credentials. A Flight Control operation's known ids
+/// are those of `fleet`.
+fn provocations(
+    c: &Ctx,
+    op: &Operation,
+    rw: &str,
+    ro: &str,
+    spare: &str,
+    fleet: Option<&FleetIds>,
+) -> Vec<Provocation> {
     let user = c.users(&c.parent).pop().expect("a seeded user");
     let role = c.custom_role(&c.parent, 0);
     let foreign = "0123456789abcdef0123456789abcdef";
@@ -502,6 +603,43 @@ fn provocations(c: &Ctx, op: &Operation, rw: &str, ro: &str, spare: &str) -> Vec
         serde_json::to_string(&[terms("status", "", 10)]).expect("serialisable")
     } else {
         known_body
+    };
+    // Flight Control's calls name groups, links and children.
+    let (known_query, known_body) = match fleet {
+        Some(f) => {
+            let ids = if op.path.contains("/cid-group") {
+                &f.cid_group
+            } else if op.path.contains("/user-group") {
+                &f.user_group
+            } else if op.path.contains("/mssp-roles/") {
+                &f.link
+            } else {
+                &f.child
+            };
+            let query = format!(
+                "ids={ids}&cid_group_ids={cg}&user_group_ids={ug}&cid={child}&user_uuid={u}\
+                 &user_group_id={ug}&cid_group_id={cg}",
+                cg = f.cid_group,
+                ug = f.user_group,
+                child = f.child,
+                u = user.uuid,
+            );
+            let body = serde_json::json!({
+                "ids": [f.child],
+                "resources": [{
+                    "name": "Sweep",
+                    "description": "made by the sweep",
+                    "cid_group_id": f.cid_group,
+                    "user_group_id": f.user_group,
+                    "cids": [f.child],
+                    "user_uuids": [user.uuid],
+                    "role_ids": ["falcon_console_guest"],
+                }],
+            })
+            .to_string();
+            (query, body)
+        }
+        None => (known_query, known_body),
     };
     match op.auth {
         Auth::None => vec![
@@ -571,7 +709,14 @@ async fn every_status_the_simulator_answers_is_one_the_spec_declares_for_the_ope
         let rw = mint(&c.base, RW_ID, RW_SECRET, None).await;
         let ro = mint(&c.base, RO_ID, RO_SECRET, None).await;
         let spare = mint(&c.base, RW_ID, RW_SECRET, None).await;
-        for case in provocations(&c, op, &rw, &ro, &spare) {
+        let fleet = match op.path.starts_with("/mssp/") {
+            true => {
+                let member = c.users(&c.parent).pop().expect("a seeded user");
+                Some(fleet_fixture(&c, &member.uuid).await)
+            }
+            false => None,
+        };
+        for case in provocations(&c, op, &rw, &ro, &spare, fleet.as_ref()) {
             let mut url = format!("{}{}", c.base, op.path);
             if !case.query.is_empty() {
                 url = format!("{url}?{}", case.query);

@@ -259,11 +259,18 @@ async fn every_sort_value_and_filter_field_of_the_table_is_accepted() {
             .iter()
             .map(|f| ("filter", format!("{f}:'x*'")));
         for (name, value) in sorts.chain(filters) {
-            // `user_uuid` is what the grant queries require; the others ignore it.
+            // What queries require, each ignored where it is not: `user_uuid` (the grant
+            // queries, Flight Control's user group members), `cid` (its CID group members) and
+            // a group id (its links need a user group's or a CID group's).
             let response = http
                 .request(op.method.as_http(), format!("{}{}", c.base, op.path))
                 .bearer_auth(&token)
-                .query(&[(name, value.as_str()), ("user_uuid", uuid.as_str())])
+                .query(&[
+                    (name, value.as_str()),
+                    ("user_uuid", uuid.as_str()),
+                    ("cid", c.parent.as_str()),
+                    ("user_group_id", "0123456789abcdef0123456789abcdef"),
+                ])
                 .send()
                 .await
                 .unwrap();
