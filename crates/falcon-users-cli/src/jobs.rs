@@ -10,8 +10,8 @@ use falcon_users::types::CombinedUserRolesV2Sort;
 use falcon_users::workflows::roster::RoleEdit;
 
 use crate::cli::{
-    ApplyArgs, AuthCommand, BulkUsers, Command, GrantsCommand, InventoryArgs, OffboardArgs,
-    PlanArgs, ProvisionArgs, ReviewArgs, RolesCommand, RosterArgs, UsersCommand,
+    ApplyArgs, AuthCommand, BulkUsers, Command, FleetCommand, GrantsCommand, InventoryArgs,
+    OffboardArgs, PlanArgs, ProvisionArgs, ReviewArgs, RolesCommand, RosterArgs, UsersCommand,
 };
 use crate::exit;
 use crate::failure::Failure;
@@ -44,6 +44,8 @@ pub enum Job {
     Plan(PlanArgs),
     /// `apply`.
     Apply(ApplyArgs),
+    /// `fleet ...`.
+    Fleet(FleetCommand),
     /// `auth ...`.
     Auth(AuthCommand),
 }
@@ -64,6 +66,7 @@ impl TryFrom<Command> for Job {
             Command::Roster(a) => Job::Roster(a),
             Command::Plan(a) => Job::Plan(a),
             Command::Apply(a) => Job::Apply(a),
+            Command::Fleet(c) => Job::Fleet(c),
             Command::Auth(c) => Job::Auth(c),
             Command::Sim(_) | Command::Config(_) | Command::Completions(_) | Command::Man(_) => {
                 return Err(Failure::Exit(
@@ -96,6 +99,7 @@ impl Job {
             | Job::Provision(_)
             | Job::Offboard(_)
             | Job::Children
+            | Job::Fleet(_)
             | Job::Auth(_) => (None, Use::Read),
         };
         members.map(|m| (m, use_))

@@ -6,6 +6,7 @@ mod wire {
     mod aggregates;
     mod children;
     mod errors;
+    mod fleet_groups;
     mod grants;
     mod legacy;
     mod oauth2;
