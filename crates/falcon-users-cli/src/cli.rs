@@ -233,10 +233,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// Apply a saved plan, or plan a roster and apply it, after confirmation.
     Apply(ApplyArgs),
-    /// Flight Control access as code: user groups, CID groups and the links between them, in a
-    /// TOML file to edit and review; `export`, `plan`, `apply` as for a roster.
+    /// Flight Control access as code: groups and links in a TOML file; export, plan, apply.
     ///
-    /// The fleet here is the parent's Flight Control groups (not `--member-cids`, which picks
+    /// User groups (members), CID groups (child CIDs) and the links between them (roles), in a
+    /// file to edit and review; `export`, `plan` and `apply` as for a roster. The fleet here is the parent's Flight Control groups (not `--member-cids`, which picks
     /// the child CIDs other commands work in). Needs the API client scopes "Flight Control:
     /// Read" and, to apply, "Flight Control: Write".
     #[command(subcommand)]

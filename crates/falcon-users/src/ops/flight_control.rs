@@ -3,8 +3,8 @@
 //! ids), read and changed. Reading needs the API client scope "Flight Control: Read", changing
 //! "Flight Control: Write"; without one, the error names it.
 //!
-//! Queries are paged at the largest page the service is known to take
-//! ([`CHILDREN_PAGE`]), getters sent in batches of [`CHILDREN_BATCH`] ids. A group a member
+//! Queries are paged at [`GROUPS_PAGE`] (500: a customer has at most 500 groups of each kind,
+//! so one page lists them all), getters sent in batches of [`CHILDREN_BATCH`] ids. A group a member
 //! getter does not know (404, or a 207 item error with code 404) has no members: the service
 //! answers an empty group so. A write answered 207 with item errors fails with them.
 
@@ -31,7 +31,7 @@ use futures::stream::BoxStream;
 use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
-use crate::ops::children::{CHILDREN_BATCH, CHILDREN_PAGE, FLIGHT_CONTROL_READ};
+use crate::ops::children::{CHILDREN_BATCH, FLIGHT_CONTROL_READ};
 use crate::ops::paging::{Entities, Listing, Page, Slice, batched, listing};
 use crate::ops::partition::DEFAULT_OFFSET_CEILING;
 use crate::ops::scope::needs_scope;
@@ -41,6 +41,11 @@ use crate::workflows::flight_control::{
     CidGroup, FleetApi, FleetState, GroupKind, Link, UserGroup,
 };
 use crate::workflows::roster::Origin;
+
+/// Ids per page of `queryUserGroups`, `queryCIDGroups` and `queryRoles`: a customer has at most
+/// 500 user groups and 500 CID groups (so at most 500 links per user group), and the service
+/// documents no larger page; the simulator takes no more.
+pub const GROUPS_PAGE: u64 = 500;
 
 /// The Falcon console's name of the scope changing groups and links needs (`mssp:write`).
 pub const FLIGHT_CONTROL_WRITE: &str = "Flight Control: Write";
@@ -89,7 +94,7 @@ impl Falcon {
     {
         let spec = Listing {
             operation: op,
-            page_size: CHILDREN_PAGE,
+            page_size: GROUPS_PAGE,
             ceiling: DEFAULT_OFFSET_CEILING,
             split: false,
             duplicates: self.duplicates(),

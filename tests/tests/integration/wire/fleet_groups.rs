@@ -1,10 +1,10 @@
 //! Wire format of the Flight Control groups and links as `fleet` reads and changes them
-//! (`Falcon::user_groups`, the `FleetApi` of `Falcon`): the largest page, getters in batches of
+//! (`Falcon::user_groups`, the `FleetApi` of `Falcon`): pages of 500, getters in batches of
 //! 500, a member getter's not-found as no members, a write's 207 item errors as its failure,
 //! a link dissolved by `deletedRoles` without role ids.
 
 use falcon_users::workflows::flight_control::{FleetApi, GroupKind};
-use falcon_users::{CHILDREN_BATCH, CHILDREN_PAGE};
+use falcon_users::{CHILDREN_BATCH, GROUPS_PAGE};
 use falcon_users_api::operations::{
     ADD_USER_GROUP_MEMBERS, DELETED_ROLES, GET_USER_GROUP_MEMBERS_BY_ID_V2,
     GET_USER_GROUPS_BY_ID_V2, QUERY_USER_GROUPS,
@@ -26,33 +26,35 @@ fn ids_query(ids: &[String]) -> Vec<(&'static str, &str)> {
     ids.iter().map(|id| ("ids", id.as_str())).collect()
 }
 
-/// 501 user groups: one query page of the largest size, details and members in two batches
-/// each (500 + 1). The first members batch answers 207 with group 0 not found; the second
+/// 501 user groups: two query pages of 500, details and members in two batches each
+/// (500 + 1). The first members batch answers 207 with group 0 not found; the second
 /// answers 404: both mean no members.
 #[tokio::test]
 async fn user_groups_page_at_the_largest_size_and_read_in_batches_of_500() {
-    assert_eq!((CHILDREN_PAGE, CHILDREN_BATCH), (5000, 500));
+    assert_eq!((GROUPS_PAGE, CHILDREN_BATCH), (500, 500));
     let all: Vec<String> = (0..501).map(group).collect();
     let server = MockServer::start_async().await;
     token_mock(&server, "tok").await;
-    let page = {
-        let ids = json!(all);
-        server
-            .mock_async(move |when, then| {
-                let when = exact_query(
-                    when.method(Method::GET)
-                        .path(QUERY_USER_GROUPS.path)
-                        .header("authorization", "Bearer tok"),
-                    &[("offset", "0"), ("limit", "5000")],
-                );
-                no_body(when);
-                then.status(200)
-                    .header("content-type", "application/json")
-                    .json_body(with_resources(paged_meta(meta("t"), 0, 5000, 501), ids));
-            })
-            .await
-    };
-    let mut mocks = vec![page];
+    let mut mocks = Vec::new();
+    for (offset, ids) in [(0, &all[..500]), (500, &all[500..])] {
+        let ids = json!(ids);
+        mocks.push(
+            server
+                .mock_async(move |when, then| {
+                    let when = exact_query(
+                        when.method(Method::GET)
+                            .path(QUERY_USER_GROUPS.path)
+                            .header("authorization", "Bearer tok"),
+                        &[("offset", &offset.to_string()), ("limit", "500")],
+                    );
+                    no_body(when);
+                    then.status(200)
+                        .header("content-type", "application/json")
+                        .json_body(with_resources(paged_meta(meta("t"), offset, 500, 501), ids));
+                })
+                .await,
+        );
+    }
     for (n, chunk) in all.chunks(500).enumerate() {
         let details: Vec<Value> = chunk
             .iter()

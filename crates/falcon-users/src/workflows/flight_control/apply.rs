@@ -301,8 +301,8 @@ fn unfit(after: &FleetModel, state: &FleetState, current: &FleetModel) -> Vec<St
     for (name, group) in &after.cid_groups {
         let now = current.members(GroupKind::Cid, name);
         for c in &group.members {
-            if !state.children.contains_key(c) && !now.contains(c.as_str()) {
-                out.push(format!("{c} is not a child of this CID"));
+            if !state.is_fleet_cid(c) && !now.contains(c.as_str()) {
+                out.push(format!("{c} is neither this CID nor one of its children"));
             }
         }
     }
@@ -737,7 +737,8 @@ mod tests {
     fn edited(fake: &Fake) -> FleetPlan {
         let state = fake.state.lock().unwrap().clone();
         let text = FleetFile::render(&state.model().unwrap(), &state.children)
-            .replace("\"u2@x.com\"", "")
+            // A member removed as a person does: their line deleted.
+            .replace("    \"u2@x.com\",\n", "")
             + &format!(
                 "\n[[user_group]]\nname = \"t2\"\nmembers = [\"u3@x.com\"]\n\n[[cid_group]]\nname = \"apac\"\ncids = [{{ cid = \"{}\" }}]\n\n[[link]]\nuser_group = \"t2\"\ncid_group = \"apac\"\nroles = [\"Falcon Guest\"]\n",
                 cid(2)

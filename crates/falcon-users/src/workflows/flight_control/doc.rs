@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, FileProblem, Result};
@@ -258,100 +258,72 @@ impl FleetFile {
 
     /// The file of `model`: what `fleet export` writes. Groups carry their ids (so that a
     /// renamed group stays the same group) and CID groups the children's names (`children`),
-    /// for the reader. Parsed again and planned against the same state, it plans no change.
+    /// for the reader. One member, CID or role per line, so that a change to one is one line
+    /// of a diff. Parsed again and planned against the same state, it plans no change.
     pub fn render(model: &FleetModel, children: &BTreeMap<Cid, Option<String>>) -> String {
-        let out = OutFile {
-            user_group: model
-                .user_groups
-                .iter()
-                .map(|(name, g)| OutUserGroup {
-                    name: name.clone(),
-                    id: g.id.clone(),
-                    description: g.description.clone(),
-                    members: g.members.iter().cloned().collect(),
-                })
-                .collect(),
-            cid_group: model
-                .cid_groups
-                .iter()
-                .map(|(name, g)| OutCidGroup {
-                    name: name.clone(),
-                    id: g.id.clone(),
-                    description: g.description.clone(),
-                    cids: g
-                        .members
-                        .iter()
-                        .map(|c| OutCid {
-                            cid: c.to_string(),
-                            name: children.get(c).cloned().flatten(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-            link: model
-                .links
-                .iter()
-                .flat_map(|(user, by_cid)| {
-                    by_cid.iter().map(move |(cid, roles)| OutLink {
-                        user_group: user.clone(),
-                        cid_group: cid.clone(),
-                        roles: roles.iter().cloned().collect(),
-                    })
-                })
-                .collect(),
-        };
-        let body = toml::to_string(&out).unwrap_or_default();
-        format!(
+        let mut out = String::from(
             "# Flight Control access: user groups (members by login), CID groups (child CIDs) and\n\
              # links (a user group's roles in every CID of a CID group). Edit, then\n\
              # `falcon-users fleet plan` this file. A group's id keeps it the same group when it is\n\
-             # renamed; a group without one is matched by name, or created.\n\n{body}"
-        )
+             # renamed; a group without one is matched by name, or created.\n",
+        );
+        for (name, group) in &model.user_groups {
+            header(&mut out, "user_group", name, &group.id, &group.description);
+            list(&mut out, "members", group.members.iter().map(|m| quoted(m)));
+        }
+        for (name, group) in &model.cid_groups {
+            header(&mut out, "cid_group", name, &group.id, &group.description);
+            let cids = group.members.iter().map(|c| {
+                let cid = quoted(c.as_str());
+                match children.get(c).cloned().flatten() {
+                    Some(child) => format!("{{ cid = {cid}, name = {} }}", quoted(&child)),
+                    None => format!("{{ cid = {cid} }}"),
+                }
+            });
+            list(&mut out, "cids", cids);
+        }
+        for (user, by_cid) in &model.links {
+            for (cid, roles) in by_cid {
+                out.push_str(&format!(
+                    "\n[[link]]\nuser_group = {}\ncid_group = {}\n",
+                    quoted(user),
+                    quoted(cid)
+                ));
+                list(&mut out, "roles", roles.iter().map(|r| quoted(r)));
+            }
+        }
+        out
     }
 }
 
-#[derive(Serialize)]
-struct OutFile {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    user_group: Vec<OutUserGroup>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    cid_group: Vec<OutCidGroup>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    link: Vec<OutLink>,
+/// A group's table header, name, id and description.
+fn header(out: &mut String, table: &str, name: &str, id: &Option<String>, description: &str) {
+    out.push_str(&format!("\n[[{table}]]\nname = {}\n", quoted(name)));
+    if let Some(id) = id {
+        out.push_str(&format!("id = {}\n", quoted(id)));
+    }
+    if !description.is_empty() {
+        out.push_str(&format!("description = {}\n", quoted(description)));
+    }
 }
 
-#[derive(Serialize)]
-struct OutUserGroup {
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    description: String,
-    members: Vec<String>,
+/// `text` as a TOML string, escaped by the TOML writer.
+fn quoted(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
 }
 
-#[derive(Serialize)]
-struct OutCidGroup {
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    description: String,
-    cids: Vec<OutCid>,
-}
-
-#[derive(Serialize)]
-struct OutCid {
-    cid: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-}
-
-#[derive(Serialize)]
-struct OutLink {
-    user_group: String,
-    cid_group: String,
-    roles: Vec<String>,
+/// `key = [ ... ]` with one item per line (`key = []` when empty).
+fn list(out: &mut String, key: &str, items: impl Iterator<Item = String>) {
+    let items: Vec<String> = items.collect();
+    if items.is_empty() {
+        out.push_str(&format!("{key} = []\n"));
+        return;
+    }
+    out.push_str(&format!("{key} = [\n"));
+    for item in items {
+        out.push_str(&format!("    {item},\n"));
+    }
+    out.push_str("]\n");
 }
 
 /// Whether `text` has the form of a UUID (8-4-4-4-12 hex): a member given by UUID.

@@ -331,11 +331,11 @@ pub fn desired(file: &FleetFile, name: &str, state: &FleetState) -> Result<Fleet
             .unwrap_or_default();
         let mut members = BTreeSet::new();
         for cid in &decl.cids {
-            if !state.children.contains_key(&cid.value) && !current.contains(cid.value.as_str()) {
+            if !state.is_fleet_cid(&cid.value) && !current.contains(cid.value.as_str()) {
                 problems.push(FileProblem::new(
                     cid.line,
                     "cid_group.cids",
-                    format!("{} is not a child of this CID", cid.value),
+                    format!("{} is neither this CID nor one of its children", cid.value),
                 ));
                 continue;
             }
@@ -1375,7 +1375,7 @@ mod tests {
             "line 3, user_group.id: no user group has the id u9",
             "line 4, user_group.members: nobody@x.com is not a user of this CID",
             &format!(
-                "line 7, cid_group.cids: {} is not a child of this CID",
+                "line 7, cid_group.cids: {} is neither this CID nor one of its children",
                 cid(5)
             ),
             "line 11, link.roles: no role \"Falcon Admnistrator\" in this CID; did you mean Falcon Administrator?",

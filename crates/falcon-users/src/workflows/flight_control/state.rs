@@ -247,6 +247,11 @@ impl FleetState {
         Ok(model)
     }
 
+    /// Whether a CID group may hold `cid`: the parent itself, or one of its children.
+    pub fn is_fleet_cid(&self, cid: &Cid) -> bool {
+        self.children.contains_key(cid) || self.origin.cid.as_ref() == Some(cid)
+    }
+
     /// The UUID of the parent's user with login `login` (any case), or `login` itself when it
     /// is the UUID of one.
     pub fn uuid_of(&self, login: &str) -> Option<&str> {
