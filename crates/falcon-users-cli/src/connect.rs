@@ -145,6 +145,8 @@ async fn embedded(global: &Global, member_cid: Option<&str>) -> Result<Connectio
     let config = SimConfig {
         users: global.sim.sim_users,
         read_lag,
+        // The seeded fleet has Flight Control groups and links to read and export.
+        flight_control_groups: true,
         ..SimConfig::default()
     };
     let path = sim_state::path(global.sim.sim_state.as_deref())?;

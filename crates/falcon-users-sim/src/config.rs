@@ -34,6 +34,12 @@ pub struct SimConfig {
     /// ending within days, an administrator, an inactive user with roles, a user without
     /// roles, one who never logged in. `true` by default; `false` seeds the tenant without them.
     pub review_cases: bool,
+    /// Seed a small Flight Control setup when there are children, so that an export of it
+    /// means something: two user groups of the parent's users, two CID groups (every child;
+    /// the first child) and two links giving built-in roles through them. `false` by default
+    /// (a test seeds the groups it needs); the `falcon-users-sim` binary and the CLI's
+    /// embedded simulator turn it on.
+    pub flight_control_groups: bool,
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
     /// Region this instance plays (`X-Cs-Region`); tokens from another region are refused.
@@ -73,6 +79,7 @@ impl Default for SimConfig {
             child_cids: 2,
             seed: 7,
             review_cases: true,
+            flight_control_groups: false,
             port: 0,
             region: "us-1".into(),
             token_ttl: Duration::from_secs(1799),

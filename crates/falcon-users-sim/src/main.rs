@@ -59,6 +59,8 @@ async fn main() -> std::process::ExitCode {
         rate_limit_per_minute: args.rate_limit,
         region: args.region,
         read_lag: args.read_lag,
+        // A standalone fleet shows Flight Control groups and links, as a real parent has.
+        flight_control_groups: true,
         ..SimConfig::default()
     };
     // The arguments were checked one by one; this is the same check of the whole.

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Duration, Utc};
 use falcon_users_api::types::DomainRole;
 
+use std::collections::BTreeSet;
+
 use crate::config::SimConfig;
+use crate::state::fleet::{CidGroup, Link, UserGroup, link_id};
 use crate::state::{Grant, State, Tenant, User};
 
 const FIRST: &[&str] = &[
@@ -78,7 +81,77 @@ pub fn tenant(config: &SimConfig, now: DateTime<Utc>) -> State {
         }
         state.tenants.insert(cid, tenant);
     }
+    if config.flight_control_groups {
+        flight_control(&mut state, config.seed, now);
+    }
     state
+}
+
+/// Gives the parent a small Flight Control setup when it has children, from a random stream
+/// of its own (so every user and grant stays as seeded): user groups "Fleet Analysts" (the
+/// parent's last three users by login) and "Fleet Leads" (the one before them), CID groups
+/// "All Children" and the first child's name, and links: analysts × all children with
+/// `falconhost_analyst` and `falcon_console_guest`, leads × the first child with
+/// `falcon_administrator`. A parent with fewer users gets the members it has.
+pub fn flight_control(state: &mut State, seed: u64, now: DateTime<Utc>) {
+    let Some(first_child) = state.child_cids.first().cloned() else {
+        return;
+    };
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0xF1C7_0C0D);
+    let logins: Vec<String> = state
+        .tenants
+        .get(&state.parent_cid)
+        .map(|t| t.by_uid.values().cloned().collect())
+        .unwrap_or_default();
+    let analysts: BTreeSet<String> = logins.iter().rev().take(3).cloned().collect();
+    let leads: BTreeSet<String> = logins.iter().rev().skip(3).take(1).cloned().collect();
+    let first_name = state
+        .tenants
+        .get(&first_child)
+        .map_or_else(|| first_child.clone(), |t| t.name.clone());
+    let mut user_group = |name: &str, members: BTreeSet<String>| UserGroup {
+        id: hex32(&mut rng),
+        name: name.into(),
+        description: format!("Seeded: {name}"),
+        members,
+        modified_at: now,
+    };
+    let analysts = user_group("Fleet Analysts", analysts);
+    let leads = user_group("Fleet Leads", leads);
+    let mut cid_group = |name: &str, cids: BTreeSet<String>| CidGroup {
+        id: hex32(&mut rng),
+        name: name.into(),
+        description: format!("Seeded: {name}"),
+        cids,
+        modified_at: now,
+    };
+    let all = cid_group("All Children", state.child_cids.iter().cloned().collect());
+    let first = cid_group(&first_name, BTreeSet::from([first_child]));
+    let link = |users: &UserGroup, cids: &CidGroup, roles: &[&str]| Link {
+        id: link_id(&users.id, &cids.id),
+        user_group_id: users.id.clone(),
+        cid_group_id: cids.id.clone(),
+        role_ids: roles.iter().map(|r| (*r).to_owned()).collect(),
+        modified_at: now,
+    };
+    let links = [
+        link(
+            &analysts,
+            &all,
+            &["falconhost_analyst", "falcon_console_guest"],
+        ),
+        link(&leads, &first, &["falcon_administrator"]),
+    ];
+    let fleet = &mut state.fleet;
+    for group in [analysts, leads] {
+        fleet.user_groups.insert(group.id.clone(), group);
+    }
+    for group in [all, first] {
+        fleet.cid_groups.insert(group.id.clone(), group);
+    }
+    for link in links {
+        fleet.links.insert(link.id.clone(), link);
+    }
 }
 
 fn populate(

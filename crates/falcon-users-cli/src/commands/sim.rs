@@ -20,6 +20,8 @@ pub async fn run(args: SimArgs, flags: &SimFlags) -> Outcome {
         seed: args.seed,
         port: args.port,
         read_lag: flags.sim_read_lag.unwrap_or_default(),
+        // The seeded fleet has Flight Control groups and links to read and export.
+        flight_control_groups: true,
         ..SimConfig::default()
     };
     let sim = Simulator::start(config)

@@ -59,6 +59,7 @@ fn grant_v2(
 mod aggregates;
 mod answers;
 mod children;
+mod flight_control;
 mod gateway;
 mod grants;
 mod invitations;
