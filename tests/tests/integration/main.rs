@@ -45,6 +45,7 @@ mod sim {
     mod e2e;
     mod falconpy;
     mod faults;
+    mod fleet_code;
     mod fql;
     mod lag;
     mod lag_workflows;

@@ -35,12 +35,8 @@ use crate::ops::children::{CHILDREN_BATCH, FLIGHT_CONTROL_READ};
 use crate::ops::paging::{Entities, Listing, Page, Slice, batched, listing};
 use crate::ops::partition::DEFAULT_OFFSET_CEILING;
 use crate::ops::scope::needs_scope;
-use crate::ops::users::UserQuery;
 use crate::runtime::response::call;
-use crate::workflows::flight_control::{
-    CidGroup, FleetApi, FleetState, GroupKind, Link, UserGroup,
-};
-use crate::workflows::roster::Origin;
+use serde::{Deserialize, Serialize};
 
 /// Ids per page of `queryUserGroups`, `queryCIDGroups` and `queryRoles`: a customer has at most
 /// 500 user groups and 500 CID groups (so at most 500 links per user group), and the service
@@ -49,6 +45,62 @@ pub const GROUPS_PAGE: u64 = 500;
 
 /// The Falcon console's name of the scope changing groups and links needs (`mssp:write`).
 pub const FLIGHT_CONTROL_WRITE: &str = "Flight Control: Write";
+
+/// The two kinds of Flight Control group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKind {
+    /// A user group: users of the parent CID.
+    User,
+    /// A CID group: child CIDs.
+    Cid,
+}
+
+impl std::fmt::Display for GroupKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GroupKind::User => "user group",
+            GroupKind::Cid => "CID group",
+        })
+    }
+}
+
+/// A user group as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserGroup {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its description (empty: none).
+    pub description: String,
+    /// Its members' UUIDs.
+    pub members: BTreeSet<String>,
+}
+
+/// A CID group as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CidGroup {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its description (empty: none).
+    pub description: String,
+    /// Its member CIDs.
+    pub cids: BTreeSet<Cid>,
+}
+
+/// A link as read: the roles a user group holds in every CID of a CID group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Link {
+    /// The user group's id.
+    pub user_group_id: String,
+    /// The CID group's id.
+    pub cid_group_id: String,
+    /// The role ids.
+    pub roles: BTreeSet<String>,
+}
 
 /// `error` of `op` naming the read or write scope when it is a 403.
 fn scoped(op: &'static Operation, what: &'static str) -> impl Fn(Error) -> Error {
@@ -312,63 +364,16 @@ impl Falcon {
             })
             .collect())
     }
-
-    /// The parent's Flight Control access as a fleet plan reads it: groups, members, links,
-    /// the parent's users (UUID → login), its children and the roles it offers, and where it
-    /// was read.
-    ///
-    /// ```no_run
-    /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
-    /// use falcon_users::workflows::flight_control::FleetFile;
-    /// let state = falcon.fleet_state().await?;
-    /// print!("{}", FleetFile::render(&state.model()?, &state.children));
-    /// # Ok(()) }
-    /// ```
-    pub async fn fleet_state(&self) -> Result<FleetState> {
-        let user_groups = self.user_groups().await?;
-        let cid_groups = self.cid_groups().await?;
-        let ids: Vec<String> = user_groups.iter().map(|g| g.id.clone()).collect();
-        let links = self.fleet_links(&ids).await?;
-        let users = self
-            .users(UserQuery::new())
-            .try_filter_map(|u| async move {
-                Ok(u.uuid
-                    .zip(u.uid)
-                    .map(|(uuid, uid)| (uuid, uid.to_lowercase())))
-            })
-            .try_collect()
-            .await?;
-        let children = self
-            .children()
-            .await?
-            .into_iter()
-            .map(|c| (c.cid, c.name))
-            .collect();
-        let catalogue = self.role_catalogue().await?;
-        let origin = self.here().await?;
-        Ok(FleetState {
-            origin,
-            user_groups,
-            cid_groups,
-            links,
-            users,
-            children,
-            catalogue,
-        })
-    }
 }
 
-impl FleetApi for Falcon {
-    async fn here(&self) -> Result<Origin> {
-        let cid = self.acting_cid().await?;
-        Ok(self.origin(cid))
-    }
-
-    async fn fleet_state(&self) -> Result<FleetState> {
-        Falcon::fleet_state(self).await
-    }
-
-    async fn create_group(&self, kind: GroupKind, name: &str, description: &str) -> Result<String> {
+impl Falcon {
+    /// Creates an empty group of `kind` (`createUserGroups`, `createCIDGroups`); its id.
+    pub async fn create_fleet_group(
+        &self,
+        kind: GroupKind,
+        name: &str,
+        description: &str,
+    ) -> Result<String> {
         let api = self.ready().await?;
         let description = Some(description.to_owned()).filter(|d| !d.is_empty());
         let created = match kind {
@@ -427,7 +432,8 @@ impl FleetApi for Falcon {
         })
     }
 
-    async fn update_group(
+    /// Renames a group or changes its description (`updateUserGroups`, `updateCIDGroups`).
+    pub async fn update_fleet_group(
         &self,
         kind: GroupKind,
         id: &str,
@@ -475,7 +481,8 @@ impl FleetApi for Falcon {
         }
     }
 
-    async fn delete_group(&self, kind: GroupKind, id: &str) -> Result<()> {
+    /// Deletes a group (`deleteUserGroups`, `deleteCIDGroups`).
+    pub async fn delete_fleet_group(&self, kind: GroupKind, id: &str) -> Result<()> {
         let api = self.ready().await?;
         let ids = vec![id.to_owned()];
         match kind {
@@ -500,15 +507,34 @@ impl FleetApi for Falcon {
         }
     }
 
-    async fn add_members(&self, kind: GroupKind, id: &str, members: &[String]) -> Result<()> {
-        self.members(kind, id, members, true).await
+    /// Adds members (user UUIDs; CIDs) to a group, at most 500 per request.
+    pub async fn add_fleet_group_members(
+        &self,
+        kind: GroupKind,
+        id: &str,
+        members: &[String],
+    ) -> Result<()> {
+        self.change_members(kind, id, members, true).await
     }
 
-    async fn remove_members(&self, kind: GroupKind, id: &str, members: &[String]) -> Result<()> {
-        self.members(kind, id, members, false).await
+    /// Removes members (user UUIDs; CIDs) from a group, at most 500 per request.
+    pub async fn remove_fleet_group_members(
+        &self,
+        kind: GroupKind,
+        id: &str,
+        members: &[String],
+    ) -> Result<()> {
+        self.change_members(kind, id, members, false).await
     }
 
-    async fn add_roles(&self, user_group: &str, cid_group: &str, roles: &[String]) -> Result<()> {
+    /// Adds roles to the link of a user group and a CID group, making it when absent
+    /// (`addRole`).
+    pub async fn add_link_roles(
+        &self,
+        user_group: &str,
+        cid_group: &str,
+        roles: &[String],
+    ) -> Result<()> {
         let api = self.ready().await?;
         let answer = call(
             &ADD_ROLE,
@@ -521,7 +547,8 @@ impl FleetApi for Falcon {
         item_errors(&ADD_ROLE, answer.errors)
     }
 
-    async fn remove_roles(
+    /// Takes roles off a link (`deletedRoles`); `None` dissolves it.
+    pub async fn remove_link_roles(
         &self,
         user_group: &str,
         cid_group: &str,
@@ -550,7 +577,7 @@ fn role_request(user_group: &str, cid_group: &str, roles: &[String]) -> DomainMs
 
 impl Falcon {
     /// Adds (`add`) or removes members of a group, in requests of at most [`CHILDREN_BATCH`].
-    async fn members(
+    async fn change_members(
         &self,
         kind: GroupKind,
         id: &str,

@@ -18,6 +18,7 @@
 mod apply;
 mod doc;
 mod plan;
+mod read;
 mod state;
 
 pub use apply::{FleetApi, FleetApplyOptions, FleetApplyReport, StepOutcome, StepResult, apply};

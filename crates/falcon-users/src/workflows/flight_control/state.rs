@@ -11,61 +11,7 @@ use crate::model::catalogue::Catalogue;
 use crate::model::cid::Cid;
 use crate::workflows::roster::Origin;
 
-/// The two kinds of Flight Control group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GroupKind {
-    /// A user group: users of the parent CID.
-    User,
-    /// A CID group: child CIDs.
-    Cid,
-}
-
-impl std::fmt::Display for GroupKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            GroupKind::User => "user group",
-            GroupKind::Cid => "CID group",
-        })
-    }
-}
-
-/// A user group as read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserGroup {
-    /// Its id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// Its description (empty: none).
-    pub description: String,
-    /// Its members' UUIDs.
-    pub members: BTreeSet<String>,
-}
-
-/// A CID group as read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CidGroup {
-    /// Its id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// Its description (empty: none).
-    pub description: String,
-    /// Its member CIDs.
-    pub cids: BTreeSet<Cid>,
-}
-
-/// A link as read: the roles a user group holds in every CID of a CID group.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Link {
-    /// The user group's id.
-    pub user_group_id: String,
-    /// The CID group's id.
-    pub cid_group_id: String,
-    /// The role ids.
-    pub roles: BTreeSet<String>,
-}
+pub use crate::ops::flight_control::{CidGroup, GroupKind, Link, UserGroup};
 
 /// A parent CID's Flight Control access as read, with what a plan needs to resolve a file
 /// against it: the parent's users (members are given by login), its children (CID groups hold
