@@ -431,3 +431,25 @@ fn refused_plans_and_files_exit_2_and_change_nothing() {
         text(&out.stderr)
     );
 }
+
+/// Without the Flight Control read scope, `fleet export` fails naming it (exit 3).
+#[test]
+fn without_the_flight_control_scope_the_error_names_it() {
+    let sim = sim(4, Duration::ZERO);
+    let creds = sim.sim.read_only_credentials();
+    let url = sim.sim.base_url_str();
+    let env = [
+        ("FALCON_CLOUD", url.as_str()),
+        ("FALCON_CLIENT_ID", creds.client_id.as_str()),
+        ("FALCON_CLIENT_SECRET", creds.client_secret.as_str()),
+    ];
+    let out = command(&["fleet", "export"], &env).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(said.contains("\"Flight Control: Read\""), "{said}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing written: {}",
+        text(&out.stdout)
+    );
+}
