@@ -234,6 +234,36 @@ mod tests {
         assert!(lag.pending().is_empty());
     }
 
+    /// A change of the Flight Control groups (here a user group made) is one write like any
+    /// other: unseen until its time, also after a save and load, then seen whole.
+    #[test]
+    fn a_fleet_change_is_seen_after_the_lag_also_when_reloaded() {
+        let mut truth = seeded();
+        let lag = Lag::new(Duration::from_secs(30), &mut truth);
+        let t0 = Utc::now();
+        truth.fleet.user_groups.insert(
+            "ug".into(),
+            crate::state::fleet::UserGroup {
+                id: "ug".into(),
+                name: "Analysts".into(),
+                description: String::new(),
+                members: Default::default(),
+                modified_at: t0,
+            },
+        );
+        lag.record(&truth, t0, false);
+        let mut saved = truth.clone();
+        saved.pending = lag.pending();
+        let reloaded = Lag::new(Duration::from_secs(30), &mut saved);
+        for view in [lag.view(t0), reloaded.view(t0)] {
+            assert!(view.fleet.is_empty());
+        }
+        let later = t0 + chrono::Duration::seconds(30);
+        for view in [lag.view(later), reloaded.view(later)] {
+            assert_eq!(view.fleet, truth.fleet);
+        }
+    }
+
     /// A created and a deleted user: unseen (the index too, which queries page over) until
     /// their time, also after a save and load, then seen.
     #[test]

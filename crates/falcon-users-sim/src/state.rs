@@ -958,6 +958,24 @@ mod tests {
                 "is filed under UUID",
             ),
             (
+                "a user group member who is no user of the parent",
+                |s| {
+                    let child = s.child_cids[0].clone();
+                    let child_user = s.tenants[&child].users.keys().next().unwrap().clone();
+                    s.fleet.user_groups.insert(
+                        "ug".into(),
+                        fleet::UserGroup {
+                            id: "ug".into(),
+                            name: "Analysts".into(),
+                            description: String::new(),
+                            members: [child_user].into(),
+                            modified_at: Utc::now(),
+                        },
+                    );
+                },
+                "user group ug has member",
+            ),
+            (
                 "a custom role twice",
                 |s| {
                     let child = s.child_cids[0].clone();

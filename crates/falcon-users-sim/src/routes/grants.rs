@@ -1,4 +1,5 @@
-//! Grants: a user's roles in a CID (combined v1–v3), granting and revoking (v1, v2).
+//! Grants: a user's roles in a CID (combined v1–v3: direct grants and, unless `direct_only`,
+//! the roles Flight Control links give), granting and revoking (v1, v2).
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use crate::extract::{Params, body};
 use crate::fql::Sort;
 use crate::gate::Admitted;
 use crate::shared::Shared;
-use crate::state::{Grant, grant_resource};
+use crate::state::{Grant, grant_resource, link_grant_resource};
 
 type Answer = Result<Response, Response>;
 
@@ -64,7 +65,8 @@ fn combined(shared: &Shared, gate: Admitted, raw: Option<&str>) -> Result<Combin
     let params = Params::parse(raw);
     let uuid = params.required("user_uuid", &gate)?;
     let cid = gate.cid(shared, params.get("cid"))?;
-    params.flag("direct_only", &gate)?; // every simulated grant is direct
+    // Without it, the roles the parent's Flight Control links give in this CID are listed too.
+    let direct_only = params.flag("direct_only", &gate)?;
     let (offset, limit) = params.page(&gate, 500, shared.config.offset_ceiling)?;
     let filter = params.filter(&gate, shared.clock().utc())?;
     let sort = params.sort(&gate)?.unwrap_or(Sort {
@@ -75,13 +77,23 @@ fn combined(shared: &Shared, gate: Admitted, raw: Option<&str>) -> Result<Combin
     if !gate.knows_user(&state, &cid, &uuid) {
         return Err(gate.unknown_user(&uuid));
     }
-    let mut all: Vec<FlightcontrolapiCombinedUserRolesResourceV2> = state
+    let direct = state
         .tenants
         .get(&cid)
         .and_then(|t| t.grants.get(&uuid))
         .into_iter()
         .flatten()
-        .map(|g| grant_resource(&state, &uuid, g))
+        .map(|g| grant_resource(&state, &uuid, g));
+    let linked = if direct_only {
+        Vec::new()
+    } else {
+        state.fleet.link_grants(&uuid, &cid)
+    };
+    let linked = linked
+        .iter()
+        .map(|g| link_grant_resource(&state, &uuid, &cid, g));
+    let mut all: Vec<FlightcontrolapiCombinedUserRolesResourceV2> = direct
+        .chain(linked)
         .filter(|g| {
             filter.as_ref().is_none_or(|f| {
                 f.matches(|field| match field {
@@ -102,7 +114,16 @@ fn combined(shared: &Shared, gate: Admitted, raw: Option<&str>) -> Result<Combin
             _ => g.role_name.clone().unwrap_or_default(),
         }
     };
-    all.sort_by_key(|g| (key(g), g.role_id.clone()));
+    // Ties (one role held directly and through links) in a fixed order: direct first, then
+    // by user group and CID group.
+    all.sort_by_key(|g| {
+        (
+            key(g),
+            g.role_id.clone(),
+            g.user_group_id.clone(),
+            g.cid_group_id.clone(),
+        )
+    });
     if sort.descending {
         all.reverse();
     }

@@ -3,6 +3,8 @@
 //! children's details; the 207 of the entity calls, the limits, the member token and the
 //! seeded fleet of a standalone simulator.
 
+use std::time::Duration;
+
 use super::*;
 
 /// The first resource of a Flight Control answer.
@@ -870,4 +872,245 @@ async fn a_standalone_fleet_is_seeded_with_two_groups_of_each_kind_and_two_links
     };
     assert_eq!(c.sim.inspect(users), plain.sim.inspect(users));
     assert!(plain.sim.inspect(|s| s.fleet.is_empty()));
+}
+
+/// A user's rows in `cid` from `CombinedUserRolesV2`: (role, grant type, user group, CID group).
+async fn rows(
+    c: &Ctx,
+    uuid: &str,
+    cid: &str,
+    direct_only: bool,
+) -> Vec<types::FlightcontrolapiCombinedUserRolesResourceV2> {
+    c.rw.combined_user_roles_v2()
+        .user_uuid(uuid)
+        .cid(cid)
+        .direct_only(direct_only)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .resources
+        .unwrap_or_default()
+}
+
+/// The (role, grant type) pairs of `rows`, in order.
+fn kinds(rows: &[types::FlightcontrolapiCombinedUserRolesResourceV2]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|r| (r.role_id.clone(), r.grant_type.clone().unwrap_or_default()))
+        .collect()
+}
+
+/// A parent user in a user group, the first child in a CID group, a link giving
+/// `falconhost_analyst`: (user, user group, CID group).
+async fn linked_analyst(c: &Ctx) -> (String, String, String) {
+    let ug = new_user_group(c, "Analysts").await;
+    let cg = new_cid_group(c, "First child").await;
+    let user = c.user_without_roles(&c.parent).uuid;
+    c.rw.add_user_group_members()
+        .body(user_members(&ug, std::slice::from_ref(&user)))
+        .send()
+        .await
+        .unwrap();
+    c.rw.add_cid_group_members()
+        .body(cid_members(&cg, &c.children[..1]))
+        .send()
+        .await
+        .unwrap();
+    c.rw.add_role()
+        .body(link(&ug, &cg, &["falconhost_analyst"]))
+        .send()
+        .await
+        .unwrap();
+    (user, ug, cg)
+}
+
+#[tokio::test]
+async fn a_link_lists_its_roles_for_each_member_in_each_cid_of_its_cid_group_with_the_source() {
+    let c = ctx().await;
+    let (user, ug, cg) = linked_analyst(&c).await;
+    let listed = rows(&c, &user, &c.children[0], false).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let row = &listed[0];
+    assert_eq!(row.role_id, "falconhost_analyst");
+    assert_eq!(row.role_name.as_deref(), Some("Falcon Analyst"));
+    assert_eq!(row.grant_type.as_deref(), Some("flight_control"));
+    assert_eq!(row.cid.as_deref(), Some(c.children[0].as_str()));
+    assert_eq!(row.parent_cid.as_deref(), Some(c.parent.as_str()));
+    assert_eq!(row.user_group_id.as_deref(), Some(ug.as_str()));
+    assert_eq!(row.user_group_name.as_deref(), Some("Analysts"));
+    assert_eq!(row.cid_group_id.as_deref(), Some(cg.as_str()));
+    assert_eq!(row.cid_group_name.as_deref(), Some("First child"));
+    assert_eq!(row.uuid.as_deref(), Some(user.as_str()));
+    assert_eq!(row.expires_at, None);
+    // Only in the CID group's CIDs, and not with `direct_only`.
+    assert!(rows(&c, &user, &c.children[1], false).await.is_empty());
+    assert!(rows(&c, &user, &c.parent, false).await.is_empty());
+    assert!(rows(&c, &user, &c.children[0], true).await.is_empty());
+    // A direct grant of the same role is a row of its own, listed first; `direct_only` keeps it.
+    c.rw.user_roles_action_v2()
+        .body(grant_v2(
+            "grant",
+            &user,
+            &c.children[0],
+            &["falconhost_analyst"],
+            None,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&rows(&c, &user, &c.children[0], false).await),
+        [
+            ("falconhost_analyst".to_owned(), "direct".to_owned()),
+            ("falconhost_analyst".to_owned(), "flight_control".to_owned())
+        ]
+    );
+    let direct = rows(&c, &user, &c.children[0], true).await;
+    assert_eq!(
+        kinds(&direct),
+        [("falconhost_analyst".into(), "direct".into())]
+    );
+    assert_eq!(direct[0].user_group_id, None);
+    // The v1 listing carries the same rows and source fields.
+    let v1 =
+        c.rw.legacy_combined_user_roles_v1()
+            .user_uuid(&user)
+            .cid(&c.children[0])
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .resources
+            .unwrap_or_default();
+    assert_eq!(v1.len(), 2);
+    assert_eq!(v1[1].grant_type.as_deref(), Some("flight_control"));
+    assert_eq!(v1[1].cid_group_name.as_deref(), Some("First child"));
+}
+
+#[tokio::test]
+async fn link_grants_follow_changes_to_members_cids_roles_and_links() {
+    let c = ctx().await;
+    let (user, ug, cg) = linked_analyst(&c).await;
+    let child = c.children[0].clone();
+    let analyst = || vec![("falconhost_analyst".to_owned(), "flight_control".to_owned())];
+    assert_eq!(kinds(&rows(&c, &user, &child, false).await), analyst());
+    // A role added to the link is held at once.
+    c.rw.add_role()
+        .body(link(&ug, &cg, &["falcon_console_guest"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&rows(&c, &user, &child, false).await),
+        [
+            ("falconhost_analyst".to_owned(), "flight_control".to_owned()),
+            (
+                "falcon_console_guest".to_owned(),
+                "flight_control".to_owned()
+            )
+        ],
+        "sorted by role name (Falcon Analyst, Falcon Console Guest)"
+    );
+    c.rw.deleted_roles()
+        .body(link(&ug, &cg, &["falcon_console_guest"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kinds(&rows(&c, &user, &child, false).await), analyst());
+    // The user leaves the group: gone; back: there.
+    c.rw.delete_user_group_members()
+        .body(user_members(&ug, std::slice::from_ref(&user)))
+        .send()
+        .await
+        .unwrap();
+    assert!(rows(&c, &user, &child, false).await.is_empty());
+    c.rw.add_user_group_members()
+        .body(user_members(&ug, std::slice::from_ref(&user)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kinds(&rows(&c, &user, &child, false).await), analyst());
+    // The CID leaves the CID group: gone there; another CID joins: held there.
+    c.rw.delete_cid_group_members_v2()
+        .body(cid_members(&cg, std::slice::from_ref(&child)))
+        .send()
+        .await
+        .unwrap();
+    assert!(rows(&c, &user, &child, false).await.is_empty());
+    c.rw.add_cid_group_members()
+        .body(cid_members(&cg, &c.children[1..2]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&rows(&c, &user, &c.children[1], false).await),
+        analyst()
+    );
+    // The link dissolved, then the CID group deleted: nothing is left.
+    c.rw.deleted_roles()
+        .body(link(&ug, &cg, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert!(rows(&c, &user, &c.children[1], false).await.is_empty());
+    c.rw.add_role()
+        .body(link(&ug, &cg, &["falconhost_analyst"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&rows(&c, &user, &c.children[1], false).await),
+        analyst()
+    );
+    c.rw.delete_cid_groups()
+        .cid_group_ids(vec![cg])
+        .send()
+        .await
+        .unwrap();
+    assert!(rows(&c, &user, &c.children[1], false).await.is_empty());
+}
+
+#[tokio::test]
+async fn link_grants_appear_and_disappear_in_the_listing_only_after_the_read_lag() {
+    let c = ctx_with(SimConfig {
+        users: 20,
+        child_cids: 2,
+        read_lag: Duration::from_secs(30),
+        ..SimConfig::default()
+    })
+    .await;
+    let (user, ug, _cg) = linked_analyst(&c).await;
+    let child = c.children[0].clone();
+    // Groups and links are read as written (only the grants listing lags) ...
+    assert_eq!(
+        c.rw.query_roles()
+            .user_group_id(&ug)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .resources
+            .unwrap()
+            .len(),
+        1
+    );
+    // ... and the role the link gives is listed only once the lag has passed.
+    assert!(rows(&c, &user, &child, false).await.is_empty());
+    c.sim.clock().advance(Duration::from_secs(29));
+    assert!(rows(&c, &user, &child, false).await.is_empty());
+    c.sim.clock().advance(Duration::from_secs(1));
+    assert_eq!(rows(&c, &user, &child, false).await.len(), 1);
+    // Taken out of the group: still listed within the lag, then gone.
+    c.rw.delete_user_group_members()
+        .body(user_members(&ug, std::slice::from_ref(&user)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rows(&c, &user, &child, false).await.len(), 1);
+    assert!(
+        c.sim
+            .inspect(|s| s.fleet.link_grants(&user, &child).is_empty())
+    );
+    c.sim.clock().advance(Duration::from_secs(30));
+    assert!(rows(&c, &user, &child, false).await.is_empty());
 }
