@@ -6,12 +6,37 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use falcon_users::workflows::flight_control::{
-    FleetApplyOptions, FleetFile, FleetModel, Step, apply, plan,
+    FleetApplyOptions, FleetFile, FleetModel, FleetPlan, Step, apply, plan,
 };
 use falcon_users::workflows::roster::{Guardrails, Journal};
+use falcon_users::{Cid, Falcon, GrantQuery};
 use falcon_users_api::operations::{ADD_ROLE, DELETE_USER_GROUP_MEMBERS};
 use falcon_users_sim::SimConfig;
 use falcon_users_tests::sim::tenant_with;
+use futures::TryStreamExt;
+
+/// The roles each user of `plan`'s effect holds through links in each child, as the grants
+/// listing of that child reports them (every grant that is not direct).
+async fn link_grants(falcon: &Falcon, plan: &FleetPlan) -> BTreeSet<(String, Cid, String)> {
+    let mut held = BTreeSet::new();
+    let users: BTreeSet<&str> = plan.effect.iter().map(|c| c.user.as_str()).collect();
+    let children: BTreeSet<&Cid> = plan.effect.iter().map(|c| &c.cid).collect();
+    for user in users {
+        for child in &children {
+            let grants: Vec<_> = falcon
+                .grants(user, GrantQuery::new().cid((*child).clone()))
+                .try_collect()
+                .await
+                .unwrap();
+            for g in grants {
+                if g.grant_type.as_deref().is_some_and(|t| t != "direct") {
+                    held.insert((user.to_owned(), (*child).clone(), g.role_id));
+                }
+            }
+        }
+    }
+    held
+}
 
 fn seeded() -> SimConfig {
     SimConfig {
@@ -125,6 +150,7 @@ async fn an_edit_applied_converges_and_applied_again_sends_nothing() {
         roles: vec![added.to_owned()],
     }));
 
+    let before = link_grants(&falcon, &planned).await;
     let journal = Journal::<Step>::memory();
     let report = apply(&falcon, &planned, &FleetApplyOptions::new(), &journal)
         .await
@@ -136,6 +162,42 @@ async fn an_edit_applied_converges_and_applied_again_sends_nothing() {
     let group_id = after.user_groups[&group].id.clone().unwrap();
     assert!(!held.user_groups[&group_id].members.contains(&uuid));
     assert!(held.links.values().any(|l| l.role_ids.contains(added)));
+
+    // The effect shown is what the service's own grants listings report changed.
+    let now_held = link_grants(&falcon, &planned).await;
+    let mut shown_gained = BTreeSet::new();
+    let mut shown_lost = BTreeSet::new();
+    for c in &planned.effect {
+        shown_gained.extend(
+            c.gained
+                .iter()
+                .map(|r| (c.user.clone(), c.cid.clone(), r.clone())),
+        );
+        shown_lost.extend(
+            c.lost
+                .iter()
+                .map(|r| (c.user.clone(), c.cid.clone(), r.clone())),
+        );
+    }
+    assert!(
+        !shown_gained.is_empty() && !shown_lost.is_empty(),
+        "{:#?}",
+        planned.effect
+    );
+    assert_eq!(
+        now_held
+            .difference(&before)
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        shown_gained
+    );
+    assert_eq!(
+        before
+            .difference(&now_held)
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        shown_lost
+    );
 
     let now = falcon.fleet_state().await.unwrap();
     let again = plan(&file, "fleet.toml", &now, Guardrails::default(), Utc::now()).unwrap();
