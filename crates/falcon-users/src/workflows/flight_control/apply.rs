@@ -512,6 +512,8 @@ mod tests {
         changes: AtomicUsize,
         fail_at: Option<usize>,
         hang_at: Option<usize>,
+        /// Hang before the change is made: the request never reached the service.
+        lose_at: Option<usize>,
         hung: tokio::sync::Notify,
         seen: Mutex<Vec<Access>>,
     }
@@ -524,6 +526,7 @@ mod tests {
                 changes: AtomicUsize::new(0),
                 fail_at: None,
                 hang_at: None,
+                lose_at: None,
                 hung: tokio::sync::Notify::new(),
                 seen: Mutex::new(Vec::new()),
             }
@@ -537,6 +540,10 @@ mod tests {
             let n = self.changes.fetch_add(1, Ordering::SeqCst);
             if self.fail_at == Some(n) {
                 return Err(Error::invalid("fake", "refused by the test"));
+            }
+            if self.lose_at == Some(n) {
+                self.hung.notify_one();
+                std::future::pending::<()>().await;
             }
             let out = f(&mut self.state.lock().unwrap());
             let now = self.access();
@@ -853,6 +860,51 @@ mod tests {
         assert_eq!(
             Journal::<Step>::open(&path).unwrap().take_all_in_flight(),
             []
+        );
+    }
+
+    #[tokio::test]
+    async fn a_step_killed_before_it_reached_the_service_is_done_by_the_next_run() {
+        let mut fake = Fake::new(tenant());
+        fake.lose_at = Some(1);
+        let planned = edited(&fake);
+        let journal = Journal::<Step>::memory();
+        {
+            let options = FleetApplyOptions::new();
+            let run = apply(&fake, &planned, &options, &journal);
+            tokio::select! {
+                _ = run => panic!("the run was to hang at its second change"),
+                _ = fake.hung.notified() => {}
+            }
+        }
+        // The journal the killed run left, read again by the next run.
+        let lines: String = journal
+            .entries()
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.journal.jsonl");
+        std::fs::write(&path, &lines).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        fake.lose_at = None;
+        let lost = planned.steps[1].clone();
+        let journal = Journal::<Step>::open(&path).unwrap();
+        let report = apply(&fake, &planned, &FleetApplyOptions::new(), &journal)
+            .await
+            .unwrap();
+        assert_eq!(report.resolved, [(lost.clone(), false)]);
+        assert_eq!(report.results[0].step, lost, "done again, first");
+        assert!(report.is_complete(), "{report:#?}");
+        assert!(replan(&fake, &planned).is_empty());
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            written.contains("\"outcome\":\"interrupted: not done\""),
+            "{written}"
         );
     }
 
