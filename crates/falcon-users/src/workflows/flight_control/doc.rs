@@ -16,7 +16,7 @@ use toml::Spanned;
 
 use crate::error::{Error, FileProblem, Result};
 use crate::model::cid::Cid;
-use crate::model::validation::validate_email;
+use crate::model::validation::{is_deceptive_char, validate_email};
 use crate::workflows::flight_control::state::{FleetModel, GroupKind};
 
 /// The largest file read (8 MiB): 500 groups of 500 members is about 15 MiB of logins at most,
@@ -307,9 +307,33 @@ fn header(out: &mut String, table: &str, name: &str, id: &Option<String>, descri
     }
 }
 
-/// `text` as a TOML string, escaped by the TOML writer.
+/// `text` as a TOML basic string. Quotes, backslashes, control characters and every character
+/// [`is_deceptive_char`] flags (text-direction overrides, invisible characters) are escapes
+/// (`\u202E`), so the file decodes to the exact value while nothing in it can reorder or hide
+/// text in a terminal or in a pull request's diff.
 fn quoted(text: &str) -> String {
-    toml::Value::String(text.to_owned()).to_string()
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || is_deceptive_char(c) => {
+                let code = u32::from(c);
+                if code <= 0xFFFF {
+                    out.push_str(&format!("\\u{code:04X}"));
+                } else {
+                    out.push_str(&format!("\\U{code:08X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `key = [ ... ]` with one item per line (`key = []` when empty).
@@ -700,6 +724,50 @@ mod tests {
             err.contains("line 1002, cid_group: more than 500 CID groups"),
             "{err}"
         );
+    }
+
+    /// API text in an export (names, descriptions) that would hide or reorder text in a
+    /// terminal or a diff is written as escapes, and reads back as the same value.
+    #[test]
+    fn an_export_escapes_deceptive_text_and_reads_back_the_same() {
+        use crate::workflows::flight_control::state::Group;
+        let tricky = "Ops\u{202e}nimda\u{200b} \"q\" \\ \u{1b}[31m\u{e0041}";
+        let mut model = FleetModel::default();
+        model.user_groups.insert(
+            tricky.to_owned(),
+            Group {
+                id: Some("u1".into()),
+                description: format!("line\nbreak {tricky}"),
+                members: ["ann@example.com".to_string()].into(),
+            },
+        );
+        let cid: Cid = CID.parse().unwrap();
+        model.cid_groups.insert(
+            "c".into(),
+            Group {
+                id: None,
+                description: String::new(),
+                members: [cid.clone()].into(),
+            },
+        );
+        let children = [(cid, Some(format!("Acme{tricky}")))].into();
+        let text = FleetFile::render(&model, &children);
+        assert!(!text.contains(is_deceptive_char_or_escape), "{text:?}");
+        assert!(
+            text.contains("\\u202E") && text.contains("\\U000E0041"),
+            "{text}"
+        );
+        let file = FleetFile::parse(&text, "f.toml").unwrap();
+        assert_eq!(file.user_groups[0].name, tricky);
+        assert_eq!(
+            file.user_groups[0].description,
+            format!("line\nbreak {tricky}")
+        );
+    }
+
+    /// A raw deceptive character, or a raw line break inside a line's text.
+    fn is_deceptive_char_or_escape(c: char) -> bool {
+        c != '\n' && is_deceptive_char(c)
     }
 
     #[test]
