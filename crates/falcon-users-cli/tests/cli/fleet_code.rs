@@ -453,3 +453,22 @@ fn without_the_flight_control_scope_the_error_names_it() {
         text(&out.stdout)
     );
 }
+
+/// The groups are the parent's: `fleet` with `--member-cid` is refused before any change
+/// (exit 2), naming why, rather than failing as a missing scope.
+#[test]
+fn fleet_for_a_member_cid_is_refused() {
+    let sim = sim(4, Duration::ZERO);
+    let env = sim.env();
+    let env = pairs(&env);
+    let child = &sim.sim.child_cids()[0];
+    let out = command(&["--member-cid", child, "fleet", "export"], &env)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("belong to the parent"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -4,7 +4,7 @@
 use futures::TryStreamExt;
 
 use crate::client::Falcon;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops::users::UserQuery;
 use crate::workflows::flight_control::apply::FleetApi;
 use crate::workflows::flight_control::state::{FleetState, GroupKind};
@@ -13,7 +13,8 @@ use crate::workflows::roster::Origin;
 impl Falcon {
     /// The parent's Flight Control access as a fleet plan reads it: groups, members, links,
     /// the parent's users (UUID → login), its children and the roles it offers, and where it
-    /// was read.
+    /// was read. A member handle ([`Falcon::for_member`]) is refused ([`Error::InvalidInput`]):
+    /// the groups are the parent's.
     ///
     /// ```no_run
     /// # async fn demo(falcon: falcon_users::Falcon) -> falcon_users::Result<()> {
@@ -23,6 +24,17 @@ impl Falcon {
     /// # Ok(()) }
     /// ```
     pub async fn fleet_state(&self) -> Result<FleetState> {
+        // The groups are the parent's: a member handle would be refused (403) in a way that
+        // reads as a missing scope.
+        if let Some(member) = self.member_cid() {
+            return Err(Error::invalid(
+                "member_cid",
+                format!(
+                    "Flight Control groups and links belong to the parent; this handle acts in \
+                     member CID {member}: use the parent's handle (no --member-cid)"
+                ),
+            ));
+        }
         let user_groups = self.user_groups().await?;
         let cid_groups = self.cid_groups().await?;
         let ids: Vec<String> = user_groups.iter().map(|g| g.id.clone()).collect();
