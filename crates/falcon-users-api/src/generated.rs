@@ -10943,7 +10943,7 @@ let response = client.get_cid_group_by_id_v2()
     pub fn get_cid_group_by_id_v2(&self) -> builder::GetCidGroupByIdV2<'_> {
         builder::GetCidGroupByIdV2::new(self)
     }
-    /**Read links between user groups and CID groups by link id, each with the roles it gives
+    /**Read links (each joins a user group to a CID group) by link id, each with the roles it gives
 
 Sends a `GET` request to `/mssp/entities/mssp-roles/v1`
 
@@ -10973,7 +10973,7 @@ let response = client.add_role()
     pub fn add_role(&self) -> builder::AddRole<'_> {
         builder::AddRole::new(self)
     }
-    /**Take roles off links between user groups and CID groups. An item without `role_ids` removes the link itself, with every role it gave
+    /**Take roles off links (each joins a user group to a CID group). An item without `role_ids` removes the link itself, with every role it gave
 
 Sends a `DELETE` request to `/mssp/entities/mssp-roles/v1`
 
@@ -11158,7 +11158,7 @@ let response = client.query_cid_groups()
     pub fn query_cid_groups(&self) -> builder::QueryCidGroups<'_> {
         builder::QueryCidGroups::new(self)
     }
-    /**List the ids of the links between user groups and CID groups: those of a user group, of a CID group, or of both, optionally only the links that give a role. A `user_group_id` or a `cid_group_id` is needed
+    /**List the ids of links (each joins a user group to a CID group): those of a user group, of a CID group, or of both, optionally only the links that give a role. A `user_group_id` or a `cid_group_id` is needed
 
 Sends a `GET` request to `/mssp/queries/mssp-roles/v1`
 
