@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::model::views::UserView;
-use crate::types::DomainUser;
+use crate::model::views::{User, UserView};
 use crate::workflows::inventory::UserWithGrants;
 use crate::workflows::review::finding::{Finding, FindingKind};
 use crate::workflows::review::privilege::RoleBook;
@@ -83,7 +82,7 @@ impl Default for LoginAges {
 impl LoginAges {
     /// Counts `user`'s last login as of `now` (a login after `now`, a clock ahead, counts as
     /// today).
-    pub fn add(&mut self, user: &DomainUser, now: DateTime<Utc>) {
+    pub fn add(&mut self, user: &User, now: DateTime<Utc>) {
         let Some(at) = UserView::last_login_at(user) else {
             match user.last_login_at.as_deref().map(str::trim) {
                 Some(text) if !text.is_empty() => self.unreadable += 1,
