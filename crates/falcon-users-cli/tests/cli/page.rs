@@ -5,6 +5,7 @@
 //! fails under `CI=true` (after trying the install script) and is skipped, loudly, elsewhere.
 
 use std::fs::{self, File};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -52,7 +53,9 @@ fn browser() -> Option<PathBuf> {
         );
         return Some(path);
     }
-    eprintln!(
+    // Straight to stderr, past the test harness's capture: a skip must be seen.
+    let _ = writeln!(
+        std::io::stderr().lock(),
         "\n*** SKIPPED the review page's browser test: no Chromium (set CHROMIUM, or run {}) ***\n",
         script.display()
     );
@@ -220,7 +223,12 @@ fn the_review_page_renders_in_chromium_with_the_json_counts_and_hostile_names_as
         "{} bytes",
         png.len()
     );
-    eprintln!("review page screenshot: {}", shot.display());
+    // Past the harness's capture, so that a run's log says where the screenshot is.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "review page screenshot: {}",
+        shot.display()
+    );
 }
 
 #[test]
