@@ -24,7 +24,8 @@ use crate::defaults::defaults;
 use crate::peer::Peer;
 use crate::report::Report;
 use crate::scenarios::{
-    build_cost, bulk_provision, cold_start, fleet, inventory, lag, memory, overhead, reconcile,
+    build_cost, bulk_provision, cold_start, fleet, inventory, lag, memory, overhead, page,
+    reconcile,
 };
 use crate::sim_process::SimSpec;
 
@@ -64,6 +65,8 @@ enum Cmd {
     Fleet(fleet::Settings),
     /// 9. A roster change against reads that lag writes, and without the lag.
     Lag(lag::Settings),
+    /// 10. A large tenant's review as a page and as JSON, and the page in headless Chromium.
+    Page(page::Settings),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]
     Serve(SimSpec),
@@ -102,6 +105,12 @@ enum Cmd {
     FirstCall {
         #[arg(long)]
         base_url: String,
+    },
+    /// (internal) Runs a command and reports its wall time and peak memory.
+    #[command(hide = true)]
+    Peak {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
     },
     /// (internal) Builds the consumer and reports wall time and peak memory.
     #[command(hide = true)]
@@ -187,10 +196,16 @@ fn run(args: Args) -> Result<ExitCode> {
         Cmd::BuildProbe { workspace } => {
             return build_cost::probe(&workspace).map(|()| ExitCode::SUCCESS);
         }
+        Cmd::Peak { command } => {
+            return page::peak(&command).map(|()| ExitCode::SUCCESS);
+        }
         _ => {}
     }
     let workspace = workspace();
-    let needs_peer = !matches!(command, Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_));
+    let needs_peer = !matches!(
+        command,
+        Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_) | Cmd::Page(_)
+    );
     let peer = if needs_peer {
         Peer::setup(&workspace, !args.no_peers)
     } else {
@@ -215,6 +230,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Cmd::BulkProvision(defaults()?),
             Cmd::Fleet(defaults()?),
             Cmd::Lag(defaults()?),
+            Cmd::Page(defaults()?),
         ],
         one => vec![one],
     };
@@ -272,13 +288,15 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::Lag(settings) => lag::run(&settings),
         Cmd::BulkProvision(settings) => bulk_provision::run(&settings),
         Cmd::Fleet(settings) => fleet::run(&settings),
+        Cmd::Page(settings) => page::run(&settings),
         Cmd::All
         | Cmd::Serve(_)
         | Cmd::Stream { .. }
         | Cmd::FleetStream { .. }
         | Cmd::FloodCall { .. }
         | Cmd::FirstCall { .. }
-        | Cmd::BuildProbe { .. } => anyhow::bail!("not a scenario"),
+        | Cmd::BuildProbe { .. }
+        | Cmd::Peak { .. } => anyhow::bail!("not a scenario"),
     }
 }
 

@@ -85,3 +85,27 @@ fn overhead_and_cold_start_run_without_peers() {
     let reports = bench(&["cold-start", "--runs", "1"]);
     assert!(figure(&reports[0], "falcon-users start") > 0.0);
 }
+
+#[test]
+fn a_review_page_is_written_and_drawn_a_page_of_rows_at_a_time() {
+    // The scenario runs the CLI built beside the harness (`cargo test --workspace` builds both).
+    let cli = std::path::Path::new(env!("CARGO_BIN_EXE_falcon-users-bench"))
+        .with_file_name("falcon-users");
+    if !cli.is_file() {
+        eprintln!(
+            "*** SKIPPED: {} is not built (cargo build -p falcon-users-cli) ***",
+            cli.display()
+        );
+        return;
+    }
+    let reports = bench(&["page", "--users", "300"]);
+    let r = &reports[0];
+    assert_eq!(r["scenario"], "page");
+    assert!(figure(r, "r.html: size") > 0.0, "{r}");
+    assert!(figure(r, "r.json: size") > 0.0, "{r}");
+    if r["notes"].as_array().unwrap().is_empty() {
+        // Opened in the browser: one page of the findings table, drawn.
+        assert_eq!(figure(r, "table rows in the DOM"), 100.0, "{r}");
+        assert!(figure(r, "page drawn") > 0.0, "{r}");
+    }
+}

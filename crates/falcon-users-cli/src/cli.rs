@@ -11,7 +11,7 @@ use falcon_users::workflows::review::FindingKind;
 
 use crate::expiry;
 use crate::member_cids::{self, MemberCids};
-use crate::output::Format;
+use crate::output::FormatArg;
 
 /// User lifecycle work on CrowdStrike Falcon: inventory, provisioning, offboarding, role changes.
 ///
@@ -87,9 +87,9 @@ pub struct Global {
     /// Flight Control: act in this member CID.
     #[arg(long, env = "FALCON_MEMBER_CID", global = true, hide_env_values = true)]
     pub member_cid: Option<String>,
-    /// Output format (default: table on a terminal, json otherwise).
+    /// Output format (default: table on a terminal, json otherwise); html: `review`'s page.
     #[arg(long, short = 'f', global = true, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<FormatArg>,
     /// Do not ask before destructive changes.
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
@@ -632,9 +632,10 @@ pub struct ReviewArgs {
     #[arg(long, value_name = "FINDING", value_delimiter = ',', value_parser = parse_finding)]
     pub fail_on: Vec<FindingKind>,
     /// Write the findings here instead of stdout, all or nothing (mode 0600). The format
-    /// comes from -f, else from the name: .csv, .json, .jsonl, .txt (a table). Other than a
-    /// table, the file is evidence: a .json carries it, CSV and JSON lines have
-    /// FILE.evidence.json beside them; `review verify FILE` checks it.
+    /// comes from -f, else from the name: .csv, .json, .jsonl, .txt (a table), .html (a
+    /// page with charts and a findings table, self-contained). Other than a table, the file
+    /// is evidence: a .json and a .html carry it, CSV and JSON lines have FILE.evidence.json
+    /// beside them; `review verify FILE` checks it.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Grants listings in flight (per CID).

@@ -15,8 +15,10 @@ pub struct Ctx {
     pub falcon: Falcon,
     /// The output format.
     pub format: Format,
-    /// The format `-f` named, if any (an output file's extension decides otherwise).
+    /// The format of records `-f` named, if any (an output file's extension decides otherwise).
     pub explicit_format: Option<Format>,
+    /// `-f html`: a page (only `review` gets this far with it).
+    pub html: bool,
     /// `--yes` was given.
     pub yes: bool,
     /// Marks the start of changes, so that a signal lets the step in flight finish.

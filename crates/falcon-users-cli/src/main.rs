@@ -40,11 +40,20 @@ use crate::ctx::Ctx;
 use crate::failure::{Failure, Outcome};
 use crate::interrupt::{Changes, Signals};
 use crate::jobs::Job;
+use crate::output::FormatArg;
 use crate::output::console;
 
 fn main() -> ExitCode {
     let Cli { global, command } = Cli::parse();
     init_logging(global.verbose);
+    // A page is a review's; every other command prints records.
+    let reviews = matches!(command, Command::Review(ReviewArgs { action: None, .. }));
+    if global.format == Some(FormatArg::Html) && !reviews {
+        return report(Err(Failure::Exit(
+            exit::USAGE,
+            "-f html: only `review` writes a page; the others print table, json or csv".into(),
+        )));
+    }
     #[cfg(not(feature = "simulator"))]
     if let Some(flag) = global.sim.given() {
         return report(Err(connect::no_simulator(flag)));
@@ -102,6 +111,7 @@ fn report(outcome: Outcome) -> ExitCode {
 async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
     // The job first: a bad argument is refused before any credential is read or request sent.
     let mut job = Job::try_from(command)?;
+    let records = global.format.and_then(FormatArg::records);
     let mut connection = connect::connect(&global).await?;
     // The fleet once, before any command reads or changes anything.
     if let Some((members, use_, flag)) = job.member_cids_mut() {
@@ -109,8 +119,9 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
     }
     let ctx = Ctx {
         falcon: connection.falcon.clone(),
-        format: output::resolve(global.format),
-        explicit_format: global.format,
+        format: output::resolve(records),
+        explicit_format: records,
+        html: global.format == Some(FormatArg::Html),
         yes: global.yes,
         changes,
         settle: ctx::settle(global.settle),

@@ -33,6 +33,8 @@ mod hostile;
 mod inventory;
 #[path = "cli/network.rs"]
 mod network;
+#[path = "cli/page.rs"]
+mod page;
 #[path = "cli/pipes.rs"]
 mod pipes;
 #[path = "cli/profiles.rs"]

@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod lag;
 pub mod memory;
 pub mod overhead;
+pub mod page;
 pub mod reconcile;
 
 use anyhow::{Context, Result};

@@ -93,7 +93,10 @@ pub fn run(global: &Global, command: &ConfigCommand) -> Outcome {
                     Vec::new()
                 }
             };
-            print_all(output::resolve(global.format), &rows)?;
+            print_all(
+                output::resolve(global.format.and_then(output::FormatArg::records)),
+                &rows,
+            )?;
         }
         ConfigCommand::Path => {
             let path = match config {

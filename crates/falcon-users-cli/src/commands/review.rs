@@ -18,22 +18,34 @@ use crate::failure::{Failure, Outcome};
 use crate::output::Format;
 use crate::output::console;
 use crate::output::escape::for_terminal;
-use crate::output::evidence::{EvidenceFile, sealed_document, verdict_lines};
+use crate::output::evidence::{EvidenceFile, sealed_document, verdict_lines, written};
+use crate::output::file::OutputFile;
+use crate::output::page;
 use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter, json, table};
 use crate::records::FindingRow;
 
 /// Runs `review`.
 pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
+    // A page: `-f html`, or no -f and a file named .html.
+    let page = ctx.html
+        || (ctx.explicit_format.is_none()
+            && args.output.as_deref().is_some_and(output::names_a_page));
     // A review is one document, not a stream: JSON is one object unless a .jsonl file asks
     // for lines.
-    let layout = output::layout(
-        ctx.explicit_format,
-        args.output.as_deref(),
-        JsonLayout::Document,
-    )
-    .map_err(|why| Failure::Exit(exit::USAGE, why))?;
-    let member_cids = args.member_cids.map(|m| m.0).unwrap_or_default();
+    let layout = if page {
+        None
+    } else {
+        Some(
+            output::layout(
+                ctx.explicit_format,
+                args.output.as_deref(),
+                JsonLayout::Document,
+            )
+            .map_err(|why| Failure::Exit(exit::USAGE, why))?,
+        )
+    };
+    let member_cids = args.member_cids.clone().map(|m| m.0).unwrap_or_default();
     // Judged at one stated time, which the evidence records.
     let mut review = Review::new()
         .stale_days(args.stale_days)
@@ -42,34 +54,35 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
         .member_cids(member_cids.clone())
         .concurrency(args.concurrency)
         .children(args.children);
-    if let Some(roles) = args.privileged_roles {
+    if let Some(roles) = args.privileged_roles.clone() {
         review = review.privileged_roles(roles);
     }
     let report = ctx.falcon.review(&review).await?;
     for (cid, err) in &report.failed {
         console::line(format_args!("error: child CID {cid}: {err}"));
     }
-    match &args.output {
-        Some(path) => {
+    match (layout, &args.output) {
+        // The page is evidence wherever it goes.
+        (None, output) => {
+            let evidence = evidence_of(ctx, &review, &args, &report).await;
+            match output {
+                Some(path) => {
+                    let file = OutputFile::create(path)?;
+                    let (file, digest) = page::write(file, &document(&report), evidence)?;
+                    file.commit()?;
+                    written(path, &digest);
+                }
+                None => {
+                    let out = io::BufWriter::new(io::stdout().lock());
+                    page::write(out, &document(&report), evidence)?.0.flush()?;
+                }
+            }
+        }
+        (Some(layout), Some(path)) => {
             // A table is for people; every other file is evidence.
             let evidence = match layout.format {
                 Format::Table => None,
-                _ => {
-                    let fail_on: Vec<String> =
-                        args.fail_on.iter().map(ToString::to_string).collect();
-                    let mut evidence = ctx
-                        .falcon
-                        .evidence("review", &member_cids)
-                        .await
-                        .tool(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-                        .review_options(&review)
-                        .option("fail_on", fail_on);
-                    for (cid, err) in &report.failed {
-                        evidence =
-                            evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
-                    }
-                    Some(evidence)
-                }
+                _ => Some(evidence_of(ctx, &review, &args, &report).await),
             };
             let mut file = EvidenceFile::create(path)?;
             match (layout.format, layout.json, evidence) {
@@ -82,14 +95,14 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
                 }
             }
         }
-        None => {
+        (Some(layout), None) => {
             let mut out = io::BufWriter::new(io::stdout().lock());
             write(&mut out, layout, &report)?;
             out.flush()?;
         }
     }
     // The summary goes on stderr unless the table on stdout already shows it.
-    if args.output.is_some() || layout.format != Format::Table {
+    if args.output.is_some() || layout.is_none_or(|l| l.format != Format::Table) {
         for line in summary_lines(&report.summary) {
             console::line(format_args!("{line}"));
         }
@@ -113,6 +126,27 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
         console::line(format_args!("--fail-on: found {}", hits.join(", ")));
         Ok(ExitCode::from(exit::FINDINGS))
     }
+}
+
+/// The evidence of this review, taken once its requests are done (so that they are counted).
+async fn evidence_of(
+    ctx: &Ctx,
+    review: &Review,
+    args: &ReviewArgs,
+    report: &ReviewReport,
+) -> evidence::Evidence {
+    let fail_on: Vec<String> = args.fail_on.iter().map(ToString::to_string).collect();
+    let mut evidence = ctx
+        .falcon
+        .evidence("review", &review.member_cids)
+        .await
+        .tool(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .review_options(review)
+        .option("fail_on", fail_on);
+    for (cid, err) in &report.failed {
+        evidence = evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
+    }
+    evidence
 }
 
 /// The whole JSON document.

@@ -6,12 +6,15 @@
 //!   visible escapes (`\n`, `\t`, `\u{1b}`), so no escape sequence reaches the terminal and no
 //!   line break or tab forges a row or a column;
 //! - in JSON they are `\uXXXX` escapes, so the document still decodes to the exact value;
+//! - in a page's JSON blocks ([`ForScript`]) as in JSON, and `<`, `>`, `&` too, so that no
+//!   tenant string ends its `<script>` block or opens a comment;
 //! - in CSV they are the terminal's escapes (a CSV is shown with `cat` as often as opened in a
 //!   spreadsheet), and a cell a spreadsheet would run as a formula gets a leading `'` (OWASP).
 //!   Every CSV the CLI writes goes through [`for_csv`] (the `RowWriter` of `output`).
 
 use std::borrow::Cow;
 use std::fmt::{self, Write};
+use std::io;
 
 use falcon_users::validation::is_deceptive_char;
 
@@ -59,22 +62,101 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
 /// Outside strings JSON has only ASCII punctuation and whitespace, so every such character is
 /// inside a string, where the escape means the same character: the value does not change.
 pub fn for_json(json: String) -> String {
-    let raw = |c: char| u32::from(c) >= 0x7f && is_deceptive_char(c);
-    if !json.contains(raw) {
+    if !json.contains(raw_in_json) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if raw(c) {
-            // JSON escapes are UTF-16 units: a tag character (U+E0041) is a surrogate pair.
-            for unit in c.encode_utf16(&mut [0; 2]) {
-                let _ = write!(out, "\\u{:04x}", unit);
-            }
+        if raw_in_json(c) {
+            json_escape(&mut out, c);
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// A deceptive character serde_json writes raw (it escapes C0 itself).
+fn raw_in_json(c: char) -> bool {
+    u32::from(c) >= 0x7f && is_deceptive_char(c)
+}
+
+/// `c` as JSON escapes: UTF-16 units, so a tag character (U+E0041) is a surrogate pair.
+fn json_escape(out: &mut String, c: char) {
+    for unit in c.encode_utf16(&mut [0; 2]) {
+        let _ = write!(out, "\\u{:04x}", unit);
+    }
+}
+
+/// Serialized JSON on its way into a page's `<script type="application/json">` block: escaped
+/// as [`for_json`] does, and `<`, `>`, `&`, U+2028 and U+2029 as `\uXXXX` too, so that a
+/// tenant's `</script>` or `<!--` can neither end the block nor open a comment (HTML ends a
+/// script's text at `</script`, whatever its type). Outside strings JSON has none of these
+/// characters, so the value does not change. A writer, so that a document of any size passes
+/// through as it is serialized; a character split between two writes is held until it is
+/// whole.
+pub struct ForScript<W: io::Write> {
+    out: W,
+    held: Vec<u8>,
+}
+
+impl<W: io::Write> ForScript<W> {
+    /// Escapes what is written on its way to `out`.
+    pub fn new(out: W) -> Self {
+        ForScript {
+            out,
+            held: Vec::new(),
+        }
+    }
+
+    /// The destination, once every character written is whole.
+    pub fn into_inner(self) -> io::Result<W> {
+        if self.held.is_empty() {
+            Ok(self.out)
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the JSON for the page ends inside a character",
+            ))
+        }
+    }
+}
+
+impl<W: io::Write> io::Write for ForScript<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.held.extend_from_slice(buf);
+        let (text, whole) = match std::str::from_utf8(&self.held) {
+            Ok(text) => (text, self.held.len()),
+            // The end of a character still to come: held; anything else is not text.
+            Err(e) if e.error_len().is_none() => {
+                let whole = e.valid_up_to();
+                (
+                    std::str::from_utf8(&self.held[..whole]).unwrap_or_default(),
+                    whole,
+                )
+            }
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+        };
+        let escaped =
+            |c: char| matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}') || raw_in_json(c);
+        let mut rest = text;
+        let mut escapes = String::new();
+        while let Some(at) = rest.find(escaped) {
+            self.out.write_all(&rest.as_bytes()[..at])?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            escapes.clear();
+            json_escape(&mut escapes, c);
+            self.out.write_all(escapes.as_bytes())?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.out.write_all(rest.as_bytes())?;
+        self.held.drain(..whole);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// A CSV cell: escaped as for a terminal ([`for_terminal`]), and when a spreadsheet would treat
@@ -159,5 +241,33 @@ mod tests {
         for (raw, cell) in cases {
             assert_eq!(for_csv(raw), cell, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn json_for_a_page_cannot_end_its_script_block_and_keeps_the_value() {
+        let hostile = "</script><script>alert(1)</script><!-- <img src=x onerror=alert(1)> & \u{2028}\u{2029}\u{202e}";
+        let value = serde_json::json!({ "name": hostile, "list": [hostile, "Zoë 李"] });
+        let mut page = ForScript::new(Vec::new());
+        serde_json::to_writer(&mut page, &value).unwrap();
+        let text = String::from_utf8(page.into_inner().unwrap()).unwrap();
+        for bad in ['<', '>', '&', '\u{2028}', '\u{2029}', '\u{202e}'] {
+            assert!(!text.contains(bad), "{bad:?} in {text}");
+        }
+        assert!(text.contains("\\u003c/script\\u003e"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+        // Written a byte at a time, characters split between writes: the same text.
+        let mut split = ForScript::new(Vec::new());
+        for byte in serde_json::to_vec(&value).unwrap() {
+            io::Write::write_all(&mut split, &[byte]).unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(split.into_inner().unwrap()).unwrap(),
+            text
+        );
+        // A document cut inside a character is refused, not written half.
+        let mut cut = ForScript::new(Vec::new());
+        io::Write::write_all(&mut cut, &"李".as_bytes()[..2]).unwrap();
+        assert!(cut.into_inner().is_err());
     }
 }

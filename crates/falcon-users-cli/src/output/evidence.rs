@@ -5,7 +5,8 @@
 //! comment syntax; pandas needs `comment='#'`), and a line reader of JSON lines would take a
 //! metadata line for a row. Everything is rendered as every other output is ([`json`]: the
 //! tenant's strings in the metadata, a child's name, are `\uXXXX` escapes where dangerous).
-//! [`verdict_lines`] says what `review verify` found.
+//! A page carries its evidence too ([`super::page`]). [`verdict_lines`] says what `review
+//! verify` found.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -81,7 +82,7 @@ impl EvidenceFile {
         sidecar.write_all(sealed.as_bytes())?;
         file.commit()?;
         sidecar.commit()?;
-        written(&path, &sealed);
+        written(&path, &stated_digest(sealed.as_bytes()).unwrap_or_default());
         Ok(())
     }
 
@@ -90,15 +91,17 @@ impl EvidenceFile {
         self.write_all(sealed.as_bytes())?;
         let target = self.target.clone();
         self.file.finish().0.commit()?;
-        written(&target, sealed);
+        written(
+            &target,
+            &stated_digest(sealed.as_bytes()).unwrap_or_default(),
+        );
         Ok(())
     }
 }
 
-/// Says on stderr which file holds the evidence and its digest, to keep elsewhere: a digest
+/// Says on stderr which file holds the evidence and its `digest`, to keep elsewhere: a digest
 /// kept only in the file can be recomputed by whoever edits it.
-fn written(path: &Path, sealed: &str) {
-    let digest = stated_digest(sealed.as_bytes()).unwrap_or_default();
+pub fn written(path: &Path, digest: &str) {
     console::line(format_args!(
         "evidence: {} ({digest})",
         for_terminal(&path.display().to_string())

@@ -8,6 +8,7 @@ pub mod escape;
 pub mod evidence;
 pub mod file;
 pub mod fleet;
+pub mod page;
 pub mod plan;
 
 use std::io::{self, IsTerminal, Write};
@@ -19,8 +20,8 @@ use serde::Serialize;
 
 use self::escape::{for_csv, for_json, for_terminal};
 
-/// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// How records are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Aligned columns.
     Table,
@@ -28,6 +29,38 @@ pub enum Format {
     Json,
     /// CSV with a header row.
     Csv,
+}
+
+/// What `-f` names: a format of records, or a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Aligned columns.
+    Table,
+    /// JSON (one document; JSON lines for streams).
+    Json,
+    /// CSV with a header row.
+    Csv,
+    /// A self-contained HTML page (`review` only).
+    Html,
+}
+
+impl FormatArg {
+    /// The format of records it names (`None`: a page).
+    pub fn records(self) -> Option<Format> {
+        match self {
+            FormatArg::Table => Some(Format::Table),
+            FormatArg::Json => Some(Format::Json),
+            FormatArg::Csv => Some(Format::Csv),
+            FormatArg::Html => None,
+        }
+    }
+}
+
+/// Whether a file's name asks for a page: `.html` or `.htm` (any case).
+pub fn names_a_page(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
 }
 
 /// Something printable as one row.
@@ -123,7 +156,7 @@ pub fn layout(
         (None, Some(named), _) => Ok(named),
         (None, None, Some(path)) => Err(format!(
             "cannot tell the output format from the name {}: name it .csv, .json, .jsonl or \
-             .txt (a table), or choose with -f csv|json|table",
+             .txt (a table), or choose with -f csv|json|table (a review also writes .html)",
             path.display()
         )),
         (None, None, None) => Ok(Layout {

@@ -159,6 +159,48 @@ fn a_review_json_file_carries_its_evidence_and_verify_finds_a_one_byte_edit() {
 }
 
 #[test]
+fn a_review_page_carries_its_evidence_and_verify_finds_a_one_byte_edit() {
+    let state = SimState::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.html");
+    let out = sim_run(&state, &["review", "-o", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let page = fs::read_to_string(&path).unwrap();
+    // The digest printed is the one on the page's last line, over every byte before it.
+    let last = page.lines().last().unwrap();
+    let digest = last
+        .strip_prefix("<!-- ")
+        .unwrap()
+        .strip_suffix(" -->")
+        .unwrap();
+    assert!(
+        stderr.contains(&format!("evidence: {} ({digest})", path.display())),
+        "{stderr}"
+    );
+    assert!(!sidecar(&path).exists(), "the page carries its own");
+    let (code, stdout, stderr) = verify(&path);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with(&format!("{}: intact", path.display()))
+            && stdout.contains("kind: review"),
+        "{stdout}"
+    );
+    // A finding's login, a line of the script, a threshold in the metadata, a digit of the
+    // digest, the closing tag after the metadata.
+    edited_is_altered(&path, &path, "\"uid\":\"", 7, "the data");
+    edited_is_altered(&path, &path, "PAGE_ROWS = ", 12, "the data");
+    edited_is_altered(&path, &path, "\"stale_days\": 90", 15, "the metadata");
+    edited_is_altered(&path, &path, "<!-- sha256:", 12, "its digest");
+    edited_is_altered(&path, &path, "</html>", 3, "the metadata or its digest");
+    // The digest line gone.
+    fs::write(&path, page.strip_suffix(&format!("{last}\n")).unwrap()).unwrap();
+    let (code, stdout, _) = verify(&path);
+    assert_eq!(code, Some(9), "{stdout}");
+    assert!(stdout.contains("the digest line is missing"), "{stdout}");
+}
+
+#[test]
 fn csv_and_json_lines_keep_their_rows_and_carry_their_evidence_beside_them() {
     let state = SimState::new();
     let dir = tempfile::tempdir().unwrap();

@@ -28,10 +28,13 @@
 //!
 //! The data digest tells a changed row from changed metadata; the whole digest covers both.
 //! Every byte counts: the digests are over the bytes as written, not over a re-serialization,
-//! so a change of spacing or key order is an edit too. The same rule (a digest of every byte
-//! before its line, the metadata as this JSON) is meant for any other document, such as a
-//! page, that carries its own evidence: only where the data ends and the digest line's form
-//! change.
+//! so a change of spacing or key order is an edit too.
+//!
+//! A **page** (a review's `.html`, [`SealedPage`]) follows the same rule in HTML's forms: the
+//! data is every byte before its metadata block `<script type="application/json"
+//! id="evidence">` (that line excluded), the metadata is the JSON in that block, and the
+//! digest, in a comment on the last line (`<!-- sha256:<hex> -->`), covers every byte before
+//! it: `sed '$d' FILE | sha256sum`.
 //!
 //! A digest is not a signature: whoever can edit a file can recompute the digests in it. It
 //! proves a file unchanged against a copy of its digest kept elsewhere (the CLI prints it).
@@ -61,6 +64,43 @@ const DIGEST_PREFIX: &[u8] = b"  \"digest\": \"sha256:";
 const DIGEST_SUFFIX: &[u8] = b"\"\n}\n";
 /// A SHA-256 in hex.
 const HEX_LEN: usize = 64;
+
+/// The line (after a line break) that opens a page's metadata block.
+pub const PAGE_EVIDENCE_LINE: &str = "\n<script type=\"application/json\" id=\"evidence\">\n";
+/// The line that closes it.
+const PAGE_EVIDENCE_END: &[u8] = b"\n</script>\n";
+/// What precedes the digest on a page's last line (an HTML comment).
+const PAGE_DIGEST_PREFIX: &[u8] = b"<!-- sha256:";
+/// What follows it.
+const PAGE_DIGEST_SUFFIX: &[u8] = b" -->\n";
+
+/// How a sealed file lays out its metadata and its digest line.
+struct Form {
+    /// The line (after a line break) that starts the metadata.
+    metadata_line: &'static [u8],
+    /// What precedes the digest on its line.
+    digest_prefix: &'static [u8],
+    /// What follows it, to the end of the file.
+    digest_suffix: &'static [u8],
+    /// The evidence in the metadata, read from its line break on.
+    read: fn(&[u8]) -> Option<Evidence>,
+}
+
+/// A JSON document, or a sidecar: `evidence` then `digest`, the last members.
+const DOCUMENT: Form = Form {
+    metadata_line: EVIDENCE_LINE,
+    digest_prefix: DIGEST_PREFIX,
+    digest_suffix: DIGEST_SUFFIX,
+    read: read_member,
+};
+
+/// A page (HTML): the metadata in its own JSON block, the digest in a comment on the last line.
+const PAGE: Form = Form {
+    metadata_line: PAGE_EVIDENCE_LINE.as_bytes(),
+    digest_prefix: PAGE_DIGEST_PREFIX,
+    digest_suffix: PAGE_DIGEST_SUFFIX,
+    read: read_page_block,
+};
 
 /// What a file of evidence says about itself: how, when and against what it was made. Every
 /// field is stated by the tool that wrote the file; [`verify`] says whether it is still as
@@ -269,6 +309,15 @@ impl<W: Write> Digesting<W> {
         }
     }
 
+    /// The digest of what was written so far (no file name).
+    fn so_far(&self) -> DataRef {
+        DataRef {
+            file: None,
+            bytes: self.bytes,
+            sha256: hex(&self.hasher.clone().finalize()),
+        }
+    }
+
     /// The destination, and the digest of what was written to it (no file name).
     pub fn finish(self) -> (W, DataRef) {
         let data = DataRef {
@@ -384,6 +433,91 @@ impl Sealing {
     }
 }
 
+/// A page (HTML) sealed as it is written, however long it is. The caller writes the data,
+/// every byte of the page before its metadata block (markup, styles, scripts, data blocks;
+/// escaped for a page by the caller), then ends it ([`SealedPage::end_data`]: its digest, for
+/// [`Evidence::data`]), and [`SealedPage::finish`] writes the rest:
+///
+/// ```text
+/// <!DOCTYPE html> ...                            <- the data, up to and with a line break
+/// <script type="application/json" id="evidence">
+/// { ...the Evidence... }                         <- the metadata (JSON without `<`)
+/// </script>
+/// </body></html>                                 <- the tail the caller gives
+/// <!-- sha256:<64 hex digits> -->                <- the digest of every byte before this line
+/// ```
+///
+/// By hand: `sed '$d' FILE | sha256sum` is the digest; the data's is that of every line
+/// before the metadata block's first (`sed '/^<script type="application\/json" id="evidence">$/,$d' FILE | sha256sum`).
+///
+/// ```
+/// use std::io::Write;
+/// use falcon_users::workflows::evidence::{SealedPage, Verdict, verify};
+/// let mut page = SealedPage::new(Vec::new());
+/// page.write_all(b"<!DOCTYPE html><title>t</title><body>").unwrap();
+/// let data = page.end_data().unwrap();
+/// assert_eq!(data.bytes, 38);
+/// let (bytes, digest) = page.finish("{}", "</body>\n").unwrap();
+/// assert!(String::from_utf8(bytes.clone()).unwrap().ends_with(&format!("<!-- {digest} -->\n")));
+/// // Sealed, but `{}` is not this crate's metadata.
+/// assert!(matches!(verify(&bytes, None), Verdict::NotEvidence(_)));
+/// ```
+pub struct SealedPage<W> {
+    out: Digesting<W>,
+}
+
+impl<W: Write> SealedPage<W> {
+    /// Starts a page written to `out`.
+    pub fn new(out: W) -> Self {
+        SealedPage {
+            out: Digesting::new(out),
+        }
+    }
+
+    /// Ends the data with a line break; its digest and length.
+    pub fn end_data(&mut self) -> io::Result<DataRef> {
+        self.out.write_all(b"\n")?;
+        Ok(self.out.so_far())
+    }
+
+    /// Writes the metadata block holding `rendered` (the JSON of the page's [`Evidence`],
+    /// stating [`SealedPage::end_data`]'s digest), then `tail`, then the digest line; hands
+    /// back the destination and the digest (`sha256:<hex>`). `rendered` may hold no `<`
+    /// (written `\u003c`, as JSON allows), so that no `</script>` ends the block early.
+    pub fn finish(mut self, rendered: &str, tail: &str) -> io::Result<(W, String)> {
+        if rendered.contains('<') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the metadata of a page holds a `<`: write it as \\u003c",
+            ));
+        }
+        // The line break that ends the data begins the block's line.
+        self.out.write_all(&PAGE.metadata_line[1..])?;
+        self.out.write_all(rendered.trim_end().as_bytes())?;
+        self.out.write_all(PAGE_EVIDENCE_END)?;
+        self.out.write_all(tail.as_bytes())?;
+        if !tail.is_empty() && !tail.ends_with('\n') {
+            self.out.write_all(b"\n")?;
+        }
+        let digest = self.out.so_far().sha256;
+        self.out.write_all(PAGE_DIGEST_PREFIX)?;
+        self.out.write_all(digest.as_bytes())?;
+        self.out.write_all(PAGE_DIGEST_SUFFIX)?;
+        self.out.flush()?;
+        Ok((self.out.finish().0, format!("sha256:{digest}")))
+    }
+}
+
+impl<W: Write> Write for SealedPage<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
 fn not_pretty(what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
@@ -431,31 +565,39 @@ impl std::fmt::Display for Part {
 }
 
 /// Verifies a file of evidence: `file` alone for a document that carries its data (a
-/// review's `.json`), or a data file and its `sidecar`. Reads nothing but the bytes given.
+/// review's `.json` or `.html`), or a data file and its `sidecar`. Reads nothing but the
+/// bytes given.
 ///
 /// Intact when the digest on the document's digest line is the SHA-256 of every byte before
 /// it and the data's bytes have the SHA-256 its metadata states; altered when either differs
 /// or the digest line is damaged; not evidence when there is no digest and no metadata.
 pub fn verify(file: &[u8], sidecar: Option<&[u8]>) -> Verdict {
-    // The data, and where the metadata member starts (at the line break before it): in a
-    // sidecar the whole file and right after `{`, else the bytes up to the `evidence` line.
+    let form = match sidecar {
+        Some(_) => &DOCUMENT,
+        None => form_of(file),
+    };
+    // The data, and where the metadata starts (at the line break before it): in a sidecar
+    // the whole file and right after `{`, else the bytes up to the metadata's line.
     let (document, data, metadata_at) = match sidecar {
         Some(sidecar) => (
             sidecar,
             Some(file),
             sidecar.starts_with(b"{\n").then_some(1),
         ),
-        None => match find(file, EVIDENCE_LINE) {
+        None => match find(file, form.metadata_line) {
             Some(at) => (file, Some(&file[..=at]), Some(at)),
             None => (file, None, None),
         },
     };
     // Read on its own, so that neither a damaged row nor a damaged digest line hides what
     // the file claims to cover.
-    let claims = metadata_at.and_then(|at| read_member(&document[at..]));
-    let Some(body_len) = sealed_body(document) else {
+    let claims = metadata_at.and_then(|at| (form.read)(&document[at..]));
+    let Some(body_len) = sealed_body(form, document) else {
         // A document that names a digest or carries metadata was evidence once.
-        return if sidecar.is_some() || metadata_at.is_some() || contains(document, DIGEST_PREFIX) {
+        return if sidecar.is_some()
+            || metadata_at.is_some()
+            || contains(document, form.digest_prefix)
+        {
             Verdict::Altered {
                 part: Part::Digest,
                 claims: claims.map(Box::new),
@@ -468,7 +610,7 @@ pub fn verify(file: &[u8], sidecar: Option<&[u8]>) -> Verdict {
             )
         };
     };
-    let stated = &document[body_len + DIGEST_PREFIX.len()..][..HEX_LEN];
+    let stated = &document[body_len + form.digest_prefix.len()..][..HEX_LEN];
     let whole_intact = sha256(&document[..body_len]).as_bytes() == stated;
     let Some(evidence) = claims else {
         return if whole_intact {
@@ -496,24 +638,34 @@ pub fn verify(file: &[u8], sidecar: Option<&[u8]>) -> Verdict {
     }
 }
 
-/// The digest a sealed document states on its digest line (`sha256:<hex>`), as written: to
-/// keep elsewhere (a ticket, a log), since whoever can edit a file can also recompute a
-/// digest kept in it.
+/// The form of a file: a page when it ends with a page's digest line, or (damaged) has a
+/// page's metadata block or names a page's digest; else a JSON document.
+fn form_of(file: &[u8]) -> &'static Form {
+    let page = sealed_body(&PAGE, file).is_some()
+        || (sealed_body(&DOCUMENT, file).is_none()
+            && (contains(file, PAGE.metadata_line) || contains(file, PAGE_DIGEST_PREFIX)));
+    if page { &PAGE } else { &DOCUMENT }
+}
+
+/// The digest a sealed document or page states on its digest line (`sha256:<hex>`), as
+/// written: to keep elsewhere (a ticket, a log), since whoever can edit a file can also
+/// recompute a digest kept in it.
 pub fn stated_digest(document: &[u8]) -> Option<String> {
-    let at = sealed_body(document)? + DIGEST_PREFIX.len();
+    let form = form_of(document);
+    let at = sealed_body(form, document)? + form.digest_prefix.len();
     let hex = std::str::from_utf8(&document[at..][..HEX_LEN]).ok()?;
     Some(format!("sha256:{hex}"))
 }
 
 /// The length of what the digest covers, when `document` ends with a well-formed digest line
-/// (and the closing line).
-fn sealed_body(document: &[u8]) -> Option<usize> {
-    let tail = DIGEST_PREFIX.len() + HEX_LEN + DIGEST_SUFFIX.len();
+/// of `form` (for a JSON document, and the closing line).
+fn sealed_body(form: &Form, document: &[u8]) -> Option<usize> {
+    let tail = form.digest_prefix.len() + HEX_LEN + form.digest_suffix.len();
     let start = document.len().checked_sub(tail)?;
     let line = &document[start..];
-    let well_formed = line.starts_with(DIGEST_PREFIX)
-        && line.ends_with(DIGEST_SUFFIX)
-        && line[DIGEST_PREFIX.len()..][..HEX_LEN]
+    let well_formed = line.starts_with(form.digest_prefix)
+        && line.ends_with(form.digest_suffix)
+        && line[form.digest_prefix.len()..][..HEX_LEN]
             .iter()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
         && (start == 0 || document[start - 1] == b'\n');
@@ -532,6 +684,16 @@ fn read_member(from: &[u8]) -> Option<Evidence> {
     serde_json::from_slice::<Carrier>(&object)
         .ok()
         .map(|c| c.evidence)
+        .filter(|e| e.scheme == SCHEME)
+}
+
+/// The evidence of a page's metadata block (its opening line up to `</script>`), when it
+/// parses as this scheme's.
+fn read_page_block(from: &[u8]) -> Option<Evidence> {
+    let json = from.strip_prefix(PAGE.metadata_line)?;
+    let end = find(json, PAGE_EVIDENCE_END)?;
+    serde_json::from_slice::<Evidence>(&json[..end])
+        .ok()
         .filter(|e| e.scheme == SCHEME)
 }
 
@@ -733,9 +895,11 @@ mod tests {
                 claims: Some(_)
             }
         ));
-        // A digit of the digest: the metadata or its digest.
+        // A digit of the digest, changed to another hex digit (`^= 1` would turn an `a` or an
+        // `f` into a non-digit, a damaged line): the metadata or its digest.
         let mut edited = text.clone();
-        edited[digest_from + DIGEST_PREFIX.len()] ^= 1;
+        let digit = &mut edited[digest_from + DIGEST_PREFIX.len()];
+        *digit = if *digit == b'0' { b'1' } else { b'0' };
         assert!(matches!(
             verify(&edited, None),
             Verdict::Altered {
@@ -751,6 +915,111 @@ mod tests {
                 part: Part::Digest,
                 ..
             }
+        ));
+    }
+
+    /// What the CLI does for a page: the data (markup and a data block), then the metadata.
+    fn sealed_page(evidence: &mut Evidence) -> Vec<u8> {
+        let mut page = SealedPage::new(Vec::new());
+        page.write_all(
+            b"<!DOCTYPE html>\n<body>\n<script type=\"application/json\" id=\"review\">\n\
+              {\"findings\":[{\"uid\":\"ann@example.com\",\"name\":\"\\u003cimg\"}]}\n</script>",
+        )
+        .unwrap();
+        evidence.data = page.end_data().unwrap();
+        let rendered = serde_json::to_string_pretty(&evidence).unwrap();
+        page.finish(&rendered, "</body>\n</html>\n").unwrap().0
+    }
+
+    #[test]
+    fn a_sealed_page_verifies_intact_and_its_digests_are_recomputed_as_documented() {
+        let mut evidence = evidence();
+        let page = sealed_page(&mut evidence);
+        assert_eq!(
+            verify(&page, None),
+            Verdict::Intact(Box::new(evidence.clone()))
+        );
+        let text = String::from_utf8(page.clone()).unwrap();
+        // `sed '$d' FILE | sha256sum`: every line but the last.
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let body = lines[..lines.len() - 1].concat();
+        let digest = format!("sha256:{}", sha256(body.as_bytes()));
+        assert_eq!(lines[lines.len() - 1], format!("<!-- {digest} -->\n"));
+        assert_eq!(stated_digest(&page), Some(digest));
+        // The data: every line before the metadata block's.
+        let block = lines
+            .iter()
+            .position(|l| *l == "<script type=\"application/json\" id=\"evidence\">\n")
+            .unwrap();
+        assert_eq!(
+            evidence.data.sha256,
+            sha256(lines[..block].concat().as_bytes())
+        );
+        // A `<` in the metadata could end its block: refused.
+        let mut page = SealedPage::new(Vec::new());
+        page.end_data().unwrap();
+        assert!(page.finish("{\"a\": \"</script>\"}", "").is_err());
+    }
+
+    #[test]
+    fn a_one_byte_edit_anywhere_in_a_page_is_found_and_placed() {
+        let mut evidence = evidence();
+        let page = sealed_page(&mut evidence);
+        let metadata_from = find(&page, PAGE.metadata_line).unwrap();
+        for at in 0..page.len() {
+            for with in [if page[at] == b'0' { b'1' } else { b'0' }, b' '] {
+                if page[at] == with {
+                    continue;
+                }
+                let mut edited = page.clone();
+                edited[at] = with;
+                let verdict = verify(&edited, None);
+                let Verdict::Altered { part, .. } = verdict else {
+                    panic!("byte {at} set to {with:?}: {verdict:?}");
+                };
+                if at < metadata_from {
+                    assert!(
+                        matches!(part, Part::Data | Part::Digest),
+                        "byte {at}: {part:?}"
+                    );
+                }
+            }
+        }
+        // A name changed in the data block: the data.
+        let edited = String::from_utf8(page.clone())
+            .unwrap()
+            .replace("ann@", "bob@");
+        assert!(matches!(
+            verify(edited.as_bytes(), None),
+            Verdict::Altered {
+                part: Part::Data,
+                claims: Some(_)
+            }
+        ));
+        // The metadata changed: the metadata.
+        let edited = String::from_utf8(page.clone())
+            .unwrap()
+            .replace("\"stale_days\": 60", "\"stale_days\": 90");
+        assert!(matches!(
+            verify(edited.as_bytes(), None),
+            Verdict::Altered {
+                part: Part::Metadata,
+                claims: Some(_)
+            }
+        ));
+        // The digest comment cut off, or the page as it would be without one.
+        let cut =
+            &page[..page.len() - PAGE_DIGEST_PREFIX.len() - HEX_LEN - PAGE_DIGEST_SUFFIX.len()];
+        assert!(matches!(
+            verify(cut, None),
+            Verdict::Altered {
+                part: Part::Digest,
+                claims: Some(_)
+            }
+        ));
+        assert!(matches!(
+            verify(b"<!DOCTYPE html>\n<p>hello</p>\n", None),
+            Verdict::NotEvidence(_)
         ));
     }
 

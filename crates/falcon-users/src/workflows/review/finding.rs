@@ -92,6 +92,8 @@ pub struct Finding {
     pub kind: FindingKind,
     /// The user's login.
     pub uid: String,
+    /// The user's name (first and last) as the tenant has it; empty when it has none.
+    pub name: String,
     /// The user's UUID.
     pub user_uuid: String,
     /// The CID it concerns: where the grants are held, or the user's home CID.

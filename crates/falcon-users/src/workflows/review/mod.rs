@@ -25,4 +25,4 @@ pub use privilege::{
 };
 pub use rules::{ReviewOptions, row_findings};
 pub use run::{Review, ReviewReport};
-pub use tally::{ReviewSummary, RoleTally};
+pub use tally::{LOGIN_AGE_BANDS, LoginAges, LoginBand, ReviewSummary, RoleTally};

@@ -160,6 +160,13 @@ impl<'a> Held<'a> {
         Finding {
             kind,
             uid: user.uid.clone().unwrap_or_default(),
+            name: [&user.first_name, &user.last_name]
+                .into_iter()
+                .flatten()
+                .map(|n| n.trim())
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
             user_uuid: user.uuid.clone().unwrap_or_default(),
             cid,
             roles,

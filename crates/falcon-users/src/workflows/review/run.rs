@@ -271,7 +271,7 @@ impl Falcon {
                 return;
             }
             let found = row_findings(row, member, &book, &options);
-            report.summary.add(row, &found, &book);
+            report.summary.add(row, &found, &book, options.now);
             report.findings.extend(found);
         };
         let inventory = InventoryOptions::new()
@@ -305,7 +305,7 @@ impl Falcon {
                         if from_parent {
                             report.summary.add_counted(&row, &found, child_book);
                         } else {
-                            report.summary.add(&row, &found, child_book);
+                            report.summary.add(&row, &found, child_book, options.now);
                         }
                         by_child.entry(index).or_default().extend(found);
                     }

@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::model::views::{User, UserView};
 use crate::workflows::inventory::UserWithGrants;
 use crate::workflows::review::finding::{Finding, FindingKind};
 use crate::workflows::review::privilege::RoleBook;
@@ -32,15 +34,88 @@ pub struct ReviewSummary {
     pub findings: BTreeMap<FindingKind, u64>,
     /// Every role held by someone or named by a finding, by role id.
     pub roles: Vec<RoleTally>,
+    /// How long ago the users reviewed last logged in.
+    pub last_login: LoginAges,
+}
+
+/// The upper bounds, in days, of the bands [`LoginAges`] counts in (the last band is older).
+pub const LOGIN_AGE_BANDS: [u32; 5] = [7, 30, 90, 180, 365];
+
+/// How long ago each user reviewed last logged in, counted in bands: a picture of the tenant
+/// a reviewer reads beside the `stale` findings (which use the review's own window).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginAges {
+    /// Users who never logged in.
+    pub never: u64,
+    /// Users whose last login time could not be read.
+    pub unreadable: u64,
+    /// Users per band, youngest first: one per [`LOGIN_AGE_BANDS`] bound, then one older.
+    pub bands: Vec<LoginBand>,
+}
+
+/// One band of [`LoginAges`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginBand {
+    /// Last login at most this many days before the review (and more than the band before);
+    /// `None`: older than the last bound.
+    pub up_to_days: Option<u32>,
+    /// Users in the band.
+    pub users: u64,
+}
+
+impl Default for LoginAges {
+    fn default() -> Self {
+        let bounds = LOGIN_AGE_BANDS.iter().copied().map(Some).chain([None]);
+        LoginAges {
+            never: 0,
+            unreadable: 0,
+            bands: bounds
+                .map(|up_to_days| LoginBand {
+                    up_to_days,
+                    users: 0,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl LoginAges {
+    /// Counts `user`'s last login as of `now` (a login after `now`, a clock ahead, counts as
+    /// today).
+    pub fn add(&mut self, user: &User, now: DateTime<Utc>) {
+        let Some(at) = UserView::last_login_at(user) else {
+            match user.last_login_at.as_deref().map(str::trim) {
+                Some(text) if !text.is_empty() => self.unreadable += 1,
+                _ => self.never += 1,
+            }
+            return;
+        };
+        let days = (now - at).num_days().max(0);
+        let band = self
+            .bands
+            .iter_mut()
+            .find(|b| b.up_to_days.is_none_or(|bound| days <= i64::from(bound)));
+        if let Some(band) = band {
+            band.users += 1;
+        }
+    }
 }
 
 impl ReviewSummary {
-    /// Counts `row` with its `findings` (from [`row_findings`](super::row_findings)).
-    pub fn add(&mut self, row: &UserWithGrants, findings: &[Finding], roles: &RoleBook) {
+    /// Counts `row` with its `findings` (from [`row_findings`](super::row_findings)), and its
+    /// last login as of `now` ([`LoginAges`]).
+    pub fn add(
+        &mut self,
+        row: &UserWithGrants,
+        findings: &[Finding],
+        roles: &RoleBook,
+        now: DateTime<Utc>,
+    ) {
         if row.deleted {
             return;
         }
         self.users += 1;
+        self.last_login.add(&row.user, now);
         self.add_counted(row, findings, roles);
     }
 
@@ -132,7 +207,7 @@ mod tests {
             ),
         ] {
             let found = row_findings(&user, None, &book, &options);
-            summary.add(&user, &found, &book);
+            summary.add(&user, &found, &book, now());
         }
         assert_eq!(summary.users, 3);
         let counts: Vec<(FindingKind, u64)> = summary.findings.into_iter().collect();
@@ -165,5 +240,53 @@ mod tests {
             .unwrap();
         assert_eq!((admin.holders, admin.privileged), (1, true));
         assert_eq!(admin.findings[&Privileged], 1);
+    }
+
+    #[test]
+    fn last_logins_are_counted_once_per_user_in_their_band() {
+        let created = "2025-01-01T00:00:00Z";
+        let book = book();
+        let mut summary = ReviewSummary::default();
+        for login in [
+            Some("2026-12-01T11:00:00Z"),
+            Some("2026-11-24T12:00:00Z"),
+            Some("2026-11-23T11:00:00Z"),
+            Some("2026-10-01T00:00:00Z"),
+            Some("2026-09-01T00:00:00Z"),
+            Some("2020-01-01T00:00:00Z"),
+            Some("2027-01-01T00:00:00Z"),
+            None,
+            Some("yesterday"),
+        ] {
+            summary.add(&row("active", created, login, &[]), &[], &book, now());
+        }
+        // A deleted user is not counted.
+        let mut gone = row("active", created, Some("2026-11-30T00:00:00Z"), &[]);
+        gone.deleted = true;
+        summary.add(&gone, &[], &book, now());
+        let ages = &summary.last_login;
+        let bands: Vec<(Option<u32>, u64)> =
+            ages.bands.iter().map(|b| (b.up_to_days, b.users)).collect();
+        // Whole days: 7 days to the hour is within 7, 8 days is not; a login ahead of the clock is today.
+        assert_eq!(
+            bands,
+            [
+                (Some(7), 3),
+                (Some(30), 1),
+                (Some(90), 1),
+                (Some(180), 1),
+                (Some(365), 0),
+                (None, 1)
+            ]
+        );
+        assert_eq!((ages.never, ages.unreadable), (1, 1));
+        let counted: u64 =
+            ages.bands.iter().map(|b| b.users).sum::<u64>() + ages.never + ages.unreadable;
+        assert_eq!(counted, summary.users);
+        // Every band is present before any user is.
+        assert_eq!(
+            ReviewSummary::default().last_login.bands.len(),
+            LOGIN_AGE_BANDS.len() + 1
+        );
     }
 }
