@@ -244,6 +244,14 @@ pub enum Command {
     Plan(PlanArgs),
     /// Apply a saved plan, or plan a roster and apply it, after confirmation.
     Apply(ApplyArgs),
+    /// Flight Control access as code: groups and links in a TOML file; export, plan, apply.
+    ///
+    /// User groups (members), CID groups (child CIDs) and the links between them (roles), in a
+    /// file to edit and review; `export`, `plan` and `apply` as for a roster. The fleet here is the parent's Flight Control groups (not `--member-cids`, which picks
+    /// the child CIDs other commands work in). Needs the API client scopes "Flight Control:
+    /// Read" and, to apply, "Flight Control: Write".
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Authentication checks.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -733,6 +741,49 @@ pub struct ApplyArgs {
     /// Append a JSON line per action here [default: FILE.journal.jsonl].
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+}
+
+/// `fleet ...`
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Write the parent's user groups (members by login), CID groups (child CIDs, each with the
+    /// child's name for the reader) and links (roles) as an access file (TOML).
+    Export {
+        /// Write here instead of stdout, all or nothing (mode 0600).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Plan the changes that make the groups and links match an access file, and show who
+    /// gains and who loses which role in which child; changes nothing.
+    Plan {
+        /// The access file (TOML, as `fleet export` writes it).
+        file: PathBuf,
+        /// Save the plan here (JSON), to `fleet apply` later.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        limits: FleetLimits,
+    },
+    /// Apply a saved plan, or plan an access file and apply it, after confirmation; every
+    /// step journaled. Running it again after an interruption finishes what is left.
+    Apply {
+        /// A plan saved by `fleet plan -o` (.json), or an access file to plan and apply.
+        file: PathBuf,
+        #[command(flatten)]
+        limits: FleetLimits,
+        /// Append a JSON line per step here [default: FILE.journal.jsonl].
+        #[arg(long, value_name = "FILE")]
+        journal: Option<PathBuf>,
+    },
+}
+
+/// The guardrail of `fleet plan` and `fleet apply`.
+#[derive(Debug, Args)]
+pub struct FleetLimits {
+    /// Refuse a plan that takes access (any role in any child) away from more users than this
+    /// (`fleet apply` holds a saved plan to it too).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_removals: usize,
 }
 
 /// Whether a plan may take roles away.

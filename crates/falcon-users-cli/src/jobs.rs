@@ -11,8 +11,9 @@ use falcon_users::workflows::roster::RoleEdit;
 use falcon_users::workflows::Fleet;
 
 use crate::cli::{
-    AccessArgs, ApplyArgs, AuthCommand, BulkUsers, Command, GrantsCommand, InventoryArgs,
-    OffboardArgs, PlanArgs, ProvisionArgs, ReviewArgs, RolesCommand, RosterArgs, UsersCommand,
+    AccessArgs, ApplyArgs, AuthCommand, BulkUsers, Command, FleetCommand, GrantsCommand,
+    InventoryArgs, OffboardArgs, PlanArgs, ProvisionArgs, ReviewArgs, RolesCommand, RosterArgs,
+    UsersCommand,
 };
 use crate::exit;
 use crate::failure::Failure;
@@ -47,6 +48,8 @@ pub enum Job {
     Plan(PlanArgs),
     /// `apply`.
     Apply(ApplyArgs),
+    /// `fleet ...`.
+    Fleet(FleetCommand),
     /// `auth ...`.
     Auth(AuthCommand),
 }
@@ -68,6 +71,7 @@ impl TryFrom<Command> for Job {
             Command::Roster(a) => Job::Roster(a),
             Command::Plan(a) => Job::Plan(a),
             Command::Apply(a) => Job::Apply(a),
+            Command::Fleet(c) => Job::Fleet(c),
             Command::Auth(c) => Job::Auth(c),
             Command::Sim(_)
             | Command::Config(_)
@@ -111,6 +115,7 @@ impl Job {
             | Job::Children
             // The library discovers (it needs the children's names too): once.
             | Job::Access(_)
+            | Job::Fleet(_)
             | Job::Auth(_) => (None, Use::Read),
         };
         members.map(|m| (m, use_, "--member-cids"))

@@ -4,25 +4,27 @@
 
 use std::path::{Path, PathBuf};
 
-use falcon_users::workflows::roster::Journal;
+use falcon_users::workflows::roster::{Action, Journal};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::exit;
 use crate::failure::Failure;
 
-/// An open journal file.
-pub struct JournalFile {
+/// An open journal file (of roster actions, or of another workflow's: `A`).
+pub struct JournalFile<A = Action> {
     /// The journal to hand to `apply`.
-    pub journal: Journal,
+    pub journal: Journal<A>,
     path: PathBuf,
     created: bool,
 }
 
-impl JournalFile {
+impl<A: Serialize + DeserializeOwned + Clone + PartialEq> JournalFile<A> {
     /// Opens `path` for appending, creating it (mode 0600) when absent; exit 7 when it cannot be.
     pub fn open(path: &Path) -> Result<Self, Failure> {
         // Not `exists()`: that follows a link, and a dangling one would be taken as absent.
         let created = std::fs::symlink_metadata(path).is_err();
-        let journal = Journal::append_to(path).map_err(|e| {
+        let journal = Journal::<A>::open(path).map_err(|e| {
             Failure::Exit(
                 exit::LOCAL,
                 format!("cannot write the journal {}: {e}", path.display()),
@@ -50,7 +52,7 @@ impl JournalFile {
     }
 }
 
-impl Drop for JournalFile {
+impl<A> Drop for JournalFile<A> {
     fn drop(&mut self) {
         let empty = std::fs::metadata(&self.path).is_ok_and(|m| m.len() == 0);
         if self.created && empty {

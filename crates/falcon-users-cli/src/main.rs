@@ -128,6 +128,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Job::Roster(a) => commands::reconcile::export(&ctx, a).await,
         Job::Plan(a) => commands::reconcile::plan(&ctx, a).await,
         Job::Apply(a) => commands::reconcile::apply(&ctx, a).await,
+        Job::Fleet(c) => commands::fleet::run(&ctx, &ctx.falcon, c).await,
         Job::Auth(c) => commands::auth::run(&ctx, c).await,
     };
     // Saved whatever the outcome: a command that failed half way may have changed the tenant.

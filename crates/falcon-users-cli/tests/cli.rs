@@ -23,6 +23,8 @@ mod files;
 mod filters;
 #[path = "cli/fleet.rs"]
 mod fleet;
+#[path = "cli/fleet_code.rs"]
+mod fleet_code;
 #[path = "cli/help.rs"]
 mod help;
 #[path = "cli/hostile.rs"]

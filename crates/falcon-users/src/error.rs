@@ -314,6 +314,28 @@ pub enum Error {
         problems: Vec<RowProblem>,
     },
 
+    /// A Flight Control access file ([`flight_control`](crate::workflows::flight_control)) was
+    /// refused: every problem, with the file, line and field, before anything is read.
+    ///
+    /// ```
+    /// use falcon_users::error::{Error, FileProblem};
+    /// let err = Error::FleetFile {
+    ///     file: "fleet.toml".into(),
+    ///     problems: vec![FileProblem::new(4, "user_group.name", "\"Ops\" is declared twice")],
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "fleet.toml was refused (1 problem): line 4, user_group.name: \"Ops\" is declared twice"
+    /// );
+    /// ```
+    #[error("{file} was refused ({}): {}", count(problems.len(), "problem"), listed(problems))]
+    FleetFile {
+        /// The file as named (a path, or `-` for stdin).
+        file: String,
+        /// What is wrong, in file order.
+        problems: Vec<FileProblem>,
+    },
+
     /// A plan was refused before any change: a guardrail it would cross (raise the named limit
     /// to go ahead), or a saved plan whose starting point no longer holds (plan again).
     #[error("the plan was refused: {reason}")]
@@ -325,6 +347,35 @@ pub enum Error {
     /// Settings could not be turned into a client (bad proxy, unreadable CA, missing variable).
     #[error("configuration error: {0}")]
     Config(String),
+}
+
+/// One problem in a file a person edits: the line (from 1), the field (`user_group.members`,
+/// ...; `file` for the file as a whole), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    /// The line, from 1.
+    pub line: usize,
+    /// The field at fault.
+    pub field: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+impl FileProblem {
+    /// A problem on `line` in `field`.
+    pub fn new(line: usize, field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            line,
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}, {}: {}", self.line, self.field, self.reason)
+    }
 }
 
 /// One problem on one row of a roster: the row (the line in a CSV file, counting the header as
@@ -358,7 +409,7 @@ impl std::fmt::Display for RowProblem {
 
 /// The first problems of a list, then how many more (a truncated 100,000-row export must not
 /// make a message of 100,000 lines).
-fn listed(problems: &[RowProblem]) -> String {
+fn listed(problems: &[impl std::fmt::Display]) -> String {
     const SHOWN: usize = 20;
     let mut text: Vec<String> = problems
         .iter()

@@ -67,6 +67,7 @@ pub use model::role_ref::RoleRef;
 pub use model::user_ref::UserRef;
 pub use model::views::{Grant, GrantView, Role, User, UserStatus, UserType, UserView};
 pub use ops::children::{CHILDREN_BATCH, CHILDREN_PAGE, Child, FLIGHT_CONTROL_READ};
+pub use ops::flight_control::{FLIGHT_CONTROL_WRITE, GROUPS_PAGE};
 pub use ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
 pub use ops::own_cid::{OwnCid, SENSOR_DOWNLOAD_READ};
 pub use ops::paging::Entities;

@@ -119,6 +119,7 @@ fn falcon_users_layers_point_down() {
                 "ops::grants",
                 "ops::own_cid",
                 "ops::children",
+                "ops::flight_control",
             ],
             &["workflows::once"],
             &["workflows::inventory"],

@@ -6,6 +6,7 @@ mod wire {
     mod aggregates;
     mod children;
     mod errors;
+    mod fleet_groups;
     mod grants;
     mod legacy;
     mod oauth2;
@@ -46,6 +47,7 @@ mod sim {
     mod e2e;
     mod falconpy;
     mod faults;
+    mod fleet_code;
     mod fql;
     mod lag;
     mod lag_workflows;

@@ -7,6 +7,7 @@ pub mod console;
 pub mod escape;
 pub mod evidence;
 pub mod file;
+pub mod fleet;
 pub mod plan;
 
 use std::io::{self, IsTerminal, Write};

@@ -2,6 +2,7 @@
 //! sending, ids batched, pages streamed, the spec's own types returned.
 
 pub(crate) mod children;
+pub(crate) mod flight_control;
 pub(crate) mod grants;
 pub(crate) mod own_cid;
 pub mod paging;

@@ -12,6 +12,7 @@ mod access;
 mod bulk;
 pub mod evidence;
 mod fleet;
+pub mod flight_control;
 mod inventory;
 mod offboard;
 mod once;

@@ -7,6 +7,11 @@
 //!
 //! The file is opened as the user's own regular file only: never through a symbolic link, never
 //! one that others may read or write (it names every user changed).
+//!
+//! The journal is generic over the action it records (`A`, by default a roster [`Action`]), so
+//! that every plan-and-apply workflow (the roster's, the Flight Control groups' in
+//! [`flight_control`](crate::workflows::flight_control)) shares one write-ahead format, one
+//! file policy and one way of resolving what a killed run left in flight.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -15,6 +20,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::model::cid::Cid;
@@ -25,18 +31,18 @@ pub const STARTED: &str = "started";
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JournalEntry {
+pub struct JournalEntry<A = Action> {
     /// When the action started or ended.
     pub time: DateTime<Utc>,
     /// The CID the action went to (`None`: the handle's own, when its CID was not known).
     pub cid: Option<Cid>,
-    /// The login.
+    /// The login (a roster), or what the action is about (a Flight Control group or link).
     pub uid: String,
     /// The user's UUID, once known.
     pub user_uuid: Option<String>,
     /// The action.
     #[serde(flatten)]
-    pub action: Action,
+    pub action: A,
     /// `started` (written before the action is sent), then `done`, `failed` or `already
     /// exists` (a create found the login taken); `interrupted: done` / `interrupted: not
     /// done` for an action a killed run left started, as the next run found it.
@@ -50,16 +56,16 @@ pub struct JournalEntry {
 /// Where journal lines go: a file (appended, one write per line, so that a killed process
 /// leaves whole lines) or memory.
 #[derive(Debug)]
-pub struct Journal {
-    sink: Mutex<Sink>,
-    /// Actions an earlier run started and never ended, by lower-case login.
-    in_flight: Mutex<BTreeMap<String, Vec<JournalEntry>>>,
+pub struct Journal<A = Action> {
+    sink: Mutex<Sink<A>>,
+    /// Actions an earlier run started and never ended, by lower-case login (or subject).
+    in_flight: Mutex<BTreeMap<String, Vec<JournalEntry<A>>>>,
 }
 
 #[derive(Debug)]
-enum Sink {
+enum Sink<A> {
     File { file: File, failed: Option<String> },
-    Memory(Vec<JournalEntry>),
+    Memory(Vec<JournalEntry<A>>),
     Off,
 }
 
@@ -69,6 +75,24 @@ impl Journal {
     /// file, a file of another user, and one that group or others may read or write. The lines
     /// already there are read for actions an earlier run left started.
     pub fn append_to(path: &Path) -> std::io::Result<Self> {
+        Self::open(path)
+    }
+
+    /// Keeps the entries in memory ([`Journal::entries`]).
+    pub fn in_memory() -> Self {
+        Self::memory()
+    }
+
+    /// Records nothing.
+    pub fn off() -> Self {
+        Self::disabled()
+    }
+}
+
+impl<A: Serialize + DeserializeOwned + Clone + PartialEq> Journal<A> {
+    /// [`Journal::append_to`] for a journal of any action (`Journal::<Step>::open(path)` for a
+    /// Flight Control apply).
+    pub fn open(path: &Path) -> std::io::Result<Self> {
         let file = open_private(path)?;
         let in_flight = unfinished(BufReader::new(&file));
         Ok(Self {
@@ -77,17 +101,17 @@ impl Journal {
         })
     }
 
-    /// Keeps the entries in memory ([`Journal::entries`]).
-    pub fn in_memory() -> Self {
+    /// [`Journal::in_memory`] for a journal of any action.
+    pub fn memory() -> Self {
         Self::to(Sink::Memory(Vec::new()))
     }
 
-    /// Records nothing.
-    pub fn off() -> Self {
+    /// [`Journal::off`] for a journal of any action.
+    pub fn disabled() -> Self {
         Self::to(Sink::Off)
     }
 
-    fn to(sink: Sink) -> Self {
+    fn to(sink: Sink<A>) -> Self {
         Self {
             sink: Mutex::new(sink),
             in_flight: Mutex::new(BTreeMap::new()),
@@ -96,12 +120,21 @@ impl Journal {
 
     /// The actions an earlier run started for `uid` and never ended, taken out (each is
     /// resolved once).
-    pub(crate) fn take_in_flight(&self, uid: &str) -> Vec<JournalEntry> {
+    pub(crate) fn take_in_flight(&self, uid: &str) -> Vec<JournalEntry<A>> {
         self.in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&uid.to_lowercase())
             .unwrap_or_default()
+    }
+
+    /// Every action earlier runs started and never ended, taken out: for an apply that works
+    /// out what is left from the whole state at once rather than subject by subject.
+    pub(crate) fn take_all_in_flight(&self) -> Vec<JournalEntry<A>> {
+        std::mem::take(&mut *self.in_flight.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_values()
+            .flatten()
+            .collect()
     }
 
     /// How many actions earlier runs left started and this one has not resolved (they concern
@@ -117,7 +150,7 @@ impl Journal {
 
     /// Records one entry. A file that cannot be written is remembered ([`Journal::failure`]),
     /// and the apply starts no further change.
-    pub(crate) fn record(&self, entry: &JournalEntry) -> bool {
+    pub(crate) fn record(&self, entry: &JournalEntry<A>) -> bool {
         let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
         match &mut *sink {
             Sink::File { file, failed } => {
@@ -151,7 +184,7 @@ impl Journal {
     }
 
     /// The entries recorded in memory (empty for a file journal).
-    pub fn entries(&self) -> Vec<JournalEntry> {
+    pub fn entries(&self) -> Vec<JournalEntry<A>> {
         match &*self.sink.lock().unwrap_or_else(|p| p.into_inner()) {
             Sink::Memory(entries) => entries.clone(),
             _ => Vec::new(),
@@ -169,10 +202,12 @@ impl Journal {
 
 /// The lines of a journal whose action started and has no later line of its own: what a run
 /// killed in flight left. A line that is not a journal entry (a torn last line) is skipped.
-fn unfinished(lines: impl BufRead) -> BTreeMap<String, Vec<JournalEntry>> {
-    let mut open: BTreeMap<String, Vec<JournalEntry>> = BTreeMap::new();
+fn unfinished<A: DeserializeOwned + PartialEq>(
+    lines: impl BufRead,
+) -> BTreeMap<String, Vec<JournalEntry<A>>> {
+    let mut open: BTreeMap<String, Vec<JournalEntry<A>>> = BTreeMap::new();
     for line in lines.lines().map_while(std::result::Result::ok) {
-        let Ok(entry) = serde_json::from_str::<JournalEntry>(&line) else {
+        let Ok(entry) = serde_json::from_str::<JournalEntry<A>>(&line) else {
             continue;
         };
         let started = open.entry(entry.uid.to_lowercase()).or_default();
@@ -298,7 +333,7 @@ mod tests {
         ];
         for (lines, want) in cases {
             let text = lines.join("\n");
-            let got: Vec<(String, Action)> = unfinished(text.as_bytes())
+            let got: Vec<(String, Action)> = unfinished::<Action>(text.as_bytes())
                 .into_iter()
                 .flat_map(|(uid, entries)| {
                     entries.into_iter().map(move |e| (uid.clone(), e.action))

@@ -44,6 +44,14 @@ pub struct Guardrails {
     pub max_offboard: usize,
     /// The most existing users a plan may leave without any role (default 5).
     pub max_strip: usize,
+    /// The most users a Flight Control access plan may take access away from: any role in any
+    /// child they held through a link (default 5; [`Guardrails::check_removals`]).
+    #[serde(default = "default_max_removals")]
+    pub max_removals: usize,
+}
+
+fn default_max_removals() -> usize {
+    5
 }
 
 impl Default for Guardrails {
@@ -51,6 +59,7 @@ impl Default for Guardrails {
         Self {
             max_offboard: 5,
             max_strip: 5,
+            max_removals: default_max_removals(),
         }
     }
 }
@@ -73,12 +82,43 @@ impl Guardrails {
         self
     }
 
+    /// The most users a Flight Control access plan may take access away from.
+    pub fn max_removals(mut self, n: usize) -> Self {
+        self.max_removals = n;
+        self
+    }
+
     /// No limit: for changes the user named one by one (a bulk offboard of the logins given).
     pub fn unlimited() -> Self {
         Self {
             max_offboard: usize::MAX,
             max_strip: usize::MAX,
+            max_removals: usize::MAX,
         }
+    }
+
+    /// Refuses a Flight Control access change that takes access (any role in any child) away
+    /// from more users than [`Guardrails::max_removals`]: a file missing a group, or a member
+    /// list cut short, would otherwise lock a team out of its customers.
+    ///
+    /// ```
+    /// use falcon_users::workflows::roster::Guardrails;
+    /// let refused = Guardrails::default().check_removals(6).unwrap_err();
+    /// assert!(refused.to_string().contains("--max-removals 6"));
+    /// assert!(Guardrails::new().max_removals(6).check_removals(6).is_ok());
+    /// ```
+    pub fn check_removals(&self, users: usize) -> Result<()> {
+        if users > self.max_removals {
+            return Err(Error::PlanRefused {
+                reason: format!(
+                    "it would take access away from {users} users, more than the limit of {}; \
+                     if the file is complete and that is intended, raise the limit \
+                     (--max-removals {users})",
+                    self.max_removals
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Refuses changes, each from the state `before` to `after` (either absent), that offboard
@@ -1061,7 +1101,7 @@ mod tests {
             scope: Some("uid:'*'".into()),
             guardrails: Guardrails {
                 max_offboard,
-                max_strip: 5,
+                ..Guardrails::default()
             },
             ..PlanOptions::default()
         };
