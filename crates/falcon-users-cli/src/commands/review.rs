@@ -49,6 +49,13 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     for (cid, err) in &report.failed {
         console::line(format_args!("error: child CID {cid}: {err}"));
     }
+    let links_unread = report
+        .links_unread
+        .as_ref()
+        .map(super::inventory::links_unread_note);
+    if let Some(note) = &links_unread {
+        console::line(format_args!("note: {note}"));
+    }
     match &args.output {
         Some(path) => {
             // A table is for people; every other file is evidence.
@@ -67,6 +74,9 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
                     for (cid, err) in &report.failed {
                         evidence =
                             evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
+                    }
+                    if let Some(note) = &links_unread {
+                        evidence = evidence.note(note.clone());
                     }
                     Some(evidence)
                 }
