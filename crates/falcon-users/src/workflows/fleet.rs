@@ -213,7 +213,10 @@ impl Falcon {
             let assigned = assigned.inspect(move |row| {
                 if let Ok(row) = row {
                     let uuid = row.user.uuid.clone().unwrap_or_default();
-                    record.lock().unwrap_or_else(|e| e.into_inner()).insert(uuid);
+                    record
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(uuid);
                 }
             });
             let falcon = falcon.clone();

@@ -403,7 +403,10 @@ async fn effective_access_finds_parent_users_whose_access_to_a_child_is_a_link()
     ];
     expected.sort();
     assert_eq!(roles, expected);
-    assert!(rows.values().all(|n| *n == 1), "one row per user and child: {rows:?}");
+    assert!(
+        rows.values().all(|n| *n == 1),
+        "one row per user and child: {rows:?}"
+    );
     // The groups and links once (ids, details and members of each kind; the links of the one
     // user group with members), the linked users' details in one batch; per child the
     // assigned users, and a listing for each user found there.
@@ -441,8 +444,11 @@ async fn without_the_scope_to_read_links_parent_users_are_found_by_their_direct_
     let falcon = client(&sim, sim.credentials());
     let reader = client(&sim, sim.read_only_credentials());
     let parent = sim.parent_cid();
-    let children: Vec<falcon_users::Cid> =
-        sim.child_cids().iter().map(|c| c.parse().unwrap()).collect();
+    let children: Vec<falcon_users::Cid> = sim
+        .child_cids()
+        .iter()
+        .map(|c| c.parse().unwrap())
+        .collect();
     let analyst = sim.users(&parent)[1].clone();
     falcon
         .grant_roles(
@@ -459,7 +465,11 @@ async fn without_the_scope_to_read_links_parent_users_are_found_by_their_direct_
         .effective_access(UserQuery::new(), &options)
         .await
         .unwrap();
-    let why = access.scope.links_unread.as_ref().expect("the refusal is kept");
+    let why = access
+        .scope
+        .links_unread
+        .as_ref()
+        .expect("the refusal is kept");
     assert!(why.to_string().contains("Flight Control: Read"), "{why}");
     let found: Vec<(AccessPart, String)> = access
         .rows
@@ -471,7 +481,10 @@ async fn without_the_scope_to_read_links_parent_users_are_found_by_their_direct_
         .await;
     assert_eq!(
         found,
-        [(AccessPart::ParentUsersIn(children[0].clone()), analyst.uid.clone())]
+        [(
+            AccessPart::ParentUsersIn(children[0].clone()),
+            analyst.uid.clone()
+        )]
     );
     // With the scope, nothing to say.
     let access = falcon
@@ -490,8 +503,11 @@ async fn the_review_finds_a_parent_user_linked_into_a_child() {
     let sim = fleet(8, 2).await;
     let falcon = client(&sim, sim.credentials());
     let parent = sim.parent_cid();
-    let children: Vec<falcon_users::Cid> =
-        sim.child_cids().iter().map(|c| c.parse().unwrap()).collect();
+    let children: Vec<falcon_users::Cid> = sim
+        .child_cids()
+        .iter()
+        .map(|c| c.parse().unwrap())
+        .collect();
     let linked = sim.users(&parent)[4].clone();
     link(
         &falcon,
