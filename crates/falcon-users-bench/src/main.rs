@@ -24,7 +24,8 @@ use crate::defaults::defaults;
 use crate::peer::Peer;
 use crate::report::Report;
 use crate::scenarios::{
-    build_cost, bulk_provision, cold_start, fleet, inventory, lag, memory, overhead, reconcile,
+    build_cost, bulk_provision, cold_start, fleet, flight, inventory, lag, memory, overhead,
+    reconcile,
 };
 use crate::sim_process::SimSpec;
 
@@ -64,6 +65,9 @@ enum Cmd {
     Fleet(fleet::Settings),
     /// 9. A roster change against reads that lag writes, and without the lag.
     Lag(lag::Settings),
+    /// 10. Who has access to which child, and why: discovery and the parent users' effective
+    /// access over 200 children, access given through a Flight Control link and directly.
+    Flight(flight::Settings),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]
     Serve(SimSpec),
@@ -85,6 +89,17 @@ enum Cmd {
         /// Comma-separated.
         #[arg(long)]
         cids: String,
+        /// Children worked at once.
+        #[arg(long)]
+        at_once: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// (internal) Discovery and the parent users' effective access; reports its figures.
+    #[command(hide = true)]
+    FlightStream {
+        #[arg(long)]
+        base_url: String,
         /// Children worked at once.
         #[arg(long)]
         at_once: usize,
@@ -178,6 +193,14 @@ fn run(args: Args) -> Result<ExitCode> {
             return tokio_main(fleet::stream(&base_url, &cids, at_once, concurrency))
                 .map(|()| ExitCode::SUCCESS);
         }
+        Cmd::FlightStream {
+            base_url,
+            at_once,
+            concurrency,
+        } => {
+            return tokio_main(flight::stream(&base_url, at_once, concurrency))
+                .map(|()| ExitCode::SUCCESS);
+        }
         Cmd::FloodCall { base_url } => {
             return tokio_main(memory::flood_call(&base_url)).map(|()| ExitCode::SUCCESS);
         }
@@ -190,7 +213,10 @@ fn run(args: Args) -> Result<ExitCode> {
         _ => {}
     }
     let workspace = workspace();
-    let needs_peer = !matches!(command, Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_));
+    let needs_peer = !matches!(
+        command,
+        Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_) | Cmd::Flight(_)
+    );
     let peer = if needs_peer {
         Peer::setup(&workspace, !args.no_peers)
     } else {
@@ -215,6 +241,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Cmd::BulkProvision(defaults()?),
             Cmd::Fleet(defaults()?),
             Cmd::Lag(defaults()?),
+            Cmd::Flight(defaults()?),
         ],
         one => vec![one],
     };
@@ -272,10 +299,12 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::Lag(settings) => lag::run(&settings),
         Cmd::BulkProvision(settings) => bulk_provision::run(&settings),
         Cmd::Fleet(settings) => fleet::run(&settings),
+        Cmd::Flight(settings) => flight::run(&settings),
         Cmd::All
         | Cmd::Serve(_)
         | Cmd::Stream { .. }
         | Cmd::FleetStream { .. }
+        | Cmd::FlightStream { .. }
         | Cmd::FloodCall { .. }
         | Cmd::FirstCall { .. }
         | Cmd::BuildProbe { .. } => anyhow::bail!("not a scenario"),
