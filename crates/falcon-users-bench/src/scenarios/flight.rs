@@ -160,6 +160,11 @@ pub fn run(settings: &Settings) -> Result<Report> {
         let label = format!("{children} children");
         report.figure(format!("minimum requests, {label}"), minimum as f64, "req");
         report.figure(format!("requests, {label}"), run.requests as f64, "req");
+        report.figure(
+            format!("of them retries, {label}"),
+            run.retries as f64,
+            "req",
+        );
         report.figure(format!("rate bound, {label}"), bound, "s");
         report.figure(format!("wall, {label}"), run.wall, "s");
         report.figure(format!("peak RSS, {label}"), run.peak, "MiB");
@@ -245,6 +250,7 @@ async fn grant(falcon: &Falcon, uuid: String, cid: Cid) -> Result<()> {
 struct Run {
     wall: f64,
     requests: u64,
+    retries: u64,
     peak: f64,
 }
 
@@ -282,6 +288,7 @@ impl Run {
         Ok(Run {
             wall: answer["wall_s"].as_f64().unwrap_or(f64::NAN),
             requests: answer["requests"].as_u64().unwrap_or(0),
+            retries: answer["retries"].as_u64().unwrap_or(0),
             peak: mib(answer["peak_rss"].as_u64().unwrap_or(0)),
         })
     }
@@ -339,6 +346,7 @@ pub async fn stream(base_url: &str, at_once: usize, concurrency: usize) -> Resul
         "peak_rss": own_peak_rss()?,
         "wall_s": started.elapsed().as_secs_f64(),
         "requests": stats.requests + stats.token_requests,
+        "retries": stats.retries,
     });
     for (key, n) in counts {
         answer[key] = json!(n);

@@ -374,7 +374,7 @@ async fn effective_access_finds_parent_users_whose_access_to_a_child_is_a_link()
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(assigned, [both.uuid.clone()]);
+    assert_eq!(assigned, std::slice::from_ref(&both.uuid));
 
     let options = AccessOptions::new().child_users(false);
     let before = sim.request_counts();
@@ -511,7 +511,7 @@ async fn the_review_finds_a_parent_user_linked_into_a_child() {
     let linked = sim.users(&parent)[4].clone();
     link(
         &falcon,
-        &[linked.uuid.clone()],
+        std::slice::from_ref(&linked.uuid),
         &[children[1].to_string()],
         &["falcon_administrator"],
     )
