@@ -157,7 +157,7 @@ async fn an_edit_applied_converges_and_applied_again_sends_nothing() {
         .unwrap();
     assert!(report.is_complete(), "{report:#?}");
     assert_eq!(report.counts().0, planned.steps.len());
-    let uuid = state.uuid_of(&leaver).unwrap().to_owned();
+    let uuid = state.user_index().uuid_of(&leaver).unwrap().to_owned();
     let held = sim.inspect(|s| s.fleet.clone());
     let group_id = after.user_groups[&group].id.clone().unwrap();
     assert!(!held.user_groups[&group_id].members.contains(&uuid));

@@ -24,7 +24,7 @@ use crate::runtime::trace::traced;
 use crate::workflows::flight_control::plan::{
     FLEET_PLAN_VERSION, FleetPlan, Step, effect, position, steps,
 };
-use crate::workflows::flight_control::state::{FleetModel, FleetState, GroupKind};
+use crate::workflows::flight_control::state::{FleetModel, FleetState, GroupKind, UserIndex};
 use crate::workflows::roster::{Guardrails, Journal, JournalEntry, Origin};
 use crate::workflows::stop::Stop;
 
@@ -243,6 +243,7 @@ pub async fn apply<A: FleetApi>(
     }
 
     let mut ids = Ids::of(&current);
+    let index = state.user_index();
     let mut halted = !journal_ok;
     for step in steps(&current, &plan.after) {
         if halted || options.stop.is_raised() {
@@ -261,7 +262,7 @@ pub async fn apply<A: FleetApi>(
             });
             continue;
         }
-        let (result, trace_id) = traced(run(api, &step, &state, &mut ids)).await;
+        let (result, trace_id) = traced(run(api, &step, &index, &mut ids)).await;
         let line = JournalEntry {
             error: result.as_ref().err().map(ToString::to_string),
             trace_id,
@@ -290,10 +291,11 @@ pub async fn apply<A: FleetApi>(
 /// group), roles it does not offer.
 fn unfit(after: &FleetModel, state: &FleetState, current: &FleetModel) -> Vec<String> {
     let mut out = Vec::new();
+    let index = state.user_index();
     for (name, group) in &after.user_groups {
         let now = current.members(GroupKind::User, name);
         for m in &group.members {
-            if state.uuid_of(m).is_none() && !now.contains(m) {
+            if index.uuid_of(m).is_none() && !now.contains(m) {
                 out.push(format!("{m} is not a user of this CID"));
             }
         }
@@ -349,13 +351,18 @@ impl Ids {
 }
 
 /// Carries out one step.
-async fn run<A: FleetApi>(api: &A, step: &Step, state: &FleetState, ids: &mut Ids) -> Result<()> {
+async fn run<A: FleetApi>(
+    api: &A,
+    step: &Step,
+    index: &UserIndex<'_>,
+    ids: &mut Ids,
+) -> Result<()> {
     // Members as the service takes them: user group members by UUID.
     let wire = |kind: GroupKind, members: &[String]| -> Vec<String> {
         members
             .iter()
             .map(|m| match kind {
-                GroupKind::User => state.uuid_of(m).map_or_else(|| m.clone(), str::to_owned),
+                GroupKind::User => index.uuid_of(m).map_or_else(|| m.clone(), str::to_owned),
                 GroupKind::Cid => m.clone(),
             })
             .collect()

@@ -28,4 +28,6 @@ pub use doc::{
 pub use plan::{
     AccessChange, FLEET_PLAN_VERSION, FleetPlan, Step, desired, effect, plan, position, steps,
 };
-pub use state::{CidGroup, FleetModel, FleetState, Group, GroupKind, Link, Links, UserGroup};
+pub use state::{
+    CidGroup, FleetModel, FleetState, Group, GroupKind, Link, Links, UserGroup, UserIndex,
+};

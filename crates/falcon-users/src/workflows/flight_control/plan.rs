@@ -290,6 +290,7 @@ pub fn desired(file: &FleetFile, name: &str, state: &FleetState) -> Result<Fleet
                 .and_then(|(id, _)| id.map(str::to_owned)),
         }
     };
+    let index = state.user_index();
     for decl in &file.user_groups {
         let id = live_id(GroupKind::User, &decl.name, &decl.id, &mut problems);
         let current = id
@@ -299,7 +300,7 @@ pub fn desired(file: &FleetFile, name: &str, state: &FleetState) -> Result<Fleet
             .unwrap_or_default();
         let mut members = BTreeSet::new();
         for member in &decl.members {
-            let login = match state.uuid_of(&member.value) {
+            let login = match index.uuid_of(&member.value) {
                 Some(uuid) => state.users.get(uuid).cloned().unwrap_or_default(),
                 None if current.contains(&member.value) => member.value.clone(),
                 None => {
@@ -1408,5 +1409,58 @@ mod tests {
         .unwrap();
         assert_eq!(planned.losing(), 6);
         assert_eq!(planned.steps.len(), 1, "{:#?}", planned.steps);
+    }
+}
+
+#[cfg(test)]
+mod sizing {
+    use super::*;
+    use crate::workflows::flight_control::state::UserGroup;
+
+    /// The largest file the service's limits allow in members (250 user groups of 500 members,
+    /// 125,000 logins on long lines) among 20,000 users is read and planned in one pass: each
+    /// value's line is looked up, not counted from the top, and each member resolved with one
+    /// look-up. Bounded at 120 s; counting from the top took hours.
+    #[test]
+    fn the_largest_file_is_read_and_planned_in_one_pass() {
+        let users: BTreeMap<String, String> = (0..20_000)
+            .map(|n| (format!("uuid-{n:05}"), format!("u{n:05}@x.com")))
+            .collect();
+        let mut text = String::new();
+        let mut groups = Vec::new();
+        for g in 0..250 {
+            let members: Vec<usize> = (0..500).map(|m| (g * 37 + m) % 20_000).collect();
+            let logins: Vec<String> = members
+                .iter()
+                .map(|n| format!("\"u{n:05}@x.com\""))
+                .collect();
+            text.push_str(&format!(
+                "[[user_group]]\nname = \"g{g}\"\nmembers = [{}]\n",
+                logins.join(", ")
+            ));
+            groups.push(UserGroup {
+                id: format!("{g:032x}"),
+                name: format!("g{g}"),
+                description: String::new(),
+                members: members.iter().map(|n| format!("uuid-{n:05}")).collect(),
+            });
+        }
+        let state = FleetState {
+            user_groups: groups,
+            users,
+            ..FleetState::default()
+        };
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let steps = FleetFile::parse(&text, "big.toml").and_then(|file| {
+                plan(&file, "big.toml", &state, Guardrails::default(), Utc::now())
+            });
+            let _ = done.send(steps.map(|p| p.steps.len()));
+        });
+        let steps = finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("read and planned within 120 s")
+            .unwrap();
+        assert_eq!(steps, 0, "the file is the state");
     }
 }

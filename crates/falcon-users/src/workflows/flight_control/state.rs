@@ -2,7 +2,7 @@
 //! parent CID as read ([`FleetState`], ids and UUIDs as the service gives them), and the same
 //! normalised for planning ([`FleetModel`]: groups by name, members by login).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -198,14 +198,41 @@ impl FleetState {
         self.children.contains_key(cid) || self.origin.cid.as_ref() == Some(cid)
     }
 
-    /// The UUID of the parent's user with login `login` (any case), or `login` itself when it
+    /// The parent's users indexed by login and by UUID, built once: resolving every member of
+    /// a file is then one look-up each, not a scan of the users each.
+    pub fn user_index(&self) -> UserIndex<'_> {
+        UserIndex {
+            by_login: self
+                .users
+                .iter()
+                .map(|(uuid, login)| (login.to_lowercase(), uuid.as_str()))
+                .collect(),
+            by_uuid: self
+                .users
+                .keys()
+                .map(|uuid| (uuid.to_lowercase(), uuid.as_str()))
+                .collect(),
+        }
+    }
+}
+
+/// The parent's users by lower-case login and by lower-case UUID
+/// ([`FleetState::user_index`]).
+#[derive(Debug)]
+pub struct UserIndex<'a> {
+    by_login: HashMap<String, &'a str>,
+    by_uuid: HashMap<String, &'a str>,
+}
+
+impl<'a> UserIndex<'a> {
+    /// The UUID of the parent's user with login `member` (any case), or `member` itself when it
     /// is the UUID of one.
-    pub fn uuid_of(&self, login: &str) -> Option<&str> {
-        let lower = login.to_lowercase();
-        self.users
-            .iter()
-            .find(|(uuid, l)| **l == lower || uuid.eq_ignore_ascii_case(login))
-            .map(|(uuid, _)| uuid.as_str())
+    pub fn uuid_of(&self, member: &str) -> Option<&'a str> {
+        let lower = member.to_lowercase();
+        self.by_login
+            .get(&lower)
+            .or_else(|| self.by_uuid.get(&lower))
+            .copied()
     }
 }
 
