@@ -65,7 +65,7 @@ enum Cmd {
     Fleet(fleet::Settings),
     /// 9. A roster change against reads that lag writes, and without the lag.
     Lag(lag::Settings),
-    /// 10. Who has access to which child, and why, over 200 children (links and direct grants).
+    /// 11. Who has access to which child, and why, over 200 children (links and direct grants).
     Flight(flight::Settings),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]

@@ -1,4 +1,4 @@
-//! Scenario 10: who has access to which child, and why, over a large Flight Control fleet:
+//! Scenario 11: who has access to which child, and why, over a large Flight Control fleet:
 //! discovery and the fleet-wide effective access of the parent's users
 //! (`Falcon::effective_access`, the children's own users left out), on a parent whose analysts
 //! reach a few children through a Flight Control link, directly, or both. The groups, members,
@@ -75,7 +75,7 @@ pub struct Settings {
 
 impl Settings {
     /// The fewest requests discovery and the parent users' effective access over `children`
-    /// children can take (BENCHMARKS.md, scenario 10): a token; the children (pages of ids,
+    /// children can take (BENCHMARKS.md, scenario 11): a token; the children (pages of ids,
     /// batches of details); the parent's own users (pages of ids, batches of details, a
     /// grants listing each); the groups and links (user groups: a page, a batch of details, a
     /// batch of members; a page of links per user group with members and a batch of link
