@@ -24,7 +24,7 @@ use crate::defaults::defaults;
 use crate::peer::Peer;
 use crate::report::Report;
 use crate::scenarios::{
-    build_cost, bulk_provision, cold_start, fleet, inventory, lag, memory, overhead, page,
+    build_cost, bulk_provision, cold_start, fleet, flight, inventory, lag, memory, overhead, page,
     reconcile,
 };
 use crate::sim_process::SimSpec;
@@ -67,6 +67,8 @@ enum Cmd {
     Lag(lag::Settings),
     /// 10. A large tenant's review as a page and as JSON, and the page in headless Chromium.
     Page(page::Settings),
+    /// 11. Who has access to which child, and why, over 200 children (links and direct grants).
+    Flight(flight::Settings),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]
     Serve(SimSpec),
@@ -88,6 +90,17 @@ enum Cmd {
         /// Comma-separated.
         #[arg(long)]
         cids: String,
+        /// Children worked at once.
+        #[arg(long)]
+        at_once: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// (internal) Discovery and the parent users' effective access; reports its figures.
+    #[command(hide = true)]
+    FlightStream {
+        #[arg(long)]
+        base_url: String,
         /// Children worked at once.
         #[arg(long)]
         at_once: usize,
@@ -187,6 +200,14 @@ fn run(args: Args) -> Result<ExitCode> {
             return tokio_main(fleet::stream(&base_url, &cids, at_once, concurrency))
                 .map(|()| ExitCode::SUCCESS);
         }
+        Cmd::FlightStream {
+            base_url,
+            at_once,
+            concurrency,
+        } => {
+            return tokio_main(flight::stream(&base_url, at_once, concurrency))
+                .map(|()| ExitCode::SUCCESS);
+        }
         Cmd::FloodCall { base_url } => {
             return tokio_main(memory::flood_call(&base_url)).map(|()| ExitCode::SUCCESS);
         }
@@ -204,7 +225,7 @@ fn run(args: Args) -> Result<ExitCode> {
     let workspace = workspace();
     let needs_peer = !matches!(
         command,
-        Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_) | Cmd::Page(_)
+        Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_) | Cmd::Page(_) | Cmd::Flight(_)
     );
     let peer = if needs_peer {
         Peer::setup(&workspace, !args.no_peers)
@@ -231,6 +252,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Cmd::Fleet(defaults()?),
             Cmd::Lag(defaults()?),
             Cmd::Page(defaults()?),
+            Cmd::Flight(defaults()?),
         ],
         one => vec![one],
     };
@@ -289,10 +311,12 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::BulkProvision(settings) => bulk_provision::run(&settings),
         Cmd::Fleet(settings) => fleet::run(&settings),
         Cmd::Page(settings) => page::run(&settings),
+        Cmd::Flight(settings) => flight::run(&settings),
         Cmd::All
         | Cmd::Serve(_)
         | Cmd::Stream { .. }
         | Cmd::FleetStream { .. }
+        | Cmd::FlightStream { .. }
         | Cmd::FloodCall { .. }
         | Cmd::FirstCall { .. }
         | Cmd::BuildProbe { .. }

@@ -178,10 +178,19 @@ pub const ROLES: Bound = Bound {
     max: 1_000,
 };
 
-/// Flight Control child CIDs: at most 20 (with the most users, 600,000 users in all).
+/// Flight Control child CIDs: at most 500 (an MSSP's fleet in the hundreds, as the fleet
+/// benchmark's 200 children need); what they hold together is bounded by [`TOTAL_USERS`].
 pub const CHILD_CIDS: Bound = Bound {
     name: "child CIDs",
-    max: 20,
+    max: 500,
+};
+
+/// Users seeded in the parent and every child together: at most 4,200,000 (the most 20
+/// children of 200,000 and their parent held when 20 was the children's bound), so that more
+/// children do not raise what a simulator may hold.
+pub const TOTAL_USERS: Bound = Bound {
+    name: "users in all",
+    max: 4_200_000,
 };
 
 /// Longest first or last name a user may be given, in characters (longer ones are refused
@@ -282,6 +291,19 @@ impl SimConfig {
         }
         ROLES.check(self.roles)?;
         CHILD_CIDS.check(self.child_cids)?;
+        let total = self
+            .child_cids
+            .saturating_mul(self.child_users())
+            .saturating_add(self.users);
+        TOTAL_USERS.check(total).map_err(|e| ConfigError {
+            setting: "users_per_child",
+            problem: format!(
+                "{} (the parent's users and {} children of {} each)",
+                e.problem,
+                self.child_cids,
+                self.child_users()
+            ),
+        })?;
         let at_most = |setting: &'static str, value: Duration, max: Duration| {
             if value > max {
                 return Err(ConfigError {
@@ -372,10 +394,26 @@ mod tests {
             ),
             (
                 SimConfig {
-                    child_cids: 21,
+                    child_cids: 501,
                     ..base()
                 },
                 Some("child CIDs"),
+            ),
+            (
+                SimConfig {
+                    child_cids: 500,
+                    users_per_child: Some(8_000),
+                    ..base()
+                },
+                None,
+            ),
+            (
+                SimConfig {
+                    child_cids: 21,
+                    users_per_child: Some(200_000),
+                    ..base()
+                },
+                Some("users_per_child"),
             ),
             (
                 SimConfig {
@@ -505,7 +543,7 @@ mod tests {
         assert_eq!(parse_users("200000"), Ok(200_000));
         assert_eq!(parse_users(" 0 "), Ok(0));
         assert_eq!(parse_roles("1000"), Ok(1000));
-        assert_eq!(parse_child_cids("20"), Ok(20));
+        assert_eq!(parse_child_cids("500"), Ok(500));
         for (parse, text, message) in [
             (
                 parse_users as fn(&str) -> Result<usize, String>,
@@ -530,7 +568,7 @@ mod tests {
             (
                 parse_child_cids,
                 "many",
-                "child CIDs must be a whole number from 0 to 20",
+                "child CIDs must be a whole number from 0 to 500",
             ),
         ] {
             assert_eq!(parse(text), Err(message.to_owned()), "{text}");

@@ -22,7 +22,7 @@ struct Args {
     /// Custom roles per CID (at most 1,000).
     #[arg(long, default_value_t = 20, value_parser = parse_roles)]
     roles: usize,
-    /// Flight Control child CIDs (at most 20).
+    /// Flight Control child CIDs (at most 500).
     #[arg(long, default_value_t = 2, value_parser = parse_child_cids)]
     child_cids: usize,
     /// Seed of the generated tenant.

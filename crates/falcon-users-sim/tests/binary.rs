@@ -45,7 +45,7 @@ fn sizes_beyond_the_bounds_are_usage_errors() {
         (&["--users", "18446744073709551616"], "--users", "200000"),
         (&["--users=-5"], "--users", "200000"),
         (&["--roles", "100000000"], "--roles", "1000"),
-        (&["--child-cids", "100000000"], "--child-cids", "20"),
+        (&["--child-cids", "100000000"], "--child-cids", "500"),
         (&["--read-lag", "3601"], "--read-lag", "3600"),
     ] {
         let (code, stderr) = refused(args);

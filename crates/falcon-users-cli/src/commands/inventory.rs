@@ -101,6 +101,9 @@ async fn evidence(ctx: &Ctx, args: &InventoryArgs, tally: &Tally) -> Evidence {
             "child CID {cid} could not be read (exit {code}): its rows are missing"
         ));
     }
+    if let Some(note) = &tally.links_unread {
+        evidence = evidence.note(note.clone());
+    }
     if tally.deleted > 0 {
         evidence = evidence.note(format!(
             "{} users deleted while the inventory ran are left out",
@@ -120,6 +123,18 @@ struct Tally {
     deleted: u64,
     by_cid: BTreeMap<Cid, u64>,
     failed: Vec<(Cid, u8)>,
+    /// Why the Flight Control links were not read, as said on stderr.
+    links_unread: Option<String>,
+}
+
+/// What a fleet read without the Flight Control groups and links misses (shared by `inventory`
+/// and `review`).
+pub(crate) fn links_unread_note(why: &falcon_users::Error) -> String {
+    format!(
+        "the Flight Control links could not be read, so the parent's users were found in each \
+         child by their direct grants alone (one holding roles there only through a link is \
+         missing): {why}"
+    )
 }
 
 impl Tally {
@@ -246,7 +261,13 @@ async fn stream<W: Write>(
         .fleet(fleet)
         .concurrency(args.concurrency)
         .children(args.children);
-    let mut rows = ctx.falcon.effective_access(query, &options).await?.rows;
+    let access = ctx.falcon.effective_access(query, &options).await?;
+    if let Some(why) = &access.scope.links_unread {
+        let note = links_unread_note(why);
+        console::line(format_args!("note: {note}"));
+        tally.links_unread = Some(note);
+    }
+    let mut rows = access.rows;
     while let Some(item) = rows.next().await {
         // The child the row's grants are held in (`None`: the handle's own CID).
         let cid = item.part.child().cloned();

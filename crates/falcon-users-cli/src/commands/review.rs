@@ -61,6 +61,13 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     for (cid, err) in &report.failed {
         console::line(format_args!("error: child CID {cid}: {err}"));
     }
+    let links_unread = report
+        .links_unread
+        .as_ref()
+        .map(super::inventory::links_unread_note);
+    if let Some(note) = &links_unread {
+        console::line(format_args!("note: {note}"));
+    }
     match (layout, &args.output) {
         // The page is evidence wherever it goes.
         (None, output) => {
@@ -145,6 +152,9 @@ async fn evidence_of(
         .option("fail_on", fail_on);
     for (cid, err) in &report.failed {
         evidence = evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
+    }
+    if let Some(unread) = &report.links_unread {
+        evidence = evidence.note(super::inventory::links_unread_note(unread));
     }
     evidence
 }

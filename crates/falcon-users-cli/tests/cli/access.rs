@@ -2,7 +2,7 @@
 //! `grants grant|revoke|list --cid LIST|all` (many children in one run, one summary, a CID that
 //! is not a child refused before any change).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use falcon_users::api::operations::{COMBINED_USER_ROLES_V2, USER_ROLES_ACTION_V1};
 use falcon_users_sim::SimConfig;
@@ -385,4 +385,76 @@ fn inventory_of_all_members_has_the_parent_and_its_users_grants_in_children_with
             "{row:?}"
         );
     }
+}
+
+/// `inventory --member-cids all` on a fleet whose access is given by Flight Control links (the
+/// simulator's seeded groups): every parent user a link gives roles in a child has a row there,
+/// though the user query's `assigned_cids` does not count links, with `link` as each grant's
+/// source and the link's groups named.
+#[test]
+fn inventory_of_all_members_has_the_parent_users_linked_into_children() {
+    let sim = Sim::start(SimConfig {
+        users: 30,
+        child_cids: 2,
+        flight_control_groups: true,
+        ..SimConfig::default()
+    });
+    let env = sim.env();
+    let env = pairs(&env);
+    let parent = sim.sim.parent_cid();
+    // What the seeded links give: (login, child) → (role ids, user group, CID group).
+    let mut expected: BTreeMap<(String, String), (BTreeSet<String>, String, String)> =
+        BTreeMap::new();
+    sim.sim.inspect(|state| {
+        let fleet = &state.fleet;
+        let logins = &state.tenants[&parent].users;
+        for link in fleet.links.values() {
+            let users = &fleet.user_groups[&link.user_group_id];
+            let cids = &fleet.cid_groups[&link.cid_group_id];
+            for uuid in &users.members {
+                for cid in &cids.cids {
+                    let entry = expected
+                        .entry((logins[uuid].uid.clone(), cid.clone()))
+                        .or_insert_with(|| {
+                            (BTreeSet::new(), users.name.clone(), cids.name.clone())
+                        });
+                    entry.0.extend(link.role_ids.iter().cloned());
+                }
+            }
+        }
+    });
+    assert!(!expected.is_empty(), "the seeded links give roles");
+
+    let out = run(&["-f", "csv", "inventory", "--member-cids", "all"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (header, mut rows) = csv_header(&out.stdout);
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    let children = sim.sim.child_cids();
+    let mut found: BTreeMap<(String, String), (BTreeSet<String>, String, String)> = BTreeMap::new();
+    // The parent's users' rows in a child: each grant's CID is that child.
+    let in_child = |r: &csv::StringRecord| {
+        let cids: BTreeSet<&str> = r[at("grant_cids")].split(';').collect();
+        cids.len() == 1 && children.iter().any(|c| cids.contains(c.as_str()))
+    };
+    for row in rows
+        .iter()
+        .filter(|r| &r[at("cid")] == parent.as_str() && in_child(r))
+    {
+        let sources: BTreeSet<&str> = row[at("sources")].split(';').collect();
+        assert_eq!(sources, BTreeSet::from(["link"]), "{row:?}");
+        let one = |name: &str| -> String {
+            let names: BTreeSet<&str> = row[at(name)].split(';').collect();
+            assert_eq!(names.len(), 1, "{row:?}");
+            names.into_iter().next().unwrap().to_owned()
+        };
+        let key = (row[at("uid")].to_owned(), one("grant_cids"));
+        let roles = row[at("roles")].split(';').map(str::to_owned).collect();
+        let value = (roles, one("user_groups"), one("cid_groups"));
+        assert!(
+            found.insert(key, value).is_none(),
+            "one row per user and child"
+        );
+    }
+    assert_eq!(found, expected);
 }

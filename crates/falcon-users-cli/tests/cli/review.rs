@@ -57,6 +57,56 @@ fn children_of(state: &SimState) -> String {
     children.join(",")
 }
 
+/// The (user UUID, child CID) pairs the seeded Flight Control links give roles, from the
+/// saved state: each link's user group members × its CID group's CIDs.
+fn linked_pairs(state: &SimState) -> BTreeSet<(String, String)> {
+    let saved: Value = serde_json::from_str(&fs::read_to_string(state.file()).unwrap()).unwrap();
+    let fleet = &saved["state"]["fleet"];
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut pairs = BTreeSet::new();
+    for link in fleet["links"].as_object().unwrap().values() {
+        let users =
+            strings(&fleet["user_groups"][link["user_group_id"].as_str().unwrap()]["members"]);
+        let cids = strings(&fleet["cid_groups"][link["cid_group_id"].as_str().unwrap()]["cids"]);
+        for user in &users {
+            for cid in &cids {
+                pairs.insert((user.clone(), cid.clone()));
+            }
+        }
+    }
+    pairs
+}
+
+/// The `parent-in-child` findings of `doc` that come through the seeded links: every one of
+/// them says so, one per linked user and child.
+fn assert_linked_findings(doc: &Value, linked: &BTreeSet<(String, String)>) {
+    let found: BTreeSet<(String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["finding"] == "parent-in-child")
+        .filter(|f| {
+            f["why"]
+                .as_str()
+                .unwrap()
+                .contains("through a link: user group")
+        })
+        .map(|f| {
+            (
+                f["user_uuid"].as_str().unwrap().to_owned(),
+                f["cid"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(&found, linked);
+}
+
 fn count(doc: &Value, kind: &str) -> u64 {
     doc["summary"]["findings"][kind]
         .as_u64()
@@ -123,12 +173,18 @@ fn the_seeded_tenant_shows_every_kind_of_finding() {
     assert!(held_privileged.is_subset(&privileged) && !held_privileged.is_empty());
 
     // With the children: every kind about a CID's own users occurs in them too, and their
-    // users holding their own CID's roles are no findings (no parent user is granted there).
+    // users holding their own CID's roles are no findings. The parent's users holding roles
+    // there are those the seeded links give roles (no one is granted there directly): a
+    // `parent-in-child` finding each, through the link.
     let children = children_of(&state);
     let fleet = review_json(&state, &["--member-cids", &children]);
     assert_eq!(fleet["summary"]["users"], 240, "200 + 20 in each child");
+    let linked = linked_pairs(&state);
+    assert!(!linked.is_empty(), "the embedded simulator seeds links");
+    assert_linked_findings(&fleet, &linked);
+    assert_eq!(count(&fleet, "parent-in-child"), linked.len() as u64);
     for kind in KINDS {
-        if kind == "child-cid-grant" || kind == "parent-in-child" {
+        if kind == "child-cid-grant" {
             assert_eq!(count(&fleet, kind), 0, "{kind}: {fleet}");
         } else {
             assert!(count(&fleet, kind) > 0, "{kind}");
@@ -188,11 +244,15 @@ fn a_parent_user_granted_in_a_child_is_a_parent_in_child_finding() {
     for cid in children.split(',').chain([parent.as_str()]) {
         assert!(cids.contains(cid), "{cid} reviewed: {cids:?}");
     }
+    // The analyst's direct grant, and one per user and child the seeded links reach.
+    let linked = linked_pairs(&state);
+    assert_linked_findings(&doc, &linked);
+    assert_eq!(count(&doc, "parent-in-child"), 1 + linked.len() as u64);
     let in_child: Vec<&Value> = doc["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["finding"] == "parent-in-child")
+        .filter(|f| f["finding"] == "parent-in-child" && f["uid"] == analyst.as_str())
         .collect();
     assert_eq!(in_child.len(), 1, "{in_child:?}");
     assert_eq!(in_child[0]["uid"], analyst.as_str());
@@ -218,7 +278,10 @@ fn a_parent_user_granted_in_a_child_is_a_parent_in_child_finding() {
     let stderr = text(&hit.stderr);
     assert_eq!(hit.status.code(), Some(8), "{stderr}");
     assert!(
-        stderr.contains("--fail-on: found parent-in-child (1)"),
+        stderr.contains(&format!(
+            "--fail-on: found parent-in-child ({})",
+            1 + linked.len()
+        )),
         "{stderr}"
     );
 }

@@ -19,7 +19,7 @@ use crate::model::user_ref::UserRef;
 use crate::model::views::User;
 use crate::ops::grants::GrantQuery;
 use crate::ops::users::UserQuery;
-use crate::workflows::fleet::FleetItem;
+use crate::workflows::fleet::{FleetItem, LinkReach};
 use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
 
 /// Which CIDs a read of effective access covers besides the handle's own.
@@ -120,6 +120,10 @@ pub struct FleetScope {
     /// Why the children were not discovered ([`Fleet::Discover`] without the Flight Control
     /// read scope): the read covered the own CID alone.
     pub not_discovered: Option<Error>,
+    /// [`Falcon::effective_access`] only: why the Flight Control groups and links could not be
+    /// read (their read scope refused): the parent's users were found in each child by
+    /// `assigned_cids` alone, so one holding roles there only through a link may be missing.
+    pub links_unread: Option<Error>,
 }
 
 impl FleetScope {
@@ -240,7 +244,7 @@ impl Falcon {
                         .filter_map(|c| Some((c.cid.clone(), c.name.clone()?)))
                         .collect(),
                     children: children.into_iter().map(|c| c.cid).collect(),
-                    not_discovered: None,
+                    ..FleetScope::default()
                 }),
                 Err(
                     err @ Error::Auth {
@@ -327,7 +331,9 @@ impl Falcon {
     /// Everyone's effective access over the fleet: the users matching `query` of this handle's
     /// CID with their roles there ([`Falcon::inventory`]); the same users' roles in each child
     /// of `options.fleet` ([`Falcon::fleet_parent_users`]: per child, only those assigned
-    /// there, then their grants there); and, with [`AccessOptions::child_users`], each child's
+    /// there or given roles there by a Flight Control link, then their grants there; the groups
+    /// and links are read once, [`Falcon::link_reach`], and without their read scope
+    /// [`FleetScope::links_unread`] says so); and, with [`AccessOptions::child_users`], each child's
     /// own users in their child ([`Falcon::fleet_inventory`], each child with its own token).
     /// Every role with its source. Streamed: memory is bounded by the work in flight, not by
     /// the fleet.
@@ -360,7 +366,13 @@ impl Falcon {
         query: UserQuery,
         options: &AccessOptions,
     ) -> Result<EffectiveAccess> {
-        let scope = self.fleet_scope(&options.fleet).await?;
+        let mut scope = self.fleet_scope(&options.fleet).await?;
+        // The groups and links are the parent's, and matter only when there are children.
+        let links = match scope.children.is_empty() || self.member_cid().is_some() {
+            true => LinkReach::default(),
+            false => self.link_reach(&query).await?,
+        };
+        scope.links_unread = links.unread.clone();
         let inventory = options.inventory();
         let names = std::sync::Arc::new(scope.names.clone());
         let own = self
@@ -380,7 +392,7 @@ impl Falcon {
             }
         };
         let parent_users = self
-            .fleet_parent_users(&scope.children, query.clone(), inventory.clone())
+            .fleet_parent_users(&scope.children, query.clone(), inventory.clone(), links)
             .map(named(AccessPart::ParentUsersIn));
         let mut rows = own.chain(parent_users).boxed();
         if options.child_users {

@@ -128,7 +128,13 @@ impl Falcon {
         end_at_error(rows).boxed()
     }
 
-    async fn with_grants(&self, user: User, grants: GrantQuery) -> Result<UserWithGrants> {
+    /// `user` with their grants as `grants` lists them; a user the listing no longer knows and
+    /// a fresh lookup does not find is [`UserWithGrants::deleted`].
+    pub(crate) async fn with_grants(
+        &self,
+        user: User,
+        grants: GrantQuery,
+    ) -> Result<UserWithGrants> {
         let uuid = user.uuid.clone().unwrap_or_default();
         let listed = self.grants(&uuid, grants).try_collect().await;
         match listed {

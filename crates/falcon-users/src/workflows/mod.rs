@@ -29,7 +29,7 @@ pub use access::{
     UserAccess,
 };
 pub use bulk::{BulkOptions, BulkOutcome, RoleChange};
-pub use fleet::FleetItem;
+pub use fleet::{FleetItem, LinkReach};
 pub use inventory::{InventoryOptions, UserWithGrants};
 pub use offboard::{Offboard, OffboardPlan, OffboardReport};
 pub use provision::{OnGrantFailure, Provision, ProvisionOutcome};

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::model::access::{GroupRef, Source};
 use crate::model::views::{Grant, GrantView, UserView};
 use crate::workflows::inventory::UserWithGrants;
 use crate::workflows::review::finding::{Finding, FindingKind};
@@ -297,12 +298,39 @@ fn parent_in_child(held: &Held) -> Option<Finding> {
         return None;
     }
     let names: Vec<String> = grants.iter().map(|g| held.name_of(g)).collect();
+    // Privileged ones marked, and the source of each grant that is not a plain direct one
+    // (a link names its groups: the way to take the access away).
     let marked: Vec<String> = grants
         .iter()
         .zip(&names)
-        .map(|(g, name)| match held.roles.is_privileged(&g.role_id) {
-            true => format!("{name} (privileged)"),
-            false => name.clone(),
+        .map(|(g, name)| {
+            let mut notes: Vec<String> = Vec::new();
+            if held.roles.is_privileged(&g.role_id) {
+                notes.push("privileged".into());
+            }
+            match Source::of(g) {
+                Source::Direct => {}
+                Source::Temporary { .. } => notes.push("temporary".into()),
+                Source::Link {
+                    user_group,
+                    cid_group,
+                    ..
+                } => {
+                    let group = |kind: &str, g: Option<GroupRef>| {
+                        g.map(|g| format!(" {kind} {:?}", g.label()))
+                            .unwrap_or_default()
+                    };
+                    notes.push(format!(
+                        "through a link:{}{}",
+                        group("user group", user_group),
+                        group("CID group", cid_group)
+                    ));
+                }
+            }
+            match notes.is_empty() {
+                true => name.clone(),
+                false => format!("{name} ({})", notes.join(", ")),
+            }
         })
         .collect();
     let why = format!(

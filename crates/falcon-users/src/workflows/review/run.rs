@@ -12,6 +12,7 @@ use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::cid::Cid;
 use crate::ops::users::UserQuery;
+use crate::workflows::fleet::LinkReach;
 use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
 use crate::workflows::review::finding::{Finding, FindingKind};
 use crate::workflows::review::privilege::{RoleBook, RoleVerdict, judge};
@@ -31,6 +32,10 @@ pub struct ReviewReport {
     pub failed: Vec<(Cid, Error)>,
     /// Users deleted while the inventory ran (left out).
     pub deleted: u64,
+    /// Why the Flight Control groups and links could not be read (their read scope refused):
+    /// the parent's users were found in each child by `assigned_cids` alone, so one holding
+    /// roles there only through a link may be missing from `parent-in-child`.
+    pub links_unread: Option<Error>,
 }
 
 /// What [`Falcon::review`] reviews and how.
@@ -200,7 +205,9 @@ impl Falcon {
 
     /// The access review: one inventory read of this handle's CID (and of each of
     /// `review.member_cids`, through [`Falcon::fleet_inventory`], followed by the handle's
-    /// users holding roles in each child, through [`Falcon::fleet_parent_users`]), plus the
+    /// users holding roles in each child, through [`Falcon::fleet_parent_users`] with the
+    /// links read once by [`Falcon::link_reach`], as the fleet's effective access reads them),
+    /// plus the
     /// roles and their permissions once per CID ([`Falcon::role_verdicts`]; a child's rows are
     /// judged by the child's verdicts); every row goes through
     /// [`row_findings`] as it arrives, so only the findings are kept. A child CID that fails is
@@ -261,6 +268,7 @@ impl Falcon {
             roles: Vec::new(),
             failed: Vec::new(),
             deleted: 0,
+            links_unread: None,
         };
         for kind in FindingKind::ALL {
             report.summary.findings.insert(kind, 0);
@@ -287,8 +295,15 @@ impl Falcon {
             // not list them; counted as users once, in the parent).
             let own_users =
                 self.fleet_inventory(&children, review.query.clone(), inventory.clone());
+            // The same reads as the fleet's effective access: the parent's users assigned in a
+            // child or given roles there by a link (read once).
+            let links = match self.member_cid() {
+                Some(_) => LinkReach::default(),
+                None => self.link_reach(&review.query).await?,
+            };
+            report.links_unread = links.unread.clone();
             let parent_users = self
-                .fleet_parent_users(&children, review.query.clone(), inventory)
+                .fleet_parent_users(&children, review.query.clone(), inventory, links)
                 .map(|item| (true, item));
             let mut fleet = own_users.map(|item| (false, item)).chain(parent_users);
             // Rows of different children interleave: collected per child, so each child's
