@@ -6,6 +6,7 @@ pub mod children;
 pub mod completions;
 pub mod config;
 pub mod grants;
+pub mod history;
 pub mod inventory;
 pub mod lifecycle;
 pub mod man;

@@ -7,7 +7,9 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use falcon_users::workflows::evidence::{self, Verdict};
+use falcon_users::Cid;
+use falcon_users::history::{SnapshotKind, SnapshotMeta};
+use falcon_users::workflows::evidence::{self, Evidence, Verdict};
 use falcon_users::workflows::review::{Basis, FindingKind, Review, ReviewReport, ReviewSummary};
 use serde::Serialize;
 
@@ -15,6 +17,7 @@ use crate::cli::{ReviewArgs, VerifyArgs};
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::history_file::Recording;
 use crate::output::Format;
 use crate::output::console;
 use crate::output::escape::for_terminal;
@@ -33,7 +36,11 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
         JsonLayout::Document,
     )
     .map_err(|why| Failure::Exit(exit::USAGE, why))?;
-    let member_cids = args.member_cids.map(|m| m.0).unwrap_or_default();
+    let member_cids = args
+        .member_cids
+        .as_ref()
+        .map(|m| m.0.clone())
+        .unwrap_or_default();
     // Judged at one stated time, which the evidence records.
     let mut review = Review::new()
         .stale_days(args.stale_days)
@@ -42,32 +49,40 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
         .member_cids(member_cids.clone())
         .concurrency(args.concurrency)
         .children(args.children);
-    if let Some(roles) = args.privileged_roles {
+    if let Some(roles) = args.privileged_roles.clone() {
         review = review.privileged_roles(roles);
     }
-    let report = ctx.falcon.review(&review).await?;
+    // Opened before the review; a history that cannot be used is reported after the output.
+    let mut recording = Recording::default();
+    let mut history = recording.open(ctx);
+    let mut writer = history
+        .as_mut()
+        .and_then(|h| h.begin().map_err(|e| recording.fail(e)).ok());
+    let report = ctx
+        .falcon
+        .review_observed(&review, |cid, row, book| {
+            if let Some(w) = writer.as_mut() {
+                // The handle's own CID's rows are the user's home CID.
+                let cid = cid.map(Cid::as_str).or(row.user.cid.as_deref());
+                if let Err(e) = w.reviewed(cid.unwrap_or_default(), row, book) {
+                    recording.fail(e);
+                    writer = None;
+                }
+            }
+        })
+        .await?;
     for (cid, err) in &report.failed {
         console::line(format_args!("error: child CID {cid}: {err}"));
     }
+    let mut kept_evidence = None;
     match &args.output {
         Some(path) => {
             // A table is for people; every other file is evidence.
             let evidence = match layout.format {
                 Format::Table => None,
                 _ => {
-                    let fail_on: Vec<String> =
-                        args.fail_on.iter().map(ToString::to_string).collect();
-                    let mut evidence = ctx
-                        .falcon
-                        .evidence("review", &member_cids)
-                        .await
-                        .tool(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-                        .review_options(&review)
-                        .option("fail_on", fail_on);
-                    for (cid, err) in &report.failed {
-                        evidence =
-                            evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
-                    }
+                    let evidence = evidence_of(ctx, &review, &args, &report).await;
+                    kept_evidence = Some(evidence.clone());
                     Some(evidence)
                 }
             };
@@ -96,6 +111,23 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     }
     console::line(format_args!("{}", basis_line(&report)));
     console::line(requests_summary(&ctx.falcon.stats()));
+    // Recorded once the output is written: a history that fails never costs the review.
+    if let Some(mut writer) = writer {
+        let evidence = match kept_evidence {
+            Some(evidence) => evidence,
+            None => evidence_of(ctx, &review, &args, &report).await,
+        };
+        let meta = SnapshotMeta::from_evidence(SnapshotKind::Review, &evidence);
+        let recorded = report
+            .findings
+            .iter()
+            .try_for_each(|f| writer.finding(f))
+            .and_then(|()| writer.commit(meta));
+        recording.recorded(recorded);
+    }
+    if let Some(code) = recording.report("review") {
+        return Ok(code);
+    }
     // The handle's own CID was reviewed (its failure ends the review); a child that could
     // not be is a partial review, whatever else was found.
     if !report.failed.is_empty() {
@@ -113,6 +145,32 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
         console::line(format_args!("--fail-on: found {}", hits.join(", ")));
         Ok(ExitCode::from(exit::FINDINGS))
     }
+}
+
+/// What a review file (and its snapshot in the history) states about itself.
+async fn evidence_of(
+    ctx: &Ctx,
+    review: &Review,
+    args: &ReviewArgs,
+    report: &ReviewReport,
+) -> Evidence {
+    let member_cids = args
+        .member_cids
+        .as_ref()
+        .map(|m| m.0.clone())
+        .unwrap_or_default();
+    let fail_on: Vec<String> = args.fail_on.iter().map(ToString::to_string).collect();
+    let mut evidence = ctx
+        .falcon
+        .evidence("review", &member_cids)
+        .await
+        .tool(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .review_options(review)
+        .option("fail_on", fail_on);
+    for (cid, err) in &report.failed {
+        evidence = evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
+    }
+    evidence
 }
 
 /// The whole JSON document.

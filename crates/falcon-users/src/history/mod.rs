@@ -24,12 +24,12 @@
 //! let meta = |at: &str| SnapshotMeta::new(SnapshotKind::Inventory, at.parse().unwrap(), "us-1", "c1");
 //! let admin = HeldRole { role_id: "falcon_administrator", role_name: None, privileged: Some(true), source: &Source::Direct };
 //!
-//! let mut first = history.begin(meta("2026-01-01T00:00:00Z"))?;
+//! let mut first = history.begin()?;
 //! first.user("c1", "u-1", "ana@example.com", [])?;
-//! let first = first.commit()?;
-//! let mut second = history.begin(meta("2026-04-01T00:00:00Z"))?;
+//! let first = first.commit(meta("2026-01-01T00:00:00Z"))?;
+//! let mut second = history.begin()?;
 //! second.user("c1", "u-1", "ana@example.com", [admin])?;
-//! let second = second.commit()?;
+//! let second = second.commit(meta("2026-04-01T00:00:00Z"))?;
 //!
 //! let mut changes = Vec::new();
 //! let summary = history.diff(first.id, second.id, |c| Ok(changes.push(c)))?;
@@ -51,7 +51,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::access::Source;
+use crate::model::access::Source;
 use crate::workflows::evidence::Evidence;
 use crate::workflows::review::{Finding, RoleBook};
 use crate::workflows::{UserAccess, UserWithGrants};
@@ -347,10 +347,10 @@ impl History {
         }
     }
 
-    /// Starts a snapshot: give it its rows, then [`SnapshotWriter::commit`]. Dropped without
-    /// a commit, nothing is recorded.
-    pub fn begin(&mut self, meta: SnapshotMeta) -> Result<SnapshotWriter<'_>> {
-        SnapshotWriter::new(self, meta)
+    /// Starts a snapshot: give it its rows, then [`SnapshotWriter::commit`] it with what it
+    /// is (known once the run is done). Dropped without a commit, nothing is recorded.
+    pub fn begin(&mut self) -> Result<SnapshotWriter<'_>> {
+        SnapshotWriter::new(self)
     }
 
     /// Every snapshot, oldest first.
@@ -450,7 +450,6 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 /// history) as they are given, then recorded in one transaction by [`SnapshotWriter::commit`].
 pub struct SnapshotWriter<'h> {
     history: &'h mut History,
-    meta: SnapshotMeta,
     digest: Sha256,
     users: u64,
     grants: u64,
@@ -461,7 +460,6 @@ pub struct SnapshotWriter<'h> {
 impl fmt::Debug for SnapshotWriter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SnapshotWriter")
-            .field("meta", &self.meta)
             .field("users", &self.users)
             .finish_non_exhaustive()
     }
@@ -480,7 +478,7 @@ const STAGE: &str = "
 ";
 
 impl<'h> SnapshotWriter<'h> {
-    fn new(history: &'h mut History, meta: SnapshotMeta) -> Result<Self> {
+    fn new(history: &'h mut History) -> Result<Self> {
         let sqlite = history.sqlite();
         history.conn.execute_batch(STAGE).map_err(&sqlite)?;
         // Only the temporary database is written until commit: no lock on the history.
@@ -488,7 +486,6 @@ impl<'h> SnapshotWriter<'h> {
         drop(sqlite);
         Ok(SnapshotWriter {
             history,
-            meta,
             digest: Sha256::new(),
             users: 0,
             grants: 0,
@@ -630,15 +627,14 @@ impl<'h> SnapshotWriter<'h> {
         Ok(())
     }
 
-    /// Records the snapshot: its rows and findings in one write transaction (waiting up to
-    /// [`BUSY_TIMEOUT`] for another writer).
-    pub fn commit(mut self) -> Result<Snapshot> {
+    /// Records the snapshot described by `meta`: its rows and findings in one write
+    /// transaction (waiting up to [`BUSY_TIMEOUT`] for another writer).
+    pub fn commit(mut self, meta: SnapshotMeta) -> Result<Snapshot> {
         let sqlite = self.history.sqlite();
         let conn = &mut self.history.conn;
         conn.execute_batch("COMMIT").map_err(&sqlite)?;
         self.open = false;
         let digest = format!("{:x}", self.digest.clone().finalize());
-        let meta = &self.meta;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&sqlite)?;

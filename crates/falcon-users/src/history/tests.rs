@@ -19,7 +19,7 @@ fn meta(when: &str) -> SnapshotMeta {
 type U<'a> = (&'a str, &'a str, &'a [(&'a str, bool)]);
 
 fn record(history: &mut History, when: &str, users: &[U<'_>]) -> Snapshot {
-    let mut writer = history.begin(meta(when)).unwrap();
+    let mut writer = history.begin().unwrap();
     for (cid, uuid, roles) in users {
         writer
             .user(
@@ -35,7 +35,7 @@ fn record(history: &mut History, when: &str, users: &[U<'_>]) -> Snapshot {
             )
             .unwrap();
     }
-    writer.commit().unwrap()
+    writer.commit(meta(when)).unwrap()
 }
 
 fn changes(history: &History, a: i64, b: i64) -> (Vec<String>, DiffSummary) {
@@ -142,14 +142,14 @@ fn two_writers_at_once_both_land() {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
                 let mut history = History::open(&path).unwrap();
-                let mut writer = history.begin(meta("2026-01-01T00:00:00Z")).unwrap();
+                let mut writer = history.begin().unwrap();
                 barrier.wait();
                 for i in 0..2000 {
                     writer
                         .user("c0", &format!("w{w}-{i}"), "x@example.com", [])
                         .unwrap();
                 }
-                writer.commit().unwrap().users
+                writer.commit(meta("2026-01-01T00:00:00Z")).unwrap().users
             })
         })
         .collect();
@@ -165,7 +165,7 @@ fn a_writer_dropped_without_commit_records_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut history = open(dir.path());
     {
-        let mut writer = history.begin(meta("2026-01-01T00:00:00Z")).unwrap();
+        let mut writer = history.begin().unwrap();
         writer.user("c0", "u1", "u1@example.com", []).unwrap();
     }
     assert!(history.list().unwrap().is_empty());
@@ -273,13 +273,13 @@ fn a_role_held_through_two_sources_counts_once_and_a_source_change_is_no_change(
         privileged: Some(false),
         source,
     };
-    let mut w = history.begin(meta("2026-01-01T00:00:00Z")).unwrap();
+    let mut w = history.begin().unwrap();
     w.user("c0", "u1", "u1", [role(&Source::Direct)]).unwrap();
-    let a = w.commit().unwrap();
-    let mut w = history.begin(meta("2026-02-01T00:00:00Z")).unwrap();
+    let a = w.commit(meta("2026-01-01T00:00:00Z")).unwrap();
+    let mut w = history.begin().unwrap();
     w.user("c0", "u1", "u1", [role(&link), role(&Source::Direct)])
         .unwrap();
-    let b = w.commit().unwrap();
+    let b = w.commit(meta("2026-02-01T00:00:00Z")).unwrap();
     assert_eq!(b.grants, 2);
     let (seen, _) = changes(&history, a.id, b.id);
     assert!(seen.is_empty(), "{seen:?}");
@@ -322,14 +322,14 @@ fn findings_and_the_digest_are_recorded() {
         why: "holds a privileged role".into(),
     };
     let digest = |history: &mut History, why: &str| {
-        let mut w = history.begin(meta("2026-01-01T00:00:00Z")).unwrap();
+        let mut w = history.begin().unwrap();
         w.user("c0", "u1", "ana@example.com", []).unwrap();
         w.finding(&Finding {
             why: why.into(),
             ..finding.clone()
         })
         .unwrap();
-        w.commit().unwrap()
+        w.commit(meta("2026-01-01T00:00:00Z")).unwrap()
     };
     let a = digest(&mut history, "holds a privileged role");
     let b = digest(&mut history, "holds a privileged role");
@@ -448,7 +448,7 @@ fn a_100k_user_snapshot_and_its_diff() {
         ("falcon_administrator", true),
     ];
     let mut take = |when: &str, shift: usize| {
-        let mut w = history.begin(meta(when)).unwrap();
+        let mut w = history.begin().unwrap();
         for i in shift..USERS + shift {
             let held = &roles[..1 + usize::from(i % 10 == 0)];
             w.user(
@@ -464,7 +464,7 @@ fn a_100k_user_snapshot_and_its_diff() {
             )
             .unwrap();
         }
-        w.commit().unwrap()
+        w.commit(meta(when)).unwrap()
     };
     let a = take("2026-01-01T00:00:00Z", 0);
     // 1,000 users left, 1,000 joined (every tenth of them an administrator).
