@@ -24,7 +24,8 @@ use crate::defaults::defaults;
 use crate::peer::Peer;
 use crate::report::Report;
 use crate::scenarios::{
-    build_cost, bulk_provision, cold_start, fleet, inventory, lag, memory, overhead, reconcile,
+    build_cost, bulk_provision, cold_start, fleet, history, inventory, lag, memory, overhead,
+    reconcile,
 };
 use crate::sim_process::SimSpec;
 
@@ -64,6 +65,8 @@ enum Cmd {
     Fleet(fleet::Settings),
     /// 9. A roster change against reads that lag writes, and without the lag.
     Lag(lag::Settings),
+    /// 10. A 100,000-user review recorded into the history, twice, and the diff of the two.
+    History(HistoryArgs),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]
     Serve(SimSpec),
@@ -103,6 +106,28 @@ enum Cmd {
         #[arg(long)]
         base_url: String,
     },
+    /// (internal) One review recorded into a history; reports wall time and peak memory.
+    #[command(hide = true)]
+    HistoryRecord {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Leave every Nth user out of the snapshot (0: none).
+        #[arg(long, default_value_t = 0)]
+        skip_every: usize,
+        /// Review without recording (the baseline).
+        #[arg(long)]
+        no_record: bool,
+    },
+    /// (internal) The diff of a history's last two snapshots; reports wall time and peak memory.
+    #[command(hide = true)]
+    HistoryDiff {
+        #[arg(long)]
+        db: String,
+    },
     /// (internal) Builds the consumer and reports wall time and peak memory.
     #[command(hide = true)]
     BuildProbe {
@@ -126,6 +151,16 @@ struct MemoryArgs {
     /// The larger tenant.
     #[arg(long, default_value_t = 100_000)]
     large: usize,
+    /// Grants listings in flight.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+}
+
+#[derive(clap::Args)]
+struct HistoryArgs {
+    /// Users in the tenant.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
     /// Grants listings in flight.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -184,13 +219,35 @@ fn run(args: Args) -> Result<ExitCode> {
         Cmd::FirstCall { base_url } => {
             return tokio_main(cold_start::first_call(&base_url)).map(|()| ExitCode::SUCCESS);
         }
+        Cmd::HistoryRecord {
+            base_url,
+            db,
+            concurrency,
+            skip_every,
+            no_record,
+        } => {
+            return tokio_main(history::record(
+                &base_url,
+                &db,
+                concurrency,
+                skip_every,
+                !no_record,
+            ))
+            .map(|()| ExitCode::SUCCESS);
+        }
+        Cmd::HistoryDiff { db } => {
+            return history::diff(&db).map(|()| ExitCode::SUCCESS);
+        }
         Cmd::BuildProbe { workspace } => {
             return build_cost::probe(&workspace).map(|()| ExitCode::SUCCESS);
         }
         _ => {}
     }
     let workspace = workspace();
-    let needs_peer = !matches!(command, Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_));
+    let needs_peer = !matches!(
+        command,
+        Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_) | Cmd::History(_)
+    );
     let peer = if needs_peer {
         Peer::setup(&workspace, !args.no_peers)
     } else {
@@ -215,6 +272,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Cmd::BulkProvision(defaults()?),
             Cmd::Fleet(defaults()?),
             Cmd::Lag(defaults()?),
+            Cmd::History(defaults()?),
         ],
         one => vec![one],
     };
@@ -272,12 +330,15 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::Lag(settings) => lag::run(&settings),
         Cmd::BulkProvision(settings) => bulk_provision::run(&settings),
         Cmd::Fleet(settings) => fleet::run(&settings),
+        Cmd::History(a) => history::run(a.users, a.concurrency),
         Cmd::All
         | Cmd::Serve(_)
         | Cmd::Stream { .. }
         | Cmd::FleetStream { .. }
         | Cmd::FloodCall { .. }
         | Cmd::FirstCall { .. }
+        | Cmd::HistoryRecord { .. }
+        | Cmd::HistoryDiff { .. }
         | Cmd::BuildProbe { .. } => anyhow::bail!("not a scenario"),
     }
 }

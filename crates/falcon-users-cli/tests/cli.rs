@@ -25,6 +25,8 @@ mod filters;
 mod fleet;
 #[path = "cli/help.rs"]
 mod help;
+#[path = "cli/history.rs"]
+mod history;
 #[path = "cli/hostile.rs"]
 mod hostile;
 #[path = "cli/inventory.rs"]

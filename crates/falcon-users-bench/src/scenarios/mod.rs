@@ -4,6 +4,7 @@ pub mod build_cost;
 pub mod bulk_provision;
 pub mod cold_start;
 pub mod fleet;
+pub mod history;
 pub mod inventory;
 pub mod lag;
 pub mod memory;
