@@ -120,7 +120,7 @@ pub async fn record(
     let report = falcon
         .review_observed(&review, |_, row, book| {
             seen += 1;
-            if skip_every > 0 && seen % skip_every == 0 {
+            if skip_every > 0 && seen.is_multiple_of(skip_every) {
                 return;
             }
             if let Some(w) = writer.as_mut()

@@ -38,6 +38,9 @@ fn record(history: &mut History, when: &str, users: &[U<'_>]) -> Snapshot {
     writer.commit(meta(when)).unwrap()
 }
 
+/// A diff case: its name, the users before and after, the changes expected.
+type DiffCase<'a> = (&'a str, Vec<U<'a>>, Vec<U<'a>>, Vec<&'a str>);
+
 fn changes(history: &History, a: i64, b: i64) -> (Vec<String>, DiffSummary) {
     let mut seen = Vec::new();
     let summary = history
@@ -184,7 +187,7 @@ fn diff_cases() {
     const ADMIN: (&str, bool) = ("falcon_administrator", true);
     const GUEST: (&str, bool) = ("falcon_console_guest", false);
     // (name, before, after, changes expected)
-    let cases: Vec<(&str, Vec<U<'_>>, Vec<U<'_>>, Vec<&str>)> = vec![
+    let cases: Vec<DiffCase<'_>> = vec![
         (
             "nothing changed",
             vec![("c0", "u1", &[GUEST])],
