@@ -5,6 +5,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::model::access::Source;
+use crate::workflows::review::Finding;
 use crate::workflows::review::FindingKind;
 
 fn at(text: &str) -> DateTime<Utc> {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{History, HistoryError, Result, Snapshot};
+use super::store::{History, HistoryError, Result, Snapshot, stamp};
 
 /// A user who held the role around the date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,23 +41,19 @@ impl Holding {
     pub fn sentence(&self) -> String {
         let held = format!(
             "held on every snapshot from {} to {}",
-            super::stamp(self.held_from),
-            super::stamp(self.held_to)
+            stamp(self.held_from),
+            stamp(self.held_to)
         );
         if self.sure {
             return held;
         }
         let unknown = match (self.unknown_from, self.unknown_to) {
             (Some(a), Some(b)) => {
-                format!(
-                    "between {} and {} unknown",
-                    super::stamp(a),
-                    super::stamp(b)
-                )
+                format!("between {} and {} unknown", stamp(a), stamp(b))
             }
-            (Some(a), None) => format!("after {} unknown (no later snapshot)", super::stamp(a)),
+            (Some(a), None) => format!("after {} unknown (no later snapshot)", stamp(a)),
             (None, Some(b)) => {
-                format!("before {} unknown (no earlier snapshot)", super::stamp(b))
+                format!("before {} unknown (no earlier snapshot)", stamp(b))
             }
             (None, None) => "unknown".to_owned(),
         };
