@@ -85,3 +85,13 @@ fn overhead_and_cold_start_run_without_peers() {
     let reports = bench(&["cold-start", "--runs", "1"]);
     assert!(figure(&reports[0], "falcon-users start") > 0.0);
 }
+
+#[test]
+fn history_records_two_reviews_and_diffs_them() {
+    // The scenario itself refuses a diff without exactly users / 100 leavers.
+    let reports = bench(&["history", "--users", "300"]);
+    let r = &reports[0];
+    assert_eq!(r["scenario"], "history");
+    assert!(figure(r, "changes in the diff") >= 3.0, "{r}");
+    assert!(figure(r, "peak RSS, diff") > 1.0, "{r}");
+}
