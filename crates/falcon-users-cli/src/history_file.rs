@@ -28,8 +28,9 @@ pub fn default_path(xdg_data_home: Option<&OsStr>, home: Option<&OsStr>) -> Opti
     Some(base.join("falcon-users").join(FILE_NAME))
 }
 
-/// The history for this command: `explicit`, else the default for how it runs (whether it
-/// simulates); `Ok(None)` never: a missing place is an error naming `--history`.
+/// The history for this command, and whether it is the default place: `explicit`, else the
+/// default for how it runs (whether it simulates). No place to be found is an error naming
+/// `--history`.
 pub fn path(global: &Global, explicit: Option<&Path>) -> Result<(PathBuf, bool), Failure> {
     if let Some(path) = explicit {
         return Ok((path.to_owned(), false));
