@@ -24,8 +24,8 @@ use crate::defaults::defaults;
 use crate::peer::Peer;
 use crate::report::Report;
 use crate::scenarios::{
-    build_cost, bulk_provision, cold_start, fleet, flight, inventory, lag, memory, overhead, page,
-    reconcile,
+    build_cost, bulk_provision, cold_start, fleet, flight, history, inventory, lag, memory,
+    overhead, page, reconcile,
 };
 use crate::sim_process::SimSpec;
 
@@ -69,6 +69,8 @@ enum Cmd {
     Page(page::Settings),
     /// 11. Who has access to which child, and why, over 200 children (links and direct grants).
     Flight(flight::Settings),
+    /// 12. A 100,000-user review recorded into the history, twice, and the diff of the two.
+    History(HistoryArgs),
     /// (internal) Runs the simulator until stdin closes.
     #[command(hide = true)]
     Serve(SimSpec),
@@ -125,6 +127,28 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<String>,
     },
+    /// (internal) One review recorded into a history; reports wall time and peak memory.
+    #[command(hide = true)]
+    HistoryRecord {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Leave every Nth user out of the snapshot (0: none).
+        #[arg(long, default_value_t = 0)]
+        skip_every: usize,
+        /// Review without recording (the baseline).
+        #[arg(long)]
+        no_record: bool,
+    },
+    /// (internal) The diff of a history's last two snapshots; reports wall time and peak memory.
+    #[command(hide = true)]
+    HistoryDiff {
+        #[arg(long)]
+        db: String,
+    },
     /// (internal) Builds the consumer and reports wall time and peak memory.
     #[command(hide = true)]
     BuildProbe {
@@ -148,6 +172,16 @@ struct MemoryArgs {
     /// The larger tenant.
     #[arg(long, default_value_t = 100_000)]
     large: usize,
+    /// Grants listings in flight.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+}
+
+#[derive(clap::Args)]
+struct HistoryArgs {
+    /// Users in the tenant.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
     /// Grants listings in flight.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -214,6 +248,25 @@ fn run(args: Args) -> Result<ExitCode> {
         Cmd::FirstCall { base_url } => {
             return tokio_main(cold_start::first_call(&base_url)).map(|()| ExitCode::SUCCESS);
         }
+        Cmd::HistoryRecord {
+            base_url,
+            db,
+            concurrency,
+            skip_every,
+            no_record,
+        } => {
+            return tokio_main(history::record(
+                &base_url,
+                &db,
+                concurrency,
+                skip_every,
+                !no_record,
+            ))
+            .map(|()| ExitCode::SUCCESS);
+        }
+        Cmd::HistoryDiff { db } => {
+            return history::diff(&db).map(|()| ExitCode::SUCCESS);
+        }
         Cmd::BuildProbe { workspace } => {
             return build_cost::probe(&workspace).map(|()| ExitCode::SUCCESS);
         }
@@ -225,7 +278,12 @@ fn run(args: Args) -> Result<ExitCode> {
     let workspace = workspace();
     let needs_peer = !matches!(
         command,
-        Cmd::Memory(_) | Cmd::Build | Cmd::Fleet(_) | Cmd::Page(_) | Cmd::Flight(_)
+        Cmd::Memory(_)
+            | Cmd::Build
+            | Cmd::Fleet(_)
+            | Cmd::Page(_)
+            | Cmd::Flight(_)
+            | Cmd::History(_)
     );
     let peer = if needs_peer {
         Peer::setup(&workspace, !args.no_peers)
@@ -253,6 +311,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Cmd::Lag(defaults()?),
             Cmd::Page(defaults()?),
             Cmd::Flight(defaults()?),
+            Cmd::History(defaults()?),
         ],
         one => vec![one],
     };
@@ -312,6 +371,7 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         Cmd::Fleet(settings) => fleet::run(&settings),
         Cmd::Page(settings) => page::run(&settings),
         Cmd::Flight(settings) => flight::run(&settings),
+        Cmd::History(a) => history::run(a.users, a.concurrency),
         Cmd::All
         | Cmd::Serve(_)
         | Cmd::Stream { .. }
@@ -319,6 +379,8 @@ fn run_scenario(scenario: Cmd, peer: &Peer, workspace: &Path) -> Result<Report> 
         | Cmd::FlightStream { .. }
         | Cmd::FloodCall { .. }
         | Cmd::FirstCall { .. }
+        | Cmd::HistoryRecord { .. }
+        | Cmd::HistoryDiff { .. }
         | Cmd::BuildProbe { .. }
         | Cmd::Peak { .. } => anyhow::bail!("not a scenario"),
     }

@@ -109,3 +109,13 @@ fn a_review_page_is_written_and_drawn_a_page_of_rows_at_a_time() {
         assert!(figure(r, "page drawn") > 0.0, "{r}");
     }
 }
+
+#[test]
+fn history_records_two_reviews_and_diffs_them() {
+    // The scenario itself refuses a diff without exactly users / 100 leavers.
+    let reports = bench(&["history", "--users", "300"]);
+    let r = &reports[0];
+    assert_eq!(r["scenario"], "history");
+    assert!(figure(r, "changes in the diff") >= 3.0, "{r}");
+    assert!(figure(r, "peak RSS, diff") > 1.0, "{r}");
+}

@@ -238,6 +238,14 @@ pub enum Command {
     /// FILE` checks it.
     #[command(args_conflicts_with_subcommands = true)]
     Review(ReviewArgs),
+    /// The review history: list the snapshots, diff two, who held a role on a date.
+    ///
+    /// Each `review` (and `inventory --save`) records a snapshot of everyone's effective access
+    /// (and the findings) in a local SQLite database: by default
+    /// $XDG_DATA_HOME/falcon-users/history.sqlite (or ~/.local/share/...), beside the simulated
+    /// tenant under --simulate, or --history FILE. Connects nowhere.
+    #[command(subcommand)]
+    History(HistoryCommand),
     /// Write the tenant's users as a roster (CSV) to edit, then `plan` and `apply`.
     Roster(RosterArgs),
     /// Plan the changes that make the tenant match a roster (CSV or JSON); changes nothing.
@@ -591,6 +599,12 @@ pub struct InventoryArgs {
     /// Child CIDs worked at once with --member-cids.
     #[arg(long, default_value_t = 8, value_name = "N", requires = "member_cids")]
     pub children: usize,
+    /// Also record a snapshot of everyone's effective access in the history (see `history`).
+    #[arg(long)]
+    pub save: bool,
+    /// The history database to record in with --save [default: see `history`].
+    #[arg(long, value_name = "FILE", requires = "save")]
+    pub history: Option<PathBuf>,
 }
 
 /// `access USER`
@@ -644,6 +658,13 @@ pub struct ReviewArgs {
     /// Child CIDs worked at once with --member-cids.
     #[arg(long, default_value_t = 4, value_name = "N", requires = "member_cids")]
     pub children: usize,
+    /// The history database the review's snapshot is recorded in [default: see `history`].
+    /// A history that cannot be written is reported after the review's output, exit 7.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Record no snapshot in the history.
+    #[arg(long, conflicts_with = "history")]
+    pub no_history: bool,
     /// `review verify FILE` instead of a review.
     #[command(subcommand)]
     pub action: Option<ReviewAction>,
@@ -666,6 +687,76 @@ pub struct VerifyArgs {
     /// The file of evidence (or its sidecar FILE.evidence.json).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+/// `history ...`
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Every snapshot, oldest first: id, when, kind, CID, counts.
+    List(HistoryFile),
+    /// What changed between two snapshots: joiners, leavers, roles gained and lost (privileged
+    /// gains marked), per CID; a summary on stderr.
+    Diff {
+        /// The earlier snapshot's id [default: the one before the latest of the same CID].
+        from: Option<i64>,
+        /// The later snapshot's id [default: the latest].
+        to: Option<i64>,
+        /// The database.
+        #[command(flatten)]
+        file: HistoryFile,
+    },
+    /// Who held a role on a date, from the snapshots around it: each holder with the stretch
+    /// of snapshots that shows it held, and whether that covers the date for sure.
+    WhoHad {
+        /// The role, by id or display name.
+        role: String,
+        /// The date (YYYY-MM-DD, the whole day, UTC) or a time (RFC 3339).
+        #[arg(long, value_name = "DATE", value_parser = parse_when)]
+        on: When,
+        /// The CID whose snapshots answer [default: the latest snapshot's].
+        #[arg(long)]
+        cid: Option<String>,
+        /// The database.
+        #[command(flatten)]
+        file: HistoryFile,
+    },
+}
+
+/// Where the history is.
+#[derive(Debug, Args)]
+pub struct HistoryFile {
+    /// The history database [default: $XDG_DATA_HOME/falcon-users/history.sqlite, or
+    /// ~/.local/share/falcon-users/history.sqlite; under --simulate, history.sqlite beside
+    /// the simulated tenant's state file].
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+}
+
+/// A moment, or a day (from its start to its last second), in UTC.
+#[derive(Debug, Clone, Copy)]
+pub struct When {
+    /// The start.
+    pub from: DateTime<Utc>,
+    /// The end (the start, for a moment).
+    pub to: DateTime<Utc>,
+}
+
+/// `2026-09-30` (that whole day, UTC) or an RFC 3339 time.
+fn parse_when(text: &str) -> Result<When, String> {
+    let text = text.trim();
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let from = day.and_time(chrono::NaiveTime::MIN).and_utc();
+        return Ok(When {
+            from,
+            to: from + chrono::Duration::days(1) - chrono::Duration::seconds(1),
+        });
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| {
+            let at = t.with_timezone(&Utc);
+            When { from: at, to: at }
+        })
+        .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
 }
 
 /// A finding kind as `--fail-on` takes it.

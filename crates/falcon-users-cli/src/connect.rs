@@ -79,6 +79,17 @@ fn simulating(global: &Global, cloud: Option<&str>) -> bool {
     global.sim.simulate || cloud.is_some_and(|c| c.trim().eq_ignore_ascii_case("simulator"))
 }
 
+/// Whether this command runs against the embedded simulator, as the flags, environment and
+/// profile say (where its files go depends on it: see `history_file`).
+pub fn simulated(global: &Global) -> Result<bool, Failure> {
+    let profile = profile::select(global.profile.as_deref(), global.config.as_deref())?;
+    let cloud = global
+        .cloud
+        .clone()
+        .or_else(|| profile.as_ref().and_then(|p| p.cloud.clone()));
+    Ok(simulating(global, cloud.as_deref()))
+}
+
 /// Connects as the flags, environment and profile say (in that order of precedence, value by
 /// value: a flag or variable overrides the profile's value for it).
 /// When simulating, the tenant is the one saved by the previous command (see `sim_state`),

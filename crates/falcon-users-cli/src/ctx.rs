@@ -1,6 +1,7 @@
 //! What every command is handed: the connected client and the output settings.
 
 use falcon_users::Falcon;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use falcon_users::workflows::{Settle, Waiting};
@@ -25,6 +26,9 @@ pub struct Ctx {
     pub changes: Changes,
     /// How long a command that changed the tenant waits for the service to show it.
     pub settle: Settle,
+    /// Where this command records its snapshot in the history (the file, and whether it is
+    /// the default place), or why no place could be found; `None`: it records none.
+    pub history: Option<Result<(PathBuf, bool), String>>,
 }
 
 /// The wait `--settle SECS` asks for, saying on stderr when it starts and how it ended (a check

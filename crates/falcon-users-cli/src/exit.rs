@@ -8,7 +8,7 @@
 //! | 4    | the API or the network failed (`auth check`: a scope could not be checked) |
 //! | 5    | some items succeeded and some failed |
 //! | 6    | a destructive change was not confirmed |
-//! | 7    | the output could not be written (file, directory, stdout, the simulated tenant's state file), or the process could not start |
+//! | 7    | the output could not be written (file, directory, stdout, the simulated tenant's state file, the review history: the run's own output is then complete), or the process could not start |
 //! | 8    | `review --fail-on`: a finding of a kind it names was found (the review itself completed) |
 //! | 9    | `review verify`: the file was altered since it was written |
 //! | 130  | stopped by SIGINT (Ctrl-C) before it finished |

@@ -77,6 +77,7 @@ impl TryFrom<Command> for Job {
             | Command::Config(_)
             | Command::Completions(_)
             | Command::Man(_)
+            | Command::History(_)
             | Command::Review(_) => {
                 return Err(Failure::Exit(
                     exit::USAGE,

@@ -18,6 +18,7 @@ mod ctx;
 mod exit;
 mod expiry;
 mod failure;
+mod history_file;
 mod interrupt;
 mod jobs;
 mod journal_file;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
             Command::Config(c) => return report(commands::config::run(&global, &c)),
             Command::Completions(a) => return report(commands::completions::run(&a)),
             Command::Man(a) => return report(commands::man::run(&a)),
+            Command::History(c) => return report(commands::history::run(&global, c)),
             Command::Review(ReviewArgs {
                 action: Some(ReviewAction::Verify(a)),
                 ..
@@ -112,6 +114,8 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
     // The job first: a bad argument is refused before any credential is read or request sent.
     let mut job = Job::try_from(command)?;
     let records = global.format.and_then(FormatArg::records);
+    // Found before connecting; a place that cannot be found fails the recording, not the run.
+    let history = history_file::for_job(&global, &job);
     let mut connection = connect::connect(&global).await?;
     // The fleet once, before any command reads or changes anything.
     if let Some((members, use_, flag)) = job.member_cids_mut() {
@@ -125,6 +129,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         yes: global.yes,
         changes,
         settle: ctx::settle(global.settle),
+        history,
     };
     let outcome = match job {
         Job::Users(c) => commands::users::run(&ctx, c).await,

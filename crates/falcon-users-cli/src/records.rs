@@ -3,8 +3,10 @@
 //! Each row type lists its columns once, title next to cell, so adding a field to one and not
 //! the other cannot happen.
 
+use chrono::SecondsFormat;
 use falcon_users::Child;
 use falcon_users::access::{GroupRef, RoleAccess, Source};
+use falcon_users::history::{Change, Holding, Snapshot};
 use falcon_users::types::{
     DomainPermissionDetails, DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2,
 };
@@ -503,5 +505,143 @@ impl Record for FindingRow {
             .into_iter()
             .filter(|c| !matches!(c.name, "user_uuid" | "roles"))
             .collect()
+    }
+}
+
+/// A snapshot of the history (`history list`).
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct SnapshotRow(pub Snapshot);
+
+impl Record for SnapshotRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "id",
+                cell: |r| r.0.id.to_string(),
+            },
+            Column {
+                name: "taken_at",
+                cell: |r| r.0.taken_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            },
+            Column {
+                name: "kind",
+                cell: |r| r.0.kind.name().to_owned(),
+            },
+            Column {
+                name: "cloud",
+                cell: |r| r.0.cloud.clone(),
+            },
+            Column {
+                name: "cid",
+                cell: |r| r.0.cid.clone(),
+            },
+            Column {
+                name: "member_cids",
+                cell: |r| r.0.member_cids.join(" "),
+            },
+            Column {
+                name: "users",
+                cell: |r| r.0.users.to_string(),
+            },
+            Column {
+                name: "grants",
+                cell: |r| r.0.grants.to_string(),
+            },
+            Column {
+                name: "findings",
+                cell: |r| r.0.findings.to_string(),
+            },
+        ]
+    }
+}
+
+/// A change between two snapshots (`history diff`).
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct ChangeRow(pub Change);
+
+impl Record for ChangeRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "change",
+                cell: |r| r.0.change.name().to_owned(),
+            },
+            Column {
+                name: "cid",
+                cell: |r| r.0.cid.clone(),
+            },
+            Column {
+                name: "uid",
+                cell: |r| r.0.login.clone(),
+            },
+            Column {
+                name: "user_uuid",
+                cell: |r| r.0.user_uuid.clone(),
+            },
+            Column {
+                name: "role",
+                cell: |r| text(&r.0.role_id),
+            },
+            Column {
+                name: "role_name",
+                cell: |r| text(&r.0.role_name),
+            },
+            Column {
+                name: "privileged",
+                cell: |r| if r.0.privileged { "yes" } else { "" }.to_owned(),
+            },
+        ]
+    }
+}
+
+/// A holder of a role around a date (`history who-had`), with the answer in words.
+#[derive(Serialize)]
+pub struct HoldingRow {
+    /// The holder.
+    #[serde(flatten)]
+    pub holding: Holding,
+    /// [`Holding::sentence`].
+    pub answer: String,
+}
+
+impl From<Holding> for HoldingRow {
+    fn from(holding: Holding) -> Self {
+        HoldingRow {
+            answer: holding.sentence(),
+            holding,
+        }
+    }
+}
+
+impl Record for HoldingRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "uid",
+                cell: |r| r.holding.login.clone(),
+            },
+            Column {
+                name: "user_uuid",
+                cell: |r| r.holding.user_uuid.clone(),
+            },
+            Column {
+                name: "cid",
+                cell: |r| r.holding.cid.clone(),
+            },
+            Column {
+                name: "role",
+                cell: |r| r.holding.role_id.clone(),
+            },
+            Column {
+                name: "sure",
+                cell: |r| if r.holding.sure { "yes" } else { "no" }.to_owned(),
+            },
+            Column {
+                name: "answer",
+                cell: |r| r.answer.clone(),
+            },
+        ]
     }
 }

@@ -27,6 +27,8 @@ mod fleet;
 mod fleet_code;
 #[path = "cli/help.rs"]
 mod help;
+#[path = "cli/history.rs"]
+mod history;
 #[path = "cli/hostile.rs"]
 mod hostile;
 #[path = "cli/inventory.rs"]

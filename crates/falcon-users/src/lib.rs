@@ -44,6 +44,7 @@ mod builder;
 mod client;
 pub mod clock;
 pub mod error;
+pub mod history;
 mod model;
 mod ops;
 mod runtime;

@@ -131,6 +131,7 @@ fn falcon_users_layers_point_down() {
             ],
             &["workflows::review::run"],
             &["workflows"],
+            &["history"],
         ],
     );
 }
@@ -176,6 +177,7 @@ fn cli_layers_point_down() {
             &["confirm", "interrupt", "journal_file", "secret_source"],
             &["profile", "sim_state"],
             &["connect", "ctx", "jobs"],
+            &["history_file"],
             &["bulk"],
             &["commands"],
         ],

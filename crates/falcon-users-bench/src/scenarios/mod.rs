@@ -5,6 +5,7 @@ pub mod bulk_provision;
 pub mod cold_start;
 pub mod fleet;
 pub mod flight;
+pub mod history;
 pub mod inventory;
 pub mod lag;
 pub mod memory;

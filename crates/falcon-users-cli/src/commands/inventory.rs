@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use std::collections::{BTreeMap, HashMap};
 
+use falcon_users::history::{SnapshotKind, SnapshotMeta, SnapshotWriter};
 use falcon_users::workflows::evidence::Evidence;
+use falcon_users::workflows::review::RoleBook;
 use falcon_users::workflows::roster::Catalogue;
 use falcon_users::workflows::{AccessOptions, AccessPart, Fleet, UserAccess};
 use falcon_users::{Cid, Falcon, UserQuery};
@@ -21,6 +23,7 @@ use crate::cli::InventoryArgs;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::history_file::Recording;
 use crate::output::Format;
 use crate::output::console;
 use crate::output::evidence::EvidenceFile;
@@ -37,10 +40,20 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
         JsonLayout::Lines,
     )
     .map_err(|why| Failure::Exit(exit::USAGE, why))?;
-    let tally = match &args.output {
+    // `--save`: opened before the read; a history that cannot be used is reported after the
+    // output.
+    let mut recording = Recording::default();
+    let mut history = recording.open(ctx);
+    let mut record = Record {
+        writer: history
+            .as_mut()
+            .and_then(|h| h.begin().map_err(|e| recording.fail(e)).ok()),
+        recording: &mut recording,
+    };
+    let (tally, kept_evidence) = match &args.output {
         Some(path) => {
             let file = EvidenceFile::create(path)?;
-            let (file, tally) = stream(ctx, &args, layout, file).await?;
+            let (file, tally) = stream(ctx, &args, layout, file, &mut record).await?;
             tally.refuse_if_nothing_worked()?;
             // A table is for people; every other file is evidence (taken once every row is
             // read, so that it counts their requests).
@@ -48,17 +61,17 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
                 Format::Table => None,
                 _ => Some(evidence(ctx, &args, &tally).await),
             };
-            file.commit(evidence)?;
-            tally
+            file.commit(evidence.clone())?;
+            (tally, evidence)
         }
         None => {
-            let tally = stream(ctx, &args, layout, io::BufWriter::new(io::stdout()))
-                .await?
-                .1;
+            let out = io::BufWriter::new(io::stdout());
+            let tally = stream(ctx, &args, layout, out, &mut record).await?.1;
             tally.refuse_if_nothing_worked()?;
-            tally
+            (tally, None)
         }
     };
+    let Record { writer, .. } = record;
     let stats = ctx.falcon.stats();
     let deleted = match tally.deleted {
         0 => String::new(),
@@ -70,6 +83,20 @@ pub async fn run(ctx: &Ctx, args: InventoryArgs) -> Outcome {
         tally.per_cid(),
         requests_summary(&stats)
     ));
+    // Recorded once the output is written: a history that fails never costs the inventory.
+    if let Some(writer) = writer {
+        let evidence = match kept_evidence {
+            Some(evidence) => evidence,
+            None => evidence(ctx, &args, &tally).await,
+        };
+        recording.recorded(writer.commit(SnapshotMeta::from_evidence(
+            SnapshotKind::Inventory,
+            &evidence,
+        )));
+    }
+    if let Some(code) = recording.report("inventory") {
+        return Ok(code);
+    }
     if tally.failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -222,12 +249,35 @@ impl RoleNames {
     }
 }
 
-/// Writes every row to `out`; hands `out` back with the tally once all are written.
+/// Where `--save` records each row (nothing more once the history failed).
+struct Record<'h, 'r> {
+    writer: Option<SnapshotWriter<'h>>,
+    recording: &'r mut Recording,
+}
+
+impl Record<'_, '_> {
+    /// Records a row read in `cid`; an inventory judges no role, so privilege is the
+    /// built-in administrator roles' ([`RoleBook`]'s fallback).
+    fn row(&mut self, cid: &str, row: &UserAccess) {
+        let Some(writer) = self.writer.as_mut() else {
+            return;
+        };
+        let book = RoleBook::default();
+        if let Err(e) = writer.user_access(cid, row, |id| Some(book.is_privileged(id))) {
+            self.recording.fail(e);
+            self.writer = None;
+        }
+    }
+}
+
+/// Writes every row to `out` (and to the history with `--save`); hands `out` back with the
+/// tally once all are written.
 async fn stream<W: Write>(
     ctx: &Ctx,
     args: &InventoryArgs,
     layout: Layout,
     out: W,
+    record: &mut Record<'_, '_>,
 ) -> Result<(W, Tally), Failure> {
     // JSON and CSV rows are written as they come; a table is printed, aligned, at the end.
     let mut writer = RowWriter::<InventoryRow, W>::new(out, layout)?;
@@ -288,6 +338,9 @@ async fn stream<W: Write>(
             continue;
         }
         names.fill(&ctx.falcon, cid.as_ref(), &mut item).await;
+        // The own CID's rows are the user's home CID.
+        let row_cid = cid.as_ref().map(Cid::as_str).or(item.user.cid.as_deref());
+        record.row(row_cid.unwrap_or_default(), &item);
         writer.write(&InventoryRow::from(item))?;
         tally.written += 1;
         match cid.and_then(|c| tally.by_cid.get_mut(&c)) {

@@ -7,6 +7,7 @@ pub mod completions;
 pub mod config;
 pub mod fleet;
 pub mod grants;
+pub mod history;
 pub mod inventory;
 pub mod lifecycle;
 pub mod man;

@@ -7,6 +7,8 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use falcon_users::Cid;
+use falcon_users::history::{SnapshotKind, SnapshotMeta};
 use falcon_users::workflows::evidence::{self, Verdict};
 use falcon_users::workflows::review::{Basis, FindingKind, Review, ReviewReport, ReviewSummary};
 use serde::Serialize;
@@ -15,6 +17,7 @@ use crate::cli::{ReviewArgs, VerifyArgs};
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::history_file::Recording;
 use crate::output::Format;
 use crate::output::console;
 use crate::output::escape::for_terminal;
@@ -57,7 +60,25 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     if let Some(roles) = args.privileged_roles.clone() {
         review = review.privileged_roles(roles);
     }
-    let report = ctx.falcon.review(&review).await?;
+    // Opened before the review; a history that cannot be used is reported after the output.
+    let mut recording = Recording::default();
+    let mut history = recording.open(ctx);
+    let mut writer = history
+        .as_mut()
+        .and_then(|h| h.begin().map_err(|e| recording.fail(e)).ok());
+    let report = ctx
+        .falcon
+        .review_observed(&review, |cid, row, book| {
+            if let Some(w) = writer.as_mut() {
+                // The handle's own CID's rows are the user's home CID.
+                let cid = cid.map(Cid::as_str).or(row.user.cid.as_deref());
+                if let Err(e) = w.reviewed(cid.unwrap_or_default(), row, book) {
+                    recording.fail(e);
+                    writer = None;
+                }
+            }
+        })
+        .await?;
     for (cid, err) in &report.failed {
         console::line(format_args!("error: child CID {cid}: {err}"));
     }
@@ -68,10 +89,12 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     if let Some(note) = &links_unread {
         console::line(format_args!("note: {note}"));
     }
+    let mut kept_evidence = None;
     match (layout, &args.output) {
         // The page is evidence wherever it goes.
         (None, output) => {
             let evidence = evidence_of(ctx, &review, &args, &report).await;
+            kept_evidence = Some(evidence.clone());
             match output {
                 Some(path) => {
                     let file = OutputFile::create(path)?;
@@ -89,7 +112,11 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
             // A table is for people; every other file is evidence.
             let evidence = match layout.format {
                 Format::Table => None,
-                _ => Some(evidence_of(ctx, &review, &args, &report).await),
+                _ => {
+                    let evidence = evidence_of(ctx, &review, &args, &report).await;
+                    kept_evidence = Some(evidence.clone());
+                    Some(evidence)
+                }
             };
             let mut file = EvidenceFile::create(path)?;
             match (layout.format, layout.json, evidence) {
@@ -116,6 +143,23 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     }
     console::line(format_args!("{}", basis_line(&report)));
     console::line(requests_summary(&ctx.falcon.stats()));
+    // Recorded once the output is written: a history that fails never costs the review.
+    if let Some(mut writer) = writer {
+        let evidence = match kept_evidence {
+            Some(evidence) => evidence,
+            None => evidence_of(ctx, &review, &args, &report).await,
+        };
+        let meta = SnapshotMeta::from_evidence(SnapshotKind::Review, &evidence);
+        let recorded = report
+            .findings
+            .iter()
+            .try_for_each(|f| writer.finding(f))
+            .and_then(|()| writer.commit(meta));
+        recording.recorded(recorded);
+    }
+    if let Some(code) = recording.report("review") {
+        return Ok(code);
+    }
     // The handle's own CID was reviewed (its failure ends the review); a child that could
     // not be is a partial review, whatever else was found.
     if !report.failed.is_empty() {

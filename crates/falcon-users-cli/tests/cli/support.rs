@@ -20,7 +20,9 @@ pub const BOUND: Duration = Duration::from_secs(30);
 /// profile) point below the binary itself, a file, where
 /// no directory can be made (not even by root): a `--simulate` command that is not given a
 /// state file of its own (`FALCON_SIM_STATE`, see [`SimState`]) fails instead of writing the
-/// tenant into the real home.
+/// tenant into the real home. `XDG_DATA_HOME`, where a review records its history by default,
+/// is one directory under the build's temporary directory, shared by every test (the history
+/// takes concurrent writers).
 pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let bin = env!("CARGO_BIN_EXE_falcon-users");
     let mut cmd = Command::new(bin);
@@ -50,6 +52,10 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     cmd.env("HOME", &nowhere)
         .env("XDG_STATE_HOME", &nowhere)
         .env("XDG_CONFIG_HOME", &nowhere)
+        .env(
+            "XDG_DATA_HOME",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-data-home"),
+        )
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null());

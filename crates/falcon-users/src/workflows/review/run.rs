@@ -226,6 +226,19 @@ impl Falcon {
     /// # Ok(()) }
     /// ```
     pub async fn review(&self, review: &Review) -> Result<ReviewReport> {
+        self.review_observed(review, |_, _, _| {}).await
+    }
+
+    /// [`Falcon::review`], handing each inventory row to `observe` as it is judged (with the
+    /// child CID it was read in, `None` for the handle's own CID, and the verdicts it was
+    /// judged by): what records the review's effective access in the
+    /// [`history`](crate::history) without holding the rows. Rows of users deleted while the
+    /// review ran are not handed over.
+    pub async fn review_observed(
+        &self,
+        review: &Review,
+        mut observe: impl FnMut(Option<&Cid>, &UserWithGrants, &RoleBook),
+    ) -> Result<ReviewReport> {
         let options = ReviewOptions {
             stale_days: review.stale_days,
             expiring_days: review.expiring_days,
@@ -279,6 +292,7 @@ impl Falcon {
                 return;
             }
             let found = row_findings(row, member, &book, &options);
+            observe(None, row, &book);
             report.summary.add(row, &found, &book, options.now);
             report.findings.extend(found);
         };
@@ -317,6 +331,7 @@ impl Falcon {
                     Ok(row) => {
                         let found =
                             row_findings(&row, Some(item.cid.as_str()), child_book, &options);
+                        observe(Some(&item.cid), &row, child_book);
                         if from_parent {
                             report.summary.add_counted(&row, &found, child_book);
                         } else {

@@ -1,0 +1,196 @@
+//! Where the review history is, and opening it: `--history FILE`, else beside the simulated
+//! tenant's state file under `--simulate`, else `$XDG_DATA_HOME/falcon-users/history.sqlite`
+//! (or `~/.local/share/...`). A default directory is made (mode 0700) when missing; a file
+//! given with `--history` must be in a directory that exists.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use std::process::ExitCode;
+
+use falcon_users::history::{FILE_NAME, History, HistoryError, Snapshot};
+
+use crate::cli::Global;
+use crate::connect;
+use crate::ctx::Ctx;
+use crate::exit;
+use crate::failure::Failure;
+use crate::jobs::Job;
+use crate::output::console;
+
+/// The default place outside the simulator: `$XDG_DATA_HOME/falcon-users/history.sqlite`, or
+/// `$HOME/.local/share/...` when `XDG_DATA_HOME` is unset, empty or relative (XDG says to
+/// ignore a relative one).
+pub fn default_path(xdg_data_home: Option<&OsStr>, home: Option<&OsStr>) -> Option<PathBuf> {
+    let absolute = |v: Option<&OsStr>| v.map(PathBuf::from).filter(|p| p.is_absolute());
+    let base =
+        absolute(xdg_data_home).or_else(|| absolute(home).map(|h| h.join(".local/share")))?;
+    Some(base.join("falcon-users").join(FILE_NAME))
+}
+
+/// The history for this command, and whether it is the default place: `explicit`, else the
+/// default for how it runs (whether it simulates). No place to be found is an error naming
+/// `--history`.
+pub fn path(global: &Global, explicit: Option<&Path>) -> Result<(PathBuf, bool), Failure> {
+    if let Some(path) = explicit {
+        return Ok((path.to_owned(), false));
+    }
+    #[cfg(feature = "simulator")]
+    if connect::simulated(global)? {
+        let state = crate::sim_state::path(global.sim.sim_state.as_deref())?;
+        let dir = state.parent().unwrap_or(Path::new("."));
+        return Ok((dir.join(FILE_NAME), true));
+    }
+    #[cfg(not(feature = "simulator"))]
+    let _ = connect::simulated(global)?;
+    default_path(
+        std::env::var_os("XDG_DATA_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
+    .map(|p| (p, true))
+    .ok_or_else(|| {
+        Failure::Exit(
+            exit::USAGE,
+            "no data directory for the history (neither XDG_DATA_HOME nor HOME is an absolute \
+             path): give --history FILE, or --no-history"
+                .into(),
+        )
+    })
+}
+
+/// Where `job` records its snapshot: `review` unless `--no-history`, `inventory --save`; none
+/// for the other jobs. A place that cannot be found is kept as the reason.
+pub fn for_job(global: &Global, job: &Job) -> Option<Result<(PathBuf, bool), String>> {
+    let explicit = match job {
+        Job::Review(args) if !args.no_history => args.history.as_deref(),
+        Job::Inventory(args) if args.save => args.history.as_deref(),
+        _ => return None,
+    };
+    Some(path(global, explicit).map_err(|f| f.to_string()))
+}
+
+/// Opens (creating) the history at `path`; a default place's directory is made first.
+pub fn open(path: &Path, default_place: bool) -> Result<History, HistoryError> {
+    if default_place
+        && let Some(dir) = path.parent()
+        && !dir.exists()
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|e| HistoryError::Open {
+            path: path.to_owned(),
+            why: format!("cannot make its directory: {e}"),
+        })?;
+    }
+    History::open(path)
+}
+
+/// A history failure as the command's: a snapshot or role not found is exit 2 (the arguments
+/// name what is not there); writing the answer out is an output failure; anything else is
+/// exit 7 (a local file that could not be used).
+pub fn failure(err: HistoryError) -> Failure {
+    match err {
+        HistoryError::Missing { .. } => Failure::Exit(exit::USAGE, err.to_string()),
+        HistoryError::Output(io) => Failure::Io(io),
+        err => Failure::Exit(exit::LOCAL, err.to_string()),
+    }
+}
+
+/// The history a run records in: where, and the first failure (after which nothing more is
+/// recorded).
+#[derive(Default)]
+pub struct Recording {
+    path: Option<PathBuf>,
+    failed: Option<Failure>,
+}
+
+impl Recording {
+    /// The history `ctx` names, opened; `None` when none is asked for or it cannot be used
+    /// (kept as the failure).
+    pub fn open(&mut self, ctx: &Ctx) -> Option<History> {
+        let (path, default_place) = match ctx.history.as_ref()? {
+            Ok(place) => place.clone(),
+            Err(why) => {
+                self.failed = Some(Failure::Exit(exit::LOCAL, why.clone()));
+                return None;
+            }
+        };
+        self.path = Some(path.clone());
+        open(&path, default_place).map_err(|e| self.fail(e)).ok()
+    }
+
+    /// Keeps the first failure.
+    pub fn fail(&mut self, err: HistoryError) {
+        if self.failed.is_none() {
+            self.failed = Some(failure(err));
+        }
+    }
+
+    pub fn place(&self) -> String {
+        self.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Recording {
+    /// After the run's output: says where the snapshot went, or why it did not; the exit code
+    /// when the history failed (7: the output is complete, its snapshot is not).
+    pub fn recorded(&mut self, outcome: Result<Snapshot, HistoryError>) {
+        match outcome {
+            Ok(snapshot) => console::line(format_args!(
+                "history: snapshot {} recorded in {}",
+                snapshot.id,
+                self.place()
+            )),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// The history's failure, if any, said on stderr: exit 7, whatever else the run found.
+    pub fn report(&mut self, what: &str) -> Option<ExitCode> {
+        let failure = self.failed.take()?;
+        console::line(format_args!(
+            "error: {failure}; the {what}'s output is complete, its snapshot is not recorded"
+        ));
+        Some(ExitCode::from(exit::LOCAL))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::path::PathBuf;
+
+    #[test]
+    fn default_path_follows_xdg_then_home() {
+        let cases = [
+            (
+                Some("/x"),
+                Some("/h"),
+                Some("/x/falcon-users/history.sqlite"),
+            ),
+            (
+                None,
+                Some("/h"),
+                Some("/h/.local/share/falcon-users/history.sqlite"),
+            ),
+            (
+                Some("rel"),
+                Some("/h"),
+                Some("/h/.local/share/falcon-users/history.sqlite"),
+            ),
+            (Some(""), None, None),
+        ];
+        for (xdg, home, want) in cases {
+            assert_eq!(
+                super::default_path(xdg.map(OsStr::new), home.map(OsStr::new)),
+                want.map(PathBuf::from),
+                "{xdg:?} {home:?}"
+            );
+        }
+    }
+}
