@@ -123,6 +123,8 @@ fn falcon_users_layers_point_down() {
             ],
             &["workflows::once"],
             &["workflows::inventory"],
+            // The fleet's reads (children, links), which the review reads the fleet with.
+            &["workflows::fleet"],
             &["workflows::review::finding", "workflows::review::privilege"],
             &[
                 "workflows::review::fixtures",

@@ -154,16 +154,6 @@ struct Tally {
     links_unread: Option<String>,
 }
 
-/// What a fleet read without the Flight Control groups and links misses (shared by `inventory`
-/// and `review`).
-pub(crate) fn links_unread_note(why: &falcon_users::Error) -> String {
-    format!(
-        "the Flight Control links could not be read, so the parent's users were found in each \
-         child by their direct grants alone (one holding roles there only through a link is \
-         missing): {why}"
-    )
-}
-
 impl Tally {
     /// `: 30 in the own CID, 22 in 2 child CIDs (a: 10, b: 12); failed: c` for a fleet (a
     /// child's count: the own CID's users holding roles there and its own users), nothing
@@ -313,7 +303,7 @@ async fn stream<W: Write>(
         .children(args.children);
     let access = ctx.falcon.effective_access(query, &options).await?;
     if let Some(why) = &access.scope.links_unread {
-        let note = links_unread_note(why);
+        let note = falcon_users::workflows::LinkReach::unread_note(why);
         console::line(format_args!("note: {note}"));
         tally.links_unread = Some(note);
     }

@@ -85,7 +85,7 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     let links_unread = report
         .links_unread
         .as_ref()
-        .map(super::inventory::links_unread_note);
+        .map(falcon_users::workflows::LinkReach::unread_note);
     if let Some(note) = &links_unread {
         console::line(format_args!("note: {note}"));
     }
@@ -198,7 +198,7 @@ async fn evidence_of(
         evidence = evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
     }
     if let Some(unread) = &report.links_unread {
-        evidence = evidence.note(super::inventory::links_unread_note(unread));
+        evidence = evidence.note(falcon_users::workflows::LinkReach::unread_note(unread));
     }
     evidence
 }

@@ -321,6 +321,7 @@ fn findings_and_the_digest_are_recorded() {
         kind: FindingKind::Privileged,
         uid: "ana@example.com".into(),
         user_uuid: "u1".into(),
+        name: "Ana Example".into(),
         cid: "c0".into(),
         roles: vec!["falcon_administrator".into()],
         role_names: vec!["Falcon Administrator".into()],

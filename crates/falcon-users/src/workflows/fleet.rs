@@ -57,6 +57,24 @@ impl LinkReach {
     pub fn users(&self) -> usize {
         self.users.len()
     }
+
+    /// What a fleet read whose links could not be read (`why`, as [`LinkReach::unread`] keeps
+    /// it) misses, in a sentence for a note or an evidence file.
+    ///
+    /// ```
+    /// use falcon_users::workflows::LinkReach;
+    ///
+    /// let why = falcon_users::Error::Timeout { operation: "queryUserGroups" };
+    /// let note = LinkReach::unread_note(&why);
+    /// assert!(note.starts_with("the Flight Control links could not be read"));
+    /// ```
+    pub fn unread_note(why: &Error) -> String {
+        format!(
+            "the Flight Control links could not be read, so the parent's users were found in each \
+             child by their direct grants alone (one holding roles there only through a link is \
+             missing): {why}"
+        )
+    }
 }
 
 /// One item of [`Falcon::fleet_inventory`]: a row of a child CID, or that child's failure.
