@@ -26,6 +26,9 @@
 //!   whose metadata is then a **sidecar** `FILE.evidence.json` ([`sidecar_name`]) holding only
 //!   `evidence` and `digest` (`sha256sum FILE`).
 //!
+//! A document is sealed as it is written, however long it is ([`SealedDocument`]; [`Sealing`]
+//! is its text form).
+//!
 //! The data digest tells a changed row from changed metadata; the whole digest covers both.
 //! Every byte counts: the digests are over the bytes as written, not over a re-serialization,
 //! so a change of spacing or key order is an edit too.
