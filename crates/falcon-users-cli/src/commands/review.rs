@@ -20,12 +20,13 @@ use crate::failure::{Failure, Outcome};
 use crate::history_file::Recording;
 use crate::output::Format;
 use crate::output::console;
+use crate::output::escape::EscapedJson;
 use crate::output::escape::for_terminal;
-use crate::output::evidence::{EvidenceFile, sealed_document, verdict_lines, written};
+use crate::output::evidence::{EvidenceFile, verdict_lines, write_sealed, written};
 use crate::output::file::OutputFile;
 use crate::output::page;
 use crate::output::requests_summary;
-use crate::output::{self, JsonLayout, Layout, RowWriter, json, table};
+use crate::output::{self, JsonLayout, Layout, RowWriter, table};
 use crate::records::FindingRow;
 
 /// Runs `review`.
@@ -118,12 +119,16 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
                     Some(evidence)
                 }
             };
-            let mut file = EvidenceFile::create(path)?;
             match (layout.format, layout.json, evidence) {
+                // The document carries its evidence, written as it is serialized.
                 (Format::Json, JsonLayout::Document, Some(evidence)) => {
-                    file.commit_sealed(&sealed_document(&document(&report), evidence)?)?;
+                    let file = OutputFile::create(path)?;
+                    let (file, digest) = write_sealed(file, &document(&report), evidence)?;
+                    file.commit()?;
+                    written(path, &digest);
                 }
                 (_, _, evidence) => {
+                    let mut file = EvidenceFile::create(path)?;
                     write(&mut file, layout, &report)?;
                     file.commit(evidence)?;
                 }
@@ -207,7 +212,7 @@ async fn evidence_of(
 #[derive(Serialize)]
 struct Document<'a> {
     summary: &'a ReviewSummary,
-    findings: Vec<&'a falcon_users::workflows::review::Finding>,
+    findings: &'a [falcon_users::workflows::review::Finding],
     roles: &'a [falcon_users::workflows::review::RoleVerdict],
     deleted_during_review: u64,
 }
@@ -216,7 +221,7 @@ struct Document<'a> {
 fn document(report: &ReviewReport) -> Document<'_> {
     Document {
         summary: &report.summary,
-        findings: report.findings.iter().collect(),
+        findings: &report.findings,
         roles: &report.roles,
         deleted_during_review: report.deleted,
     }
@@ -228,7 +233,8 @@ fn document(report: &ReviewReport) -> Document<'_> {
 fn write<W: Write>(out: &mut W, layout: Layout, report: &ReviewReport) -> io::Result<()> {
     match (layout.format, layout.json) {
         (Format::Json, JsonLayout::Document) => {
-            writeln!(out, "{}", json(&document(report), true)?)
+            let out = EscapedJson::new(out).serialize(&document(report), true)?;
+            writeln!(out)
         }
         (Format::Table, _) => {
             for line in summary_lines(&report.summary) {

@@ -6,7 +6,7 @@
 //!   visible escapes (`\n`, `\t`, `\u{1b}`), so no escape sequence reaches the terminal and no
 //!   line break or tab forges a row or a column;
 //! - in JSON they are `\uXXXX` escapes, so the document still decodes to the exact value;
-//! - in a page's JSON blocks ([`ForScript`]) as in JSON, and `<`, `>`, `&` too, so that no
+//! - in a page's JSON blocks ([`EscapedJson::for_page`]) as in JSON, and `<`, `>`, `&` too, so that no
 //!   tenant string ends its `<script>` block or opens a comment;
 //! - in CSV they are the terminal's escapes (a CSV is shown with `cat` as often as opened in a
 //!   spreadsheet), and a cell a spreadsheet would run as a formula gets a leading `'` (OWASP).
@@ -61,19 +61,18 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
 /// text-direction and invisible characters; it already escapes C0) as a `\uXXXX` escape.
 /// Outside strings JSON has only ASCII punctuation and whitespace, so every such character is
 /// inside a string, where the escape means the same character: the value does not change.
+/// The text form of [`EscapedJson::new`].
 pub fn for_json(json: String) -> String {
     if !json.contains(raw_in_json) {
         return json;
     }
-    let mut out = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
-        if raw_in_json(c) {
-            json_escape(&mut out, c);
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    let mut out = EscapedJson::new(Vec::with_capacity(json.len() + 16));
+    // Into a Vec, from a str: neither can fail.
+    let _ = io::Write::write_all(&mut out, json.as_bytes());
+    out.into_inner()
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_default()
 }
 
 /// A deceptive character serde_json writes raw (it escapes C0 itself).
@@ -88,25 +87,55 @@ fn json_escape(out: &mut String, c: char) {
     }
 }
 
-/// Serialized JSON on its way into a page's `<script type="application/json">` block: escaped
-/// as [`for_json`] does, and `<`, `>`, `&`, U+2028 and U+2029 as `\uXXXX` too, so that a
+/// Serialized JSON on its way to its destination, escaped as it passes, so that a document
+/// of any size is written as it is serialized ([`EscapedJson::serialize`]): for a file or a
+/// terminal as [`for_json`] says; for a page's `<script type="application/json">` block
+/// ([`EscapedJson::for_page`]) `<`, `>`, `&`, U+2028 and U+2029 as `\uXXXX` too, so that a
 /// tenant's `</script>` or `<!--` can neither end the block nor open a comment (HTML ends a
 /// script's text at `</script`, whatever its type). Outside strings JSON has none of these
-/// characters, so the value does not change. A writer, so that a document of any size passes
-/// through as it is serialized; a character split between two writes is held until it is
-/// whole.
-pub struct ForScript<W: io::Write> {
+/// characters, so the value does not change. A character split between two writes is held
+/// until it is whole.
+pub struct EscapedJson<W: io::Write> {
     out: W,
     held: Vec<u8>,
+    for_page: bool,
 }
 
-impl<W: io::Write> ForScript<W> {
-    /// Escapes what is written on its way to `out`.
+impl<W: io::Write> EscapedJson<W> {
+    /// Escapes what is written on its way to `out`, a file or a terminal.
     pub fn new(out: W) -> Self {
-        ForScript {
+        EscapedJson {
             out,
             held: Vec::new(),
+            for_page: false,
         }
+    }
+
+    /// Escapes what is written on its way into a page's JSON block in `out`.
+    pub fn for_page(out: W) -> Self {
+        EscapedJson {
+            for_page: true,
+            ..EscapedJson::new(out)
+        }
+    }
+
+    /// Serializes `value` (pretty or one line, no trailing line break) through the escapes,
+    /// a buffer at a time: the document is never whole in memory. Hands back the destination.
+    pub fn serialize<T: serde::Serialize + ?Sized>(
+        mut self,
+        value: &T,
+        pretty: bool,
+    ) -> io::Result<W> {
+        let mut buffered = io::BufWriter::new(&mut self);
+        if pretty {
+            serde_json::to_writer_pretty(&mut buffered, value)
+        } else {
+            serde_json::to_writer(&mut buffered, value)
+        }
+        .map_err(io::Error::other)?;
+        io::Write::flush(&mut buffered)?;
+        drop(buffered);
+        self.into_inner()
     }
 
     /// The destination, once every character written is whole.
@@ -116,13 +145,13 @@ impl<W: io::Write> ForScript<W> {
         } else {
             Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                "the JSON for the page ends inside a character",
+                "the JSON ends inside a character",
             ))
         }
     }
 }
 
-impl<W: io::Write> io::Write for ForScript<W> {
+impl<W: io::Write> io::Write for EscapedJson<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.held.extend_from_slice(buf);
         let (text, whole) = match std::str::from_utf8(&self.held) {
@@ -137,8 +166,10 @@ impl<W: io::Write> io::Write for ForScript<W> {
             }
             Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
         };
-        let escaped =
-            |c: char| matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}') || raw_in_json(c);
+        let for_page = self.for_page;
+        let escaped = |c: char| {
+            raw_in_json(c) || (for_page && matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}'))
+        };
         let mut rest = text;
         let mut escapes = String::new();
         while let Some(at) = rest.find(escaped) {
@@ -247,7 +278,7 @@ mod tests {
     fn json_for_a_page_cannot_end_its_script_block_and_keeps_the_value() {
         let hostile = "</script><script>alert(1)</script><!-- <img src=x onerror=alert(1)> & \u{2028}\u{2029}\u{202e}";
         let value = serde_json::json!({ "name": hostile, "list": [hostile, "Zoë 李"] });
-        let mut page = ForScript::new(Vec::new());
+        let mut page = EscapedJson::for_page(Vec::new());
         serde_json::to_writer(&mut page, &value).unwrap();
         let text = String::from_utf8(page.into_inner().unwrap()).unwrap();
         for bad in ['<', '>', '&', '\u{2028}', '\u{2029}', '\u{202e}'] {
@@ -257,7 +288,7 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);
         // Written a byte at a time, characters split between writes: the same text.
-        let mut split = ForScript::new(Vec::new());
+        let mut split = EscapedJson::for_page(Vec::new());
         for byte in serde_json::to_vec(&value).unwrap() {
             io::Write::write_all(&mut split, &[byte]).unwrap();
         }
@@ -266,8 +297,46 @@ mod tests {
             text
         );
         // A document cut inside a character is refused, not written half.
-        let mut cut = ForScript::new(Vec::new());
+        let mut cut = EscapedJson::for_page(Vec::new());
         io::Write::write_all(&mut cut, &"李".as_bytes()[..2]).unwrap();
         assert!(cut.into_inner().is_err());
+    }
+
+    #[test]
+    fn a_json_document_is_serialized_through_the_escapes_a_buffer_at_a_time() {
+        /// Counts the largest single write.
+        struct Largest(Vec<u8>, usize);
+        impl io::Write for Largest {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.1 = self.1.max(buf.len());
+                self.0.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let rows: Vec<_> = (0..20_000)
+            .map(|i| serde_json::json!({"uid": format!("user{i}@example.com"), "why": "\u{202e}<b>"}))
+            .collect();
+        for pretty in [true, false] {
+            let out = EscapedJson::new(Largest(Vec::new(), 0))
+                .serialize(&rows, pretty)
+                .unwrap();
+            assert!(out.0.len() > 512 << 10);
+            assert!(out.1 <= 64 << 10, "a write of {} bytes", out.1);
+            // What the text form gives: escaped for a file, not for a page.
+            assert_eq!(
+                String::from_utf8(out.0).unwrap(),
+                super::super::json(&rows, pretty).unwrap()
+            );
+        }
+        let page = EscapedJson::for_page(Vec::new())
+            .serialize(&rows[..1], false)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(page).unwrap(),
+            r#"[{"uid":"user0@example.com","why":"\u202e\u003cb\u003e"}]"#
+        );
     }
 }

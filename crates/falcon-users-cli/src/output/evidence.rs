@@ -1,5 +1,5 @@
 //! Files of evidence ([`falcon_users::workflows::evidence`]): a review's `.json` carries its
-//! metadata and digest ([`sealed_document`]); CSV, JSON lines and JSON arrays keep their rows
+//! metadata and digest ([`write_sealed`]); CSV, JSON lines and JSON arrays keep their rows
 //! as they were, the metadata in a sidecar `FILE.evidence.json` written with them
 //! ([`EvidenceFile`]): a spreadsheet takes `#` lines for rows (Excel and LibreOffice have no
 //! comment syntax; pandas needs `comment='#'`), and a line reader of JSON lines would take a
@@ -12,12 +12,12 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use falcon_users::workflows::evidence::{
-    CidRef, Digesting, Evidence, Sealing, Verdict, sidecar_name, stated_digest,
+    CidRef, Digesting, Evidence, SealedDocument, Sealing, Verdict, sidecar_name, stated_digest,
 };
 use serde::Serialize;
 
 use super::console;
-use super::escape::for_terminal;
+use super::escape::{EscapedJson, for_terminal};
 use super::file::OutputFile;
 use super::json;
 
@@ -30,12 +30,21 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
     path.with_file_name(sidecar_name(&name))
 }
 
-/// `document` (a JSON object) sealed with `evidence`: the data members as they are, then
-/// `evidence` (stating the data's digest), then `digest`.
-pub fn sealed_document<T: Serialize>(document: &T, mut evidence: Evidence) -> io::Result<String> {
-    let sealing = Sealing::document(&json(document, true)?)?;
-    evidence.data = sealing.data();
-    sealing.finish(&member(&evidence)?)
+/// Writes `document` (a JSON object) sealed with `evidence` to `out`: the data members as
+/// they are, then `evidence` (stating the data's digest), then `digest`. Streams, as a page
+/// does ([`super::page::write`]): the document is serialized straight into `out`. Hands back
+/// the destination and the document's digest.
+pub fn write_sealed<W: Write, T: Serialize>(
+    out: W,
+    document: &T,
+    mut evidence: Evidence,
+) -> io::Result<(W, String)> {
+    let mut sealed = SealedDocument::new(out);
+    EscapedJson::new(io::BufWriter::new(&mut sealed))
+        .serialize(document, true)?
+        .flush()?;
+    evidence.data = sealed.end_data()?;
+    sealed.finish(&member(&evidence)?)
 }
 
 /// `{"evidence": ...}`, pretty, escaped as every JSON output is.
@@ -83,18 +92,6 @@ impl EvidenceFile {
         file.commit()?;
         sidecar.commit()?;
         written(&path, &stated_digest(sealed.as_bytes()).unwrap_or_default());
-        Ok(())
-    }
-
-    /// Commits a sealed document ([`sealed_document`]): it carries its evidence.
-    pub fn commit_sealed(mut self, sealed: &str) -> io::Result<()> {
-        self.write_all(sealed.as_bytes())?;
-        let target = self.target.clone();
-        self.file.finish().0.commit()?;
-        written(
-            &target,
-            &stated_digest(sealed.as_bytes()).unwrap_or_default(),
-        );
         Ok(())
     }
 }
@@ -192,4 +189,75 @@ fn covers(e: &Evidence) -> Vec<String> {
     ];
     lines.extend(e.notes.iter().map(|n| format!("  note: {n}")));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use falcon_users::Falcon;
+    use falcon_users::workflows::evidence::verify;
+    use serde_json::json;
+
+    use super::*;
+
+    /// A destination that keeps what it is given and the largest single write: a document
+    /// built whole before it is written arrives in one write of its full size.
+    #[derive(Default)]
+    struct Largest {
+        bytes: Vec<u8>,
+        largest: usize,
+    }
+
+    impl Write for Largest {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.largest = self.largest.max(buf.len());
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_sealed_document_is_written_as_it_is_serialized_with_the_documented_bytes() {
+        let falcon = Falcon::builder()
+            .client_id("id")
+            .client_secret("secret")
+            .build()
+            .unwrap();
+        let evidence = Evidence::new(&falcon, "review").tool("falcon-users-cli", "9.9.9");
+        // Some 3 MiB pretty, with tenant strings that need escapes.
+        let findings: Vec<_> = (0..20_000)
+            .map(|i| {
+                json!({
+                    "uid": format!("user{i}@example.com"),
+                    "why": "never logged in \u{202e}\u{7f}",
+                    "roles": ["falcon_administrator", "falconhost_read_only"],
+                })
+            })
+            .collect();
+        let document = json!({"summary": {"users": 20_000}, "findings": findings});
+
+        let (out, digest) = write_sealed(Largest::default(), &document, evidence.clone()).unwrap();
+
+        assert!(out.bytes.len() > 2 << 20, "{}", out.bytes.len());
+        assert!(
+            out.largest <= 64 << 10,
+            "a write of {} bytes: the document was built whole",
+            out.largest
+        );
+        // The bytes of the text form, laid out as the README says, and intact.
+        let sealing = Sealing::document(&json(&document, true).unwrap()).unwrap();
+        let mut expected = evidence;
+        expected.data = sealing.data();
+        let text = sealing.finish(&member(&expected).unwrap()).unwrap();
+        assert_eq!(String::from_utf8(out.bytes).unwrap(), text);
+        assert!(
+            !text.contains('\u{202e}'),
+            "escaped as every JSON output is"
+        );
+        assert_eq!(stated_digest(text.as_bytes()), Some(digest));
+        assert!(matches!(verify(text.as_bytes(), None), Verdict::Intact(_)));
+    }
 }

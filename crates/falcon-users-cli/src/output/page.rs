@@ -1,6 +1,6 @@
 //! A review as a page to look at: one self-contained HTML file, sealed as evidence
 //! ([`SealedPage`]). Its markup is fixed; the review (the same document as the `.json`) and
-//! its evidence are JSON blocks escaped for a page ([`ForScript`]), from which the page's one
+//! its evidence are JSON blocks escaped for a page ([`EscapedJson::for_page`]), from which the page's one
 //! script draws the metadata, the charts and the findings table with `textContent`, so no
 //! tenant string is ever markup. Its content security policy allows that script and that
 //! style by their SHA-256 and nothing else: no fetch, no image, no frame, no form.
@@ -13,8 +13,7 @@ use falcon_users::workflows::evidence::{Evidence, SealedPage};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use super::escape::ForScript;
-use super::json;
+use super::escape::EscapedJson;
 
 /// The page's script: reads the JSON blocks, draws everything.
 const SCRIPT: &str = include_str!("page.js");
@@ -98,18 +97,13 @@ pub fn write<W: Write, T: Serialize>(
     {
         let mut buffered = BufWriter::new(&mut page);
         buffered.write_all(head().as_bytes())?;
-        let mut block = ForScript::new(&mut buffered);
-        serde_json::to_writer(&mut block, document).map_err(io::Error::other)?;
-        block.into_inner()?;
+        EscapedJson::for_page(&mut buffered).serialize(document, false)?;
         write!(buffered, "\n</script>\n<script>{SCRIPT}</script>")?;
         buffered.flush()?;
     }
     evidence.data = page.end_data()?;
     // Pretty and escaped as every JSON output is, then for the page (no `<` can remain).
-    let mut rendered = Vec::new();
-    let mut block = ForScript::new(&mut rendered);
-    block.write_all(json(&evidence, true)?.as_bytes())?;
-    block.into_inner()?;
+    let rendered = EscapedJson::for_page(Vec::new()).serialize(&evidence, true)?;
     let rendered = String::from_utf8(rendered).map_err(io::Error::other)?;
     page.finish(&rendered, "</body>\n</html>\n")
 }

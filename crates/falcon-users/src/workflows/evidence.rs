@@ -26,6 +26,9 @@
 //!   whose metadata is then a **sidecar** `FILE.evidence.json` ([`sidecar_name`]) holding only
 //!   `evidence` and `digest` (`sha256sum FILE`).
 //!
+//! A document is sealed as it is written, however long it is ([`SealedDocument`]; [`Sealing`]
+//! is its text form).
+//!
 //! The data digest tells a changed row from changed metadata; the whole digest covers both.
 //! Every byte counts: the digests are over the bytes as written, not over a re-serialization,
 //! so a change of spacing or key order is an edit too.
@@ -358,7 +361,8 @@ pub fn sidecar_name(name: &str) -> String {
 }
 
 /// A sealed document being put together from text rendered by the caller (who escapes it
-/// for its destination): first the data, then the metadata member, then the digest.
+/// for its destination): first the data, then the metadata member, then the digest. The
+/// text form of [`SealedDocument`], for documents small enough to hold.
 ///
 /// ```
 /// use falcon_users::workflows::evidence::{Sealing, verify, Verdict};
@@ -375,34 +379,33 @@ pub fn sidecar_name(name: &str) -> String {
 /// // Not evidence of this crate (its metadata has none of the fields), but sealed.
 /// assert!(matches!(verify(sealed.as_bytes(), None), Verdict::NotEvidence(_)));
 /// ```
-#[derive(Debug)]
 pub struct Sealing {
-    body: String,
+    document: SealedDocument<Vec<u8>>,
     data: DataRef,
+}
+
+impl std::fmt::Debug for Sealing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealing")
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sealing {
     /// Starts a document that carries its data: `rendered` is a pretty JSON object (`{`, its
     /// members at two spaces, `}`) without `evidence` or `digest`.
     pub fn document(rendered: &str) -> io::Result<Self> {
-        let open = rendered.trim_end();
-        let inner = open
-            .strip_prefix("{\n")
-            .and_then(|rest| rest.strip_suffix("\n}"))
-            .ok_or_else(|| not_pretty("the data"))?;
-        let body = format!("{{\n{inner},\n");
-        let data = DataRef {
-            file: None,
-            bytes: body.len() as u64,
-            sha256: sha256(body.as_bytes()),
-        };
-        Ok(Sealing { body, data })
+        let mut document = SealedDocument::new(Vec::new());
+        document.write_all(rendered.trim_end().as_bytes())?;
+        let data = document.end_data()?;
+        Ok(Sealing { document, data })
     }
 
     /// Starts the sidecar of a data file: its metadata alone.
     pub fn sidecar() -> Self {
         Sealing {
-            body: "{\n".to_owned(),
+            document: SealedDocument::sidecar(Vec::new()),
             data: DataRef::default(),
         }
     }
@@ -416,20 +419,134 @@ impl Sealing {
     /// The sealed document: the data, the metadata from `rendered` (the pretty JSON of an
     /// object whose only member is `evidence`), and the digest of both.
     pub fn finish(self, rendered: &str) -> io::Result<String> {
+        let (bytes, _) = self.document.finish(rendered)?;
+        String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+}
+
+/// A sealed JSON document written as it is made, however long it is (the layout above). The
+/// caller writes the data, a pretty JSON object (`{`, its members at two spaces, `}`) without
+/// `evidence` or `digest`, escaped for its destination; [`SealedDocument::end_data`] turns its
+/// closing `}` into the separator before the metadata and gives the data's digest, for
+/// [`Evidence::data`]; [`SealedDocument::finish`] writes the metadata member and the digest.
+/// Only the last two bytes written are held back (they may be that closing `}`).
+///
+/// ```
+/// use std::io::Write;
+/// use falcon_users::workflows::evidence::{SealedDocument, sha256};
+/// let mut document = SealedDocument::new(Vec::new());
+/// document.write_all(b"{\n  \"rows\": ").unwrap();
+/// document.write_all(b"2\n}").unwrap();
+/// let data = document.end_data().unwrap();
+/// assert_eq!(data.sha256, sha256(b"{\n  \"rows\": 2,\n"));
+/// ```
+pub struct SealedDocument<W> {
+    out: Digesting<W>,
+    /// `None` once the data has ended.
+    data: Option<DataTail>,
+}
+
+/// What a document's data still owes: its last bytes, held back, and whether it opened as a
+/// pretty object.
+struct DataTail {
+    held: Vec<u8>,
+    opening: Vec<u8>,
+}
+
+/// The opening of the data: a pretty JSON object.
+const DATA_OPENING: &[u8] = b"{\n";
+/// Its closing, which becomes [`DATA_SEPARATOR`].
+const DATA_CLOSING: &[u8] = b"\n}";
+/// What ends the data before the metadata member.
+const DATA_SEPARATOR: &[u8] = b",\n";
+
+impl<W: Write> SealedDocument<W> {
+    /// Starts a document that carries its data, written to `out`.
+    pub fn new(out: W) -> Self {
+        SealedDocument {
+            out: Digesting::new(out),
+            data: Some(DataTail {
+                held: Vec::with_capacity(2 * DATA_CLOSING.len()),
+                opening: Vec::with_capacity(DATA_OPENING.len()),
+            }),
+        }
+    }
+
+    /// Starts a sidecar written to `out`: its metadata alone.
+    pub fn sidecar(out: W) -> Self {
+        let mut out = Digesting::new(out);
+        // Into a Vec or a file not yet written: the opening is taken whole or the finish fails.
+        let _ = out.write_all(DATA_OPENING);
+        SealedDocument { out, data: None }
+    }
+
+    /// Ends the data (its closing `}` becomes `,` and a line break); its digest and length.
+    /// Refused when the data was not a pretty JSON object.
+    pub fn end_data(&mut self) -> io::Result<DataRef> {
+        if let Some(tail) = self.data.take() {
+            if tail.opening != DATA_OPENING
+                || tail.held != DATA_CLOSING
+                || self.out.bytes < DATA_OPENING.len() as u64
+            {
+                return Err(not_pretty("the data"));
+            }
+            self.out.write_all(DATA_SEPARATOR)?;
+        }
+        Ok(self.out.so_far())
+    }
+
+    /// Writes the metadata member from `rendered` (the pretty JSON of an object whose only
+    /// member is `evidence`, stating [`SealedDocument::end_data`]'s digest), then the digest
+    /// line; hands back the destination and the digest (`sha256:<hex>`).
+    pub fn finish(mut self, rendered: &str) -> io::Result<(W, String)> {
+        self.end_data()?;
         let member = rendered
             .trim_end()
             .strip_prefix("{\n  \"evidence\": {\n")
             .and_then(|rest| rest.strip_suffix("\n}"))
             .ok_or_else(|| not_pretty("the metadata"))?;
-        let mut text = self.body;
-        text.push_str("  \"evidence\": {\n");
-        text.push_str(member);
-        text.push_str(",\n");
-        let digest = sha256(text.as_bytes());
-        text.push_str(std::str::from_utf8(DIGEST_PREFIX).unwrap_or_default());
-        text.push_str(&digest);
-        text.push_str(std::str::from_utf8(DIGEST_SUFFIX).unwrap_or_default());
-        Ok(text)
+        // The line break that ends the data begins the member's line.
+        self.out.write_all(&EVIDENCE_LINE[1..])?;
+        self.out.write_all(member.as_bytes())?;
+        self.out.write_all(DATA_SEPARATOR)?;
+        let digest = self.out.so_far().sha256;
+        self.out.write_all(DIGEST_PREFIX)?;
+        self.out.write_all(digest.as_bytes())?;
+        self.out.write_all(DIGEST_SUFFIX)?;
+        self.out.flush()?;
+        Ok((self.out.finish().0, format!("sha256:{digest}")))
+    }
+}
+
+impl<W: Write> Write for SealedDocument<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(tail) = &mut self.data else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the data of a sealed document has ended",
+            ));
+        };
+        let wanted = DATA_OPENING.len().saturating_sub(tail.opening.len());
+        tail.opening
+            .extend_from_slice(&buf[..wanted.min(buf.len())]);
+        // Everything but the last bytes goes on; those are held until more comes or the data ends.
+        let keep = DATA_CLOSING.len();
+        if buf.len() >= keep {
+            self.out.write_all(&tail.held)?;
+            self.out.write_all(&buf[..buf.len() - keep])?;
+            tail.held.clear();
+            tail.held.extend_from_slice(&buf[buf.len() - keep..]);
+        } else {
+            tail.held.extend_from_slice(buf);
+            let over = tail.held.len().saturating_sub(keep);
+            self.out.write_all(&tail.held[..over])?;
+            tail.held.drain(..over);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -1102,5 +1219,37 @@ mod tests {
                 .finish("{\"evidence\":{}}")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_document_streamed_in_pieces_of_any_size_is_sealed_byte_for_byte_as_its_text_is() {
+        let mut evidence = evidence();
+        let text = sealed(&mut evidence);
+        // The same data and metadata as `sealed` renders them.
+        let data =
+            serde_json::json!({"summary": {"users": 2}, "findings": [{"uid": "ann@example.com"}]});
+        let rendered = serde_json::to_string_pretty(&data).unwrap();
+        let member = serde_json::to_string_pretty(&serde_json::json!({ "evidence": evidence }));
+        for piece in [1, 2, 3, 5, 64, rendered.len()] {
+            let mut document = SealedDocument::new(Vec::new());
+            for chunk in rendered.as_bytes().chunks(piece) {
+                document.write_all(chunk).unwrap();
+            }
+            assert_eq!(document.end_data().unwrap(), evidence.data, "{piece}");
+            let (bytes, digest) = document.finish(member.as_ref().unwrap()).unwrap();
+            assert_eq!(String::from_utf8(bytes.clone()).unwrap(), text, "{piece}");
+            assert_eq!(stated_digest(&bytes), Some(digest));
+            assert!(matches!(verify(&bytes, None), Verdict::Intact(_)));
+        }
+        // Refused as the text form refuses: not a pretty object, or data after its end.
+        for bad in ["{\"a\":1}", "[\n  1\n]", "{\n}", ""] {
+            let mut document = SealedDocument::new(Vec::new());
+            document.write_all(bad.as_bytes()).unwrap();
+            assert!(document.end_data().is_err(), "{bad:?}");
+        }
+        let mut document = SealedDocument::new(Vec::new());
+        document.write_all(rendered.as_bytes()).unwrap();
+        document.end_data().unwrap();
+        assert!(document.write_all(b"more").is_err());
     }
 }
