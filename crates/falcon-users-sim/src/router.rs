@@ -24,6 +24,7 @@ use crate::routes::{
     sensor_download, users,
 };
 use crate::shared::Shared;
+use crate::state::fleet::{CidGroup, UserGroup};
 
 type Route = MethodRouter<Arc<Shared>>;
 
@@ -114,47 +115,77 @@ fn registry() -> Vec<Entry> {
         handle(&op::QUERY_CHILDREN, children::query),
         handle(&op::GET_CHILDREN_V2, children::details),
         handle(&op::GET_CHILDREN, children::details_by_query),
-        handle(&op::QUERY_CID_GROUPS, flight_control::query_cid_groups),
-        handle(&op::GET_CID_GROUP_BY_ID_V2, flight_control::cid_groups),
-        handle(&op::CREATE_CID_GROUPS, flight_control::create_cid_groups),
-        handle(&op::UPDATE_CID_GROUPS, flight_control::update_cid_groups),
-        handle(&op::DELETE_CID_GROUPS, flight_control::delete_cid_groups),
+        handle(
+            &op::QUERY_CID_GROUPS,
+            flight_control::query_groups::<CidGroup>,
+        ),
+        handle(
+            &op::GET_CID_GROUP_BY_ID_V2,
+            flight_control::groups::<CidGroup>,
+        ),
+        handle(
+            &op::CREATE_CID_GROUPS,
+            flight_control::create_groups::<CidGroup>,
+        ),
+        handle(
+            &op::UPDATE_CID_GROUPS,
+            flight_control::update_groups::<CidGroup>,
+        ),
+        handle(
+            &op::DELETE_CID_GROUPS,
+            flight_control::delete_groups::<CidGroup>,
+        ),
         handle(
             &op::QUERY_CID_GROUP_MEMBERS,
-            flight_control::query_cid_group_members,
+            flight_control::query_memberships::<CidGroup>,
         ),
         handle(
             &op::GET_CID_GROUP_MEMBERS_BY_V2,
-            flight_control::cid_group_members,
+            flight_control::group_members::<CidGroup>,
         ),
         handle(
             &op::ADD_CID_GROUP_MEMBERS,
-            flight_control::add_cid_group_members,
+            flight_control::add_members::<CidGroup>,
         ),
         handle(
             &op::DELETE_CID_GROUP_MEMBERS_V2,
-            flight_control::delete_cid_group_members,
+            flight_control::remove_members::<CidGroup>,
         ),
-        handle(&op::QUERY_USER_GROUPS, flight_control::query_user_groups),
-        handle(&op::GET_USER_GROUPS_BY_ID_V2, flight_control::user_groups),
-        handle(&op::CREATE_USER_GROUPS, flight_control::create_user_groups),
-        handle(&op::UPDATE_USER_GROUPS, flight_control::update_user_groups),
-        handle(&op::DELETE_USER_GROUPS, flight_control::delete_user_groups),
+        handle(
+            &op::QUERY_USER_GROUPS,
+            flight_control::query_groups::<UserGroup>,
+        ),
+        handle(
+            &op::GET_USER_GROUPS_BY_ID_V2,
+            flight_control::groups::<UserGroup>,
+        ),
+        handle(
+            &op::CREATE_USER_GROUPS,
+            flight_control::create_groups::<UserGroup>,
+        ),
+        handle(
+            &op::UPDATE_USER_GROUPS,
+            flight_control::update_groups::<UserGroup>,
+        ),
+        handle(
+            &op::DELETE_USER_GROUPS,
+            flight_control::delete_groups::<UserGroup>,
+        ),
         handle(
             &op::QUERY_USER_GROUP_MEMBERS,
-            flight_control::query_user_group_members,
+            flight_control::query_memberships::<UserGroup>,
         ),
         handle(
             &op::GET_USER_GROUP_MEMBERS_BY_ID_V2,
-            flight_control::user_group_members,
+            flight_control::group_members::<UserGroup>,
         ),
         handle(
             &op::ADD_USER_GROUP_MEMBERS,
-            flight_control::add_user_group_members,
+            flight_control::add_members::<UserGroup>,
         ),
         handle(
             &op::DELETE_USER_GROUP_MEMBERS,
-            flight_control::delete_user_group_members,
+            flight_control::remove_members::<UserGroup>,
         ),
         handle(&op::QUERY_ROLES, flight_control::query_links),
         handle(&op::GET_ROLES_BY_ID, flight_control::links),

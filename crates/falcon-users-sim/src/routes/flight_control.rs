@@ -7,8 +7,11 @@
 //! `limit` (default 10, at most 500). Group and link reads answer from the true state: the
 //! read-after-write lag applies to the grants listings, where the roles links give show up
 //! (`spec/CURATION.md`, *Guesses*).
+//!
+//! The two kinds of group differ only in what [`GroupKind`] says; every group operation is
+//! written once over it, and the axum handlers name the kind.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -22,10 +25,12 @@ use falcon_users_api::types::{
     DomainMsspRoleRequestV1, DomainMsspRoleResponseV1, DomainMsspRoles, DomainUserGroup,
     DomainUserGroupMembers, DomainUserGroupMembersRequestV1, DomainUserGroupMembersResponseV1,
     DomainUserGroupsRequestV1, DomainUserGroupsResponseV1, MsaEntitiesResponse, MsaQueryResponse,
-    MsaspecError,
+    MsaspecError, MsaspecMetaInfo,
 };
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::envelope::{answer, meta, paged_meta, write_meta};
+use crate::envelope::{Envelope, answer, meta, paged_meta, write_meta};
 use crate::extract::{Params, body};
 use crate::gate::Admitted;
 use crate::routes::children::bare_cid;
@@ -45,6 +50,320 @@ const DEFAULT_LIMIT: i64 = 10;
 const MAX_LIMIT: usize = 500;
 /// Most ids or items one entity call takes (PSFalcon's batch; the service's bound is unknown).
 const MAX_ITEMS: usize = 500;
+
+// ---- The two kinds of group ---------------------------------------------------------------
+
+/// A query's view of a record: id, name, when it last changed.
+pub type Record<'a> = (&'a str, &'a str, DateTime<Utc>);
+
+/// What an update or a member change may touch in a group.
+pub struct Parts<'a> {
+    name: &'a mut String,
+    description: &'a mut String,
+    members: &'a mut BTreeSet<String>,
+    modified_at: &'a mut DateTime<Utc>,
+}
+
+/// A create or update item of either kind: the fields both API types share.
+pub struct Item<'a> {
+    id: Option<&'a str>,
+    name: Option<&'a str>,
+    description: Option<&'a str>,
+}
+
+/// What differs between CID groups and user groups: where they are kept, their limit, the
+/// words of their messages, their API types and what a member is. Implemented by the group
+/// records themselves.
+pub trait GroupKind: Sized {
+    /// The group as the API shows it.
+    type Api: Serialize;
+    /// A group's members as the API shows them (also a member change's item).
+    type Members: Serialize;
+    /// The create and update body.
+    type Request: DeserializeOwned;
+    /// The member change body.
+    type MembersRequest: DeserializeOwned;
+    /// The answer carrying groups.
+    type Body: Serialize + DeserializeOwned;
+    /// The answer carrying members.
+    type MembersBody: Serialize + DeserializeOwned;
+
+    /// The kind in messages (`CID group`).
+    const WHAT: &'static str;
+    /// The id field of the API type (`cid_group_id`); its plural names a delete's parameter.
+    const ID_FIELD: &'static str;
+    /// The members field of a member change item, as its count check names it.
+    const MEMBERS_FIELD: &'static str;
+    /// Who holds the groups, as the limit's message says (`a parent`).
+    const OWNER: &'static str;
+    /// Most groups of the kind.
+    const MAX_GROUPS: usize;
+
+    fn all(fleet: &Fleet) -> &BTreeMap<String, Self>;
+    fn all_mut(fleet: &mut Fleet) -> &mut BTreeMap<String, Self>;
+    /// Deletes a group and its links.
+    fn remove(fleet: &mut Fleet, id: &str) -> Option<Self>;
+    fn new(id: String, name: String, description: String, now: DateTime<Utc>) -> Self;
+    fn record(&self) -> Record<'_>;
+    fn members(&self) -> &BTreeSet<String>;
+    fn parts(&mut self) -> Parts<'_>;
+    fn api(&self, parent: &str) -> Self::Api;
+    fn members_api(&self) -> Self::Members;
+    fn items(request: &Self::Request) -> Vec<Item<'_>>;
+    /// Each item of a member change: the group id and the members as sent.
+    fn member_items(request: &Self::MembersRequest) -> Vec<(&str, &[String])>;
+    /// A member as sent, as kept.
+    fn member(sent: &str) -> String;
+    /// Refuses members that may not be added to group `id` (400, nothing changed).
+    fn admit(
+        state: &state::State,
+        gate: &Admitted,
+        id: &str,
+        sent: &[String],
+    ) -> Result<(), Response>;
+    /// The member a membership query asks about, from its parameters.
+    fn member_param(gate: &Admitted, params: &Params) -> Result<String, Response>;
+    /// Refuses a membership query about a member the token cannot name.
+    fn known_member(state: &state::State, gate: &Admitted, member: &str) -> Result<(), Response>;
+}
+
+impl GroupKind for CidGroup {
+    type Api = DomainCidGroup;
+    type Members = DomainCidGroupMembers;
+    type Request = DomainCidGroupsRequestV1;
+    type MembersRequest = DomainCidGroupMembersRequestV1;
+    type Body = DomainCidGroupsResponseV1;
+    type MembersBody = DomainCidGroupMembersResponseV1;
+
+    const WHAT: &'static str = "CID group";
+    const ID_FIELD: &'static str = "cid_group_id";
+    const MEMBERS_FIELD: &'static str = "cids";
+    const OWNER: &'static str = "a parent";
+    const MAX_GROUPS: usize = MAX_CID_GROUPS;
+
+    fn all(fleet: &Fleet) -> &BTreeMap<String, Self> {
+        &fleet.cid_groups
+    }
+    fn all_mut(fleet: &mut Fleet) -> &mut BTreeMap<String, Self> {
+        &mut fleet.cid_groups
+    }
+    fn remove(fleet: &mut Fleet, id: &str) -> Option<Self> {
+        fleet.remove_cid_group(id)
+    }
+    fn new(id: String, name: String, description: String, now: DateTime<Utc>) -> Self {
+        CidGroup {
+            id,
+            name,
+            description,
+            cids: BTreeSet::new(),
+            modified_at: now,
+        }
+    }
+    fn record(&self) -> Record<'_> {
+        (&self.id, &self.name, self.modified_at)
+    }
+    fn members(&self) -> &BTreeSet<String> {
+        &self.cids
+    }
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            name: &mut self.name,
+            description: &mut self.description,
+            members: &mut self.cids,
+            modified_at: &mut self.modified_at,
+        }
+    }
+    fn api(&self, parent: &str) -> DomainCidGroup {
+        DomainCidGroup {
+            cid: Some(parent.to_owned()),
+            cid_group_id: Some(self.id.clone()),
+            description: Some(self.description.clone()),
+            is_default: Some(false),
+            name: Some(self.name.clone()),
+        }
+    }
+    fn members_api(&self) -> DomainCidGroupMembers {
+        DomainCidGroupMembers {
+            cid_group_id: self.id.clone(),
+            cids: self.cids.iter().cloned().collect(),
+        }
+    }
+    fn items(request: &DomainCidGroupsRequestV1) -> Vec<Item<'_>> {
+        request
+            .resources
+            .iter()
+            .map(|g| Item {
+                id: g.cid_group_id.as_deref(),
+                name: g.name.as_deref(),
+                description: g.description.as_deref(),
+            })
+            .collect()
+    }
+    fn member_items(request: &DomainCidGroupMembersRequestV1) -> Vec<(&str, &[String])> {
+        request
+            .resources
+            .iter()
+            .map(|m| (m.cid_group_id.as_str(), m.cids.as_slice()))
+            .collect()
+    }
+    fn member(sent: &str) -> String {
+        bare_cid(sent)
+    }
+    /// Every CID must be the parent or a child.
+    fn admit(
+        state: &state::State,
+        gate: &Admitted,
+        _id: &str,
+        sent: &[String],
+    ) -> Result<(), Response> {
+        match sent
+            .iter()
+            .map(|c| bare_cid(c))
+            .find(|c| *c != state.parent_cid && !state.child_cids.contains(c))
+        {
+            Some(bad) => Err(gate.fail(
+                StatusCode::BAD_REQUEST,
+                format!("CID {bad} is neither the parent nor one of its children"),
+            )),
+            None => Ok(()),
+        }
+    }
+    fn member_param(gate: &Admitted, params: &Params) -> Result<String, Response> {
+        Ok(bare_cid(&params.required("cid", gate)?))
+    }
+    fn known_member(_: &state::State, _: &Admitted, _: &str) -> Result<(), Response> {
+        Ok(())
+    }
+}
+
+impl GroupKind for UserGroup {
+    type Api = DomainUserGroup;
+    type Members = DomainUserGroupMembers;
+    type Request = DomainUserGroupsRequestV1;
+    type MembersRequest = DomainUserGroupMembersRequestV1;
+    type Body = DomainUserGroupsResponseV1;
+    type MembersBody = DomainUserGroupMembersResponseV1;
+
+    const WHAT: &'static str = "user group";
+    const ID_FIELD: &'static str = "user_group_id";
+    const MEMBERS_FIELD: &'static str = "user_uuids";
+    const OWNER: &'static str = "a customer";
+    const MAX_GROUPS: usize = MAX_USER_GROUPS;
+
+    fn all(fleet: &Fleet) -> &BTreeMap<String, Self> {
+        &fleet.user_groups
+    }
+    fn all_mut(fleet: &mut Fleet) -> &mut BTreeMap<String, Self> {
+        &mut fleet.user_groups
+    }
+    fn remove(fleet: &mut Fleet, id: &str) -> Option<Self> {
+        fleet.remove_user_group(id)
+    }
+    fn new(id: String, name: String, description: String, now: DateTime<Utc>) -> Self {
+        UserGroup {
+            id,
+            name,
+            description,
+            members: BTreeSet::new(),
+            modified_at: now,
+        }
+    }
+    fn record(&self) -> Record<'_> {
+        (&self.id, &self.name, self.modified_at)
+    }
+    fn members(&self) -> &BTreeSet<String> {
+        &self.members
+    }
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            name: &mut self.name,
+            description: &mut self.description,
+            members: &mut self.members,
+            modified_at: &mut self.modified_at,
+        }
+    }
+    fn api(&self, parent: &str) -> DomainUserGroup {
+        DomainUserGroup {
+            cid: Some(parent.to_owned()),
+            description: Some(self.description.clone()),
+            name: Some(self.name.clone()),
+            user_group_id: Some(self.id.clone()),
+        }
+    }
+    fn members_api(&self) -> DomainUserGroupMembers {
+        DomainUserGroupMembers {
+            user_group_id: self.id.clone(),
+            user_uuids: self.members.iter().cloned().collect(),
+        }
+    }
+    fn items(request: &DomainUserGroupsRequestV1) -> Vec<Item<'_>> {
+        request
+            .resources
+            .iter()
+            .map(|g| Item {
+                id: g.user_group_id.as_deref(),
+                name: g.name.as_deref(),
+                description: g.description.as_deref(),
+            })
+            .collect()
+    }
+    fn member_items(request: &DomainUserGroupMembersRequestV1) -> Vec<(&str, &[String])> {
+        request
+            .resources
+            .iter()
+            .map(|m| (m.user_group_id.as_str(), m.user_uuids.as_slice()))
+            .collect()
+    }
+    fn member(sent: &str) -> String {
+        sent.trim().to_owned()
+    }
+    /// A member must be a user of the parent (else the service's `invalid user uuid`), and a
+    /// group holds at most [`MAX_USER_GROUP_MEMBERS`].
+    fn admit(
+        state: &state::State,
+        gate: &Admitted,
+        id: &str,
+        sent: &[String],
+    ) -> Result<(), Response> {
+        if let Some(bad) = sent.iter().find(|u| {
+            !state
+                .tenants
+                .get(&state.parent_cid)
+                .is_some_and(|t| t.users.contains_key(u.trim()))
+        }) {
+            return Err(gate.unknown_user(bad));
+        }
+        if let Some(group) = state.fleet.user_groups.get(id) {
+            let mut after = group.members.clone();
+            after.extend(sent.iter().map(|u| Self::member(u)));
+            if after.len() > MAX_USER_GROUP_MEMBERS {
+                return Err(gate.fail(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "a user group has at most {MAX_USER_GROUP_MEMBERS} members: user group {} \
+                         would have {}",
+                        group.id,
+                        after.len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+    fn member_param(gate: &Admitted, params: &Params) -> Result<String, Response> {
+        params.required("user_uuid", gate)
+    }
+    /// A UUID that is no user the token knows is the service's `invalid user uuid` 400.
+    fn known_member(state: &state::State, gate: &Admitted, uuid: &str) -> Result<(), Response> {
+        if gate.knows_user(state, &gate.token.cid, uuid) {
+            Ok(())
+        } else {
+            Err(gate.unknown_user(uuid))
+        }
+    }
+}
+
+// ---- Shared checks and answers ------------------------------------------------------------
 
 /// Whether the token acts for the parent, which owns the groups.
 fn owns_fleet(state: &state::State, gate: &Admitted) -> bool {
@@ -96,6 +415,23 @@ fn status(errors: &[MsaspecError]) -> StatusCode {
     }
 }
 
+/// An entity answer as the operation's body type `B`: the items, and a 404 entry per unknown
+/// id (then 207).
+fn entities<T: Serialize, B: Serialize + DeserializeOwned>(
+    gate: &Admitted,
+    meta: MsaspecMetaInfo,
+    resources: Vec<T>,
+    errors: Vec<MsaspecError>,
+) -> Answer {
+    let st = status(&errors);
+    let body: B = gate.reshape(&Envelope {
+        errors,
+        meta,
+        resources,
+    })?;
+    Ok(answer(st, &gate.headers, &body))
+}
+
 /// A group's name or description, trimmed and within [`MAX_TEXT`], or a 400 naming `field`.
 fn text(gate: &Admitted, field: &str, value: &str) -> Result<String, Response> {
     let value = value.trim();
@@ -115,39 +451,6 @@ fn name(gate: &Admitted, name: Option<&str>) -> Result<String, Response> {
         return Err(gate.fail(StatusCode::BAD_REQUEST, "name is required for each group"));
     }
     Ok(name)
-}
-
-fn cid_group_api(parent: &str, group: &CidGroup) -> DomainCidGroup {
-    DomainCidGroup {
-        cid: Some(parent.to_owned()),
-        cid_group_id: Some(group.id.clone()),
-        description: Some(group.description.clone()),
-        is_default: Some(false),
-        name: Some(group.name.clone()),
-    }
-}
-
-fn user_group_api(parent: &str, group: &UserGroup) -> DomainUserGroup {
-    DomainUserGroup {
-        cid: Some(parent.to_owned()),
-        description: Some(group.description.clone()),
-        name: Some(group.name.clone()),
-        user_group_id: Some(group.id.clone()),
-    }
-}
-
-fn cid_members_api(group: &CidGroup) -> DomainCidGroupMembers {
-    DomainCidGroupMembers {
-        cid_group_id: group.id.clone(),
-        cids: group.cids.iter().cloned().collect(),
-    }
-}
-
-fn user_members_api(group: &UserGroup) -> DomainUserGroupMembers {
-    DomainUserGroupMembers {
-        user_group_id: group.id.clone(),
-        user_uuids: group.members.iter().cloned().collect(),
-    }
 }
 
 fn link_api(link: &Link) -> DomainMsspRoles {
@@ -188,98 +491,40 @@ fn lookup<T>(
 
 // ---- Entity reads -------------------------------------------------------------------------
 
-/// `getCIDGroupByIdV2`.
-pub async fn cid_groups(
-    State(shared): State<Arc<Shared>>,
-    gate: Admitted,
-    RawQuery(raw): RawQuery,
+/// Groups of kind `K` by id, each as `show` gives it, answered as body `B`.
+fn read<K: GroupKind, T: Serialize, B: Serialize + DeserializeOwned>(
+    shared: &Shared,
+    gate: &Admitted,
+    raw: Option<&str>,
+    show: impl Fn(&K, &str) -> T,
 ) -> Answer {
-    let ids = Params::parse(raw.as_deref()).all("ids");
+    let ids = Params::parse(raw).all("ids");
     let state = shared.truth();
     let empty = Fleet::default();
-    let fleet = visible_fleet(&state, &gate, &empty);
-    let (found, errors) = lookup(&gate, &ids, "CID group", |id| {
-        fleet
-            .cid_groups
-            .get(id)
-            .map(|g| cid_group_api(&state.parent_cid, g))
+    let fleet = visible_fleet(&state, gate, &empty);
+    let (found, errors) = lookup(gate, &ids, K::WHAT, |id| {
+        K::all(fleet).get(id).map(|g| show(g, &state.parent_cid))
     })?;
-    let st = status(&errors);
-    let body = DomainCidGroupsResponseV1 {
-        meta: meta(gate.started, &gate.headers.trace),
-        resources: Some(found),
-        errors: Some(errors),
-    };
-    Ok(answer(st, &gate.headers, &body))
+    entities::<_, B>(gate, meta(gate.started, &gate.headers.trace), found, errors)
 }
 
-/// `getUserGroupsByIDV2`.
-pub async fn user_groups(
+/// `getCIDGroupByIdV2`, `getUserGroupsByIDV2`: groups of kind `K` by id.
+pub async fn groups<K: GroupKind>(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let ids = Params::parse(raw.as_deref()).all("ids");
-    let state = shared.truth();
-    let empty = Fleet::default();
-    let fleet = visible_fleet(&state, &gate, &empty);
-    let (found, errors) = lookup(&gate, &ids, "user group", |id| {
-        fleet
-            .user_groups
-            .get(id)
-            .map(|g| user_group_api(&state.parent_cid, g))
-    })?;
-    let st = status(&errors);
-    let body = DomainUserGroupsResponseV1 {
-        meta: meta(gate.started, &gate.headers.trace),
-        resources: Some(found),
-        errors: Some(errors),
-    };
-    Ok(answer(st, &gate.headers, &body))
+    read::<K, _, K::Body>(&shared, &gate, raw.as_deref(), K::api)
 }
 
-/// `getCIDGroupMembersByV2`.
-pub async fn cid_group_members(
+/// `getCIDGroupMembersByV2`, `getUserGroupMembersByIDV2`: the members of groups of kind `K`,
+/// by group id.
+pub async fn group_members<K: GroupKind>(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    let ids = Params::parse(raw.as_deref()).all("ids");
-    let state = shared.truth();
-    let empty = Fleet::default();
-    let fleet = visible_fleet(&state, &gate, &empty);
-    let (found, errors) = lookup(&gate, &ids, "CID group", |id| {
-        fleet.cid_groups.get(id).map(cid_members_api)
-    })?;
-    let st = status(&errors);
-    let body = DomainCidGroupMembersResponseV1 {
-        meta: meta(gate.started, &gate.headers.trace),
-        resources: Some(found),
-        errors: Some(errors),
-    };
-    Ok(answer(st, &gate.headers, &body))
-}
-
-/// `getUserGroupMembersByIDV2`.
-pub async fn user_group_members(
-    State(shared): State<Arc<Shared>>,
-    gate: Admitted,
-    RawQuery(raw): RawQuery,
-) -> Answer {
-    let ids = Params::parse(raw.as_deref()).all("ids");
-    let state = shared.truth();
-    let empty = Fleet::default();
-    let fleet = visible_fleet(&state, &gate, &empty);
-    let (found, errors) = lookup(&gate, &ids, "user group", |id| {
-        fleet.user_groups.get(id).map(user_members_api)
-    })?;
-    let st = status(&errors);
-    let body = DomainUserGroupMembersResponseV1 {
-        meta: meta(gate.started, &gate.headers.trace),
-        resources: Some(found),
-        errors: Some(errors),
-    };
-    Ok(answer(st, &gate.headers, &body))
+    read::<K, _, K::MembersBody>(&shared, &gate, raw.as_deref(), |g, _| g.members_api())
 }
 
 /// `getRolesByID`: links by id.
@@ -293,13 +538,12 @@ pub async fn links(
     let empty = Fleet::default();
     let fleet = visible_fleet(&state, &gate, &empty);
     let (found, errors) = lookup(&gate, &ids, "link", |id| fleet.links.get(id).map(link_api))?;
-    let st = status(&errors);
-    let body = DomainMsspRoleResponseV1 {
-        meta: meta(gate.started, &gate.headers.trace),
-        resources: Some(found),
-        errors: Some(errors),
-    };
-    Ok(answer(st, &gate.headers, &body))
+    entities::<_, DomainMsspRoleResponseV1>(
+        &gate,
+        meta(gate.started, &gate.headers.trace),
+        found,
+        errors,
+    )
 }
 
 // ---- Queries ------------------------------------------------------------------------------
@@ -317,11 +561,11 @@ fn page_answer(gate: &Admitted, ids: Vec<String>, offset: usize, limit: usize) -
 
 /// Records of a query, ordered by `sort` (`name` or `last_modified_timestamp`, ties by id),
 /// `default` when none is given.
-fn ordered<'a>(
+fn ordered(
     gate: &Admitted,
     params: &Params,
     default: (&str, bool),
-    mut records: Vec<(&'a str, &'a str, DateTime<Utc>)>,
+    mut records: Vec<Record<'_>>,
 ) -> Result<Vec<String>, Response> {
     let (field, descending) = match params.sort(gate)? {
         Some(sort) => (sort.field, sort.descending),
@@ -350,8 +594,9 @@ fn named(wanted: Option<&str>, name: &str) -> bool {
         .is_none_or(|w| w.to_lowercase() == name.to_lowercase())
 }
 
-/// `queryCIDGroups`: ids of the CID groups, by name unless `sort` says otherwise.
-pub async fn query_cid_groups(
+/// `queryCIDGroups`, `queryUserGroups`: ids of the groups of kind `K`, by name unless `sort`
+/// says otherwise.
+pub async fn query_groups<K: GroupKind>(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
     RawQuery(raw): RawQuery,
@@ -361,80 +606,33 @@ pub async fn query_cid_groups(
     let state = shared.truth();
     let empty = Fleet::default();
     let fleet = visible_fleet(&state, &gate, &empty);
-    let records = fleet
-        .cid_groups
+    let records = K::all(fleet)
         .values()
-        .filter(|g| named(params.get("name"), &g.name))
-        .map(|g| (g.id.as_str(), g.name.as_str(), g.modified_at))
+        .map(K::record)
+        .filter(|r| named(params.get("name"), r.1))
         .collect();
     let ids = ordered(&gate, &params, ("name", false), records)?;
     Ok(page_answer(&gate, ids, offset, limit))
 }
 
-/// `queryUserGroups`: ids of the user groups, by name unless `sort` says otherwise.
-pub async fn query_user_groups(
+/// `queryCIDGroupMembers`, `queryUserGroupMembers`: ids of the groups of kind `K` the member
+/// asked about ([`GroupKind::member_param`]) is in, last changed first.
+pub async fn query_memberships<K: GroupKind>(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
     RawQuery(raw): RawQuery,
 ) -> Answer {
     let params = Params::parse(raw.as_deref());
+    let member = K::member_param(&gate, &params)?;
     let (offset, limit) = page(&shared, &gate, &params)?;
     let state = shared.truth();
+    K::known_member(&state, &gate, &member)?;
     let empty = Fleet::default();
     let fleet = visible_fleet(&state, &gate, &empty);
-    let records = fleet
-        .user_groups
+    let records = K::all(fleet)
         .values()
-        .filter(|g| named(params.get("name"), &g.name))
-        .map(|g| (g.id.as_str(), g.name.as_str(), g.modified_at))
-        .collect();
-    let ids = ordered(&gate, &params, ("name", false), records)?;
-    Ok(page_answer(&gate, ids, offset, limit))
-}
-
-/// `queryCIDGroupMembers`: ids of the CID groups `cid` is in, last changed first.
-pub async fn query_cid_group_members(
-    State(shared): State<Arc<Shared>>,
-    gate: Admitted,
-    RawQuery(raw): RawQuery,
-) -> Answer {
-    let params = Params::parse(raw.as_deref());
-    let cid = bare_cid(&params.required("cid", &gate)?);
-    let (offset, limit) = page(&shared, &gate, &params)?;
-    let state = shared.truth();
-    let empty = Fleet::default();
-    let fleet = visible_fleet(&state, &gate, &empty);
-    let records = fleet
-        .cid_groups
-        .values()
-        .filter(|g| g.cids.contains(&cid))
-        .map(|g| (g.id.as_str(), g.name.as_str(), g.modified_at))
-        .collect();
-    let ids = ordered(&gate, &params, ("last_modified_timestamp", true), records)?;
-    Ok(page_answer(&gate, ids, offset, limit))
-}
-
-/// `queryUserGroupMembers`: ids of the user groups the user is in, last changed first; a UUID
-/// that is no user of the parent is the service's `invalid user uuid` 400.
-pub async fn query_user_group_members(
-    State(shared): State<Arc<Shared>>,
-    gate: Admitted,
-    RawQuery(raw): RawQuery,
-) -> Answer {
-    let params = Params::parse(raw.as_deref());
-    let uuid = params.required("user_uuid", &gate)?;
-    let (offset, limit) = page(&shared, &gate, &params)?;
-    let state = shared.truth();
-    if !gate.knows_user(&state, &gate.token.cid, &uuid) {
-        return Err(gate.unknown_user(&uuid));
-    }
-    let empty = Fleet::default();
-    let fleet = visible_fleet(&state, &gate, &empty);
-    let records = fleet
-        .user_groups
-        .values()
-        .filter(|g| g.members.contains(&uuid))
-        .map(|g| (g.id.as_str(), g.name.as_str(), g.modified_at))
+        .filter(|g| g.members().contains(&member))
+        .map(K::record)
         .collect();
     let ids = ordered(&gate, &params, ("last_modified_timestamp", true), records)?;
     Ok(page_answer(&gate, ids, offset, limit))
@@ -511,34 +709,36 @@ fn update_fields(
     Ok((name, description))
 }
 
-/// `createCIDGroups`.
-pub async fn create_cid_groups(
+/// `createCIDGroups`, `createUserGroups`: groups of kind `K`, within its limit (else 400,
+/// nothing made).
+pub async fn create_groups<K: GroupKind>(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
     bytes: Bytes,
 ) -> Answer {
-    let request: DomainCidGroupsRequestV1 = body(&bytes, &gate)?;
-    count_ok(&gate, "groups", request.resources.len())?;
+    let (shared, gate) = (&*shared, &gate);
+    let request: K::Request = body(&bytes, gate)?;
+    let items = K::items(&request);
+    count_ok(gate, "groups", items.len())?;
     let mut new = Vec::new();
-    for item in &request.resources {
+    for item in &items {
         new.push((
-            name(&gate, item.name.as_deref())?,
-            text(
-                &gate,
-                "description",
-                item.description.as_deref().unwrap_or_default(),
-            )?,
+            name(gate, item.name)?,
+            text(gate, "description", item.description.unwrap_or_default())?,
         ));
     }
     let now = shared.clock().utc();
     let mut state = shared.write();
-    parent_only(&state, &gate)?;
-    let have = state.fleet.cid_groups.len();
-    if have + new.len() > MAX_CID_GROUPS {
+    parent_only(&state, gate)?;
+    let have = K::all(&state.fleet).len();
+    if have + new.len() > K::MAX_GROUPS {
         return Err(gate.fail(
             StatusCode::BAD_REQUEST,
             format!(
-                "a parent has at most {MAX_CID_GROUPS} CID groups: {have} exist and {} more were asked for",
+                "{} has at most {} {}s: {have} exist and {} more were asked for",
+                K::OWNER,
+                K::MAX_GROUPS,
+                K::WHAT,
                 new.len()
             ),
         ));
@@ -546,393 +746,152 @@ pub async fn create_cid_groups(
     let mut made = Vec::new();
     for (name, description) in new {
         let id = new_id(&state.fleet);
-        let group = CidGroup {
-            id: id.clone(),
-            name,
-            description,
-            cids: BTreeSet::new(),
-            modified_at: now,
-        };
-        made.push(cid_group_api(&state.parent_cid, &group));
-        state.fleet.cid_groups.insert(id, group);
+        let group = K::new(id.clone(), name, description, now);
+        made.push(group.api(&state.parent_cid));
+        K::all_mut(&mut state.fleet).insert(id, group);
     }
-    let body = DomainCidGroupsResponseV1 {
-        errors: Some(Vec::new()),
-        meta: write_meta(gate.started, &gate.headers.trace, made.len()),
-        resources: Some(made),
-    };
-    Ok(answer(StatusCode::OK, &gate.headers, &body))
+    let meta = write_meta(gate.started, &gate.headers.trace, made.len());
+    entities::<_, K::Body>(gate, meta, made, Vec::new())
 }
 
-/// `createUserGroups`.
-pub async fn create_user_groups(
+/// `updateCIDGroups`, `updateUserGroups`: renames or redescribes groups of kind `K`; an
+/// unknown id is a 404 entry (207), the others change.
+pub async fn update_groups<K: GroupKind>(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
     bytes: Bytes,
 ) -> Answer {
-    let request: DomainUserGroupsRequestV1 = body(&bytes, &gate)?;
-    count_ok(&gate, "groups", request.resources.len())?;
-    let mut new = Vec::new();
-    for item in &request.resources {
-        new.push((
-            name(&gate, item.name.as_deref())?,
-            text(
-                &gate,
-                "description",
-                item.description.as_deref().unwrap_or_default(),
-            )?,
-        ));
-    }
-    let now = shared.clock().utc();
-    let mut state = shared.write();
-    parent_only(&state, &gate)?;
-    let have = state.fleet.user_groups.len();
-    if have + new.len() > MAX_USER_GROUPS {
-        return Err(gate.fail(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "a customer has at most {MAX_USER_GROUPS} user groups: {have} exist and {} more were asked for",
-                new.len()
-            ),
-        ));
-    }
-    let mut made = Vec::new();
-    for (name, description) in new {
-        let id = new_id(&state.fleet);
-        let group = UserGroup {
-            id: id.clone(),
-            name,
-            description,
-            members: BTreeSet::new(),
-            modified_at: now,
-        };
-        made.push(user_group_api(&state.parent_cid, &group));
-        state.fleet.user_groups.insert(id, group);
-    }
-    let body = DomainUserGroupsResponseV1 {
-        errors: Some(Vec::new()),
-        meta: write_meta(gate.started, &gate.headers.trace, made.len()),
-        resources: Some(made),
-    };
-    Ok(answer(StatusCode::OK, &gate.headers, &body))
-}
-
-/// `updateCIDGroups`: an unknown id is a 404 entry (207); the others change.
-pub async fn update_cid_groups(
-    State(shared): State<Arc<Shared>>,
-    gate: Admitted,
-    bytes: Bytes,
-) -> Answer {
-    let request: DomainCidGroupsRequestV1 = body(&bytes, &gate)?;
-    count_ok(&gate, "groups", request.resources.len())?;
+    let (shared, gate) = (&*shared, &gate);
+    let request: K::Request = body(&bytes, gate)?;
+    let items = K::items(&request);
+    count_ok(gate, "groups", items.len())?;
     let mut changes = Vec::new();
-    for item in &request.resources {
+    for item in &items {
         let id = item
-            .cid_group_id
-            .as_deref()
+            .id
             .map(str::trim)
             .filter(|i| !i.is_empty())
             .ok_or_else(|| {
                 gate.fail(
                     StatusCode::BAD_REQUEST,
-                    "cid_group_id is required for each group to update",
+                    format!("{} is required for each group to update", K::ID_FIELD),
                 )
             })?;
-        let (name, description) =
-            update_fields(&gate, item.name.as_deref(), item.description.as_deref())?;
+        let (name, description) = update_fields(gate, item.name, item.description)?;
         changes.push((id.to_owned(), name, description));
     }
     let now = shared.clock().utc();
     let mut state = shared.write();
-    parent_only(&state, &gate)?;
+    parent_only(&state, gate)?;
     let parent = state.parent_cid.clone();
     let (mut changed, mut errors) = (Vec::new(), Vec::new());
     for (id, name, description) in changes {
-        let Some(group) = state.fleet.cid_groups.get_mut(&id) else {
-            errors.push(not_found(&id, "CID group"));
+        let Some(group) = K::all_mut(&mut state.fleet).get_mut(&id) else {
+            errors.push(not_found(&id, K::WHAT));
             continue;
         };
+        let parts = group.parts();
         if let Some(name) = name {
-            group.name = name;
+            *parts.name = name;
         }
         if let Some(description) = description {
-            group.description = description;
+            *parts.description = description;
         }
-        group.modified_at = now;
-        changed.push(cid_group_api(&parent, group));
+        *parts.modified_at = now;
+        changed.push(group.api(&parent));
     }
-    let st = status(&errors);
-    let body = DomainCidGroupsResponseV1 {
-        meta: write_meta(gate.started, &gate.headers.trace, changed.len()),
-        resources: Some(changed),
-        errors: Some(errors),
-    };
-    Ok(answer(st, &gate.headers, &body))
+    let meta = write_meta(gate.started, &gate.headers.trace, changed.len());
+    entities::<_, K::Body>(gate, meta, changed, errors)
 }
 
-/// `updateUserGroups`: an unknown id is a 404 entry (207); the others change.
-pub async fn update_user_groups(
+/// `deleteCIDGroups`, `deleteUserGroups`: groups of kind `K` with their links; how many went
+/// in `meta.writes`, a 404 entry per unknown id.
+pub async fn delete_groups<K: GroupKind>(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
-    bytes: Bytes,
+    RawQuery(raw): RawQuery,
 ) -> Answer {
-    let request: DomainUserGroupsRequestV1 = body(&bytes, &gate)?;
-    count_ok(&gate, "groups", request.resources.len())?;
-    let mut changes = Vec::new();
-    for item in &request.resources {
-        let id = item
-            .user_group_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|i| !i.is_empty())
-            .ok_or_else(|| {
-                gate.fail(
-                    StatusCode::BAD_REQUEST,
-                    "user_group_id is required for each group to update",
-                )
-            })?;
-        let (name, description) =
-            update_fields(&gate, item.name.as_deref(), item.description.as_deref())?;
-        changes.push((id.to_owned(), name, description));
-    }
-    let now = shared.clock().utc();
+    let (shared, gate) = (&*shared, &gate);
+    let param = format!("{}s", K::ID_FIELD);
+    let ids = Params::parse(raw.as_deref()).all(&param);
+    count_ok(gate, &param, ids.len())?;
     let mut state = shared.write();
-    parent_only(&state, &gate)?;
-    let parent = state.parent_cid.clone();
-    let (mut changed, mut errors) = (Vec::new(), Vec::new());
-    for (id, name, description) in changes {
-        let Some(group) = state.fleet.user_groups.get_mut(&id) else {
-            errors.push(not_found(&id, "user group"));
-            continue;
-        };
-        if let Some(name) = name {
-            group.name = name;
+    parent_only(&state, gate)?;
+    let (mut affected, mut errors) = (0, Vec::new());
+    for id in &ids {
+        match K::remove(&mut state.fleet, id.trim()) {
+            Some(_) => affected += 1,
+            None => errors.push(not_found(id, K::WHAT)),
         }
-        if let Some(description) = description {
-            group.description = description;
-        }
-        group.modified_at = now;
-        changed.push(user_group_api(&parent, group));
     }
-    let st = status(&errors);
-    let body = DomainUserGroupsResponseV1 {
-        meta: write_meta(gate.started, &gate.headers.trace, changed.len()),
-        resources: Some(changed),
-        errors: Some(errors),
-    };
-    Ok(answer(st, &gate.headers, &body))
-}
-
-/// A delete's answer: how many went in `meta.writes`, a 404 entry per unknown id.
-fn deleted(gate: &Admitted, affected: usize, errors: Vec<MsaspecError>) -> Response {
     let st = status(&errors);
     let body = MsaEntitiesResponse {
         errors: Some(errors),
         meta: write_meta(gate.started, &gate.headers.trace, affected),
         resources: None,
     };
-    answer(st, &gate.headers, &body)
-}
-
-/// `deleteCIDGroups`: with their links.
-pub async fn delete_cid_groups(
-    State(shared): State<Arc<Shared>>,
-    gate: Admitted,
-    RawQuery(raw): RawQuery,
-) -> Answer {
-    let ids = Params::parse(raw.as_deref()).all("cid_group_ids");
-    count_ok(&gate, "cid_group_ids", ids.len())?;
-    let mut state = shared.write();
-    parent_only(&state, &gate)?;
-    let (mut affected, mut errors) = (0, Vec::new());
-    for id in &ids {
-        match state.fleet.remove_cid_group(id.trim()) {
-            Some(_) => affected += 1,
-            None => errors.push(not_found(id, "CID group")),
-        }
-    }
-    Ok(deleted(&gate, affected, errors))
-}
-
-/// `deleteUserGroups`: with their links.
-pub async fn delete_user_groups(
-    State(shared): State<Arc<Shared>>,
-    gate: Admitted,
-    RawQuery(raw): RawQuery,
-) -> Answer {
-    let ids = Params::parse(raw.as_deref()).all("user_group_ids");
-    count_ok(&gate, "user_group_ids", ids.len())?;
-    let mut state = shared.write();
-    parent_only(&state, &gate)?;
-    let (mut affected, mut errors) = (0, Vec::new());
-    for id in &ids {
-        match state.fleet.remove_user_group(id.trim()) {
-            Some(_) => affected += 1,
-            None => errors.push(not_found(id, "user group")),
-        }
-    }
-    Ok(deleted(&gate, affected, errors))
-}
-
-/// `addCIDGroupMembers` (`add`) and `deleteCIDGroupMembersV2`: every CID must be the parent or
-/// a child (else 400, nothing changed); an unknown group is a 404 entry (207).
-async fn change_cid_members(shared: &Shared, gate: &Admitted, bytes: &[u8], add: bool) -> Answer {
-    let request: DomainCidGroupMembersRequestV1 = body(bytes, gate)?;
-    count_ok(gate, "groups", request.resources.len())?;
-    let now = shared.clock().utc();
-    let mut state = shared.write();
-    parent_only(&state, gate)?;
-    let items: Vec<(String, Vec<String>)> = request
-        .resources
-        .iter()
-        .map(|i| {
-            (
-                i.cid_group_id.trim().to_owned(),
-                i.cids.iter().map(|c| bare_cid(c)).collect(),
-            )
-        })
-        .collect();
-    for (_, cids) in &items {
-        count_ok(gate, "cids", cids.len())?;
-        if add
-            && let Some(bad) = cids
-                .iter()
-                .find(|c| **c != state.parent_cid && !state.child_cids.contains(c))
-        {
-            return Err(gate.fail(
-                StatusCode::BAD_REQUEST,
-                format!("CID {bad} is neither the parent nor one of its children"),
-            ));
-        }
-    }
-    let (mut groups, mut errors, mut affected) = (Vec::new(), Vec::new(), 0);
-    for (id, cids) in items {
-        let Some(group) = state.fleet.cid_groups.get_mut(&id) else {
-            errors.push(not_found(&id, "CID group"));
-            continue;
-        };
-        for cid in cids {
-            let changed = if add {
-                group.cids.insert(cid)
-            } else {
-                group.cids.remove(&cid)
-            };
-            affected += usize::from(changed);
-        }
-        group.modified_at = now;
-        groups.push(cid_members_api(group));
-    }
-    let st = status(&errors);
-    let body = DomainCidGroupMembersResponseV1 {
-        meta: write_meta(gate.started, &gate.headers.trace, affected),
-        resources: Some(groups),
-        errors: Some(errors),
-    };
     Ok(answer(st, &gate.headers, &body))
 }
 
-/// `addCIDGroupMembers`.
-pub async fn add_cid_group_members(
-    State(shared): State<Arc<Shared>>,
-    gate: Admitted,
-    bytes: Bytes,
+/// Adds (`add`) or removes members of groups of kind `K`: an added member must pass
+/// [`GroupKind::admit`] (else 400, nothing changed); an unknown group is a 404 entry (207).
+fn change_members<K: GroupKind>(
+    shared: &Shared,
+    gate: &Admitted,
+    bytes: &[u8],
+    add: bool,
 ) -> Answer {
-    change_cid_members(&shared, &gate, &bytes, true).await
-}
-
-/// `deleteCIDGroupMembersV2`.
-pub async fn delete_cid_group_members(
-    State(shared): State<Arc<Shared>>,
-    gate: Admitted,
-    bytes: Bytes,
-) -> Answer {
-    change_cid_members(&shared, &gate, &bytes, false).await
-}
-
-/// `addUserGroupMembers` (`add`) and `deleteUserGroupMembers`: an added member must be a user
-/// of the parent (else 400 `invalid user uuid`), and a group holds at most
-/// [`MAX_USER_GROUP_MEMBERS`] (else 400); nothing changes on a 400. An unknown group is a 404
-/// entry (207).
-async fn change_user_members(shared: &Shared, gate: &Admitted, bytes: &[u8], add: bool) -> Answer {
-    let request: DomainUserGroupMembersRequestV1 = body(bytes, gate)?;
-    count_ok(gate, "groups", request.resources.len())?;
+    let request: K::MembersRequest = body(bytes, gate)?;
+    let items = K::member_items(&request);
+    count_ok(gate, "groups", items.len())?;
     let now = shared.clock().utc();
     let mut state = shared.write();
     parent_only(&state, gate)?;
-    let parent = state.parent_cid.clone();
-    for item in &request.resources {
-        count_ok(gate, "user_uuids", item.user_uuids.len())?;
-        if !add {
-            continue;
-        }
-        if let Some(bad) = item.user_uuids.iter().find(|u| {
-            !state
-                .tenants
-                .get(&parent)
-                .is_some_and(|t| t.users.contains_key(u.trim()))
-        }) {
-            return Err(gate.unknown_user(bad));
-        }
-        if let Some(group) = state.fleet.user_groups.get(item.user_group_id.trim()) {
-            let mut after = group.members.clone();
-            after.extend(item.user_uuids.iter().map(|u| u.trim().to_owned()));
-            if after.len() > MAX_USER_GROUP_MEMBERS {
-                return Err(gate.fail(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "a user group has at most {MAX_USER_GROUP_MEMBERS} members: user group {} \
-                         would have {}",
-                        group.id,
-                        after.len()
-                    ),
-                ));
-            }
+    for (id, sent) in &items {
+        count_ok(gate, K::MEMBERS_FIELD, sent.len())?;
+        if add {
+            K::admit(&state, gate, id.trim(), sent)?;
         }
     }
     let (mut groups, mut errors, mut affected) = (Vec::new(), Vec::new(), 0);
-    for item in &request.resources {
-        let id = item.user_group_id.trim();
-        let Some(group) = state.fleet.user_groups.get_mut(id) else {
-            errors.push(not_found(id, "user group"));
+    for (id, sent) in items {
+        let id = id.trim();
+        let Some(group) = K::all_mut(&mut state.fleet).get_mut(id) else {
+            errors.push(not_found(id, K::WHAT));
             continue;
         };
-        for uuid in &item.user_uuids {
-            let uuid = uuid.trim();
+        let parts = group.parts();
+        for member in sent.iter().map(|m| K::member(m)) {
             let changed = if add {
-                group.members.insert(uuid.to_owned())
+                parts.members.insert(member)
             } else {
-                group.members.remove(uuid)
+                parts.members.remove(&member)
             };
             affected += usize::from(changed);
         }
-        group.modified_at = now;
-        groups.push(user_members_api(group));
+        *parts.modified_at = now;
+        groups.push(group.members_api());
     }
-    let st = status(&errors);
-    let body = DomainUserGroupMembersResponseV1 {
-        meta: write_meta(gate.started, &gate.headers.trace, affected),
-        resources: Some(groups),
-        errors: Some(errors),
-    };
-    Ok(answer(st, &gate.headers, &body))
+    let meta = write_meta(gate.started, &gate.headers.trace, affected);
+    entities::<_, K::MembersBody>(gate, meta, groups, errors)
 }
 
-/// `addUserGroupMembers`.
-pub async fn add_user_group_members(
+/// `addCIDGroupMembers`, `addUserGroupMembers`.
+pub async fn add_members<K: GroupKind>(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
     bytes: Bytes,
 ) -> Answer {
-    change_user_members(&shared, &gate, &bytes, true).await
+    change_members::<K>(&shared, &gate, &bytes, true)
 }
 
-/// `deleteUserGroupMembers`.
-pub async fn delete_user_group_members(
+/// `deleteCIDGroupMembersV2`, `deleteUserGroupMembers`.
+pub async fn remove_members<K: GroupKind>(
     State(shared): State<Arc<Shared>>,
     gate: Admitted,
     bytes: Bytes,
 ) -> Answer {
-    change_user_members(&shared, &gate, &bytes, false).await
+    change_members::<K>(&shared, &gate, &bytes, false)
 }
 
 /// `addRole`: makes the link between two groups if there is none and adds the roles to it
@@ -986,7 +945,8 @@ pub async fn add_link_roles(
         link.modified_at = now;
         links.push(link_api(link));
     }
-    Ok(link_answer(&gate, links, errors, affected))
+    let meta = write_meta(gate.started, &gate.headers.trace, affected);
+    entities::<_, DomainMsspRoleResponseV1>(&gate, meta, links, errors)
 }
 
 /// `deletedRoles`: takes the roles named off each link, or without `role_ids` removes the link.
@@ -1026,20 +986,6 @@ pub async fn delete_link_roles(
         link.modified_at = now;
         links.push(link_api(link));
     }
-    Ok(link_answer(&gate, links, errors, affected))
-}
-
-fn link_answer(
-    gate: &Admitted,
-    links: Vec<DomainMsspRoles>,
-    errors: Vec<MsaspecError>,
-    affected: usize,
-) -> Response {
-    let st = status(&errors);
-    let body = DomainMsspRoleResponseV1 {
-        meta: write_meta(gate.started, &gate.headers.trace, affected),
-        resources: Some(links),
-        errors: Some(errors),
-    };
-    answer(st, &gate.headers, &body)
+    let meta = write_meta(gate.started, &gate.headers.trace, affected);
+    entities::<_, DomainMsspRoleResponseV1>(&gate, meta, links, errors)
 }

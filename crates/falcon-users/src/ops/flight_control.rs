@@ -102,15 +102,55 @@ pub struct Link {
     pub roles: BTreeSet<String>,
 }
 
+/// The operations on one kind of group.
+struct GroupOps {
+    query: &'static Operation,
+    get: &'static Operation,
+    members: &'static Operation,
+    create: &'static Operation,
+    update: &'static Operation,
+    delete: &'static Operation,
+    add: &'static Operation,
+    remove: &'static Operation,
+}
+
+impl GroupKind {
+    /// The operations on groups of this kind.
+    fn ops(self) -> &'static GroupOps {
+        match self {
+            GroupKind::User => &GroupOps {
+                query: &QUERY_USER_GROUPS,
+                get: &GET_USER_GROUPS_BY_ID_V2,
+                members: &GET_USER_GROUP_MEMBERS_BY_ID_V2,
+                create: &CREATE_USER_GROUPS,
+                update: &UPDATE_USER_GROUPS,
+                delete: &DELETE_USER_GROUPS,
+                add: &ADD_USER_GROUP_MEMBERS,
+                remove: &DELETE_USER_GROUP_MEMBERS,
+            },
+            GroupKind::Cid => &GroupOps {
+                query: &QUERY_CID_GROUPS,
+                get: &GET_CID_GROUP_BY_ID_V2,
+                members: &GET_CID_GROUP_MEMBERS_BY_V2,
+                create: &CREATE_CID_GROUPS,
+                update: &UPDATE_CID_GROUPS,
+                delete: &DELETE_CID_GROUPS,
+                add: &ADD_CID_GROUP_MEMBERS,
+                remove: &DELETE_CID_GROUP_MEMBERS_V2,
+            },
+        }
+    }
+}
+
 /// `error` of `op` naming the read or write scope when it is a 403.
-fn scoped(op: &'static Operation, what: &'static str) -> impl Fn(Error) -> Error {
+fn scoped(op: &'static Operation, what: impl AsRef<str>) -> impl Fn(Error) -> Error {
     move |e| {
         let console = if op.read_only {
             FLIGHT_CONTROL_READ
         } else {
             FLIGHT_CONTROL_WRITE
         };
-        needs_scope(e, op, console, what)
+        needs_scope(e, op, console, what.as_ref())
     }
 }
 
@@ -166,143 +206,134 @@ impl Falcon {
 
     /// Every user group of the parent, with its members' UUIDs.
     pub async fn user_groups(&self) -> Result<Vec<UserGroup>> {
-        let ids: Vec<String> = self
-            .mssp_ids(&QUERY_USER_GROUPS, |falcon, slice| async move {
-                let api = falcon.ready().await?;
-                let request = api
-                    .query_user_groups()
-                    .offset(slice.offset as i64)
-                    .limit(slice.limit as i64);
-                call(&QUERY_USER_GROUPS, request.send()).await
-            })
-            .try_collect()
-            .await
-            .map_err(scoped(&QUERY_USER_GROUPS, "reading the user groups"))?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let api = self.ready().await?;
-        let found = batched(batches(&ids), self.batch().concurrency, |ids| {
-            let request = api.get_user_groups_by_id_v2().ids(ids);
-            async move {
-                let answer = call(&GET_USER_GROUPS_BY_ID_V2, request.send()).await?;
-                Ok(Entities {
-                    resources: answer.resources.unwrap_or_default(),
-                    errors: answer.errors.unwrap_or_default(),
-                })
+        let member = |uuid: &str| Ok(uuid.to_owned());
+        self.fleet_groups(GroupKind::User, member, |id, name, description, members| {
+            UserGroup {
+                id,
+                name,
+                description,
+                members,
             }
         })
         .await
-        .map_err(scoped(&GET_USER_GROUPS_BY_ID_V2, "reading the user groups"))?;
-        let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let answers = batched(batches(&ids), self.batch().concurrency, |ids| {
-            let request = api.get_user_group_members_by_id_v2().ids(ids);
-            async move {
-                match call(&GET_USER_GROUP_MEMBERS_BY_ID_V2, request.send()).await {
-                    Ok(answer) => Ok(Entities {
-                        resources: answer.resources.unwrap_or_default(),
-                        errors: answer.errors.unwrap_or_default(),
-                    }),
-                    // Empty groups: "not found" is how the service says no members.
-                    Err(e) if e.status() == Some(404) => Ok(Entities::default()),
-                    Err(e) => Err(e),
-                }
-            }
-        })
-        .await
-        .map_err(scoped(
-            &GET_USER_GROUP_MEMBERS_BY_ID_V2,
-            "reading the user groups' members",
-        ))?;
-        for DomainUserGroupMembers {
-            user_group_id,
-            user_uuids,
-        } in answers.resources
-        {
-            members.entry(user_group_id).or_default().extend(user_uuids);
-        }
-        Ok(found
-            .resources
-            .into_iter()
-            .filter_map(|g: DomainUserGroup| {
-                let id = g.user_group_id?;
-                Some(UserGroup {
-                    members: members.remove(&id).unwrap_or_default(),
-                    id,
-                    name: g.name.unwrap_or_default(),
-                    description: g.description.unwrap_or_default(),
-                })
-            })
-            .collect())
     }
 
     /// Every CID group of the parent, with its member CIDs.
     pub async fn cid_groups(&self) -> Result<Vec<CidGroup>> {
+        self.fleet_groups(GroupKind::Cid, str::parse, |id, name, description, cids| {
+            CidGroup {
+                id,
+                name,
+                description,
+                cids,
+            }
+        })
+        .await
+    }
+
+    /// Every group of `kind`: its ids paged from the query, then the groups and their members
+    /// got in batches, each member read with `member`, each group made by `group` from its id,
+    /// name, description and members. A group the getter does not name an id for is left out.
+    async fn fleet_groups<M: Ord, G>(
+        &self,
+        kind: GroupKind,
+        member: impl Fn(&str) -> Result<M>,
+        group: impl Fn(String, String, String, BTreeSet<M>) -> G,
+    ) -> Result<Vec<G>> {
+        let ops = kind.ops();
+        let reading = format!("reading the {kind}s");
         let ids: Vec<String> = self
-            .mssp_ids(&QUERY_CID_GROUPS, |falcon, slice| async move {
+            .mssp_ids(ops.query, move |falcon, slice| async move {
                 let api = falcon.ready().await?;
-                let request = api
-                    .query_cid_groups()
-                    .offset(slice.offset as i64)
-                    .limit(slice.limit as i64);
-                call(&QUERY_CID_GROUPS, request.send()).await
+                let (offset, limit) = (slice.offset as i64, slice.limit as i64);
+                match kind {
+                    GroupKind::User => {
+                        let request = api.query_user_groups().offset(offset).limit(limit);
+                        call(ops.query, request.send()).await
+                    }
+                    GroupKind::Cid => {
+                        let request = api.query_cid_groups().offset(offset).limit(limit);
+                        call(ops.query, request.send()).await
+                    }
+                }
             })
             .try_collect()
             .await
-            .map_err(scoped(&QUERY_CID_GROUPS, "reading the CID groups"))?;
+            .map_err(scoped(ops.query, &reading))?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let api = self.ready().await?;
-        let found = batched(batches(&ids), self.batch().concurrency, |ids| {
-            let request = api.get_cid_group_by_id_v2().ids(ids);
-            async move {
-                let answer = call(&GET_CID_GROUP_BY_ID_V2, request.send()).await?;
-                Ok(Entities {
-                    resources: answer.resources.unwrap_or_default(),
-                    errors: answer.errors.unwrap_or_default(),
-                })
-            }
-        })
-        .await
-        .map_err(scoped(&GET_CID_GROUP_BY_ID_V2, "reading the CID groups"))?;
-        let answers = batched(batches(&ids), self.batch().concurrency, |ids| {
-            let request = api.get_cid_group_members_by_v2().ids(ids);
-            async move {
-                match call(&GET_CID_GROUP_MEMBERS_BY_V2, request.send()).await {
-                    Ok(answer) => Ok(Entities {
-                        resources: answer.resources.unwrap_or_default(),
-                        errors: answer.errors.unwrap_or_default(),
-                    }),
-                    Err(e) if e.status() == Some(404) => Ok(Entities::default()),
-                    Err(e) => Err(e),
+        // (id, name, description) of each group, whichever its API type.
+        let found = batched(batches(&ids), self.batch().concurrency, |ids| async move {
+            let (resources, errors) = match kind {
+                GroupKind::User => {
+                    let request = api.get_user_groups_by_id_v2().ids(ids);
+                    let answer = call(ops.get, request.send()).await?;
+                    let groups = answer.resources.unwrap_or_default().into_iter();
+                    let groups = groups.map(|g| (g.user_group_id, g.name, g.description));
+                    (groups.collect(), answer.errors)
                 }
+                GroupKind::Cid => {
+                    let request = api.get_cid_group_by_id_v2().ids(ids);
+                    let answer = call(ops.get, request.send()).await?;
+                    let groups = answer.resources.unwrap_or_default().into_iter();
+                    let groups = groups.map(|g| (g.cid_group_id, g.name, g.description));
+                    (groups.collect(), answer.errors)
+                }
+            };
+            Ok(Entities {
+                resources,
+                errors: errors.unwrap_or_default(),
+            })
+        })
+        .await
+        .map_err(scoped(ops.get, &reading))?;
+        let answers = batched(batches(&ids), self.batch().concurrency, |ids| async move {
+            let answer = match kind {
+                GroupKind::User => {
+                    let request = api.get_user_group_members_by_id_v2().ids(ids);
+                    call(ops.members, request.send()).await.map(|answer| {
+                        let groups = answer.resources.unwrap_or_default().into_iter();
+                        let groups = groups.map(|m| (m.user_group_id, m.user_uuids));
+                        (groups.collect(), answer.errors)
+                    })
+                }
+                GroupKind::Cid => {
+                    let request = api.get_cid_group_members_by_v2().ids(ids);
+                    call(ops.members, request.send()).await.map(|answer| {
+                        let groups = answer.resources.unwrap_or_default().into_iter();
+                        let groups = groups.map(|m| (m.cid_group_id, m.cids));
+                        (groups.collect(), answer.errors)
+                    })
+                }
+            };
+            match answer {
+                Ok((resources, errors)) => Ok(Entities {
+                    resources,
+                    errors: errors.unwrap_or_default(),
+                }),
+                // Empty groups: "not found" is how the service says no members.
+                Err(e) if e.status() == Some(404) => Ok(Entities::default()),
+                Err(e) => Err(e),
             }
         })
         .await
-        .map_err(scoped(
-            &GET_CID_GROUP_MEMBERS_BY_V2,
-            "reading the CID groups' members",
-        ))?;
-        let mut members: BTreeMap<String, BTreeSet<Cid>> = BTreeMap::new();
-        for DomainCidGroupMembers { cid_group_id, cids } in answers.resources {
-            let cids = cids
-                .iter()
-                .map(|c| c.parse::<Cid>())
-                .collect::<Result<Vec<_>>>()?;
-            members.entry(cid_group_id).or_default().extend(cids);
+        .map_err(scoped(ops.members, format!("reading the {kind}s' members")))?;
+        let mut members: BTreeMap<String, BTreeSet<M>> = BTreeMap::new();
+        for (id, sent) in answers.resources {
+            let sent = sent.iter().map(|m| member(m)).collect::<Result<Vec<_>>>()?;
+            members.entry(id).or_default().extend(sent);
         }
         Ok(found
             .resources
             .into_iter()
-            .filter_map(|g: DomainCidGroup| {
-                let id = g.cid_group_id?;
-                Some(CidGroup {
-                    cids: members.remove(&id).unwrap_or_default(),
-                    id,
-                    name: g.name.unwrap_or_default(),
-                    description: g.description.unwrap_or_default(),
-                })
+            .filter_map(|(id, name, description)| {
+                let id = id?;
+                let members = members.remove(&id).unwrap_or_default();
+                let (name, description) =
+                    (name.unwrap_or_default(), description.unwrap_or_default());
+                Some(group(id, name, description, members))
             })
             .collect())
     }
@@ -374,60 +405,53 @@ impl Falcon {
         name: &str,
         description: &str,
     ) -> Result<String> {
-        let api = self.ready().await?;
+        let (api, op) = (self.ready().await?, kind.ops().create);
         let description = Some(description.to_owned()).filter(|d| !d.is_empty());
-        let created = match kind {
+        let (errors, created) = match kind {
             GroupKind::User => {
-                let body = DomainUserGroupsRequestV1 {
-                    resources: vec![DomainUserGroup {
-                        cid: None,
-                        description,
-                        name: Some(name.to_owned()),
-                        user_group_id: None,
-                    }],
-                };
-                let answer = call(
-                    &CREATE_USER_GROUPS,
-                    api.create_user_groups().body(body).send(),
-                )
-                .await
-                .map_err(scoped(&CREATE_USER_GROUPS, "creating a user group"))?;
-                item_errors(&CREATE_USER_GROUPS, answer.errors)?;
-                answer
-                    .resources
-                    .unwrap_or_default()
-                    .into_iter()
-                    .find_map(|g| g.user_group_id)
+                let resources = vec![DomainUserGroup {
+                    cid: None,
+                    description,
+                    name: Some(name.to_owned()),
+                    user_group_id: None,
+                }];
+                let body = DomainUserGroupsRequestV1 { resources };
+                let answer = call(op, api.create_user_groups().body(body).send()).await;
+                answer.map(|a| {
+                    (
+                        a.errors,
+                        a.resources
+                            .unwrap_or_default()
+                            .into_iter()
+                            .find_map(|g| g.user_group_id),
+                    )
+                })
             }
             GroupKind::Cid => {
-                let body = DomainCidGroupsRequestV1 {
-                    resources: vec![DomainCidGroup {
-                        cid: None,
-                        cid_group_id: None,
-                        description,
-                        is_default: None,
-                        name: Some(name.to_owned()),
-                    }],
-                };
-                let answer = call(
-                    &CREATE_CID_GROUPS,
-                    api.create_cid_groups().body(body).send(),
-                )
-                .await
-                .map_err(scoped(&CREATE_CID_GROUPS, "creating a CID group"))?;
-                item_errors(&CREATE_CID_GROUPS, answer.errors)?;
-                answer
-                    .resources
-                    .unwrap_or_default()
-                    .into_iter()
-                    .find_map(|g| g.cid_group_id)
+                let resources = vec![DomainCidGroup {
+                    cid: None,
+                    cid_group_id: None,
+                    description,
+                    is_default: None,
+                    name: Some(name.to_owned()),
+                }];
+                let body = DomainCidGroupsRequestV1 { resources };
+                let answer = call(op, api.create_cid_groups().body(body).send()).await;
+                answer.map(|a| {
+                    (
+                        a.errors,
+                        a.resources
+                            .unwrap_or_default()
+                            .into_iter()
+                            .find_map(|g| g.cid_group_id),
+                    )
+                })
             }
-        };
+        }
+        .map_err(scoped(op, format!("creating a {kind}")))?;
+        item_errors(op, errors)?;
         created.ok_or_else(|| Error::Decode {
-            operation: match kind {
-                GroupKind::User => CREATE_USER_GROUPS.id,
-                GroupKind::Cid => CREATE_CID_GROUPS.id,
-            },
+            operation: op.id,
             message: format!("the answer names no id for the {kind} {name:?} it created"),
         })
     }
@@ -440,71 +464,49 @@ impl Falcon {
         name: &str,
         description: &str,
     ) -> Result<()> {
-        let api = self.ready().await?;
+        let (api, op) = (self.ready().await?, kind.ops().update);
         let (name, description) = (Some(name.to_owned()), Some(description.to_owned()));
-        match kind {
+        let errors = match kind {
             GroupKind::User => {
-                let body = DomainUserGroupsRequestV1 {
-                    resources: vec![DomainUserGroup {
-                        cid: None,
-                        description,
-                        name,
-                        user_group_id: Some(id.to_owned()),
-                    }],
-                };
-                let answer = call(
-                    &UPDATE_USER_GROUPS,
-                    api.update_user_groups().body(body).send(),
-                )
-                .await
-                .map_err(scoped(&UPDATE_USER_GROUPS, "changing a user group"))?;
-                item_errors(&UPDATE_USER_GROUPS, answer.errors)
+                let resources = vec![DomainUserGroup {
+                    cid: None,
+                    description,
+                    name,
+                    user_group_id: Some(id.to_owned()),
+                }];
+                let body = DomainUserGroupsRequestV1 { resources };
+                call(op, api.update_user_groups().body(body).send())
+                    .await
+                    .map(|a| a.errors)
             }
             GroupKind::Cid => {
-                let body = DomainCidGroupsRequestV1 {
-                    resources: vec![DomainCidGroup {
-                        cid: None,
-                        cid_group_id: Some(id.to_owned()),
-                        description,
-                        is_default: None,
-                        name,
-                    }],
-                };
-                let answer = call(
-                    &UPDATE_CID_GROUPS,
-                    api.update_cid_groups().body(body).send(),
-                )
-                .await
-                .map_err(scoped(&UPDATE_CID_GROUPS, "changing a CID group"))?;
-                item_errors(&UPDATE_CID_GROUPS, answer.errors)
+                let resources = vec![DomainCidGroup {
+                    cid: None,
+                    cid_group_id: Some(id.to_owned()),
+                    description,
+                    is_default: None,
+                    name,
+                }];
+                let body = DomainCidGroupsRequestV1 { resources };
+                call(op, api.update_cid_groups().body(body).send())
+                    .await
+                    .map(|a| a.errors)
             }
         }
+        .map_err(scoped(op, format!("changing a {kind}")))?;
+        item_errors(op, errors)
     }
 
     /// Deletes a group (`deleteUserGroups`, `deleteCIDGroups`).
     pub async fn delete_fleet_group(&self, kind: GroupKind, id: &str) -> Result<()> {
-        let api = self.ready().await?;
+        let (api, op) = (self.ready().await?, kind.ops().delete);
         let ids = vec![id.to_owned()];
-        match kind {
-            GroupKind::User => {
-                let answer = call(
-                    &DELETE_USER_GROUPS,
-                    api.delete_user_groups().user_group_ids(ids).send(),
-                )
-                .await
-                .map_err(scoped(&DELETE_USER_GROUPS, "deleting a user group"))?;
-                item_errors(&DELETE_USER_GROUPS, answer.errors)
-            }
-            GroupKind::Cid => {
-                let answer = call(
-                    &DELETE_CID_GROUPS,
-                    api.delete_cid_groups().cid_group_ids(ids).send(),
-                )
-                .await
-                .map_err(scoped(&DELETE_CID_GROUPS, "deleting a CID group"))?;
-                item_errors(&DELETE_CID_GROUPS, answer.errors)
-            }
+        let answer = match kind {
+            GroupKind::User => call(op, api.delete_user_groups().user_group_ids(ids).send()).await,
+            GroupKind::Cid => call(op, api.delete_cid_groups().cid_group_ids(ids).send()).await,
         }
+        .map_err(scoped(op, format!("deleting a {kind}")))?;
+        item_errors(op, answer.errors)
     }
 
     /// Adds members (user UUIDs; CIDs) to a group, at most 500 per request.
@@ -585,11 +587,10 @@ impl Falcon {
         add: bool,
     ) -> Result<()> {
         let api = self.ready().await?;
-        let op = match (kind, add) {
-            (GroupKind::User, true) => &ADD_USER_GROUP_MEMBERS,
-            (GroupKind::User, false) => &DELETE_USER_GROUP_MEMBERS,
-            (GroupKind::Cid, true) => &ADD_CID_GROUP_MEMBERS,
-            (GroupKind::Cid, false) => &DELETE_CID_GROUP_MEMBERS_V2,
+        let op = if add {
+            kind.ops().add
+        } else {
+            kind.ops().remove
         };
         let scope = scoped(op, "changing a group's members");
         for chunk in members.chunks(CHILDREN_BATCH) {
