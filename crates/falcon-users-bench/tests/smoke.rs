@@ -63,6 +63,12 @@ fn inventory_under_a_binding_limit_sends_the_minimum_and_surfaces_no_429() {
     assert_eq!(figure(r, "users listed"), 700.0);
     // 2 pages + 2 entity batches + 700 grants listings + 1 token.
     assert_eq!(figure(r, "minimum requests"), 705.0);
+    // Every request counted once (the token is one of them): the minimum plus the retries.
+    assert_eq!(
+        figure(r, "requests sent (incl. token)"),
+        705.0 + figure(r, "429s absorbed (retried)"),
+        "{r}"
+    );
     assert!(target(r, "requests / minimum") <= 1.02, "{r}");
     assert_eq!(target(r, "429s surfaced"), 0.0);
     assert_eq!(target(r, "other errors"), 0.0);

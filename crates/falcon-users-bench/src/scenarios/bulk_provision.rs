@@ -96,7 +96,8 @@ pub fn run(settings: &Settings) -> Result<Report> {
         anyhow::Ok((done, failed + not_started, wall, falcon.stats()))
     })?;
     drop(sim);
-    let requests = stats.requests + stats.token_requests;
+    // `requests` counts the token requests too.
+    let requests = stats.requests;
     let minimum = settings.minimum_requests();
     let bound = settings.bound_secs(requests);
     report.figure("users provisioned", done as f64, "");

@@ -100,7 +100,8 @@ pub fn run(peer: &Peer, settings: &Settings) -> Result<Report> {
         ))
     })?;
     drop(sim);
-    let requests = stats.requests + stats.token_requests;
+    // `requests` counts the token requests too.
+    let requests = stats.requests;
     let minimum = settings.minimum_requests();
     let bound = settings.bound_secs(requests);
     report.figure("users listed", users as f64, "");

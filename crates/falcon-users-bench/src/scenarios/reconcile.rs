@@ -95,7 +95,8 @@ pub fn run(settings: &Settings) -> Result<Report> {
         let wall = started.elapsed();
         anyhow::ensure!(applied.is_complete(), "the apply did not complete");
         let stats = falcon.stats();
-        let requests = stats.requests + stats.token_requests;
+        // `requests` counts the token requests too.
+        let requests = stats.requests;
         let left = falcon.plan_roster(&roster, &options).await?.changes.len();
         anyhow::Ok((requests, actions, wall, left, stats))
     })?;
