@@ -3,13 +3,13 @@
 //! (or `~/.local/share/...`). A default directory is made (mode 0700) when missing; a file
 //! given with `--history` must be in a directory that exists.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use std::process::ExitCode;
 
 use falcon_users::history::{FILE_NAME, History, HistoryError, Snapshot};
 
+use crate::base_dir::BaseDir;
 use crate::cli::Global;
 use crate::connect;
 use crate::ctx::Ctx;
@@ -17,16 +17,6 @@ use crate::exit;
 use crate::failure::Failure;
 use crate::jobs::Job;
 use crate::output::console;
-
-/// The default place outside the simulator: `$XDG_DATA_HOME/falcon-users/history.sqlite`, or
-/// `$HOME/.local/share/...` when `XDG_DATA_HOME` is unset, empty or relative (XDG says to
-/// ignore a relative one).
-pub fn default_path(xdg_data_home: Option<&OsStr>, home: Option<&OsStr>) -> Option<PathBuf> {
-    let absolute = |v: Option<&OsStr>| v.map(PathBuf::from).filter(|p| p.is_absolute());
-    let base =
-        absolute(xdg_data_home).or_else(|| absolute(home).map(|h| h.join(".local/share")))?;
-    Some(base.join("falcon-users").join(FILE_NAME))
-}
 
 /// The history for this command, and whether it is the default place: `explicit`, else the
 /// default for how it runs (whether it simulates). No place to be found is an error naming
@@ -43,19 +33,17 @@ pub fn path(global: &Global, explicit: Option<&Path>) -> Result<(PathBuf, bool),
     }
     #[cfg(not(feature = "simulator"))]
     let _ = connect::simulated(global)?;
-    default_path(
-        std::env::var_os("XDG_DATA_HOME").as_deref(),
-        std::env::var_os("HOME").as_deref(),
-    )
-    .map(|p| (p, true))
-    .ok_or_else(|| {
-        Failure::Exit(
-            exit::USAGE,
-            "no data directory for the history (neither XDG_DATA_HOME nor HOME is an absolute \
+    BaseDir::Data
+        .file(FILE_NAME)
+        .map(|p| (p, true))
+        .ok_or_else(|| {
+            Failure::Exit(
+                exit::USAGE,
+                "no data directory for the history (neither XDG_DATA_HOME nor HOME is an absolute \
              path): give --history FILE, or --no-history"
-                .into(),
-        )
-    })
+                    .into(),
+            )
+        })
 }
 
 /// Where `job` records its snapshot: `review` unless `--no-history`, `inventory --save`; none
@@ -165,6 +153,10 @@ mod tests {
     use std::ffi::OsStr;
     use std::path::PathBuf;
 
+    use falcon_users::history::FILE_NAME;
+
+    use crate::base_dir::BaseDir;
+
     #[test]
     fn default_path_follows_xdg_then_home() {
         let cases = [
@@ -187,7 +179,7 @@ mod tests {
         ];
         for (xdg, home, want) in cases {
             assert_eq!(
-                super::default_path(xdg.map(OsStr::new), home.map(OsStr::new)),
+                BaseDir::Data.file_in(xdg.map(OsStr::new), home.map(OsStr::new), FILE_NAME),
                 want.map(PathBuf::from),
                 "{xdg:?} {home:?}"
             );

@@ -9,6 +9,7 @@
 // the grammar (`cli`); secrets, profiles, the connection and each command's typed job (`jobs`);
 // the bulk machinery; the commands, which never import each other; and this file, which
 // parses, connects, runs and exits.
+mod base_dir;
 mod bulk;
 mod cli;
 mod commands;

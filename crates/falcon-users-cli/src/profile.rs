@@ -17,13 +17,13 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::base_dir::BaseDir;
 use crate::exit;
 use crate::failure::Failure;
 use crate::secret_source::{SecretSource, mode_text, permissions};
@@ -95,14 +95,6 @@ pub struct Config {
     default_profile: Option<String>,
 }
 
-/// The config file's default place: `$XDG_CONFIG_HOME/falcon-users/config.toml`, else
-/// `$HOME/.config/falcon-users/config.toml` (relative values are ignored, as XDG says).
-pub fn default_path(xdg_config_home: Option<&OsStr>, home: Option<&OsStr>) -> Option<PathBuf> {
-    let absolute = |v: Option<&OsStr>| v.map(PathBuf::from).filter(|p| p.is_absolute());
-    let base = absolute(xdg_config_home).or_else(|| absolute(home).map(|h| h.join(".config")))?;
-    Some(base.join("falcon-users").join(FILE_NAME))
-}
-
 /// The config file to read: `--config` / `FALCON_CONFIG` (which must exist), else the default
 /// place (which may not). `None`: no file and none asked for.
 fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, Failure> {
@@ -118,12 +110,10 @@ fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, Failure> {
     Ok(default_place().filter(|p| p.is_file()))
 }
 
-/// [`default_path`] from this process's environment.
+/// The config file's default place, from this process's environment:
+/// `$XDG_CONFIG_HOME/falcon-users/config.toml`, else `$HOME/.config/falcon-users/config.toml`.
 pub fn default_place() -> Option<PathBuf> {
-    default_path(
-        std::env::var_os("XDG_CONFIG_HOME").as_deref(),
-        std::env::var_os("HOME").as_deref(),
-    )
+    BaseDir::Config.file(FILE_NAME)
 }
 
 /// Reads the config file (`explicit`, or the default place). `None` when there is none.
@@ -303,6 +293,8 @@ fn usage(message: String) -> Failure {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsStr;
+
     use super::*;
 
     fn parsed(text: &str, mode: u32) -> Result<Config, String> {
@@ -331,7 +323,7 @@ mod tests {
             (None, None, None),
         ];
         for (xdg, home, want) in cases {
-            let got = default_path(xdg.map(OsStr::new), home.map(OsStr::new));
+            let got = BaseDir::Config.file_in(xdg.map(OsStr::new), home.map(OsStr::new), FILE_NAME);
             assert_eq!(got.as_deref(), want.map(Path::new), "{xdg:?} {home:?}");
         }
     }

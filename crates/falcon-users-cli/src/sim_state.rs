@@ -7,7 +7,6 @@
 //! itself ([`State::problems`]), is an error that names `--sim-reset`, never a reason to start
 //! over silently. A state file named like its own lock (`X.lock`) is refused.
 
-use std::ffi::OsStr;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +14,7 @@ use std::path::{Path, PathBuf};
 use falcon_users_sim::state::State;
 use serde::{Deserialize, Serialize};
 
+use crate::base_dir::BaseDir;
 use crate::exit;
 use crate::failure::Failure;
 use crate::output::console;
@@ -26,26 +26,13 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The state file's name, in `falcon-users/` under the state directory.
 const FILE_NAME: &str = "sim-tenant.json";
 
-/// Where the state lives when neither `--sim-state` nor `FALCON_SIM_STATE` says:
-/// `$XDG_STATE_HOME/falcon-users/sim-tenant.json`, or `$HOME/.local/state/...` when
-/// `XDG_STATE_HOME` is unset, empty or relative (the XDG spec says to ignore a relative one).
-pub fn default_path(xdg_state_home: Option<&OsStr>, home: Option<&OsStr>) -> Option<PathBuf> {
-    let absolute = |v: Option<&OsStr>| v.map(PathBuf::from).filter(|p| p.is_absolute());
-    let base =
-        absolute(xdg_state_home).or_else(|| absolute(home).map(|h| h.join(".local/state")))?;
-    Some(base.join("falcon-users").join(FILE_NAME))
-}
-
-/// The state file for this command: the override, else [`default_path`] from the environment.
+/// The state file for this command: the override, else
+/// `$XDG_STATE_HOME/falcon-users/sim-tenant.json` (or `$HOME/.local/state/...`).
 pub fn path(override_path: Option<&Path>) -> Result<PathBuf, Failure> {
     if let Some(path) = override_path {
         return Ok(path.to_owned());
     }
-    default_path(
-        std::env::var_os("XDG_STATE_HOME").as_deref(),
-        std::env::var_os("HOME").as_deref(),
-    )
-    .ok_or_else(|| {
+    BaseDir::State.file(FILE_NAME).ok_or_else(|| {
         Failure::Exit(
             exit::USAGE,
             "no state directory for the simulated tenant (neither XDG_STATE_HOME nor HOME is an \
@@ -227,6 +214,8 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsStr;
+
     use super::*;
     use falcon_users_sim::state::Tenant;
 
@@ -264,7 +253,7 @@ mod tests {
         ];
         for (xdg, home, want) in cases {
             assert_eq!(
-                default_path(*xdg, *home),
+                BaseDir::State.file_in(*xdg, *home, FILE_NAME),
                 want.map(PathBuf::from),
                 "XDG_STATE_HOME={xdg:?} HOME={home:?}"
             );

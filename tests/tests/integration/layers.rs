@@ -168,7 +168,7 @@ fn cli_layers_point_down() {
     assert_layers(
         "falcon-users-cli",
         &[
-            &["exit"],
+            &["exit", "base_dir"],
             &["failure"],
             &["list_file", "expiry"],
             &["output"],
