@@ -175,6 +175,27 @@ impl Falcon {
         Ok(self.api())
     }
 
+    /// Sends a request built by hand through this handle's pipeline, as a generated call of
+    /// `operation` would be sent (its token, its CID's pacing, its deadline).
+    pub(crate) async fn send_built(
+        &self,
+        request: reqwest::Request,
+        operation: &'static falcon_users_api::Operation,
+    ) -> std::result::Result<
+        reqwest::Response,
+        falcon_users_api::Error<falcon_users_api::types::MsaspecResponseFields>,
+    > {
+        pipeline::send_built(
+            &self.runtime,
+            self.token.limiter(),
+            Arc::clone(&self.token) as Arc<dyn pipeline::BearerSource>,
+            self.deadline,
+            request,
+            operation,
+        )
+        .await
+    }
+
     /// Ids per request and batches in flight for id-list operations.
     pub(crate) fn batch(&self) -> BatchLimits {
         self.runtime.settings.batch

@@ -32,6 +32,7 @@ mod client {
     mod ids_paging;
     mod listings;
     mod pacing;
+    mod raw;
     mod retry;
     mod security;
 }

@@ -7,6 +7,7 @@ pub(crate) mod grants;
 pub(crate) mod own_cid;
 pub mod paging;
 pub(crate) mod partition;
+pub(crate) mod raw;
 pub(crate) mod roles;
 pub(crate) mod scope;
 pub(crate) mod users;

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use falcon_users_api::types::MsaspecResponseFields;
 use falcon_users_api::{Auth, Client, Hooks, Operation, RequestHook};
 use futures::future::BoxFuture;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
@@ -60,6 +61,33 @@ pub(crate) fn client(
         runtime.settings.transport.builder_client(),
         Hooks::new(Arc::new(pipeline)),
     )
+}
+
+/// Sends one request built by hand (not by the generated client) through the same hook a
+/// generated call of `operation` goes through: host, token, pacing, retries, body limit and
+/// deadline alike. `bearer` is the handle's token source.
+pub(crate) async fn send_built(
+    runtime: &Arc<Runtime>,
+    limiter: Arc<Limiter>,
+    bearer: Arc<dyn BearerSource>,
+    deadline: Duration,
+    mut request: Request,
+    operation: &'static Operation,
+) -> Result<Response, falcon_users_api::Error<MsaspecResponseFields>> {
+    let pipeline = Pipeline {
+        runtime: Arc::clone(runtime),
+        limiter,
+        bearer: Some(bearer),
+        deadline,
+    };
+    pipeline
+        .prepare_request(&mut request, operation)
+        .await
+        .map_err(falcon_users_api::Error::Custom)?;
+    pipeline
+        .send(Box::new(request), operation)
+        .await
+        .map_err(falcon_users_api::Error::CommunicationError)
 }
 
 /// The hook of one generated client.
