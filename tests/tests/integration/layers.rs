@@ -103,7 +103,7 @@ fn falcon_users_layers_point_down() {
             &["runtime::minter"],
             &["client"],
             &["builder"],
-            &["ops::partition"],
+            &["ops::partition", "ops::raw"],
             &[
                 "ops::paging::batch",
                 "ops::paging::next",
