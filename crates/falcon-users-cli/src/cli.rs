@@ -101,6 +101,15 @@ pub struct Global {
     /// More logging on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Only warnings and errors on stderr (no progress, counts or notes): for cron and systemd.
+    /// What a command prints on stdout is its data, and stays.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Also write a summary of the run as JSON to FILE when it ends, whatever the outcome: the
+    /// command, start and end, exit code and its reason, requests, and the counts the command
+    /// showed (plan, results, findings); for a monitoring system.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
     /// The simulator's flags.
     #[command(flatten)]
     pub sim: SimFlags,

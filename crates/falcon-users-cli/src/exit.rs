@@ -16,6 +16,8 @@
 //!
 //! Any other code (101: a panic) is a bug.
 
+use std::process::ExitCode;
+
 use falcon_users::Error;
 
 /// Bad arguments or input refused before any request (clap also uses 2).
@@ -38,6 +40,31 @@ pub const ALTERED: u8 = 9;
 pub const SIGINT: u8 = 130;
 /// Stopped by SIGTERM: 128 + 15, as shells report it.
 pub const SIGTERM: u8 = 143;
+
+/// The number an [`ExitCode`] carries (the type does not say; it does compare).
+pub fn code_of(code: ExitCode) -> u8 {
+    (0..=u8::MAX)
+        .find(|n| ExitCode::from(*n) == code)
+        .unwrap_or(u8::MAX)
+}
+
+/// An exit code in a word, for a machine that reads the run's summary (`--summary-json`).
+pub fn reason(code: u8) -> &'static str {
+    match code {
+        0 => "ok",
+        USAGE => "usage",
+        AUTH => "auth",
+        API => "api",
+        PARTIAL => "partial",
+        NOT_CONFIRMED => "not_confirmed",
+        LOCAL => "local",
+        FINDINGS => "findings",
+        ALTERED => "altered",
+        SIGINT => "interrupted",
+        SIGTERM => "terminated",
+        _ => "bug",
+    }
+}
 
 /// The exit code for an SDK error.
 pub fn for_error(err: &Error) -> u8 {
@@ -81,5 +108,27 @@ mod tests {
             SIGTERM,
         ];
         assert_eq!(table, codes, "README exit-code table");
+    }
+
+    /// Each code has its own word in a run's summary; only an unknown code is a bug.
+    #[test]
+    fn every_exit_code_has_its_own_reason() {
+        let codes = [
+            0,
+            USAGE,
+            AUTH,
+            API,
+            PARTIAL,
+            NOT_CONFIRMED,
+            LOCAL,
+            FINDINGS,
+            ALTERED,
+            SIGINT,
+            SIGTERM,
+        ];
+        let reasons: std::collections::BTreeSet<&str> = codes.iter().map(|c| reason(*c)).collect();
+        assert_eq!(reasons.len(), codes.len(), "{reasons:?}");
+        assert!(!reasons.contains("bug"));
+        assert_eq!(reason(101), "bug", "a panic");
     }
 }

@@ -31,11 +31,12 @@ mod records;
 mod secret_source;
 #[cfg(feature = "simulator")]
 mod sim_state;
+mod summary;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command, Global, ReviewAction, ReviewArgs};
 use crate::ctx::Ctx;
@@ -46,8 +47,60 @@ use crate::output::FormatArg;
 use crate::output::console;
 
 fn main() -> ExitCode {
-    let Cli { global, command } = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let Cli { global, command } = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(global.verbose);
+    console::set_quiet(global.quiet);
+    let summary_to = global.summary_json.clone();
+    if summary_to.is_some() {
+        summary::start(command_path(&matches));
+    }
+    let code = run_main(global, command);
+    match summary_to {
+        Some(path) => write_summary(&path, code),
+        None => code,
+    }
+}
+
+/// The subcommands as typed, joined by spaces (`review apply`).
+fn command_path(matches: &clap::ArgMatches) -> String {
+    let mut names = Vec::new();
+    let mut at = matches;
+    while let Some((name, sub)) = at.subcommand() {
+        names.push(name);
+        at = sub;
+    }
+    names.join(" ")
+}
+
+/// Writes the run's summary to `path`, all or nothing; a summary that cannot be written turns
+/// a success into exit 7 (a failure keeps its own code: it is the news).
+fn write_summary(path: &std::path::Path, code: ExitCode) -> ExitCode {
+    let Some(summary) = summary::finish() else {
+        return code;
+    };
+    let written = output::file::OutputFile::create(path).and_then(|mut file| {
+        serde_json::to_writer_pretty(&mut file, &summary).map_err(std::io::Error::other)?;
+        std::io::Write::write_all(&mut file, b"\n")?;
+        file.commit()
+    });
+    match written {
+        Ok(()) => code,
+        Err(e) => {
+            console::line(format_args!(
+                "error: could not write the summary to {}: {e}",
+                path.display()
+            ));
+            if summary.exit_code == 0 {
+                ExitCode::from(exit::LOCAL)
+            } else {
+                code
+            }
+        }
+    }
+}
+
+fn run_main(global: Global, command: Command) -> ExitCode {
     // A page is a review's; every other command prints records.
     let reviews = matches!(command, Command::Review(ReviewArgs { action: None, .. }));
     if global.format == Some(FormatArg::Html) && !reviews {
@@ -98,14 +151,21 @@ fn not_started(what: &str, err: &std::io::Error) -> Failure {
     Failure::Exit(exit::LOCAL, format!("could not start {what}: {err}"))
 }
 
-/// The exit code of an outcome, after printing its error.
+/// The exit code of an outcome, after printing its error (and noting both for the summary).
 fn report(outcome: Outcome) -> ExitCode {
     match outcome {
-        Ok(code) => code,
+        Ok(code) => {
+            summary::ended(exit::code_of(code), None);
+            code
+        }
         // A reader that stopped early (`| head`) is a normal end.
-        Err(Failure::Io(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(Failure::Io(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+            summary::ended(0, None);
+            ExitCode::SUCCESS
+        }
         Err(failure) => {
             console::line(format_args!("error: {failure}"));
+            summary::ended(failure.exit_code(), Some(failure.to_string()));
             ExitCode::from(failure.exit_code())
         }
     }
@@ -148,6 +208,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Job::Fleet(c) => commands::fleet::run(&ctx, &ctx.falcon, c).await,
         Job::Auth(c) => commands::auth::run(&ctx, c).await,
     };
+    summary::requests(&connection.falcon.stats());
     // Saved whatever the outcome: a command that failed half way may have changed the tenant.
     let saved = connection.save();
     match (outcome, saved) {

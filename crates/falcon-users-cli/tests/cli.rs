@@ -47,6 +47,8 @@ mod reconcile;
 mod remember;
 #[path = "cli/review.rs"]
 mod review;
+#[path = "cli/scheduled.rs"]
+mod scheduled;
 #[path = "cli/support.rs"]
 mod support;
 #[path = "cli/users.rs"]

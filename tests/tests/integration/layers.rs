@@ -169,7 +169,7 @@ fn cli_layers_point_down() {
         "falcon-users-cli",
         &[
             &["exit", "base_dir"],
-            &["failure"],
+            &["failure", "summary"],
             &["list_file", "expiry"],
             &["output"],
             // Parsed as an input, resolved against the service (warnings on the console).

@@ -18,6 +18,7 @@ use crate::jobs::Grants;
 use crate::member_cids::MemberCids;
 use crate::output::console;
 use crate::output::plan::ResultRow;
+use crate::output::plan::count_outcomes;
 use crate::output::print_all;
 use crate::records::GrantRow;
 
@@ -277,6 +278,7 @@ async fn change_many(ctx: &Ctx, edit: Edit, user: &str, roles: &[String], cids: 
     let failed: Vec<u8> = rows.iter().filter_map(|(_, code)| *code).collect();
     let changed = rows.iter().filter(|(r, _)| r.outcome == "done").count();
     let rows: Vec<ResultRow> = rows.into_iter().map(|(row, _)| row).collect();
+    count_outcomes(rows.iter().map(|r| r.outcome));
     print_all(ctx.format, &rows)?;
     console::line(format_args!(
         "{} {who} in {} CIDs: {changed} changed, {} unchanged, {} failed",

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use falcon_users::workflows::{Offboard, OnGrantFailure, Provision};
+use falcon_users::workflows::{Offboard, OnGrantFailure, Provision, ProvisionOutcome};
 use serde_json::json;
 
 use crate::confirm::confirm;
@@ -13,6 +13,7 @@ use crate::failure::{Failure, Outcome};
 use crate::jobs::{self, ProvisionOne};
 use crate::output::Format;
 use crate::output::console;
+use crate::output::plan::count_outcomes;
 use crate::output::{print_all, print_json};
 use crate::records::{GrantRow, UserRow};
 
@@ -42,6 +43,10 @@ async fn provision_one(ctx: &Ctx, args: ProvisionOne) -> Outcome {
     let job = job.stop_on(ctx.changes.begin());
     let outcome = ctx.falcon.provision(&job).await?;
     let (status, user, granted) = (outcome.label(), outcome.user(), outcome.granted());
+    count_outcomes([match outcome {
+        ProvisionOutcome::AlreadyProvisioned { .. } => "already done",
+        _ => "done",
+    }]);
     match ctx.format {
         Format::Json => print_json(&json!({"status": status, "user": user, "granted": granted}))?,
         _ => {
@@ -108,6 +113,9 @@ pub async fn offboard(ctx: &Ctx, job: jobs::Offboard) -> Outcome {
                 .settle(ctx.settle.clone()),
         )
         .await?;
+    if done.executed {
+        count_outcomes(["done"]);
+    }
     show(done.executed)?;
     Ok(ExitCode::SUCCESS)
 }

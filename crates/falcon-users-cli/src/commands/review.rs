@@ -28,6 +28,7 @@ use crate::output::page;
 use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter, table};
 use crate::records::FindingRow;
+use crate::summary;
 
 /// Runs `review`.
 pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
@@ -83,6 +84,7 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     for (cid, err) in &report.failed {
         console::line(format_args!("error: child CID {cid}: {err}"));
     }
+    count_review(&report.summary, report.failed.len());
     let links_unread = report
         .links_unread
         .as_ref()
@@ -179,7 +181,10 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     if hits.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        console::line(format_args!("--fail-on: found {}", hits.join(", ")));
+        console::line(format_args!(
+            "warning: --fail-on: found {}",
+            hits.join(", ")
+        ));
         Ok(ExitCode::from(exit::FINDINGS))
     }
 }
@@ -256,6 +261,18 @@ fn rows<W: Write>(out: &mut W, layout: Layout, report: &ReviewReport) -> io::Res
 }
 
 /// `review: 200 users; 171 findings: no-roles 25, privileged 30, ...`.
+/// The review's counts for the run's summary: users, findings in all and by kind (each kind
+/// present, 0 included), the CIDs that could not be reviewed.
+fn count_review(review: &ReviewSummary, failed_cids: usize) {
+    summary::count("review.users", review.users);
+    summary::count("review.failed_cids", failed_cids as u64);
+    summary::count("findings.total", review.findings.values().sum::<u64>());
+    for kind in FindingKind::ALL {
+        let n = review.findings.get(&kind).copied().unwrap_or(0);
+        summary::count(format!("findings.{kind}"), n);
+    }
+}
+
 fn summary_lines(summary: &ReviewSummary) -> Vec<String> {
     let total: u64 = summary.findings.values().sum();
     let kinds: Vec<String> = FindingKind::ALL

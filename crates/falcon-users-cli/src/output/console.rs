@@ -5,6 +5,7 @@
 
 use std::fmt::{self, Debug, Display};
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
@@ -12,10 +13,37 @@ use tracing_subscriber::fmt::format::Writer;
 
 use super::escape::ForTerminal;
 
+/// `--quiet`: only warnings and errors reach stderr.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Silences the notes (progress, counts, where a file went) from here on; warnings and errors
+/// still print. For scheduled runs, where any output is mailed or paged.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
 /// Writes `message` and a line break to stderr, escaped for a terminal; write errors are
-/// dropped (there is nowhere left to report them).
+/// dropped (there is nowhere left to report them). Under `--quiet`, only a message that says
+/// it is a warning or an error (`warning: ...`, `error: ...`, the words the person reads) is
+/// written.
 pub fn line(message: impl Display) {
+    if QUIET.load(Ordering::Relaxed) {
+        let text = message.to_string();
+        if !is_alarm(&text) {
+            return;
+        }
+        let _ = writeln!(Stderr, "{}", ForTerminal(text));
+        return;
+    }
     let _ = writeln!(Stderr, "{}", ForTerminal(message));
+}
+
+/// Whether a message is one `--quiet` keeps: it starts with `error` or `warning`.
+fn is_alarm(text: &str) -> bool {
+    ["error", "warning"].iter().any(|word| {
+        text.get(..word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    })
 }
 
 /// Writes `message` without a line break (a prompt) and flushes.
@@ -140,6 +168,27 @@ mod tests {
     use falcon_users::validation::is_deceptive_char;
 
     use super::*;
+
+    /// What `--quiet` keeps: the messages that say they are a warning or an error.
+    #[test]
+    fn quiet_keeps_warnings_and_errors_only() {
+        for (message, kept) in [
+            ("error: child CID 0123: denied", true),
+            (
+                "warning: the service does not show 2 users after 90 s",
+                true,
+            ),
+            ("Error: capitalised", true),
+            ("plan: 1 to create, 0 to update", false),
+            ("12 requests (0 retried, 0 rate limited)", false),
+            ("note: the links could not be read", false),
+            ("err", false),
+            ("", false),
+            ("é", false),
+        ] {
+            assert_eq!(is_alarm(message), kept, "{message:?}");
+        }
+    }
 
     /// A title change, a bell, a C1 CSI, a right-to-left override and a forged line.
     const HOSTILE: &str = "\u{1b}]0;pwned\u{7}eve\u{9b}2J\u{202e}moc.elpmaxe\nERROR forged";

@@ -25,6 +25,7 @@ pub fn show_fleet_plan(format: Format, plan: &FleetPlan, document: bool) -> Resu
         }
         _ => {}
     }
+    crate::summary::count("plan.steps", plan.steps.len() as u64);
     console::line(summary(plan));
     Ok(())
 }
@@ -100,6 +101,7 @@ pub fn show_fleet_report(format: Format, report: &FleetApplyReport) -> Result<()
             },
         })
         .collect();
+    super::plan::count_outcomes(rows.iter().map(|r| r.outcome));
     if !rows.is_empty() || format != Format::Table {
         print_all(format, &rows)?;
     }

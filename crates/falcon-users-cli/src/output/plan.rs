@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::console;
 use super::{Column, Format, Record, print_all, print_json};
 use crate::failure::Failure;
+use crate::summary;
 
 /// Prints the plan: `plan` prints it in its format (the plan document itself as JSON); `apply`
 /// shows the rows on a terminal table only, so that its JSON or CSV is the results alone.
@@ -19,6 +20,14 @@ pub fn show_plan(
     looked_up: bool,
 ) -> Result<(), Failure> {
     let (create, update, offboard) = plan.counts();
+    for (name, n) in [
+        ("plan.create", create),
+        ("plan.update", update),
+        ("plan.offboard", offboard),
+        ("plan.unchanged", plan.unchanged),
+    ] {
+        summary::count(name, n as u64);
+    }
     let rows = || {
         let mut rows = plan_rows(plan);
         if !looked_up {
@@ -94,8 +103,17 @@ pub fn show_report(
         })
         .collect();
     rows.extend(more);
+    count_outcomes(rows.iter().map(|r| r.outcome));
     print_all(format, &rows)?;
     Ok(())
+}
+
+/// Counts each result's outcome for the run's summary (`result.done`, `result.failed`, ...),
+/// the words the result rows show.
+pub fn count_outcomes<'a>(outcomes: impl IntoIterator<Item = &'a str>) {
+    for outcome in outcomes {
+        summary::count(format!("result.{}", outcome.replace(' ', "_")), 1);
+    }
 }
 
 fn join(actions: &[Action]) -> String {
