@@ -24,6 +24,7 @@
 //! ```
 
 mod apply;
+mod columns;
 mod journal;
 mod origin;
 mod plan;
@@ -40,6 +41,7 @@ use crate::error::Result;
 /// Where [`Catalogue`] was first defined; it lives with the roles now.
 pub use crate::model::catalogue::Catalogue;
 pub use apply::{ApplyOptions, ApplyReport, ChangeOutcome, ChangeResult};
+pub use columns::{ColumnMap, ReadNotes, ReadOptions, detect_delimiter};
 pub use journal::{Journal, JournalEntry};
 pub use origin::Origin;
 pub use plan::{
@@ -47,7 +49,7 @@ pub use plan::{
 };
 pub use rows::{
     COLUMNS, MAX_BYTES, MAX_ENTRIES, MAX_LINE_BYTES, MAX_ROLES_PER_ENTRY, Roster, RosterEntry,
-    RosterRole,
+    RosterFormat, RosterRole,
 };
 pub use state::{CidState, TenantState, UserState};
 pub use targeted::{BulkPlan, RoleEdit, Targets, edit_plan, locate, offboard_plan};
