@@ -60,15 +60,15 @@ use crate::error::Result;
 /// Where [`Catalogue`] was first defined; it lives with the roles now.
 pub use crate::model::catalogue::Catalogue;
 pub use apply::{ApplyOptions, ApplyReport, ChangeOutcome, ChangeResult};
-pub use columns::{ColumnMap, ReadNotes, ReadOptions, detect_delimiter};
+pub use columns::{COLUMNS, ColumnMap, ReadNotes, ReadOptions, detect_delimiter};
 pub use journal::{Journal, JournalEntry};
 pub use origin::Origin;
 pub use plan::{
     Action, Change, Guardrails, Mode, PLAN_VERSION, Plan, PlanOptions, actions, plan, position,
 };
 pub use rows::{
-    COLUMNS, MAX_BYTES, MAX_ENTRIES, MAX_LINE_BYTES, MAX_ROLES_PER_ENTRY, Roster, RosterEntry,
-    RosterFormat, RosterRole,
+    MAX_BYTES, MAX_ENTRIES, MAX_LINE_BYTES, MAX_ROLES_PER_ENTRY, Roster, RosterEntry, RosterFormat,
+    RosterRole,
 };
 pub use state::{CidState, TenantState, UserState};
 pub use targeted::{BulkPlan, RoleEdit, Targets, edit_plan, locate, offboard_plan};

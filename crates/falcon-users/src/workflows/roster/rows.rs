@@ -13,18 +13,8 @@ use crate::model::cid::Cid;
 use crate::model::spelling::did_you_mean;
 use crate::model::validation::{checked_name, is_deceptive_char, validate_email};
 use crate::workflows::roster::columns::{
-    ColumnMap, ReadNotes, ReadOptions, detect_delimiter, same_header,
+    COLUMNS, ColumnMap, ReadNotes, ReadOptions, detect_delimiter, same_header,
 };
-
-/// The columns a roster may have, in the order an export writes them.
-pub const COLUMNS: [&str; 6] = [
-    "uid",
-    "first_name",
-    "last_name",
-    "roles",
-    "cid",
-    "expires_at",
-];
 
 /// The most rows a roster may have: far beyond any tenant, small enough to hold in memory.
 pub const MAX_ENTRIES: usize = 1_000_000;
