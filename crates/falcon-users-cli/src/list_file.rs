@@ -2,7 +2,10 @@
 //! `grants … --users-from FILE`. One reader, so that every list is read by the same rules and
 //! within the same bounds:
 //!
-//! - UTF-8 text, one entry a line, surrounding spaces trimmed, blank lines skipped;
+//! - a path, or `-` for standard input ([`input`]);
+//! - UTF-8 text (a byte-order mark dropped; another encoding refused with the line of its
+//!   first byte that is not UTF-8), one entry a line, surrounding spaces trimmed, blank lines
+//!   skipped;
 //! - `#` starts a comment at the start of a line or after a space or a tab (so `CID  # note`
 //!   is a CID, and `a#b@example.com` a login);
 //! - at most [`MAX_BYTES`] (read with that bound: `/dev/zero` is refused at once) and
