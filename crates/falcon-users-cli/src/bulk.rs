@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use falcon_users::Error;
 use falcon_users::workflows::roster::{
-    ApplyOptions, BulkPlan, Guardrails, Journal, PlanOptions, RoleEdit, Roster, Targets,
+    ApplyOptions, BulkPlan, ColumnMap, Guardrails, Journal, PlanOptions, RoleEdit, Targets,
     TenantState, edit_plan, locate, offboard_plan, plan,
 };
 use falcon_users::{Cid, UserRef};
@@ -19,15 +18,20 @@ use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::jobs::{EditRoles, OffboardMany, ProvisionFromFile, Users};
 use crate::journal_file::JournalFile;
-use crate::list_file;
 use crate::member_cids::MemberCids;
 use crate::output::console;
 use crate::output::plan::{ResultRow, show_plan, show_report};
+use crate::roster_file::{self, Reading};
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
 /// lookup first (a login found taken is completed instead) and a grant.
 pub async fn provision(ctx: &Ctx, args: &ProvisionFromFile) -> Outcome {
-    let roster = Roster::from_path(&args.file)?;
+    let reading = Reading {
+        map: args.map.as_ref(),
+        standing: ctx.map.as_ref(),
+        default_roles: &args.roles,
+    };
+    let roster = roster_file::roster(&args.file, reading)?;
     let options = PlanOptions::new()
         .member_cids(args.member_cids.iter().flat_map(|m| m.0.iter().cloned()))
         .concurrency(args.concurrency);
@@ -65,7 +69,10 @@ pub async fn provision(ctx: &Ctx, args: &ProvisionFromFile) -> Outcome {
 pub async fn offboard(ctx: &Ctx, args: &OffboardMany) -> Outcome {
     let mut named: Vec<String> = args.users.clone();
     if let Some(file) = &args.from {
-        named.extend(users_in(file)?);
+        named.extend(roster_file::users(
+            file,
+            users_reading(ctx, args.map.as_ref()),
+        )?);
     }
     let members = args.member_cids.as_ref();
     let (state, named, nowhere) = read_logins(
@@ -95,7 +102,8 @@ pub async fn edit_roles(ctx: &Ctx, job: &EditRoles) -> Outcome {
     let members = job.member_cids.as_ref();
     let (state, named, nowhere) = match &job.users {
         Users::File(file) => {
-            let logins = logins_of(ctx, users_in(file)?, members).await?;
+            let users = roster_file::users(file, users_reading(ctx, job.map.as_ref()))?;
+            let logins = logins_of(ctx, users, members).await?;
             read_logins(ctx, logins, members, job.concurrency).await?
         }
         Users::Filter(fql) => {
@@ -213,33 +221,13 @@ async fn logins_of(
         .collect())
 }
 
-/// The logins of a file: a roster CSV (its `uid` column) when the first line is a header
-/// naming `uid`, else a [list file](crate::list_file) of one login (or UUID) a line. Either way
-/// within the list file bounds, each login once.
-fn users_in(file: &Path) -> Result<Vec<String>, Failure> {
-    let refused = |reason: String| {
-        Failure::Sdk(Error::InvalidInput {
-            field: "from",
-            reason,
-        })
-    };
-    let text = list_file::read(file, "list of users").map_err(refused)?;
-    let first = text.lines().next().unwrap_or_default().to_lowercase();
-    let logins = if first
-        .split(',')
-        .any(|c| c.trim().trim_matches('"') == "uid")
-    {
-        let roster = Roster::from_csv(text.as_bytes())?;
-        let rows = roster
-            .entries()
-            .iter()
-            .map(|e| (Some(e.row), e.uid.as_str()));
-        list_file::distinct(rows, |uid| Ok(uid.to_owned()))
-    } else {
-        let lines = list_file::entries(&text).map(|(n, login)| (Some(n), login));
-        list_file::distinct(lines, |login| Ok(login.to_owned()))
-    };
-    logins.map_err(|e| refused(format!("{}: {e}", file.display())))
+/// How a list of users is read: its login column as `--map` names it, else as the profile's.
+fn users_reading<'a>(ctx: &'a Ctx, map: Option<&'a ColumnMap>) -> Reading<'a> {
+    Reading {
+        map,
+        standing: ctx.map.as_ref(),
+        default_roles: &[],
+    }
 }
 
 /// How a bulk command runs.

@@ -8,6 +8,7 @@ use clap_complete::Shell;
 
 use falcon_users::types::{CombinedUserRolesV2Sort, QueryUserV1Sort};
 use falcon_users::workflows::review::FindingKind;
+use falcon_users::workflows::roster::ColumnMap;
 
 use crate::expiry;
 use crate::member_cids::{self, MemberCids};
@@ -352,6 +353,11 @@ pub enum UsersCommand {
 }
 
 /// A `users list --sort` value as the spec spells it (`uid`, `uid|asc`, `uid|desc`, ...).
+/// `--map COLUMN=HEADER,...` (see [`ColumnMap`]).
+fn parse_map(text: &str) -> Result<ColumnMap, String> {
+    text.parse().map_err(|e: falcon_users::Error| e.to_string())
+}
+
 fn parse_user_sort(text: &str) -> Result<QueryUserV1Sort, String> {
     text.trim().parse().map_err(|_| {
         format!(
@@ -477,7 +483,8 @@ pub enum GrantsCommand {
 /// The users of a bulk `grants` command.
 #[derive(Debug, Args)]
 pub struct BulkUsers {
-    /// The users of this file: one login per line, or a roster CSV (its uid column).
+    /// The users of this file (`-`: standard input): one login per line, or a table with a
+    /// header whose login column is named uid, login, email, user (or as --map names it).
     #[arg(
         long,
         value_name = "FILE",
@@ -485,6 +492,10 @@ pub struct BulkUsers {
         group = "users_source"
     )]
     pub users_from: Option<PathBuf>,
+    /// With --users-from: the file's login column, as `uid=HEADER` (such as uid=Email)
+    /// [default: the profile's `map`, else a column named uid, login, email or user].
+    #[arg(long, value_name = "uid=HEADER", value_parser = parse_map, requires = "users_from")]
+    pub map: Option<ColumnMap>,
     /// The users this FQL filter matches (such as uid:'*@corp.example.com').
     #[arg(long, value_name = "FQL", group = "users_source")]
     pub filter: Option<String>,
@@ -512,13 +523,9 @@ pub struct ProvisionArgs {
     /// Login (email).
     #[arg(required_unless_present = "from", conflicts_with = "from")]
     pub uid: Option<String>,
-    /// Roles to grant, by id or display name (comma-separated or repeated).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        required_unless_present = "from",
-        conflicts_with = "from"
-    )]
+    /// Roles to grant, by id or display name (comma-separated or repeated). With --from: the
+    /// roles of every row that names none (a row's own roles win).
+    #[arg(long, value_delimiter = ',', required_unless_present = "from")]
     pub roles: Vec<String>,
     /// First name.
     #[arg(long, conflicts_with = "from")]
@@ -532,10 +539,16 @@ pub struct ProvisionArgs {
     /// Use the legacy CreateUser operation.
     #[arg(long, conflicts_with = "from")]
     pub legacy: bool,
-    /// Provision every row of a roster (CSV or JSON, as for `plan`): created with its roles,
-    /// or, when the login exists, given the roles it lacks.
+    /// Provision every row of a roster (CSV or JSON, as for `plan`; `-`: standard input):
+    /// created with its roles, or, when the login exists, given the roles it lacks.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+    /// With --from: read the roster's columns from these headers, COLUMN=HEADER pairs
+    /// separated by commas (uid=Email,first_name=First Name,last_name=Last Name,roles=Roles;
+    /// a header holding a comma in double quotes); the columns it does not name are ignored
+    /// [default: the profile's `map`, for a file whose header is not a roster's own].
+    #[arg(long, value_name = "COLUMN=HEADER,...", value_parser = parse_map, requires = "from")]
+    pub map: Option<ColumnMap>,
     /// With --from: show what would be done, change nothing.
     #[arg(long, requires = "from")]
     pub dry_run: bool,
@@ -557,9 +570,15 @@ pub struct OffboardArgs {
     /// UUIDs or emails (several: one confirmation and one result table for all).
     #[arg(required_unless_present = "from")]
     pub users: Vec<String>,
-    /// A file of users: one login per line, or a roster CSV (its uid column).
+    /// A file of users (`-`: standard input): one login per line, or a table with a header
+    /// (a leavers export) whose login column is named uid, login, email, user (or as --map
+    /// names it); its other columns are ignored.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+    /// With --from: the file's login column, as `uid=HEADER` (such as uid=Email)
+    /// [default: the profile's `map`, else a column named uid, login, email or user].
+    #[arg(long, value_name = "uid=HEADER", value_parser = parse_map, requires = "from")]
+    pub map: Option<ColumnMap>,
     /// A user who does not exist is reported "absent", not as a failure.
     #[arg(long)]
     pub missing_ok: bool,
@@ -817,13 +836,19 @@ pub struct PlanningArgs {
     /// other CID is refused.
     #[arg(long, value_name = "LIST", value_parser = member_cids::parse)]
     pub member_cids: Option<MemberCids>,
+    /// Read the roster's columns from these headers, COLUMN=HEADER pairs separated by commas
+    /// (uid=Email,first_name=First Name,last_name=Last Name,roles=Roles); the columns it does
+    /// not name are ignored [default: the profile's `map`, for a file whose header is not a
+    /// roster's own].
+    #[arg(long, value_name = "COLUMN=HEADER,...", value_parser = parse_map)]
+    pub map: Option<ColumnMap>,
 }
 
 /// `plan ...`
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The roster: a .csv (header row: uid, first_name, last_name, roles, cid, expires_at)
-    /// or a .json array.
+    /// The roster: a .csv (header row: uid, first_name, last_name, roles, cid, expires_at,
+    /// or the headers --map names) or a .json array; `-`: standard input.
     pub roster: PathBuf,
     #[command(flatten)]
     pub planning: PlanningArgs,
@@ -835,7 +860,8 @@ pub struct PlanArgs {
 /// `apply ...`
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A plan saved by `plan -o`, or a roster to plan and apply in one go.
+    /// A plan saved by `plan -o`, or a roster to plan and apply in one go (`-`: a roster from
+    /// standard input, with --journal and --yes).
     pub file: PathBuf,
     #[command(flatten)]
     pub planning: PlanningArgs,

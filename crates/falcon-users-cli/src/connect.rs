@@ -1,5 +1,6 @@
 //! Turning flags, environment and profile into a `Falcon` client, or into an embedded simulator.
 
+use falcon_users::workflows::roster::ColumnMap;
 use falcon_users::{Credentials, Falcon, FalconBuilder};
 #[cfg(feature = "simulator")]
 use falcon_users_sim::{SimConfig, Simulator};
@@ -16,6 +17,8 @@ use crate::sim_state::{self, Store};
 pub struct Connection {
     /// The client.
     pub falcon: Falcon,
+    /// The profile's column mapping, for the commands that read rosters.
+    pub map: Option<ColumnMap>,
     /// The embedded simulator, if any.
     #[cfg(feature = "simulator")]
     pub embedded: Option<Embedded>,
@@ -103,8 +106,11 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
         .member_cid
         .clone()
         .or_else(|| from_profile(|p| &p.member_cid));
+    let map = profile.as_ref().and_then(|p| p.map.clone());
     if simulating(global, cloud.as_deref()) {
-        return embedded(global, member_cid.as_deref()).await;
+        let mut connection = embedded(global, member_cid.as_deref()).await?;
+        connection.map = map;
+        return Ok(connection);
     }
     #[cfg(feature = "simulator")]
     if global.sim.sim_read_lag.is_some() {
@@ -144,6 +150,7 @@ pub async fn connect(global: &Global) -> Result<Connection, Failure> {
     builder = builder.user_agent(format!("falcon-users-cli/{}", env!("CARGO_PKG_VERSION")));
     Ok(Connection {
         falcon: builder.build()?,
+        map,
         #[cfg(feature = "simulator")]
         embedded: None,
     })
@@ -187,6 +194,7 @@ async fn embedded(global: &Global, member_cid: Option<&str>) -> Result<Connectio
     let clock_at_start = simulator.clock().advanced();
     Ok(Connection {
         falcon: builder.build()?,
+        map: None,
         embedded: Some(Embedded {
             simulator,
             store,

@@ -4,6 +4,7 @@ use falcon_users::Falcon;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use falcon_users::workflows::roster::ColumnMap;
 use falcon_users::workflows::{Settle, Waiting};
 
 use crate::interrupt::Changes;
@@ -29,6 +30,8 @@ pub struct Ctx {
     /// Where this command records its snapshot in the history (the file, and whether it is
     /// the default place), or why no place could be found; `None`: it records none.
     pub history: Option<Result<(PathBuf, bool), String>>,
+    /// The profile's column mapping for rosters and lists of users (`--map` wins over it).
+    pub map: Option<ColumnMap>,
 }
 
 /// The wait `--settle SECS` asks for, saying on stderr when it starts and how it ended (a check

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use falcon_users::types::CombinedUserRolesV2Sort;
-use falcon_users::workflows::roster::RoleEdit;
+use falcon_users::workflows::roster::{ColumnMap, RoleEdit};
 
 use falcon_users::workflows::Fleet;
 
@@ -17,6 +17,7 @@ use crate::cli::{
 };
 use crate::exit;
 use crate::failure::Failure;
+use crate::input;
 use crate::member_cids::{MemberCids, Use};
 
 /// A command that works against a tenant, its arguments resolved into the job it runs. Made
@@ -58,6 +59,15 @@ impl TryFrom<Command> for Job {
     type Error = Failure;
 
     fn try_from(command: Command) -> Result<Self, Failure> {
+        let job = Job::of(command)?;
+        job.claim_stdin()
+            .map_err(|reason| Failure::Exit(exit::USAGE, reason))?;
+        Ok(job)
+    }
+}
+
+impl Job {
+    fn of(command: Command) -> Result<Self, Failure> {
         Ok(match command {
             Command::Users(c) => Job::Users(c),
             Command::Roles(c) => Job::Roles(c),
@@ -89,6 +99,26 @@ impl TryFrom<Command> for Job {
 }
 
 impl Job {
+    /// Claims standard input for the job's file argument given as `-` (see
+    /// [`input::claim`]): `-` also given for `--member-cids @-` (read as the arguments were
+    /// parsed) is refused here, before connecting.
+    fn claim_stdin(&self) -> Result<(), String> {
+        let (path, what) = match self {
+            Job::Provision(Provision::FromFile(job)) => (&job.file, "roster"),
+            Job::Plan(args) => (&args.roster, "roster"),
+            Job::Apply(args) => (&args.file, "roster"),
+            Job::Offboard(Offboard::Many(OffboardMany {
+                from: Some(file), ..
+            })) => (file, "list of users"),
+            Job::Grants(Grants::Many(EditRoles {
+                users: Users::File(file),
+                ..
+            })) => (file, "list of users"),
+            _ => return Ok(()),
+        };
+        input::claim(path, what)
+    }
+
     /// The `--member-cids` of the job (or `grants`' `--cid`), when it has some, whether the job
     /// changes the tenants they name, and the flag's name (for messages): what is resolved against the children once connected
     /// ([`MemberCids::resolve`]), whichever command took it. `plan` counts as a change: its
@@ -177,8 +207,12 @@ pub struct ProvisionOne {
 /// Every row of a roster, provisioned as one bulk change.
 #[derive(Debug)]
 pub struct ProvisionFromFile {
-    /// The roster (CSV or JSON).
+    /// The roster (CSV or JSON; `-`: standard input).
     pub file: PathBuf,
+    /// `--map`: the roster's columns by header.
+    pub map: Option<ColumnMap>,
+    /// `--roles`: the roles of a row that names none.
+    pub roles: Vec<String>,
     /// Show what would be done, change nothing.
     pub dry_run: bool,
     /// The member CIDs the rows may name.
@@ -196,6 +230,8 @@ impl TryFrom<ProvisionArgs> for Provision {
         if let Some(file) = args.from {
             return Ok(Provision::FromFile(ProvisionFromFile {
                 file,
+                map: args.map,
+                roles: args.roles,
                 dry_run: args.dry_run,
                 member_cids: args.member_cids,
                 journal: args.journal,
@@ -240,6 +276,8 @@ pub struct OffboardMany {
     pub users: Vec<String>,
     /// A file of more users.
     pub from: Option<PathBuf>,
+    /// `--map`: the file's login column by header.
+    pub map: Option<ColumnMap>,
     /// An absent user is not a failure.
     pub missing_ok: bool,
     /// Look for each user in these member CIDs.
@@ -267,6 +305,7 @@ impl From<OffboardArgs> for Offboard {
         Offboard::Many(OffboardMany {
             users: args.users,
             from: args.from,
+            map: args.map,
             missing_ok: args.missing_ok,
             member_cids: args.member_cids,
             dry_run: args.dry_run,
@@ -323,6 +362,8 @@ pub struct EditRoles {
     pub roles: Vec<String>,
     /// Who.
     pub users: Users,
+    /// `--map`: the login column of `--users-from` by header.
+    pub map: Option<ColumnMap>,
     /// Look for each user in these member CIDs.
     pub member_cids: Option<MemberCids>,
     /// Append a JSON line per action here.
@@ -336,7 +377,7 @@ pub struct EditRoles {
 /// The users of a bulk role edit.
 #[derive(Debug)]
 pub enum Users {
-    /// One login a line, or a roster CSV's uid column.
+    /// One login a line, or a table's login column.
     File(PathBuf),
     /// The users an FQL filter matches.
     Filter(String),
@@ -355,6 +396,7 @@ impl EditRoles {
             edit,
             roles,
             users,
+            map: bulk.map,
             member_cids: bulk.member_cids,
             journal: bulk.journal,
             dry_run: bulk.dry_run,
@@ -491,11 +533,21 @@ mod tests {
             "--dry-run",
             "--concurrency",
             "3",
+            "--roles",
+            "falcon_console_guest",
+            "--map",
+            "uid=Email,first_name=First Name",
         ]) {
             Provision::FromFile(job) => {
                 assert_eq!(job.file, PathBuf::from("r.csv"));
                 assert!(job.dry_run);
                 assert_eq!(job.concurrency, 3);
+                // The batch's default roles, no longer refused beside --from.
+                assert_eq!(job.roles, ["falcon_console_guest"]);
+                assert_eq!(
+                    job.map.map(|m| m.to_string()).as_deref(),
+                    Some("uid=Email,first_name=First Name")
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -2,7 +2,10 @@
 //! `grants … --users-from FILE`. One reader, so that every list is read by the same rules and
 //! within the same bounds:
 //!
-//! - UTF-8 text, one entry a line, surrounding spaces trimmed, blank lines skipped;
+//! - a path, or `-` for standard input ([`input`]);
+//! - UTF-8 text (a byte-order mark dropped; another encoding refused with the line of its
+//!   first byte that is not UTF-8), one entry a line, surrounding spaces trimmed, blank lines
+//!   skipped;
 //! - `#` starts a comment at the start of a line or after a space or a tab (so `CID  # note`
 //!   is a CID, and `a#b@example.com` a login);
 //! - at most [`MAX_BYTES`] (read with that bound: `/dev/zero` is refused at once) and
@@ -15,30 +18,45 @@ use std::hash::Hash;
 use std::io::Read;
 use std::path::Path;
 
+use crate::input;
+
 /// The largest list file read: 16 MiB (100,000 logins of 160 characters).
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The most entries a list may have: far more CIDs or users than one command should name.
 pub const MAX_ENTRIES: usize = 100_000;
 
-/// The text of the list file `path`, refused when larger than [`MAX_BYTES`] or not UTF-8.
-/// `what` names the list in errors ("CID list").
+/// The text of the list file `path` (`-`: standard input, see [`input`]), refused when
+/// larger than [`MAX_BYTES`] or not UTF-8 (naming the line of the first byte that is not); an
+/// Excel byte-order mark is dropped. `what` names the list in errors ("CID list").
 pub fn read(path: &Path, what: &str) -> Result<String, String> {
-    let cannot =
-        |e: &dyn std::fmt::Display| format!("cannot read the {what} {}: {e}", path.display());
-    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+    let input = input::open(path, what)?;
+    let name = input.name().to_owned();
     let mut bytes = Vec::new();
-    file.take(MAX_BYTES + 1)
+    input
+        .take(MAX_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| cannot(&e))?;
+        .map_err(|e| format!("cannot read the {what} {name}: {e}"))?;
     if bytes.len() as u64 > MAX_BYTES {
         return Err(format!(
-            "{}: larger than {} MiB, the most a {what} may be",
-            path.display(),
+            "{name}: larger than {} MiB, the most a {what} may be",
             MAX_BYTES / (1024 * 1024)
         ));
     }
-    String::from_utf8(bytes).map_err(|_| cannot(&"not UTF-8 text"))
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        format!(
+            "cannot read the {what} {name}: line {line}: byte 0x{:02X} is not UTF-8 text: the \
+             file is in another encoding (such as Windows-1252); save it as UTF-8",
+            bytes[at]
+        )
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
 }
 
 /// The entries of a list's text, each with its line number (from 1).
@@ -158,5 +176,23 @@ mod tests {
         assert!(missing.contains("cannot read the CID list"), "{missing}");
         std::fs::write(&big, b"\xff\xfe").unwrap();
         assert!(read(&big, "CID list").unwrap_err().contains("not UTF-8"));
+    }
+
+    /// A Windows-1252 file is refused naming the line of its first such byte; a UTF-8 file
+    /// saved with a byte-order mark reads as without.
+    #[test]
+    fn encodings_name_the_line_and_a_byte_order_mark_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leavers.txt");
+        std::fs::write(&path, b"ann@example.com\r\njos\xe9@example.com\r\n").unwrap();
+        let err = read(&path, "list of users").unwrap_err();
+        assert!(
+            err.contains("leavers.txt: line 2: byte 0xE9 is not UTF-8 text")
+                && err.contains("Windows-1252"),
+            "{err}"
+        );
+        std::fs::write(&path, b"\xef\xbb\xbfann@example.com\n").unwrap();
+        let text = read(&path, "list of users").unwrap();
+        assert_eq!(entries(&text).collect::<Vec<_>>(), [(1, "ann@example.com")]);
     }
 }

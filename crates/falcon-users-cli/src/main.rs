@@ -20,6 +20,7 @@ mod exit;
 mod expiry;
 mod failure;
 mod history_file;
+mod input;
 mod interrupt;
 mod jobs;
 mod journal_file;
@@ -28,6 +29,7 @@ mod member_cids;
 mod output;
 mod profile;
 mod records;
+mod roster_file;
 mod secret_source;
 #[cfg(feature = "simulator")]
 mod sim_state;
@@ -191,6 +193,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         changes,
         settle: ctx::settle(global.settle),
         history,
+        map: connection.map.clone(),
     };
     let outcome = match job {
         Job::Users(c) => commands::users::run(&ctx, c).await,

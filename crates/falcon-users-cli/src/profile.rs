@@ -14,13 +14,22 @@
 //! client_id = "4567ef..."
 //! member_cid = "89abcdef0123456789abcdef01234567"
 //! client_secret_file = "~/.config/falcon-users/child.secret"
+//!
+//! # How this tenant's HR export names the roster's columns (`--map` overrides it).
+//! [profiles.child.map]
+//! uid = "Email"
+//! first_name = "First Name"
+//! last_name = "Last Name"
 //! ```
+//!
+//! `map` may also be written as `--map` takes it: `map = "uid=Email,first_name=First Name"`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use falcon_users::workflows::roster::ColumnMap;
 use serde::Deserialize;
 
 use crate::base_dir::BaseDir;
@@ -55,6 +64,15 @@ struct Entry {
     client_secret_file: Option<PathBuf>,
     secret_command: Option<Vec<String>>,
     secret_command_timeout: Option<u64>,
+    map: Option<MapSetting>,
+}
+
+/// A profile's `map`: a table of column = header, or the text `--map` takes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum MapSetting {
+    Text(String),
+    Table(BTreeMap<String, String>),
 }
 
 /// A secret written into the config file; never printed.
@@ -83,6 +101,9 @@ pub struct Profile {
     pub member_cid: Option<String>,
     /// Where the secret comes from, if the profile says.
     pub secret: Option<SecretSource>,
+    /// How this tenant's rosters name their columns, when not as a roster does (`--map`
+    /// overrides it).
+    pub map: Option<ColumnMap>,
 }
 
 /// The profiles of a config file, in name order.
@@ -190,7 +211,14 @@ fn parse(path: &Path, text: &str, mode: u32) -> Result<Config, Failure> {
     let mut profiles = Vec::with_capacity(file.profiles.len());
     for (name, entry) in file.profiles {
         let secret = secret_source(&name, entry_sources(&entry, base), mode, path)?;
+        let map = entry
+            .map
+            .as_ref()
+            .map(column_map)
+            .transpose()
+            .map_err(|e| usage(format!("profile {name:?} in {}: map: {e}", path.display())))?;
         profiles.push(Profile {
+            map,
             is_default: file.default_profile.as_deref() == Some(name.as_str()),
             name,
             client_id: entry.client_id,
@@ -212,6 +240,18 @@ fn parse(path: &Path, text: &str, mode: u32) -> Result<Config, Failure> {
         profiles,
         default_profile: file.default_profile,
     })
+}
+
+/// The column mapping a profile's `map` writes, checked as `--map` is.
+fn column_map(setting: &MapSetting) -> Result<ColumnMap, falcon_users::Error> {
+    match setting {
+        MapSetting::Text(text) => text.parse(),
+        MapSetting::Table(table) => table
+            .iter()
+            .try_fold(ColumnMap::new(), |map, (column, header)| {
+                map.with(column, header)
+            }),
+    }
 }
 
 /// Every secret source a profile names (at most one is allowed).
@@ -376,6 +416,47 @@ mod tests {
             config.profiles[0].secret,
             Some(SecretSource::Command { timeout, .. }) if timeout == Duration::from_secs(5)
         ));
+    }
+
+    #[test]
+    fn a_profile_map_is_a_table_or_the_text_of_map_and_is_checked() {
+        let config = parsed(
+            r#"
+            [profiles.hr]
+            map = { uid = "Email", first_name = "First Name" }
+            [profiles.text]
+            map = 'uid=Email,last_name="Last, Name"'
+            [profiles.none]
+            "#,
+            0o600,
+        )
+        .expect("valid");
+        let maps: Vec<Option<String>> = config
+            .profiles
+            .iter()
+            .map(|p| p.map.as_ref().map(ToString::to_string))
+            .collect();
+        assert_eq!(
+            maps,
+            [
+                Some("first_name=First Name,uid=Email".to_owned()),
+                None,
+                Some("uid=Email,last_name=\"Last, Name\"".to_owned()),
+            ]
+        );
+        for (text, want) in [
+            (
+                "[profiles.a.map]\nuid = \"Email\"\nfrist_name = \"First\"",
+                "profile \"a\" in /cfg/falcon-users/config.toml: map: invalid column mapping: unknown roster column \"frist_name\"; did you mean first_name?",
+            ),
+            (
+                "[profiles.a]\nmap = \"Email\"",
+                "\"Email\" is not COLUMN=HEADER",
+            ),
+        ] {
+            let err = parsed(text, 0o600).expect_err(text);
+            assert!(err.contains(want), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -31,6 +31,8 @@ mod help;
 mod history;
 #[path = "cli/hostile.rs"]
 mod hostile;
+#[path = "cli/hr_files.rs"]
+mod hr_files;
 #[path = "cli/inventory.rs"]
 mod inventory;
 #[path = "cli/network.rs"]

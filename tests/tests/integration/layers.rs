@@ -168,12 +168,14 @@ fn cli_layers_point_down() {
     assert_layers(
         "falcon-users-cli",
         &[
-            &["exit", "base_dir"],
+            &["exit", "base_dir", "input"],
             &["failure", "summary"],
             &["list_file", "expiry"],
             &["output"],
             // Parsed as an input, resolved against the service (warnings on the console).
             &["member_cids"],
+            // Rosters and lists of users, mapped, from files or standard input.
+            &["roster_file"],
             &["records"],
             &["cli"],
             &["confirm", "interrupt", "journal_file", "secret_source"],

@@ -18,12 +18,14 @@ use crate::confirm::confirm;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::input::is_stdin;
 use crate::journal_file::JournalFile;
 use crate::output::Format;
 use crate::output::console;
 use crate::output::file::OutputFile;
 use crate::output::plan::{show_plan, show_report};
 use crate::output::{Column, JsonLayout, Layout, Record, RowWriter};
+use crate::roster_file::{self, Reading};
 
 /// Runs `roster`: the tenant as a roster CSV.
 pub async fn export(ctx: &Ctx, args: RosterArgs) -> Outcome {
@@ -78,6 +80,15 @@ pub async fn plan(ctx: &Ctx, args: PlanArgs) -> Outcome {
 
 /// Runs `apply`.
 pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
+    // A roster from standard input has no place for the journal to go beside it.
+    if is_stdin(&args.file) && args.journal.is_none() {
+        return Err(Failure::Exit(
+            exit::USAGE,
+            "apply -: name the journal with --journal FILE (a roster read from standard \
+             input has no place beside it for one)"
+                .into(),
+        ));
+    }
     let guardrails = guardrails_of(&args.planning);
     let (plan, verify) = match saved_plan(&args.file)? {
         Some(plan) => {
@@ -175,6 +186,9 @@ fn as_planned(plan: &Plan, args: &PlanningArgs) -> Result<(), Failure> {
             differ.push("--member-cids (the plan was made with other member CIDs)".to_owned());
         }
     }
+    if args.map.is_some() {
+        differ.push("--map (the plan's roster was read when it was made)".to_owned());
+    }
     if differ.is_empty() {
         return Ok(());
     }
@@ -202,7 +216,12 @@ fn mode_name(mode: Mode) -> &'static str {
 
 /// Reads the roster and the tenant, and plans.
 async fn make_plan(ctx: &Ctx, roster: &Path, args: &PlanningArgs) -> Result<Plan, Failure> {
-    let roster = Roster::from_path(roster)?;
+    let reading = Reading {
+        map: args.map.as_ref(),
+        standing: ctx.map.as_ref(),
+        default_roles: &[],
+    };
+    let roster = roster_file::roster(roster, reading)?;
     let options = PlanOptions::new()
         .mode(args.mode.map_or(Mode::Additive, mode_of))
         .prune(args.prune)

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::role_ref::RoleRef;
+use crate::model::spelling::closest;
 use crate::model::views::Role;
 
 /// The roles a CID offers: what role names (a roster's, a caller's [`RoleRef`]s) are resolved
@@ -163,18 +164,12 @@ impl Catalogue {
 
     /// The id or name closest to `lower`, if it is close enough to be a typo.
     fn suggestion(&self, lower: &str) -> Option<&str> {
-        self.roles
-            .iter()
-            .flat_map(|(id, name)| [id.as_str(), name.as_str()])
-            .map(|candidate| {
-                (
-                    strsim::normalized_damerau_levenshtein(lower, &candidate.to_lowercase()),
-                    candidate,
-                )
-            })
-            .filter(|(score, _)| *score >= 0.7)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, candidate)| candidate)
+        closest(
+            lower,
+            self.roles
+                .iter()
+                .flat_map(|(id, name)| [id.as_str(), name.as_str()]),
+        )
     }
 
     /// Every role id, in order.

@@ -10,6 +10,25 @@
 //! carry its own end as `role@2030-01-02T15:04:05Z`. Every problem is reported with its row
 //! before anything is read or planned.
 //!
+//! A file with other headers (an HR export) is read through a [`ColumnMap`]
+//! ([`ReadOptions::map`]): only the columns it names are read, the others listed in
+//! [`ReadNotes::ignored`]. A CSV's delimiter (`,`, `;` or a tab) is told from its header line;
+//! rows with every cell empty are skipped; [`ReadOptions::default_roles`] gives the rows that
+//! name no roles the batch's.
+//!
+//! ```
+//! use falcon_users::workflows::roster::{ReadOptions, Roster};
+//! let export = "Email;First Name;Last Name;Department\n\
+//!               ann@example.com;Ann;Lee;Sales\n\
+//!               ;;;\n";
+//! let options = ReadOptions::new()
+//!     .map("uid=Email,first_name=First Name,last_name=Last Name".parse().unwrap())
+//!     .default_roles(["falcon_console_guest"]);
+//! let (roster, notes) = Roster::read_csv(export.as_bytes(), &options).unwrap();
+//! assert_eq!(roster.entries()[0].roles[0].role, "falcon_console_guest");
+//! assert_eq!((notes.delimiter, notes.ignored, notes.blank_rows), (Some(';'), vec!["Department".to_owned()], 1));
+//! ```
+//!
 //! ```
 //! use falcon_users::workflows::roster::Roster;
 //! let csv = "uid,first_name,last_name,roles\n\
@@ -24,6 +43,7 @@
 //! ```
 
 mod apply;
+mod columns;
 mod journal;
 mod origin;
 mod plan;
@@ -40,13 +60,14 @@ use crate::error::Result;
 /// Where [`Catalogue`] was first defined; it lives with the roles now.
 pub use crate::model::catalogue::Catalogue;
 pub use apply::{ApplyOptions, ApplyReport, ChangeOutcome, ChangeResult};
+pub use columns::{COLUMNS, ColumnMap, ReadNotes, ReadOptions, detect_delimiter};
 pub use journal::{Journal, JournalEntry};
 pub use origin::Origin;
 pub use plan::{
     Action, Change, Guardrails, Mode, PLAN_VERSION, Plan, PlanOptions, actions, plan, position,
 };
 pub use rows::{
-    COLUMNS, MAX_BYTES, MAX_ENTRIES, MAX_LINE_BYTES, MAX_ROLES_PER_ENTRY, Roster, RosterEntry,
+    MAX_BYTES, MAX_ENTRIES, MAX_LINE_BYTES, MAX_ROLES_PER_ENTRY, Roster, RosterEntry, RosterFormat,
     RosterRole,
 };
 pub use state::{CidState, TenantState, UserState};

@@ -2,7 +2,7 @@
 //! CIDs, ends), every problem reported with its row; written back as CSV.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -10,17 +10,11 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result, RowProblem};
 use crate::model::cid::Cid;
+use crate::model::spelling::did_you_mean;
 use crate::model::validation::{checked_name, is_deceptive_char, validate_email};
-
-/// The columns a roster may have, in the order an export writes them.
-pub const COLUMNS: [&str; 6] = [
-    "uid",
-    "first_name",
-    "last_name",
-    "roles",
-    "cid",
-    "expires_at",
-];
+use crate::workflows::roster::columns::{
+    COLUMNS, ColumnMap, ReadNotes, ReadOptions, detect_delimiter, same_header,
+};
 
 /// The most rows a roster may have: far beyond any tenant, small enough to hold in memory.
 pub const MAX_ENTRIES: usize = 1_000_000;
@@ -103,33 +97,98 @@ impl Roster {
         checker.finish()
     }
 
-    /// Reads a CSV roster (RFC 4180, a header row; an Excel byte-order mark is ignored).
-    /// At most [`MAX_BYTES`], in lines of at most [`MAX_LINE_BYTES`].
+    /// Reads a CSV roster (RFC 4180, a header row; an Excel byte-order mark is ignored) as
+    /// [`Roster::read_csv`] does with the default options.
     pub fn from_csv(reader: impl Read) -> Result<Self> {
+        Self::read_csv(reader, &ReadOptions::new()).map(|(roster, _)| roster)
+    }
+
+    /// Reads a CSV roster: a header row, then a row per user. The delimiter is told from the
+    /// header line (`,`, `;` or a tab: [`detect_delimiter`]); rows with every cell empty are
+    /// skipped; an Excel byte-order mark is ignored; a cell that is not UTF-8 is refused with
+    /// its row. Without a mapping every header must be a roster column; with one
+    /// ([`ReadOptions::map`]) the columns it names are read and the others ignored. At most
+    /// [`MAX_BYTES`], in lines of at most [`MAX_LINE_BYTES`].
+    pub fn read_csv(reader: impl Read, options: &ReadOptions) -> Result<(Self, ReadNotes)> {
+        let mut reader = BufReader::new(Bounded::new(reader, Some(MAX_LINE_BYTES)));
+        // The header line, to tell the delimiter from; then read again by the CSV reader.
+        let mut first = Vec::new();
+        reader
+            .read_until(b'\n', &mut first)
+            .map_err(|e| refused(1, "row", format!("could not read the roster: {e}")))?;
+        let delimiter = detect_delimiter(&first);
         let mut csv = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
             .trim(csv::Trim::All)
-            .flexible(false)
-            .from_reader(Bounded::new(reader, Some(MAX_LINE_BYTES)));
-        let headers = match csv.headers() {
+            // Records end at a line feed alone, so that their line numbers are right in a file
+            // with Windows line ends (the reader's own CRLF handling counts each such line one
+            // short); the carriage return is trimmed off the last cell.
+            .terminator(csv::Terminator::Any(b'\n'))
+            // Row lengths are checked here: a blank row of any length is skipped first.
+            .flexible(true)
+            .from_reader(std::io::Cursor::new(first).chain(reader));
+        let headers = match csv.byte_headers() {
             Ok(h) => h.clone(),
             Err(e) => return Err(refused(1, "row", csv_problem(&e))),
         };
-        let columns = header_columns(&headers)?;
-        let mut checker = Checker::default();
-        let mut record = csv::StringRecord::new();
+        let headers: Vec<String> = headers
+            .iter()
+            .map(|h| {
+                std::str::from_utf8(h)
+                    .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+                    .map_err(|e| refused(1, "row", not_utf8(h, &e)))
+            })
+            .collect::<Result<_>>()?;
+        let mut notes = ReadNotes {
+            delimiter: Some(char::from(delimiter)),
+            ..ReadNotes::default()
+        };
+        let columns = match options.map_for(headers.iter().map(String::as_str)) {
+            None => header_columns(&headers)?.into_iter().map(Some).collect(),
+            Some(map) => {
+                let (columns, ignored) = mapped_columns(&headers, map)?;
+                notes.ignored = ignored;
+                columns
+            }
+        };
+        let mut checker = Checker::new(options);
+        let mut record = csv::ByteRecord::new();
         let mut row = 1;
         loop {
-            match csv.read_record(&mut record) {
+            match csv.read_byte_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
                     row = record.position().map_or(row + 1, |p| p.line() as usize);
+                    if record.iter().all(<[u8]>::is_empty) {
+                        notes.blank_rows += 1;
+                        continue;
+                    }
                     if checker.full(row) {
                         break;
                     }
+                    if record.len() != headers.len() {
+                        let why = format!(
+                            "{} cells where the header has {}",
+                            record.len(),
+                            headers.len()
+                        );
+                        checker.problem(row, "row", why);
+                        continue;
+                    }
                     let mut raw = RawEntry::default();
+                    let mut readable = true;
                     for (column, cell) in columns.iter().zip(record.iter()) {
-                        let cell = Some(cell.to_owned()).filter(|c| !c.is_empty());
-                        match *column {
+                        // An ignored column is not read, whatever its encoding.
+                        let Some(column) = *column else { continue };
+                        let cell = match std::str::from_utf8(cell) {
+                            Ok(text) => Some(text.to_owned()).filter(|c| !c.is_empty()),
+                            Err(e) => {
+                                checker.problem(row, column, not_utf8(cell, &e));
+                                readable = false;
+                                continue;
+                            }
+                        };
+                        match column {
                             "uid" => raw.uid = cell,
                             "first_name" => raw.first_name = cell,
                             "last_name" => raw.last_name = cell,
@@ -138,38 +197,49 @@ impl Roster {
                             _ => raw.expires_at = cell,
                         }
                     }
-                    checker.push_raw(row, raw);
+                    if readable {
+                        checker.push_raw(row, raw);
+                    }
                 }
                 Err(e) => {
                     // A read error has no position: it is in the row after the last one read.
                     let row = e.position().map_or(row + 1, |p| p.line() as usize);
                     checker.problem(row, "row", csv_problem(&e));
-                    // A broken quote or a short row leaves the reader somewhere it cannot
-                    // resync from: report the rest as unread rather than guess.
-                    if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                        break;
-                    }
+                    // A broken quote leaves the reader somewhere it cannot resync from:
+                    // report the rest as unread rather than guess.
+                    break;
                 }
             }
         }
-        checker.finish()
+        checker.finish().map(|roster| (roster, notes))
+    }
+
+    /// Reads a JSON roster as [`Roster::read_json`] does with the default options.
+    pub fn from_json(reader: impl Read) -> Result<Self> {
+        Self::read_json(reader, &ReadOptions::new()).map(|(roster, _)| roster)
     }
 
     /// Reads a JSON roster: an array of objects with the roster's columns as keys (`roles` a
-    /// `;`-separated string or an array of strings). At most [`MAX_BYTES`].
-    pub fn from_json(reader: impl Read) -> Result<Self> {
+    /// `;`-separated string or an array of strings), or with a mapping
+    /// ([`ReadOptions::map`]) the keys it names (the others ignored). At most [`MAX_BYTES`].
+    pub fn read_json(reader: impl Read, options: &ReadOptions) -> Result<(Self, ReadNotes)> {
         let mut text = String::new();
         Bounded::new(reader, None)
             .read_to_string(&mut text)
             .map_err(|e| refused(1, "row", format!("could not read the roster: {e}")))?;
-        let values: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+        let mut values: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
             refused(
                 e.line(),
                 "row",
                 format!("not a JSON array of objects: {e} (line {})", e.line()),
             )
         })?;
-        let mut checker = Checker::default();
+        let mut notes = ReadNotes::default();
+        let keys = json_keys(&values);
+        if let Some(map) = options.map_for(keys.iter().map(String::as_str)) {
+            notes.ignored = mapped_keys(&mut values, &keys, map)?;
+        }
+        let mut checker = Checker::new(options);
         for (i, value) in values.into_iter().enumerate() {
             let row = i + 1;
             if checker.full(row) {
@@ -180,31 +250,28 @@ impl Roster {
                 Err(e) => checker.problem(row, "row", json_problem(&e)),
             }
         }
-        checker.finish()
+        checker.finish().map(|roster| (roster, notes))
+    }
+
+    /// Reads a roster in `format` (see [`Roster::read_csv`], [`Roster::read_json`]).
+    pub fn read(
+        reader: impl Read,
+        format: RosterFormat,
+        options: &ReadOptions,
+    ) -> Result<(Self, ReadNotes)> {
+        match format {
+            RosterFormat::Csv => Self::read_csv(reader, options),
+            RosterFormat::Json => Self::read_json(reader, options),
+        }
     }
 
     /// Reads a roster file, CSV or JSON by its extension (`.csv`, `.json`).
     pub fn from_path(path: &Path) -> Result<Self> {
-        let kind = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        let open = || {
-            std::fs::File::open(path).map_err(|e| {
-                Error::invalid("roster", format!("cannot read {}: {e}", path.display()))
-            })
-        };
-        match kind.as_deref() {
-            Some("csv") => Self::from_csv(std::io::BufReader::new(open()?)),
-            Some("json") => Self::from_json(std::io::BufReader::new(open()?)),
-            _ => Err(Error::invalid(
-                "roster",
-                format!(
-                    "{}: a roster is a .csv or a .json file (the extension tells which)",
-                    path.display()
-                ),
-            )),
-        }
+        let format = RosterFormat::of_path(path)?;
+        let file = std::fs::File::open(path).map_err(|e| {
+            Error::invalid("roster", format!("cannot read {}: {e}", path.display()))
+        })?;
+        Self::read(BufReader::new(file), format, &ReadOptions::new()).map(|(roster, _)| roster)
     }
 
     /// The entries, in file order.
@@ -262,6 +329,52 @@ impl RosterRole {
     }
 }
 
+/// How a roster is written: CSV or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RosterFormat {
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+impl RosterFormat {
+    /// The format a file's extension names (`.csv`, `.json`).
+    pub fn of_path(path: &Path) -> Result<Self> {
+        let kind = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match kind.as_deref() {
+            Some("csv") => Ok(RosterFormat::Csv),
+            Some("json") => Ok(RosterFormat::Json),
+            _ => Err(Error::invalid(
+                "roster",
+                format!(
+                    "{}: a roster is a .csv or a .json file (the extension tells which)",
+                    path.display()
+                ),
+            )),
+        }
+    }
+
+    /// The format of a roster that starts with `start` (a stream has no extension): JSON when
+    /// its first character (after a byte-order mark and blanks) opens an array, else CSV.
+    ///
+    /// ```
+    /// use falcon_users::workflows::roster::RosterFormat;
+    /// assert_eq!(RosterFormat::sniff(b"\xef\xbb\xbf [{\"uid\": \"a@b.example\"}]"), RosterFormat::Json);
+    /// assert_eq!(RosterFormat::sniff(b"uid,roles\n"), RosterFormat::Csv);
+    /// ```
+    pub fn sniff(start: &[u8]) -> Self {
+        let start = start.strip_prefix(b"\xef\xbb\xbf").unwrap_or(start);
+        match start.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => RosterFormat::Json,
+            _ => RosterFormat::Csv,
+        }
+    }
+}
+
 /// A roster's reader, failing past [`MAX_BYTES`] and, when given, a line longer than
 /// `max_line` (the parsers report the error with its row).
 struct Bounded<R> {
@@ -312,15 +425,10 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 /// The columns of a header row, each known and once.
-fn header_columns(headers: &csv::StringRecord) -> Result<Vec<&'static str>> {
+fn header_columns(headers: &[String]) -> Result<Vec<&'static str>> {
     let mut problems = Vec::new();
     let mut columns = Vec::new();
-    for (i, title) in headers.iter().enumerate() {
-        let title = if i == 0 {
-            title.trim_start_matches('\u{feff}')
-        } else {
-            title
-        };
+    for title in headers {
         let name = title.trim().to_ascii_lowercase();
         match COLUMNS.iter().find(|c| **c == name) {
             Some(c) if columns.contains(c) => {
@@ -331,7 +439,8 @@ fn header_columns(headers: &csv::StringRecord) -> Result<Vec<&'static str>> {
                 1,
                 "row",
                 format!(
-                    "unknown column {title:?} (a roster has the columns {})",
+                    "unknown column {title:?} (a roster has the columns {}; a column mapping \
+                     reads other headers)",
                     COLUMNS.join(", ")
                 ),
             )),
@@ -347,9 +456,124 @@ fn header_columns(headers: &csv::StringRecord) -> Result<Vec<&'static str>> {
     }
 }
 
+/// The roster column of each header under `map` (`None`: ignored), and the headers ignored.
+/// Refused: a mapped header the file lacks (with the closest it has) or has twice, and a
+/// mapping without `uid`.
+fn mapped_columns(
+    headers: &[String],
+    map: &ColumnMap,
+) -> Result<(Vec<Option<&'static str>>, Vec<String>)> {
+    let mut problems = Vec::new();
+    let mut columns = vec![None; headers.len()];
+    for (column, header) in map.pairs() {
+        let at: Vec<usize> = (0..headers.len())
+            .filter(|&i| same_header(&headers[i], header))
+            .collect();
+        match at.as_slice() {
+            [i] => columns[*i] = Some(column),
+            [] => problems.push(missing_header(column, header, headers)),
+            _ => problems.push(RowProblem::new(
+                1,
+                column,
+                format!("the header {header:?} appears {} times", at.len()),
+            )),
+        }
+    }
+    require_uid(map, &mut problems);
+    if !problems.is_empty() {
+        return Err(Error::Roster { problems });
+    }
+    let ignored = headers
+        .iter()
+        .zip(&columns)
+        .filter(|(h, c)| c.is_none() && !h.trim().is_empty())
+        .map(|(h, _)| h.trim().to_owned())
+        .collect();
+    Ok((columns, ignored))
+}
+
+/// A mapping must say where the logins are.
+fn require_uid(map: &ColumnMap, problems: &mut Vec<RowProblem>) {
+    if map.header("uid").is_none() {
+        problems.push(RowProblem::new(
+            1,
+            "uid",
+            "the column mapping names no uid (the login column), such as uid=Email",
+        ));
+    }
+}
+
+fn missing_header(column: &str, header: &str, headers: &[String]) -> RowProblem {
+    let known: Vec<&str> = headers
+        .iter()
+        .map(|h| h.trim())
+        .filter(|h| !h.is_empty())
+        .collect();
+    RowProblem::new(
+        1,
+        column,
+        format!(
+            "the column mapping reads {column} from {header:?}, which the file does not \
+             have{} (its headers: {})",
+            did_you_mean(header, known.iter().copied()),
+            known.join(", ")
+        ),
+    )
+}
+
+/// Every key of the objects of a JSON roster, each once, in the order first seen.
+fn json_keys(values: &[serde_json::Value]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    values
+        .iter()
+        .filter_map(serde_json::Value::as_object)
+        .flat_map(|o| o.keys())
+        .filter(|k| seen.insert(k.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Renames the keys of each object as `map` says, dropping the others; the keys dropped.
+fn mapped_keys(
+    values: &mut [serde_json::Value],
+    keys: &[String],
+    map: &ColumnMap,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for (column, header) in map.pairs() {
+        if !keys.iter().any(|k| same_header(k, header)) {
+            problems.push(missing_header(column, header, keys));
+        }
+    }
+    require_uid(map, &mut problems);
+    if !problems.is_empty() {
+        return Err(Error::Roster { problems });
+    }
+    let column_of = |key: &str| {
+        map.pairs()
+            .find(|(_, h)| same_header(h, key))
+            .map(|(c, _)| c)
+    };
+    for value in values.iter_mut() {
+        if let Some(object) = value.as_object_mut() {
+            *object = std::mem::take(object)
+                .into_iter()
+                .filter_map(|(k, v)| column_of(&k).map(|c| (c.to_owned(), v)))
+                .collect();
+        }
+    }
+    Ok(keys
+        .iter()
+        .filter(|k| column_of(k).is_none())
+        .cloned()
+        .collect())
+}
+
 /// Checks rows as they come and keeps every problem.
 #[derive(Default)]
 struct Checker {
+    /// The roles of a row that names none.
+    default_roles: Vec<String>,
     entries: Vec<RosterEntry>,
     problems: Vec<RowProblem>,
     /// The row of each (CID, login) seen so far.
@@ -357,6 +581,13 @@ struct Checker {
 }
 
 impl Checker {
+    fn new(options: &ReadOptions) -> Self {
+        Checker {
+            default_roles: options.default_roles.clone(),
+            ..Checker::default()
+        }
+    }
+
     fn problem(&mut self, row: usize, column: &str, reason: impl Into<String>) {
         self.problems.push(RowProblem::new(row, column, reason));
     }
@@ -411,7 +642,7 @@ impl Checker {
             },
         };
         let cells: Vec<String> = match raw.roles {
-            None => Vec::new(),
+            None => self.default_roles.clone(),
             Some(RawRoles::Text(text)) => text.split(';').map(str::to_owned).collect(),
             Some(RawRoles::List(list)) => list,
         };
@@ -539,10 +770,20 @@ fn csv_problem(err: &csv::Error) -> String {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("{len} cells where the header has {expected_len}"),
-        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text (save the file as UTF-8)".to_owned(),
+        csv::ErrorKind::Utf8 { .. } => NOT_UTF8.to_owned(),
         csv::ErrorKind::Io(e) => format!("could not read the roster: {e}"),
         _ => format!("not valid CSV: {err}"),
     }
+}
+
+/// Why a file in another encoding is refused, and what to do.
+const NOT_UTF8: &str = "not UTF-8 text: the file is in another encoding (such as Windows-1252); \
+     save it as UTF-8 (in Excel: CSV UTF-8)";
+
+/// A cell that is not UTF-8: its first bad byte, and [`NOT_UTF8`].
+fn not_utf8(cell: &[u8], err: &std::str::Utf8Error) -> String {
+    let byte = cell.get(err.valid_up_to()).copied().unwrap_or_default();
+    format!("byte 0x{byte:02X} is {NOT_UTF8}")
 }
 
 fn json_problem(err: &serde_json::Error) -> String {
@@ -754,5 +995,210 @@ mod tests {
             "{err}"
         );
         assert!(Roster::from_json("{".as_bytes()).is_err());
+    }
+
+    fn read(csv: &[u8], options: &ReadOptions) -> Result<(Roster, ReadNotes)> {
+        Roster::read_csv(csv, options)
+    }
+
+    fn hr_map() -> ColumnMap {
+        "uid=Email,first_name=First Name,last_name=Last Name,roles=Roles"
+            .parse()
+            .unwrap()
+    }
+
+    /// An HR export as Excel writes it in three locales: comma, semicolon, tab; Windows line
+    /// ends, a byte-order mark, trailing empty rows. Each is read as the same roster, the
+    /// extra columns ignored and listed once, a row's own roles winning over the batch's.
+    #[test]
+    fn hr_exports_are_read_through_a_mapping_whatever_the_delimiter() {
+        let comma = "\u{feff}Email,First Name,Last Name,Department,Title,Roles\r\n\
+                     Ann@Corp.example.com,Ann,Lee,Sales,Rep,\r\n\
+                     bob@corp.example.com,Bob,Ray,IT,Admin,Falcon Analyst\r\n\
+                     ,,,,,\r\n\
+                     ,,\r\n";
+        let options = ReadOptions::new()
+            .map(hr_map())
+            .default_roles(["falcon_console_guest"]);
+        let mut rosters = Vec::new();
+        for (delimiter, text) in [
+            (',', comma.to_owned()),
+            (';', comma.replace(',', ";")),
+            ('\t', comma.replace(',', "\t")),
+        ] {
+            let (roster, notes) =
+                read(text.as_bytes(), &options).unwrap_or_else(|e| panic!("{delimiter:?}: {e}"));
+            assert_eq!(
+                notes,
+                ReadNotes {
+                    delimiter: Some(delimiter),
+                    ignored: vec!["Department".into(), "Title".into()],
+                    blank_rows: 2,
+                },
+                "{delimiter:?}"
+            );
+            rosters.push(roster);
+        }
+        let entries = rosters[0].entries();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            (entries[0].uid.as_str(), entries[0].first_name.as_deref()),
+            ("ann@corp.example.com", Some("Ann"))
+        );
+        let roles = |e: &RosterEntry| e.roles.iter().map(|r| r.role.clone()).collect::<Vec<_>>();
+        assert_eq!(roles(&entries[0]), ["falcon_console_guest"], "the batch's");
+        assert_eq!(roles(&entries[1]), ["Falcon Analyst"], "the row's own");
+        assert!(rosters.iter().all(|r| r == &rosters[0]));
+        // Without the batch default, a row naming no roles has none.
+        let (plain, _) = read(comma.as_bytes(), &ReadOptions::new().map(hr_map())).unwrap();
+        assert!(plain.entries()[0].roles.is_empty());
+    }
+
+    #[test]
+    fn mapping_problems_name_the_column_and_the_headers_the_file_has() {
+        let hr = b"Email,First Name,Last Name,Department\nann@corp.example.com,Ann,Lee,Sales\n";
+        let cases: [(&str, &[u8], &str, &str); 4] = [
+            (
+                "uid=Emial",
+                hr,
+                "uid",
+                "row 1, uid: the column mapping reads uid from \"Emial\", which the file does not have; did you mean Email? (its headers: Email, First Name, Last Name, Department)",
+            ),
+            (
+                "first_name=First Name",
+                hr,
+                "uid",
+                "the column mapping names no uid (the login column), such as uid=Email",
+            ),
+            (
+                "uid=Email",
+                b"Email,email\na@corp.example.com,b@corp.example.com\n",
+                "uid",
+                "the header \"Email\" appears 2 times",
+            ),
+            (
+                "uid=Email,last_name=Surname",
+                hr,
+                "last_name",
+                "from \"Surname\", which the file does not have (its headers",
+            ),
+        ];
+        for (map, csv, column, want) in cases {
+            let options = ReadOptions::new().map(map.parse().unwrap());
+            let err = read(csv, &options).unwrap_err();
+            assert!(err.to_string().contains(want), "{map}: {err}");
+            assert_eq!(problems(err), [(1, column.to_owned())], "{map}");
+        }
+        // Without a mapping, every header must be a roster column, and the refusal says a
+        // mapping reads others.
+        let err = Roster::from_csv(&hr[..]).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown column \"Email\"")
+                && err.contains("a column mapping reads other headers"),
+            "{err}"
+        );
+    }
+
+    /// A Windows-1252 `é` (0xE9) is refused in its own row and column, however the lines end,
+    /// with what to do; an ignored column is not read at all.
+    #[test]
+    fn a_cell_that_is_not_utf8_is_refused_in_its_row() {
+        for ending in ["\n", "\r\n"] {
+            let mut csv =
+                format!("uid,first_name{ending}ann@example.com,Ann{ending}bob@example.com,Jos")
+                    .into_bytes();
+            csv.push(0xE9);
+            csv.extend_from_slice(ending.as_bytes());
+            let err = Roster::from_csv(csv.as_slice()).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("row 3, first_name: byte 0xE9 is not UTF-8 text")
+                    && text.contains("Windows-1252")
+                    && text.contains("save it as UTF-8"),
+                "{ending:?}: {text}"
+            );
+            assert_eq!(problems(err), [(3, "first_name".to_owned())]);
+        }
+        let mut header = b"uid,Na".to_vec();
+        header.extend_from_slice(b"\xe9me\nann@example.com,x\n");
+        assert_eq!(
+            problems(Roster::from_csv(header.as_slice()).unwrap_err()),
+            [(1, "row".to_owned())]
+        );
+        let mut ignored = b"Email;Note\r\nann@example.com;caf".to_vec();
+        ignored.extend_from_slice(b"\xe9\r\n");
+        let options = ReadOptions::new().map("uid=Email".parse().unwrap());
+        let (roster, notes) = read(&ignored, &options).unwrap();
+        assert_eq!(
+            (roster.entries().len(), notes.ignored),
+            (1, vec!["Note".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_short_row_that_is_not_blank_is_still_refused() {
+        let csv = "uid,first_name,last_name\nann@example.com,Ann\n,,\nbob@example.com,Bob,Ray\n";
+        let err = Roster::from_csv(csv.as_bytes()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("row 2, row: 2 cells where the header has 3"),
+            "{err}"
+        );
+        assert_eq!(problems(err), [(2, "row".to_owned())]);
+    }
+
+    #[test]
+    fn json_rosters_take_a_mapping_and_a_standing_one_only_when_needed() {
+        let json = r#"[{"Email":"ann@corp.example.com","Dept":"IT"},{"Email":"bob@corp.example.com","Roles":"a"}]"#;
+        let options = ReadOptions::new()
+            .map("uid=Email,roles=Roles".parse().unwrap())
+            .default_roles(["b"]);
+        let (roster, notes) = Roster::read_json(json.as_bytes(), &options).unwrap();
+        assert_eq!(notes.ignored, ["Dept"]);
+        let roles: Vec<&str> = roster
+            .entries()
+            .iter()
+            .map(|e| e.roles[0].role.as_str())
+            .collect();
+        assert_eq!(roles, ["b", "a"]);
+        let err = Roster::read_json(
+            json.as_bytes(),
+            &ReadOptions::new().map("uid=Mail".parse().unwrap()),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("did you mean Email?"), "{err}");
+
+        // A profile's standing mapping leaves a roster's own columns alone.
+        let standing = ReadOptions::new().fallback_map("uid=Email".parse().unwrap());
+        let own = Roster::read_csv("uid,roles\nann@corp.example.com,a\n".as_bytes(), &standing);
+        assert_eq!(own.unwrap().0.entries().len(), 1);
+        let (hr, notes) = Roster::read_csv(
+            "Email,Title\nann@corp.example.com,x\n".as_bytes(),
+            &standing,
+        )
+        .unwrap();
+        assert_eq!(
+            (hr.entries().len(), notes.ignored),
+            (1, vec!["Title".to_owned()])
+        );
+    }
+
+    #[test]
+    fn the_format_of_a_stream_is_told_from_its_first_character() {
+        for (start, want) in [
+            (&b"[]"[..], RosterFormat::Json),
+            (b"\n  [{\"uid\":1}]", RosterFormat::Json),
+            (b"\xef\xbb\xbf[", RosterFormat::Json),
+            (b"uid\n", RosterFormat::Csv),
+            (b"\xef\xbb\xbfEmail;Name", RosterFormat::Csv),
+            (b"", RosterFormat::Csv),
+        ] {
+            assert_eq!(
+                RosterFormat::sniff(start),
+                want,
+                "{}",
+                String::from_utf8_lossy(start)
+            );
+        }
     }
 }
