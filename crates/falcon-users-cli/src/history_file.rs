@@ -46,11 +46,12 @@ pub fn path(global: &Global, explicit: Option<&Path>) -> Result<(PathBuf, bool),
         })
 }
 
-/// Where `job` records its snapshot: `review` unless `--no-history`, `inventory --save`; none
-/// for the other jobs. A place that cannot be found is kept as the reason.
+/// Where `job` records its snapshot: `review` unless `--no-history`, `inventory --save`,
+/// `review apply` (its sign-off too); none for the other jobs. A place that cannot be found is kept as the reason.
 pub fn for_job(global: &Global, job: &Job) -> Option<Result<(PathBuf, bool), String>> {
     let explicit = match job {
         Job::Review(args) if !args.no_history => args.history.as_deref(),
+        Job::ReviewApply(args) => args.history.as_deref(),
         Job::Inventory(args) if args.save => args.history.as_deref(),
         _ => return None,
     };

@@ -12,8 +12,8 @@ use falcon_users::workflows::Fleet;
 
 use crate::cli::{
     AccessArgs, ApplyArgs, AuthCommand, BulkUsers, Command, FleetCommand, GrantsCommand,
-    InventoryArgs, OffboardArgs, PlanArgs, ProvisionArgs, ReviewArgs, RolesCommand, RosterArgs,
-    UsersCommand,
+    InventoryArgs, OffboardArgs, PlanArgs, ProvisionArgs, ReviewAction, ReviewApplyArgs,
+    ReviewArgs, RolesCommand, RosterArgs, UsersCommand,
 };
 use crate::exit;
 use crate::failure::Failure;
@@ -42,6 +42,8 @@ pub enum Job {
     Access(Access),
     /// `review`.
     Review(ReviewArgs),
+    /// `review apply FILE`.
+    ReviewApply(ReviewApplyArgs),
     /// `roster`.
     Roster(RosterArgs),
     /// `plan`.
@@ -67,6 +69,10 @@ impl TryFrom<Command> for Job {
             Command::Inventory(a) => Job::Inventory(a),
             Command::Children => Job::Children,
             Command::Access(a) => Job::Access(a.into()),
+            Command::Review(ReviewArgs {
+                action: Some(ReviewAction::Apply(a)),
+                ..
+            }) => Job::ReviewApply(a),
             Command::Review(a) if a.action.is_none() => Job::Review(a),
             Command::Roster(a) => Job::Roster(a),
             Command::Plan(a) => Job::Plan(a),
@@ -114,6 +120,7 @@ impl Job {
             | Job::Provision(_)
             | Job::Offboard(_)
             | Job::Children
+            | Job::ReviewApply(_)
             | Job::Fleet(_)
             // The library discovers (it needs the children's names too): once.
             | Job::Access(_)

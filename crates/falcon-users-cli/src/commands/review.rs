@@ -1,16 +1,24 @@
 //! `review`: the access review. One inventory read (and the roles with their permissions once
 //! per CID), then the findings: a summary (per kind, per role) and a row per finding, as a
 //! table, CSV or JSON, to stdout or a file written all or nothing. `--fail-on` turns findings
-//! of the named kinds into exit 8 for scheduled jobs.
+//! of the named kinds into exit 8 for scheduled jobs. `--decisions` also writes the sheet a
+//! reviewer fills in, and `review apply` carries it out ([`decisions`]).
+
+mod decisions;
+
+pub use decisions::apply;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use falcon_users::Cid;
-use falcon_users::history::{SnapshotKind, SnapshotMeta};
+use falcon_users::history::{HistoryError, Snapshot, SnapshotKind, SnapshotMeta, SnapshotWriter};
+use falcon_users::workflows::UserWithGrants;
 use falcon_users::workflows::evidence::{self, Verdict};
-use falcon_users::workflows::review::{Basis, FindingKind, Review, ReviewReport, ReviewSummary};
+use falcon_users::workflows::review::{
+    Basis, FindingKind, Review, ReviewReport, ReviewSummary, RoleBook,
+};
 use serde::Serialize;
 
 use crate::cli::{ReviewArgs, VerifyArgs};
@@ -70,14 +78,7 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     let report = ctx
         .falcon
         .review_observed(&review, |cid, row, book| {
-            if let Some(w) = writer.as_mut() {
-                // The handle's own CID's rows are the user's home CID.
-                let cid = cid.map(Cid::as_str).or(row.user.cid.as_deref());
-                if let Err(e) = w.reviewed(cid.unwrap_or_default(), row, book) {
-                    recording.fail(e);
-                    writer = None;
-                }
-            }
+            stage(&mut writer, &mut recording, cid, row, book);
         })
         .await?;
     for (cid, err) in &report.failed {
@@ -94,7 +95,7 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     match (layout, &args.output) {
         // The page is evidence wherever it goes.
         (None, output) => {
-            let evidence = evidence_of(ctx, &review, &args, &report).await;
+            let evidence = evidence_of(ctx, &review, &args.fail_on, &report).await;
             kept_evidence = Some(evidence.clone());
             match output {
                 Some(path) => {
@@ -114,7 +115,7 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
             let evidence = match layout.format {
                 Format::Table => None,
                 _ => {
-                    let evidence = evidence_of(ctx, &review, &args, &report).await;
+                    let evidence = evidence_of(ctx, &review, &args.fail_on, &report).await;
                     kept_evidence = Some(evidence.clone());
                     Some(evidence)
                 }
@@ -149,18 +150,28 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     console::line(format_args!("{}", basis_line(&report)));
     console::line(requests_summary(&ctx.falcon.stats()));
     // Recorded once the output is written: a history that fails never costs the review.
-    if let Some(mut writer) = writer {
+    let mut recorded = None;
+    if let Some(writer) = writer {
         let evidence = match kept_evidence {
             Some(evidence) => evidence,
-            None => evidence_of(ctx, &review, &args, &report).await,
+            None => evidence_of(ctx, &review, &args.fail_on, &report).await,
         };
-        let meta = SnapshotMeta::from_evidence(SnapshotKind::Review, &evidence);
-        let recorded = report
-            .findings
-            .iter()
-            .try_for_each(|f| writer.finding(f))
-            .and_then(|()| writer.commit(meta));
-        recording.recorded(recorded);
+        let snapshot = commit(writer, &report, &evidence);
+        recorded = snapshot.as_ref().ok().cloned();
+        recording.recorded(snapshot);
+    }
+    // The sheet names the review's snapshot: written once it is recorded.
+    if let Some(path) = &args.decisions {
+        match &recorded {
+            Some(snapshot) => {
+                decisions::write_sheet(ctx, path, &review, &args.fail_on, &report, snapshot)
+                    .await?;
+            }
+            None => console::line(format_args!(
+                "error: the decision sheet {} was not written: it names the review's snapshot,                  which is not in the history",
+                for_terminal(&path.display().to_string())
+            )),
+        }
     }
     if let Some(code) = recording.report("review") {
         return Ok(code);
@@ -184,14 +195,48 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     }
 }
 
+/// Stages a reviewed row in the snapshot being written (in `cid`, `None`: the row's home CID);
+/// the first failure ends the recording.
+fn stage(
+    writer: &mut Option<SnapshotWriter<'_>>,
+    recording: &mut Recording,
+    cid: Option<&Cid>,
+    row: &UserWithGrants,
+    book: &RoleBook,
+) {
+    if let Some(w) = writer.as_mut() {
+        // The handle's own CID's rows are the user's home CID.
+        let cid = cid.map(Cid::as_str).or(row.user.cid.as_deref());
+        if let Err(e) = w.reviewed(cid.unwrap_or_default(), row, book) {
+            recording.fail(e);
+            *writer = None;
+        }
+    }
+}
+
+/// Records the review's snapshot: the rows staged, then its findings, described by its
+/// evidence.
+fn commit(
+    mut writer: SnapshotWriter<'_>,
+    report: &ReviewReport,
+    evidence: &evidence::Evidence,
+) -> Result<Snapshot, HistoryError> {
+    let meta = SnapshotMeta::from_evidence(SnapshotKind::Review, evidence);
+    report
+        .findings
+        .iter()
+        .try_for_each(|f| writer.finding(f))
+        .and_then(|()| writer.commit(meta))
+}
+
 /// The evidence of this review, taken once its requests are done (so that they are counted).
 async fn evidence_of(
     ctx: &Ctx,
     review: &Review,
-    args: &ReviewArgs,
+    fail_on: &[FindingKind],
     report: &ReviewReport,
 ) -> evidence::Evidence {
-    let fail_on: Vec<String> = args.fail_on.iter().map(ToString::to_string).collect();
+    let fail_on: Vec<String> = fail_on.iter().map(ToString::to_string).collect();
     let mut evidence = ctx
         .falcon
         .evidence("review", &review.member_cids)

@@ -274,7 +274,7 @@ impl DecisionSheet {
             match csv.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
-                    row = record.position().map_or(row + 1, |p| p.line() as usize);
+                    row = record.position().map_or(row + 1, spreadsheet_row);
                     if rows.len() >= MAX_ENTRIES {
                         problems.push(RowProblem::new(
                             row,
@@ -305,7 +305,7 @@ impl DecisionSheet {
                     });
                 }
                 Err(e) => {
-                    let row = e.position().map_or(row + 1, |p| p.line() as usize);
+                    let row = e.position().map_or(row + 1, spreadsheet_row);
                     problems.push(RowProblem::new(
                         row,
                         "row",
@@ -343,6 +343,13 @@ impl DecisionSheet {
             .collect();
         Targets::Logins(logins)
     }
+}
+
+/// The row of a record as a spreadsheet numbers it (the header is row 1): by record, not by
+/// line, so that a cell holding a line break, and the CRLF line ends spreadsheets save with
+/// (whose lines the CSV reader counts one short), leave it right.
+fn spreadsheet_row(position: &csv::Position) -> usize {
+    position.record() as usize + 1
 }
 
 /// A cell as the review wrote it: the `'` the writer put before a formula's first character

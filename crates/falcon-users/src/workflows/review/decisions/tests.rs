@@ -421,3 +421,25 @@ fn the_targets_are_the_users_acted_on_in_their_cids() {
         ]
     );
 }
+
+/// Rows as a spreadsheet numbers them: with the CRLF line ends spreadsheets save (whose lines
+/// the CSV reader counts one short), and past a cell holding a line break.
+#[test]
+fn rows_are_numbered_as_a_spreadsheet_numbers_them() {
+    let saved = "uid,user_uuid,cid,role,finding,decision,comment\r\n\
+                 a,b,c,d,e,keep,\"two\r\nlines\"\r\n\
+                 a,b,c,d,e,keep,\r\n";
+    let rows: Vec<usize> = DecisionSheet::from_csv(saved.as_bytes())
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|r| r.row)
+        .collect();
+    assert_eq!(rows, [2, 3]);
+    let Err(Error::Decisions { problems }) =
+        DecisionSheet::from_csv("uid,user_uuid,cid,role,finding,decision\r\na,b\r\n".as_bytes())
+    else {
+        panic!("a short row");
+    };
+    assert_eq!(problems[0].row, 2, "{problems:?}");
+}
