@@ -11,7 +11,7 @@ use std::path::Path;
 use chrono::{DateTime, SubsecRound, Utc};
 use falcon_users::Cid;
 use falcon_users::history::{History, SignOff, SignedDecision, Snapshot};
-use falcon_users::workflows::evidence::{self, Evidence, Part, Verdict};
+use falcon_users::workflows::evidence::{self, Evidence};
 use falcon_users::workflows::review::decisions::{
     Decided, DecidedReview, Decision, DecisionOptions, DecisionRow, DecisionSheet, plan_decisions,
 };
@@ -210,22 +210,13 @@ fn read_sheet(file: &Path) -> Result<(Vec<u8>, Evidence), Failure> {
              together"
         ))
     })?;
-    let evidence = match evidence::verify(&bytes, Some(&sidecar)) {
-        // Filled in since it was written, as it should be; its evidence is intact.
-        Verdict::Intact(e)
-        | Verdict::Altered {
-            part: Part::Data,
-            claims: Some(e),
-        } => *e,
-        Verdict::Altered { part, .. } => {
-            return Err(refused(format!(
-                "{side_shown} was altered ({part}): it no longer says which review the sheet \
-                 decides on"
-            )));
-        }
-        Verdict::NotEvidence(why) => {
-            return Err(refused(format!("{side_shown} is not evidence: {why}")));
-        }
+    // The sheet has been filled in since it was written, as it should be; its evidence must
+    // still be as written.
+    let Some(evidence) = evidence::sidecar_evidence(&sidecar) else {
+        return Err(refused(format!(
+            "{side_shown} was altered since it was written, or is not evidence: it no longer \
+             vouches for the review the sheet decides on"
+        )));
     };
     if evidence.kind != KIND {
         return Err(refused(format!(
