@@ -174,7 +174,7 @@ fn show(format: Format, review: &Snapshot, sign_offs: &[SignOff]) -> Result<(), 
         let decided = |d: &str| s.decisions.iter().filter(|x| x.decision == d).count();
         let lines = vec![
             format!(
-                "sign-off {}: by {} at {}; {} rows: {} kept, {} revoked, {} offboarded, {}                  skipped; {}",
+                "sign-off {}: by {} at {}; {} rows: {} kept, {} revoked, {} offboarded, {} skipped; {}",
                 s.id,
                 s.reviewer,
                 stamp(s.signed_at),

@@ -103,11 +103,8 @@ impl Sheet {
 
 /// A review with its sheet `d.csv` in a fresh directory: the review's JSON document, the sheet.
 fn reviewed(state: &SimState, dir: &Path) -> (Value, Sheet) {
-    let out = sim(
-        state,
-        dir,
-        &["-f", "json", "review", "--decisions", "d.csv"],
-    );
+    // Piped, a review prints its JSON document.
+    let out = sim(state, dir, &["review", "--decisions", "d.csv"]);
     let doc: Value = serde_json::from_str(&ok(&out)).expect("the review's JSON");
     assert!(
         text(&out.stderr).contains("decision sheet: d.csv"),
@@ -251,8 +248,7 @@ fn the_decision_loop_revokes_offboards_signs_off_and_the_diff_shows_exactly_that
     );
 
     // A second review no longer reports them.
-    let after: Value =
-        serde_json::from_str(&ok(&sim(&state, dir.path(), &["-f", "json", "review"]))).unwrap();
+    let after: Value = serde_json::from_str(&ok(&sim(&state, dir.path(), &["review"]))).unwrap();
     let now = findings(&after);
     for (uid, role) in &revoked {
         assert!(
@@ -270,12 +266,9 @@ fn the_decision_loop_revokes_offboards_signs_off_and_the_diff_shows_exactly_that
     );
 
     // The sign-off, as evidence of the completed review.
-    let shown: Value = serde_json::from_str(&ok(&sim(
-        &state,
-        dir.path(),
-        &["-f", "json", "history", "show", "1"],
-    )))
-    .unwrap();
+    // Piped, one JSON document.
+    let shown: Value =
+        serde_json::from_str(&ok(&sim(&state, dir.path(), &["history", "show", "1"]))).unwrap();
     assert_eq!(shown["review"]["id"], 1);
     let signoff = &shown["sign_offs"][0];
     assert_eq!(signoff["reviewer"], "ana");
@@ -344,21 +337,18 @@ fn the_decision_loop_revokes_offboards_signs_off_and_the_diff_shows_exactly_that
     assert!(csv.contains(",'=left in June,"), "{csv}");
 
     // Exactly those changes.
-    let diff = ok(&sim(
+    let diff = sim(
         &state,
         dir.path(),
-        &["-f", "json", "history", "diff", "1", "2"],
-    ));
-    let got: BTreeSet<(String, String, String)> = diff
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|c| {
-            (
-                c["change"].as_str().unwrap().to_owned(),
-                c["login"].as_str().unwrap().to_owned(),
-                c["role_id"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
+        &["history", "diff", "1", "2", "-f", "csv"],
+    );
+    ok(&diff);
+    let (header, mut rows) = csv_header(&diff.stdout);
+    assert_eq!(header[..3], ["change", "cid", "uid"]);
+    let got: BTreeSet<(String, String, String)> = rows
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[0].to_owned(), r[2].to_owned(), r[4].to_owned()))
         .collect();
     let mut expected: BTreeSet<(String, String, String)> = revoked
         .iter()

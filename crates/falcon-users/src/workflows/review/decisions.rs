@@ -52,6 +52,10 @@ pub const DECISION_COLUMNS: [&str; 9] = [
     "comment",
 ];
 
+/// The evidence kind of a decision sheet (its sidecar's `kind`): what a sheet's reader checks
+/// it was given.
+pub const EVIDENCE_KIND: &str = "decisions";
+
 /// The columns a sheet must have to be read back: what identifies the finding, and the
 /// decision. `role_name`, `why` and `comment` may be left out (or moved: columns are found
 /// by their header).

@@ -1,9 +1,8 @@
-//! The decision loop: `review --decisions FILE` writes the sheet (through the CSV writer of
-//! every output, formulas neutralised, all or nothing; its evidence in the sidecar names the
-//! review's snapshot), and `review apply FILE` reads it back, binds it to that review in the
-//! history and to this tenant, plans it against the users as they are now
+//! `review apply FILE`: the decision loop's second half (`review --decisions FILE` writes the
+//! sheet). Reads the sheet back, binds it to its review in the history (its evidence names the
+//! review's snapshot) and to this tenant, plans it against the users as they are now
 //! ([`plan_decisions`]), carries the plan out through the bulk commands' apply, and signs the
-//! review off in the history with a snapshot taken after.
+//! review off in the history with a snapshot taken after, recorded as a review records one.
 
 use std::io::Read;
 use std::path::Path;
@@ -12,66 +11,23 @@ use chrono::{DateTime, SubsecRound, Utc};
 use falcon_users::Cid;
 use falcon_users::history::{History, SignOff, SignedDecision, Snapshot};
 use falcon_users::workflows::evidence::{self, Evidence};
+use falcon_users::workflows::review::Review;
 use falcon_users::workflows::review::decisions::{
-    Decided, DecidedReview, Decision, DecisionOptions, DecisionRow, DecisionSheet, plan_decisions,
+    Decided, DecidedReview, Decision, DecisionOptions, DecisionSheet, EVIDENCE_KIND, plan_decisions,
 };
-use falcon_users::workflows::review::{FindingKind, Review, ReviewReport};
 use falcon_users::workflows::roster::{
     ApplyReport, BulkPlan, ChangeOutcome, Guardrails, MAX_BYTES, PlanOptions,
 };
 
-use super::{commit, evidence_of, stage};
 use crate::bulk::{self, How};
 use crate::cli::ReviewApplyArgs;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
-use crate::history_file::{self, Recording};
+use crate::history_file::{self, Recording, commit_review, review_evidence, stage};
 use crate::output::console;
 use crate::output::escape::for_terminal;
-use crate::output::evidence::{EvidenceFile, sidecar_path};
-use crate::output::{Format, JsonLayout, Layout, RowWriter};
-use crate::records::DecisionRecord;
-
-/// The evidence kind of a decision sheet's sidecar.
-const KIND: &str = "decisions";
-
-/// Writes the decision sheet of `report` (recorded as `snapshot`) to `path`, with its evidence
-/// (the review's, naming the snapshot and its digest) beside it.
-pub async fn write_sheet(
-    ctx: &Ctx,
-    path: &Path,
-    review: &Review,
-    fail_on: &[FindingKind],
-    report: &ReviewReport,
-    snapshot: &Snapshot,
-) -> Result<(), Failure> {
-    let rows = DecisionRow::of_findings(&report.findings);
-    let mut evidence = evidence_of(ctx, review, fail_on, report)
-        .await
-        .option("review_snapshot", snapshot.id)
-        .option("review_snapshot_digest", &snapshot.digest);
-    evidence.kind = KIND.to_owned();
-    let csv = Layout {
-        format: Format::Csv,
-        json: JsonLayout::Lines,
-    };
-    let mut file = EvidenceFile::create(path)?;
-    let mut writer = RowWriter::<DecisionRecord, _>::new(&mut file, csv)?;
-    for row in &rows {
-        writer.write(&DecisionRecord(row.clone()))?;
-    }
-    writer.finish()?;
-    file.commit(Some(evidence))?;
-    let shown = for_terminal(&path.display().to_string()).into_owned();
-    console::line(format_args!(
-        "decision sheet: {shown} ({} rows, review {}): fill in `decision` (keep, revoke or \
-         offboard) and `comment`, then `falcon-users review apply {shown}`",
-        rows.len(),
-        snapshot.id
-    ));
-    Ok(())
-}
+use crate::output::evidence::sidecar_path;
 
 /// Runs `review apply FILE`.
 pub async fn apply(ctx: &Ctx, args: ReviewApplyArgs) -> Outcome {
@@ -218,7 +174,7 @@ fn read_sheet(file: &Path) -> Result<(Vec<u8>, Evidence), Failure> {
              vouches for the review the sheet decides on"
         )));
     };
-    if evidence.kind != KIND {
+    if evidence.kind != EVIDENCE_KIND {
         return Err(refused(format!(
             "{shown} is not a decision sheet: its evidence is of a {} (`review --decisions FILE` \
              writes one)",
@@ -314,8 +270,8 @@ async fn snapshot_after(
         }
     };
     let writer = writer?;
-    let evidence = evidence_of(ctx, &review, &[], &report).await;
-    match commit(writer, &report, &evidence) {
+    let evidence = review_evidence(&ctx.falcon, &review, &[], &report).await;
+    match commit_review(writer, &report, &evidence) {
         Ok(snapshot) => Some(snapshot),
         Err(e) => {
             recording.fail(e);
