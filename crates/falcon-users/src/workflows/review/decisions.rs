@@ -500,8 +500,7 @@ pub fn plan_decisions(
     let mut problems = Vec::new();
     let mut seen: BTreeMap<Key, usize> = BTreeMap::new();
     let mut decided = Vec::new();
-    // (CID, login) → the rows acting on that user, with their decision.
-    let mut acting: BTreeMap<(Option<Cid>, String), Vec<(usize, Decision)>> = BTreeMap::new();
+    let mut acting = Acting::new();
     for (i, row) in sheet.rows().iter().enumerate() {
         let mut problem = |column: &str, why: String| {
             problems.push(RowProblem::new(row.row, column, why));
@@ -619,6 +618,9 @@ pub fn plan_decisions(
     let plan = Plan::new(state, plan_options, now, changes, unchanged);
     Ok(DecisionPlan { plan, decided })
 }
+
+/// Per user (CID, login), the rows acting on them (by index in the sheet) with their decision.
+type Acting = BTreeMap<(Option<Cid>, String), Vec<(usize, Decision)>>;
 
 /// Refuses a state read on another cloud or in another CID than the review was made in: a
 /// sheet carried to another tenant would act on users it never reviewed.
