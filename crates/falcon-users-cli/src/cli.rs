@@ -694,7 +694,8 @@ pub enum ReviewAction {
     /// decisions, rows that are not the review's findings (edited, or from another review or
     /// tenant), and rows the tenant no longer matches (the user gone, the role no longer held,
     /// the login now another user's). The plan is shown, then carried out as `apply` does
-    /// (confirmation or --yes, guardrails, a journal, safe to interrupt); the sign-off
+    /// (confirmation or --yes, guardrails, a journal; interrupted, the same command finishes
+    /// it: what the journal says was done is not stale); the sign-off
     /// (reviewer, time, each decision, comment and result) and a new snapshot are recorded in
     /// the history: `history show REVIEW` prints them, `history diff REVIEW AFTER` the changes.
     Apply(ReviewApplyArgs),

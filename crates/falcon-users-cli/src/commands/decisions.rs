@@ -25,6 +25,7 @@ use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::history_file::{self, Recording, commit_review, review_evidence, stage};
+use crate::journal_file;
 use crate::output::console;
 use crate::output::escape::for_terminal;
 use crate::output::evidence::sidecar_path;
@@ -51,15 +52,18 @@ pub async fn apply(ctx: &Ctx, args: ReviewApplyArgs) -> Outcome {
     let guardrails = Guardrails::new()
         .max_offboard(args.max_offboard)
         .max_strip(args.max_strip);
-    let options = DecisionOptions::new()
-        .skip_undecided(args.skip_undecided)
-        .guardrails(guardrails);
-    let planned = plan_decisions(&sheet, &decided_on, &state, &options, Utc::now())?;
     let journal = args.journal.clone().unwrap_or_else(|| {
         let mut name = file.as_os_str().to_owned();
         name.push(".journal.jsonl");
         name.into()
     });
+    // What an earlier, interrupted run of this sheet did is done, not stale.
+    let done_before = journal_file::entries(&journal)?;
+    let options = DecisionOptions::new()
+        .skip_undecided(args.skip_undecided)
+        .guardrails(guardrails)
+        .done_before(&done_before);
+    let planned = plan_decisions(&sheet, &decided_on, &state, &options, Utc::now())?;
     let how = How {
         fleet: false,
         looked_up: true,
@@ -318,6 +322,7 @@ fn signed(decided: &[Decided], report: &ApplyReport) -> Vec<SignedDecision> {
         .iter()
         .map(|d| {
             let result = match (d.decision, d.change) {
+                _ if d.already_done => "already done".to_owned(),
                 (None, _) => "skipped".to_owned(),
                 (Some(Decision::Keep), _) => "kept".to_owned(),
                 (Some(_), Some(change)) => report

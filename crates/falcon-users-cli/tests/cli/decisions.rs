@@ -359,6 +359,24 @@ fn the_decision_loop_revokes_offboards_signs_off_and_the_diff_shows_exactly_that
         expected.insert(("role-lost".into(), offboarded.clone(), role));
     }
     assert_eq!(got, expected);
+
+    // Run again (as after an interruption): what the journal says was done is already done,
+    // not stale, and a second sign-off says so.
+    ok(&sim(
+        &state,
+        dir.path(),
+        &["review", "apply", "d.csv", "--yes"],
+    ));
+    let shown: Value =
+        serde_json::from_str(&ok(&sim(&state, dir.path(), &["history", "show", "1"]))).unwrap();
+    let again: Vec<&str> = shown["sign_offs"][1]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["decision"] != "keep")
+        .map(|d| d["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(again, ["already done"; 3]);
 }
 
 #[test]

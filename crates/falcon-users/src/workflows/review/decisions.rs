@@ -11,7 +11,8 @@
 //! from another review), a CID that is not the review's, a finding listed twice, a `revoke` of
 //! a finding about the user rather than a role; and, against the tenant now, a row it no longer
 //! matches (stale: the user is gone, the login belongs to another user, the role is no longer
-//! held directly there).
+//! held directly there) unless an earlier, interrupted apply of the sheet did it
+//! ([`DecisionOptions::done_before`], from its journal): running the sheet again finishes it.
 //!
 //! ```
 //! use falcon_users::workflows::review::decisions::{DecisionSheet, Decision};
@@ -34,8 +35,8 @@ use crate::error::{Error, Result, RowProblem};
 use crate::model::cid::Cid;
 use crate::workflows::review::finding::{Finding, FindingKind};
 use crate::workflows::roster::{
-    Bounded, Change, Guardrails, MAX_ENTRIES, MAX_LINE_BYTES, Mode, Plan, PlanOptions, Targets,
-    TenantState, UserState, csv_problem,
+    Action, Bounded, Change, Guardrails, JournalEntry, MAX_ENTRIES, MAX_LINE_BYTES, Mode, Plan,
+    PlanOptions, Targets, TenantState, UserState, csv_problem,
 };
 
 /// The sheet's columns, in the order [`DecisionRow::of_findings`] writes them. `decision` and
@@ -440,6 +441,9 @@ pub struct DecisionOptions {
     pub skip_undecided: bool,
     /// The limits the plan is held to (offboarded users, users left without any role).
     pub guardrails: Guardrails,
+    /// What an earlier apply of the sheet did, by user UUID (lower case): a role revoked, or
+    /// (`None`) the user deleted. A row it did is already done, not stale.
+    pub done_before: BTreeSet<(String, Option<String>)>,
 }
 
 impl DecisionOptions {
@@ -459,6 +463,32 @@ impl DecisionOptions {
         self.guardrails = guardrails;
         self
     }
+
+    /// What an earlier, interrupted apply of the sheet did, from its journal: the actions it
+    /// records as done (or found done after an interruption). Running the sheet again then
+    /// finishes the job: what that apply did is already done, not stale.
+    pub fn done_before<'a>(mut self, journal: impl IntoIterator<Item = &'a JournalEntry>) -> Self {
+        for entry in journal {
+            if !matches!(entry.outcome.as_str(), "done" | "interrupted: done") {
+                continue;
+            }
+            let Some(uuid) = entry.user_uuid.as_deref().map(str::to_lowercase) else {
+                continue;
+            };
+            match &entry.action {
+                Action::Revoke { roles } => {
+                    for role in roles {
+                        self.done_before.insert((uuid.clone(), Some(role.clone())));
+                    }
+                }
+                Action::Delete => {
+                    self.done_before.insert((uuid, None));
+                }
+                _ => {}
+            }
+        }
+        self
+    }
 }
 
 /// One row of the sheet and what became of it in the plan.
@@ -468,8 +498,11 @@ pub struct Decided {
     pub row: DecisionRow,
     /// Its decision (`None`: undecided, skipped).
     pub decision: Option<Decision>,
-    /// The plan's change that carries it out (`None` for keep and skipped rows).
+    /// The plan's change that carries it out (`None` for keep and skipped rows, and rows
+    /// already done).
     pub change: Option<usize>,
+    /// An earlier apply of the sheet did it ([`DecisionOptions::done_before`]).
+    pub already_done: bool,
 }
 
 /// Decisions turned into a plan.
@@ -524,6 +557,7 @@ pub fn plan_decisions(
             row: row.clone(),
             decision,
             change: None,
+            already_done: false,
         });
         let cid = match review.cid_key(&row.cid) {
             Ok(cid) => cid,
@@ -583,10 +617,16 @@ pub fn plan_decisions(
     for ((cid, uid), rows) in &acting {
         let first = sheet.rows()[rows[0].0].row;
         let before = state.cids.get(cid).and_then(|s| s.users.get(uid)).cloned();
-        match target(&sheet.rows, rows, before.as_ref()) {
+        match target(&sheet.rows, rows, before.as_ref(), &options.done_before) {
             Err(stale) => problems.extend(stale),
-            Ok(after) => {
-                for (i, _) in rows {
+            Ok((after, already)) => {
+                for i in &already {
+                    decided[*i].already_done = true;
+                }
+                let Some(after) = after else {
+                    continue;
+                };
+                for (i, _) in rows.iter().filter(|(i, _)| !already.contains(i)) {
                     decided[*i].change = Some(changes.len());
                 }
                 changes.push(Change {
@@ -655,16 +695,25 @@ fn same_tenant(review: &DecidedReview, state: &TenantState) -> Result<()> {
     }
 }
 
-/// Where one user's decisions take them from `before` (as read now): `None` offboarded, else
-/// without the roles revoked; or every row the tenant no longer matches (stale).
+/// Where one user's decisions take them from `before` (as read now): `Some(None)` offboarded,
+/// `Some(Some(..))` without the roles revoked, `None` nowhere (an earlier apply did it all);
+/// with the rows an earlier apply did (`done`). Or every row the tenant no longer matches
+/// (stale) that no earlier apply explains.
 fn target(
     rows: &[DecisionRow],
     decisions: &[(usize, Decision)],
     before: Option<&UserState>,
-) -> std::result::Result<Option<UserState>, Vec<RowProblem>> {
+    done: &BTreeSet<(String, Option<String>)>,
+) -> std::result::Result<(Option<Option<UserState>>, BTreeSet<usize>), Vec<RowProblem>> {
     let stale =
         |i: usize, why: String| RowProblem::new(rows[i].row, "row", format!("stale: {why}"));
+    let uuid = |i: usize| rows[i].user_uuid.trim().to_lowercase();
+    let deleted = |i: usize| done.contains(&(uuid(i), None));
     let Some(before) = before else {
+        // Gone: as asked, when an earlier apply deleted them.
+        if decisions.iter().all(|(i, _)| deleted(*i)) {
+            return Ok((None, decisions.iter().map(|(i, _)| *i).collect()));
+        }
         return Err(decisions
             .iter()
             .map(|(i, _)| {
@@ -680,6 +729,7 @@ fn target(
             .collect());
     };
     let mut problems = Vec::new();
+    let mut already = BTreeSet::new();
     let mut after = before.clone();
     let mut offboard = false;
     for (i, decision) in decisions {
@@ -705,6 +755,11 @@ fn target(
             (_, Some(role)) if before.roles.contains_key(role.trim()) => {
                 after.roles.remove(role.trim());
             }
+            (_, Some(role))
+                if done.contains(&(uuid.to_lowercase(), Some(role.trim().to_owned()))) =>
+            {
+                already.insert(*i);
+            }
             (_, Some(role)) => problems.push(stale(
                 *i,
                 format!(
@@ -720,7 +775,11 @@ fn target(
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(if offboard { None } else { Some(after) })
+    Ok(match (offboard, after == *before) {
+        (true, _) => (Some(None), already),
+        (false, true) => (None, already),
+        (false, false) => (Some(Some(after)), already),
+    })
 }
 
 #[cfg(test)]

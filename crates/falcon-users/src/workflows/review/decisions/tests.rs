@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::*;
-use crate::workflows::roster::{Action, CidState, Origin};
+use crate::workflows::roster::{Action, CidState, JournalEntry, Origin};
 
 const OWN: &str = "0123456789abcdef0123456789abcdef";
 const MEMBER: &str = "fedcba9876543210fedcba9876543210";
@@ -442,4 +442,97 @@ fn rows_are_numbered_as_a_spreadsheet_numbers_them() {
         panic!("a short row");
     };
     assert_eq!(problems[0].row, 2, "{problems:?}");
+}
+
+/// A journal line of an earlier apply: `action` on the user `uuid`, with `outcome`.
+fn journaled(uuid: &str, action: Action, outcome: &str) -> JournalEntry {
+    JournalEntry {
+        time: now(),
+        cid: None,
+        uid: String::new(),
+        user_uuid: Some(uuid.into()),
+        action,
+        outcome: outcome.into(),
+        error: None,
+        trace_id: None,
+    }
+}
+
+/// (what an earlier apply's journal records, the rows already done | the rows refused stale)
+#[test]
+fn what_an_earlier_apply_did_is_already_done_not_stale() {
+    // Since the review: Ann lost admin and Bob is gone.
+    let mut state = tenant();
+    let users = &mut state.cids.get_mut(&None).unwrap().users;
+    users.get_mut("ann@x.com").unwrap().roles.remove("admin");
+    users.remove("bob@x.com");
+    let sheet = DecisionSheet::new(all_kept_but(&[
+        (2, "revoke"),
+        (3, "revoke"),
+        (4, "offboard"),
+    ]));
+    let revoke = |roles: &[&str]| Action::Revoke {
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    };
+    type Want = std::result::Result<Vec<usize>, Vec<usize>>;
+    let cases: Vec<(Vec<JournalEntry>, Want)> = vec![
+        // No journal: someone else did it; stale.
+        (vec![], Err(vec![2, 4])),
+        // Started, never ended: not known to be done.
+        (
+            vec![
+                journaled("u-ann", revoke(&["admin"]), "started"),
+                journaled("u-bob", Action::Delete, "started"),
+            ],
+            Err(vec![2, 4]),
+        ),
+        // Done by the earlier apply (or found done after its interruption).
+        (
+            vec![
+                journaled("U-ANN", revoke(&["admin", "guest"]), "done"),
+                journaled("u-bob", revoke(&["guest"]), "done"),
+                journaled("u-bob", Action::Delete, "interrupted: done"),
+            ],
+            Ok(vec![2, 4]),
+        ),
+        // Bob's roles revoked, not deleted: someone else deleted him.
+        (
+            vec![
+                journaled("u-ann", revoke(&["admin"]), "done"),
+                journaled("u-bob", revoke(&["guest"]), "done"),
+            ],
+            Err(vec![4]),
+        ),
+    ];
+    for (journal, want) in cases {
+        let options = DecisionOptions::new().done_before(&journal);
+        let got = plan_decisions(&sheet, &review(), &state, &options, now());
+        match (got, want) {
+            (Ok(p), Ok(rows)) => {
+                let already: Vec<usize> = p
+                    .decided
+                    .iter()
+                    .filter(|d| d.already_done)
+                    .map(|d| d.row.row)
+                    .collect();
+                assert_eq!(already, rows, "{journal:?}");
+                // What is left: Ann's rtr, from her row 3.
+                let changes: Vec<(&str, Vec<Action>)> = p
+                    .plan
+                    .changes
+                    .iter()
+                    .map(|c| (c.uid.as_str(), c.actions()))
+                    .collect();
+                assert_eq!(changes, [("ann@x.com", vec![revoke(&["rtr"])])]);
+                assert_eq!(p.decided[1].change, Some(0));
+                assert_eq!(p.decided[0].change, None);
+            }
+            (Err(Error::Decisions { problems }), Err(rows)) => {
+                let got: Vec<usize> = problems.iter().map(|p| p.row).collect();
+                assert_eq!(got, rows, "{problems:?}");
+                assert!(problems.iter().all(|p| p.reason.starts_with("stale: ")));
+            }
+            (got, want) => panic!("{journal:?}: {got:?}, expected {want:?}"),
+        }
+    }
 }
