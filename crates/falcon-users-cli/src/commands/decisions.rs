@@ -85,9 +85,16 @@ pub async fn apply(ctx: &Ctx, args: ReviewApplyArgs) -> Outcome {
         return outcome;
     };
 
-    // The tenant as the decisions left it, recorded as the review recorded it.
+    // The tenant as the decisions left it, recorded as the review recorded it; not after a
+    // run that was stopped (a whole review read is not what Ctrl-C asks for): running the
+    // sheet again finishes it, and records it then.
     let mut recording = Recording::default();
-    let after = snapshot_after(ctx, &evidence, &mut history, &mut recording).await;
+    let (_, _, _, not_started) = report.counts();
+    let after = if not_started == 0 {
+        snapshot_after(ctx, &evidence, &mut history, &mut recording).await
+    } else {
+        None
+    };
     let signoff = SignOff::new(
         decided_on.snapshot,
         &reviewer,

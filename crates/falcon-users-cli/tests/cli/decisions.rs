@@ -596,6 +596,20 @@ fn a_dry_run_a_guardrail_and_an_unconfirmed_apply_change_nothing() {
     sheet.set(c, "decision", "offboard");
     sheet.write(&dir.path().join("d.csv"));
 
+    // The sheet names the review's snapshot: without the history there is none.
+    let no_history = sim(
+        &state,
+        dir.path(),
+        &["review", "--decisions", "e.csv", "--no-history"],
+    );
+    assert_eq!(
+        no_history.status.code(),
+        Some(2),
+        "{}",
+        text(&no_history.stderr)
+    );
+    assert!(!dir.path().join("e.csv").exists());
+
     let dry = sim(
         &state,
         dir.path(),

@@ -695,6 +695,10 @@ fn same_tenant(review: &DecidedReview, state: &TenantState) -> Result<()> {
     }
 }
 
+/// Where one user goes (`None`: nowhere, `Some(None)`: offboarded), and the rows (by index)
+/// an earlier apply did.
+type Target = (Option<Option<UserState>>, BTreeSet<usize>);
+
 /// Where one user's decisions take them from `before` (as read now): `Some(None)` offboarded,
 /// `Some(Some(..))` without the roles revoked, `None` nowhere (an earlier apply did it all);
 /// with the rows an earlier apply did (`done`). Or every row the tenant no longer matches
@@ -704,7 +708,7 @@ fn target(
     decisions: &[(usize, Decision)],
     before: Option<&UserState>,
     done: &BTreeSet<(String, Option<String>)>,
-) -> std::result::Result<(Option<Option<UserState>>, BTreeSet<usize>), Vec<RowProblem>> {
+) -> std::result::Result<Target, Vec<RowProblem>> {
     let stale =
         |i: usize, why: String| RowProblem::new(rows[i].row, "row", format!("stale: {why}"));
     let uuid = |i: usize| rows[i].user_uuid.trim().to_lowercase();
