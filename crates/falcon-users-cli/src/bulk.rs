@@ -1,14 +1,15 @@
-//! Bulk changes, shared by `provision --from`, `offboard` of several users and
-//! `grants grant|revoke|set` of many: planned from targeted reads and carried out by the roster
-//! engine's apply (each change once, one result table, exit 5 when some rows failed).
+//! Bulk changes, shared by `provision --from`, `offboard` of several users,
+//! `grants grant|revoke|set` of many and `review apply`: planned from targeted reads and carried
+//! out by the roster engine's apply (each change once, one result table, exit 5 when some rows
+//! failed).
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 use falcon_users::workflows::roster::{
-    ApplyOptions, BulkPlan, ColumnMap, Guardrails, Journal, PlanOptions, RoleEdit, Targets,
-    TenantState, edit_plan, locate, offboard_plan, plan,
+    ApplyOptions, ApplyReport, BulkPlan, ColumnMap, Guardrails, Journal, PlanOptions, RoleEdit,
+    Targets, TenantState, edit_plan, locate, offboard_plan, plan,
 };
 use falcon_users::{Cid, UserRef};
 
@@ -61,6 +62,8 @@ pub async fn provision(ctx: &Ctx, args: &ProvisionFromFile) -> Outcome {
         missing_ok: false,
         concurrency: args.concurrency,
         journal: args.journal.as_deref(),
+        // Each row was named and the batch confirmed as a whole.
+        guardrails: Guardrails::unlimited(),
     };
     run(ctx, bulk, &how, "provision").await
 }
@@ -91,6 +94,7 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardMany) -> Outcome {
         missing_ok: args.missing_ok,
         concurrency: args.concurrency,
         journal: args.journal.as_deref(),
+        guardrails: Guardrails::unlimited(),
     };
     run(ctx, bulk, &how, "offboard (revoke every role, then delete)").await
 }
@@ -133,6 +137,7 @@ pub async fn edit_roles(ctx: &Ctx, job: &EditRoles) -> Outcome {
         missing_ok: false,
         concurrency: job.concurrency,
         journal: job.journal.as_deref(),
+        guardrails: Guardrails::unlimited(),
     };
     run(ctx, bulk, &how, &what).await
 }
@@ -231,26 +236,52 @@ fn users_reading<'a>(ctx: &'a Ctx, map: Option<&'a ColumnMap>) -> Reading<'a> {
 }
 
 /// How a bulk command runs.
-struct How<'a> {
+pub struct How<'a> {
     /// The users were looked for across member CIDs.
-    fleet: bool,
+    pub fleet: bool,
     /// The users were read (a provisioning run creates without looking first).
-    looked_up: bool,
+    pub looked_up: bool,
     /// Show the plan, change nothing.
-    dry_run: bool,
+    pub dry_run: bool,
     /// An absent user is not a failure.
-    missing_ok: bool,
+    pub missing_ok: bool,
     /// Changes in flight.
-    concurrency: usize,
+    pub concurrency: usize,
     /// Append a JSON line per action here.
-    journal: Option<&'a Path>,
+    pub journal: Option<&'a Path>,
+    /// The limits the apply holds the plan to (unlimited for users named one by one).
+    pub guardrails: Guardrails,
+}
+
+/// [`carry_out`], the outcome alone.
+async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
+    carry_out(ctx, bulk, how, what).await.1
 }
 
 /// Shows the plan; unless a dry run, confirms it once, applies it (the state was read just
-/// now: no second read), journals each action when asked, and prints one table: every change's
-/// outcome, then the users left alone. Exit 5 when a change failed, or a user was absent
-/// without `missing_ok`; 7 when the journal could not be written (no further change started).
-async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
+/// now: no second read) within `how`'s guardrails, journals each action when asked, and prints
+/// one table: every change's outcome, then the users left alone. Exit 5 when a change failed,
+/// or a user was absent without `missing_ok`; 7 when the journal could not be written (no
+/// further change started). With the outcome, the apply's report when it ran (not for a dry
+/// run, an empty plan, or one not confirmed or refused).
+pub async fn carry_out(
+    ctx: &Ctx,
+    bulk: BulkPlan,
+    how: &How<'_>,
+    what: &str,
+) -> (Option<ApplyReport>, Outcome) {
+    let mut applied = None;
+    let outcome = apply_bulk(ctx, bulk, how, what, &mut applied).await;
+    (applied, outcome)
+}
+
+async fn apply_bulk(
+    ctx: &Ctx,
+    bulk: BulkPlan,
+    how: &How<'_>,
+    what: &str,
+    applied: &mut Option<ApplyReport>,
+) -> Outcome {
     let How {
         fleet,
         looked_up,
@@ -258,6 +289,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         missing_ok,
         concurrency,
         journal,
+        guardrails,
     } = *how;
     let BulkPlan {
         plan,
@@ -292,7 +324,11 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
     }));
     let absent_failed = if missing_ok { 0 } else { absent.len() };
     let report = if dry_run || plan.is_empty() {
-        Default::default()
+        if !dry_run {
+            // Nothing to change is an apply that did it all.
+            *applied = Some(ApplyReport::default());
+        }
+        ApplyReport::default()
     } else {
         let question = format!("{what}: {} users", plan.changes.len());
         if !confirm(ctx.yes, &question).await {
@@ -303,12 +339,12 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         let options = ApplyOptions::new()
             .concurrency(concurrency)
             .verify(false)
-            // Each user was named (or matched) and the batch confirmed as a whole.
-            .guardrails(Guardrails::unlimited())
+            .guardrails(guardrails)
             .settle(ctx.settle.clone())
             .stop_on(ctx.changes.begin());
         let sink = journal.as_ref().map_or(&off, |j| &j.journal);
         let report = ctx.falcon.apply(&plan, &options, sink).await?;
+        *applied = Some(report.clone());
         if let Some(Err(failed)) = journal.as_ref().map(JournalFile::check) {
             show_report(ctx.format, &plan, &report, Vec::new())?;
             return Err(failed);

@@ -693,7 +693,13 @@ pub struct ReviewArgs {
     /// Record no snapshot in the history.
     #[arg(long, conflicts_with = "history")]
     pub no_history: bool,
-    /// `review verify FILE` instead of a review.
+    /// Also write a decision sheet here (CSV, all or nothing, mode 0600; its evidence in
+    /// FILE.evidence.json names the review): a row per finding (a finding about roles: a row
+    /// per role) with empty `decision` (keep, revoke or offboard) and `comment` columns for the
+    /// reviewer; `review apply FILE` carries the decisions out. Needs the history.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub decisions: Option<PathBuf>,
+    /// `review verify FILE` or `review apply FILE` instead of a review.
     #[command(subcommand)]
     pub action: Option<ReviewAction>,
 }
@@ -707,6 +713,54 @@ pub enum ReviewAction {
     /// FILE is a review's .json, or a .csv, .jsonl or inventory .json with its
     /// FILE.evidence.json beside it (naming either works). Connects nowhere.
     Verify(VerifyArgs),
+    /// Carry out the decisions of a sheet `review --decisions` wrote and a reviewer filled in,
+    /// and sign the review off in the history.
+    ///
+    /// `revoke` takes the row's role from the user in the row's CID, `offboard` revokes every
+    /// role and deletes the user, `keep` changes nothing. The sheet is refused as a whole,
+    /// before any change, with every bad row: undecided (unless --skip-undecided) or unknown
+    /// decisions, rows that are not the review's findings (edited, or from another review or
+    /// tenant), and rows the tenant no longer matches (the user gone, the role no longer held,
+    /// the login now another user's). The plan is shown, then carried out as `apply` does
+    /// (confirmation or --yes, guardrails, a journal; interrupted, the same command finishes
+    /// it: what the journal says was done is not stale); the sign-off
+    /// (reviewer, time, each decision, comment and result) and a new snapshot are recorded in
+    /// the history: `history show REVIEW` prints them, `history diff REVIEW AFTER` the changes.
+    Apply(ReviewApplyArgs),
+}
+
+/// `review apply FILE`
+#[derive(Debug, Args)]
+pub struct ReviewApplyArgs {
+    /// The decision sheet (with its FILE.evidence.json beside it).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Who signs the review off [default: the user name in $USER, else $LOGNAME].
+    #[arg(long, value_name = "NAME")]
+    pub reviewer: Option<String>,
+    /// Leave rows with an empty decision out instead of refusing the sheet (a decision that is
+    /// not keep, revoke or offboard is refused all the same).
+    #[arg(long)]
+    pub skip_undecided: bool,
+    /// Show the plan, change nothing, record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse a plan that offboards more users than this.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_offboard: usize,
+    /// Refuse a plan that leaves more users than this without any role.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_strip: usize,
+    /// Append a JSON line per action here [default: FILE.journal.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Reads and changes in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// The history holding the review, where the sign-off is recorded [default: see
+    /// `history`].
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
 }
 
 /// `review verify FILE`
@@ -722,6 +776,16 @@ pub struct VerifyArgs {
 pub enum HistoryCommand {
     /// Every snapshot, oldest first: id, when, kind, CID, counts.
     List(HistoryFile),
+    /// A review and its sign-offs (`review apply`): who decided, when, each decision and
+    /// comment and what became of it, and the snapshot taken after: the evidence of a
+    /// completed review (-f json: one document).
+    Show {
+        /// The review's snapshot id.
+        id: i64,
+        /// The database.
+        #[command(flatten)]
+        file: HistoryFile,
+    },
     /// What changed between two snapshots: joiners, leavers, roles gained and lost (privileged
     /// gains marked), per CID; a summary on stderr.
     Diff {

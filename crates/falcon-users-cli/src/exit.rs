@@ -72,6 +72,7 @@ pub fn for_error(err: &Error) -> u8 {
         Error::InvalidInput { .. }
         | Error::Config(_)
         | Error::Roster { .. }
+        | Error::Decisions { .. }
         | Error::FleetFile { .. }
         | Error::PlanRefused { .. } => USAGE,
         Error::Auth { .. } => AUTH,

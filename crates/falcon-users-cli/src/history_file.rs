@@ -1,13 +1,21 @@
 //! Where the review history is, and opening it: `--history FILE`, else beside the simulated
 //! tenant's state file under `--simulate`, else `$XDG_DATA_HOME/falcon-users/history.sqlite`
 //! (or `~/.local/share/...`). A default directory is made (mode 0700) when missing; a file
-//! given with `--history` must be in a directory that exists.
+//! given with `--history` must be in a directory that exists. A review is recorded in it the
+//! same way wherever it runs ([`stage`], [`commit_review`], [`review_evidence`]): `review`, and
+//! `review apply`'s snapshot after the decisions.
 
 use std::path::{Path, PathBuf};
 
 use std::process::ExitCode;
 
-use falcon_users::history::{FILE_NAME, History, HistoryError, Snapshot};
+use falcon_users::history::{
+    FILE_NAME, History, HistoryError, Snapshot, SnapshotKind, SnapshotMeta, SnapshotWriter,
+};
+use falcon_users::workflows::UserWithGrants;
+use falcon_users::workflows::evidence;
+use falcon_users::workflows::review::{FindingKind, Review, ReviewReport, RoleBook};
+use falcon_users::{Cid, Falcon};
 
 use crate::base_dir::BaseDir;
 use crate::cli::Global;
@@ -46,11 +54,12 @@ pub fn path(global: &Global, explicit: Option<&Path>) -> Result<(PathBuf, bool),
         })
 }
 
-/// Where `job` records its snapshot: `review` unless `--no-history`, `inventory --save`; none
-/// for the other jobs. A place that cannot be found is kept as the reason.
+/// Where `job` records its snapshot: `review` unless `--no-history`, `inventory --save`,
+/// `review apply` (its sign-off too); none for the other jobs. A place that cannot be found is kept as the reason.
 pub fn for_job(global: &Global, job: &Job) -> Option<Result<(PathBuf, bool), String>> {
     let explicit = match job {
         Job::Review(args) if !args.no_history => args.history.as_deref(),
+        Job::ReviewApply(args) => args.history.as_deref(),
         Job::Inventory(args) if args.save => args.history.as_deref(),
         _ => return None,
     };
@@ -146,6 +155,64 @@ impl Recording {
         ));
         Some(ExitCode::from(exit::LOCAL))
     }
+}
+
+/// Stages a reviewed row in the snapshot being written (in `cid`, `None`: the row's home CID);
+/// the first failure ends the recording.
+pub fn stage(
+    writer: &mut Option<SnapshotWriter<'_>>,
+    recording: &mut Recording,
+    cid: Option<&Cid>,
+    row: &UserWithGrants,
+    book: &RoleBook,
+) {
+    if let Some(w) = writer.as_mut() {
+        // The handle's own CID's rows are the user's home CID.
+        let cid = cid.map(Cid::as_str).or(row.user.cid.as_deref());
+        if let Err(e) = w.reviewed(cid.unwrap_or_default(), row, book) {
+            recording.fail(e);
+            *writer = None;
+        }
+    }
+}
+
+/// Records a review's snapshot: the rows staged, then its findings, described by its
+/// evidence.
+pub fn commit_review(
+    mut writer: SnapshotWriter<'_>,
+    report: &ReviewReport,
+    evidence: &evidence::Evidence,
+) -> Result<Snapshot, HistoryError> {
+    let meta = SnapshotMeta::from_evidence(SnapshotKind::Review, evidence);
+    report
+        .findings
+        .iter()
+        .try_for_each(|f| writer.finding(f))
+        .and_then(|()| writer.commit(meta))
+}
+
+/// The evidence of a review, taken once its requests are done (so that they are counted):
+/// what its output files carry and its snapshot records.
+pub async fn review_evidence(
+    falcon: &Falcon,
+    review: &Review,
+    fail_on: &[FindingKind],
+    report: &ReviewReport,
+) -> evidence::Evidence {
+    let fail_on: Vec<String> = fail_on.iter().map(ToString::to_string).collect();
+    let mut evidence = falcon
+        .evidence("review", &review.member_cids)
+        .await
+        .tool(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .review_options(review)
+        .option("fail_on", fail_on);
+    for (cid, err) in &report.failed {
+        evidence = evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
+    }
+    if let Some(unread) = &report.links_unread {
+        evidence = evidence.note(falcon_users::workflows::LinkReach::unread_note(unread));
+    }
+    evidence
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use falcon_users::workflows::Fleet;
 
 use crate::cli::{
     AccessArgs, ApplyArgs, AuthCommand, BulkUsers, Command, FleetCommand, GrantsCommand,
-    InventoryArgs, OffboardArgs, PlanArgs, ProvisionArgs, ReviewArgs, RolesCommand, RosterArgs,
-    UsersCommand,
+    InventoryArgs, OffboardArgs, PlanArgs, ProvisionArgs, ReviewAction, ReviewApplyArgs,
+    ReviewArgs, RolesCommand, RosterArgs, UsersCommand,
 };
 use crate::exit;
 use crate::failure::Failure;
@@ -43,6 +43,8 @@ pub enum Job {
     Access(Access),
     /// `review`.
     Review(ReviewArgs),
+    /// `review apply FILE`.
+    ReviewApply(ReviewApplyArgs),
     /// `roster`.
     Roster(RosterArgs),
     /// `plan`.
@@ -77,6 +79,10 @@ impl Job {
             Command::Inventory(a) => Job::Inventory(a),
             Command::Children => Job::Children,
             Command::Access(a) => Job::Access(a.into()),
+            Command::Review(ReviewArgs {
+                action: Some(ReviewAction::Apply(a)),
+                ..
+            }) => Job::ReviewApply(a),
             Command::Review(a) if a.action.is_none() => Job::Review(a),
             Command::Roster(a) => Job::Roster(a),
             Command::Plan(a) => Job::Plan(a),
@@ -144,6 +150,7 @@ impl Job {
             | Job::Provision(_)
             | Job::Offboard(_)
             | Job::Children
+            | Job::ReviewApply(_)
             | Job::Fleet(_)
             // The library discovers (it needs the children's names too): once.
             | Job::Access(_)

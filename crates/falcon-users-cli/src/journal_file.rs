@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use falcon_users::workflows::roster::{Action, Journal};
+use falcon_users::workflows::roster::{Action, Journal, JournalEntry};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -50,6 +50,26 @@ impl<A: Serialize + DeserializeOwned + Clone + PartialEq> JournalFile<A> {
             None => Ok(()),
         }
     }
+}
+
+/// The lines of the journal at `path` (none when there is none yet): what earlier runs did. A
+/// line that does not read as one (another tool's, or cut short) is passed over; a journal
+/// that is not a regular file is left to [`JournalFile::open`] to refuse.
+pub fn entries(path: &Path) -> Result<Vec<JournalEntry>, Failure> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        _ => return Ok(Vec::new()),
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::Exit(
+            exit::LOCAL,
+            format!("cannot read the journal {}: {e}", path.display()),
+        )
+    })?;
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect())
 }
 
 impl<A> Drop for JournalFile<A> {

@@ -205,6 +205,7 @@ async fn run(global: Global, command: Command, changes: Changes) -> Outcome {
         Job::Children => commands::children::run(&ctx).await,
         Job::Access(job) => commands::access::run(&ctx, job).await,
         Job::Review(a) => commands::review::run(&ctx, a).await,
+        Job::ReviewApply(a) => commands::decisions::apply(&ctx, a).await,
         Job::Roster(a) => commands::reconcile::export(&ctx, a).await,
         Job::Plan(a) => commands::reconcile::plan(&ctx, a).await,
         Job::Apply(a) => commands::reconcile::apply(&ctx, a).await,

@@ -6,12 +6,13 @@
 use chrono::SecondsFormat;
 use falcon_users::Child;
 use falcon_users::access::{GroupRef, RoleAccess, Source};
-use falcon_users::history::{Change, Holding, Snapshot};
+use falcon_users::history::{Change, Holding, SignedDecision, Snapshot};
 use falcon_users::types::{
     DomainPermissionDetails, DomainRole, DomainUser, FlightcontrolapiCombinedUserRolesResourceV2,
 };
 use falcon_users::workflows::UserAccess;
 use falcon_users::workflows::review::Finding;
+use falcon_users::workflows::review::decisions::{DECISION_COLUMNS, DecisionRow};
 use serde::Serialize;
 
 use crate::output::{Column, Record};
@@ -504,6 +505,89 @@ impl Record for FindingRow {
         Self::columns()
             .into_iter()
             .filter(|c| !matches!(c.name, "user_uuid" | "roles"))
+            .collect()
+    }
+}
+
+/// A row of a decision sheet (`review --decisions`): the columns the library names
+/// ([`DECISION_COLUMNS`]), its cells.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct DecisionRecord(pub DecisionRow);
+
+impl Record for DecisionRecord {
+    fn columns() -> Vec<Column<Self>> {
+        let cells: [fn(&Self) -> String; DECISION_COLUMNS.len()] = [
+            |r| r.0.cells()[0].clone(),
+            |r| r.0.cells()[1].clone(),
+            |r| r.0.cells()[2].clone(),
+            |r| r.0.cells()[3].clone(),
+            |r| r.0.cells()[4].clone(),
+            |r| r.0.cells()[5].clone(),
+            |r| r.0.cells()[6].clone(),
+            |r| r.0.cells()[7].clone(),
+            |r| r.0.cells()[8].clone(),
+        ];
+        DECISION_COLUMNS
+            .into_iter()
+            .zip(cells)
+            .map(|(name, cell)| Column { name, cell })
+            .collect()
+    }
+}
+
+/// A decision of a signed-off review (`history show`).
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct SignedDecisionRow(pub SignedDecision);
+
+impl Record for SignedDecisionRow {
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column {
+                name: "row",
+                cell: |r| r.0.row.to_string(),
+            },
+            Column {
+                name: "uid",
+                cell: |r| r.0.uid.clone(),
+            },
+            Column {
+                name: "user_uuid",
+                cell: |r| r.0.user_uuid.clone(),
+            },
+            Column {
+                name: "cid",
+                cell: |r| r.0.cid.clone(),
+            },
+            Column {
+                name: "role",
+                cell: |r| text(&r.0.role),
+            },
+            Column {
+                name: "finding",
+                cell: |r| r.0.finding.clone(),
+            },
+            Column {
+                name: "decision",
+                cell: |r| r.0.decision.clone(),
+            },
+            Column {
+                name: "comment",
+                cell: |r| r.0.comment.clone(),
+            },
+            Column {
+                name: "result",
+                cell: |r| r.0.result.clone(),
+            },
+        ]
+    }
+
+    /// For a screen: the ids are in the CSV and JSON.
+    fn table_columns() -> Vec<Column<Self>> {
+        Self::columns()
+            .into_iter()
+            .filter(|c| !matches!(c.name, "user_uuid" | "cid"))
             .collect()
     }
 }

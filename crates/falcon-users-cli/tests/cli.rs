@@ -13,6 +13,8 @@ mod bulk;
 mod children;
 #[path = "cli/cut_short.rs"]
 mod cut_short;
+#[path = "cli/decisions.rs"]
+mod decisions;
 #[path = "cli/evidence.rs"]
 mod evidence;
 #[path = "cli/expiry.rs"]

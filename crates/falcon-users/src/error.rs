@@ -314,6 +314,27 @@ pub enum Error {
         problems: Vec<RowProblem>,
     },
 
+    /// A review's decision sheet ([`decisions`](crate::workflows::review::decisions)) was
+    /// refused before anything was changed: every problem found, each with its row (undecided
+    /// or unknown decisions, rows that are not the review's findings, rows the tenant no longer
+    /// matches).
+    ///
+    /// ```
+    /// use falcon_users::error::{Error, RowProblem};
+    /// let err = Error::Decisions {
+    ///     problems: vec![RowProblem::new(4, "decision", "undecided")],
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "the decisions were refused (1 problem): row 4, decision: undecided"
+    /// );
+    /// ```
+    #[error("the decisions were refused ({}): {}", count(problems.len(), "problem"), listed(problems))]
+    Decisions {
+        /// What is wrong, row by row, in sheet order.
+        problems: Vec<RowProblem>,
+    },
+
     /// A Flight Control access file ([`flight_control`](crate::workflows::flight_control)) was
     /// refused: every problem, with the file, line and field, before anything is read.
     ///

@@ -1,4 +1,4 @@
-//! `history list | diff | who-had`: the review history, read from its database without
+//! `history list | show | diff | who-had`: the review history, read from its database without
 //! connecting anywhere. Rows go through the output module (table, CSV, JSON lines), each
 //! streamed from the database as it is read; the summary goes to stderr.
 
@@ -6,14 +6,16 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use chrono::SecondsFormat;
-use falcon_users::history::{DiffCounts, History};
+use falcon_users::history::{DiffCounts, History, SignOff, Snapshot};
+use serde::Serialize;
 
 use crate::cli::{Global, HistoryCommand, HistoryFile};
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::history_file;
-use crate::output::{self, JsonLayout, Layout, RowWriter, console};
-use crate::records::{ChangeRow, HoldingRow, SnapshotRow};
+use crate::output::escape::for_terminal;
+use crate::output::{self, Format, JsonLayout, Layout, RowWriter, console};
+use crate::records::{ChangeRow, HoldingRow, SignedDecisionRow, SnapshotRow};
 
 /// Runs `history ...`.
 pub fn run(global: &Global, command: HistoryCommand) -> Outcome {
@@ -31,6 +33,12 @@ pub fn run(global: &Global, command: HistoryCommand) -> Outcome {
                 .map(SnapshotRow)
                 .collect();
             output::print_all(layout.format, &rows)?;
+        }
+        HistoryCommand::Show { id, file } => {
+            let history = open(global, &file)?;
+            let review = history.snapshot(id).map_err(history_file::failure)?;
+            let sign_offs = history.sign_offs(id).map_err(history_file::failure)?;
+            show(layout.format, &review, &sign_offs)?;
         }
         HistoryCommand::Diff { from, to, file } => {
             let history = open(global, &file)?;
@@ -122,4 +130,78 @@ fn counts(n: &DiffCounts) -> String {
         "{} joiners, {} leavers, {} roles gained ({} privileged), {} roles lost",
         n.joiners, n.leavers, n.roles_gained, n.privileged_gained, n.roles_lost
     )
+}
+
+/// `history show`: the review and each of its sign-offs, as one JSON document, or as lines
+/// and a table of the decisions (CSV: the decisions alone, the rest on stderr).
+fn show(format: Format, review: &Snapshot, sign_offs: &[SignOff]) -> Result<(), Failure> {
+    #[derive(Serialize)]
+    struct Shown<'a> {
+        review: &'a Snapshot,
+        sign_offs: &'a [SignOff],
+    }
+    if format == Format::Json {
+        output::print_json(&Shown { review, sign_offs })?;
+        return Ok(());
+    }
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut lines = vec![format!(
+        "{} {}: {}, CID {}, cloud {}: {} users, {} findings (sha256:{})",
+        review.kind,
+        review.id,
+        stamp(review.taken_at),
+        review.cid,
+        review.cloud,
+        review.users,
+        review.findings,
+        review.digest
+    )];
+    if sign_offs.is_empty() {
+        lines.push("not signed off (`review apply` signs a review off)".to_owned());
+    }
+    let say = |lines: &[String]| -> Result<(), Failure> {
+        if format == Format::Csv {
+            for line in lines {
+                console::line(format_args!("{}", for_terminal(line)));
+            }
+            Ok(())
+        } else {
+            Ok(output::print_lines(lines)?)
+        }
+    };
+    say(&lines)?;
+    for s in sign_offs {
+        let decided = |d: &str| s.decisions.iter().filter(|x| x.decision == d).count();
+        let lines = vec![
+            format!(
+                "sign-off {}: by {} at {}; {} rows: {} kept, {} revoked, {} offboarded, {} skipped; {}",
+                s.id,
+                s.reviewer,
+                stamp(s.signed_at),
+                s.decisions.len(),
+                decided("keep"),
+                decided("revoke"),
+                decided("offboard"),
+                decided(""),
+                if s.complete {
+                    "every change done"
+                } else {
+                    "NOT every change done (see each result)"
+                }
+            ),
+            format!("  sheet: {} (sha256:{})", s.sheet, s.sheet_sha256),
+            match s.after {
+                Some(after) => format!(
+                    "  snapshot after: {after} (`history diff {} {after}` shows the changes)",
+                    s.review
+                ),
+                None => "  snapshot after: none could be recorded".to_owned(),
+            },
+        ];
+        say(&lines)?;
+        let rows: Vec<SignedDecisionRow> =
+            s.decisions.iter().cloned().map(SignedDecisionRow).collect();
+        output::print_all(format, &rows)?;
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod children;
 pub mod completions;
 pub mod config;
+pub mod decisions;
 pub mod fleet;
 pub mod grants;
 pub mod history;

@@ -1,15 +1,17 @@
 //! `review`: the access review. One inventory read (and the roles with their permissions once
 //! per CID), then the findings: a summary (per kind, per role) and a row per finding, as a
 //! table, CSV or JSON, to stdout or a file written all or nothing. `--fail-on` turns findings
-//! of the named kinds into exit 8 for scheduled jobs.
+//! of the named kinds into exit 8 for scheduled jobs. `--decisions` also writes the sheet a
+//! reviewer fills in (`review apply` carries it out: the `decisions` command).
 
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use falcon_users::Cid;
-use falcon_users::history::{SnapshotKind, SnapshotMeta};
+use falcon_users::history::Snapshot;
 use falcon_users::workflows::evidence::{self, Verdict};
+use falcon_users::workflows::review::decisions::{DecisionRow, EVIDENCE_KIND};
 use falcon_users::workflows::review::{Basis, FindingKind, Review, ReviewReport, ReviewSummary};
 use serde::Serialize;
 
@@ -17,7 +19,7 @@ use crate::cli::{ReviewArgs, VerifyArgs};
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
-use crate::history_file::Recording;
+use crate::history_file::{Recording, commit_review, review_evidence, stage};
 use crate::output::Format;
 use crate::output::console;
 use crate::output::escape::EscapedJson;
@@ -27,7 +29,7 @@ use crate::output::file::OutputFile;
 use crate::output::page;
 use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter, table};
-use crate::records::FindingRow;
+use crate::records::{DecisionRecord, FindingRow};
 use crate::summary;
 
 /// Runs `review`.
@@ -71,14 +73,7 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     let report = ctx
         .falcon
         .review_observed(&review, |cid, row, book| {
-            if let Some(w) = writer.as_mut() {
-                // The handle's own CID's rows are the user's home CID.
-                let cid = cid.map(Cid::as_str).or(row.user.cid.as_deref());
-                if let Err(e) = w.reviewed(cid.unwrap_or_default(), row, book) {
-                    recording.fail(e);
-                    writer = None;
-                }
-            }
+            stage(&mut writer, &mut recording, cid, row, book);
         })
         .await?;
     for (cid, err) in &report.failed {
@@ -96,7 +91,7 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     match (layout, &args.output) {
         // The page is evidence wherever it goes.
         (None, output) => {
-            let evidence = evidence_of(ctx, &review, &args, &report).await;
+            let evidence = review_evidence(&ctx.falcon, &review, &args.fail_on, &report).await;
             kept_evidence = Some(evidence.clone());
             match output {
                 Some(path) => {
@@ -116,7 +111,8 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
             let evidence = match layout.format {
                 Format::Table => None,
                 _ => {
-                    let evidence = evidence_of(ctx, &review, &args, &report).await;
+                    let evidence =
+                        review_evidence(&ctx.falcon, &review, &args.fail_on, &report).await;
                     kept_evidence = Some(evidence.clone());
                     Some(evidence)
                 }
@@ -151,18 +147,27 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     console::line(format_args!("{}", basis_line(&report)));
     console::line(requests_summary(&ctx.falcon.stats()));
     // Recorded once the output is written: a history that fails never costs the review.
-    if let Some(mut writer) = writer {
+    let mut recorded = None;
+    if let Some(writer) = writer {
         let evidence = match kept_evidence {
             Some(evidence) => evidence,
-            None => evidence_of(ctx, &review, &args, &report).await,
+            None => review_evidence(&ctx.falcon, &review, &args.fail_on, &report).await,
         };
-        let meta = SnapshotMeta::from_evidence(SnapshotKind::Review, &evidence);
-        let recorded = report
-            .findings
-            .iter()
-            .try_for_each(|f| writer.finding(f))
-            .and_then(|()| writer.commit(meta));
-        recording.recorded(recorded);
+        let snapshot = commit_review(writer, &report, &evidence);
+        recorded = snapshot.as_ref().ok().cloned();
+        recording.recorded(snapshot);
+    }
+    // The sheet names the review's snapshot: written once it is recorded.
+    if let Some(path) = &args.decisions {
+        match &recorded {
+            Some(snapshot) => {
+                write_sheet(ctx, path, &review, &args.fail_on, &report, snapshot).await?;
+            }
+            None => console::line(format_args!(
+                "error: the decision sheet {} was not written: it names the review's snapshot, which is not in the history",
+                for_terminal(&path.display().to_string())
+            )),
+        }
     }
     if let Some(code) = recording.report("review") {
         return Ok(code);
@@ -189,28 +194,41 @@ pub async fn run(ctx: &Ctx, args: ReviewArgs) -> Outcome {
     }
 }
 
-/// The evidence of this review, taken once its requests are done (so that they are counted).
-async fn evidence_of(
+/// Writes the decision sheet of `report` (recorded as `snapshot`) to `path`, with its evidence
+/// (the review's, naming the snapshot and its digest) beside it.
+async fn write_sheet(
     ctx: &Ctx,
+    path: &Path,
     review: &Review,
-    args: &ReviewArgs,
+    fail_on: &[FindingKind],
     report: &ReviewReport,
-) -> evidence::Evidence {
-    let fail_on: Vec<String> = args.fail_on.iter().map(ToString::to_string).collect();
-    let mut evidence = ctx
-        .falcon
-        .evidence("review", &review.member_cids)
+    snapshot: &Snapshot,
+) -> Result<(), Failure> {
+    let rows = DecisionRow::of_findings(&report.findings);
+    let mut evidence = review_evidence(&ctx.falcon, review, fail_on, report)
         .await
-        .tool(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-        .review_options(review)
-        .option("fail_on", fail_on);
-    for (cid, err) in &report.failed {
-        evidence = evidence.note(format!("child CID {cid} could not be reviewed: {err}"));
+        .option("review_snapshot", snapshot.id)
+        .option("review_snapshot_digest", &snapshot.digest);
+    evidence.kind = EVIDENCE_KIND.to_owned();
+    let csv = Layout {
+        format: Format::Csv,
+        json: JsonLayout::Lines,
+    };
+    let mut file = EvidenceFile::create(path)?;
+    let mut writer = RowWriter::<DecisionRecord, _>::new(&mut file, csv)?;
+    for row in &rows {
+        writer.write(&DecisionRecord(row.clone()))?;
     }
-    if let Some(unread) = &report.links_unread {
-        evidence = evidence.note(falcon_users::workflows::LinkReach::unread_note(unread));
-    }
-    evidence
+    writer.finish()?;
+    file.commit(Some(evidence))?;
+    let shown = for_terminal(&path.display().to_string()).into_owned();
+    console::line(format_args!(
+        "decision sheet: {shown} ({} rows, review {}): fill in `decision` (keep, revoke or \
+         offboard) and `comment`, then `falcon-users review apply {shown}`",
+        rows.len(),
+        snapshot.id
+    ));
+    Ok(())
 }
 
 /// The whole JSON document.

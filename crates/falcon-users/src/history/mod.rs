@@ -2,7 +2,8 @@
 //! snapshot (when, which cloud and CIDs, its evidence metadata, every user's effective access
 //! and the review's findings), so that "what changed since last quarter?"
 //! ([`History::diff`]) and "who held this role on that date?" ([`History::who_had`]) are
-//! answered from it.
+//! answered from it. A review decided on and carried out (`review apply`) is signed off in it
+//! ([`History::sign_off`]): who decided what, and what became of each decision.
 //!
 //! The file is created mode `0600` (SQLite gives its `-wal` and `-shm` files the same mode), in
 //! WAL mode, with a busy timeout: several processes may record at once, each waiting its turn.
@@ -40,10 +41,12 @@
 
 mod diff;
 pub mod schema;
+mod signoff;
 mod store;
 mod who_had;
 
 pub use diff::{Change, ChangeKind, DiffCounts, DiffSummary};
+pub use signoff::{SignOff, SignedDecision};
 pub use store::{
     BUSY_TIMEOUT, FILE_NAME, HeldRole, History, HistoryError, Result, Snapshot, SnapshotKind,
     SnapshotMeta, SnapshotWriter,

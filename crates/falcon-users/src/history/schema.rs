@@ -2,9 +2,8 @@
 //! applied, so a database made by an older build is brought up to date on open, and one made by
 //! a newer build (a higher version) is refused rather than misread.
 //!
-//! A later migration adds tables beside these (sign-offs and decisions refer to
-//! `snapshots(id)` and `snapshot_findings(id)`, both stable: `AUTOINCREMENT` and plain integer
-//! keys are never reused), never rewrites an applied one.
+//! A later migration adds tables beside the earlier ones (sign-offs refer to `snapshots(id)`,
+//! stable: `AUTOINCREMENT` keys are never reused), never rewrites an applied one.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -68,6 +67,41 @@ pub const MIGRATIONS: &[&str] = &[
         why         TEXT NOT NULL
     );
     CREATE INDEX snapshot_findings_by_snapshot ON snapshot_findings (snapshot_id);
+    ",
+    // 2: sign-offs of reviews (`review apply`): who decided what on which review, and what
+    // became of each decision.
+    "
+    CREATE TABLE signoffs (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        -- The review decided on, and the snapshot taken once the decisions were carried out.
+        review_id    INTEGER NOT NULL REFERENCES snapshots (id),
+        after_id     INTEGER REFERENCES snapshots (id),
+        signed_at    TEXT NOT NULL,
+        reviewer     TEXT NOT NULL,
+        -- The sheet as applied: its file name and SHA-256.
+        sheet        TEXT NOT NULL,
+        sheet_sha256 TEXT NOT NULL,
+        -- 1 when every change was done.
+        complete     INTEGER NOT NULL
+    );
+    CREATE INDEX signoffs_by_review ON signoffs (review_id);
+
+    CREATE TABLE signoff_decisions (
+        signoff_id INTEGER NOT NULL REFERENCES signoffs (id) ON DELETE CASCADE,
+        row        INTEGER NOT NULL,
+        uid        TEXT NOT NULL,
+        user_uuid  TEXT NOT NULL,
+        cid        TEXT NOT NULL,
+        role_id    TEXT,
+        finding    TEXT NOT NULL,
+        why        TEXT NOT NULL,
+        -- keep | revoke | offboard, or '' for an undecided row skipped.
+        decision   TEXT NOT NULL,
+        comment    TEXT NOT NULL,
+        -- What became of it: kept, skipped, done, already done, failed: ..., not started.
+        result     TEXT NOT NULL
+    );
+    CREATE INDEX signoff_decisions_by_signoff ON signoff_decisions (signoff_id, row);
     ",
 ];
 

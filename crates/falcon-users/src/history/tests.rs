@@ -102,7 +102,7 @@ fn a_newer_schema_a_foreign_database_a_damaged_file_and_a_symlink_are_refused() 
         .unwrap();
     let err = History::open(&path).unwrap_err().to_string();
     assert!(
-        err.contains("schema version 99 is newer than this build knows (1)"),
+        err.contains("schema version 99 is newer than this build knows (2)"),
         "{err}"
     );
 
@@ -494,4 +494,100 @@ fn a_100k_user_snapshot_and_its_diff() {
         }
     );
     assert_eq!(seen, 4200);
+}
+
+#[test]
+fn a_version_1_history_is_migrated_and_keeps_its_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    {
+        // A history as the first schema left it.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
+            .unwrap();
+        conn.execute(
+            "INSERT INTO snapshots (taken_at, kind, cloud, cid, member_cids, digest, users, \
+             grants, findings) VALUES ('2026-01-01T00:00:00Z', 'review', 'us-1', 'c0', '[]', \
+             'd', 0, 0, 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let mut history = History::open(&path).unwrap();
+    assert_eq!(schema::version(&history.conn).unwrap(), 2);
+    assert_eq!(history.list().unwrap().len(), 1);
+    let signed = history
+        .sign_off(&SignOff::new(
+            1,
+            "ana",
+            at("2026-01-02T00:00:00Z"),
+            "d.csv",
+            "ab",
+            vec![],
+        ))
+        .unwrap();
+    assert_eq!(signed.id, 1);
+}
+
+#[test]
+fn a_sign_off_and_a_reviews_findings_read_back_as_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = open(dir.path());
+    let mut writer = history.begin().unwrap();
+    let found = Finding {
+        kind: FindingKind::Privileged,
+        uid: "ann@example.com".into(),
+        name: "Ann Lee".into(),
+        user_uuid: "u-1".into(),
+        cid: "c0".into(),
+        roles: vec!["falcon_administrator".into(), "rtr".into()],
+        role_names: vec!["Falcon Administrator".into(), "RTR".into()],
+        why: "holds Falcon Administrator, RTR".into(),
+    };
+    writer.finding(&found).unwrap();
+    let review = writer.commit(meta("2026-01-01T00:00:00Z")).unwrap();
+    let after = record(&mut history, "2026-01-02T00:00:00Z", &[]);
+    // The name is not kept; everything else is.
+    let recorded = history.findings(review.id).unwrap();
+    assert_eq!(
+        recorded,
+        [Finding {
+            name: String::new(),
+            ..found
+        }]
+    );
+    assert!(history.findings(99).is_err());
+
+    let decision = |row: usize, decision: &str, result: &str| SignedDecision {
+        row,
+        uid: "ann@example.com".into(),
+        user_uuid: "u-1".into(),
+        cid: "c0".into(),
+        role: Some("rtr".into()).filter(|_| row == 3),
+        finding: "privileged".into(),
+        why: "holds".into(),
+        decision: decision.into(),
+        comment: format!("comment {row}"),
+        result: result.into(),
+    };
+    let signoff = SignOff::new(
+        review.id,
+        "ana",
+        at("2026-01-02T00:00:00Z"),
+        "d.csv",
+        "00ff",
+        vec![decision(3, "revoke", "done"), decision(2, "keep", "kept")],
+    )
+    .after(Some(after.id))
+    .complete(true);
+    let signed = history.sign_off(&signoff).unwrap();
+    assert!(signed.id > 0);
+    let read = history.sign_offs(review.id).unwrap();
+    assert_eq!(read.len(), 1);
+    let mut want = signed.clone();
+    want.decisions.sort_by_key(|d| d.row);
+    assert_eq!(read[0], want);
+    assert!(history.sign_offs(after.id).unwrap().is_empty());
 }

@@ -755,6 +755,26 @@ pub fn verify(file: &[u8], sidecar: Option<&[u8]>) -> Verdict {
     }
 }
 
+/// The evidence a sidecar states, when the sidecar itself is as written (its digest line
+/// vouches for every byte before it), whatever became of its data file since: for a file
+/// written to be filled in (a review's decision sheet), whose sidecar must still say what it
+/// was made from. [`verify`] judges the data first, so a sidecar altered beside altered data
+/// reads there as altered data; this judges the sidecar alone. `None`: altered, or not a
+/// sidecar of evidence.
+///
+/// ```
+/// use falcon_users::workflows::evidence::sidecar_evidence;
+/// assert!(sidecar_evidence(b"{}\n").is_none());
+/// ```
+pub fn sidecar_evidence(sidecar: &[u8]) -> Option<Evidence> {
+    let body = sealed_body(&DOCUMENT, sidecar)?;
+    let stated = &sidecar[body + DOCUMENT.digest_prefix.len()..][..HEX_LEN];
+    if sha256(&sidecar[..body]).as_bytes() != stated || !sidecar.starts_with(b"{\n") {
+        return None;
+    }
+    (DOCUMENT.read)(&sidecar[1..])
+}
+
 /// The form of a file: a page when it ends with a page's digest line, or (damaged) has a
 /// page's metadata block or names a page's digest; else a JSON document.
 fn form_of(file: &[u8]) -> &'static Form {

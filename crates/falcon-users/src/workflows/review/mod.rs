@@ -9,7 +9,8 @@
 //!
 //! One concept per module, each importing only those before it: what a finding is (`finding`),
 //! whether a role is privileged (`privilege`), the rules that find them in a row (`rules`), the
-//! counts (`tally`), and the run against a tenant (`run`).
+//! counts (`tally`), and the run against a tenant (`run`); then what a reviewer decides on the
+//! findings ([`decisions`]), turned into a roster plan.
 
 mod finding;
 #[cfg(test)]
@@ -18,6 +19,8 @@ mod privilege;
 mod rules;
 mod run;
 mod tally;
+// Last: it reads the findings and plans through the roster.
+pub mod decisions;
 
 pub use finding::{Finding, FindingKind};
 pub use privilege::{

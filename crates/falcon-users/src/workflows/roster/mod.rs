@@ -66,6 +66,7 @@ pub use origin::Origin;
 pub use plan::{
     Action, Change, Guardrails, Mode, PLAN_VERSION, Plan, PlanOptions, actions, plan, position,
 };
+pub(crate) use rows::{Bounded, csv_problem};
 pub use rows::{
     MAX_BYTES, MAX_ENTRIES, MAX_LINE_BYTES, MAX_ROLES_PER_ENTRY, Roster, RosterEntry, RosterFormat,
     RosterRole,

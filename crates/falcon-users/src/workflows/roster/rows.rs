@@ -110,7 +110,7 @@ impl Roster {
     /// ([`ReadOptions::map`]) the columns it names are read and the others ignored. At most
     /// [`MAX_BYTES`], in lines of at most [`MAX_LINE_BYTES`].
     pub fn read_csv(reader: impl Read, options: &ReadOptions) -> Result<(Self, ReadNotes)> {
-        let mut reader = BufReader::new(Bounded::new(reader, Some(MAX_LINE_BYTES)));
+        let mut reader = BufReader::new(Bounded::new(reader, Some(MAX_LINE_BYTES), "roster"));
         // The header line, to tell the delimiter from; then read again by the CSV reader.
         let mut first = Vec::new();
         reader
@@ -129,7 +129,7 @@ impl Roster {
             .from_reader(std::io::Cursor::new(first).chain(reader));
         let headers = match csv.byte_headers() {
             Ok(h) => h.clone(),
-            Err(e) => return Err(refused(1, "row", csv_problem(&e))),
+            Err(e) => return Err(refused(1, "row", csv_problem(&e, "roster"))),
         };
         let headers: Vec<String> = headers
             .iter()
@@ -204,7 +204,7 @@ impl Roster {
                 Err(e) => {
                     // A read error has no position: it is in the row after the last one read.
                     let row = e.position().map_or(row + 1, |p| p.line() as usize);
-                    checker.problem(row, "row", csv_problem(&e));
+                    checker.problem(row, "row", csv_problem(&e, "roster"));
                     // A broken quote leaves the reader somewhere it cannot resync from:
                     // report the rest as unread rather than guess.
                     break;
@@ -224,7 +224,7 @@ impl Roster {
     /// ([`ReadOptions::map`]) the keys it names (the others ignored). At most [`MAX_BYTES`].
     pub fn read_json(reader: impl Read, options: &ReadOptions) -> Result<(Self, ReadNotes)> {
         let mut text = String::new();
-        Bounded::new(reader, None)
+        Bounded::new(reader, None, "roster")
             .read_to_string(&mut text)
             .map_err(|e| refused(1, "row", format!("could not read the roster: {e}")))?;
         let mut values: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
@@ -375,22 +375,25 @@ impl RosterFormat {
     }
 }
 
-/// A roster's reader, failing past [`MAX_BYTES`] and, when given, a line longer than
-/// `max_line` (the parsers report the error with its row).
-struct Bounded<R> {
+/// The reader of a file of rows (a roster, a review's decision sheet), failing past
+/// [`MAX_BYTES`] and, when given, a line longer than `max_line` (the parsers report the error
+/// with its row); `what` names the file in the error.
+pub(crate) struct Bounded<R> {
     inner: R,
     read: u64,
     line: u64,
     max_line: Option<u64>,
+    what: &'static str,
 }
 
 impl<R: Read> Bounded<R> {
-    fn new(inner: R, max_line: Option<u64>) -> Self {
+    pub(crate) fn new(inner: R, max_line: Option<u64>, what: &'static str) -> Self {
         Bounded {
             inner,
             read: 0,
             line: 0,
             max_line,
+            what,
         }
     }
 }
@@ -402,8 +405,9 @@ impl<R: Read> Read for Bounded<R> {
         self.read += n as u64;
         if self.read > MAX_BYTES {
             return Err(std::io::Error::other(format!(
-                "larger than {} MiB, the most a roster may be",
-                MAX_BYTES >> 20
+                "larger than {} MiB, the most a {} may be",
+                MAX_BYTES >> 20,
+                self.what
             )));
         }
         let Some(max) = self.max_line else {
@@ -415,8 +419,9 @@ impl<R: Read> Read for Bounded<R> {
             self.line = if i == 0 { self.line + len } else { len };
             if self.line > max {
                 return Err(std::io::Error::other(format!(
-                    "a line longer than {} MiB, the most a roster line may be",
-                    max >> 20
+                    "a line longer than {} MiB, the most a {} line may be",
+                    max >> 20,
+                    self.what
                 )));
             }
         }
@@ -765,13 +770,15 @@ fn refused(row: usize, column: &str, why: impl Into<String>) -> Error {
     }
 }
 
-fn csv_problem(err: &csv::Error) -> String {
+/// What is wrong with a CSV file of rows (`what`: a roster, a decision sheet), as a problem's
+/// reason.
+pub(crate) fn csv_problem(err: &csv::Error, what: &str) -> String {
     match err.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("{len} cells where the header has {expected_len}"),
         csv::ErrorKind::Utf8 { .. } => NOT_UTF8.to_owned(),
-        csv::ErrorKind::Io(e) => format!("could not read the roster: {e}"),
+        csv::ErrorKind::Io(e) => format!("could not read the {what}: {e}"),
         _ => format!("not valid CSV: {err}"),
     }
 }
