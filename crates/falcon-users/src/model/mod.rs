@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod fql;
 pub mod ids;
 pub mod role_ref;
+pub mod user_filter;
 pub mod user_ref;
 pub mod validation;
 pub mod views;
