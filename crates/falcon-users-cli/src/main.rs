@@ -27,6 +27,7 @@ mod list_file;
 mod member_cids;
 mod output;
 mod profile;
+mod questions;
 mod records;
 mod secret_source;
 #[cfg(feature = "simulator")]

@@ -178,7 +178,7 @@ fn cli_layers_point_down() {
             &["member_cids"],
             &["records"],
             &["cli"],
-            &["confirm", "interrupt", "journal_file", "secret_source"],
+            &["confirm", "interrupt", "journal_file", "questions", "secret_source"],
             &["profile", "sim_state"],
             &["connect", "ctx", "jobs"],
             &["history_file"],
