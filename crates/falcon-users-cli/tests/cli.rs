@@ -41,6 +41,8 @@ mod page;
 mod pipes;
 #[path = "cli/profiles.rs"]
 mod profiles;
+#[path = "cli/questions.rs"]
+mod questions;
 #[path = "cli/reconcile.rs"]
 mod reconcile;
 #[path = "cli/remember.rs"]
