@@ -22,7 +22,7 @@ use crate::journal_file::JournalFile;
 use crate::list_file;
 use crate::member_cids::MemberCids;
 use crate::output::console;
-use crate::output::plan::{ResultRow, show_plan, show_report};
+use crate::output::plan::{OWN_CID, ResultRow, Verb, print_results, show_plan, show_report};
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
 /// lookup first (a login found taken is completed instead) and a grant.
@@ -280,7 +280,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
     show_plan(ctx.format, &plan, dry_run, looked_up)?;
     let label = |cid: &Option<Cid>| {
         cid.as_ref()
-            .map_or_else(|| "own".to_owned(), Cid::to_string)
+            .map_or_else(|| OWN_CID.to_owned(), Cid::to_string)
     };
     // In a fleet, an absent user with no CID was looked for in every member CID, found in none.
     let absent_label = |cid: &Option<Cid>| match cid {
@@ -292,14 +292,18 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         .map(|(cid, uid)| ResultRow {
             cid: label(cid),
             uid: uid.clone(),
-            outcome: "unchanged",
+            outcome: Verb::Unchanged,
             detail: String::new(),
         })
         .collect();
     left_alone.extend(absent.iter().map(|(cid, uid)| ResultRow {
         cid: absent_label(cid),
         uid: uid.clone(),
-        outcome: if missing_ok { "absent" } else { "failed" },
+        outcome: if missing_ok {
+            Verb::Absent
+        } else {
+            Verb::Failed
+        },
         detail: "no such user".to_owned(),
     }));
     let absent_failed = if missing_ok { 0 } else { absent.len() };
@@ -322,7 +326,7 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
         let sink = journal.as_ref().map_or(&off, |j| &j.journal);
         let report = ctx.falcon.apply(&plan, &options, sink).await?;
         if let Some(Err(failed)) = journal.as_ref().map(JournalFile::check) {
-            show_report(ctx.format, &plan, &report, Vec::new())?;
+            show_report(&ctx.falcon, ctx.format, &plan, &report, Vec::new()).await?;
             return Err(failed);
         }
         report
@@ -330,10 +334,10 @@ async fn run(ctx: &Ctx, bulk: BulkPlan, how: &How<'_>, what: &str) -> Outcome {
     if dry_run {
         console::line(format_args!("dry run: nothing was changed"));
         if !left_alone.is_empty() {
-            crate::output::print_all(ctx.format, &left_alone)?;
+            print_results(&ctx.falcon, ctx.format, left_alone).await?;
         }
     } else {
-        show_report(ctx.format, &plan, &report, left_alone)?;
+        show_report(&ctx.falcon, ctx.format, &plan, &report, left_alone).await?;
     }
     let (done, already, failed, not_started) = report.counts();
     // One outcome per user: an absent user is `absent` with --missing-ok, else `failed`.

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use falcon_users::workflows::{Offboard, OnGrantFailure, Provision};
+use falcon_users::workflows::{Offboard, OnGrantFailure, Provision, ProvisionOutcome};
 use serde_json::json;
 
 use crate::confirm::confirm;
@@ -13,6 +13,7 @@ use crate::failure::{Failure, Outcome};
 use crate::jobs::{self, ProvisionOne};
 use crate::output::Format;
 use crate::output::console;
+use crate::output::plan::Verb;
 use crate::output::{print_all, print_json};
 use crate::records::{GrantRow, UserRow};
 
@@ -43,7 +44,16 @@ async fn provision_one(ctx: &Ctx, args: ProvisionOne) -> Outcome {
     let outcome = ctx.falcon.provision(&job).await?;
     let (status, user, granted) = (outcome.label(), outcome.user(), outcome.granted());
     match ctx.format {
-        Format::Json => print_json(&json!({"status": status, "user": user, "granted": granted}))?,
+        // `outcome` in the words of every command's results; `status` says which change.
+        Format::Json => print_json(&json!({
+            "outcome": match outcome {
+                ProvisionOutcome::AlreadyProvisioned { .. } => Verb::AlreadyDone,
+                _ => Verb::Done,
+            },
+            "status": status,
+            "user": user,
+            "granted": granted,
+        }))?,
         _ => {
             let list = if granted.is_empty() {
                 "-".to_owned()
@@ -81,7 +91,11 @@ pub async fn offboard(ctx: &Ctx, job: jobs::Offboard) -> Outcome {
                     plan.grants.len(),
                     plan.revoke.len()
                 ));
-                let rows: Vec<GrantRow> = plan.grants.iter().cloned().map(GrantRow).collect();
+                let rows: Vec<GrantRow> = plan
+                    .grants
+                    .iter()
+                    .map(|g| GrantRow::of(&uid, g.clone()))
+                    .collect();
                 print_all(ctx.format, &rows)?;
             }
         }

@@ -213,7 +213,7 @@ fn grants_with_cid_lists_and_all_work_in_many_children_with_one_summary() {
     assert_eq!(outcomes(&granted), sorted(&[(c0, "done"), (c1, "done")]));
     assert!(
         text(&granted.stderr).contains(&format!(
-            "granted to {uid} in 2 CIDs: 2 changed, 0 unchanged, 0 failed"
+            "granted to {uid} in 2 CIDs: 2 done, 0 already done, 0 failed"
         )),
         "{}",
         text(&granted.stderr)
@@ -302,7 +302,7 @@ fn grants_with_cid_lists_and_all_work_in_many_children_with_one_summary() {
     let failed = rows.iter().filter(|(_, o)| o == "failed").count();
     assert_eq!((rows.len(), failed), (3, 1), "{rows:?}");
     assert!(
-        text(&partial.stderr).contains("2 changed, 0 unchanged, 1 failed"),
+        text(&partial.stderr).contains("2 done, 0 already done, 1 failed"),
         "{}",
         text(&partial.stderr)
     );
