@@ -263,7 +263,10 @@ fn strict_csv(command: &[&str]) -> (String, Vec<csv::StringRecord>) {
 #[test]
 fn csv_headers_and_rows_have_the_same_width_for_every_record_type() {
     let (header, _) = strict_csv(&["users", "list"]);
-    assert_eq!(header, "uuid,uid,first_name,last_name,status,cid");
+    assert_eq!(
+        header,
+        "uuid,uid,first_name,last_name,status,cid,created_at,last_login_at"
+    );
     let (header, _) = strict_csv(&["roles", "list"]);
     assert_eq!(header, "id,display_name,is_global,cid,description");
     let (header, inventory) = strict_csv(&["inventory"]);
@@ -278,7 +281,7 @@ fn csv_headers_and_rows_have_the_same_width_for_every_record_type() {
     let (header, _) = strict_csv(&["grants", "list", &granted[0]]);
     assert_eq!(
         header,
-        "user_uuid,role_id,role_name,cid,grant_type,expires_at"
+        "user_uuid,uid,role_id,role_name,cid,grant_type,expires_at"
     );
 }
 

@@ -241,11 +241,21 @@ fn grants_with_cid_lists_and_all_work_in_many_children_with_one_summary() {
     let listed = run(&["-f", "csv", "grants", "list", &uid, "--cid", "all"], &env);
     assert!(listed.status.success(), "{}", text(&listed.stderr));
     let csv = text(&listed.stdout);
+    // The `cid` column, found by its name (the login stands beside the UUID before it).
+    let at = csv
+        .lines()
+        .next()
+        .and_then(|header| header.split(',').position(|name| name == "cid"))
+        .expect("a cid column");
     let cids: Vec<&str> = csv
         .lines()
         .skip(1)
-        .map(|l| l.split(',').nth(3).unwrap())
+        .map(|l| l.split(',').nth(at).unwrap())
         .collect();
+    assert!(
+        csv.lines().skip(1).all(|l| l.split(',').nth(1) == Some(uid.as_str())),
+        "the login beside the UUID: {csv}"
+    );
     let mut expected = vec![c0.as_str(), c1.as_str()];
     expected.sort();
     let mut got = cids.clone();
