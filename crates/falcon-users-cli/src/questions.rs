@@ -63,4 +63,3 @@ pub fn note_plan(plan: &FilterPlan) {
         console::line(format_args!("note: {plan}"));
     }
 }
-

@@ -65,9 +65,7 @@ impl Serialize for UserRow {
         let mut value = serde_json::to_value(&self.0).map_err(serde::ser::Error::custom)?;
         if let Some(fields) = value.as_object_mut() {
             for name in REVIEWER_FIELDS {
-                fields
-                    .entry(name)
-                    .or_insert(serde_json::Value::Null);
+                fields.entry(name).or_insert(serde_json::Value::Null);
             }
         }
         value.serialize(serializer)

@@ -47,6 +47,8 @@ mod questions;
 mod reconcile;
 #[path = "cli/remember.rs"]
 mod remember;
+#[path = "cli/results.rs"]
+mod results;
 #[path = "cli/review.rs"]
 mod review;
 #[path = "cli/support.rs"]

@@ -52,9 +52,9 @@ pub mod workflows;
 
 // The modules whose items are not all at the root, public under their own names (`validation`:
 // the argument checks the workflows share with the operations).
-pub use model::{access, cid, cloud, fql, ids, validation, views};
 /// The everyday questions about users as filters, and where each is answered.
 pub use model::user_filter as filters;
+pub use model::{access, cid, cloud, fql, ids, validation, views};
 pub use ops::paging;
 pub use runtime::retry;
 

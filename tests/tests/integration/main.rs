@@ -52,9 +52,9 @@ mod sim {
     mod lag;
     mod lag_workflows;
     mod limits;
-    mod questions;
     mod listings;
     mod ops;
+    mod questions;
     mod roster;
     mod seeder;
     mod workflows;

@@ -214,10 +214,12 @@ async fn whose(falcon: &Falcon, user: &str) -> Result<UserInfo, Failure> {
     let uuid = falcon.user_uuid(user).await?;
     let found = falcon.find_user(UserRef::Uuid(uuid.clone())).await?;
     Ok(found.map_or_else(
-        || UserInfo::from(User {
-            uuid: Some(uuid),
-            ..User::default()
-        }),
+        || {
+            UserInfo::from(User {
+                uuid: Some(uuid),
+                ..User::default()
+            })
+        },
         UserInfo::from,
     ))
 }

@@ -20,7 +20,6 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::InventoryArgs;
-use crate::questions::note_plan;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
@@ -30,6 +29,7 @@ use crate::output::console;
 use crate::output::evidence::EvidenceFile;
 use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter};
+use crate::questions::note_plan;
 use crate::records::InventoryRow;
 
 /// Runs `inventory`.
@@ -128,7 +128,9 @@ async fn evidence(ctx: &Ctx, args: &InventoryArgs, tally: &Tally) -> Evidence {
         .option("created_before", args.questions.created_before)
         .option(
             "status",
-            args.questions.status.map(|s| UserStatus::from(s).to_string()),
+            args.questions
+                .status
+                .map(|s| UserStatus::from(s).to_string()),
         )
         .option("member_cids", listed)
         .option("concurrency", args.concurrency)

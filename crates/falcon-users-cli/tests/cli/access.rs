@@ -253,7 +253,9 @@ fn grants_with_cid_lists_and_all_work_in_many_children_with_one_summary() {
         .map(|l| l.split(',').nth(at).unwrap())
         .collect();
     assert!(
-        csv.lines().skip(1).all(|l| l.split(',').nth(1) == Some(uid.as_str())),
+        csv.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(1) == Some(uid.as_str())),
         "the login beside the UUID: {csv}"
     );
     let mut expected = vec![c0.as_str(), c1.as_str()];

@@ -16,7 +16,9 @@ use crate::support::*;
 fn sim(state: &SimState, args: &[&str]) -> Output {
     let mut all = vec!["--simulate", "-f", "json"];
     all.extend_from_slice(args);
-    command(&all, &state.env()).output().expect("the binary runs")
+    command(&all, &state.env())
+        .output()
+        .expect("the binary runs")
 }
 
 fn ok(out: &Output) -> &[u8] {

@@ -171,7 +171,10 @@ pub struct FilterPlan {
 
 impl FilterPlan {
     /// The plan of these filters for a query that can filter on `filter_fields`.
-    pub fn new<'a>(filters: impl IntoIterator<Item = &'a UserFilter>, filter_fields: &[&str]) -> Self {
+    pub fn new<'a>(
+        filters: impl IntoIterator<Item = &'a UserFilter>,
+        filter_fields: &[&str],
+    ) -> Self {
         let mut plan = FilterPlan::default();
         for filter in filters {
             let list = match placement(filter, filter_fields) {
@@ -268,7 +271,11 @@ mod tests {
             ),
         ];
         for (filter, fields, expected) in cases {
-            assert_eq!(placement(&filter, fields), expected, "{filter} on {fields:?}");
+            assert_eq!(
+                placement(&filter, fields),
+                expected,
+                "{filter} on {fields:?}"
+            );
         }
     }
 
@@ -283,28 +290,56 @@ mod tests {
         let may = "2026-05-31T23:59:59Z";
         let cases = [
             (UserFilter::NeverLoggedIn, user("active", None, may), true),
-            (UserFilter::NeverLoggedIn, user("active", Some(" "), may), true),
-            (UserFilter::NeverLoggedIn, user("active", Some(may), may), false),
-            (UserFilter::LastLoginBefore(june()), user("active", Some(may), may), true),
+            (
+                UserFilter::NeverLoggedIn,
+                user("active", Some(" "), may),
+                true,
+            ),
+            (
+                UserFilter::NeverLoggedIn,
+                user("active", Some(may), may),
+                false,
+            ),
+            (
+                UserFilter::LastLoginBefore(june()),
+                user("active", Some(may), may),
+                true,
+            ),
             (
                 UserFilter::LastLoginBefore(june()),
                 user("active", Some("2026-06-01T00:00:00Z"), may),
                 false,
             ),
-            (UserFilter::LastLoginBefore(june()), user("active", None, may), false),
+            (
+                UserFilter::LastLoginBefore(june()),
+                user("active", None, may),
+                false,
+            ),
             (
                 UserFilter::LastLoginBefore(june()),
                 user("active", Some("garbled"), may),
                 false,
             ),
-            (UserFilter::CreatedBefore(june()), user("active", None, may), true),
+            (
+                UserFilter::CreatedBefore(june()),
+                user("active", None, may),
+                true,
+            ),
             (
                 UserFilter::CreatedBefore(june()),
                 user("active", None, "2026-06-02T00:00:00Z"),
                 false,
             ),
-            (UserFilter::Status(UserStatus::Active), user("ACTIVE", None, may), true),
-            (UserFilter::Status(UserStatus::Inactive), user("active", None, may), false),
+            (
+                UserFilter::Status(UserStatus::Active),
+                user("ACTIVE", None, may),
+                true,
+            ),
+            (
+                UserFilter::Status(UserStatus::Inactive),
+                user("active", None, may),
+                false,
+            ),
             (UserFilter::Privileged, user("active", None, may), true),
         ];
         for (filter, user, expected) in cases {

@@ -15,10 +15,7 @@ fn june() -> DateTime<Utc> {
 }
 
 fn uuids<'a>(users: impl IntoIterator<Item = &'a User>) -> Vec<String> {
-    let mut ids: Vec<String> = users
-        .into_iter()
-        .map(|u| UserInfo::from(u).uuid)
-        .collect();
+    let mut ids: Vec<String> = users.into_iter().map(|u| UserInfo::from(u).uuid).collect();
     ids.sort();
     ids
 }
@@ -69,7 +66,10 @@ async fn what_the_service_cannot_filter_is_never_sent_to_it() {
         .try_collect::<Vec<_>>()
         .await
         .unwrap_err();
-    assert!(matches!(refused, Error::Api { status: 400, .. }), "{refused:?}");
+    assert!(
+        matches!(refused, Error::Api { status: 400, .. }),
+        "{refused:?}"
+    );
     let plan = UserQuery::new()
         .never_logged_in()
         .status(UserStatus::Active)
@@ -120,7 +120,11 @@ async fn role_and_privilege_keep_the_users_holding_them() {
     };
     let expected = holders("falcon_administrator");
     assert!(!expected.is_empty() && expected.len() < rows.len());
-    for name in ["falcon_administrator", "Falcon Administrator", "falcon administrator"] {
+    for name in [
+        "falcon_administrator",
+        "Falcon Administrator",
+        "falcon administrator",
+    ] {
         let kept: Vec<_> = falcon
             .inventory(UserQuery::new(), InventoryOptions::new().role(name))
             .try_collect()
