@@ -137,7 +137,7 @@ impl Review {
 }
 
 impl Falcon {
-    /// The roles of this handle's CID with their verdicts ([`judge`]): the roles read once,
+    /// The roles of this handle's CID with their verdicts ([`judge`](super::judge)): the roles read once,
     /// then each role's permissions (`entitiesRolePermissionsV1`, [`Review::concurrency`] at a
     /// time), unless [`Review::privileged_roles`] decides. A refused permission read (403) judges every role by
     /// [`FALLBACK_PRIVILEGED_ROLES`] (after one request, with a `tracing` warning); a role the
