@@ -278,7 +278,7 @@ pub enum Command {
 /// `users ...`
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
-    /// List users (optionally filtered with FQL).
+    /// List users (optionally filtered with FQL, or by the questions below).
     List {
         /// FQL filter, e.g. "status:'active'".
         #[arg(long)]
@@ -606,7 +606,9 @@ pub struct InventoryArgs {
     #[arg(long, default_value_t = 8, value_name = "N", requires = "member_cids")]
     pub children: usize,
     /// Also record a snapshot of everyone's effective access in the history (see `history`).
-    #[arg(long)]
+    /// Not with a question (--role, --never-logged-in, ...): a snapshot of some users would
+    /// read as everyone else losing their access.
+    #[arg(long, conflicts_with_all = ["role", "privileged", "never_logged_in", "last_login_before", "created_before", "status"])]
     pub save: bool,
     /// The history database to record in with --save [default: see `history`].
     #[arg(long, value_name = "FILE", requires = "save")]

@@ -204,6 +204,14 @@ fn bad_dates_and_unknown_roles_are_refused_naming_them() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot be used with"));
+    // A snapshot of some users would read, in the history, as everyone else losing access.
+    let out = sim(&state, &["inventory", "--save", "--never-logged-in"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("'--save' cannot be used with '--never-logged-in'"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
