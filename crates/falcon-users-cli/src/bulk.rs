@@ -21,7 +21,7 @@ use crate::jobs::{EditRoles, OffboardMany, ProvisionFromFile, Users};
 use crate::journal_file::JournalFile;
 use crate::member_cids::MemberCids;
 use crate::output::console;
-use crate::output::plan::{ResultRow, show_plan, show_report};
+use crate::output::plan::{OWN_CID, ResultRow, Verb, print_results, show_plan, show_report};
 use crate::roster_file::{self, Reading};
 
 /// Runs `provision --from FILE`: one roles read per CID, then for each row a create without a
@@ -300,7 +300,7 @@ async fn apply_bulk(
     show_plan(ctx.format, &plan, dry_run, looked_up)?;
     let label = |cid: &Option<Cid>| {
         cid.as_ref()
-            .map_or_else(|| "own".to_owned(), Cid::to_string)
+            .map_or_else(|| OWN_CID.to_owned(), Cid::to_string)
     };
     // In a fleet, an absent user with no CID was looked for in every member CID, found in none.
     let absent_label = |cid: &Option<Cid>| match cid {
@@ -312,14 +312,18 @@ async fn apply_bulk(
         .map(|(cid, uid)| ResultRow {
             cid: label(cid),
             uid: uid.clone(),
-            outcome: "unchanged",
+            outcome: Verb::Unchanged,
             detail: String::new(),
         })
         .collect();
     left_alone.extend(absent.iter().map(|(cid, uid)| ResultRow {
         cid: absent_label(cid),
         uid: uid.clone(),
-        outcome: if missing_ok { "absent" } else { "failed" },
+        outcome: if missing_ok {
+            Verb::Absent
+        } else {
+            Verb::Failed
+        },
         detail: "no such user".to_owned(),
     }));
     let absent_failed = if missing_ok { 0 } else { absent.len() };
@@ -346,7 +350,7 @@ async fn apply_bulk(
         let report = ctx.falcon.apply(&plan, &options, sink).await?;
         *applied = Some(report.clone());
         if let Some(Err(failed)) = journal.as_ref().map(JournalFile::check) {
-            show_report(ctx.format, &plan, &report, Vec::new())?;
+            show_report(&ctx.falcon, ctx.format, &plan, &report, Vec::new()).await?;
             return Err(failed);
         }
         report
@@ -354,10 +358,10 @@ async fn apply_bulk(
     if dry_run {
         console::line(format_args!("dry run: nothing was changed"));
         if !left_alone.is_empty() {
-            crate::output::print_all(ctx.format, &left_alone)?;
+            print_results(&ctx.falcon, ctx.format, left_alone).await?;
         }
     } else {
-        show_report(ctx.format, &plan, &report, left_alone)?;
+        show_report(&ctx.falcon, ctx.format, &plan, &report, left_alone).await?;
     }
     let (done, already, failed, not_started) = report.counts();
     // One outcome per user: an absent user is `absent` with --missing-ok, else `failed`.

@@ -288,7 +288,7 @@ pub enum Command {
 /// `users ...`
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
-    /// List users (optionally filtered with FQL).
+    /// List users (optionally filtered with FQL, or by the questions below).
     List {
         /// FQL filter, e.g. "status:'active'".
         #[arg(long)]
@@ -301,6 +301,9 @@ pub enum UsersCommand {
         /// status, temporarily_assigned_cids, uid).
         #[arg(long, value_name = "FIELD[|asc|desc]", value_parser = parse_user_sort)]
         sort: Option<QueryUserV1Sort>,
+        /// The everyday questions.
+        #[command(flatten)]
+        questions: UserQuestions,
     },
     /// Show users by UUID or login (email). A user not found is reported on stderr and the
     /// others are printed: exit 5 when some were found, 2 when none was.
@@ -608,6 +611,9 @@ pub struct InventoryArgs {
     /// Order of the users, as for `users list --sort` (e.g. "uid|desc").
     #[arg(long, value_name = "FIELD[|asc|desc]", value_parser = parse_user_sort)]
     pub sort: Option<QueryUserV1Sort>,
+    /// The everyday questions, as for `users list`.
+    #[command(flatten)]
+    pub questions: UserQuestions,
     /// Write here instead of stdout: all or nothing (a temporary file beside it, mode 0600,
     /// renamed over it only when the run succeeds). The format comes from -f, else from the
     /// name: .csv, .json (one array), .jsonl (JSON lines), .txt (a table); any other name
@@ -628,7 +634,9 @@ pub struct InventoryArgs {
     #[arg(long, default_value_t = 8, value_name = "N", requires = "member_cids")]
     pub children: usize,
     /// Also record a snapshot of everyone's effective access in the history (see `history`).
-    #[arg(long)]
+    /// Not with a question (--role, --never-logged-in, ...): a snapshot of some users would
+    /// read as everyone else losing their access.
+    #[arg(long, conflicts_with_all = ["role", "privileged", "never_logged_in", "last_login_before", "created_before", "status"])]
     pub save: bool,
     /// The history database to record in with --save [default: see `history`].
     #[arg(long, value_name = "FILE", requires = "save")]
@@ -831,6 +839,46 @@ pub struct When {
     pub from: DateTime<Utc>,
     /// The end (the start, for a moment).
     pub to: DateTime<Utc>,
+}
+
+/// The everyday questions about users, the same in `users list` and `inventory`. The service
+/// answers `--status`; the others are answered on the users read (and, for `--role` and
+/// `--privileged`, their grants), which a note on stderr says.
+#[derive(Debug, Clone, Default, Args)]
+pub struct UserQuestions {
+    /// Only users holding this role: its id or display name (e.g. "Falcon Administrator").
+    #[arg(long, value_name = "ID|NAME", help_heading = "Questions")]
+    pub role: Option<String>,
+    /// Only users holding a privileged role, judged as `review` judges privilege.
+    #[arg(long, help_heading = "Questions")]
+    pub privileged: bool,
+    /// Only users who never logged in.
+    #[arg(long, conflicts_with = "last_login_before", help_heading = "Questions")]
+    pub never_logged_in: bool,
+    /// Only users whose last login was before DATE: YYYY-MM-DD (the start of that day, UTC)
+    /// or an RFC 3339 time. Users who never logged in are not included (--never-logged-in).
+    #[arg(long, value_name = "DATE", value_parser = parse_before, help_heading = "Questions")]
+    pub last_login_before: Option<DateTime<Utc>>,
+    /// Only users created before DATE (as for --last-login-before).
+    #[arg(long, value_name = "DATE", value_parser = parse_before, help_heading = "Questions")]
+    pub created_before: Option<DateTime<Utc>>,
+    /// Only users with this status.
+    #[arg(long, value_enum, help_heading = "Questions")]
+    pub status: Option<StatusArg>,
+}
+
+/// A user status as `--status` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// May sign in.
+    Active,
+    /// May not sign in.
+    Inactive,
+}
+
+/// The moment a `--…-before DATE` names: a day's start (UTC), or an RFC 3339 time.
+fn parse_before(text: &str) -> Result<DateTime<Utc>, String> {
+    parse_when(text).map(|when| when.from)
 }
 
 /// `2026-09-30` (that whole day, UTC) or an RFC 3339 time.

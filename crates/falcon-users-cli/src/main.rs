@@ -28,6 +28,7 @@ mod list_file;
 mod member_cids;
 mod output;
 mod profile;
+mod questions;
 mod records;
 mod roster_file;
 mod secret_source;

@@ -52,10 +52,26 @@ fn user_columns<R: AsRef<DomainUser>>() -> Vec<Column<R>> {
     ]
 }
 
-/// A user.
-#[derive(Serialize)]
-#[serde(transparent)]
+/// A user: the user columns, then when they were created and last logged in (what a
+/// reviewer asks of every user). In JSON the user as the service sent it, with `status`,
+/// `created_at` and `last_login_at` always present (`null` when the service sent none: a user
+/// who never logged in has no `last_login_at`).
 pub struct UserRow(pub DomainUser);
+
+/// The fields a reviewer reads of every user, present in a user's JSON even when empty.
+const REVIEWER_FIELDS: [&str; 3] = ["status", "created_at", "last_login_at"];
+
+impl Serialize for UserRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(&self.0).map_err(serde::ser::Error::custom)?;
+        if let Some(fields) = value.as_object_mut() {
+            for name in REVIEWER_FIELDS {
+                fields.entry(name).or_insert(serde_json::Value::Null);
+            }
+        }
+        value.serialize(serializer)
+    }
+}
 
 impl AsRef<DomainUser> for UserRow {
     fn as_ref(&self) -> &DomainUser {
@@ -65,7 +81,18 @@ impl AsRef<DomainUser> for UserRow {
 
 impl Record for UserRow {
     fn columns() -> Vec<Column<Self>> {
-        user_columns()
+        let mut columns = user_columns();
+        columns.extend([
+            Column {
+                name: "created_at",
+                cell: |r: &Self| text(&r.0.created_at),
+            },
+            Column {
+                name: "last_login_at",
+                cell: |r: &Self| text(&r.0.last_login_at),
+            },
+        ]);
+        columns
     }
 }
 
@@ -276,37 +303,57 @@ impl Record for PermissionRow {
     }
 }
 
-/// A grant.
+/// A grant, with the login of the user holding it beside their UUID (JSON: `uid`, then the
+/// grant's fields as the service sent them).
 #[derive(Serialize)]
-#[serde(transparent)]
-pub struct GrantRow(pub FlightcontrolapiCombinedUserRolesResourceV2);
+pub struct GrantRow {
+    /// The login of the user holding it.
+    pub uid: String,
+    /// The grant.
+    #[serde(flatten)]
+    pub grant: FlightcontrolapiCombinedUserRolesResourceV2,
+}
+
+impl GrantRow {
+    /// `grant`, held by the user whose login is `uid`.
+    pub fn of(uid: &str, grant: FlightcontrolapiCombinedUserRolesResourceV2) -> Self {
+        GrantRow {
+            uid: uid.to_owned(),
+            grant,
+        }
+    }
+}
 
 impl Record for GrantRow {
     fn columns() -> Vec<Column<Self>> {
         vec![
             Column {
                 name: "user_uuid",
-                cell: |r| text(&r.0.uuid),
+                cell: |r| text(&r.grant.uuid),
+            },
+            Column {
+                name: "uid",
+                cell: |r| r.uid.clone(),
             },
             Column {
                 name: "role_id",
-                cell: |r| r.0.role_id.clone(),
+                cell: |r| r.grant.role_id.clone(),
             },
             Column {
                 name: "role_name",
-                cell: |r| text(&r.0.role_name),
+                cell: |r| text(&r.grant.role_name),
             },
             Column {
                 name: "cid",
-                cell: |r| text(&r.0.cid),
+                cell: |r| text(&r.grant.cid),
             },
             Column {
                 name: "grant_type",
-                cell: |r| text(&r.0.grant_type),
+                cell: |r| text(&r.grant.grant_type),
             },
             Column {
                 name: "expires_at",
-                cell: |r| text(&r.0.expires_at),
+                cell: |r| text(&r.grant.expires_at),
             },
         ]
     }

@@ -45,10 +45,14 @@ mod page;
 mod pipes;
 #[path = "cli/profiles.rs"]
 mod profiles;
+#[path = "cli/questions.rs"]
+mod questions;
 #[path = "cli/reconcile.rs"]
 mod reconcile;
 #[path = "cli/remember.rs"]
 mod remember;
+#[path = "cli/results.rs"]
+mod results;
 #[path = "cli/review.rs"]
 mod review;
 #[path = "cli/scheduled.rs"]
@@ -267,7 +271,10 @@ fn strict_csv(command: &[&str]) -> (String, Vec<csv::StringRecord>) {
 #[test]
 fn csv_headers_and_rows_have_the_same_width_for_every_record_type() {
     let (header, _) = strict_csv(&["users", "list"]);
-    assert_eq!(header, "uuid,uid,first_name,last_name,status,cid");
+    assert_eq!(
+        header,
+        "uuid,uid,first_name,last_name,status,cid,created_at,last_login_at"
+    );
     let (header, _) = strict_csv(&["roles", "list"]);
     assert_eq!(header, "id,display_name,is_global,cid,description");
     let (header, inventory) = strict_csv(&["inventory"]);
@@ -282,7 +289,7 @@ fn csv_headers_and_rows_have_the_same_width_for_every_record_type() {
     let (header, _) = strict_csv(&["grants", "list", &granted[0]]);
     assert_eq!(
         header,
-        "user_uuid,role_id,role_name,cid,grant_type,expires_at"
+        "user_uuid,uid,role_id,role_name,cid,grant_type,expires_at"
     );
 }
 

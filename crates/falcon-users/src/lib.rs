@@ -52,6 +52,8 @@ pub mod workflows;
 
 // The modules whose items are not all at the root, public under their own names (`validation`:
 // the argument checks the workflows share with the operations).
+/// The everyday questions about users as filters, and where each is answered.
+pub use model::user_filter as filters;
 pub use model::{access, cid, cloud, fql, ids, validation, views};
 pub use ops::paging;
 pub use runtime::retry;
@@ -66,7 +68,7 @@ pub use model::credentials::Credentials;
 pub use model::ids::{BatchLimits, IdList};
 pub use model::role_ref::RoleRef;
 pub use model::user_ref::UserRef;
-pub use model::views::{Grant, GrantView, Role, User, UserStatus, UserType, UserView};
+pub use model::views::{Grant, GrantView, Role, User, UserInfo, UserStatus, UserType, UserView};
 pub use ops::children::{CHILDREN_BATCH, CHILDREN_PAGE, Child, FLIGHT_CONTROL_READ};
 pub use ops::flight_control::{FLIGHT_CONTROL_WRITE, GROUPS_PAGE};
 pub use ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
@@ -103,7 +105,9 @@ pub use url::Url;
 /// # Ok(()) }
 /// ```
 pub mod prelude {
-    pub use crate::model::views::{Grant, GrantView, Role, User, UserStatus, UserType, UserView};
+    pub use crate::model::views::{
+        Grant, GrantView, Role, User, UserInfo, UserStatus, UserType, UserView,
+    };
     pub use crate::workflows::InventoryOptions;
     pub use crate::{
         Cid, Error, Falcon, GrantOptions, GrantQuery, Result, RevokeOptions, RoleRef, UserQuery,

@@ -122,10 +122,12 @@ fn falcon_users_layers_point_down() {
                 "ops::flight_control",
             ],
             &["workflows::once"],
+            // The privilege judgement, which an inventory filters privileged users by.
+            &["workflows::review::privilege"],
             &["workflows::inventory"],
             // The fleet's reads (children, links), which the review reads the fleet with.
             &["workflows::fleet"],
-            &["workflows::review::finding", "workflows::review::privilege"],
+            &["workflows::review::finding"],
             &[
                 "workflows::review::fixtures",
                 "workflows::review::rules",
@@ -178,7 +180,13 @@ fn cli_layers_point_down() {
             &["roster_file"],
             &["records"],
             &["cli"],
-            &["confirm", "interrupt", "journal_file", "secret_source"],
+            &[
+                "confirm",
+                "interrupt",
+                "journal_file",
+                "questions",
+                "secret_source",
+            ],
             &["profile", "sim_state"],
             &["connect", "ctx", "jobs"],
             &["history_file"],

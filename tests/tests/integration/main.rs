@@ -38,7 +38,7 @@ mod client {
 }
 
 /// The simulator: every operation through the generated client (`ops`), the ergonomic client on
-/// it (`e2e`, users named by login: `by_login`), injected faults (`faults`), FalconPy on it (`falconpy`), reads that lag writes (`lag`), hostile clients (`limits`), listings past the offset
+/// it (`e2e`, users named by login: `by_login`), injected faults (`faults`), FalconPy on it (`falconpy`), reads that lag writes (`lag`), hostile clients (`limits`), the everyday questions (`questions`), listings past the offset
 /// ceiling (`listings`) and the workflows (`workflows`).
 mod sim {
     mod access;
@@ -55,6 +55,7 @@ mod sim {
     mod limits;
     mod listings;
     mod ops;
+    mod questions;
     mod roster;
     mod seeder;
     mod workflows;

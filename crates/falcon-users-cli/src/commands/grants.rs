@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use falcon_users::types::CombinedUserRolesV2Sort;
-use falcon_users::{Cid, GrantOptions, GrantQuery, GrantView, RevokeOptions, UserRef};
+use falcon_users::{
+    Cid, Falcon, GrantOptions, GrantQuery, GrantView, RevokeOptions, User, UserInfo, UserRef,
+};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::bulk::edit_roles;
@@ -17,8 +19,7 @@ use crate::failure::{Failure, Outcome};
 use crate::jobs::Grants;
 use crate::member_cids::MemberCids;
 use crate::output::console;
-use crate::output::plan::ResultRow;
-use crate::output::plan::count_outcomes;
+use crate::output::plan::{ResultRow, Verb, count_outcomes};
 use crate::output::print_all;
 use crate::records::GrantRow;
 
@@ -38,9 +39,10 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
             if let Some(sort) = sort {
                 query = query.sort(sort);
             }
+            let who = whose(falcon, &user).await?;
             let rows: Vec<GrantRow> = falcon
-                .grants(&user, query)
-                .map_ok(GrantRow)
+                .grants(UserRef::Uuid(who.uuid.clone()), query)
+                .map_ok(|g| GrantRow::of(&who.uid, g))
                 .try_collect()
                 .await?;
             print_all(ctx.format, &rows)?;
@@ -165,7 +167,7 @@ async fn list_many(
     sort: Option<CombinedUserRolesV2Sort>,
 ) -> Outcome {
     let falcon = &ctx.falcon;
-    let uuid = falcon.user_uuid(user).await?;
+    let who = whose(falcon, user).await?;
     let listed: Vec<(Cid, falcon_users::Result<Vec<GrantRow>>)> = stream::iter(cids.to_vec())
         .map(|cid| {
             let mut query = GrantQuery::new().cid(cid.clone());
@@ -173,8 +175,8 @@ async fn list_many(
                 query = query.sort(sort);
             }
             let rows = falcon
-                .grants(UserRef::Uuid(uuid.clone()), query)
-                .map_ok(GrantRow)
+                .grants(UserRef::Uuid(who.uuid.clone()), query)
+                .map_ok(|g| GrantRow::of(&who.uid, g))
                 .try_collect();
             async move { (cid, rows.await) }
         })
@@ -203,6 +205,23 @@ async fn list_many(
         }
     ));
     exit_of(&failed, cids.len())
+}
+
+/// The user whose grants are listed, named by login or UUID: the UUID as before (a login
+/// nobody has is refused naming it), then the user read for the login the rows show beside
+/// it. A UUID the service does not know keeps an empty login: its grants listing says why.
+async fn whose(falcon: &Falcon, user: &str) -> Result<UserInfo, Failure> {
+    let uuid = falcon.user_uuid(user).await?;
+    let found = falcon.find_user(UserRef::Uuid(uuid.clone())).await?;
+    Ok(found.map_or_else(
+        || {
+            UserInfo::from(User {
+                uuid: Some(uuid),
+                ..User::default()
+            })
+        },
+        UserInfo::from,
+    ))
 }
 
 /// Children worked at once by the `--cid` forms over several CIDs.
@@ -276,18 +295,19 @@ async fn change_many(ctx: &Ctx, edit: Edit, user: &str, roles: &[String], cids: 
         .collect()
         .await;
     let failed: Vec<u8> = rows.iter().filter_map(|(_, code)| *code).collect();
-    let changed = rows.iter().filter(|(r, _)| r.outcome == "done").count();
+    let count = |verb: Verb| rows.iter().filter(|(r, _)| r.outcome == verb).count();
+    let (done, already) = (count(Verb::Done), count(Verb::AlreadyDone));
     let rows: Vec<ResultRow> = rows.into_iter().map(|(row, _)| row).collect();
     count_outcomes(rows.iter().map(|r| r.outcome));
     print_all(ctx.format, &rows)?;
+    // The words of every command's results (`Verb`).
     console::line(format_args!(
-        "{} {who} in {} CIDs: {changed} changed, {} unchanged, {} failed",
+        "{} {who} in {} CIDs: {done} done, {already} already done, {} failed",
         match edit {
             Edit::Grant(_) => "granted to",
             Edit::Revoke => "revoked from",
         },
         cids.len(),
-        cids.len() - changed - failed.len(),
         failed.len()
     ));
     exit_of(&failed, cids.len())
@@ -302,7 +322,7 @@ async fn change_in(
     cid: &Cid,
     plan: falcon_users::Result<CidPlan>,
 ) -> (ResultRow, Option<u8>) {
-    let row = |outcome: &'static str, detail: String| ResultRow {
+    let row = |outcome: Verb, detail: String| ResultRow {
         cid: cid.to_string(),
         uid: who.to_owned(),
         outcome,
@@ -317,11 +337,11 @@ async fn change_in(
         Ok(plan) => plan,
         Err(err) => {
             let code = exit::for_error(&err);
-            return (row("failed", err.to_string()), Some(code));
+            return (row(Verb::Failed, err.to_string()), Some(code));
         }
     };
     if plan.change.is_empty() {
-        return (row("already done", left(&plan)), None);
+        return (row(Verb::AlreadyDone, left(&plan)), None);
     }
     let user = UserRef::Uuid(uuid.to_owned());
     let done = match edit {
@@ -349,11 +369,11 @@ async fn change_in(
             if !plan.leave.is_empty() {
                 detail.push_str(&format!("; {}", left(&plan)));
             }
-            (row("done", detail), None)
+            (row(Verb::Done, detail), None)
         }
         Err(err) => {
             let code = exit::for_error(&err);
-            (row("failed", err.to_string()), Some(code))
+            (row(Verb::Failed, err.to_string()), Some(code))
         }
     }
 }

@@ -15,7 +15,7 @@ use falcon_users::workflows::evidence::Evidence;
 use falcon_users::workflows::review::RoleBook;
 use falcon_users::workflows::roster::Catalogue;
 use falcon_users::workflows::{AccessOptions, AccessPart, Fleet, UserAccess};
-use falcon_users::{Cid, Falcon, UserQuery};
+use falcon_users::{Cid, Falcon, UserQuery, UserStatus};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -29,6 +29,7 @@ use crate::output::console;
 use crate::output::evidence::EvidenceFile;
 use crate::output::requests_summary;
 use crate::output::{self, JsonLayout, Layout, RowWriter};
+use crate::questions::note_plan;
 use crate::records::InventoryRow;
 
 /// Runs `inventory`.
@@ -120,6 +121,17 @@ async fn evidence(ctx: &Ctx, args: &InventoryArgs, tally: &Tally) -> Evidence {
         .tool(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .option("filter", &args.filter)
         .option("sort", args.sort.map(|s| s.to_string()))
+        .option("role", &args.questions.role)
+        .option("privileged", args.questions.privileged)
+        .option("never_logged_in", args.questions.never_logged_in)
+        .option("last_login_before", args.questions.last_login_before)
+        .option("created_before", args.questions.created_before)
+        .option(
+            "status",
+            args.questions
+                .status
+                .map(|s| UserStatus::from(s).to_string()),
+        )
         .option("member_cids", listed)
         .option("concurrency", args.concurrency)
         .option("children", args.children);
@@ -289,6 +301,7 @@ async fn stream<W: Write>(
     if let Some(sort) = args.sort {
         query = query.sort(sort);
     }
+    let query = args.questions.narrow(query);
     let mut tally = Tally::default();
     let fleet = match &args.member_cids {
         None => Fleet::Own,
@@ -297,10 +310,13 @@ async fn stream<W: Write>(
             Fleet::Listed(children.0.clone())
         }
     };
-    let options = AccessOptions::new()
-        .fleet(fleet)
-        .concurrency(args.concurrency)
-        .children(args.children);
+    let options = args.questions.access(
+        AccessOptions::new()
+            .fleet(fleet)
+            .concurrency(args.concurrency)
+            .children(args.children),
+    );
+    note_plan(&options.inventory().filter_plan(&query));
     let access = ctx.falcon.effective_access(query, &options).await?;
     if let Some(why) = &access.scope.links_unread {
         let note = falcon_users::workflows::LinkReach::unread_note(why);

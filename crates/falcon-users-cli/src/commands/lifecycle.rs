@@ -13,7 +13,7 @@ use crate::failure::{Failure, Outcome};
 use crate::jobs::{self, ProvisionOne};
 use crate::output::Format;
 use crate::output::console;
-use crate::output::plan::count_outcomes;
+use crate::output::plan::{Verb, count_outcomes};
 use crate::output::{print_all, print_json};
 use crate::records::{GrantRow, UserRow};
 
@@ -44,11 +44,20 @@ async fn provision_one(ctx: &Ctx, args: ProvisionOne) -> Outcome {
     let outcome = ctx.falcon.provision(&job).await?;
     let (status, user, granted) = (outcome.label(), outcome.user(), outcome.granted());
     count_outcomes([match outcome {
-        ProvisionOutcome::AlreadyProvisioned { .. } => "already done",
-        _ => "done",
+        ProvisionOutcome::AlreadyProvisioned { .. } => Verb::AlreadyDone,
+        _ => Verb::Done,
     }]);
     match ctx.format {
-        Format::Json => print_json(&json!({"status": status, "user": user, "granted": granted}))?,
+        // `outcome` in the words of every command's results; `status` says which change.
+        Format::Json => print_json(&json!({
+            "outcome": match outcome {
+                ProvisionOutcome::AlreadyProvisioned { .. } => Verb::AlreadyDone,
+                _ => Verb::Done,
+            },
+            "status": status,
+            "user": user,
+            "granted": granted,
+        }))?,
         _ => {
             let list = if granted.is_empty() {
                 "-".to_owned()
@@ -86,7 +95,11 @@ pub async fn offboard(ctx: &Ctx, job: jobs::Offboard) -> Outcome {
                     plan.grants.len(),
                     plan.revoke.len()
                 ));
-                let rows: Vec<GrantRow> = plan.grants.iter().cloned().map(GrantRow).collect();
+                let rows: Vec<GrantRow> = plan
+                    .grants
+                    .iter()
+                    .map(|g| GrantRow::of(&uid, g.clone()))
+                    .collect();
                 print_all(ctx.format, &rows)?;
             }
         }
@@ -114,7 +127,7 @@ pub async fn offboard(ctx: &Ctx, job: jobs::Offboard) -> Outcome {
         )
         .await?;
     if done.executed {
-        count_outcomes(["done"]);
+        count_outcomes([Verb::Done]);
     }
     show(done.executed)?;
     Ok(ExitCode::SUCCESS)

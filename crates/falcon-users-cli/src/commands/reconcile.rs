@@ -128,7 +128,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
         .settle(ctx.settle.clone())
         .stop_on(ctx.changes.begin());
     let report = ctx.falcon.apply(&plan, &options, &journal.journal).await?;
-    show_report(ctx.format, &plan, &report, Vec::new())?;
+    show_report(&ctx.falcon, ctx.format, &plan, &report, Vec::new()).await?;
     let (done, already, failed, not_started) = report.counts();
     let stats = ctx.falcon.stats();
     console::line(format_args!(

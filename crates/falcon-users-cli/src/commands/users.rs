@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use falcon_users::types::{DomainCreateUserRequest, DomainUser, DomainUserActionActionName};
+use falcon_users::workflows::InventoryOptions;
 use falcon_users::{Falcon, UserQuery, UserRef, UserUpdate};
-use futures::{StreamExt, TryStreamExt};
+use futures::{StreamExt, TryStreamExt, future};
 
 use crate::cli::UsersCommand;
 use crate::confirm::confirm;
@@ -13,6 +14,7 @@ use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::output::console;
 use crate::output::print_all;
+use crate::questions::note_plan;
 use crate::records::UserRow;
 
 /// Runs a `users` subcommand.
@@ -23,6 +25,7 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
             filter,
             limit,
             sort,
+            questions,
         } => {
             let mut query = UserQuery::new();
             if let Some(f) = filter {
@@ -31,8 +34,20 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
             if let Some(sort) = sort {
                 query = query.sort(sort);
             }
-            let users: Vec<UserRow> = falcon
-                .users(query)
+            let query = questions.narrow(query);
+            let options = questions.inventory(InventoryOptions::new());
+            let plan = options.filter_plan(&query);
+            note_plan(&plan);
+            // A question about grants needs each user's grants: the inventory reads them.
+            let users = match plan.on_grants.is_empty() {
+                true => falcon.users(query),
+                false => falcon
+                    .inventory(query, options)
+                    .try_filter(|row| future::ready(!row.deleted))
+                    .map_ok(|row| row.user)
+                    .boxed(),
+            };
+            let users: Vec<UserRow> = users
                 .take(limit.unwrap_or(usize::MAX))
                 .map_ok(UserRow)
                 .try_collect()

@@ -7,6 +7,7 @@ use falcon_users::workflows::flight_control::{
 use serde::Serialize;
 
 use super::console;
+use super::plan::Verb;
 use super::{Column, Format, Record, print_all, print_json};
 use crate::failure::Failure;
 
@@ -91,9 +92,9 @@ pub fn show_fleet_report(format: Format, report: &FleetApplyReport) -> Result<()
         .map(|r| ResultRow {
             step: r.step.to_string(),
             outcome: match r.outcome {
-                StepOutcome::Done => "done",
-                StepOutcome::Failed(_) => "failed",
-                StepOutcome::NotStarted => "not started",
+                StepOutcome::Done => Verb::Done,
+                StepOutcome::Failed(_) => Verb::Failed,
+                StepOutcome::NotStarted => Verb::NotStarted,
             },
             detail: match &r.outcome {
                 StepOutcome::Failed(e) => e.to_string(),
@@ -171,7 +172,7 @@ impl Record for AccessRow {
 #[derive(Serialize)]
 struct ResultRow {
     step: String,
-    outcome: &'static str,
+    outcome: Verb,
     detail: String,
 }
 
@@ -184,7 +185,7 @@ impl Record for ResultRow {
             },
             Column {
                 name: "outcome",
-                cell: |r| r.outcome.to_owned(),
+                cell: |r| r.outcome.as_str().to_owned(),
             },
             Column {
                 name: "detail",

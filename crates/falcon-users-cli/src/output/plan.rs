@@ -1,6 +1,7 @@
 //! A roster plan and the outcome of applying it, as printed: the one rendering of plans that
 //! `plan`, `apply` and the bulk commands share.
 
+use falcon_users::Falcon;
 use falcon_users::workflows::roster::{Action, ApplyReport, Change, ChangeOutcome, Plan};
 use serde::Serialize;
 
@@ -61,8 +62,10 @@ fn plan_rows(plan: &Plan) -> Vec<PlanRow> {
     plan.changes.iter().map(PlanRow::from).collect()
 }
 
-/// Prints each change's outcome, then `more` rows (the users a bulk command left alone).
-pub fn show_report(
+/// Prints each change's outcome, then `more` rows (the users a bulk command left alone), each
+/// with the CID it went to ([`print_results`]).
+pub async fn show_report(
+    falcon: &Falcon,
     format: Format,
     plan: &Plan,
     report: &ApplyReport,
@@ -79,10 +82,10 @@ pub fn show_report(
                 .map_or_else(|| cid_label(&plan.changes[r.index]), ToString::to_string),
             uid: r.uid.clone(),
             outcome: match &r.outcome {
-                ChangeOutcome::Done { .. } => "done",
-                ChangeOutcome::AlreadyDone => "already done",
-                ChangeOutcome::Failed { .. } => "failed",
-                ChangeOutcome::NotStarted => "not started",
+                ChangeOutcome::Done { .. } => Verb::Done,
+                ChangeOutcome::AlreadyDone => Verb::AlreadyDone,
+                ChangeOutcome::Failed { .. } => Verb::Failed,
+                ChangeOutcome::NotStarted => Verb::NotStarted,
             },
             detail: match &r.outcome {
                 ChangeOutcome::Done { actions } => join(actions),
@@ -103,16 +106,89 @@ pub fn show_report(
         })
         .collect();
     rows.extend(more);
+    print_results(falcon, format, rows).await
+}
+
+/// The CID of a result row whose change went to the handle's own CID, until it is named
+/// ([`print_results`]); plans keep the word (a plan document is read back by `apply`).
+pub const OWN_CID: &str = "own";
+
+/// Prints result rows, each naming the CID it went to: a row in the handle's own CID
+/// ([`OWN_CID`]) gets the CID itself, read once when some row needs it (the member CID of a
+/// member handle; else the service's answer, which needs the scope "Sensor Download: Read":
+/// without it the rows keep `own`, and a note says why).
+pub async fn print_results(
+    falcon: &Falcon,
+    format: Format,
+    mut rows: Vec<ResultRow>,
+) -> Result<(), Failure> {
+    if rows.iter().any(|r| r.cid == OWN_CID) {
+        let own = match falcon.member_cid() {
+            Some(cid) => Some(cid.to_string()),
+            None => match falcon.own_cid().await {
+                Ok(own) => Some(own.cid.to_string()),
+                Err(err) => {
+                    console::line(format_args!(
+                        "note: the own CID could not be read ({err}): its rows say `own`"
+                    ));
+                    None
+                }
+            },
+        };
+        if let Some(own) = own {
+            for row in rows.iter_mut().filter(|r| r.cid == OWN_CID) {
+                row.cid.clone_from(&own);
+            }
+        }
+    }
     count_outcomes(rows.iter().map(|r| r.outcome));
     print_all(format, &rows)?;
     Ok(())
 }
 
-/// Counts each result's outcome for the run's summary (`result.done`, `result.failed`, ...),
-/// the words the result rows show.
-pub fn count_outcomes<'a>(outcomes: impl IntoIterator<Item = &'a str>) {
+/// What became of one change: the one vocabulary of every command's results (the `outcome`
+/// of `apply`, the bulk commands, `grants --cid`, `fleet apply` and `provision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Made now.
+    Done,
+    /// Found made already: nothing sent.
+    AlreadyDone,
+    /// Not part of the change (a bulk command's user who needs nothing).
+    Unchanged,
+    /// The user does not exist (`--missing-ok`).
+    Absent,
+    /// Tried, and refused or cut short.
+    Failed,
+    /// Not tried (an earlier failure, or a stop).
+    NotStarted,
+}
+
+impl Verb {
+    /// As printed: `done`, `already done`, `unchanged`, `absent`, `failed`, `not started`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Done => "done",
+            Verb::AlreadyDone => "already done",
+            Verb::Unchanged => "unchanged",
+            Verb::Absent => "absent",
+            Verb::Failed => "failed",
+            Verb::NotStarted => "not started",
+        }
+    }
+}
+
+/// Counts each result's outcome for the run's summary (`result.done`, `result.already_done`,
+/// ...): the words the result rows show.
+pub fn count_outcomes(outcomes: impl IntoIterator<Item = Verb>) {
     for outcome in outcomes {
-        summary::count(format!("result.{}", outcome.replace(' ', "_")), 1);
+        summary::count(format!("result.{}", outcome.as_str().replace(' ', "_")), 1);
+    }
+}
+
+impl Serialize for Verb {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -128,7 +204,7 @@ fn cid_label(change: &Change) -> String {
     change
         .cid
         .as_ref()
-        .map_or_else(|| "own".to_owned(), ToString::to_string)
+        .map_or_else(|| OWN_CID.to_owned(), ToString::to_string)
 }
 
 /// One change of a plan, as printed.
@@ -177,12 +253,13 @@ impl Record for PlanRow {
 /// One change's outcome, as printed.
 #[derive(Serialize)]
 pub struct ResultRow {
-    /// The CID, or `own`.
+    /// The CID ([`OWN_CID`] until [`print_results`] names it; `-` for a user found in no
+    /// CID of a fleet).
     pub cid: String,
     /// The user's login.
     pub uid: String,
     /// What became of the change.
-    pub outcome: &'static str,
+    pub outcome: Verb,
     /// The actions done, or what failed and why.
     pub detail: String,
 }
@@ -200,7 +277,7 @@ impl Record for ResultRow {
             },
             Column {
                 name: "outcome",
-                cell: |r| r.outcome.to_owned(),
+                cell: |r| r.outcome.as_str().to_owned(),
             },
             Column {
                 name: "detail",

@@ -213,7 +213,7 @@ fn grants_with_cid_lists_and_all_work_in_many_children_with_one_summary() {
     assert_eq!(outcomes(&granted), sorted(&[(c0, "done"), (c1, "done")]));
     assert!(
         text(&granted.stderr).contains(&format!(
-            "granted to {uid} in 2 CIDs: 2 changed, 0 unchanged, 0 failed"
+            "granted to {uid} in 2 CIDs: 2 done, 0 already done, 0 failed"
         )),
         "{}",
         text(&granted.stderr)
@@ -241,11 +241,23 @@ fn grants_with_cid_lists_and_all_work_in_many_children_with_one_summary() {
     let listed = run(&["-f", "csv", "grants", "list", &uid, "--cid", "all"], &env);
     assert!(listed.status.success(), "{}", text(&listed.stderr));
     let csv = text(&listed.stdout);
+    // The `cid` column, found by its name (the login stands beside the UUID before it).
+    let at = csv
+        .lines()
+        .next()
+        .and_then(|header| header.split(',').position(|name| name == "cid"))
+        .expect("a cid column");
     let cids: Vec<&str> = csv
         .lines()
         .skip(1)
-        .map(|l| l.split(',').nth(3).unwrap())
+        .map(|l| l.split(',').nth(at).unwrap())
         .collect();
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(1) == Some(uid.as_str())),
+        "the login beside the UUID: {csv}"
+    );
     let mut expected = vec![c0.as_str(), c1.as_str()];
     expected.sort();
     let mut got = cids.clone();
@@ -302,7 +314,7 @@ fn grants_with_cid_lists_and_all_work_in_many_children_with_one_summary() {
     let failed = rows.iter().filter(|(_, o)| o == "failed").count();
     assert_eq!((rows.len(), failed), (3, 1), "{rows:?}");
     assert!(
-        text(&partial.stderr).contains("2 changed, 0 unchanged, 1 failed"),
+        text(&partial.stderr).contains("2 done, 0 already done, 1 failed"),
         "{}",
         text(&partial.stderr)
     );

@@ -11,6 +11,7 @@ pub mod fql;
 pub mod ids;
 pub mod role_ref;
 pub(crate) mod spelling;
+pub mod user_filter;
 pub mod user_ref;
 pub mod validation;
 pub mod views;

@@ -167,6 +167,71 @@ impl UserView for DomainUser {
     }
 }
 
+/// A user with plain fields: the login, UUID, names and CID as text (empty when the service
+/// sent none), the status and times typed. No unwrapping, no trait to import; the raw record
+/// stays in [`User`] for the fields not here.
+///
+/// ```
+/// use falcon_users::{User, UserInfo, UserStatus};
+///
+/// let user: User = serde_json::from_value(serde_json::json!({
+///     "uuid": "6f1b2c1e-0d1e-4a55-9d93-1c2b3a4d5e6f",
+///     "uid": "ada@example.com",
+///     "first_name": "Ada",
+///     "status": "active",
+///     "created_at": "2026-01-02T03:04:05Z",
+/// }))?;
+/// let info = UserInfo::from(&user);
+/// assert_eq!(info.uid, "ada@example.com");
+/// assert_eq!(info.last_name, "");
+/// assert_eq!(info.status, Some(UserStatus::Active));
+/// assert_eq!(info.created_at.map(|t| t.to_rfc3339()).as_deref(), Some("2026-01-02T03:04:05+00:00"));
+/// assert!(info.last_login_at.is_none(), "never signed in");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UserInfo {
+    /// The login (usually the email address).
+    pub uid: String,
+    /// The user's UUID.
+    pub uuid: String,
+    /// The first name.
+    pub first_name: String,
+    /// The last name.
+    pub last_name: String,
+    /// Whether the user may sign in (`None`: the service sent no status).
+    pub status: Option<UserStatus>,
+    /// The CID the user is homed in.
+    pub cid: String,
+    /// When the account was created (`None`: not sent, or not RFC 3339).
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the user last signed in (`None`: never, or a time that could not be read).
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl From<&DomainUser> for UserInfo {
+    fn from(user: &DomainUser) -> Self {
+        let text = |field: &Option<String>| field.clone().unwrap_or_default();
+        UserInfo {
+            uid: text(&user.uid),
+            uuid: text(&user.uuid),
+            first_name: text(&user.first_name),
+            last_name: text(&user.last_name),
+            status: UserView::status(user),
+            cid: text(&user.cid),
+            created_at: UserView::created_at(user),
+            last_login_at: UserView::last_login_at(user),
+        }
+    }
+}
+
+impl From<DomainUser> for UserInfo {
+    fn from(user: DomainUser) -> Self {
+        UserInfo::from(&user)
+    }
+}
+
 /// Typed accessors of a [`Grant`].
 pub trait GrantView {
     /// When a temporary grant ends (`None`: permanent, or an unreadable time; see

@@ -12,29 +12,48 @@ use falcon_users_api::types::{
 };
 use std::collections::{HashMap, HashSet};
 
-use futures::stream::BoxStream;
+use chrono::{DateTime, Utc};
+use futures::future;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::client::Falcon;
 use crate::error::{Error, Result};
 use crate::model::fql;
 use crate::model::ids::IdList;
+use crate::model::user_filter::{FilterPlan, Placement, UserFilter, placement};
 use crate::model::user_ref::UserRef;
 use crate::model::validation::{checked_id, checked_identity, checked_name, page_size};
-use crate::model::views::User;
+use crate::model::views::{User, UserStatus};
 use crate::ops::paging::{
     DEFAULT_OFFSET_CEILING, Entities, Listing, Page, Slice, batched, detailed, listing,
 };
 use crate::runtime::response::call;
 
-/// Which users to list: an FQL filter, a sort, and the page size used underneath.
+/// Which users to list: an FQL filter, the everyday questions ([`UserQuery::status`],
+/// [`UserQuery::never_logged_in`], [`UserQuery::last_login_before`],
+/// [`UserQuery::created_before`]), a sort, and the page size used underneath.
+///
+/// A question the users query can filter on is sent to the service as FQL; the others are
+/// answered here, on every user the rest of the query lists (so those users are all read).
+/// [`UserQuery::filter_plan`] says which is which.
 ///
 /// ```
-/// use falcon_users::UserQuery;
-/// let q = UserQuery::new().filter("status:'active'").page_size(500);
+/// use chrono::{TimeZone, Utc};
+/// use falcon_users::{UserQuery, UserStatus};
+/// let june = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+/// let q = UserQuery::new()
+///     .filter("last_name:'Lee'")
+///     .status(UserStatus::Active)
+///     .last_login_before(june)
+///     .page_size(500);
+/// let plan = q.filter_plan();
+/// assert_eq!((plan.service.len(), plan.local.len()), (1, 1));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct UserQuery {
     filter: Option<String>,
+    filters: Vec<UserFilter>,
     sort: Option<QueryUserV1Sort>,
     page_size: Option<u64>,
     offset_ceiling: Option<u64>,
@@ -65,6 +84,71 @@ impl UserQuery {
             _ => term,
         });
         self
+    }
+
+    /// Only users with this status (sent to the service as FQL).
+    pub fn status(self, status: UserStatus) -> Self {
+        self.with(UserFilter::Status(status))
+    }
+
+    /// Only users who never signed in (answered here: the service cannot filter on
+    /// `last_login_at`).
+    pub fn never_logged_in(self) -> Self {
+        self.with(UserFilter::NeverLoggedIn)
+    }
+
+    /// Only users whose last sign-in was before `at` (answered here); a user who never
+    /// signed in is not one of them ([`UserQuery::never_logged_in`] finds those).
+    pub fn last_login_before(self, at: DateTime<Utc>) -> Self {
+        self.with(UserFilter::LastLoginBefore(at))
+    }
+
+    /// Only users created before `at` (answered here: the service cannot filter on
+    /// `created_at`).
+    pub fn created_before(self, at: DateTime<Utc>) -> Self {
+        self.with(UserFilter::CreatedBefore(at))
+    }
+
+    fn with(mut self, filter: UserFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// The questions asked besides the FQL filter, in the order given.
+    pub fn filters(&self) -> &[UserFilter] {
+        &self.filters
+    }
+
+    /// Which of [`UserQuery::filters`] the service answers and which are answered here.
+    pub fn filter_plan(&self) -> FilterPlan {
+        FilterPlan::new(&self.filters, QUERY_USER_V1.filter_fields)
+    }
+
+    /// The query as the service is asked it (the questions it can answer folded into the
+    /// FQL), and the questions left to answer here on each user read.
+    fn split(&self) -> (UserQuery, Vec<UserFilter>) {
+        let mut sent = UserQuery {
+            filters: Vec::new(),
+            ..self.clone()
+        };
+        let mut local = Vec::new();
+        for filter in &self.filters {
+            match placement(filter, QUERY_USER_V1.filter_fields) {
+                Placement::Service(term) => sent = sent.and_filter(term),
+                Placement::Local | Placement::LocalOnGrants => local.push(filter.clone()),
+            }
+        }
+        (sent, local)
+    }
+
+    /// Whether the query narrows the listing at all (FQL or a question).
+    pub(crate) fn narrows(&self) -> bool {
+        self.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) || !self.filters.is_empty()
+    }
+
+    /// The FQL the service is sent (the filter with the questions it answers).
+    pub(crate) fn sent_filter(&self) -> Option<String> {
+        self.split().0.filter
     }
 
     /// The order, e.g. `QueryUserV1Sort::UidAsc`.
@@ -153,7 +237,17 @@ impl Falcon {
         offset: u64,
     ) -> Result<MsaspecQueryResponse> {
         let limit = page_size(query.page_size)?;
-        self.query_ids(query, query.filter.clone(), offset, limit)
+        let (sent, local) = query.split();
+        if let Some(first) = local.first() {
+            return Err(Error::invalid(
+                "query",
+                format!(
+                    "\"{first}\" is answered on the users themselves, not by the service: \
+                     list them with Falcon::users or Falcon::user_ids"
+                ),
+            ));
+        }
+        self.query_ids(&sent, sent.filter.clone(), offset, limit)
             .await
     }
 
@@ -212,7 +306,22 @@ impl Falcon {
     ///     .await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// A question the service cannot answer ([`UserQuery::filter_plan`]'s `local`) is
+    /// answered on the users themselves: the ids then come from [`Falcon::users`], which
+    /// reads every user the rest of the query lists.
     pub fn user_ids(&self, query: UserQuery) -> BoxStream<'static, Result<String>> {
+        let (sent, local) = query.split();
+        if local.is_empty() {
+            return self.listed_ids(sent);
+        }
+        self.users(query)
+            .map_ok(|user| user.uuid.unwrap_or_default())
+            .boxed()
+    }
+
+    /// The ids the service lists for `query` (its FQL only), page after page.
+    fn listed_ids(&self, query: UserQuery) -> BoxStream<'static, Result<String>> {
         let spec = match query.listing(self) {
             Ok(spec) => spec,
             Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
@@ -237,7 +346,8 @@ impl Falcon {
     /// complete for any tenant size), then entities in batches (`queryUserV1` →
     /// `retrieveUsersGETV1`), a few batches in flight, order kept. Memory stays constant in the
     /// number of users. A user deleted between the two steps is left out. Every user fetched
-    /// before an error is delivered, then the error, then the stream ends.
+    /// before an error is delivered, then the error, then the stream ends. The questions the
+    /// service cannot answer ([`UserQuery::filter_plan`]) are answered on each user fetched.
     pub fn users(&self, query: UserQuery) -> BoxStream<'static, Result<User>> {
         self.users_batched(query, self.batch().concurrency)
     }
@@ -251,8 +361,9 @@ impl Falcon {
         let falcon = self.clone();
         let batch = self.batch();
         let size = page_size(query.page_size).unwrap_or(500);
-        detailed(
-            self.user_ids(query),
+        let (sent, local) = query.split();
+        let users = detailed(
+            self.listed_ids(sent),
             batch.body_ids.min(500),
             size,
             batches,
@@ -260,7 +371,13 @@ impl Falcon {
                 let falcon = falcon.clone();
                 async move { falcon.retrieve_users(ids).await }
             },
-        )
+        );
+        if local.is_empty() {
+            return users;
+        }
+        users
+            .try_filter(move |user| future::ready(local.iter().all(|f| f.matches(user))))
+            .boxed()
     }
 
     /// Users by UUID, any number: split into batches, fetched concurrently, merged in order.

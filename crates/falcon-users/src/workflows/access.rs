@@ -15,6 +15,7 @@ use crate::client::Falcon;
 use crate::error::{AuthProblem, Error, Result};
 use crate::model::access::RoleAccess;
 use crate::model::cid::Cid;
+use crate::model::role_ref::RoleRef;
 use crate::model::user_ref::UserRef;
 use crate::model::views::User;
 use crate::ops::grants::GrantQuery;
@@ -59,6 +60,10 @@ pub struct AccessOptions {
     /// [`Falcon::effective_access`] only: also each child's own users in their child
     /// (default); off, only the handle's users, in its CID and the children.
     pub child_users: bool,
+    /// Only rows holding this role ([`InventoryOptions::role`]), in each CID read.
+    pub role: Option<RoleRef>,
+    /// Only rows holding a privileged role ([`InventoryOptions::privileged`]).
+    pub privileged: bool,
 }
 
 impl Default for AccessOptions {
@@ -68,6 +73,8 @@ impl Default for AccessOptions {
             concurrency: 8,
             children: 8,
             child_users: true,
+            role: None,
+            privileged: false,
         }
     }
 }
@@ -102,10 +109,28 @@ impl AccessOptions {
         self
     }
 
-    fn inventory(&self) -> InventoryOptions {
-        InventoryOptions::new()
+    /// Only rows holding this role, by id or display name.
+    pub fn role(mut self, role: impl Into<RoleRef>) -> Self {
+        self.role = Some(role.into());
+        self
+    }
+
+    /// Only rows holding a privileged role.
+    pub fn privileged(mut self, privileged: bool) -> Self {
+        self.privileged = privileged;
+        self
+    }
+
+    /// The inventory options of each CID's read (with the filters on grants).
+    pub fn inventory(&self) -> InventoryOptions {
+        let options = InventoryOptions::new()
             .concurrency(self.concurrency)
             .children(self.children)
+            .privileged(self.privileged);
+        match &self.role {
+            Some(role) => options.role(role),
+            None => options,
+        }
     }
 }
 

@@ -213,50 +213,64 @@ impl Falcon {
     ) -> BoxStream<'static, FleetItem> {
         let children = options.children;
         self.per_child_rows(cids, children, move |falcon, cid| {
-            let grants = GrantQuery::new().cid(cid.clone());
-            let assigned = falcon.inventory_of_grants(
-                query
-                    .clone()
-                    .and_filter(fql::eq("assigned_cids", cid.as_str())),
-                options.clone(),
-                grants.clone(),
-            );
-            let linked = links.users_in(cid);
-            if linked.is_empty() {
-                return assigned;
-            }
-            // The assigned users are listed first; a linked user among them is not read twice.
-            let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
-            let record = seen.clone();
-            let assigned = assigned.inspect(move |row| {
-                if let Ok(row) = row {
-                    let uuid = row.user.uuid.clone().unwrap_or_default();
-                    record
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(uuid);
-                }
-            });
-            let falcon = falcon.clone();
-            let only_linked = stream::iter(linked)
-                .filter(move |user| {
-                    let uuid = user.uuid.as_deref().unwrap_or_default();
-                    let listed = seen
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .contains(uuid);
-                    future::ready(!listed)
-                })
-                .map(move |user| {
-                    let (falcon, grants) = (falcon.clone(), grants.clone());
-                    async move { falcon.with_grants(user, grants).await }
-                })
-                .buffered(options.concurrency.max(1))
-                // A member whose listing shows nothing there holds nothing there (a link
-                // changed since the groups were read): no row, as for a user not assigned.
-                .try_filter(|row| future::ready(row.deleted || !row.grants.is_empty()));
-            end_at_error(assigned.chain(only_linked)).boxed()
+            // The role and privilege asked for are judged once per child, on every row.
+            let rows = falcon.parent_users_in(cid, &query, &options, &links);
+            falcon.holding(rows, options.clone(), Some(cid.clone()))
         })
+    }
+
+    /// [`Falcon::fleet_parent_users`] in one child, before what the rows must hold.
+    fn parent_users_in(
+        &self,
+        cid: &Cid,
+        query: &UserQuery,
+        options: &InventoryOptions,
+        links: &LinkReach,
+    ) -> BoxStream<'static, Result<UserWithGrants>> {
+        let grants = GrantQuery::new().cid(cid.clone());
+        let assigned = self.inventory_of_grants(
+            query
+                .clone()
+                .and_filter(fql::eq("assigned_cids", cid.as_str())),
+            options.clone(),
+            grants.clone(),
+        );
+        let linked = links.users_in(cid);
+        if linked.is_empty() {
+            return assigned;
+        }
+        // The assigned users are listed first; a linked user among them is not read twice.
+        let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let record = seen.clone();
+        let assigned = assigned.inspect(move |row| {
+            if let Ok(row) = row {
+                let uuid = row.user.uuid.clone().unwrap_or_default();
+                record
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(uuid);
+            }
+        });
+        let falcon = self.clone();
+        let options = options.clone();
+        let only_linked = stream::iter(linked)
+            .filter(move |user| {
+                let uuid = user.uuid.as_deref().unwrap_or_default();
+                let listed = seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(uuid);
+                future::ready(!listed)
+            })
+            .map(move |user| {
+                let (falcon, grants) = (falcon.clone(), grants.clone());
+                async move { falcon.with_grants(user, grants).await }
+            })
+            .buffered(options.concurrency.max(1))
+            // A member whose listing shows nothing there holds nothing there (a link
+            // changed since the groups were read): no row, as for a user not assigned.
+            .try_filter(|row| future::ready(row.deleted || !row.grants.is_empty()));
+        end_at_error(assigned.chain(only_linked)).boxed()
     }
 
     /// Who the parent's Flight Control links reach ([`LinkReach`]), for a run over its
@@ -328,8 +342,9 @@ impl Falcon {
         })
     }
 
-    /// The users of `uuids` matching `query`, by UUID: read by id without a filter; with one,
-    /// asked for with it and their UUIDs (the filter is the service's to apply).
+    /// The users of `uuids` matching `query`, by UUID: read by id without a filter; with one
+    /// (FQL or a question), asked for with it and their UUIDs (the FQL is the service's to
+    /// apply, the questions it cannot answer are answered on the users read).
     async fn linked_users(
         &self,
         uuids: Vec<String>,
@@ -339,16 +354,18 @@ impl Falcon {
             return Ok(HashMap::new());
         }
         let ids = IdList::from(uuids);
-        let found: Vec<User> = match query.filter_text() {
+        let found: Vec<User> = match query.narrows().then(|| query.sent_filter()) {
             None => match self.get_users(ids).await {
                 Ok(found) => found.resources,
                 // Every UUID unknown (members deleted since): some services say so with a 404.
                 Err(e) if e.is_not_found() => Vec::new(),
                 Err(e) => return Err(e),
             },
+            // With questions answered here, `users` answers them on the users read.
             Some(filter) => {
                 let batch = self.batch();
-                let room = batch.max_query_len.saturating_sub(filter.len() + 16);
+                let sent = filter.map_or(0, |f| f.len());
+                let room = batch.max_query_len.saturating_sub(sent + 16);
                 let mut found = Vec::new();
                 for chunk in ids.query_chunks("filter", batch.query_ids, room) {
                     let asked = query

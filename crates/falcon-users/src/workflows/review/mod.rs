@@ -15,7 +15,7 @@
 mod finding;
 #[cfg(test)]
 mod fixtures;
-mod privilege;
+pub(crate) mod privilege;
 mod rules;
 mod run;
 mod tally;

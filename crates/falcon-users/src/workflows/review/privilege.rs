@@ -4,7 +4,12 @@
 use std::collections::HashMap;
 
 use falcon_users_api::types::DomainRole;
+use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
+use tracing::warn;
+
+use crate::client::Falcon;
+use crate::error::{Error, Result};
 
 /// How a role's privilege was decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +194,70 @@ impl RoleBook {
         all
     }
 }
+impl Falcon {
+    /// The roles of this handle's CID with their verdicts, as [`Falcon::role_verdicts`] reads
+    /// them (`privileged_roles`: the caller's list, which then decides alone; `concurrency`:
+    /// permission reads at once). Here, below the inventory, so that an inventory can ask
+    /// for privileged users with the review's judgement.
+    pub(crate) async fn judged_roles(
+        &self,
+        privileged_roles: Option<&[String]>,
+        concurrency: usize,
+    ) -> Result<Vec<RoleVerdict>> {
+        let roles = match self.roles().await {
+            Ok(roles) => roles,
+            // No roles to judge: every grant is then judged by its id alone (RoleBook).
+            Err(Error::Api { status: 403, .. }) => {
+                warn!(
+                    "the roles could not be listed (403): privilege judged from the built-in \
+                     administrator roles"
+                );
+                Vec::new()
+            }
+            Err(err) => return Err(err),
+        };
+        if privileged_roles.is_some() || roles.is_empty() {
+            return Ok(roles
+                .iter()
+                .map(|r| judge(r, None, privileged_roles))
+                .collect());
+        }
+        let permissions = |role: DomainRole| async move {
+            match self.role_permission_ids(&role.id).await {
+                Ok(perms) => Ok((role, Some(perms))),
+                Err(e) if e.is_not_found() => Ok((role, None)),
+                Err(err) => Err(err),
+            }
+        };
+        let mut roles = roles.into_iter();
+        let mut judged = Vec::new();
+        if let Some(first) = roles.next() {
+            match permissions(first.clone()).await {
+                Ok((role, perms)) => judged.push(judge(&role, perms.as_deref(), None)),
+                Err(Error::Api { status: 403, .. }) => {
+                    warn!(
+                        "role permissions refused (403): privilege judged from the built-in \
+                         administrator roles"
+                    );
+                    return Ok(std::iter::once(first)
+                        .chain(roles)
+                        .map(|r| judge(&r, None, None))
+                        .collect());
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let rest: Vec<RoleVerdict> = stream::iter(roles)
+            .map(permissions)
+            .buffered(concurrency.max(1))
+            .map_ok(|(role, perms)| judge(&role, perms.as_deref(), None))
+            .try_collect()
+            .await?;
+        judged.extend(rest);
+        Ok(judged)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use falcon_users_api::types::DomainRole;
-use futures::stream::{self, StreamExt, TryStreamExt};
-use tracing::warn;
+use futures::stream::{StreamExt, TryStreamExt};
 
 use crate::client::Falcon;
 use crate::error::{Error, Result};
@@ -15,7 +13,7 @@ use crate::ops::users::UserQuery;
 use crate::workflows::fleet::LinkReach;
 use crate::workflows::inventory::{InventoryOptions, UserWithGrants};
 use crate::workflows::review::finding::{Finding, FindingKind};
-use crate::workflows::review::privilege::{RoleBook, RoleVerdict, judge};
+use crate::workflows::review::privilege::{RoleBook, RoleVerdict};
 use crate::workflows::review::rules::{ReviewOptions, row_findings};
 use crate::workflows::review::tally::ReviewSummary;
 
@@ -139,7 +137,7 @@ impl Review {
 }
 
 impl Falcon {
-    /// The roles of this handle's CID with their verdicts ([`judge`]): the roles read once,
+    /// The roles of this handle's CID with their verdicts ([`judge`](super::judge)): the roles read once,
     /// then each role's permissions (`entitiesRolePermissionsV1`, [`Review::concurrency`] at a
     /// time), unless [`Review::privileged_roles`] decides. A refused permission read (403) judges every role by
     /// [`FALLBACK_PRIVILEGED_ROLES`] (after one request, with a `tracing` warning); a role the
@@ -148,59 +146,8 @@ impl Falcon {
     ///
     /// [`FALLBACK_PRIVILEGED_ROLES`]: super::FALLBACK_PRIVILEGED_ROLES
     pub async fn role_verdicts(&self, review: &Review) -> Result<Vec<RoleVerdict>> {
-        let (privileged_roles, concurrency) =
-            (review.privileged_roles.as_deref(), review.concurrency);
-        let roles = match self.roles().await {
-            Ok(roles) => roles,
-            // No roles to judge: every grant is then judged by its id alone (RoleBook).
-            Err(Error::Api { status: 403, .. }) => {
-                warn!(
-                    "the roles could not be listed (403): privilege judged from the built-in \
-                     administrator roles"
-                );
-                Vec::new()
-            }
-            Err(err) => return Err(err),
-        };
-        if privileged_roles.is_some() || roles.is_empty() {
-            return Ok(roles
-                .iter()
-                .map(|r| judge(r, None, privileged_roles))
-                .collect());
-        }
-        let permissions = |role: DomainRole| async move {
-            match self.role_permission_ids(&role.id).await {
-                Ok(perms) => Ok((role, Some(perms))),
-                Err(e) if e.is_not_found() => Ok((role, None)),
-                Err(err) => Err(err),
-            }
-        };
-        let mut roles = roles.into_iter();
-        let mut judged = Vec::new();
-        if let Some(first) = roles.next() {
-            match permissions(first.clone()).await {
-                Ok((role, perms)) => judged.push(judge(&role, perms.as_deref(), None)),
-                Err(Error::Api { status: 403, .. }) => {
-                    warn!(
-                        "role permissions refused (403): privilege judged from the built-in \
-                         administrator roles"
-                    );
-                    return Ok(std::iter::once(first)
-                        .chain(roles)
-                        .map(|r| judge(&r, None, None))
-                        .collect());
-                }
-                Err(err) => return Err(err),
-            }
-        }
-        let rest: Vec<RoleVerdict> = stream::iter(roles)
-            .map(permissions)
-            .buffered(concurrency.max(1))
-            .map_ok(|(role, perms)| judge(&role, perms.as_deref(), None))
-            .try_collect()
-            .await?;
-        judged.extend(rest);
-        Ok(judged)
+        self.judged_roles(review.privileged_roles.as_deref(), review.concurrency)
+            .await
     }
 
     /// The access review: one inventory read of this handle's CID (and of each of
