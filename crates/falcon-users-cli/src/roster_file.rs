@@ -163,8 +163,9 @@ fn tell(name: &str, notes: &ReadNotes) {
         ));
     }
     if notes.blank_rows > 0 {
+        let rows = if notes.blank_rows == 1 { "row" } else { "rows" };
         console::line(format_args!(
-            "{name}: {} blank rows skipped",
+            "{name}: {} blank {rows} skipped",
             notes.blank_rows
         ));
     }
