@@ -9,6 +9,7 @@
 //! a step fails. Provisioning and offboarding can be stopped between steps with a [`Stop`].
 
 mod access;
+mod across;
 mod bulk;
 pub mod evidence;
 mod fleet;
@@ -28,6 +29,7 @@ pub use access::{
     AccessItem, AccessOptions, AccessPart, AccessReport, EffectiveAccess, Fleet, FleetScope,
     UserAccess,
 };
+pub use across::{AcrossOptions, AcrossOutcome, AcrossPlan, CidRoleChange, split_roles};
 pub use bulk::{BulkOptions, BulkOutcome, RoleChange};
 pub use fleet::{FleetItem, LinkReach};
 pub use inventory::{InventoryOptions, UserWithGrants};

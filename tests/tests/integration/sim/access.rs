@@ -541,3 +541,87 @@ async fn the_review_finds_a_parent_user_linked_into_a_child() {
         finding.why
     );
 }
+
+/// One user's grant planned and carried out in several children at once: each CID read
+/// first, a CID that is not a child keeps its error while the others change, and the same
+/// plan made again finds every child already as asked (sending nothing more).
+#[tokio::test]
+async fn a_role_change_across_children_plans_each_then_changes_only_what_differs() {
+    use falcon_users::workflows::{AcrossOptions, RoleChange};
+    let sim = fleet(4, 2).await;
+    let falcon = client(&sim, sim.credentials());
+    let parent = sim.parent_cid();
+    let analyst = sim.users(&parent)[0].clone();
+    let mut cids: Vec<falcon_users::Cid> = sim
+        .child_cids()
+        .iter()
+        .map(|c| c.parse().unwrap())
+        .collect();
+    // Held already in the first child: left as it is there.
+    falcon
+        .grant_roles(
+            analyst.uid.as_str(),
+            "falcon_console_guest",
+            GrantOptions::new().cid(cids[0].clone()),
+        )
+        .await
+        .unwrap();
+    let stranger: falcon_users::Cid = "0123456789abcdef0123456789abcdef".parse().unwrap();
+    cids.push(stranger.clone());
+    let change = RoleChange::Grant { expires_at: None };
+    let options = AcrossOptions::new().concurrency(2);
+    // By display name, resolved in each CID.
+    let roles = ["Falcon Console Guest"];
+    let plan = falcon
+        .plan_role_change_across(analyst.uid.as_str(), &roles, change, &cids, &options)
+        .await
+        .unwrap();
+    assert_eq!(plan.to_change(), 1, "{plan:?}");
+    let first = plan.cids[0].1.as_ref().unwrap();
+    assert!(first.is_empty());
+    assert_eq!(first.leave, ["falcon_console_guest"]);
+    let second = plan.cids[1].1.as_ref().unwrap();
+    assert_eq!(second.roles, ["falcon_console_guest"]);
+    assert!(plan.cids[2].1.is_err(), "not a child: {:?}", plan.cids[2].1);
+
+    let outcomes = falcon.carry_out_across(plan, &options).await;
+    assert_eq!(outcomes.len(), 3);
+    assert!(outcomes[0].result.as_ref().unwrap().is_empty());
+    assert_eq!(
+        outcomes[1].result.as_ref().unwrap().roles,
+        ["falcon_console_guest"]
+    );
+    assert_eq!(outcomes[2].cid, stranger);
+    assert!(outcomes[2].result.is_err());
+
+    let held: Vec<String> = falcon
+        .grants(
+            analyst.uid.as_str(),
+            falcon_users::GrantQuery::new().cid(cids[1].clone()),
+        )
+        .map_ok(|g| g.role_id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        held.contains(&"falcon_console_guest".to_owned()),
+        "{held:?}"
+    );
+
+    let again = falcon
+        .plan_role_change_across(analyst.uid.as_str(), &roles, change, &cids[..2], &options)
+        .await
+        .unwrap();
+    assert_eq!(again.to_change(), 0, "{again:?}");
+    let before = sim.request_counts();
+    let outcomes = falcon.carry_out_across(again, &options).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.result.as_ref().is_ok_and(|p| p.is_empty()))
+    );
+    assert!(
+        since(&sim, &before).is_empty(),
+        "nothing sent for a plan with nothing to change"
+    );
+}
