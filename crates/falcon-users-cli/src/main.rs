@@ -134,7 +134,10 @@ fn run_main(global: Global, command: Command) -> ExitCode {
             Command::Review(ReviewArgs {
                 action: Some(ReviewAction::Verify(a)),
                 ..
-            }) => return report(commands::review::verify(&a)),
+            }) => {
+                let json = global.format.and_then(FormatArg::records) == Some(output::Format::Json);
+                return report(commands::review::verify(&a, json));
+            }
             command => command,
         };
         let mut signals = match Signals::install() {

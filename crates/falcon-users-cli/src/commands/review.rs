@@ -24,7 +24,7 @@ use crate::output::Format;
 use crate::output::console;
 use crate::output::escape::EscapedJson;
 use crate::output::escape::for_terminal;
-use crate::output::evidence::{EvidenceFile, verdict_lines, write_sealed, written};
+use crate::output::evidence::{EvidenceFile, verdict_json, verdict_lines, write_sealed, written};
 use crate::output::file::OutputFile;
 use crate::output::page;
 use crate::output::requests_summary;
@@ -373,7 +373,7 @@ fn basis_line(report: &ReviewReport) -> String {
 /// Runs `review verify FILE`: reads the file (and its sidecar, or the data file beside a
 /// sidecar), says whether it is intact and what it covers. Exit 0 intact, 9 altered, 2 not
 /// evidence (or not readable).
-pub fn verify(args: &VerifyArgs) -> Outcome {
+pub fn verify(args: &VerifyArgs, json: bool) -> Outcome {
     let given = &args.file;
     let name = given.to_string_lossy();
     let (data_path, sidecar_path) = match name.strip_suffix(evidence::SIDECAR_SUFFIX) {
@@ -409,13 +409,17 @@ pub fn verify(args: &VerifyArgs) -> Outcome {
                 for_terminal(&sidecar_path.display().to_string())
             ),
         )),
-        Verdict::Intact(_) => {
-            output::print_lines(&verdict_lines(&shown, &verdict))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Verdict::Altered { .. } => {
-            output::print_lines(&verdict_lines(&shown, &verdict))?;
-            Ok(ExitCode::from(exit::ALTERED))
+        Verdict::Intact(_) | Verdict::Altered { .. } => {
+            if json {
+                output::print_json(&verdict_json(&shown, &verdict))?;
+            } else {
+                output::print_lines(&verdict_lines(&shown, &verdict))?;
+            }
+            Ok(if matches!(verdict, Verdict::Intact(_)) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(exit::ALTERED)
+            })
         }
     }
 }

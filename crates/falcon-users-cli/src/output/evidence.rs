@@ -12,7 +12,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use falcon_users::workflows::evidence::{
-    CidRef, Digesting, Evidence, SealedDocument, Sealing, Verdict, sidecar_name, stated_digest,
+    CidRef, Digesting, Evidence, Part, SealedDocument, Sealing, Verdict, sidecar_name,
+    stated_digest,
 };
 use serde::Serialize;
 
@@ -133,6 +134,37 @@ pub fn verdict_lines(name: &str, verdict: &Verdict) -> Vec<String> {
             lines
         }
         Verdict::NotEvidence(why) => vec![format!("{name}: not evidence: {why}")],
+    }
+}
+
+/// What `review verify -f json` prints: one document a script can act on. `intact` is the
+/// verdict; `altered` says where (`data`, `metadata`, `digest`) when it is not; `evidence` is
+/// what the file covers, and for an altered file what it claims to (`trusted` false).
+pub fn verdict_json(name: &str, verdict: &Verdict) -> serde_json::Value {
+    match verdict {
+        Verdict::Intact(evidence) => serde_json::json!({
+            "file": name,
+            "intact": true,
+            "altered": null,
+            "trusted": true,
+            "evidence": evidence,
+        }),
+        Verdict::Altered { part, claims } => serde_json::json!({
+            "file": name,
+            "intact": false,
+            "altered": match part {
+                Part::Data => "data",
+                Part::Metadata => "metadata",
+                Part::Digest => "digest",
+            },
+            "trusted": false,
+            "evidence": claims,
+        }),
+        Verdict::NotEvidence(why) => serde_json::json!({
+            "file": name,
+            "intact": false,
+            "not_evidence": why,
+        }),
     }
 }
 

@@ -336,3 +336,43 @@ fn files_that_are_not_evidence_are_a_usage_error() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("gone.csv"), "{stderr}");
 }
+
+/// `review verify -f json`: one document a script reads, intact or altered (where), the
+/// evidence it covers (or claims to, untrusted), with the same exit codes as the text.
+#[test]
+fn verify_as_json_gives_the_verdict_and_what_the_file_covers() {
+    let state = SimState::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    let out = sim_run(&state, &["review", "-o", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let verify_json = |file: &Path| {
+        let out = command(
+            &["-f", "json", "review", "verify", file.to_str().unwrap()],
+            &[],
+        )
+        .output()
+        .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+        (out.status.code(), doc)
+    };
+    let (code, doc) = verify_json(&path);
+    assert_eq!(code, Some(0));
+    assert_eq!(doc["intact"], true);
+    assert_eq!(doc["trusted"], true);
+    assert_eq!(doc["altered"], Value::Null);
+    assert_eq!(doc["file"], path.to_str().unwrap());
+    assert_eq!(doc["evidence"]["kind"], "review");
+    assert_eq!(doc["evidence"]["options"]["stale_days"], 90);
+
+    let mut bytes = fs::read(&path).unwrap();
+    let at = bytes.iter().position(|b| *b == b'@').unwrap() + 1;
+    bytes[at] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+    let (code, doc) = verify_json(&path);
+    assert_eq!(code, Some(9));
+    assert_eq!(doc["intact"], false);
+    assert_eq!(doc["altered"], "data");
+    assert_eq!(doc["trusted"], false);
+    assert_eq!(doc["evidence"]["kind"], "review", "what it claims");
+}
