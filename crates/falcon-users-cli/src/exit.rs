@@ -85,6 +85,21 @@ pub fn for_error(err: &Error) -> u8 {
 mod tests {
     use super::*;
 
+    /// Every code this module defines, in the README's order.
+    const ALL: [u8; 11] = [
+        0,
+        USAGE,
+        AUTH,
+        API,
+        PARTIAL,
+        NOT_CONFIRMED,
+        LOCAL,
+        FINDINGS,
+        ALTERED,
+        SIGINT,
+        SIGTERM,
+    ];
+
     /// The README's exit-code table and this module's agree, code by code.
     #[test]
     fn the_readme_documents_every_exit_code() {
@@ -95,38 +110,14 @@ mod tests {
             .filter_map(|rest| rest.split_once(" |"))
             .filter_map(|(code, _)| code.trim().parse().ok())
             .collect();
-        let codes = [
-            0,
-            USAGE,
-            AUTH,
-            API,
-            PARTIAL,
-            NOT_CONFIRMED,
-            LOCAL,
-            FINDINGS,
-            ALTERED,
-            SIGINT,
-            SIGTERM,
-        ];
+        let codes = ALL;
         assert_eq!(table, codes, "README exit-code table");
     }
 
     /// Each code has its own word in a run's summary; only an unknown code is a bug.
     #[test]
     fn every_exit_code_has_its_own_reason() {
-        let codes = [
-            0,
-            USAGE,
-            AUTH,
-            API,
-            PARTIAL,
-            NOT_CONFIRMED,
-            LOCAL,
-            FINDINGS,
-            ALTERED,
-            SIGINT,
-            SIGTERM,
-        ];
+        let codes = ALL;
         let reasons: std::collections::BTreeSet<&str> = codes.iter().map(|c| reason(*c)).collect();
         assert_eq!(reasons.len(), codes.len(), "{reasons:?}");
         assert!(!reasons.contains("bug"));
