@@ -122,6 +122,11 @@ async fn apply<A: FleetApi>(
     let report = flight_control::apply(api, &plan, &options, &journal.journal).await?;
     show_fleet_report(ctx.format, &report)?;
     let (done, failed, not_started) = report.counts();
+    // A complete apply is waited on until the service shows it, so a `fleet plan` right after
+    // sees it (`--settle`); an incomplete one is run again, which reads the state anyway.
+    if done > 0 && report.is_complete() {
+        ctx.falcon.settle_fleet(&plan, &ctx.settle).await;
+    }
     console::line(format_args!(
         "{done} done, {failed} failed, {not_started} not started{}; journal: {}",
         match report.resolved.len() {

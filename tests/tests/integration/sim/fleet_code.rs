@@ -215,3 +215,70 @@ async fn an_edit_applied_converges_and_applied_again_sends_nothing() {
     assert_eq!(rerun.counts(), (0, 0, 0), "{rerun:#?}");
     assert_eq!(writes(), before);
 }
+
+/// Under the service's read lag the grants listings right after an apply still show the
+/// access from before it; `settle_fleet` waits (on the simulator's clock) until the service
+/// shows the plan's end, and the listings then show what its effect says.
+#[tokio::test]
+async fn settle_fleet_waits_out_the_lag_until_the_listings_show_the_plans_effect() {
+    use falcon_users::workflows::{Settle, Settled};
+    let (_sim, falcon) =
+        falcon_users_tests::sim::lagged_tenant(seeded(), std::time::Duration::from_secs(30)).await;
+    let state = falcon.fleet_state().await.unwrap();
+    let mut after: FleetModel = state.model().unwrap();
+    // The first link gains a role it lacks: its members gain it in its children.
+    let roles = after
+        .links
+        .values_mut()
+        .flat_map(|by| by.values_mut())
+        .next()
+        .unwrap();
+    let added = ["falcon_console_guest", "falconhost_read_only"]
+        .into_iter()
+        .find(|r| !roles.contains(*r))
+        .unwrap();
+    roles.insert(added.to_owned());
+    let text = FleetFile::render(&after, &state.children);
+    let file = FleetFile::parse(&text, "fleet.toml").unwrap();
+    let planned = plan(
+        &file,
+        "fleet.toml",
+        &state,
+        Guardrails::default(),
+        Utc::now(),
+    )
+    .unwrap();
+    assert!(!planned.effect.is_empty(), "{:#?}", planned.steps);
+    let before = link_grants(&falcon, &planned).await;
+    let report = apply(
+        &falcon,
+        &planned,
+        &FleetApplyOptions::new(),
+        &Journal::<Step>::memory(),
+    )
+    .await
+    .unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(
+        link_grants(&falcon, &planned).await,
+        before,
+        "right after, the listings lag"
+    );
+
+    let settled = falcon
+        .settle_fleet(
+            &planned,
+            &Settle::new().limit(std::time::Duration::from_secs(90)),
+        )
+        .await;
+    assert!(matches!(settled, Settled::Shown { .. }), "{settled:?}");
+    let now = link_grants(&falcon, &planned).await;
+    for c in &planned.effect {
+        for role in &c.gained {
+            assert!(
+                now.contains(&(c.user.clone(), c.cid.clone(), role.clone())),
+                "{c:?}"
+            );
+        }
+    }
+}

@@ -1,14 +1,20 @@
 //! Reading a parent's Flight Control access for a fleet plan ([`Falcon::fleet_state`]), and
 //! `Falcon` as the [`FleetApi`] an apply works through.
 
+use std::collections::BTreeSet;
+
 use futures::TryStreamExt;
 
 use crate::client::Falcon;
 use crate::error::{Error, Result};
+use crate::model::views::GrantView;
+use crate::ops::grants::GrantQuery;
 use crate::ops::users::UserQuery;
 use crate::workflows::flight_control::apply::FleetApi;
+use crate::workflows::flight_control::plan::{FleetPlan, steps};
 use crate::workflows::flight_control::state::{FleetState, GroupKind};
 use crate::workflows::roster::Origin;
+use crate::workflows::settle::{Settle, Settled};
 
 impl Falcon {
     /// The parent's Flight Control access as a fleet plan reads it: groups, members, links,
@@ -65,6 +71,43 @@ impl Falcon {
             children,
             catalogue,
         })
+    }
+}
+
+impl Falcon {
+    /// Waits, within `settle`, until the service shows the end `plan` asks for: the fleet as
+    /// read has no step left to the plan's `after` (the check an apply run again would make),
+    /// and each user's grants listing in each child the plan changes shows the roles gained
+    /// through links and none of those lost. The service's listings lag its writes, so an
+    /// `access` or `inventory` right after an apply can still see the access from before it;
+    /// after this, it does not. Each check reads the fleet ([`Falcon::fleet_state`]) and one
+    /// grants listing per user and child of [`FleetPlan::effect`]; a service without lag costs
+    /// one such round.
+    pub async fn settle_fleet(&self, plan: &FleetPlan, settle: &Settle) -> Settled {
+        self.settle(settle, "the fleet changes", || async {
+            let state = self.fleet_state().await?;
+            if !steps(&state.model()?, &plan.after).is_empty() {
+                return Ok(false);
+            }
+            for change in &plan.effect {
+                let through_links: BTreeSet<String> = self
+                    .grants(
+                        change.user.as_str(),
+                        GrantQuery::new().cid(change.cid.clone()),
+                    )
+                    .try_filter(|g| std::future::ready(!g.is_direct()))
+                    .map_ok(|g| g.role_id)
+                    .try_collect()
+                    .await?;
+                let shown = change.gained.iter().all(|r| through_links.contains(r))
+                    && !change.lost.iter().any(|r| through_links.contains(r));
+                if !shown {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+        .await
     }
 }
 
