@@ -5,7 +5,7 @@
 //! `apply` again after an interruption finishes what is left. Flags and exit codes follow
 //! `plan` and `apply` of a roster.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,6 +21,7 @@ use crate::confirm::confirm;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
+use crate::input;
 use crate::journal_file::JournalFile;
 use crate::output::console;
 use crate::output::file::OutputFile;
@@ -74,7 +75,9 @@ async fn plan<A: FleetApi>(
     output: Option<&Path>,
     limits: &FleetLimits,
 ) -> Outcome {
-    let plan = make_plan(api, file, limits).await?;
+    let (text, name) = read_text(file, flight_control::MAX_BYTES, "access file")?;
+    let access = FleetFile::parse(&text, &name)?;
+    let plan = make_plan(api, &access, &name, limits).await?;
     show_fleet_plan(ctx.format, &plan, true)?;
     if let Some(path) = output {
         save(&plan, path)?;
@@ -94,10 +97,19 @@ async fn apply<A: FleetApi>(
     limits: &FleetLimits,
     journal: Option<PathBuf>,
 ) -> Outcome {
+    // Read from standard input, there is no place beside it for the journal.
+    if input::is_stdin(file) && journal.is_none() {
+        return Err(Failure::Exit(
+            exit::USAGE,
+            "fleet apply -: name the journal with --journal FILE (a file read from standard \
+             input has no place beside it for one)"
+                .into(),
+        ));
+    }
     let guardrails = guardrails_of(limits);
-    let plan = match saved_plan(file)? {
-        Some(plan) => plan,
-        None => make_plan(api, file, limits).await?,
+    let plan = match read_input(file)? {
+        FleetInput::Plan(plan) => *plan,
+        FleetInput::Access(access, name) => make_plan(api, &access, &name, limits).await?,
     };
     show_fleet_plan(ctx.format, &plan, false)?;
     if plan.is_empty() {
@@ -149,17 +161,17 @@ async fn apply<A: FleetApi>(
     }
 }
 
-/// Reads the access file and the tenant, and plans.
+/// Reads the tenant, and plans `access` (named `name` in problems).
 async fn make_plan<A: FleetApi>(
     api: &A,
-    file: &Path,
+    access: &FleetFile,
+    name: &str,
     limits: &FleetLimits,
 ) -> Result<FleetPlan, Failure> {
-    let parsed = FleetFile::from_path(file)?;
     let state = api.fleet_state().await?;
     Ok(flight_control::plan(
-        &parsed,
-        &file.display().to_string(),
+        access,
+        name,
         &state,
         guardrails_of(limits),
         Utc::now(),
@@ -170,28 +182,60 @@ fn guardrails_of(limits: &FleetLimits) -> Guardrails {
     Guardrails::new().max_removals(limits.max_removals)
 }
 
-/// A plan saved by `fleet plan -o` (a `.json` file); `None` for an access file.
-fn saved_plan(path: &Path) -> Result<Option<FleetPlan>, Failure> {
-    let is_json = path
+/// What `fleet plan` and `fleet apply` read: an access file (with its name for problems), or
+/// a plan saved by `fleet plan -o`.
+enum FleetInput {
+    Access(FleetFile, String),
+    Plan(Box<FleetPlan>),
+}
+
+/// The most a saved plan may be: both ends of an access file at its limit, and the steps.
+const MAX_PLAN_BYTES: u64 = 4 * flight_control::MAX_BYTES;
+
+/// Reads what `fleet apply` is given (`-`: standard input): a saved plan when the file is a
+/// `.json` (from standard input: when it starts with `{`), else an access file (TOML).
+fn read_input(path: &Path) -> Result<FleetInput, Failure> {
+    let json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    if !is_json {
-        return Ok(None);
+    let (text, name) = read_text(path, MAX_PLAN_BYTES, "plan or access file")?;
+    let is_plan = json || (input::is_stdin(path) && text.trim_start().starts_with('{'));
+    if !is_plan {
+        if text.len() as u64 > flight_control::MAX_BYTES {
+            return Err(too_large(&name, flight_control::MAX_BYTES, "access file"));
+        }
+        return Ok(FleetInput::Access(FleetFile::parse(&text, &name)?, name));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::Sdk(Error::InvalidInput {
-            field: "file",
-            reason: format!("cannot read {}: {e}", path.display()),
+    serde_json::from_str(&text)
+        .map(|plan| FleetInput::Plan(Box::new(plan)))
+        .map_err(|e| {
+            Failure::Sdk(Error::PlanRefused {
+                reason: format!("{name} is not a fleet plan this release can read: {e}"),
+            })
         })
-    })?;
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        Failure::Sdk(Error::PlanRefused {
-            reason: format!(
-                "{} is not a fleet plan this release can read: {e}",
-                path.display()
-            ),
-        })
-    })
+}
+
+/// The text of `path` (`-`: standard input) and how to name it, refused past `limit` bytes.
+fn read_text(path: &Path, limit: u64, what: &str) -> Result<(String, String), Failure> {
+    let usage = |why: String| Failure::Exit(exit::USAGE, why);
+    let mut input = input::open(path, what).map_err(usage)?;
+    let name = input.name().to_owned();
+    let mut text = String::new();
+    (&mut input)
+        .take(limit + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| usage(format!("cannot read the {what} {name}: {e}")))?;
+    if text.len() as u64 > limit {
+        return Err(too_large(&name, limit, what));
+    }
+    Ok((text, name))
+}
+
+fn too_large(name: &str, limit: u64, what: &str) -> Failure {
+    Failure::Exit(
+        exit::USAGE,
+        format!("{name}: over the limit of {limit} bytes for the {what}"),
+    )
 }
 
 fn save(plan: &FleetPlan, path: &Path) -> Result<(), Failure> {

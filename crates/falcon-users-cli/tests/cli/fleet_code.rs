@@ -472,3 +472,69 @@ fn fleet_for_a_member_cid_is_refused() {
         text(&out.stderr)
     );
 }
+
+/// `-` reads the access file (or a saved plan) from standard input: `fleet export | fleet plan
+/// -` is no change; `fleet apply -` needs `--journal` (exit 2, nothing changed) and with it
+/// applies the file piped in; a saved plan piped in is read as a plan.
+#[test]
+fn the_access_file_or_a_saved_plan_comes_from_standard_input() {
+    let sim = sim(6, Duration::ZERO);
+    let env = sim.env();
+    let env = pairs(&env);
+    let children = sim.sim.child_cids();
+    let members = logins(&sim, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let file = base_file(&members, &children[0]);
+
+    let refused = with_stdin(
+        command(&["fleet", "apply", "-", "--yes"], &env),
+        file.as_bytes(),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("--journal"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        sim.sim.inspect(|s| s.fleet.user_groups.len()),
+        0,
+        "nothing changed"
+    );
+
+    let applied = with_stdin(
+        command(
+            &["fleet", "apply", "-", "--yes", "--journal", path(&journal)],
+            &env,
+        ),
+        file.as_bytes(),
+    );
+    ok(&applied);
+    assert_eq!(sim.sim.inspect(|s| s.fleet.user_groups.len()), 1);
+    assert!(journal.exists());
+
+    let exported = ok(&command(&["fleet", "export"], &env).output().unwrap());
+    let again = with_stdin(
+        command(&["-f", "json", "fleet", "plan", "-"], &env),
+        exported.as_bytes(),
+    );
+    let plan: Value = serde_json::from_str(&ok(&again)).unwrap();
+    assert_eq!(plan["steps"], serde_json::json!([]), "{plan}");
+
+    // A saved plan piped in is applied as the plan it is (here: nothing left to do).
+    let saved = serde_json::to_string(&plan).unwrap();
+    let out = with_stdin(
+        command(
+            &["fleet", "apply", "-", "--yes", "--journal", path(&journal)],
+            &env,
+        ),
+        saved.as_bytes(),
+    );
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("plan: no change"),
+        "{}",
+        text(&out.stderr)
+    );
+}

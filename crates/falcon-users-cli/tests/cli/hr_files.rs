@@ -3,13 +3,12 @@
 //! batch's default, `;`- and tab-delimited files, Excel's blank rows, Windows line ends and
 //! encodings, byte-order marks, leavers files with a header, and `-` for standard input.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::support::{BOUND, SimState, command, text};
+use crate::support::{SimState, command, text, with_stdin};
 
 /// The HR export of the issue, as Excel writes it: Windows line ends, trailing empty rows.
 const HR_EXPORT: &str = "Email,First Name,Last Name,Department,Title\r\n\
@@ -26,26 +25,10 @@ fn run_with(state: &SimState, args: &[&str], env: &[(&str, &str)], stdin: Option
     all.extend_from_slice(args);
     let mut cmd = command(&all, &state.env());
     cmd.envs(env.iter().copied());
-    let Some(input) = stdin else {
-        return cmd.output().expect("the binary runs");
-    };
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        // A command that refuses before reading closes the pipe: not an error here.
-        let _ = pipe.write_all(&input);
-    });
-    let started = std::time::Instant::now();
-    let out = child.wait_with_output().expect("the binary ends");
-    assert!(started.elapsed() < BOUND, "bounded");
-    writer.join().unwrap();
-    out
+    match stdin {
+        Some(input) => with_stdin(cmd, input),
+        None => cmd.output().expect("the binary runs"),
+    }
 }
 
 fn run(state: &SimState, args: &[&str]) -> Output {

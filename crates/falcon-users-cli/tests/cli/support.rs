@@ -335,3 +335,24 @@ pub fn run_against(server: &MockServer, args: &[&str]) -> Output {
         ],
     )
 }
+
+/// Runs `cmd` to the end with `input` written to its standard input (a command that refuses
+/// before reading closes the pipe: not an error here), within a bound.
+pub fn with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut pipe, &input);
+    });
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("the binary ends");
+    assert!(started.elapsed() < BOUND, "bounded");
+    writer.join().unwrap();
+    out
+}
