@@ -78,6 +78,125 @@ impl VisitMut for Deprecate {
     }
 }
 
+/// progenitor sends the spec's `info.version` as an `api-version` header on every request; the
+/// Falcon API has no such header. Removes it where the request is built (in every builder's
+/// `send`), and with it the header map when nothing else goes into it, so that no call builds,
+/// merges and then removes a header. Fails unless it removes one per operation.
+pub fn drop_api_version(file: &mut syn::File, operations: usize) -> Result<()> {
+    let mut pass = DropApiVersion { removed: 0 };
+    pass.visit_file_mut(file);
+    if pass.removed != operations {
+        bail!(
+            "api-version pass: expected to remove the header from {operations} `send` methods, \
+             removed it from {} (did progenitor's output change shape?)",
+            pass.removed
+        );
+    }
+    Ok(())
+}
+
+struct DropApiVersion {
+    removed: usize,
+}
+
+/// The variable progenitor collects a request's headers in.
+const HEADER_MAP: &str = "header_map";
+
+impl VisitMut for DropApiVersion {
+    fn visit_impl_item_fn_mut(&mut self, method: &mut syn::ImplItemFn) {
+        if method.sig.ident != "send" {
+            return;
+        }
+        let stmts = &mut method.block.stmts;
+        let before = stmts.len();
+        stmts.retain(|stmt| !is_api_version_append(stmt));
+        if stmts.len() == before {
+            return;
+        }
+        self.removed += before - stmts.len();
+        // The map is kept when other headers go into it; else it and its use go too.
+        let uses = |stmt: &syn::Stmt| mentions(stmt, HEADER_MAP);
+        let declared = stmts.iter().position(|s| is_local_named(s, HEADER_MAP));
+        let other_uses = stmts
+            .iter()
+            .filter(|s| uses(s) && !is_local_named(s, HEADER_MAP) && !passes_map_whole(s))
+            .count();
+        if let (Some(at), 0) = (declared, other_uses) {
+            stmts.remove(at);
+            for stmt in stmts.iter_mut() {
+                DropHeadersCall.visit_stmt_mut(stmt);
+            }
+        }
+    }
+}
+
+/// Rewrites `<request>.headers(header_map)` to `<request>`.
+struct DropHeadersCall;
+
+impl VisitMut for DropHeadersCall {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::MethodCall(call) = expr
+            && is_headers_call(call)
+        {
+            *expr = (*call.receiver).clone();
+            self.visit_expr_mut(expr);
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+/// `.headers(header_map)`.
+fn is_headers_call(call: &syn::ExprMethodCall) -> bool {
+    call.method == "headers"
+        && call.args.len() == 1
+        && matches!(call.args.first(), Some(syn::Expr::Path(p)) if p.path.is_ident(HEADER_MAP))
+}
+
+/// `header_map.append(<a name made from "api-version">, ..);`
+fn is_api_version_append(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), Some(_)) = stmt else {
+        return false;
+    };
+    call.method == "append"
+        && matches!(&*call.receiver, syn::Expr::Path(p) if p.path.is_ident(HEADER_MAP))
+        && call
+            .args
+            .first()
+            .is_some_and(|name| quote::quote!(#name).to_string().contains("\"api-version\""))
+}
+
+/// `let mut <name> = ..;`
+fn is_local_named(stmt: &syn::Stmt, name: &str) -> bool {
+    let syn::Stmt::Local(local) = stmt else {
+        return false;
+    };
+    matches!(&local.pat, syn::Pat::Ident(p) if p.ident == name)
+}
+
+/// The statement hands the whole map to `.headers(..)` and does nothing else with it.
+fn passes_map_whole(stmt: &syn::Stmt) -> bool {
+    let text = quote::quote!(#stmt).to_string();
+    text.matches(HEADER_MAP).count() == text.matches(". headers (header_map)").count()
+}
+
+/// The statement's tokens name `ident`.
+fn mentions(stmt: &syn::Stmt, ident: &str) -> bool {
+    quote::quote!(#stmt)
+        .into_iter()
+        .any(|t| token_mentions(&t, ident))
+}
+
+fn token_mentions(token: &proc_macro2::TokenTree, ident: &str) -> bool {
+    match token {
+        proc_macro2::TokenTree::Ident(i) => i == ident,
+        proc_macro2::TokenTree::Group(g) => {
+            g.stream().into_iter().any(|t| token_mentions(&t, ident))
+        }
+        _ => false,
+    }
+}
+
 /// An operation's setter for one array query parameter on the httpmock `When` type: the type
 /// is `<OperationId>When` and the setter matches the query key.
 #[derive(Debug, Clone)]
@@ -430,5 +549,66 @@ mod tests {
         assert!(err.contains("not found: [RevokeBody]"), "{err}");
         // Already rewritten: a second run finds nothing and says so.
         match_form_bodies(&mut mocks, &["TokenBody".to_owned()]).unwrap_err();
+    }
+
+    /// progenitor's shape of a builder's `send`: the header map holds only `api-version` in the
+    /// first, also a header parameter in the second.
+    const SENDS: &str = r#"
+        impl<'a> GetThings<'a> {
+            pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
+                let url = format!("{}/things", client.baseurl);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                );
+                let mut request = client.client.get(url).query(&q).headers(header_map).build()?;
+                client.exec(request).await
+            }
+        }
+        impl<'a> PutThing<'a> {
+            pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                );
+                header_map.append("x-thing", value.to_string().try_into()?);
+                let mut request = client.client.put(url).headers(header_map).build()?;
+                client.exec(request).await
+            }
+        }
+    "#;
+
+    /// No request is built with an `api-version` header; a map with nothing else in it is gone
+    /// with its use, one with another header keeps it.
+    #[test]
+    fn api_version_is_dropped_where_requests_are_built() {
+        let mut client = file(SENDS);
+        drop_api_version(&mut client, 2).unwrap();
+        let out = text(&client);
+        assert!(!out.contains("api-version"), "{out}");
+        let (get, put) = out.split_at(out.find("PutThing").unwrap());
+        assert!(!get.contains("header_map"), "{get}");
+        assert!(
+            get.contains("client.client.get(url).query(&q).build()?"),
+            "{get}"
+        );
+        assert!(put.contains(r#"header_map.append("x-thing""#), "{put}");
+        assert!(put.contains(".headers(header_map)"), "{put}");
+    }
+
+    /// A `send` without the header (progenitor changed shape, or the pass ran twice) fails,
+    /// naming the counts.
+    #[test]
+    fn api_version_pass_fails_when_it_removes_fewer_than_the_operations() {
+        let mut client = file(SENDS);
+        let err = drop_api_version(&mut client, 3).unwrap_err().to_string();
+        assert!(
+            err.contains("from 3 `send` methods, removed it from 2"),
+            "{err}"
+        );
+        let err = drop_api_version(&mut client, 2).unwrap_err().to_string();
+        assert!(err.contains("removed it from 0"), "{err}");
     }
 }

@@ -12006,14 +12006,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/children/GET/v2", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12023,7 +12015,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_children_v2",
@@ -12104,14 +12095,6 @@ pub mod builder {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/children/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12121,7 +12104,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_children",
@@ -12222,14 +12204,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/cid-group-members/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12239,7 +12213,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "add_cid_group_members",
@@ -12320,14 +12293,6 @@ pub mod builder {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/cid-group-members/v2", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12337,7 +12302,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_cid_group_members_by_v2",
@@ -12438,14 +12402,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/cid-group-members/v2", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12455,7 +12411,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_cid_group_members_v2",
@@ -12555,14 +12510,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/cid-groups/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12572,7 +12519,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_cid_groups",
@@ -12653,14 +12599,6 @@ pub mod builder {
             let Self { client, cid_group_ids } = self;
             let cid_group_ids = cid_group_ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/cid-groups/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12672,7 +12610,6 @@ pub mod builder {
                 .query(
                     &progenitor_client::QueryParam::new("cid_group_ids", &cid_group_ids),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_cid_groups",
@@ -12772,14 +12709,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/cid-groups/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12789,7 +12718,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_cid_groups",
@@ -12870,14 +12798,6 @@ pub mod builder {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/cid-groups/v2", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12887,7 +12807,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_cid_group_by_id_v2",
@@ -12968,14 +12887,6 @@ pub mod builder {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/mssp-roles/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12985,7 +12896,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_roles_by_id",
@@ -13085,14 +12995,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/mssp-roles/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -13102,7 +13004,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "add_role",
@@ -13202,14 +13103,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/mssp-roles/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -13219,7 +13112,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "deleted_roles",
@@ -13320,14 +13212,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/user-group-members/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -13337,7 +13221,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "add_user_group_members",
@@ -13438,14 +13321,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/user-group-members/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -13455,7 +13330,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_user_group_members",
@@ -13536,14 +13410,6 @@ pub mod builder {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/user-group-members/v2", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -13553,7 +13419,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_group_members_by_id_v2",
@@ -13654,14 +13519,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/user-groups/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -13671,7 +13528,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_user_groups",
@@ -13752,14 +13608,6 @@ pub mod builder {
             let Self { client, user_group_ids } = self;
             let user_group_ids = user_group_ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/user-groups/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -13774,7 +13622,6 @@ pub mod builder {
                         &user_group_ids,
                     ),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_user_groups",
@@ -13875,14 +13722,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/user-groups/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -13892,7 +13731,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_user_groups",
@@ -13973,14 +13811,6 @@ pub mod builder {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/entities/user-groups/v2", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -13990,7 +13820,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_groups_by_id_v2",
@@ -14113,14 +13942,6 @@ pub mod builder {
             let offset = offset.map_err(Error::InvalidRequest)?;
             let sort = sort.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/queries/children/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -14133,7 +13954,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_children",
@@ -14255,14 +14075,6 @@ pub mod builder {
             let offset = offset.map_err(Error::InvalidRequest)?;
             let sort = sort.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/queries/cid-group-members/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -14275,7 +14087,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_cid_group_members",
@@ -14397,14 +14208,6 @@ pub mod builder {
             let offset = offset.map_err(Error::InvalidRequest)?;
             let sort = sort.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/queries/cid-groups/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -14417,7 +14220,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("name", &name))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_cid_groups",
@@ -14579,14 +14381,6 @@ pub mod builder {
             let sort = sort.map_err(Error::InvalidRequest)?;
             let user_group_id = user_group_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/queries/mssp-roles/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -14605,7 +14399,6 @@ pub mod builder {
                 .query(
                     &progenitor_client::QueryParam::new("user_group_id", &user_group_id),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_roles",
@@ -14727,14 +14520,6 @@ pub mod builder {
             let sort = sort.map_err(Error::InvalidRequest)?;
             let user_uuid = user_uuid.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/queries/user-group-members/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -14747,7 +14532,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_user_group_members",
@@ -14869,14 +14653,6 @@ pub mod builder {
             let offset = offset.map_err(Error::InvalidRequest)?;
             let sort = sort.map_err(Error::InvalidRequest)?;
             let url = format!("{}/mssp/queries/user-groups/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -14889,7 +14665,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("name", &name))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_user_groups",
@@ -14987,14 +14762,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/oauth2/revoke", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -15004,7 +14771,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .form_urlencoded(&body)?
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "oauth2_revoke_token",
@@ -15102,14 +14868,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/oauth2/token", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -15119,7 +14877,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .form_urlencoded(&body)?
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "oauth2_access_token",
@@ -15182,14 +14939,6 @@ pub mod builder {
         > {
             let Self { client } = self;
             let url = format!("{}/sensors/queries/installers/ccid/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -15198,7 +14947,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_sensor_installers_ccid_by_query",
@@ -15278,14 +15026,6 @@ pub mod builder {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-management/aggregates/users/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -15295,7 +15035,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "aggregate_users_v1",
@@ -15391,14 +15130,6 @@ pub mod builder {
             let user_type = user_type.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-management/aggregates/users/v2", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -15409,7 +15140,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("user_type", &user_type))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "aggregate_users_v2",
@@ -15597,14 +15327,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/combined/user-roles/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -15620,7 +15342,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_combined_user_roles_v1",
@@ -15800,14 +15521,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/combined/user-roles/v2", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -15823,7 +15536,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "combined_user_roles_v2",
@@ -16003,14 +15715,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/combined/user-roles/v3", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -16026,7 +15730,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "combined_user_roles_v3",
@@ -16131,14 +15834,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/permission-groups/GET/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -16148,7 +15843,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "entities_permission_groups_get_v1",
@@ -16261,14 +15955,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/permissions/GET/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -16278,7 +15964,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "entities_permissions_get_v1",
@@ -16375,14 +16060,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/role-permissions/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -16392,7 +16069,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("id", &id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "entities_role_permissions_v1",
@@ -16520,14 +16196,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/roles/GET/v2", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -16538,7 +16206,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("cid", &cid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "entities_roles_get_v2",
@@ -16642,14 +16309,6 @@ pub mod builder {
             let cid = cid.map_err(Error::InvalidRequest)?;
             let ids = ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-management/entities/roles/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -16660,7 +16319,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("cid", &cid))
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_entities_roles_v1",
@@ -16769,14 +16427,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/user-actions/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -16786,7 +16436,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "user_action_v1",
@@ -16888,14 +16537,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/user-allowed-actions/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -16905,7 +16546,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "user_allowed_actions_v1",
@@ -17010,14 +16650,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/user-invitations/GET/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17027,7 +16659,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_invitations_get_v1",
@@ -17136,14 +16767,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/user-role-actions/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17153,7 +16776,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "user_roles_action_v1",
@@ -17255,14 +16877,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/user-role-actions/v2", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17272,7 +16886,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "user_roles_action_v2",
@@ -17377,14 +16990,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/users/GET/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17394,7 +16999,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "retrieve_users_get_v1",
@@ -17493,14 +17097,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/entities/users/GET/v2", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17510,7 +17106,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "retrieve_users_get_v2",
@@ -17632,14 +17227,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-management/entities/users/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17652,7 +17239,6 @@ pub mod builder {
                 .query(
                     &progenitor_client::QueryParam::new("validate_only", &validate_only),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_user_v1",
@@ -17732,14 +17318,6 @@ pub mod builder {
             let Self { client, user_uuid } = self;
             let user_uuid = user_uuid.map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-management/entities/users/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17749,7 +17327,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_user_v1",
@@ -17863,14 +17440,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-management/entities/users/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17881,7 +17450,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_user_v1",
@@ -17974,14 +17542,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/queries/permissions/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17992,7 +17552,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "queries_permissions_v1",
@@ -18112,14 +17671,6 @@ pub mod builder {
             let cid = cid.map_err(Error::InvalidRequest)?;
             let user_uuid = user_uuid.map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-management/queries/roles/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18131,7 +17682,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("action", &action))
                 .query(&progenitor_client::QueryParam::new("cid", &cid))
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "queries_roles_v1",
@@ -18259,14 +17809,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-management/queries/user-invitations/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18279,7 +17821,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_user_invitations_v1",
@@ -18411,14 +17952,6 @@ pub mod builder {
             let offset = offset.map_err(Error::InvalidRequest)?;
             let sort = sort.map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-management/queries/users/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18431,7 +17964,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_user_v1",
@@ -18572,14 +18104,6 @@ pub mod builder {
             let sort = sort.map_err(Error::InvalidRequest)?;
             let user_type = user_type.map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-management/queries/users/v2", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18593,7 +18117,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("sort", &sort))
                 .query(&progenitor_client::QueryParam::new("user_type", &user_type))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "query_user_v2",
@@ -18680,14 +18203,6 @@ pub mod builder {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-roles/entities/user-roles/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18697,7 +18212,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_get_roles",
@@ -18814,14 +18328,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-roles/entities/user-roles/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18832,7 +18338,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_grant_user_role_ids",
@@ -18927,14 +18432,6 @@ pub mod builder {
             let ids = ids.map_err(Error::InvalidRequest)?;
             let user_uuid = user_uuid.map_err(Error::InvalidRequest)?;
             let url = format!("{}/user-roles/entities/user-roles/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18945,7 +18442,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_revoke_user_role_ids",
@@ -19010,14 +18506,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-roles/queries/user-role-ids-by-cid/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19026,7 +18514,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_get_available_role_ids",
@@ -19108,14 +18595,6 @@ pub mod builder {
             let url = format!(
                 "{}/user-roles/queries/user-role-ids-by-user-uuid/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19125,7 +18604,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_get_user_role_ids",
@@ -19205,14 +18683,6 @@ pub mod builder {
             let Self { client, ids } = self;
             let ids = ids.map_err(Error::InvalidRequest)?;
             let url = format!("{}/users/entities/users/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19222,7 +18692,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("ids", &ids))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_retrieve_user",
@@ -19329,14 +18798,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/users/entities/users/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19346,7 +18807,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_create_user",
@@ -19426,14 +18886,6 @@ pub mod builder {
             let Self { client, user_uuid } = self;
             let user_uuid = user_uuid.map_err(Error::InvalidRequest)?;
             let url = format!("{}/users/entities/users/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19443,7 +18895,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_delete_user",
@@ -19563,14 +19014,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/users/entities/users/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19581,7 +19024,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("user_uuid", &user_uuid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_update_user",
@@ -19651,14 +19093,6 @@ pub mod builder {
         > {
             let Self { client } = self;
             let url = format!("{}/users/queries/emails-by-cid/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19667,7 +19101,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_retrieve_emails_by_cid",
@@ -19730,14 +19163,6 @@ pub mod builder {
         > {
             let Self { client } = self;
             let url = format!("{}/users/queries/user-uuids-by-cid/v1", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19746,7 +19171,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_retrieve_user_uuids_by_cid",
@@ -19828,14 +19252,6 @@ pub mod builder {
             let url = format!(
                 "{}/users/queries/user-uuids-by-email/v1", client.baseurl,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19845,7 +19261,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("uid", &uid))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "legacy_retrieve_user_uuid",

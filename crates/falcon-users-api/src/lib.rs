@@ -93,19 +93,12 @@ impl fmt::Debug for Hooks {
     }
 }
 
-/// The header progenitor adds to every request, as a name made once (a name given as text is
-/// parsed again at each lookup, and this one is removed from every request).
-static API_VERSION: reqwest::header::HeaderName =
-    reqwest::header::HeaderName::from_static("api-version");
-
 impl ClientHooks<Hooks> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
-        // progenitor sends the spec's version as `api-version`; the Falcon API has no such header.
-        request.headers_mut().remove(&API_VERSION);
         match &self.inner.0 {
             Some(hook) => {
                 let operation = table_entry(info).map_err(Error::Custom)?;

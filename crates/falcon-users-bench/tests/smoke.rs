@@ -88,6 +88,12 @@ fn overhead_and_cold_start_run_without_peers() {
     let reports = bench(&["overhead", "--calls", "50"]);
     assert_eq!(figure(&reports[0], "calls per round × rounds"), 250.0);
     assert!(figure(&reports[0], "falcon-users CPU per call") > 0.0);
+    // The ratio of each round (the sides taken in turns), against the bound.
+    let ratio = target(
+        &reports[0],
+        "falcon-users CPU / bare reqwest CPU per call (median round)",
+    );
+    assert!(ratio > 0.5 && ratio < 10.0, "{ratio}");
     let reports = bench(&["cold-start", "--runs", "1"]);
     assert!(figure(&reports[0], "falcon-users start") > 0.0);
 }

@@ -313,6 +313,7 @@ impl FalconBuilder {
                 .user_agent
                 .unwrap_or_else(|| format!("falcon-users/{}", env!("CARGO_PKG_VERSION"))),
             connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(10)),
+            request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(30)),
             idle_per_host: max_concurrency,
             proxy: self.proxy,
             root_certificates: self.root_certificates,
@@ -328,7 +329,6 @@ impl FalconBuilder {
             max_in_flight: self.max_in_flight,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             renew_window: self.renew_window.unwrap_or(Duration::from_secs(120)),
-            request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(30)),
             deadline: self.deadline.unwrap_or(Duration::from_secs(180)),
             max_response_bytes: self
                 .max_response_bytes

@@ -5,7 +5,8 @@
 //! "current_thread")]`, what a script of one-at-a-time calls should use) and, for reference, on
 //! the default multi-thread runtime, where each call also pays for handing the connection's
 //! work between threads. A bare `reqwest` loop on the same runtime gives the floor any Rust
-//! client pays.
+//! client pays. The two sides run in turns of [`SLICE`] calls within each round, and the ratio
+//! of their CPU is taken per round: on a shared machine the ratio is steadier than either side.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -24,6 +25,8 @@ const PAGE: u64 = 100;
 const WARM_UP: usize = 200;
 /// Rounds of each loop, interleaved; the median round is reported (noise only ever adds CPU).
 const ROUNDS: usize = 5;
+/// Calls in one slice of a round: each side runs a slice in turn.
+const SLICE: usize = 100;
 
 /// Runs `calls` calls per round with each client and compares CPU per call.
 pub fn run(peer: &Peer, calls: usize) -> Result<Report> {
@@ -35,17 +38,40 @@ pub fn run(peer: &Peer, calls: usize) -> Result<Report> {
     let bare = current.block_on(Bare::ready(&sim.base_url))?;
     let ours_mt = multi.block_on(Ours::ready(&sim.base_url))?;
     let (mut ct, mut floor, mut mt, mut walls) = (vec![], vec![], vec![], vec![]);
-    for _ in 0..ROUNDS {
-        let (cpu, wall) = current.block_on(ours_ct.measure(calls))?;
-        ct.push(per_call_us(cpu, calls));
+    let mut ratios = Vec::new();
+    for round in 0..ROUNDS {
+        let [mut ours, mut bare_cpu, mut multi_cpu, mut wall] = [Duration::ZERO; 4];
+        // In slices taken in turn (the order alternating), so that a burst of load on a shared
+        // machine falls on both sides of the ratio instead of on one round of one side.
+        for (i, n) in slices(calls).enumerate() {
+            let mut run_ours = || -> Result<()> {
+                let (cpu, w) = current.block_on(ours_ct.measure(n))?;
+                (ours, wall) = (ours + cpu, wall + w);
+                Ok(())
+            };
+            let mut run_bare = || -> Result<()> {
+                bare_cpu += current.block_on(bare.measure(n))?;
+                Ok(())
+            };
+            if (round + i) % 2 == 0 {
+                run_ours()?;
+                run_bare()?;
+            } else {
+                run_bare()?;
+                run_ours()?;
+            }
+            // On the workers, as a service runs it (not in `block_on` on the main thread).
+            let on_worker = ours_mt.clone();
+            let cpu = multi.block_on(async move {
+                tokio::spawn(async move { on_worker.measure(n).await }).await?
+            })?;
+            multi_cpu += cpu.0;
+        }
+        ct.push(per_call_us(ours, calls));
         walls.push(calls as f64 / wall.as_secs_f64());
-        floor.push(per_call_us(current.block_on(bare.measure(calls))?, calls));
-        // On the workers, as a service runs it (not in `block_on` on the main thread).
-        let on_worker = ours_mt.clone();
-        let cpu = multi.block_on(async move {
-            tokio::spawn(async move { on_worker.measure(calls).await }).await?
-        })?;
-        mt.push(per_call_us(cpu.0, calls));
+        floor.push(per_call_us(bare_cpu, calls));
+        mt.push(per_call_us(multi_cpu, calls));
+        ratios.push(ours.as_secs_f64() / bare_cpu.as_secs_f64());
     }
     let ours_us = super::median(ct);
     let multi_us = super::median(mt);
@@ -61,6 +87,11 @@ pub fn run(peer: &Peer, calls: usize) -> Result<Report> {
         "falcon-users CPU per call, multi-thread runtime",
         multi_us,
         "µs",
+    );
+    report.at_most(
+        "falcon-users CPU / bare reqwest CPU per call (median round)",
+        super::median(ratios),
+        1.1,
     );
     let limit = PAGE.to_string();
     let calls_arg = calls.to_string();
@@ -93,6 +124,13 @@ pub fn run(peer: &Peer, calls: usize) -> Result<Report> {
         20.0,
     );
     Ok(report)
+}
+
+/// `calls` in slices of at most [`SLICE`].
+fn slices(calls: usize) -> impl Iterator<Item = usize> {
+    (0..calls)
+        .step_by(SLICE)
+        .map(move |start| SLICE.min(calls - start))
 }
 
 fn per_call_us(cpu: Duration, calls: usize) -> f64 {

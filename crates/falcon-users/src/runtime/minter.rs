@@ -253,11 +253,11 @@ impl Minter {
 
 impl BearerSource for Minter {
     fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<HeaderValue>> {
-        // Every request asks, and nearly always a token is in hand: its header, no wait.
-        if let Some(header) = self.cache.fresh_header(self.runtime.settings.clock.now()) {
-            return Box::pin(futures::future::ready(Ok(header)));
-        }
         Box::pin(async move { self.token(within).await.map(|t| t.header) })
+    }
+
+    fn cached(&self) -> Option<HeaderValue> {
+        self.cache.fresh_header(self.runtime.settings.clock.now())
     }
 
     fn refused(&self, sent: &str) {

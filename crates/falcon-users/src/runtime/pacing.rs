@@ -46,10 +46,14 @@ impl Limiter {
         clock: &dyn Clock,
         within: Duration,
     ) -> Option<SemaphorePermit<'_>> {
-        let permit = tokio::time::timeout(within, self.permits.acquire())
-            .await
-            .ok()?
-            .ok()?;
+        // A free slot is taken at once: no timer is set up for a wait that does not happen.
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(within, self.permits.acquire())
+                .await
+                .ok()?
+                .ok()?,
+        };
         let wait = {
             let mut pace = self.lock();
             let now = clock.now();
@@ -185,6 +189,29 @@ mod tests {
                 .is_some()
         );
         assert_eq!(clock.sleeps(), vec![Duration::from_secs(60)]);
+    }
+
+    /// A free slot is taken without setting up a timer (the common case, on every request): on a
+    /// runtime with no timers at all, it is still granted; a full limiter still waits, bounded.
+    #[test]
+    fn a_free_slot_is_taken_without_a_timer() {
+        let no_timers = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let limiter = Limiter::new(1);
+        let clock = ManualClock::new();
+        let permit = no_timers.block_on(limiter.acquire(&clock, Duration::from_secs(5)));
+        assert!(permit.is_some());
+        assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+        let with_timers = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let second = with_timers.block_on(limiter.acquire(&clock, Duration::from_millis(20)));
+        assert!(
+            second.is_none(),
+            "the one slot is taken: refused once the wait runs out"
+        );
     }
 
     #[test]

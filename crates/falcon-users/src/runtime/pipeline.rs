@@ -33,6 +33,9 @@ pub(crate) trait BearerSource: Send + Sync {
     /// The `Authorization` header of a token to send, minted if none is cached; waits at most
     /// `within`.
     fn bearer(&self, within: Duration) -> BoxFuture<'_, Result<HeaderValue, Error>>;
+    /// The `Authorization` header of a cached token not yet due for renewal, if there is one:
+    /// what nearly every request sends, with no future to allocate.
+    fn cached(&self) -> Option<HeaderValue>;
     /// The API refused `sent`: forget it if it is still the cached one.
     fn refused(&self, sent: &str);
 }
@@ -121,10 +124,13 @@ impl Pipeline {
                 };
                 // Here, not in `send`, so that the generated client reports a token failure with
                 // its message; the wait is bounded by the call's deadline all the same.
-                let header = source
-                    .bearer(self.deadline)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let header = match source.cached() {
+                    Some(header) => header,
+                    None => source
+                        .bearer(self.deadline)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                };
                 request.headers_mut().insert(AUTHORIZATION, header);
                 Ok(())
             }
@@ -172,7 +178,12 @@ impl Pipeline {
             if remaining.is_zero() {
                 return Err(carry(timed_out()).await);
             }
-            *request.timeout_mut() = Some(runtime.settings.request_timeout.min(remaining));
+            // The client's own timeout is the request timeout; a request carries one of its own
+            // only when the deadline comes sooner (and then on every later attempt too, as the
+            // time left only shrinks).
+            if remaining < runtime.settings.transport.request_timeout() {
+                *request.timeout_mut() = Some(remaining);
+            }
             // Boxed like the request, so the two copies cost the pipeline's future no room.
             let next = request.try_clone().map(Box::new);
             Stats::bump(&runtime.stats.requests);
@@ -343,6 +354,44 @@ fn basic_auth(user: &str, password: &str) -> HeaderValue {
 mod tests {
     use super::*;
     use crate::runtime::shared::tests::runtime;
+
+    /// A bearer source with a token in hand, whose minting path must not be taken.
+    struct Cached(HeaderValue);
+
+    impl BearerSource for Cached {
+        fn bearer(&self, _within: Duration) -> BoxFuture<'_, Result<HeaderValue, Error>> {
+            Box::pin(async {
+                Err(Error::Config(
+                    "minted for a request a cached token serves".into(),
+                ))
+            })
+        }
+        fn cached(&self) -> Option<HeaderValue> {
+            Some(self.0.clone())
+        }
+        fn refused(&self, _sent: &str) {}
+    }
+
+    /// A request goes with the cached token's header, without asking for a token (a future
+    /// allocated for every call): the answer nearly every request gets.
+    #[tokio::test]
+    async fn a_cached_token_is_sent_without_asking_for_one() {
+        let pipeline = Pipeline {
+            runtime: Arc::new(runtime()),
+            limiter: Arc::new(Limiter::new(4)),
+            bearer: Some(Arc::new(Cached(HeaderValue::from_static("Bearer cached")))),
+            deadline: Duration::from_secs(1),
+        };
+        let mut request = reqwest::Client::new()
+            .get("https://api.crowdstrike.com/user-management/queries/users/v1")
+            .build()
+            .unwrap();
+        pipeline
+            .prepare_request(&mut request, &falcon_users_api::operations::QUERY_USER_V1)
+            .await
+            .unwrap();
+        assert_eq!(request.headers()[AUTHORIZATION], "Bearer cached");
+    }
 
     /// The size the future of one request stays under: the largest block glibc's per-thread
     /// cache serves (1,032 bytes) less room to spare; a larger block takes the allocator's slow

@@ -35,7 +35,6 @@ pub(crate) struct Settings {
     pub(crate) max_in_flight: Option<usize>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) renew_window: Duration,
-    pub(crate) request_timeout: Duration,
     pub(crate) deadline: Duration,
     pub(crate) max_response_bytes: u64,
     pub(crate) batch: BatchLimits,
@@ -155,6 +154,7 @@ pub(crate) mod tests {
         let transport = Transport::new(TransportSettings {
             user_agent: "test".into(),
             connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(30),
             idle_per_host: 1,
             proxy: None,
             root_certificates: Vec::new(),
@@ -170,7 +170,6 @@ pub(crate) mod tests {
             max_in_flight: None,
             clock: Arc::new(SystemClock),
             renew_window: Duration::from_secs(120),
-            request_timeout: Duration::from_secs(30),
             deadline: Duration::from_secs(180),
             max_response_bytes: 1024,
             batch: Default::default(),

@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 pub(crate) struct TransportSettings {
     pub(crate) user_agent: String,
     pub(crate) connect_timeout: Duration,
+    /// How long one attempt may take, body included (the clients' own timeout).
+    pub(crate) request_timeout: Duration,
     pub(crate) idle_per_host: usize,
     /// An explicit proxy for https requests, instead of the system's.
     pub(crate) proxy: Option<String>,
@@ -35,6 +37,8 @@ pub(crate) struct Transport {
     tls: Client,
     /// Plain http: never through a proxy.
     direct: Option<Client>,
+    /// The clients' timeout for one attempt.
+    request_timeout: Duration,
 }
 
 impl Transport {
@@ -46,6 +50,10 @@ impl Transport {
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(settings.user_agent.clone())
                 .connect_timeout(settings.connect_timeout)
+                // The clients' own, not each request's: a timeout set on a request is an
+                // allocation (and another in its retry copy) on every call. The pipeline sets
+                // one on a request only when the call's deadline comes sooner.
+                .timeout(settings.request_timeout)
                 .pool_max_idle_per_host(settings.idle_per_host)
         };
         // Refuses plain http itself: were a request ever routed here by mistake, it would fail
@@ -68,7 +76,13 @@ impl Transport {
         Ok(Self {
             tls: build(tls)?,
             direct,
+            request_timeout: settings.request_timeout,
         })
+    }
+
+    /// How long one attempt may take unless the call's deadline comes sooner.
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.request_timeout
     }
 
     /// The client a request to `url` goes out on.
@@ -109,6 +123,7 @@ mod tests {
         Transport::new(TransportSettings {
             user_agent: "test".into(),
             connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(30),
             idle_per_host: 1,
             proxy: Some("http://127.0.0.1:9".into()),
             root_certificates: Vec::new(),
