@@ -72,10 +72,12 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
                 ));
             }
             if plan.is_empty() {
+                count_outcomes([Verb::AlreadyDone]);
                 return Ok(ExitCode::SUCCESS);
             }
             ctx.changes.begin();
             falcon.carry_out_role_change(&plan).await?;
+            count_outcomes([Verb::Done]);
             match expires_at {
                 Some(at) => console::line(format_args!(
                     "granted {} to {who} until {}",
@@ -108,6 +110,7 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
                 ));
             }
             if plan.is_empty() {
+                count_outcomes([Verb::AlreadyDone]);
                 return Ok(ExitCode::SUCCESS);
             }
             if !confirm(
@@ -120,6 +123,7 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
             }
             ctx.changes.begin();
             falcon.carry_out_role_change(&plan).await?;
+            count_outcomes([Verb::Done]);
             console::line(format_args!(
                 "revoked {} from {who}{}",
                 plan.roles.join(", "),

@@ -13,6 +13,7 @@ use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::output::console;
+use crate::output::plan::{Verb, count_outcomes};
 use crate::output::print_all;
 use crate::questions::note_plan;
 use crate::records::UserRow;
@@ -70,6 +71,7 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
                     uid: Some(uid),
                 })
                 .await?;
+            count_outcomes([Verb::Done]);
             print_all(ctx.format, &[UserRow(user)])?;
         }
         UsersCommand::Update {
@@ -86,6 +88,7 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
             }
             ctx.changes.begin();
             let user = falcon.update_user(&user, change).await?;
+            count_outcomes([Verb::Done]);
             print_all(ctx.format, &[UserRow(user)])?;
         }
         UsersCommand::Delete { user } => {
@@ -97,6 +100,7 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> Outcome {
             }
             ctx.changes.begin();
             falcon.delete_user(UserRef::Uuid(uuid)).await?;
+            count_outcomes([Verb::Done]);
             console::line(format_args!("deleted {who}"));
         }
         UsersCommand::ResetPassword { users } => {
@@ -181,6 +185,7 @@ async fn act(ctx: &Ctx, users: &[String], action: DomainUserActionActionName) ->
         DomainUserActionActionName::ResetPassword => "password reset",
         DomainUserActionActionName::Reset2fa => "two-factor authentication reset",
     };
+    count_outcomes(names.iter().map(|_| Verb::Done));
     for name in names {
         console::line(format_args!("{done}: {name}"));
     }

@@ -283,4 +283,21 @@ fn a_changing_commands_summary_counts_the_plan_and_results() {
     let doc = run(&["-f", "json", "offboard", "sched.one@example.com"]);
     assert_eq!(doc["command"], "offboard");
     assert_eq!(doc["counts"]["result.done"], 1, "{doc}");
+
+    // A single user's grant: done, then already done; a delete: done.
+    let grant = [
+        "grants",
+        "grant",
+        "sched.two@example.com",
+        "falconhost_read_only",
+    ];
+    let doc = run(&grant);
+    assert_eq!(doc["command"], "grants grant");
+    assert_eq!(doc["counts"]["result.done"], 1, "{doc}");
+    let doc = run(&grant);
+    assert_eq!(doc["counts"]["result.already_done"], 1, "{doc}");
+    assert_eq!(doc["counts"].get("result.done"), None, "{doc}");
+    let doc = run(&["users", "delete", "sched.two@example.com"]);
+    assert_eq!(doc["command"], "users delete");
+    assert_eq!(doc["counts"]["result.done"], 1, "{doc}");
 }
