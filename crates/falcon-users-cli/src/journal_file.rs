@@ -11,6 +11,27 @@ use serde::de::DeserializeOwned;
 use crate::exit;
 use crate::failure::Failure;
 
+/// Where the journal of a run that reads `input` goes: `given` (`--journal`), else beside the
+/// input (`roster.csv` → `roster.csv.journal.jsonl`). An input read from standard input has no
+/// place beside it: `command -` without `--journal` is refused (exit 2), before any change.
+pub fn path_for(input: &Path, given: Option<PathBuf>, command: &str) -> Result<PathBuf, Failure> {
+    if let Some(given) = given {
+        return Ok(given);
+    }
+    if crate::input::is_stdin(input) {
+        return Err(Failure::Exit(
+            exit::USAGE,
+            format!(
+                "{command} -: name the journal with --journal FILE (an input read from \
+                 standard input has no place beside it for one)"
+            ),
+        ));
+    }
+    let mut name = input.as_os_str().to_owned();
+    name.push(".journal.jsonl");
+    Ok(PathBuf::from(name))
+}
+
 /// An open journal file (of roster actions, or of another workflow's: `A`).
 pub struct JournalFile<A = Action> {
     /// The journal to hand to `apply`.

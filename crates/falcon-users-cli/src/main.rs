@@ -82,12 +82,7 @@ fn write_summary(path: &std::path::Path, code: ExitCode) -> ExitCode {
     let Some(summary) = summary::finish() else {
         return code;
     };
-    let written = output::file::OutputFile::create(path).and_then(|mut file| {
-        serde_json::to_writer_pretty(&mut file, &summary).map_err(std::io::Error::other)?;
-        std::io::Write::write_all(&mut file, b"\n")?;
-        file.commit()
-    });
-    match written {
+    match output::file::OutputFile::write_json(path, &summary) {
         Ok(()) => code,
         Err(e) => {
             console::line(format_args!(

@@ -52,11 +52,7 @@ pub async fn apply(ctx: &Ctx, args: ReviewApplyArgs) -> Outcome {
     let guardrails = Guardrails::new()
         .max_offboard(args.max_offboard)
         .max_strip(args.max_strip);
-    let journal = args.journal.clone().unwrap_or_else(|| {
-        let mut name = file.as_os_str().to_owned();
-        name.push(".journal.jsonl");
-        name.into()
-    });
+    let journal = journal_file::path_for(file, args.journal.clone(), "review apply")?;
     // What an earlier, interrupted run of this sheet did is done, not stale.
     let done_before = journal_file::entries(&journal)?;
     let options = DecisionOptions::new()

@@ -22,7 +22,7 @@ use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::input;
-use crate::journal_file::JournalFile;
+use crate::journal_file::{self, JournalFile};
 use crate::output::console;
 use crate::output::file::OutputFile;
 use crate::output::fleet::{show_fleet_plan, show_fleet_report};
@@ -97,15 +97,7 @@ async fn apply<A: FleetApi>(
     limits: &FleetLimits,
     journal: Option<PathBuf>,
 ) -> Outcome {
-    // Read from standard input, there is no place beside it for the journal.
-    if input::is_stdin(file) && journal.is_none() {
-        return Err(Failure::Exit(
-            exit::USAGE,
-            "fleet apply -: name the journal with --journal FILE (a file read from standard \
-             input has no place beside it for one)"
-                .into(),
-        ));
-    }
+    let journal_path = journal_file::path_for(file, journal, "fleet apply")?;
     let guardrails = guardrails_of(limits);
     let plan = match read_input(file)? {
         FleetInput::Plan(plan) => *plan,
@@ -126,7 +118,6 @@ async fn apply<A: FleetApi>(
     if !confirm(ctx.yes, &what).await {
         return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
     }
-    let journal_path = journal.unwrap_or_else(|| journal_beside(file));
     let journal = JournalFile::<Step>::open(&journal_path)?;
     let options = FleetApplyOptions::new()
         .guardrails(guardrails)
@@ -239,16 +230,5 @@ fn too_large(name: &str, limit: u64, what: &str) -> Failure {
 }
 
 fn save(plan: &FleetPlan, path: &Path) -> Result<(), Failure> {
-    let mut file = OutputFile::create(path)?;
-    serde_json::to_writer_pretty(&mut file, plan).map_err(io::Error::other)?;
-    file.write_all(b"\n")?;
-    file.commit()?;
-    Ok(())
-}
-
-/// `fleet.toml` → `fleet.toml.journal.jsonl`.
-fn journal_beside(file: &Path) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(".journal.jsonl");
-    PathBuf::from(name)
+    Ok(OutputFile::write_json(path, plan)?)
 }

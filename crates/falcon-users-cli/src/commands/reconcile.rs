@@ -4,7 +4,7 @@
 //! action. Running `apply` again after an interruption finishes what is left.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use falcon_users::Error;
@@ -18,8 +18,7 @@ use crate::confirm::confirm;
 use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
-use crate::input::is_stdin;
-use crate::journal_file::JournalFile;
+use crate::journal_file::{self, JournalFile};
 use crate::output::Format;
 use crate::output::console;
 use crate::output::file::OutputFile;
@@ -80,15 +79,8 @@ pub async fn plan(ctx: &Ctx, args: PlanArgs) -> Outcome {
 
 /// Runs `apply`.
 pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
-    // A roster from standard input has no place for the journal to go beside it.
-    if is_stdin(&args.file) && args.journal.is_none() {
-        return Err(Failure::Exit(
-            exit::USAGE,
-            "apply -: name the journal with --journal FILE (a roster read from standard \
-             input has no place beside it for one)"
-                .into(),
-        ));
-    }
+    // Before the plan: an input from standard input without `--journal` is refused at once.
+    let journal_path = journal_file::path_for(&args.file, args.journal.clone(), "apply")?;
     let guardrails = guardrails_of(&args.planning);
     let (plan, verify) = match saved_plan(&args.file)? {
         Some(plan) => {
@@ -116,10 +108,6 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Outcome {
     if !confirm(ctx.yes, &what).await {
         return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
     }
-    let journal_path = args
-        .journal
-        .clone()
-        .unwrap_or_else(|| journal_beside(&args.file));
     let journal = JournalFile::open(&journal_path)?;
     let options = ApplyOptions::new()
         .concurrency(args.planning.concurrency)
@@ -273,18 +261,7 @@ fn saved_plan(path: &Path) -> Result<Option<Plan>, Failure> {
 }
 
 fn save(plan: &Plan, path: &Path) -> Result<(), Failure> {
-    let mut file = OutputFile::create(path)?;
-    serde_json::to_writer_pretty(&mut file, plan).map_err(io::Error::other)?;
-    file.write_all(b"\n")?;
-    file.commit()?;
-    Ok(())
-}
-
-/// `roster.csv` → `roster.csv.journal.jsonl`.
-fn journal_beside(file: &Path) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(".journal.jsonl");
-    PathBuf::from(name)
+    Ok(OutputFile::write_json(path, plan)?)
 }
 
 /// One roster row, as `roster` writes it: the cells of [`Roster::rows`], under the roster's

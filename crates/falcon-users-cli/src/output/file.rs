@@ -20,6 +20,15 @@ pub struct OutputFile {
 }
 
 impl OutputFile {
+    /// Writes `value` as one pretty-printed JSON document and a line break to `target`, all or
+    /// nothing (a saved plan, a run's summary).
+    pub fn write_json<T: serde::Serialize + ?Sized>(target: &Path, value: &T) -> io::Result<()> {
+        let mut file = OutputFile::create(target)?;
+        serde_json::to_writer_pretty(&mut file, value).map_err(io::Error::other)?;
+        file.write_all(b"\n")?;
+        file.commit()
+    }
+
     /// Creates the temporary file beside `target` (so the final rename stays on one file
     /// system and is atomic).
     pub fn create(target: &Path) -> io::Result<Self> {
