@@ -13,7 +13,7 @@ use crate::model::cid::Cid;
 use crate::model::role_ref::RoleRef;
 use crate::model::user_ref::UserRef;
 use crate::model::views::GrantView;
-use crate::ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
+use crate::ops::grants::GrantQuery;
 use crate::workflows::bulk::RoleChange;
 
 /// What a role change of one user needs in one CID: the roles to change, and those left as
@@ -179,22 +179,13 @@ impl Falcon {
         if plan.is_empty() {
             return Ok(());
         }
-        let user = UserRef::Uuid(plan.user_uuid.clone());
-        match plan.change {
-            RoleChange::Grant { expires_at } => {
-                let options = GrantOptions {
-                    cid: plan.cid.clone(),
-                    expires_at,
-                };
-                self.grant_roles(user, plan.roles.clone(), options).await
-            }
-            RoleChange::Revoke => {
-                let options = RevokeOptions {
-                    cid: plan.cid.clone(),
-                };
-                self.revoke_roles(user, plan.roles.clone(), options).await
-            }
-        }
+        self.change_roles(
+            UserRef::Uuid(plan.user_uuid.clone()),
+            plan.roles.clone(),
+            plan.change,
+            plan.cid.clone(),
+        )
+        .await
     }
 
     /// Carries out each CID of `plan`, [`AcrossOptions::concurrency`] at a time; every CID

@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::model::cid::Cid;
 use crate::model::ids::IdList;
 use crate::model::role_ref::{RoleRef, check_roles};
+use crate::model::user_ref::UserRef;
 use crate::model::validation::check_expiry;
 use crate::ops::grants::{GrantOptions, GrantQuery, RevokeOptions};
 use crate::workflows::settle::Settle;
@@ -91,6 +92,24 @@ pub struct BulkOutcome {
 }
 
 impl Falcon {
+    /// Grants or revokes (`change`) `roles` of `user` in `cid` (`None`: the handle's own, or
+    /// the user's home CID): the one call both bulk forms make per user and per CID.
+    pub(crate) async fn change_roles(
+        &self,
+        user: UserRef,
+        roles: impl Into<IdList>,
+        change: RoleChange,
+        cid: Option<Cid>,
+    ) -> Result<()> {
+        match change {
+            RoleChange::Grant { expires_at } => {
+                self.grant_roles(user, roles, GrantOptions { cid, expires_at })
+                    .await
+            }
+            RoleChange::Revoke => self.revoke_roles(user, roles, RevokeOptions { cid }).await,
+        }
+    }
+
     /// Applies `change` of `roles` to every user in `user_uuids`, [`BulkOptions::concurrency`]
     /// at a time, in [`BulkOptions::cid`].
     /// Every user gets an outcome; one failure does not stop the others.
@@ -132,19 +151,9 @@ impl Falcon {
             .map(|uuid| {
                 let roles = roles.clone();
                 async move {
-                    let result = match change {
-                        RoleChange::Grant { expires_at } => {
-                            let options = GrantOptions {
-                                cid: cid.cloned(),
-                                expires_at,
-                            };
-                            self.grant_roles(&uuid, roles, options).await
-                        }
-                        RoleChange::Revoke => {
-                            let options = RevokeOptions { cid: cid.cloned() };
-                            self.revoke_roles(&uuid, roles, options).await
-                        }
-                    };
+                    let result = self
+                        .change_roles(UserRef::Uuid(uuid.clone()), roles, change, cid.cloned())
+                        .await;
                     let order = finished.fetch_add(1, Ordering::Relaxed);
                     let outcome = BulkOutcome {
                         user_uuid: uuid,
