@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::client::Falcon;
 use crate::error::{Error, Result};
-use crate::runtime::response::from_api;
+use crate::runtime::response::{from_api, undecodable};
 
 impl Falcon {
     /// Sends `operation` with the `query` pairs (repeat a name for a list: `("ids", a), ("ids",
@@ -122,12 +122,6 @@ impl Falcon {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-            operation: operation.id,
-            message: format!(
-                "{e} (body starts with {:?})",
-                crate::error::truncate(&String::from_utf8_lossy(&bytes), 200)
-            ),
-        })
+        serde_json::from_slice(&bytes).map_err(|e| undecodable(operation.id, &e, &bytes))
     }
 }

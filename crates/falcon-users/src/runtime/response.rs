@@ -93,13 +93,7 @@ async fn convert(
                 e.column()
             ),
         },
-        E::InvalidResponsePayload(bytes, e) => Error::Decode {
-            operation,
-            message: format!(
-                "{e} (body starts with {:?})",
-                truncate(&String::from_utf8_lossy(&bytes), 200)
-            ),
-        },
+        E::InvalidResponsePayload(bytes, e) => undecodable(operation, &e, &bytes),
         E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
             from_reqwest(operation, e)
         }
@@ -113,6 +107,18 @@ async fn convert(
             message,
             trace_id: None,
         },
+    }
+}
+
+/// A body that is not what the operation answers: serde's reason and the body's start. Not
+/// for an operation whose answers may hold a credential ([`Operation::secret_response`]).
+pub(crate) fn undecodable(operation: &'static str, e: &serde_json::Error, bytes: &[u8]) -> Error {
+    Error::Decode {
+        operation,
+        message: format!(
+            "{e} (body starts with {:?})",
+            truncate(&String::from_utf8_lossy(bytes), 200)
+        ),
     }
 }
 
