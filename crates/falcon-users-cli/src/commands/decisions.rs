@@ -29,6 +29,7 @@ use crate::journal_file;
 use crate::output::console;
 use crate::output::escape::for_terminal;
 use crate::output::evidence::sidecar_path;
+use crate::output::plan::Verb;
 
 /// Runs `review apply FILE`.
 pub async fn apply(ctx: &Ctx, args: ReviewApplyArgs) -> Outcome {
@@ -325,22 +326,20 @@ fn signed(decided: &[Decided], report: &ApplyReport) -> Vec<SignedDecision> {
         .iter()
         .map(|d| {
             let result = match (d.decision, d.change) {
-                _ if d.already_done => "already done".to_owned(),
+                _ if d.already_done => Verb::AlreadyDone.as_str().to_owned(),
                 (None, _) => "skipped".to_owned(),
                 (Some(Decision::Keep), _) => "kept".to_owned(),
                 (Some(_), Some(change)) => report
                     .results
                     .iter()
                     .find(|r| r.index == change)
-                    .map_or("not started".to_owned(), |r| match &r.outcome {
-                        ChangeOutcome::Done { .. } => "done".to_owned(),
-                        ChangeOutcome::AlreadyDone => "already done".to_owned(),
+                    .map_or(Verb::NotStarted.as_str().to_owned(), |r| match &r.outcome {
                         ChangeOutcome::Failed { action, error, .. } => {
-                            format!("failed: {action}: {error}")
+                            format!("{}: {action}: {error}", Verb::Failed.as_str())
                         }
-                        ChangeOutcome::NotStarted => "not started".to_owned(),
+                        outcome => Verb::of(outcome).as_str().to_owned(),
                     }),
-                (Some(_), None) => "not started".to_owned(),
+                (Some(_), None) => Verb::NotStarted.as_str().to_owned(),
             };
             let row = &d.row;
             SignedDecision {

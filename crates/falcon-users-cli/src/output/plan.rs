@@ -81,12 +81,7 @@ pub async fn show_report(
                 .as_ref()
                 .map_or_else(|| cid_label(&plan.changes[r.index]), ToString::to_string),
             uid: r.uid.clone(),
-            outcome: match &r.outcome {
-                ChangeOutcome::Done { .. } => Verb::Done,
-                ChangeOutcome::AlreadyDone => Verb::AlreadyDone,
-                ChangeOutcome::Failed { .. } => Verb::Failed,
-                ChangeOutcome::NotStarted => Verb::NotStarted,
-            },
+            outcome: Verb::of(&r.outcome),
             detail: match &r.outcome {
                 ChangeOutcome::Done { actions } => join(actions),
                 ChangeOutcome::AlreadyDone | ChangeOutcome::NotStarted => String::new(),
@@ -165,6 +160,16 @@ pub enum Verb {
 }
 
 impl Verb {
+    /// What became of a change of a roster plan.
+    pub fn of(outcome: &ChangeOutcome) -> Self {
+        match outcome {
+            ChangeOutcome::Done { .. } => Verb::Done,
+            ChangeOutcome::AlreadyDone => Verb::AlreadyDone,
+            ChangeOutcome::Failed { .. } => Verb::Failed,
+            ChangeOutcome::NotStarted => Verb::NotStarted,
+        }
+    }
+
     /// As printed: `done`, `already done`, `unchanged`, `absent`, `failed`, `not started`.
     pub fn as_str(self) -> &'static str {
         match self {
