@@ -75,6 +75,26 @@ pub fn open(path: &Path, what: &str) -> Result<Input, String> {
     })
 }
 
+/// The whole of `path` (`-`: standard input), read no further than `limit` bytes (a whole
+/// number of MiB) and refused past it; with how messages name it. `what` names the input in
+/// errors ("CID list", "access file").
+pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<(Vec<u8>, String), String> {
+    let input = open(path, what)?;
+    let name = input.name().to_owned();
+    let mut bytes = Vec::new();
+    input
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the {what} {name}: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{name}: larger than {} MiB, the most the {what} may be",
+            limit >> 20
+        ));
+    }
+    Ok((bytes, name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

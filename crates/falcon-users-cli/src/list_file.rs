@@ -15,7 +15,6 @@
 
 use std::collections::HashSet;
 use std::hash::Hash;
-use std::io::Read;
 use std::path::Path;
 
 use crate::input;
@@ -30,19 +29,7 @@ pub const MAX_ENTRIES: usize = 100_000;
 /// larger than [`MAX_BYTES`] or not UTF-8 (naming the line of the first byte that is not); an
 /// Excel byte-order mark is dropped. `what` names the list in errors ("CID list").
 pub fn read(path: &Path, what: &str) -> Result<String, String> {
-    let input = input::open(path, what)?;
-    let name = input.name().to_owned();
-    let mut bytes = Vec::new();
-    input
-        .take(MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the {what} {name}: {e}"))?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(format!(
-            "{name}: larger than {} MiB, the most a {what} may be",
-            MAX_BYTES / (1024 * 1024)
-        ));
-    }
+    let (bytes, name) = input::read_bounded(path, MAX_BYTES, what)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let bytes = e.as_bytes();
         let at = e.utf8_error().valid_up_to();

@@ -4,7 +4,6 @@
 //! ([`plan_decisions`]), carries the plan out through the bulk commands' apply, and signs the
 //! review off in the history with a snapshot taken after, recorded as a review records one.
 
-use std::io::Read;
 use std::path::Path;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -25,6 +24,7 @@ use crate::ctx::Ctx;
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::history_file::{self, Recording, commit_review, review_evidence, stage};
+use crate::input;
 use crate::journal_file;
 use crate::output::console;
 use crate::output::escape::for_terminal;
@@ -155,16 +155,7 @@ fn reviewer(given: Option<&str>) -> Result<String, Failure> {
 fn read_sheet(file: &Path) -> Result<(Vec<u8>, Evidence), Failure> {
     let shown = for_terminal(&file.display().to_string()).into_owned();
     let refused = |why: String| Failure::Exit(exit::USAGE, why);
-    let mut bytes = Vec::new();
-    std::fs::File::open(file)
-        .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| refused(format!("cannot read {shown}: {e}")))?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(refused(format!(
-            "{shown} is larger than {} MiB, the most a decision sheet may be",
-            MAX_BYTES >> 20
-        )));
-    }
+    let (bytes, _) = input::read_bounded(file, MAX_BYTES, "decision sheet").map_err(refused)?;
     let sidecar_file = sidecar_path(file);
     let side_shown = for_terminal(&sidecar_file.display().to_string()).into_owned();
     let sidecar = std::fs::read(&sidecar_file).map_err(|e| {

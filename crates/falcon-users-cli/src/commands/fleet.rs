@@ -5,7 +5,7 @@
 //! `apply` again after an interruption finishes what is left. Flags and exit codes follow
 //! `plan` and `apply` of a roster.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -193,7 +193,13 @@ fn read_input(path: &Path) -> Result<FleetInput, Failure> {
     let is_plan = json || (input::is_stdin(path) && text.trim_start().starts_with('{'));
     if !is_plan {
         if text.len() as u64 > flight_control::MAX_BYTES {
-            return Err(too_large(&name, flight_control::MAX_BYTES, "access file"));
+            return Err(Failure::Exit(
+                exit::USAGE,
+                format!(
+                    "{name}: larger than {} MiB, the most the access file may be",
+                    flight_control::MAX_BYTES >> 20
+                ),
+            ));
         }
         return Ok(FleetInput::Access(FleetFile::parse(&text, &name)?, name));
     }
@@ -209,24 +215,13 @@ fn read_input(path: &Path) -> Result<FleetInput, Failure> {
 /// The text of `path` (`-`: standard input) and how to name it, refused past `limit` bytes.
 fn read_text(path: &Path, limit: u64, what: &str) -> Result<(String, String), Failure> {
     let usage = |why: String| Failure::Exit(exit::USAGE, why);
-    let mut input = input::open(path, what).map_err(usage)?;
-    let name = input.name().to_owned();
-    let mut text = String::new();
-    (&mut input)
-        .take(limit + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| usage(format!("cannot read the {what} {name}: {e}")))?;
-    if text.len() as u64 > limit {
-        return Err(too_large(&name, limit, what));
-    }
+    let (bytes, name) = input::read_bounded(path, limit, what).map_err(usage)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        usage(format!(
+            "cannot read the {what} {name}: not UTF-8 text: {e}"
+        ))
+    })?;
     Ok((text, name))
-}
-
-fn too_large(name: &str, limit: u64, what: &str) -> Failure {
-    Failure::Exit(
-        exit::USAGE,
-        format!("{name}: over the limit of {limit} bytes for the {what}"),
-    )
 }
 
 fn save(plan: &FleetPlan, path: &Path) -> Result<(), Failure> {
