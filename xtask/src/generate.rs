@@ -85,6 +85,8 @@ fn render(spec_path: &PathBuf) -> Result<Vec<(&'static str, String)>> {
         syn::parse2(client).context("generated client tokens are not a Rust file")?;
     passes::mark_deprecated(&mut client, &operations)?;
     passes::drop_api_version(&mut client, operations.len())?;
+    passes::decode_read_bodies(&mut client, operations.len())?;
+    passes::skip_absent_query_params(&mut client)?;
     let mut mocks: syn::File =
         syn::parse2(mocks).context("generated httpmock tokens are not a Rust file")?;
     passes::repeat_array_query_params(&mut mocks, &array_params)?;

@@ -130,6 +130,171 @@ impl VisitMut for DropApiVersion {
     }
 }
 
+/// progenitor decodes a JSON answer with `ResponseValue::from_response`, which copies the
+/// response's headers and reads its body again. A hook that has already read the body whole keeps
+/// it beside the response, so every such call goes to the crate's own `body::response_value`,
+/// which takes the headers and the kept body as they are. Fails unless every operation decodes
+/// through it and no call to the original is left.
+pub fn decode_read_bodies(file: &mut syn::File, operations: usize) -> Result<()> {
+    let mut pass = DecodeReadBodies {
+        decoder: syn::parse_str(DECODER)?,
+        replaced: 0,
+    };
+    pass.visit_file_mut(file);
+    let left = quote::quote!(#file)
+        .to_string()
+        .matches(FROM_RESPONSE)
+        .count();
+    if pass.replaced < operations || left > 0 {
+        bail!(
+            "decoding pass: replaced {} calls of `ResponseValue::from_response` for {operations} \
+             operations, {left} left (did progenitor's output change shape?)",
+            pass.replaced
+        );
+    }
+    Ok(())
+}
+
+/// progenitor's decoding call, as its tokens print.
+const FROM_RESPONSE: &str = "ResponseValue :: from_response";
+/// The generated crate's own decoding function (a path in the generated crate, not this one).
+const DECODER: &str = "crate::body::response_value";
+
+struct DecodeReadBodies {
+    decoder: syn::ExprPath,
+    replaced: usize,
+}
+
+impl VisitMut for DecodeReadBodies {
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        syn::visit_mut::visit_expr_call_mut(self, call);
+        if let syn::Expr::Path(path) = &*call.func
+            && quote::quote!(#path).to_string() == FROM_RESPONSE
+        {
+            *call.func = syn::Expr::Path(self.decoder.clone());
+            self.replaced += 1;
+        }
+    }
+}
+
+/// progenitor adds every query parameter with `.query(&QueryParam::new(name, &value))`, which
+/// opens the URL's query for editing even when an optional parameter is absent. Every call of an
+/// operation builder's `send` for an optional parameter (a builder field of type
+/// `Result<Option<_>, String>`) goes to the crate's `query::optional` instead, which adds nothing
+/// for an absent one. Fails unless it rewrites at least one, in the operation builders.
+pub fn skip_absent_query_params(file: &mut syn::File) -> Result<()> {
+    let Some(items) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        bail!("query pass: no `builder` module (did progenitor's output change shape?)");
+    };
+    let mut optional: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in items.iter() {
+        if let syn::Item::Struct(s) = item {
+            for field in &s.fields {
+                let ty = &field.ty;
+                let ty = quote::quote!(#ty).to_string().replace(' ', "");
+                if let Some(ident) = &field.ident
+                    && ty.starts_with("Result<Option<")
+                {
+                    optional
+                        .entry(s.ident.to_string())
+                        .or_default()
+                        .push(ident.to_string());
+                }
+            }
+        }
+    }
+    let mut pass = SkipAbsent {
+        helper: syn::parse_str(OPTIONAL)?,
+        optional: Vec::new(),
+        rewritten: 0,
+    };
+    for item in items.iter_mut() {
+        let syn::Item::Impl(imp) = item else { continue };
+        let syn::Type::Path(ty) = &*imp.self_ty else {
+            continue;
+        };
+        let Some(name) = ty.path.segments.last().map(|s| s.ident.to_string()) else {
+            continue;
+        };
+        pass.optional = optional.get(&name).cloned().unwrap_or_default();
+        for member in &mut imp.items {
+            if let syn::ImplItem::Fn(method) = member
+                && method.sig.ident == "send"
+            {
+                pass.visit_impl_item_fn_mut(method);
+            }
+        }
+    }
+    if pass.rewritten == 0 {
+        bail!(
+            "query pass: no optional query parameter found (did progenitor's output change shape?)"
+        );
+    }
+    Ok(())
+}
+
+/// The generated crate's helper that adds an optional parameter (a path in the generated
+/// crate, not this one).
+const OPTIONAL: &str = "crate::query::optional";
+
+struct SkipAbsent {
+    helper: syn::ExprPath,
+    /// The optional fields of the builder whose `send` is being visited.
+    optional: Vec<String>,
+    rewritten: usize,
+}
+
+impl VisitMut for SkipAbsent {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        let syn::Expr::MethodCall(call) = expr else {
+            return;
+        };
+        if call.method != "query" || call.args.len() != 1 {
+            return;
+        }
+        let Some((name, value)) = call.args.first().and_then(query_param) else {
+            return;
+        };
+        if !self.optional.contains(&value) {
+            return;
+        }
+        let receiver = &call.receiver;
+        let value = syn::Ident::new(&value, proc_macro2::Span::call_site());
+        let helper = &self.helper;
+        *expr = syn::parse_quote!(#helper(#receiver, #name, &#value));
+        self.rewritten += 1;
+    }
+}
+
+/// `&progenitor_client::QueryParam::new("<name>", &<value>)`: the name's literal and the
+/// value's variable.
+fn query_param(arg: &syn::Expr) -> Option<(syn::LitStr, String)> {
+    let syn::Expr::Reference(reference) = arg else {
+        return None;
+    };
+    let syn::Expr::Call(call) = &*reference.expr else {
+        return None;
+    };
+    let func = &call.func;
+    if quote::quote!(#func).to_string().replace(' ', "") != "progenitor_client::QueryParam::new" {
+        return None;
+    }
+    let mut args = call.args.iter();
+    let (Some(syn::Expr::Lit(name)), Some(syn::Expr::Reference(value)), None) =
+        (args.next(), args.next(), args.next())
+    else {
+        return None;
+    };
+    let (syn::Lit::Str(name), syn::Expr::Path(value)) = (&name.lit, &*value.expr) else {
+        return None;
+    };
+    Some((name.clone(), value.path.get_ident()?.to_string()))
+}
+
 /// Rewrites `<request>.headers(header_map)` to `<request>`.
 struct DropHeadersCall;
 
@@ -610,5 +775,85 @@ mod tests {
         );
         let err = drop_api_version(&mut client, 2).unwrap_err().to_string();
         assert!(err.contains("removed it from 0"), "{err}");
+    }
+
+    /// A builder and its `send` as progenitor writes them: two optional query parameters, a
+    /// required one, and JSON answers decoded for success and error alike.
+    const BUILDER: &str = r#"
+        pub mod builder {
+            pub struct GetThings<'a> {
+                client: &'a super::Client,
+                ids: Result<::std::vec::Vec<::std::string::String>, String>,
+                limit: Result<Option<::std::num::NonZeroU64>, String>,
+                sort: Result<Option<types::GetThingsSort>, String>,
+            }
+            impl<'a> GetThings<'a> {
+                pub fn limit(mut self, value: u64) -> Self { self }
+                pub async fn send(self) -> Result<ResponseValue<types::Things>, Error<types::Oops>> {
+                    let Self { client, ids, limit, sort } = self;
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .query(&progenitor_client::QueryParam::new("ids", &ids))
+                        .query(&progenitor_client::QueryParam::new("limit", &limit))
+                        .query(&progenitor_client::QueryParam::new("sort", &sort))
+                        .build()?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        403u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                }
+            }
+        }
+    "#;
+
+    /// Optional parameters go through the helper that leaves an absent one out; a required one
+    /// is added as progenitor adds it.
+    #[test]
+    fn optional_query_parameters_skip_absent_values() {
+        let mut client = file(BUILDER);
+        skip_absent_query_params(&mut client).unwrap();
+        let out = text(&client).replace(char::is_whitespace, "");
+        let expected = r#"crate::query::optional(crate::query::optional(client.client.get(url).query(&progenitor_client::QueryParam::new("ids",&ids)),"limit",&limit,),"sort",&sort,)"#;
+        assert!(out.contains(expected), "{out}");
+    }
+
+    /// Without a `builder` module, or with no optional parameter in it, the pass fails.
+    #[test]
+    fn query_pass_fails_when_nothing_matches() {
+        let err = skip_absent_query_params(&mut file(SENDS)).unwrap_err();
+        assert!(err.to_string().contains("no `builder` module"), "{err}");
+        let required_only = BUILDER
+            .replace(
+                "Result<Option<::std::num::NonZeroU64>, String>",
+                "Result<u64, String>",
+            )
+            .replace(
+                "Result<Option<types::GetThingsSort>, String>",
+                "Result<u64, String>",
+            );
+        let err = skip_absent_query_params(&mut file(&required_only)).unwrap_err();
+        assert!(
+            err.to_string().contains("no optional query parameter"),
+            "{err}"
+        );
+    }
+
+    /// Every JSON answer, success or error, is decoded by the crate's own function; a shape
+    /// where fewer decode than there are operations fails.
+    #[test]
+    fn json_answers_decode_through_the_crate() {
+        let mut client = file(BUILDER);
+        decode_read_bodies(&mut client, 1).unwrap();
+        let out = text(&client).replace(char::is_whitespace, "");
+        assert!(!out.contains("from_response"), "{out}");
+        assert_eq!(
+            out.matches("crate::body::response_value(response)").count(),
+            2,
+            "{out}"
+        );
+        let err = decode_read_bodies(&mut file(BUILDER), 3).unwrap_err();
+        assert!(err.to_string().contains("replaced 2 calls"), "{err}");
     }
 }

@@ -37,6 +37,10 @@ use progenitor_client::{ClientHooks, OperationInfo};
 mod generated;
 pub use generated::*;
 
+pub mod body;
+#[doc(hidden)]
+pub mod query;
+
 mod operation;
 pub use operation::{Auth, HttpMethod, Operation};
 

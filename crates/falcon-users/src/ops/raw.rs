@@ -115,10 +115,12 @@ impl Falcon {
             )
             .await);
         }
-        let bytes = response.bytes().await.map_err(|e| Error::Decode {
-            operation: operation.id,
-            message: e.to_string(),
-        })?;
+        let bytes = falcon_users_api::body::body_of(response)
+            .await
+            .map_err(|e| Error::Decode {
+                operation: operation.id,
+                message: e.to_string(),
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }

@@ -237,6 +237,12 @@ impl Falcon {
         offset: u64,
     ) -> Result<MsaspecQueryResponse> {
         let limit = page_size(query.page_size)?;
+        if query.filters.is_empty() {
+            // Nothing to fold into the FQL: the query goes as it is, not copied.
+            return self
+                .query_ids(query, query.filter.clone(), offset, limit)
+                .await;
+        }
         let (sent, local) = query.split();
         if let Some(first) = local.first() {
             return Err(Error::invalid(

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use falcon_users_api::Operation;
+use falcon_users_api::body::ReadBody;
 use falcon_users_api::types::MsaspecResponseFields;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Response, ResponseBuilderExt, StatusCode};
@@ -22,15 +23,18 @@ static RAW_BODY: HeaderName = HeaderName::from_static(RAW_BODY_HEADER);
 /// 500 grants or 100 users is well under a megabyte), far below what hurts a process.
 pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Reads the whole body (within the attempt's timeout and `limit` bytes) and rebuilds the
-/// response from memory. A body over the limit fails with [`Error::BodyTooLarge`] (carried),
-/// read no further than the limit, and a declared `Content-Length` over it is refused unread.
+/// Reads the whole body (within the attempt's timeout and `limit` bytes). A body over the limit
+/// fails with [`Error::BodyTooLarge`] (carried), read no further than the limit, and a declared
+/// `Content-Length` over it is refused unread.
 ///
-/// The generated client knows one 2xx per operation and reports any other as unexpected; the
-/// service sometimes answers another (a 200 for the token's 201), so any 2xx is read as the
-/// declared one and a decodable body is a success. Gateways answer some errors with HTML or with
-/// JSON that is not the envelope; the generated client would report those as an undecodable
-/// payload and lose the status, so they are made into the envelope (see [`envelope`]).
+/// An answer with the operation's declared status (nearly every one) is handed on as it came,
+/// its body kept beside it as a [`ReadBody`], which the generated client decodes from: no second
+/// response is built. The generated client knows one 2xx per operation and reports any other as
+/// unexpected; the service sometimes answers another (a 200 for the token's 201), so any 2xx is
+/// read as the declared one and a decodable body is a success. Gateways answer some errors with
+/// HTML or with JSON that is not the envelope; the generated client would report those as an
+/// undecodable payload and lose the status, so they are made into the envelope (see
+/// [`envelope`]). Those answers, whose status or body changes, are rebuilt from memory.
 pub(crate) async fn buffer(
     mut response: Response,
     op: &'static Operation,
@@ -43,14 +47,8 @@ pub(crate) async fn buffer(
     if response.content_length().is_some_and(|len| len > limit) {
         return Err(carry(too_large()).await);
     }
-    let mut status = response.status();
-    let version = response.version();
-    // Moved, not copied: the response is rebuilt from these parts (its URL kept, for errors
-    // that name it), and this runs on every answer.
-    let url = response.url().clone();
-    let mut headers = std::mem::take(response.headers_mut());
     // Ours alone to set: a server that sent it would have its error envelope read as raw text.
-    headers.remove(&RAW_BODY);
+    response.headers_mut().remove(&RAW_BODY);
     let mut body = Body::default();
     while let Some(chunk) = response.chunk().await? {
         if (body.len() + chunk.len()) as u64 > limit {
@@ -58,8 +56,14 @@ pub(crate) async fn buffer(
         }
         body.push(chunk);
     }
+    let mut status = response.status();
+    if status.as_u16() == op.success {
+        response
+            .extensions_mut()
+            .insert(ReadBody(body.into_bytes()));
+        return Ok(response);
+    }
     if status.is_success()
-        && status.as_u16() != op.success
         && let Ok(declared) = StatusCode::from_u16(op.success)
     {
         debug!(
@@ -69,6 +73,11 @@ pub(crate) async fn buffer(
         );
         status = declared;
     }
+    let version = response.version();
+    // Moved, not copied: the response is rebuilt from these parts (its URL kept, for errors
+    // that name it).
+    let url = response.url().clone();
+    let mut headers = std::mem::take(response.headers_mut());
     let failed = status.is_client_error() || status.is_server_error();
     let body = if failed {
         Bytes::from(envelope(status, &mut headers, body.into_vec()))
@@ -208,7 +217,8 @@ mod tests {
             assert_eq!(got.url(), &url);
             assert_eq!(got.status(), 200);
             assert_eq!(got.headers()["x-cs-traceid"], "t-1");
-            assert_eq!(got.text().await.unwrap(), chunks.concat(), "{split:?}");
+            let body = falcon_users_api::body::body_of(got).await.unwrap();
+            assert_eq!(body, chunks.concat(), "{split:?}");
         }
     }
 
@@ -226,7 +236,8 @@ mod tests {
         let op = &falcon_users_api::operations::QUERY_USER_V1;
         let got = buffer(Response::from(sent), op, 1024).await.unwrap();
         assert!(!got.headers().contains_key(RAW_BODY_HEADER));
-        assert_eq!(got.text().await.unwrap(), full);
+        let body = falcon_users_api::body::body_of(got).await.unwrap();
+        assert_eq!(body, full);
     }
 
     #[test]

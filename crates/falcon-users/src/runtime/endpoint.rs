@@ -80,6 +80,10 @@ impl Endpoint {
     /// Points `url` at the host in force now (autodiscovery may have moved the tenant after
     /// the request was built). Compared in place: this runs on every request.
     pub(crate) fn retarget(&self, url: &mut Url) {
+        // Every request is built on the URL in force; until a move it is the first one still.
+        if !self.moved.load(Ordering::SeqCst) {
+            return;
+        }
         let base = self.url.read().unwrap_or_else(|p| p.into_inner());
         if url.host_str() != base.host_str()
             || url.port() != base.port()

@@ -37,18 +37,39 @@ impl RateHeaders {
     /// Reads the headers of a response that arrived at `now` (the handle's clock). A value that
     /// is not a whole number of `u64` range (negative, fractional, junk) counts as absent.
     pub(crate) fn read(headers: &HeaderMap, now: SystemTime) -> Self {
-        let number = |name: &HeaderName| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-        };
-        let retry_at = match number(&RETRY_AFTER_EPOCH) {
+        // One pass over the answer's few headers rather than a hashed lookup per name: this
+        // runs on every answer. Each name's first value counts, as a lookup would give it.
+        let [mut limit, mut remaining, mut epoch, mut after] = [None::<Option<u64>>; 4];
+        for (name, value) in headers {
+            let slot = if name == LIMIT {
+                &mut limit
+            } else if name == REMAINING {
+                &mut remaining
+            } else if name == RETRY_AFTER_EPOCH {
+                &mut epoch
+            } else if name == RETRY_AFTER {
+                &mut after
+            } else {
+                continue;
+            };
+            if slot.is_none() {
+                *slot = Some(
+                    value
+                        .to_str()
+                        .ok()
+                        .and_then(|v| v.trim().parse::<u64>().ok()),
+                );
+            }
+        }
+        let retry_at = match epoch.flatten() {
             Some(epoch) => Some(later(UNIX_EPOCH, Duration::from_secs(epoch))),
-            None => number(&RETRY_AFTER).map(|secs| later(now, Duration::from_secs(secs))),
+            None => after
+                .flatten()
+                .map(|secs| later(now, Duration::from_secs(secs))),
         };
         RateHeaders {
-            limit: number(&LIMIT),
-            remaining: number(&REMAINING),
+            limit: limit.flatten(),
+            remaining: remaining.flatten(),
             retry_at,
         }
     }
@@ -93,7 +114,7 @@ mod tests {
     fn headers(pairs: &[Pair]) -> HeaderMap {
         let mut headers = HeaderMap::new();
         for (k, v) in pairs {
-            headers.insert(*k, HeaderValue::from_static(v));
+            headers.append(*k, HeaderValue::from_static(v));
         }
         headers
     }
@@ -151,6 +172,16 @@ mod tests {
                     ("Retry-After", "2"),
                 ],
                 rate(None, None, Some(now + Duration::from_secs(2))),
+            ),
+            (
+                "a name sent twice: its first value counts, junk or not",
+                &[
+                    ("X-RateLimit-Limit", "junk"),
+                    ("X-RateLimit-Remaining", "3"),
+                    ("X-RateLimit-Limit", "10"),
+                    ("X-RateLimit-Remaining", "9"),
+                ],
+                rate(None, Some(3), None),
             ),
         ];
         for (case, pairs, expected) in table {

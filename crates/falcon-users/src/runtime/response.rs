@@ -66,7 +66,10 @@ async fn convert(
             let trace_id = header(resp.headers(), "x-cs-traceid");
             let retry_after = RateHeaders::stamped(resp.headers());
             let raw = resp.headers().contains_key(RAW_BODY_HEADER);
-            let body = resp.text().await.unwrap_or_default();
+            let body = falcon_users_api::body::body_of(resp)
+                .await
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             // Classified by status; the body is kept (JSON or not) for the user to read.
             let envelope = serde_json::from_str::<MsaspecResponseFields>(&body).ok();
             let trace_id = trace_id.or_else(|| {
