@@ -18,8 +18,8 @@
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExamples;
 
-use std::future::Future;
-use std::time::Duration;
+mod bound;
+pub use bound::{BOUND, bounded};
 
 pub mod fixtures;
 pub mod loopback;
@@ -28,13 +28,3 @@ pub mod module_edges;
 pub mod sim;
 pub mod traces;
 pub mod wire;
-
-/// Every test is bounded: a hang fails after this long instead of blocking the suite.
-pub const BOUND: Duration = Duration::from_secs(20);
-
-/// Awaits `f`, failing the test if it takes longer than [`BOUND`].
-pub async fn bounded<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(BOUND, f)
-        .await
-        .expect("the call did not finish in time (loop or hang)")
-}

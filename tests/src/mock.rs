@@ -16,7 +16,7 @@ pub use falcon_users_httpmock::envelope::*;
 pub use falcon_users_httpmock::token::{TOKEN_PATH, token_json, token_mock, token_sequence};
 use url::Url;
 
-use crate::bounded;
+use crate::bound::bounded;
 
 pub const CLIENT_ID: &str = "ergo-client-id";
 /// URL-safe, so that it appears verbatim in the form body.

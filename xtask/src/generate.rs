@@ -70,7 +70,7 @@ fn render(spec_path: &PathBuf) -> Result<Vec<(&'static str, String)>> {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote_path("crate::Hooks")?)
+        .with_inner_type(quote_path("crate::hooks::Hooks")?)
         .with_derive("PartialEq");
     let mut generator = Generator::new(&settings);
 

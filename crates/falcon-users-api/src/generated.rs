@@ -10750,7 +10750,7 @@ Version: 2026-11-22*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::Hooks,
+    pub(crate) inner: crate::hooks::Hooks,
 }
 impl Client {
     /// Create a new client.
@@ -10758,7 +10758,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::Hooks) -> Self {
+    pub fn new(baseurl: &str, inner: crate::hooks::Hooks) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -10777,7 +10777,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::Hooks,
+        inner: crate::hooks::Hooks,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -10786,7 +10786,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::Hooks> for Client {
+impl ClientInfo<crate::hooks::Hooks> for Client {
     fn api_version() -> &'static str {
         "2026-11-22"
     }
@@ -10796,7 +10796,7 @@ impl ClientInfo<crate::Hooks> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::Hooks {
+    fn inner(&self) -> &crate::hooks::Hooks {
         &self.inner
     }
 }
@@ -10804,7 +10804,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<crate::Hooks>,
+        Client: ClientHooks<crate::hooks::Hooks>,
     {}
 };
 impl Client {

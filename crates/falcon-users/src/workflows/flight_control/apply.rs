@@ -168,7 +168,7 @@ fn refused(reason: impl Into<String>) -> Error {
     }
 }
 
-/// Applies `plan` through `api` (see the [module](self) docs), recording every step in
+/// Applies `plan` through `api`, step by step in the plan's order, recording every step in
 /// `journal`. Fails as a whole, before any change, when a check refuses the plan
 /// ([`Error::PlanRefused`]); otherwise every step left gets an outcome.
 pub async fn apply<A: FleetApi>(

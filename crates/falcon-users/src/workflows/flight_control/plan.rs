@@ -451,7 +451,9 @@ fn matched(before: &FleetModel, after: &FleetModel, kind: GroupKind) -> BTreeMap
     out
 }
 
-/// The steps from `before` to `after`, in the four phases of the [module](self) docs.
+/// The steps from `before` to `after`, in four phases, so that access is never broader mid-way
+/// than at either end: create and rename groups; narrow (roles off links, members and CIDs
+/// out); widen (members and CIDs in, roles onto links); delete the groups no longer declared.
 ///
 /// ```
 /// use falcon_users::workflows::flight_control::{FleetModel, Group, GroupKind, Step, steps};
