@@ -141,10 +141,16 @@ pub fn decode_read_bodies(file: &mut syn::File, operations: usize) -> Result<()>
         replaced: 0,
     };
     pass.visit_file_mut(file);
-    let left = quote::quote!(#file)
-        .to_string()
-        .matches(FROM_RESPONSE)
-        .count();
+    let text = quote::quote!(#file).to_string();
+    // The pipeline reads every body whole; an answer handed on as a stream would find its body
+    // spent, so no operation may have one.
+    if text.contains(STREAM) {
+        bail!(
+            "decoding pass: an operation answers with a byte stream, which the pipeline would \
+             hand on already read"
+        );
+    }
+    let left = text.matches(FROM_RESPONSE).count();
     if pass.replaced < operations || left > 0 {
         bail!(
             "decoding pass: replaced {} calls of `ResponseValue::from_response` for {operations} \
@@ -157,6 +163,8 @@ pub fn decode_read_bodies(file: &mut syn::File, operations: usize) -> Result<()>
 
 /// progenitor's decoding call, as its tokens print.
 const FROM_RESPONSE: &str = "ResponseValue :: from_response";
+/// progenitor's call for an answer handed on as a byte stream.
+const STREAM: &str = "ResponseValue :: stream";
 /// The generated crate's own decoding function (a path in the generated crate, not this one).
 const DECODER: &str = "crate::body::response_value";
 
@@ -841,7 +849,7 @@ mod tests {
     }
 
     /// Every JSON answer, success or error, is decoded by the crate's own function; a shape
-    /// where fewer decode than there are operations fails.
+    /// where fewer decode than there are operations fails, and so does a streamed answer.
     #[test]
     fn json_answers_decode_through_the_crate() {
         let mut client = file(BUILDER);
@@ -855,5 +863,11 @@ mod tests {
         );
         let err = decode_read_bodies(&mut file(BUILDER), 3).unwrap_err();
         assert!(err.to_string().contains("replaced 2 calls"), "{err}");
+        let streamed = BUILDER.replace(
+            "200u16 => ResponseValue::from_response(response).await",
+            "200u16 => Ok(ResponseValue::stream(response))",
+        );
+        let err = decode_read_bodies(&mut file(&streamed), 1).unwrap_err();
+        assert!(err.to_string().contains("byte stream"), "{err}");
     }
 }
