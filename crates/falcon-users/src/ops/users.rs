@@ -10,6 +10,7 @@ use falcon_users_api::types::{
     DomainUserActionRequest, DomainUserCreateRequest, MsaspecIdsRequest, MsaspecQueryResponse,
     QueryUserV1Sort,
 };
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -126,7 +127,11 @@ impl UserQuery {
 
     /// The query as the service is asked it (the questions it can answer folded into the
     /// FQL), and the questions left to answer here on each user read.
-    fn split(&self) -> (UserQuery, Vec<UserFilter>) {
+    /// A query without questions goes as it is, not copied (each page of a listing asks).
+    fn split(&self) -> (Cow<'_, UserQuery>, Vec<UserFilter>) {
+        if self.filters.is_empty() {
+            return (Cow::Borrowed(self), Vec::new());
+        }
         let mut sent = UserQuery {
             filters: Vec::new(),
             ..self.clone()
@@ -138,7 +143,7 @@ impl UserQuery {
                 Placement::Local | Placement::LocalOnGrants => local.push(filter.clone()),
             }
         }
-        (sent, local)
+        (Cow::Owned(sent), local)
     }
 
     /// Whether the query narrows the listing at all (FQL or a question).
@@ -148,7 +153,7 @@ impl UserQuery {
 
     /// The FQL the service is sent (the filter with the questions it answers).
     pub(crate) fn sent_filter(&self) -> Option<String> {
-        self.split().0.filter
+        self.split().0.filter.clone()
     }
 
     /// The order, e.g. `QueryUserV1Sort::UidAsc`.
@@ -237,12 +242,6 @@ impl Falcon {
         offset: u64,
     ) -> Result<MsaspecQueryResponse> {
         let limit = page_size(query.page_size)?;
-        if query.filters.is_empty() {
-            // Nothing to fold into the FQL: the query goes as it is, not copied.
-            return self
-                .query_ids(query, query.filter.clone(), offset, limit)
-                .await;
-        }
         let (sent, local) = query.split();
         if let Some(first) = local.first() {
             return Err(Error::invalid(
@@ -319,7 +318,7 @@ impl Falcon {
     pub fn user_ids(&self, query: UserQuery) -> BoxStream<'static, Result<String>> {
         let (sent, local) = query.split();
         if local.is_empty() {
-            return self.listed_ids(sent);
+            return self.listed_ids(sent.into_owned());
         }
         self.users(query)
             .map_ok(|user| user.uuid.unwrap_or_default())
@@ -369,7 +368,7 @@ impl Falcon {
         let size = page_size(query.page_size).unwrap_or(500);
         let (sent, local) = query.split();
         let users = detailed(
-            self.listed_ids(sent),
+            self.listed_ids(sent.into_owned()),
             batch.body_ids.min(500),
             size,
             batches,
