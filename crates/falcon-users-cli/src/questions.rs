@@ -47,12 +47,9 @@ impl UserQuestions {
     }
 
     /// `options` narrowed by the questions about grants, for a fleet's reading.
-    pub fn access(&self, options: AccessOptions) -> AccessOptions {
-        let options = options.privileged(self.privileged);
-        match &self.role {
-            Some(role) => options.role(role),
-            None => options,
-        }
+    pub fn access(&self, mut options: AccessOptions) -> AccessOptions {
+        options.inventory = self.inventory(options.inventory);
+        options
     }
 }
 

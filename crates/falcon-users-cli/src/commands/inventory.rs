@@ -316,7 +316,7 @@ async fn stream<W: Write>(
             .concurrency(args.concurrency)
             .children(args.children),
     );
-    note_plan(&options.inventory().filter_plan(&query));
+    note_plan(&options.inventory.filter_plan(&query));
     let access = ctx.falcon.effective_access(query, &options).await?;
     if let Some(why) = &access.scope.links_unread {
         let note = falcon_users::workflows::LinkReach::unread_note(why);

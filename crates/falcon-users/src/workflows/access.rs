@@ -53,28 +53,21 @@ pub enum Fleet {
 pub struct AccessOptions {
     /// The children covered (default: every child, discovered).
     pub fleet: Fleet,
-    /// Grants listings in flight at once per CID (default 8; 0 counts as 1).
-    pub concurrency: usize,
-    /// Children worked at once (default 8; 0 counts as 1).
-    pub children: usize,
+    /// How each CID is read: grants listings in flight per CID, children at once (default 8
+    /// each), and the filters on grants ([`InventoryOptions::role`],
+    /// [`InventoryOptions::privileged`]).
+    pub inventory: InventoryOptions,
     /// [`Falcon::effective_access`] only: also each child's own users in their child
     /// (default); off, only the handle's users, in its CID and the children.
     pub child_users: bool,
-    /// Only rows holding this role ([`InventoryOptions::role`]), in each CID read.
-    pub role: Option<RoleRef>,
-    /// Only rows holding a privileged role ([`InventoryOptions::privileged`]).
-    pub privileged: bool,
 }
 
 impl Default for AccessOptions {
     fn default() -> Self {
         Self {
             fleet: Fleet::Discover,
-            concurrency: 8,
-            children: 8,
+            inventory: InventoryOptions::new(),
             child_users: true,
-            role: None,
-            privileged: false,
         }
     }
 }
@@ -93,13 +86,13 @@ impl AccessOptions {
 
     /// Grants listings in flight at once per CID.
     pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n;
+        self.inventory = self.inventory.concurrency(n);
         self
     }
 
     /// Children worked at once.
     pub fn children(mut self, n: usize) -> Self {
-        self.children = n;
+        self.inventory = self.inventory.children(n);
         self
     }
 
@@ -111,26 +104,14 @@ impl AccessOptions {
 
     /// Only rows holding this role, by id or display name.
     pub fn role(mut self, role: impl Into<RoleRef>) -> Self {
-        self.role = Some(role.into());
+        self.inventory = self.inventory.role(role);
         self
     }
 
     /// Only rows holding a privileged role.
     pub fn privileged(mut self, privileged: bool) -> Self {
-        self.privileged = privileged;
+        self.inventory = self.inventory.privileged(privileged);
         self
-    }
-
-    /// The inventory options of each CID's read (with the filters on grants).
-    pub fn inventory(&self) -> InventoryOptions {
-        let options = InventoryOptions::new()
-            .concurrency(self.concurrency)
-            .children(self.children)
-            .privileged(self.privileged);
-        match &self.role {
-            Some(role) => options.role(role),
-            None => options,
-        }
     }
 }
 
@@ -335,7 +316,7 @@ impl Falcon {
                     .try_collect();
                 async move { (cid, listed.await) }
             })
-            .buffered(options.children.max(1))
+            .buffered(options.inventory.children.max(1))
             .collect()
             .await;
         let mut failed = Vec::new();
@@ -398,7 +379,7 @@ impl Falcon {
             false => self.link_reach(&query).await?,
         };
         scope.links_unread = links.unread.clone();
-        let inventory = options.inventory();
+        let inventory = &options.inventory;
         let names = std::sync::Arc::new(scope.names.clone());
         let own = self
             .inventory(query.clone(), inventory.clone())
@@ -422,7 +403,7 @@ impl Falcon {
         let mut rows = own.chain(parent_users).boxed();
         if options.child_users {
             let child_users = self
-                .fleet_inventory(&scope.children, query, inventory)
+                .fleet_inventory(&scope.children, query, inventory.clone())
                 .map(named(AccessPart::ChildUsers));
             rows = rows.chain(child_users).boxed();
         }
