@@ -5,7 +5,7 @@
 //! command's signature.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use falcon_users::StatsSnapshot;
@@ -65,20 +65,21 @@ struct Run {
 /// no-op).
 static RUN: Mutex<Option<Run>> = Mutex::new(None);
 
+/// The record's slot. A renderer that panicked mid-count poisons nothing worth refusing: the
+/// counts are taken as they are.
+fn slot() -> MutexGuard<'static, Option<Run>> {
+    RUN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn with_run(f: impl FnOnce(&mut Run)) {
-    // A renderer that panicked mid-count poisons nothing worth refusing: take the counts.
-    let mut run = RUN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(run) = run.as_mut() {
+    if let Some(run) = slot().as_mut() {
         f(run);
     }
 }
 
 /// Starts recording a run of `command`.
 pub fn start(command: String) {
-    *RUN.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Run {
+    *slot() = Some(Run {
         command,
         started: Utc::now(),
         counts: BTreeMap::new(),
@@ -110,10 +111,7 @@ pub fn ended(exit_code: u8, message: Option<String>) {
 
 /// Takes the record, ended as [`ended`] said; `None` when none was started.
 pub fn finish() -> Option<Summary> {
-    let run = RUN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take()?;
+    let run = slot().take()?;
     let finished = Utc::now();
     let (exit_code, message) = run.ended.unwrap_or((0, None));
     Some(Summary {
