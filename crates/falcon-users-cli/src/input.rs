@@ -38,6 +38,15 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == STDIN
 }
 
+/// How messages name the input at `path`: the path, or "standard input" for `-`.
+pub fn name_of(path: &Path) -> String {
+    if is_stdin(path) {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
 /// Claims standard input for the input `what` ("roster", "list of users", ...) when `path`
 /// is `-`: refused when another input has it.
 pub fn claim(path: &Path, what: &str) -> Result<(), String> {
@@ -60,18 +69,18 @@ pub fn claim(path: &Path, what: &str) -> Result<(), String> {
 /// Opens `path` (`-`: standard input, see [`claim`]) for reading `what` ("roster", "list of
 /// users", ...). The error is a sentence naming the input.
 pub fn open(path: &Path, what: &str) -> Result<Input, String> {
+    let name = name_of(path);
     if is_stdin(path) {
         claim(path, what)?;
         return Ok(Input {
             reader: Box::new(io::stdin()),
-            name: "standard input".to_owned(),
+            name,
         });
     }
-    let file =
-        File::open(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))?;
+    let file = File::open(path).map_err(|e| format!("cannot read the {what} {name}: {e}"))?;
     Ok(Input {
         reader: Box::new(file),
-        name: path.display().to_string(),
+        name,
     })
 }
 

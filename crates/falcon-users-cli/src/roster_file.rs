@@ -79,11 +79,7 @@ pub fn roster(path: &Path, reading: Reading<'_>) -> Result<Roster, Failure> {
 /// Either way within the list file bounds.
 pub fn users(path: &Path, reading: Reading<'_>) -> Result<Vec<String>, Failure> {
     let text = list_file::read(path, "list of users").map_err(refused)?;
-    let name = if input::is_stdin(path) {
-        "standard input".to_owned()
-    } else {
-        path.display().to_string()
-    };
+    let name = input::name_of(path);
     let headers = header_cells(&text);
     let map = match (reading.map, reading.standing) {
         (Some(map), _) => Some(map.only(&["uid"])),
