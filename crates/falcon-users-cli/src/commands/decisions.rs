@@ -7,10 +7,8 @@
 use std::path::Path;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use falcon_users::Cid;
 use falcon_users::history::{History, SignOff, SignedDecision, Snapshot};
 use falcon_users::workflows::evidence::{self, Evidence};
-use falcon_users::workflows::review::Review;
 use falcon_users::workflows::review::decisions::{
     Decided, DecidedReview, Decision, DecisionOptions, DecisionSheet, EVIDENCE_KIND, plan_decisions,
 };
@@ -251,7 +249,10 @@ async fn snapshot_after(
     history: &mut History,
     recording: &mut Recording,
 ) -> Option<Snapshot> {
-    let review = review_of(evidence, ctx);
+    // The sheet's review's thresholds, privileged roles and member CIDs, judged now.
+    let review = evidence
+        .recorded_review()
+        .now(DateTime::<Utc>::from(ctx.falcon.clock().now()).trunc_subsecs(0));
     let mut writer = history.begin().map_err(|e| recording.fail(e)).ok();
     let report = match ctx
         .falcon
@@ -277,38 +278,6 @@ async fn snapshot_after(
             None
         }
     }
-}
-
-/// The review the sheet's evidence states (its thresholds, privileged roles and member CIDs),
-/// judged now.
-fn review_of(evidence: &Evidence, ctx: &Ctx) -> Review {
-    let option = |name: &str| evidence.options.get(name);
-    let days = |name: &str| {
-        option(name)
-            .and_then(serde_json::Value::as_u64)
-            .and_then(|d| u32::try_from(d).ok())
-    };
-    let members: Vec<Cid> = evidence
-        .member_cids
-        .iter()
-        .filter_map(|c| c.cid.parse().ok())
-        .collect();
-    let mut review = Review::new()
-        .now(DateTime::<Utc>::from(ctx.falcon.clock().now()).trunc_subsecs(0))
-        .member_cids(members);
-    if let Some(d) = days("stale_days") {
-        review = review.stale_days(d);
-    }
-    if let Some(d) = days("expiring_days") {
-        review = review.expiring_days(d);
-    }
-    let privileged: Option<Vec<String>> = option("privileged_roles")
-        .and_then(|v| serde_json::from_value::<Option<Vec<String>>>(v.clone()).ok())
-        .flatten();
-    if let Some(roles) = privileged {
-        review = review.privileged_roles(roles);
-    }
-    review
 }
 
 /// Each row of the sheet with its decision and what became of it.

@@ -861,6 +861,38 @@ impl Evidence {
             .option("concurrency", review.concurrency)
             .option("children", review.children)
     }
+
+    /// The review this evidence records ([`Evidence::review_options`]), to run again: its
+    /// thresholds, privileged roles and the member CIDs the evidence covers; everything else
+    /// (the clock, the query, how much at once) as a new [`Review`] has it. An option missing
+    /// or unreadable keeps the default.
+    pub fn recorded_review(&self) -> Review {
+        let option = |name: &str| self.options.get(name);
+        let days = |name: &str| {
+            option(name)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|d| u32::try_from(d).ok())
+        };
+        let members: Vec<Cid> = self
+            .member_cids
+            .iter()
+            .filter_map(|c| c.cid.parse().ok())
+            .collect();
+        let mut review = Review::new().member_cids(members);
+        if let Some(d) = days("stale_days") {
+            review = review.stale_days(d);
+        }
+        if let Some(d) = days("expiring_days") {
+            review = review.expiring_days(d);
+        }
+        let privileged: Option<Vec<String>> = option("privileged_roles")
+            .and_then(|v| serde_json::from_value::<Option<Vec<String>>>(v.clone()).ok())
+            .flatten();
+        if let Some(roles) = privileged {
+            review = review.privileged_roles(roles);
+        }
+        review
+    }
 }
 
 #[cfg(test)]
@@ -918,6 +950,41 @@ mod tests {
         evidence.data = sealing.data();
         let member = serde_json::to_string_pretty(&serde_json::json!({ "evidence": evidence }));
         sealing.finish(&member.unwrap()).unwrap()
+    }
+
+    /// The review recorded is the review read back: thresholds, privileged roles, member
+    /// CIDs; unrecorded options keep a new review's defaults.
+    #[test]
+    fn the_recorded_review_reads_back_as_it_was_recorded() {
+        let member: Cid = "0123456789abcdef0123456789abcdef".parse().unwrap();
+        let review = Review::new()
+            .stale_days(30)
+            .expiring_days(3)
+            .privileged_roles(["falcon_administrator".to_owned()]);
+        let mut evidence = Evidence::new(&falcon().0, "review").review_options(&review);
+        evidence.member_cids.push(CidRef {
+            cid: member.to_string(),
+            with_checksum: None,
+            name: None,
+        });
+        let back = evidence.recorded_review();
+        assert_eq!((back.stale_days, back.expiring_days), (30, 3));
+        assert_eq!(
+            back.privileged_roles,
+            Some(vec!["falcon_administrator".to_owned()])
+        );
+        assert_eq!(back.member_cids, vec![member]);
+        evidence.options.clear();
+        let fresh = evidence.recorded_review();
+        let new = Review::new();
+        assert_eq!(
+            (
+                fresh.stale_days,
+                fresh.expiring_days,
+                fresh.privileged_roles
+            ),
+            (new.stale_days, new.expiring_days, new.privileged_roles)
+        );
     }
 
     #[test]
