@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use falcon_users::clock::{Clock, ManualClock};
 use falcon_users::{Cloud, Falcon, FalconBuilder, UserQuery};
-use httpmock::Method::GET;
+use httpmock::Method::{GET, POST};
 use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
 
@@ -81,6 +81,24 @@ pub fn token_form(member_cid: Option<&str>) -> String {
         Some(cid) => format!("client_id={CLIENT_ID}&client_secret={SECRET}&member_cid={cid}"),
         None => format!("client_id={CLIENT_ID}&client_secret={SECRET}"),
     }
+}
+
+/// A token endpoint that mints `token` for the exact form of `member_cid` (`None`: the
+/// parent's own).
+pub async fn minted_for<'a>(
+    server: &'a MockServer,
+    member_cid: Option<&str>,
+    token: &str,
+) -> Mock<'a> {
+    let form = token_form(member_cid);
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(TOKEN_PATH).body(form);
+            then.status(201)
+                .header("content-type", "application/json")
+                .json_body(token_json(token, 1799));
+        })
+        .await
 }
 
 /// A user entity.

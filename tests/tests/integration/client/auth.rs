@@ -163,24 +163,8 @@ async fn a_renew_window_longer_than_the_lifetime_does_not_mint_on_every_call() {
 #[tokio::test]
 async fn member_handles_mint_apart_from_the_parent_and_share_per_cid() {
     let server = MockServer::start_async().await;
-    let parent_token = server
-        .mock_async(|when, then| {
-            when.method(POST).path(TOKEN_PATH).body(token_form(None));
-            then.status(201)
-                .header("content-type", "application/json")
-                .json_body(token_json("tok-parent", 1799));
-        })
-        .await;
-    let member_token = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path(TOKEN_PATH)
-                .body(token_form(Some(CID)));
-            then.status(201)
-                .header("content-type", "application/json")
-                .json_body(token_json("tok-member", 1799));
-        })
-        .await;
+    let parent_token = minted_for(&server, None, "tok-parent").await;
+    let member_token = minted_for(&server, Some(CID), "tok-member").await;
     let parent_calls = query_for(&server, "tok-parent", 200).await;
     let member_calls = query_for(&server, "tok-member", 200).await;
 

@@ -218,24 +218,8 @@ async fn the_response_limit_holds_for_a_raw_call() {
 async fn a_member_handle_sends_with_its_own_token() {
     let server = MockServer::start_async().await;
     let member: Cid = CID.parse().unwrap();
-    let _parent_token = server
-        .mock_async(|when, then| {
-            when.method(POST).path(TOKEN_PATH).body(token_form(None));
-            then.status(201)
-                .header("content-type", "application/json")
-                .json_body(token_json("tok-parent", 1799));
-        })
-        .await;
-    let _member_token = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path(TOKEN_PATH)
-                .body(token_form(Some(CID)));
-            then.status(201)
-                .header("content-type", "application/json")
-                .json_body(token_json("tok-member", 1799));
-        })
-        .await;
+    let _parent_token = minted_for(&server, None, "tok-parent").await;
+    let _member_token = minted_for(&server, Some(CID), "tok-member").await;
     let api = server
         .mock_async(|when, then| {
             when.method(GET)
