@@ -57,79 +57,72 @@ pub async fn run(ctx: &Ctx, job: Grants) -> Outcome {
             let expires_at = expires_at
                 .or_else(|| expires_in_hours.map(|h| expiry::in_hours(h, chrono::Utc::now())));
             let change = RoleChange::Grant { expires_at };
-            let cid = match one_cid(cids) {
-                Ok(cid) => cid,
+            match one_cid(cids) {
+                Ok(cid) => return change_one(ctx, change, &user, &roles, cid).await,
                 Err(cids) => return change_many(ctx, change, &user, &roles, &cids).await,
-            };
-            let plan = falcon
-                .plan_role_change(user.as_str(), &roles, change, cid.as_ref())
-                .await?;
-            let who = user.trim();
-            for role in &plan.leave {
-                console::line(format_args!(
-                    "already held: {who} holds {role}{}; nothing to grant",
-                    in_cid(cid.as_ref())
-                ));
-            }
-            if plan.is_empty() {
-                count_outcomes([Verb::AlreadyDone]);
-                return Ok(ExitCode::SUCCESS);
-            }
-            ctx.changes.begin();
-            falcon.carry_out_role_change(&plan).await?;
-            count_outcomes([Verb::Done]);
-            match expires_at {
-                Some(at) => console::line(format_args!(
-                    "granted {} to {who} until {}",
-                    plan.roles.join(", "),
-                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )),
-                None => console::line(format_args!(
-                    "granted {} to {who}{}",
-                    plan.roles.join(", "),
-                    in_cid(cid.as_ref())
-                )),
             }
         }
         Grants::Revoke { user, roles, cids } => {
             no_roles(&roles)?;
-            let cid = match one_cid(cids) {
-                Ok(cid) => cid,
-                Err(cids) => {
-                    return change_many(ctx, RoleChange::Revoke, &user, &roles, &cids).await;
-                }
-            };
-            let plan = falcon
-                .plan_role_change(user.as_str(), &roles, RoleChange::Revoke, cid.as_ref())
-                .await?;
-            let who = user.trim();
-            for role in &plan.leave {
-                console::line(format_args!(
-                    "not held: {who} does not hold {role}{}; nothing to revoke",
-                    in_cid(cid.as_ref())
-                ));
+            let change = RoleChange::Revoke;
+            match one_cid(cids) {
+                Ok(cid) => return change_one(ctx, change, &user, &roles, cid).await,
+                Err(cids) => return change_many(ctx, change, &user, &roles, &cids).await,
             }
-            if plan.is_empty() {
-                count_outcomes([Verb::AlreadyDone]);
-                return Ok(ExitCode::SUCCESS);
-            }
-            if !confirm(
-                ctx.yes,
-                &format!("revoke {} from {who}", plan.roles.join(", ")),
-            )
-            .await
-            {
-                return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
-            }
-            ctx.changes.begin();
-            falcon.carry_out_role_change(&plan).await?;
-            count_outcomes([Verb::Done]);
-            console::line(format_args!(
-                "revoked {} from {who}{}",
-                plan.roles.join(", "),
-                in_cid(cid.as_ref())
-            ));
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `grants grant|revoke USER ROLE...` in one CID (`None`: the handle's own): what is already
+/// as asked is said and left, the rest changed (a revoke once confirmed).
+async fn change_one(
+    ctx: &Ctx,
+    change: RoleChange,
+    user: &str,
+    roles: &[String],
+    cid: Option<Cid>,
+) -> Outcome {
+    let falcon = &ctx.falcon;
+    let plan = falcon
+        .plan_role_change(user, roles, change, cid.as_ref())
+        .await?;
+    let who = user.trim();
+    let in_cid = in_cid(cid.as_ref());
+    for role in &plan.leave {
+        match change {
+            RoleChange::Grant { .. } => console::line(format_args!(
+                "already held: {who} holds {role}{in_cid}; nothing to grant"
+            )),
+            RoleChange::Revoke => console::line(format_args!(
+                "not held: {who} does not hold {role}{in_cid}; nothing to revoke"
+            )),
+        }
+    }
+    if plan.is_empty() {
+        count_outcomes([Verb::AlreadyDone]);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let changed = plan.roles.join(", ");
+    if change == RoleChange::Revoke
+        && !confirm(ctx.yes, &format!("revoke {changed} from {who}")).await
+    {
+        return Err(Failure::Exit(exit::NOT_CONFIRMED, "not confirmed".into()));
+    }
+    ctx.changes.begin();
+    falcon.carry_out_role_change(&plan).await?;
+    count_outcomes([Verb::Done]);
+    match change {
+        RoleChange::Grant {
+            expires_at: Some(at),
+        } => console::line(format_args!(
+            "granted {changed} to {who} until {}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )),
+        RoleChange::Grant { expires_at: None } => {
+            console::line(format_args!("granted {changed} to {who}{in_cid}"))
+        }
+        RoleChange::Revoke => console::line(format_args!("revoked {changed} from {who}{in_cid}")),
     }
     Ok(ExitCode::SUCCESS)
 }
